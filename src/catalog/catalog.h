@@ -1,0 +1,153 @@
+/*
+ * catalog.h — the Backstage-compatible entity model: entity references,
+ * validation, relations and search keys. Pure: no I/O, no globals beyond
+ * constant tables. Entities are jansson objects in Backstage's envelope
+ * ({apiVersion, kind, metadata, spec}); this module checks and normalises
+ * them and derives everything the store indexes.
+ *
+ * Case: names, namespaces and kinds compare ignoring case (ASCII), as in
+ * Backstage. A "key" is the fully lower-cased "kind:namespace/name" used for
+ * comparisons and uniqueness; a "ref" string keeps the name's case and
+ * lower-cases kind and namespace ("component:default/Foo").
+ */
+#ifndef CW_CATALOG_H
+#define CW_CATALOG_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/err.h"
+
+#define CW_NAME_MAX 63            /* Backstage: names, namespaces, kinds */
+#define CW_REF_MAX 256            /* "kind:namespace/name" plus NUL, with room */
+#define CW_DEFAULT_NAMESPACE "default"
+
+typedef struct {
+    char kind[CW_NAME_MAX + 1];       /* as written in the entity kind table: "Component" */
+    char namespace_[CW_NAME_MAX + 1]; /* as written */
+    char name[CW_NAME_MAX + 1];       /* as written */
+} cw_ref;
+
+/*
+ * Parses "[kind:][namespace/]name" with Backstage's rules (standards.md §7).
+ * default_kind may be NULL, in which case a ref without a kind is an error
+ * (e.g. dependsOn entries). A missing namespace becomes default_ns or
+ * "default". Parts longer than CW_NAME_MAX are rejected. The kind is
+ * canonicalised to the known kind's spelling when it names a known kind
+ * ("component" -> "Component"). On error d names the rule broken.
+ */
+cw_err cw_ref_parse(const char *text, const char *default_kind,
+                    const char *default_ns, cw_ref *out, cw_diag *d);
+
+/* "component:default/Foo" (kind and namespace lower-cased). */
+void cw_ref_format(const cw_ref *r, char out[CW_REF_MAX]);
+/* "component:default/foo" (everything lower-cased): the comparison key. */
+void cw_ref_key(const cw_ref *r, char out[CW_REF_MAX]);
+/* Lower-cases any ref string into its key form; returns false when it does
+ * not parse as a full kind:namespace/name ref. */
+bool cw_ref_text_to_key(const char *text, char out[CW_REF_MAX]);
+/* The ref of an entity (from kind/metadata.namespace/metadata.name). */
+cw_err cw_entity_ref(const json_t *entity, cw_ref *out, cw_diag *d);
+
+/* Known kind's canonical spelling ("Component") for any case, or NULL. */
+const char *cw_kind_canonical(const char *kind);
+
+/* Validation rules of Backstage (standards.md §7); each returns true when valid. */
+bool cw_valid_name(const char *s);
+bool cw_valid_namespace(const char *s);
+bool cw_valid_kind(const char *s);
+bool cw_valid_api_version(const char *s);
+bool cw_valid_label_key(const char *s);   /* also annotation keys */
+bool cw_valid_label_value(const char *s);
+bool cw_valid_tag(const char *s);
+
+/*
+ * Validates an entity in place and normalises it: fills metadata.namespace
+ * with "default" when missing, canonicalises the kind's spelling, removes
+ * server-owned fields that the client must not set (metadata.uid,
+ * metadata.etag, relations, status). Checks the envelope, metadata formats
+ * and the required spec fields of each kind (Component: type, lifecycle,
+ * owner; API: type, lifecycle, owner, definition; Resource: type, owner;
+ * System: owner; Domain: owner; Group: type, children; User: memberOf
+ * optional; Location: target or targets; conway.dev/v1 kinds as registered).
+ * On error returns CW_ERR_INVALID and d says "<field path>: <rule>".
+ */
+cw_err cw_entity_validate(json_t *entity, cw_diag *d);
+
+/* A relation from this entity to target (both directions are derived from it). */
+typedef struct {
+    const char *type;           /* static string: "ownedBy", "dependsOn", ... */
+    char target_ref[CW_REF_MAX]; /* display form, "group:default/Team-A" */
+    char target_key[CW_REF_MAX]; /* lower-cased key */
+} cw_relation;
+
+typedef struct {
+    cw_relation *items;
+    size_t len;
+    size_t cap;
+} cw_relation_list;
+
+/*
+ * Computes the outgoing relations of a validated entity from its spec
+ * (spec.owner -> ownedBy, spec.system/domain/subcomponentOf -> partOf,
+ * dependsOn, providesApis, consumesApis, memberOf, parent/children, members
+ * -> hasMember, ...). Duplicates are removed. Caller owns list (free with
+ * cw_relation_list_free). Refs that do not parse are an error naming the field.
+ */
+cw_err cw_entity_relations(const json_t *entity, cw_relation_list *list, cw_diag *d);
+void cw_relation_list_free(cw_relation_list *list);
+/* The inverse relation type ("ownedBy" -> "ownerOf"), or NULL if unknown. */
+const char *cw_relation_inverse(const char *type);
+
+/* One indexable (key, value) pair, both lower-cased; Backstage search rules. */
+typedef struct {
+    char *key;   /* e.g. "spec.type", "metadata.tags", "relations.ownedby" */
+    char *value; /* e.g. "service"; NULL for a key whose value is null/absent */
+} cw_search_row;
+
+typedef struct {
+    cw_search_row *items;
+    size_t len;
+    size_t cap;
+} cw_search_rows;
+
+/*
+ * Flattens an entity into search rows the way Backstage's search table does:
+ * every scalar leaf under metadata and spec (arrays contribute one row per
+ * element under the same key), kind, apiVersion, plus
+ * "relations.<type lower-cased>" = target key for every relation given
+ * (outgoing and incoming, as known at write time). Long values are skipped.
+ */
+cw_err cw_entity_search_rows(const json_t *entity, const cw_relation_list *rels,
+                             cw_search_rows *out);
+void cw_search_rows_free(cw_search_rows *rows);
+
+/*
+ * Canonical serialisation used to compute an etag: the entity without
+ * metadata.uid/etag/relations/status, keys sorted. Returns a malloc'd string.
+ */
+char *cw_entity_canonical_json(const json_t *entity);
+
+/* ---- YAML / JSON input ---------------------------------------------------- */
+
+typedef struct {
+    size_t max_depth;        /* nesting depth of mappings/sequences (default 64) */
+    size_t max_nodes;        /* nodes per document after alias expansion (default 100000) */
+    size_t max_documents;    /* documents per stream (default 100000) */
+} cw_parse_limits;
+
+void cw_parse_limits_default(cw_parse_limits *l);
+
+/*
+ * Parses a YAML stream (one or more documents) or JSON text into a JSON
+ * array with one element per document (JSON input: an object is one
+ * document, an array is one document per element). Empty documents are
+ * skipped. Aliases are expanded within the node limit; exceeding any limit is
+ * CW_ERR_TOO_LARGE naming it. A syntax error is CW_ERR_INVALID with line and
+ * column in d. Caller owns *out.
+ */
+cw_err cw_parse_documents(const char *text, size_t len, const cw_parse_limits *lim,
+                          json_t **out, cw_diag *d);
+
+#endif

@@ -1,0 +1,48 @@
+/* main_cli.c — top-level command dispatch, --help and version. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static void usage(FILE *out)
+{
+    fputs("usage: conway COMMAND [OPTIONS]\n"
+          "\n"
+          "Commands:\n"
+          "  serve     run the HTTP server (API, web UI, metrics)\n"
+          "  import    load catalog files (YAML/JSON) into the database\n"
+          "  token     create, list and revoke API tokens\n"
+          "  version   print the version\n"
+          "\n"
+          "Run 'conway COMMAND --help' for a command's options.\n",
+          out);
+}
+
+const char *cw_cli_db_url(const char *flag_value)
+{
+    if (flag_value && *flag_value)
+        return flag_value;
+    const char *env = getenv("CONWAY_DB");
+    return env && *env ? env : "conway.db";
+}
+
+int cw_cli_main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("conway %s\n", CONWAY_VERSION);
+        return 0;
+    }
+    fprintf(stderr, "conway: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,166 @@
+/*
+ * store.h — conway's one storage interface. Every implementation (SQLite in
+ * sqlite*.c, PostgreSQL in postgres*.c) provides the same behaviour, checked
+ * by the conformance suite in tests/unit/test_store_conformance.c. No SQL
+ * leaves src/store/. All functions are safe to call from many threads at once.
+ *
+ * Durability: a function that writes returns CW_OK only after the write is
+ * committed to disk.
+ *
+ * Ownership: strings and arrays returned through out-parameters belong to the
+ * caller, freed with the matching *_free function; inputs are borrowed.
+ */
+#ifndef CW_STORE_H
+#define CW_STORE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "catalog/catalog.h"
+#include "util/err.h"
+
+typedef struct cw_store cw_store;
+
+/* ---- opening -------------------------------------------------------------- */
+
+typedef struct {
+    int pool_size;        /* connections for readers; 0 = default */
+    bool read_only;       /* open without migrating (e.g. backup verify) */
+} cw_store_options;
+
+/* url is a file path (SQLite) or "postgres://..." / "postgresql://...".
+ * Creates the database if needed and runs schema migrations. */
+cw_err cw_store_open(const char *url, const cw_store_options *opt, cw_store **out,
+                     cw_diag *d);
+void cw_store_close(cw_store *s);
+/* "sqlite" or "postgres". */
+const char *cw_store_backend(const cw_store *s);
+/* A cheap round trip proving the database answers (for /readyz). */
+cw_err cw_store_ping(cw_store *s, cw_diag *d);
+/* Schema version recorded in the database. */
+cw_err cw_store_schema_version(cw_store *s, int *out, cw_diag *d);
+/* Bytes used by the database (for /metrics). */
+cw_err cw_store_size_bytes(cw_store *s, int64_t *out, cw_diag *d);
+
+/* ---- entities ------------------------------------------------------------- */
+
+typedef enum {
+    CW_PUT_CREATED = 1,
+    CW_PUT_UPDATED,
+    CW_PUT_UNCHANGED
+} cw_put_status;
+
+typedef struct {
+    cw_put_status status;
+    char uid[40];
+    char etag[48];
+} cw_put_result;
+
+/*
+ * Inserts or replaces an entity that has passed cw_entity_validate. Names are
+ * unique per (kind, namespace) ignoring case: a put with another case of an
+ * existing name replaces that entity (keeping its uid). If if_match is not
+ * NULL the current etag must equal it (CW_ERR_PRECONDITION otherwise;
+ * CW_ERR_PRECONDITION too when if_match is given and the entity does not
+ * exist). An unchanged entity is not rewritten. The store assigns
+ * metadata.uid and metadata.etag and computes relations.
+ */
+cw_err cw_store_entity_put(cw_store *s, json_t *entity, const char *if_match,
+                           cw_put_result *res, cw_diag *d);
+
+/* Puts many entities in one transaction (import). results has n slots.
+ * All or nothing: on error nothing is written and d names the entity index. */
+cw_err cw_store_entity_put_many(cw_store *s, json_t *const *entities, size_t n,
+                                cw_put_result *results, cw_diag *d);
+
+/*
+ * Reads one entity by kind/namespace/name (any case). *json_out is the stored
+ * entity with metadata.uid, metadata.etag and "relations": [{type, targetRef,
+ * target: {kind, namespace, name}}] in both directions, as JSON text.
+ * CW_ERR_NOT_FOUND when absent. etag_out (may be NULL) receives the etag.
+ */
+cw_err cw_store_entity_get(cw_store *s, const char *kind, const char *ns,
+                           const char *name, char **json_out, char etag_out[48],
+                           cw_diag *d);
+
+/* Deletes; if_match as for put. CW_ERR_NOT_FOUND when absent. Relations that
+ * point at the deleted entity from others are kept (they are dangling again). */
+cw_err cw_store_entity_delete(cw_store *s, const char *kind, const char *ns,
+                              const char *name, const char *if_match, cw_diag *d);
+
+/* Filters in Backstage's model: an OR of clauses, each an AND of conditions
+ * on search keys (see cw_entity_search_rows). Keys and values lower-case. */
+typedef struct {
+    const char *key;          /* "kind", "spec.type", "relations.ownedby", ... */
+    const char *const *values; /* match any of these; nvalues == 0: key exists */
+    size_t nvalues;
+} cw_filter_cond;
+
+typedef struct {
+    cw_filter_cond *conds;
+    size_t n;
+} cw_filter_clause;
+
+typedef struct {
+    cw_filter_clause *clauses;
+    size_t n;                 /* 0 = match everything */
+} cw_filter;
+
+typedef struct {
+    const cw_filter *filter;  /* may be NULL */
+    const char *text;         /* case-insensitive substring of name, title or
+                                 description; NULL for none */
+    const char *order_key;    /* search key to sort by; NULL = entity key */
+    bool order_desc;
+    size_t offset;            /* rows to skip (offset paging) */
+    const char *after_key;    /* keyset paging when order_key is NULL: only
+                                 entities whose key sorts after this */
+    size_t limit;             /* max items returned; 0 = none (count only) */
+} cw_entity_query;
+
+typedef struct {
+    char **items;             /* JSON texts as cw_store_entity_get gives */
+    char **keys;              /* matching entity keys, same order */
+    size_t len;
+    size_t total;             /* all matches ignoring offset/after/limit */
+} cw_entity_page;
+
+cw_err cw_store_entity_query(cw_store *s, const cw_entity_query *q,
+                             cw_entity_page *out, cw_diag *d);
+void cw_entity_page_free(cw_entity_page *p);
+
+/* Facets: for each key, the distinct values with counts among entities
+ * matching filter. *out is a JSON object {key: [{"value":v,"count":n}]},
+ * values as stored in the entity (original case), caller owns it. */
+cw_err cw_store_entity_facets(cw_store *s, const char *const *keys, size_t nkeys,
+                              const cw_filter *filter, json_t **out, cw_diag *d);
+
+/* {"Component": 40, ...}: entity counts by kind. Caller owns *out. */
+cw_err cw_store_entity_counts(cw_store *s, json_t **out, cw_diag *d);
+
+/* ---- tokens --------------------------------------------------------------- */
+
+typedef struct {
+    int64_t id;
+    char name[128];
+    char role[16];              /* admin | editor | viewer | ingest */
+    char team[CW_REF_MAX];      /* "" or the key of the group it is scoped to */
+    int64_t created_at;         /* unix seconds */
+    int64_t last_used_at;       /* 0 = never */
+    int64_t revoked_at;         /* 0 = active */
+} cw_token;
+
+/* Stores a token by the hex SHA-256 of its secret; never the secret. */
+cw_err cw_store_token_create(cw_store *s, const char *name, const char *role,
+                             const char *team, const char *secret_hash,
+                             cw_token *out, cw_diag *d);
+/* Finds an active (not revoked) token by hash; CW_ERR_NOT_FOUND otherwise. */
+cw_err cw_store_token_find(cw_store *s, const char *secret_hash, cw_token *out,
+                           cw_diag *d);
+cw_err cw_store_token_touch(cw_store *s, int64_t id, int64_t now, cw_diag *d);
+cw_err cw_store_token_list(cw_store *s, cw_token **out, size_t *n, cw_diag *d);
+cw_err cw_store_token_revoke(cw_store *s, int64_t id, int64_t now, cw_diag *d);
+
+#endif

@@ -1,0 +1,128 @@
+/* buf.c — growable byte buffer with a hard cap (see buf.h for the contract). */
+#include "util/buf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CW_BUF_DEFAULT_MAX ((size_t)1 << 30)
+
+void cw_buf_init(cw_buf *b, size_t max)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+    b->max = max ? max : CW_BUF_DEFAULT_MAX;
+}
+
+void cw_buf_free(cw_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+}
+
+void cw_buf_reset(cw_buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+static cw_err buf_reserve(cw_buf *b, size_t extra)
+{
+    if (extra > b->max || b->len > b->max - extra)
+        return CW_ERR_TOO_LARGE;
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap)
+        return CW_OK;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need)
+        cap *= 2;
+    char *p = realloc(b->data, cap);
+    if (!p)
+        return CW_ERR_NOMEM;
+    b->data = p;
+    b->cap = cap;
+    return CW_OK;
+}
+
+cw_err cw_buf_append(cw_buf *b, const void *data, size_t n)
+{
+    cw_err err = buf_reserve(b, n);
+    if (err)
+        return err;
+    if (n)
+        memcpy(b->data + b->len, data, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return CW_OK;
+}
+
+cw_err cw_buf_puts(cw_buf *b, const char *s) { return cw_buf_append(b, s, strlen(s)); }
+
+cw_err cw_buf_putc(cw_buf *b, char c) { return cw_buf_append(b, &c, 1); }
+
+cw_err cw_buf_vprintf(cw_buf *b, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0)
+        return CW_ERR_INTERNAL;
+    cw_err err = buf_reserve(b, (size_t)n);
+    if (err)
+        return err;
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+    return CW_OK;
+}
+
+cw_err cw_buf_printf(cw_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cw_err err = cw_buf_vprintf(b, fmt, ap);
+    va_end(ap);
+    return err;
+}
+
+cw_err cw_buf_json_str(cw_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    cw_err err = cw_buf_putc(b, '"');
+    for (const unsigned char *p = (const unsigned char *)s; !err && *p; p++) {
+        switch (*p) {
+        case '"': err = cw_buf_append(b, "\\\"", 2); break;
+        case '\\': err = cw_buf_append(b, "\\\\", 2); break;
+        case '\n': err = cw_buf_append(b, "\\n", 2); break;
+        case '\r': err = cw_buf_append(b, "\\r", 2); break;
+        case '\t': err = cw_buf_append(b, "\\t", 2); break;
+        default:
+            if (*p < 0x20) {
+                char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
+                err = cw_buf_append(b, esc, 6);
+            } else {
+                err = cw_buf_putc(b, (char)*p);
+            }
+        }
+    }
+    return err ? err : cw_buf_putc(b, '"');
+}
+
+char *cw_buf_steal(cw_buf *b, size_t *len)
+{
+    if (!b->data && cw_buf_append(b, "", 0))
+        return NULL;
+    char *p = b->data;
+    if (len)
+        *len = b->len;
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+    return p;
+}
+
+const char *cw_buf_cstr(const cw_buf *b) { return b->data ? b->data : ""; }

@@ -1,0 +1,38 @@
+/*
+ * buf.h — a growable, always NUL-terminated byte buffer with a hard cap.
+ * Growing past the cap fails with CW_ERR_TOO_LARGE and leaves the buffer as
+ * it was; a failed allocation leaves it as it was too. The buffer owns its
+ * memory; cw_buf_free releases it and makes the buffer empty again.
+ */
+#ifndef CW_BUF_H
+#define CW_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "util/err.h"
+
+typedef struct {
+    char *data;   /* NUL-terminated when len > 0 or after any append */
+    size_t len;
+    size_t cap;   /* allocated bytes */
+    size_t max;   /* hard limit on len; 0 means 1 GiB */
+} cw_buf;
+
+void cw_buf_init(cw_buf *b, size_t max);
+void cw_buf_free(cw_buf *b);
+void cw_buf_reset(cw_buf *b);
+cw_err cw_buf_append(cw_buf *b, const void *data, size_t n);
+cw_err cw_buf_puts(cw_buf *b, const char *s);
+cw_err cw_buf_putc(cw_buf *b, char c);
+cw_err cw_buf_printf(cw_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+cw_err cw_buf_vprintf(cw_buf *b, const char *fmt, va_list ap);
+/* Appends s as a JSON string literal (with quotes), escaping as needed. */
+cw_err cw_buf_json_str(cw_buf *b, const char *s);
+/* Hands the contents to the caller (free() them) and empties the buffer. */
+char *cw_buf_steal(cw_buf *b, size_t *len);
+/* A pointer to the contents, "" when empty. */
+const char *cw_buf_cstr(const cw_buf *b);
+
+#endif
