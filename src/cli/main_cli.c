@@ -42,6 +42,17 @@ int cw_cli_main(int argc, char **argv)
         printf("conway %s\n", CONWAY_VERSION);
         return 0;
     }
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } commands[] = {
+        {"serve", cw_cmd_serve},
+        {"import", cw_cmd_import},
+        {"token", cw_cmd_token},
+    };
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(cmd, commands[i].name))
+            return commands[i].fn(argc, argv);
     fprintf(stderr, "conway: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs every test suite: unit (cmocka/CTest), black-box API tests (Node),
+# the same again under AddressSanitizer+UBSan (clang), browser tests
+# (Chromium), crash-consistency tests and a short fuzzing pass. Any failure
+# fails the run. Used by `make test` and CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+JOBS=${JOBS:-2}
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "unit tests (gcc build)"
+(cd build && ctest --output-on-failure -j"$JOBS" -L unit)
+
+step "API tests (gcc build)"
+CONWAY_BIN="$ROOT/build/conway" node --test --test-concurrency=1 tests/api/
+
+step "sanitizer build (clang, ASan+UBSan)"
+CC=clang cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCONWAY_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$JOBS"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+step "unit tests (sanitizers)"
+(cd build-asan && ctest --output-on-failure -j"$JOBS" -L unit)
+step "API tests (sanitizers)"
+CONWAY_BIN="$ROOT/build-asan/conway" node --test --test-concurrency=1 tests/api/
+unset ASAN_OPTIONS UBSAN_OPTIONS
+
+if [ -d tests/browser ] && ls tests/browser/*.test.mjs >/dev/null 2>&1; then
+  step "browser tests (Chromium)"
+  CONWAY_BIN="$ROOT/build/conway" node --test --test-concurrency=1 tests/browser/
+fi
+
+if [ -d tests/crash ] && ls tests/crash/*.test.mjs >/dev/null 2>&1; then
+  step "crash-consistency tests"
+  CONWAY_BIN="$ROOT/build/conway" node --test --test-concurrency=1 tests/crash/
+fi
+
+if ls fuzz/fuzz_*.c >/dev/null 2>&1; then
+  step "fuzzing (${FUZZ_SECONDS}s per target)"
+  ./scripts/fuzz.sh "$FUZZ_SECONDS"
+fi
+
+step "all tests passed"

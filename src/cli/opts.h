@@ -1,0 +1,24 @@
+/*
+ * opts.h — a tiny long-option parser shared by the subcommands: "--name
+ * VALUE", "--name=VALUE" and boolean "--flag"; everything else is a
+ * positional argument. Unknown options are errors, so typos never pass.
+ */
+#ifndef CW_OPTS_H
+#define CW_OPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct {
+    const char *name;   /* without dashes: "db" */
+    bool takes_value;
+    const char **value; /* receives the value (or "1" for flags) */
+} cw_opt;
+
+/* Parses argv[first..argc). Positional arguments are stored in pos (up to
+ * maxpos; *npos receives the count). Returns false after printing an error
+ * to stderr prefixed by cmd. "--help"/"-h" sets *help. */
+bool cw_opts_parse(const char *cmd, int argc, char **argv, int first, const cw_opt *opts,
+                   const char **pos, size_t maxpos, size_t *npos, bool *help);
+
+#endif

@@ -1,0 +1,141 @@
+/* serve.c — `conway serve`: open the store, start the HTTP server, wait for
+ * SIGINT/SIGTERM, then drain requests and close everything cleanly. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/opts.h"
+#include "http/server.h"
+#include "store/store.h"
+#include "util/log.h"
+
+static const char serve_help[] =
+    "usage: conway serve [OPTIONS]\n"
+    "\n"
+    "Runs the HTTP server: the JSON API under /api/v1, the Backstage catalog\n"
+    "read API under /api/catalog, the web UI at /, /metrics, /healthz, /readyz.\n"
+    "\n"
+    "Options:\n"
+    "  --listen ADDR:PORT      address to listen on (env CONWAY_LISTEN; default 127.0.0.1:7700)\n"
+    "  --db URL                SQLite file or postgres:// URL (env CONWAY_DB; default conway.db)\n"
+    "  --threads N             worker threads (default 16)\n"
+    "  --public-read           let reads through without a token\n"
+    "  --max-body BYTES        largest request body accepted (default 16777216)\n"
+    "  --timeout SECONDS       idle connection timeout (default 30)\n"
+    "  --production-env GLOBS  environments that count as production (default 'prod*')\n"
+    "  --max-components-per-team N  threshold of the team-overload finding (default 8)\n"
+    "  --log-level LEVEL       debug, info, warn, error or off (default info)\n";
+
+static bool parse_uint(const char *opt, const char *s, unsigned long long min,
+                       unsigned long long max, unsigned long long *out)
+{
+    char *end = NULL;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (!*s || *end || s[0] == '-' || v < min || v > max) {
+        fprintf(stderr, "conway serve: --%s: '%s' is not a number between %llu and %llu\n", opt, s,
+                min, max);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+int cw_cmd_serve(int argc, char **argv)
+{
+    const char *listen = NULL, *db = NULL, *threads = NULL, *public_read = NULL, *max_body = NULL,
+               *timeout = NULL, *prod = NULL, *log_level = NULL, *max_comp = NULL;
+    cw_opt opts[] = {
+        {"listen", true, &listen},     {"db", true, &db},
+        {"threads", true, &threads},   {"public-read", false, &public_read},
+        {"max-body", true, &max_body}, {"timeout", true, &timeout},
+        {"production-env", true, &prod}, {"log-level", true, &log_level},
+        {"max-components-per-team", true, &max_comp},
+        {NULL, false, NULL},
+    };
+    const char *pos[1];
+    size_t npos;
+    bool help;
+    if (!cw_opts_parse("serve", argc, argv, 2, opts, pos, 0, &npos, &help))
+        return 2;
+    if (help) {
+        fputs(serve_help, stdout);
+        return 0;
+    }
+    cw_server_config cfg;
+    cw_server_config_default(&cfg);
+    if (!listen)
+        listen = getenv("CONWAY_LISTEN");
+    if (listen && *listen)
+        cfg.listen = listen;
+    unsigned long long v;
+    if (threads) {
+        if (!parse_uint("threads", threads, 1, 1024, &v))
+            return 2;
+        cfg.threads = (unsigned)v;
+    }
+    if (max_body) {
+        if (!parse_uint("max-body", max_body, 1024, 1ull << 30, &v))
+            return 2;
+        cfg.max_body = (size_t)v;
+    }
+    if (timeout) {
+        if (!parse_uint("timeout", timeout, 1, 3600, &v))
+            return 2;
+        cfg.timeout_seconds = (unsigned)v;
+    }
+    if (max_comp) {
+        if (!parse_uint("max-components-per-team", max_comp, 1, 100000, &v))
+            return 2;
+        cfg.max_components_per_team = (unsigned)v;
+    }
+    if (prod)
+        cfg.production_env = prod;
+    cfg.public_read = public_read != NULL;
+    if (log_level) {
+        int lvl = cw_log_parse_level(log_level);
+        if (lvl < 0) {
+            fprintf(stderr, "conway serve: --log-level: '%s' is not debug, info, warn, error or off\n",
+                    log_level);
+            return 2;
+        }
+        cw_log_set_level((cw_log_level)lvl);
+    }
+
+    /* Block the shutdown signals before any thread starts so that only the
+     * main thread's sigwait sees them. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    const char *url = cw_cli_db_url(db);
+    cw_store *store = NULL;
+    cw_server *srv = NULL;
+    cw_diag d = {{0}};
+    int rc = 1;
+    if (cw_store_open(url, NULL, &store, &d)) {
+        fprintf(stderr, "conway serve: cannot open database %s: %s\n", url, d.msg);
+        goto out;
+    }
+    if (cw_server_start(&cfg, store, &srv, &d)) {
+        fprintf(stderr, "conway serve: %s\n", d.msg);
+        goto out;
+    }
+    cw_log(CW_LOG_INFO, "listening",
+           json_pack("{s:s, s:i, s:s, s:s, s:b}", "listen", cfg.listen, "port",
+                     (int)cw_server_port(srv), "db", url, "backend", cw_store_backend(store),
+                     "publicRead", cfg.public_read));
+    int sig = 0;
+    sigwait(&set, &sig);
+    cw_log(CW_LOG_INFO, "shutting down", json_pack("{s:s}", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM"));
+    rc = 0;
+out:
+    cw_server_stop(srv);
+    cw_store_close(store);
+    return rc;
+}

@@ -1,0 +1,151 @@
+/*
+ * http_int.h — what route handlers see: the request, the response they fill,
+ * the shared application state, and helpers that turn errors into RFC 9457
+ * problem answers. Handlers never touch libmicrohttpd directly.
+ */
+#ifndef CW_HTTP_INT_H
+#define CW_HTTP_INT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http/server.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+typedef struct cw_metrics cw_metrics;
+
+/* Shared, long-lived state of a running server. */
+typedef struct cw_app {
+    cw_server_config cfg;
+    cw_store *store;
+    cw_metrics *metrics;
+    int64_t started_ms;
+} cw_app;
+
+typedef enum {
+    CW_ROLE_NONE = 0,
+    CW_ROLE_VIEWER,
+    CW_ROLE_INGEST,
+    CW_ROLE_EDITOR,
+    CW_ROLE_ADMIN
+} cw_role;
+
+typedef struct {
+    const char *key;
+    const char *value;
+} cw_kv;
+
+#define CW_MAX_PATH_PARAMS 4
+#define CW_MAX_QUERY_PARAMS 64
+#define CW_MAX_EXTRA_HEADERS 8
+
+typedef struct {
+    const char *method;            /* "GET", ... */
+    const char *path;              /* decoded path, without query */
+    const char *route;             /* route pattern matched, for logs/metrics */
+    char request_id[40];
+    const char *params[CW_MAX_PATH_PARAMS]; /* {kind}, {namespace}, ... in order */
+    size_t nparams;
+    cw_kv query[CW_MAX_QUERY_PARAMS];
+    size_t nquery;
+    bool query_overflow;           /* more than CW_MAX_QUERY_PARAMS given */
+    const char *(*header)(void *conn, const char *name); /* case-insensitive */
+    void *conn;
+    const char *body;              /* NUL-terminated, may contain NULs */
+    size_t body_len;
+    /* Authentication result. */
+    bool authenticated;
+    cw_token token;                /* valid when authenticated */
+    cw_role role;
+} cw_req;
+
+typedef struct {
+    int status;
+    const char *content_type;      /* static string */
+    cw_buf body;
+    cw_kv headers[CW_MAX_EXTRA_HEADERS]; /* values owned by the response */
+    size_t nheaders;
+    const unsigned char *static_body; /* served without copy when set */
+    size_t static_len;
+} cw_resp;
+
+typedef void (*cw_handler)(cw_app *app, cw_req *req, cw_resp *resp);
+
+typedef enum {
+    CW_AUTH_PUBLIC = 0,   /* no token needed (health, metrics, UI assets) */
+    CW_AUTH_READ,         /* any token, or none with --public-read */
+    CW_AUTH_INGEST,       /* ingest, editor or admin */
+    CW_AUTH_WRITE,        /* editor or admin */
+    CW_AUTH_ADMIN
+} cw_auth_level;
+
+typedef struct {
+    const char *method;
+    const char *pattern;          /* "/api/v1/entities/{kind}/{namespace}/{name}" */
+    cw_handler handler;
+    cw_auth_level auth;
+    const char *const *allowed_query; /* NULL-terminated; NULL = any */
+} cw_route;
+
+/* Route tables, one per api_*.c, terminated by a {NULL} entry. */
+extern const cw_route cw_routes_meta[];
+extern const cw_route cw_routes_entities[];
+extern const cw_route cw_routes_backstage[];
+
+/* ---- request helpers ------------------------------------------------------ */
+
+/* First value of a query parameter, or NULL. */
+const char *cw_req_query(const cw_req *req, const char *key);
+/* All values of a repeated query parameter; returns how many were stored. */
+size_t cw_req_query_all(const cw_req *req, const char *key, const char **out, size_t max);
+/* Parses an unsigned integer query parameter within [min, max], using def
+ * when absent. On bad input queues a 400 problem and returns false. */
+bool cw_req_query_uint(const cw_req *req, cw_resp *resp, const char *key, uint64_t def,
+                       uint64_t min, uint64_t max, uint64_t *out);
+const char *cw_req_header(const cw_req *req, const char *name);
+
+/* ---- response helpers ----------------------------------------------------- */
+
+void cw_resp_header(cw_resp *resp, const char *key, const char *value);
+/* JSON answer; steals `body`. */
+void cw_resp_json(cw_resp *resp, int status, json_t *body);
+/* JSON answer from ready-made text (copied). */
+void cw_resp_json_text(cw_resp *resp, int status, const char *text, size_t len);
+/* RFC 9457 answer: {"type":"about:blank","title":<status phrase>,"status":..,"detail":..}. */
+void cw_resp_problem(cw_resp *resp, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Same with extension members merged in (steals ext). */
+void cw_resp_problem_ext(cw_resp *resp, int status, json_t *ext, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Maps a core error to its HTTP status and writes the problem with d's text. */
+void cw_resp_error(cw_resp *resp, cw_err err, const cw_diag *d);
+int cw_http_status_of(cw_err err);
+const char *cw_http_reason(int status);
+
+/* Parses the request body as a JSON value with depth limits. On failure
+ * queues a 400 problem naming line/column and returns NULL. */
+json_t *cw_req_json_body(const cw_req *req, cw_resp *resp);
+
+/* Serves an embedded UI asset (or index.html for UI routes) for GET/HEAD
+ * outside /api/; returns false when the path is not the UI's. */
+bool cw_ui_serve(cw_req *req, cw_resp *resp);
+
+/* ---- auth ----------------------------------------------------------------- */
+
+const char *cw_role_name(cw_role r);
+cw_role cw_role_parse(const char *s);
+
+/* ---- metrics -------------------------------------------------------------- */
+
+cw_err cw_metrics_new(cw_metrics **out);
+void cw_metrics_free(cw_metrics *m);
+void cw_metrics_observe(cw_metrics *m, const char *method, const char *route, int status,
+                        double seconds);
+/* Renders the Prometheus text exposition of the server's metrics. */
+cw_err cw_metrics_render(cw_metrics *m, cw_app *app, cw_buf *out);
+
+#endif

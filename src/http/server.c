@@ -1,0 +1,509 @@
+/*
+ * server.c — libmicrohttpd glue: accepts connections on a thread pool,
+ * collects the (bounded) request body, authenticates, routes to a handler,
+ * sends its response, and writes one JSON log line and the metrics for each
+ * request. Nothing here knows about entities or events.
+ */
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "http/http_int.h"
+#include "util/crypto.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+struct cw_server {
+    struct MHD_Daemon *daemon;
+    cw_app app;
+    unsigned port;
+};
+
+/* Per-request state, owned by MHD's connection slot and freed in
+ * on_completed, never by a handler. */
+typedef struct {
+    cw_buf body;
+    bool too_large;
+    int64_t start_ns;
+} conn_ctx;
+
+void cw_server_config_default(cw_server_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->listen = "127.0.0.1:7700";
+    c->threads = 16;
+    c->max_body = 16u << 20;
+    c->max_header = 64u << 10;
+    c->timeout_seconds = 30;
+    c->max_connections = 1024;
+    c->public_read = false;
+    c->production_env = "prod*";
+    c->max_components_per_team = 8;
+}
+
+static const cw_route *const route_tables[] = {
+    cw_routes_meta,
+    cw_routes_entities,
+    cw_routes_backstage,
+};
+
+/* Matches path against a pattern with {param} segments; fills params. */
+static bool route_match(const char *pattern, const char *path, cw_req *req)
+{
+    const char *p = pattern, *s = path;
+    size_t np = 0;
+    static __thread char segbuf[CW_MAX_PATH_PARAMS][256];
+    while (*p && *s) {
+        if (*p == '{') {
+            const char *pe = strchr(p, '}');
+            const char *se = strchr(s, '/');
+            size_t len = se ? (size_t)(se - s) : strlen(s);
+            if (!pe || len == 0 || len >= sizeof segbuf[0] || np >= CW_MAX_PATH_PARAMS)
+                return false;
+            memcpy(segbuf[np], s, len);
+            segbuf[np][len] = '\0';
+            req->params[np] = segbuf[np];
+            np++;
+            p = pe + 1;
+            s += len;
+            continue;
+        }
+        if (*p != *s)
+            return false;
+        p++;
+        s++;
+    }
+    if (*p || *s)
+        return false;
+    req->nparams = np;
+    return true;
+}
+
+static const char *conn_header(void *conn, const char *name)
+{
+    return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    cw_req *req = cls;
+    if (req->nquery >= CW_MAX_QUERY_PARAMS) {
+        req->query_overflow = true;
+        return MHD_NO;
+    }
+    req->query[req->nquery].key = key;
+    req->query[req->nquery].value = value ? value : "";
+    req->nquery++;
+    return MHD_YES;
+}
+
+static cw_role role_of_token(const cw_token *t) { return cw_role_parse(t->role); }
+
+/* Checks the bearer token against the route's level. Returns false after
+ * queueing 401/403. */
+static bool authenticate(cw_app *app, const cw_route *route, cw_req *req, cw_resp *resp)
+{
+    const char *auth = cw_req_header(req, "Authorization");
+    if (auth) {
+        if (strncasecmp(auth, "Bearer ", 7) != 0) {
+            cw_resp_header(resp, "WWW-Authenticate", "Bearer");
+            cw_resp_problem(resp, 401, "Authorization: expected 'Bearer <token>'");
+            return false;
+        }
+        const char *secret = auth + 7;
+        while (*secret == ' ')
+            secret++;
+        char hash[65];
+        cw_sha256_hex(secret, strlen(secret), hash);
+        cw_diag d = {{0}};
+        cw_err err = cw_store_token_find(app->store, hash, &req->token, &d);
+        if (err == CW_ERR_NOT_FOUND) {
+            cw_resp_header(resp, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+            cw_resp_problem(resp, 401, "Authorization: the token is unknown or revoked");
+            return false;
+        }
+        if (err) {
+            cw_resp_error(resp, err, &d);
+            return false;
+        }
+        req->authenticated = true;
+        req->role = role_of_token(&req->token);
+        int64_t now = cw_now_ms() / 1000;
+        /* Recording every use would turn each read into a write; a minute
+         * of precision is plenty for "last used". */
+        if (now - req->token.last_used_at >= 60)
+            (void)cw_store_token_touch(app->store, req->token.id, now, &d);
+    }
+    cw_role need;
+    switch (route->auth) {
+    case CW_AUTH_PUBLIC: return true;
+    case CW_AUTH_READ:
+        if (app->cfg.public_read)
+            return true;
+        need = CW_ROLE_VIEWER;
+        break;
+    case CW_AUTH_INGEST: need = CW_ROLE_INGEST; break;
+    case CW_AUTH_WRITE: need = CW_ROLE_EDITOR; break;
+    case CW_AUTH_ADMIN: need = CW_ROLE_ADMIN; break;
+    default: need = CW_ROLE_ADMIN; break;
+    }
+    if (!req->authenticated) {
+        cw_resp_header(resp, "WWW-Authenticate", "Bearer");
+        cw_resp_problem(resp, 401, "this request needs a bearer token (Authorization: Bearer <token>)");
+        return false;
+    }
+    bool ok;
+    if (need == CW_ROLE_INGEST)
+        ok = req->role == CW_ROLE_INGEST || req->role == CW_ROLE_EDITOR || req->role == CW_ROLE_ADMIN;
+    else if (need == CW_ROLE_VIEWER)
+        ok = req->role != CW_ROLE_NONE;
+    else
+        ok = req->role >= need && req->role != CW_ROLE_INGEST;
+    if (!ok) {
+        cw_resp_problem(resp, 403, "the token's role '%s' may not do this; it needs '%s'%s",
+                        cw_role_name(req->role), cw_role_name(need),
+                        need == CW_ROLE_EDITOR ? " or 'admin'" : "");
+        return false;
+    }
+    return true;
+}
+
+static void dispatch(cw_app *app, cw_req *req, cw_resp *resp)
+{
+    const cw_route *found = NULL;
+    bool path_matched = false;
+    char allow[128] = "";
+    for (size_t t = 0; t < sizeof route_tables / sizeof route_tables[0] && !found; t++) {
+        for (const cw_route *r = route_tables[t]; r->method; r++) {
+            if (!route_match(r->pattern, req->path, req))
+                continue;
+            path_matched = true;
+            if (!strcmp(r->method, req->method) ||
+                (!strcmp(req->method, "HEAD") && !strcmp(r->method, "GET"))) {
+                found = r;
+                break;
+            }
+            size_t l = strlen(allow);
+            snprintf(allow + l, sizeof allow - l, "%s%s", l ? ", " : "", r->method);
+        }
+    }
+    if (!found) {
+        if (path_matched) {
+            req->route = "method-not-allowed";
+            cw_resp_header(resp, "Allow", allow);
+            cw_resp_problem(resp, 405, "method %s is not allowed here; allowed: %s", req->method,
+                            allow);
+        } else if (cw_ui_serve(req, resp)) {
+            req->route = "ui";
+        } else {
+            req->route = "not-found";
+            cw_resp_problem(resp, 404, "no such resource: %s", req->path);
+        }
+        return;
+    }
+    /* Rematch to refill params of the found route (the loop may have
+     * matched later patterns). */
+    route_match(found->pattern, req->path, req);
+    req->route = found->pattern;
+    if (req->query_overflow) {
+        cw_resp_problem(resp, 400, "too many query parameters (at most %d)", CW_MAX_QUERY_PARAMS);
+        return;
+    }
+    if (found->allowed_query) {
+        for (size_t i = 0; i < req->nquery; i++) {
+            bool ok = false;
+            for (const char *const *a = found->allowed_query; *a && !ok; a++)
+                ok = !strcmp(*a, req->query[i].key);
+            if (!ok) {
+                cw_buf list;
+                cw_buf_init(&list, 4096);
+                for (const char *const *a = found->allowed_query; *a; a++)
+                    cw_buf_printf(&list, "%s%s", a == found->allowed_query ? "" : ", ", *a);
+                cw_resp_problem(resp, 400, "unknown query parameter '%.100s'; this route accepts: %s",
+                                req->query[i].key, list.len ? cw_buf_cstr(&list) : "none");
+                cw_buf_free(&list);
+                return;
+            }
+        }
+    }
+    if (!authenticate(app, found, req, resp))
+        return;
+    found->handler(app, req, resp);
+}
+
+static void make_request_id(cw_req *req)
+{
+    const char *given = cw_req_header(req, "X-Request-Id");
+    if (given) {
+        size_t n = strlen(given);
+        bool ok = n > 0 && n < sizeof req->request_id;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = isalnum((unsigned char)given[i]) || given[i] == '-' || given[i] == '_' || given[i] == '.';
+        if (ok) {
+            memcpy(req->request_id, given, n + 1);
+            return;
+        }
+    }
+    unsigned char r[8];
+    if (cw_random_bytes(r, sizeof r))
+        memset(r, 0, sizeof r);
+    snprintf(req->request_id, sizeof req->request_id, "%02x%02x%02x%02x%02x%02x%02x%02x", r[0], r[1],
+             r[2], r[3], r[4], r[5], r[6], r[7]);
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *conn, cw_req *req, cw_resp *resp)
+{
+    struct MHD_Response *mr;
+    if (resp->static_body) {
+        mr = MHD_create_response_from_buffer(resp->static_len, (void *)resp->static_body,
+                                             MHD_RESPMEM_PERSISTENT);
+    } else {
+        size_t len = 0;
+        char *data = cw_buf_steal(&resp->body, &len);
+        if (!data)
+            return MHD_NO;
+        mr = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+        if (!mr)
+            free(data);
+    }
+    if (!mr)
+        return MHD_NO;
+    if (resp->content_type)
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+    MHD_add_response_header(mr, "X-Request-Id", req->request_id);
+    MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
+    for (size_t i = 0; i < resp->nheaders; i++)
+        MHD_add_response_header(mr, resp->headers[i].key, resp->headers[i].value);
+    enum MHD_Result rc = MHD_queue_response(conn, (unsigned)resp->status, mr);
+    MHD_destroy_response(mr);
+    return rc;
+}
+
+static void resp_init(cw_resp *resp)
+{
+    memset(resp, 0, sizeof *resp);
+    resp->status = 200;
+    cw_buf_init(&resp->body, 0);
+}
+
+static void resp_release(cw_resp *resp)
+{
+    cw_buf_free(&resp->body);
+    for (size_t i = 0; i < resp->nheaders; i++)
+        free((void *)resp->headers[i].value);
+}
+
+static void log_request(cw_app *app, const cw_req *req, const cw_resp *resp, double seconds)
+{
+    cw_metrics_observe(app->metrics, req->method, req->route ? req->route : "unknown",
+                       resp->status, seconds);
+    cw_log_level lvl = resp->status >= 500 ? CW_LOG_ERROR : CW_LOG_INFO;
+    if ((int)lvl < (int)cw_log_get_level())
+        return;
+    json_t *f = json_pack("{s:s, s:s, s:s, s:i, s:f, s:s}", "method", req->method, "path",
+                          req->path, "route", req->route ? req->route : "unknown", "status",
+                          resp->status, "durationMs", seconds * 1000.0, "requestId",
+                          req->request_id);
+    if (f && req->authenticated)
+        json_object_set_new(f, "tokenId", json_integer(req->token.id));
+    cw_log(lvl, "request", f);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    cw_server *srv = cls;
+    cw_app *app = &srv->app;
+    conn_ctx *cx = *con_cls;
+    if (!cx) {
+        cx = calloc(1, sizeof *cx);
+        if (!cx)
+            return MHD_NO;
+        cx->start_ns = cw_mono_ns();
+        cw_buf_init(&cx->body, app->cfg.max_body);
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl) {
+            char *end;
+            unsigned long long n = strtoull(cl, &end, 10);
+            if (*end == '\0' && n > app->cfg.max_body)
+                cx->too_large = true;
+        }
+        *con_cls = cx;
+        if (!cx->too_large)
+            return MHD_YES;
+    }
+    if (*upload_data_size && !cx->too_large) {
+        if (cw_buf_append(&cx->body, upload_data, *upload_data_size))
+            cx->too_large = true;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    *upload_data_size = 0;
+
+    cw_req req;
+    memset(&req, 0, sizeof req);
+    req.method = method;
+    req.path = url;
+    req.header = conn_header;
+    req.conn = conn;
+    req.body = cw_buf_cstr(&cx->body);
+    req.body_len = cx->body.len;
+    make_request_id(&req);
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, &req);
+
+    cw_resp resp;
+    resp_init(&resp);
+    if (cx->too_large) {
+        req.route = "too-large";
+        cw_resp_problem(&resp, 413, "request body exceeds the limit of %zu bytes",
+                        app->cfg.max_body);
+        cw_resp_header(&resp, "Connection", "close");
+    } else {
+        dispatch(app, &req, &resp);
+    }
+    double seconds = (double)(cw_mono_ns() - cx->start_ns) / 1e9;
+    log_request(app, &req, &resp, seconds);
+    enum MHD_Result rc = send_response(conn, &req, &resp);
+    resp_release(&resp);
+    return rc;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    conn_ctx *cx = *con_cls;
+    if (!cx)
+        return;
+    cw_buf_free(&cx->body);
+    free(cx);
+    *con_cls = NULL;
+}
+
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    cw_log(CW_LOG_WARN, msg, json_pack("{s:s}", "component", "http"));
+}
+
+/* Parses "host:port", "[v6]:port" or ":port" into a socket address. */
+static cw_err parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len,
+                           bool *ipv6, cw_diag *d)
+{
+    char host[256];
+    const char *port;
+    if (listen[0] == '[') {
+        const char *close = strchr(listen, ']');
+        if (!close || close[1] != ':' || (size_t)(close - listen - 1) >= sizeof host)
+            return cw_fail(d, CW_ERR_INVALID, "--listen: '%s' is not [ADDR]:PORT", listen);
+        memcpy(host, listen + 1, (size_t)(close - listen - 1));
+        host[close - listen - 1] = '\0';
+        port = close + 2;
+    } else {
+        const char *colon = strrchr(listen, ':');
+        if (!colon || (size_t)(colon - listen) >= sizeof host)
+            return cw_fail(d, CW_ERR_INVALID, "--listen: '%s' is not ADDR:PORT", listen);
+        memcpy(host, listen, (size_t)(colon - listen));
+        host[colon - listen] = '\0';
+        port = colon + 1;
+    }
+    char *end;
+    long p = strtol(port, &end, 10);
+    if (!*port || *end || p < 0 || p > 65535)
+        return cw_fail(d, CW_ERR_INVALID, "--listen: port '%s' is not a number 0-65535", port);
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+    if (rc != 0 || !res)
+        return cw_fail(d, CW_ERR_INVALID, "--listen: cannot resolve '%s': %s", host,
+                       gai_strerror(rc));
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    *ipv6 = res->ai_family == AF_INET6;
+    freeaddrinfo(res);
+    return CW_OK;
+}
+
+cw_err cw_server_start(const cw_server_config *cfg, cw_store *store, cw_server **out,
+                       cw_diag *d)
+{
+    cw_err err = CW_OK;
+    cw_server *srv = calloc(1, sizeof *srv);
+    if (!srv)
+        return cw_fail(d, CW_ERR_NOMEM, "out of memory");
+    srv->app.cfg = *cfg;
+    srv->app.store = store;
+    srv->app.started_ms = cw_now_ms();
+    err = cw_metrics_new(&srv->app.metrics);
+    if (err) {
+        cw_fail(d, err, "cannot allocate metrics");
+        goto fail;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    bool ipv6 = false;
+    err = parse_listen(cfg->listen, &ss, &sslen, &ipv6, d);
+    if (err)
+        goto fail;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+    if (ipv6)
+        flags |= MHD_USE_IPv6;
+    srv->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, srv,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads ? cfg->threads : 1),
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout_seconds,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+        MHD_OPTION_END);
+    if (!srv->daemon) {
+        err = cw_fail(d, CW_ERR_IO, "cannot listen on %s (address in use or not permitted?)",
+                      cfg->listen);
+        goto fail;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = info ? info->port : 0;
+    *out = srv;
+    return CW_OK;
+fail:
+    cw_metrics_free(srv->app.metrics);
+    free(srv);
+    return err;
+}
+
+unsigned cw_server_port(const cw_server *s) { return s->port; }
+
+void cw_server_stop(cw_server *s)
+{
+    if (!s)
+        return;
+    MHD_stop_daemon(s->daemon);
+    cw_metrics_free(s->app.metrics);
+    free(s);
+}

@@ -1,0 +1,38 @@
+/*
+ * server.h — the conway HTTP server (libmicrohttpd): configuration, start and
+ * stop. Routes live in api_*.c files; this is what `conway serve` drives.
+ */
+#ifndef CW_SERVER_H
+#define CW_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "store/store.h"
+#include "util/err.h"
+
+typedef struct {
+    const char *listen;          /* "127.0.0.1:7700", "[::1]:7700", ":7700" */
+    unsigned threads;            /* MHD thread pool size */
+    size_t max_body;             /* bytes; 413 beyond */
+    size_t max_header;           /* bytes of request line + headers */
+    unsigned timeout_seconds;    /* idle connection timeout */
+    unsigned max_connections;
+    bool public_read;            /* reads need no token */
+    const char *production_env;  /* glob list for production environment ids */
+    unsigned max_components_per_team;
+} cw_server_config;
+
+void cw_server_config_default(cw_server_config *c);
+
+typedef struct cw_server cw_server;
+
+/* Starts serving; the store stays owned by the caller and must outlive the
+ * server. On success *out is running; the actual port is in cw_server_port. */
+cw_err cw_server_start(const cw_server_config *cfg, cw_store *store, cw_server **out,
+                       cw_diag *d);
+unsigned cw_server_port(const cw_server *s);
+/* Stops accepting, finishes in-flight requests and frees the server. */
+void cw_server_stop(cw_server *s);
+
+#endif

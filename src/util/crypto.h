@@ -1,0 +1,25 @@
+/* crypto.h — hashing, secure randomness, encodings and constant-time compare
+ * (OpenSSL libcrypto underneath). */
+#ifndef CW_CRYPTO_H
+#define CW_CRYPTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/err.h"
+
+/* Lower-case hex SHA-256 of data; out has 65 bytes. */
+void cw_sha256_hex(const void *data, size_t len, char out[65]);
+/* Fills buf with cryptographically secure random bytes. */
+cw_err cw_random_bytes(void *buf, size_t len);
+/* A random UUIDv4 in canonical text form; out has 37 bytes. */
+cw_err cw_uuid4(char out[37]);
+/* Compares two equal-length strings without data-dependent timing. */
+bool cw_consttime_equal(const char *a, const char *b, size_t len);
+/* base64url without padding. Returns malloc'd text or NULL on OOM. */
+char *cw_base64url_encode(const void *data, size_t len);
+/* Decodes base64url (padding optional); returns malloc'd bytes NUL-terminated
+ * with *len set, or NULL when the text is not valid base64url. */
+unsigned char *cw_base64url_decode(const char *text, size_t *len);
+
+#endif
