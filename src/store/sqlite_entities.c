@@ -1,0 +1,830 @@
+/*
+ * sqlite_entities.c — catalog entities in SQLite: put (single or batch, one
+ * transaction), get with relations in both directions (served from the
+ * rendered-entity cache when the data generation is unchanged), delete,
+ * filtered/paged queries, facets and counts.
+ *
+ * Incoming relations are never written onto the target's rows: they are
+ * derived at read time by joining the relations table on target_key, so a
+ * relation to an entity that does not exist yet "resolves" the moment it
+ * arrives, and a filter on relations.ownerof finds the group from the
+ * components' ownedBy rows.
+ */
+#include "store/sqlite_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define MAX_QUERY_PARAMS 30000 /* below SQLite's 32766 bound variables */
+
+static char *dup_lower(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (p) {
+        memcpy(p, s, n);
+        cw__lower_ascii(p);
+    }
+    return p;
+}
+
+static const char *str_member(const json_t *obj, const char *name)
+{
+    const char *v = json_string_value(json_object_get(obj, name));
+    return v ? v : "";
+}
+
+/* ---- put ----------------------------------------------------------------------------- */
+
+/* What one entity turns into before it touches the database. */
+typedef struct {
+    cw_ref ref;
+    char key[CW_REF_MAX];
+    char disp[CW_REF_MAX];
+    char etag[48];
+    char *text_name, *text_title, *text_desc;
+    cw_relation_list rels;
+    cw_search_rows rows;
+    char *body;
+} prepared_entity;
+
+static void prepared_free(prepared_entity *p)
+{
+    free(p->text_name);
+    free(p->text_title);
+    free(p->text_desc);
+    cw_relation_list_free(&p->rels);
+    cw_search_rows_free(&p->rows);
+    free(p->body);
+}
+
+static cw_err set_server_fields(json_t *e, const char *uid, const char *etag, cw_diag *d)
+{
+    json_t *md = json_object_get(e, "metadata");
+    if (!json_is_object(md))
+        return cw_fail(d, CW_ERR_INVALID, "metadata: must be an object");
+    if (json_object_set_new(md, "uid", json_string(uid)) ||
+        json_object_set_new(md, "etag", json_string(etag)))
+        return cw_fail(d, CW_ERR_NOMEM, "entity: out of memory");
+    return CW_OK;
+}
+
+/* Derives body, relations, search rows and texts from a validated entity
+ * whose metadata.uid/etag are already set. */
+static cw_err prepare_rows(json_t *e, prepared_entity *p, cw_diag *d)
+{
+    cw_err err = cw_entity_relations(e, &p->rels, d);
+    if (err)
+        return err;
+    err = cw_entity_search_rows(e, &p->rels, &p->rows);
+    if (err)
+        return cw_fail(d, err, "entity: cannot compute search rows");
+    json_t *md = json_object_get(e, "metadata");
+    p->text_name = dup_lower(str_member(md, "name"));
+    p->text_title = dup_lower(str_member(md, "title"));
+    p->text_desc = dup_lower(str_member(md, "description"));
+    p->body = json_dumps(e, JSON_COMPACT);
+    if (!p->text_name || !p->text_title || !p->text_desc || !p->body)
+        return cw_fail(d, CW_ERR_NOMEM, "entity: out of memory");
+    return CW_OK;
+}
+
+static cw_err step_done(cw__sqlite_conn *c, sqlite3_stmt *st, cw_diag *d, const char *what)
+{
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return cw__sqlite_fail(c, rc, d, what);
+    return CW_OK;
+}
+
+/* Runs one cached statement with one integer parameter to completion. */
+static cw_err exec_id(cw__sqlite_conn *c, const char *sql, int64_t id, cw_diag *d)
+{
+    sqlite3_stmt *st = NULL;
+    cw_err err = cw__sqlite_stmt(c, sql, &st, d);
+    if (!err) {
+        cw__bind_int64(st, 1, id);
+        err = step_done(c, st, d, "entity write");
+    }
+    cw__sqlite_done(c, st);
+    return err;
+}
+
+static cw_err write_rows(cw__sqlite_conn *c, int64_t id, json_t *e,
+                         const prepared_entity *p, cw_diag *d)
+{
+    sqlite3_stmt *st = NULL;
+    cw_err err = cw__sqlite_stmt(c,
+                                 "INSERT OR IGNORE INTO relations "
+                                 "(entity_id, type, inverse_lc, target_key, target_ref) "
+                                 "VALUES (?, ?, ?, ?, ?)",
+                                 &st, d);
+    for (size_t i = 0; !err && i < p->rels.len; i++) {
+        const cw_relation *r = &p->rels.items[i];
+        char inv[64] = "";
+        const char *inverse = cw_relation_inverse(r->type);
+        if (inverse) {
+            size_t n = strnlen(inverse, sizeof inv - 1);
+            memcpy(inv, inverse, n);
+            inv[n] = '\0';
+            cw__lower_ascii(inv);
+        }
+        cw__bind_int64(st, 1, id);
+        cw__bind_text(st, 2, r->type);
+        cw__bind_text(st, 3, inverse ? inv : NULL);
+        cw__bind_text(st, 4, r->target_key);
+        cw__bind_text(st, 5, r->target_ref);
+        err = step_done(c, st, d, "relation insert");
+        sqlite3_reset(st);
+    }
+    cw__sqlite_done(c, st);
+    st = NULL;
+    if (err)
+        return err;
+    err = cw__sqlite_stmt(c,
+                          "INSERT INTO search (entity_id, key, value, original) "
+                          "VALUES (?, ?, ?, ?)",
+                          &st, d);
+    for (size_t i = 0; !err && i < p->rows.len; i++) {
+        const cw_search_row *r = &p->rows.items[i];
+        cw__bind_int64(st, 1, id);
+        cw__bind_text(st, 2, r->key);
+        cw__bind_text(st, 3, r->value);
+        cw__bind_text(st, 4, cw__search_original(e, &p->rels, r->key, r->value));
+        err = step_done(c, st, d, "search insert");
+        sqlite3_reset(st);
+    }
+    cw__sqlite_done(c, st);
+    return err;
+}
+
+/* Puts one entity inside the caller's write transaction. *changed is set
+ * when the database was modified. */
+static cw_err put_one(cw__sqlite_conn *c, json_t *e, const char *if_match, int64_t now,
+                      cw_put_result *res, bool *changed, cw_diag *d)
+{
+    prepared_entity p;
+    memset(&p, 0, sizeof p);
+    char *canon = NULL;
+    sqlite3_stmt *sel = NULL, *wr = NULL;
+    char uid[40] = "", old_etag[48] = "";
+    int64_t id = 0;
+    bool exists = false;
+
+    cw_err err = cw_entity_ref(e, &p.ref, d);
+    if (err)
+        goto out;
+    cw_ref_key(&p.ref, p.key);
+    cw_ref_format(&p.ref, p.disp);
+    json_object_del(e, "relations"); /* server-owned: rendered on read */
+    canon = cw_entity_canonical_json(e);
+    if (!canon) {
+        err = cw_fail(d, CW_ERR_NOMEM, "entity: out of memory");
+        goto out;
+    }
+    if ((err = cw__etag(canon, p.etag, d)))
+        goto out;
+
+    err = cw__sqlite_stmt(c, "SELECT id, uid, etag FROM entities WHERE key = ?", &sel, d);
+    if (err)
+        goto out;
+    cw__bind_text(sel, 1, p.key);
+    int rc = sqlite3_step(sel);
+    if (rc == SQLITE_ROW) {
+        exists = true;
+        id = sqlite3_column_int64(sel, 0);
+        snprintf(uid, sizeof uid, "%s", cw__col_text(sel, 1));
+        snprintf(old_etag, sizeof old_etag, "%s", cw__col_text(sel, 2));
+    } else if (rc != SQLITE_DONE) {
+        err = cw__sqlite_fail(c, rc, d, "entity lookup");
+        goto out;
+    }
+    cw__sqlite_done(c, sel);
+    sel = NULL;
+
+    if (if_match && !exists) {
+        err = cw_fail(d, CW_ERR_PRECONDITION, "If-Match: %s does not exist", p.disp);
+        goto out;
+    }
+    if (if_match && strcmp(if_match, old_etag) != 0) {
+        err = cw_fail(d, CW_ERR_PRECONDITION, "If-Match: %s has etag \"%s\", not \"%s\"",
+                      p.disp, old_etag, if_match);
+        goto out;
+    }
+    if (!exists && (err = cw__uuid4(uid, d)))
+        goto out;
+    if ((err = set_server_fields(e, uid, p.etag, d)))
+        goto out;
+    snprintf(res->uid, sizeof res->uid, "%s", uid);
+    snprintf(res->etag, sizeof res->etag, "%s", p.etag);
+    if (exists && !strcmp(old_etag, p.etag)) {
+        res->status = CW_PUT_UNCHANGED;
+        goto out;
+    }
+    if ((err = prepare_rows(e, &p, d)))
+        goto out;
+
+    if (exists) {
+        err = cw__sqlite_stmt(c,
+                              "UPDATE entities SET ref = ?, kind = ?, namespace = ?, "
+                              "name = ?, etag = ?, body = ?, text_name = ?, "
+                              "text_title = ?, text_desc = ?, updated_at = ? "
+                              "WHERE id = ?",
+                              &wr, d);
+    } else {
+        err = cw__sqlite_stmt(c,
+                              "INSERT INTO entities (ref, kind, namespace, name, etag, "
+                              "body, text_name, text_title, text_desc, updated_at, "
+                              "id, uid, key, created_at) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
+                              &wr, d);
+    }
+    if (err)
+        goto out;
+    cw__bind_text(wr, 1, p.disp);
+    cw__bind_text(wr, 2, p.ref.kind);
+    cw__bind_text(wr, 3, p.ref.namespace_);
+    cw__bind_text(wr, 4, p.ref.name);
+    cw__bind_text(wr, 5, p.etag);
+    cw__bind_text(wr, 6, p.body);
+    cw__bind_text(wr, 7, p.text_name);
+    cw__bind_text(wr, 8, p.text_title);
+    cw__bind_text(wr, 9, p.text_desc);
+    cw__bind_int64(wr, 10, now);
+    if (exists) {
+        cw__bind_int64(wr, 11, id);
+    } else {
+        cw__bind_text(wr, 11, uid);
+        cw__bind_text(wr, 12, p.key);
+        cw__bind_int64(wr, 13, now);
+    }
+    if ((err = step_done(c, wr, d, exists ? "entity update" : "entity insert")))
+        goto out;
+    if (exists) {
+        if ((err = exec_id(c, "DELETE FROM relations WHERE entity_id = ?", id, d)) ||
+            (err = exec_id(c, "DELETE FROM search WHERE entity_id = ?", id, d)))
+            goto out;
+    } else {
+        id = sqlite3_last_insert_rowid(c->db);
+    }
+    if ((err = write_rows(c, id, e, &p, d)))
+        goto out;
+    res->status = exists ? CW_PUT_UPDATED : CW_PUT_CREATED;
+    *changed = true;
+out:
+    cw__sqlite_done(c, sel);
+    cw__sqlite_done(c, wr);
+    free(canon);
+    prepared_free(&p);
+    return err;
+}
+
+static cw_err ent_put(cw_store *store, json_t *const *entities, const char *const *if_match,
+                      size_t n, cw_put_result *results, cw_diag *d)
+{
+    cw_sqlite *s = cw__sqlite(store);
+    cw__sqlite_conn *c;
+    cw_err err = cw__sqlite_write_begin(s, &c, d);
+    if (err)
+        return err;
+    int64_t now = (int64_t)time(NULL);
+    bool changed = false;
+    for (size_t i = 0; i < n && !err; i++) {
+        memset(&results[i], 0, sizeof results[i]);
+        err = put_one(c, entities[i], if_match ? if_match[i] : NULL, now, &results[i],
+                      &changed, d);
+        if (err && n > 1)
+            cw_diag_prefix(d, "entities[%zu]", i);
+    }
+    if (!err && changed)
+        err = cw__sqlite_entity_gen_bump(c, d);
+    return cw__sqlite_write_end(s, c, err, d);
+}
+
+/* ---- get ------------------------------------------------------------------------------ */
+
+/* Renders one stored entity with its relations in both directions. */
+static cw_err render_row(cw__sqlite_conn *c, int64_t id, const char *key, const char *body,
+                         size_t body_len, cw__rel_vec *rels, cw_buf *out, cw_diag *d)
+{
+    sqlite3_stmt *st = NULL;
+    cw__rel_vec_reset(rels);
+    cw_err err = cw__sqlite_stmt(
+        c, "SELECT type, target_ref, target_key FROM relations WHERE entity_id = ?", &st, d);
+    int rc = SQLITE_DONE;
+    if (!err) {
+        cw__bind_int64(st, 1, id);
+        while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW)
+            err = cw__rel_vec_add(rels, cw__col_text(st, 0), cw__col_text(st, 1),
+                                  cw__col_text(st, 2));
+        if (!err && rc != SQLITE_DONE)
+            err = cw__sqlite_fail(c, rc, d, "relations");
+    }
+    cw__sqlite_done(c, st);
+    st = NULL;
+    if (!err)
+        err = cw__sqlite_stmt(c,
+                              "SELECT r.type, s.ref, s.key FROM relations r "
+                              "JOIN entities s ON s.id = r.entity_id "
+                              "WHERE r.target_key = ?",
+                              &st, d);
+    if (!err) {
+        cw__bind_text(st, 1, key);
+        while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW)
+            err = cw__rel_vec_add(rels, cw_relation_inverse(cw__col_text(st, 0)),
+                                  cw__col_text(st, 1), cw__col_text(st, 2));
+        if (!err && rc != SQLITE_DONE)
+            err = cw__sqlite_fail(c, rc, d, "incoming relations");
+    }
+    cw__sqlite_done(c, st);
+    if (!err) {
+        err = cw__render_entity(body, body_len, rels, out);
+        if (err)
+            cw_fail(d, err, "entity %s: cannot render", key);
+    }
+    if (err == CW_ERR_NOMEM)
+        cw_fail(d, err, "entity: out of memory");
+    return err;
+}
+
+static cw_err ent_get(cw_store *store, const char *key, char **json_out, char etag_out[48],
+                      cw_diag *d)
+{
+    cw_sqlite *s = cw__sqlite(store);
+    cw__sqlite_conn *c = cw__sqlite_read_acquire(s);
+    sqlite3_stmt *st = NULL;
+    cw__rel_vec rels = {0};
+    cw_buf out;
+    cw_buf_init(&out, 0);
+    char etag[48] = "";
+    int64_t gen = 0;
+
+    cw_err err = cw__sqlite_entity_gen(c, &gen, d);
+    if (err || cw__rcache_get(s->rcache, key, gen, json_out, etag_out))
+        goto out;
+    /* miss: read generation and data in one snapshot */
+    if ((err = cw__sqlite_read_begin(c, d)) || (err = cw__sqlite_entity_gen(c, &gen, d)))
+        goto out;
+    err = cw__sqlite_stmt(c, "SELECT id, body, etag FROM entities WHERE key = ?", &st, d);
+    if (err)
+        goto out;
+    cw__bind_text(st, 1, key);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        err = cw_fail(d, CW_ERR_NOT_FOUND, "%s: not found", key);
+        goto out;
+    }
+    if (rc != SQLITE_ROW) {
+        err = cw__sqlite_fail(c, rc, d, "entity get");
+        goto out;
+    }
+    snprintf(etag, sizeof etag, "%s", cw__col_text(st, 2));
+    err = render_row(c, sqlite3_column_int64(st, 0), key, cw__col_text(st, 1),
+                     (size_t)sqlite3_column_bytes(st, 1), &rels, &out, d);
+    if (err)
+        goto out;
+    cw__rcache_put(s->rcache, key, gen, out.data, out.len, etag);
+    if (etag_out)
+        memcpy(etag_out, etag, sizeof etag);
+    *json_out = cw_buf_steal(&out, NULL);
+out:
+    cw__sqlite_done(c, st);
+    cw__sqlite_read_release(s, c);
+    cw__rel_vec_free(&rels);
+    cw_buf_free(&out);
+    return err;
+}
+
+/* ---- delete ---------------------------------------------------------------------------- */
+
+static cw_err ent_del(cw_store *store, const char *key, const char *if_match, cw_diag *d)
+{
+    cw_sqlite *s = cw__sqlite(store);
+    cw__sqlite_conn *c;
+    cw_err err = cw__sqlite_write_begin(s, &c, d);
+    if (err)
+        return err;
+    sqlite3_stmt *st = NULL;
+    err = cw__sqlite_stmt(c, "SELECT id, etag FROM entities WHERE key = ?", &st, d);
+    if (err)
+        goto out;
+    cw__bind_text(st, 1, key);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        err = cw_fail(d, CW_ERR_NOT_FOUND, "%s: not found", key);
+        goto out;
+    }
+    if (rc != SQLITE_ROW) {
+        err = cw__sqlite_fail(c, rc, d, "entity lookup");
+        goto out;
+    }
+    int64_t id = sqlite3_column_int64(st, 0);
+    if (if_match && strcmp(if_match, cw__col_text(st, 1)) != 0) {
+        err = cw_fail(d, CW_ERR_PRECONDITION, "If-Match: %s has etag \"%s\", not \"%s\"",
+                      key, cw__col_text(st, 1), if_match);
+        goto out;
+    }
+    cw__sqlite_done(c, st);
+    st = NULL;
+    /* relations and search rows go with it (ON DELETE CASCADE) */
+    if (!(err = exec_id(c, "DELETE FROM entities WHERE id = ?", id, d)))
+        err = cw__sqlite_entity_gen_bump(c, d);
+out:
+    cw__sqlite_done(c, st);
+    return cw__sqlite_write_end(s, c, err, d);
+}
+
+/* ---- SQL building for filters ----------------------------------------------------------- */
+
+/* SQL text plus the strings bound to its '?' in order (owned copies). */
+typedef struct {
+    cw_buf sql;
+    char **vals;
+    size_t n, cap;
+    cw_err err;     /* sticky: the first failure */
+} qbuild;
+
+static void qb_init(qbuild *b)
+{
+    memset(b, 0, sizeof *b);
+    cw_buf_init(&b->sql, 0);
+}
+
+static void qb_free(qbuild *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        free(b->vals[i]);
+    free(b->vals);
+    cw_buf_free(&b->sql);
+}
+
+static void qb_sql(qbuild *b, const char *s)
+{
+    if (!b->err)
+        b->err = cw_buf_puts(&b->sql, s);
+}
+
+/* Appends "?" bound to the lower-cased copy of v. */
+static void qb_param(qbuild *b, const char *v)
+{
+    if (b->err)
+        return;
+    if (b->n >= MAX_QUERY_PARAMS) {
+        b->err = CW_ERR_TOO_LARGE;
+        return;
+    }
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 16;
+        char **p = realloc(b->vals, cap * sizeof *p);
+        if (!p) {
+            b->err = CW_ERR_NOMEM;
+            return;
+        }
+        b->vals = p;
+        b->cap = cap;
+    }
+    char *copy = dup_lower(v);
+    if (!copy) {
+        b->err = CW_ERR_NOMEM;
+        return;
+    }
+    b->vals[b->n++] = copy;
+    qb_sql(b, "?");
+}
+
+static void qb_value_list(qbuild *b, const cw_filter_cond *k)
+{
+    qb_sql(b, "(");
+    for (size_t v = 0; v < k->nvalues; v++) {
+        if (v)
+            qb_sql(b, ",");
+        qb_param(b, k->values[v]);
+    }
+    qb_sql(b, ")");
+}
+
+static void qb_cond(qbuild *b, const cw_filter_cond *k)
+{
+    qb_sql(b, "(e.id IN (SELECT entity_id FROM search WHERE key = ");
+    qb_param(b, k->key);
+    if (k->nvalues) {
+        qb_sql(b, " AND value IN ");
+        qb_value_list(b, k);
+    }
+    qb_sql(b, ")");
+    if (!strncasecmp(k->key, "relations.", 10) && k->key[10]) {
+        /* the inverse of others' outgoing relations, e.g. ownerOf from ownedBy */
+        if (k->nvalues) {
+            qb_sql(b, " OR e.key IN (SELECT r.target_key FROM entities s "
+                      "JOIN relations r ON r.entity_id = s.id WHERE s.key IN ");
+            qb_value_list(b, k);
+            qb_sql(b, " AND r.inverse_lc = ");
+        } else {
+            qb_sql(b, " OR e.key IN (SELECT r.target_key FROM relations r "
+                      "WHERE r.inverse_lc = ");
+        }
+        qb_param(b, k->key + 10);
+        qb_sql(b, ")");
+    }
+    qb_sql(b, ")");
+}
+
+/* The WHERE condition (over entities e) for filter and text. */
+static void qb_where(qbuild *b, const cw_filter *f, const char *text)
+{
+    if (!f || f->n == 0) {
+        qb_sql(b, "1");
+    } else {
+        qb_sql(b, "(");
+        for (size_t i = 0; i < f->n; i++) {
+            const cw_filter_clause *cl = &f->clauses[i];
+            qb_sql(b, i ? " OR (" : "(");
+            if (cl->n == 0)
+                qb_sql(b, "1");
+            for (size_t j = 0; j < cl->n; j++) {
+                if (j)
+                    qb_sql(b, " AND ");
+                qb_cond(b, &cl->conds[j]);
+            }
+            qb_sql(b, ")");
+        }
+        qb_sql(b, ")");
+    }
+    if (text && *text) {
+        /* instr() has no metacharacters: % and _ in the text are literal */
+        qb_sql(b, " AND (instr(e.text_name, ");
+        qb_param(b, text);
+        qb_sql(b, ") OR instr(e.text_title, ");
+        qb_param(b, text);
+        qb_sql(b, ") OR instr(e.text_desc, ");
+        qb_param(b, text);
+        qb_sql(b, "))");
+    }
+}
+
+static cw_err qb_error(const qbuild *b, cw_diag *d)
+{
+    if (b->err == CW_ERR_TOO_LARGE)
+        return cw_fail(d, b->err, "filter: more than %d values", MAX_QUERY_PARAMS);
+    return cw_fail(d, b->err, "query: out of memory");
+}
+
+/* Prepares b's SQL on c and binds its strings from index first. */
+static cw_err qb_prepare(cw__sqlite_conn *c, const qbuild *b, int first, sqlite3_stmt **st,
+                         cw_diag *d)
+{
+    cw_err err = cw__sqlite_stmt(c, cw_buf_cstr(&b->sql), st, d);
+    for (size_t i = 0; !err && i < b->n; i++)
+        if (cw__bind_text(*st, first + (int)i, b->vals[i]) != SQLITE_OK)
+            err = cw__sqlite_fail(c, sqlite3_errcode(c->db), d, "bind");
+    return err;
+}
+
+/* ---- query ------------------------------------------------------------------------------ */
+
+static cw_err page_push(cw_entity_page *p, size_t *cap, char *item, char *key)
+{
+    if (p->len == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 16;
+        char **ni = realloc(p->items, ncap * sizeof *ni);
+        if (!ni)
+            return CW_ERR_NOMEM;
+        p->items = ni;
+        char **nk = realloc(p->keys, ncap * sizeof *nk);
+        if (!nk)
+            return CW_ERR_NOMEM;
+        p->keys = nk;
+        *cap = ncap;
+    }
+    p->items[p->len] = item;
+    p->keys[p->len] = key;
+    p->len++;
+    return CW_OK;
+}
+
+static int64_t clamp64(size_t v) { return v > (size_t)INT64_MAX ? INT64_MAX : (int64_t)v; }
+
+static cw_err ent_query(cw_store *store, const cw_entity_query *q, cw_entity_page *out,
+                        cw_diag *d)
+{
+    cw_sqlite *s = cw__sqlite(store);
+    cw__sqlite_conn *c = cw__sqlite_read_acquire(s);
+    sqlite3_stmt *cnt = NULL, *pg = NULL;
+    qbuild cq, pq;
+    qb_init(&cq);
+    qb_init(&pq);
+    cw__rel_vec rels = {0};
+    cw_buf buf;
+    cw_buf_init(&buf, 0);
+    size_t cap = 0;
+    int64_t gen = 0;
+    const char *dir = q->order_desc ? "DESC" : "ASC";
+
+    qb_sql(&cq, "SELECT count(*) FROM entities e WHERE ");
+    qb_where(&cq, q->filter, q->text);
+
+    qb_sql(&pq, "SELECT e.id, e.key, e.body, e.etag");
+    if (q->order_key) {
+        qb_sql(&pq, ", (SELECT min(value) FROM search WHERE entity_id = e.id AND key = ");
+        qb_param(&pq, q->order_key);
+        qb_sql(&pq, ") AS ov");
+    }
+    qb_sql(&pq, " FROM entities e WHERE (");
+    qb_where(&pq, q->filter, q->text);
+    qb_sql(&pq, ")");
+    if (q->after_key) {
+        qb_sql(&pq, q->order_desc ? " AND e.key < " : " AND e.key > ");
+        qb_param(&pq, q->after_key);
+    }
+    qb_sql(&pq, " ORDER BY ");
+    if (q->order_key) {
+        qb_sql(&pq, "ov ");
+        qb_sql(&pq, dir);
+        qb_sql(&pq, " NULLS LAST, e.key");
+    } else {
+        qb_sql(&pq, "e.key ");
+        qb_sql(&pq, dir);
+    }
+    qb_sql(&pq, " LIMIT ? OFFSET ?");
+
+    cw_err err = CW_OK;
+    if (cq.err || pq.err) {
+        err = qb_error(cq.err ? &cq : &pq, d);
+        goto out;
+    }
+    if ((err = cw__sqlite_read_begin(c, d)) || (err = cw__sqlite_entity_gen(c, &gen, d)))
+        goto out;
+
+    if ((err = qb_prepare(c, &cq, 1, &cnt, d)))
+        goto out;
+    int rc = sqlite3_step(cnt);
+    if (rc != SQLITE_ROW) {
+        err = cw__sqlite_fail(c, rc, d, "query count");
+        goto out;
+    }
+    out->total = (size_t)sqlite3_column_int64(cnt, 0);
+    if (q->limit == 0)
+        goto out;
+
+    if ((err = qb_prepare(c, &pq, 1, &pg, d)))
+        goto out;
+    cw__bind_int64(pg, (int)pq.n + 1, clamp64(q->limit));
+    cw__bind_int64(pg, (int)pq.n + 2, clamp64(q->offset));
+    while ((rc = sqlite3_step(pg)) == SQLITE_ROW) {
+        const char *key = cw__col_text(pg, 1);
+        char *item = NULL, *k = dup_lower(key);
+        if (!k) {
+            err = cw_fail(d, CW_ERR_NOMEM, "query: out of memory");
+            goto out;
+        }
+        if (!cw__rcache_get(s->rcache, key, gen, &item, NULL)) {
+            cw_buf_reset(&buf);
+            err = render_row(c, sqlite3_column_int64(pg, 0), key, cw__col_text(pg, 2),
+                             (size_t)sqlite3_column_bytes(pg, 2), &rels, &buf, d);
+            if (!err) {
+                cw__rcache_put(s->rcache, key, gen, buf.data, buf.len,
+                               cw__col_text(pg, 3));
+                item = malloc(buf.len + 1);
+                if (item)
+                    memcpy(item, buf.data, buf.len + 1);
+                else
+                    err = cw_fail(d, CW_ERR_NOMEM, "query: out of memory");
+            }
+        }
+        if (!err && page_push(out, &cap, item, k) != CW_OK)
+            err = cw_fail(d, CW_ERR_NOMEM, "query: out of memory");
+        if (err) {
+            free(item);
+            free(k);
+            goto out;
+        }
+    }
+    if (rc != SQLITE_DONE)
+        err = cw__sqlite_fail(c, rc, d, "query");
+out:
+    cw__sqlite_done(c, cnt);
+    cw__sqlite_done(c, pg);
+    cw__sqlite_read_release(s, c);
+    qb_free(&cq);
+    qb_free(&pq);
+    cw__rel_vec_free(&rels);
+    cw_buf_free(&buf);
+    if (err)
+        cw_entity_page_free(out);
+    return err;
+}
+
+/* ---- facets and counts ------------------------------------------------------------------- */
+
+static void qb_filter_in(qbuild *b, const char *col, const cw_filter *f)
+{
+    if (!f || f->n == 0)
+        return;
+    qb_sql(b, " AND ");
+    qb_sql(b, col);
+    qb_sql(b, " IN (SELECT e.id FROM entities e WHERE ");
+    qb_where(b, f, NULL);
+    qb_sql(b, ")");
+}
+
+static cw_err facet_one(cw__sqlite_conn *c, const char *key, const cw_filter *f,
+                        json_t *arr, cw_diag *d)
+{
+    qbuild b;
+    qb_init(&b);
+    sqlite3_stmt *st = NULL;
+    qb_sql(&b, "SELECT o, count(DISTINCT eid) AS n FROM ("
+               "SELECT s.entity_id AS eid, coalesce(s.original, s.value) AS o "
+               "FROM search s WHERE s.key = ");
+    qb_param(&b, key);
+    qb_sql(&b, " AND s.value IS NOT NULL");
+    qb_filter_in(&b, "s.entity_id", f);
+    if (!strncasecmp(key, "relations.", 10) && key[10]) {
+        qb_sql(&b, " UNION ALL SELECT t.id, src.ref FROM relations r "
+                   "JOIN entities src ON src.id = r.entity_id "
+                   "JOIN entities t ON t.key = r.target_key WHERE r.inverse_lc = ");
+        qb_param(&b, key + 10);
+        qb_filter_in(&b, "t.id", f);
+    }
+    qb_sql(&b, ") GROUP BY o ORDER BY n DESC, o");
+    cw_err err = b.err ? qb_error(&b, d) : qb_prepare(c, &b, 1, &st, d);
+    int rc = SQLITE_DONE;
+    while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *o = json_pack("{s:s, s:I}", "value", cw__col_text(st, 0), "count",
+                              (json_int_t)sqlite3_column_int64(st, 1));
+        if (!o || json_array_append_new(arr, o))
+            err = cw_fail(d, CW_ERR_NOMEM, "facets: out of memory");
+    }
+    if (!err && rc != SQLITE_DONE)
+        err = cw__sqlite_fail(c, rc, d, "facets");
+    cw__sqlite_done(c, st);
+    qb_free(&b);
+    return err;
+}
+
+static cw_err ent_facets(cw_store *store, const char *const *keys, size_t nkeys,
+                         const cw_filter *filter, json_t **out, cw_diag *d)
+{
+    cw_sqlite *s = cw__sqlite(store);
+    json_t *res = json_object();
+    if (!res)
+        return cw_fail(d, CW_ERR_NOMEM, "facets: out of memory");
+    cw__sqlite_conn *c = cw__sqlite_read_acquire(s);
+    cw_err err = cw__sqlite_read_begin(c, d);
+    for (size_t i = 0; !err && i < nkeys; i++) {
+        json_t *arr = json_array();
+        if (!arr || json_object_set_new(res, keys[i], arr)) {
+            err = cw_fail(d, CW_ERR_NOMEM, "facets: out of memory");
+            break;
+        }
+        err = facet_one(c, keys[i], filter, arr, d);
+    }
+    cw__sqlite_read_release(s, c);
+    if (err) {
+        json_decref(res);
+        return err;
+    }
+    *out = res;
+    return CW_OK;
+}
+
+static cw_err ent_counts(cw_store *store, json_t **out, cw_diag *d)
+{
+    cw_sqlite *s = cw__sqlite(store);
+    json_t *res = json_object();
+    if (!res)
+        return cw_fail(d, CW_ERR_NOMEM, "counts: out of memory");
+    cw__sqlite_conn *c = cw__sqlite_read_acquire(s);
+    sqlite3_stmt *st = NULL;
+    cw_err err = cw__sqlite_stmt(c,
+                                 "SELECT min(kind), count(*) FROM entities "
+                                 "GROUP BY lower(kind) ORDER BY 1",
+                                 &st, d);
+    int rc = SQLITE_DONE;
+    while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (json_object_set_new(res, cw__col_text(st, 0),
+                                json_integer((json_int_t)sqlite3_column_int64(st, 1))))
+            err = cw_fail(d, CW_ERR_NOMEM, "counts: out of memory");
+    if (!err && rc != SQLITE_DONE)
+        err = cw__sqlite_fail(c, rc, d, "counts");
+    cw__sqlite_done(c, st);
+    cw__sqlite_read_release(s, c);
+    if (err) {
+        json_decref(res);
+        return err;
+    }
+    *out = res;
+    return CW_OK;
+}
+
+const cw_store_entity_ops cw__sqlite_entity_ops = {
+    .put = ent_put,
+    .get = ent_get,
+    .del = ent_del,
+    .query = ent_query,
+    .facets = ent_facets,
+    .counts = ent_counts,
+};

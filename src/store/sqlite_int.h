@@ -1,0 +1,135 @@
+/*
+ * sqlite_int.h — internals shared by the SQLite backend's files
+ * (sqlite.c, sqlite_schema.c, sqlite_entities.c, sqlite_tokens.c and the
+ * domains added later such as sqlite_events.c): the handle, the pool of
+ * reader connections, the single writer connection, the per-connection
+ * prepared-statement cache, error mapping and the migration list.
+ *
+ * Concurrency model: any number of threads read, each borrowing one reader
+ * connection for the duration of a call (cw__sqlite_read_acquire/release);
+ * all in-process writes go through ONE writer connection held under a mutex
+ * for the whole transaction (cw__sqlite_write_begin/end), so threads of this
+ * process never race for SQLite's write lock. Other processes (the CLI
+ * writing while a server runs) wait on busy_timeout.
+ */
+#ifndef CW_SQLITE_INT_H
+#define CW_SQLITE_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/store_common.h"
+#include "store/store_impl.h"
+
+#define CW_SQLITE_STMT_CACHE 64       /* cached statements per connection */
+#define CW_SQLITE_BUSY_TIMEOUT_MS 10000
+#define CW_SQLITE_DEFAULT_READERS 4
+
+typedef struct {
+    uint64_t hash;
+    char *sql;               /* owned copy of the text */
+    sqlite3_stmt *st;
+    bool busy;               /* handed out and not yet returned */
+    uint64_t last_use;
+} cw__sqlite_cached_stmt;
+
+typedef struct cw__sqlite_conn {
+    sqlite3 *db;
+    cw__sqlite_cached_stmt stmts[CW_SQLITE_STMT_CACHE];
+    size_t nstmts;
+    uint64_t tick;
+    struct cw__sqlite_conn *next_free;
+} cw__sqlite_conn;
+
+typedef struct cw_sqlite {
+    cw_store base;                    /* first: a cw_store * is a cw_sqlite * */
+    char *path;
+    bool read_only;
+
+    pthread_mutex_t write_mu;         /* held from write_begin to write_end */
+    cw__sqlite_conn *writer;          /* NULL when read_only */
+
+    pthread_mutex_t pool_mu;
+    pthread_cond_t pool_cv;
+    cw__sqlite_conn *readers;         /* array of nreaders */
+    int nreaders;
+    cw__sqlite_conn *free_readers;    /* stack of idle readers */
+
+    cw__rcache *rcache;               /* rendered entities */
+} cw_sqlite;
+
+static inline cw_sqlite *cw__sqlite(cw_store *s) { return (cw_sqlite *)s; }
+
+/* ---- errors ------------------------------------------------------------------ */
+
+/* Maps a SQLite result code to cw_err and fills d with "what: sqlite message". */
+cw_err cw__sqlite_fail(cw__sqlite_conn *c, int rc, cw_diag *d, const char *what);
+
+/* ---- connections ------------------------------------------------------------- */
+
+/* Borrows an idle reader connection, waiting while all are in use. */
+cw__sqlite_conn *cw__sqlite_read_acquire(cw_sqlite *s);
+/* Gives it back; rolls back a transaction left open by an error path. */
+void cw__sqlite_read_release(cw_sqlite *s, cw__sqlite_conn *c);
+/* A read transaction on a reader: one consistent snapshot for several
+ * statements. read_end never fails in a way that matters to the reader. */
+cw_err cw__sqlite_read_begin(cw__sqlite_conn *c, cw_diag *d);
+void cw__sqlite_read_end(cw__sqlite_conn *c);
+
+/*
+ * Locks the writer and starts BEGIN IMMEDIATE on it. On CW_OK the caller
+ * owns the writer until write_end, which commits when rc is CW_OK (fsync'd:
+ * synchronous=FULL) and otherwise rolls back, unlocks, and returns the final
+ * result (rc, or the commit's error). CW_ERR_UNSUPPORTED when read_only.
+ */
+cw_err cw__sqlite_write_begin(cw_sqlite *s, cw__sqlite_conn **out, cw_diag *d);
+cw_err cw__sqlite_write_end(cw_sqlite *s, cw__sqlite_conn *c, cw_err rc, cw_diag *d);
+
+/* ---- statements ---------------------------------------------------------------
+ * Prepared statements are cached per connection by their SQL text. stmt()
+ * returns a statement ready for binding; done() resets and clears it (always
+ * call it, on every path). A statement already handed out on this
+ * connection is prepared afresh and finalised by done().
+ */
+cw_err cw__sqlite_stmt(cw__sqlite_conn *c, const char *sql, sqlite3_stmt **out,
+                       cw_diag *d);
+void cw__sqlite_done(cw__sqlite_conn *c, sqlite3_stmt *st);
+/* Runs SQL without results (one or more statements; not cached). */
+cw_err cw__sqlite_exec(cw__sqlite_conn *c, const char *sql, cw_diag *d);
+
+/* Binding helpers; text is bound SQLITE_STATIC: keep it alive until done(). */
+int cw__bind_text(sqlite3_stmt *st, int idx, const char *s);
+int cw__bind_int64(sqlite3_stmt *st, int idx, int64_t v);
+/* Column text or "" (never NULL). */
+const char *cw__col_text(sqlite3_stmt *st, int col);
+
+/* ---- schema ------------------------------------------------------------------ */
+
+typedef struct {
+    int version;            /* 1, 2, 3…: equal to its position + 1 */
+    const char *what;       /* one line, for errors */
+    const char *sql;        /* one or more statements */
+} cw__sqlite_migration;
+
+/* The one ordered list of migrations (sqlite_schema.c); domains append. */
+extern const cw__sqlite_migration cw__sqlite_migrations[];
+extern const size_t cw__sqlite_nmigrations;
+
+/* Applies the pending migrations on the writer, one transaction each. */
+cw_err cw__sqlite_migrate(cw__sqlite_conn *c, cw_diag *d);
+
+/* ---- domain ops (one per sqlite_<domain>.c) ------------------------------------ */
+extern const cw_store_entity_ops cw__sqlite_entity_ops;
+extern const cw_store_token_ops cw__sqlite_token_ops;
+
+/*
+ * Generation of the entity data: bumped in every write transaction that
+ * changes entities or relations, read inside read transactions to validate
+ * the rendered-entity cache (see store_common.h).
+ */
+cw_err cw__sqlite_entity_gen(cw__sqlite_conn *c, int64_t *out, cw_diag *d);
+cw_err cw__sqlite_entity_gen_bump(cw__sqlite_conn *c, cw_diag *d);
+
+#endif

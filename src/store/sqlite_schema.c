@@ -1,0 +1,75 @@
+/*
+ * sqlite_schema.c — the SQLite schema as one ordered list of migrations.
+ * The database records how many have run in PRAGMA user_version; at open
+ * every pending step runs in its own transaction (sqlite.c). Never edit or
+ * reorder a step that has shipped: append a new one (any domain — events,
+ * audit… — adds its tables by appending here).
+ */
+#include "store/sqlite_int.h"
+
+const cw__sqlite_migration cw__sqlite_migrations[] = {
+    {1, "entities, relations, search index",
+     /* generation counters that validate in-memory caches (store_common.h) */
+     "CREATE TABLE cw_meta ("
+     "  name TEXT PRIMARY KEY,"
+     "  value INTEGER NOT NULL"
+     ") WITHOUT ROWID;"
+     "INSERT INTO cw_meta (name, value) VALUES ('entity_gen', 0);"
+
+     "CREATE TABLE entities ("
+     "  id INTEGER PRIMARY KEY,"
+     "  uid TEXT NOT NULL UNIQUE,"
+     "  key TEXT NOT NULL UNIQUE,"          /* kind:namespace/name, all lower case */
+     "  ref TEXT NOT NULL,"                 /* kind:namespace/Name (display) */
+     "  kind TEXT NOT NULL,"                /* canonical spelling: Component */
+     "  namespace TEXT NOT NULL,"
+     "  name TEXT NOT NULL,"
+     "  etag TEXT NOT NULL,"
+     "  body TEXT NOT NULL,"                /* compact JSON, no relations */
+     "  text_name TEXT NOT NULL,"           /* lower-cased for text search */
+     "  text_title TEXT NOT NULL,"
+     "  text_desc TEXT NOT NULL,"
+     "  created_at INTEGER NOT NULL,"
+     "  updated_at INTEGER NOT NULL"
+     ");"
+
+     /* outgoing relations as computed from the source's spec; the target
+      * need not exist (dangling until it arrives) */
+     "CREATE TABLE relations ("
+     "  entity_id INTEGER NOT NULL REFERENCES entities(id) ON DELETE CASCADE,"
+     "  type TEXT NOT NULL,"                /* ownedBy */
+     "  inverse_lc TEXT,"                   /* ownerof; NULL if no inverse */
+     "  target_key TEXT NOT NULL,"
+     "  target_ref TEXT NOT NULL,"
+     "  PRIMARY KEY (entity_id, type, target_key)"
+     ") WITHOUT ROWID;"
+     "CREATE INDEX relations_by_target ON relations (target_key);"
+     "CREATE INDEX relations_by_inverse ON relations (inverse_lc, target_key);"
+
+     /* Backstage-style search rows; incoming relations are derived from
+      * the relations table at query time instead of being stored here */
+     "CREATE TABLE search ("
+     "  entity_id INTEGER NOT NULL REFERENCES entities(id) ON DELETE CASCADE,"
+     "  key TEXT NOT NULL,"
+     "  value TEXT,"                        /* lower case; NULL for null */
+     "  original TEXT"                      /* original case when different */
+     ");"
+     "CREATE INDEX search_by_key_value ON search (key, value, entity_id);"
+     "CREATE INDEX search_by_entity ON search (entity_id);"},
+
+    {2, "API tokens",
+     /* only the SHA-256 of a token's secret is ever stored */
+     "CREATE TABLE tokens ("
+     "  id INTEGER PRIMARY KEY,"
+     "  name TEXT NOT NULL,"
+     "  role TEXT NOT NULL CHECK (role IN ('admin', 'editor', 'viewer', 'ingest')),"
+     "  team TEXT NOT NULL DEFAULT '',"
+     "  hash TEXT NOT NULL UNIQUE,"
+     "  created_at INTEGER NOT NULL,"
+     "  last_used_at INTEGER,"
+     "  revoked_at INTEGER"
+     ");"},
+};
+
+const size_t cw__sqlite_nmigrations =
+    sizeof cw__sqlite_migrations / sizeof cw__sqlite_migrations[0];

@@ -1,0 +1,304 @@
+/*
+ * store.c — the public cw_store_* functions of store.h: choose a backend from
+ * the URL, check arguments once for every backend, and dispatch through the
+ * vtable (store_impl.h).
+ */
+#include "store/store.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "store/store_common.h"
+#include "store/store_impl.h"
+
+/* ---- opening ------------------------------------------------------------------- */
+
+static bool has_prefix_ci(const char *s, const char *prefix)
+{
+    return strncasecmp(s, prefix, strlen(prefix)) == 0;
+}
+
+cw_err cw_store_open(const char *url, const cw_store_options *opt, cw_store **out,
+                     cw_diag *d)
+{
+    static const cw_store_options defaults = {0};
+    if (!out)
+        return cw_fail(d, CW_ERR_INVALID, "store: no output handle");
+    *out = NULL;
+    if (!url || !*url)
+        return cw_fail(d, CW_ERR_INVALID, "database: empty URL or path");
+    if (!opt)
+        opt = &defaults;
+    if (opt->pool_size < 0 || opt->pool_size > 256)
+        return cw_fail(d, CW_ERR_INVALID, "database: pool size %d is not in 0..256",
+                       opt->pool_size);
+    if (has_prefix_ci(url, "postgres://") || has_prefix_ci(url, "postgresql://"))
+        return cw_fail(d, CW_ERR_UNSUPPORTED,
+                       "database: the PostgreSQL backend is not implemented yet; "
+                       "use a SQLite file path");
+    return cw__sqlite_open(url, opt, out, d);
+}
+
+void cw_store_close(cw_store *s)
+{
+    if (s)
+        s->vt->core->close(s);
+}
+
+const char *cw_store_backend(const cw_store *s) { return s ? s->vt->backend : "none"; }
+
+cw_err cw_store_ping(cw_store *s, cw_diag *d)
+{
+    const cw_store_core_ops *ops;
+    STORE_OPS(s, core, ops, d);
+    return ops->ping(s, d);
+}
+
+cw_err cw_store_schema_version(cw_store *s, int *out, cw_diag *d)
+{
+    const cw_store_core_ops *ops;
+    STORE_OPS(s, core, ops, d);
+    if (!out)
+        return cw_fail(d, CW_ERR_INVALID, "store: no output for the schema version");
+    return ops->schema_version(s, out, d);
+}
+
+cw_err cw_store_size_bytes(cw_store *s, int64_t *out, cw_diag *d)
+{
+    const cw_store_core_ops *ops;
+    STORE_OPS(s, core, ops, d);
+    if (!out)
+        return cw_fail(d, CW_ERR_INVALID, "store: no output for the size");
+    return ops->size_bytes(s, out, d);
+}
+
+/* ---- entities ------------------------------------------------------------------ */
+
+static cw_err check_entity_arg(const json_t *e, cw_diag *d)
+{
+    if (!json_is_object(e))
+        return cw_fail(d, CW_ERR_INVALID, "entity: not a JSON object");
+    return CW_OK;
+}
+
+cw_err cw_store_entity_put(cw_store *s, json_t *entity, const char *if_match,
+                           cw_put_result *res, cw_diag *d)
+{
+    const cw_store_entity_ops *ops;
+    STORE_OPS(s, entities, ops, d);
+    cw_err err = check_entity_arg(entity, d);
+    if (err)
+        return err;
+    cw_put_result local;
+    json_t *const one[1] = {entity};
+    const char *const im[1] = {if_match};
+    return ops->put(s, one, if_match ? im : NULL, 1, res ? res : &local, d);
+}
+
+cw_err cw_store_entity_put_many(cw_store *s, json_t *const *entities, size_t n,
+                                cw_put_result *results, cw_diag *d)
+{
+    const cw_store_entity_ops *ops;
+    STORE_OPS(s, entities, ops, d);
+    if (n == 0)
+        return CW_OK;
+    if (!entities || !results)
+        return cw_fail(d, CW_ERR_INVALID, "entities: no input or result array");
+    for (size_t i = 0; i < n; i++) {
+        cw_err err = check_entity_arg(entities[i], d);
+        if (err) {
+            cw_diag_prefix(d, "entities[%zu]", i);
+            return err;
+        }
+    }
+    return ops->put(s, entities, NULL, n, results, d);
+}
+
+cw_err cw_store_entity_get(cw_store *s, const char *kind, const char *ns,
+                           const char *name, char **json_out, char etag_out[48],
+                           cw_diag *d)
+{
+    const cw_store_entity_ops *ops;
+    STORE_OPS(s, entities, ops, d);
+    if (!json_out)
+        return cw_fail(d, CW_ERR_INVALID, "store: no output for the entity");
+    *json_out = NULL;
+    char key[CW_REF_MAX];
+    cw_err err = cw__entity_key(kind, ns, name, key, d);
+    if (err)
+        return err;
+    return ops->get(s, key, json_out, etag_out, d);
+}
+
+cw_err cw_store_entity_delete(cw_store *s, const char *kind, const char *ns,
+                              const char *name, const char *if_match, cw_diag *d)
+{
+    const cw_store_entity_ops *ops;
+    STORE_OPS(s, entities, ops, d);
+    char key[CW_REF_MAX];
+    cw_err err = cw__entity_key(kind, ns, name, key, d);
+    if (err)
+        return err;
+    return ops->del(s, key, if_match, d);
+}
+
+static cw_err check_filter(const cw_filter *f, cw_diag *d)
+{
+    if (!f)
+        return CW_OK;
+    if (f->n && !f->clauses)
+        return cw_fail(d, CW_ERR_INVALID, "filter: clauses missing");
+    for (size_t i = 0; i < f->n; i++) {
+        const cw_filter_clause *c = &f->clauses[i];
+        if (c->n && !c->conds)
+            return cw_fail(d, CW_ERR_INVALID, "filter[%zu]: conditions missing", i);
+        for (size_t j = 0; j < c->n; j++) {
+            const cw_filter_cond *k = &c->conds[j];
+            if (!k->key || !*k->key)
+                return cw_fail(d, CW_ERR_INVALID, "filter[%zu][%zu]: empty key", i, j);
+            if (k->nvalues && !k->values)
+                return cw_fail(d, CW_ERR_INVALID, "filter[%zu].%s: values missing", i,
+                               k->key);
+            for (size_t v = 0; v < k->nvalues; v++)
+                if (!k->values[v])
+                    return cw_fail(d, CW_ERR_INVALID, "filter[%zu].%s: NULL value", i,
+                                   k->key);
+        }
+    }
+    return CW_OK;
+}
+
+cw_err cw_store_entity_query(cw_store *s, const cw_entity_query *q,
+                             cw_entity_page *out, cw_diag *d)
+{
+    const cw_store_entity_ops *ops;
+    STORE_OPS(s, entities, ops, d);
+    if (!q || !out)
+        return cw_fail(d, CW_ERR_INVALID, "query: no query or output");
+    memset(out, 0, sizeof *out);
+    cw_err err = check_filter(q->filter, d);
+    if (err)
+        return err;
+    if (q->after_key && q->order_key)
+        return cw_fail(d, CW_ERR_INVALID,
+                       "after: keyset paging works only in entity key order");
+    return ops->query(s, q, out, d);
+}
+
+void cw_entity_page_free(cw_entity_page *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->len; i++) {
+        if (p->items)
+            free(p->items[i]);
+        if (p->keys)
+            free(p->keys[i]);
+    }
+    free(p->items);
+    free(p->keys);
+    memset(p, 0, sizeof *p);
+}
+
+cw_err cw_store_entity_facets(cw_store *s, const char *const *keys, size_t nkeys,
+                              const cw_filter *filter, json_t **out, cw_diag *d)
+{
+    const cw_store_entity_ops *ops;
+    STORE_OPS(s, entities, ops, d);
+    if (!out)
+        return cw_fail(d, CW_ERR_INVALID, "facets: no output");
+    *out = NULL;
+    if (nkeys && !keys)
+        return cw_fail(d, CW_ERR_INVALID, "facets: keys missing");
+    for (size_t i = 0; i < nkeys; i++)
+        if (!keys[i] || !*keys[i])
+            return cw_fail(d, CW_ERR_INVALID, "facet[%zu]: empty key", i);
+    cw_err err = check_filter(filter, d);
+    if (err)
+        return err;
+    return ops->facets(s, keys, nkeys, filter, out, d);
+}
+
+cw_err cw_store_entity_counts(cw_store *s, json_t **out, cw_diag *d)
+{
+    const cw_store_entity_ops *ops;
+    STORE_OPS(s, entities, ops, d);
+    if (!out)
+        return cw_fail(d, CW_ERR_INVALID, "counts: no output");
+    *out = NULL;
+    return ops->counts(s, out, d);
+}
+
+/* ---- tokens -------------------------------------------------------------------- */
+
+static bool valid_role(const char *r)
+{
+    return r && (!strcmp(r, "admin") || !strcmp(r, "editor") || !strcmp(r, "viewer") ||
+                 !strcmp(r, "ingest"));
+}
+
+cw_err cw_store_token_create(cw_store *s, const char *name, const char *role,
+                             const char *team, const char *secret_hash,
+                             cw_token *out, cw_diag *d)
+{
+    const cw_store_token_ops *ops;
+    STORE_OPS(s, tokens, ops, d);
+    if (!name || !*name)
+        return cw_fail(d, CW_ERR_INVALID, "name: must not be empty");
+    if (strlen(name) >= sizeof out->name)
+        return cw_fail(d, CW_ERR_INVALID, "name: longer than %zu characters",
+                       sizeof out->name - 1);
+    if (!valid_role(role))
+        return cw_fail(d, CW_ERR_INVALID,
+                       "role: must be one of admin, editor, viewer, ingest");
+    if (!team)
+        team = "";
+    if (strlen(team) >= sizeof out->team)
+        return cw_fail(d, CW_ERR_INVALID, "team: longer than %zu characters",
+                       sizeof out->team - 1);
+    if (!cw__is_sha256_hex(secret_hash))
+        return cw_fail(d, CW_ERR_INVALID,
+                       "hash: must be the 64 lower-case hex digits of a SHA-256");
+    cw_token local;
+    return ops->create(s, name, role, team, secret_hash, (int64_t)time(NULL),
+                       out ? out : &local, d);
+}
+
+cw_err cw_store_token_find(cw_store *s, const char *secret_hash, cw_token *out,
+                           cw_diag *d)
+{
+    const cw_store_token_ops *ops;
+    STORE_OPS(s, tokens, ops, d);
+    if (!out)
+        return cw_fail(d, CW_ERR_INVALID, "token: no output");
+    if (!cw__is_sha256_hex(secret_hash))
+        return cw_fail(d, CW_ERR_NOT_FOUND, "token: not found");
+    return ops->find(s, secret_hash, out, d);
+}
+
+cw_err cw_store_token_touch(cw_store *s, int64_t id, int64_t now, cw_diag *d)
+{
+    const cw_store_token_ops *ops;
+    STORE_OPS(s, tokens, ops, d);
+    return ops->touch(s, id, now, d);
+}
+
+cw_err cw_store_token_list(cw_store *s, cw_token **out, size_t *n, cw_diag *d)
+{
+    const cw_store_token_ops *ops;
+    STORE_OPS(s, tokens, ops, d);
+    if (!out || !n)
+        return cw_fail(d, CW_ERR_INVALID, "tokens: no output");
+    *out = NULL;
+    *n = 0;
+    return ops->list(s, out, n, d);
+}
+
+cw_err cw_store_token_revoke(cw_store *s, int64_t id, int64_t now, cw_diag *d)
+{
+    const cw_store_token_ops *ops;
+    STORE_OPS(s, tokens, ops, d);
+    return ops->revoke(s, id, now, d);
+}

@@ -1,0 +1,108 @@
+/*
+ * store_impl.h — what a storage backend provides behind store.h. A backend's
+ * handle embeds `struct cw_store` as its first member; the public cw_store_*
+ * functions in store*.c check arguments once and dispatch through the vtable.
+ *
+ * The vtable is grouped by domain (core, entities, tokens, then events,
+ * audit…): a domain is one pointer to a table of operations, declared here or
+ * in the domain's own header and implemented per backend in that backend's
+ * own file (sqlite_entities.c, sqlite_tokens.c, later sqlite_events.c,
+ * postgres_entities.c…). A backend leaves a domain NULL until it implements
+ * it, and the dispatcher then answers CW_ERR_UNSUPPORTED naming the backend.
+ *
+ * Adding a domain:
+ *   1. declare `struct cw_store_<domain>_ops` (in store_impl.h or its own
+ *      header) — the slot below is already forward-declared for events/audit;
+ *   2. write the public functions (e.g. store_events.c) with STORE_OPS();
+ *   3. implement the ops in sqlite_<domain>.c and add one line to the
+ *      vtable in sqlite.c.
+ */
+#ifndef CW_STORE_IMPL_H
+#define CW_STORE_IMPL_H
+
+#include "store/store.h"
+
+typedef struct cw_store_vtable cw_store_vtable;
+
+struct cw_store {
+    const cw_store_vtable *vt;
+};
+
+/* ---- core: lifetime and health ---------------------------------------------- */
+typedef struct cw_store_core_ops {
+    /* Frees everything the backend holds, including the handle itself. */
+    void (*close)(cw_store *s);
+    cw_err (*ping)(cw_store *s, cw_diag *d);
+    cw_err (*schema_version)(cw_store *s, int *out, cw_diag *d);
+    cw_err (*size_bytes)(cw_store *s, int64_t *out, cw_diag *d);
+} cw_store_core_ops;
+
+/* ---- entities ----------------------------------------------------------------- */
+typedef struct cw_store_entity_ops {
+    /*
+     * Puts n validated entities in one transaction, all or nothing.
+     * if_match is NULL or has n slots (each NULL or an etag). On error d
+     * names the index "entities[i]" when n > 1.
+     */
+    cw_err (*put)(cw_store *s, json_t *const *entities, const char *const *if_match,
+                  size_t n, cw_put_result *results, cw_diag *d);
+    /* key is the lower-cased "kind:namespace/name" (checked by the caller). */
+    cw_err (*get)(cw_store *s, const char *key, char **json_out, char etag_out[48],
+                  cw_diag *d);
+    cw_err (*del)(cw_store *s, const char *key, const char *if_match, cw_diag *d);
+    cw_err (*query)(cw_store *s, const cw_entity_query *q, cw_entity_page *out,
+                    cw_diag *d);
+    cw_err (*facets)(cw_store *s, const char *const *keys, size_t nkeys,
+                     const cw_filter *filter, json_t **out, cw_diag *d);
+    cw_err (*counts)(cw_store *s, json_t **out, cw_diag *d);
+} cw_store_entity_ops;
+
+/* ---- tokens ------------------------------------------------------------------- */
+typedef struct cw_store_token_ops {
+    /* Arguments are checked by the caller (lengths, role, hash format). */
+    cw_err (*create)(cw_store *s, const char *name, const char *role, const char *team,
+                     const char *secret_hash, int64_t now, cw_token *out, cw_diag *d);
+    cw_err (*find)(cw_store *s, const char *secret_hash, cw_token *out, cw_diag *d);
+    cw_err (*touch)(cw_store *s, int64_t id, int64_t now, cw_diag *d);
+    cw_err (*list)(cw_store *s, cw_token **out, size_t *n, cw_diag *d);
+    cw_err (*revoke)(cw_store *s, int64_t id, int64_t now, cw_diag *d);
+} cw_store_token_ops;
+
+/* Domains still to come; each defines its struct in its own header. */
+struct cw_store_event_ops;
+struct cw_store_audit_ops;
+
+struct cw_store_vtable {
+    const char *backend;                        /* "sqlite", "postgres" */
+    const cw_store_core_ops *core;              /* never NULL */
+    const cw_store_entity_ops *entities;
+    const cw_store_token_ops *tokens;
+    const struct cw_store_event_ops *events;    /* CDEvents, pings: not yet */
+    const struct cw_store_audit_ops *audit;     /* audit log: not yet */
+};
+
+/*
+ * Fetches a domain's ops for s into `ops`, or returns CW_ERR_UNSUPPORTED
+ * from the calling function when the backend lacks that domain. For use in
+ * the public dispatch functions:
+ *     const cw_store_entity_ops *ops;
+ *     STORE_OPS(s, entities, ops, d);
+ */
+#define STORE_OPS(s, domain, ops, d)                                              \
+    do {                                                                          \
+        if (!(s))                                                                 \
+            return cw_fail((d), CW_ERR_INVALID, "store: no store handle");        \
+        (ops) = (s)->vt->domain;                                                  \
+        if (!(ops))                                                               \
+            return cw_fail((d), CW_ERR_UNSUPPORTED,                               \
+                           "store: the %s backend does not implement " #domain,   \
+                           (s)->vt->backend);                                     \
+    } while (0)
+
+/* ---- backends ---------------------------------------------------------------- */
+
+/* Opens a SQLite file (created if missing unless opt->read_only). */
+cw_err cw__sqlite_open(const char *path, const cw_store_options *opt, cw_store **out,
+                       cw_diag *d);
+
+#endif
