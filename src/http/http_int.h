@@ -96,6 +96,9 @@ extern const cw_route cw_routes_meta[];
 extern const cw_route cw_routes_entities[];
 extern const cw_route cw_routes_backstage[];
 
+/* All route tables the server dispatches over (for the OpenAPI drift test). */
+const cw_route *const *cw_route_tables(size_t *n);
+
 /* ---- request helpers ------------------------------------------------------ */
 
 /* First value of a query parameter, or NULL. */

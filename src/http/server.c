@@ -55,6 +55,12 @@ static const cw_route *const route_tables[] = {
     cw_routes_backstage,
 };
 
+const cw_route *const *cw_route_tables(size_t *n)
+{
+    *n = sizeof route_tables / sizeof route_tables[0];
+    return route_tables;
+}
+
 /* Matches path against a pattern with {param} segments; fills params. */
 static bool route_match(const char *pattern, const char *path, cw_req *req)
 {
