@@ -1,0 +1,77 @@
+// pages/overview.js — organisation health on one screen: counts by kind,
+// ownership findings by severity, DORA summary with 90-day charts, release
+// trains and the oldest undeployed changes. Each panel loads on its own.
+
+import { api, NotAvailable } from '../api.js';
+import { appLink, h, section } from '../dom.js';
+import { loadDora } from '../dora.js';
+import { findingsOf } from '../findings.js';
+import { fmtNumber } from '../format.js';
+import { loadInto } from '../panel.js';
+import { catalogUrl } from './catalog.js';
+import { couplingTrains, findingsSummary, trainList, undeployedItems, undeployedTable } from './insights.js';
+
+const KINDS = ['Component', 'API', 'Resource', 'System', 'Domain', 'Group', 'User'];
+
+async function kindCounts(signal) {
+  try {
+    const res = await api.facets(['kind'], { signal });
+    const list = res?.facets?.kind;
+    if (Array.isArray(list)) return list.map((x) => ({ kind: String(x.value), count: x.count }));
+  } catch (e) {
+    if (!(e instanceof NotAvailable)) throw e;
+  }
+  // Without facets: one tiny page per kind, reading totalItems.
+  return Promise.all(KINDS.map(async (kind) => {
+    const page = await api.entities({ kind, limit: 1 }, { signal });
+    return { kind, count: page.totalItems ?? 0 };
+  }));
+}
+
+function countTiles(counts) {
+  const order = (k) => {
+    const i = KINDS.findIndex((x) => x.toLowerCase() === k.toLowerCase());
+    return i < 0 ? KINDS.length : i;
+  };
+  const sorted = counts.filter((c) => c.count > 0).sort((a, b) => order(a.kind) - order(b.kind) || a.kind.localeCompare(b.kind));
+  return h('ul', { class: 'kind-counts' }, sorted.map((c) => h('li', null,
+    h('a', { href: catalogUrl({ kind: c.kind }), 'data-nav': '', class: 'metric-link' },
+      h('span', { class: 'metric-value' }, fmtNumber(c.count)), h('span', { class: 'metric-label' }, c.kind)))));
+}
+
+export async function render(main, ctx) {
+  const { signal } = ctx;
+  const kinds = h('div');
+  const findings = h('div');
+  const dora = h('div');
+  const trains = h('div');
+  const undeployed = h('div');
+  main.append(
+    h('h1', { tabindex: -1 }, 'Organisation overview'),
+    h('p', { class: 'lead' }, 'Strategy, feedback and responsibilities at a glance.'),
+    h('div', { class: 'two-col' },
+      section('Catalog', 'catalog-counts', kinds),
+      section('Ownership findings', 'ownership-summary', findings)),
+    section('Delivery performance, last 90 days', 'org-delivery', dora),
+    h('div', { class: 'two-col' },
+      section('Release trains', 'release-trains', trains),
+      section('Oldest undeployed changes', 'oldest-undeployed', undeployed)));
+
+  await Promise.all([
+    loadInto(kinds, 'entity counts', async () => countTiles(await kindCounts(signal)), { signal }),
+    loadInto(findings, 'ownership findings', async () => [
+      ...findingsSummary(findingsOf(await api.ownership({}, { signal }))),
+      h('p', null, appLink('/insights/ownership', 'All ownership findings')),
+    ], { signal }),
+    loadDora(dora, 'org', { signal }),
+    loadInto(trains, 'release coupling', async () => [
+      trainList(couplingTrains(await api.coupling({}, { signal }))),
+      h('p', null, appLink('/insights/coupling', 'All coupled pairs')),
+    ], { signal }),
+    loadInto(undeployed, 'undeployed work', async () => [
+      undeployedTable(undeployedItems(await api.undeployed({}, { signal })), { limit: 5, caption: 'The five services waiting longest' }),
+      h('p', null, appLink('/insights/undeployed', 'All undeployed work')),
+    ], { signal }),
+  ]);
+  return 'Overview';
+}
