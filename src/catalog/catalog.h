@@ -36,6 +36,9 @@ typedef struct {
  * "default". Parts longer than CW_NAME_MAX are rejected. The kind is
  * canonicalised to the known kind's spelling when it names a known kind
  * ("component" -> "Component"). On error d names the rule broken.
+ * Like Backstage, characters are not validated, except that control
+ * characters (below 0x20 and 0x7f) are rejected so keys stay printable.
+ * Case folding is ASCII only.
  */
 cw_err cw_ref_parse(const char *text, const char *default_kind,
                     const char *default_ns, cw_ref *out, cw_diag *d);
@@ -61,6 +64,33 @@ bool cw_valid_api_version(const char *s);
 bool cw_valid_label_key(const char *s);   /* also annotation keys */
 bool cw_valid_label_value(const char *s);
 bool cw_valid_tag(const char *s);
+
+/* One validation problem. text is the full "<path>: <rule>" message. */
+typedef struct {
+    char path[128];   /* "metadata.tags[1]", "spec.owner", "" for the root */
+    char text[384];
+} cw_issue;
+
+typedef struct {
+    cw_issue *items;
+    size_t len;
+    size_t cap;
+    size_t dropped;   /* issues beyond CW_ISSUES_MAX, counted not kept */
+    bool nomem;       /* an issue could not be stored for lack of memory */
+} cw_issue_list;
+
+#define CW_ISSUES_MAX 64
+
+void cw_issue_list_free(cw_issue_list *l);
+
+/*
+ * Like cw_entity_validate, but collects every problem found into issues
+ * (which must be zero-initialised or previously used; it is appended to).
+ * Returns CW_OK when no problem was found, CW_ERR_INVALID otherwise (d then
+ * holds all messages joined by "; ", truncated to fit), CW_ERR_NOMEM when
+ * the list cannot grow. Normalisation happens only when valid.
+ */
+cw_err cw_entity_validate_all(json_t *entity, cw_issue_list *issues, cw_diag *d);
 
 /*
  * Validates an entity in place and normalises it: fills metadata.namespace
@@ -100,7 +130,9 @@ void cw_relation_list_free(cw_relation_list *list);
 /* The inverse relation type ("ownedBy" -> "ownerOf"), or NULL if unknown. */
 const char *cw_relation_inverse(const char *type);
 
-/* One indexable (key, value) pair, both lower-cased; Backstage search rules. */
+/* One indexable (key, value) pair, both lower-cased; Backstage search rules.
+ * key and value share one allocation owned by the row list: free them only
+ * through cw_search_rows_free. */
 typedef struct {
     char *key;   /* e.g. "spec.type", "metadata.tags", "relations.ownedby" */
     char *value; /* e.g. "service"; NULL for a key whose value is null/absent */
@@ -115,9 +147,15 @@ typedef struct {
 /*
  * Flattens an entity into search rows the way Backstage's search table does:
  * every scalar leaf under metadata and spec (arrays contribute one row per
- * element under the same key), kind, apiVersion, plus
+ * element under the same key, and an array of strings also gives
+ * "<key>.<element>" = "true"), kind, apiVersion, metadata.name,
+ * metadata.namespace (defaulted), metadata.uid, plus
  * "relations.<type lower-cased>" = target key for every relation given
- * (outgoing and incoming, as known at write time). Long values are skipped.
+ * (outgoing and incoming, as known at write time). metadata.etag,
+ * metadata.generation, relations and status of the entity itself are not
+ * indexed. Keys or values longer than 200 characters are skipped. Rows are
+ * sorted by (key, value) and unique. rels may be NULL. *out must be
+ * zero-initialised; on error it is left empty.
  */
 cw_err cw_entity_search_rows(const json_t *entity, const cw_relation_list *rels,
                              cw_search_rows *out);
@@ -125,7 +163,8 @@ void cw_search_rows_free(cw_search_rows *rows);
 
 /*
  * Canonical serialisation used to compute an etag: the entity without
- * metadata.uid/etag/relations/status, keys sorted. Returns a malloc'd string.
+ * metadata.uid/etag/generation, relations and status, keys sorted, compact.
+ * Returns a malloc'd string, NULL when out of memory or not an object.
  */
 char *cw_entity_canonical_json(const json_t *entity);
 
@@ -142,10 +181,23 @@ void cw_parse_limits_default(cw_parse_limits *l);
 /*
  * Parses a YAML stream (one or more documents) or JSON text into a JSON
  * array with one element per document (JSON input: an object is one
- * document, an array is one document per element). Empty documents are
- * skipped. Aliases are expanded within the node limit; exceeding any limit is
- * CW_ERR_TOO_LARGE naming it. A syntax error is CW_ERR_INVALID with line and
- * column in d. Caller owns *out.
+ * document, an array is one document per element). Empty (null) documents
+ * are skipped. Aliases are expanded within the node limit; exceeding any
+ * limit is CW_ERR_TOO_LARGE naming it. Besides the per-document limit, the
+ * nodes added by expanding aliases over the whole stream may not exceed
+ * max_nodes + len. An expanded alias shares (does not copy) the anchored
+ * node, so a subtree may appear at several places of one document. A syntax
+ * error is CW_ERR_INVALID with "document N: line L, column C: reason" in d.
+ * lim may be NULL for the defaults. Caller owns *out.
+ *
+ * YAML scalars follow the YAML 1.2 core schema: plain null/~/empty, true/
+ * false, integers (decimal, 0o octal, 0x hex) and floats become JSON types;
+ * quoted and block scalars, and anything tagged !!str or !, stay strings;
+ * .inf/.nan stay strings (JSON has no such numbers). Mapping keys must be
+ * scalars and unique; merge keys (<<) are applied. NUL characters are
+ * rejected. Input whose first non-space character is '{' or '[' is JSON
+ * (strict, duplicate keys rejected; syntax errors "line L, column C: ...";
+ * nesting beyond jansson's own limit of 2048 is CW_ERR_TOO_LARGE too).
  */
 cw_err cw_parse_documents(const char *text, size_t len, const cw_parse_limits *lim,
                           json_t **out, cw_diag *d);

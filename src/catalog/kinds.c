@@ -1,0 +1,186 @@
+/*
+ * kinds.c — the kind table: for every kind conway knows, the apiVersions it
+ * accepts, its spec fields (type, required, default kind of references and
+ * the relation they produce) and an optional extra check. Field rules follow
+ * Backstage's kind JSON schemas and BuiltinKindsEntityProcessor.
+ */
+#include "catalog/kinds.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *const backstage_versions[] = {"backstage.io/v1alpha1",
+                                                 "backstage.io/v1beta1", NULL};
+static const char *const template_versions[] = {"scaffolder.backstage.io/v1beta3",
+                                                "backstage.io/v1beta2", NULL};
+static const char *const conway_versions[] = {"conway.dev/v1", NULL};
+
+static const cw_spec_field component_fields[] = {
+    {"type", CW_FIELD_STRING, true, NULL, NULL},
+    {"lifecycle", CW_FIELD_STRING, true, NULL, NULL},
+    {"owner", CW_FIELD_REF, true, "Group", "ownedBy"},
+    {"system", CW_FIELD_REF, false, "System", "partOf"},
+    {"subcomponentOf", CW_FIELD_REF, false, "Component", "partOf"},
+    {"providesApis", CW_FIELD_REF_LIST, false, "API", "providesApi"},
+    {"consumesApis", CW_FIELD_REF_LIST, false, "API", "consumesApi"},
+    {"dependsOn", CW_FIELD_REF_LIST, false, NULL, "dependsOn"},
+    {"dependencyOf", CW_FIELD_REF_LIST, false, NULL, "dependencyOf"},
+};
+
+static const cw_spec_field api_fields[] = {
+    {"type", CW_FIELD_STRING, true, NULL, NULL},
+    {"lifecycle", CW_FIELD_STRING, true, NULL, NULL},
+    {"owner", CW_FIELD_REF, true, "Group", "ownedBy"},
+    {"definition", CW_FIELD_STRING, true, NULL, NULL},
+    {"system", CW_FIELD_REF, false, "System", "partOf"},
+};
+
+static const cw_spec_field resource_fields[] = {
+    {"type", CW_FIELD_STRING, true, NULL, NULL},
+    {"owner", CW_FIELD_REF, true, "Group", "ownedBy"},
+    {"system", CW_FIELD_REF, false, "System", "partOf"},
+    {"dependsOn", CW_FIELD_REF_LIST, false, NULL, "dependsOn"},
+    {"dependencyOf", CW_FIELD_REF_LIST, false, NULL, "dependencyOf"},
+};
+
+static const cw_spec_field system_fields[] = {
+    {"owner", CW_FIELD_REF, true, "Group", "ownedBy"},
+    {"domain", CW_FIELD_REF, false, "Domain", "partOf"},
+    {"type", CW_FIELD_STRING, false, NULL, NULL},
+};
+
+static const cw_spec_field domain_fields[] = {
+    {"owner", CW_FIELD_REF, true, "Group", "ownedBy"},
+    {"subdomainOf", CW_FIELD_REF, false, "Domain", "partOf"},
+    {"type", CW_FIELD_STRING, false, NULL, NULL},
+};
+
+static const cw_spec_field group_fields[] = {
+    {"type", CW_FIELD_STRING, true, NULL, NULL},
+    {"children", CW_FIELD_REF_LIST, true, "Group", "parentOf"},
+    {"parent", CW_FIELD_REF, false, "Group", "childOf"},
+    {"members", CW_FIELD_REF_LIST, false, "User", "hasMember"},
+    {"profile", CW_FIELD_OBJECT, false, NULL, NULL},
+};
+
+static const cw_spec_field user_fields[] = {
+    {"memberOf", CW_FIELD_REF_LIST, false, "Group", "memberOf"},
+    {"profile", CW_FIELD_OBJECT, false, NULL, NULL},
+};
+
+static const cw_spec_field location_fields[] = {
+    {"type", CW_FIELD_STRING, false, NULL, NULL},
+    {"target", CW_FIELD_STRING, false, NULL, NULL},
+    {"targets", CW_FIELD_STRING_LIST, false, NULL, NULL},
+};
+
+static const cw_spec_field template_fields[] = {
+    {"type", CW_FIELD_STRING, true, NULL, NULL},
+    {"owner", CW_FIELD_REF, false, "Group", "ownedBy"},
+    {"steps", CW_FIELD_ARRAY, false, NULL, NULL},
+};
+
+/* conway.dev/v1 kinds until they get their own rules, and unknown kinds. */
+static const cw_spec_field owner_only_fields[] = {
+    {"owner", CW_FIELD_REF, false, "Group", "ownedBy"},
+};
+
+static void check_location(const json_t *entity, const json_t *spec, const char *ns,
+                           cw_issue_list *out)
+{
+    (void)entity;
+    (void)ns;
+    if (!spec)
+        return;
+    if (!json_object_get(spec, "target") && !json_object_get(spec, "targets"))
+        cw__issue(out, "spec", "kind Location requires spec.target or spec.targets");
+    const json_t *presence = json_object_get(spec, "presence");
+    if (presence) {
+        const char *p = json_string_value(presence);
+        if (!p || (strcmp(p, "required") != 0 && strcmp(p, "optional") != 0))
+            cw__issue(out, "spec.presence", "must be \"required\" or \"optional\"");
+    }
+}
+
+#define RULE(kind, versions, spec_req, fields, check) \
+    {kind, versions, spec_req, fields, N(fields), check}
+
+static const cw_kind_rule kind_rules[] = {
+    RULE("Component", backstage_versions, true, component_fields, NULL),
+    RULE("API", backstage_versions, true, api_fields, NULL),
+    RULE("Resource", backstage_versions, true, resource_fields, NULL),
+    RULE("System", backstage_versions, true, system_fields, NULL),
+    RULE("Domain", backstage_versions, true, domain_fields, NULL),
+    RULE("Group", backstage_versions, true, group_fields, NULL),
+    RULE("User", backstage_versions, true, user_fields, NULL),
+    RULE("Location", backstage_versions, true, location_fields, check_location),
+    RULE("Template", template_versions, true, template_fields, NULL),
+    RULE("Responsibilities", conway_versions, true, owner_only_fields, NULL),
+    RULE("Heartbeat", conway_versions, true, owner_only_fields, NULL),
+    RULE("Scorecard", conway_versions, true, owner_only_fields, NULL),
+    RULE("Goal", conway_versions, true, owner_only_fields, NULL),
+    RULE("Hypothesis", conway_versions, true, owner_only_fields, NULL),
+    RULE("Decision", conway_versions, true, owner_only_fields, NULL),
+};
+
+static const cw_kind_rule unknown_rule = RULE(NULL, NULL, false, owner_only_fields, NULL);
+
+const cw_kind_rule *cw__kind_rule(const char *kind)
+{
+    for (size_t i = 0; i < N(kind_rules); i++)
+        if (strcasecmp(kind_rules[i].kind, kind) == 0)
+            return &kind_rules[i];
+    return NULL;
+}
+
+const cw_kind_rule *cw__unknown_kind_rule(void) { return &unknown_rule; }
+
+void cw__issue(cw_issue_list *l, const char *path, const char *fmt, ...)
+{
+    if (!l)
+        return;
+    if (l->len >= CW_ISSUES_MAX) {
+        l->dropped++;
+        return;
+    }
+    if (l->len == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        cw_issue *items = realloc(l->items, cap * sizeof *items);
+        if (!items) {
+            l->nomem = true;
+            return;
+        }
+        l->items = items;
+        l->cap = cap;
+    }
+    cw_issue *it = &l->items[l->len++];
+    size_t plen = strlen(path);
+    if (plen >= sizeof it->path)
+        plen = sizeof it->path - 1;
+    memcpy(it->path, path, plen);
+    it->path[plen] = '\0';
+    /* "<path>: <rule>"; the path is at most 127 bytes, so the rule fits. */
+    size_t o = 0;
+    if (plen) {
+        memcpy(it->text, it->path, plen);
+        memcpy(it->text + plen, ": ", 2);
+        o = plen + 2;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(it->text + o, sizeof it->text - o, fmt, ap);
+    va_end(ap);
+}
+
+void cw_issue_list_free(cw_issue_list *l)
+{
+    free(l->items);
+    l->items = NULL;
+    l->len = l->cap = l->dropped = 0;
+    l->nomem = false;
+}
