@@ -1,0 +1,233 @@
+/*
+ * events.h — decoding CDEvents (spec 0.5.x and the older 0.1–0.4 envelopes),
+ * carried as plain JSON, NDJSON or CloudEvents 1.0 (binary, structured and
+ * batch HTTP modes), into one event struct; plus the pure helpers that link an
+ * event to the catalog (service / repository keys) and classify environments.
+ * Pure: no I/O, no globals beyond constant tables. References:
+ * standards.md §1 (CDEvents), §2 (CloudEvents), issue #3.
+ *
+ * Validation policy (documented choices):
+ * - Envelope: context.{specversion|version, id, source, type, timestamp},
+ *   subject.{id, content}; ≤0.4 envelopes (context.version) also need
+ *   subject.type. id/source/type/specversion/subject.id are non-empty
+ *   strings, timestamp is RFC 3339, chainId (optional) a non-empty string,
+ *   links (optional) an array of objects, customData an object or a string.
+ * - context.type must be `dev.cdevents.<subject>.<predicate>.<M>.<m>.<p>` or
+ *   `dev.cdeventsx.<tool-subject>.<predicate>.<M>.<m>.<p>`.
+ * - A type is *known* (interpreted) when its subject.predicate is one the
+ *   spec defines and its MAJOR.MINOR is one of the versions the spec released
+ *   for it (standards.md §1.6). For the v0.5.1 version the required fields,
+ *   types, non-empty strings, enums and URI shapes of subject.content are
+ *   checked as in the v0.5.1 JSON Schemas; for older versions only the types
+ *   of the fields conway reads and the environment of service
+ *   deployed/upgraded/rolledback (needed to classify a deployment).
+ *   Unknown fields are accepted everywhere (the schemas forbid them; conway
+ *   stores the event as sent and stays forward compatible).
+ * - Newer versions of known types and custom `dev.cdeventsx.*` types pass the
+ *   envelope checks only and are stored as-is with known == false.
+ *
+ * Ownership: a decoded cw_event owns one reference to `raw`; every string
+ * pointer in it points into `raw` and stays valid while the event lives
+ * (the struct itself may be copied or moved). Callers must not modify `raw`.
+ * cw_event_free releases it.
+ */
+#ifndef CW_EVENTS_H
+#define CW_EVENTS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+/* Upper bounds for one request. */
+#define CW_EVENTS_DEFAULT_MAX_EVENTS 10000
+#define CW_EVENTS_DEFAULT_MAX_DEPTH 64
+
+typedef struct {
+    const char *id;             /* context.id */
+    const char *source;         /* context.source */
+    const char *type;           /* context.type, the full string */
+    const char *spec_version;   /* context.specversion (or .version, ≤0.4) */
+    const char *subject_id;     /* subject.id */
+    const char *subject_source; /* subject.source, NULL when absent */
+    const char *chain_id;       /* context.chainId, NULL when absent */
+    int64_t time_ms;            /* context.timestamp, Unix ms (offset applied) */
+    char subject_kind[48];      /* "service" (from the type); "" for custom */
+    char predicate[48];         /* "deployed"; "" for custom types */
+    int version_major, version_minor, version_patch; /* of the type */
+    bool custom;                /* dev.cdeventsx.* */
+    bool legacy_envelope;       /* context.version + subject.type (≤0.4) */
+    bool known;                 /* known type and version: interpret it */
+    /* Read from subject.content whenever present as strings (even when not
+     * known: then they are informative only, e.g. for listing filters). */
+    const char *environment_id; /* environment.id (service.*, incident.*, test*) */
+    const char *artifact_id;    /* artifactId (service.*, build.finished, incident.*) */
+    const char *repository_id;  /* repository.id (change.*, branch.*) */
+    const char *service_id;     /* service.id (incident.*) */
+    json_t *raw;                /* the whole CDEvent (owned reference) */
+} cw_event;
+
+/* Releases ev->raw and zeroes the struct; safe on a zeroed struct. */
+void cw_event_free(cw_event *ev);
+
+/*
+ * Validates a plain CDEvent and fills *out. On success out holds a new
+ * reference to cdevent (the caller keeps its own). On error *out is zeroed,
+ * and d names the field relative to the CDEvent, e.g.
+ * "context.timestamp: not an RFC 3339 date-time" (CW_ERR_INVALID).
+ */
+cw_err cw_cdevent_decode(json_t *cdevent, cw_event *out, cw_diag *d);
+
+/* Dedup key: (context.source, context.id). Returns <0, 0, >0 like strcmp. */
+int cw_event_key_cmp(const cw_event *a, const cw_event *b);
+
+/*
+ * The explicit change list of a deployment: customData.changes, an array of
+ * change subject ids (validated as non-empty strings when the event is a
+ * known service.deployed/upgraded). Returns a borrowed array or NULL.
+ */
+const json_t *cw_event_custom_changes(const cw_event *ev);
+
+/* True for the types conway interprets for DORA, all requiring known. */
+bool cw_event_is(const cw_event *ev, const char *subject_kind, const char *predicate);
+
+/* ---- transport decoding --------------------------------------------------- */
+
+/* One decoded request: items[0..len) owned by the batch. */
+typedef struct {
+    cw_event *items;
+    size_t len;
+} cw_event_batch;
+
+void cw_event_batch_free(cw_event_batch *b);
+
+typedef struct {
+    size_t max_events; /* per request; 0 = CW_EVENTS_DEFAULT_MAX_EVENTS */
+    int max_depth;     /* JSON nesting; 0 = CW_EVENTS_DEFAULT_MAX_DEPTH */
+} cw_event_limits;
+
+/*
+ * Looks up a request header by name (case-insensitive, e.g. "ce-id"); returns
+ * the raw value or NULL. The AMQP consumer can supply a lookup that maps
+ * "ce-<attr>" to the message's "cloudEvents:<attr>" application property.
+ */
+typedef const char *(*cw_header_get_fn)(void *ctx, const char *name);
+
+typedef struct {
+    cw_header_get_fn get; /* NULL: no headers */
+    void *ctx;
+} cw_header_lookup;
+
+/* A ready-made lookup over a name/value array (names compared ignoring case). */
+typedef struct {
+    const char *name;
+    const char *value;
+} cw_header;
+
+typedef struct {
+    const cw_header *items;
+    size_t n;
+} cw_header_array;
+
+/* Use as {cw_header_array_get, &array}. */
+const char *cw_header_array_get(void *array, const char *name);
+
+/*
+ * Decodes one HTTP request body into events, choosing the mode from
+ * Content-Type (parameters such as "; charset=utf-8" are tolerated; any
+ * charset other than UTF-8 is unsupported):
+ * - application/cloudevents-batch+json: a JSON array of structured CloudEvents;
+ * - application/cloudevents+json: one structured CloudEvent, data = the CDEvent;
+ * - application/json with a ce-specversion header: binary mode, body = the
+ *   CDEvent, headers ce-specversion (1.0), ce-id, ce-source, ce-type required;
+ * - application/json without ce- headers: a CDEvent or an array of them;
+ * - application/x-ndjson (or application/ndjson): one CDEvent per line,
+ *   blank lines ignored.
+ * Anything else is CW_ERR_UNSUPPORTED (415).
+ *
+ * CloudEvents binding (standards.md §1.7): the CloudEvent id, source and type
+ * MUST equal the CDEvent's context.id/source/type; a mismatch is rejected
+ * (CW_ERR_INVALID naming the attribute, e.g. "events[0].ce-id: does not match
+ * context.id"), because the CloudEvent attributes are what intermediaries
+ * deduplicate and route on. ce subject/time are not compared (the CDEvent is
+ * authoritative for them).
+ *
+ * Errors: CW_ERR_INVALID with d = "events[<i>].<field>: <rule>" where field is
+ * relative to the CDEvent (context.id) or names the CloudEvent attribute (id,
+ * data, specversion) or header (ce-id); syntax errors say where ("line 3:" for
+ * NDJSON, "body:" otherwise). More events than limits->max_events, or nesting
+ * deeper than max_depth: CW_ERR_TOO_LARGE. An empty array / empty NDJSON is a
+ * valid empty batch. All or nothing: on any error *out is empty.
+ * limits and headers may be NULL.
+ */
+cw_err cw_events_decode_http(const char *content_type, const cw_header_lookup *headers,
+                             const char *body, size_t len, const cw_event_limits *limits,
+                             cw_event_batch *out, cw_diag *d);
+
+/*
+ * Decodes one structured-mode CloudEvent (JSON object) whose data is a
+ * CDEvent: specversion "1.0", id/source/type non-empty strings matching the
+ * CDEvent, datacontenttype (if set) a JSON media type, data an object or
+ * data_base64 holding one. Errors name the attribute without an index. For
+ * reuse by other transports (AMQP structured messages).
+ */
+cw_err cw_cloudevent_decode(json_t *ce, cw_event *out, cw_diag *d);
+
+/* ---- linking to the catalog ------------------------------------------------ */
+
+typedef enum {
+    CW_LINK_NONE = 0,   /* not linked to components */
+    CW_LINK_SERVICE,    /* service.* and incident.* with a service */
+    CW_LINK_REPOSITORY  /* change.*, branch.* */
+} cw_link_kind;
+
+/*
+ * What to match components against (issue #3 "Linking events to the
+ * catalog"). For SERVICE, in order: the component whose annotation
+ * conway.dev/service-id equals service_id, else the one whose metadata.name
+ * equals service_id, else the one whose metadata.name equals last_segment
+ * (the part after the last '/'; NULL when service_id has no '/' or ends with
+ * one). For REPOSITORY: annotation conway.dev/repository or
+ * github.com/project-slug equals repository_id. Pointers borrow from the event.
+ */
+typedef struct {
+    cw_link_kind kind;
+    const char *service_id;
+    const char *last_segment;
+    const char *repository_id;
+} cw_event_link_key;
+
+/* Works for any event (custom ones give CW_LINK_NONE). */
+void cw_event_service_key(const cw_event *ev, cw_event_link_key *out);
+
+/* A component as the pure matcher sees it (all fields may be NULL but name). */
+typedef struct {
+    const char *name;            /* metadata.name */
+    const char *service_id;      /* annotation conway.dev/service-id */
+    const char *repository;      /* annotation conway.dev/repository */
+    const char *project_slug;    /* annotation github.com/project-slug */
+} cw_link_component;
+
+/*
+ * Index of the component the key belongs to, or -1. Annotations compare
+ * exactly except repositories (ignoring ASCII case, as GitHub slugs do);
+ * metadata.name ignoring ASCII case (as Backstage names do). Ties go to the
+ * lowest index. Linear in n: the store does the same with indexed queries.
+ */
+long cw_link_match(const cw_event_link_key *key, const cw_link_component *comps, size_t n);
+
+/*
+ * True when env_id is a production environment under pattern: a
+ * comma-separated list of globs ('*' any run, '?' one character), compared
+ * ignoring ASCII case, spaces around items ignored. NULL or "" means the
+ * default "prod*". env_id NULL is never production.
+ */
+bool cw_env_is_production(const char *env_id, const char *pattern);
+
+/* Checks a --production-env pattern: at least one non-empty glob, no control
+ * characters. */
+cw_err cw_env_pattern_validate(const char *pattern, cw_diag *d);
+
+#endif
