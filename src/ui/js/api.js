@@ -60,10 +60,17 @@ function currentToken() {
 // ---- token prompt ----------------------------------------------------------
 
 let pendingPrompt = null;
+let declined = false; // the user closed the prompt during this page
+
+// Called when a page starts rendering: a new page may ask again.
+export function allowPrompt() {
+  declined = false;
+}
 
 // Opens the token dialog once, however many requests are waiting for it.
 function promptForToken(rejected) {
   if (pendingPrompt) return pendingPrompt;
+  if (declined) return Promise.reject(new AuthCancelled());
   pendingPrompt = new Promise((resolve, reject) => {
     const dialog = document.getElementById('token-dialog');
     const form = document.getElementById('token-form');
@@ -80,6 +87,7 @@ function promptForToken(rejected) {
       dialog.removeEventListener('cancel', onCancel);
       if (dialog.open) dialog.close();
       pendingPrompt = null;
+      if (!token) declined = true;
       if (opener && typeof opener.focus === 'function' && document.contains(opener)) opener.focus();
       if (token) resolve(token);
       else reject(new AuthCancelled());

@@ -2,7 +2,7 @@
 // every non-API path with index.html), link interception, page rendering with
 // cancellation of the previous page's requests, and the sign-out control.
 
-import { getToken, setToken } from './api.js';
+import { allowPrompt, getToken, setToken } from './api.js';
 import { announce, clear, h, notice } from './dom.js';
 import * as catalog from './pages/catalog.js';
 import * as entity from './pages/entity.js';
@@ -21,6 +21,7 @@ const ROUTES = [
 
 let controller = null;
 let firstRender = true;
+let renderedAt = null; // path + query of the page on screen
 
 function match(pathname) {
   for (const r of ROUTES) {
@@ -58,6 +59,7 @@ export function setUrl(url, { replace = false } = {}) {
   if (url === current) return;
   if (replace) history.replaceState(null, '', url);
   else history.pushState(null, '', url);
+  renderedAt = location.pathname + location.search;
 }
 
 async function render() {
@@ -65,6 +67,8 @@ async function render() {
   controller = new AbortController();
   const { signal } = controller;
   const main = document.getElementById('main');
+  renderedAt = location.pathname + location.search;
+  allowPrompt();
   const route = match(location.pathname);
   clear(main);
   markNav(route?.section);
@@ -134,7 +138,10 @@ function syncSignOut() {
 
 function start() {
   document.addEventListener('click', onClick);
-  window.addEventListener('popstate', () => render());
+  // A fragment link (the skip link) also fires popstate: keep the page.
+  window.addEventListener('popstate', () => {
+    if (location.pathname + location.search !== renderedAt) render();
+  });
   window.addEventListener('conway:rerender', () => render());
   document.addEventListener('conway:token', syncSignOut);
   document.getElementById('sign-out')?.addEventListener('click', () => {

@@ -41,12 +41,15 @@ export function entityRefOf(entity) {
   });
 }
 
-// App path of an entity page; groups open the team page.
+// App path of an entity page; groups open the team page. The server treats a
+// path whose last segment has a dot as a missing asset, not as a UI route, so
+// names like "jane.doe" get a trailing slash.
 export function refPath(ref, { preferTeam = true } = {}) {
   const r = parseRef(ref);
   const enc = encodeURIComponent;
-  if (r.kind === 'group' && preferTeam) return `/team/${enc(r.namespace)}/${enc(r.name)}`;
-  return `/entity/${enc(r.kind || 'component')}/${enc(r.namespace)}/${enc(r.name)}`;
+  const tail = r.name.includes('.') ? '/' : '';
+  if (r.kind === 'group' && preferTeam) return `/team/${enc(r.namespace)}/${enc(r.name)}${tail}`;
+  return `/entity/${enc(r.kind || 'component')}/${enc(r.namespace)}/${enc(r.name)}${tail}`;
 }
 
 // "payments-api", "user:jane", "other-ns/thing" depending on what is needed.

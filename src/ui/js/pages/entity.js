@@ -125,7 +125,8 @@ export async function render(main, ctx) {
     entity = await api.entity(kind, namespace, name, { signal });
   } catch (e) {
     if (signal.aborted) return 'Entity';
-    const missing = e instanceof ApiError && e.status === 404;
+    // 400: the address holds a name that cannot exist.
+    const missing = e instanceof ApiError && (e.status === 404 || e.status === 400);
     main.append(h('h1', { tabindex: -1 }, missing ? 'Entity not found' : 'Entity'),
       missing ? notice('empty', `There is no ${kind} called ${namespace}/${name} in the catalog.`) : errorNotice(e, 'this entity'),
       h('p', null, h('a', { href: '/catalog', 'data-nav': '' }, 'Back to the catalog')));

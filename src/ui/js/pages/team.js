@@ -103,7 +103,7 @@ export async function render(main, ctx) {
   if (signal.aborted) return 'Team';
   if (groupRes.status === 'rejected') {
     const e = groupRes.reason;
-    const missing = e instanceof ApiError && e.status === 404;
+    const missing = e instanceof ApiError && (e.status === 404 || e.status === 400);
     main.append(h('h1', { tabindex: -1 }, missing ? 'Team not found' : 'Team'),
       missing ? notice('empty', `There is no group called ${namespace}/${name} in the catalog.`) : errorNotice(e, 'this team'),
       h('p', null, h('a', { href: '/catalog?kind=Group', 'data-nav': '' }, 'All groups in the catalog')));
