@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Loads the Tunewave demo organisation (demo/org/) and ~90 days of generated
+# delivery history into a fresh database, creates an admin token and starts
+# the server with public reads. Used by `make demo`.
+#
+# usage: scripts/demo.sh BIN DB LISTEN
+#   BIN     the conway binary (e.g. build/conway)
+#   DB      database path; an existing one is moved aside to DB.bak, never deleted
+#   LISTEN  ADDR:PORT for the server (e.g. 127.0.0.1:7700)
+set -euo pipefail
+
+usage() { echo "usage: $0 BIN DB LISTEN" >&2; exit 2; }
+[ $# -eq 3 ] || usage
+BIN=$1 DB=$2 LISTEN=$3
+say() { printf 'demo: %s\n' "$*"; }
+die() { printf 'demo: error: %s\n' "$*" >&2; exit 1; }
+
+# Paths given relative to where make ran stay valid after the cd below.
+case $BIN in /*) ;; */*) BIN=$PWD/$BIN ;; *) BIN=$(command -v -- "$BIN") || die "$1 not found" ;; esac
+case $DB in /*) ;; *) DB=$PWD/$DB ;; esac
+cd "$(dirname "$0")/.."
+
+[ -x "$BIN" ] || die "$BIN is not an executable (run make first)"
+[ -d demo/org ] || die "demo/org is missing"
+
+# Refuse to take over a port that a server (maybe on this very database) uses.
+host=${LISTEN%:*} port=${LISTEN##*:}
+case $host in ''|0.0.0.0|'*') host=127.0.0.1 ;; '['*']') host=${host#[}; host=${host%]} ;; esac
+if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then
+  die "something already listens on $LISTEN; stop it or run: make demo LISTEN=127.0.0.1:7701"
+fi
+
+# Keep the previous database (with its WAL and shared-memory files) as DB.bak;
+# an older DB.bak is kept too, under a timestamped name.
+if [ -e "$DB" ] || [ -e "$DB-wal" ]; then
+  bak=$DB.bak
+  if [ -e "$bak" ] || [ -e "$bak-wal" ]; then
+    old=$bak.$(date -u +%Y%m%dT%H%M%SZ)
+    for s in "" -wal -shm -journal; do if [ -e "$bak$s" ]; then mv -- "$bak$s" "$old$s"; fi; done
+    say "kept the older backup as $old"
+  fi
+  for s in "" -wal -shm -journal; do if [ -e "$DB$s" ]; then mv -- "$DB$s" "$bak$s"; fi; done
+  say "moved the existing database aside to $bak"
+fi
+
+# The Backstage kinds must all be accepted: a rejection is a bug in the demo
+# or in conway, so it stops the demo.
+files=()
+for f in demo/org/*.yaml; do
+  [ "$(basename "$f")" = responsibilities.yaml ] || files+=("$f")
+done
+say "importing the demo organisation (${#files[@]} files)"
+"$BIN" import --db "$DB" "${files[@]}" || die "the demo organisation was not imported cleanly"
+
+# Responsibilities is conway's own kind; builds without it reject the file.
+if [ -f demo/org/responsibilities.yaml ]; then
+  if "$BIN" import --db "$DB" demo/org/responsibilities.yaml; then
+    say "imported responsibilities (RACI)"
+  else
+    say "note: this build does not accept the Responsibilities kind yet; demo/org/responsibilities.yaml skipped"
+  fi
+fi
+
+# Delivery history, if this build can import events.
+if "$BIN" events --help >/dev/null 2>&1; then
+  if command -v node >/dev/null 2>&1; then
+    history=$(mktemp "${TMPDIR:-/tmp}/conway-demo-history.XXXXXX")
+    if node demo/generate-history.mjs >"$history"; then
+      say "importing $(wc -l <"$history" | tr -d ' ') delivery events (90 days)"
+      "$BIN" events import --db "$DB" "$history" || say "note: some delivery events were not imported"
+    else
+      say "note: could not generate the delivery history"
+    fi
+    rm -f -- "$history"
+  else
+    say "note: node is not installed; no delivery history loaded"
+  fi
+else
+  say "note: this build has no 'events' command yet; no delivery history loaded"
+fi
+
+token=""
+if token=$("$BIN" token create --db "$DB" --role admin --name demo); then :; else
+  token=""
+  say "note: could not create an admin token"
+fi
+
+cat <<EOF
+
+  conway demo: the Tunewave organisation (see demo/README.md)
+
+  Web UI:  http://$LISTEN/
+  API:     http://$LISTEN/api/v1/entities?kind=Component
+           http://$LISTEN/api/v1/openapi.json
+           Reads need no token (--public-read).
+EOF
+if [ -n "$token" ]; then
+  cat <<EOF
+  Admin token (shown once; writes need it):
+           $token
+           curl -H 'Authorization: Bearer $token' http://$LISTEN/api/v1/entities
+EOF
+fi
+cat <<EOF
+  Database: $DB   (stop with Ctrl-C)
+
+EOF
+
+exec "$BIN" serve --db "$DB" --listen "$LISTEN" --public-read
