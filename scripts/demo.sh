@@ -45,8 +45,13 @@ fi
 
 # The Backstage kinds must all be accepted: a rejection is a bug in the demo
 # or in conway, so it stops the demo.
+# Teams and people first, then what they own (relations resolve either way).
 files=()
+for f in groups users domains-systems resources apis components; do
+  if [ -f "demo/org/$f.yaml" ]; then files+=("demo/org/$f.yaml"); fi
+done
 for f in demo/org/*.yaml; do
+  case " ${files[*]} " in *" $f "*) continue ;; esac
   [ "$(basename "$f")" = responsibilities.yaml ] || files+=("$f")
 done
 say "importing the demo organisation (${#files[@]} files)"
