@@ -43,13 +43,13 @@ test('reads need a token: the prompt appears, a wrong token is refused, the righ
   await screenshot(page, 'token-prompt');
 
   // A wrong token: the prompt stays with an error message.
-  await page.getByLabel('API token').fill('not-a-real-token');
+  await page.getByLabel('API token', { exact: true }).fill('not-a-real-token');
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByText('That token was not accepted').waitFor({ state: 'visible' });
   assert.equal(await page.locator('dialog[open]').count(), 1);
 
   // The right one.
-  await page.getByLabel('API token').fill(token);
+  await page.getByLabel('API token', { exact: true }).fill(token);
   await page.keyboard.press('Enter');
   await dialog.waitFor({ state: 'hidden' });
   await settled(page);
@@ -74,7 +74,7 @@ test('reads need a token: the prompt appears, a wrong token is refused, the righ
   await page.getByRole('button', { name: 'Forget token' }).click();
   await dialog.waitFor({ state: 'visible' });
   assert.equal(await page.evaluate(() => sessionStorage.getItem('conway.token')), null);
-  await page.getByLabel('API token').fill(token);
+  await page.getByLabel('API token', { exact: true }).fill(token);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await dialog.waitFor({ state: 'hidden' });
   await settled(page);
@@ -97,7 +97,7 @@ test('the overview asks once for all its panels, and cancelling explains what is
   // "Sign in" in a panel opens the prompt again and then loads everything.
   await page.locator('.notice-auth button').first().click();
   await dialog.waitFor({ state: 'visible' });
-  await page.getByLabel('API token').fill(token);
+  await page.getByLabel('API token', { exact: true }).fill(token);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await dialog.waitFor({ state: 'hidden' });
   await settled(page);

@@ -97,7 +97,9 @@ function legend(items) {
 
 // figure + caption + svg + optional legend + data table in <details>.
 function figure(caption, svg, extra, headers, rows) {
-  const fig = h('figure', { class: 'chart-figure' }, h('figcaption', null, caption), svg, extra);
+  // On narrow screens the chart keeps a readable size and scrolls sideways.
+  const fig = h('figure', { class: 'chart-figure' }, h('figcaption', null, caption),
+    h('div', { class: 'chart-scroll', tabindex: 0, role: 'region', 'aria-label': `${caption} (scrollable)` }, svg), extra);
   if (headers && rows) {
     fig.append(h('details', { class: 'chart-data' }, h('summary', null, `${caption}: data table`),
       h('div', { class: 'table-wrap' }, h('table', { class: 'data compact' },

@@ -12,7 +12,7 @@ export function isAbort(e) {
 // Describes an error for a person; returns a node.
 export function errorNotice(e, what = 'this data') {
   if (e instanceof NotAvailable) {
-    return notice('unavailable', `${capitalise(what)} is not available on this server yet.`);
+    return notice('unavailable', `${capitalise(what)}: not available on this server yet.`);
   }
   if (e instanceof AuthCancelled) {
     return h('div', { class: 'notice notice-auth' },

@@ -53,7 +53,7 @@ export function relationList(entity) {
   return list;
 }
 
-function short(text, n = 26) {
+function short(text, n = 24) {
   return text.length > n ? `${text.slice(0, n - 1)}…` : text;
 }
 
@@ -68,25 +68,29 @@ export function dependencyDiagram(entity) {
   const left = pickSide(INCOMING);
   const right = pickSide(OUTGOING);
   if (left.length === 0 && right.length === 0) return null;
-  const W = 720;
-  const NW = 200;
+  const NW = 220;
   const NH = 40;
   const GAP = 12;
   const TOP = 34;
-  const cols = { left: 8, mid: (W - NW) / 2, right: W - NW - 8 };
+  const SPAN = 100; // room for the edges between columns
+  // Columns only for the sides that have nodes, so that narrow screens fit.
+  const cols = { left: 8 };
+  cols.mid = left.length ? cols.left + NW + SPAN : 8;
+  cols.right = cols.mid + NW + SPAN;
+  const W = (right.length ? cols.right : cols.mid) + NW + 8;
   const shown = (list) => list.slice(0, MAX_PER_COLUMN);
   const rows = Math.max(shown(left).length + (left.length > MAX_PER_COLUMN), shown(right).length + (right.length > MAX_PER_COLUMN), 1);
   const H = TOP + rows * (NH + GAP) + 8;
   const marker = `arrow-${++markerSeq}`;
   const selfRef = { kind: entity.kind, namespace: entity.metadata?.namespace || 'default', name: entity.metadata?.name };
   const svg = s('svg', {
-    viewBox: `0 0 ${W} ${H}`, class: 'diagram', role: 'group',
+    viewBox: `0 0 ${W} ${H}`, width: W, height: H, class: 'diagram', role: 'group',
     'aria-label': `Dependency diagram of ${displayRef(selfRef)}: ${left.length} incoming, ${right.length} outgoing`,
   }, s('defs', null, s('marker', {
     id: marker, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse',
   }, s('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead' }))));
-  svg.append(s('text', { x: cols.left + NW / 2, y: 18, 'text-anchor': 'middle', class: 'column-title' }, 'Uses this'),
-    s('text', { x: cols.right + NW / 2, y: 18, 'text-anchor': 'middle', class: 'column-title' }, 'This uses'));
+  if (left.length) svg.append(s('text', { x: cols.left + NW / 2, y: 18, 'text-anchor': 'middle', class: 'column-title' }, 'Uses this'));
+  if (right.length) svg.append(s('text', { x: cols.right + NW / 2, y: 18, 'text-anchor': 'middle', class: 'column-title' }, 'This uses'));
   const midY = TOP + ((rows - 1) * (NH + GAP)) / 2;
   const yOf = (i) => TOP + i * (NH + GAP);
 
@@ -129,5 +133,6 @@ export function dependencyDiagram(entity) {
   nodes.append(node(cols.mid, midY, { ...parseRef(selfRef) }, '', 'node-self'));
   svg.append(edges, nodes);
   return h('figure', { class: 'diagram-figure' },
-    h('figcaption', null, 'Dependencies: arrows point from the user to what it uses.'), svg);
+    h('figcaption', null, 'Dependencies: arrows point from the user to what it uses.'),
+    h('div', { class: 'chart-scroll', tabindex: 0, role: 'region', 'aria-label': 'Dependency diagram (scrollable)' }, svg));
 }
