@@ -57,37 +57,50 @@ function specRows(spec) {
 
 // ---- RACI ------------------------------------------------------------------
 
+// The effective matrix: {activities: [{activity, responsible, accountable,
+// consulted, informed, source: {responsibilities, target, inherited}}],
+// missing: [activity names nobody declared]}.
 export function raciRows(data) {
   const acts = pick(data, 'activities', 'matrix', 'rows', 'items') ?? data;
   const norm = (name, a) => ({
     activity: pick(a, 'activity', 'name') ?? name,
-    responsible: pick(a, 'responsible', 'R') ?? [],
-    accountable: pick(a, 'accountable', 'A'),
-    consulted: pick(a, 'consulted', 'C') ?? [],
-    informed: pick(a, 'informed', 'I') ?? [],
-    source: pick(a, 'source', 'from', 'inheritedFrom', 'origin', 'definedOn', 'definedBy'),
+    responsible: pick(a, 'responsible') ?? [],
+    accountable: pick(a, 'accountable'),
+    consulted: pick(a, 'consulted') ?? [],
+    informed: pick(a, 'informed') ?? [],
+    source: pick(a, 'source', 'from', 'inheritedFrom', 'origin'),
   });
-  if (Array.isArray(acts)) return acts.map((a) => norm(undefined, a));
-  if (acts && typeof acts === 'object') return Object.entries(acts).map(([k, v]) => norm(k, v));
-  return [];
+  let rows = [];
+  if (Array.isArray(acts)) rows = acts.map((a) => norm(undefined, a));
+  else if (acts && typeof acts === 'object') rows = Object.entries(acts).map(([k, v]) => norm(k, v));
+  for (const name of pickArray(data, 'missing')) rows.push({ activity: String(name), missing: true });
+  return rows;
 }
 
-function sourceRef(src) {
-  if (src && typeof src === 'object' && !src.name) return pick(src, 'ref', 'entityRef', 'targetRef') ?? '';
-  return src;
+// Where a row was declared: the Responsibilities' target, marked when inherited.
+function sourceCell(src) {
+  if (!src) return '—';
+  if (typeof src === 'string') return refLink(src, { kind: true });
+  const target = pick(src, 'target', 'ref', 'entityRef');
+  const decl = pick(src, 'responsibilities');
+  return h('span', null, target ? refLink(target, { kind: true }) : '—',
+    src.inherited ? ' (inherited)' : '',
+    decl ? h('span', { class: 'muted small' }, ' via ', refLink(decl, { kind: true, preferTeam: false })) : null);
 }
 
 export function raciTable(rows, caption = 'Responsibilities (RACI)') {
   if (rows.length === 0) return notice('empty', 'No responsibilities are defined for this entity or its system and domain.');
   return table(caption, ['Activity', 'Responsible', 'Accountable', 'Consulted', 'Informed', 'Defined on'],
-    rows.map((r) => [
-      r.activity,
-      refList(r.responsible),
-      r.accountable ? refList(r.accountable) : h('strong', { class: 'flag' }, 'None (gap)'),
-      refList(r.consulted),
-      refList(r.informed),
-      r.source ? refLink(sourceRef(r.source), { kind: true }) : '—',
-    ]), { rowHeaders: true, id: 'raci' });
+    rows.map((r) => (r.missing
+      ? [r.activity, '—', h('strong', { class: 'flag' }, 'None (gap)'), '—', '—', 'Not defined']
+      : [
+        r.activity,
+        refList(r.responsible),
+        r.accountable ? refList(r.accountable) : h('strong', { class: 'flag' }, 'None (gap)'),
+        refList(r.consulted),
+        refList(r.informed),
+        sourceCell(r.source),
+      ])), { rowHeaders: true, id: 'raci' });
 }
 
 // ---- events ----------------------------------------------------------------
