@@ -427,6 +427,13 @@ test('scripts/demo.sh keeps the old database, loads the demo and serves it', { s
     assert.equal(team.status, 200);
     const ghost = await fetch(`http://${listen}/api/v1/entities/group/default/team-podcasts`);
     assert.equal(ghost.status, 404);
+    // Once the build can import events, the history must load cleanly.
+    if (spawnSync(BIN, ['events', '--help'], { stdio: 'ignore' }).status === 0) {
+      assert.doesNotMatch(out, /delivery events were not imported|could not generate/);
+      const ev = await fetch(`http://${listen}/api/v1/events?limit=1`);
+      assert.equal(ev.status, 200);
+      assert.equal((await ev.json()).items.length, 1);
+    }
   } finally {
     child.kill('SIGTERM');
     await exited;
