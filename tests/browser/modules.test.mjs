@@ -129,3 +129,15 @@ test('chart helpers: round ticks and a continuous day axis', async () => {
   assert.deepEqual(r.ticks[3], [0, 0.1, 0.2, 0.3]);
   assert.deepEqual(r.days, ['2024-02-27:0', '2024-02-28:2', '2024-02-29:0', '2024-03-01:0', '2024-03-02:1']);
 });
+
+test('index.html preloads every module of the UI (one round trip, not one per import level)', async () => {
+  const { readdirSync } = await import('node:fs');
+  const { join, relative } = await import('node:path');
+  const { repoRoot } = await import('./server.mjs');
+  const ui = join(repoRoot, 'src', 'ui');
+  const walk = (d) => readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+    (e.isDirectory() ? walk(join(d, e.name)) : e.name.endsWith('.js') ? [`/${relative(ui, join(d, e.name))}`] : []));
+  const modules = walk(join(ui, 'js')).filter((m) => m !== '/js/app.js').sort();
+  const preloaded = (await page.$$eval('link[rel="modulepreload"]', (ls) => ls.map((l) => l.getAttribute('href')))).sort();
+  assert.deepEqual(preloaded, modules);
+});

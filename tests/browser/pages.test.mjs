@@ -45,11 +45,13 @@ after(async () => {
 });
 
 describe('each page', () => {
-  test('loads without console errors, uncaught exceptions or failed panels', async () => {
+  test('loads without console errors, uncaught exceptions or failed panels', async (t) => {
     const page = await browser.newPage();
     for (const [name, path] of pages.list) {
+      const t0 = Date.now();
       await page.goto(server.url + path);
       await settled(page);
+      t.diagnostic(`${name}: rendered in ${Date.now() - t0} ms`);
       const h1 = (await page.textContent('main h1')).trim();
       assert.ok(h1.length > 0, `${name}: has a heading`);
       assert.notEqual(h1, 'Page not found', `${name}: ${path} is routed`);
