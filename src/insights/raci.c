@@ -211,6 +211,12 @@ static const char *entity_ns(const json_t *entity)
                                                          : CW_DEFAULT_NAMESPACE;
 }
 
+/* "a" or "an" before a kind name in messages. */
+static const char *article(const char *word)
+{
+    return word[0] && strchr("AEIOUaeiou", word[0]) ? "an" : "a";
+}
+
 static bool kind_is(const cw_ref *r, const char *kind)
 {
     return strcasecmp(r->kind, kind) == 0;
@@ -248,7 +254,8 @@ static void check_person(const json_t *v, const char *ns, const char *path, cw_s
     if (!kind_is(&r, "Group") && !kind_is(&r, "User")) {
         char kind[72];
         clip(r.kind, kind);
-        add_issue(out, path, "must refer to a Group or User, not a %s (\"%s\")", kind, ref);
+        add_issue(out, path, "must refer to a Group or User, not %s %s (\"%s\")",
+                  article(kind), kind, ref);
         return;
     }
     if (!seen)
@@ -667,8 +674,8 @@ static cw_err chain_level(const char *text, const char *kind, const char *ns,
         return err;
     }
     if (!kind_is(&r, kind))
-        return cw_fail(d, CW_ERR_INVALID, "%s: must refer to a %s, not a %s", what, kind,
-                       r.kind);
+        return cw_fail(d, CW_ERR_INVALID, "%s: must refer to a %s, not %s %s", what, kind,
+                       article(r.kind), r.kind);
     cw_ref_key(&r, out->key);
     return CW_OK;
 }
@@ -698,8 +705,8 @@ cw_err cw_raci_index_effective(const cw_raci_index *ix, const json_t *target,
          is_dom = kind_is(&tr, "Domain");
     if (!is_comp && !is_sys && !is_dom) {
         err = cw_fail(d, CW_ERR_INVALID,
-                      "kind: RACI applies to a Component, System or Domain, not a %s",
-                      tr.kind);
+                      "kind: RACI applies to a Component, System or Domain, not %s %s",
+                      article(tr.kind), tr.kind);
         goto out;
     }
     if (system_ref && !is_comp) {
