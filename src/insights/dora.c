@@ -108,22 +108,6 @@ int64_t cw_percentile_nearest_rank(const int64_t *sorted, size_t n, int pct)
 
 /* ---- computation ---------------------------------------------------------- */
 
-typedef struct {
-    int32_t key;   /* component or artifact group */
-    uint32_t idx;  /* deployment input index */
-    int64_t time;
-} keyed;
-
-static int cmp_keyed(const void *a, const void *b)
-{
-    const keyed *x = a, *y = b;
-    if (x->key != y->key)
-        return x->key < y->key ? -1 : 1;
-    if (x->time != y->time)
-        return x->time < y->time ? -1 : 1;
-    return (x->idx > y->idx) - (x->idx < y->idx);
-}
-
 /* Last position in [lo, hi) whose time <= t, or -1; times ascending. */
 static long last_at_or_before(const cw_dora_input *in, const uint32_t *order, size_t lo, size_t hi,
                               int64_t t)
@@ -138,7 +122,7 @@ static long last_at_or_before(const cw_dora_input *in, const uint32_t *order, si
     return (long)lo - 1;
 }
 
-static long last_keyed_at_or_before(const keyed *k, size_t lo, size_t hi, int64_t t)
+static long last_keyed_at_or_before(const cw__sort_key *k, size_t lo, size_t hi, int64_t t)
 {
     size_t first = lo;
     while (lo < hi) {
@@ -161,7 +145,7 @@ static cw_err mark_rollbacks(const cw_dora_input *in, const cw__dep_index *ix, b
                              cw_diag *d)
 {
     size_t nr = in->nrollbacks, nc = in->ncomponents;
-    keyed *rb = malloc((nr ? nr : 1) * sizeof *rb);
+    cw__sort_key *rb = malloc((nr ? nr : 1) * sizeof *rb);
     size_t *rstart = calloc(nc + 1, sizeof *rstart);
     cw_err err = CW_OK;
     if (!rb || !rstart) {
@@ -174,10 +158,11 @@ static cw_err mark_rollbacks(const cw_dora_input *in, const cw__dep_index *ix, b
             err = cw_fail(d, CW_ERR_INVALID, "rollbacks[%zu].component: %d out of range", i, (int)c);
             goto out;
         }
-        rb[i] = (keyed){c, (uint32_t)i, in->rollbacks[i].time_ms};
+        rb[i] = (cw__sort_key){c, (uint32_t)i, in->rollbacks[i].time_ms};
         rstart[c + 1]++;
     }
-    qsort(rb, nr, sizeof *rb, cmp_keyed);
+    if ((err = cw__sort_keys(rb, nr, nc)))
+        goto out;
     for (size_t c = 0; c < nc; c++)
         rstart[c + 1] += rstart[c];
     for (size_t c = 0; c < nc; c++) {
@@ -204,7 +189,7 @@ static cw_err mark_incidents(const cw_dora_input *in, const cw__dep_index *ix, i
 {
     cw_err err = CW_OK;
     cw__strmap arts = {0};
-    keyed *byart = NULL;
+    cw__sort_key *byart = NULL;
     size_t *gstart = NULL, nk = 0;
     bool named = false;
     for (size_t i = 0; i < in->nincidents; i++) {
@@ -229,9 +214,10 @@ static cw_err mark_incidents(const cw_dora_input *in, const cw__dep_index *ix, i
                 continue;
             if ((err = cw__strmap_intern(&arts, a, &g)))
                 goto out;
-            byart[nk++] = (keyed){(int32_t)g, (uint32_t)k, in->deployments[k].time_ms};
+            byart[nk++] = (cw__sort_key){(int32_t)g, (uint32_t)k, in->deployments[k].time_ms};
         }
-        qsort(byart, nk, sizeof *byart, cmp_keyed);
+        if ((err = cw__sort_keys(byart, nk, arts.len)))
+            goto out;
         gstart = calloc(arts.len + 1, sizeof *gstart);
         if (!gstart) {
             err = CW_ERR_NOMEM;
@@ -267,19 +253,6 @@ out:
     return err;
 }
 
-typedef struct {
-    int64_t day;
-    int64_t lt;
-} day_value;
-
-static int cmp_day_value(const void *a, const void *b)
-{
-    const day_value *x = a, *y = b;
-    if (x->day != y->day)
-        return x->day < y->day ? -1 : 1;
-    return (x->lt > y->lt) - (x->lt < y->lt);
-}
-
 void cw_dora_result_free(cw_dora_result *r)
 {
     if (!r)
@@ -295,7 +268,7 @@ cw_err cw_dora_compute(const cw_dora_input *in, const cw_dora_params *p, cw_dora
     cw__dep_index ix = {0};
     bool *failed = NULL;
     int64_t *att = NULL, *values = NULL;
-    day_value *per_day = NULL;
+    cw__sort_key *per_day = NULL;
     memset(out, 0, sizeof *out);
     if (p->to_ms <= p->from_ms)
         return cw_fail(d, CW_ERR_INVALID, "to: must be after from");
@@ -363,22 +336,22 @@ cw_err cw_dora_compute(const cw_dora_input *in, const cw_dora_params *p, cw_dora
         int64_t start = ch->created_ms ? ch->created_ms : ch->merged_ms;
         if (start == 0 || t - start <= 0)
             continue;
-        per_day[nlt] = (day_value){cw_day_of_ms(t), t - start};
+        per_day[nlt] = (cw__sort_key){(int32_t)(cw_day_of_ms(t) - first_day), (uint32_t)c, t - start};
         values[nlt++] = t - start;
     }
-    qsort(values, nlt, sizeof *values, cw__cmp_i64);
+    if ((err = cw__sort_i64(values, nlt)) || (err = cw__sort_keys(per_day, nlt, out->ndaily)))
+        goto out;
     out->lead_time_count = nlt;
     out->lead_time_p50_s = pctl_s(values, nlt, 50);
     out->lead_time_p90_s = pctl_s(values, nlt, 90);
-    qsort(per_day, nlt, sizeof *per_day, cmp_day_value);
     for (size_t i = 0; i < nlt;) {
         size_t j = i;
-        while (j < nlt && per_day[j].day == per_day[i].day)
+        while (j < nlt && per_day[j].key == per_day[i].key)
             j++;
         /* Nearest rank within the day's sorted run. */
         size_t n = j - i, rank = (50 * n + 99) / 100;
-        out->daily[per_day[i].day - first_day].lead_time_p50_s =
-            (double)per_day[i + (rank ? rank : 1) - 1].lt / 1000.0;
+        out->daily[per_day[i].key].lead_time_p50_s =
+            (double)per_day[i + (rank ? rank : 1) - 1].time / 1000.0;
         i = j;
     }
 
@@ -393,7 +366,8 @@ cw_err cw_dora_compute(const cw_dora_input *in, const cw_dora_params *p, cw_dora
         else if (inc->resolved_ms >= inc->start_ms)
             values[nttr++] = inc->resolved_ms - inc->start_ms;
     }
-    qsort(values, nttr, sizeof *values, cw__cmp_i64);
+    if ((err = cw__sort_i64(values, nttr)))
+        goto out;
     out->ttr_count = nttr;
     out->ttr_p50_s = pctl_s(values, nttr, 50);
     out->ttr_p90_s = pctl_s(values, nttr, 90);

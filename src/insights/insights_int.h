@@ -56,6 +56,22 @@ void cw__dep_index_free(cw__dep_index *ix);
 cw_err cw__attribute_changes(const cw_dora_input *in, const cw__dep_index *ix, int64_t **att_out,
                              cw_diag *d);
 
+/* A sort record: ordered by (key, time, idx). */
+typedef struct {
+    int32_t key;    /* component, group, day... (non-negative) */
+    uint32_t idx;   /* input index */
+    int64_t time;
+} cw__sort_key;
+
+/*
+ * Sorts by (key, time) with LSD radix passes (stable, so records given in
+ * ascending idx keep that order on ties): O(n) per pass, a few passes.
+ * nkeys bounds key (0 <= key < nkeys). Fails only on allocation.
+ */
+cw_err cw__sort_keys(cw__sort_key *v, size_t n, size_t nkeys);
+/* Ascending sort of int64 values, radix as above. */
+cw_err cw__sort_i64(int64_t *v, size_t n);
+
 int cw__cmp_i64(const void *a, const void *b);
 
 #endif

@@ -139,20 +139,113 @@ int cw__cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-typedef struct {
-    int32_t comp;
-    uint32_t idx;
-    int64_t time;
-} sort_key;
-
 static int cmp_sort_key(const void *a, const void *b)
 {
-    const sort_key *x = a, *y = b;
-    if (x->comp != y->comp)
-        return x->comp < y->comp ? -1 : 1;
+    const cw__sort_key *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
     if (x->time != y->time)
         return x->time < y->time ? -1 : 1;
     return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+#define RADIX_BITS 11
+#define RADIX_SIZE (1u << RADIX_BITS)
+#define SMALL_SORT 256
+
+cw_err cw__sort_keys(cw__sort_key *v, size_t n, size_t nkeys)
+{
+    if (n < SMALL_SORT) {
+        qsort(v, n, sizeof *v, cmp_sort_key);
+        return CW_OK;
+    }
+    cw__sort_key *tmp = malloc(n * sizeof *tmp);
+    size_t *count = calloc((nkeys > RADIX_SIZE ? nkeys : RADIX_SIZE) + 1, sizeof *count);
+    if (!tmp || !count) {
+        free(tmp);
+        free(count);
+        return CW_ERR_NOMEM;
+    }
+    int64_t lo = v[0].time, hi = v[0].time;
+    for (size_t i = 1; i < n; i++) {
+        if (v[i].time < lo)
+            lo = v[i].time;
+        if (v[i].time > hi)
+            hi = v[i].time;
+    }
+    uint64_t range = (uint64_t)hi - (uint64_t)lo;
+    cw__sort_key *src = v, *dst = tmp;
+    /* Time digits, least significant first, then the key: each pass stable. */
+    for (unsigned shift = 0; shift < 64 && (range >> shift) != 0; shift += RADIX_BITS) {
+        memset(count, 0, (RADIX_SIZE + 1) * sizeof *count);
+        for (size_t i = 0; i < n; i++)
+            count[(((uint64_t)src[i].time - (uint64_t)lo) >> shift & (RADIX_SIZE - 1)) + 1]++;
+        for (size_t b = 0; b < RADIX_SIZE; b++)
+            count[b + 1] += count[b];
+        for (size_t i = 0; i < n; i++)
+            dst[count[((uint64_t)src[i].time - (uint64_t)lo) >> shift & (RADIX_SIZE - 1)]++] = src[i];
+        cw__sort_key *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (nkeys > 1) {
+        memset(count, 0, (nkeys + 1) * sizeof *count);
+        for (size_t i = 0; i < n; i++)
+            count[(size_t)src[i].key + 1]++;
+        for (size_t b = 0; b < nkeys; b++)
+            count[b + 1] += count[b];
+        for (size_t i = 0; i < n; i++)
+            dst[count[src[i].key]++] = src[i];
+        cw__sort_key *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != v)
+        memcpy(v, src, n * sizeof *v);
+    free(tmp);
+    free(count);
+    return CW_OK;
+}
+
+cw_err cw__sort_i64(int64_t *v, size_t n)
+{
+    if (n < SMALL_SORT) {
+        qsort(v, n, sizeof *v, cw__cmp_i64);
+        return CW_OK;
+    }
+    int64_t *tmp = malloc(n * sizeof *tmp);
+    size_t *count = malloc((RADIX_SIZE + 1) * sizeof *count);
+    if (!tmp || !count) {
+        free(tmp);
+        free(count);
+        return CW_ERR_NOMEM;
+    }
+    int64_t lo = v[0], hi = v[0];
+    for (size_t i = 1; i < n; i++) {
+        if (v[i] < lo)
+            lo = v[i];
+        if (v[i] > hi)
+            hi = v[i];
+    }
+    uint64_t range = (uint64_t)hi - (uint64_t)lo;
+    int64_t *src = v, *dst = tmp;
+    for (unsigned shift = 0; shift < 64 && (range >> shift) != 0; shift += RADIX_BITS) {
+        memset(count, 0, (RADIX_SIZE + 1) * sizeof *count);
+        for (size_t i = 0; i < n; i++)
+            count[(((uint64_t)src[i] - (uint64_t)lo) >> shift & (RADIX_SIZE - 1)) + 1]++;
+        for (size_t b = 0; b < RADIX_SIZE; b++)
+            count[b + 1] += count[b];
+        for (size_t i = 0; i < n; i++)
+            dst[count[((uint64_t)src[i] - (uint64_t)lo) >> shift & (RADIX_SIZE - 1)]++] = src[i];
+        int64_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != v)
+        memcpy(v, src, n * sizeof *v);
+    free(tmp);
+    free(count);
+    return CW_OK;
 }
 
 /* ---- deployment index ----------------------------------------------------- */
@@ -167,7 +260,7 @@ void cw__dep_index_free(cw__dep_index *ix)
 cw_err cw__dep_index_build(const cw_dora_input *in, cw__dep_index *ix, cw_diag *d)
 {
     cw_err err = CW_OK;
-    sort_key *keys = NULL;
+    cw__sort_key *keys = NULL;
     memset(ix, 0, sizeof *ix);
     size_t n = in->ndeployments, nc = in->ncomponents;
     if (n > UINT32_MAX)
@@ -188,10 +281,11 @@ cw_err cw__dep_index_build(const cw_dora_input *in, cw__dep_index *ix, cw_diag *
                           (int)dp->component);
             goto out;
         }
-        keys[i] = (sort_key){dp->component, (uint32_t)i, dp->time_ms};
+        keys[i] = (cw__sort_key){dp->component, (uint32_t)i, dp->time_ms};
         ix->comp_start[dp->component + 1]++;
     }
-    qsort(keys, n, sizeof *keys, cmp_sort_key);
+    if ((err = cw__sort_keys(keys, n, nc)))
+        goto out;
     for (size_t c = 0; c < nc; c++)
         ix->comp_start[c + 1] += ix->comp_start[c];
     for (size_t i = 0; i < n; i++)
@@ -228,7 +322,7 @@ cw_err cw__attribute_changes(const cw_dora_input *in, const cw__dep_index *ix, i
     cw_err err = CW_OK;
     size_t nch = in->nchanges, nc = in->ncomponents;
     int64_t *att = malloc((nch ? nch : 1) * sizeof *att);
-    sort_key *merged = malloc((nch ? nch : 1) * sizeof *merged);
+    cw__sort_key *merged = malloc((nch ? nch : 1) * sizeof *merged);
     size_t *mstart = calloc(nc + 1, sizeof *mstart);
     cw__strmap ids = {0};
     size_t *entry_to_change = NULL;
@@ -246,11 +340,12 @@ cw_err cw__attribute_changes(const cw_dora_input *in, const cw__dep_index *ix, i
             goto out;
         }
         if (ch->merged_ms != 0) {
-            merged[nm++] = (sort_key){ch->component, (uint32_t)i, ch->merged_ms};
+            merged[nm++] = (cw__sort_key){ch->component, (uint32_t)i, ch->merged_ms};
             mstart[ch->component + 1]++;
         }
     }
-    qsort(merged, nm, sizeof *merged, cmp_sort_key);
+    if ((err = cw__sort_keys(merged, nm, nc)))
+        goto out;
     for (size_t c = 0; c < nc; c++)
         mstart[c + 1] += mstart[c];
 

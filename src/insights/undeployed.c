@@ -10,22 +10,6 @@
 #include "insights/insights_int.h"
 #include "util/timeutil.h"
 
-typedef struct {
-    int32_t comp;
-    uint32_t idx;
-    int64_t merged;
-} pending;
-
-static int cmp_pending(const void *a, const void *b)
-{
-    const pending *x = a, *y = b;
-    if (x->comp != y->comp)
-        return x->comp < y->comp ? -1 : 1;
-    if (x->merged != y->merged)
-        return x->merged < y->merged ? -1 : 1;
-    return (x->idx > y->idx) - (x->idx < y->idx);
-}
-
 static int cmp_item(const void *a, const void *b)
 {
     const cw_undeployed_item *x = a, *y = b;
@@ -49,7 +33,7 @@ cw_err cw_undeployed_compute(const cw_dora_input *in, int64_t now_ms, size_t lis
     cw_err err = CW_OK;
     cw__dep_index ix = {0};
     int64_t *att = NULL;
-    pending *pend = NULL;
+    cw__sort_key *pend = NULL;
     memset(out, 0, sizeof *out);
     if (!list_cap)
         list_cap = CW_UNDEPLOYED_DEFAULT_LIST_CAP;
@@ -63,13 +47,14 @@ cw_err cw_undeployed_compute(const cw_dora_input *in, int64_t now_ms, size_t lis
     size_t np = 0;
     for (size_t c = 0; c < in->nchanges; c++)
         if (att[c] < 0 && in->changes[c].merged_ms != 0)
-            pend[np++] = (pending){in->changes[c].component, (uint32_t)c, in->changes[c].merged_ms};
-    qsort(pend, np, sizeof *pend, cmp_pending);
+            pend[np++] = (cw__sort_key){in->changes[c].component, (uint32_t)c, in->changes[c].merged_ms};
+    if ((err = cw__sort_keys(pend, np, in->ncomponents)))
+        goto out;
 
     size_t ncomp = 0, nlisted = 0;
     for (size_t i = 0; i < np;) {
         size_t j = i;
-        while (j < np && pend[j].comp == pend[i].comp)
+        while (j < np && pend[j].key == pend[i].key)
             j++;
         ncomp++;
         nlisted += j - i < list_cap ? j - i : list_cap;
@@ -84,18 +69,18 @@ cw_err cw_undeployed_compute(const cw_dora_input *in, int64_t now_ms, size_t lis
     size_t used = 0;
     for (size_t i = 0; i < np;) {
         size_t j = i;
-        while (j < np && pend[j].comp == pend[i].comp)
+        while (j < np && pend[j].key == pend[i].key)
             j++;
         cw_undeployed_item *it = &out->items[out->len++];
-        it->component = pend[i].comp;
+        it->component = pend[i].key;
         it->count = j - i;
-        it->oldest_merged_ms = pend[i].merged;
-        int64_t age = now_ms - pend[i].merged;
+        it->oldest_merged_ms = pend[i].time;
+        int64_t age = now_ms - pend[i].time;
         it->age_seconds = age > 0 ? age / 1000 : 0;
         it->changes = out->storage_ + used;
         for (size_t k = i; k < j && it->nchanges < list_cap; k++)
             it->changes[it->nchanges++] =
-                (cw_undeployed_change){in->changes[pend[k].idx].change_id, pend[k].merged};
+                (cw_undeployed_change){in->changes[pend[k].idx].change_id, pend[k].time};
         used += it->nchanges;
         i = j;
     }

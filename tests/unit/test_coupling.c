@@ -221,12 +221,91 @@ static void test_invalid(void **state)
     cw_coupling_free(&r);
 }
 
+static uint64_t rng = 0x2545F4914F6CDD1DULL;
+static uint64_t next_rand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+/* The definition in coupling.h, computed pair by pair. */
+static void test_matches_reference(void **state)
+{
+    (void)state;
+    enum { NC = 8, N = 600 };
+    static cw_dora_deployment rd[N];
+    static char rchains[N][16];
+    int64_t from = base(), to = base() + 20 * DAY, w = 30 * MIN;
+    for (size_t i = 0; i < N; i++) {
+        snprintf(rchains[i], sizeof rchains[i], "x%zu", next_rand() % 60);
+        rd[i] = (cw_dora_deployment){(int32_t)(next_rand() % NC),
+                                     base() - DAY + (int64_t)(next_rand() % (22 * 24 * 6)) * 10 * MIN,
+                                     NULL, next_rand() % 4 == 0 ? rchains[i] : NULL, NULL, 0};
+    }
+    cw_dora_input in = {.ncomponents = NC, .deployments = rd, .ndeployments = N};
+    cw_coupling_params p = {from, to, w, 3, 0.3};
+    cw_coupling_result r;
+    cw_diag d = {""};
+    assert_int_equal(cw_coupling_compute(&in, &p, &r, &d), CW_OK);
+    size_t count[NC] = {0};
+    for (size_t i = 0; i < N; i++)
+        if (rd[i].time_ms >= from && rd[i].time_ms < to)
+            count[rd[i].component]++;
+    size_t listed = 0, flagged = 0;
+    for (int a = 0; a < NC; a++) {
+        for (int b = a + 1; b < NC; b++) {
+            size_t side[2] = {0, 0};
+            for (int s = 0; s < 2; s++) {
+                int x = s ? b : a, y = s ? a : b;
+                for (size_t i = 0; i < N; i++) {
+                    if (rd[i].component != x || rd[i].time_ms < from || rd[i].time_ms >= to)
+                        continue;
+                    for (size_t j = 0; j < N; j++) {
+                        if (rd[j].component != y || rd[j].time_ms < from || rd[j].time_ms >= to)
+                            continue;
+                        int64_t dt = rd[i].time_ms - rd[j].time_ms;
+                        bool chain = rd[i].chain_id && rd[j].chain_id &&
+                                     strcmp(rd[i].chain_id, rd[j].chain_id) == 0;
+                        if (chain || (dt <= w && dt >= -w)) {
+                            side[s]++;
+                            break;
+                        }
+                    }
+                }
+            }
+            size_t together = side[0] < side[1] ? side[0] : side[1];
+            const cw_coupling_pair *found = NULL;
+            for (size_t k = 0; k < r.npairs; k++)
+                if (r.pairs[k].a == a && r.pairs[k].b == b)
+                    found = &r.pairs[k];
+            if (together == 0) {
+                assert_null(found);
+                continue;
+            }
+            assert_non_null(found);
+            listed++;
+            size_t mn = count[a] < count[b] ? count[a] : count[b];
+            expect_pair(found, a, b, together, count[a], count[b], (double)together / (double)mn,
+                        (double)together / (double)(count[a] + count[b] - together),
+                        together >= 3 && (double)together / (double)mn >= 0.3);
+            flagged += found->flagged;
+        }
+    }
+    assert_int_equal(r.npairs, listed);
+    assert_true(listed > 5);
+    assert_true(flagged > 0);
+    cw_coupling_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pairs_and_trains),
         cmocka_unit_test(test_thresholds_and_window),
         cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_matches_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,9 +13,12 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "insights/dora.h"
+#include "insights/insights_int.h"
 #include "util/timeutil.h"
 
 #define H 3600000LL
@@ -457,6 +460,224 @@ static void test_invalid_input(void **state)
     assert_string_equal(d.msg, "incidents[0].component: 5 out of range");
 }
 
+/* ---- cross-check against a direct, quadratic reading of the rules ---------- */
+
+static uint64_t rng = 0x9E3779B97F4A7C15ULL;
+static uint64_t next_rand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+/* Deployment order: (time, index). */
+static bool before(const cw_dora_deployment *d, size_t a, size_t b)
+{
+    return d[a].time_ms < d[b].time_ms || (d[a].time_ms == d[b].time_ms && a < b);
+}
+
+static bool is_explicit(const cw_dora_deployment *d) { return d->nchange_ids > 0; }
+
+/* The record an explicit id refers to: same component first, then lowest index. */
+static long ref_change(const cw_dora_input *in, const char *id, int32_t comp)
+{
+    long best = -1;
+    for (size_t i = 0; i < in->nchanges; i++) {
+        if (strcmp(in->changes[i].change_id, id) != 0)
+            continue;
+        if (best < 0 || (in->changes[i].component == comp && in->changes[best].component != comp))
+            best = (long)i;
+    }
+    return best;
+}
+
+static void reference(const cw_dora_input *in, const cw_dora_params *p, size_t *failed_out,
+                      size_t *lt_count, int64_t *lts)
+{
+    const cw_dora_deployment *d = in->deployments;
+    size_t nd = in->ndeployments;
+    bool *failed = calloc(nd, sizeof *failed);
+    for (size_t k = 0; k < nd; k++) {
+        /* next deployment of the component */
+        long next = -1;
+        for (size_t j = 0; j < nd; j++)
+            if (d[j].component == d[k].component && before(d, k, j) &&
+                (next < 0 || before(d, j, (size_t)next)))
+                next = (long)j;
+        int64_t next_t = next < 0 ? INT64_MAX : d[next].time_ms;
+        for (size_t r = 0; r < in->nrollbacks; r++)
+            if (in->rollbacks[r].component == d[k].component &&
+                in->rollbacks[r].time_ms >= d[k].time_ms && in->rollbacks[r].time_ms < next_t)
+                failed[k] = true;
+    }
+    for (size_t i = 0; i < in->nincidents; i++) {
+        const cw_dora_incident *inc = &in->incidents[i];
+        long latest = -1, earliest = -1;
+        for (size_t k = 0; inc->artifact_id && k < nd; k++) {
+            if (!d[k].artifact_id || strcmp(d[k].artifact_id, inc->artifact_id) != 0)
+                continue;
+            if (earliest < 0 || before(d, k, (size_t)earliest))
+                earliest = (long)k;
+            if (d[k].time_ms <= inc->start_ms && (latest < 0 || before(d, (size_t)latest, k)))
+                latest = (long)k;
+        }
+        if (earliest >= 0) {
+            failed[latest >= 0 ? latest : earliest] = true;
+            continue;
+        }
+        if (inc->component < 0 || inc->start_ms == 0)
+            continue;
+        long prev = -1;
+        for (size_t k = 0; k < nd; k++)
+            if (d[k].component == inc->component && d[k].time_ms <= inc->start_ms &&
+                (prev < 0 || before(d, (size_t)prev, k)))
+                prev = (long)k;
+        if (prev >= 0 && inc->start_ms - d[prev].time_ms <= (int64_t)p->failure_window_hours * H)
+            failed[prev] = true;
+    }
+    size_t nf = 0;
+    for (size_t k = 0; k < nd; k++)
+        if (failed[k] && d[k].time_ms >= p->from_ms && d[k].time_ms < p->to_ms)
+            nf++;
+    *failed_out = nf;
+
+    size_t nlt = 0;
+    for (size_t c = 0; c < in->nchanges; c++) {
+        const cw_dora_change *ch = &in->changes[c];
+        long att = -1;
+        if (ch->merged_ms) {
+            long first = -1;
+            for (size_t k = 0; k < nd; k++)
+                if (d[k].component == ch->component && d[k].time_ms >= ch->merged_ms &&
+                    (first < 0 || before(d, k, (size_t)first)))
+                    first = (long)k;
+            if (first >= 0 && !is_explicit(&d[first]))
+                att = first;
+        }
+        for (size_t k = 0; k < nd; k++)
+            for (size_t j = 0; j < d[k].nchange_ids; j++)
+                if (ref_change(in, d[k].change_ids[j], d[k].component) == (long)c &&
+                    (att < 0 || before(d, k, (size_t)att)))
+                    att = (long)k;
+        if (att < 0 || d[att].time_ms < p->from_ms || d[att].time_ms >= p->to_ms)
+            continue;
+        int64_t start = ch->created_ms ? ch->created_ms : ch->merged_ms;
+        if (start != 0 && d[att].time_ms - start > 0) /* no known start: no lead time */
+            lts[nlt++] = d[att].time_ms - start;
+    }
+    qsort(lts, nlt, sizeof *lts, cw__cmp_i64);
+    *lt_count = nlt;
+    free(failed);
+}
+
+static void test_matches_reference(void **state)
+{
+    (void)state;
+    enum { NC = 6, ND = 400, NCH = 1500, NR = 40, NI = 80 };
+    int64_t base = ts("2024-03-01T00:00:00Z");
+    for (int round = 0; round < 3; round++) {
+        cw_dora_deployment *d = calloc(ND, sizeof *d);
+        cw_dora_change *ch = calloc(NCH, sizeof *ch);
+        cw_dora_rollback *rb = calloc(NR, sizeof *rb);
+        cw_dora_incident *inc = calloc(NI, sizeof *inc);
+        char (*ids)[16] = calloc(NCH, sizeof *ids);
+        char (*arts)[16] = calloc(ND, sizeof *arts);
+        const char **lists = calloc(ND * 2, sizeof *lists);
+        /* Hour granularity makes equal times (ties) common. */
+        for (size_t i = 0; i < NCH; i++) {
+            snprintf(ids[i], sizeof ids[i], "c%zu", next_rand() % (NCH - 100));
+            int64_t m = base + (int64_t)(next_rand() % (60 * 24)) * H;
+            ch[i] = (cw_dora_change){(int32_t)(next_rand() % NC), ids[i],
+                                     next_rand() % 4 ? m - (int64_t)(next_rand() % 48) * H : 0,
+                                     next_rand() % 8 ? m : 0};
+        }
+        for (size_t i = 0; i < ND; i++) {
+            snprintf(arts[i], sizeof arts[i], "a%zu", next_rand() % (ND / 2));
+            d[i] = (cw_dora_deployment){(int32_t)(next_rand() % NC),
+                                        base + (int64_t)(next_rand() % (60 * 24)) * H,
+                                        next_rand() % 3 ? arts[i] : NULL, NULL, NULL, 0};
+            if (round > 0 && next_rand() % 4 == 0) {
+                lists[2 * i] = ids[next_rand() % NCH];
+                lists[2 * i + 1] = ids[next_rand() % NCH];
+                d[i].change_ids = &lists[2 * i];
+                d[i].nchange_ids = 2;
+            }
+        }
+        for (size_t i = 0; i < NR; i++)
+            rb[i] = (cw_dora_rollback){(int32_t)(next_rand() % NC),
+                                       base + (int64_t)(next_rand() % (60 * 24)) * H};
+        for (size_t i = 0; i < NI; i++) {
+            int64_t st = base + (int64_t)(next_rand() % (60 * 24)) * H;
+            inc[i] = (cw_dora_incident){"i", (int32_t)(next_rand() % (NC + 1)) - 1, st,
+                                        st + (int64_t)(next_rand() % 10) * H,
+                                        next_rand() % 3 == 0 ? arts[next_rand() % ND] : NULL};
+            if (next_rand() % 5 == 0)
+                inc[i].artifact_id = "never-deployed";
+        }
+        cw_dora_input in = {NC, d, ND, rb, NR, ch, NCH, inc, NI};
+        cw_dora_params p = {base + 10 * DAY, base + 50 * DAY, round == 2 ? 6 : 24};
+        cw_dora_result r = run(&in, p);
+        size_t nf, nlt;
+        int64_t *lts = calloc(NCH, sizeof *lts);
+        reference(&in, &p, &nf, &nlt, lts);
+        assert_int_equal(r.failed_deployments, nf);
+        assert_int_equal(r.lead_time_count, nlt);
+        assert_true(nlt > 100);
+        assert_dbl(r.lead_time_p50_s, (double)cw_percentile_nearest_rank(lts, nlt, 50) / 1000.0);
+        assert_dbl(r.lead_time_p90_s, (double)cw_percentile_nearest_rank(lts, nlt, 90) / 1000.0);
+        free(lts);
+        cw_dora_result_free(&r);
+        free(d);
+        free(ch);
+        free(rb);
+        free(inc);
+        free(ids);
+        free(arts);
+        free(lists);
+    }
+}
+
+static int cmp_key_ref(const void *a, const void *b)
+{
+    const cw__sort_key *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    if (x->time != y->time)
+        return x->time < y->time ? -1 : 1;
+    return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static void test_radix_sorts(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    cw__sort_key *a = malloc(N * sizeof *a), *b = malloc(N * sizeof *b);
+    int64_t *v = malloc(N * sizeof *v), *w = malloc(N * sizeof *w);
+    for (int round = 0; round < 3; round++) {
+        for (size_t i = 0; i < N; i++) {
+            /* Negative, huge and repeated times; keys 0..99. */
+            int64_t t = round == 0   ? (int64_t)(next_rand() % 1000) - 500
+                        : round == 1 ? (int64_t)next_rand()
+                                     : 1714521600000LL + (int64_t)(next_rand() % 5000000000ULL);
+            a[i] = (cw__sort_key){(int32_t)(next_rand() % 100), (uint32_t)i, t};
+            v[i] = t;
+        }
+        memcpy(b, a, N * sizeof *a);
+        memcpy(w, v, N * sizeof *v);
+        assert_int_equal(cw__sort_keys(a, N, 100), CW_OK);
+        qsort(b, N, sizeof *b, cmp_key_ref);
+        assert_memory_equal(a, b, N * sizeof *a);
+        assert_int_equal(cw__sort_i64(v, N), CW_OK);
+        qsort(w, N, sizeof *w, cw__cmp_i64);
+        assert_memory_equal(v, w, N * sizeof *v);
+    }
+    free(a);
+    free(b);
+    free(v);
+    free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -471,6 +692,8 @@ int main(void)
         cmocka_unit_test(test_levels_at_boundaries),
         cmocka_unit_test(test_json_shape),
         cmocka_unit_test(test_invalid_input),
+        cmocka_unit_test(test_matches_reference),
+        cmocka_unit_test(test_radix_sorts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
