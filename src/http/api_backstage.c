@@ -526,7 +526,10 @@ static bool bq_from_cursor(const char *cursor, bq_state *st, cw_resp *resp)
         goto out;
     size_t i;
     json_t *v;
-    json_array_foreach(f, i, v) if (!json_is_string(v)) goto out;
+    json_array_foreach(f, i, v) {
+        if (!json_is_string(v))
+            goto out;
+    }
     if (!copy_str(json_object_get(c, "o"), st->order, sizeof st->order) ||
         !copy_str(json_object_get(c, "t"), st->term, sizeof st->term) ||
         !copy_str(json_object_get(c, "a"), st->after, sizeof st->after))
@@ -645,7 +648,10 @@ static bool text_matches(const json_t *v, const char *path, const char *term, in
     if (json_is_array(v)) {
         size_t i;
         json_t *item;
-        json_array_foreach(v, i, item) if (text_matches(item, path, term, depth + 1)) return true;
+        json_array_foreach(v, i, item) {
+            if (text_matches(item, path, term, depth + 1))
+                return true;
+        }
         return false;
     }
     if (!*path) {
