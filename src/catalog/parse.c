@@ -7,6 +7,7 @@
  * instead of copying it, and only its counted size is charged.
  */
 #include "catalog/catalog.h"
+#include "util/buf.h"
 
 #include <libfyaml.h>
 #include <math.h>
@@ -300,6 +301,9 @@ typedef struct {
     size_t alias_budget;
     json_t *root;        /* current document's root (owned) */
     json_t *docs;
+    const char *text;    /* the whole input, for re-reading quoted scalars */
+    size_t len;
+    cw_buf scratch;      /* decoded single-quoted scalars */
     /* first error reported by libfyaml */
     bool fy_have;
     int fy_line, fy_col;
@@ -440,13 +444,90 @@ static json_t *scalar_value(yctx *c, struct fy_event *ev, const char *s, size_t 
     return v;
 }
 
+/*
+ * Decodes the content of a single-quoted scalar (between the quotes): ''
+ * is a quote; a line break with the white space around it folds to one
+ * space, or to n-1 newlines for n breaks. Output is never longer than input.
+ */
+static cw_err sq_decode(const char *raw, size_t n, cw_buf *out)
+{
+    size_t trail = 0, i = 0;
+    cw_buf_reset(out);
+    while (i < n) {
+        char ch = raw[i];
+        cw_err err = CW_OK;
+        if (ch == '\'') {
+            err = cw_buf_putc(out, '\'');
+            trail = 0;
+            i += 2;
+        } else if (ch == '\n' || ch == '\r') {
+            out->len -= trail; /* white space before a break is not content */
+            trail = 0;
+            size_t breaks = 0;
+            for (;;) {
+                if (i < n && raw[i] == '\r')
+                    i += (i + 1 < n && raw[i + 1] == '\n') ? 2 : 1;
+                else if (i < n && raw[i] == '\n')
+                    i++;
+                else
+                    break;
+                breaks++;
+                while (i < n && (raw[i] == ' ' || raw[i] == '\t'))
+                    i++;
+            }
+            if (breaks == 1)
+                err = cw_buf_putc(out, ' ');
+            for (size_t k = 1; k < breaks && !err; k++)
+                err = cw_buf_putc(out, '\n');
+        } else {
+            err = cw_buf_putc(out, ch);
+            trail = (ch == ' ' || ch == '\t') ? trail + 1 : 0;
+            i++;
+        }
+        if (err)
+            return err;
+    }
+    return cw_buf_append(out, "", 0); /* data non-NULL even when empty */
+}
+
+/*
+ * The text of a scalar token. libfyaml 0.7.12 mis-decodes single-quoted
+ * scalars with several '' escapes (wrong text, and a leaked buffer per
+ * scalar: upstream issue #233), so those are decoded here from the source.
+ */
+static const char *scalar_text(yctx *c, struct fy_token *tok, size_t *n, cw_err *err)
+{
+    *err = CW_OK;
+    if (fy_token_scalar_style(tok) == FYSS_SINGLE_QUOTED) {
+        const struct fy_mark *sm = fy_token_start_mark(tok);
+        const struct fy_mark *em = fy_token_end_mark(tok);
+        if (sm && em && sm->input_pos <= em->input_pos && em->input_pos <= c->len) {
+            const char *raw = c->text + sm->input_pos;
+            size_t rn = em->input_pos - sm->input_pos;
+            if (rn >= 2 && memmem(raw, rn, "''", 2)) {
+                if ((*err = sq_decode(raw, rn, &c->scratch)) != CW_OK)
+                    return NULL;
+                *n = c->scratch.len;
+                return c->scratch.data;
+            }
+        }
+    }
+    const char *s = fy_token_get_text(tok, n);
+    if (!s) {
+        *n = 0;
+        s = "";
+    }
+    return s;
+}
+
 static cw_err on_scalar(yctx *c, struct fy_event *ev)
 {
     const struct fy_mark *m = fy_event_start_mark(ev);
     size_t n = 0;
-    const char *s = fy_token_get_text(ev->scalar.value, &n);
-    if (!s)
-        s = "";
+    cw_err terr;
+    const char *s = scalar_text(c, ev->scalar.value, &n, &terr);
+    if (terr)
+        return fail_at(c, CW_ERR_NOMEM, m, "out of memory");
     if (memchr(s, '\0', n))
         return fail_at(c, CW_ERR_INVALID, m, "NUL characters are not allowed");
     cw_err err = charge_nodes(c, 1, m);
@@ -660,6 +741,66 @@ static void capture_diag(struct fy_diag *diag, void *user, const char *buf, size
     c->fy_line = nums[1];
 }
 
+/*
+ * Strict UTF-8 check (no overlong forms, surrogates or code points above
+ * U+10FFFF) that also refuses NUL. Returns the offset of the first bad byte,
+ * or len when all is well. libfyaml 0.7.12 loops forever on some invalid
+ * UTF-8 (e.g. "%\xff", a directive), so it must only ever see valid text.
+ */
+static size_t utf8_invalid_at(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            if (c == 0)
+                return i;
+            i++;
+            continue;
+        }
+        size_t need;
+        uint32_t cp, min;
+        if (c >= 0xC2 && c <= 0xDF) {
+            need = 1, cp = c & 0x1F, min = 0x80;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            need = 2, cp = c & 0x0F, min = 0x800;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            need = 3, cp = c & 0x07, min = 0x10000;
+        } else {
+            return i;
+        }
+        if (len - i <= need)
+            return i;
+        for (size_t k = 1; k <= need; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return i;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return i;
+        i += need + 1;
+    }
+    return len;
+}
+
+static cw_err check_text(const char *text, size_t len, cw_diag *d)
+{
+    size_t bad = utf8_invalid_at((const unsigned char *)text, len);
+    if (bad == len)
+        return CW_OK;
+    size_t line = 1, col = 1;
+    for (size_t i = 0; i < bad; i++) {
+        if (text[i] == '\n') {
+            line++;
+            col = 1;
+        } else if (((unsigned char)text[i] & 0xC0) != 0x80) {
+            col++;
+        }
+    }
+    return cw_fail(d, CW_ERR_INVALID, "line %zu, column %zu: %s", line, col,
+                   text[bad] ? "invalid UTF-8" : "NUL characters are not allowed");
+}
+
 static cw_err parse_yaml(const char *text, size_t len, const cw_parse_limits *lim,
                          json_t **out, cw_diag *d)
 {
@@ -668,6 +809,9 @@ static cw_err parse_yaml(const char *text, size_t len, const cw_parse_limits *li
     c.lim = lim;
     c.d = d;
     c.alias_budget = lim->max_nodes + len;
+    c.text = text;
+    c.len = len;
+    cw_buf_init(&c.scratch, 0);
     cw_err err = CW_OK;
     struct fy_diag *diag = NULL;
     struct fy_parser *fyp = NULL;
@@ -726,6 +870,7 @@ out:
     free(c.stack);
     anchors_clear(&c.anchors);
     json_decref(c.root);
+    cw_buf_free(&c.scratch);
     if (fyp)
         fy_parser_destroy(fyp);
     if (diag)
@@ -850,5 +995,8 @@ cw_err cw_parse_documents(const char *text, size_t len, const cw_parse_limits *l
         i++;
     if (i < len && (text[i] == '{' || text[i] == '['))
         return parse_json(text + i, len - i, lim, out, d);
+    cw_err err = check_text(text, len, d);
+    if (err)
+        return err;
     return parse_yaml(text, len, lim, out, d);
 }

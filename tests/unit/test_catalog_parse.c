@@ -334,6 +334,60 @@ static void test_not_nul_terminated(void **state)
     json_decref(docs);
 }
 
+/* Regression (fuzz_catalog_parse): libfyaml 0.7.12 loops forever on
+ * invalid UTF-8 in a directive such as "%\xff"; such input must be refused
+ * up front. */
+static void test_invalid_utf8(void **state)
+{
+    (void)state;
+    expect_fail("%\xff\xff\xff", NULL, CW_ERR_INVALID, "line 1, column 2: invalid UTF-8");
+    expect_fail("a: 1\n...\n%\x80", NULL, CW_ERR_INVALID, "line 3, column 2: invalid UTF-8");
+    expect_fail("a: 1\nb: \xc0\x80\n", NULL, CW_ERR_INVALID, "line 2, column 4: invalid UTF-8");
+    expect_fail("a: \xed\xa0\x80\n", NULL, CW_ERR_INVALID, "invalid UTF-8");     /* surrogate */
+    expect_fail("a: \xf4\x90\x80\x80\n", NULL, CW_ERR_INVALID, "invalid UTF-8"); /* > U+10FFFF */
+    expect_fail("a: \xe2\x82", NULL, CW_ERR_INVALID, "line 1, column 4: invalid UTF-8");
+    expect_fail("{\"a\": \"\xff\"}", NULL, CW_ERR_INVALID, "line 1");
+    json_t *docs = NULL;
+    cw_diag d;
+    assert_int_equal(cw_parse_documents("a: 1\0", 6, NULL, &docs, &d), CW_ERR_INVALID);
+    assert_non_null(strstr(d.msg, "line 1, column 5: NUL characters are not allowed"));
+    docs = parse_ok("name: caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\n");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(docs, 0), "name")),
+                        "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    json_decref(docs);
+}
+
+/* Regression (fuzz_catalog_parse): libfyaml 0.7.12 returns wrong text for
+ * single-quoted scalars with adjacent '' escapes and leaks a buffer for
+ * each; such scalars are decoded by conway (results checked against
+ * PyYAML). */
+static void test_single_quoted(void **state)
+{
+    (void)state;
+    json_t *docs = parse_ok("a: '''''x'\n"
+                            "b: 'x''''''''''''''''''''y'\n"
+                            "c: 'it''s  \n   folded''\n\n  twice '\n"
+                            "d: 'plain, no escapes'\n"
+                            "e: ''''\n"
+                            "f: [ 'p''q', '' ]\n"
+                            "g: 'a''\r\n b'\n");
+    json_t *o = json_array_get(docs, 0);
+    assert_string_equal(json_string_value(json_object_get(o, "a")), "''x");
+    assert_string_equal(json_string_value(json_object_get(o, "b")), "x''''''''''y");
+    assert_string_equal(json_string_value(json_object_get(o, "c")), "it's folded'\ntwice ");
+    assert_string_equal(json_string_value(json_object_get(o, "d")), "plain, no escapes");
+    assert_string_equal(json_string_value(json_object_get(o, "e")), "'");
+    json_t *f = json_object_get(o, "f");
+    assert_string_equal(json_string_value(json_array_get(f, 0)), "p'q");
+    assert_string_equal(json_string_value(json_array_get(f, 1)), "");
+    assert_string_equal(json_string_value(json_object_get(o, "g")), "a' b");
+    json_decref(docs);
+    /* keys are scalars like any other */
+    docs = parse_ok("'k''1': v\n");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(docs, 0), "k'1")), "v");
+    json_decref(docs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -348,6 +402,8 @@ int main(void)
         cmocka_unit_test(test_document_limit),
         cmocka_unit_test(test_json_input),
         cmocka_unit_test(test_not_nul_terminated),
+        cmocka_unit_test(test_invalid_utf8),
+        cmocka_unit_test(test_single_quoted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
