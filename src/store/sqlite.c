@@ -279,6 +279,13 @@ static cw_err conn_open(cw__sqlite_conn *c, const char *path, int flags, bool wr
         if (!err)
             err = cw__sqlite_exec(c, "PRAGMA synchronous=FULL", d);
     }
+    /* a big import must not spill its pages mid-transaction; readers share
+     * the OS page cache through mmap instead of copying pages with pread */
+    if (!err)
+        err = cw__sqlite_exec(c, writer ? "PRAGMA cache_size=-32768"
+                                        : "PRAGMA cache_size=-8192", d);
+    if (!err)
+        err = cw__sqlite_exec(c, "PRAGMA mmap_size=1073741824", d);
     if (!err && !writer)
         err = cw__sqlite_exec(c, "PRAGMA query_only=ON", d);
     if (err)

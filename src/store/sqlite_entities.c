@@ -48,6 +48,9 @@ typedef struct {
     char *text_name, *text_title, *text_desc;
     cw_relation_list rels;
     cw_search_rows rows;
+    cw__srow *srows;       /* rows with original case, borrowed strings */
+    size_t nsrows;
+    cw_buf blob;           /* entities.search_rows */
     char *body;
 } prepared_entity;
 
@@ -58,6 +61,8 @@ static void prepared_free(prepared_entity *p)
     free(p->text_desc);
     cw_relation_list_free(&p->rels);
     cw_search_rows_free(&p->rows);
+    free(p->srows);
+    cw_buf_free(&p->blob);
     free(p->body);
 }
 
@@ -87,8 +92,20 @@ static cw_err prepare_rows(json_t *e, prepared_entity *p, cw_diag *d)
     p->text_title = dup_lower(str_member(md, "title"));
     p->text_desc = dup_lower(str_member(md, "description"));
     p->body = json_dumps(e, JSON_COMPACT);
-    if (!p->text_name || !p->text_title || !p->text_desc || !p->body)
+    p->srows = calloc(p->rows.len ? p->rows.len : 1, sizeof *p->srows);
+    if (!p->text_name || !p->text_title || !p->text_desc || !p->body || !p->srows)
         return cw_fail(d, CW_ERR_NOMEM, "entity: out of memory");
+    for (size_t i = 0; i < p->rows.len; i++) {
+        cw__srow *r = &p->srows[i];
+        r->key = p->rows.items[i].key;
+        r->value = p->rows.items[i].value;
+        r->original = cw__search_original(e, &p->rels, r->key, r->value);
+    }
+    p->nsrows = p->rows.len;
+    cw__srows_normalize(p->srows, &p->nsrows);
+    err = cw__search_blob(p->srows, p->nsrows, &p->blob);
+    if (err)
+        return cw_fail(d, err, "entity: cannot encode search rows");
     return CW_OK;
 }
 
@@ -113,8 +130,8 @@ static cw_err exec_id(cw__sqlite_conn *c, const char *sql, int64_t id, cw_diag *
     return err;
 }
 
-static cw_err write_rows(cw__sqlite_conn *c, int64_t id, json_t *e,
-                         const prepared_entity *p, cw_diag *d)
+static cw_err write_relations(cw__sqlite_conn *c, int64_t id, const prepared_entity *p,
+                              cw_diag *d)
 {
     sqlite3_stmt *st = NULL;
     cw_err err = cw__sqlite_stmt(c,
@@ -141,38 +158,25 @@ static cw_err write_rows(cw__sqlite_conn *c, int64_t id, json_t *e,
         sqlite3_reset(st);
     }
     cw__sqlite_done(c, st);
-    st = NULL;
-    if (err)
-        return err;
-    err = cw__sqlite_stmt(c,
-                          "INSERT INTO search (entity_id, key, value, original) "
-                          "VALUES (?, ?, ?, ?)",
-                          &st, d);
-    for (size_t i = 0; !err && i < p->rows.len; i++) {
-        const cw_search_row *r = &p->rows.items[i];
-        cw__bind_int64(st, 1, id);
-        cw__bind_text(st, 2, r->key);
-        cw__bind_text(st, 3, r->value);
-        cw__bind_text(st, 4, cw__search_original(e, &p->rels, r->key, r->value));
-        err = step_done(c, st, d, "search insert");
-        sqlite3_reset(st);
-    }
-    cw__sqlite_done(c, st);
     return err;
 }
 
-/* Puts one entity inside the caller's write transaction. *changed is set
- * when the database was modified. */
-static cw_err put_one(cw__sqlite_conn *c, json_t *e, const char *if_match, int64_t now,
-                      cw_put_result *res, bool *changed, cw_diag *d)
+/* Puts one entity inside the caller's write transaction; its search rows
+ * are queued on sb. *changed is set when the database was modified. */
+static cw_err put_one(cw__sqlite_conn *c, cw__search_batch *sb, json_t *e,
+                      const char *if_match, int64_t now, cw_put_result *res, bool *changed,
+                      cw_diag *d)
 {
     prepared_entity p;
     memset(&p, 0, sizeof p);
     char *canon = NULL;
     sqlite3_stmt *sel = NULL, *wr = NULL;
     char uid[40] = "", old_etag[48] = "";
+    void *old_rows = NULL;
+    size_t old_len = 0;
     int64_t id = 0;
     bool exists = false;
+    cw_buf_init(&p.blob, 0);
 
     cw_err err = cw_entity_ref(e, &p.ref, d);
     if (err)
@@ -188,7 +192,8 @@ static cw_err put_one(cw__sqlite_conn *c, json_t *e, const char *if_match, int64
     if ((err = cw__etag(canon, p.etag, d)))
         goto out;
 
-    err = cw__sqlite_stmt(c, "SELECT id, uid, etag FROM entities WHERE key = ?", &sel, d);
+    err = cw__sqlite_stmt(c, "SELECT id, uid, etag, search_rows FROM entities WHERE key = ?",
+                          &sel, d);
     if (err)
         goto out;
     cw__bind_text(sel, 1, p.key);
@@ -198,6 +203,17 @@ static cw_err put_one(cw__sqlite_conn *c, json_t *e, const char *if_match, int64
         id = sqlite3_column_int64(sel, 0);
         snprintf(uid, sizeof uid, "%s", cw__col_text(sel, 1));
         snprintf(old_etag, sizeof old_etag, "%s", cw__col_text(sel, 2));
+        if (strcmp(old_etag, p.etag) != 0) {
+            /* kept past the statement's reset: the rows to replace */
+            old_len = (size_t)sqlite3_column_bytes(sel, 3);
+            old_rows = malloc(old_len ? old_len : 1);
+            if (!old_rows) {
+                err = cw_fail(d, CW_ERR_NOMEM, "entity: out of memory");
+                goto out;
+            }
+            if (old_len)
+                memcpy(old_rows, sqlite3_column_blob(sel, 3), old_len);
+        }
     } else if (rc != SQLITE_DONE) {
         err = cw__sqlite_fail(c, rc, d, "entity lookup");
         goto out;
@@ -231,15 +247,15 @@ static cw_err put_one(cw__sqlite_conn *c, json_t *e, const char *if_match, int64
         err = cw__sqlite_stmt(c,
                               "UPDATE entities SET ref = ?, kind = ?, namespace = ?, "
                               "name = ?, etag = ?, body = ?, text_name = ?, "
-                              "text_title = ?, text_desc = ?, updated_at = ? "
-                              "WHERE id = ?",
+                              "text_title = ?, text_desc = ?, updated_at = ?, "
+                              "search_rows = ? WHERE id = ?",
                               &wr, d);
     } else {
         err = cw__sqlite_stmt(c,
                               "INSERT INTO entities (ref, kind, namespace, name, etag, "
                               "body, text_name, text_title, text_desc, updated_at, "
-                              "id, uid, key, created_at) "
-                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
+                              "search_rows, id, uid, key, created_at) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
                               &wr, d);
     }
     if (err)
@@ -254,30 +270,37 @@ static cw_err put_one(cw__sqlite_conn *c, json_t *e, const char *if_match, int64
     cw__bind_text(wr, 8, p.text_title);
     cw__bind_text(wr, 9, p.text_desc);
     cw__bind_int64(wr, 10, now);
+    sqlite3_bind_blob(wr, 11, p.blob.len ? p.blob.data : "", (int)p.blob.len, SQLITE_STATIC);
     if (exists) {
-        cw__bind_int64(wr, 11, id);
+        cw__bind_int64(wr, 12, id);
     } else {
-        cw__bind_text(wr, 11, uid);
-        cw__bind_text(wr, 12, p.key);
-        cw__bind_int64(wr, 13, now);
+        cw__bind_text(wr, 12, uid);
+        cw__bind_text(wr, 13, p.key);
+        cw__bind_int64(wr, 14, now);
     }
     if ((err = step_done(c, wr, d, exists ? "entity update" : "entity insert")))
         goto out;
     if (exists) {
-        if ((err = exec_id(c, "DELETE FROM relations WHERE entity_id = ?", id, d)) ||
-            (err = exec_id(c, "DELETE FROM search WHERE entity_id = ?", id, d)))
+        if ((err = exec_id(c, "DELETE FROM relations WHERE entity_id = ?", id, d)))
             goto out;
     } else {
         id = sqlite3_last_insert_rowid(c->db);
     }
-    if ((err = write_rows(c, id, e, &p, d)))
+    if ((err = write_relations(c, id, &p, d)))
         goto out;
+    err = cw__search_batch_diff(sb, id, old_rows, old_len, p.srows, p.nsrows);
+    if (err) {
+        cw_fail(d, err, "entity %s: %s", p.disp,
+                err == CW_ERR_IO ? "stored search rows are corrupt" : "out of memory");
+        goto out;
+    }
     res->status = exists ? CW_PUT_UPDATED : CW_PUT_CREATED;
     *changed = true;
 out:
     cw__sqlite_done(c, sel);
     cw__sqlite_done(c, wr);
     free(canon);
+    free(old_rows);
     prepared_free(&p);
     return err;
 }
@@ -292,15 +315,21 @@ static cw_err ent_put(cw_store *store, json_t *const *entities, const char *cons
         return err;
     int64_t now = (int64_t)time(NULL);
     bool changed = false;
+    cw__search_batch *sb = NULL;
+    if (cw__search_batch_new(&sb) != CW_OK)
+        err = cw_fail(d, CW_ERR_NOMEM, "entities: out of memory");
     for (size_t i = 0; i < n && !err; i++) {
         memset(&results[i], 0, sizeof results[i]);
-        err = put_one(c, entities[i], if_match ? if_match[i] : NULL, now, &results[i],
+        err = put_one(c, sb, entities[i], if_match ? if_match[i] : NULL, now, &results[i],
                       &changed, d);
         if (err && n > 1)
             cw_diag_prefix(d, "entities[%zu]", i);
     }
+    if (!err)
+        err = cw__search_batch_apply(sb, c, d);
     if (!err && changed)
         err = cw__sqlite_entity_gen_bump(c, d);
+    cw__search_batch_free(sb);
     return cw__sqlite_write_end(s, c, err, d);
 }
 
@@ -347,6 +376,27 @@ static cw_err render_row(cw__sqlite_conn *c, int64_t id, const char *key, const 
     }
     if (err == CW_ERR_NOMEM)
         cw_fail(d, err, "entity: out of memory");
+    return err;
+}
+
+/* Reads entity id's body and etag and renders it into out. */
+static cw_err load_rendered(cw__sqlite_conn *c, int64_t id, const char *key,
+                            cw__rel_vec *rels, cw_buf *out, char etag[48], cw_diag *d)
+{
+    sqlite3_stmt *st = NULL;
+    cw_err err = cw__sqlite_stmt(c, "SELECT body, etag FROM entities WHERE id = ?", &st, d);
+    if (err)
+        return err;
+    cw__bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        snprintf(etag, 48, "%s", cw__col_text(st, 1));
+        err = render_row(c, id, key, cw__col_text(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+                         rels, out, d);
+    } else {
+        err = cw__sqlite_fail(c, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc, d, "entity body");
+    }
+    cw__sqlite_done(c, st);
     return err;
 }
 
@@ -408,7 +458,9 @@ static cw_err ent_del(cw_store *store, const char *key, const char *if_match, cw
     if (err)
         return err;
     sqlite3_stmt *st = NULL;
-    err = cw__sqlite_stmt(c, "SELECT id, etag FROM entities WHERE key = ?", &st, d);
+    cw__search_batch *sb = NULL;
+    err = cw__sqlite_stmt(c, "SELECT id, etag, search_rows FROM entities WHERE key = ?", &st,
+                          d);
     if (err)
         goto out;
     cw__bind_text(st, 1, key);
@@ -427,13 +479,26 @@ static cw_err ent_del(cw_store *store, const char *key, const char *if_match, cw
                       key, cw__col_text(st, 1), if_match);
         goto out;
     }
+    if ((err = cw__search_batch_new(&sb))) {
+        cw_fail(d, err, "entity: out of memory");
+        goto out;
+    }
+    err = cw__search_batch_diff(sb, id, sqlite3_column_blob(st, 2),
+                                (size_t)sqlite3_column_bytes(st, 2), NULL, 0);
+    if (err) {
+        cw_fail(d, err, "entity %s: %s", key,
+                err == CW_ERR_IO ? "stored search rows are corrupt" : "out of memory");
+        goto out;
+    }
     cw__sqlite_done(c, st);
     st = NULL;
-    /* relations and search rows go with it (ON DELETE CASCADE) */
-    if (!(err = exec_id(c, "DELETE FROM entities WHERE id = ?", id, d)))
+    /* relations go with it (ON DELETE CASCADE), search rows through sb */
+    if (!(err = exec_id(c, "DELETE FROM entities WHERE id = ?", id, d)) &&
+        !(err = cw__search_batch_apply(sb, c, d)))
         err = cw__sqlite_entity_gen_bump(c, d);
 out:
     cw__sqlite_done(c, st);
+    cw__search_batch_free(sb);
     return cw__sqlite_write_end(s, c, err, d);
 }
 
@@ -506,63 +571,92 @@ static void qb_value_list(qbuild *b, const cw_filter_cond *k)
     qb_sql(b, ")");
 }
 
-static void qb_cond(qbuild *b, const cw_filter_cond *k)
+static bool is_relation_key(const char *key)
 {
-    qb_sql(b, "(e.id IN (SELECT entity_id FROM search WHERE key = ");
+    return strncasecmp(key, "relations.", 10) == 0 && key[10];
+}
+
+/* Appends a SELECT of the ids (column "id") of entities matching one
+ * condition; compound (a UNION) for relations.* keys. */
+static void qb_cond_set(qbuild *b, const cw_filter_cond *k)
+{
+    qb_sql(b, "SELECT entity_id AS id FROM search WHERE key = ");
     qb_param(b, k->key);
     if (k->nvalues) {
         qb_sql(b, " AND value IN ");
         qb_value_list(b, k);
+        /* '' is also how a null leaf is stored: keep those out */
+        for (size_t v = 0; v < k->nvalues; v++)
+            if (!k->values[v][0]) {
+                qb_sql(b, " AND NOT is_null");
+                break;
+            }
     }
-    qb_sql(b, ")");
-    if (!strncasecmp(k->key, "relations.", 10) && k->key[10]) {
-        /* the inverse of others' outgoing relations, e.g. ownerOf from ownedBy */
-        if (k->nvalues) {
-            qb_sql(b, " OR e.key IN (SELECT r.target_key FROM entities s "
-                      "JOIN relations r ON r.entity_id = s.id WHERE s.key IN ");
-            qb_value_list(b, k);
-            qb_sql(b, " AND r.inverse_lc = ");
-        } else {
-            qb_sql(b, " OR e.key IN (SELECT r.target_key FROM relations r "
-                      "WHERE r.inverse_lc = ");
-        }
-        qb_param(b, k->key + 10);
-        qb_sql(b, ")");
+    if (!is_relation_key(k->key))
+        return;
+    /* plus the inverse of others' outgoing relations: ownerOf from ownedBy */
+    if (k->nvalues) {
+        qb_sql(b, " UNION SELECT t.id FROM entities s "
+                  "JOIN relations r ON r.entity_id = s.id "
+                  "JOIN entities t ON t.key = r.target_key WHERE s.key IN ");
+        qb_value_list(b, k);
+        qb_sql(b, " AND r.inverse_lc = ");
+    } else {
+        qb_sql(b, " UNION SELECT t.id FROM relations r "
+                  "JOIN entities t ON t.key = r.target_key WHERE r.inverse_lc = ");
     }
-    qb_sql(b, ")");
+    qb_param(b, k->key + 10);
 }
 
-/* The WHERE condition (over entities e) for filter and text. */
-static void qb_where(qbuild *b, const cw_filter *f, const char *text)
+/*
+ * Appends a SELECT of the ids of the entities matching filter (n > 0): the
+ * UNION of the clauses, each the INTERSECT of its conditions. Compound
+ * SELECTs associate left to right in SQLite, so nested ones are wrapped in
+ * subqueries. Reading only the search table's primary key, it never
+ * touches the (wide) entity rows.
+ */
+static void qb_set(qbuild *b, const cw_filter *f)
 {
-    if (!f || f->n == 0) {
-        qb_sql(b, "1");
-    } else {
-        qb_sql(b, "(");
-        for (size_t i = 0; i < f->n; i++) {
-            const cw_filter_clause *cl = &f->clauses[i];
-            qb_sql(b, i ? " OR (" : "(");
-            if (cl->n == 0)
-                qb_sql(b, "1");
-            for (size_t j = 0; j < cl->n; j++) {
-                if (j)
-                    qb_sql(b, " AND ");
-                qb_cond(b, &cl->conds[j]);
-            }
-            qb_sql(b, ")");
+    for (size_t i = 0; i < f->n; i++) {
+        const cw_filter_clause *cl = &f->clauses[i];
+        bool wrap_clause = f->n > 1 && cl->n > 1;
+        if (i)
+            qb_sql(b, " UNION ");
+        if (wrap_clause)
+            qb_sql(b, "SELECT id FROM (");
+        if (cl->n == 0)
+            qb_sql(b, "SELECT id FROM entities");
+        for (size_t j = 0; j < cl->n; j++) {
+            const cw_filter_cond *k = &cl->conds[j];
+            bool wrap = is_relation_key(k->key) && (cl->n > 1 || f->n > 1);
+            if (j)
+                qb_sql(b, " INTERSECT ");
+            if (wrap)
+                qb_sql(b, "SELECT id FROM (");
+            qb_cond_set(b, k);
+            if (wrap)
+                qb_sql(b, ")");
         }
-        qb_sql(b, ")");
+        if (wrap_clause)
+            qb_sql(b, ")");
     }
-    if (text && *text) {
-        /* instr() has no metacharacters: % and _ in the text are literal */
-        qb_sql(b, " AND (instr(e.text_name, ");
-        qb_param(b, text);
-        qb_sql(b, ") OR instr(e.text_title, ");
-        qb_param(b, text);
-        qb_sql(b, ") OR instr(e.text_desc, ");
-        qb_param(b, text);
-        qb_sql(b, "))");
-    }
+}
+
+static bool has_filter(const cw_filter *f) { return f && f->n > 0; }
+
+/* " AND (text matches)" over entities e, when text is given. */
+static void qb_text(qbuild *b, const char *text)
+{
+    if (!text || !*text)
+        return;
+    /* instr() has no metacharacters: % and _ in the text are literal */
+    qb_sql(b, " AND (instr(e.text_name, ");
+    qb_param(b, text);
+    qb_sql(b, ") OR instr(e.text_title, ");
+    qb_param(b, text);
+    qb_sql(b, ") OR instr(e.text_desc, ");
+    qb_param(b, text);
+    qb_sql(b, "))");
 }
 
 static cw_err qb_error(const qbuild *b, cw_diag *d)
@@ -621,27 +715,49 @@ static cw_err ent_query(cw_store *store, const cw_entity_query *q, cw_entity_pag
     cw_buf_init(&buf, 0);
     size_t cap = 0;
     int64_t gen = 0;
+    char etag[48];
     const char *dir = q->order_desc ? "DESC" : "ASC";
 
-    qb_sql(&cq, "SELECT count(*) FROM entities e WHERE ");
-    qb_where(&cq, q->filter, q->text);
-
-    qb_sql(&pq, "SELECT e.id, e.key, e.body, e.etag");
-    if (q->order_key) {
-        qb_sql(&pq, ", (SELECT min(value) FROM search WHERE entity_id = e.id AND key = ");
-        qb_param(&pq, q->order_key);
-        qb_sql(&pq, ") AS ov");
+    bool text = q->text && *q->text;
+    if (has_filter(q->filter) && !text) {
+        qb_sql(&cq, "SELECT count(*) FROM (");
+        qb_set(&cq, q->filter);
+        qb_sql(&cq, ")");
+    } else {
+        qb_sql(&cq, "SELECT count(*) FROM entities e WHERE 1");
+        if (has_filter(q->filter)) {
+            qb_sql(&cq, " AND e.id IN (");
+            qb_set(&cq, q->filter);
+            qb_sql(&cq, ")");
+        }
+        qb_text(&cq, q->text);
     }
-    qb_sql(&pq, " FROM entities e WHERE (");
-    qb_where(&pq, q->filter, q->text);
-    qb_sql(&pq, ")");
+
+    /* ids and keys only: in key order this reads the key index alone, and
+     * most items then come from the rendered-entity cache */
+    qb_sql(&pq, "SELECT e.id, e.key FROM entities e");
+    if (q->order_key) {
+        qb_sql(&pq, " LEFT JOIN (SELECT entity_id AS oid, min(value) AS ov FROM search "
+                    "WHERE key = ");
+        qb_param(&pq, q->order_key);
+        qb_sql(&pq, " AND NOT is_null GROUP BY entity_id) o ON o.oid = e.id");
+    }
+    qb_sql(&pq, " WHERE 1");
+    if (has_filter(q->filter)) {
+        /* '+' keeps the planner walking the key index in order instead of
+         * fetching every match and sorting */
+        qb_sql(&pq, q->order_key ? " AND e.id IN (" : " AND +e.id IN (");
+        qb_set(&pq, q->filter);
+        qb_sql(&pq, ")");
+    }
+    qb_text(&pq, q->text);
     if (q->after_key) {
         qb_sql(&pq, q->order_desc ? " AND e.key < " : " AND e.key > ");
         qb_param(&pq, q->after_key);
     }
     qb_sql(&pq, " ORDER BY ");
     if (q->order_key) {
-        qb_sql(&pq, "ov ");
+        qb_sql(&pq, "o.ov ");
         qb_sql(&pq, dir);
         qb_sql(&pq, " NULLS LAST, e.key");
     } else {
@@ -682,11 +798,9 @@ static cw_err ent_query(cw_store *store, const cw_entity_query *q, cw_entity_pag
         }
         if (!cw__rcache_get(s->rcache, key, gen, &item, NULL)) {
             cw_buf_reset(&buf);
-            err = render_row(c, sqlite3_column_int64(pg, 0), key, cw__col_text(pg, 2),
-                             (size_t)sqlite3_column_bytes(pg, 2), &rels, &buf, d);
+            err = load_rendered(c, sqlite3_column_int64(pg, 0), key, &rels, &buf, etag, d);
             if (!err) {
-                cw__rcache_put(s->rcache, key, gen, buf.data, buf.len,
-                               cw__col_text(pg, 3));
+                cw__rcache_put(s->rcache, key, gen, buf.data, buf.len, etag);
                 item = malloc(buf.len + 1);
                 if (item)
                     memcpy(item, buf.data, buf.len + 1);
@@ -721,12 +835,12 @@ out:
 
 static void qb_filter_in(qbuild *b, const char *col, const cw_filter *f)
 {
-    if (!f || f->n == 0)
+    if (!has_filter(f))
         return;
     qb_sql(b, " AND ");
     qb_sql(b, col);
-    qb_sql(b, " IN (SELECT e.id FROM entities e WHERE ");
-    qb_where(b, f, NULL);
+    qb_sql(b, " IN (");
+    qb_set(b, f);
     qb_sql(b, ")");
 }
 
@@ -740,9 +854,9 @@ static cw_err facet_one(cw__sqlite_conn *c, const char *key, const cw_filter *f,
                "SELECT s.entity_id AS eid, coalesce(s.original, s.value) AS o "
                "FROM search s WHERE s.key = ");
     qb_param(&b, key);
-    qb_sql(&b, " AND s.value IS NOT NULL");
+    qb_sql(&b, " AND NOT s.is_null");
     qb_filter_in(&b, "s.entity_id", f);
-    if (!strncasecmp(key, "relations.", 10) && key[10]) {
+    if (is_relation_key(key)) {
         qb_sql(&b, " UNION ALL SELECT t.id, src.ref FROM relations r "
                    "JOIN entities src ON src.id = r.entity_id "
                    "JOIN entities t ON t.key = r.target_key WHERE r.inverse_lc = ");

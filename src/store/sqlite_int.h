@@ -120,6 +120,36 @@ extern const size_t cw__sqlite_nmigrations;
 /* Applies the pending migrations on the writer, one transaction each. */
 cw_err cw__sqlite_migrate(cw__sqlite_conn *c, cw_diag *d);
 
+/* ---- search rows (sqlite_search.c) ---------------------------------------------- */
+
+/* One search row: key and value lower-cased, value NULL for a null leaf,
+ * original = the original-case text when it differs from value. */
+typedef struct {
+    const char *key;
+    const char *value;
+    const char *original;
+} cw__srow;
+
+/* Row changes queued during one write transaction (owned strings). */
+typedef struct cw__search_batch cw__search_batch;
+
+cw_err cw__search_batch_new(cw__search_batch **out);
+void cw__search_batch_free(cw__search_batch *b);
+/*
+ * Queues the change of entity id's rows from those in old_blob (its
+ * entities.search_rows; NULL/0 for a new entity) to rows (n; sorted and
+ * deduplicated in place, may be 0 to remove them all). CW_ERR_IO when the
+ * old blob is corrupt.
+ */
+cw_err cw__search_batch_diff(cw__search_batch *b, int64_t id, const void *old_blob,
+                             size_t old_len, cw__srow *rows, size_t n);
+/* Writes the queued changes in primary-key order and empties the queue. */
+cw_err cw__search_batch_apply(cw__search_batch *b, cw__sqlite_conn *c, cw_diag *d);
+/* Sorts rows by primary key and drops rows sharing one (keeps the first). */
+void cw__srows_normalize(cw__srow *rows, size_t *n);
+/* Encodes rows as the entities.search_rows blob (appends to out). */
+cw_err cw__search_blob(const cw__srow *rows, size_t n, cw_buf *out);
+
 /* ---- domain ops (one per sqlite_<domain>.c) ------------------------------------ */
 extern const cw_store_entity_ops cw__sqlite_entity_ops;
 extern const cw_store_token_ops cw__sqlite_token_ops;

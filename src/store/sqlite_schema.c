@@ -26,6 +26,7 @@ const cw__sqlite_migration cw__sqlite_migrations[] = {
      "  name TEXT NOT NULL,"
      "  etag TEXT NOT NULL,"
      "  body TEXT NOT NULL,"                /* compact JSON, no relations */
+     "  search_rows BLOB NOT NULL,"         /* the search rows it owns */
      "  text_name TEXT NOT NULL,"           /* lower-cased for text search */
      "  text_title TEXT NOT NULL,"
      "  text_desc TEXT NOT NULL,"
@@ -43,19 +44,22 @@ const cw__sqlite_migration cw__sqlite_migrations[] = {
      "  target_ref TEXT NOT NULL,"
      "  PRIMARY KEY (entity_id, type, target_key)"
      ") WITHOUT ROWID;"
-     "CREATE INDEX relations_by_target ON relations (target_key);"
-     "CREATE INDEX relations_by_inverse ON relations (inverse_lc, target_key);"
+     /* incoming relations of an entity, and (scanned) all targets of one
+      * inverse type for "relations.<type> exists" filters */
+     "CREATE INDEX relations_by_target ON relations (target_key, inverse_lc);"
 
-     /* Backstage-style search rows; incoming relations are derived from
-      * the relations table at query time instead of being stored here */
+     /* Backstage-style search rows, clustered in the order filters read
+      * them. Incoming relations are derived from the relations table at
+      * query time instead of being stored here. Rows are removed through
+      * entities.search_rows (sqlite_search.c), hence no entity_id index. */
      "CREATE TABLE search ("
-     "  entity_id INTEGER NOT NULL REFERENCES entities(id) ON DELETE CASCADE,"
      "  key TEXT NOT NULL,"
-     "  value TEXT,"                        /* lower case; NULL for null */
-     "  original TEXT"                      /* original case when different */
-     ");"
-     "CREATE INDEX search_by_key_value ON search (key, value, entity_id);"
-     "CREATE INDEX search_by_entity ON search (entity_id);"},
+     "  value TEXT NOT NULL,"               /* lower case; '' for a null leaf */
+     "  entity_id INTEGER NOT NULL,"
+     "  is_null INTEGER NOT NULL DEFAULT 0,"
+     "  original TEXT,"                     /* original case when different */
+     "  PRIMARY KEY (key, value, entity_id)"
+     ") WITHOUT ROWID;"},
 
     {2, "API tokens",
      /* only the SHA-256 of a token's secret is ever stored */
