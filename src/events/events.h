@@ -167,6 +167,14 @@ cw_err cw_events_decode_http(const char *content_type, const cw_header_lookup *h
                              cw_event_batch *out, cw_diag *d);
 
 /*
+ * The same for a body that comes with a content type but no ce- headers (an
+ * AMQP structured or batch message, a file given to `conway events import`):
+ * structured, batch, plain JSON or NDJSON, chosen by content_type.
+ */
+cw_err cw_events_decode_body(const char *content_type, const char *body, size_t len,
+                             const cw_event_limits *limits, cw_event_batch *out, cw_diag *d);
+
+/*
  * Decodes one structured-mode CloudEvent (JSON object) whose data is a
  * CDEvent: specversion "1.0", id/source/type non-empty strings matching the
  * CDEvent, datacontenttype (if set) a JSON media type, data an object or

@@ -256,6 +256,9 @@ static cw_err parse_json(const char *text, size_t len, int max_depth, const char
         if (json_error_code(&je) == json_error_stack_overflow)
             return cw_fail(d, CW_ERR_TOO_LARGE, "%s: JSON nested deeper than %d levels", where,
                            max_depth);
+        if (strncmp(where, "line ", 5) == 0) /* NDJSON: the line is already named */
+            return cw_fail(d, CW_ERR_INVALID, "%s: invalid JSON: %s (column %d)", where, je.text,
+                           je.column);
         return cw_fail(d, CW_ERR_INVALID, "%s: invalid JSON: %s (line %d, column %d)", where, je.text,
                        je.line, je.column);
     }
@@ -402,6 +405,12 @@ out:
 cw_err cw_cloudevent_decode(json_t *ce, cw_event *out, cw_diag *d)
 {
     return cloudevent_decode(ce, CW_EVENTS_DEFAULT_MAX_DEPTH, out, d);
+}
+
+cw_err cw_events_decode_body(const char *content_type, const char *body, size_t len,
+                             const cw_event_limits *limits, cw_event_batch *out, cw_diag *d)
+{
+    return cw_events_decode_http(content_type, NULL, body, len, limits, out, d);
 }
 
 /* ---- request decoding ----------------------------------------------------- */

@@ -64,12 +64,13 @@ typedef struct {
     int64_t merged_ms;              /* change.merged; 0 = not merged */
 } cw_dora_change;
 
+/* One entry per incident subject.id, aggregated by the caller. */
 typedef struct {
     const char *incident_id;        /* subject.id (informative) */
     int32_t component;              /* -1 when it names no known component */
     int64_t start_ms;               /* first detected/reported; 0 = unknown */
-    int64_t resolved_ms;            /* incident.resolved; 0 = still open */
-    const char *artifact_id;        /* subject.content.artifactId or NULL */
+    int64_t resolved_ms;            /* incident.resolved (the latest); 0 = open */
+    const char *artifact_id;        /* artifactId named by any of its events, or NULL */
 } cw_dora_incident;
 
 /* All arrays borrowed; components are 0..ncomponents-1 (incidents may say -1). */

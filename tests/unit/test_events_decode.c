@@ -575,6 +575,17 @@ static void test_batch_error_names_index(void **state)
                       "line 3: events[1].context.timestamp: not an RFC 3339 date-time");
     snprintf(bad, sizeof bad, "%s\n{\"context\":\n", ok);
     expect_http_error("application/x-ndjson", NULL, bad, CW_ERR_INVALID, NULL);
+    cw_event_batch b;
+    cw_diag d = {""};
+    assert_int_equal(cw_events_decode_body("application/x-ndjson", bad, strlen(bad), NULL, &b, &d),
+                     CW_ERR_INVALID);
+    if (strncmp(d.msg, "line 2: invalid JSON: ", 22) != 0 || strstr(d.msg, "(line"))
+        fail_msg("message: %s", d.msg);
+    /* The body-only entry point (AMQP, import) decodes like HTTP without headers. */
+    snprintf(bad, sizeof bad, "[%s,%s]", ok, ok);
+    assert_int_equal(cw_events_decode_body("application/json", bad, strlen(bad), NULL, &b, &d), CW_OK);
+    assert_int_equal(b.len, 2);
+    cw_event_batch_free(&b);
     free(badtext);
     json_decref(ev);
 }
