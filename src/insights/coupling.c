@@ -131,13 +131,14 @@ void cw_coupling_free(cw_coupling_result *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Visits deployment j as a partner of i (stamp dedups per partner component). */
-static cw_err visit(const dep *ds, size_t i, size_t j, size_t *stamp, pairmap *m)
+/* Visits component y as a partner of deployment i (stamp dedups per partner
+ * component). */
+static cw_err visit(const dep *ds, size_t i, int32_t y, size_t *stamp, pairmap *m)
 {
-    if (ds[j].comp == ds[i].comp || stamp[ds[j].comp] == i)
+    if (y == ds[i].comp || stamp[y] == i)
         return CW_OK;
-    stamp[ds[j].comp] = i;
-    return pairmap_bump(m, ds[i].comp, ds[j].comp);
+    stamp[y] = i;
+    return pairmap_bump(m, ds[i].comp, y);
 }
 
 /* Builds trains from flagged pairs. */
@@ -206,7 +207,8 @@ cw_err cw_coupling_compute(const cw_dora_input *in, const cw_coupling_params *p,
 {
     cw_err err = CW_OK;
     dep *ds = NULL;
-    size_t *counts = NULL, *stamp = NULL, *gstart = NULL, *gfill = NULL, *gmembers = NULL;
+    size_t *counts = NULL, *stamp = NULL, *gstart = NULL;
+    cw__sort_key *gkeys = NULL;
     cw__strmap chains = {0};
     pairmap pm = {0};
     memset(out, 0, sizeof *out);
@@ -248,25 +250,30 @@ cw_err cw_coupling_compute(const cw_dora_input *in, const cw_coupling_params *p,
     for (size_t c = 0; c < nc; c++)
         stamp[c] = SIZE_MAX;
 
-    /* Chain groups: positions (in time order) of each chain's deployments. */
+    /* Chain groups: the distinct components of each chain (a chain shared by
+     * many deployments then costs its components, not its deployments). */
     size_t ng = chains.len;
+    gkeys = malloc((n ? n : 1) * sizeof *gkeys);
     gstart = calloc(ng + 1, sizeof *gstart);
-    gfill = calloc(ng + 1, sizeof *gfill);
-    gmembers = malloc((n ? n : 1) * sizeof *gmembers);
-    if (!gstart || !gfill || !gmembers) {
+    if (!gkeys || !gstart) {
         err = CW_ERR_NOMEM;
         goto out;
     }
+    size_t nk = 0;
     for (size_t i = 0; i < n; i++)
         if (ds[i].chain)
-            gstart[ds[i].chain]++;
+            gkeys[nk++] = (cw__sort_key){(int32_t)(ds[i].chain - 1), (uint32_t)i, ds[i].comp};
+    if ((err = cw__sort_keys(gkeys, nk, ng)))
+        goto out;
+    size_t nu = 0;
+    for (size_t i = 0; i < nk; i++) {
+        if (nu && gkeys[nu - 1].key == gkeys[i].key && gkeys[nu - 1].time == gkeys[i].time)
+            continue;
+        gkeys[nu++] = gkeys[i];
+        gstart[gkeys[i].key + 1]++;
+    }
     for (size_t g = 0; g < ng; g++)
         gstart[g + 1] += gstart[g];
-    for (size_t i = 0; i < n; i++)
-        if (ds[i].chain) {
-            size_t g = ds[i].chain - 1;
-            gmembers[gstart[g] + gfill[g]++] = i;
-        }
 
     size_t lo = 0, hi = 0; /* window [lo, hi) around i */
     for (size_t i = 0; i < n; i++) {
@@ -277,12 +284,12 @@ cw_err cw_coupling_compute(const cw_dora_input *in, const cw_coupling_params *p,
         while (hi < n && ds[hi].time - ds[i].time <= p->window_ms)
             hi++;
         for (size_t j = lo; j < hi; j++)
-            if ((err = visit(ds, i, j, stamp, &pm)))
+            if ((err = visit(ds, i, ds[j].comp, stamp, &pm)))
                 goto out;
         if (ds[i].chain) {
             size_t g = ds[i].chain - 1;
             for (size_t m = gstart[g]; m < gstart[g + 1]; m++)
-                if ((err = visit(ds, i, gmembers[m], stamp, &pm)))
+                if ((err = visit(ds, i, (int32_t)gkeys[m].time, stamp, &pm)))
                     goto out;
         }
     }
@@ -318,8 +325,7 @@ out:
     free(counts);
     free(stamp);
     free(gstart);
-    free(gfill);
-    free(gmembers);
+    free(gkeys);
     free(pm.slots);
     cw__strmap_free(&chains);
     if (err)

@@ -19,8 +19,9 @@
  * Pairs with together == 0 are not listed.
  *
  * Cost: sort by time, then for each deployment a visit of the deployments
- * within ±window and of its chain: O(n log n + n·k), k = deployments per
- * window; pair counts live in a hash map (no components² matrix).
+ * within ±window and of the distinct components of its chain: O(n log n +
+ * n·(k + c)), k = deployments per window, c = components per chain; pair
+ * counts live in a hash map (no components² matrix).
  */
 #ifndef CW_COUPLING_H
 #define CW_COUPLING_H
