@@ -492,6 +492,7 @@ static long ref_change(const cw_dora_input *in, const char *id, int32_t comp)
     return best;
 }
 
+/* At most two listed ids per deployment (as generated below). */
 static void reference(const cw_dora_input *in, const cw_dora_params *p, size_t *failed_out,
                       size_t *lt_count, int64_t *lts)
 {
@@ -542,6 +543,11 @@ static void reference(const cw_dora_input *in, const cw_dora_params *p, size_t *
             nf++;
     *failed_out = nf;
 
+    /* Which change record each listed id names (computed once). */
+    long *named = malloc((nd * 2 + 1) * sizeof *named);
+    for (size_t k = 0; k < nd; k++)
+        for (size_t j = 0; j < d[k].nchange_ids && j < 2; j++)
+            named[2 * k + j] = ref_change(in, d[k].change_ids[j], d[k].component);
     size_t nlt = 0;
     for (size_t c = 0; c < in->nchanges; c++) {
         const cw_dora_change *ch = &in->changes[c];
@@ -557,7 +563,7 @@ static void reference(const cw_dora_input *in, const cw_dora_params *p, size_t *
         }
         for (size_t k = 0; k < nd; k++)
             for (size_t j = 0; j < d[k].nchange_ids; j++)
-                if (ref_change(in, d[k].change_ids[j], d[k].component) == (long)c &&
+                if (named[2 * k + j] == (long)c &&
                     (att < 0 || before(d, k, (size_t)att)))
                     att = (long)k;
         if (att < 0 || d[att].time_ms < p->from_ms || d[att].time_ms >= p->to_ms)
@@ -568,6 +574,7 @@ static void reference(const cw_dora_input *in, const cw_dora_params *p, size_t *
     }
     qsort(lts, nlt, sizeof *lts, cw__cmp_i64);
     *lt_count = nlt;
+    free(named);
     free(failed);
 }
 
