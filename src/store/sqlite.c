@@ -8,10 +8,13 @@
 #include "store/sqlite_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define RCACHE_MAX_BYTES ((size_t)64 << 20)
 
@@ -236,6 +239,52 @@ cw_err cw__sqlite_write_end(cw_sqlite *s, cw__sqlite_conn *c, cw_err rc, cw_diag
     return rc;
 }
 
+/* ---- change marker ---------------------------------------------------------------- *
+ * The unix VFS keeps the WAL index in "<db>-shm", mapped by every connection;
+ * its layout is documented in SQLite's walformat.html: the header (native
+ * byte order) starts with iVersion (u32, 3007000), an unused u32, iChange
+ * (u32, incremented by each commit), isInit (u8). Writers update the second
+ * copy of the header first and this first copy last, so the first copy
+ * only ever shows committed states. We map it read-only after one of our
+ * own connections has opened it: a connection holds the file's shared lock,
+ * so SQLite will not truncate or re-initialise it under us while open.
+ */
+#define SHM_MAP_BYTES 4096
+#define WALINDEX_VERSION 3007000u
+
+static void shm_map(cw_sqlite *s)
+{
+    char p[4096];
+    int n = snprintf(p, sizeof p, "%s-shm", s->path);
+    if (n < 0 || (size_t)n >= sizeof p)
+        return;
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    struct stat sb;
+    void *m = MAP_FAILED;
+    if (fstat(fd, &sb) == 0 && sb.st_size >= SHM_MAP_BYTES)
+        m = mmap(NULL, SHM_MAP_BYTES, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED)
+        return;
+    uint32_t version;
+    memcpy(&version, m, sizeof version);
+    if (version != WALINDEX_VERSION || ((const unsigned char *)m)[12] != 1) {
+        munmap(m, SHM_MAP_BYTES);
+        return;
+    }
+    s->shm = m;
+}
+
+bool cw__sqlite_marker(cw_sqlite *s, uint32_t *out)
+{
+    if (!s->shm)
+        return false;
+    *out = __atomic_load_n((const uint32_t *)((const char *)s->shm + 8), __ATOMIC_ACQUIRE);
+    return true;
+}
+
 /* ---- opening and closing ---------------------------------------------------------- */
 
 static void conn_close(cw__sqlite_conn *c)
@@ -298,6 +347,8 @@ static void sqlite_close(cw_store *st)
     cw_sqlite *s = cw__sqlite(st);
     if (!s)
         return;
+    if (s->shm)
+        munmap(s->shm, SHM_MAP_BYTES); /* before our connections let go of it */
     for (int i = 0; s->readers && i < s->nreaders; i++)
         conn_close(&s->readers[i]);
     free(s->readers);
@@ -314,6 +365,7 @@ static void sqlite_close(cw_store *st)
 }
 
 static const cw_store_vtable sqlite_vtable;
+static cw_err sqlite_ping(cw_store *st, cw_diag *d);
 
 cw_err cw__sqlite_open(const char *path, const cw_store_options *opt, cw_store **out,
                        cw_diag *d)
@@ -400,6 +452,10 @@ cw_err cw__sqlite_open(const char *path, const cw_store_options *opt, cw_store *
         if (err)
             goto out;
     }
+    /* a first read makes our connections open the WAL index before we map it */
+    if ((err = sqlite_ping(&s->base, d)))
+        goto out;
+    shm_map(s);
     *out = &s->base;
 out:
     if (err)

@@ -404,6 +404,11 @@ static cw_err ent_get(cw_store *store, const char *key, char **json_out, char et
                       cw_diag *d)
 {
     cw_sqlite *s = cw__sqlite(store);
+    uint32_t marker = 0;
+    bool marked = cw__sqlite_marker(s, &marker);
+    /* no commit since the cache was last validated: answer from memory */
+    if (marked && cw__rcache_get_marked(s->rcache, key, marker, json_out, etag_out))
+        return CW_OK;
     cw__sqlite_conn *c = cw__sqlite_read_acquire(s);
     sqlite3_stmt *st = NULL;
     cw__rel_vec rels = {0};
@@ -412,7 +417,10 @@ static cw_err ent_get(cw_store *store, const char *key, char **json_out, char et
     char etag[48] = "";
     int64_t gen = 0;
 
+    /* gen is read after the marker, as cw__rcache_mark requires */
     cw_err err = cw__sqlite_entity_gen(c, &gen, d);
+    if (!err && marked)
+        cw__rcache_mark(s->rcache, marker, gen);
     if (err || cw__rcache_get(s->rcache, key, gen, json_out, etag_out))
         goto out;
     /* miss: read generation and data in one snapshot */
@@ -701,6 +709,60 @@ static cw_err page_push(cw_entity_page *p, size_t *cap, char *item, char *key)
 
 static int64_t clamp64(size_t v) { return v > (size_t)INT64_MAX ? INT64_MAX : (int64_t)v; }
 
+/* Appends the rendered entity (id, key) to out, from the cache when valid. */
+static cw_err page_add(cw_sqlite *s, cw__sqlite_conn *c, int64_t gen, int64_t id,
+                       const char *key, cw__rel_vec *rels, cw_buf *buf, cw_entity_page *out,
+                       size_t *cap, cw_diag *d)
+{
+    char etag[48];
+    char *item = NULL, *k = dup_lower(key);
+    cw_err err = k ? CW_OK : cw_fail(d, CW_ERR_NOMEM, "query: out of memory");
+    if (!err && !cw__rcache_get(s->rcache, key, gen, &item, NULL)) {
+        cw_buf_reset(buf);
+        err = load_rendered(c, id, key, rels, buf, etag, d);
+        if (!err) {
+            cw__rcache_put(s->rcache, key, gen, buf->data, buf->len, etag);
+            item = malloc(buf->len + 1);
+            if (item)
+                memcpy(item, buf->data, buf->len + 1);
+            else
+                err = cw_fail(d, CW_ERR_NOMEM, "query: out of memory");
+        }
+    }
+    if (!err && page_push(out, cap, item, k) != CW_OK)
+        err = cw_fail(d, CW_ERR_NOMEM, "query: out of memory");
+    if (err) {
+        free(item);
+        free(k);
+    }
+    return err;
+}
+
+/* Filter without text, in entity key order: evaluated as id sets. */
+static cw_err query_by_ids(cw_sqlite *s, cw__sqlite_conn *c, int64_t gen,
+                           const cw_entity_query *q, cw_entity_page *out, cw_diag *d)
+{
+    cw__idset m = {0};
+    cw__keyed *page = NULL;
+    size_t npage = 0, cap = 0;
+    cw__rel_vec rels = {0};
+    cw_buf buf;
+    cw_buf_init(&buf, 0);
+    cw_err err = cw__sqlite_filter_ids(c, q->filter, &m, d);
+    if (!err) {
+        out->total = m.len;
+        err = cw__sqlite_page_ids(c, &m, q->after_key, q->order_desc, q->offset, q->limit,
+                                  &page, &npage, d);
+    }
+    for (size_t i = 0; !err && i < npage; i++)
+        err = page_add(s, c, gen, page[i].id, page[i].key, &rels, &buf, out, &cap, d);
+    cw__keyed_free(page, npage);
+    cw__idset_free(&m);
+    cw__rel_vec_free(&rels);
+    cw_buf_free(&buf);
+    return err;
+}
+
 static cw_err ent_query(cw_store *store, const cw_entity_query *q, cw_entity_page *out,
                         cw_diag *d)
 {
@@ -715,7 +777,6 @@ static cw_err ent_query(cw_store *store, const cw_entity_query *q, cw_entity_pag
     cw_buf_init(&buf, 0);
     size_t cap = 0;
     int64_t gen = 0;
-    char etag[48];
     const char *dir = q->order_desc ? "DESC" : "ASC";
 
     bool text = q->text && *q->text;
@@ -773,6 +834,10 @@ static cw_err ent_query(cw_store *store, const cw_entity_query *q, cw_entity_pag
     }
     if ((err = cw__sqlite_read_begin(c, d)) || (err = cw__sqlite_entity_gen(c, &gen, d)))
         goto out;
+    if (has_filter(q->filter) && !text && !q->order_key) {
+        err = query_by_ids(s, c, gen, q, out, d);
+        goto out;
+    }
 
     if ((err = qb_prepare(c, &cq, 1, &cnt, d)))
         goto out;
@@ -790,31 +855,10 @@ static cw_err ent_query(cw_store *store, const cw_entity_query *q, cw_entity_pag
     cw__bind_int64(pg, (int)pq.n + 1, clamp64(q->limit));
     cw__bind_int64(pg, (int)pq.n + 2, clamp64(q->offset));
     while ((rc = sqlite3_step(pg)) == SQLITE_ROW) {
-        const char *key = cw__col_text(pg, 1);
-        char *item = NULL, *k = dup_lower(key);
-        if (!k) {
-            err = cw_fail(d, CW_ERR_NOMEM, "query: out of memory");
+        err = page_add(s, c, gen, sqlite3_column_int64(pg, 0), cw__col_text(pg, 1), &rels,
+                       &buf, out, &cap, d);
+        if (err)
             goto out;
-        }
-        if (!cw__rcache_get(s->rcache, key, gen, &item, NULL)) {
-            cw_buf_reset(&buf);
-            err = load_rendered(c, sqlite3_column_int64(pg, 0), key, &rels, &buf, etag, d);
-            if (!err) {
-                cw__rcache_put(s->rcache, key, gen, buf.data, buf.len, etag);
-                item = malloc(buf.len + 1);
-                if (item)
-                    memcpy(item, buf.data, buf.len + 1);
-                else
-                    err = cw_fail(d, CW_ERR_NOMEM, "query: out of memory");
-            }
-        }
-        if (!err && page_push(out, &cap, item, k) != CW_OK)
-            err = cw_fail(d, CW_ERR_NOMEM, "query: out of memory");
-        if (err) {
-            free(item);
-            free(k);
-            goto out;
-        }
     }
     if (rc != SQLITE_DONE)
         err = cw__sqlite_fail(c, rc, d, "query");

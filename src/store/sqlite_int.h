@@ -58,9 +58,18 @@ typedef struct cw_sqlite {
     cw__sqlite_conn *free_readers;    /* stack of idle readers */
 
     cw__rcache *rcache;               /* rendered entities */
+    void *shm;                        /* read-only view of the WAL index, or NULL */
 } cw_sqlite;
 
 static inline cw_sqlite *cw__sqlite(cw_store *s) { return (cw_sqlite *)s; }
+
+/*
+ * The WAL index's commit counter (iChange of the wal-index header, which
+ * every commit of any connection in any process increments): a change
+ * marker readable without a transaction or a system call. False when not
+ * available (then callers use the database-held generation alone).
+ */
+bool cw__sqlite_marker(cw_sqlite *s, uint32_t *out);
 
 /* ---- errors ------------------------------------------------------------------ */
 
@@ -149,6 +158,30 @@ cw_err cw__search_batch_apply(cw__search_batch *b, cw__sqlite_conn *c, cw_diag *
 void cw__srows_normalize(cw__srow *rows, size_t *n);
 /* Encodes rows as the entities.search_rows blob (appends to out). */
 cw_err cw__search_blob(const cw__srow *rows, size_t n, cw_buf *out);
+
+/* ---- filters as id sets (sqlite_query.c) ------------------------------------------ */
+
+typedef struct {
+    int64_t *v;          /* entity ids, ascending, unique */
+    size_t len, cap;
+} cw__idset;
+
+typedef struct {
+    int64_t id;
+    char *key;           /* owned */
+} cw__keyed;
+
+void cw__idset_free(cw__idset *s);
+void cw__keyed_free(cw__keyed *arr, size_t n);
+/* The ids of the entities matching f (f->n > 0), inside the caller's read
+ * transaction. */
+cw_err cw__sqlite_filter_ids(cw__sqlite_conn *c, const cw_filter *f, cw__idset *out,
+                             cw_diag *d);
+/* The page [offset, offset+limit) of m's members in entity key order (after
+ * after_key when given), with their keys. *out is owned by the caller. */
+cw_err cw__sqlite_page_ids(cw__sqlite_conn *c, const cw__idset *m, const char *after_key,
+                           bool desc, size_t offset, size_t limit, cw__keyed **out,
+                           size_t *nout, cw_diag *d);
 
 /* ---- domain ops (one per sqlite_<domain>.c) ------------------------------------ */
 extern const cw_store_entity_ops cw__sqlite_entity_ops;

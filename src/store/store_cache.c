@@ -25,6 +25,8 @@ struct cw__rcache {
     size_t bytes;
     size_t max_bytes;
     int64_t gen;       /* generation of every entry present */
+    bool marked;       /* marker is known to map to gen */
+    uint32_t marker;
 };
 
 static uint64_t hash_str(const char *s)
@@ -87,13 +89,13 @@ static rc_entry *find_slot(rc_entry *slots, size_t cap, const char *key, uint64_
     }
 }
 
-bool cw__rcache_get(cw__rcache *c, const char *key, int64_t gen, char **json_out,
-                    char etag_out[48])
+/* Copies the entry for key out under the lock, if present and valid. */
+static bool lookup_locked(cw__rcache *c, const char *key, bool valid, char **json_out,
+                          char etag_out[48])
 {
     uint64_t h = hash_str(key);
     bool hit = false;
-    pthread_mutex_lock(&c->mu);
-    if (c->gen == gen) {
+    if (valid) {
         rc_entry *e = find_slot(c->slots, c->cap, key, h);
         if (e->key) {
             char *copy = malloc(e->len + 1);
@@ -106,8 +108,39 @@ bool cw__rcache_get(cw__rcache *c, const char *key, int64_t gen, char **json_out
             }
         }
     }
+    return hit;
+}
+
+bool cw__rcache_get(cw__rcache *c, const char *key, int64_t gen, char **json_out,
+                    char etag_out[48])
+{
+    pthread_mutex_lock(&c->mu);
+    bool hit = lookup_locked(c, key, c->gen == gen, json_out, etag_out);
     pthread_mutex_unlock(&c->mu);
     return hit;
+}
+
+bool cw__rcache_get_marked(cw__rcache *c, const char *key, uint32_t marker,
+                           char **json_out, char etag_out[48])
+{
+    pthread_mutex_lock(&c->mu);
+    bool hit = lookup_locked(c, key, c->marked && c->marker == marker, json_out, etag_out);
+    pthread_mutex_unlock(&c->mu);
+    return hit;
+}
+
+void cw__rcache_mark(cw__rcache *c, uint32_t marker, int64_t gen)
+{
+    pthread_mutex_lock(&c->mu);
+    if (gen > c->gen) {
+        clear_locked(c);
+        c->gen = gen;
+    }
+    if (gen == c->gen) {
+        c->marked = true;
+        c->marker = marker;
+    }
+    pthread_mutex_unlock(&c->mu);
 }
 
 static bool grow_locked(cw__rcache *c)
@@ -138,6 +171,7 @@ void cw__rcache_put(cw__rcache *c, const char *key, int64_t gen, const char *jso
     if (gen > c->gen) {
         clear_locked(c);
         c->gen = gen;
+        c->marked = false;
     }
     if (c->bytes + len + klen > c->max_bytes)
         clear_locked(c);

@@ -95,4 +95,15 @@ bool cw__rcache_get(cw__rcache *c, const char *key, int64_t gen, char **json_out
 void cw__rcache_put(cw__rcache *c, const char *key, int64_t gen, const char *json,
                     size_t len, const char *etag);
 
+/*
+ * A cheaper validity check for backends that can read a change marker
+ * without a transaction (SQLite: the commit counter in the WAL index). mark
+ * records "at marker m the generation was gen" — gen must have been read
+ * in a snapshot taken after m was read. get_marked then serves entries
+ * while the marker is unchanged, without asking the database.
+ */
+void cw__rcache_mark(cw__rcache *c, uint32_t marker, int64_t gen);
+bool cw__rcache_get_marked(cw__rcache *c, const char *key, uint32_t marker,
+                           char **json_out, char etag_out[48]);
+
 #endif

@@ -839,6 +839,75 @@ static void test_facets_and_counts(void **state)
     json_decref(counts);
 }
 
+/* The id-set evaluation (filters without text) and the SQL evaluation
+ * (used when text is given) must agree on every page; a text matching
+ * every entity routes the same query through the second. */
+static void test_query_strategies_agree(void **state)
+{
+    fx *f = *state;
+    enum { N = 300 };
+    json_t *batch[N];
+    cw_put_result res[N];
+    cw_diag d = {""};
+    static const char *const types[] = {"service", "website", "library", "service"};
+    for (size_t i = 0; i < N; i++)
+        batch[i] = entf("{'apiVersion':'backstage.io/v1alpha1','kind':'Component',"
+                        "'metadata':{'name':'item-%03zu','tags':['t%zu','all']},"
+                        "'spec':{'type':'%s','lifecycle':'production',"
+                        "'owner':'team-%zu'}}",
+                        (i * 37) % N, i % 7, types[i % 4], i % 3);
+    assert_int_equal(cw_store_entity_put_many(f->s, batch, N, res, &d), CW_OK);
+    for (size_t i = 0; i < N; i++)
+        json_decref(batch[i]);
+    put(f->s, group("team-1"));
+
+    const char *filters[] = {
+        "kind=component",                          /* dense */
+        "spec.type=service,metadata.tags=t3",      /* AND */
+        "metadata.tags=t5;spec.type=website",      /* OR */
+        "metadata.tags=t1|t2,spec.type=library",   /* values */
+        "relations.ownedby=group:default/team-1",
+        "kind=group,relations.ownerof?",           /* incoming relations */
+        "metadata.name=item-007",                  /* sparse */
+        "spec.type=none",                          /* empty */
+    };
+    const size_t offsets[] = {0, 1, 7, 40};
+    const size_t limits[] = {1, 5, 100};
+    const char *afters[] = {NULL, "component:default/item-150"};
+    for (size_t fi = 0; fi < sizeof filters / sizeof *filters; fi++)
+        for (size_t oi = 0; oi < 4; oi++)
+            for (size_t li = 0; li < 3; li++)
+                for (size_t ai = 0; ai < 2; ai++)
+                    for (int desc = 0; desc < 2; desc++) {
+                        tfilter t;
+                        cw_entity_query q = {0};
+                        q.filter = mkfilter(&t, filters[fi]);
+                        q.offset = offsets[oi];
+                        q.limit = limits[li];
+                        q.after_key = afters[ai];
+                        q.order_desc = desc;
+                        size_t t1 = 0, t2 = 0;
+                        char a[8192];
+                        snprintf(a, sizeof a, "%s", run_query(f->s, &q, &t1));
+                        q.text = "-"; /* every name has one */
+                        const char *b = run_query(f->s, &q, &t2);
+                        if (strcmp(a, b) != 0 || t1 != t2)
+                            fail_msg("%s offset %zu limit %zu after %s desc %d:\n"
+                                     "  %zu: %s\n  %zu: %s",
+                                     filters[fi], offsets[oi], limits[li],
+                                     afters[ai] ? afters[ai] : "-", desc, t1, a, t2, b);
+                    }
+    /* and the sizes are right */
+    size_t total = 0;
+    tfilter t;
+    cw_entity_query q = {.limit = 1000};
+    q.filter = mkfilter(&t, "spec.type=service");
+    run_query(f->s, &q, &total);
+    assert_int_equal(total, N / 2);
+    q.filter = mkfilter(&t, "metadata.name=item-007");
+    assert_string_equal(run_query(f->s, &q, &total), "component:default/item-007");
+}
+
 /* ---- tests: batches --------------------------------------------------------------------------- */
 
 static void test_put_many_is_all_or_nothing(void **state)
@@ -1025,6 +1094,69 @@ static void test_write_is_visible_to_another_connection(void **state)
     assert_int_equal(count_rel(g, "ownerOf", "component:default/svc"), 1);
     json_decref(g);
     cw_store_close(other);
+}
+
+/* The rendered-entity cache must notice commits made by another process. */
+static void test_cache_sees_other_process_writes(void **state)
+{
+    fx *f = *state;
+    put(f->s, component("svc", "service", "team-a"));
+    json_t *e = get(f->s, "component", "default", "svc"); /* now cached */
+    json_decref(e);
+    e = get(f->s, "component", "default", "svc");
+    json_decref(e);
+    for (int round = 0; round < 3; round++) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            cw_store *s = NULL;
+            cw_diag d = {""};
+            if (cw_store_open(f->b->url(f->ctx), NULL, &s, &d) != CW_OK)
+                _exit(2);
+            cw_put_result r;
+            json_t *n = json_pack("{s:s, s:s, s:{s:s}, s:{s:s, s:s, s:s}}", "apiVersion",
+                                  "backstage.io/v1alpha1", "kind", "Component", "metadata",
+                                  "name", "svc", "spec", "type",
+                                  round == 1 ? "website" : "library", "lifecycle",
+                                  "production", "owner", "team-b");
+            char h[65];
+            memset(h, 'a' + round, 64);
+            h[64] = '\0';
+            cw_token tok;
+            /* round 2 writes something else first: the cache must survive it
+             * only while entities are unchanged */
+            if (round == 2 && cw_store_token_create(s, "t", "viewer", "", h, &tok, &d))
+                _exit(3);
+            if (!n || cw_entity_validate(n, &d) || cw_store_entity_put(s, n, NULL, &r, &d))
+                _exit(4);
+            json_decref(n);
+            cw_store_close(s);
+            _exit(0);
+        }
+        int status = 0;
+        waitpid(pid, &status, 0);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        e = get(f->s, "component", "default", "svc");
+        assert_string_equal(
+            json_string_value(json_object_get(json_object_get(e, "spec"), "type")),
+            round == 1 ? "website" : "library");
+        json_decref(e);
+        json_t *g = NULL;
+        put(f->s, group("team-b"));
+        g = get(f->s, "group", "default", "team-b");
+        assert_int_equal(count_rel(g, "ownerOf", "component:default/svc"), 1);
+        json_decref(g);
+    }
+    /* a write that does not touch entities keeps the answers right too */
+    char h[65];
+    memset(h, 'e', 64);
+    h[64] = '\0';
+    cw_token tok;
+    cw_diag d = {""};
+    assert_int_equal(cw_store_token_create(f->s, "x", "viewer", "", h, &tok, &d), CW_OK);
+    e = get(f->s, "component", "default", "svc");
+    assert_non_null(e);
+    json_decref(e);
 }
 
 static void test_read_only_open(void **state)
@@ -1237,12 +1369,14 @@ int main(void)
         T(test_query_text_is_literal_and_case_insensitive),
         T(test_query_order_paging_and_total),
         T(test_query_items_equal_get),
+        T(test_query_strategies_agree),
         T(test_facets_and_counts),
         T(test_put_many_is_all_or_nothing),
         T(test_put_many_statuses),
         T(test_tokens),
         T(test_persistence_and_idempotent_migrations),
         T(test_write_is_visible_to_another_connection),
+        T(test_cache_sees_other_process_writes),
         T(test_read_only_open),
         T(test_acknowledged_writes_survive_kill9),
         T(test_concurrent_writers_and_readers),
