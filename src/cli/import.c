@@ -112,8 +112,12 @@ static int collect_dir(const char *dir, path_list *out, int depth)
             continue;
         if (S_ISDIR(st.st_mode))
             rc = collect_dir(names.items[i], out, depth + 1);
-        else if (S_ISREG(st.st_mode) && has_catalog_ext(names.items[i]))
-            rc = path_list_add(out, names.items[i]) < 0 ? -1 : 0;
+        else if (S_ISREG(st.st_mode) && has_catalog_ext(names.items[i])) {
+            /* Canonical paths, so a file reached again through a Location
+             * is recognised and imported once. */
+            char real[PATH_MAX];
+            rc = path_list_add(out, realpath(names.items[i], real) ? real : names.items[i]) < 0 ? -1 : 0;
+        }
     }
     path_list_free(&names);
     return rc;
@@ -170,8 +174,8 @@ static void follow_locations(const char *file, const json_t *locations, path_lis
         glob_t g;
         int grc = glob(pattern, 0, NULL, &g);
         if (grc != 0) {
-            fprintf(stderr, "%s:%lld: Location target %s: no such file\n", file,
-                    (long long)json_integer_value(json_object_get(loc, "document")), target);
+            fprintf(stderr, "warning: %s: Location target %s (document %lld) does not exist; skipped\n",
+                    file, target, (long long)json_integer_value(json_object_get(loc, "document")));
             (*missing)++;
             if (grc != GLOB_NOMATCH)
                 globfree(&g);

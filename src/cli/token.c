@@ -110,7 +110,7 @@ int cw_cmd_token(int argc, char **argv)
         char hash[65];
         cw_sha256_hex(secret, strlen(secret), hash);
         cw_token tok;
-        if (cw_store_token_create(store, name ? name : "", role, team_key, hash, &tok, &d)) {
+        if (cw_store_token_create(store, name && *name ? name : role, role, team_key, hash, &tok, &d)) {
             fprintf(stderr, "conway token create: %s\n", d.msg);
             goto out;
         }

@@ -1,0 +1,48 @@
+/*
+ * test_routes.c — every route the server registers is described in the
+ * OpenAPI document (src/ui/openapi.json), so the two cannot drift apart.
+ */
+#include <ctype.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "http/http_int.h"
+
+static void test_every_route_is_documented(void **state)
+{
+    (void)state;
+    json_error_t je;
+    json_t *doc = json_load_file(CONWAY_SOURCE_DIR "/src/ui/openapi.json", 0, &je);
+    assert_non_null(doc);
+    json_t *paths = json_object_get(doc, "paths");
+    size_t ntables = 0, nroutes = 0;
+    const cw_route *const *tables = cw_route_tables(&ntables);
+    for (size_t t = 0; t < ntables; t++) {
+        for (const cw_route *r = tables[t]; r->method; r++) {
+            char method[16];
+            size_t i = 0;
+            for (; r->method[i] && i < sizeof method - 1; i++)
+                method[i] = (char)tolower((unsigned char)r->method[i]);
+            method[i] = '\0';
+            json_t *op = json_object_get(json_object_get(paths, r->pattern), method);
+            if (!op)
+                fail_msg("route %s %s is not in docs/openapi.mjs", r->method, r->pattern);
+            nroutes++;
+        }
+    }
+    assert_true(nroutes >= 10);
+    json_decref(doc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_route_is_documented),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
