@@ -17,6 +17,9 @@ step "unit tests (gcc build)"
 step "API tests (gcc build)"
 CONWAY_BIN="$ROOT/build/conway" node --test --test-concurrency=1 tests/api/
 
+step "demo organisation tests"
+CONWAY_BIN="$ROOT/build/conway" node --test --test-concurrency=1 demo/
+
 step "sanitizer build (clang, ASan+UBSan)"
 CC=clang cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCONWAY_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$JOBS"
