@@ -9,13 +9,17 @@ DEBIAN_PACKAGES=(
   libmicrohttpd-dev libjansson-dev libfyaml-dev libsqlite3-dev sqlite3 libssl-dev
   libcmocka-dev libpq-dev postgresql librabbitmq-dev rabbitmq-server
   libjq-dev libcurl4-openssl-dev
-  nodejs npm chromium valgrind wrk curl ca-certificates
+  chromium valgrind wrk curl ca-certificates
 )
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 missing=()
+# Node.js may come from another source (e.g. NodeSource, which bundles npm);
+# only ask Debian for it when the commands are missing.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 for p in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
