@@ -91,7 +91,13 @@ static cw_err prepare_rows(json_t *e, prepared_entity *p, cw_diag *d)
     p->text_name = dup_lower(str_member(md, "name"));
     p->text_title = dup_lower(str_member(md, "title"));
     p->text_desc = dup_lower(str_member(md, "description"));
-    p->body = json_dumps(e, JSON_COMPACT);
+    cw_buf body;
+    cw_buf_init(&body, 0);
+    if ((err = cw__json_compact(e, &body))) {
+        cw_buf_free(&body);
+        return cw_fail(d, err, "entity: cannot serialise");
+    }
+    p->body = cw_buf_steal(&body, NULL);
     p->srows = calloc(p->rows.len ? p->rows.len : 1, sizeof *p->srows);
     if (!p->text_name || !p->text_title || !p->text_desc || !p->body || !p->srows)
         return cw_fail(d, CW_ERR_NOMEM, "entity: out of memory");
@@ -125,37 +131,6 @@ static cw_err exec_id(cw__sqlite_conn *c, const char *sql, int64_t id, cw_diag *
     if (!err) {
         cw__bind_int64(st, 1, id);
         err = step_done(c, st, d, "entity write");
-    }
-    cw__sqlite_done(c, st);
-    return err;
-}
-
-static cw_err write_relations(cw__sqlite_conn *c, int64_t id, const prepared_entity *p,
-                              cw_diag *d)
-{
-    sqlite3_stmt *st = NULL;
-    cw_err err = cw__sqlite_stmt(c,
-                                 "INSERT OR IGNORE INTO relations "
-                                 "(entity_id, type, inverse_lc, target_key, target_ref) "
-                                 "VALUES (?, ?, ?, ?, ?)",
-                                 &st, d);
-    for (size_t i = 0; !err && i < p->rels.len; i++) {
-        const cw_relation *r = &p->rels.items[i];
-        char inv[64] = "";
-        const char *inverse = cw_relation_inverse(r->type);
-        if (inverse) {
-            size_t n = strnlen(inverse, sizeof inv - 1);
-            memcpy(inv, inverse, n);
-            inv[n] = '\0';
-            cw__lower_ascii(inv);
-        }
-        cw__bind_int64(st, 1, id);
-        cw__bind_text(st, 2, r->type);
-        cw__bind_text(st, 3, inverse ? inv : NULL);
-        cw__bind_text(st, 4, r->target_key);
-        cw__bind_text(st, 5, r->target_ref);
-        err = step_done(c, st, d, "relation insert");
-        sqlite3_reset(st);
     }
     cw__sqlite_done(c, st);
     return err;
@@ -286,9 +261,9 @@ static cw_err put_one(cw__sqlite_conn *c, cw__search_batch *sb, json_t *e,
     } else {
         id = sqlite3_last_insert_rowid(c->db);
     }
-    if ((err = write_relations(c, id, &p, d)))
-        goto out;
-    err = cw__search_batch_diff(sb, id, old_rows, old_len, p.srows, p.nsrows);
+    err = cw__search_batch_relations(sb, id, &p.rels);
+    if (!err)
+        err = cw__search_batch_diff(sb, id, old_rows, old_len, p.srows, p.nsrows);
     if (err) {
         cw_fail(d, err, "entity %s: %s", p.disp,
                 err == CW_ERR_IO ? "stored search rows are corrupt" : "out of memory");

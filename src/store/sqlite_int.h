@@ -152,6 +152,10 @@ void cw__search_batch_free(cw__search_batch *b);
  */
 cw_err cw__search_batch_diff(cw__search_batch *b, int64_t id, const void *old_blob,
                              size_t old_len, cw__srow *rows, size_t n);
+/* Queues id's outgoing relations (its old rows must already be deleted);
+ * a later call for the same id in this batch replaces them. */
+cw_err cw__search_batch_relations(cw__search_batch *b, int64_t id,
+                                  const cw_relation_list *rels);
 /* Writes the queued changes in primary-key order and empties the queue. */
 cw_err cw__search_batch_apply(cw__search_batch *b, cw__sqlite_conn *c, cw_diag *d);
 /* Sorts rows by primary key and drops rows sharing one (keeps the first). */

@@ -7,6 +7,8 @@
  * touches only the rows that changed. Row changes of a write transaction
  * are queued and applied at its end sorted by primary key, so a large
  * import appends to the B-tree instead of inserting at random places.
+ * Outgoing relations are queued the same way (the last put of an entity in
+ * a batch wins) and inserted in blocks.
  */
 #include "store/sqlite_int.h"
 
@@ -34,11 +36,20 @@ typedef struct {
     uint8_t is_null;
 } sop;
 
+typedef struct {
+    int64_t id;
+    uint32_t putseq;       /* which put of the entity queued it */
+    const char *type, *inverse_lc, *target_key, *target_ref;
+} rop;
+
 struct cw__search_batch {
     chunk *chunks;
     sop *ops;
     size_t len, cap;
     uint32_t seq;
+    rop *rops;
+    size_t rlen, rcap;
+    uint32_t putseq;
 };
 
 static const char *arena_dup(cw__search_batch *b, const char *s, size_t n)
@@ -76,6 +87,7 @@ void cw__search_batch_free(cw__search_batch *b)
         b->chunks = n;
     }
     free(b->ops);
+    free(b->rops);
     free(b);
 }
 
@@ -101,6 +113,42 @@ static cw_err queue(cw__search_batch *b, int64_t id, const cw__srow *r, bool del
     o->del = del;
     o->is_null = r->value == NULL;
     b->len++;
+    return CW_OK;
+}
+
+cw_err cw__search_batch_relations(cw__search_batch *b, int64_t id,
+                                  const cw_relation_list *rels)
+{
+    uint32_t putseq = b->putseq++;
+    for (size_t i = 0; i < rels->len; i++) {
+        const cw_relation *r = &rels->items[i];
+        if (b->rlen == b->rcap) {
+            size_t cap = b->rcap ? b->rcap * 2 : 64;
+            rop *p = realloc(b->rops, cap * sizeof *p);
+            if (!p)
+                return CW_ERR_NOMEM;
+            b->rops = p;
+            b->rcap = cap;
+        }
+        char inv[64];
+        const char *inverse = cw_relation_inverse(r->type);
+        size_t il = inverse ? strnlen(inverse, sizeof inv - 1) : 0;
+        if (inverse) {
+            memcpy(inv, inverse, il);
+            inv[il] = '\0';
+            cw__lower_ascii(inv);
+        }
+        rop *o = &b->rops[b->rlen];
+        o->id = id;
+        o->putseq = putseq;
+        o->type = arena_dup(b, r->type, strlen(r->type));
+        o->inverse_lc = inverse ? arena_dup(b, inv, il) : NULL;
+        o->target_key = arena_dup(b, r->target_key, strlen(r->target_key));
+        o->target_ref = arena_dup(b, r->target_ref, strlen(r->target_ref));
+        if (!o->type || (inverse && !o->inverse_lc) || !o->target_key || !o->target_ref)
+            return CW_ERR_NOMEM;
+        b->rlen++;
+    }
     return CW_OK;
 }
 
@@ -169,7 +217,11 @@ void cw__srows_normalize(cw__srow *rows, size_t *n)
 {
     if (*n < 2)
         return;
-    qsort(rows, *n, sizeof *rows, row_cmp);
+    bool sorted = true; /* the usual case: rows come sorted from the catalog */
+    for (size_t k = 1; k < *n && sorted; k++)
+        sorted = row_cmp(&rows[k - 1], &rows[k]) <= 0;
+    if (!sorted)
+        qsort(rows, *n, sizeof *rows, row_cmp);
     /* two rows with one primary key ('' and null): keep the first */
     size_t w = 1;
     for (size_t k = 1; k < *n; k++)
@@ -258,9 +310,42 @@ cw_err cw__search_batch_diff(cw__search_batch *b, int64_t id, const void *old_bl
 
 /* ---- applying -------------------------------------------------------------------- */
 
+/* Rows per multi-row INSERT: executing one statement per block of rows is
+ * much cheaper than one per row. */
+#define INSERT_BLOCK 64
+#define INSERT_ROW "(?,?,?,?,?)"
+#define INSERT_HEAD "INSERT OR REPLACE INTO search " \
+                    "(key, value, entity_id, is_null, original) VALUES "
+#define REL_HEAD "INSERT OR IGNORE INTO relations " \
+                 "(entity_id, type, inverse_lc, target_key, target_ref) VALUES "
+static char rel_block_sql[sizeof REL_HEAD + INSERT_BLOCK * sizeof INSERT_ROW];
+
+static char block_sql[sizeof INSERT_HEAD + INSERT_BLOCK * sizeof INSERT_ROW];
+static pthread_once_t block_once = PTHREAD_ONCE_INIT;
+
+static void build_block_sql(void)
+{
+    size_t o = sizeof INSERT_HEAD - 1;
+    memcpy(block_sql, INSERT_HEAD, o);
+    size_t r = sizeof REL_HEAD - 1;
+    memcpy(rel_block_sql, REL_HEAD, r);
+    for (size_t i = 0; i < INSERT_BLOCK; i++) {
+        if (i) {
+            block_sql[o++] = ',';
+            rel_block_sql[r++] = ',';
+        }
+        memcpy(block_sql + o, INSERT_ROW, sizeof INSERT_ROW - 1);
+        o += sizeof INSERT_ROW - 1;
+        memcpy(rel_block_sql + r, INSERT_ROW, sizeof INSERT_ROW - 1);
+        r += sizeof INSERT_ROW - 1;
+    }
+    block_sql[o] = '\0';
+    rel_block_sql[r] = '\0';
+}
+
 static int sop_cmp(const void *a, const void *b)
 {
-    const sop *x = a, *y = b;
+    const sop *x = *(const sop *const *)a, *y = *(const sop *const *)b;
     int c = strcmp(x->key, y->key);
     if (!c)
         c = strcmp(x->value, y->value);
@@ -271,26 +356,17 @@ static int sop_cmp(const void *a, const void *b)
     return c;
 }
 
-/* Rows per multi-row INSERT: executing one statement per block of rows is
- * much cheaper than one per row. */
-#define INSERT_BLOCK 64
-#define INSERT_HEAD "INSERT OR REPLACE INTO search (key, value, entity_id, is_null, original) VALUES "
-#define INSERT_ROW "(?,?,?,?,?)"
-
-static char block_sql[sizeof INSERT_HEAD + INSERT_BLOCK * sizeof INSERT_ROW];
-static pthread_once_t block_once = PTHREAD_ONCE_INIT;
-
-static void build_block_sql(void)
+static int rop_cmp(const void *a, const void *b)
 {
-    size_t o = sizeof INSERT_HEAD - 1;
-    memcpy(block_sql, INSERT_HEAD, o);
-    for (size_t i = 0; i < INSERT_BLOCK; i++) {
-        if (i)
-            block_sql[o++] = ',';
-        memcpy(block_sql + o, INSERT_ROW, sizeof INSERT_ROW - 1);
-        o += sizeof INSERT_ROW - 1;
-    }
-    block_sql[o] = '\0';
+    const rop *x = *(const rop *const *)a, *y = *(const rop *const *)b;
+    int c = (x->id > y->id) - (x->id < y->id);
+    if (!c)
+        c = (x->putseq > y->putseq) - (x->putseq < y->putseq);
+    if (!c)
+        c = strcmp(x->type, y->type);
+    if (!c)
+        c = strcmp(x->target_key, y->target_key);
+    return c;
 }
 
 /* Inserts rows[0..n) with st, a statement of exactly n rows. */
@@ -310,12 +386,78 @@ static cw_err insert_rows(cw__sqlite_conn *c, sqlite3_stmt *st, const sop *const
     return rc == SQLITE_DONE ? CW_OK : cw__sqlite_fail(c, rc, d, "search insert");
 }
 
+static cw_err insert_relations(cw__sqlite_conn *c, sqlite3_stmt *st, const rop *const *rows,
+                               size_t n, cw_diag *d)
+{
+    for (size_t i = 0; i < n; i++) {
+        int b = (int)i * 5;
+        cw__bind_int64(st, b + 1, rows[i]->id);
+        cw__bind_text(st, b + 2, rows[i]->type);
+        cw__bind_text(st, b + 3, rows[i]->inverse_lc);
+        cw__bind_text(st, b + 4, rows[i]->target_key);
+        cw__bind_text(st, b + 5, rows[i]->target_ref);
+    }
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? CW_OK : cw__sqlite_fail(c, rc, d, "relation insert");
+}
+
+/* Inserts the queued relations of each entity's last put, in key order. */
+static cw_err apply_relations(cw__search_batch *b, cw__sqlite_conn *c, cw_diag *d)
+{
+    if (b->rlen == 0)
+        return CW_OK;
+    pthread_once(&block_once, build_block_sql);
+    const rop **order = malloc(b->rlen * sizeof *order);
+    if (!order)
+        return cw_fail(d, CW_ERR_NOMEM, "relations: out of memory");
+    for (size_t i = 0; i < b->rlen; i++)
+        order[i] = &b->rops[i];
+    qsort(order, b->rlen, sizeof *order, rop_cmp);
+    sqlite3_stmt *one = NULL, *block = NULL;
+    const rop *pending[INSERT_BLOCK];
+    size_t npending = 0;
+    cw_err err = cw__sqlite_stmt(c, REL_HEAD INSERT_ROW, &one, d);
+    if (!err)
+        err = cw__sqlite_stmt(c, rel_block_sql, &block, d);
+    for (size_t i = 0; !err && i < b->rlen; i++) {
+        /* the group of one entity ends with its last put's rows */
+        size_t end = i;
+        while (end + 1 < b->rlen && order[end + 1]->id == order[i]->id)
+            end++;
+        uint32_t last = order[end]->putseq;
+        for (size_t k = i; k <= end && !err; k++) {
+            if (order[k]->putseq != last)
+                continue;
+            pending[npending++] = order[k];
+            if (npending == INSERT_BLOCK) {
+                err = insert_relations(c, block, pending, npending, d);
+                npending = 0;
+            }
+        }
+        i = end;
+    }
+    for (size_t i = 0; !err && i < npending; i++)
+        err = insert_relations(c, one, &pending[i], 1, d);
+    cw__sqlite_done(c, one);
+    cw__sqlite_done(c, block);
+    free(order);
+    b->rlen = 0;
+    return err;
+}
+
 cw_err cw__search_batch_apply(cw__search_batch *b, cw__sqlite_conn *c, cw_diag *d)
 {
     if (b->len == 0)
-        return CW_OK;
+        return apply_relations(b, c, d);
     pthread_once(&block_once, build_block_sql);
-    qsort(b->ops, b->len, sizeof *b->ops, sop_cmp);
+    const sop **order = malloc(b->len * sizeof *order);
+    if (!order)
+        return cw_fail(d, CW_ERR_NOMEM, "search: out of memory");
+    for (size_t i = 0; i < b->len; i++)
+        order[i] = &b->ops[i];
+    /* sorting pointers moves far less memory than sorting the ops */
+    qsort(order, b->len, sizeof *order, sop_cmp);
     sqlite3_stmt *one = NULL, *block = NULL, *del = NULL;
     const sop *pending[INSERT_BLOCK];
     size_t npending = 0;
@@ -328,9 +470,9 @@ cw_err cw__search_batch_apply(cw__search_batch *b, cw__sqlite_conn *c, cw_diag *
                               "WHERE key = ? AND value = ? AND entity_id = ?",
                               &del, d);
     for (size_t i = 0; !err && i < b->len; i++) {
-        const sop *o = &b->ops[i];
-        if (i + 1 < b->len && o->id == b->ops[i + 1].id &&
-            !strcmp(o->key, b->ops[i + 1].key) && !strcmp(o->value, b->ops[i + 1].value))
+        const sop *o = order[i];
+        if (i + 1 < b->len && o->id == order[i + 1]->id &&
+            !strcmp(o->key, order[i + 1]->key) && !strcmp(o->value, order[i + 1]->value))
             continue; /* a later op on the same row wins */
         if (!o->del) {
             pending[npending++] = o;
@@ -354,6 +496,9 @@ cw_err cw__search_batch_apply(cw__search_batch *b, cw__sqlite_conn *c, cw_diag *
     cw__sqlite_done(c, one);
     cw__sqlite_done(c, block);
     cw__sqlite_done(c, del);
+    free(order);
     b->len = 0;
+    if (!err)
+        err = apply_relations(b, c, d);
     return err;
 }

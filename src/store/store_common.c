@@ -63,11 +63,20 @@ cw_err cw__uuid4(char out[37], cw_diag *d)
     return CW_OK;
 }
 
+/* Fetched once: an implicit fetch on every digest costs more than hashing
+ * a typical entity. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void fetch_sha256(void) { sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL); }
+
 cw_err cw__etag(const char *canonical, char out[48], cw_diag *d)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
-    if (EVP_Digest(canonical, strlen(canonical), md, &mdlen, EVP_sha256(), NULL) != 1 ||
+    pthread_once(&sha256_once, fetch_sha256);
+    const EVP_MD *type = sha256_md ? sha256_md : EVP_sha256();
+    if (EVP_Digest(canonical, strlen(canonical), md, &mdlen, type, NULL) != 1 ||
         mdlen < 16)
         return cw_fail(d, CW_ERR_INTERNAL, "etag: SHA-256 failed");
     for (size_t i = 0; i < 16; i++) {
@@ -88,6 +97,98 @@ bool cw__is_sha256_hex(const char *s)
             return false;
     return i == 64;
 }
+
+/* ---- compact JSON ---------------------------------------------------------------- */
+
+static cw_err put_json_string(cw_buf *out, const char *s, size_t n)
+{
+    cw_err err = cw_buf_putc(out, '"');
+    size_t run = 0; /* start of the pending run of bytes that need no escape */
+    for (size_t i = 0; i < n && !err; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch >= 0x20 && ch != '"' && ch != '\\')
+            continue;
+        err = cw_buf_append(out, s + run, i - run);
+        run = i + 1;
+        if (err)
+            break;
+        switch (ch) {
+        case '"': err = cw_buf_append(out, "\\\"", 2); break;
+        case '\\': err = cw_buf_append(out, "\\\\", 2); break;
+        case '\n': err = cw_buf_append(out, "\\n", 2); break;
+        case '\r': err = cw_buf_append(out, "\\r", 2); break;
+        case '\t': err = cw_buf_append(out, "\\t", 2); break;
+        default: {
+            char esc[6] = {'\\', 'u', '0', '0', hexdig[ch >> 4], hexdig[ch & 15]};
+            err = cw_buf_append(out, esc, 6);
+        }
+        }
+    }
+    if (!err)
+        err = cw_buf_append(out, s + run, n - run);
+    return err ? err : cw_buf_putc(out, '"');
+}
+
+static cw_err put_json(const json_t *v, cw_buf *out, int depth)
+{
+    if (depth > 2048)
+        return CW_ERR_TOO_LARGE;
+    cw_err err = CW_OK;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        const char *k;
+        const json_t *m;
+        bool first = true;
+        err = cw_buf_putc(out, '{');
+        json_object_foreach((json_t *)v, k, m) {
+            if (!err && !first)
+                err = cw_buf_putc(out, ',');
+            first = false;
+            if (!err)
+                err = put_json_string(out, k, strlen(k));
+            if (!err)
+                err = cw_buf_putc(out, ':');
+            if (!err)
+                err = put_json(m, out, depth + 1);
+            if (err)
+                break;
+        }
+        return err ? err : cw_buf_putc(out, '}');
+    }
+    case JSON_ARRAY: {
+        size_t i;
+        const json_t *m;
+        err = cw_buf_putc(out, '[');
+        json_array_foreach(v, i, m) {
+            if (!err && i)
+                err = cw_buf_putc(out, ',');
+            if (!err)
+                err = put_json(m, out, depth + 1);
+            if (err)
+                break;
+        }
+        return err ? err : cw_buf_putc(out, ']');
+    }
+    case JSON_STRING:
+        return put_json_string(out, json_string_value(v), json_string_length(v));
+    case JSON_INTEGER:
+        return cw_buf_printf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    case JSON_REAL: {
+        char num[40];
+        snprintf(num, sizeof num, "%.17g", json_real_value(v));
+        /* keep it a real on the way back in: 1 -> 1.0 */
+        if (!strpbrk(num, ".eE"))
+            return cw_buf_printf(out, "%s.0", num);
+        return cw_buf_puts(out, num);
+    }
+    case JSON_TRUE: return cw_buf_puts(out, "true");
+    case JSON_FALSE: return cw_buf_puts(out, "false");
+    case JSON_NULL: return cw_buf_puts(out, "null");
+    }
+    return CW_ERR_INTERNAL;
+}
+
+cw_err cw__json_compact(const json_t *v, cw_buf *out) { return put_json(v, out, 0); }
 
 /* ---- original-case search values ----------------------------------------------- */
 

@@ -45,6 +45,12 @@ bool cw__is_sha256_hex(const char *s);
 const char *cw__search_original(const json_t *entity, const cw_relation_list *rels,
                                 const char *key, const char *value);
 
+/*
+ * Appends v as compact JSON (object members in their insertion order). A
+ * faster equivalent of json_dumps(v, JSON_COMPACT) for storing bodies.
+ */
+cw_err cw__json_compact(const json_t *v, cw_buf *out);
+
 /* ---- relations as shown on an entity ----------------------------------------- */
 
 typedef struct {

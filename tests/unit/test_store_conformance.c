@@ -425,6 +425,30 @@ static void test_put_sets_uid_and_etag_on_the_input(void **state)
     json_decref(e);
 }
 
+/* Bodies keep every character: quotes, backslashes, controls, non-ASCII. */
+static void test_body_round_trips(void **state)
+{
+    fx *f = *state;
+    json_t *e = component("odd", "service", "team-a");
+    const char *desc = "quote \" backslash \\ newline \n tab \t bell \x07 "
+                       "unicode \xc3\xa9\xe2\x82\xac end";
+    json_object_set_new(json_object_get(e, "metadata"), "description", json_string(desc));
+    json_object_set_new(json_object_get(e, "spec"), "weight", json_real(0.1));
+    json_object_set_new(json_object_get(e, "spec"), "ratio", json_real(2.0));
+    json_object_set_new(json_object_get(e, "spec"), "count", json_integer(-42));
+    json_object_set_new(json_object_get(e, "spec"), "flags",
+                        json_pack("[b,b,n,{}]", 1, 0));
+    json_t *expect = json_deep_copy(e);
+    put(f->s, e);
+    json_t *got = get(f->s, "component", "default", "odd");
+    assert_string_equal(md_str(got, "description"), desc);
+    const json_t *spec = json_object_get(got, "spec");
+    assert_true(json_equal(spec, json_object_get(expect, "spec")));
+    assert_true(json_is_real(json_object_get(spec, "ratio")));
+    json_decref(got);
+    json_decref(expect);
+}
+
 static void test_if_match(void **state)
 {
     fx *f = *state;
@@ -1358,6 +1382,7 @@ int main(void)
         T(test_postgres_url_is_unsupported_for_now),
         T(test_put_statuses_uid_and_etag),
         T(test_put_sets_uid_and_etag_on_the_input),
+        T(test_body_round_trips),
         T(test_if_match),
         T(test_names_are_unique_ignoring_case),
         T(test_get_rejects_bad_arguments),
