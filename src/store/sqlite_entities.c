@@ -200,7 +200,7 @@ static cw_err put_one(cw__sqlite_conn *c, cw__search_batch *sb, json_t *e,
         err = cw_fail(d, CW_ERR_PRECONDITION, "If-Match: %s does not exist", p.disp);
         goto out;
     }
-    if (if_match && strcmp(if_match, old_etag) != 0) {
+    if (exists && !cw__etag_matches(if_match, old_etag)) {
         err = cw_fail(d, CW_ERR_PRECONDITION, "If-Match: %s has etag \"%s\", not \"%s\"",
                       p.disp, old_etag, if_match);
         goto out;
@@ -457,7 +457,7 @@ static cw_err ent_del(cw_store *store, const char *key, const char *if_match, cw
         goto out;
     }
     int64_t id = sqlite3_column_int64(st, 0);
-    if (if_match && strcmp(if_match, cw__col_text(st, 1)) != 0) {
+    if (!cw__etag_matches(if_match, cw__col_text(st, 1))) {
         err = cw_fail(d, CW_ERR_PRECONDITION, "If-Match: %s has etag \"%s\", not \"%s\"",
                       key, cw__col_text(st, 1), if_match);
         goto out;

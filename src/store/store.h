@@ -66,6 +66,9 @@ typedef struct {
  * CW_ERR_PRECONDITION too when if_match is given and the entity does not
  * exist). An unchanged entity is not rewritten. The store assigns
  * metadata.uid and metadata.etag and computes relations.
+ * if_match may be the bare etag or an HTTP If-Match field value ("*",
+ * quoted or W/ tags, a comma-separated list). The entity's metadata.uid and
+ * metadata.etag are set in place.
  */
 cw_err cw_store_entity_put(cw_store *s, json_t *entity, const char *if_match,
                            cw_put_result *res, cw_diag *d);
@@ -160,6 +163,7 @@ cw_err cw_store_token_create(cw_store *s, const char *name, const char *role,
 cw_err cw_store_token_find(cw_store *s, const char *secret_hash, cw_token *out,
                            cw_diag *d);
 cw_err cw_store_token_touch(cw_store *s, int64_t id, int64_t now, cw_diag *d);
+/* All tokens, revoked ones included, by id; *out is one array: free() it. */
 cw_err cw_store_token_list(cw_store *s, cw_token **out, size_t *n, cw_diag *d);
 cw_err cw_store_token_revoke(cw_store *s, int64_t id, int64_t now, cw_diag *d);
 

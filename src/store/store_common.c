@@ -87,6 +87,38 @@ cw_err cw__etag(const char *canonical, char out[48], cw_diag *d)
     return CW_OK;
 }
 
+bool cw__etag_matches(const char *if_match, const char *etag)
+{
+    if (!if_match)
+        return true;
+    size_t elen = strlen(etag);
+    const char *p = if_match;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        if (!*p)
+            break;
+        const char *end = p;
+        while (*end && *end != ',')
+            end++;
+        const char *a = p, *b = end; /* one list element, trimmed below */
+        while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+            b--;
+        if (b - a == 1 && *a == '*')
+            return true;
+        if (b - a >= 2 && a[0] == 'W' && a[1] == '/')
+            a += 2;
+        if (b - a >= 2 && *a == '"' && b[-1] == '"') {
+            a++;
+            b--;
+        }
+        if ((size_t)(b - a) == elen && !memcmp(a, etag, elen))
+            return true;
+        p = end;
+    }
+    return false;
+}
+
 bool cw__is_sha256_hex(const char *s)
 {
     if (!s)

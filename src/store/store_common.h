@@ -33,6 +33,13 @@ cw_err cw__uuid4(char out[37], cw_diag *d);
 /* The etag of a canonical JSON text: the first 32 hex digits of its SHA-256. */
 cw_err cw__etag(const char *canonical, char out[48], cw_diag *d);
 
+/*
+ * Whether an If-Match value accepts the current etag: the bare etag, or an
+ * HTTP If-Match field value — "*", quoted or weak (W/"…") tags, a
+ * comma-separated list of them. A NULL if_match accepts anything.
+ */
+bool cw__etag_matches(const char *if_match, const char *etag);
+
 /* The lower-case hex SHA-256 check used for token hashes: 64 hex digits. */
 bool cw__is_sha256_hex(const char *s);
 

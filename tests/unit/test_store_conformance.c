@@ -467,10 +467,20 @@ static void test_if_match(void **state)
 
     cw_put_result b = put_expect(f->s, component("svc", "website", "team-a"), a.etag,
                                  CW_PUT_UPDATED);
+    /* HTTP forms of If-Match */
+    char quoted[64];
+    snprintf(quoted, sizeof quoted, "\"nope\", W/\"%s\"", b.etag);
+    b = put_expect(f->s, component("svc", "website", "team-b"), quoted, CW_PUT_UPDATED);
+    b = put_expect(f->s, component("svc", "website", "team-c"), "*", CW_PUT_UPDATED);
+    e = component("svc", "website", "team-a");
+    assert_int_equal(cw_store_entity_put(f->s, e, "\"nope\", \"other\"", &r, &d),
+                     CW_ERR_PRECONDITION);
+    json_decref(e);
 
-    /* If-Match on an entity that does not exist */
+    /* If-Match on an entity that does not exist, even "*" */
     e = component("ghost", "service", "team-a");
     assert_int_equal(cw_store_entity_put(f->s, e, a.etag, &r, &d), CW_ERR_PRECONDITION);
+    assert_int_equal(cw_store_entity_put(f->s, e, "*", &r, &d), CW_ERR_PRECONDITION);
     json_decref(e);
     assert_null(get(f->s, "component", "default", "ghost"));
 
