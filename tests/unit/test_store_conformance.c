@@ -1212,6 +1212,43 @@ static void test_read_only_open(void **state)
     cw_store_close(ro);
 }
 
+/* SQLite only: a database written by a newer conway is refused, not
+ * "migrated" backwards; read-only opening never creates a file. */
+static void test_sqlite_schema_guards(void **state)
+{
+    fx *f = *state;
+    if (strcmp(f->b->name, "sqlite") != 0)
+        skip();
+    int v = 0;
+    cw_diag d = {""};
+    assert_int_equal(cw_store_schema_version(f->s, &v, &d), CW_OK);
+    cw_store_close(f->s);
+    f->s = NULL;
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->b->url(f->ctx), &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    cw_store *s = NULL;
+    assert_int_equal(cw_store_open(f->b->url(f->ctx), NULL, &s, &d), CW_ERR_UNSUPPORTED);
+    assert_non_null(strstr(d.msg, "999"));
+    cw_store_options ro = {.read_only = true};
+    assert_int_equal(cw_store_open(f->b->url(f->ctx), &ro, &s, &d), CW_ERR_UNSUPPORTED);
+    assert_null(s);
+    /* put it back so teardown and later opens work */
+    assert_int_equal(sqlite3_open(f->b->url(f->ctx), &db), SQLITE_OK);
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    f->s = open_url(f->b->url(f->ctx));
+
+    char missing[400];
+    snprintf(missing, sizeof missing, "%s.absent", f->b->url(f->ctx));
+    assert_int_not_equal(cw_store_open(missing, &ro, &s, &d), CW_OK);
+    assert_int_equal(access(missing, F_OK), -1);
+}
+
 /* A child process writes entities one by one and acknowledges each after
  * put returns; it is killed with SIGKILL at an arbitrary point. Every
  * acknowledged entity must be in the database afterwards. */
@@ -1413,6 +1450,7 @@ int main(void)
         T(test_write_is_visible_to_another_connection),
         T(test_cache_sees_other_process_writes),
         T(test_read_only_open),
+        T(test_sqlite_schema_guards),
         T(test_acknowledged_writes_survive_kill9),
         T(test_concurrent_writers_and_readers),
     };
