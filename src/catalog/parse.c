@@ -156,6 +156,14 @@ static json_t *core_float(const char *s, size_t n, bool *matched)
     return json_real(v);
 }
 
+/* A string from scalar text. Text that is a piece of the input (plain,
+ * single-quoted, block scalars) was UTF-8-checked up front; only escapes of
+ * double-quoted scalars can make something new. */
+static json_t *make_str(const char *s, size_t n, bool trusted)
+{
+    return trusted ? json_stringn_nocheck(s, n) : json_stringn(s, n);
+}
+
 /* A plain (unquoted, untagged) scalar resolved by the core schema. */
 static json_t *resolve_plain(const char *s, size_t n)
 {
@@ -172,7 +180,7 @@ static json_t *resolve_plain(const char *s, size_t n)
     v = core_float(s, n, &matched);
     if (matched)
         return v;
-    return json_stringn(s, n);
+    return make_str(s, n, true);
 }
 
 /* ---- anchors: open-addressing hash map, name -> completed node ------------ */
@@ -278,8 +286,9 @@ static cw_err anchors_put(anchor_map *m, const char *name, size_t len, json_t *v
 typedef struct {
     json_t *node;        /* the object or array being filled (owned) */
     bool is_map;
-    char *key;           /* pending mapping key (owned), when have_key */
+    size_t key_off;      /* pending mapping key: offset into yctx.keys */
     size_t key_len;
+    bool key_trusted;    /* the key is known to be valid UTF-8 */
     bool have_key;
     bool key_is_merge;   /* the pending key is a plain "<<" */
     json_t *merges;      /* array of merge sources (owned), or NULL */
@@ -304,6 +313,7 @@ typedef struct {
     const char *text;    /* the whole input, for re-reading quoted scalars */
     size_t len;
     cw_buf scratch;      /* decoded single-quoted scalars */
+    cw_buf keys;         /* pending keys of open mappings, as a stack */
     /* first error reported by libfyaml */
     bool fy_have;
     int fy_line, fy_col;
@@ -314,7 +324,6 @@ static void frame_free(frame *f)
 {
     json_decref(f->node);
     json_decref(f->merges);
-    free(f->key);
     free(f->anchor);
     memset(f, 0, sizeof *f);
 }
@@ -380,18 +389,24 @@ static cw_err deliver(yctx *c, json_t *v, size_t height, const struct fy_mark *m
         }
         if (json_array_append_new(f->merges, v) != 0)
             err = fail_at(c, CW_ERR_NOMEM, m, "out of memory");
-    } else if (json_object_getn(f->node, f->key, f->key_len)) {
-        char shown[72];
-        size_t n = f->key_len < 64 ? f->key_len : 64;
-        memcpy(shown, f->key, n);
-        shown[n] = '\0';
-        json_decref(v);
-        err = fail_at(c, CW_ERR_INVALID, m, "duplicate mapping key \"%s\"", shown);
-    } else if (json_object_setn_new(f->node, f->key, f->key_len, v) != 0) {
-        err = fail_at(c, CW_ERR_INVALID, m, "mapping key is not valid UTF-8");
+    } else {
+        /* One hash operation: a duplicate replaces instead of growing. */
+        const char *key = c->keys.data + f->key_off;
+        size_t before = json_object_size(f->node);
+        int rc = f->key_trusted ? json_object_setn_new_nocheck(f->node, key, f->key_len, v)
+                                : json_object_setn_new(f->node, key, f->key_len, v);
+        if (rc != 0) {
+            err = fail_at(c, CW_ERR_INVALID, m, "mapping key is not valid UTF-8");
+        } else if (json_object_size(f->node) == before) {
+            char shown[72];
+            size_t n = f->key_len < 64 ? f->key_len : 64;
+            memcpy(shown, key, n);
+            shown[n] = '\0';
+            err = fail_at(c, CW_ERR_INVALID, m, "duplicate mapping key \"%s\"", shown);
+        }
+        c->keys.len = f->key_off;
+        c->keys.data[c->keys.len] = '\0';
     }
-    free(f->key);
-    f->key = NULL;
     f->have_key = false;
     f->key_is_merge = false;
     return err;
@@ -409,12 +424,13 @@ static json_t *scalar_value(yctx *c, struct fy_event *ev, const char *s, size_t 
 {
     const struct fy_mark *m = fy_event_start_mark(ev);
     struct fy_token *tag = ev->scalar.tag;
-    bool plain = fy_token_scalar_style(ev->scalar.value) == FYSS_PLAIN;
+    enum fy_scalar_style style = fy_token_scalar_style(ev->scalar.value);
+    bool plain = style == FYSS_PLAIN, trusted = style != FYSS_DOUBLE_QUOTED;
     json_t *v = NULL;
     bool matched = true;
     *err = CW_OK;
     if (tag_is(tag, "tag:yaml.org,2002:str") || tag_is(tag, "!")) {
-        v = json_stringn(s, n);
+        v = make_str(s, n, trusted);
     } else if (tag_is(tag, "tag:yaml.org,2002:null")) {
         if (!is_core_null(s, n))
             matched = false;
@@ -431,7 +447,7 @@ static json_t *scalar_value(yctx *c, struct fy_event *ev, const char *s, size_t 
     } else if (plain) {
         v = resolve_plain(s, n);
     } else {
-        v = json_stringn(s, n);
+        v = make_str(s, n, trusted);
     }
     if (!matched) {
         size_t tn;
@@ -492,8 +508,9 @@ static cw_err sq_decode(const char *raw, size_t n, cw_buf *out)
 
 /*
  * The text of a scalar token. libfyaml 0.7.12 mis-decodes single-quoted
- * scalars with several '' escapes (wrong text, and a leaked buffer per
- * scalar: upstream issue #233), so those are decoded here from the source.
+ * scalars with several '' escapes (wrong text) and leaks a buffer for those
+ * and for ones with several CR line breaks (upstream issue #233), so all
+ * single-quoted scalars are decoded here from the source.
  */
 static const char *scalar_text(yctx *c, struct fy_token *tok, size_t *n, cw_err *err)
 {
@@ -504,12 +521,10 @@ static const char *scalar_text(yctx *c, struct fy_token *tok, size_t *n, cw_err 
         if (sm && em && sm->input_pos <= em->input_pos && em->input_pos <= c->len) {
             const char *raw = c->text + sm->input_pos;
             size_t rn = em->input_pos - sm->input_pos;
-            if (rn >= 2 && memmem(raw, rn, "''", 2)) {
-                if ((*err = sq_decode(raw, rn, &c->scratch)) != CW_OK)
-                    return NULL;
-                *n = c->scratch.len;
-                return c->scratch.data;
-            }
+            if ((*err = sq_decode(raw, rn, &c->scratch)) != CW_OK)
+                return NULL;
+            *n = c->scratch.len;
+            return c->scratch.data;
         }
     }
     const char *s = fy_token_get_text(tok, n);
@@ -537,15 +552,17 @@ static cw_err on_scalar(yctx *c, struct fy_event *ev)
     frame *top = c->depth ? &c->stack[c->depth - 1] : NULL;
     bool as_key = top && top->is_map && !top->have_key;
     if (as_key) {
-        if (!(top->key = dup_text(s, n)))
+        top->key_off = c->keys.len;
+        if (cw_buf_append(&c->keys, s, n) != CW_OK)
             return fail_at(c, CW_ERR_NOMEM, m, "out of memory");
         top->key_len = n;
+        top->key_trusted = fy_token_scalar_style(ev->scalar.value) != FYSS_DOUBLE_QUOTED;
         top->have_key = true;
         top->key_is_merge = fy_token_scalar_style(ev->scalar.value) == FYSS_PLAIN &&
                             !ev->scalar.tag && eq(s, n, "<<");
         if (!ev->scalar.anchor)
             return CW_OK;
-        if (!(v = json_stringn(s, n)))
+        if (!(v = make_str(s, n, top->key_trusted)))
             return fail_at(c, CW_ERR_INVALID, m, "mapping key is not valid UTF-8");
     } else {
         v = scalar_value(c, ev, s, n, &err);
@@ -741,43 +758,64 @@ static void capture_diag(struct fy_diag *diag, void *user, const char *buf, size
     c->fy_line = nums[1];
 }
 
+/* YAML 1.2 c-printable: tab, line breaks, visible ASCII, NEL and
+ * non-control code points other than U+FFFE/U+FFFF (surrogates are not
+ * valid UTF-8 to begin with). */
+static bool yaml_printable(uint32_t cp)
+{
+    if (cp < 0x80)
+        return cp == 0x09 || cp == 0x0A || cp == 0x0D || (cp >= 0x20 && cp <= 0x7E);
+    if (cp < 0xA0)
+        return cp == 0x85;
+    return cp != 0xFFFE && cp != 0xFFFF;
+}
+
 /*
- * Strict UTF-8 check (no overlong forms, surrogates or code points above
- * U+10FFFF) that also refuses NUL. Returns the offset of the first bad byte,
- * or len when all is well. libfyaml 0.7.12 loops forever on some invalid
- * UTF-8 (e.g. "%\xff", a directive), so it must only ever see valid text.
+ * Checks that the input is strict UTF-8 (no overlong forms, surrogates or
+ * code points above U+10FFFF) made only of characters YAML allows. Returns
+ * the offset of the first bad character, or len; *cp_out gets the code
+ * point (or -1 for bad UTF-8). libfyaml 0.7.12 loops forever on some
+ * invalid UTF-8 ("%\xff") and crashes formatting some errors around control
+ * characters, so it must only ever see text that passes this check.
  */
-static size_t utf8_invalid_at(const unsigned char *s, size_t len)
+static size_t yaml_text_invalid_at(const unsigned char *s, size_t len, long *cp_out)
 {
     size_t i = 0;
     while (i < len) {
         unsigned char c = s[i];
-        if (c < 0x80) {
-            if (c == 0)
-                return i;
-            i++;
-            continue;
-        }
         size_t need;
         uint32_t cp, min;
-        if (c >= 0xC2 && c <= 0xDF) {
+        if (c < 0x80) {
+            need = 0, cp = c, min = 0;
+        } else if (c >= 0xC2 && c <= 0xDF) {
             need = 1, cp = c & 0x1F, min = 0x80;
         } else if (c >= 0xE0 && c <= 0xEF) {
             need = 2, cp = c & 0x0F, min = 0x800;
         } else if (c >= 0xF0 && c <= 0xF4) {
             need = 3, cp = c & 0x07, min = 0x10000;
         } else {
+            *cp_out = -1;
             return i;
         }
-        if (len - i <= need)
+        if (need >= len - i) {
+            *cp_out = -1;
             return i;
+        }
         for (size_t k = 1; k <= need; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
+            if ((s[i + k] & 0xC0) != 0x80) {
+                *cp_out = -1;
                 return i;
+            }
             cp = (cp << 6) | (s[i + k] & 0x3F);
         }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+            *cp_out = -1;
             return i;
+        }
+        if (!yaml_printable(cp)) {
+            *cp_out = (long)cp;
+            return i;
+        }
         i += need + 1;
     }
     return len;
@@ -785,7 +823,8 @@ static size_t utf8_invalid_at(const unsigned char *s, size_t len)
 
 static cw_err check_text(const char *text, size_t len, cw_diag *d)
 {
-    size_t bad = utf8_invalid_at((const unsigned char *)text, len);
+    long cp = 0;
+    size_t bad = yaml_text_invalid_at((const unsigned char *)text, len, &cp);
     if (bad == len)
         return CW_OK;
     size_t line = 1, col = 1;
@@ -797,8 +836,14 @@ static cw_err check_text(const char *text, size_t len, cw_diag *d)
             col++;
         }
     }
-    return cw_fail(d, CW_ERR_INVALID, "line %zu, column %zu: %s", line, col,
-                   text[bad] ? "invalid UTF-8" : "NUL characters are not allowed");
+    if (cp < 0)
+        return cw_fail(d, CW_ERR_INVALID, "line %zu, column %zu: invalid UTF-8", line, col);
+    if (cp == 0)
+        return cw_fail(d, CW_ERR_INVALID,
+                       "line %zu, column %zu: NUL characters are not allowed", line, col);
+    return cw_fail(d, CW_ERR_INVALID,
+                   "line %zu, column %zu: character U+%04lX is not allowed in YAML", line, col,
+                   (unsigned long)cp);
 }
 
 static cw_err parse_yaml(const char *text, size_t len, const cw_parse_limits *lim,
@@ -812,6 +857,7 @@ static cw_err parse_yaml(const char *text, size_t len, const cw_parse_limits *li
     c.text = text;
     c.len = len;
     cw_buf_init(&c.scratch, 0);
+    cw_buf_init(&c.keys, 0);
     cw_err err = CW_OK;
     struct fy_diag *diag = NULL;
     struct fy_parser *fyp = NULL;
@@ -871,6 +917,7 @@ out:
     anchors_clear(&c.anchors);
     json_decref(c.root);
     cw_buf_free(&c.scratch);
+    cw_buf_free(&c.keys);
     if (fyp)
         fy_parser_destroy(fyp);
     if (diag)

@@ -351,6 +351,16 @@ static void test_invalid_utf8(void **state)
     cw_diag d;
     assert_int_equal(cw_parse_documents("a: 1\0", 6, NULL, &docs, &d), CW_ERR_INVALID);
     assert_non_null(strstr(d.msg, "line 1, column 5: NUL characters are not allowed"));
+    /* Regression (fuzz_catalog_parse): control characters made libfyaml
+     * crash while formatting an error; YAML does not allow them anyway. */
+    expect_fail("a: &a [a+,-*\x12\x12" "b,0kb\n", NULL, CW_ERR_INVALID,
+                "line 1, column 13: character U+0012 is not allowed in YAML");
+    expect_fail("a: x\x7f\n", NULL, CW_ERR_INVALID, "character U+007F");
+    expect_fail("a: \xc2\x80\n", NULL, CW_ERR_INVALID, "character U+0080");
+    expect_fail("a: \xef\xbf\xbe\n", NULL, CW_ERR_INVALID, "character U+FFFE");
+    docs = parse_ok("\xef\xbb\xbf" "a:\tb\xc2\x85\r\n");
+    assert_int_equal(json_array_size(docs), 1);
+    json_decref(docs);
     docs = parse_ok("name: caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\n");
     assert_string_equal(json_string_value(json_object_get(json_array_get(docs, 0), "name")),
                         "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
@@ -370,7 +380,8 @@ static void test_single_quoted(void **state)
                             "d: 'plain, no escapes'\n"
                             "e: ''''\n"
                             "f: [ 'p''q', '' ]\n"
-                            "g: 'a''\r\n b'\n");
+                            "g: 'a''\r\n b'\n"
+                            "h: 'x\r\r\n\n\r\n\n\r\n\r  y'\n");
     json_t *o = json_array_get(docs, 0);
     assert_string_equal(json_string_value(json_object_get(o, "a")), "''x");
     assert_string_equal(json_string_value(json_object_get(o, "b")), "x''''''''''y");
@@ -381,6 +392,7 @@ static void test_single_quoted(void **state)
     assert_string_equal(json_string_value(json_array_get(f, 0)), "p'q");
     assert_string_equal(json_string_value(json_array_get(f, 1)), "");
     assert_string_equal(json_string_value(json_object_get(o, "g")), "a' b");
+    assert_string_equal(json_string_value(json_object_get(o, "h")), "x\n\n\n\n\n\ny");
     json_decref(docs);
     /* keys are scalars like any other */
     docs = parse_ok("'k''1': v\n");
