@@ -5,6 +5,7 @@
  * Backstage's kind JSON schemas and BuiltinKindsEntityProcessor.
  */
 #include "catalog/kinds.h"
+#include "insights/raci.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -120,7 +121,9 @@ static const cw_kind_rule kind_rules[] = {
     RULE("User", backstage_versions, true, user_fields, NULL),
     RULE("Location", backstage_versions, true, location_fields, check_location),
     RULE("Template", template_versions, true, template_fields, NULL),
-    RULE("Responsibilities", conway_versions, true, owner_only_fields, NULL),
+    /* spec rules live with the RACI logic in src/insights/raci.c */
+    RULE("Responsibilities", conway_versions, true, owner_only_fields,
+         cw_responsibilities_kind_check),
     RULE("Heartbeat", conway_versions, true, owner_only_fields, NULL),
     RULE("Scorecard", conway_versions, true, owner_only_fields, NULL),
     RULE("Goal", conway_versions, true, owner_only_fields, NULL),

@@ -294,8 +294,7 @@ static void test_validate_refs_in_spec(void **state)
 static void test_validate_conway_and_unknown_kinds(void **state)
 {
     (void)state;
-    const char *kinds[] = {"Responsibilities", "Heartbeat", "Scorecard", "Goal", "Hypothesis",
-                           "Decision"};
+    const char *kinds[] = {"Heartbeat", "Scorecard", "Goal", "Hypothesis", "Decision"};
     char y[256];
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
         snprintf(y, sizeof y, "apiVersion: conway.dev/v1\nkind: %s\nmetadata:\n  name: x\nspec: {}\n",
@@ -307,6 +306,15 @@ static void test_validate_conway_and_unknown_kinds(void **state)
                  "spec: {}\n", kinds[i]);
         expect_invalid(y, "is not supported for kind");
     }
+    /* Responsibilities: its spec rules come from src/insights/raci.c */
+    expect_invalid("apiVersion: conway.dev/v1\nkind: Responsibilities\nmetadata:\n  name: r\n"
+                   "spec: {}\n", "spec.target: ");
+    expect_invalid("apiVersion: conway.dev/v1\nkind: Responsibilities\nmetadata:\n  name: r\n",
+                   "spec: required for kind Responsibilities");
+    expect_valid("apiVersion: conway.dev/v1\nkind: responsibilities\nmetadata:\n  name: r\n"
+                 "spec:\n  target: system:default/payments\n  activities:\n"
+                 "    incident-resolution:\n      responsible: [payments-team]\n"
+                 "      accountable: group:default/payments-team\n");
     /* unknown kinds with a valid kind format are kept with their spelling */
     json_t *e = yaml1("apiVersion: example.com/v2\nkind: Widget\nmetadata:\n  name: w\n");
     cw_diag d;
