@@ -6,6 +6,7 @@
  * (ping, schema version, size) and the backend's vtable.
  */
 #include "store/sqlite_int.h"
+#include "store/store_audit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -616,4 +617,5 @@ static const cw_store_vtable sqlite_vtable = {
     .core = &sqlite_core_ops,
     .entities = &cw__sqlite_entity_ops,
     .tokens = &cw__sqlite_token_ops,
+    .audit = &cw__sqlite_audit_ops,
 };

@@ -73,6 +73,36 @@ const cw__sqlite_migration cw__sqlite_migrations[] = {
      "  last_used_at INTEGER,"
      "  revoked_at INTEGER"
      ");"},
+
+    {3, "audit log",
+     /* append-only: the triggers refuse UPDATE and DELETE (store_audit.h) */
+     "CREATE TABLE audit ("
+     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"  /* never reused: paging cursor */
+     "  at INTEGER NOT NULL,"                   /* unix milliseconds */
+     "  actor TEXT NOT NULL,"                   /* token | cli | anonymous */
+     "  token_id INTEGER,"
+     "  token_name TEXT,"
+     "  action TEXT NOT NULL,"
+     "  entity_refs TEXT NOT NULL,"             /* JSON array as written */
+     "  request_id TEXT,"
+     "  detail TEXT"                            /* JSON object or NULL */
+     ");"
+     "CREATE INDEX audit_by_action ON audit (action, id);"
+     "CREATE INDEX audit_by_token ON audit (token_id, id);"
+     "CREATE INDEX audit_by_time ON audit (at);"
+     "CREATE TABLE audit_refs ("
+     "  ref_key TEXT NOT NULL,"                 /* lower-cased kind:namespace/name */
+     "  audit_id INTEGER NOT NULL,"
+     "  PRIMARY KEY (ref_key, audit_id)"
+     ") WITHOUT ROWID;"
+     "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+     " BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END;"
+     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+     " BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END;"
+     "CREATE TRIGGER audit_refs_no_update BEFORE UPDATE ON audit_refs"
+     " BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END;"
+     "CREATE TRIGGER audit_refs_no_delete BEFORE DELETE ON audit_refs"
+     " BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END;"},
 };
 
 const size_t cw__sqlite_nmigrations =

@@ -1,0 +1,112 @@
+/*
+ * store_audit.h — the audit log domain of the store: an append-only record
+ * of every write (entity put/delete, catalog import, event batch, token
+ * create/revoke, CODEOWNERS check) with its time, who did it (token id and
+ * name, or the CLI), the action, the entity refs it touched and the request
+ * id. Nothing in conway updates or deletes an audit row; the SQLite schema
+ * refuses it with triggers.
+ *
+ * Ordering with the write it records: the audit row is appended right AFTER
+ * the write committed, in its own transaction (the entity and token domains
+ * own their transactions). A crash between the two loses the audit row of
+ * a write that happened; it never records a write that did not.
+ *
+ * Ownership: inputs are borrowed; a cw_audit_page is owned by the caller
+ * and freed with cw_audit_page_free.
+ */
+#ifndef CW_STORE_AUDIT_H
+#define CW_STORE_AUDIT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "util/err.h"
+
+#define CW_AUDIT_ACTION_MAX 64     /* bytes including NUL */
+#define CW_AUDIT_ACTOR_MAX 16
+#define CW_AUDIT_NAME_MAX 128      /* = cw_token.name */
+#define CW_AUDIT_REQID_MAX 40      /* = cw_req.request_id */
+#define CW_AUDIT_MAX_REFS 200000   /* refs kept per record (a big import) */
+#define CW_AUDIT_PAGE_MAX 1000
+
+typedef struct {
+    int64_t at_ms;              /* 0 = now */
+    const char *actor;          /* "token", "cli" or "anonymous"; NULL = "token"
+                                   when token_id > 0, else "anonymous" */
+    int64_t token_id;           /* 0 = no token */
+    const char *token_name;     /* NULL or "" = none */
+    const char *action;         /* required: "entity.create", "token.revoke"… */
+    const json_t *refs;         /* NULL or a JSON array of entity ref strings */
+    const char *request_id;     /* NULL or "" = none */
+    const json_t *detail;       /* NULL or a JSON object of extra facts */
+} cw_audit_entry;
+
+/*
+ * Appends one record, committed before returning. Checks: action of 1-63
+ * characters [a-z0-9._-]; actor one of the three; refs an array of strings
+ * (at most CW_AUDIT_MAX_REFS; each stored as written and indexed by its
+ * lower-cased key when it parses as a full kind:namespace/name ref);
+ * detail an object. CW_ERR_INVALID naming the field otherwise. *id_out (may
+ * be NULL) receives the record's id.
+ */
+cw_err cw_store_audit_append(cw_store *s, const cw_audit_entry *e, int64_t *id_out,
+                             cw_diag *d);
+
+typedef struct {
+    const char *action;         /* NULL = any; exact match */
+    int64_t token_id;           /* 0 = any */
+    const char *entity_ref;     /* NULL = any; any case, full kind:ns/name */
+    int64_t from_ms;            /* inclusive; INT64_MIN = unbounded */
+    int64_t to_ms;              /* exclusive; INT64_MAX = unbounded */
+    int64_t before_id;          /* keyset paging: only ids below; 0 = newest */
+    size_t limit;               /* 1..CW_AUDIT_PAGE_MAX */
+} cw_audit_query;
+
+/* cw_audit_query with no filter and limit 100. */
+void cw_audit_query_init(cw_audit_query *q);
+
+typedef struct {
+    int64_t id;                 /* increasing in append order */
+    int64_t at_ms;
+    char actor[CW_AUDIT_ACTOR_MAX];
+    int64_t token_id;           /* 0 = none */
+    char token_name[CW_AUDIT_NAME_MAX]; /* "" = none */
+    char action[CW_AUDIT_ACTION_MAX];
+    char *refs_json;            /* owned: a JSON array text, "[]" at least */
+    char request_id[CW_AUDIT_REQID_MAX]; /* "" = none */
+    char *detail_json;          /* owned: a JSON object text, or NULL */
+} cw_audit_record;
+
+typedef struct {
+    cw_audit_record *items;     /* newest first */
+    size_t len;
+    bool more;                  /* older matching records exist */
+} cw_audit_page;
+
+/* The matching records, newest (highest id) first. CW_ERR_INVALID naming
+ * the field for a bad query (limit, unparseable entity_ref). */
+cw_err cw_store_audit_query(cw_store *s, const cw_audit_query *q, cw_audit_page *out,
+                            cw_diag *d);
+void cw_audit_page_free(cw_audit_page *p);
+
+/* ---- backend side (store_impl.h) -------------------------------------------- */
+
+/* What a backend provides. Arguments arrive checked by store_audit.c;
+ * refs_keys holds the lower-cased key of each ref ("" when it does not
+ * parse), refs_json the compact array text, detail_json NULL or text. */
+typedef struct cw_store_audit_ops {
+    cw_err (*append)(cw_store *s, int64_t at_ms, const char *actor, int64_t token_id,
+                     const char *token_name, const char *action, const char *refs_json,
+                     char *const *refs_keys, size_t nrefs, const char *request_id,
+                     const char *detail_json, int64_t *id_out, cw_diag *d);
+    /* entity_key already lower-cased; out zeroed by the caller. */
+    cw_err (*query)(cw_store *s, const cw_audit_query *q, const char *entity_key,
+                    cw_audit_page *out, cw_diag *d);
+} cw_store_audit_ops;
+
+extern const cw_store_audit_ops cw__sqlite_audit_ops;
+
+#endif
