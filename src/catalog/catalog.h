@@ -96,12 +96,22 @@ cw_err cw_entity_validate_all(json_t *entity, cw_issue_list *issues, cw_diag *d)
  * Validates an entity in place and normalises it: fills metadata.namespace
  * with "default" when missing, canonicalises the kind's spelling, removes
  * server-owned fields that the client must not set (metadata.uid,
- * metadata.etag, relations, status). Checks the envelope, metadata formats
- * and the required spec fields of each kind (Component: type, lifecycle,
- * owner; API: type, lifecycle, owner, definition; Resource: type, owner;
- * System: owner; Domain: owner; Group: type, children; User: memberOf
- * optional; Location: target or targets; conway.dev/v1 kinds as registered).
- * On error returns CW_ERR_INVALID and d says "<field path>: <rule>".
+ * metadata.etag, metadata.generation, relations, status). Checks the
+ * envelope (only apiVersion, kind, metadata, spec at the top level),
+ * metadata formats and sizes (description and annotation values up to
+ * 64 KiB, title 1 KiB, at most 1000 labels, annotations, tags and links),
+ * the apiVersions each known kind accepts (backstage.io/v1alpha1|v1beta1;
+ * Template: scaffolder.backstage.io/v1beta3; conway kinds: conway.dev/v1)
+ * and the spec fields of each kind (Component: type, lifecycle, owner; API:
+ * type, lifecycle, owner, definition; Resource: type, owner; System: owner;
+ * Domain: owner; Group: type, children; User: spec, memberOf optional;
+ * Location: target or targets; Template: type; conway.dev/v1 kinds: spec,
+ * Responsibilities with the rules of src/insights/raci.h). Every entity
+ * reference in spec must parse (dependsOn/dependencyOf need a kind).
+ * Unknown kinds with a valid kind are accepted with their own spelling.
+ * On error returns CW_ERR_INVALID and d says "<field path>: <rule>" for
+ * every problem, joined by "; " (e.g. "spec.owner: required for kind
+ * Component"); the entity is then not normalised.
  */
 cw_err cw_entity_validate(json_t *entity, cw_diag *d);
 
@@ -120,10 +130,14 @@ typedef struct {
 
 /*
  * Computes the outgoing relations of a validated entity from its spec
- * (spec.owner -> ownedBy, spec.system/domain/subcomponentOf -> partOf,
- * dependsOn, providesApis, consumesApis, memberOf, parent/children, members
- * -> hasMember, ...). Duplicates are removed. Caller owns list (free with
- * cw_relation_list_free). Refs that do not parse are an error naming the field.
+ * (spec.owner -> ownedBy, spec.system/domain/subdomainOf/subcomponentOf ->
+ * partOf, dependsOn, dependencyOf, providesApis -> providesApi, consumesApis
+ * -> consumesApi, memberOf, parent -> childOf, children -> parentOf, members
+ * -> hasMember), as Backstage's BuiltinKindsEntityProcessor does. Refs
+ * without a namespace take the entity's own namespace. Relations are
+ * appended to list (zero-initialised or reused), sorted by (type, key)
+ * without duplicates. Caller owns list (free with cw_relation_list_free).
+ * Refs that do not parse are an error naming the field (list unchanged).
  */
 cw_err cw_entity_relations(const json_t *entity, cw_relation_list *list, cw_diag *d);
 void cw_relation_list_free(cw_relation_list *list);
