@@ -243,7 +243,7 @@ static bool same_data(const cw__srow *x, const cw__srow *y)
 static cw_err decode(cw__search_batch *b, const void *blob, size_t len, cw__srow **out,
                      size_t *n)
 {
-    reader r = {blob, (const unsigned char *)blob + len};
+    reader r = {blob, blob ? (const unsigned char *)blob + len : NULL}; /* NULL + 0 is UB */
     cw__srow *rows = NULL;
     size_t cnt = 0, cap = 0;
     while (r.p < r.end) {
