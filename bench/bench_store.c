@@ -331,6 +331,35 @@ int main(int argc, char **argv)
            total);
     ratio_line("query latency", t_q * 1e3, t_rq * 1e3, "ms");
 
+    /* ---- facets ---- */
+    const char *fkeys[] = {"spec.type", "spec.lifecycle", "metadata.tags",
+                           "relations.ownedby"};
+    cw_filter_cond kc = {"kind", kind_v, 1};
+    cw_filter_clause kcl = {&kc, 1};
+    cw_filter kflt = {&kcl, 1};
+    const int fruns = 50;
+    t0 = now_s();
+    for (int r = 0; r < fruns; r++) {
+        json_t *facets = NULL;
+        if (cw_store_entity_facets(s, fkeys, 4, &kflt, &facets, &d) != CW_OK)
+            die("facets", d.msg);
+        json_decref(facets);
+    }
+    double t_f = (now_s() - t0) / fruns;
+    sqlite3_stmt *rf = NULL;
+    sqlite3_prepare_v2(raw, "SELECT type, count(*) FROM t GROUP BY type", -1, &rf, NULL);
+    t0 = now_s();
+    for (int r = 0; r < fruns * 4; r++) {
+        while (sqlite3_step(rf) == SQLITE_ROW)
+            bytes += (size_t)sqlite3_column_int64(rf, 1);
+        sqlite3_reset(rf);
+    }
+    double t_rf = (now_s() - t0) / fruns; /* four GROUP BYs, one per facet key */
+    sqlite3_finalize(rf);
+    printf("facets spec.type,spec.lifecycle,metadata.tags,relations.ownedby "
+           "(filter kind=component)\n");
+    ratio_line("facets latency (raw: 4 GROUP BY)", t_f * 1e3, t_rf * 1e3, "ms");
+
     int64_t size = 0;
     cw_store_size_bytes(s, &size, &d);
     printf("database size: %.1f MiB (%zu bytes read in total)\n", (double)size / 1048576.0,

@@ -852,52 +852,6 @@ out:
 
 /* ---- facets and counts ------------------------------------------------------------------- */
 
-static void qb_filter_in(qbuild *b, const char *col, const cw_filter *f)
-{
-    if (!has_filter(f))
-        return;
-    qb_sql(b, " AND ");
-    qb_sql(b, col);
-    qb_sql(b, " IN (");
-    qb_set(b, f);
-    qb_sql(b, ")");
-}
-
-static cw_err facet_one(cw__sqlite_conn *c, const char *key, const cw_filter *f,
-                        json_t *arr, cw_diag *d)
-{
-    qbuild b;
-    qb_init(&b);
-    sqlite3_stmt *st = NULL;
-    qb_sql(&b, "SELECT o, count(DISTINCT eid) AS n FROM ("
-               "SELECT s.entity_id AS eid, coalesce(s.original, s.value) AS o "
-               "FROM search s WHERE s.key = ");
-    qb_param(&b, key);
-    qb_sql(&b, " AND NOT s.is_null");
-    qb_filter_in(&b, "s.entity_id", f);
-    if (is_relation_key(key)) {
-        qb_sql(&b, " UNION ALL SELECT t.id, src.ref FROM relations r "
-                   "JOIN entities src ON src.id = r.entity_id "
-                   "JOIN entities t ON t.key = r.target_key WHERE r.inverse_lc = ");
-        qb_param(&b, key + 10);
-        qb_filter_in(&b, "t.id", f);
-    }
-    qb_sql(&b, ") GROUP BY o ORDER BY n DESC, o");
-    cw_err err = b.err ? qb_error(&b, d) : qb_prepare(c, &b, 1, &st, d);
-    int rc = SQLITE_DONE;
-    while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *o = json_pack("{s:s, s:I}", "value", cw__col_text(st, 0), "count",
-                              (json_int_t)sqlite3_column_int64(st, 1));
-        if (!o || json_array_append_new(arr, o))
-            err = cw_fail(d, CW_ERR_NOMEM, "facets: out of memory");
-    }
-    if (!err && rc != SQLITE_DONE)
-        err = cw__sqlite_fail(c, rc, d, "facets");
-    cw__sqlite_done(c, st);
-    qb_free(&b);
-    return err;
-}
-
 static cw_err ent_facets(cw_store *store, const char *const *keys, size_t nkeys,
                          const cw_filter *filter, json_t **out, cw_diag *d)
 {
@@ -906,15 +860,20 @@ static cw_err ent_facets(cw_store *store, const char *const *keys, size_t nkeys,
     if (!res)
         return cw_fail(d, CW_ERR_NOMEM, "facets: out of memory");
     cw__sqlite_conn *c = cw__sqlite_read_acquire(s);
+    cw__idset members = {0};
+    /* one snapshot; the filter is evaluated once for all keys */
     cw_err err = cw__sqlite_read_begin(c, d);
+    if (!err && has_filter(filter))
+        err = cw__sqlite_filter_ids(c, filter, &members, d);
     for (size_t i = 0; !err && i < nkeys; i++) {
         json_t *arr = json_array();
         if (!arr || json_object_set_new(res, keys[i], arr)) {
             err = cw_fail(d, CW_ERR_NOMEM, "facets: out of memory");
             break;
         }
-        err = facet_one(c, keys[i], filter, arr, d);
+        err = cw__sqlite_facet(c, keys[i], has_filter(filter) ? &members : NULL, arr, d);
     }
+    cw__idset_free(&members);
     cw__sqlite_read_release(s, c);
     if (err) {
         json_decref(res);

@@ -187,6 +187,11 @@ cw_err cw__sqlite_page_ids(cw__sqlite_conn *c, const cw__idset *m, const char *a
                            bool desc, size_t offset, size_t limit, cw__keyed **out,
                            size_t *nout, cw_diag *d);
 
+/* Appends {"value","count"} objects for one facet key to arr: entities per
+ * value, among filter's members (all entities when filter is NULL). */
+cw_err cw__sqlite_facet(cw__sqlite_conn *c, const char *key, const cw__idset *filter,
+                        json_t *arr, cw_diag *d);
+
 /* ---- domain ops (one per sqlite_<domain>.c) ------------------------------------ */
 extern const cw_store_entity_ops cw__sqlite_entity_ops;
 extern const cw_store_token_ops cw__sqlite_token_ops;

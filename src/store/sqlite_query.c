@@ -373,3 +373,139 @@ out:
     *nout = n;
     return CW_OK;
 }
+
+/* ---- facets ------------------------------------------------------------------------ *
+ * Rows of one key come out of the search table's primary key sorted by
+ * (value, entity_id), so counting entities per value is one pass; for
+ * relations.* keys a second sorted stream (the inverse of others' outgoing
+ * relations) is merged in, an entity counted once per value. Case variants
+ * of one value are one facet, shown with the first original spelling.
+ */
+
+typedef struct {
+    sqlite3_stmt *st;
+    bool done;
+} stream;
+
+static cw_err stream_next(cw__sqlite_conn *c, stream *s, cw_diag *d)
+{
+    if (s->done)
+        return CW_OK;
+    int rc = sqlite3_step(s->st);
+    if (rc == SQLITE_ROW)
+        return CW_OK;
+    s->done = true;
+    return rc == SQLITE_DONE ? CW_OK : cw__sqlite_fail(c, rc, d, "facets");
+}
+
+typedef struct {
+    char *value;     /* shown: original case */
+    int64_t count;
+} facet;
+
+static int facet_cmp(const void *a, const void *b)
+{
+    const facet *x = a, *y = b;
+    if (x->count != y->count)
+        return x->count > y->count ? -1 : 1;
+    return strcmp(x->value, y->value);
+}
+
+/* Compares the current rows of two streams by (value, entity id). */
+static int row_order(stream *a, stream *b)
+{
+    if (a->done || b->done)
+        return a->done - b->done; /* a finished stream sorts last */
+    int c = strcmp(cw__col_text(a->st, 0), cw__col_text(b->st, 0));
+    if (!c) {
+        int64_t x = sqlite3_column_int64(a->st, 1), y = sqlite3_column_int64(b->st, 1);
+        c = (x > y) - (x < y);
+    }
+    return c;
+}
+
+cw_err cw__sqlite_facet(cw__sqlite_conn *c, const char *key, const cw__idset *filter,
+                        json_t *arr, cw_diag *d)
+{
+    stream s[2] = {{NULL, true}, {NULL, true}};
+    facet *fs = NULL;
+    size_t nf = 0, cap = 0;
+    char *lkey = lower_dup(key);
+    char *cur = NULL;          /* value of the open group (lower case) */
+    int64_t last_id = -1;
+    cw_err err = lkey ? CW_OK : cw_fail(d, CW_ERR_NOMEM, "facets: out of memory");
+    if (!err)
+        err = cw__sqlite_stmt(c,
+                              "SELECT value, entity_id, coalesce(original, value) "
+                              "FROM search WHERE key = ? AND NOT is_null",
+                              &s[0].st, d);
+    if (!err) {
+        cw__bind_text(s[0].st, 1, lkey);
+        s[0].done = false;
+        err = stream_next(c, &s[0], d);
+    }
+    if (!err && !strncmp(lkey, "relations.", 10) && lkey[10]) {
+        err = cw__sqlite_stmt(c,
+                              "SELECT src.key, t.id, src.ref FROM relations r "
+                              "JOIN entities src ON src.id = r.entity_id "
+                              "JOIN entities t ON t.key = r.target_key "
+                              "WHERE r.inverse_lc = ? ORDER BY src.key, t.id",
+                              &s[1].st, d);
+        if (!err) {
+            cw__bind_text(s[1].st, 1, lkey + 10);
+            s[1].done = false;
+            err = stream_next(c, &s[1], d);
+        }
+    }
+    while (!err && !(s[0].done && s[1].done)) {
+        stream *in = row_order(&s[0], &s[1]) <= 0 ? &s[0] : &s[1];
+        const char *value = cw__col_text(in->st, 0);
+        int64_t id = sqlite3_column_int64(in->st, 1);
+        bool same_group = cur && !strcmp(cur, value);
+        if ((!filter || member(filter, id)) && !(same_group && id == last_id)) {
+            if (!same_group) {
+                free(cur);
+                cur = lower_dup(value);
+                if (nf == cap) {
+                    size_t ncap = cap ? cap * 2 : 32;
+                    facet *p = realloc(fs, ncap * sizeof *p);
+                    if (p) {
+                        fs = p;
+                        cap = ncap;
+                    }
+                }
+                const char *shown = cw__col_text(in->st, 2);
+                size_t sl = strlen(shown) + 1;
+                char *copy = malloc(sl);
+                if (!cur || nf == cap || !copy) {
+                    free(copy);
+                    err = cw_fail(d, CW_ERR_NOMEM, "facets: out of memory");
+                    break;
+                }
+                memcpy(copy, shown, sl);
+                fs[nf].value = copy;
+                fs[nf].count = 0;
+                nf++;
+            }
+            fs[nf - 1].count++;
+            last_id = id;
+        }
+        err = stream_next(c, in, d);
+    }
+    if (!err && nf > 1)
+        qsort(fs, nf, sizeof *fs, facet_cmp);
+    for (size_t i = 0; !err && i < nf; i++) {
+        json_t *o = json_pack("{s:s, s:I}", "value", fs[i].value, "count",
+                              (json_int_t)fs[i].count);
+        if (!o || json_array_append_new(arr, o))
+            err = cw_fail(d, CW_ERR_NOMEM, "facets: out of memory");
+    }
+    for (size_t i = 0; i < nf; i++)
+        free(fs[i].value);
+    free(fs);
+    free(cur);
+    free(lkey);
+    cw__sqlite_done(c, s[0].st);
+    cw__sqlite_done(c, s[1].st);
+    return err;
+}

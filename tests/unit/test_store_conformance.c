@@ -942,6 +942,42 @@ static void test_query_strategies_agree(void **state)
     assert_string_equal(run_query(f->s, &q, &total), "component:default/item-007");
 }
 
+/* A relation seen from both ends (memberOf and hasMember) counts each
+ * entity once per value, with or without a filter. */
+static void test_facets_over_both_directions(void **state)
+{
+    fx *f = *state;
+    put(f->s, entf("{'apiVersion':'backstage.io/v1alpha1','kind':'User',"
+                   "'metadata':{'name':'ann'},'spec':{'memberOf':['team-a']}}"));
+    put(f->s, entf("{'apiVersion':'backstage.io/v1alpha1','kind':'User',"
+                   "'metadata':{'name':'bob'},'spec':{}}"));
+    put(f->s, entf("{'apiVersion':'backstage.io/v1alpha1','kind':'Group',"
+                   "'metadata':{'name':'team-a'},"
+                   "'spec':{'type':'team','children':[],'members':['ann','bob']}}"));
+    cw_diag d = {""};
+    json_t *out = NULL;
+    const char *keys[] = {"relations.memberof", "relations.hasmember"};
+    assert_int_equal(cw_store_entity_facets(f->s, keys, 2, NULL, &out, &d), CW_OK);
+    assert_int_equal(json_array_size(json_object_get(out, "relations.memberof")), 1);
+    assert_int_equal(facet_count(out, "relations.memberof", "group:default/team-a"), 2);
+    assert_int_equal(json_array_size(json_object_get(out, "relations.hasmember")), 2);
+    assert_int_equal(facet_count(out, "relations.hasmember", "user:default/ann"), 1);
+    assert_int_equal(facet_count(out, "relations.hasmember", "user:default/bob"), 1);
+    json_decref(out);
+
+    tfilter t;
+    assert_int_equal(cw_store_entity_facets(f->s, keys, 1, mkfilter(&t, "metadata.name=bob"),
+                                            &out, &d),
+                     CW_OK);
+    assert_int_equal(facet_count(out, "relations.memberof", "group:default/team-a"), 1);
+    json_decref(out);
+    assert_int_equal(cw_store_entity_facets(f->s, keys, 1, mkfilter(&t, "kind=group"), &out,
+                                            &d),
+                     CW_OK);
+    assert_int_equal(json_array_size(json_object_get(out, "relations.memberof")), 0);
+    json_decref(out);
+}
+
 /* ---- tests: batches --------------------------------------------------------------------------- */
 
 static void test_put_many_is_all_or_nothing(void **state)
@@ -1443,6 +1479,7 @@ int main(void)
         T(test_query_items_equal_get),
         T(test_query_strategies_agree),
         T(test_facets_and_counts),
+        T(test_facets_over_both_directions),
         T(test_put_many_is_all_or_nothing),
         T(test_put_many_statuses),
         T(test_tokens),
