@@ -20,10 +20,12 @@ export function severityBadge(sev) {
 export function findingsTable(findings, { caption = 'Ownership findings', limit = 1000 } = {}) {
   if (findings.length === 0) return notice('empty', 'No findings: every rule passes.');
   const shown = findings.slice(0, limit);
-  const t = table(caption, ['Severity', 'Rule', 'Entity', 'Detail'], shown.map((f) => [
+  const withOwner = shown.some((f) => f.owner);
+  const t = table(caption, ['Severity', 'Rule', 'Entity', ...(withOwner ? ['Owner'] : []), 'Detail'], shown.map((f) => [
     severityBadge(f.severity),
     h('code', null, String(f.rule ?? '')),
     f.entityRef ? refLink(f.entityRef, { kind: true, preferTeam: false }) : '—',
+    ...(withOwner ? [f.owner ? refLink(f.owner) : '—'] : []),
     h('span', { class: 'break' }, String(f.detail ?? '')),
   ]), { id: 'findings' });
   if (findings.length > limit) {
