@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test suite: unit (cmocka/CTest), black-box API tests (Node),
 # the same again under AddressSanitizer+UBSan (clang), browser tests
-# (Chromium), crash-consistency tests and a short fuzzing pass. Any failure
+# (Chromium), crash-consistency tests and a short fuzzing pass; the unit
+# tests also run under valgrind memcheck. Any failure
 # fails the run. Used by `make test` and CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,27 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "unit tests (gcc build)"
 (cd build && ctest --output-on-failure -j"$JOBS" -L unit)
+
+step "unit tests under valgrind memcheck (gcc build)"
+# Invalid accesses and definite/indirect leaks fail the run; benchmark
+# binaries are not unit tests and are skipped (only CTest's unit label runs).
+if command -v valgrind >/dev/null 2>&1; then
+  mkdir -p build/valgrind
+  vg_one() {
+    if (cd build && valgrind -q --error-exitcode=99 --leak-check=full \
+          --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
+          --num-callers=40 "./$1") >"build/valgrind/$1.log" 2>&1; then
+      echo "valgrind: $1 clean"
+    else
+      echo "valgrind: $1 FAILED (build/valgrind/$1.log):"; tail -80 "build/valgrind/$1.log"; return 1
+    fi
+  }
+  export -f vg_one
+  (cd build && ctest -N -L unit) | sed -n 's/^ *Test *#[0-9]*: unit\.//p' |
+    xargs -r -P "$JOBS" -I{} bash -c 'vg_one {}'
+else
+  echo "valgrind not installed (run make deps)"; exit 1
+fi
 
 step "API tests (gcc build)"
 CONWAY_BIN="$ROOT/build/conway" node --test --test-concurrency=1 tests/api/

@@ -7,6 +7,8 @@ int cw_cli_main(int argc, char **argv);
 int cw_cmd_serve(int argc, char **argv);
 int cw_cmd_import(int argc, char **argv);
 int cw_cmd_token(int argc, char **argv);
+int cw_cmd_backup(int argc, char **argv);
+int cw_cmd_restore(int argc, char **argv);
 
 /* The database URL from --db, else CONWAY_DB, else "conway.db". */
 const char *cw_cli_db_url(const char *flag_value);

@@ -13,6 +13,8 @@ static void usage(FILE *out)
           "  serve     run the HTTP server (API, web UI, metrics)\n"
           "  import    load catalog files (YAML/JSON) into the database\n"
           "  token     create, list and revoke API tokens\n"
+          "  backup    online backup of the SQLite database, or --verify a backup\n"
+          "  restore   replace the (stopped) SQLite database with a backup\n"
           "  version   print the version\n"
           "\n"
           "Run 'conway COMMAND --help' for a command's options.\n",
@@ -49,6 +51,8 @@ int cw_cli_main(int argc, char **argv)
         {"serve", cw_cmd_serve},
         {"import", cw_cmd_import},
         {"token", cw_cmd_token},
+        {"backup", cw_cmd_backup},
+        {"restore", cw_cmd_restore},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name))

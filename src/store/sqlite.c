@@ -611,11 +611,14 @@ static const cw_store_core_ops sqlite_core_ops = {
     .size_bytes = sqlite_size_bytes,
 };
 
+extern const cw_store_backup_ops cw__sqlite_backup_ops; /* sqlite_backup.c */
+
 /* Each domain implemented in a sqlite_<domain>.c adds its line here. */
 static const cw_store_vtable sqlite_vtable = {
     .backend = "sqlite",
     .core = &sqlite_core_ops,
     .entities = &cw__sqlite_entity_ops,
     .tokens = &cw__sqlite_token_ops,
+    .backup = &cw__sqlite_backup_ops,
     .audit = &cw__sqlite_audit_ops,
 };

@@ -38,13 +38,33 @@ cw_err cw_store_open(const char *url, const cw_store_options *opt, cw_store **ou
         return cw_fail(d, CW_ERR_UNSUPPORTED,
                        "database: the PostgreSQL backend is not implemented yet; "
                        "use a SQLite file path");
-    return cw__sqlite_open(url, opt, out, d);
+    if (!strcmp(url, ":memory:") || !strncmp(url, "file:", 5))
+        return cw__sqlite_open(url, opt, out, d); /* refused there */
+    /* the "in use" lock (store_backup.c): a restore never replaces a
+     * database that is open here */
+    int lock_fd = -1;
+    cw_err err = cw__db_lock(url, false, 10000, opt->read_only, &lock_fd, d);
+    if (err)
+        return err;
+    err = cw__sqlite_open(url, opt, out, d);
+    if (err) {
+        cw__db_unlock(lock_fd);
+        return err;
+    }
+    (*out)->use_locked = true;
+    (*out)->use_lock_fd = lock_fd;
+    return CW_OK;
 }
 
 void cw_store_close(cw_store *s)
 {
-    if (s)
-        s->vt->core->close(s);
+    if (!s)
+        return;
+    bool locked = s->use_locked;
+    int lock_fd = s->use_lock_fd;
+    s->vt->core->close(s);
+    if (locked)
+        cw__db_unlock(lock_fd);
 }
 
 const char *cw_store_backend(const cw_store *s) { return s ? s->vt->backend : "none"; }

@@ -167,4 +167,77 @@ cw_err cw_store_token_touch(cw_store *s, int64_t id, int64_t now, cw_diag *d);
 cw_err cw_store_token_list(cw_store *s, cw_token **out, size_t *n, cw_diag *d);
 cw_err cw_store_token_revoke(cw_store *s, int64_t id, int64_t now, cw_diag *d);
 
+/* ==== backup and restore (store_backup.c, sqlite_backup.c) ==================== *
+ * SQLite only: the PostgreSQL backend answers CW_ERR_UNSUPPORTED and points
+ * to pg_dump / point-in-time recovery (docs/operations.md).
+ *
+ * The "in use" lock: every cw_store_open of a SQLite file holds a shared
+ * flock(2) on "<file>.lock" until cw_store_close. cw_store_restore takes it
+ * exclusively without waiting, so it never replaces a database that a
+ * server, an import or any other conway command has open; an open that
+ * meets a running restore waits for it (up to 10 s).
+ */
+
+#define CW_BACKUP_TABLE_NAME_MAX 128
+
+typedef struct {
+    char name[CW_BACKUP_TABLE_NAME_MAX];
+    int64_t rows;            /* rows in the backup (or the restored copy) */
+    int64_t source_rows;     /* rows in the source; -1 when not compared or absent */
+} cw_backup_table;
+
+typedef struct {
+    int schema_version;
+    int64_t pages;
+    int64_t page_size;
+    cw_backup_table *tables; /* sorted by name; owned, see cw_backup_report_free */
+    size_t ntables;
+    size_t mismatches;       /* tables whose rows differ from the source's, or
+                                that exist on one side only */
+} cw_backup_report;
+
+void cw_backup_report_free(cw_backup_report *r);
+
+/* Progress of a copy, called after each chunk of pages. */
+typedef void (*cw_backup_progress_fn)(void *ctx, int64_t copied_pages,
+                                      int64_t total_pages);
+
+/*
+ * Online backup: copies one consistent snapshot of s to out_path while
+ * other connections and processes keep reading and writing (SQLite's backup
+ * API, stepped in chunks inside one read transaction, so concurrent commits
+ * never restart it). The copy goes to "<out_path>.tmp", is checked (integrity
+ * and, per table, the snapshot's row count), made durable, then renamed
+ * over out_path; on failure out_path is untouched and the temporary file is
+ * removed. Every write committed before the call is in the backup.
+ * rep (may be NULL) receives the copy's figures; progress may be NULL.
+ */
+cw_err cw_store_backup(cw_store *s, const char *out_path, cw_backup_progress_fn progress,
+                       void *progress_ctx, cw_backup_report *rep, cw_diag *d);
+
+/*
+ * Checks a backup file without changing it: opens it read-only, runs the
+ * integrity and foreign-key checks, requires a conway schema this program
+ * understands, and counts each table's rows. With a source store (may be
+ * NULL) also counts the source's rows and records differences in
+ * rep->mismatches (still CW_OK: a live source moves on after a backup).
+ * CW_ERR_INVALID naming the problem when the file is not an intact conway
+ * database.
+ */
+cw_err cw_store_backup_verify(const char *backup_path, cw_store *source,
+                              cw_backup_report *rep, cw_diag *d);
+
+/*
+ * Replaces the database at url with the backup in_path: verifies in_path
+ * (as cw_store_backup_verify), refuses with CW_ERR_BUSY while anything
+ * holds the database open (the "in use" lock above), copies the backup
+ * next to the database, checks the copy, removes the old database's stale
+ * -wal/-shm/-journal files and renames the copy into place. A crash at any
+ * point leaves either the old database or the restored one. rep (may be
+ * NULL) receives the restored copy's figures.
+ */
+cw_err cw_store_restore(const char *url, const char *in_path, cw_backup_report *rep,
+                        cw_diag *d);
+/* ==== end of backup and restore ============================================== */
+
 #endif

@@ -26,6 +26,10 @@ typedef struct cw_store_vtable cw_store_vtable;
 
 struct cw_store {
     const cw_store_vtable *vt;
+    /* The shared "in use" lock on "<file>.lock" (store_backup.c), taken and
+     * released by cw_store_open/close; backends leave these alone. */
+    bool use_locked;
+    int use_lock_fd;
 };
 
 /* ---- core: lifetime and health ---------------------------------------------- */
@@ -68,6 +72,15 @@ typedef struct cw_store_token_ops {
     cw_err (*revoke)(cw_store *s, int64_t id, int64_t now, cw_diag *d);
 } cw_store_token_ops;
 
+/* ---- backup (store_backup.c; SQLite in sqlite_backup.c) ------------------------ */
+typedef struct cw_store_backup_ops {
+    /* Arguments are checked by the caller; see cw_store_backup. */
+    cw_err (*backup)(cw_store *s, const char *out_path, cw_backup_progress_fn progress,
+                     void *progress_ctx, cw_backup_report *rep, cw_diag *d);
+    /* Row counts per table (rep->tables[i].rows, sorted by name) in one snapshot. */
+    cw_err (*table_rows)(cw_store *s, cw_backup_report *rep, cw_diag *d);
+} cw_store_backup_ops;
+
 /* Domains still to come; each defines its struct in its own header. */
 struct cw_store_event_ops;
 struct cw_store_audit_ops;
@@ -79,6 +92,7 @@ struct cw_store_vtable {
     const cw_store_token_ops *tokens;
     const struct cw_store_event_ops *events;    /* CDEvents, pings: not yet */
     const struct cw_store_audit_ops *audit;     /* audit log: not yet */
+    const cw_store_backup_ops *backup;          /* online backup: SQLite only */
 };
 
 /*
@@ -104,5 +118,21 @@ struct cw_store_vtable {
 /* Opens a SQLite file (created if missing unless opt->read_only). */
 cw_err cw__sqlite_open(const char *path, const cw_store_options *opt, cw_store **out,
                        cw_diag *d);
+
+/* SQLite files outside an open store (sqlite_backup.c): the checks of
+ * cw_store_backup_verify on a file, and the file replacement of
+ * cw_store_restore (the caller holds the exclusive "in use" lock). */
+cw_err cw__sqlite_backup_inspect(const char *path, cw_backup_report *rep, cw_diag *d);
+cw_err cw__sqlite_restore_file(const char *db_path, const char *in_path,
+                               cw_backup_report *rep, cw_diag *d);
+
+/* ---- the "in use" lock (store_backup.c) ---------------------------------------
+ * flock(2) on "<db_path>.lock". Shared: waits up to wait_ms while an
+ * exclusive holder has it; with best_effort a lock file that cannot be
+ * created (read-only directory) is no error and *fd_out is -1. Exclusive:
+ * never waits; CW_ERR_BUSY when anyone holds it. */
+cw_err cw__db_lock(const char *db_path, bool exclusive, int wait_ms, bool best_effort,
+                   int *fd_out, cw_diag *d);
+void cw__db_unlock(int fd);
 
 #endif
