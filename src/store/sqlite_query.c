@@ -353,14 +353,16 @@ cw_err cw__sqlite_page_ids(cw__sqlite_conn *c, const cw__idset *m, const char *a
     }
     if (err)
         goto out;
-    qsort(arr, n, sizeof *arr, desc ? cmp_key_desc : cmp_key_asc);
+    if (n > 1) /* qsort(NULL, 0) is undefined */
+        qsort(arr, n, sizeof *arr, desc ? cmp_key_desc : cmp_key_asc);
     size_t from = offset < n ? offset : n;
     size_t to = n - from > limit ? from + limit : n;
     for (size_t i = 0; i < from; i++)
         free(arr[i].key);
     for (size_t i = to; i < n; i++)
         free(arr[i].key);
-    memmove(arr, arr + from, (to - from) * sizeof *arr);
+    if (from > 0 && to > from)
+        memmove(arr, arr + from, (to - from) * sizeof *arr);
     n = to - from;
 out:
     cw__sqlite_done(c, st);
