@@ -1,0 +1,37 @@
+/*
+ * store_scan.h — reading a whole slice of the catalog at once, for reports
+ * that must see every entity (ownership findings, team load, effective
+ * RACI): pages through cw_store_entity_query with keyset cursors and parses
+ * each rendered entity (with its relations in both directions).
+ *
+ * Ownership: the caller owns *out (a JSON array) and the index built from
+ * it; the index borrows the array's entities.
+ */
+#ifndef CW_STORE_SCAN_H
+#define CW_STORE_SCAN_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "store/store.h"
+#include "util/err.h"
+#include "util/strmap.h"
+
+/* Entities read per query page. */
+#define CW_SCAN_PAGE 2000
+
+/*
+ * Every entity whose kind is one of kinds (lower-case or any case; NULL or
+ * nkinds == 0 for every kind), in entity key order, as a JSON array of
+ * objects. Stops with CW_ERR_TOO_LARGE beyond max entities (0 = no limit).
+ * Entities change between pages only if a write lands meanwhile: each page
+ * is one snapshot, the whole is not.
+ */
+cw_err cw_store_scan(cw_store *s, const char *const *kinds, size_t nkinds, size_t max,
+                     json_t **out, cw_diag *d);
+
+/* Fills m (initialised by the caller) with lower-cased "kind:ns/name" ->
+ * entity (borrowed from arr) for each entity of arr. */
+cw_err cw_scan_index(const json_t *arr, cw_strmap *m, cw_diag *d);
+
+#endif
