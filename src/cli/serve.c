@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli/cli.h"
 #include "cli/opts.h"
@@ -22,6 +23,8 @@ static const char serve_help[] =
     "  --listen ADDR:PORT      address to listen on (env CONWAY_LISTEN; default 127.0.0.1:7700)\n"
     "  --db URL                SQLite file or postgres:// URL (env CONWAY_DB; default conway.db)\n"
     "  --threads N             worker threads (default 16)\n"
+    "  --db-pool N             database connections (default: PostgreSQL 2 x threads,\n"
+    "                          SQLite 4 readers)\n"
     "  --public-read           let reads through without a token\n"
     "  --max-body BYTES        largest request body accepted (default 16777216)\n"
     "  --timeout SECONDS       idle connection timeout (default 30)\n"
@@ -43,16 +46,38 @@ static bool parse_uint(const char *opt, const char *s, unsigned long long min,
     return true;
 }
 
+/* The URL with the password of its user info (scheme://user:PASSWORD@host)
+ * replaced by "***", for logs. */
+static void redact_url(const char *url, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", url);
+    char *scheme = strstr(out, "://");
+    if (!scheme)
+        return;
+    char *info = scheme + 3;
+    char *at = strchr(info, '@');
+    char *slash = strchr(info, '/');
+    char *colon = strchr(info, ':');
+    if (!at || (slash && slash < at) || !colon || colon > at)
+        return;
+    char rest[1024];
+    snprintf(rest, sizeof rest, "%s", at);
+    size_t head = (size_t)(colon + 1 - out);
+    snprintf(colon + 1, cap - head, "***%s", rest);
+}
+
 int cw_cmd_serve(int argc, char **argv)
 {
     const char *listen = NULL, *db = NULL, *threads = NULL, *public_read = NULL, *max_body = NULL,
-               *timeout = NULL, *prod = NULL, *log_level = NULL, *max_comp = NULL;
+               *timeout = NULL, *prod = NULL, *log_level = NULL, *max_comp = NULL,
+               *db_pool = NULL;
     cw_opt opts[] = {
         {"listen", true, &listen},     {"db", true, &db},
         {"threads", true, &threads},   {"public-read", false, &public_read},
         {"max-body", true, &max_body}, {"timeout", true, &timeout},
         {"production-env", true, &prod}, {"log-level", true, &log_level},
         {"max-components-per-team", true, &max_comp},
+        {"db-pool", true, &db_pool},
         {NULL, false, NULL},
     };
     const char *pos[1];
@@ -91,6 +116,14 @@ int cw_cmd_serve(int argc, char **argv)
             return 2;
         cfg.max_components_per_team = (unsigned)v;
     }
+    /* 0: the backend's default (SQLite: a few readers); PostgreSQL's
+     * default, 2 x threads, is applied once the URL is known */
+    cw_store_options sopt = {0};
+    if (db_pool) {
+        if (!parse_uint("db-pool", db_pool, 1, 256, &v))
+            return 2;
+        sopt.pool_size = (int)v;
+    }
     if (prod)
         cfg.production_env = prod;
     cfg.public_read = public_read != NULL;
@@ -118,8 +151,13 @@ int cw_cmd_serve(int argc, char **argv)
     cw_server *srv = NULL;
     cw_diag d = {{0}};
     int rc = 1;
-    if (cw_store_open(url, NULL, &store, &d)) {
-        fprintf(stderr, "conway serve: cannot open database %s: %s\n", url, d.msg);
+    char shown_url[1024];
+    redact_url(url, shown_url, sizeof shown_url);
+    bool pg = !strncasecmp(url, "postgres://", 11) || !strncasecmp(url, "postgresql://", 13);
+    if (!db_pool && pg)
+        sopt.pool_size = cfg.threads * 2 > 256 ? 256 : (int)cfg.threads * 2;
+    if (cw_store_open(url, &sopt, &store, &d)) {
+        fprintf(stderr, "conway serve: cannot open database %s: %s\n", shown_url, d.msg);
         goto out;
     }
     if (cw_server_start(&cfg, store, &srv, &d)) {
@@ -128,7 +166,7 @@ int cw_cmd_serve(int argc, char **argv)
     }
     cw_log(CW_LOG_INFO, "listening",
            json_pack("{s:s, s:i, s:s, s:s, s:b}", "listen", cfg.listen, "port",
-                     (int)cw_server_port(srv), "db", url, "backend", cw_store_backend(store),
+                     (int)cw_server_port(srv), "db", shown_url, "backend", cw_store_backend(store),
                      "publicRead", cfg.public_read));
     int sig = 0;
     sigwait(&set, &sig);
