@@ -336,10 +336,11 @@ cw_err cw__pg_acquire(cw_pg *s, cw__pg_conn **out, cw_diag *d)
     c->sqlstate[0] = '\0';
     cw_err err = CW_OK;
     if (c->pg && PQstatus(c->pg) == CONNECTION_OK) {
-        /* an idle connection has nothing to read unless the server closed it
-         * (restart, idle timeout): notice that here rather than mid-query */
+        /* an idle connection (conway never LISTENs) has nothing to read
+         * unless the server is closing it (restart, termination, idle
+         * timeout): notice that here rather than mid-query */
         struct pollfd pfd = {PQsocket(c->pg), POLLIN, 0};
-        if (poll(&pfd, 1, 0) > 0 && !PQconsumeInput(c->pg))
+        if (poll(&pfd, 1, 0) != 0)
             conn_close(c);
     }
     if (!c->pg || PQstatus(c->pg) != CONNECTION_OK)

@@ -61,6 +61,10 @@ typedef struct cw_pg {
 
 static inline cw_pg *cw__pg(cw_store *s) { return (cw_pg *)s; }
 
+/* Opens a store on a postgres:// URL (also declared in store_impl.h). */
+cw_err cw__pg_open(const char *url, const cw_store_options *opt, cw_store **out,
+                   cw_diag *d);
+
 /* ---- errors ------------------------------------------------------------------ */
 
 /*
