@@ -27,14 +27,23 @@ typedef struct chunk {
 #define CHUNK_SIZE ((size_t)256 << 10)
 
 typedef struct {
-    const char *key;
+    const char *key;       /* interned: one copy per distinct key */
     const char *value;     /* as stored: '' for a null leaf */
     const char *original;  /* NULL when equal to value */
     int64_t id;
     uint32_t seq;          /* queue order: the last op on a row wins */
+    uint32_t kidx;         /* index of key in the intern table, then its rank */
     uint8_t del;
     uint8_t is_null;
 } sop;
+
+/* Keys repeat across entities (a few dozen distinct ones): interning them
+ * lets the sort compare ranks instead of long common prefixes. */
+typedef struct {
+    const char *s;
+    uint64_t hash;
+    uint32_t idx;
+} kslot;
 
 typedef struct {
     int64_t id;
@@ -50,6 +59,10 @@ struct cw__search_batch {
     rop *rops;
     size_t rlen, rcap;
     uint32_t putseq;
+    kslot *kslots;         /* open addressing, power-of-two size */
+    size_t kcap, kused;
+    const char **keys;     /* interned keys by index */
+    size_t nkeys, keys_cap;
 };
 
 static const char *arena_dup(cw__search_batch *b, const char *s, size_t n)
@@ -88,7 +101,67 @@ void cw__search_batch_free(cw__search_batch *b)
     }
     free(b->ops);
     free(b->rops);
+    free(b->kslots);
+    free(b->keys);
     free(b);
+}
+
+static uint64_t hash_key(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* The index of key in b's intern table, adding it when new; -1 on NOMEM. */
+static long intern(cw__search_batch *b, const char *key)
+{
+    if ((b->kused + 1) * 2 > b->kcap) {
+        size_t ncap = b->kcap ? b->kcap * 2 : 64;
+        kslot *ns = calloc(ncap, sizeof *ns);
+        if (!ns)
+            return -1;
+        for (size_t i = 0; i < b->kcap; i++) {
+            if (!b->kslots[i].s)
+                continue;
+            size_t j = (size_t)b->kslots[i].hash & (ncap - 1);
+            while (ns[j].s)
+                j = (j + 1) & (ncap - 1);
+            ns[j] = b->kslots[i];
+        }
+        free(b->kslots);
+        b->kslots = ns;
+        b->kcap = ncap;
+    }
+    uint64_t h = hash_key(key);
+    size_t j = (size_t)h & (b->kcap - 1);
+    while (b->kslots[j].s) {
+        if (b->kslots[j].hash == h && !strcmp(b->kslots[j].s, key))
+            break;
+        j = (j + 1) & (b->kcap - 1);
+    }
+    if (!b->kslots[j].s) {
+        if (b->nkeys == b->keys_cap) {
+            size_t nc = b->keys_cap ? b->keys_cap * 2 : 32;
+            const char **nk = realloc(b->keys, nc * sizeof *nk);
+            if (!nk)
+                return -1;
+            b->keys = nk;
+            b->keys_cap = nc;
+        }
+        const char *copy = arena_dup(b, key, strlen(key));
+        if (!copy)
+            return -1;
+        b->kslots[j].s = copy;
+        b->kslots[j].hash = h;
+        b->kslots[j].idx = (uint32_t)b->nkeys;
+        b->keys[b->nkeys++] = copy;
+        b->kused++;
+    }
+    return (long)b->kslots[j].idx;
 }
 
 static cw_err queue(cw__search_batch *b, int64_t id, const cw__srow *r, bool del)
@@ -103,7 +176,11 @@ static cw_err queue(cw__search_batch *b, int64_t id, const cw__srow *r, bool del
     }
     sop *o = &b->ops[b->len];
     const char *v = r->value ? r->value : "";
-    o->key = arena_dup(b, r->key, strlen(r->key));
+    long ki = intern(b, r->key);
+    if (ki < 0)
+        return CW_ERR_NOMEM;
+    o->key = b->keys[ki];
+    o->kidx = (uint32_t)ki;
     o->value = arena_dup(b, v, strlen(v));
     o->original = r->original ? arena_dup(b, r->original, strlen(r->original)) : NULL;
     if (!o->key || !o->value || (r->original && !o->original))
@@ -343,10 +420,15 @@ static void build_block_sql(void)
     rel_block_sql[r] = '\0';
 }
 
+static int str_ptr_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static int sop_cmp(const void *a, const void *b)
 {
     const sop *x = *(const sop *const *)a, *y = *(const sop *const *)b;
-    int c = strcmp(x->key, y->key);
+    int c = (x->kidx > y->kidx) - (x->kidx < y->kidx); /* ranks by now */
     if (!c)
         c = strcmp(x->value, y->value);
     if (!c)
@@ -452,10 +534,29 @@ cw_err cw__search_batch_apply(cw__search_batch *b, cw__sqlite_conn *c, cw_diag *
         return apply_relations(b, c, d);
     pthread_once(&block_once, build_block_sql);
     const sop **order = malloc(b->len * sizeof *order);
-    if (!order)
+    size_t *rank = malloc((b->nkeys ? b->nkeys : 1) * sizeof *rank);
+    const char **sorted = malloc((b->nkeys ? b->nkeys : 1) * sizeof *sorted);
+    if (!order || !rank || !sorted) {
+        free(order);
+        free(rank);
+        free(sorted);
         return cw_fail(d, CW_ERR_NOMEM, "search: out of memory");
-    for (size_t i = 0; i < b->len; i++)
+    }
+    /* rank the distinct keys in string order, then sort ops by rank */
+    memcpy(sorted, b->keys, b->nkeys * sizeof *sorted);
+    qsort(sorted, b->nkeys, sizeof *sorted, str_ptr_cmp);
+    for (size_t r = 0; r < b->nkeys; r++)
+        for (size_t i = 0; i < b->nkeys; i++)
+            if (b->keys[i] == sorted[r]) {
+                rank[i] = r;
+                break;
+            }
+    for (size_t i = 0; i < b->len; i++) {
+        b->ops[i].kidx = (uint32_t)rank[b->ops[i].kidx];
         order[i] = &b->ops[i];
+    }
+    free(rank);
+    free(sorted);
     /* sorting pointers moves far less memory than sorting the ops */
     qsort(order, b->len, sizeof *order, sop_cmp);
     sqlite3_stmt *one = NULL, *block = NULL, *del = NULL;
@@ -498,6 +599,12 @@ cw_err cw__search_batch_apply(cw__search_batch *b, cw__sqlite_conn *c, cw_diag *
     cw__sqlite_done(c, del);
     free(order);
     b->len = 0;
+    /* kidx now holds ranks: forget the interned keys (their strings stay in
+     * the arena until the batch is freed) */
+    b->nkeys = 0;
+    b->kused = 0;
+    if (b->kslots)
+        memset(b->kslots, 0, b->kcap * sizeof *b->kslots);
     if (!err)
         err = apply_relations(b, c, d);
     return err;
