@@ -35,9 +35,13 @@ cw_err cw_store_open(const char *url, const cw_store_options *opt, cw_store **ou
         return cw_fail(d, CW_ERR_INVALID, "database: pool size %d is not in 0..256",
                        opt->pool_size);
     if (has_prefix_ci(url, "postgres://") || has_prefix_ci(url, "postgresql://"))
+#ifdef CONWAY_HAVE_PG
+        return cw__pg_open(url, opt, out, d);
+#else
         return cw_fail(d, CW_ERR_UNSUPPORTED,
-                       "database: the PostgreSQL backend is not implemented yet; "
+                       "database: this conway was built without PostgreSQL (libpq); "
                        "use a SQLite file path");
+#endif
     if (!strcmp(url, ":memory:") || !strncmp(url, "file:", 5))
         return cw__sqlite_open(url, opt, out, d); /* refused there */
     /* the "in use" lock (store_backup.c): a restore never replaces a

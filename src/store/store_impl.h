@@ -118,6 +118,10 @@ struct cw_store_vtable {
 /* Opens a SQLite file (created if missing unless opt->read_only). */
 cw_err cw__sqlite_open(const char *path, const cw_store_options *opt, cw_store **out,
                        cw_diag *d);
+/* Connects to a postgres:// URL (libpq syntax) and migrates unless
+ * opt->read_only (postgres.c; built only when libpq is found). */
+cw_err cw__pg_open(const char *url, const cw_store_options *opt, cw_store **out,
+                   cw_diag *d);
 
 /* SQLite files outside an open store (sqlite_backup.c): the checks of
  * cw_store_backup_verify on a file, and the file replacement of
