@@ -316,32 +316,27 @@ static cw_err render_row(cw__sqlite_conn *c, int64_t id, const char *key, const 
 {
     sqlite3_stmt *st = NULL;
     cw__rel_vec_reset(rels);
-    cw_err err = cw__sqlite_stmt(
-        c, "SELECT type, target_ref, target_key FROM relations WHERE entity_id = ?", &st, d);
+    /* outgoing rows (0) and others' rows pointing here (1), shown inverted */
+    cw_err err = cw__sqlite_stmt(c,
+                                 "SELECT type, target_ref, target_key, 0 FROM relations "
+                                 "WHERE entity_id = ?1 "
+                                 "UNION ALL "
+                                 "SELECT r.type, s.ref, s.key, 1 FROM relations r "
+                                 "JOIN entities s ON s.id = r.entity_id "
+                                 "WHERE r.target_key = ?2",
+                                 &st, d);
     int rc = SQLITE_DONE;
     if (!err) {
         cw__bind_int64(st, 1, id);
-        while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW)
-            err = cw__rel_vec_add(rels, cw__col_text(st, 0), cw__col_text(st, 1),
-                                  cw__col_text(st, 2));
+        cw__bind_text(st, 2, key);
+        while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            const char *type = cw__col_text(st, 0);
+            if (sqlite3_column_int(st, 3))
+                type = cw_relation_inverse(type);
+            err = cw__rel_vec_add(rels, type, cw__col_text(st, 1), cw__col_text(st, 2));
+        }
         if (!err && rc != SQLITE_DONE)
             err = cw__sqlite_fail(c, rc, d, "relations");
-    }
-    cw__sqlite_done(c, st);
-    st = NULL;
-    if (!err)
-        err = cw__sqlite_stmt(c,
-                              "SELECT r.type, s.ref, s.key FROM relations r "
-                              "JOIN entities s ON s.id = r.entity_id "
-                              "WHERE r.target_key = ?",
-                              &st, d);
-    if (!err) {
-        cw__bind_text(st, 1, key);
-        while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW)
-            err = cw__rel_vec_add(rels, cw_relation_inverse(cw__col_text(st, 0)),
-                                  cw__col_text(st, 1), cw__col_text(st, 2));
-        if (!err && rc != SQLITE_DONE)
-            err = cw__sqlite_fail(c, rc, d, "incoming relations");
     }
     cw__sqlite_done(c, st);
     if (!err) {
@@ -392,14 +387,14 @@ static cw_err ent_get(cw_store *store, const char *key, char **json_out, char et
     char etag[48] = "";
     int64_t gen = 0;
 
-    /* gen is read after the marker, as cw__rcache_mark requires */
-    cw_err err = cw__sqlite_entity_gen(c, &gen, d);
+    /* one snapshot for the generation and the data; gen is read after the
+     * marker, as cw__rcache_mark requires */
+    cw_err err = cw__sqlite_read_begin(c, d);
+    if (!err)
+        err = cw__sqlite_entity_gen(c, &gen, d);
     if (!err && marked)
         cw__rcache_mark(s->rcache, marker, gen);
     if (err || cw__rcache_get(s->rcache, key, gen, json_out, etag_out))
-        goto out;
-    /* miss: read generation and data in one snapshot */
-    if ((err = cw__sqlite_read_begin(c, d)) || (err = cw__sqlite_entity_gen(c, &gen, d)))
         goto out;
     err = cw__sqlite_stmt(c, "SELECT id, body, etag FROM entities WHERE key = ?", &st, d);
     if (err)
