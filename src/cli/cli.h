@@ -7,6 +7,7 @@ int cw_cli_main(int argc, char **argv);
 int cw_cmd_serve(int argc, char **argv);
 int cw_cmd_import(int argc, char **argv);
 int cw_cmd_token(int argc, char **argv);
+int cw_cmd_events(int argc, char **argv);
 int cw_cmd_backup(int argc, char **argv);
 int cw_cmd_restore(int argc, char **argv);
 

@@ -13,6 +13,7 @@ static void usage(FILE *out)
           "  serve     run the HTTP server (API, web UI, metrics)\n"
           "  import    load catalog files (YAML/JSON) into the database\n"
           "  token     create, list and revoke API tokens\n"
+          "  events    import CDEvents (NDJSON/JSON) into the database\n"
           "  backup    online backup of the SQLite database, or --verify a backup\n"
           "  restore   replace the (stopped) SQLite database with a backup\n"
           "  version   print the version\n"
@@ -51,6 +52,7 @@ int cw_cli_main(int argc, char **argv)
         {"serve", cw_cmd_serve},
         {"import", cw_cmd_import},
         {"token", cw_cmd_token},
+        {"events", cw_cmd_events},
         {"backup", cw_cmd_backup},
         {"restore", cw_cmd_restore},
     };

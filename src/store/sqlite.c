@@ -613,12 +613,15 @@ static const cw_store_core_ops sqlite_core_ops = {
 
 extern const cw_store_backup_ops cw__sqlite_backup_ops; /* sqlite_backup.c */
 
+extern const struct cw_store_event_ops cw__sqlite_event_ops; /* sqlite_events.c */
+
 /* Each domain implemented in a sqlite_<domain>.c adds its line here. */
 static const cw_store_vtable sqlite_vtable = {
     .backend = "sqlite",
     .core = &sqlite_core_ops,
     .entities = &cw__sqlite_entity_ops,
     .tokens = &cw__sqlite_token_ops,
+    .events = &cw__sqlite_event_ops,
     .backup = &cw__sqlite_backup_ops,
     .audit = &cw__sqlite_audit_ops,
 };

@@ -103,6 +103,52 @@ const cw__sqlite_migration cw__sqlite_migrations[] = {
      " BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END;"
      "CREATE TRIGGER audit_refs_no_delete BEFORE DELETE ON audit_refs"
      " BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END;"},
+    {4, "events",
+     /* environments and link keys once each; events point at them */
+     "CREATE TABLE event_envs ("
+     "  id INTEGER PRIMARY KEY,"
+     "  name TEXT NOT NULL UNIQUE"
+     ");"
+     /* one row per distinct service id / repository id; component_id is
+      * the Component it matched at catalog generation event_link_gen
+      * (NULL: none), recomputed when the catalog changes */
+     "CREATE TABLE event_links ("
+     "  id INTEGER PRIMARY KEY,"
+     "  kind INTEGER NOT NULL,"              /* 1 service, 2 repository */
+     "  value TEXT NOT NULL,"
+     "  component_id INTEGER,"               /* entities.id */
+     "  resolved INTEGER NOT NULL DEFAULT 0,"
+     "  UNIQUE (kind, value)"
+     ");"
+     "CREATE INDEX event_links_by_component ON event_links (component_id);"
+     "INSERT INTO cw_meta (name, value) VALUES ('event_link_gen', -1);"
+     /* production is decided at query time from the environment's id */
+     "CREATE TABLE events ("
+     "  id INTEGER PRIMARY KEY,"             /* arrival order, paging tie-break */
+     "  source TEXT NOT NULL,"
+     "  event_id TEXT NOT NULL,"
+     "  type TEXT NOT NULL,"
+     "  subject_id TEXT NOT NULL,"
+     "  time_ms INTEGER NOT NULL,"           /* context.timestamp */
+     "  received_ms INTEGER NOT NULL,"
+     "  chain_id TEXT,"
+     "  env_id INTEGER,"                     /* event_envs.id */
+     "  artifact_id TEXT,"
+     "  link_id INTEGER,"                    /* event_links.id; NULL: no link key */
+     "  cls INTEGER NOT NULL DEFAULT 0,"     /* interpreted class, 0 = none */
+     "  kind INTEGER NOT NULL DEFAULT 0,"    /* interpreted kind (events_impl.h) */
+     "  changes TEXT,"                       /* deployments: customData.changes */
+     "  body TEXT NOT NULL,"                 /* the CDEvent, compact JSON */
+     "  UNIQUE (source, event_id)"
+     ");"
+     "CREATE INDEX events_by_time ON events (time_ms);"
+     "CREATE INDEX events_by_link ON events (link_id, time_ms);"
+     "CREATE INDEX events_by_env ON events (env_id, time_ms);"
+     /* covering index the delivery insights stream from, rows of one change
+      * or incident adjacent */
+     "CREATE INDEX events_delivery ON events"
+     " (cls, link_id, subject_id, time_ms, kind, env_id, artifact_id, chain_id, changes)"
+     " WHERE cls > 0;"},
 };
 
 const size_t cw__sqlite_nmigrations =

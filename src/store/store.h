@@ -240,4 +240,140 @@ cw_err cw_store_restore(const char *url, const char *in_path, cw_backup_report *
                         cw_diag *d);
 /* ==== end of backup and restore ============================================== */
 
+/* ==== events (issue #3) ======================================================
+ * CDEvents intake, listing, and the plain-array inputs of the delivery
+ * insights (insights/dora.h, coupling.h, undeployed.h). Implemented in
+ * store_events.c (public functions, group commit) and <backend>_events.c.
+ *
+ * Storage decisions:
+ * - An event is unique by (context.source, context.id), enforced by the
+ *   database; storing it again is a duplicate, not an error.
+ * - The environment id is stored, not whether it is production: production
+ *   is decided at query time with the caller's --production-env pattern, so
+ *   changing the pattern re-classifies history.
+ * - The link key (service id or repository id, events.h) is stored; which
+ *   Component it matches is kept per distinct key and recomputed from the
+ *   catalog whenever the catalog changed since (checked on every event read
+ *   and write), so fixing an annotation makes earlier events match.
+ */
+#include "events/events.h"
+#include "insights/dora.h"
+
+typedef struct {
+    size_t accepted;      /* newly stored */
+    size_t duplicates;    /* already stored, or repeated within the request */
+} cw_event_put_result;
+
+/*
+ * Stores n decoded events (cw_events_decode_*) all or nothing and returns
+ * CW_OK only after they are committed to disk. Concurrent callers share
+ * transactions (group commit): each waits until the transaction holding
+ * its events has committed; a failing request does not fail the others.
+ */
+cw_err cw_store_events_put(cw_store *s, const cw_event *events, size_t n,
+                           cw_event_put_result *res, cw_diag *d);
+
+/* A set of Components: the whole catalog, one Component, the Components that
+ * are partOf a System, or those ownedBy a Group. */
+typedef enum {
+    CW_SCOPE_ORG = 0,
+    CW_SCOPE_COMPONENT,
+    CW_SCOPE_SYSTEM,
+    CW_SCOPE_GROUP
+} cw_scope_kind;
+
+typedef struct {
+    cw_scope_kind kind;
+    char key[CW_REF_MAX];  /* lower-cased entity key; "" for org */
+} cw_scope;
+
+/* Parses "org" or an entity ref (a bare name means a Component) into a
+ * scope. CW_ERR_INVALID for other kinds or a malformed ref. */
+cw_err cw_scope_parse(const char *text, cw_scope *out, cw_diag *d);
+
+typedef struct {
+    const char *type_prefix;  /* context.type starts with it; NULL = any */
+    const cw_scope *scope;    /* linked to a Component of it; NULL = any */
+    const char *environment;  /* environment id, exactly; NULL = any */
+    int64_t from_ms, to_ms;   /* context.timestamp in [from, to);
+                                 INT64_MIN / INT64_MAX for open ends */
+    bool unmatched;           /* only events whose link key matches no
+                                 Component (scope is then ignored) */
+    bool after;               /* keyset paging: only events older than */
+    int64_t after_time_ms;    /*   (after_time_ms, after_seq) in the */
+    int64_t after_seq;        /*   newest-first order */
+    size_t limit;             /* max items */
+} cw_event_query;
+
+typedef struct {
+    int64_t seq;              /* arrival order, unique */
+    int64_t time_ms;          /* context.timestamp */
+    int64_t received_ms;      /* when it was stored */
+    char *source, *id, *type, *subject_id;
+    char *chain_id, *environment, *artifact_id; /* NULL when absent */
+    const char *link;         /* "service", "repository" or NULL (static) */
+    char *link_value;         /* the id matched against the catalog */
+    char *component_ref;      /* matched Component ("component:ns/Name") or NULL */
+    char *body;               /* the CDEvent as stored (compact JSON) */
+} cw_stored_event;
+
+typedef struct {
+    cw_stored_event *items;   /* newest first: time, then seq, descending */
+    size_t len;
+} cw_event_list;
+
+/* Lists events. A scope that does not exist is CW_ERR_NOT_FOUND. */
+cw_err cw_store_events_query(cw_store *s, const cw_event_query *q, cw_event_list *out,
+                             cw_diag *d);
+void cw_event_list_free(cw_event_list *l);
+
+/* One link key that matches no Component, with its events. */
+typedef struct {
+    const char *link;         /* "service" or "repository" (static) */
+    char *value;
+    size_t events;
+    int64_t last_ms;          /* newest context.timestamp */
+} cw_unmatched_key;
+
+/* All unmatched keys, most events first (then value); at most max. */
+cw_err cw_store_events_unmatched_keys(cw_store *s, size_t max, cw_unmatched_key **out,
+                                      size_t *n, cw_diag *d);
+void cw_unmatched_keys_free(cw_unmatched_key *k, size_t n);
+
+/* What cw_store_delivery_load reads (bits). */
+#define CW_DELIVERY_DEPLOYMENTS 1u  /* production deployed/upgraded */
+#define CW_DELIVERY_ROLLBACKS 2u    /* production rolledback */
+#define CW_DELIVERY_CHANGES 4u      /* change.created/merged, per change */
+#define CW_DELIVERY_INCIDENTS 8u    /* incident.*, per incident subject id */
+#define CW_DELIVERY_ALL 15u
+
+typedef struct {
+    const cw_scope *scope;       /* NULL = org */
+    const char *production_env;  /* --production-env pattern; NULL = "prod*" */
+    unsigned what;               /* CW_DELIVERY_* bits */
+} cw_delivery_query;
+
+/*
+ * The inputs of the delivery insights for a scope, over the whole history
+ * (the computations need earlier deployments and later incidents):
+ * components 0..ncomponents-1 sorted by ref, with their owners; only
+ * interpreted (known) event types. Incidents are aggregated per subject.id
+ * over all their events (start = first detected/reported, resolved = the
+ * latest resolved, component and artifact from any event naming them); a
+ * scoped load keeps those of its components, an org load keeps every
+ * incident (component -1 when it matches none). Changes are aggregated per
+ * (component, subject.id): earliest created, earliest merged.
+ */
+typedef struct {
+    size_t ncomponents;
+    char **component_refs;       /* "component:default/Name" */
+    char **owner_refs;           /* ownedBy target ref, or NULL */
+    cw_dora_input in;            /* arrays owned by this struct */
+    void *priv_;                 /* backing storage */
+} cw_delivery_data;
+
+cw_err cw_store_delivery_load(cw_store *s, const cw_delivery_query *q, cw_delivery_data *out,
+                              cw_diag *d);
+void cw_delivery_data_free(cw_delivery_data *dd);
+
 #endif

@@ -1,0 +1,738 @@
+/*
+ * store_events.c — the public events functions of store.h: argument checks,
+ * scope parsing, reducing decoded events to rows (in the caller's thread),
+ * group commit, and the backend-independent assembly of the delivery
+ * insights' input arrays (events_impl.h).
+ *
+ * Group commit: callers queue their batch and wait on a condition variable.
+ * Whenever no transaction is running for a store, the first waiting caller
+ * becomes the committer: it takes every queued batch of that store (up to a
+ * cap), writes them in one transaction, marks them done after the commit
+ * and wakes the others; one of those still waiting then commits the next
+ * group. No caller returns before the transaction holding its events has
+ * committed, and there is no background thread to start or stop. The queue
+ * is process-wide (nodes live on the callers' stacks and name their store),
+ * so a store needs no extra state for it.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "events/events.h"
+#include "store/events_impl.h"
+#include "store/store.h"
+#include "store/store_common.h"
+#include "util/buf.h"
+#include "util/strmap.h"
+#include "util/timeutil.h"
+
+#define GC_MAX_ROWS 50000     /* rows per group transaction (at least one batch) */
+#define GC_MAX_BATCHES 512
+
+/* ---- arena ------------------------------------------------------------------------ */
+
+struct cw__arena_chunk {
+    cw__arena_chunk *next;
+    max_align_t align_;
+    /* data follows */
+};
+
+#define ARENA_CHUNK (256u << 10)
+
+void *cw__arena_alloc(cw__arena *a, size_t n)
+{
+    size_t need = (n + 15) & ~(size_t)15;
+    size_t at = (a->used + 15) & ~(size_t)15; /* strings may have left it unaligned */
+    if (a->head && at <= a->cap)
+        a->used = at;
+    if (!a->head || at > a->cap || a->cap - a->used < need) {
+        size_t cap = need > ARENA_CHUNK ? need : ARENA_CHUNK;
+        cw__arena_chunk *c = malloc(sizeof *c + cap);
+        if (!c)
+            return NULL;
+        c->next = a->head;
+        a->head = c;
+        a->used = 0;
+        a->cap = cap;
+    }
+    char *p = (char *)(a->head + 1) + a->used;
+    a->used += need;
+    return p;
+}
+
+char *cw__arena_strndup(cw__arena *a, const char *s, size_t n)
+{
+    size_t need = n + 1;
+    char *p;
+    /* strings need no alignment: pack them */
+    if (a->head && a->cap - a->used >= need) {
+        p = (char *)(a->head + 1) + a->used;
+        a->used += need;
+    } else {
+        p = cw__arena_alloc(a, need);
+        if (!p)
+            return NULL;
+    }
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+void cw__arena_free(cw__arena *a)
+{
+    while (a->head) {
+        cw__arena_chunk *n = a->head->next;
+        free(a->head);
+        a->head = n;
+    }
+    a->used = a->cap = 0;
+}
+
+/* ---- scopes ------------------------------------------------------------------------ */
+
+cw_err cw_scope_parse(const char *text, cw_scope *out, cw_diag *d)
+{
+    memset(out, 0, sizeof *out);
+    if (!text || !*text)
+        return cw_fail(d, CW_ERR_INVALID, "scope: must not be empty (use 'org' or an entity ref)");
+    if (!strcmp(text, "org")) {
+        out->kind = CW_SCOPE_ORG;
+        return CW_OK;
+    }
+    cw_ref ref;
+    cw_diag rd = {{0}};
+    if (cw_ref_parse(text, "Component", NULL, &ref, &rd))
+        return cw_fail(d, CW_ERR_INVALID, "scope: %s", rd.msg);
+    if (!strcmp(ref.kind, "Component"))
+        out->kind = CW_SCOPE_COMPONENT;
+    else if (!strcmp(ref.kind, "System"))
+        out->kind = CW_SCOPE_SYSTEM;
+    else if (!strcmp(ref.kind, "Group"))
+        out->kind = CW_SCOPE_GROUP;
+    else
+        return cw_fail(d, CW_ERR_INVALID,
+                       "scope: '%s' is a %s; use 'org', a Component, a System or a Group", text,
+                       ref.kind);
+    cw_ref_key(&ref, out->key);
+    return CW_OK;
+}
+
+/* ---- rows -------------------------------------------------------------------------- */
+
+static int kind_of(const cw_event *ev, int *cls)
+{
+    static const struct {
+        const char *subject, *predicate;
+        int kind, cls;
+    } table[] = {
+        {"service", "deployed", CW__EVK_DEPLOYED, CW__EVC_SERVICE},
+        {"service", "upgraded", CW__EVK_UPGRADED, CW__EVC_SERVICE},
+        {"service", "rolledback", CW__EVK_ROLLEDBACK, CW__EVC_SERVICE},
+        {"change", "created", CW__EVK_CHANGE_CREATED, CW__EVC_CHANGE},
+        {"change", "merged", CW__EVK_CHANGE_MERGED, CW__EVC_CHANGE},
+        {"incident", "detected", CW__EVK_INCIDENT_DETECTED, CW__EVC_INCIDENT},
+        {"incident", "reported", CW__EVK_INCIDENT_REPORTED, CW__EVC_INCIDENT},
+        {"incident", "resolved", CW__EVK_INCIDENT_RESOLVED, CW__EVC_INCIDENT},
+    };
+    *cls = CW__EVC_NONE;
+    if (!ev->known)
+        return CW__EVK_NONE;
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (cw_event_is(ev, table[i].subject, table[i].predicate)) {
+            *cls = table[i].cls;
+            return table[i].kind;
+        }
+    return CW__EVK_NONE;
+}
+
+/* Offsets into the text buffer until it stops moving. */
+typedef struct {
+    size_t body, changes; /* (size_t)-1: none */
+} row_text;
+
+static cw_err make_rows(const cw_event *events, size_t n, cw__event_row *rows, row_text *off,
+                        cw_buf *text, cw_diag *d)
+{
+    for (size_t i = 0; i < n; i++) {
+        const cw_event *ev = &events[i];
+        cw__event_row *r = &rows[i];
+        if (!ev->raw || !ev->source || !ev->id || !ev->type || !ev->subject_id)
+            return cw_fail(d, CW_ERR_INVALID, "events[%zu]: not a decoded event", i);
+        memset(r, 0, sizeof *r);
+        r->source = ev->source;
+        r->id = ev->id;
+        r->type = ev->type;
+        r->subject_id = ev->subject_id;
+        r->chain_id = ev->chain_id;
+        r->environment = ev->environment_id;
+        r->artifact_id = ev->artifact_id;
+        r->time_ms = ev->time_ms;
+        r->kind = kind_of(ev, &r->cls);
+        cw_event_link_key key;
+        cw_event_service_key(ev, &key);
+        r->link_kind = (int)key.kind;
+        r->link_value = key.kind == CW_LINK_SERVICE      ? key.service_id
+                        : key.kind == CW_LINK_REPOSITORY ? key.repository_id
+                                                         : NULL;
+        if (!r->link_value)
+            r->link_kind = CW_LINK_NONE;
+        off[i].body = text->len;
+        cw_err err = cw__json_compact(ev->raw, text);
+        if (!err)
+            err = cw_buf_putc(text, '\0');
+        off[i].changes = (size_t)-1;
+        const json_t *ch = NULL;
+        if (!err && (r->kind == CW__EVK_DEPLOYED || r->kind == CW__EVK_UPGRADED) &&
+            (ch = cw_event_custom_changes(ev)) && json_is_array(ch)) {
+            off[i].changes = text->len;
+            err = cw__json_compact(ch, text);
+            if (!err)
+                err = cw_buf_putc(text, '\0');
+        }
+        if (err)
+            return cw_fail(d, err, "events[%zu]: %s while serialising", i,
+                           err == CW_ERR_TOO_LARGE ? "too large" : "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        rows[i].body = text->data + off[i].body;
+        rows[i].changes = off[i].changes == (size_t)-1 ? NULL : text->data + off[i].changes;
+    }
+    return CW_OK;
+}
+
+/* ---- group commit ---------------------------------------------------------------------- */
+
+typedef struct gc_node {
+    cw_store *s;
+    cw__event_batch *batch;
+    bool done;
+    struct gc_node *next;
+} gc_node;
+
+typedef struct gc_leader {
+    cw_store *s;
+    struct gc_leader *next;
+} gc_leader;
+
+static pthread_mutex_t gc_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gc_cv = PTHREAD_COND_INITIALIZER;
+static gc_node *gc_head;
+static gc_leader *gc_leaders;
+
+static bool gc_has_leader(const cw_store *s)
+{
+    for (gc_leader *l = gc_leaders; l; l = l->next)
+        if (l->s == s)
+            return true;
+    return false;
+}
+
+static void group_commit(cw_store *s, const struct cw_store_event_ops *ops, cw__event_batch *b)
+{
+    gc_node me = {s, b, false, NULL};
+    cw__event_batch *taken[GC_MAX_BATCHES];
+    gc_node *nodes[GC_MAX_BATCHES];
+    pthread_mutex_lock(&gc_mu);
+    gc_node **tail = &gc_head;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = &me;
+    while (!me.done) {
+        if (gc_has_leader(s)) {
+            pthread_cond_wait(&gc_cv, &gc_mu);
+            continue;
+        }
+        gc_leader lead = {s, gc_leaders};
+        gc_leaders = &lead;
+        /* take this store's queued batches in arrival order */
+        size_t k = 0, rows = 0;
+        for (gc_node **pp = &gc_head; *pp && k < GC_MAX_BATCHES;) {
+            gc_node *nd = *pp;
+            if (nd->s != s) {
+                pp = &nd->next;
+                continue;
+            }
+            if (k > 0 && rows + nd->batch->n > GC_MAX_ROWS)
+                break;
+            rows += nd->batch->n;
+            nodes[k] = nd;
+            taken[k++] = nd->batch;
+            *pp = nd->next;
+        }
+        pthread_mutex_unlock(&gc_mu);
+
+        cw_diag d = {{0}};
+        cw_err err = ops->put(s, taken, k, cw_now_ms(), &d);
+        if (err)
+            for (size_t i = 0; i < k; i++) {
+                taken[i]->err = err;
+                taken[i]->diag = d;
+                memset(&taken[i]->res, 0, sizeof taken[i]->res);
+            }
+
+        pthread_mutex_lock(&gc_mu);
+        for (size_t i = 0; i < k; i++)
+            nodes[i]->done = true;
+        for (gc_leader **pp = &gc_leaders; *pp; pp = &(*pp)->next)
+            if (*pp == &lead) {
+                *pp = lead.next;
+                break;
+            }
+        pthread_cond_broadcast(&gc_cv);
+    }
+    pthread_mutex_unlock(&gc_mu);
+}
+
+cw_err cw_store_events_put(cw_store *s, const cw_event *events, size_t n,
+                           cw_event_put_result *res, cw_diag *d)
+{
+    const struct cw_store_event_ops *ops;
+    STORE_OPS(s, events, ops, d);
+    if (!res)
+        return cw_fail(d, CW_ERR_INVALID, "store: no result for the events");
+    memset(res, 0, sizeof *res);
+    if (n == 0)
+        return CW_OK;
+    if (!events)
+        return cw_fail(d, CW_ERR_INVALID, "store: no events");
+    cw_err err = CW_OK;
+    cw__event_row *rows = malloc(n * sizeof *rows);
+    row_text *off = malloc(n * sizeof *off);
+    cw_buf text;
+    cw_buf_init(&text, (size_t)1 << 30);
+    if (!rows || !off) {
+        err = cw_fail(d, CW_ERR_NOMEM, "events: out of memory");
+        goto out;
+    }
+    err = make_rows(events, n, rows, off, &text, d);
+    if (err)
+        goto out;
+    cw__event_batch b = {.rows = rows, .n = n};
+    group_commit(s, ops, &b);
+    if (b.err) {
+        err = b.err;
+        if (d)
+            *d = b.diag;
+        goto out;
+    }
+    *res = b.res;
+out:
+    cw_buf_free(&text);
+    free(off);
+    free(rows);
+    return err;
+}
+
+/* ---- reads ------------------------------------------------------------------------------- */
+
+cw_err cw_store_events_query(cw_store *s, const cw_event_query *q, cw_event_list *out,
+                             cw_diag *d)
+{
+    const struct cw_store_event_ops *ops;
+    STORE_OPS(s, events, ops, d);
+    if (!q || !out)
+        return cw_fail(d, CW_ERR_INVALID, "store: no query or output");
+    memset(out, 0, sizeof *out);
+    if (q->limit == 0)
+        return CW_OK;
+    if (q->from_ms >= q->to_ms)
+        return cw_fail(d, CW_ERR_INVALID, "to: must be later than from");
+    return ops->query(s, q, out, d);
+}
+
+void cw_event_list_free(cw_event_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->len; i++) {
+        cw_stored_event *e = &l->items[i];
+        free(e->source);
+        free(e->id);
+        free(e->type);
+        free(e->subject_id);
+        free(e->chain_id);
+        free(e->environment);
+        free(e->artifact_id);
+        free(e->link_value);
+        free(e->component_ref);
+        free(e->body);
+    }
+    free(l->items);
+    l->items = NULL;
+    l->len = 0;
+}
+
+cw_err cw_store_events_unmatched_keys(cw_store *s, size_t max, cw_unmatched_key **out,
+                                      size_t *n, cw_diag *d)
+{
+    const struct cw_store_event_ops *ops;
+    STORE_OPS(s, events, ops, d);
+    if (!out || !n)
+        return cw_fail(d, CW_ERR_INVALID, "store: no output");
+    *out = NULL;
+    *n = 0;
+    if (max == 0)
+        return CW_OK;
+    return ops->unmatched_keys(s, max, out, n, d);
+}
+
+void cw_unmatched_keys_free(cw_unmatched_key *k, size_t n)
+{
+    for (size_t i = 0; k && i < n; i++)
+        free(k[i].value);
+    free(k);
+}
+
+cw_err cw_store_delivery_load(cw_store *s, const cw_delivery_query *q, cw_delivery_data *out,
+                              cw_diag *d)
+{
+    const struct cw_store_event_ops *ops;
+    STORE_OPS(s, events, ops, d);
+    if (!q || !out)
+        return cw_fail(d, CW_ERR_INVALID, "store: no query or output");
+    memset(out, 0, sizeof *out);
+    cw_diag pd = {{0}};
+    if (cw_env_pattern_validate(q->production_env, &pd))
+        return cw_fail(d, CW_ERR_INVALID, "production environment pattern: %s", pd.msg);
+    return ops->delivery(s, q, out, d);
+}
+
+/* ---- delivery data ------------------------------------------------------------------------ */
+
+typedef struct {
+    cw__arena arena;
+    cw_dora_deployment *deps;
+    cw_dora_rollback *rbs;
+    cw_dora_change *chs;
+    cw_dora_incident *incs;
+} delivery_priv;
+
+typedef struct {
+    cw_dora_incident inc;
+    int64_t comp_ms;     /* time of the event that gave the component */
+    int64_t art_ms;      /* time of the event that gave the artifact */
+} incident_acc;
+
+struct cw__delivery_builder {
+    cw__arena arena;
+    char **refs, **owners;
+    size_t ncomp, capcomp;
+    cw_dora_deployment *deps;
+    size_t ndeps, capdeps;
+    cw_dora_rollback *rbs;
+    size_t nrbs, caprbs;
+    cw_dora_change *chs;
+    size_t nchs, capchs;
+    incident_acc *incs;
+    size_t nincs, capincs;
+    cw_strmap inc_index;  /* incident id -> index + 1 */
+};
+
+/* Grows *arr (element size sz) to hold one more; false when out of memory. */
+static bool grow(void **arr, size_t *cap, size_t len, size_t sz)
+{
+    if (len < *cap)
+        return true;
+    size_t ncap = *cap ? *cap * 2 : 256;
+    void *p = realloc(*arr, ncap * sz);
+    if (!p)
+        return false;
+    *arr = p;
+    *cap = ncap;
+    return true;
+}
+
+cw_err cw__delivery_builder_new(cw__delivery_builder **out)
+{
+    *out = calloc(1, sizeof **out);
+    return *out ? CW_OK : CW_ERR_NOMEM;
+}
+
+void cw__delivery_builder_free(cw__delivery_builder *b)
+{
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->ncomp; i++) {
+        free(b->refs[i]);
+        free(b->owners[i]);
+    }
+    free(b->refs);
+    free(b->owners);
+    free(b->deps);
+    free(b->rbs);
+    free(b->chs);
+    free(b->incs);
+    cw_strmap_free(&b->inc_index);
+    cw__arena_free(&b->arena);
+    free(b);
+}
+
+cw__arena *cw__delivery_arena(cw__delivery_builder *b) { return &b->arena; }
+
+cw_err cw__delivery_add_component(cw__delivery_builder *b, const char *ref, const char *owner)
+{
+    if (b->ncomp == b->capcomp) {
+        size_t cap = b->capcomp ? b->capcomp * 2 : 64;
+        char **r = realloc(b->refs, cap * sizeof *r);
+        if (!r)
+            return CW_ERR_NOMEM;
+        b->refs = r;
+        char **o = realloc(b->owners, cap * sizeof *o);
+        if (!o)
+            return CW_ERR_NOMEM;
+        b->owners = o;
+        b->capcomp = cap;
+    }
+    char *rc = strdup(ref);
+    char *oc = owner && *owner ? strdup(owner) : NULL;
+    if (!rc || (owner && *owner && !oc)) {
+        free(rc);
+        free(oc);
+        return CW_ERR_NOMEM;
+    }
+    b->refs[b->ncomp] = rc;
+    b->owners[b->ncomp] = oc;
+    b->ncomp++;
+    return CW_OK;
+}
+
+/* Parses the stored customData.changes (a compact JSON array of strings). */
+static cw_err parse_change_ids(cw__arena *a, const char *json, const char *const **out,
+                               size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    json_t *arr = json_loads(json, JSON_DECODE_ANY, NULL);
+    if (!json_is_array(arr)) {
+        json_decref(arr);
+        return CW_OK; /* not interpretable: implicit attribution */
+    }
+    size_t len = json_array_size(arr), k = 0;
+    const char **ids = len ? cw__arena_alloc(a, len * sizeof *ids) : NULL;
+    if (len && !ids) {
+        json_decref(arr);
+        return CW_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < len; i++) {
+        json_t *v = json_array_get(arr, i);
+        if (!json_is_string(v))
+            continue;
+        ids[k] = cw__arena_strndup(a, json_string_value(v), json_string_length(v));
+        if (!ids[k]) {
+            json_decref(arr);
+            return CW_ERR_NOMEM;
+        }
+        k++;
+    }
+    json_decref(arr);
+    *out = k ? ids : NULL;
+    *n = k;
+    return CW_OK;
+}
+
+static const char *dup_opt(cw__arena *a, const char *s, size_t n, bool *oom)
+{
+    if (!s)
+        return NULL;
+    const char *c = cw__arena_strndup(a, s, n);
+    if (!c)
+        *oom = true;
+    return c;
+}
+
+cw_err cw__delivery_add_deployment(cw__delivery_builder *b, int32_t comp, int64_t time_ms,
+                                   const char *artifact_id, size_t artifact_len,
+                                   const char *chain_id, size_t chain_len,
+                                   const char *change_ids_json)
+{
+    if (!grow((void **)&b->deps, &b->capdeps, b->ndeps, sizeof *b->deps))
+        return CW_ERR_NOMEM;
+    cw_dora_deployment *dp = &b->deps[b->ndeps];
+    memset(dp, 0, sizeof *dp);
+    bool oom = false;
+    dp->component = comp;
+    dp->time_ms = time_ms;
+    dp->artifact_id = dup_opt(&b->arena, artifact_id, artifact_len, &oom);
+    dp->chain_id = dup_opt(&b->arena, chain_id, chain_len, &oom);
+    if (oom)
+        return CW_ERR_NOMEM;
+    if (change_ids_json) {
+        cw_err err = parse_change_ids(&b->arena, change_ids_json, &dp->change_ids,
+                                      &dp->nchange_ids);
+        if (err)
+            return err;
+    }
+    b->ndeps++;
+    return CW_OK;
+}
+
+cw_err cw__delivery_add_rollback(cw__delivery_builder *b, int32_t comp, int64_t time_ms)
+{
+    if (!grow((void **)&b->rbs, &b->caprbs, b->nrbs, sizeof *b->rbs))
+        return CW_ERR_NOMEM;
+    b->rbs[b->nrbs].component = comp;
+    b->rbs[b->nrbs].time_ms = time_ms;
+    b->nrbs++;
+    return CW_OK;
+}
+
+static void min_time(int64_t *slot, int64_t t)
+{
+    if (*slot == 0 || t < *slot)
+        *slot = t;
+}
+
+cw_err cw__delivery_add_change_event(cw__delivery_builder *b, int32_t comp,
+                                     const char *change_id, size_t id_len, int kind,
+                                     int64_t time_ms)
+{
+    cw_dora_change *c = b->nchs ? &b->chs[b->nchs - 1] : NULL;
+    if (!c || c->component != comp || strncmp(c->change_id, change_id, id_len) != 0 ||
+        c->change_id[id_len] != '\0') {
+        if (!grow((void **)&b->chs, &b->capchs, b->nchs, sizeof *b->chs))
+            return CW_ERR_NOMEM;
+        c = &b->chs[b->nchs];
+        memset(c, 0, sizeof *c);
+        c->component = comp;
+        c->change_id = cw__arena_strndup(&b->arena, change_id, id_len);
+        if (!c->change_id)
+            return CW_ERR_NOMEM;
+        b->nchs++;
+    }
+    /* 0 means unknown in the plain arrays: a change at the epoch instant is
+     * moved by one millisecond rather than lost */
+    if (time_ms == 0)
+        time_ms = 1;
+    if (kind == CW__EVK_CHANGE_CREATED)
+        min_time(&c->created_ms, time_ms);
+    else if (kind == CW__EVK_CHANGE_MERGED)
+        min_time(&c->merged_ms, time_ms);
+    return CW_OK;
+}
+
+cw_err cw__delivery_add_incident_event(cw__delivery_builder *b, int32_t comp,
+                                       const char *incident_id, size_t id_len, int kind,
+                                       int64_t time_ms, const char *artifact_id,
+                                       size_t artifact_len)
+{
+    char stackkey[256];
+    char *key = stackkey;
+    if (id_len >= sizeof stackkey) {
+        key = malloc(id_len + 1);
+        if (!key)
+            return CW_ERR_NOMEM;
+    }
+    memcpy(key, incident_id, id_len);
+    key[id_len] = '\0';
+    cw_err err = CW_OK;
+    size_t idx = (size_t)(uintptr_t)cw_strmap_get(&b->inc_index, key);
+    incident_acc *acc;
+    if (idx == 0) {
+        if (!grow((void **)&b->incs, &b->capincs, b->nincs, sizeof *b->incs)) {
+            err = CW_ERR_NOMEM;
+            goto out;
+        }
+        acc = &b->incs[b->nincs];
+        memset(acc, 0, sizeof *acc);
+        acc->inc.component = -1;
+        acc->inc.incident_id = cw__arena_strndup(&b->arena, incident_id, id_len);
+        if (!acc->inc.incident_id) {
+            err = CW_ERR_NOMEM;
+            goto out;
+        }
+        b->nincs++;
+        err = cw_strmap_put(&b->inc_index, key, (void *)(uintptr_t)b->nincs);
+        if (err)
+            goto out;
+    } else {
+        acc = &b->incs[idx - 1];
+    }
+    if (time_ms == 0)
+        time_ms = 1;
+    if (kind == CW__EVK_INCIDENT_DETECTED || kind == CW__EVK_INCIDENT_REPORTED)
+        min_time(&acc->inc.start_ms, time_ms);
+    else if (kind == CW__EVK_INCIDENT_RESOLVED && time_ms > acc->inc.resolved_ms)
+        acc->inc.resolved_ms = time_ms;
+    /* the earliest event that names a component / an artifact decides */
+    if (comp >= 0 && (acc->inc.component < 0 || time_ms < acc->comp_ms)) {
+        acc->inc.component = comp;
+        acc->comp_ms = time_ms;
+    }
+    if (artifact_id && (!acc->inc.artifact_id || time_ms < acc->art_ms)) {
+        acc->inc.artifact_id = cw__arena_strndup(&b->arena, artifact_id, artifact_len);
+        if (!acc->inc.artifact_id) {
+            err = CW_ERR_NOMEM;
+            goto out;
+        }
+        acc->art_ms = time_ms;
+    }
+out:
+    if (key != stackkey)
+        free(key);
+    return err;
+}
+
+cw_err cw__delivery_finish(cw__delivery_builder *b, bool keep_unlinked_incidents,
+                           cw_delivery_data *out, cw_diag *d)
+{
+    memset(out, 0, sizeof *out);
+    delivery_priv *p = calloc(1, sizeof *p);
+    cw_dora_incident *incs = b->nincs ? malloc(b->nincs * sizeof *incs) : NULL;
+    if (!p || (b->nincs && !incs)) {
+        free(p);
+        free(incs);
+        cw__delivery_builder_free(b);
+        return cw_fail(d, CW_ERR_NOMEM, "delivery data: out of memory");
+    }
+    size_t ninc = 0;
+    for (size_t i = 0; i < b->nincs; i++)
+        if (keep_unlinked_incidents || b->incs[i].inc.component >= 0)
+            incs[ninc++] = b->incs[i].inc;
+    p->arena = b->arena;
+    p->deps = b->deps;
+    p->rbs = b->rbs;
+    p->chs = b->chs;
+    p->incs = incs;
+    out->ncomponents = b->ncomp;
+    out->component_refs = b->refs;
+    out->owner_refs = b->owners;
+    out->in = (cw_dora_input){
+        .ncomponents = b->ncomp,
+        .deployments = b->deps,
+        .ndeployments = b->ndeps,
+        .rollbacks = b->rbs,
+        .nrollbacks = b->nrbs,
+        .changes = b->chs,
+        .nchanges = b->nchs,
+        .incidents = incs,
+        .nincidents = ninc,
+    };
+    out->priv_ = p;
+    /* everything moved: release only the builder's own leftovers */
+    free(b->incs);
+    cw_strmap_free(&b->inc_index);
+    free(b);
+    return CW_OK;
+}
+
+void cw_delivery_data_free(cw_delivery_data *dd)
+{
+    if (!dd)
+        return;
+    for (size_t i = 0; i < dd->ncomponents; i++) {
+        free(dd->component_refs[i]);
+        free(dd->owner_refs[i]);
+    }
+    free(dd->component_refs);
+    free(dd->owner_refs);
+    delivery_priv *p = dd->priv_;
+    if (p) {
+        cw__arena_free(&p->arena);
+        free(p->deps);
+        free(p->rbs);
+        free(p->chs);
+        free(p->incs);
+        free(p);
+    }
+    memset(dd, 0, sizeof *dd);
+}
