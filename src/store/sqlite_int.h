@@ -25,7 +25,7 @@
 
 #define CW_SQLITE_STMT_CACHE 64       /* cached statements per connection */
 #define CW_SQLITE_BUSY_TIMEOUT_MS 10000
-#define CW_SQLITE_DEFAULT_READERS 4
+#define CW_SQLITE_DEFAULT_READERS 8
 
 typedef struct {
     uint64_t hash;
