@@ -1,7 +1,7 @@
 // pages/team.js — a team (a Group entity): members, product manager and tech
 // lead, what it owns, its RACI duties, its delivery metrics and its findings.
 
-import { api, ApiError, NotAvailable } from '../api.js';
+import { api, ApiError } from '../api.js';
 import { appLink, clear, dl, h, notice, section, table } from '../dom.js';
 import { loadDora } from '../dora.js';
 import { findingsOf, findingsTable } from '../findings.js';
@@ -12,13 +12,6 @@ import { catalogUrl } from './catalog.js';
 import { tagList } from './entity.js';
 
 const PAGE = 100;
-
-function asRefs(list) {
-  return (Array.isArray(list) ? list : []).map((m) => {
-    if (typeof m === 'string') return m;
-    return pick(m, 'ref', 'entityRef', 'targetRef') ?? m;
-  });
-}
 
 // Owned entities, paged with a "load more" button.
 function ownedPanel(box, ownerRef, signal) {
@@ -65,59 +58,100 @@ function ownedPanel(box, ownerRef, signal) {
   return load();
 }
 
+// "owns": {"Component": [refs], ...} and "load": {components,
+// productionComponents, systems, maxComponentsPerTeam, overloaded, onCall:
+// {activity, count, components}, accountableActivities}.
 function teamSummary(team) {
-  const owns = pick(team, 'owns', 'owned', 'ownership');
+  const owns = pick(team, 'owns');
   const load = pick(team, 'load') || {};
   const rows = [];
   if (owns && typeof owns === 'object' && !Array.isArray(owns)) {
     for (const [k, v] of Object.entries(owns)) rows.push([k, Array.isArray(v) ? fmtNumber(v.length) : fmtNumber(v)]);
   }
-  const loadPairs = Object.entries(load).filter(([, v]) => typeof v === 'number' || typeof v === 'string')
-    .map(([k, v]) => [k.replace(/([A-Z])/g, ' $1').toLowerCase(), fmtNumber(v)]);
+  const max = load.maxComponentsPerTeam;
+  const onCall = load.onCall;
+  const pairs = [
+    ['Components', load.components !== undefined ? fmtNumber(load.components) : null],
+    ['Production components', load.productionComponents !== undefined
+      ? h('span', null, fmtNumber(load.productionComponents),
+        max !== undefined ? ` (limit ${fmtNumber(max)})` : '',
+        load.overloaded ? h('strong', { class: 'flag' }, ' — overloaded') : null)
+      : null],
+    ['Systems', load.systems !== undefined ? fmtNumber(load.systems) : null],
+    ['On call for', onCall && typeof onCall === 'object'
+      ? h('span', null, `${fmtNumber(onCall.count ?? 0)} production components (${onCall.activity || 'incident-resolution'})`)
+      : null],
+    ['Accountable for', load.accountableActivities !== undefined
+      ? `${fmtNumber(load.accountableActivities)} activities of production components` : null],
+  ];
   return [
     rows.length ? table('Owned entities by kind', ['Kind', 'Count'], rows, { rowHeaders: true }) : null,
-    loadPairs.length ? h('div', null, h('h3', null, 'Load'), dl(loadPairs)) : null,
+    pairs.some(([, v]) => v !== null) ? h('div', null, h('h3', null, 'Load'), dl(pairs)) : null,
   ];
 }
 
+// "raci": [{target, activity, roles: [...], responsibilities}].
 function raciDuties(team) {
-  const duties = pickArray(team, 'raci', 'responsibilities', 'roles', 'duties');
-  if (duties.length === 0) return notice('empty', 'This team has no RACI duties recorded.');
-  return table('RACI duties of this team', ['Entity', 'Activity', 'Role', 'Inherited by'], duties.map((d) => {
-    const target = pick(d, 'target', 'entityRef', 'ref', 'entity');
+  const duties = pickArray(team, 'raci');
+  if (duties.length === 0) return notice('empty', 'This team holds no role in any Responsibilities entity.');
+  return table('RACI duties of this team', ['Target', 'Activity', 'Roles', 'Declared in'], duties.map((d) => {
     const roles = pick(d, 'roles', 'role');
-    return [target ? refLink(target, { kind: true, preferTeam: false }) : '—', String(pick(d, 'activity', 'name') ?? '—'),
+    const decl = pick(d, 'responsibilities');
+    return [pick(d, 'target') ? refLink(pick(d, 'target'), { kind: true, preferTeam: false }) : '—',
+      String(pick(d, 'activity') ?? '—'),
       Array.isArray(roles) ? roles.join(', ') : String(roles ?? '—'),
-      pick(d, 'components', 'appliesTo') ? refList(asRefs(pick(d, 'components', 'appliesTo')), { preferTeam: false }) : '—'];
+      decl ? refLink(decl, { kind: true, preferTeam: false }) : '—'];
   }), { id: 'raci-duties' });
+}
+
+// A person from the team report ({ref, exists, member, displayName}) or a ref.
+function personCell(p) {
+  if (!p) return h('strong', { class: 'flag' }, 'Not named');
+  const ref = typeof p === 'string' ? p : pick(p, 'ref');
+  const text = typeof p === 'object' ? p.displayName : undefined;
+  const link = refLink(ref, { defaultKind: 'user', text });
+  if (typeof p !== 'object') return link;
+  return h('span', null, link,
+    p.exists === false ? h('strong', { class: 'flag' }, ' (no such user)') : null,
+    p.exists !== false && p.member === false ? h('strong', { class: 'flag' }, ' (not a member of the team)') : null);
 }
 
 export async function render(main, ctx) {
   const { namespace, name } = ctx.params;
   const { signal } = ctx;
   const ref = refString({ kind: 'group', namespace, name });
-  const [groupRes, teamRes] = await Promise.allSettled([
-    api.entity('group', namespace, name, { signal }),
-    api.team(namespace, name, { signal }),
-  ]);
-  if (signal.aborted) return 'Team';
-  if (groupRes.status === 'rejected') {
-    const e = groupRes.reason;
+  let group;
+  try {
+    group = await api.entity('group', namespace, name, { signal });
+  } catch (e) {
+    if (signal.aborted) return 'Team';
     const missing = e instanceof ApiError && (e.status === 404 || e.status === 400);
     main.append(h('h1', { tabindex: -1 }, missing ? 'Team not found' : 'Team'),
       missing ? notice('empty', `There is no group called ${namespace}/${name} in the catalog.`) : errorNotice(e, 'this team'),
       h('p', null, h('a', { href: '/catalog?kind=Group', 'data-nav': '' }, 'All groups in the catalog')));
     return missing ? 'Team not found' : 'Team';
   }
-  const group = groupRes.value;
-  const team = teamRes.status === 'fulfilled' ? teamRes.value : null;
+  // The team report exists only for groups of spec.type "team" (404 otherwise).
+  const isTeam = String(group.spec?.type || '').toLowerCase() === 'team';
+  let team = null;
+  let teamError = null;
+  if (isTeam) {
+    try {
+      team = await api.team(namespace, name, { signal });
+    } catch (e) {
+      if (signal.aborted) return 'Team';
+      teamError = e;
+    }
+  }
   const md = group.metadata || {};
   const ann = md.annotations || {};
   const title = group.spec?.profile?.displayName || md.title || md.name;
   const teamType = pick(team, 'teamType', 'type') ?? ann['conway.dev/team-type'];
-  const pm = pick(team, 'productManager', 'product_manager') ?? ann['conway.dev/product-manager'];
-  const lead = pick(team, 'techLead', 'tech_lead') ?? ann['conway.dev/tech-lead'];
-  const members = team?.members ? asRefs(team.members) : relationsOf(group, 'hasMember');
+  const pm = team ? team.productManager : ann['conway.dev/product-manager'];
+  const lead = team ? team.techLead : ann['conway.dev/tech-lead'];
+  const members = team?.members
+    ? team.members.map((m) => (typeof m === 'string' ? { ref: m } : m))
+    : relationsOf(group, 'hasMember').map((r) => ({ ref: r }));
   const parent = relationsOf(group, 'childOf')[0];
   const children = relationsOf(group, 'parentOf');
 
@@ -136,16 +170,20 @@ export async function render(main, ctx) {
   main.append(section('People', 'people',
     md.description ? h('p', { class: 'description' }, String(md.description)) : null,
     dl([
-      ['Product manager', pm ? refLink(asRefs([pm])[0], { defaultKind: 'user' }) : h('strong', { class: 'flag' }, 'Not named')],
-      ['Tech lead', lead ? refLink(asRefs([lead])[0], { defaultKind: 'user' }) : h('strong', { class: 'flag' }, 'Not named')],
+      ['Product manager', personCell(pm)],
+      ['Tech lead', personCell(lead)],
       ['Email', group.spec?.profile?.email ? String(group.spec.profile.email) : null],
       ['Parent group', parent ? refLink(parent) : null],
       ['Child groups', children.length ? refList(children) : null],
     ]),
     noPair ? h('p', { class: 'hint' }, 'Every team should pair a product manager with a tech lead (annotations conway.dev/product-manager and conway.dev/tech-lead).') : null,
+    pickArray(team, 'notes').length
+      ? h('ul', { class: 'notes' }, pickArray(team, 'notes').map((n) => h('li', { class: 'notice notice-warning' }, String(n))))
+      : null,
     h('h3', null, `Members (${members.length})`),
     members.length
-      ? h('ul', { class: 'members' }, members.map((m) => h('li', null, refLink(m, { defaultKind: 'user' }))))
+      ? h('ul', { class: 'members' }, members.map((m) =>
+        h('li', null, refLink(m.ref, { defaultKind: 'user', text: m.displayName || undefined }))))
       : h('p', { class: 'notice notice-warning' }, 'This team has no members.')));
 
   const ownedBox = h('div');
@@ -153,7 +191,9 @@ export async function render(main, ctx) {
   ownedPanel(ownedBox, ref, signal);
 
   main.append(section('RACI duties', 'duties',
-    team ? raciDuties(team) : errorNotice(teamRes.reason instanceof Error ? teamRes.reason : new NotAvailable(''), 'team duties')));
+    team ? raciDuties(team)
+      : teamError ? errorNotice(teamError, 'team duties')
+        : notice('empty', `This group is not a team (spec.type ${group.spec?.type || 'missing'}): no team report.`)));
 
   const doraBox = h('div');
   main.append(section('Delivery performance (DORA)', 'delivery', doraBox));
@@ -161,7 +201,9 @@ export async function render(main, ctx) {
 
   const findBox = h('div');
   main.append(section('Ownership findings', 'team-findings', findBox));
+  // The team report carries the team's findings; otherwise ask for them.
   loadInto(findBox, 'ownership findings', async () =>
-    findingsTable(findingsOf(await api.ownership({ team: ref }, { signal })), { caption: 'Findings for this team' }), { signal });
+    findingsTable(Array.isArray(team?.findings) ? team.findings : findingsOf(await api.ownership({ team: ref }, { signal })),
+      { caption: 'Findings for this team' }), { signal });
   return `${title} (team)`;
 }
