@@ -10,6 +10,9 @@
 #include "cli/cli.h"
 #include "cli/opts.h"
 #include "http/server.h"
+#ifdef CONWAY_HAVE_AMQP
+#include "ingest/amqp.h"
+#endif
 #include "store/store.h"
 #include "util/log.h"
 
@@ -25,6 +28,10 @@ static const char serve_help[] =
     "  --threads N             worker threads (default 16)\n"
     "  --db-pool N             database connections (default: PostgreSQL 2 x threads,\n"
     "                          SQLite 4 readers)\n"
+    "  --amqp URL              also consume CDEvents from RabbitMQ, e.g.\n"
+    "                          amqp://user:pass@host:5672/vhost (env CONWAY_AMQP)\n"
+    "  --amqp-queue NAME       queue to consume (default conway.events; malformed\n"
+    "                          messages go to NAME.dlx / NAME.dead)\n"
     "  --public-read           let reads through without a token\n"
     "  --max-body BYTES        largest request body accepted (default 16777216)\n"
     "  --timeout SECONDS       idle connection timeout (default 30)\n"
@@ -70,7 +77,7 @@ int cw_cmd_serve(int argc, char **argv)
 {
     const char *listen = NULL, *db = NULL, *threads = NULL, *public_read = NULL, *max_body = NULL,
                *timeout = NULL, *prod = NULL, *log_level = NULL, *max_comp = NULL,
-               *db_pool = NULL;
+               *db_pool = NULL, *amqp_url = NULL, *amqp_queue = NULL;
     cw_opt opts[] = {
         {"listen", true, &listen},     {"db", true, &db},
         {"threads", true, &threads},   {"public-read", false, &public_read},
@@ -78,6 +85,7 @@ int cw_cmd_serve(int argc, char **argv)
         {"production-env", true, &prod}, {"log-level", true, &log_level},
         {"max-components-per-team", true, &max_comp},
         {"db-pool", true, &db_pool},
+        {"amqp", true, &amqp_url},     {"amqp-queue", true, &amqp_queue},
         {NULL, false, NULL},
     };
     const char *pos[1];
@@ -146,6 +154,23 @@ int cw_cmd_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    if (!amqp_url)
+        amqp_url = getenv("CONWAY_AMQP");
+    if (amqp_url && !*amqp_url)
+        amqp_url = NULL;
+#ifndef CONWAY_HAVE_AMQP
+    if (amqp_url || amqp_queue) {
+        fprintf(stderr, "conway serve: --amqp: this conway was built without librabbitmq\n");
+        return 2;
+    }
+#else
+    if (amqp_queue && !amqp_url) {
+        fprintf(stderr, "conway serve: --amqp-queue needs --amqp URL\n");
+        return 2;
+    }
+    cw_amqp *amqp = NULL;
+#endif
+
     const char *url = cw_cli_db_url(db);
     cw_store *store = NULL;
     cw_server *srv = NULL;
@@ -164,6 +189,15 @@ int cw_cmd_serve(int argc, char **argv)
         fprintf(stderr, "conway serve: %s\n", d.msg);
         goto out;
     }
+#ifdef CONWAY_HAVE_AMQP
+    if (amqp_url) {
+        cw_amqp_config acfg = {.url = amqp_url, .queue = amqp_queue, .max_body = cfg.max_body};
+        if (cw_amqp_start(&acfg, store, &amqp, &d)) {
+            fprintf(stderr, "conway serve: %s\n", d.msg);
+            goto out;
+        }
+    }
+#endif
     cw_log(CW_LOG_INFO, "listening",
            json_pack("{s:s, s:i, s:s, s:s, s:b}", "listen", cfg.listen, "port",
                      (int)cw_server_port(srv), "db", shown_url, "backend", cw_store_backend(store),
@@ -173,6 +207,9 @@ int cw_cmd_serve(int argc, char **argv)
     cw_log(CW_LOG_INFO, "shutting down", json_pack("{s:s}", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM"));
     rc = 0;
 out:
+#ifdef CONWAY_HAVE_AMQP
+    cw_amqp_stop(amqp); /* first: it finishes storing what it took */
+#endif
     cw_server_stop(srv);
     cw_store_close(store);
     return rc;

@@ -1,6 +1,6 @@
 /*
- * api_meta.c — routes about the server itself: liveness, readiness,
- * Prometheus metrics, the OpenAPI document, and the embedded web UI.
+ * api_meta.c — routes about the server itself: liveness, readiness (the
+ * database, and the RabbitMQ broker when consuming), Prometheus metrics, the OpenAPI document, and the embedded web UI.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -9,6 +9,9 @@
 #include "http/assets.h"
 #include "http/http_int.h"
 #include "util/crypto.h"
+#ifdef CONWAY_HAVE_AMQP
+#include "ingest/amqp.h"
+#endif
 
 static void get_healthz(cw_app *app, cw_req *req, cw_resp *resp)
 {
@@ -16,6 +19,33 @@ static void get_healthz(cw_app *app, cw_req *req, cw_resp *resp)
     (void)req;
     cw_resp_json(resp, 200, json_pack("{s:s}", "status", "ok"));
 }
+
+#ifdef CONWAY_HAVE_AMQP
+static void amqp_check(void *ctx, const cw_amqp_status *st)
+{
+    if (st->state != CW_AMQP_UP)
+        *(bool *)ctx = true;
+}
+
+static void amqp_add(void *ctx, const cw_amqp_status *st)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s}", "status", cw_amqp_state_name(st->state), "broker",
+                          st->broker, "queue", st->queue);
+    if (o && st->detail[0] && st->state != CW_AMQP_UP)
+        json_object_set_new(o, "detail", json_string(st->detail));
+    json_array_append_new((json_t *)ctx, o);
+}
+
+/* checks.amqp: the RabbitMQ consumer of this process (the first one when
+ * several run), absent without --amqp. */
+static void amqp_checks(json_t *checks)
+{
+    json_t *arr = json_array();
+    if (cw_amqp_each_status(amqp_add, arr) > 0 && json_array_size(arr) > 0)
+        json_object_set(checks, "amqp", json_array_get(arr, 0));
+    json_decref(arr);
+}
+#endif
 
 static void get_readyz(cw_app *app, cw_req *req, cw_resp *resp)
 {
@@ -32,7 +62,14 @@ static void get_readyz(cw_app *app, cw_req *req, cw_resp *resp)
                             "the database does not answer: %s", d.msg);
         return;
     }
-    cw_resp_json(resp, 200, json_pack("{s:s, s:o}", "status", "ready", "checks", checks));
+    /* a broker away does not stop HTTP: still 200, but said so */
+    bool degraded = false;
+#ifdef CONWAY_HAVE_AMQP
+    cw_amqp_each_status(amqp_check, &degraded);
+    amqp_checks(checks);
+#endif
+    cw_resp_json(resp, 200, json_pack("{s:s, s:o}", "status", degraded ? "degraded" : "ready",
+                                      "checks", checks));
 }
 
 static void get_metrics(cw_app *app, cw_req *req, cw_resp *resp)

@@ -1,7 +1,8 @@
 /*
  * metrics.c — the server's own Prometheus metrics: requests by route and
  * status, a latency histogram per route, and gauges read at scrape time
- * (entities by kind, database size, uptime). Text exposition format 0.0.4.
+ * (entities by kind, database size, uptime, the RabbitMQ consumers'
+ * counters). Text exposition format 0.0.4.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -10,6 +11,9 @@
 
 #include "http/http_int.h"
 #include "util/timeutil.h"
+#ifdef CONWAY_HAVE_AMQP
+#include "ingest/amqp.h"
+#endif
 
 static const double latency_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                          0.05,   0.1,   0.25,   0.5,   1,    2.5};
@@ -122,6 +126,73 @@ static void put_label(cw_buf *out, const char *v)
     }
 }
 
+#ifdef CONWAY_HAVE_AMQP
+#define MAX_CONSUMERS 8
+
+typedef struct {
+    cw_amqp_status st[MAX_CONSUMERS];
+    size_t n;
+} amqp_snap;
+
+static void snap_one(void *ctx, const cw_amqp_status *st)
+{
+    amqp_snap *s = ctx;
+    if (s->n < MAX_CONSUMERS)
+        s->st[s->n++] = *st;
+}
+
+/* The RabbitMQ consumers' counters (ingest/amqp.h), by queue. */
+static void put_amqp(cw_buf *out)
+{
+    amqp_snap s = {.n = 0};
+    cw_amqp_each_status(snap_one, &s);
+    if (!s.n)
+        return;
+    cw_buf_puts(out, "# HELP conway_amqp_connected Whether the consumer is connected to the broker.\n"
+                     "# TYPE conway_amqp_connected gauge\n");
+    for (size_t i = 0; i < s.n; i++) {
+        cw_buf_puts(out, "conway_amqp_connected{queue=\"");
+        put_label(out, s.st[i].queue);
+        cw_buf_printf(out, "\"} %d\n", s.st[i].state == CW_AMQP_UP);
+    }
+    cw_buf_puts(out, "# HELP conway_amqp_messages_total AMQP messages by outcome: acked after "
+                     "commit, malformed (dead-lettered), requeued after a storage failure.\n"
+                     "# TYPE conway_amqp_messages_total counter\n");
+    for (size_t i = 0; i < s.n; i++) {
+        const char *names[] = {"received", "acked", "malformed", "requeued"};
+        uint64_t vals[] = {s.st[i].messages, s.st[i].acked, s.st[i].malformed,
+                           s.st[i].requeued};
+        for (size_t k = 0; k < 4; k++) {
+            cw_buf_puts(out, "conway_amqp_messages_total{queue=\"");
+            put_label(out, s.st[i].queue);
+            cw_buf_printf(out, "\",outcome=\"%s\"} %llu\n", names[k],
+                          (unsigned long long)vals[k]);
+        }
+    }
+    cw_buf_puts(out, "# HELP conway_amqp_events_total Events taken from AMQP: stored, or "
+                     "duplicate (already stored, absorbed).\n"
+                     "# TYPE conway_amqp_events_total counter\n");
+    for (size_t i = 0; i < s.n; i++) {
+        cw_buf_puts(out, "conway_amqp_events_total{queue=\"");
+        put_label(out, s.st[i].queue);
+        cw_buf_printf(out, "\",outcome=\"stored\"} %llu\n",
+                      (unsigned long long)s.st[i].events_stored);
+        cw_buf_puts(out, "conway_amqp_events_total{queue=\"");
+        put_label(out, s.st[i].queue);
+        cw_buf_printf(out, "\",outcome=\"duplicate\"} %llu\n",
+                      (unsigned long long)s.st[i].events_duplicate);
+    }
+    cw_buf_puts(out, "# HELP conway_amqp_reconnects_total Connections to the broker made after "
+                     "the first.\n"
+                     "# TYPE conway_amqp_reconnects_total counter\n");
+    for (size_t i = 0; i < s.n; i++) {
+        cw_buf_puts(out, "conway_amqp_reconnects_total{queue=\"");
+        put_label(out, s.st[i].queue);
+        cw_buf_printf(out, "\"} %llu\n", (unsigned long long)s.st[i].reconnects);
+    }
+}
+#endif
+
 cw_err cw_metrics_render(cw_metrics *m, cw_app *app, cw_buf *out)
 {
     pthread_mutex_lock(&m->mu);
@@ -172,6 +243,9 @@ cw_err cw_metrics_render(cw_metrics *m, cw_app *app, cw_buf *out)
                            "# TYPE conway_database_size_bytes gauge\n"
                            "conway_database_size_bytes %lld\n",
                       (long long)size);
+#ifdef CONWAY_HAVE_AMQP
+    put_amqp(out);
+#endif
     cw_buf_printf(out, "# HELP conway_uptime_seconds Seconds since the server started.\n"
                        "# TYPE conway_uptime_seconds gauge\n"
                        "conway_uptime_seconds %.3f\n",
