@@ -119,6 +119,7 @@ test('chart helpers: round ticks and a continuous day axis', async () => {
     const c = await import('/js/charts.js');
     return {
       ticks: [c.niceTicks(4), c.niceTicks(9), c.niceTicks(0), c.niceTicks(0.3)],
+      counts: [c.niceTicks(1, 4, { integer: true }), c.niceTicks(9, 4, { integer: true }), c.niceTicks(3, 4, { integer: true })],
       days: c.fillDays([{ date: '2024-02-28', deployments: 2, failedDeployments: 1 }, { date: '2024-03-02', deployments: 1, failedDeployments: 0 }],
         '2024-02-27T10:00:00Z', '2024-03-02T09:00:00Z').map((d) => `${d.date}:${d.deployments}`),
     };
@@ -127,6 +128,7 @@ test('chart helpers: round ticks and a continuous day axis', async () => {
   assert.deepEqual(r.ticks[1], [0, 2.5, 5, 7.5, 10]);
   assert.deepEqual(r.ticks[2], [0, 1]);
   assert.deepEqual(r.ticks[3], [0, 0.1, 0.2, 0.3]);
+  assert.deepEqual(r.counts, [[0, 1], [0, 2, 4, 6, 8, 10], [0, 1, 2, 3]], 'deployment counts get whole-number ticks');
   assert.deepEqual(r.days, ['2024-02-27:0', '2024-02-28:2', '2024-02-29:0', '2024-03-01:0', '2024-03-02:1']);
 });
 

@@ -15,12 +15,13 @@ const PH = H - M.t - M.b;
 let uid = 0;
 const nextId = (p) => `${p}-${++uid}`;
 
-// Round tick values covering [0, max].
-export function niceTicks(max, count = 4) {
+// Round tick values covering [0, max]; whole numbers only for counts.
+export function niceTicks(max, count = 4, { integer = false } = {}) {
   if (!(max > 0)) return [0, 1];
   const raw = max / count;
   const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 2.5, 5, 10].map((f) => f * mag).find((x) => x >= raw) || 10 * mag;
+  let step = [1, 2, 2.5, 5, 10].map((f) => f * mag).find((x) => x >= raw) || 10 * mag;
+  if (integer) step = step < 1 ? 1 : step === 2.5 ? 2 : Math.round(step);
   const ticks = [];
   for (let v = 0; v <= max + step * 0.999; v += step) ticks.push(Number(v.toFixed(10)));
   return ticks;
@@ -124,10 +125,10 @@ export function deploymentsChart(daily, { from, to } = {}) {
   const pat = nextId('hatch');
   const svg = frame(`${caption}: ${total} deployments, ${failedTotal} failed, over ${days.length} days`, [hatch(pat)]);
   const max = Math.max(...days.map((d) => d.deployments || 0));
-  const ticks = niceTicks(max);
+  const ticks = niceTicks(max, 4, { integer: true });
   const top = ticks[ticks.length - 1];
   const scale = (v) => (v / top) * PH;
-  yAxis(svg, ticks, scale, 'Deployments', (v) => fmtNumber(v, 1));
+  yAxis(svg, ticks, scale, 'Deployments', (v) => fmtNumber(v, 0));
   const band = PW / days.length;
   const bw = Math.max(1, band * 0.72);
   const xOf = (i) => M.l + band * i + band / 2;

@@ -23,7 +23,7 @@ export function findingsTable(findings, { caption = 'Ownership findings', limit 
   const withOwner = shown.some((f) => f.owner);
   const t = table(caption, ['Severity', 'Rule', 'Entity', ...(withOwner ? ['Owner'] : []), 'Detail'], shown.map((f) => [
     severityBadge(f.severity),
-    h('code', null, String(f.rule ?? '')),
+    h('code', { class: 'nowrap' }, String(f.rule ?? '')),
     f.entityRef ? refLink(f.entityRef, { kind: true, preferTeam: false }) : '—',
     ...(withOwner ? [f.owner ? refLink(f.owner) : '—'] : []),
     h('span', { class: 'break' }, String(f.detail ?? '')),
