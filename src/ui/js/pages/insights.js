@@ -5,7 +5,7 @@
 import { api, withQuery } from '../api.js';
 import { clear, h, notice, section, table } from '../dom.js';
 import { countFindings, findingsOf, findingsTable, severityBadge } from '../findings.js';
-import { fmtDuration, fmtNumber, fmtPercent, fmtTime, pick, pickArray, refLink, refList } from '../format.js';
+import { displayRef, fmtDuration, fmtNumber, fmtPercent, fmtTime, pick, pickArray, plural, refLink, refList } from '../format.js';
 import { loadInto } from '../panel.js';
 
 // ---- normalising answers ---------------------------------------------------
@@ -157,12 +157,35 @@ async function coupling(main, ctx) {
     pairsBox.append(notice('empty', 'No pairs to show.'));
     return 'Release coupling';
   }
-  const pairs = couplingPairs(data).sort((x, y) => (y.flagged - x.flagged) || ((y.confidence ?? 0) - (x.confidence ?? 0)));
-  pairsBox.append(pairs.length === 0 ? notice('empty', 'No two services were deployed together.')
-    : table('Pairs of services deployed together', ['Service A', 'Service B', 'Together', 'Deploys A', 'Deploys B', 'Confidence', 'Jaccard', 'Flagged'],
-      pairs.map((p) => [refLink(p.a, { preferTeam: false }), refLink(p.b, { preferTeam: false }), fmtNumber(p.together),
-        fmtNumber(p.countA), fmtNumber(p.countB), fmtPercent(p.confidence), fmtNumber(p.jaccard, 2),
-        p.flagged ? h('strong', { class: 'flag' }, 'Yes') : 'No']), { id: 'pairs-table' }));
+  const pairs = couplingPairs(data).sort((x, y) => (y.flagged - x.flagged) || ((y.confidence ?? 0) - (x.confidence ?? 0)) ||
+    ((y.together ?? 0) - (x.together ?? 0)));
+  const flagged = pairs.filter((p) => p.flagged).length;
+  const renderPairs = (list) => table('Pairs of services deployed together',
+    ['Service A', 'Service B', 'Together', 'Deploys A', 'Deploys B', 'Confidence', 'Jaccard', 'Flagged'],
+    list.map((p) => [refLink(p.a, { preferTeam: false }), refLink(p.b, { preferTeam: false }), fmtNumber(p.together),
+      fmtNumber(p.countA), fmtNumber(p.countB), fmtPercent(p.confidence), fmtNumber(p.jaccard, 2),
+      p.flagged ? h('strong', { class: 'flag' }, 'Yes') : 'No']), { id: 'pairs-table' });
+  if (pairs.length === 0) {
+    pairsBox.append(notice('empty', 'No two services were deployed together.'));
+    return 'Release coupling';
+  }
+  // Flagged pairs first; the long tail of occasional coincidences on request.
+  const first = Math.max(flagged, Math.min(pairs.length, 25));
+  pairsBox.append(h('p', { class: 'result-count' },
+    `${fmtNumber(pairs.length)} pairs were deployed together at least once; ${fmtNumber(flagged)} flagged.`));
+  let shownTable = renderPairs(pairs.slice(0, first));
+  pairsBox.append(shownTable);
+  if (pairs.length > first) {
+    const more = h('button', { type: 'button' }, `Show all ${fmtNumber(pairs.length)} pairs`);
+    more.addEventListener('click', () => {
+      const all = renderPairs(pairs);
+      shownTable.replaceWith(all);
+      shownTable = all;
+      more.remove();
+      all.focus();
+    });
+    pairsBox.append(more);
+  }
   return 'Release coupling';
 }
 
@@ -182,7 +205,7 @@ async function undeployed(main, ctx) {
     if (withChanges.length) {
       out.push(h('h3', null, 'Changes waiting, per service'));
       out.push(...withChanges.slice(0, 50).map((it) => h('details', { class: 'changes' },
-        h('summary', null, `${String(it.ref ?? '?')}: ${it.changes.length} listed`),
+        h('summary', null, `${it.ref ? displayRef(it.ref) : '?'}: ${plural(it.count ?? it.changes.length, 'change')} waiting${it.changes.length < (it.count ?? 0) ? ` (first ${it.changes.length} listed)` : ''}`),
         h('ul', null, it.changes.map((c) => h('li', null,
           typeof c === 'object'
             ? `${String(pick(c, 'id', 'changeId', 'subjectId') ?? '')} merged ${fmtTime(pick(c, 'mergedAt', 'merged', 'time'))}`
