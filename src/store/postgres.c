@@ -692,4 +692,6 @@ static const cw_store_vtable pg_vtable = {
     .core = &pg_core_ops,
     .entities = &cw__pg_entity_ops,
     .tokens = &cw__pg_token_ops,
+    .events = &cw__pg_event_ops,
+    .audit = &cw__pg_audit_ops,
 };
