@@ -66,6 +66,15 @@ function demoHistory() {
 export async function startServer({ publicRead = true, history = true, extraYaml = {} } = {}) {
   if (!existsSync(conwayBin)) throw new Error(`no conway binary at ${conwayBin}; build it or set CONWAY_BIN`);
   const dir = mkdtempSync(join(tmpdir(), 'conway-browser-'));
+  try {
+    return await startIn(dir, { publicRead, history, extraYaml });
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+async function startIn(dir, { publicRead, history, extraYaml }) {
   const db = join(dir, 'c.db');
   const demoOrg = join(repoRoot, 'demo', 'org');
   const source = existsSync(demoOrg) ? demoOrg : sharedBackstage;
@@ -105,7 +114,7 @@ export async function startServer({ publicRead = true, history = true, extraYaml
     await waitHealthy(url, proc, () => log);
   } catch (e) {
     if (proc.exitCode === null) proc.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    await exited;
     throw e;
   }
 
