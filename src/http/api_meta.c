@@ -146,10 +146,17 @@ bool cw_ui_serve(cw_req *req, cw_resp *resp)
         return false;
     if (serve_asset(req->path, req, resp))
         return true;
-    /* Unknown paths without an extension are UI routes (History API). */
-    const char *slash = strrchr(req->path, '/');
-    if (slash && strchr(slash, '.'))
-        return false;
+    /* Other paths are UI routes (History API) unless they name a missing
+     * asset file; entity names may contain dots ("jane.doe"), so only real
+     * asset extensions count. */
+    static const char *const asset_ext[] = {".js", ".css", ".svg", ".html", ".json", ".ico",
+                                            ".png", ".map", ".txt"};
+    size_t plen = strlen(req->path);
+    for (size_t i = 0; i < sizeof asset_ext / sizeof asset_ext[0]; i++) {
+        size_t elen = strlen(asset_ext[i]);
+        if (plen > elen && !strcmp(req->path + plen - elen, asset_ext[i]))
+            return false;
+    }
     return serve_asset("/index.html", req, resp);
 }
 
