@@ -131,96 +131,281 @@ static cw_err run_ids(cw__sqlite_conn *c, const char *sql, const char *first,
     return err;
 }
 
-static cw_err cond_ids(cw__sqlite_conn *c, const cw_filter_cond *k, cw__idset *out,
-                       cw_diag *d)
+/* ---- one condition as a cursor ------------------------------------------------ *
+ * The conditions of a clause (an AND) are read side by side, a few rows of
+ * each in turn, until the smallest one is complete. Its ids are then the
+ * candidates, and each other condition is either read to its end (when that
+ * looks cheap) or asked about each candidate with a primary-key probe. So
+ * "kind=component AND spec.type=service AND owner=team-7" reads about as
+ * many rows as team-7 owns instead of every component and every service.
+ */
+
+/* Rows each condition reads per turn while none is complete. */
+#define STEP_ROWS 32
+/* What one membership probe costs in rows of a range scan (callgrind, 10,000
+ * entities: a scanned row ~1,000 instructions, a probe ~4,000). */
+#define PROBE_ROWS 4
+
+typedef struct {
+    char *key;            /* lower-cased */
+    char **vals;          /* lower-cased, nvals of them */
+    size_t nvals;
+    bool empty_value;     /* one of vals is '': null leaves must stay out */
+    bool relation;        /* relations.* key: the inverse source comes second */
+    int slot;             /* position in the clause, see cursor_sql */
+    int phase;            /* 0 search rows, 1 inverse relations, 2 complete */
+    sqlite3_stmt *st;     /* running statement of the phase, or NULL */
+    cw__idset ids;        /* read so far */
+} cursor;
+
+static void cursor_free(cw__sqlite_conn *c, cursor *cu)
+{
+    cw__sqlite_done(c, cu->st);
+    cu->st = NULL;
+    for (size_t i = 0; cu->vals && i < cu->nvals; i++)
+        free(cu->vals[i]);
+    free(cu->vals);
+    free(cu->key);
+    cw__idset_free(&cu->ids);
+}
+
+static cw_err cursor_init(cursor *cu, const cw_filter_cond *k, int slot)
+{
+    memset(cu, 0, sizeof *cu);
+    cu->slot = slot;
+    cu->nvals = k->nvalues;
+    cu->key = lower_dup(k->key);
+    cu->vals = calloc(k->nvalues ? k->nvalues : 1, sizeof *cu->vals);
+    if (!cu->key || !cu->vals)
+        return CW_ERR_NOMEM;
+    for (size_t i = 0; i < k->nvalues; i++) {
+        if (!(cu->vals[i] = lower_dup(k->values[i])))
+            return CW_ERR_NOMEM;
+        if (!cu->vals[i][0])
+            cu->empty_value = true;
+    }
+    cu->relation = !strncmp(cu->key, "relations.", 10) && cu->key[10];
+    return CW_OK;
+}
+
+/*
+ * The SQL of a scan (probe false) or of a probe of one entity id (bound
+ * after the key) for the given phase. Several cursors of one clause are
+ * open at once on one connection, and a statement text in use cannot be
+ * handed out twice from the connection's cache: a comment naming the slot
+ * keeps the texts of "kind = ?" and "spec.type = ?" apart.
+ */
+static cw_err cursor_sql(const cursor *cu, int phase, bool probe, cw_buf *sql)
+{
+    cw_err err;
+    if (phase == 0) {
+        err = cw_buf_puts(sql, probe ? "SELECT 1 FROM search WHERE key = ? AND entity_id = ?"
+                                     : "SELECT entity_id FROM search WHERE key = ?");
+        if (!err && cu->nvals) {
+            err = cw_buf_puts(sql, " AND value IN ");
+            if (!err)
+                err = value_list(sql, cu->nvals);
+            /* '' is also how a null leaf is stored: keep those out */
+            if (!err && cu->empty_value)
+                err = cw_buf_puts(sql, " AND NOT is_null");
+        }
+    } else if (probe) {
+        /* only asked with values: an "exists" condition is always scanned */
+        err = cw_buf_puts(sql, "SELECT 1 FROM entities t "
+                               "JOIN relations r ON r.target_key = t.key "
+                               "JOIN entities s ON s.id = r.entity_id "
+                               "WHERE r.inverse_lc = ? AND t.id = ? AND s.key IN ");
+        if (!err)
+            err = value_list(sql, cu->nvals);
+    } else if (cu->nvals) {
+        /* plus the inverse of others' outgoing relations: ownerOf from ownedBy */
+        err = cw_buf_puts(sql, "SELECT t.id FROM entities s "
+                               "JOIN relations r ON r.entity_id = s.id "
+                               "JOIN entities t ON t.key = r.target_key "
+                               "WHERE s.key IN ");
+        if (!err)
+            err = value_list(sql, cu->nvals);
+        if (!err)
+            err = cw_buf_puts(sql, " AND r.inverse_lc = ?");
+    } else {
+        err = cw_buf_puts(sql, "SELECT t.id FROM relations r "
+                               "JOIN entities t ON t.key = r.target_key "
+                               "WHERE r.inverse_lc = ?");
+    }
+    if (!err && cu->slot)
+        err = cw_buf_printf(sql, " /* %d */", cu->slot);
+    return err;
+}
+
+/* Prepares the statement of cu's phase with everything but a probed id
+ * bound. */
+static cw_err cursor_stmt(cw__sqlite_conn *c, const cursor *cu, int phase, bool probe,
+                          sqlite3_stmt **st, cw_diag *d)
 {
     cw_buf sql;
     cw_buf_init(&sql, 0);
-    char *key = lower_dup(k->key);
-    char **vals = calloc(k->nvalues ? k->nvalues : 1, sizeof *vals);
-    bool empty_value = false;
-    cw_err err = key && vals ? CW_OK : CW_ERR_NOMEM;
-    for (size_t i = 0; !err && i < k->nvalues; i++) {
-        if (!(vals[i] = lower_dup(k->values[i])))
-            err = CW_ERR_NOMEM;
-        else if (!vals[i][0])
-            empty_value = true;
-    }
-    if (!err)
-        err = cw_buf_puts(&sql, "SELECT entity_id FROM search WHERE key = ?");
-    if (!err && k->nvalues) {
-        err = cw_buf_puts(&sql, " AND value IN ");
-        if (!err)
-            err = value_list(&sql, k->nvalues);
-        /* '' is also how a null leaf is stored: keep those out */
-        if (!err && empty_value)
-            err = cw_buf_puts(&sql, " AND NOT is_null");
-    }
+    cw_err err = cursor_sql(cu, phase, probe, &sql);
     if (err) {
-        err = cw_fail(d, err, "query: out of memory");
-        goto out;
+        cw_buf_free(&sql);
+        return cw_fail(d, err, "query: out of memory");
     }
-    if ((err = run_ids(c, cw_buf_cstr(&sql), key, vals, k->nvalues, NULL, out, d)))
-        goto out;
-    if (!strncmp(key, "relations.", 10) && key[10]) {
-        /* plus the inverse of others' outgoing relations: ownerOf from ownedBy */
-        cw_buf_reset(&sql);
-        if (k->nvalues) {
-            err = cw_buf_puts(&sql, "SELECT t.id FROM entities s "
-                                    "JOIN relations r ON r.entity_id = s.id "
-                                    "JOIN entities t ON t.key = r.target_key "
-                                    "WHERE s.key IN ");
-            if (!err)
-                err = value_list(&sql, k->nvalues);
-            if (!err)
-                err = cw_buf_puts(&sql, " AND r.inverse_lc = ?");
-        } else {
-            err = cw_buf_puts(&sql, "SELECT t.id FROM relations r "
-                                    "JOIN entities t ON t.key = r.target_key "
-                                    "WHERE r.inverse_lc = ?");
-        }
-        if (err) {
-            err = cw_fail(d, err, "query: out of memory");
-            goto out;
-        }
-        err = run_ids(c, cw_buf_cstr(&sql), NULL, vals, k->nvalues, key + 10, out, d);
-    }
-    if (!err)
-        normalize(out);
-out:
-    for (size_t i = 0; vals && i < k->nvalues; i++)
-        free(vals[i]);
-    free(vals);
-    free(key);
+    err = cw__sqlite_stmt(c, cw_buf_cstr(&sql), st, d);
     cw_buf_free(&sql);
+    if (err)
+        return err;
+    int idx = 1;
+    if (phase == 0) {
+        cw__bind_text(*st, idx++, cu->key);
+        if (probe)
+            idx++; /* the id */
+        for (size_t i = 0; i < cu->nvals; i++)
+            cw__bind_text(*st, idx++, cu->vals[i]);
+    } else if (probe) {
+        cw__bind_text(*st, idx++, cu->key + 10);
+        idx++; /* the id */
+        for (size_t i = 0; i < cu->nvals; i++)
+            cw__bind_text(*st, idx++, cu->vals[i]);
+    } else {
+        for (size_t i = 0; i < cu->nvals; i++)
+            cw__bind_text(*st, idx++, cu->vals[i]);
+        cw__bind_text(*st, idx, cu->key + 10);
+    }
+    return CW_OK;
+}
+
+/* Reads up to max more ids into cu->ids; phase 2 once all are read. */
+static cw_err cursor_read(cw__sqlite_conn *c, cursor *cu, size_t max, cw_diag *d)
+{
+    size_t n = 0;
+    while (cu->phase < 2 && n < max) {
+        cw_err err;
+        if (!cu->st && (err = cursor_stmt(c, cu, cu->phase, false, &cu->st, d)))
+            return err;
+        int rc = sqlite3_step(cu->st);
+        if (rc == SQLITE_ROW) {
+            if (push(&cu->ids, sqlite3_column_int64(cu->st, 0)))
+                return cw_fail(d, CW_ERR_NOMEM, "query: out of memory");
+            n++;
+            continue;
+        }
+        if (rc != SQLITE_DONE)
+            return cw__sqlite_fail(c, rc, d, "filter");
+        cw__sqlite_done(c, cu->st);
+        cu->st = NULL;
+        cu->phase = cu->relation && cu->phase == 0 ? 1 : 2;
+    }
+    return CW_OK;
+}
+
+/* Whether probe statement st (id at parameter 2) has a row for id. */
+static cw_err probe_one(cw__sqlite_conn *c, sqlite3_stmt *st, int64_t id, bool *hit,
+                        cw_diag *d)
+{
+    cw__bind_int64(st, 2, id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return cw__sqlite_fail(c, rc, d, "filter probe");
+    *hit = rc == SQLITE_ROW;
+    return CW_OK;
+}
+
+/* Keeps the members of cand that match cu: those it has read already, and
+ * the others when a probe finds them. cu->ids must be normalised. */
+static cw_err cursor_filter(cw__sqlite_conn *c, cursor *cu, cw__idset *cand, cw_diag *d)
+{
+    sqlite3_stmt *rows = NULL, *inv = NULL;
+    cw_err err = cursor_stmt(c, cu, 0, true, &rows, d);
+    if (!err && cu->relation)
+        err = cursor_stmt(c, cu, 1, true, &inv, d);
+    size_t w = 0, j = 0;
+    for (size_t i = 0; !err && i < cand->len; i++) {
+        int64_t id = cand->v[i];
+        while (j < cu->ids.len && cu->ids.v[j] < id)
+            j++;
+        bool hit = j < cu->ids.len && cu->ids.v[j] == id;
+        if (!hit)
+            err = probe_one(c, rows, id, &hit, d);
+        if (!err && !hit && inv)
+            err = probe_one(c, inv, id, &hit, d);
+        if (!err && hit)
+            cand->v[w++] = id;
+    }
+    cw__sqlite_done(c, rows);
+    cw__sqlite_done(c, inv);
+    if (!err)
+        cand->len = w;
+    return err;
+}
+
+/* The ids of the entities matching every condition of cl (n > 0). */
+static cw_err clause_ids(cw__sqlite_conn *c, const cw_filter_clause *cl, cw__idset *out,
+                         cw_diag *d)
+{
+    cursor *cu = calloc(cl->n, sizeof *cu);
+    if (!cu)
+        return cw_fail(d, CW_ERR_NOMEM, "query: out of memory");
+    cw_err err = CW_OK;
+    size_t n = 0;
+    for (; n < cl->n && !err; n++)
+        if (cursor_init(&cu[n], &cl->conds[n], (int)n))
+            err = cw_fail(d, CW_ERR_NOMEM, "query: out of memory");
+    /* side by side until the smallest condition is complete */
+    size_t win = cl->n;
+    while (!err && win == cl->n) {
+        for (size_t j = 0; j < cl->n && !err; j++) {
+            err = cursor_read(c, &cu[j], cl->n == 1 ? SIZE_MAX : STEP_ROWS, d);
+            if (!err && cu[j].phase == 2) {
+                win = j;
+                break;
+            }
+        }
+    }
+    if (err)
+        goto out;
+    normalize(&cu[win].ids);
+    cw__idset_free(out);
+    *out = cu[win].ids;
+    memset(&cu[win].ids, 0, sizeof cu[win].ids);
+    for (size_t j = 0; j < cl->n && out->len && !err; j++) {
+        if (j == win)
+            continue;
+        /* reading on is the better bet while it costs less than probing
+         * every candidate; an "exists" condition cannot be probed */
+        size_t budget = cu[j].nvals ? out->len * PROBE_ROWS : SIZE_MAX;
+        err = cursor_read(c, &cu[j], budget, d);
+        if (err)
+            break;
+        normalize(&cu[j].ids);
+        if (cu[j].phase == 2)
+            intersect(out, &cu[j].ids);
+        else
+            err = cursor_filter(c, &cu[j], out, d);
+    }
+out:
+    for (size_t j = 0; j < n; j++)
+        cursor_free(c, &cu[j]);
+    free(cu);
     return err;
 }
 
 cw_err cw__sqlite_filter_ids(cw__sqlite_conn *c, const cw_filter *f, cw__idset *out,
                              cw_diag *d)
 {
-    cw__idset clause = {0}, cond = {0};
+    cw__idset clause = {0};
     cw_err err = CW_OK;
     out->len = 0;
     for (size_t i = 0; i < f->n && !err; i++) {
         const cw_filter_clause *cl = &f->clauses[i];
         clause.len = 0;
-        if (cl->n == 0) {
+        if (cl->n == 0)
             err = run_ids(c, "SELECT id FROM entities", NULL, NULL, 0, NULL, &clause, d);
-        }
-        for (size_t j = 0; j < cl->n && !err; j++) {
-            if (j && clause.len == 0)
-                break; /* the AND is empty already */
-            cond.len = 0;
-            err = cond_ids(c, &cl->conds[j], j ? &cond : &clause, d);
-            if (!err && j)
-                intersect(&clause, &cond);
-        }
+        else
+            err = clause_ids(c, cl, &clause, d);
         if (!err && unite(out, &clause))
             err = cw_fail(d, CW_ERR_NOMEM, "query: out of memory");
     }
     cw__idset_free(&clause);
-    cw__idset_free(&cond);
     if (err)
         out->len = 0;
     return err;
