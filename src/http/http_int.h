@@ -95,6 +95,9 @@ typedef struct {
 extern const cw_route cw_routes_meta[];
 extern const cw_route cw_routes_entities[];
 extern const cw_route cw_routes_backstage[];
+extern const cw_route cw_routes_responsibilities[];
+extern const cw_route cw_routes_events[];
+extern const cw_route cw_routes_insights[];
 
 /* All route tables the server dispatches over (for the OpenAPI drift test). */
 const cw_route *const *cw_route_tables(size_t *n);
@@ -110,6 +113,9 @@ size_t cw_req_query_all(const cw_req *req, const char *key, const char **out, si
 bool cw_req_query_uint(const cw_req *req, cw_resp *resp, const char *key, uint64_t def,
                        uint64_t min, uint64_t max, uint64_t *out);
 const char *cw_req_header(const cw_req *req, const char *name);
+/* Every query key and value must be valid UTF-8 (JSON answers echo them).
+ * Queues a 400 and returns false otherwise. */
+bool cw_req_check_query(const cw_req *req, cw_resp *resp);
 
 /* ---- response helpers ----------------------------------------------------- */
 
@@ -129,8 +135,16 @@ void cw_resp_error(cw_resp *resp, cw_err err, const cw_diag *d);
 int cw_http_status_of(cw_err err);
 const char *cw_http_reason(int status);
 
-/* Parses the request body as a JSON value with depth limits. On failure
- * queues a 400 problem naming line/column and returns NULL. */
+/* Checks the Content-Type's media type against `accepted` (NULL-terminated,
+ * lower case; an entry "+json" matches any type with that suffix). A
+ * request without Content-Type passes. Otherwise queues a 415 saying
+ * `expected` and returns false. */
+bool cw_req_content_type(const cw_req *req, cw_resp *resp, const char *const *accepted,
+                         const char *expected);
+
+/* Parses the request body as a JSON value with depth limits (415 unless the
+ * Content-Type is absent, application/json or +json). On failure queues a
+ * 400 problem naming line/column and returns NULL. */
 json_t *cw_req_json_body(const cw_req *req, cw_resp *resp);
 
 /* Serves an embedded UI asset (or index.html for UI routes) for GET/HEAD

@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "http/http_int.h"
+#include "util/utf8.h"
 
 const char *cw_req_query(const cw_req *req, const char *key)
 {
@@ -51,9 +53,49 @@ bool cw_req_query_uint(const cw_req *req, cw_resp *resp, const char *key, uint64
     return true;
 }
 
+bool cw_req_check_query(const cw_req *req, cw_resp *resp)
+{
+    for (size_t i = 0; i < req->nquery; i++) {
+        const char *k = req->query[i].key, *v = req->query[i].value;
+        if (!cw_utf8_valid(k, strlen(k))) {
+            cw_resp_problem(resp, 400, "a query parameter name is not valid UTF-8");
+            return false;
+        }
+        if (!cw_utf8_valid(v, strlen(v))) {
+            cw_resp_problem(resp, 400, "query parameter '%.100s': the value is not valid UTF-8", k);
+            return false;
+        }
+    }
+    return true;
+}
+
 const char *cw_req_header(const cw_req *req, const char *name)
 {
     return req->header ? req->header(req->conn, name) : NULL;
+}
+
+bool cw_req_content_type(const cw_req *req, cw_resp *resp, const char *const *accepted,
+                         const char *expected)
+{
+    const char *ct = cw_req_header(req, "Content-Type");
+    if (!ct)
+        return true;
+    /* the media type: up to parameters, without surrounding blanks */
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    size_t n = strcspn(ct, "; \t");
+    for (const char *const *a = accepted; *a; a++) {
+        size_t al = strlen(*a);
+        if ((*a)[0] == '+') { /* structured syntax suffix: "+json" */
+            if (n > al && memchr(ct, '/', n) && !strncasecmp(ct + n - al, *a, al))
+                return true;
+        } else if (n == al && !strncasecmp(ct, *a, al)) {
+            return true;
+        }
+    }
+    cw_resp_problem(resp, 415, "Content-Type: expected %s, got '%.100s'", expected,
+                    cw_req_header(req, "Content-Type"));
+    return false;
 }
 
 void cw_resp_header(cw_resp *resp, const char *key, const char *value)
@@ -87,7 +129,8 @@ void cw_resp_json(cw_resp *resp, int status, json_t *body)
         cw_resp_problem(resp, 500, "out of memory while building the answer");
         return;
     }
-    char *text = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII);
+    char *text =
+        json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(12));
     json_decref(body);
     if (!text) {
         cw_resp_problem(resp, 500, "out of memory while encoding the answer");
@@ -111,6 +154,7 @@ const char *cw_http_reason(int status)
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 406: return "Not Acceptable";
+    case 408: return "Request Timeout";
     case 409: return "Conflict";
     case 412: return "Precondition Failed";
     case 413: return "Content Too Large";
@@ -124,10 +168,49 @@ const char *cw_http_reason(int status)
     }
 }
 
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid:
+ * no overlongs, no surrogates, nothing above U+10FFFF. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+    if (!len || s[0] > 0xf4 || len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
+        (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
+        return 0;
+    return len;
+}
+
+/* Details echo what the client sent (names, paths, parameters), which may
+ * be any bytes, and truncation may split a character: replace each byte
+ * that is not part of valid UTF-8 with '?', or jansson refuses the text. */
+static void scrub_utf8(char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        size_t k = utf8_seq((const unsigned char *)s + i, n - i);
+        if (k) {
+            i += k;
+        } else {
+            s[i++] = '?';
+        }
+    }
+}
+
 static void problem_v(cw_resp *resp, int status, json_t *ext, const char *fmt, va_list ap)
 {
     char detail[1024];
     vsnprintf(detail, sizeof detail, fmt, ap);
+    /* Details echo client input (names, parameters) that may not be UTF-8;
+     * the answer must still be valid JSON. Truncation may also split a
+     * multi-byte character. */
+    cw_utf8_sanitize(detail);
+    scrub_utf8(detail);
     json_t *p = json_pack("{s:s, s:s, s:i, s:s}", "type", "about:blank", "title",
                           cw_http_reason(status), "status", status, "detail", detail);
     if (p && ext)
@@ -189,6 +272,9 @@ void cw_resp_error(cw_resp *resp, cw_err err, const cw_diag *d)
 
 json_t *cw_req_json_body(const cw_req *req, cw_resp *resp)
 {
+    static const char *const json_types[] = {"application/json", "+json", NULL};
+    if (!cw_req_content_type(req, resp, json_types, "application/json"))
+        return NULL;
     if (req->body_len == 0) {
         cw_resp_problem(resp, 400, "request body: expected JSON, got an empty body");
         return NULL;

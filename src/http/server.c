@@ -32,6 +32,7 @@ struct cw_server {
 typedef struct {
     cw_buf body;
     bool too_large;
+    bool too_slow;       /* the body took longer than --timeout */
     int64_t start_ns;
 } conn_ctx;
 
@@ -53,6 +54,9 @@ static const cw_route *const route_tables[] = {
     cw_routes_meta,
     cw_routes_entities,
     cw_routes_backstage,
+    cw_routes_responsibilities,
+    cw_routes_events,
+    cw_routes_insights,
 };
 
 const cw_route *const *cw_route_tables(size_t *n)
@@ -221,6 +225,8 @@ static void dispatch(cw_app *app, cw_req *req, cw_resp *resp)
      * matched later patterns). */
     route_match(found->pattern, req->path, req);
     req->route = found->pattern;
+    if (!cw_req_check_query(req, resp))
+        return;
     if (req->query_overflow) {
         cw_resp_problem(resp, 400, "too many query parameters (at most %d)", CW_MAX_QUERY_PARAMS);
         return;
@@ -353,10 +359,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_YES;
     }
     if (*upload_data_size && !cx->too_large) {
-        if (cw_buf_append(&cx->body, upload_data, *upload_data_size))
-            cx->too_large = true;
-        *upload_data_size = 0;
-        return MHD_YES;
+        /* --timeout bounds the whole body, not only each pause in it (that
+         * is libmicrohttpd's idle timeout): a body trickled byte by byte
+         * must not hold its connection for ever */
+        if (app->cfg.timeout_seconds &&
+            cw_mono_ns() - cx->start_ns > (int64_t)app->cfg.timeout_seconds * 1000000000LL) {
+            cx->too_slow = true;
+        } else {
+            if (cw_buf_append(&cx->body, upload_data, *upload_data_size))
+                cx->too_large = true;
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
     }
     *upload_data_size = 0;
 
@@ -377,6 +391,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req.route = "too-large";
         cw_resp_problem(&resp, 413, "request body exceeds the limit of %zu bytes",
                         app->cfg.max_body);
+        cw_resp_header(&resp, "Connection", "close");
+    } else if (cx->too_slow) {
+        req.route = "too-slow";
+        cw_resp_problem(&resp, 408, "request body not received within %u seconds",
+                        app->cfg.timeout_seconds);
         cw_resp_header(&resp, "Connection", "close");
     } else {
         dispatch(app, &req, &resp);
@@ -479,13 +498,13 @@ cw_err cw_server_start(const cw_server_config *cfg, cw_store *store, cw_server *
         flags |= MHD_USE_IPv6;
     srv->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv, /* first, or MHD warns */
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads ? cfg->threads : 1),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout_seconds,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
         MHD_OPTION_END);
     if (!srv->daemon) {
