@@ -104,7 +104,13 @@ cw_err cw__delivery_add_deployment(cw__delivery_builder *b, int32_t comp, int64_
                                    const char *chain_id, size_t chain_len,
                                    const char *change_ids_json);
 cw_err cw__delivery_add_rollback(cw__delivery_builder *b, int32_t comp, int64_t time_ms);
-/* Rows of one change must come consecutively (same comp and change id). */
+/* Declares that comp's changes arrive under several link keys (e.g. both
+ * its repository and its project slug): its change rows are then merged by
+ * id wherever they come, instead of only when consecutive. After the
+ * components, before the changes. */
+cw_err cw__delivery_mark_multi_link(cw__delivery_builder *b, int32_t comp);
+/* Rows of one change come consecutively (same comp and change id) unless
+ * its component was marked multi-link. */
 cw_err cw__delivery_add_change_event(cw__delivery_builder *b, int32_t comp,
                                      const char *change_id, size_t id_len, int kind,
                                      int64_t time_ms);

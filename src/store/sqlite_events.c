@@ -804,27 +804,32 @@ static cw_err load_components(cw__sqlite_conn *c, const cw_scope *sc, cw__delive
 }
 
 static cw_err load_maps(cw__sqlite_conn *c, const cw_delivery_query *q, const id_idx *ids,
-                        size_t nids, delivery_maps *m, cw_diag *d)
+                        size_t nids, delivery_maps *m, cw__delivery_builder *b, cw_diag *d)
 {
+    int32_t *repo_links = nids ? calloc(nids, sizeof *repo_links) : NULL;
+    if (nids && !repo_links)
+        return cw_fail(d, CW_ERR_NOMEM, "delivery: out of memory");
     int64_t maxl = 0, maxe = 0;
     cw_err err = read_int(c, "SELECT coalesce(max(id), 0) FROM event_links", &maxl, d);
     if (!err)
         err = read_int(c, "SELECT coalesce(max(id), 0) FROM event_envs", &maxe, d);
     if (err)
-        return err;
+        goto out;
     m->nlinks = (size_t)maxl + 1;
     m->nenvs = (size_t)maxe + 1;
     m->comp = malloc(m->nlinks * sizeof *m->comp);
     m->prod = calloc(m->nenvs, sizeof *m->prod);
-    if (!m->comp || !m->prod)
-        return cw_fail(d, CW_ERR_NOMEM, "delivery: out of memory");
+    if (!m->comp || !m->prod) {
+        err = cw_fail(d, CW_ERR_NOMEM, "delivery: out of memory");
+        goto out;
+    }
     for (size_t i = 0; i < m->nlinks; i++)
         m->comp[i] = -1;
     sqlite3_stmt *st = NULL;
-    err = cw__sqlite_stmt(c, "SELECT id, component_id FROM event_links"
+    err = cw__sqlite_stmt(c, "SELECT id, component_id, kind FROM event_links"
                              " WHERE component_id IS NOT NULL", &st, d);
     if (err)
-        return err;
+        goto out;
     cw_buf_puts(&m->scope_links, "[");
     bool first = true;
     int rc;
@@ -837,16 +842,28 @@ static cw_err load_maps(cw__sqlite_conn *c, const cw_delivery_query *q, const id
         m->comp[l] = hit->idx;
         cw_buf_printf(&m->scope_links, "%s%lld", first ? "" : ",", (long long)l);
         first = false;
+        /* changes reach a component under each of its repository keys */
+        if (sqlite3_column_int(st, 2) == CW_LINK_REPOSITORY && ++repo_links[hit->idx] == 2 &&
+            cw__delivery_mark_multi_link(b, hit->idx)) {
+            err = cw_fail(d, CW_ERR_NOMEM, "delivery: out of memory");
+            break;
+        }
     }
     cw__sqlite_done(c, st);
-    if (rc != SQLITE_DONE)
-        return cw__sqlite_fail(c, rc, d, "event links");
-    if (cw_buf_puts(&m->scope_links, "]"))
-        return cw_fail(d, CW_ERR_NOMEM, "delivery: out of memory");
+    if (err)
+        goto out;
+    if (rc != SQLITE_DONE) {
+        err = cw__sqlite_fail(c, rc, d, "event links");
+        goto out;
+    }
+    if (cw_buf_puts(&m->scope_links, "]")) {
+        err = cw_fail(d, CW_ERR_NOMEM, "delivery: out of memory");
+        goto out;
+    }
     st = NULL;
     err = cw__sqlite_stmt(c, "SELECT id, name FROM event_envs", &st, d);
     if (err)
-        return err;
+        goto out;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t e = sqlite3_column_int64(st, 0);
         if (e > 0 && (size_t)e < m->nenvs)
@@ -854,8 +871,10 @@ static cw_err load_maps(cw__sqlite_conn *c, const cw_delivery_query *q, const id
     }
     cw__sqlite_done(c, st);
     if (rc != SQLITE_DONE)
-        return cw__sqlite_fail(c, rc, d, "environments");
-    return CW_OK;
+        err = cw__sqlite_fail(c, rc, d, "environments");
+out:
+    free(repo_links);
+    return err;
 }
 
 /* Prepares the query of one event class, filtered by the scope's links
@@ -990,7 +1009,7 @@ static cw_err ev_delivery(cw_store *store, const cw_delivery_query *q, cw_delive
     if (!err)
         err = load_components(c, q->scope, b, &ids, &nids, d);
     if (!err)
-        err = load_maps(c, q, ids, nids, &m, d);
+        err = load_maps(c, q, ids, nids, &m, b, d);
     if (!err && (q->what & (CW_DELIVERY_DEPLOYMENTS | CW_DELIVERY_ROLLBACKS)))
         err = load_service_events(c, q, !org, &m, b, d);
     if (!err && (q->what & CW_DELIVERY_CHANGES))

@@ -15,6 +15,7 @@
  * so a store needs no extra state for it.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -426,6 +427,8 @@ struct cw__delivery_builder {
     incident_acc *incs;
     size_t nincs, capincs;
     cw_strmap inc_index;  /* incident id -> index + 1 */
+    bool *multi;          /* per component: changes under several link keys */
+    cw_strmap chg_index;  /* "<comp>:<id>" -> index + 1, for multi components */
 };
 
 /* Grows *arr (element size sz) to hold one more; false when out of memory. */
@@ -463,6 +466,8 @@ void cw__delivery_builder_free(cw__delivery_builder *b)
     free(b->chs);
     free(b->incs);
     cw_strmap_free(&b->inc_index);
+    free(b->multi);
+    cw_strmap_free(&b->chg_index);
     cw__arena_free(&b->arena);
     free(b);
 }
@@ -582,13 +587,55 @@ static void min_time(int64_t *slot, int64_t t)
         *slot = t;
 }
 
+cw_err cw__delivery_mark_multi_link(cw__delivery_builder *b, int32_t comp)
+{
+    if (comp < 0 || (size_t)comp >= b->ncomp)
+        return CW_ERR_INVALID;
+    if (!b->multi && !(b->multi = calloc(b->ncomp, sizeof *b->multi)))
+        return CW_ERR_NOMEM;
+    b->multi[comp] = true;
+    return CW_OK;
+}
+
+/* The entry of (comp, id) among a multi-link component's changes, or NULL
+ * after registering index next for it. */
+static cw_err multi_lookup(cw__delivery_builder *b, int32_t comp, const char *id, size_t id_len,
+                           cw_dora_change **found)
+{
+    *found = NULL;
+    size_t klen = id_len + 16;
+    char *key = malloc(klen);
+    if (!key)
+        return CW_ERR_NOMEM;
+    int n = snprintf(key, klen, "%d:", (int)comp);
+    memcpy(key + n, id, id_len);
+    key[(size_t)n + id_len] = '\0';
+    size_t idx = (size_t)(uintptr_t)cw_strmap_get(&b->chg_index, key);
+    cw_err err = CW_OK;
+    if (idx)
+        *found = &b->chs[idx - 1];
+    else
+        err = cw_strmap_put(&b->chg_index, key, (void *)(uintptr_t)(b->nchs + 1));
+    free(key);
+    return err;
+}
+
 cw_err cw__delivery_add_change_event(cw__delivery_builder *b, int32_t comp,
                                      const char *change_id, size_t id_len, int kind,
                                      int64_t time_ms)
 {
-    cw_dora_change *c = b->nchs ? &b->chs[b->nchs - 1] : NULL;
-    if (!c || c->component != comp || strncmp(c->change_id, change_id, id_len) != 0 ||
-        c->change_id[id_len] != '\0') {
+    cw_dora_change *c = NULL;
+    if (b->multi && comp >= 0 && (size_t)comp < b->ncomp && b->multi[comp]) {
+        cw_err err = multi_lookup(b, comp, change_id, id_len, &c);
+        if (err)
+            return err;
+    } else if (b->nchs) {
+        c = &b->chs[b->nchs - 1];
+        if (c->component != comp || strncmp(c->change_id, change_id, id_len) != 0 ||
+            c->change_id[id_len] != '\0')
+            c = NULL;
+    }
+    if (!c) {
         if (!grow((void **)&b->chs, &b->capchs, b->nchs, sizeof *b->chs))
             return CW_ERR_NOMEM;
         c = &b->chs[b->nchs];
@@ -711,6 +758,8 @@ cw_err cw__delivery_finish(cw__delivery_builder *b, bool keep_unlinked_incidents
     /* everything moved: release only the builder's own leftovers */
     free(b->incs);
     cw_strmap_free(&b->inc_index);
+    free(b->multi);
+    cw_strmap_free(&b->chg_index);
     free(b);
     return CW_OK;
 }

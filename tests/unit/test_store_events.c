@@ -767,7 +767,8 @@ static void fill_delivery(cw_store *s)
     put_kind(s, "System", "shop");
     put_kind(s, "Group", "team-a");
     put_kind(s, "Group", "team-b");
-    put_component(s, "cart", "team-a", "shop", "conway.dev/repository=org/cart");
+    put_component(s, "cart", "team-a", "shop",
+                  "conway.dev/repository=org/cart;github.com/project-slug=acme/cart-slug");
     put_component(s, "billing", "team-b", NULL, NULL);
     put_component(s, "api", "group:default/team-a", "shop", NULL);
     evvec v = {0};
@@ -787,6 +788,9 @@ static void fill_delivery(cw_store *s)
     change(&v, "c2", "merged", T0 - DAY_MS, "pr-1", "org/cart");
     change(&v, "c3", "merged", T0 + HOUR_MS, "pr-2", "ORG/CART");
     change(&v, "c4", "merged", T0, "pr-3", "org/unknown");
+    /* one change reported under both of cart's repository keys */
+    change(&v, "c5", "created", T0 - 2 * DAY_MS, "pr-5", "org/cart");
+    change(&v, "c6", "merged", T0 + 2 * HOUR_MS, "pr-5", "acme/cart-slug");
     incident(&v, "i1", "detected", T0 + 2 * HOUR_MS, "INC-1", "cart", "pkg:oci/cart@1");
     incident(&v, "i2", "resolved", T0 + 3 * HOUR_MS, "INC-1", NULL, NULL);
     incident(&v, "i3", "reported", T0 + 2 * HOUR_MS + MIN_MS, "INC-1", "cart", NULL);
@@ -852,8 +856,13 @@ static void test_delivery_org(void **state)
     assert_int_equal(dd.in.nrollbacks, 1);
     assert_int_equal(dd.in.rollbacks[0].time_ms, T0 + DAY_MS + HOUR_MS);
 
-    /* changes aggregated per (component, id); unknown repositories dropped */
-    assert_int_equal(dd.in.nchanges, 2);
+    /* changes aggregated per (component, id) across link keys; unknown
+     * repositories dropped */
+    assert_int_equal(dd.in.nchanges, 3);
+    const cw_dora_change *c5 = change_named(&dd, "pr-5");
+    assert_non_null(c5);
+    assert_int_equal(c5->created_ms, T0 - 2 * DAY_MS);
+    assert_int_equal(c5->merged_ms, T0 + 2 * HOUR_MS);
     const cw_dora_change *c1 = change_named(&dd, "pr-1");
     assert_non_null(c1);
     assert_int_equal(c1->component, 2);
@@ -902,7 +911,7 @@ static void test_delivery_scopes(void **state)
     assert_int_equal(dd.in.ndeployments, 2);
     for (size_t i = 0; i < dd.in.ndeployments; i++)
         assert_int_equal(dd.in.deployments[i].component, 1);
-    assert_int_equal(dd.in.nchanges, 2);
+    assert_int_equal(dd.in.nchanges, 3);
     assert_int_equal(dd.in.nincidents, 1); /* INC-2 names no component of it */
     assert_int_equal(dd.in.incidents[0].resolved_ms, T0 + 3 * HOUR_MS);
     cw_delivery_data_free(&dd);
@@ -938,11 +947,12 @@ static void test_delivery_feeds_dora(void **state)
     cw_dora_result r;
     cw_diag d = {""};
     assert_int_equal(cw_dora_compute(&dd.in, &p, &r, &d), CW_OK);
-    /* d1 ships pr-1 (explicit): 3 days; d2 ships pr-2 (implicit): 23 h;
+    /* d1 ships pr-1 (explicit): 3 days; d2 ships pr-2 (implicit): 23 h and
+     * pr-5 (created under one key, merged under another): 3 days;
      * d1 failed (INC-1 names its artifact), d2 failed (rolled back) */
     assert_int_equal(r.deployments, 2);
-    assert_int_equal(r.lead_time_count, 2);
-    assert_true(r.lead_time_p50_s == 23 * 3600.0);
+    assert_int_equal(r.lead_time_count, 3);
+    assert_true(r.lead_time_p50_s == 3 * 86400.0);
     assert_true(r.lead_time_p90_s == 3 * 86400.0);
     assert_int_equal(r.failed_deployments, 2);
     assert_int_equal(r.ttr_count, 1);
