@@ -14,7 +14,8 @@
 # CONWAY_AMQP_PORT (56720; the Erlang distribution uses +1, its port mapper
 # +2). State lives in CONWAY_SERVICES_DIR (default /tmp/conway-services-<uid>-
 # <pg port>). Works as root (PostgreSQL then runs as the `postgres` user,
-# since initdb refuses root) and as a normal user.
+# since initdb refuses root) and as a normal user. CONWAY_PG_FSYNC=off
+# starts PostgreSQL without fsync (test runs; benchmarks keep it on).
 set -euo pipefail
 
 PG_PORT=${CONWAY_PG_PORT:-55432}
@@ -75,10 +76,13 @@ pg_start() {
   fi
   as_pg "$bin/initdb" -D "$PG_DIR/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
     --no-sync >"$PG_DIR/initdb.log" 2>&1 || { cat "$PG_DIR/initdb.log" >&2; die "initdb failed"; }
-  # many conway instances with their pools may connect at once in tests
+  # many conway instances with their pools may connect at once in tests;
+  # CONWAY_PG_FSYNC=off trades crash safety of the machine (not of
+  # processes) for speed, for test runs
+  local fsync=${CONWAY_PG_FSYNC:-on}
   as_pg "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
     -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=500 \
-        -c shared_buffers=128MB -c log_min_messages=warning" \
+        -c shared_buffers=128MB -c log_min_messages=warning -c fsync=$fsync" \
     start >/dev/null 2>&1 || { tail -n 30 "$PG_DIR/server.log" >&2 || true; die "PostgreSQL did not start"; }
   log "PostgreSQL on port $PG_PORT (socket in $PG_DIR)"
 }

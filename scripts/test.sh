@@ -2,8 +2,11 @@
 # Runs every test suite: unit (cmocka/CTest), black-box API tests (Node),
 # the same again under AddressSanitizer+UBSan (clang), browser tests
 # (Chromium), crash-consistency tests and a short fuzzing pass; the unit
-# tests also run under valgrind memcheck. Any failure
-# fails the run. Used by `make test` and CI.
+# tests also run under valgrind memcheck. A throwaway PostgreSQL and RabbitMQ
+# (scripts/services.sh, non-default ports) run for the duration: the store
+# suites and the AMQP tests use them, and the API tests run a second time
+# with PostgreSQL as the database. Any failure fails the run. Used by
+# `make test` and CI. CONWAY_SKIP_SERVICES=1 runs without them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -11,6 +14,15 @@ JOBS=${JOBS:-2}
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 
 step() { printf '\n==> %s\n' "$*"; }
+
+if [ "${CONWAY_SKIP_SERVICES:-}" != 1 ]; then
+  step "starting PostgreSQL and RabbitMQ (scripts/services.sh)"
+  trap './scripts/services.sh stop >/dev/null 2>&1 || true' EXIT
+  # fsync off: the tests kill processes, never the machine
+  svc_env=$(CONWAY_PG_FSYNC=off ./scripts/services.sh start)
+  eval "$svc_env"
+  export CONWAY_TEST_PG_URL CONWAY_TEST_AMQP_URL
+fi
 
 step "unit tests (gcc build)"
 (cd build && ctest --output-on-failure -j"$JOBS" -L unit)
@@ -30,14 +42,21 @@ if command -v valgrind >/dev/null 2>&1; then
     fi
   }
   export -f vg_one
+  # the PostgreSQL backend's runs are left to the other passes (too slow here)
   (cd build && ctest -N -L unit) | sed -n 's/^ *Test *#[0-9]*: unit\.//p' |
-    xargs -r -P "$JOBS" -I{} bash -c 'vg_one {}'
+    env -u CONWAY_TEST_PG_URL xargs -r -P "$JOBS" -I{} bash -c 'vg_one {}'
 else
   echo "valgrind not installed (run make deps)"; exit 1
 fi
 
 step "API tests (gcc build)"
 CONWAY_BIN="$ROOT/build/conway" node --test --test-concurrency=1 tests/api/
+
+if [ -n "${CONWAY_TEST_PG_URL:-}" ]; then
+  step "API tests with PostgreSQL as the database (gcc build)"
+  CONWAY_TEST_DB_BACKEND=postgres CONWAY_BIN="$ROOT/build/conway" \
+    node --test --test-concurrency=1 tests/api/
+fi
 
 step "demo organisation tests"
 CONWAY_BIN="$ROOT/build/conway" node --test --test-concurrency=1 demo/

@@ -218,7 +218,7 @@ describe('catalog API (token required)', () => {
     const id = line.trim().split(/\s+/)[0];
     assert.equal(conway(['token', 'revoke', '--db', srv.db, id]).status, 0);
     assertProblem(await srv.json('/api/v1/entities', { token: t }), 401);
-    const raw = readFileSync(srv.db);
+    const raw = srv.rawDatabase();
     for (const secret of [admin, editor, viewer, ingest, t]) {
       assert.equal(raw.indexOf(secret), -1, 'secret must not be stored');
     }
