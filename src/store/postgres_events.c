@@ -411,59 +411,191 @@ out:
     " $12::int[], $13::text[], $14::text[])"                                                 \
     " ON CONFLICT (source, event_id) DO NOTHING"
 
-/* One request's rows as column arrays, written with one statement. */
-static cw_err put_rows(cw__pg_conn *c, put_cache *pc, cw__event_batch *b, int64_t now_ms,
-                       cw_diag *d)
+/* Fills the transaction's id caches for every environment and link key
+ * of the batches with two statements each (a SELECT, and an INSERT of the
+ * missing ones), instead of a lookup per row. Keys it leaves out (a race
+ * with another instance) are looked up row by row later. */
+static cw_err prefill(cw__pg_conn *c, put_cache *pc, cw__event_batch *const *bs, size_t nb,
+                      cw_diag *d)
+{
+    cw__pg_array names, kinds, values;
+    cw__pg_array_init(&names);
+    cw__pg_array_init(&kinds);
+    cw__pg_array_init(&values);
+    cw_strmap seen_env, seen_link;
+    memset(&seen_env, 0, sizeof seen_env);
+    memset(&seen_link, 0, sizeof seen_link);
+    cw_buf key;
+    cw_buf_init(&key, 0);
+    cw_err err = CW_OK;
+    for (size_t b = 0; !err && b < nb; b++) {
+        for (size_t i = 0; !err && i < bs[b]->n; i++) {
+            const cw__event_row *r = &bs[b]->rows[i];
+            bool ins = false;
+            if (r->environment && !cw_strmap_get(&pc->env, r->environment) &&
+                !(err = cw_strmap_put_new(&seen_env, r->environment, (void *)1, NULL, &ins)) &&
+                ins)
+                err = cw__pg_array_add(&names, r->environment);
+            if (err || !r->link_value || !r->link_kind)
+                continue;
+            cw_buf_reset(&key);
+            if ((err = cw_buf_printf(&key, "%d:%s", r->link_kind, r->link_value)))
+                break;
+            if (!cw_strmap_get(&pc->link, key.data) &&
+                !(err = cw_strmap_put_new(&seen_link, key.data, (void *)1, NULL, &ins)) && ins) {
+                char kb[24];
+                if (!(err = cw__pg_array_add(&kinds, cw__pg_i64(kb, r->link_kind))))
+                    err = cw__pg_array_add(&values, r->link_value);
+            }
+        }
+    }
+    if (err) {
+        err = oom(d);
+        goto out;
+    }
+    static const char *const env_sql[] = {
+        "SELECT id, name FROM event_envs WHERE name = ANY($1::text[])",
+        "INSERT INTO event_envs (name) SELECT DISTINCT unnest($1::text[]) "
+        "ON CONFLICT (name) DO NOTHING RETURNING id, name"};
+    static const char *const link_sql[] = {
+        "SELECT id, kind, value FROM event_links WHERE (kind, value) IN "
+        "(SELECT * FROM unnest($1::int[], $2::text[]))",
+        "INSERT INTO event_links (kind, value) SELECT DISTINCT * FROM "
+        "unnest($1::int[], $2::text[]) ON CONFLICT (kind, value) DO NOTHING "
+        "RETURNING id, kind, value"};
+    for (int step = 0; names.n && !err && step < 2; step++) {
+        PGresult *r = NULL;
+        const char *p[] = {cw__pg_array_text(&names)};
+        if (!p[0] || (err = cw__pg_exec(c, env_sql[step], 1, p, &r, d)))
+            break;
+        for (int i = 0; !err && i < PQntuples(r); i++)
+            if (cw_strmap_put(&pc->env, cw__pg_text(r, i, 1),
+                              (void *)(intptr_t)cw__pg_int(r, i, 0)))
+                err = oom(d);
+        bool all = step == 0 && (size_t)PQntuples(r) == names.n;
+        PQclear(r);
+        if (all)
+            break;
+    }
+    for (int step = 0; kinds.n && !err && step < 2; step++) {
+        PGresult *r = NULL;
+        const char *p[] = {cw__pg_array_text(&kinds), cw__pg_array_text(&values)};
+        if (!p[0] || !p[1] || (err = cw__pg_exec(c, link_sql[step], 2, p, &r, d)))
+            break;
+        for (int i = 0; !err && i < PQntuples(r); i++) {
+            cw_buf_reset(&key);
+            if (cw_buf_printf(&key, "%s:%s", cw__pg_text(r, i, 1), cw__pg_text(r, i, 2)) ||
+                cw_strmap_put(&pc->link, key.data, (void *)(intptr_t)cw__pg_int(r, i, 0)))
+                err = oom(d);
+        }
+        if (step == 1 && PQntuples(r) > 0)
+            pc->new_links = true;
+        bool all = step == 0 && (size_t)PQntuples(r) == kinds.n;
+        PQclear(r);
+        if (all)
+            break;
+    }
+out:
+    cw__pg_array_free(&names);
+    cw__pg_array_free(&kinds);
+    cw__pg_array_free(&values);
+    cw_strmap_free(&seen_env);
+    cw_strmap_free(&seen_link);
+    cw_buf_free(&key);
+    return err;
+}
+
+/* The key of an event in the map of inserted ones: "<len>:<source><id>". */
+static cw_err event_key(cw_buf *k, const char *source, const char *id)
+{
+    cw_buf_reset(k);
+    return cw_buf_printf(k, "%zu:%s%s", strlen(source), source, id);
+}
+
+/*
+ * The rows of the batches as column arrays, written with one statement;
+ * each batch's accepted/duplicate counts come from the rows the statement
+ * returns (the first occurrence of a key in the statement is the one
+ * inserted, later ones and stored ones are duplicates).
+ */
+static cw_err put_rows(cw__pg_conn *c, put_cache *pc, cw__event_batch *const *bs, size_t nb,
+                       int64_t now_ms, cw_diag *d)
 {
     cw__pg_array col[NCOLS];
     for (int k = 0; k < NCOLS; k++)
         cw__pg_array_init(&col[k]);
+    cw_strmap inserted;
+    memset(&inserted, 0, sizeof inserted);
+    cw_buf key;
+    cw_buf_init(&key, 0);
     char now[24];
     cw__pg_i64(now, now_ms);
     cw_err err = CW_OK;
-    for (size_t i = 0; !err && i < b->n; i++) {
-        const cw__event_row *r = &b->rows[i];
-        int64_t env = 0, link = 0;
-        if (r->environment && (err = env_id(c, pc, r->environment, &env, d)))
-            break;
-        bool linked = r->link_value && r->link_kind;
-        if (linked && (err = link_id(c, pc, r->link_kind, r->link_value, &link, d)))
-            break;
-        char t[24], e[24], l[24], cl[24], k[24];
-        const char *v[NCOLS] = {r->source,
-                                r->id,
-                                r->type,
-                                r->subject_id,
-                                cw__pg_i64(t, r->time_ms),
-                                now,
-                                r->chain_id,
-                                r->environment ? cw__pg_i64(e, env) : NULL,
-                                r->artifact_id,
-                                linked ? cw__pg_i64(l, link) : NULL,
-                                cw__pg_i64(cl, r->cls),
-                                cw__pg_i64(k, r->kind),
-                                r->changes,
-                                r->body};
-        for (int j = 0; !err && j < NCOLS; j++)
-            if (cw__pg_array_add(&col[j], v[j]))
-                err = oom(d);
+    size_t total = 0;
+    for (size_t b = 0; !err && b < nb; b++) {
+        memset(&bs[b]->res, 0, sizeof bs[b]->res);
+        for (size_t i = 0; !err && i < bs[b]->n; i++) {
+            const cw__event_row *r = &bs[b]->rows[i];
+            int64_t env = 0, link = 0;
+            if (r->environment && (err = env_id(c, pc, r->environment, &env, d)))
+                break;
+            bool linked = r->link_value && r->link_kind;
+            if (linked && (err = link_id(c, pc, r->link_kind, r->link_value, &link, d)))
+                break;
+            char t[24], e[24], l[24], cl[24], k[24];
+            const char *v[NCOLS] = {r->source,
+                                    r->id,
+                                    r->type,
+                                    r->subject_id,
+                                    cw__pg_i64(t, r->time_ms),
+                                    now,
+                                    r->chain_id,
+                                    r->environment ? cw__pg_i64(e, env) : NULL,
+                                    r->artifact_id,
+                                    linked ? cw__pg_i64(l, link) : NULL,
+                                    cw__pg_i64(cl, r->cls),
+                                    cw__pg_i64(k, r->kind),
+                                    r->changes,
+                                    r->body};
+            for (int j = 0; !err && j < NCOLS; j++)
+                if (cw__pg_array_add(&col[j], v[j]))
+                    err = oom(d);
+            total++;
+        }
     }
-    if (!err && b->n) {
+    PGresult *r = NULL;
+    if (!err && total) {
         const char *p[NCOLS];
         for (int k = 0; k < NCOLS && !err; k++)
             if (!(p[k] = cw__pg_array_text(&col[k])))
                 err = oom(d);
-        PGresult *r = NULL;
         if (!err)
-            err = cw__pg_exec(c, INSERT_EVENTS_SQL, NCOLS, p, &r, d);
-        if (!err) {
-            /* rows not inserted were already stored, or repeated in the request */
-            size_t stored = (size_t)strtoull(PQcmdTuples(r), NULL, 10);
-            b->res.accepted = stored;
-            b->res.duplicates = b->n - stored;
-        }
-        PQclear(r);
+            err = cw__pg_exec(c, INSERT_EVENTS_SQL " RETURNING source, event_id", NCOLS, p, &r,
+                              d);
     }
+    for (int i = 0; !err && r && i < PQntuples(r); i++)
+        if (event_key(&key, cw__pg_text(r, i, 0), cw__pg_text(r, i, 1)) ||
+            cw_strmap_put(&inserted, key.data, (void *)1))
+            err = oom(d);
+    for (size_t b = 0; !err && b < nb; b++) {
+        for (size_t i = 0; !err && i < bs[b]->n; i++) {
+            const cw__event_row *row = &bs[b]->rows[i];
+            if (event_key(&key, row->source, row->id)) {
+                err = oom(d);
+                break;
+            }
+            /* claimed once: the value turns from 1 to 2 */
+            if (cw_strmap_get(&inserted, key.data) == (void *)1) {
+                cw_strmap_put(&inserted, key.data, (void *)2);
+                bs[b]->res.accepted++;
+            } else {
+                bs[b]->res.duplicates++;
+            }
+        }
+    }
+    PQclear(r);
+    cw_strmap_free(&inserted);
+    cw_buf_free(&key);
     for (int k = 0; k < NCOLS; k++)
         cw__pg_array_free(&col[k]);
     return err;
@@ -484,7 +616,8 @@ static void name_failing_row(cw__pg_conn *c, put_cache *pc, cw__event_batch *b, 
     put_cache_free(pc);
     for (size_t i = 0; i < b->n; i++) {
         cw__event_batch one = {.rows = &b->rows[i], .n = 1};
-        cw_err err = put_rows(c, pc, &one, now_ms, &one.diag);
+        cw__event_batch *const pone[1] = {&one};
+        cw_err err = put_rows(c, pc, pone, 1, now_ms, &one.diag);
         if (err) {
             if (!tx_failed(c)) {
                 b->diag = one.diag;
@@ -502,7 +635,8 @@ static cw_err put_batch(cw__pg_conn *c, put_cache *pc, cw__event_batch *b, int64
     cw_err err = cw__pg_cmd(c, "SAVEPOINT events_batch", &b->diag);
     if (err)
         return err;
-    err = put_rows(c, pc, b, now_ms, &b->diag);
+    cw__event_batch *const pb[1] = {b};
+    err = put_rows(c, pc, pb, 1, now_ms, &b->diag);
     if (!err)
         return cw__pg_cmd(c, "RELEASE SAVEPOINT events_batch", &b->diag);
     if (!tx_failed(c))
@@ -526,18 +660,37 @@ typedef struct {
     cw__event_batch *const *batches;
     size_t n;
     int64_t now_ms;
+    bool careful;          /* one savepoint per request (after a failure) */
 } put_ctx;
 
+/*
+ * The usual case writes every request of the group commit with one
+ * statement. If that fails for a reason other than a deadlock or a lost
+ * connection, the transaction runs again in careful mode: each request in
+ * its own savepoint, so that only the failing one fails.
+ */
 static cw_err put_tx(cw__pg_conn *c, void *arg, cw_diag *d)
 {
     put_ctx *x = arg;
     put_cache pc;
     memset(&pc, 0, sizeof pc);
     cw_err err = refresh_if_stale(c, d);
-    for (size_t i = 0; !err && i < x->n; i++) {
-        err = put_batch(c, &pc, x->batches[i], x->now_ms);
-        if (err)
-            *d = x->batches[i]->diag;
+    if (!err)
+        err = prefill(c, &pc, x->batches, x->n, d);
+    if (!err && !x->careful) {
+        for (size_t i = 0; i < x->n; i++)
+            x->batches[i]->err = CW_OK;
+        err = put_rows(c, &pc, x->batches, x->n, x->now_ms, d);
+        if (err && !tx_failed(c) && x->n > 0) {
+            x->careful = true;
+            c->retry = true;
+        }
+    } else {
+        for (size_t i = 0; !err && i < x->n; i++) {
+            err = put_batch(c, &pc, x->batches[i], x->now_ms);
+            if (err)
+                *d = x->batches[i]->diag;
+        }
     }
     if (!err && pc.new_links)
         err = links_refresh(c, false, d);
@@ -548,7 +701,7 @@ static cw_err put_tx(cw__pg_conn *c, void *arg, cw_diag *d)
 static cw_err ev_put(cw_store *store, cw__event_batch *const *batches, size_t n, int64_t now_ms,
                      cw_diag *d)
 {
-    put_ctx x = {batches, n, now_ms};
+    put_ctx x = {batches, n, now_ms, false};
     return cw__pg_write(cw__pg(store), put_tx, &x, d);
 }
 
@@ -857,7 +1010,6 @@ static cw_err load_maps_links(cw__pg_conn *c, const cw_delivery_query *q, const 
                               size_t nids, delivery_maps *m, cw__delivery_builder *b,
                               int32_t *repo_links, cw_diag *d)
 {
-    (void)b;
     int64_t maxl = 0, maxe = 0;
     cw_err err = read_int(c, "SELECT coalesce(max(id), 0) FROM event_links", &maxl, d);
     if (!err)
@@ -886,8 +1038,10 @@ static cw_err load_maps_links(cw__pg_conn *c, const cw_delivery_query *q, const 
         m->comp[l] = hit->idx;
         if (cw__pg_array_add_i64(&m->scope_links, l))
             err = cw_fail(d, CW_ERR_NOMEM, "delivery: out of memory");
-        else if (cw__pg_int(r, i, 2) == CW_LINK_REPOSITORY)
-            repo_links[hit->idx]++;
+        /* changes reach a component under each of its repository keys */
+        else if (cw__pg_int(r, i, 2) == CW_LINK_REPOSITORY && ++repo_links[hit->idx] == 2 &&
+                 cw__delivery_mark_multi_link(b, hit->idx))
+            err = cw_fail(d, CW_ERR_NOMEM, "delivery: out of memory");
     }
     PQclear(r);
     r = NULL;
