@@ -90,8 +90,77 @@ static const store_backend sqlite_backend = {
     " BEGIN SELECT RAISE(ABORT, 'poisoned event'); END",
 };
 
+#ifdef CONWAY_HAVE_PG
+/* PostgreSQL: a fresh schema per test on the server CONWAY_TEST_PG_URL
+ * names (scripts/services.sh), selected through the URL's search_path. */
+#include <libpq-fe.h>
+
+typedef struct {
+    char schema[64];
+    char *url;
+} pg_ctx;
+
+static void pg_admin(const char *url, const char *sql)
+{
+    PGconn *c = PQconnectdb(url);
+    if (PQstatus(c) != CONNECTION_OK)
+        fail_msg("PostgreSQL: %s", PQerrorMessage(c));
+    PQclear(PQexec(c, "SET client_min_messages = warning"));
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+}
+
+static void *pg_make(void)
+{
+    static unsigned seq;
+    pg_ctx *c = calloc(1, sizeof *c);
+    assert_non_null(c);
+    snprintf(c->schema, sizeof c->schema, "cw_ev_%ld_%u", (long)getpid(), seq++);
+    const char *base = getenv("CONWAY_TEST_PG_URL");
+    size_t cap = strlen(base) + sizeof c->schema + 64;
+    c->url = malloc(cap);
+    assert_non_null(c->url);
+    snprintf(c->url, cap, "%s%coptions=-csearch_path%%3D%s", base,
+             strchr(base, '?') ? '&' : '?', c->schema);
+    char sql[256];
+    snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s", c->schema,
+             c->schema);
+    pg_admin(base, sql);
+    return c;
+}
+
+static const char *pg_url(void *ctx) { return ((pg_ctx *)ctx)->url; }
+
+static void pg_destroy(void *ctx)
+{
+    pg_ctx *c = ctx;
+    char sql[160];
+    snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE", c->schema);
+    pg_admin(getenv("CONWAY_TEST_PG_URL"), sql);
+    free(c->url);
+    free(c);
+}
+
+static void pg_raw_exec(void *ctx, const char *sql) { pg_admin(pg_url(ctx), sql); }
+
+static const store_backend pg_backend = {
+    "postgres", pg_make, pg_url, pg_destroy, pg_raw_exec,
+    "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+    " IF NEW.source = 'poison' THEN RAISE EXCEPTION 'poisoned event'; END IF;"
+    " RETURN NEW; END $$;"
+    "CREATE TRIGGER poison BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION poison()",
+};
+#endif
+
+/* PostgreSQL runs when CONWAY_TEST_PG_URL is set. */
 static const store_backend *const backends[] = {
     &sqlite_backend,
+#ifdef CONWAY_HAVE_PG
+    &pg_backend,
+#endif
 };
 
 /* ---- fixture --------------------------------------------------------------------------- */
@@ -985,6 +1054,9 @@ int main(void)
     int failed = 0;
     for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
         cur = backends[i];
+        const char *pg = getenv("CONWAY_TEST_PG_URL");
+        if (!strcmp(cur->name, "postgres") && (!pg || !*pg))
+            continue;
         char name[64];
         snprintf(name, sizeof name, "store events: %s", cur->name);
         failed += _cmocka_run_group_tests(name, tests, sizeof tests / sizeof tests[0], NULL,
