@@ -23,6 +23,7 @@
 
 #include "catalog/catalog.h"
 #include "store/store.h"
+#include "store/store_audit.h"
 
 #ifdef CONWAY_HAVE_PG
 #include "store/postgres_int.h"
@@ -443,6 +444,67 @@ static void test_caches_follow_other_instances(void **state)
     cw_store_close(b);
 }
 
+/* ---- audit ----------------------------------------------------------------------------------- */
+
+/* Runs SQL that must fail; returns the server's message. */
+static void sql_refused(const char *url, const char *sql, const char *expect)
+{
+    PGconn *c = admin_conn(url);
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        fail_msg("%s: accepted", sql);
+    if (!strstr(PQerrorMessage(c), expect))
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+}
+
+static void test_audit_is_append_only(void **state)
+{
+    fx *f = *state;
+    cw_store *s = open_pool(f->url, 2);
+    cw_diag d = {""};
+    json_t *refs = json_pack("[s, s, s]", "Component:default/A", "component:default/a", "x");
+    cw_audit_entry e = {.action = "entity.create", .token_id = 7, .token_name = "ci",
+                        .refs = refs, .request_id = "req-1"};
+    int64_t id1 = 0, id2 = 0;
+    assert_int_equal(cw_store_audit_append(s, &e, &id1, &d), CW_OK);
+    e.action = "entity.delete";
+    e.refs = NULL;
+    assert_int_equal(cw_store_audit_append(s, &e, &id2, &d), CW_OK);
+    assert_true(id2 > id1);
+    json_decref(refs);
+
+    cw_audit_query q;
+    cw_audit_query_init(&q);
+    q.entity_ref = "component:default/A";
+    cw_audit_page p;
+    assert_int_equal(cw_store_audit_query(s, &q, &p, &d), CW_OK);
+    assert_int_equal(p.len, 1);
+    assert_int_equal(p.items[0].id, id1);
+    assert_string_equal(p.items[0].token_name, "ci");
+    assert_string_equal(p.items[0].request_id, "req-1");
+    assert_non_null(strstr(p.items[0].refs_json, "Component:default/A"));
+    cw_audit_page_free(&p);
+    cw_audit_query_init(&q);
+    q.limit = 1;
+    assert_int_equal(cw_store_audit_query(s, &q, &p, &d), CW_OK);
+    assert_int_equal(p.len, 1);
+    assert_true(p.more);
+    assert_int_equal(p.items[0].id, id2); /* newest first */
+    cw_audit_page_free(&p);
+    cw_store_close(s);
+
+    sql_refused(f->url, "UPDATE audit SET action = 'x'", "append-only");
+    sql_refused(f->url, "DELETE FROM audit", "append-only");
+    sql_refused(f->url, "TRUNCATE audit", "append-only");
+    sql_refused(f->url, "DELETE FROM audit_refs", "append-only");
+    assert_int_equal(sql_int(f->url, "SELECT count(*) FROM audit"), 2);
+    /* the two spellings of one entity are indexed once */
+    assert_int_equal(sql_int(f->url, "SELECT count(*) FROM audit_refs"), 1);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -462,6 +524,7 @@ int main(void)
         T(test_dropped_connections_are_replaced),
         T(test_instances_racing_on_new_entities),
         T(test_caches_follow_other_instances),
+        T(test_audit_is_append_only),
     };
     return cmocka_run_group_tests_name("store: postgres", tests, NULL, NULL);
 }
