@@ -79,12 +79,22 @@ pg_start() {
   # many conway instances with their pools may connect at once in tests;
   # CONWAY_PG_FSYNC=off trades crash safety of the machine (not of
   # processes) for speed, for test runs
-  local fsync=${CONWAY_PG_FSYNC:-on}
-  as_pg "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-    -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=500 \
-        -c shared_buffers=128MB -c log_min_messages=warning -c fsync=$fsync" \
-    start >/dev/null 2>&1 || { tail -n 30 "$PG_DIR/server.log" >&2 || true; die "PostgreSQL did not start"; }
-  log "PostgreSQL on port $PG_PORT (socket in $PG_DIR)"
+  local fsync=${CONWAY_PG_FSYNC:-on} try
+  # the ports lie in Linux's ephemeral range: a client socket may hold one
+  # for a moment (bind fails), so try again
+  for try in 1 2 3 4 5; do
+    if as_pg "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
+      -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=500 \
+          -c shared_buffers=128MB -c log_min_messages=warning -c fsync=$fsync" \
+      start >/dev/null 2>&1; then
+      log "PostgreSQL on port $PG_PORT (socket in $PG_DIR)"
+      return 0
+    fi
+    grep -q 'Address already in use' "$PG_DIR/server.log" 2>/dev/null || break
+    sleep 1
+  done
+  tail -n 30 "$PG_DIR/server.log" >&2 || true
+  die "PostgreSQL did not start"
 }
 
 pg_stop() {
@@ -120,6 +130,9 @@ rmq_env() {
   export RABBITMQ_PID_FILE="$RMQ_DIR/rabbitmq.pid"
   export RABBITMQ_CONF_ENV_FILE="$RMQ_DIR/rabbitmq-env.conf"
   export RABBITMQ_LOGS="$RMQ_DIR/log/rabbit.log"
+  # distribution and port mapper on loopback only
+  export ERL_EPMD_ADDRESS=127.0.0.1
+  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
 }
 
 amqp_url() { echo "amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2f"; }
@@ -131,6 +144,15 @@ rmq_running() {
 }
 
 rmq_start() {
+  local try
+  for try in 1 2 3; do
+    if rmq_start_once; then return 0; fi
+    [ "$try" -lt 3 ] && log "RabbitMQ did not start, trying again"
+  done
+  die "RabbitMQ did not start"
+}
+
+rmq_start_once() {
   if rmq_running; then return 0; fi
   local bin
   bin=$(rmq_bin)
@@ -162,12 +184,15 @@ EOF
     fi
     if ! kill -0 "$(cat "$RMQ_DIR/server.pid")" 2>/dev/null; then
       tail -n 30 "$RMQ_DIR/server.out" >&2 || true
-      die "RabbitMQ exited during start"
+      log "RabbitMQ exited during start"
+      return 1
     fi
     sleep 0.1
   done
   tail -n 30 "$RMQ_DIR/server.out" >&2 || true
-  die "RabbitMQ did not open port $AMQP_PORT within 60 s"
+  log "RabbitMQ did not open port $AMQP_PORT within 60 s"
+  rmq_stop_quiet
+  return 1
 }
 
 # Stops the node: its process group (the start script, beam, helpers) and
