@@ -10,8 +10,15 @@ int cw_cmd_token(int argc, char **argv);
 int cw_cmd_events(int argc, char **argv);
 int cw_cmd_backup(int argc, char **argv);
 int cw_cmd_restore(int argc, char **argv);
+int cw_cmd_check(int argc, char **argv);
+int cw_cmd_codeowners(int argc, char **argv);
 
 /* The database URL from --db, else CONWAY_DB, else "conway.db". */
 const char *cw_cli_db_url(const char *flag_value);
+
+/* Reads an --activities FILE (one RACI activity name per line, '#'
+ * comments) and registers the names for Responsibilities validation
+ * (activities.c). Returns 0, or 2 after printing why to stderr. */
+int cw_cli_load_activities(const char *cmd, const char *path);
 
 #endif

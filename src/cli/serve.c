@@ -37,6 +37,7 @@ static const char serve_help[] =
     "  --timeout SECONDS       idle connection timeout (default 30)\n"
     "  --production-env GLOBS  environments that count as production (default 'prod*')\n"
     "  --max-components-per-team N  threshold of the team-overload finding (default 8)\n"
+    "  --activities FILE       the organisation's own RACI activities, one name per line\n"
     "  --log-level LEVEL       debug, info, warn, error or off (default info)\n";
 
 static bool parse_uint(const char *opt, const char *s, unsigned long long min,
@@ -77,7 +78,7 @@ int cw_cmd_serve(int argc, char **argv)
 {
     const char *listen = NULL, *db = NULL, *threads = NULL, *public_read = NULL, *max_body = NULL,
                *timeout = NULL, *prod = NULL, *log_level = NULL, *max_comp = NULL,
-               *db_pool = NULL, *amqp_url = NULL, *amqp_queue = NULL;
+               *db_pool = NULL, *amqp_url = NULL, *amqp_queue = NULL, *activities = NULL;
     cw_opt opts[] = {
         {"listen", true, &listen},     {"db", true, &db},
         {"threads", true, &threads},   {"public-read", false, &public_read},
@@ -86,6 +87,7 @@ int cw_cmd_serve(int argc, char **argv)
         {"max-components-per-team", true, &max_comp},
         {"db-pool", true, &db_pool},
         {"amqp", true, &amqp_url},     {"amqp-queue", true, &amqp_queue},
+        {"activities", true, &activities},
         {NULL, false, NULL},
     };
     const char *pos[1];
@@ -144,6 +146,8 @@ int cw_cmd_serve(int argc, char **argv)
         }
         cw_log_set_level((cw_log_level)lvl);
     }
+    if (activities && cw_cli_load_activities("serve", activities))
+        return 2;
 
     /* Block the shutdown signals before any thread starts so that only the
      * main thread's sigwait sees them. */

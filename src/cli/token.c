@@ -4,11 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "catalog/catalog.h"
 #include "cli/cli.h"
 #include "cli/opts.h"
 #include "store/store.h"
+#include "store/store_audit.h"
 #include "util/crypto.h"
 #include "util/timeutil.h"
 
@@ -21,12 +23,47 @@ static const char token_help[] =
     "admin (everything, including the audit log). --team scopes an editor token\n"
     "to the entities one team owns. 'create' prints the secret alone on stdout;\n"
     "it cannot be shown again. A revoked token stops working at once, also on\n"
-    "a running server.\n";
+    "a running server. 'list' prints one line per token, tab-separated:\n"
+    "ID NAME ROLE TEAM CREATED LAST-USED STATUS (times in UTC, '-' for none;\n"
+    "never a secret). Creating and revoking are recorded in the audit log\n"
+    "(actor \"cli\").\n";
 
 static bool valid_role(const char *r)
 {
     return r && (!strcmp(r, "viewer") || !strcmp(r, "ingest") || !strcmp(r, "editor") ||
                  !strcmp(r, "admin"));
+}
+
+/* Appends a record of a token change to the audit log; a failure is
+ * reported but does not undo the change, which is already committed. */
+static void audit_token(cw_store *store, const char *action, const cw_token *t)
+{
+    json_t *refs = json_array();
+    if (refs && t->team[0])
+        json_array_append_new(refs, json_string(t->team));
+    json_t *detail = json_pack("{s:I, s:s, s:s, s:s?}", "tokenId", (json_int_t)t->id, "name",
+                               t->name, "role", t->role, "team", t->team[0] ? t->team : NULL);
+    cw_audit_entry e = {.actor = "cli", .action = action, .refs = refs, .detail = detail};
+    cw_diag d = {{0}};
+    if (!refs || !detail)
+        cw_fail(&d, CW_ERR_NOMEM, "out of memory");
+    if (!refs || !detail || cw_store_audit_append(store, &e, NULL, &d))
+        fprintf(stderr, "conway token: warning: the audit record of %s was not stored: %s\n",
+                action, d.msg);
+    json_decref(refs);
+    json_decref(detail);
+}
+
+/* Prints s with tabs, newlines and other control characters replaced, so
+ * that every token stays on one line with a fixed number of fields. */
+static void put_field(const char *s)
+{
+    if (!s || !*s) {
+        fputs("-", stdout);
+        return;
+    }
+    for (; *s; s++)
+        putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
 }
 
 static void fmt_time(int64_t secs, char out[32])
@@ -114,6 +151,7 @@ int cw_cmd_token(int argc, char **argv)
             fprintf(stderr, "conway token create: %s\n", d.msg);
             goto out;
         }
+        audit_token(store, "token.create", &tok);
         printf("%s\n", secret);
         fprintf(stderr, "created token %lld (%s%s%s); keep the secret: it cannot be shown again\n",
                 (long long)tok.id, role, team_key[0] ? ", team " : "", team_key);
@@ -125,16 +163,19 @@ int cw_cmd_token(int argc, char **argv)
             fprintf(stderr, "conway token list: %s\n", d.msg);
             goto out;
         }
-        printf("%-5s %-20s %-7s %-30s %-21s %-21s %s\n", "ID", "NAME", "ROLE", "TEAM", "CREATED",
-               "LAST USED", "STATUS");
+        if (isatty(STDOUT_FILENO))
+            fputs("ID\tNAME\tROLE\tTEAM\tCREATED\tLAST-USED\tSTATUS\n", stderr);
         for (size_t i = 0; i < n; i++) {
             char c[32], u[32];
             fmt_time(toks[i].created_at, c);
             fmt_time(toks[i].last_used_at, u);
-            printf("%-5lld %-20s %-7s %-30s %-21s %-21s %s\n", (long long)toks[i].id,
-                   toks[i].name[0] ? toks[i].name : "-", toks[i].role,
-                   toks[i].team[0] ? toks[i].team : "-", c, u,
-                   toks[i].revoked_at ? "revoked" : "active");
+            printf("%lld\t", (long long)toks[i].id);
+            put_field(toks[i].name);
+            putchar('\t');
+            put_field(toks[i].role);
+            putchar('\t');
+            put_field(toks[i].team);
+            printf("\t%s\t%s\t%s\n", c, u, toks[i].revoked_at ? "revoked" : "active");
         }
         free(toks);
         rc = 0;
@@ -148,6 +189,15 @@ int cw_cmd_token(int argc, char **argv)
             fprintf(stderr, "conway token revoke: %s\n", d.msg);
             goto out;
         }
+        cw_token t = {.id = revoke_id};
+        cw_token *toks = NULL;
+        size_t n = 0;
+        if (cw_store_token_list(store, &toks, &n, &d) == CW_OK)
+            for (size_t i = 0; i < n; i++)
+                if (toks[i].id == revoke_id)
+                    t = toks[i];
+        free(toks);
+        audit_token(store, "token.revoke", &t);
         fprintf(stderr, "revoked token %lld\n", revoke_id);
         rc = 0;
     }

@@ -3,18 +3,119 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "catalog/catalog.h"
+#include "insights/raci.h"
+#include "store/store_audit.h"
 #include "util/log.h"
 
-/* Key of the owner of an entity ("" when it has none). */
+static const char *ns_of(const json_t *entity)
+{
+    const char *ns =
+        json_string_value(json_object_get(json_object_get(entity, "metadata"), "namespace"));
+    return ns && *ns ? ns : CW_DEFAULT_NAMESPACE;
+}
+
+/* Key of the owner of an entity ("" when it has none or it does not parse).
+ * A bare owner is a Group in the entity's own namespace (Backstage). */
 static void owner_key_of(const json_t *entity, char out[CW_REF_MAX])
 {
     out[0] = '\0';
     const char *owner = json_string_value(json_object_get(json_object_get(entity, "spec"), "owner"));
     cw_ref ref;
-    if (owner && cw_ref_parse(owner, "Group", NULL, &ref, NULL) == CW_OK)
+    if (owner && cw_ref_parse(owner, "Group", ns_of(entity), &ref, NULL) == CW_OK)
         cw_ref_key(&ref, out);
+}
+
+static bool is_responsibilities(const json_t *entity)
+{
+    const char *kind = json_string_value(json_object_get(entity, "kind"));
+    return kind && !strcasecmp(kind, CW_RACI_KIND);
+}
+
+/* The stored entity with this ref, parsed; CW_ERR_NOT_FOUND when absent. */
+static cw_err load_stored(cw_app *app, const cw_ref *ref, json_t **out, cw_diag *d)
+{
+    *out = NULL;
+    char *text = NULL;
+    cw_err err = cw_store_entity_get(app->store, ref->kind, ref->namespace_, ref->name, &text,
+                                     NULL, d);
+    if (err)
+        return err;
+    *out = json_loads(text, 0, NULL);
+    free(text);
+    if (!*out)
+        return cw_fail(d, CW_ERR_INTERNAL, "stored entity is not valid JSON");
+    return CW_OK;
+}
+
+/*
+ * The team that answers for entity, as a key in team_out: its owner, or for
+ * Responsibilities the owner of its target. what_out receives the field
+ * that decided ("spec.owner" or "spec.target"), and target_out (for
+ * Responsibilities) the target's key. An entity with no such team gives ""
+ * and CW_OK; storage errors other than a missing target are returned.
+ */
+static cw_err answering_team(cw_app *app, const json_t *entity, char team_out[CW_REF_MAX],
+                             const char **what_out, char target_out[CW_REF_MAX], cw_diag *d)
+{
+    team_out[0] = '\0';
+    target_out[0] = '\0';
+    *what_out = "spec.owner";
+    if (!is_responsibilities(entity)) {
+        owner_key_of(entity, team_out);
+        return CW_OK;
+    }
+    *what_out = "spec.target";
+    const char *target =
+        json_string_value(json_object_get(json_object_get(entity, "spec"), "target"));
+    cw_ref ref;
+    if (!target || cw_ref_parse(target, NULL, ns_of(entity), &ref, NULL) != CW_OK)
+        return CW_OK;
+    cw_ref_key(&ref, target_out);
+    json_t *stored = NULL;
+    cw_diag gd = {{0}};
+    cw_err err = load_stored(app, &ref, &stored, &gd);
+    if (err == CW_ERR_NOT_FOUND)
+        return CW_OK;
+    if (err) {
+        if (d)
+            *d = gd;
+        return err;
+    }
+    owner_key_of(stored, team_out);
+    json_decref(stored);
+    return CW_OK;
+}
+
+/* Why `team` may not write the entity whose answering team is `found`. */
+static cw_err refuse(cw_diag *d, const char *team, const char *what, const char *found,
+                     const char *target, const char *role_of_entity)
+{
+    if (!strcmp(what, "spec.target")) {
+        if (!target[0])
+            return cw_fail(d, CW_ERR_FORBIDDEN,
+                           "spec.target: this token is scoped to %s and may only declare "
+                           "responsibilities for entities that team owns; %s has no "
+                           "target it could check",
+                           team, role_of_entity);
+        if (!found[0])
+            return cw_fail(d, CW_ERR_FORBIDDEN,
+                           "spec.target: this token is scoped to %s and may only declare "
+                           "responsibilities for entities that team owns; %s targets %s, "
+                           "which does not exist or has no owner",
+                           team, role_of_entity, target);
+        return cw_fail(d, CW_ERR_FORBIDDEN,
+                       "spec.target: this token is scoped to %s and may only declare "
+                       "responsibilities for entities that team owns; %s targets %s, "
+                       "owned by %s",
+                       team, role_of_entity, target, found);
+    }
+    return cw_fail(d, CW_ERR_FORBIDDEN,
+                   "spec.owner: this token is scoped to %s and may only write entities that "
+                   "team owns (owner here: %s)",
+                   team, found[0] ? found : "none");
 }
 
 cw_err cw_api_check_write_entity(cw_app *app, const cw_req *req, const json_t *entity,
@@ -23,31 +124,52 @@ cw_err cw_api_check_write_entity(cw_app *app, const cw_req *req, const json_t *e
     if (!req->authenticated || !req->token.team[0])
         return CW_OK;
     const char *team = req->token.team;
-    char owner[CW_REF_MAX];
-    owner_key_of(entity, owner);
-    if (strcmp(owner, team) != 0)
-        return cw_fail(d, CW_ERR_FORBIDDEN,
-                       "spec.owner: this token is scoped to %s and may only write entities that "
-                       "team owns (owner here: %s)",
-                       team, owner[0] ? owner : "none");
     cw_ref ref;
-    if (cw_entity_ref(entity, &ref, NULL))
+    char text[CW_REF_MAX];
+    if (cw_entity_ref(entity, &ref, d))
+        return CW_ERR_INVALID;
+    cw_ref_format(&ref, text);
+
+    /* the stored version first: taking over another team's entity is
+     * refused whatever the new version says */
+    json_t *stored = NULL;
+    cw_diag gd = {{0}};
+    cw_err err = load_stored(app, &ref, &stored, &gd);
+    if (err && err != CW_ERR_NOT_FOUND) {
+        if (d)
+            *d = gd;
+        return err;
+    }
+    char found[CW_REF_MAX], target[CW_REF_MAX];
+    const char *what;
+    bool existed = stored != NULL;
+    if (stored) {
+        err = answering_team(app, stored, found, &what, target, d);
+        json_decref(stored);
+        if (err)
+            return err;
+        if (strcmp(found, team) != 0) {
+            if (!strcmp(what, "spec.target"))
+                return cw_fail(d, CW_ERR_FORBIDDEN,
+                               "this token is scoped to %s and the stored %s belongs to %s "
+                               "(it targets %s)",
+                               team, text, found[0] ? found : "no team",
+                               target[0] ? target : "nothing that exists");
+            return cw_fail(d, CW_ERR_FORBIDDEN,
+                           "this token is scoped to %s and the stored %s belongs to %s", team,
+                           text, found[0] ? found : "no team");
+        }
+    }
+    err = answering_team(app, entity, found, &what, target, d);
+    if (err)
+        return err;
+    if (!strcmp(found, team))
         return CW_OK;
-    char *stored = NULL;
-    cw_diag gd;
-    if (cw_store_entity_get(app->store, ref.kind, ref.namespace_, ref.name, &stored, NULL, &gd))
-        return CW_OK; /* new entity */
-    json_t *old = json_loads(stored, 0, NULL);
-    free(stored);
-    char old_owner[CW_REF_MAX] = "";
-    if (old)
-        owner_key_of(old, old_owner);
-    json_decref(old);
-    if (strcmp(old_owner, team) != 0)
+    if (existed && !strcmp(what, "spec.owner") && found[0])
         return cw_fail(d, CW_ERR_FORBIDDEN,
-                       "this token is scoped to %s and the stored entity belongs to %s", team,
-                       old_owner[0] ? old_owner : "no team");
-    return CW_OK;
+                       "spec.owner: this token is scoped to %s and cannot hand %s over to %s",
+                       team, text, found);
+    return refuse(d, team, what, found, target, text);
 }
 
 bool cw_api_may_write_entity(cw_app *app, const cw_req *req, cw_resp *resp,
@@ -62,32 +184,100 @@ bool cw_api_may_write_entity(cw_app *app, const cw_req *req, cw_resp *resp,
     return true;
 }
 
-static void audit(const cw_req *req, const char *action, json_t *refs)
+cw_err cw_api_check_team_entity(cw_app *app, const cw_req *req, const json_t *stored,
+                                cw_diag *d)
 {
-    json_t *f = json_pack("{s:s, s:o, s:s}", "action", action, "entityRefs", refs, "requestId",
-                          req->request_id);
+    if (!req->authenticated || !req->token.team[0])
+        return CW_OK;
+    const char *team = req->token.team;
+    char found[CW_REF_MAX], target[CW_REF_MAX], text[CW_REF_MAX] = "the entity";
+    cw_ref ref;
+    if (cw_entity_ref(stored, &ref, NULL) == CW_OK)
+        cw_ref_format(&ref, text);
+    const char *what;
+    cw_err err = answering_team(app, stored, found, &what, target, d);
+    if (err)
+        return err;
+    if (!strcmp(found, team))
+        return CW_OK;
+    return cw_fail(d, CW_ERR_FORBIDDEN, "this token is scoped to %s and %s belongs to %s", team,
+                   text, found[0] ? found : "no team");
+}
+
+/* ---- audit ------------------------------------------------------------------ */
+
+static void audit(cw_app *app, const cw_req *req, const char *action, const json_t *refs,
+                  const json_t *detail)
+{
+    json_t *own_refs = NULL, *own_detail = NULL;
+    size_t n = json_array_size(refs);
+    if (n > CW_AUDIT_MAX_REFS) {
+        own_refs = json_array();
+        for (size_t i = 0; own_refs && i < CW_AUDIT_MAX_REFS; i++)
+            json_array_append(own_refs, json_array_get(refs, i));
+        own_detail = detail ? json_deep_copy(detail) : json_object();
+        if (own_detail)
+            json_object_set_new(own_detail, "refsTotal", json_integer((json_int_t)n));
+        refs = own_refs;
+        detail = own_detail;
+    }
+    cw_audit_entry e = {
+        .actor = req->authenticated ? "token" : "anonymous",
+        .token_id = req->authenticated ? req->token.id : 0,
+        .token_name = req->authenticated ? req->token.name : NULL,
+        .action = action,
+        .refs = json_is_array(refs) ? refs : NULL,
+        .request_id = req->request_id,
+        .detail = json_is_object(detail) ? detail : NULL,
+    };
+    int64_t id = 0;
+    cw_diag d = {{0}};
+    cw_err err = app && app->store ? cw_store_audit_append(app->store, &e, &id, &d)
+                                   : cw_fail(&d, CW_ERR_INTERNAL, "no store");
+
+    /* the log line names the refs count, not the refs: an import can hold
+     * thousands and the audit table has them all */
+    json_t *f = json_pack("{s:s, s:I, s:s}", "action", action, "entityRefs",
+                          (json_int_t)json_array_size(refs), "requestId", req->request_id);
     if (f && req->authenticated) {
         json_object_set_new(f, "tokenId", json_integer(req->token.id));
         json_object_set_new(f, "tokenName", json_string(req->token.name));
     }
-    cw_log(CW_LOG_INFO, "audit", f);
+    if (f && n == 1)
+        json_object_set(f, "entityRef", json_array_get(refs, 0));
+    if (err) {
+        if (f)
+            json_object_set_new(f, "error", json_string(d.msg));
+        cw_log(CW_LOG_ERROR, "audit record not stored", f);
+    } else {
+        if (f)
+            json_object_set_new(f, "auditId", json_integer(id));
+        cw_log(CW_LOG_INFO, "audit", f);
+    }
+    json_decref(own_refs);
+    json_decref(own_detail);
 }
 
 void cw_api_audit(cw_app *app, const cw_req *req, const char *action, const json_t *entity)
 {
-    (void)app;
     cw_ref ref;
     char text[CW_REF_MAX];
     json_t *refs = json_array();
-    if (cw_entity_ref(entity, &ref, NULL) == CW_OK) {
+    if (refs && cw_entity_ref(entity, &ref, NULL) == CW_OK) {
         cw_ref_format(&ref, text);
         json_array_append_new(refs, json_string(text));
     }
-    audit(req, action, refs);
+    audit(app, req, action, refs, NULL);
+    json_decref(refs);
 }
 
 void cw_api_audit_refs(cw_app *app, const cw_req *req, const char *action, const json_t *refs)
 {
-    (void)app;
-    audit(req, action, json_deep_copy(refs));
+    audit(app, req, action, refs, NULL);
+}
+
+void cw_api_audit_detail(cw_app *app, const cw_req *req, const char *action,
+                         const json_t *refs, const json_t *detail)
+{
+    audit(app, req, action, refs, detail);
 }

@@ -1,6 +1,17 @@
 /*
  * api_common.h — checks and records shared by every writing route:
  * team-scoped write permission and the audit trail.
+ *
+ * Team-scoped tokens (`conway token create --role editor --team GROUP`)
+ * may create, change and delete only:
+ *  - entities whose spec.owner is that team, before AND after the change
+ *    (so an entity can be neither taken from nor handed over to another
+ *    team);
+ *  - Responsibilities whose spec.target exists and is owned by that team,
+ *    before and after the change.
+ * Everything else is CW_ERR_FORBIDDEN (403) with a detail naming the field,
+ * the token's team and the owner found. Tokens without a team are limited
+ * only by their role (checked by the server before the handler runs).
  */
 #ifndef CW_API_COMMON_H
 #define CW_API_COMMON_H
@@ -18,8 +29,31 @@ cw_err cw_api_check_write_entity(cw_app *app, const cw_req *req, const json_t *e
 bool cw_api_may_write_entity(cw_app *app, const cw_req *req, cw_resp *resp,
                              const json_t *entity);
 
-/* Appends an audit record for a write to one entity / many refs. */
+/*
+ * Whether a team-scoped token may act on the entity with key ref_key (a
+ * lower-cased kind:namespace/name) without changing it — e.g. checking a
+ * CODEOWNERS file against it: the stored entity must be owned by the team
+ * (or, for Responsibilities, target an entity it owns). CW_ERR_NOT_FOUND
+ * when it does not exist; CW_ERR_FORBIDDEN with d saying why.
+ */
+cw_err cw_api_check_team_entity(cw_app *app, const cw_req *req, const json_t *stored,
+                                cw_diag *d);
+
+/*
+ * Audit records. Each appends one row to the store's audit log (time,
+ * token id and name, action, entity refs, request id; see
+ * store/store_audit.h) and writes the same as a log line. Call them right
+ * after the write they record has committed. A failure to store the row is
+ * logged as an error and does not change the answer: the write itself has
+ * already happened. More than CW_AUDIT_MAX_REFS refs are cut to that many,
+ * with the full count in detail.refsTotal.
+ *   cw_api_audit       one entity (its ref from kind/metadata)
+ *   cw_api_audit_refs  an array of ref strings (borrowed; may be NULL)
+ *   cw_api_audit_detail  refs plus a detail object (borrowed; may be NULL)
+ */
 void cw_api_audit(cw_app *app, const cw_req *req, const char *action, const json_t *entity);
 void cw_api_audit_refs(cw_app *app, const cw_req *req, const char *action, const json_t *refs);
+void cw_api_audit_detail(cw_app *app, const cw_req *req, const char *action,
+                         const json_t *refs, const json_t *detail);
 
 #endif

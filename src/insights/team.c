@@ -503,13 +503,14 @@ static cw_err load_json(ctx *c, json_t *out, const cw_ownership_opts *opts, size
     return CW_OK;
 }
 
-static cw_err findings_json(ctx *c, json_t *out, const cw_ownership_opts *opts, cw_diag *d)
+static cw_err findings_json(ctx *c, json_t *out, const cw_ownership_opts *opts,
+                            const json_t *given, cw_diag *d)
 {
     json_t *all = NULL, *mine = NULL;
-    cw_err err = cw_ownership_check(c->entities, c->n, opts, &all, d);
+    cw_err err = given ? CW_OK : cw_ownership_check(c->entities, c->n, opts, &all, d);
     if (!err) {
         cw_ownership_filter f = {.team = c->team_key};
-        err = cw_ownership_filter_findings(all, &f, &mine, d);
+        err = cw_ownership_filter_findings(given ? given : all, &f, &mine, d);
     }
     json_decref(all);
     if (!err && json_object_set_new(out, "findings", mine))
@@ -548,7 +549,8 @@ static cw_err header_json(ctx *c, json_t *out, cw_diag *d)
 }
 
 cw_err cw_team_report(json_t *const *entities, size_t n, const char *team_ref,
-                      const cw_ownership_opts *opts, json_t **out, cw_diag *d)
+                      const cw_ownership_opts *opts, const json_t *all_findings,
+                      json_t **out, cw_diag *d)
 {
     ctx c;
     memset(&c, 0, sizeof c);
@@ -601,7 +603,7 @@ cw_err cw_team_report(json_t *const *entities, size_t n, const char *team_ref,
         (err = owns_json(&c, res, &components, &prod, &systems, d)) ||
         (err = raci_json(&c, res, d)) ||
         (err = load_json(&c, res, opts, components, prod, systems, d)) ||
-        (err = findings_json(&c, res, opts, d)))
+        (err = findings_json(&c, res, opts, all_findings, d)))
         goto out;
     if (!c.members.len && (err = note(&c, d, "the team has no members")))
         goto out;

@@ -61,9 +61,12 @@ extern const char *const cw_team_types[CW_TEAM_NTYPES];
  * memberOf/hasMember relations; ownership from spec.owner and ownedBy/
  * ownerOf relations. CW_ERR_NOT_FOUND when there is no such Group;
  * CW_ERR_INVALID when team_ref does not parse or the Group is not of
- * spec.type "team" (d says which type it is).
+ * spec.type "team" (d says which type it is). all_findings is the result
+ * of cw_ownership_check over the same entities and opts when the caller
+ * has it (it is only read), or NULL to compute it here.
  */
 cw_err cw_team_report(json_t *const *entities, size_t n, const char *team_ref,
-                      const cw_ownership_opts *opts, json_t **out, cw_diag *d);
+                      const cw_ownership_opts *opts, const json_t *all_findings,
+                      json_t **out, cw_diag *d);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "store/store.h"
 #include "util/err.h"
@@ -29,6 +30,31 @@
  */
 cw_err cw_store_scan(cw_store *s, const char *const *kinds, size_t nkinds, size_t max,
                      json_t **out, cw_diag *d);
+
+/*
+ * A cache of parsed entities for repeated whole-catalog reads (a server's
+ * reports): each read still asks the store for every entity, but parses
+ * only the entities whose rendered text (relations included) differs from
+ * the previous read, and hands out the same snapshot array while nothing
+ * changed. Memory: one copy of each rendered entity plus its parsed form.
+ * Thread-safe: reads are serialised by the cache's mutex; snapshots are
+ * immutable and may be used by many threads at once (jansson 2.14 counts
+ * references atomically).
+ */
+typedef struct cw_scan_cache cw_scan_cache;
+
+cw_err cw_scan_cache_new(cw_scan_cache **out);
+void cw_scan_cache_free(cw_scan_cache *c);
+
+/*
+ * Every entity of s (as cw_store_scan with no kind filter) in *out (a new
+ * reference: json_decref it; never modify it or its entities). *version
+ * (may be NULL) is a number that changes exactly when the snapshot
+ * differs from the previous read's, so results computed from a snapshot
+ * can be cached by it. Using the cache with another store starts afresh.
+ */
+cw_err cw_scan_cache_read(cw_scan_cache *c, cw_store *s, json_t **out, uint64_t *version,
+                          cw_diag *d);
 
 /* Fills m (initialised by the caller) with lower-cased "kind:ns/name" ->
  * entity (borrowed from arr) for each entity of arr. */

@@ -94,7 +94,7 @@ static json_t *report(json_t *all, const char *team, const cw_ownership_opts *op
         items[i] = json_array_get(all, i);
     json_t *out = NULL;
     cw_diag d = {""};
-    cw_err err = cw_team_report(items, n, team, opts, &out, &d);
+    cw_err err = cw_team_report(items, n, team, opts, NULL, &out, &d);
     free(items);
     if (err)
         fail_msg("%s: %s", team, d.msg);
@@ -326,7 +326,7 @@ static void test_errors_and_edges(void **state)
                                   "group:default/t1"));
     json_t *out = NULL;
     cw_diag d = {""};
-    assert_int_equal(cw_team_report(items, n, "group:default/t1", NULL, &out, &d), CW_OK);
+    assert_int_equal(cw_team_report(items, n, "group:default/t1", NULL, NULL, &out, &d), CW_OK);
     assert_string_equal(joined(json_object_get(out, "members")),
                         "user:default/ann,user:default/bob");
     assert_string_equal(json_string_value(json_object_get(out, "teamType")), "squad");
@@ -338,16 +338,16 @@ static void test_errors_and_edges(void **state)
     assert_int_equal(load_int(out, "productionComponents"), 1); /* lifecycle ignores case */
     json_decref(out);
 
-    assert_int_equal(cw_team_report(items, n, "group:default/eng", NULL, &out, &d),
+    assert_int_equal(cw_team_report(items, n, "group:default/eng", NULL, NULL, &out, &d),
                      CW_ERR_INVALID);
     assert_non_null(strstr(d.msg, "is not a team: its spec.type is \"department\""));
     assert_null(out);
-    assert_int_equal(cw_team_report(items, n, "group:default/nobody", NULL, &out, &d),
+    assert_int_equal(cw_team_report(items, n, "group:default/nobody", NULL, NULL, &out, &d),
                      CW_ERR_NOT_FOUND);
     assert_non_null(strstr(d.msg, "group:default/nobody does not exist"));
-    assert_int_equal(cw_team_report(items, n, "user:default/ann", NULL, &out, &d),
+    assert_int_equal(cw_team_report(items, n, "user:default/ann", NULL, NULL, &out, &d),
                      CW_ERR_INVALID);
-    assert_int_equal(cw_team_report(items, n, "a:b:c/d/e", NULL, &out, &d), CW_ERR_INVALID);
+    assert_int_equal(cw_team_report(items, n, "a:b:c/d/e", NULL, NULL, &out, &d), CW_ERR_INVALID);
     json_decref(all);
 }
 

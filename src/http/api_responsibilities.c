@@ -1,0 +1,514 @@
+/*
+ * api_responsibilities.c — "the buck always stops somewhere": teams
+ * (GET /api/v1/teams/{namespace}/{name}), the effective RACI matrix of a
+ * Component, System or Domain (GET /api/v1/raci/{kind}/{namespace}/{name}),
+ * ownership findings (GET /api/v1/insights/ownership), CODEOWNERS checks
+ * (POST /api/v1/codeowners) and the audit log (GET /api/v1/audit, admin).
+ * Reports read the catalog through store_scan.h and compute with the pure
+ * functions of insights/ and ingest/codeowners.h.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "catalog/catalog.h"
+#include "http/api_common.h"
+#include "http/http_int.h"
+#include "ingest/codeowners.h"
+#include "insights/ownership.h"
+#include "insights/ownership_report.h"
+#include "insights/raci.h"
+#include "insights/team.h"
+#include "store/store_audit.h"
+#include "store/store_scan.h"
+#include "util/crypto.h"
+#include "util/timeutil.h"
+
+static cw_ownership_opts ownership_opts(const cw_app *app)
+{
+    cw_ownership_opts o = {.max_components_per_team = app->cfg.max_components_per_team
+                                                          ? app->cfg.max_components_per_team
+                                                          : CW_OWNERSHIP_DEFAULT_MAX_COMPONENTS};
+    return o;
+}
+
+/* Every entity as a C array borrowing from *arr_out (both owned by the
+ * caller: free(items), json_decref(arr)). Queues the error on failure. */
+static bool items_of(json_t *arr, cw_resp *resp, json_t ***items_out, size_t *n_out)
+{
+    size_t n = json_array_size(arr);
+    json_t **items = malloc((n ? n : 1) * sizeof *items);
+    if (!items) {
+        cw_resp_problem(resp, 500, "out of memory reading the catalog");
+        return false;
+    }
+    for (size_t i = 0; i < n; i++)
+        items[i] = json_array_get(arr, i);
+    *items_out = items;
+    *n_out = n;
+    return true;
+}
+
+static bool load_kinds(cw_app *app, cw_resp *resp, const char *const *kinds, size_t nkinds,
+                       json_t **arr_out, json_t ***items_out, size_t *n_out)
+{
+    cw_diag d = {{0}};
+    cw_err err = cw_store_scan(app->store, kinds, nkinds, 0, arr_out, &d);
+    if (err) {
+        cw_resp_error(resp, err, &d);
+        return false;
+    }
+    if (items_of(*arr_out, resp, items_out, n_out))
+        return true;
+    json_decref(*arr_out);
+    *arr_out = NULL;
+    return false;
+}
+
+/*
+ * The whole-catalog reports share one cache per process (a server serves
+ * one store): the parsed catalog (store_scan.h: only changed entities are
+ * parsed again) and the ownership findings of its current version, so a
+ * report over 10,000 entities costs a store read and a comparison unless
+ * the catalog changed. The mutex serialises cache updates; the snapshot
+ * and findings handed out are immutable and shared.
+ */
+static struct {
+    pthread_mutex_t mu;
+    cw_scan_cache *scan;
+    uint64_t version;       /* of findings */
+    size_t max;             /* max_components_per_team of findings */
+    json_t *findings;
+} reports = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* The catalog (*arr, *items, *n as for items_of) and, when findings is not
+ * NULL, the ownership findings over it (a new reference). */
+static bool catalog_snapshot(cw_app *app, cw_resp *resp, json_t **arr, json_t ***items,
+                             size_t *n, json_t **findings)
+{
+    *arr = NULL;
+    *items = NULL;
+    *n = 0;
+    if (findings)
+        *findings = NULL;
+    cw_diag d = {{0}};
+    cw_err err = CW_OK;
+    uint64_t version = 0;
+    cw_ownership_opts opts = ownership_opts(app);
+    pthread_mutex_lock(&reports.mu);
+    if (!reports.scan && cw_scan_cache_new(&reports.scan))
+        err = cw_fail(&d, CW_ERR_NOMEM, "out of memory reading the catalog");
+    if (!err)
+        err = cw_scan_cache_read(reports.scan, app->store, arr, &version, &d);
+    if (!err && !items_of(*arr, resp, items, n)) {
+        pthread_mutex_unlock(&reports.mu);
+        json_decref(*arr);
+        *arr = NULL;
+        return false;
+    }
+    if (!err && findings) {
+        if (!reports.findings || reports.version != version ||
+            reports.max != opts.max_components_per_team) {
+            json_t *fresh = NULL;
+            err = cw_ownership_check(*items, *n, &opts, &fresh, &d);
+            if (!err) {
+                json_decref(reports.findings);
+                reports.findings = fresh;
+                reports.version = version;
+                reports.max = opts.max_components_per_team;
+            }
+        }
+        if (!err)
+            *findings = json_incref(reports.findings);
+    }
+    pthread_mutex_unlock(&reports.mu);
+    if (err) {
+        free(*items);
+        json_decref(*arr);
+        *items = NULL;
+        *arr = NULL;
+        cw_resp_error(resp, err, &d);
+        return false;
+    }
+    return true;
+}
+
+/* ---- teams ------------------------------------------------------------------ */
+
+static void get_team(cw_app *app, cw_req *req, cw_resp *resp)
+{
+    char text[CW_REF_MAX * 2];
+    snprintf(text, sizeof text, "group:%s/%s", req->params[0], req->params[1]);
+    cw_ref ref;
+    cw_diag d = {{0}};
+    if (cw_ref_parse(text, NULL, NULL, &ref, &d) != CW_OK) {
+        cw_resp_problem(resp, 400, "path: %s", d.msg);
+        return;
+    }
+    json_t *arr = NULL, *out = NULL, *findings = NULL;
+    json_t **items = NULL;
+    size_t n = 0;
+    if (!catalog_snapshot(app, resp, &arr, &items, &n, &findings))
+        return;
+    cw_ownership_opts opts = ownership_opts(app);
+    cw_err err = cw_team_report(items, n, text, &opts, findings, &out, &d);
+    if (err == CW_ERR_INVALID) /* the group exists but is no team */
+        cw_resp_problem(resp, 404, "%s", d.msg);
+    else if (err)
+        cw_resp_error(resp, err, &d);
+    else
+        cw_resp_json(resp, 200, out);
+    free(items);
+    json_decref(arr);
+    json_decref(findings);
+}
+
+/* ---- RACI --------------------------------------------------------------------- */
+
+static json_t *load_one(cw_app *app, const char *kind, const char *ns, const char *name,
+                        cw_err *err, cw_diag *d)
+{
+    char *text = NULL;
+    *err = cw_store_entity_get(app->store, kind, ns, name, &text, NULL, d);
+    if (*err)
+        return NULL;
+    json_t *e = json_loads(text, 0, NULL);
+    free(text);
+    if (!e)
+        *err = cw_fail(d, CW_ERR_INTERNAL, "stored entity is not valid JSON");
+    return e;
+}
+
+static const char *ns_of(const json_t *e)
+{
+    const char *ns = json_string_value(json_object_get(json_object_get(e, "metadata"), "namespace"));
+    return ns && *ns ? ns : CW_DEFAULT_NAMESPACE;
+}
+
+static void get_raci(cw_app *app, cw_req *req, cw_resp *resp)
+{
+    const char *kind = req->params[0];
+    if (strcasecmp(kind, "component") && strcasecmp(kind, "system") &&
+        strcasecmp(kind, "domain")) {
+        cw_resp_problem(resp, 400,
+                        "kind: RACI applies to a Component, System or Domain, not \"%.60s\"",
+                        kind);
+        return;
+    }
+    cw_diag d = {{0}};
+    cw_err err;
+    json_t *target = NULL, *system = NULL, *arr = NULL, *out = NULL;
+    json_t **items = NULL;
+    size_t n = 0;
+    target = load_one(app, kind, req->params[1], req->params[2], &err, &d);
+    if (err == CW_ERR_NOT_FOUND) {
+        cw_resp_problem(resp, 404, "entity %s:%s/%s does not exist", kind, req->params[1],
+                        req->params[2]);
+        goto out;
+    }
+    if (err) {
+        cw_resp_error(resp, err, &d);
+        goto out;
+    }
+    /* the inheritance chain: a component's system, and that system's domain */
+    const json_t *spec = json_object_get(target, "spec");
+    const char *system_ref = NULL, *domain_ref = NULL;
+    if (!strcasecmp(kind, "component")) {
+        system_ref = json_string_value(json_object_get(spec, "system"));
+        cw_ref sr;
+        if (system_ref && cw_ref_parse(system_ref, "System", ns_of(target), &sr, NULL) == CW_OK &&
+            !strcasecmp(sr.kind, "System")) {
+            cw_diag sd = {{0}};
+            cw_err serr;
+            system = load_one(app, sr.kind, sr.namespace_, sr.name, &serr, &sd);
+            if (serr && serr != CW_ERR_NOT_FOUND) {
+                cw_resp_error(resp, serr, &sd);
+                goto out;
+            }
+            if (system)
+                domain_ref = json_string_value(json_object_get(json_object_get(system, "spec"), "domain"));
+        }
+    } else if (!strcasecmp(kind, "system")) {
+        domain_ref = json_string_value(json_object_get(spec, "domain"));
+    }
+    static const char *const kinds[] = {CW_RACI_KIND};
+    if (!load_kinds(app, resp, kinds, 1, &arr, &items, &n))
+        goto out;
+    err = cw_raci_effective(target, system_ref, domain_ref, items, n, &out, &d);
+    if (err) {
+        /* a system or domain ref that does not parse is the stored entity's fault */
+        cw_resp_problem(resp, err == CW_ERR_INVALID ? 422 : cw_http_status_of(err), "%s",
+                        d.msg);
+        goto out;
+    }
+    cw_resp_json(resp, 200, out);
+out:
+    free(items);
+    json_decref(arr);
+    json_decref(target);
+    json_decref(system);
+}
+
+/* ---- ownership findings ----------------------------------------------------------- */
+
+static void get_ownership(cw_app *app, cw_req *req, cw_resp *resp)
+{
+    cw_ownership_filter f = {
+        .rule = cw_req_query(req, "rule"),
+        .severity = cw_req_query(req, "severity"),
+        .team = cw_req_query(req, "team"),
+    };
+    cw_diag d = {{0}};
+    json_t *arr = NULL, *all = NULL, *kept = NULL;
+    json_t **items = NULL;
+    size_t n = 0;
+    /* bad filters answer 400 before the catalog is read */
+    json_t *empty = json_array();
+    cw_err err = cw_ownership_filter_findings(empty, &f, &kept, &d);
+    json_decref(empty);
+    json_decref(kept);
+    kept = NULL;
+    cw_ref tr;
+    if (!err && f.team &&
+        (cw_ref_parse(f.team, "Group", NULL, &tr, NULL) || strcasecmp(tr.kind, "Group")))
+        err = cw_fail(&d, CW_ERR_INVALID,
+                      "team: \"%.200s\" is not a Group reference (e.g. team-payments or "
+                      "group:default/team-payments)",
+                      f.team);
+    if (err) {
+        cw_resp_problem(resp, err == CW_ERR_INVALID ? 400 : cw_http_status_of(err), "%s", d.msg);
+        return;
+    }
+    if (!catalog_snapshot(app, resp, &arr, &items, &n, &all))
+        return;
+    cw_ownership_opts opts = ownership_opts(app);
+    err = cw_ownership_filter_findings(all, &f, &kept, &d);
+    if (err) {
+        cw_resp_error(resp, err, &d);
+        goto out;
+    }
+    json_t *body = NULL;
+    err = cw_ownership_report(kept, opts.max_components_per_team, n, &body, &d);
+    if (err) {
+        cw_resp_error(resp, err, &d);
+        goto out;
+    }
+    cw_resp_json(resp, 200, body);
+out:
+    free(items);
+    json_decref(arr);
+    json_decref(all);
+    json_decref(kept);
+}
+
+/* ---- CODEOWNERS ------------------------------------------------------------------ */
+
+static void post_codeowners(cw_app *app, cw_req *req, cw_resp *resp)
+{
+    const char *component = cw_req_query(req, "component");
+    if (!component || !*component) {
+        cw_resp_problem(resp, 400,
+                        "query parameter 'component': required, the catalog entity whose "
+                        "repository the CODEOWNERS file belongs to (e.g. component:default/pay-api)");
+        return;
+    }
+    cw_ref ref;
+    cw_diag d = {{0}};
+    if (cw_ref_parse(component, "Component", NULL, &ref, &d) != CW_OK) {
+        cw_resp_problem(resp, 400, "query parameter 'component': %s", d.msg);
+        return;
+    }
+    if (strcasecmp(ref.kind, "Component")) {
+        cw_resp_problem(resp, 400, "query parameter 'component': \"%.200s\" is not a Component",
+                        component);
+        return;
+    }
+    if (memchr(req->body, '\0', req->body_len)) {
+        cw_resp_problem(resp, 400, "request body: contains a NUL byte; expected CODEOWNERS text");
+        return;
+    }
+    cw_err err;
+    cw_codeowners *co = NULL;
+    json_t *report = NULL, *refs = NULL, *detail = NULL;
+    json_t *entity = load_one(app, ref.kind, ref.namespace_, ref.name, &err, &d);
+    char text[CW_REF_MAX];
+    cw_ref_format(&ref, text);
+    if (err == CW_ERR_NOT_FOUND) {
+        cw_resp_problem(resp, 404, "query parameter 'component': %s does not exist", text);
+        goto out;
+    }
+    if (err) {
+        cw_resp_error(resp, err, &d);
+        goto out;
+    }
+    err = cw_api_check_team_entity(app, req, entity, &d);
+    if (err) {
+        cw_resp_error(resp, err, &d);
+        goto out;
+    }
+    err = cw_codeowners_parse(req->body, req->body_len, &co, &d);
+    if (!err)
+        err = cw_codeowners_report(co, entity, &report, &d);
+    if (err) {
+        cw_resp_problem(resp, cw_http_status_of(err), "request body: %s", d.msg);
+        goto out;
+    }
+    refs = json_pack("[s]", text);
+    detail = json_pack("{s:I, s:I}", "findings",
+                       (json_int_t)json_array_size(json_object_get(report, "findings")), "rules",
+                       (json_int_t)co->nrules);
+    cw_api_audit_detail(app, req, "codeowners.check", refs, detail);
+    cw_resp_json(resp, 200, report);
+    report = NULL;
+out:
+    cw_codeowners_free(co);
+    json_decref(report);
+    json_decref(refs);
+    json_decref(detail);
+    json_decref(entity);
+}
+
+/* ---- audit --------------------------------------------------------------------- */
+
+#define AUDIT_DEFAULT_LIMIT 100
+
+/* Cursor: base64url("a1:" + id of the last record shown). Opaque to clients. */
+static bool parse_audit_cursor(const char *cursor, int64_t *id)
+{
+    size_t len = 0;
+    unsigned char *raw = cw_base64url_decode(cursor, &len);
+    bool ok = raw && len > 3 && len < 24 && !memcmp(raw, "a1:", 3);
+    if (ok) {
+        char *end = NULL;
+        long long v = strtoll((const char *)raw + 3, &end, 10);
+        ok = end == (const char *)raw + len && v > 0 && raw[3] >= '0' && raw[3] <= '9';
+        if (ok)
+            *id = (int64_t)v;
+    }
+    free(raw);
+    return ok;
+}
+
+static bool time_param(const cw_req *req, cw_resp *resp, const char *key, int64_t *out)
+{
+    const char *v = cw_req_query(req, key);
+    if (!v)
+        return true;
+    if (!cw_time_parse_rfc3339(v, out)) {
+        cw_resp_problem(resp, 400,
+                        "query parameter '%s': '%.60s' is not an RFC 3339 date-time "
+                        "(e.g. 2026-03-01T00:00:00Z)",
+                        key, v);
+        return false;
+    }
+    return true;
+}
+
+static json_t *record_json(const cw_audit_record *r)
+{
+    char when[32];
+    cw_time_format_ms(r->at_ms, when);
+    json_t *refs = json_loads(r->refs_json, 0, NULL);
+    json_t *o = json_pack("{s:I, s:s, s:s, s:o, s:o, s:s, s:o, s:o}", "id", (json_int_t)r->id,
+                          "time", when, "actor", r->actor, "tokenId",
+                          r->token_id ? json_integer(r->token_id) : json_null(), "tokenName",
+                          r->token_name[0] ? json_string(r->token_name) : json_null(), "action",
+                          r->action, "entityRefs", refs ? refs : json_array(), "requestId",
+                          r->request_id[0] ? json_string(r->request_id) : json_null());
+    if (o && r->detail_json) {
+        json_t *detail = json_loads(r->detail_json, 0, NULL);
+        if (detail)
+            json_object_set_new(o, "detail", detail);
+    }
+    return o;
+}
+
+static void get_audit(cw_app *app, cw_req *req, cw_resp *resp)
+{
+    cw_audit_query q;
+    cw_audit_query_init(&q);
+    uint64_t limit, token_id;
+    if (!cw_req_query_uint(req, resp, "limit", AUDIT_DEFAULT_LIMIT, 1, CW_AUDIT_PAGE_MAX, &limit) ||
+        !cw_req_query_uint(req, resp, "tokenId", 0, 1, INT64_MAX, &token_id) ||
+        !time_param(req, resp, "from", &q.from_ms) || !time_param(req, resp, "to", &q.to_ms))
+        return;
+    q.limit = (size_t)limit;
+    q.token_id = (int64_t)token_id;
+    q.action = cw_req_query(req, "action");
+    if (q.action && !*q.action) {
+        cw_resp_problem(resp, 400, "query parameter 'action': must not be empty");
+        return;
+    }
+    const char *eref = cw_req_query(req, "entityRef");
+    char key[CW_REF_MAX];
+    if (eref) {
+        cw_ref r;
+        cw_diag rd = {{0}};
+        if (cw_ref_parse(eref, NULL, NULL, &r, &rd) != CW_OK) {
+            cw_resp_problem(resp, 400,
+                            "query parameter 'entityRef': %s (give kind:namespace/name, e.g. "
+                            "component:default/pay-api)",
+                            rd.msg);
+            return;
+        }
+        cw_ref_key(&r, key);
+        q.entity_ref = key;
+    }
+    const char *cursor = cw_req_query(req, "cursor");
+    if (cursor && !parse_audit_cursor(cursor, &q.before_id)) {
+        cw_resp_problem(resp, 400, "query parameter 'cursor': not a cursor issued by this server");
+        return;
+    }
+    cw_audit_page page;
+    cw_diag d = {{0}};
+    cw_err err = cw_store_audit_query(app->store, &q, &page, &d);
+    if (err) {
+        cw_resp_error(resp, err, &d);
+        return;
+    }
+    json_t *items = json_array();
+    for (size_t i = 0; items && i < page.len; i++)
+        if (json_array_append_new(items, record_json(&page.items[i]))) {
+            json_decref(items);
+            items = NULL;
+        }
+    json_t *next = json_null();
+    if (page.more && page.len) {
+        char tmp[32];
+        int nn = snprintf(tmp, sizeof tmp, "a1:%" PRId64, page.items[page.len - 1].id);
+        char *enc = cw_base64url_encode(tmp, (size_t)nn);
+        if (enc) {
+            json_decref(next);
+            next = json_string(enc);
+        }
+        free(enc);
+    }
+    cw_audit_page_free(&page);
+    json_t *body = items ? json_pack("{s:o, s:o}", "items", items, "nextCursor", next) : NULL;
+    if (!body) {
+        json_decref(next);
+        cw_resp_problem(resp, 500, "out of memory rendering the audit log");
+        return;
+    }
+    cw_resp_json(resp, 200, body);
+}
+
+/* ---- routes -------------------------------------------------------------------- */
+
+static const char *const no_params[] = {NULL};
+static const char *const ownership_params[] = {"rule", "severity", "team", NULL};
+static const char *const codeowners_params[] = {"component", NULL};
+static const char *const audit_params[] = {"action", "tokenId", "entityRef", "from",
+                                           "to",     "limit",   "cursor",    NULL};
+
+const cw_route cw_routes_responsibilities[] = {
+    {"GET", "/api/v1/teams/{namespace}/{name}", get_team, CW_AUTH_READ, no_params},
+    {"GET", "/api/v1/raci/{kind}/{namespace}/{name}", get_raci, CW_AUTH_READ, no_params},
+    {"GET", "/api/v1/insights/ownership", get_ownership, CW_AUTH_READ, ownership_params},
+    {"POST", "/api/v1/codeowners", post_codeowners, CW_AUTH_WRITE, codeowners_params},
+    {"GET", "/api/v1/audit", get_audit, CW_AUTH_ADMIN, audit_params},
+    {NULL, NULL, NULL, 0, NULL},
+};

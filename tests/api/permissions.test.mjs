@@ -1,0 +1,263 @@
+// permissions.test.mjs — the permission matrix of every write route against
+// a real `conway serve`: each route x {anonymous, viewer, ingest,
+// team-scoped editor of the owning team, of another team, admin}; the
+// team-scoped rules (no hand-over, Responsibilities only for targets the
+// team owns); revocation taking effect at once; the audit log being
+// admin-only and unchangeable; and no token secret anywhere in the stored
+// database (file and WAL).
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startServer, conway, tempDir } from './helpers.mjs';
+
+const yaml = (docs) => docs.join('---\n');
+const group = (name) => `apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: ${name}\nspec:\n  type: team\n  children: []\n`;
+const comp = (name, owner, extra = '') => ({
+  apiVersion: 'backstage.io/v1alpha1', kind: 'Component',
+  metadata: { name, description: `${name} ${extra}` },
+  spec: { type: 'service', lifecycle: 'production', owner },
+});
+const resp = (name, target, accountable = 'group:default/team-a') => ({
+  apiVersion: 'conway.dev/v1', kind: 'Responsibilities', metadata: { name },
+  spec: { target, activities: { 'incident-resolution': { responsible: [accountable], accountable } } },
+});
+
+function assertProblem(res, status, detailRe) {
+  assert.equal(res.status, status, `${status} expected: ${JSON.stringify(res.body)}`);
+  assert.match(res.headers.get('content-type'), /^application\/problem\+json/);
+  if (detailRe) assert.match(res.body.detail, detailRe);
+}
+
+describe('permission matrix of the write routes', () => {
+  let srv, tok, dir;
+  const actors = ['anonymous', 'viewer', 'ingest', 'editorOwn', 'editorOther', 'admin'];
+  before(async () => {
+    dir = tempDir();
+    const seed = join(dir, 'seed.yaml');
+    writeFileSync(seed, yaml([group('team-a'), group('team-b'),
+      JSON.stringify(comp('owned-a', 'team-a')) + '\n', JSON.stringify(comp('owned-b', 'team-b')) + '\n',
+      JSON.stringify(resp('resp-a', 'component:default/owned-a')) + '\n']));
+    srv = await startServer({ publicRead: false, imports: [seed] });
+    tok = {
+      anonymous: undefined,
+      viewer: srv.token('viewer', { name: 'viewer' }),
+      ingest: srv.token('ingest', { name: 'ingest' }),
+      editorOwn: srv.token('editor', { team: 'group:default/team-a', name: 'team-a-ci' }),
+      editorOther: srv.token('editor', { team: 'group:default/team-b', name: 'team-b-ci' }),
+      admin: srv.token('admin', { name: 'root' }),
+    };
+  });
+  after(async () => { await srv.stop(); });
+
+  const put = (kind, name, body, token) => srv.json(`/api/v1/entities/${kind}/default/${name}`, {
+    method: 'PUT', token, body: JSON.stringify(body), headers: { 'content-type': 'application/json' },
+  });
+  const get = (kind, name) => srv.json(`/api/v1/entities/${kind}/default/${name}`, { token: tok.admin });
+
+  test('PUT entity (update of an entity team-a owns)', async () => {
+    const want = { anonymous: 401, viewer: 403, ingest: 403, editorOwn: 200, editorOther: 403, admin: 200 };
+    for (const a of actors) {
+      const r = await put('component', 'owned-a', comp('owned-a', 'team-a', `by ${a}`), tok[a]);
+      assert.equal(r.status, want[a], `${a}: ${JSON.stringify(r.body)}`);
+    }
+    const other = await put('component', 'owned-a', comp('owned-a', 'team-a', 'again'), tok.editorOther);
+    assertProblem(other, 403, /scoped to group:default\/team-b and the stored component:default\/owned-a belongs to group:default\/team-a/);
+    assert.equal((await get('component', 'owned-a')).body.metadata.description, 'owned-a by admin');
+  });
+
+  test('PUT entity (creation)', async () => {
+    const want = { anonymous: 401, viewer: 403, ingest: 403, editorOwn: 201, editorOther: 403, admin: 201 };
+    for (const a of actors) {
+      const r = await put('component', `new-${a.toLowerCase()}`, comp(`new-${a.toLowerCase()}`, 'team-a'), tok[a]);
+      assert.equal(r.status, want[a], `${a}: ${JSON.stringify(r.body)}`);
+      if (a === 'editorOther') assert.match(r.body.detail, /spec\.owner: this token is scoped to group:default\/team-b and may only write entities that team owns \(owner here: group:default\/team-a\)/);
+    }
+    assert.equal((await get('component', 'new-editorother')).status, 404);
+  });
+
+  test('DELETE entity', async () => {
+    const want = { anonymous: 401, viewer: 403, ingest: 403, editorOwn: 204, editorOther: 403, admin: 204 };
+    for (const a of actors) {
+      const name = `del-${a.toLowerCase()}`;
+      assert.equal((await put('component', name, comp(name, 'team-a'), tok.admin)).status, 201);
+      const r = await srv.fetch(`/api/v1/entities/component/default/${name}`, { method: 'DELETE', token: tok[a] });
+      assert.equal(r.status, want[a], `${a}`);
+      await r.arrayBuffer();
+      assert.equal((await get('component', name)).status, want[a] === 204 ? 404 : 200, a);
+    }
+  });
+
+  test('POST import', async () => {
+    // A scoped token's refused document is reported per document (422) by
+    // the import route, and nothing of it is stored.
+    const want = { anonymous: 401, viewer: 403, ingest: 403, editorOwn: 200, editorOther: 422, admin: 200 };
+    for (const a of actors) {
+      const name = `imp-${a.toLowerCase()}`;
+      const r = await srv.json('/api/v1/import', { method: 'POST', token: tok[a], body: JSON.stringify(comp(name, 'team-a')), headers: { 'content-type': 'application/json' } });
+      assert.equal(r.status, want[a], `${a}: ${JSON.stringify(r.body)}`);
+      if (a === 'editorOther') assert.match(r.body.errors[0].detail, /scoped to group:default\/team-b/);
+      assert.equal((await get('component', name)).status, want[a] === 200 ? 200 : 404, a);
+    }
+  });
+
+  test('POST codeowners', async () => {
+    const want = { anonymous: 401, viewer: 403, ingest: 403, editorOwn: 200, editorOther: 403, admin: 200 };
+    for (const a of actors) {
+      const r = await srv.json('/api/v1/codeowners?component=owned-a', { method: 'POST', token: tok[a], body: '* @acme/team-a\n', headers: { 'content-type': 'text/plain' } });
+      assert.equal(r.status, want[a], `${a}: ${JSON.stringify(r.body)}`);
+      if (a === 'editorOther') assert.match(r.body.detail, /scoped to group:default\/team-b and component:default\/owned-a belongs to group:default\/team-a/);
+      if (r.status === 200) assert.deepEqual(r.body.findings, []);
+    }
+  });
+
+  test('POST events (when the events route exists)', async (t) => {
+    const doc = await srv.json('/api/v1/openapi.json');
+    if (!doc.body.paths['/api/v1/events']?.post) { t.skip('no events intake in this build'); return; }
+    const want = { anonymous: 401, viewer: 403, ingest: 202, editorOwn: 202, editorOther: 202, admin: 202 };
+    let i = 0;
+    for (const a of actors) {
+      const ev = {
+        context: { specversion: '0.5.1', id: `perm-${i++}`, source: '/perm-test', type: 'dev.cdevents.service.deployed.0.3.0', timestamp: '2026-01-05T10:00:00Z' },
+        subject: { id: 'owned-a', content: { environment: { id: 'production' }, artifactId: 'pkg:generic/owned-a@1.0.0' } },
+      };
+      const r = await srv.json('/api/v1/events', { method: 'POST', token: tok[a], body: JSON.stringify(ev), headers: { 'content-type': 'application/json' } });
+      assert.equal(r.status, want[a], `${a}: ${JSON.stringify(r.body)}`);
+    }
+  });
+
+  test('a team-scoped token cannot hand its entity over to another team', async () => {
+    const r = await put('component', 'owned-a', comp('owned-a', 'team-b'), tok.editorOwn);
+    assertProblem(r, 403, /spec\.owner: this token is scoped to group:default\/team-a and cannot hand component:default\/owned-a over to group:default\/team-b/);
+    assert.equal((await get('component', 'owned-a')).body.spec.owner, 'team-a');
+    // nor take one over, nor write entities without an owner
+    assertProblem(await put('component', 'owned-b', comp('owned-b', 'team-a'), tok.editorOwn), 403, /stored component:default\/owned-b belongs to group:default\/team-b/);
+    const g = { apiVersion: 'backstage.io/v1alpha1', kind: 'Group', metadata: { name: 'team-c' }, spec: { type: 'team', children: [] } };
+    assertProblem(await put('group', 'team-c', g, tok.editorOwn), 403, /owner here: none/);
+  });
+
+  test('Responsibilities: only for targets the team owns', async () => {
+    assert.equal((await put('responsibilities', 'resp-a2', resp('resp-a2', 'component:default/owned-a'), tok.editorOwn)).status, 201);
+    assertProblem(await put('responsibilities', 'resp-b1', resp('resp-b1', 'component:default/owned-a', 'group:default/team-b'), tok.editorOther), 403,
+      /spec\.target: this token is scoped to group:default\/team-b .* targets component:default\/owned-a, owned by group:default\/team-a/);
+    assertProblem(await put('responsibilities', 'resp-x', resp('resp-x', 'component:default/ghost'), tok.editorOwn), 403,
+      /targets component:default\/ghost, which does not exist or has no owner/);
+    // a stored Responsibilities of team-a cannot be retargeted by team-b, nor by team-a to team-b's entity
+    assertProblem(await put('responsibilities', 'resp-a', resp('resp-a', 'component:default/owned-b'), tok.editorOther), 403,
+      /the stored responsibilities:default\/resp-a belongs to group:default\/team-a \(it targets component:default\/owned-a\)/);
+    assertProblem(await put('responsibilities', 'resp-a', resp('resp-a', 'component:default/owned-b'), tok.editorOwn), 403, /owned by group:default\/team-b/);
+    const del = await srv.fetch('/api/v1/entities/responsibilities/default/resp-a2', { method: 'DELETE', token: tok.editorOther });
+    assert.equal(del.status, 403);
+    await del.arrayBuffer();
+    const ok = await srv.fetch('/api/v1/entities/responsibilities/default/resp-a2', { method: 'DELETE', token: tok.editorOwn });
+    assert.equal(ok.status, 204);
+    await ok.arrayBuffer();
+  });
+
+  test('the audit log is for admins only and cannot be changed through the API', async () => {
+    const want = { anonymous: 401, viewer: 403, ingest: 403, editorOwn: 403, editorOther: 403, admin: 200 };
+    for (const a of actors) {
+      const r = await srv.json('/api/v1/audit', { token: tok[a] });
+      assert.equal(r.status, want[a], a);
+    }
+    for (const method of ['PUT', 'POST', 'DELETE', 'PATCH']) {
+      const r = await srv.fetch('/api/v1/audit', { method, token: tok.admin });
+      assert.equal(r.status, 405, method);
+      await r.arrayBuffer();
+    }
+    const before = (await srv.json('/api/v1/audit?limit=1000', { token: tok.admin })).body.items;
+    const del = await srv.fetch(`/api/v1/audit/${before[0].id}`, { method: 'DELETE', token: tok.admin });
+    assert.equal(del.status, 404);
+    await del.arrayBuffer();
+    const afterItems = (await srv.json('/api/v1/audit?limit=1000', { token: tok.admin })).body.items;
+    assert.deepEqual(afterItems, before);
+    // refused writes leave no audit record: only 2xx writes are recorded
+    const names = afterItems.flatMap((r) => r.entityRefs);
+    assert.ok(!names.includes('component:default/new-editorother'));
+    assert.ok(!names.includes('component:default/new-viewer'));
+  });
+
+  test('every write kind is audited with token, action, refs and request id', async () => {
+    const rid = 'perm-audit-1';
+    const r = await srv.json('/api/v1/entities/component/default/audited', {
+      method: 'PUT', token: tok.editorOwn, body: JSON.stringify(comp('audited', 'team-a')), headers: { 'content-type': 'application/json', 'x-request-id': rid },
+    });
+    assert.equal(r.status, 201);
+    const items = (await srv.json(`/api/v1/audit?entityRef=component:default/audited`, { token: tok.admin })).body.items;
+    assert.equal(items.length, 1);
+    const rec = items[0];
+    assert.equal(rec.action, 'entity.create');
+    assert.equal(rec.actor, 'token');
+    assert.equal(rec.tokenName, 'team-a-ci');
+    assert.equal(typeof rec.tokenId, 'number');
+    assert.equal(rec.requestId, rid);
+    assert.deepEqual(rec.entityRefs, ['component:default/audited']);
+    assert.match(rec.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+
+    const all = (await srv.json('/api/v1/audit?limit=1000', { token: tok.admin })).body.items;
+    const actions = new Set(all.map((x) => x.action));
+    for (const a of ['entity.create', 'entity.update', 'entity.delete', 'catalog.import', 'codeowners.check', 'token.create']) {
+      assert.ok(actions.has(a), `no ${a} record in ${[...actions].join(', ')}`);
+    }
+    // token changes are made by the CLI: actor "cli", the token in detail
+    const created = all.filter((x) => x.action === 'token.create');
+    assert.equal(created.length, 5);
+    for (const c of created) {
+      assert.equal(c.actor, 'cli');
+      assert.equal(c.tokenId, null);
+      assert.equal(typeof c.detail.tokenId, 'number');
+    }
+    const scoped = created.find((c) => c.detail.name === 'team-a-ci');
+    assert.equal(scoped.detail.role, 'editor');
+    assert.equal(scoped.detail.team, 'group:default/team-a');
+    assert.deepEqual(scoped.entityRefs, ['group:default/team-a']);
+  });
+
+  // Issue #4: event batches are audited too. api_events.c records them with
+  // cw_api_audit_refs(app, req, "events.ingest", refs) — until it does this
+  // test is reported as TODO (it still runs and shows the failure).
+  test('event batches are audited', { todo: 'api_events.c does not record events.ingest yet' }, async (t) => {
+    const doc = await srv.json('/api/v1/openapi.json');
+    if (!doc.body.paths['/api/v1/events']?.post) { t.skip('no events intake in this build'); return; }
+    const items = (await srv.json('/api/v1/audit?action=events.ingest', { token: tok.admin })).body.items;
+    assert.equal(items.length, 4, 'one record per accepted batch (ingest, two editors, admin)');
+    assert.ok(items.every((x) => x.actor === 'token' && x.tokenId && x.requestId));
+  });
+
+  test('a revoked token stops at once; token list shows one line per token; no secret is stored', async () => {
+    const t = srv.token('editor', { team: 'group:default/team-a', name: 'short lived\tname' });
+    assert.equal((await put('component', 'owned-a', comp('owned-a', 'team-a', 'before revoke'), t)).status, 200);
+    const list = conway(['token', 'list', '--db', srv.db]);
+    assert.equal(list.status, 0, list.stderr);
+    const lines = list.stdout.trim().split('\n');
+    assert.equal(lines.length, 6);
+    for (const l of lines) {
+      const f = l.split('\t');
+      assert.equal(f.length, 7, l);
+      assert.match(f[0], /^\d+$/);
+      assert.match(f[2], /^(admin|editor|viewer|ingest)$/);
+      assert.match(f[4], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+      assert.match(f[5], /^(-|\d{4}-\d\d-\d\dT.*Z)$/);
+      assert.match(f[6], /^(active|revoked)$/);
+    }
+    const line = lines.find((l) => l.split('\t')[1] === 'short lived?name');
+    assert.ok(line, list.stdout);
+    const [id, , role, team, , used] = line.split('\t');
+    assert.equal(role, 'editor');
+    assert.equal(team, 'group:default/team-a');
+    assert.notEqual(used, '-');
+    assert.equal(conway(['token', 'revoke', '--db', srv.db, id]).status, 0);
+    assertProblem(await put('component', 'owned-a', comp('owned-a', 'team-a', 'after revoke'), t), 401, /unknown or revoked/);
+    assert.match(conway(['token', 'list', '--db', srv.db]).stdout, new RegExp(`^${id}\\t.*\\trevoked$`, 'm'));
+    const revoked = (await srv.json('/api/v1/audit?action=token.revoke', { token: tok.admin })).body.items;
+    assert.equal(revoked.length, 1);
+    assert.equal(revoked[0].detail.tokenId, Number(id));
+
+    const raw = srv.rawDatabase();
+    for (const secret of [...Object.values(tok).filter(Boolean), t]) {
+      assert.equal(raw.indexOf(secret), -1, 'a token secret is stored');
+      assert.equal(raw.indexOf(secret.slice(3)), -1, 'a token secret (without prefix) is stored');
+    }
+    assert.ok(raw.length > 4096);
+  });
+});
