@@ -315,6 +315,11 @@ static cw_err import_hook(void *ctx, const json_t *entity, cw_diag *d)
 
 static void post_import(cw_app *app, cw_req *req, cw_resp *resp)
 {
+    static const char *const types[] = {"application/yaml", "application/x-yaml", "text/yaml",
+                                        "text/x-yaml", "application/json", "text/plain",
+                                        "+json", "+yaml", NULL};
+    if (!cw_req_content_type(req, resp, types, "application/yaml or application/json"))
+        return;
     if (req->body_len == 0) {
         cw_resp_problem(resp, 400, "request body: expected YAML or JSON entities, got an empty body");
         return;

@@ -143,8 +143,8 @@ bool cw_req_content_type(const cw_req *req, cw_resp *resp, const char *const *ac
                          const char *expected);
 
 /* Parses the request body as a JSON value with depth limits (415 unless the
- * Content-Type is absent, application/json or +json). On failure queues a
- * 400 problem naming line/column and returns NULL. */
+ * Content-Type is absent, application/json, +json or text/plain). On
+ * failure queues a 400 problem naming line/column and returns NULL. */
 json_t *cw_req_json_body(const cw_req *req, cw_resp *resp);
 
 /* Serves an embedded UI asset (or index.html for UI routes) for GET/HEAD

@@ -168,40 +168,6 @@ const char *cw_http_reason(int status)
     }
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid:
- * no overlongs, no surrogates, nothing above U+10FFFF. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    if (s[0] < 0x80)
-        return 1;
-    size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
-    if (!len || s[0] > 0xf4 || len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
-        (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
-        return 0;
-    return len;
-}
-
-/* Details echo what the client sent (names, paths, parameters), which may
- * be any bytes, and truncation may split a character: replace each byte
- * that is not part of valid UTF-8 with '?', or jansson refuses the text. */
-static void scrub_utf8(char *s)
-{
-    size_t n = strlen(s);
-    for (size_t i = 0; i < n;) {
-        size_t k = utf8_seq((const unsigned char *)s + i, n - i);
-        if (k) {
-            i += k;
-        } else {
-            s[i++] = '?';
-        }
-    }
-}
-
 static void problem_v(cw_resp *resp, int status, json_t *ext, const char *fmt, va_list ap)
 {
     char detail[1024];
@@ -210,7 +176,6 @@ static void problem_v(cw_resp *resp, int status, json_t *ext, const char *fmt, v
      * the answer must still be valid JSON. Truncation may also split a
      * multi-byte character. */
     cw_utf8_sanitize(detail);
-    scrub_utf8(detail);
     json_t *p = json_pack("{s:s, s:s, s:i, s:s}", "type", "about:blank", "title",
                           cw_http_reason(status), "status", status, "detail", detail);
     if (p && ext)
@@ -272,7 +237,8 @@ void cw_resp_error(cw_resp *resp, cw_err err, const cw_diag *d)
 
 json_t *cw_req_json_body(const cw_req *req, cw_resp *resp)
 {
-    static const char *const json_types[] = {"application/json", "+json", NULL};
+    /* text/plain: what fetch() and many scripts send for a string body */
+    static const char *const json_types[] = {"application/json", "+json", "text/plain", NULL};
     if (!cw_req_content_type(req, resp, json_types, "application/json"))
         return NULL;
     if (req->body_len == 0) {

@@ -32,7 +32,6 @@ struct cw_server {
 typedef struct {
     cw_buf body;
     bool too_large;
-    bool too_slow;       /* the body took longer than --timeout */
     int64_t start_ns;
 } conn_ctx;
 
@@ -331,6 +330,25 @@ static void log_request(cw_app *app, const cw_req *req, const cw_resp *resp, dou
     cw_log(lvl, "request", f);
 }
 
+/* Logs a request whose body did not arrive within --timeout (as 408, for
+ * the metrics) and tells libmicrohttpd to close the connection. */
+static enum MHD_Result cut_off(cw_app *app, conn_ctx *cx, const char *method, const char *url)
+{
+    cw_req req;
+    memset(&req, 0, sizeof req);
+    req.method = method;
+    req.path = url;
+    req.route = "body-timeout";
+    make_request_id(&req);
+    cw_resp resp;
+    resp_init(&resp);
+    cw_resp_problem(&resp, 408, "request body not received within %u seconds; connection closed",
+                    app->cfg.timeout_seconds);
+    log_request(app, &req, &resp, (double)(cw_mono_ns() - cx->start_ns) / 1e9);
+    resp_release(&resp);
+    return MHD_NO;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -358,21 +376,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!cx->too_large)
             return MHD_YES;
     }
-    if (*upload_data_size && !cx->too_large) {
+    if (*upload_data_size) {
         /* --timeout bounds the whole body, not only each pause in it (that
          * is libmicrohttpd's idle timeout): a body trickled byte by byte
-         * must not hold its connection for ever */
+         * must not hold its connection for ever. libmicrohttpd cannot
+         * answer in the middle of a body, so the connection is closed. */
         if (app->cfg.timeout_seconds &&
-            cw_mono_ns() - cx->start_ns > (int64_t)app->cfg.timeout_seconds * 1000000000LL) {
-            cx->too_slow = true;
-        } else {
-            if (cw_buf_append(&cx->body, upload_data, *upload_data_size))
-                cx->too_large = true;
-            *upload_data_size = 0;
-            return MHD_YES;
+            cw_mono_ns() - cx->start_ns > (int64_t)app->cfg.timeout_seconds * 1000000000LL)
+            return cut_off(app, cx, method, url);
+        /* Past the limit the rest is read and dropped (within the same
+         * deadline), so that the client gets its 413 at the end. */
+        if (!cx->too_large && cw_buf_append(&cx->body, upload_data, *upload_data_size)) {
+            cx->too_large = true;
+            cw_buf_free(&cx->body);
         }
+        *upload_data_size = 0;
+        return MHD_YES;
     }
-    *upload_data_size = 0;
 
     cw_req req;
     memset(&req, 0, sizeof req);
@@ -391,11 +411,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req.route = "too-large";
         cw_resp_problem(&resp, 413, "request body exceeds the limit of %zu bytes",
                         app->cfg.max_body);
-        cw_resp_header(&resp, "Connection", "close");
-    } else if (cx->too_slow) {
-        req.route = "too-slow";
-        cw_resp_problem(&resp, 408, "request body not received within %u seconds",
-                        app->cfg.timeout_seconds);
         cw_resp_header(&resp, "Connection", "close");
     } else {
         dispatch(app, &req, &resp);

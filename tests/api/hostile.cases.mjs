@@ -1,0 +1,259 @@
+// hostile.cases.mjs — the table of hostile requests that hostile.test.mjs
+// sends, as raw HTTP/1.1 bytes, to a running server. Each case says what
+// the server must answer: the status (or statuses, when either is a clean
+// answer) and a pattern the problem's `detail` must match.
+//
+// Case fields:
+//   name        what is being tried (the test's name)
+//   method      default GET
+//   path        request target; a string sent as latin1 bytes, so '\xff'
+//               is the raw byte 0xFF (not percent-encoded)
+//   token       'admin' | 'editor' | 'viewer' | 'scoped' | null (default
+//               'admin'), or { raw: 'Authorization header value' }
+//   body        string (sent as UTF-8) or Buffer
+//   type        Content-Type of the body (default application/json when a
+//               body is given; null sends none)
+//   headers     extra raw header lines
+//   chunked     send the body with Transfer-Encoding: chunked
+//   status      expected status, or a list of acceptable statuses
+//   detail      RegExp the problem+json detail must match (problem answers)
+//   notProblem  the answer is not problem+json (libmicrohttpd's own answers)
+//   bodyNot     RegExp the raw answer must NOT match
+//   items       expected number of items of a successful list answer
+//   expect100   send the headers with Expect: 100-continue and the body
+//               only after "100 Continue" (as curl does for big bodies)
+//   mayClose    a connection closed without an answer is accepted too
+//               (an early answer to a client still sending can be lost
+//               to the TCP reset that closing an unread socket causes)
+//
+// The server under test runs with --max-body 1048576 (1 MiB).
+
+const ENTITY = (name, extra = {}) => ({
+  apiVersion: 'backstage.io/v1alpha1',
+  kind: 'Component',
+  metadata: { name, ...(extra.metadata || {}) },
+  spec: { type: 'service', lifecycle: 'production', owner: 'group:default/hostile-team', ...(extra.spec || {}) },
+  ...(extra.top || {}),
+});
+const J = (v) => JSON.stringify(v);
+const PUT = '/api/v1/entities/component/default/hostile-x';
+const put = (name, body, more = {}) => ({ name, method: 'PUT', path: PUT, body, ...more });
+const imp = (name, body, more = {}) => ({ name, method: 'POST', path: '/api/v1/import', body, type: 'application/yaml', ...more });
+
+// YAML bombs
+function billionLaughs(levels = 9, width = 9) {
+  const lines = ['lol0: &l0 "lol"'];
+  for (let i = 1; i <= levels; i++) lines.push(`lol${i}: &l${i} [${Array(width).fill(`*l${i - 1}`).join(', ')}]`);
+  return lines.join('\n') + '\n';
+}
+function deepFlow(n) { return '['.repeat(n) + ']'.repeat(n) + '\n'; }
+function deepBlock(n) {
+  let s = '';
+  for (let i = 0; i < n; i++) s += ' '.repeat(i) + `k${i}:\n`;
+  return s + ' '.repeat(n) + 'x\n';
+}
+function hugeAnchor(items = 60000, uses = 40) {
+  return `big: &big [${Array(items).fill('x').join(',')}]\nuses: [${Array(uses).fill('*big').join(', ')}]\n`;
+}
+function aliasDepth(levels = 40) {
+  // each level nests the previous one two deeper: depth grows past the limit only after expansion
+  const lines = ['d0: &d0 [[x]]'];
+  for (let i = 1; i <= levels; i++) lines.push(`d${i}: &d${i} [[*d${i - 1}]]`);
+  return lines.join('\n') + '\n';
+}
+function mergeBomb(levels = 12) {
+  const lines = ['m0: &m0 {a0: 1, b0: 2}'];
+  for (let i = 1; i <= levels; i++) lines.push(`m${i}: &m${i} {<<: [*m${i - 1}, *m${i - 1}], k${i}: [*m${i - 1}, *m${i - 1}]}`);
+  return lines.join('\n') + '\n';
+}
+
+const SQL = ["' OR 1=1 --", "x'); DROP TABLE entities; --", '" OR ""="', "%' OR '%'='", '*/ OR 1=1 /*', '\\', "';--", '1 UNION SELECT * FROM tokens'];
+
+export function hostileCases() {
+  const cases = [];
+
+  // ---- malformed and truncated JSON ------------------------------------------------
+  cases.push(
+    put('truncated JSON object', '{"apiVersion":"backstage.io/v1alpha1","kind":"Comp', { status: 400, detail: /invalid JSON at line 1/ }),
+    put('JSON cut after a key', '{"a":', { status: 400, detail: /invalid JSON/ }),
+    put('empty JSON body', '', { status: 400, detail: /empty body/ }),
+    put('whitespace-only JSON body', '   \n\t ', { status: 400, detail: /invalid JSON/ }),
+    put('JSON null', 'null', { status: 400, detail: /JSON object/ }),
+    put('JSON array instead of an entity', '[]', { status: 400, detail: /JSON object/ }),
+    put('JSON string instead of an entity', '"Component"', { status: 400, detail: /JSON object/ }),
+    put('trailing garbage after JSON', '{} {}', { status: 400, detail: /invalid JSON/ }),
+    put('duplicate JSON keys', '{"kind":"Component","kind":"API"}', { status: 400, detail: /duplicate/ }),
+    put('single-quoted JSON', "{'kind':'Component'}", { status: 400, detail: /invalid JSON/ }),
+    put('NaN in JSON', '{"a": NaN}', { status: 400, detail: /invalid JSON/ }),
+    put('number overflow in JSON', '{"a": 1e999999}', { status: 400, detail: /invalid JSON.*(overflow|range)/i }),
+    put('byte order mark before JSON', '\ufeff' + J(ENTITY('hostile-x')), { status: 400, detail: /invalid JSON/ }),
+    put('raw control character in a JSON string', '{"a":"x\u0001y"}', { status: 400, detail: /invalid JSON.*control character/ }),
+    put('escaped NUL in a JSON string', '{"apiVersion":"backstage.io/v1alpha1","kind":"Component","metadata":{"name":"a\\u0000b"}}', { status: 400, detail: /u0000/ }),
+    put('raw NUL byte inside JSON', Buffer.from('{"a":"x\u0000y"}'), { status: 400, detail: /invalid JSON/ }),
+    put('lone surrogate escape in JSON', '{"a":"\\ud800"}', { status: 400, detail: /invalid JSON.*(Unicode|surrogate)/i }),
+    put('invalid UTF-8 inside a JSON string', Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"}')]), { status: 400, detail: /invalid JSON.*(UTF-8|byte)/i }),
+    put('overlong UTF-8 encoding of "/"', Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}')]), { status: 400, detail: /invalid JSON/ }),
+    put('JSON nested 100000 deep', '['.repeat(100000) + ']'.repeat(100000), { status: 400, detail: /invalid JSON.*depth/ }),
+    put('entity with a spec nested 3000 deep', J(ENTITY('hostile-x')).replace('"type":"service"', '"type":"service","deep":' + '['.repeat(3000) + ']'.repeat(3000)), { status: 400, detail: /invalid JSON.*depth/ }),
+    put('entity with annotations nested 60 deep', J(ENTITY('hostile-x', { metadata: { annotations: JSON.parse('{"a":'.repeat(60) + '1' + '}'.repeat(60)) } })), { status: 422, detail: /metadata\.annotations/ }),
+  );
+
+  // ---- wrong types and broken entities ----------------------------------------------
+  cases.push(
+    put('metadata.name is a number', J({ ...ENTITY('hostile-x'), metadata: { name: 5 } }), { status: 422, detail: /metadata\.name/ }),
+    put('kind is an array', J({ ...ENTITY('hostile-x'), kind: ['Component'] }), { status: 422, detail: /kind/ }),
+    put('spec is a string', J({ ...ENTITY('hostile-x'), spec: 'service' }), { status: 422, detail: /spec/ }),
+    put('metadata is an array', J({ ...ENTITY('hostile-x'), metadata: [] }), { status: 422, detail: /metadata/ }),
+    put('tags is a string', J(ENTITY('hostile-x', { metadata: { tags: 'java' } })), { status: 422, detail: /metadata\.tags/ }),
+    put('label value is a number', J(ENTITY('hostile-x', { metadata: { labels: { a: 1 } } })), { status: 422, detail: /metadata\.labels/ }),
+    put('apiVersion missing', J({ kind: 'Component', metadata: { name: 'hostile-x' }, spec: {} }), { status: 422, detail: /apiVersion/ }),
+    put('owner is an object', J(ENTITY('hostile-x', { spec: { owner: { kind: 'Group' } } })), { status: 422, detail: /spec\.owner/ }),
+    put('body names another entity than the URL', J(ENTITY('other-name')), { status: 400, detail: /not the one in the URL/ }),
+    put('namespace with a slash', J(ENTITY('hostile-x', { metadata: { namespace: 'a/b' } })), { status: 422, detail: /metadata\.namespace/ }),
+  );
+
+  // ---- huge strings ------------------------------------------------------------------
+  const longName = 'a'.repeat(100000);
+  cases.push(
+    put('entity name of 100000 characters', J(ENTITY(longName)), { status: 422, detail: /metadata\.name/ }),
+    put('description larger than the body limit (client waits for 100-continue)', J(ENTITY('hostile-x', { metadata: { description: 'd'.repeat(2 << 20) } })), { expect100: true, status: 413, detail: /exceeds the limit of 1048576 bytes/ }),
+    // a client that sends the whole body at once may see the connection reset
+    // before it reads the early 413: both are clean refusals
+    put('description larger than the body limit (client sends it all)', J(ENTITY('hostile-x', { metadata: { description: 'd'.repeat(2 << 20) } })), { status: 413, mayClose: true, detail: /exceeds the limit of 1048576 bytes/ }),
+    { name: 'q of 5000 characters', path: `/api/v1/entities?q=${'x'.repeat(5000)}`, status: 400, detail: /'q': at most 200 characters/ },
+    { name: 'path segment of 10000 characters', path: `/api/v1/entities/component/default/${longName.slice(0, 10000)}`, status: 404, detail: /no such resource/ },
+    { name: 'Backstage filter of 60000 characters', path: `/api/catalog/entities?filter=kind=${'k'.repeat(60000)}`, status: [200, 400], items: 0 },
+    { name: 'URL longer than the header limit', path: `/api/v1/entities?q=${'x'.repeat(70000)}`, status: [414, 431], notProblem: true },
+  );
+
+  // ---- NUL bytes and invalid UTF-8 outside bodies ----------------------------------
+  cases.push(
+    { name: 'NUL in a query value', path: '/api/v1/entities?kind=%00', status: 400, detail: /'kind' must not be empty/ },
+    { name: 'NUL inside a query value', path: '/api/v1/entities?kind=comp%00onent', status: 200, items: 0 },
+    { name: 'invalid UTF-8 in a query value', path: '/api/v1/entities?kind=%ff%fe', status: [200, 400], items: 0, detail: /'kind'.*UTF-8/ },
+    { name: 'invalid UTF-8 in a ref-valued query value', path: '/api/v1/entities?owner=%ff%fe%c3', status: [200, 400], items: 0, detail: /'owner'/ },
+    { name: 'invalid UTF-8 in a query parameter name', path: '/api/v1/entities?%ff%fe=1', status: 400, detail: /query parameter/ },
+    { name: 'raw invalid UTF-8 bytes in the path', path: '/api/v1/entities/component/default/\xff\xfe', status: 404, detail: /does not exist/ },
+    { name: 'percent-encoded invalid UTF-8 in an entity name', path: '/api/v1/entities/component/default/%ff%c3%28', status: 404, detail: /does not exist/ },
+    { name: 'NUL in an entity name', path: '/api/v1/entities/component/default/a%00b', status: 404, detail: /does not exist/ },
+    { name: 'invalid UTF-8 in a Backstage filter', path: '/api/catalog/entities?filter=kind=%ff%fe', status: [200, 400], items: 0, detail: /filter/ },
+    { name: 'invalid UTF-8 in by-name', path: '/api/catalog/entities/by-name/component/default/%ff', status: 404, detail: /./ },
+    { name: 'invalid UTF-8 in a by-uid', path: '/api/catalog/entities/by-uid/%ff%fe', status: 404, detail: /./ },
+    { name: 'invalid UTF-8 in an unknown path', path: '/api/v1/%ff%fe', status: 404, detail: /no such resource/ },
+    imp('NUL byte in a YAML import', 'apiVersion: backstage.io/v1alpha1\nkind: Component\0\n', { status: 400, detail: /NUL byte/ }),
+    imp('invalid UTF-8 in a YAML import', Buffer.concat([Buffer.from('apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: '), Buffer.from([0xff, 0xfe]), Buffer.from('\n')]), { status: 400, detail: /UTF-8/ }),
+  );
+
+  // ---- YAML: malformed, truncated, bombs --------------------------------------------
+  cases.push(
+    imp('truncated YAML flow sequence', 'apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: [unclosed\n', { status: 400, detail: /line/ }),
+    imp('YAML with a bad indentation', 'apiVersion: x\n  kind: Component\n metadata: 1\n', { status: 400, detail: /line/ }),
+    imp('YAML indented with a tab', 'metadata:\n\tname: x\n', { status: 400, detail: /line/ }),
+    imp('YAML cut inside a quoted string', 'apiVersion: "backstage.io/v1al', { status: 400, detail: /line/ }),
+    imp('YAML alias to an undefined anchor', 'a: *nowhere\n', { status: 400, detail: /nowhere|alias|anchor/ }),
+    imp('YAML billion laughs', billionLaughs(), { status: 413, detail: /aliases expand to too many nodes|more than 100000 nodes/ }),
+    imp('YAML flow nesting 20000 deep', deepFlow(20000), { status: [400, 413], detail: /nesting deeper than 64|depth/ }),
+    imp('YAML block nesting 200 deep', deepBlock(200), { status: 413, detail: /nesting deeper than 64/ }),
+    imp('YAML huge anchor used 40 times', hugeAnchor(), { status: 413, detail: /too many nodes|more than 100000 nodes/ }),
+    imp('YAML aliases nesting deeper than the limit', aliasDepth(), { status: 413, detail: /nesting deeper than 64/ }),
+    imp('YAML merge-key bomb', mergeBomb(), { status: [400, 413], detail: /too many nodes|more than 100000 nodes|merge/ }),
+    imp('YAML with 200000 empty documents', '---\n'.repeat(200000), { status: [200, 413, 422], detail: /documents|./ }),
+    imp('JSON import nested 100 deep', '['.repeat(100) + ']'.repeat(100), { status: 413, detail: /deeper than 64/ }),
+    imp('YAML python object tag', 'apiVersion: !!python/object/apply:os.system ["echo pwned"]\nkind: Component\nmetadata: {name: x}\n', { status: [400, 422], notProblem: 'maybe', detail: /apiVersion/ }),
+    imp('empty import body', '', { status: 400, detail: /empty body/ }),
+  );
+
+  // ---- oversized bodies and headers --------------------------------------------------
+  cases.push(
+    put('Content-Length above the limit', 'x'.repeat((1 << 20) + 10), { expect100: true, status: 413, detail: /exceeds the limit/ }),
+    put('chunked body above the limit', 'x'.repeat((1 << 20) + 10), { chunked: true, status: 413, mayClose: true, detail: /exceeds the limit/ }),
+    put('Content-Length of 10^20', '', { headers: ['Content-Length: 100000000000000000000'], noLength: true, status: [400, 413], notProblem: 'maybe' }),
+    put('negative Content-Length', '', { headers: ['Content-Length: -5'], noLength: true, status: 400, notProblem: true }),
+    { name: 'one 70 KB header', headers: [`X-Big: ${'a'.repeat(70000)}`], path: '/api/v1/entities', status: 431, notProblem: true },
+    { name: '3000 small headers', headers: Array.from({ length: 3000 }, (_, i) => `X-H${i}: ${'v'.repeat(20)}`), path: '/api/v1/entities', status: 431, notProblem: true },
+    { name: 'a header line without a colon', headers: ['NoColonHere'], path: '/api/v1/entities', status: [200, 400], notProblem: 'maybe', items: 'any' },
+  );
+
+  // ---- content types and methods -----------------------------------------------------
+  cases.push(
+    put('entity sent as text/xml', J(ENTITY('hostile-x')), { type: 'text/xml', status: 415, detail: /Content-Type/ }),
+    put('entity sent as a form', J(ENTITY('hostile-x')), { type: 'application/x-www-form-urlencoded', status: 415, detail: /Content-Type/ }),
+    imp('import sent as multipart', 'apiVersion: x\n', { type: 'multipart/form-data; boundary=x', status: 415, detail: /Content-Type/ }),
+    imp('import sent as octet-stream', 'apiVersion: x\n', { type: 'application/octet-stream', status: 415, detail: /Content-Type/ }),
+    { name: 'PATCH on an entity', method: 'PATCH', path: PUT, body: '{}', status: 405, detail: /not allowed/ },
+    { name: 'POST on the list', method: 'POST', path: '/api/v1/entities', body: '{}', status: 405, detail: /not allowed/ },
+    { name: 'an unknown method', method: 'BREW', path: '/api/v1/entities', status: [400, 405, 501], notProblem: 'maybe' },
+  );
+
+  // ---- path traversal ------------------------------------------------------------------
+  cases.push(
+    { name: 'encoded ../ in an entity name', path: '/api/v1/entities/component/default/..%2F..%2F..%2Fetc%2Fpasswd', status: 404, detail: /no such resource/, bodyNot: /root:/ },
+    { name: 'encoded ../ in by-name', path: '/api/catalog/entities/by-name/component/default/..%2f..%2fetc%2fpasswd', status: 404, bodyNot: /root:/ },
+    put('entity named ".."', J(ENTITY('..')), { path: '/api/v1/entities/component/default/..', status: [400, 404, 422], detail: /./ }),
+    { name: 'UI path with ../', path: '/../../../../etc/passwd', status: [200, 404], bodyNot: /root:/, notProblem: 'maybe' },
+    { name: 'UI asset path with encoded ../', path: '/js/..%2f..%2f..%2f..%2fetc%2fpasswd', status: [200, 404], bodyNot: /root:/, notProblem: 'maybe' },
+    { name: 'namespace ".." in the URL', path: '/api/v1/entities/component/../hostile-x', status: 404, detail: /./ },
+  );
+
+  // ---- SQL metacharacters in every filter -------------------------------------------
+  for (const v of SQL) {
+    const e = encodeURIComponent(v);
+    for (const p of ['kind', 'namespace', 'type', 'lifecycle', 'tag']) {
+      cases.push({ name: `SQL in ${p}: ${v}`, path: `/api/v1/entities?${p}=${e}`, status: 200, items: 0 });
+    }
+    for (const p of ['owner', 'system']) {
+      cases.push({ name: `SQL in ${p}: ${v}`, path: `/api/v1/entities?${p}=${e}`, status: [200, 400], items: 0, detail: new RegExp(`'${p}'`) });
+    }
+    cases.push(
+      { name: `SQL in q: ${v}`, path: `/api/v1/entities?q=${e}`, status: 200, items: 0 },
+      { name: `SQL in a Backstage filter value: ${v}`, path: `/api/catalog/entities?filter=kind=${e}`, status: [200, 400], items: 0 },
+      { name: `SQL in a Backstage filter key: ${v}`, path: `/api/catalog/entities?filter=${e}=x`, status: [200, 400], items: 0 },
+      { name: `SQL in fullTextFilterTerm: ${v}`, path: `/api/catalog/entities/by-query?fullTextFilterTerm=${e}`, status: [200, 400], items: 0 },
+      { name: `SQL in orderField: ${v}`, path: `/api/catalog/entities/by-query?orderField=${e},asc`, status: [200, 400], items: 'any' },
+      { name: `SQL in a facet: ${v}`, path: `/api/catalog/entity-facets?facet=${e}`, status: [200, 400] },
+      { name: `SQL in fields: ${v}`, path: `/api/catalog/entities?fields=${e}`, status: [200, 400], items: 'any' },
+    );
+  }
+  cases.push(
+    { name: 'LIKE wildcard % in q', path: '/api/v1/entities?q=%25', status: 200, items: 0 },
+    { name: 'LIKE wildcard _ in q', path: '/api/v1/entities?q=_', status: 200, items: 0 },
+    { name: 'LIKE wildcards in fullTextFilterTerm', path: '/api/catalog/entities/by-query?fullTextFilterTerm=%25_%25', status: 200, items: 0 },
+  );
+
+  // ---- unknown query parameters, bad paging --------------------------------------------
+  cases.push(
+    { name: 'unknown query parameter', path: '/api/v1/entities?bogus=1', status: 400, detail: /unknown query parameter 'bogus'/ },
+    { name: 'query parameter on a route that takes none', path: '/api/v1/entities/component/default/x?fields=a', status: 400, detail: /unknown query parameter 'fields'/ },
+    { name: '65 query parameters', path: '/api/v1/entities?' + Array.from({ length: 65 }, () => 'kind=a').join('&'), status: 400, detail: /too many query parameters/ },
+    { name: 'cursor that is not base64', path: '/api/v1/entities?cursor=!!!', status: 400, detail: /cursor/ },
+    { name: 'cursor with a forged key', path: `/api/v1/entities?cursor=${Buffer.from("k1:' OR 1=1 --").toString('base64url')}`, status: 400, detail: /cursor/ },
+    { name: 'cursor with a NUL', path: `/api/v1/entities?cursor=${Buffer.from('k1:component:default/a\0b').toString('base64url')}`, status: 400, detail: /cursor/ },
+    { name: 'cursor of 50000 characters', path: `/api/v1/entities?cursor=${'A'.repeat(50000)}`, status: 400, detail: /cursor/ },
+    { name: 'empty cursor', path: '/api/v1/entities?cursor=', status: 400, detail: /cursor/ },
+    { name: 'Backstage cursor that is garbage', path: '/api/catalog/entities/by-query?cursor=garbage', status: 400, detail: /cursor/ },
+    { name: 'Backstage cursor of JSON with SQL', path: `/api/catalog/entities/by-query?cursor=${Buffer.from(J({ orderFields: [{ field: "x' OR 1=1", order: 'asc' }] })).toString('base64')}`, status: 400, detail: /cursor/ },
+    { name: 'negative limit', path: '/api/v1/entities?limit=-1', status: 400, detail: /'limit'/ },
+    { name: 'limit is text', path: '/api/v1/entities?limit=ten', status: 400, detail: /'limit'/ },
+    { name: 'limit overflows 64 bits', path: '/api/v1/entities?limit=99999999999999999999999', status: 400, detail: /'limit'/ },
+    { name: 'Backstage offset overflows', path: '/api/catalog/entities?offset=99999999999999999999999', status: 400, detail: /offset/ },
+    { name: 'Backstage negative limit', path: '/api/catalog/entities?limit=-5', status: 400, detail: /limit/ },
+  );
+
+  // ---- bad tokens ----------------------------------------------------------------------
+  cases.push(
+    put('write without a token', J(ENTITY('hostile-x')), { token: null, status: 401, detail: /bearer token/ }),
+    put('Basic credentials', J(ENTITY('hostile-x')), { token: { raw: 'Basic YWRtaW46YWRtaW4=' }, status: 401, detail: /Bearer/ }),
+    put('empty bearer token', J(ENTITY('hostile-x')), { token: { raw: 'Bearer ' }, status: 401, detail: /unknown or revoked|Bearer/ }),
+    put('unknown bearer token', J(ENTITY('hostile-x')), { token: { raw: 'Bearer cw_not-a-real-token' }, status: 401, detail: /unknown or revoked/ }),
+    put('bearer token of 20000 characters', J(ENTITY('hostile-x')), { token: { raw: 'Bearer ' + 'A'.repeat(20000) }, status: 401, detail: /unknown or revoked/ }),
+    put('bearer token with invalid UTF-8', J(ENTITY('hostile-x')), { token: { raw: 'Bearer \xff\xfe\xc3' }, status: 401, detail: /unknown or revoked/ }),
+    put('bearer token with SQL', J(ENTITY('hostile-x')), { token: { raw: "Bearer ' OR 1=1 --" }, status: 401, detail: /unknown or revoked/ }),
+    put('revoked token', J(ENTITY('hostile-x')), { token: 'revoked', status: 401, detail: /unknown or revoked/ }),
+    put('viewer token on a write', J(ENTITY('hostile-x')), { token: 'viewer', status: 403, detail: /needs 'editor'/ }),
+    put('team-scoped token writing another team\'s entity', J(ENTITY('hostile-x')), { token: 'scoped', status: 403, detail: /scoped to/ }),
+    imp('viewer token on an import', 'apiVersion: x\n', { token: 'viewer', status: 403, detail: /needs 'editor'/ }),
+    { name: 'read without a token', path: '/api/v1/entities', token: null, status: 401, detail: /bearer token/ },
+    { name: 'lower-case bearer scheme with a bad token', path: '/api/v1/entities', token: { raw: 'bearer nope' }, status: 401, detail: /unknown or revoked/ },
+  );
+  return cases;
+}
