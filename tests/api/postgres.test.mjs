@@ -52,13 +52,13 @@ describe('two instances on one PostgreSQL database', { skip }, () => {
     const path = '/api/v1/entities/component/default/shared-svc';
     // B reads first, so it would have a cached copy to go stale
     assert.equal((await b.json(path)).status, 404);
-    let r = await a.json(path, { method: 'PUT', token: editor, body: JSON.stringify(component('shared-svc')) });
+    let r = await a.json(path, { method: 'PUT', token: editor, headers: { 'content-type': 'application/json' }, body: JSON.stringify(component('shared-svc')) });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     for (const type of ['website', 'library', 'service']) {
       const got = await b.json(path);
       assert.equal(got.status, 200);
       const before = got.body.spec.type;
-      r = await a.json(path, { method: 'PUT', token: editor, body: JSON.stringify(component('shared-svc', type)) });
+      r = await a.json(path, { method: 'PUT', token: editor, headers: { 'content-type': 'application/json' }, body: JSON.stringify(component('shared-svc', type)) });
       assert.ok([200, 201].includes(r.status), JSON.stringify(r.body));
       const after = await b.json(path);
       assert.equal(after.body.spec.type, type, `B still served ${before}`);
@@ -71,7 +71,7 @@ describe('two instances on one PostgreSQL database', { skip }, () => {
     }
     // relations computed by A appear on B's rendering of the other end
     r = await a.json('/api/v1/entities/group/default/team-a', {
-      method: 'PUT', token: editor,
+      method: 'PUT', token: editor, headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ apiVersion: 'backstage.io/v1alpha1', kind: 'Group', metadata: { name: 'team-a' }, spec: { type: 'team', children: [] } }),
     });
     assert.equal(r.status, 201);
