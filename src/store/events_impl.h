@@ -71,6 +71,10 @@ struct cw_store_event_ops {
                        cw_diag *d);
 };
 
+/* Process-wide group-commit counters since start: transactions, batches
+ * (requests) and rows they carried, every store together (benchmarks). */
+void cw__events_gc_stats(uint64_t *txs, uint64_t *batches, uint64_t *rows);
+
 /* ---- arena: many small strings freed at once ----------------------------------- */
 
 typedef struct cw__arena_chunk cw__arena_chunk;

@@ -207,6 +207,7 @@ typedef struct gc_node {
     cw_store *s;
     cw__event_batch *batch;
     bool done;
+    pthread_cond_t cv;    /* signalled when done, or when it may commit next */
     struct gc_node *next;
 } gc_node;
 
@@ -216,9 +217,18 @@ typedef struct gc_leader {
 } gc_leader;
 
 static pthread_mutex_t gc_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t gc_cv = PTHREAD_COND_INITIALIZER;
 static gc_node *gc_head;
 static gc_leader *gc_leaders;
+static uint64_t gc_txs, gc_batches, gc_rows; /* under gc_mu */
+
+void cw__events_gc_stats(uint64_t *txs, uint64_t *batches, uint64_t *rows)
+{
+    pthread_mutex_lock(&gc_mu);
+    *txs = gc_txs;
+    *batches = gc_batches;
+    *rows = gc_rows;
+    pthread_mutex_unlock(&gc_mu);
+}
 
 static bool gc_has_leader(const cw_store *s)
 {
@@ -228,11 +238,15 @@ static bool gc_has_leader(const cw_store *s)
     return false;
 }
 
+/* Each waiter sleeps on its own condition variable, so a commit wakes
+ * exactly the callers it completed plus the one that commits next, not
+ * every waiting thread. */
 static void group_commit(cw_store *s, const struct cw_store_event_ops *ops, cw__event_batch *b)
 {
-    gc_node me = {s, b, false, NULL};
+    gc_node me = {.s = s, .batch = b};
     cw__event_batch *taken[GC_MAX_BATCHES];
     gc_node *nodes[GC_MAX_BATCHES];
+    pthread_cond_init(&me.cv, NULL);
     pthread_mutex_lock(&gc_mu);
     gc_node **tail = &gc_head;
     while (*tail)
@@ -240,7 +254,7 @@ static void group_commit(cw_store *s, const struct cw_store_event_ops *ops, cw__
     *tail = &me;
     while (!me.done) {
         if (gc_has_leader(s)) {
-            pthread_cond_wait(&gc_cv, &gc_mu);
+            pthread_cond_wait(&me.cv, &gc_mu);
             continue;
         }
         gc_leader lead = {s, gc_leaders};
@@ -260,6 +274,9 @@ static void group_commit(cw_store *s, const struct cw_store_event_ops *ops, cw__
             taken[k++] = nd->batch;
             *pp = nd->next;
         }
+        gc_txs++;
+        gc_batches += k;
+        gc_rows += rows;
         pthread_mutex_unlock(&gc_mu);
 
         cw_diag d = {{0}};
@@ -271,17 +288,27 @@ static void group_commit(cw_store *s, const struct cw_store_event_ops *ops, cw__
                 memset(&taken[i]->res, 0, sizeof taken[i]->res);
             }
 
+        /* Waiters cannot leave before we unlock, so their nodes stay valid
+         * while we signal them. */
         pthread_mutex_lock(&gc_mu);
-        for (size_t i = 0; i < k; i++)
+        for (size_t i = 0; i < k; i++) {
             nodes[i]->done = true;
+            if (nodes[i] != &me)
+                pthread_cond_signal(&nodes[i]->cv);
+        }
         for (gc_leader **pp = &gc_leaders; *pp; pp = &(*pp)->next)
             if (*pp == &lead) {
                 *pp = lead.next;
                 break;
             }
-        pthread_cond_broadcast(&gc_cv);
+        for (gc_node *nd = gc_head; nd; nd = nd->next)
+            if (nd->s == s && nd != &me) {
+                pthread_cond_signal(&nd->cv); /* the oldest waiter commits next */
+                break;
+            }
     }
     pthread_mutex_unlock(&gc_mu);
+    pthread_cond_destroy(&me.cv);
 }
 
 cw_err cw_store_events_put(cw_store *s, const cw_event *events, size_t n,
