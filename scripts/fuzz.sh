@@ -2,31 +2,53 @@
 # Builds every libFuzzer target (clang, ASan+UBSan) and runs each for
 # SECONDS (default 60), starting from its seed corpus in fuzz/corpus/<target>/
 # and, first, replaying the committed regression inputs in
-# fuzz/regressions/<target>/. Any crash, leak or timeout fails the run.
+# fuzz/regressions/<target>/. Any crash, leak or timeout fails the run, and
+# the input that caused it is copied into fuzz/regressions/<target>/: once
+# the bug is fixed, commit it there and every later run replays it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=${1:-60}
-CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONWAY_FUZZ=ON >/dev/null
-cmake --build build-fuzz -j"${JOBS:-2}"
-mkdir -p build-fuzz/corpus-run
+B=${FUZZ_BUILD:-build-fuzz}   # build directory
+CC=clang cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONWAY_FUZZ=ON >/dev/null
+cmake --build "$B" -j"${JOBS:-2}"
+mkdir -p "$B/corpus-run"
 status=0
 for src in fuzz/fuzz_*.c; do
   name=$(basename "$src" .c)
-  bin=build-fuzz/$name
+  bin=$B/$name
   [ -x "$bin" ] || { echo "fuzz: $bin missing"; status=1; continue; }
-  work=build-fuzz/corpus-run/$name
+  work=$B/corpus-run/$name
   mkdir -p "$work"
   if [ -d "fuzz/regressions/$name" ]; then
     echo "fuzz: $name: replaying regressions"
-    "$bin" -runs=0 "fuzz/regressions/$name" >/dev/null 2>&1 || { echo "fuzz: $name: regression input fails"; status=1; continue; }
+    replay_failed=0
+    for input in "fuzz/regressions/$name"/*; do
+      [ -f "$input" ] || continue
+      if ! "$bin" -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$B/replay-" "$input" \
+            >"$B/$name.replay.log" 2>&1; then
+        echo "fuzz: $name: regression input $input fails:"; tail -40 "$B/$name.replay.log"
+        replay_failed=1
+      fi
+    done
+    [ $replay_failed = 0 ] || { status=1; continue; }
   fi
   seeds=()
   [ -d "fuzz/corpus/$name" ] && seeds+=("fuzz/corpus/$name")
   echo "fuzz: $name for ${SECONDS_PER_TARGET}s"
+  rm -f "$B/$name"-crash-* "$B/$name"-leak-* "$B/$name"-timeout-* \
+        "$B/$name"-oom-* "$B/$name"-slow-unit-*
   if ! "$bin" -max_total_time="$SECONDS_PER_TARGET" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
-        -artifact_prefix="build-fuzz/$name-" -print_final_stats=0 "$work" "${seeds[@]}" \
-        >"build-fuzz/$name.log" 2>&1; then
-    echo "fuzz: $name found a problem:"; tail -40 "build-fuzz/$name.log"; status=1
+        -artifact_prefix="$B/$name-" -print_final_stats=0 "$work" "${seeds[@]}" \
+        >"$B/$name.log" 2>&1; then
+    echo "fuzz: $name found a problem:"; tail -40 "$B/$name.log"; status=1
+    mkdir -p "fuzz/regressions/$name"
+    for artifact in "$B/$name"-crash-* "$B/$name"-leak-* "$B/$name"-timeout-* \
+                    "$B/$name"-oom-* "$B/$name"-slow-unit-*; do
+      [ -f "$artifact" ] || continue
+      keep="fuzz/regressions/$name/${artifact#$B/$name-}"
+      cp "$artifact" "$keep"
+      echo "fuzz: $name: the input is saved as $keep; fix the bug, then commit it (it is replayed on every run)"
+    done
   fi
 done
 exit $status
