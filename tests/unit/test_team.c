@@ -274,12 +274,34 @@ static void check_demo(json_t *all)
     json_decref(r);
 }
 
+/* Findings handed in by the caller give the same report as computed ones. */
+static void check_given_findings(json_t *all)
+{
+    size_t n = json_array_size(all);
+    json_t **items = calloc(n, sizeof *items);
+    assert_non_null(items);
+    for (size_t i = 0; i < n; i++)
+        items[i] = json_array_get(all, i);
+    json_t *findings = NULL, *given = NULL;
+    cw_diag d = {""};
+    assert_int_equal(cw_ownership_check(items, n, NULL, &findings, &d), CW_OK);
+    assert_int_equal(cw_team_report(items, n, "team-commerce", NULL, findings, &given, &d), CW_OK);
+    json_t *computed = report(all, "team-commerce", NULL);
+    assert_true(json_equal(given, computed));
+    assert_int_equal(count_rule(given, "no-accountable"), 3);
+    json_decref(given);
+    json_decref(computed);
+    json_decref(findings);
+    free(items);
+}
+
 static void test_demo_teams(void **state)
 {
     (void)state;
     json_t *all = load_demo();
     if (!all)
         skip();
+    check_given_findings(all);
     check_demo(all);
     add_relations(all);
     check_demo(all);
