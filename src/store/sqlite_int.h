@@ -162,6 +162,14 @@ cw_err cw__search_batch_apply(cw__search_batch *b, cw__sqlite_conn *c, cw_diag *
 void cw__srows_normalize(cw__srow *rows, size_t *n);
 /* Encodes rows as the entities.search_rows blob (appends to out). */
 cw_err cw__search_blob(const cw__srow *rows, size_t n, cw_buf *out);
+/*
+ * Whether the rows of a search_rows blob include one for key (lower case)
+ * whose value is one of vals (lower case; '' never matches a null leaf),
+ * or any row for key when nvals is 0: a filter condition checked on one
+ * entity without the search table. CW_ERR_IO when the blob is corrupt.
+ */
+cw_err cw__search_blob_match(const void *blob, size_t len, const char *key,
+                             char *const *vals, size_t nvals, bool *match);
 
 /* ---- filters as id sets (sqlite_query.c) ------------------------------------------ */
 

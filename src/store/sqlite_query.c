@@ -131,20 +131,38 @@ static cw_err run_ids(cw__sqlite_conn *c, const char *sql, const char *first,
     return err;
 }
 
+static bool member(const cw__idset *s, int64_t id)
+{
+    size_t lo = 0, hi = s->len;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->v[mid] < id)
+            lo = mid + 1;
+        else if (s->v[mid] > id)
+            hi = mid;
+        else
+            return true;
+    }
+    return false;
+}
+
 /* ---- one condition as a cursor ------------------------------------------------ *
  * The conditions of a clause (an AND) are read side by side, a few rows of
- * each in turn, until the smallest one is complete. Its ids are then the
- * candidates, and each other condition is either read to its end (when that
- * looks cheap) or asked about each candidate with a primary-key probe. So
- * "kind=component AND spec.type=service AND owner=team-7" reads about as
- * many rows as team-7 owns instead of every component and every service.
+ * each in turn, until the smallest one is complete; its ids are the
+ * candidates. The others go on being read side by side for a while (one
+ * that completes is merged exactly), and whatever is still incomplete then
+ * is checked on each candidate instead: one read of the candidate's own
+ * search rows (entities.search_rows) answers all of them, plus an index
+ * probe for the incoming side of a relations.* condition. So "kind=component
+ * AND spec.type=service AND owner=team-7" costs about what team-7's rows
+ * cost, not every component's and every service's.
  */
 
-/* Rows each condition reads per turn while none is complete. */
+/* Rows each condition reads per turn. */
 #define STEP_ROWS 32
-/* What one membership probe costs in rows of a range scan (callgrind, 10,000
- * entities: a scanned row ~1,000 instructions, a probe ~4,000). */
-#define PROBE_ROWS 4
+/* What checking one candidate costs, in rows of a range scan (callgrind,
+ * 10,000 entities: a scanned row ~1,000 instructions, a check ~3,000). */
+#define CHECK_ROWS 3
 
 typedef struct {
     char *key;            /* lower-cased */
@@ -154,14 +172,17 @@ typedef struct {
     bool relation;        /* relations.* key: the inverse source comes second */
     int slot;             /* position in the clause, see cursor_sql */
     int phase;            /* 0 search rows, 1 inverse relations, 2 complete */
+    bool merged;          /* complete and intersected into the candidates */
     sqlite3_stmt *st;     /* running statement of the phase, or NULL */
+    sqlite3_stmt *probe;  /* incoming relations of one entity, while checking */
     cw__idset ids;        /* read so far */
 } cursor;
 
 static void cursor_free(cw__sqlite_conn *c, cursor *cu)
 {
     cw__sqlite_done(c, cu->st);
-    cu->st = NULL;
+    cw__sqlite_done(c, cu->probe);
+    cu->st = cu->probe = NULL;
     for (size_t i = 0; cu->vals && i < cu->nvals; i++)
         free(cu->vals[i]);
     free(cu->vals);
@@ -189,8 +210,8 @@ static cw_err cursor_init(cursor *cu, const cw_filter_cond *k, int slot)
 }
 
 /*
- * The SQL of a scan (probe false) or of a probe of one entity id (bound
- * after the key) for the given phase. Several cursors of one clause are
+ * The SQL of the scan of a phase, or (probe) of the incoming relations of
+ * one entity whose key is bound first. Several cursors of one clause are
  * open at once on one connection, and a statement text in use cannot be
  * handed out twice from the connection's cache: a comment naming the slot
  * keeps the texts of "kind = ?" and "spec.type = ?" apart.
@@ -198,9 +219,17 @@ static cw_err cursor_init(cursor *cu, const cw_filter_cond *k, int slot)
 static cw_err cursor_sql(const cursor *cu, int phase, bool probe, cw_buf *sql)
 {
     cw_err err;
-    if (phase == 0) {
-        err = cw_buf_puts(sql, probe ? "SELECT 1 FROM search WHERE key = ? AND entity_id = ?"
-                                     : "SELECT entity_id FROM search WHERE key = ?");
+    if (probe) {
+        err = cw_buf_puts(sql, cu->nvals ? "SELECT 1 FROM relations r "
+                                           "JOIN entities s ON s.id = r.entity_id "
+                                           "WHERE r.target_key = ? AND r.inverse_lc = ? "
+                                           "AND s.key IN "
+                                         : "SELECT 1 FROM relations "
+                                           "WHERE target_key = ? AND inverse_lc = ?");
+        if (!err && cu->nvals)
+            err = value_list(sql, cu->nvals);
+    } else if (phase == 0) {
+        err = cw_buf_puts(sql, "SELECT entity_id FROM search WHERE key = ?");
         if (!err && cu->nvals) {
             err = cw_buf_puts(sql, " AND value IN ");
             if (!err)
@@ -209,14 +238,6 @@ static cw_err cursor_sql(const cursor *cu, int phase, bool probe, cw_buf *sql)
             if (!err && cu->empty_value)
                 err = cw_buf_puts(sql, " AND NOT is_null");
         }
-    } else if (probe) {
-        /* only asked with values: an "exists" condition is always scanned */
-        err = cw_buf_puts(sql, "SELECT 1 FROM entities t "
-                               "JOIN relations r ON r.target_key = t.key "
-                               "JOIN entities s ON s.id = r.entity_id "
-                               "WHERE r.inverse_lc = ? AND t.id = ? AND s.key IN ");
-        if (!err)
-            err = value_list(sql, cu->nvals);
     } else if (cu->nvals) {
         /* plus the inverse of others' outgoing relations: ownerOf from ownedBy */
         err = cw_buf_puts(sql, "SELECT t.id FROM entities s "
@@ -237,8 +258,8 @@ static cw_err cursor_sql(const cursor *cu, int phase, bool probe, cw_buf *sql)
     return err;
 }
 
-/* Prepares the statement of cu's phase with everything but a probed id
- * bound. */
+/* Prepares the statement of a phase (or the probe) with everything but
+ * the probed key bound. */
 static cw_err cursor_stmt(cw__sqlite_conn *c, const cursor *cu, int phase, bool probe,
                           sqlite3_stmt **st, cw_diag *d)
 {
@@ -254,15 +275,13 @@ static cw_err cursor_stmt(cw__sqlite_conn *c, const cursor *cu, int phase, bool 
     if (err)
         return err;
     int idx = 1;
-    if (phase == 0) {
-        cw__bind_text(*st, idx++, cu->key);
-        if (probe)
-            idx++; /* the id */
+    if (probe) {
+        idx++; /* the key */
+        cw__bind_text(*st, idx++, cu->key + 10);
         for (size_t i = 0; i < cu->nvals; i++)
             cw__bind_text(*st, idx++, cu->vals[i]);
-    } else if (probe) {
-        cw__bind_text(*st, idx++, cu->key + 10);
-        idx++; /* the id */
+    } else if (phase == 0) {
+        cw__bind_text(*st, idx++, cu->key);
         for (size_t i = 0; i < cu->nvals; i++)
             cw__bind_text(*st, idx++, cu->vals[i]);
     } else {
@@ -273,66 +292,94 @@ static cw_err cursor_stmt(cw__sqlite_conn *c, const cursor *cu, int phase, bool 
     return CW_OK;
 }
 
-/* Reads up to max more ids into cu->ids; phase 2 once all are read. */
-static cw_err cursor_read(cw__sqlite_conn *c, cursor *cu, size_t max, cw_diag *d)
+/* Reads up to max more ids into cu->ids (adding the count to *nread);
+ * phase 2 once all are read. */
+static cw_err cursor_read(cw__sqlite_conn *c, cursor *cu, size_t max, size_t *nread,
+                          cw_diag *d)
 {
     size_t n = 0;
+    cw_err err = CW_OK;
     while (cu->phase < 2 && n < max) {
-        cw_err err;
         if (!cu->st && (err = cursor_stmt(c, cu, cu->phase, false, &cu->st, d)))
-            return err;
+            break;
         int rc = sqlite3_step(cu->st);
         if (rc == SQLITE_ROW) {
-            if (push(&cu->ids, sqlite3_column_int64(cu->st, 0)))
-                return cw_fail(d, CW_ERR_NOMEM, "query: out of memory");
+            if (push(&cu->ids, sqlite3_column_int64(cu->st, 0))) {
+                err = cw_fail(d, CW_ERR_NOMEM, "query: out of memory");
+                break;
+            }
             n++;
             continue;
         }
-        if (rc != SQLITE_DONE)
-            return cw__sqlite_fail(c, rc, d, "filter");
+        if (rc != SQLITE_DONE) {
+            err = cw__sqlite_fail(c, rc, d, "filter");
+            break;
+        }
         cw__sqlite_done(c, cu->st);
         cu->st = NULL;
         cu->phase = cu->relation && cu->phase == 0 ? 1 : 2;
     }
-    return CW_OK;
+    *nread += n;
+    return err;
 }
 
-/* Whether probe statement st (id at parameter 2) has a row for id. */
-static cw_err probe_one(cw__sqlite_conn *c, sqlite3_stmt *st, int64_t id, bool *hit,
-                        cw_diag *d)
+/* Whether entity (id, key) with search rows blob matches cu. cu->ids
+ * holds (sorted) some of its matches already. */
+static cw_err cursor_check(cw__sqlite_conn *c, cursor *cu, int64_t id, const char *key,
+                           const void *blob, size_t len, bool *hit, cw_diag *d)
 {
-    cw__bind_int64(st, 2, id);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
+    if (member(&cu->ids, id)) {
+        *hit = true;
+        return CW_OK;
+    }
+    if (cw__search_blob_match(blob, len, cu->key, cu->vals, cu->nvals, hit))
+        return cw__sqlite_fail(c, SQLITE_CORRUPT, d, "entity search rows");
+    if (*hit || !cu->relation)
+        return CW_OK;
+    cw_err err;
+    if (!cu->probe && (err = cursor_stmt(c, cu, 1, true, &cu->probe, d)))
+        return err;
+    cw__bind_text(cu->probe, 1, key);
+    int rc = sqlite3_step(cu->probe);
+    sqlite3_reset(cu->probe);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return cw__sqlite_fail(c, rc, d, "filter probe");
     *hit = rc == SQLITE_ROW;
     return CW_OK;
 }
 
-/* Keeps the members of cand that match cu: those it has read already, and
- * the others when a probe finds them. cu->ids must be normalised. */
-static cw_err cursor_filter(cw__sqlite_conn *c, cursor *cu, cw__idset *cand, cw_diag *d)
+/* Keeps the candidates that match every incomplete condition, checked on
+ * each candidate's own row. */
+static cw_err check_candidates(cw__sqlite_conn *c, cursor *cu, size_t n, cw__idset *cand,
+                               cw_diag *d)
 {
-    sqlite3_stmt *rows = NULL, *inv = NULL;
-    cw_err err = cursor_stmt(c, cu, 0, true, &rows, d);
-    if (!err && cu->relation)
-        err = cursor_stmt(c, cu, 1, true, &inv, d);
-    size_t w = 0, j = 0;
+    for (size_t j = 0; j < n; j++)
+        if (!cu[j].merged)
+            normalize(&cu[j].ids);
+    sqlite3_stmt *st = NULL;
+    cw_err err = cw__sqlite_stmt(c, "SELECT key, search_rows FROM entities WHERE id = ?", &st,
+                                 d);
+    size_t w = 0;
     for (size_t i = 0; !err && i < cand->len; i++) {
         int64_t id = cand->v[i];
-        while (j < cu->ids.len && cu->ids.v[j] < id)
-            j++;
-        bool hit = j < cu->ids.len && cu->ids.v[j] == id;
-        if (!hit)
-            err = probe_one(c, rows, id, &hit, d);
-        if (!err && !hit && inv)
-            err = probe_one(c, inv, id, &hit, d);
+        cw__bind_int64(st, 1, id);
+        int rc = sqlite3_step(st);
+        bool hit = rc == SQLITE_ROW;
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            err = cw__sqlite_fail(c, rc, d, "filter check");
+        if (hit) {
+            const char *key = cw__col_text(st, 0);
+            const void *blob = sqlite3_column_blob(st, 1);
+            size_t len = (size_t)sqlite3_column_bytes(st, 1);
+            for (size_t j = 0; j < n && hit && !err; j++)
+                if (!cu[j].merged)
+                    err = cursor_check(c, &cu[j], id, key, blob, len, &hit, d);
+        }
+        sqlite3_reset(st);
         if (!err && hit)
             cand->v[w++] = id;
     }
-    cw__sqlite_done(c, rows);
-    cw__sqlite_done(c, inv);
+    cw__sqlite_done(c, st);
     if (!err)
         cand->len = w;
     return err;
@@ -346,7 +393,7 @@ static cw_err clause_ids(cw__sqlite_conn *c, const cw_filter_clause *cl, cw__ids
     if (!cu)
         return cw_fail(d, CW_ERR_NOMEM, "query: out of memory");
     cw_err err = CW_OK;
-    size_t n = 0;
+    size_t n = 0, spent = 0;
     for (; n < cl->n && !err; n++)
         if (cursor_init(&cu[n], &cl->conds[n], (int)n))
             err = cw_fail(d, CW_ERR_NOMEM, "query: out of memory");
@@ -354,7 +401,7 @@ static cw_err clause_ids(cw__sqlite_conn *c, const cw_filter_clause *cl, cw__ids
     size_t win = cl->n;
     while (!err && win == cl->n) {
         for (size_t j = 0; j < cl->n && !err; j++) {
-            err = cursor_read(c, &cu[j], cl->n == 1 ? SIZE_MAX : STEP_ROWS, d);
+            err = cursor_read(c, &cu[j], cl->n == 1 ? SIZE_MAX : STEP_ROWS, &spent, d);
             if (!err && cu[j].phase == 2) {
                 win = j;
                 break;
@@ -367,21 +414,25 @@ static cw_err clause_ids(cw__sqlite_conn *c, const cw_filter_clause *cl, cw__ids
     cw__idset_free(out);
     *out = cu[win].ids;
     memset(&cu[win].ids, 0, sizeof cu[win].ids);
-    for (size_t j = 0; j < cl->n && out->len && !err; j++) {
-        if (j == win)
-            continue;
-        /* reading on is the better bet while it costs less than probing
-         * every candidate; an "exists" condition cannot be probed */
-        size_t budget = cu[j].nvals ? out->len * PROBE_ROWS : SIZE_MAX;
-        err = cursor_read(c, &cu[j], budget, d);
-        if (err)
-            break;
-        normalize(&cu[j].ids);
-        if (cu[j].phase == 2)
-            intersect(out, &cu[j].ids);
-        else
-            err = cursor_filter(c, &cu[j], out, d);
+    cu[win].merged = true;
+    /* reading on pays while it costs less than checking every candidate */
+    size_t open = cl->n - 1;
+    spent = 0;
+    while (!err && open && out->len && spent < out->len * CHECK_ROWS) {
+        for (size_t j = 0; j < cl->n && !err; j++) {
+            if (cu[j].merged)
+                continue;
+            err = cursor_read(c, &cu[j], STEP_ROWS, &spent, d);
+            if (!err && cu[j].phase == 2) {
+                normalize(&cu[j].ids);
+                intersect(out, &cu[j].ids);
+                cu[j].merged = true;
+                open--;
+            }
+        }
     }
+    if (!err && open && out->len)
+        err = check_candidates(c, cu, cl->n, out, d);
 out:
     for (size_t j = 0; j < n; j++)
         cursor_free(c, &cu[j]);
@@ -409,21 +460,6 @@ cw_err cw__sqlite_filter_ids(cw__sqlite_conn *c, const cw_filter *f, cw__idset *
     if (err)
         out->len = 0;
     return err;
-}
-
-static bool member(const cw__idset *s, int64_t id)
-{
-    size_t lo = 0, hi = s->len;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (s->v[mid] < id)
-            lo = mid + 1;
-        else if (s->v[mid] > id)
-            hi = mid;
-        else
-            return true;
-    }
-    return false;
 }
 
 static cw_err keyed_push(cw__keyed **arr, size_t *n, size_t *cap, int64_t id,

@@ -279,6 +279,30 @@ static bool get_str(reader *r, const char **s, size_t *len)
     return true;
 }
 
+cw_err cw__search_blob_match(const void *blob, size_t len, const char *key,
+                             char *const *vals, size_t nvals, bool *match)
+{
+    reader r = {blob, blob ? (const unsigned char *)blob + len : NULL};
+    size_t klen = strlen(key);
+    *match = false;
+    while (r.p < r.end && !*match) {
+        const char *k, *v, *o;
+        size_t kl, vl, ol;
+        if (!get_str(&r, &k, &kl) || r.p >= r.end)
+            return CW_ERR_IO;
+        unsigned char flags = *r.p++;
+        if (!get_str(&r, &v, &vl) || ((flags & 2) && !get_str(&r, &o, &ol)))
+            return CW_ERR_IO;
+        if (kl != klen || memcmp(k, key, kl) != 0)
+            continue;
+        *match = nvals == 0;
+        for (size_t i = 0; i < nvals && !*match; i++)
+            *match = strlen(vals[i]) == vl && !memcmp(vals[i], v, vl) &&
+                     !(vl == 0 && (flags & 1));
+    }
+    return CW_OK;
+}
+
 /* ---- diff ------------------------------------------------------------------------ */
 
 static int row_cmp(const void *a, const void *b)
@@ -420,9 +444,14 @@ static void build_block_sql(void)
     rel_block_sql[r] = '\0';
 }
 
-static int str_ptr_cmp(const void *a, const void *b)
+typedef struct {
+    const char *s;
+    size_t idx;
+} ranked;
+
+static int ranked_cmp(const void *a, const void *b)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    return strcmp(((const ranked *)a)->s, ((const ranked *)b)->s);
 }
 
 static int sop_cmp(const void *a, const void *b)
@@ -535,7 +564,7 @@ cw_err cw__search_batch_apply(cw__search_batch *b, cw__sqlite_conn *c, cw_diag *
     pthread_once(&block_once, build_block_sql);
     const sop **order = malloc(b->len * sizeof *order);
     size_t *rank = malloc((b->nkeys ? b->nkeys : 1) * sizeof *rank);
-    const char **sorted = malloc((b->nkeys ? b->nkeys : 1) * sizeof *sorted);
+    ranked *sorted = malloc((b->nkeys ? b->nkeys : 1) * sizeof *sorted);
     if (!order || !rank || !sorted) {
         free(order);
         free(rank);
@@ -543,14 +572,13 @@ cw_err cw__search_batch_apply(cw__search_batch *b, cw__sqlite_conn *c, cw_diag *
         return cw_fail(d, CW_ERR_NOMEM, "search: out of memory");
     }
     /* rank the distinct keys in string order, then sort ops by rank */
-    memcpy(sorted, b->keys, b->nkeys * sizeof *sorted);
-    qsort(sorted, b->nkeys, sizeof *sorted, str_ptr_cmp);
+    for (size_t i = 0; i < b->nkeys; i++) {
+        sorted[i].s = b->keys[i];
+        sorted[i].idx = i;
+    }
+    qsort(sorted, b->nkeys, sizeof *sorted, ranked_cmp);
     for (size_t r = 0; r < b->nkeys; r++)
-        for (size_t i = 0; i < b->nkeys; i++)
-            if (b->keys[i] == sorted[r]) {
-                rank[i] = r;
-                break;
-            }
+        rank[sorted[r].idx] = r;
     for (size_t i = 0; i < b->len; i++) {
         b->ops[i].kidx = (uint32_t)rank[b->ops[i].kidx];
         order[i] = &b->ops[i];
