@@ -226,46 +226,204 @@ void cw_search_rows_free(cw_search_rows *rows)
     rows->len = rows->cap = 0;
 }
 
-/* A shallow copy of obj without the listed keys (values shared, not copied). */
-static json_t *copy_without(const json_t *obj, const char *const *drop, size_t ndrop)
+/* ---- canonical JSON ------------------------------------------------------------ *
+ * Byte for byte what json_dumps(JSON_COMPACT | JSON_SORT_KEYS) gives for the
+ * entity with the dropped members removed (stored etags depend on it), but
+ * written straight into one buffer: no shallow copies of the objects and no
+ * per-value callbacks. Reals, rare in entities, are still formatted by
+ * jansson itself. A string that is not valid UTF-8 fails, as in jansson.
+ */
+
+static const char hexdig[] = "0123456789ABCDEF";
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 when invalid:
+ * no overlong forms, surrogates or code points above U+10FFFF. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
 {
-    json_t *copy = json_object();
+    unsigned char c = s[0];
+    size_t len;
+    uint32_t cp;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+        cp = c & 0x1Fu;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        cp = c & 0x0Fu;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        cp = c & 0x07u;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3Fu);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+static cw_err canon_string(cw_buf *out, const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    cw_err err = cw_buf_putc(out, '"');
+    size_t run = 0; /* start of the pending bytes that are copied as they are */
+    for (size_t i = 0; i < n && !err;) {
+        unsigned char ch = s[i];
+        if (ch >= 0x80) {
+            size_t len = utf8_seq(s + i, n - i);
+            if (!len)
+                return CW_ERR_INVALID;
+            i += len;
+            continue;
+        }
+        if (ch >= 0x20 && ch != '"' && ch != '\\') {
+            i++;
+            continue;
+        }
+        err = cw_buf_append(out, str + run, i - run);
+        if (err)
+            break;
+        switch (ch) {
+        case '"': err = cw_buf_append(out, "\\\"", 2); break;
+        case '\\': err = cw_buf_append(out, "\\\\", 2); break;
+        case '\b': err = cw_buf_append(out, "\\b", 2); break;
+        case '\f': err = cw_buf_append(out, "\\f", 2); break;
+        case '\n': err = cw_buf_append(out, "\\n", 2); break;
+        case '\r': err = cw_buf_append(out, "\\r", 2); break;
+        case '\t': err = cw_buf_append(out, "\\t", 2); break;
+        default: {
+            char esc[6] = {'\\', 'u', '0', '0', hexdig[ch >> 4], hexdig[ch & 15]};
+            err = cw_buf_append(out, esc, 6);
+        }
+        }
+        run = ++i;
+    }
+    if (!err)
+        err = cw_buf_append(out, str + run, n - run);
+    return err ? err : cw_buf_putc(out, '"');
+}
+
+typedef struct {
     const char *key;
-    json_t *val;
-    if (!copy)
-        return NULL;
-    json_object_foreach((json_t *)obj, key, val) {
+    size_t len;
+    const json_t *value;
+} canon_member;
+
+/* jansson's key order: bytes compared as unsigned, a prefix first. */
+static int canon_member_cmp(const canon_member *a, const canon_member *b)
+{
+    int c = memcmp(a->key, b->key, a->len < b->len ? a->len : b->len);
+    return c ? c : (a->len > b->len) - (a->len < b->len);
+}
+
+#define CANON_MAX_DEPTH 2048
+#define CANON_STACK_MEMBERS 32
+
+static cw_err canon_value(cw_buf *out, const json_t *v, const char *const *drop, size_t ndrop,
+                          int depth);
+
+/* An object's members in key order, without the ones named in drop; the
+ * "metadata" object of the top level (top) loses its own server fields. */
+static cw_err canon_object(cw_buf *out, const json_t *obj, const char *const *drop,
+                           size_t ndrop, bool top, int depth)
+{
+    static const char *const meta_drop[] = {"uid", "etag", "generation"};
+    canon_member stack[CANON_STACK_MEMBERS], *m = stack;
+    size_t size = json_object_size(obj), n = 0;
+    if (size > CANON_STACK_MEMBERS && !(m = malloc(size * sizeof *m)))
+        return CW_ERR_NOMEM;
+    for (void *it = json_object_iter((json_t *)obj); it && n < size;
+         it = json_object_iter_next((json_t *)obj, it)) {
+        const char *key = json_object_iter_key(it);
         bool skip = false;
         for (size_t i = 0; i < ndrop && !skip; i++)
             skip = strcmp(key, drop[i]) == 0;
-        if (!skip && json_object_set(copy, key, val) != 0) {
-            json_decref(copy);
-            return NULL;
+        if (skip)
+            continue;
+        canon_member e = {key, json_object_iter_key_len(it), json_object_iter_value(it)};
+        /* insertion sort: objects are small, and often nearly sorted */
+        size_t j = n++;
+        while (j > 0 && canon_member_cmp(&m[j - 1], &e) > 0) {
+            m[j] = m[j - 1];
+            j--;
         }
+        m[j] = e;
     }
-    return copy;
+    cw_err err = cw_buf_putc(out, '{');
+    for (size_t i = 0; i < n && !err; i++) {
+        if (i)
+            err = cw_buf_putc(out, ',');
+        if (!err)
+            err = canon_string(out, m[i].key, m[i].len);
+        if (!err)
+            err = cw_buf_putc(out, ':');
+        bool meta = top && json_is_object(m[i].value) && m[i].len == 8 &&
+                    !memcmp(m[i].key, "metadata", 8);
+        if (!err)
+            err = canon_value(out, m[i].value, meta ? meta_drop : NULL, meta ? 3 : 0,
+                              depth + 1);
+    }
+    if (m != stack)
+        free(m);
+    return err ? err : cw_buf_putc(out, '}');
+}
+
+static cw_err canon_value(cw_buf *out, const json_t *v, const char *const *drop, size_t ndrop,
+                          int depth)
+{
+    if (depth > CANON_MAX_DEPTH)
+        return CW_ERR_TOO_LARGE;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return canon_object(out, v, drop, ndrop, false, depth);
+    case JSON_ARRAY: {
+        cw_err err = cw_buf_putc(out, '[');
+        for (size_t i = 0; i < json_array_size(v) && !err; i++) {
+            if (i)
+                err = cw_buf_putc(out, ',');
+            if (!err)
+                err = canon_value(out, json_array_get(v, i), NULL, 0, depth + 1);
+        }
+        return err ? err : cw_buf_putc(out, ']');
+    }
+    case JSON_STRING:
+        return canon_string(out, json_string_value(v), json_string_length(v));
+    case JSON_INTEGER: {
+        char num[32];
+        int n = snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return cw_buf_append(out, num, (size_t)n);
+    }
+    case JSON_REAL: {
+        char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (!text)
+            return CW_ERR_NOMEM;
+        cw_err err = cw_buf_puts(out, text);
+        free(text);
+        return err;
+    }
+    case JSON_TRUE: return cw_buf_append(out, "true", 4);
+    case JSON_FALSE: return cw_buf_append(out, "false", 5);
+    case JSON_NULL: return cw_buf_append(out, "null", 4);
+    }
+    return CW_ERR_INTERNAL;
 }
 
 char *cw_entity_canonical_json(const json_t *entity)
 {
     static const char *const top_drop[] = {"relations", "status"};
-    static const char *const meta_drop[] = {"uid", "etag", "generation"};
-    char *text = NULL;
-    json_t *meta = NULL;
     if (!json_is_object(entity))
         return NULL;
-    json_t *top = copy_without(entity, top_drop, 2);
-    if (!top)
-        goto out;
-    const json_t *m = json_object_get(entity, "metadata");
-    if (json_is_object(m)) {
-        meta = copy_without(m, meta_drop, 3);
-        if (!meta || json_object_set(top, "metadata", meta) != 0)
-            goto out;
+    cw_buf out;
+    cw_buf_init(&out, 0);
+    if (canon_object(&out, entity, top_drop, 2, true, 0) != CW_OK) {
+        cw_buf_free(&out);
+        return NULL;
     }
-    text = json_dumps(top, JSON_COMPACT | JSON_SORT_KEYS);
-out:
-    json_decref(meta);
-    json_decref(top);
-    return text;
+    return cw_buf_steal(&out, NULL);
 }
