@@ -2,6 +2,10 @@
 #ifndef CW_CLI_H
 #define CW_CLI_H
 
+#include <jansson.h>
+
+#include "store/store.h"
+
 int cw_cli_main(int argc, char **argv);
 
 int cw_cmd_serve(int argc, char **argv);
@@ -20,5 +24,12 @@ const char *cw_cli_db_url(const char *flag_value);
  * comments) and registers the names for Responsibilities validation
  * (activities.c). Returns 0, or 2 after printing why to stderr. */
 int cw_cli_load_activities(const char *cmd, const char *path);
+
+/* Appends an audit record of a CLI write (actor "cli"; refs an array of
+ * entity ref strings or NULL; detail an object or NULL) after the write has
+ * committed (cli_audit.c). Returns 0, or 1 after a warning on stderr naming
+ * cmd: the write stands either way. */
+int cw_cli_audit(cw_store *store, const char *cmd, const char *action, const json_t *refs,
+                 const json_t *detail);
 
 #endif

@@ -10,7 +10,6 @@
 #include "cli/cli.h"
 #include "cli/opts.h"
 #include "store/store.h"
-#include "store/store_audit.h"
 #include "util/crypto.h"
 #include "util/timeutil.h"
 
@@ -34,8 +33,8 @@ static bool valid_role(const char *r)
                  !strcmp(r, "admin"));
 }
 
-/* Appends a record of a token change to the audit log; a failure is
- * reported but does not undo the change, which is already committed. */
+/* Appends a record of a token change to the audit log (the token's
+ * facts in detail, its team as the entity ref). */
 static void audit_token(cw_store *store, const char *action, const cw_token *t)
 {
     json_t *refs = json_array();
@@ -43,13 +42,11 @@ static void audit_token(cw_store *store, const char *action, const cw_token *t)
         json_array_append_new(refs, json_string(t->team));
     json_t *detail = json_pack("{s:I, s:s, s:s, s:s?}", "tokenId", (json_int_t)t->id, "name",
                                t->name, "role", t->role, "team", t->team[0] ? t->team : NULL);
-    cw_audit_entry e = {.actor = "cli", .action = action, .refs = refs, .detail = detail};
-    cw_diag d = {{0}};
-    if (!refs || !detail)
-        cw_fail(&d, CW_ERR_NOMEM, "out of memory");
-    if (!refs || !detail || cw_store_audit_append(store, &e, NULL, &d))
-        fprintf(stderr, "conway token: warning: the audit record of %s was not stored: %s\n",
-                action, d.msg);
+    if (refs && detail)
+        cw_cli_audit(store, "token", action, refs, detail);
+    else
+        fprintf(stderr, "conway token: warning: the audit record of %s was not stored: out of "
+                        "memory\n", action);
     json_decref(refs);
     json_decref(detail);
 }
