@@ -27,7 +27,8 @@
 
 #define CW_PG_DEFAULT_POOL 8       /* when the options give no size */
 #define CW_PG_STMT_CACHE 128       /* prepared statements kept per connection */
-#define CW_PG_TX_ATTEMPTS 12       /* tries of one transaction before giving up */
+#define CW_PG_TX_ATTEMPTS 32       /* tries of one transaction before giving up: a hot
+                                      row on a loaded machine can lose many races */
 
 typedef struct {
     uint64_t hash;
@@ -105,6 +106,10 @@ cw_err cw__pg_cmd(cw__pg_conn *c, const char *sql, cw_diag *d);
 const char *cw__pg_text(const PGresult *r, int row, int col);
 int64_t cw__pg_int(const PGresult *r, int row, int col);
 bool cw__pg_isnull(const PGresult *r, int row, int col);
+/* Whether s is well-formed UTF-8: the only text a UTF8 database holds, so
+ * a lookup by anything else finds nothing (and must not reach the server,
+ * which would refuse the statement). */
+bool cw__pg_utf8(const char *s);
 /* Formats v as decimal text into buf (at least 24 bytes); returns buf. */
 const char *cw__pg_i64(char *buf, int64_t v);
 
