@@ -17,7 +17,11 @@ step() { printf '\n==> %s\n' "$*"; }
 
 if [ "${CONWAY_SKIP_SERVICES:-}" != 1 ]; then
   step "starting PostgreSQL and RabbitMQ (scripts/services.sh)"
-  trap './scripts/services.sh stop >/dev/null 2>&1 || true' EXIT
+  # services already running (a developer's, on the same ports) are used and
+  # left running; the ones started here are stopped at exit
+  if [ -z "$(./scripts/services.sh env)" ]; then
+    trap './scripts/services.sh stop >/dev/null 2>&1 || true' EXIT
+  fi
   # fsync off: the tests kill processes, never the machine
   svc_env=$(CONWAY_PG_FSYNC=off ./scripts/services.sh start)
   eval "$svc_env"

@@ -92,6 +92,11 @@ static cw_err au_query(cw_store *store, const cw_audit_query *q, const char *ent
                        cw_audit_page *out, cw_diag *d)
 {
     cw_pg *s = cw__pg(store);
+    /* an entity ref that is not UTF-8 was never recorded */
+    if (entity_key && !cw__pg_utf8(entity_key)) {
+        memset(out, 0, sizeof *out);
+        return CW_OK;
+    }
     /* only the conditions in use appear in the text; each combination is
      * one statement prepared once per connection */
     char b[24], tk[24], fr[24], to[24], lim[24];

@@ -565,6 +565,8 @@ static cw_err ent_get(cw_store *store, const char *key, char **json_out, char et
                       cw_diag *d)
 {
     cw_pg *s = cw__pg(store);
+    if (!cw__pg_utf8(key))
+        return cw_fail(d, CW_ERR_NOT_FOUND, "%s: not found", key);
     cw__pg_conn *c = NULL;
     cw_err err = cw__pg_acquire(s, &c, d);
     if (err)
@@ -652,6 +654,8 @@ static cw_err del_tx(cw__pg_conn *c, void *arg, cw_diag *d)
 
 static cw_err ent_del(cw_store *store, const char *key, const char *if_match, cw_diag *d)
 {
+    if (!cw__pg_utf8(key))
+        return cw_fail(d, CW_ERR_NOT_FOUND, "%s: not found", key);
     del_ctx x = {key, if_match};
     return cw__pg_write(cw__pg(store), del_tx, &x, d);
 }
@@ -705,6 +709,11 @@ static void qb_take(qbuild *b, char *v, const char *cast)
         free(v);
         return;
     }
+    /* text that is not UTF-8 is in no row: NULL matches nothing either */
+    if (!cw__pg_utf8(v)) {
+        free(v);
+        v = NULL;
+    }
     b->vals[b->n++] = v;
     b->err = cw_buf_printf(&b->sql, "$%zu%s", b->n, cast);
 }
@@ -729,7 +738,7 @@ static void qb_values(qbuild *b, const cw_filter_cond *k)
     cw_err err = CW_OK;
     for (size_t v = 0; !err && v < k->nvalues; v++) {
         char *low = dup_lower(k->values[v]);
-        err = low ? cw__pg_array_add(&a, low) : CW_ERR_NOMEM;
+        err = low ? cw__pg_array_add(&a, cw__pg_utf8(low) ? low : NULL) : CW_ERR_NOMEM;
         free(low);
     }
     const char *text = err ? NULL : cw__pg_array_text(&a);

@@ -855,10 +855,25 @@ static cw_err query_tx(cw__pg_conn *c, void *arg, cw_diag *d)
     return err;
 }
 
+/* Text that is not UTF-8 names nothing stored: a scope key is then an
+ * entity that does not exist, a filter matches no event. */
+static bool query_text_ok(const cw_event_query *q, bool *scope_bad)
+{
+    *scope_bad = q->scope && !q->unmatched && scoped(q->scope) && !cw__pg_utf8(q->scope->key);
+    return (!q->type_prefix || cw__pg_utf8(q->type_prefix)) &&
+           (!q->environment || cw__pg_utf8(q->environment));
+}
+
 static cw_err ev_query(cw_store *store, const cw_event_query *q, cw_event_list *out, cw_diag *d)
 {
     cw_pg *s = cw__pg(store);
     memset(out, 0, sizeof *out);
+    bool scope_bad;
+    bool text_ok = query_text_ok(q, &scope_bad);
+    if (scope_bad)
+        return cw_fail(d, CW_ERR_NOT_FOUND, "scope: %s does not exist", q->scope->key);
+    if (!text_ok)
+        return CW_OK;
     cw_err err = links_ensure_fresh(s, d);
     query_ctx x = {q, out};
     if (!err)
@@ -1189,6 +1204,8 @@ static cw_err ev_delivery(cw_store *store, const cw_delivery_query *q, cw_delive
                           cw_diag *d)
 {
     cw_pg *s = cw__pg(store);
+    if (scoped(q->scope) && !cw__pg_utf8(q->scope->key))
+        return cw_fail(d, CW_ERR_NOT_FOUND, "scope: %s does not exist", q->scope->key);
     cw_err err = links_ensure_fresh(s, d);
     if (err)
         return err;

@@ -36,6 +36,10 @@ static cw_err tok_create(cw_store *store, const char *name, const char *role,
     cw_pg *s = cw__pg(store);
     if (s->read_only)
         return cw_fail(d, CW_ERR_UNSUPPORTED, "database: opened read-only");
+    if (!cw__pg_utf8(name))
+        return cw_fail(d, CW_ERR_INVALID, "name: not valid UTF-8");
+    if (!cw__pg_utf8(team))
+        return cw_fail(d, CW_ERR_INVALID, "team: not valid UTF-8");
     cw__pg_conn *c = NULL;
     cw_err err = cw__pg_acquire(s, &c, d);
     if (err)

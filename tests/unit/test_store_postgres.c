@@ -450,6 +450,49 @@ static void test_caches_follow_other_instances(void **state)
     cw_store_close(b);
 }
 
+/* ---- text that is not UTF-8 ------------------------------------------------------------------ */
+
+/* The server refuses such bytes in a statement; the store answers as
+ * SQLite does: nothing stored can match them. */
+static void test_invalid_utf8_finds_nothing(void **state)
+{
+    fx *f = *state;
+    cw_store *s = open_pool(f->url, 2);
+    cw_diag d = {""};
+    cw_put_result r;
+    json_t *e = component("svc", "service");
+    assert_int_equal(cw_store_entity_put(s, e, NULL, &r, &d), CW_OK);
+    json_decref(e);
+    char *text = NULL;
+    assert_int_equal(cw_store_entity_get(s, "component", "default", "sv\xff" "c", &text, NULL, &d),
+                     CW_ERR_NOT_FOUND);
+    assert_int_equal(cw_store_entity_delete(s, "component", "default", "\xc3(", NULL, &d),
+                     CW_ERR_NOT_FOUND);
+    const char *vals[] = {"service", "\xe2\x28\xa1"};
+    cw_filter_cond cond = {"spec.type", vals, 2};
+    cw_filter_clause cl = {&cond, 1};
+    cw_filter flt = {&cl, 1};
+    cw_entity_query q = {.filter = &flt, .limit = 10};
+    cw_entity_page p;
+    assert_int_equal(cw_store_entity_query(s, &q, &p, &d), CW_OK);
+    assert_int_equal(p.total, 1); /* the valid value still matches */
+    cw_entity_page_free(&p);
+    cw_entity_query tq = {.text = "\xff", .limit = 10};
+    assert_int_equal(cw_store_entity_query(s, &tq, &p, &d), CW_OK);
+    assert_int_equal(p.total, 0);
+    cw_entity_page_free(&p);
+    cw_token t;
+    char h[65];
+    memset(h, 'a', 64);
+    h[64] = '\0';
+    assert_int_equal(cw_store_token_create(s, "bad\xff", "viewer", "", h, &t, &d),
+                     CW_ERR_INVALID);
+    assert_non_null(strstr(d.msg, "name"));
+    /* and the pool is still healthy */
+    assert_int_equal(cw_store_ping(s, &d), CW_OK);
+    cw_store_close(s);
+}
+
 /* ---- audit ----------------------------------------------------------------------------------- */
 
 /* Runs SQL that must fail; returns the server's message. */
@@ -531,6 +574,7 @@ int main(void)
         T(test_instances_racing_on_new_entities),
         T(test_caches_follow_other_instances),
         T(test_audit_is_append_only),
+        T(test_invalid_utf8_finds_nothing),
     };
     return cmocka_run_group_tests_name("store: postgres", tests, NULL, NULL);
 }
