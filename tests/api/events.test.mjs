@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:net';
-import { startServer, sharedData } from './helpers.mjs';
+import { writeFileSync } from 'node:fs';
+import { startServer, sharedData, conway, tempDir } from './helpers.mjs';
 
 const dir = join(sharedData, 'cdevents');
 const examples = readdirSync(dir).filter((f) => f.endsWith('.json')).sort()
@@ -320,5 +321,34 @@ describe('listing', () => {
     r = await srv.json('/api/v1/events/unmatched');
     assert.deepEqual(r.body.keys.map((k) => k.value), ['github.com/acme/monolith']);
     assert.deepEqual(await ids('service=ghost-svc'), ['g1']);
+  });
+});
+
+describe('conway events import', () => {
+  test('NDJSON, JSON arrays, single events and stdin; rejects named by line or index; exit status', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'conway.db');
+    const good = [merged('pr-1', 'org/r', { id: 'cli-1' }), merged('pr-2', 'org/r', { id: 'cli-2' }), deployed('svc', 'prod', { id: 'cli-3' })];
+    const bad = merged('cli-bad', 'org/r');
+    delete bad.context.id;
+    writeFileSync(join(dir, 'a.ndjson'), `${JSON.stringify(good[0])}\n\n{oops\n${JSON.stringify(bad)}\n${JSON.stringify(good[1])}\n`);
+    writeFileSync(join(dir, 'b.json'), JSON.stringify([good[1], structured(good[2])], null, 2));
+    writeFileSync(join(dir, 'c.json'), JSON.stringify(good[0], null, 2));
+    let r = conway(['events', 'import', '--db', db, join(dir, 'a.ndjson'), join(dir, 'b.json'), join(dir, 'c.json')]);
+    assert.equal(r.status, 1, 'rejects make the exit status 1');
+    assert.match(r.stderr, /a\.ndjson:3: invalid JSON/);
+    assert.match(r.stderr, /a\.ndjson:4: context\.id: required/);
+    assert.match(r.stdout, /imported 5 events \(3 new, 2 duplicates\), 2 rejected, from 3 files/);
+    r = conway(['events', 'import', '--db', db, '-'], { input: good.map((e) => JSON.stringify(e)).join('\n') });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /imported 3 events \(0 new, 3 duplicates\), 0 rejected, from 1 files/);
+    assert.equal(conway(['events', 'import', '--db', db, join(dir, 'missing.json')]).status, 1);
+    assert.equal(conway(['events', 'import', '--db', db]).status, 2);
+    assert.equal(conway(['events', '--help']).status, 0);
+    const srv = await startServer({ db });
+    try {
+      const list = await srv.json('/api/v1/events');
+      assert.deepEqual(list.body.items.map((e) => e.id).sort(), ['cli-1', 'cli-2', 'cli-3']);
+    } finally { await srv.stop(); }
   });
 });
