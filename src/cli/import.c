@@ -271,6 +271,8 @@ int cw_cmd_import(int argc, char **argv)
                     ref ? ref : "(no ref)", json_string_value(json_object_get(e, "detail")));
             rejected++;
         }
+        if (rep.created + rep.updated > 0)
+            cw_cli_audit(store, "import", "catalog.import", rep.refs, NULL);
         created += rep.created;
         updated += rep.updated;
         unchanged += rep.unchanged;

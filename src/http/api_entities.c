@@ -251,7 +251,9 @@ static void put_entity(cw_app *app, cw_req *req, cw_resp *resp)
     char quoted[64];
     snprintf(quoted, sizeof quoted, "\"%s\"", etag);
     cw_resp_header(resp, "ETag", quoted);
-    cw_api_audit(app, req, res.status == CW_PUT_CREATED ? "entity.create" : "entity.update", entity);
+    if (res.status != CW_PUT_UNCHANGED)
+        cw_api_audit(app, req, res.status == CW_PUT_CREATED ? "entity.create" : "entity.update",
+                     entity);
     cw_resp_json_text(resp, res.status == CW_PUT_CREATED ? 201 : 200, json, strlen(json));
 out:
     free(json);
@@ -334,8 +336,10 @@ static void post_import(cw_app *app, cw_req *req, cw_resp *resp)
     import_hook_ctx hc = {app, req};
     cw_err err = cw_import_text(app->store, req->body, req->body_len, import_hook, &hc, &rep, &d);
     if (err) {
-        int status = cw_http_status_of(err);
-        cw_resp_problem(resp, status == 400 ? 400 : status, "request body: %s", d.msg);
+        if (err == CW_ERR_FORBIDDEN)
+            cw_resp_problem(resp, 403, "%s", d.msg);
+        else
+            cw_resp_problem(resp, cw_http_status_of(err), "request body: %s", d.msg);
         goto out;
     }
     size_t nerr = json_array_size(rep.errors);

@@ -72,7 +72,6 @@ cw_err cw_import_text(cw_store *s, const char *text, size_t len, cw_import_hook 
     cw_err err = CW_OK;
     json_t *docs = NULL;
     json_t **valid = NULL;
-    size_t *valid_index = NULL;
     cw_put_result *results = NULL;
     cw_parse_limits lim;
     cw_parse_limits_default(&lim);
@@ -81,9 +80,8 @@ cw_err cw_import_text(cw_store *s, const char *text, size_t len, cw_import_hook 
         goto out;
     size_t n = json_array_size(docs);
     valid = calloc(n ? n : 1, sizeof *valid);
-    valid_index = calloc(n ? n : 1, sizeof *valid_index);
     results = calloc(n ? n : 1, sizeof *results);
-    if (!valid || !valid_index || !results) {
+    if (!valid || !results) {
         err = cw_fail(d, CW_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -96,8 +94,15 @@ cw_err cw_import_text(cw_store *s, const char *text, size_t len, cw_import_hook 
             verr = cw_fail(&vd, CW_ERR_INVALID, "document is not an object");
         else
             verr = cw_entity_validate(doc, &vd);
-        if (!verr && hook)
+        if (!verr && hook) {
             verr = hook(hook_ctx, doc, &vd);
+            if (verr == CW_ERR_FORBIDDEN) {
+                /* A permission refusal is not a bad document: the whole
+                 * request is refused and nothing is stored. */
+                err = cw_fail(d, verr, "document %zu: %s", i, vd.msg);
+                goto out;
+            }
+        }
         if (verr) {
             json_array_append_new(r->errors, json_pack("{s:i, s:o, s:s}", "document", (json_int_t)i,
                                                        "entityRef", guess_ref(doc), "detail", vd.msg));
@@ -107,7 +112,6 @@ cw_err cw_import_text(cw_store *s, const char *text, size_t len, cw_import_hook 
         if (kind && !strcmp(kind, "Location"))
             add_location_targets(doc, i, r);
         valid[nvalid] = doc;
-        valid_index[nvalid] = i;
         nvalid++;
     }
     if (nvalid) {
@@ -130,7 +134,6 @@ cw_err cw_import_text(cw_store *s, const char *text, size_t len, cw_import_hook 
     }
 out:
     free(valid);
-    free(valid_index);
     free(results);
     json_decref(docs);
     return err;

@@ -29,8 +29,9 @@ void cw_import_report_free(cw_import_report *r);
  * r->errors (document index from 0) and skipped. Location entities are
  * stored and their targets listed in r->locations for the caller to follow.
  * `hook`, when not NULL, is called for every valid entity before storing;
- * returning an error rejects that document with the hook's detail (used
- * for permission checks).
+ * returning an error rejects that document with the hook's detail, except
+ * CW_ERR_FORBIDDEN, which refuses the whole text (nothing is stored) and is
+ * returned with d naming the document (used for permission checks).
  * Returns an error only when nothing could be done (unparseable text,
  * storage failure); d says why.
  */
