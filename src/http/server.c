@@ -20,6 +20,7 @@
 #include "util/crypto.h"
 #include "util/log.h"
 #include "util/timeutil.h"
+#include "util/utf8.h"
 
 struct cw_server {
     struct MHD_Daemon *daemon;
@@ -226,6 +227,14 @@ static void dispatch(cw_app *app, cw_req *req, cw_resp *resp)
     req->route = found->pattern;
     if (!cw_req_check_query(req, resp))
         return;
+    /* names in the path reach the database (PostgreSQL refuses bytes that
+     * are not UTF-8) and the answers: the same 400 on every backend */
+    for (size_t i = 0; i < req->nparams; i++) {
+        if (!cw_utf8_valid(req->params[i], strlen(req->params[i]))) {
+            cw_resp_problem(resp, 400, "the path is not valid UTF-8 (segment %zu)", i + 1);
+            return;
+        }
+    }
     if (req->query_overflow) {
         cw_resp_problem(resp, 400, "too many query parameters (at most %d)", CW_MAX_QUERY_PARAMS);
         return;

@@ -133,12 +133,18 @@ export function hostileCases() {
     { name: 'invalid UTF-8 in a query value', path: '/api/v1/entities?kind=%ff%fe', status: [200, 400], items: 0, detail: /'kind'.*UTF-8/ },
     { name: 'invalid UTF-8 in a ref-valued query value', path: '/api/v1/entities?owner=%ff%fe%c3', status: [200, 400], items: 0, detail: /'owner'/ },
     { name: 'invalid UTF-8 in a query parameter name', path: '/api/v1/entities?%ff%fe=1', status: 400, detail: /query parameter/ },
-    { name: 'raw invalid UTF-8 bytes in the path', path: '/api/v1/entities/component/default/\xff\xfe', status: 404, detail: /does not exist/ },
-    { name: 'percent-encoded invalid UTF-8 in an entity name', path: '/api/v1/entities/component/default/%ff%c3%28', status: 404, detail: /does not exist/ },
+    { name: 'raw invalid UTF-8 bytes in the path', path: '/api/v1/entities/component/default/\xff\xfe', status: 400, detail: /path is not valid UTF-8/ },
+    { name: 'percent-encoded invalid UTF-8 in an entity name', path: '/api/v1/entities/component/default/%ff%c3%28', status: 400, detail: /path is not valid UTF-8/ },
+    put('invalid UTF-8 in the URL of a PUT', J(ENTITY('hostile-x')), { path: '/api/v1/entities/component/default/%ff', status: 400, detail: /path is not valid UTF-8/ }),
+    { name: 'invalid UTF-8 in the URL of a DELETE', method: 'DELETE', path: '/api/v1/entities/component/%ff/x', status: 400, detail: /path is not valid UTF-8/ },
+    put('invalid UTF-8 in If-Match', J(ENTITY('hostile-x')), { headers: ['If-Match: "\xff\xfe"'], status: 412, detail: /If-Match/ }),
+    { name: 'invalid UTF-8 in If-Match of a DELETE', method: 'DELETE', path: '/api/v1/entities/component/default/hostile-none', headers: ['If-Match: \xff'], status: [404, 412], detail: /./ },
+    { name: 'invalid UTF-8 in If-None-Match', path: '/api/v1/entities/group/default/team-a', headers: ['If-None-Match: \xff'], status: [200, 404], notProblem: 'maybe' },
+    { name: 'invalid UTF-8 in X-Request-Id', path: '/api/v1/entities?limit=1', headers: ['X-Request-Id: \xff\xfe'], status: 200, items: 1 },
     { name: 'NUL in an entity name', path: '/api/v1/entities/component/default/a%00b', status: 404, detail: /does not exist/ },
     { name: 'invalid UTF-8 in a Backstage filter', path: '/api/catalog/entities?filter=kind=%ff%fe', status: [200, 400], items: 0, detail: /filter/ },
-    { name: 'invalid UTF-8 in by-name', path: '/api/catalog/entities/by-name/component/default/%ff', status: 404, detail: /./ },
-    { name: 'invalid UTF-8 in a by-uid', path: '/api/catalog/entities/by-uid/%ff%fe', status: 404, detail: /./ },
+    { name: 'invalid UTF-8 in by-name', path: '/api/catalog/entities/by-name/component/default/%ff', status: 400, detail: /path is not valid UTF-8/ },
+    { name: 'invalid UTF-8 in a by-uid', path: '/api/catalog/entities/by-uid/%ff%fe', status: 400, detail: /path is not valid UTF-8/ },
     { name: 'invalid UTF-8 in an unknown path', path: '/api/v1/%ff%fe', status: 404, detail: /no such resource/ },
     imp('NUL byte in a YAML import', 'apiVersion: backstage.io/v1alpha1\nkind: Component\0\n', { status: 400, detail: /NUL byte/ }),
     imp('invalid UTF-8 in a YAML import', Buffer.concat([Buffer.from('apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: '), Buffer.from([0xff, 0xfe]), Buffer.from('\n')]), { status: 400, detail: /UTF-8/ }),
@@ -237,6 +243,41 @@ export function hostileCases() {
     { name: 'limit overflows 64 bits', path: '/api/v1/entities?limit=99999999999999999999999', status: 400, detail: /'limit'/ },
     { name: 'Backstage offset overflows', path: '/api/catalog/entities?offset=99999999999999999999999', status: 400, detail: /offset/ },
     { name: 'Backstage negative limit', path: '/api/catalog/entities?limit=-5', status: 400, detail: /limit/ },
+  );
+
+  // ---- events ------------------------------------------------------------------------
+  const EV = (id = 'hostile-ev') => ({
+    context: { specversion: '0.5.1', id, source: '/hostile', type: 'dev.cdevents.service.deployed.0.3.0', timestamp: '2024-01-01T00:00:00Z' },
+    subject: { id: 'svc', source: '/hostile', content: { environment: { id: 'prod' }, artifactId: 'pkg:oci/x@sha256%3Aabc' } },
+  });
+  const ev = (name, body, more = {}) => ({ name, method: 'POST', path: '/api/v1/events', body, ...more });
+  cases.push(
+    ev('event without a Content-Type', J(EV()), { type: null, status: 415, detail: /Content-Type/ }),
+    ev('event sent as text/xml', J(EV()), { type: 'text/xml', status: 415, detail: /./ }),
+    ev('truncated event JSON', '{"context":{"specversion":"0.5.1","id":', { status: 400, detail: /./ }),
+    ev('event that is a JSON string', '"event"', { status: 400, detail: /./ }),
+    ev('event without context', J({ subject: EV().subject }), { status: 400, detail: /context/ }),
+    ev('event id is a number', J({ ...EV(), context: { ...EV().context, id: 5 } }), { status: 400, detail: /context\.id/ }),
+    ev('event timestamp is not a date', J({ ...EV(), context: { ...EV().context, timestamp: "2024-13-45T99:00:00Z' OR 1=1" } }), { status: 400, detail: /timestamp/ }),
+    ev('event with an escaped NUL in its id', J(EV('a\u0000b')).replace('a\\u0000b', 'a\\u0000b'), { status: 400, detail: /./ }),
+    ev('event nested 5000 deep', J(EV()).replace('"svc"', '"svc","deep":' + '['.repeat(5000) + ']'.repeat(5000)), { status: [400, 413], detail: /./ }),
+    ev('batch of 20000 events', J(Array.from({ length: 20000 }, (_, i) => EV(`hostile-batch-${i}`))), { expect100: true, status: 413, detail: /exceeds the limit|events/ }),
+    ev('NDJSON with a broken line', J(EV('nd-1')) + '\n{"context":\n', { type: 'application/x-ndjson', status: 400, detail: /line/ }),
+    ev('binary mode with invalid UTF-8 in ce-id', J(EV().subject), {
+      headers: ['ce-specversion: 1.0', 'ce-id: \xff\xfe', 'ce-source: /hostile', 'ce-type: dev.cdevents.service.deployed.0.3.0'],
+      status: [400, 415], detail: /./ }),
+    ev('binary mode with SQL in ce-source', J(EV()), {
+      headers: ['ce-specversion: 1.0', 'ce-id: hostile-sql', "ce-source: ' OR 1=1 --", 'ce-type: dev.cdevents.service.deployed.0.3.0'],
+      status: [400, 415], detail: /./ }),
+    ev('structured CloudEvent with data that is not a CDEvent', J({ specversion: '1.0', id: 'x', source: '/h', type: 'dev.cdevents.service.deployed.0.3.0', data: 'nope' }), { type: 'application/cloudevents+json', status: 400, detail: /./ }),
+    ev('viewer token sending events', J(EV()), { token: 'viewer', status: 403, detail: /needs 'ingest'/ }),
+    { name: 'SQL in the events type filter', path: `/api/v1/events?type=${encodeURIComponent("' OR 1=1 --")}`, status: 200, items: 0 },
+    { name: 'SQL in the events environment filter', path: `/api/v1/events?environment=${encodeURIComponent("prod' OR '1'='1")}`, status: 200, items: 0 },
+    { name: 'SQL in the events service filter', path: `/api/v1/events?service=${encodeURIComponent("x' OR 1=1 --")}`, status: [200, 400, 404], items: 0, detail: /service/ },
+    { name: 'LIKE wildcard in the events type filter', path: '/api/v1/events?type=%25', status: 200, items: 0 },
+    { name: 'bad events cursor', path: '/api/v1/events?cursor=ZTE6OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk6MQ', status: 400, detail: /cursor/ },
+    { name: 'events from after to', path: '/api/v1/events?from=2024-02-01T00:00:00Z&to=2024-01-01T00:00:00Z', status: 400, detail: /'to'/ },
+    { name: 'events from is not a date', path: '/api/v1/events?from=yesterday', status: 400, detail: /'from'/ },
   );
 
   // ---- bad tokens ----------------------------------------------------------------------
