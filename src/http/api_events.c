@@ -12,6 +12,7 @@
 
 #include "events/events.h"
 #include "http/api_events.h"
+#include "http/api_common.h"
 #include "http/http_int.h"
 #include "util/crypto.h"
 #include "util/timeutil.h"
@@ -121,6 +122,10 @@ static void post_events(cw_app *app, cw_req *req, cw_resp *resp)
         cw_resp_error(resp, err, &d);
         return;
     }
+    json_t *detail = json_pack("{s:I, s:I}", "accepted", (json_int_t)res.accepted, "duplicates",
+                               (json_int_t)res.duplicates);
+    cw_api_audit_detail(app, req, "events.ingest", NULL, detail);
+    json_decref(detail);
     char body[96];
     int n = snprintf(body, sizeof body, "{\"accepted\":%zu,\"duplicates\":%zu}", res.accepted,
                      res.duplicates);

@@ -213,10 +213,8 @@ describe('permission matrix of the write routes', () => {
     assert.deepEqual(scoped.entityRefs, ['group:default/team-a']);
   });
 
-  // Issue #4: event batches are audited too. api_events.c records them with
-  // cw_api_audit_refs(app, req, "events.ingest", refs) — until it does this
-  // test is reported as TODO (it still runs and shows the failure).
-  test('event batches are audited', { todo: 'api_events.c does not record events.ingest yet' }, async (t) => {
+  // Issue #4: event batches are audited too.
+  test('event batches are audited', async (t) => {
     const doc = await srv.json('/api/v1/openapi.json');
     if (!doc.body.paths['/api/v1/events']?.post) { t.skip('no events intake in this build'); return; }
     const items = (await srv.json('/api/v1/audit?action=events.ingest', { token: tok.admin })).body.items;
