@@ -564,14 +564,16 @@ cw_err cw__search_batch_apply(cw__search_batch *b, cw__sqlite_conn *c, cw_diag *
     pthread_once(&block_once, build_block_sql);
     const sop **order = malloc(b->len * sizeof *order);
     size_t *rank = malloc((b->nkeys ? b->nkeys : 1) * sizeof *rank);
+    size_t *start = calloc(b->nkeys + 1, sizeof *start);
     ranked *sorted = malloc((b->nkeys ? b->nkeys : 1) * sizeof *sorted);
-    if (!order || !rank || !sorted) {
+    if (!order || !rank || !start || !sorted) {
         free(order);
         free(rank);
+        free(start);
         free(sorted);
         return cw_fail(d, CW_ERR_NOMEM, "search: out of memory");
     }
-    /* rank the distinct keys in string order, then sort ops by rank */
+    /* rank the distinct keys in string order */
     for (size_t i = 0; i < b->nkeys; i++) {
         sorted[i].s = b->keys[i];
         sorted[i].idx = i;
@@ -579,14 +581,30 @@ cw_err cw__search_batch_apply(cw__search_batch *b, cw__sqlite_conn *c, cw_diag *
     qsort(sorted, b->nkeys, sizeof *sorted, ranked_cmp);
     for (size_t r = 0; r < b->nkeys; r++)
         rank[sorted[r].idx] = r;
+    free(sorted);
+    /* group the ops by key rank (a counting sort, keeping queue order), then
+     * order each group by (value, id, seq): queue order is often that order
+     * already (one value for many entities, as for kind), and sorting
+     * pointers moves far less memory than sorting the ops */
     for (size_t i = 0; i < b->len; i++) {
         b->ops[i].kidx = (uint32_t)rank[b->ops[i].kidx];
-        order[i] = &b->ops[i];
+        start[b->ops[i].kidx + 1]++;
+    }
+    for (size_t r = 0; r < b->nkeys; r++)
+        start[r + 1] += start[r];
+    for (size_t i = 0; i < b->len; i++)
+        order[start[b->ops[i].kidx]++] = &b->ops[i];
+    /* start[r] is now the end of group r, which begins where r - 1 ends */
+    for (size_t r = 0, from = 0; r < b->nkeys; from = start[r++]) {
+        size_t n = start[r] - from;
+        bool in_order = true;
+        for (size_t i = from + 1; i < start[r] && in_order; i++)
+            in_order = sop_cmp(&order[i - 1], &order[i]) < 0;
+        if (!in_order)
+            qsort(order + from, n, sizeof *order, sop_cmp);
     }
     free(rank);
-    free(sorted);
-    /* sorting pointers moves far less memory than sorting the ops */
-    qsort(order, b->len, sizeof *order, sop_cmp);
+    free(start);
     sqlite3_stmt *one = NULL, *block = NULL, *del = NULL;
     const sop *pending[INSERT_BLOCK];
     size_t npending = 0;
