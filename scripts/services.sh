@@ -139,8 +139,17 @@ amqp_url() { echo "amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2f"; }
 
 tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# Whether the recorded start script still runs (and is ours: a pid left by
+# a previous machine session may belong to another process by now).
+rmq_alive() {
+  local pid
+  [ -f "$RMQ_DIR/server.pid" ] || return 1
+  pid=$(cat "$RMQ_DIR/server.pid")
+  kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q rabbitmq
+}
+
 rmq_running() {
-  [ -f "$RMQ_DIR/server.pid" ] && kill -0 "$(cat "$RMQ_DIR/server.pid")" 2>/dev/null && tcp_open "$AMQP_PORT"
+  rmq_alive && tcp_open "$AMQP_PORT"
 }
 
 rmq_start() {
@@ -182,7 +191,7 @@ EOF
       log "RabbitMQ on port $AMQP_PORT (node $NODENAME)"
       return 0
     fi
-    if ! kill -0 "$(cat "$RMQ_DIR/server.pid")" 2>/dev/null; then
+    if ! rmq_alive; then
       tail -n 30 "$RMQ_DIR/server.out" >&2 || true
       log "RabbitMQ exited during start"
       return 1
@@ -198,7 +207,7 @@ EOF
 # Stops the node: its process group (the start script, beam, helpers) and
 # the port mapper started for it on its own port.
 rmq_stop_quiet() {
-  if [ -f "$RMQ_DIR/server.pid" ]; then
+  if rmq_alive; then
     local pid
     pid=$(cat "$RMQ_DIR/server.pid")
     if kill -0 "$pid" 2>/dev/null; then
