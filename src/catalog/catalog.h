@@ -150,6 +150,10 @@ const char *cw_relation_inverse(const char *type);
 typedef struct {
     char *key;   /* e.g. "spec.type", "metadata.tags", "relations.ownedby" */
     char *value; /* e.g. "service"; NULL for a key whose value is null/absent */
+    /* The original-case text value came from, when it differs from value:
+     * what cw_search_original gives for (key, value). Borrowed from the
+     * entity or the relation list the rows were built from. */
+    const char *original;
 } cw_search_row;
 
 typedef struct {
@@ -174,6 +178,17 @@ typedef struct {
 cw_err cw_entity_search_rows(const json_t *entity, const cw_relation_list *rels,
                              cw_search_rows *out);
 void cw_search_rows_free(cw_search_rows *rows);
+
+/*
+ * The original-case text of search row (key, value) of entity, for facets:
+ * the first string (in document order) at the row's path whose lower case
+ * is value (object member names may contain dots, so every member that is
+ * a prefix of the path is tried), or for "relations.*" keys the target ref
+ * of the first relation of rels with that type and target key. NULL when
+ * that text equals value or nothing matches. Borrowed from entity or rels.
+ */
+const char *cw_search_original(const json_t *entity, const cw_relation_list *rels,
+                               const char *key, const char *value);
 
 /*
  * Canonical serialisation used to compute an etag: the entity without

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_KEY 200
 #define MAX_VALUE 200
@@ -29,7 +30,7 @@ static char lower(char c)
 /* Appends one row; key/value are copied lower-cased into one allocation.
  * Rows whose key or value is too long are skipped, as Backstage does. */
 static void add_row(sctx *c, const char *key, size_t klen, const char *key2, size_t k2len,
-                    const char *val, size_t vlen, bool has_val)
+                    const char *val, size_t vlen, bool has_val, const char *orig)
 {
     if (c->err)
         return;
@@ -70,6 +71,7 @@ static void add_row(sctx *c, const char *key, size_t klen, const char *key2, siz
     }
     rows->items[rows->len].key = mem;
     rows->items[rows->len].value = value;
+    rows->items[rows->len].original = orig;
     rows->len++;
 }
 
@@ -129,36 +131,36 @@ static void visit(sctx *c, const json_t *v, int depth)
             /* visit may have grown (moved) the path buffer: re-read it. */
             if (json_is_string(item))
                 add_row(c, c->path.data, plen, json_string_value(item),
-                        json_string_length(item), "true", 4, true);
+                        json_string_length(item), "true", 4, true, NULL);
         }
         break;
     }
     case JSON_STRING:
-        add_row(c, path, plen, NULL, 0, json_string_value(v), json_string_length(v), true);
+        add_row(c, path, plen, NULL, 0, json_string_value(v), json_string_length(v), true,
+                json_string_value(v));
         break;
     case JSON_INTEGER:
         snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        add_row(c, path, plen, NULL, 0, num, strlen(num), true);
+        add_row(c, path, plen, NULL, 0, num, strlen(num), true, NULL);
         break;
     case JSON_REAL:
         format_real(json_real_value(v), num);
-        add_row(c, path, plen, NULL, 0, num, strlen(num), true);
+        add_row(c, path, plen, NULL, 0, num, strlen(num), true, NULL);
         break;
     case JSON_TRUE:
-        add_row(c, path, plen, NULL, 0, "true", 4, true);
+        add_row(c, path, plen, NULL, 0, "true", 4, true, NULL);
         break;
     case JSON_FALSE:
-        add_row(c, path, plen, NULL, 0, "false", 5, true);
+        add_row(c, path, plen, NULL, 0, "false", 5, true, NULL);
         break;
     case JSON_NULL:
-        add_row(c, path, plen, NULL, 0, NULL, 0, false);
+        add_row(c, path, plen, NULL, 0, NULL, 0, false, NULL);
         break;
     }
 }
 
-static int cmp_row(const void *a, const void *b)
+static int cmp_row(const cw_search_row *x, const cw_search_row *y)
 {
-    const cw_search_row *x = a, *y = b;
     int k = strcmp(x->key, y->key);
     if (k)
         return k;
@@ -167,9 +169,44 @@ static int cmp_row(const void *a, const void *b)
     return strcmp(x->value, y->value);
 }
 
+/* Sorts by (key, value) keeping document order among equal rows (a bottom-up
+ * merge sort): the first of equal rows decides the original text. */
+static cw_err sort_rows(cw_search_row *rows, size_t n)
+{
+    bool sorted = true;
+    for (size_t i = 1; i < n && sorted; i++)
+        sorted = cmp_row(&rows[i - 1], &rows[i]) <= 0;
+    if (sorted)
+        return CW_OK;
+    cw_search_row *tmp = malloc(n * sizeof *tmp);
+    if (!tmp)
+        return CW_ERR_NOMEM;
+    cw_search_row *from = rows, *to = tmp;
+    for (size_t width = 1; width < n; width *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * width) {
+            size_t mid = lo + width < n ? lo + width : n;
+            size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+            size_t i = lo, j = mid, o = lo;
+            while (i < mid && j < hi)
+                to[o++] = cmp_row(&from[j], &from[i]) < 0 ? from[j++] : from[i++];
+            while (i < mid)
+                to[o++] = from[i++];
+            while (j < hi)
+                to[o++] = from[j++];
+        }
+        cw_search_row *t = from;
+        from = to;
+        to = t;
+    }
+    if (from != rows)
+        memcpy(rows, from, n * sizeof *rows);
+    free(tmp);
+    return CW_OK;
+}
+
 static void add_str(sctx *c, const char *key, const char *value)
 {
-    add_row(c, key, strlen(key), NULL, 0, value, strlen(value), true);
+    add_row(c, key, strlen(key), NULL, 0, value, strlen(value), true, NULL);
 }
 
 cw_err cw_entity_search_rows(const json_t *entity, const cw_relation_list *rels,
@@ -196,25 +233,96 @@ cw_err cw_entity_search_rows(const json_t *entity, const cw_relation_list *rels,
     for (size_t i = 0; rels && i < rels->len; i++) {
         const char *type = rels->items[i].type;
         add_row(&c, "relations", 9, type, strlen(type), rels->items[i].target_key,
-                strlen(rels->items[i].target_key), true);
+                strlen(rels->items[i].target_key), true, rels->items[i].target_ref);
     }
     cw_buf_free(&c.path);
+    if (!c.err && out->len > 1)
+        c.err = sort_rows(out->items, out->len);
     if (c.err) {
         cw_search_rows_free(out);
         return c.err;
     }
     if (out->len > 1) {
-        qsort(out->items, out->len, sizeof *out->items, cmp_row);
+        /* of equal rows the first is kept, with the first text that was a
+         * string (or a relation's ref) as its original */
         size_t w = 1;
         for (size_t i = 1; i < out->len; i++) {
-            if (cmp_row(&out->items[w - 1], &out->items[i]) == 0)
+            cw_search_row *kept = &out->items[w - 1];
+            if (cmp_row(kept, &out->items[i]) == 0) {
+                if (!kept->original)
+                    kept->original = out->items[i].original;
                 free(out->items[i].key);
-            else
+            } else {
                 out->items[w++] = out->items[i];
+            }
         }
         out->len = w;
     }
+    for (size_t i = 0; i < out->len; i++) {
+        cw_search_row *r = &out->items[i];
+        /* rows added by rule (metadata.name...) come after the walk but
+         * their originals are the first match in document order: those
+         * few are looked up the general way */
+        if (is_skipped_path(r->key))
+            r->original = cw_search_original(entity, rels, r->key, r->value);
+        else if (r->original && (!r->value || !strcmp(r->original, r->value)))
+            r->original = NULL;
+    }
     return CW_OK;
+}
+
+/* ---- original-case values ------------------------------------------------------ */
+
+/* The first string at dotted path under node whose lower case is value.
+ * Object member names may themselves contain dots (annotation keys), so
+ * every member that is a prefix of the path is tried. */
+static const char *find_original(const json_t *node, const char *path, const char *value)
+{
+    if (json_is_array(node)) {
+        size_t i;
+        const json_t *el;
+        json_array_foreach(node, i, el) {
+            const char *r = find_original(el, path, value);
+            if (r)
+                return r;
+        }
+        return NULL;
+    }
+    if (!*path) {
+        if (json_is_string(node) && strcasecmp(json_string_value(node), value) == 0)
+            return json_string_value(node);
+        return NULL;
+    }
+    if (!json_is_object(node))
+        return NULL;
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)node, k, v) {
+        size_t kl = strlen(k);
+        if (strncasecmp(path, k, kl) != 0 || (path[kl] != '.' && path[kl] != '\0'))
+            continue;
+        const char *r = find_original(v, path[kl] ? path + kl + 1 : path + kl, value);
+        if (r)
+            return r;
+    }
+    return NULL;
+}
+
+const char *cw_search_original(const json_t *entity, const cw_relation_list *rels,
+                               const char *key, const char *value)
+{
+    if (!value)
+        return NULL;
+    const char *r = NULL;
+    if (!strncmp(key, "relations.", 10)) {
+        for (size_t i = 0; rels && i < rels->len && !r; i++)
+            if (strcasecmp(rels->items[i].type, key + 10) == 0 &&
+                !strcmp(rels->items[i].target_key, value))
+                r = rels->items[i].target_ref;
+    } else {
+        r = find_original(entity, key, value);
+    }
+    return r && strcmp(r, value) != 0 ? r : NULL;
 }
 
 void cw_search_rows_free(cw_search_rows *rows)

@@ -105,7 +105,7 @@ static cw_err prepare_rows(json_t *e, prepared_entity *p, cw_diag *d)
         cw__srow *r = &p->srows[i];
         r->key = p->rows.items[i].key;
         r->value = p->rows.items[i].value;
-        r->original = cw__search_original(e, &p->rels, r->key, r->value);
+        r->original = p->rows.items[i].original;
     }
     p->nsrows = p->rows.len;
     cw__srows_normalize(p->srows, &p->nsrows);

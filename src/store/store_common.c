@@ -224,61 +224,10 @@ cw_err cw__json_compact(const json_t *v, cw_buf *out) { return put_json(v, out, 
 
 /* ---- original-case search values ----------------------------------------------- */
 
-static bool eq_lower(const char *orig, const char *lower)
-{
-    return strcasecmp(orig, lower) == 0;
-}
-
-/* Finds the string at dotted path under node whose lower case is value.
- * Object member names may themselves contain dots (annotation keys), so
- * every member that is a prefix of the path is tried. */
-static const char *find_original(const json_t *node, const char *path, const char *value)
-{
-    if (json_is_array(node)) {
-        size_t i;
-        const json_t *el;
-        json_array_foreach(node, i, el) {
-            const char *r = find_original(el, path, value);
-            if (r)
-                return r;
-        }
-        return NULL;
-    }
-    if (!*path) {
-        if (json_is_string(node) && eq_lower(json_string_value(node), value))
-            return json_string_value(node);
-        return NULL;
-    }
-    if (!json_is_object(node))
-        return NULL;
-    const char *k;
-    const json_t *v;
-    json_object_foreach((json_t *)node, k, v) {
-        size_t kl = strlen(k);
-        if (strncasecmp(path, k, kl) != 0 || (path[kl] != '.' && path[kl] != '\0'))
-            continue;
-        const char *r = find_original(v, path[kl] ? path + kl + 1 : path + kl, value);
-        if (r)
-            return r;
-    }
-    return NULL;
-}
-
 const char *cw__search_original(const json_t *entity, const cw_relation_list *rels,
                                 const char *key, const char *value)
 {
-    if (!value)
-        return NULL;
-    const char *r = NULL;
-    if (!strncmp(key, "relations.", 10)) {
-        for (size_t i = 0; rels && i < rels->len && !r; i++)
-            if (eq_lower(rels->items[i].type, key + 10) &&
-                !strcmp(rels->items[i].target_key, value))
-                r = rels->items[i].target_ref;
-    } else {
-        r = find_original(entity, key, value);
-    }
-    return r && strcmp(r, value) != 0 ? r : NULL;
+    return cw_search_original(entity, rels, key, value);
 }
 
 /* ---- relations ---------------------------------------------------------------- */
