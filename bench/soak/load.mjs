@@ -18,10 +18,21 @@ if (!url || !token || !pid || !rate) {
   process.exit(2);
 }
 
-function rssKiB() {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+// CPU seconds the server has used (utime + stime; Linux reports clock ticks of 1/100 s)
+function cpuSeconds() {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+// VmRSS, and its anonymous part: the file-backed rest is SQLite's
+// memory-mapped database pages (mmap_size), which grow with the file and
+// are the page cache's to drop, not the heap's.
+function statusKiB(field) {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : NaN;
 }
+const rssKiB = () => statusKiB('VmRSS');
+const anonKiB = () => statusKiB('RssAnon');
 
 const NAMES = 500; // entity PUTs cycle over these, so the catalog stays bounded
 let putSeq = 0, eventSeq = 0;
@@ -72,6 +83,8 @@ let errors = 0, sent = 0, done = 0, inFlightMax = 0, inFlight = 0;
 const errorKinds = new Map();
 let measuring = false;
 const rss = { start: rssKiB(), warm: NaN, end: NaN, samples: [] };
+const anon = { start: anonKiB(), warm: NaN, end: NaN };
+const cpu = { warm: NaN, end: NaN };
 
 async function one(due) {
   const [, cls, make] = pick();
@@ -113,13 +126,15 @@ const t0 = performance.now();
 let tMeasure = 0;
 let next = t0;
 const pending = new Set();
-const sampler = setInterval(() => rss.samples.push([Math.round((performance.now() - t0) / 1000), rssKiB()]), 10000);
+const sampler = setInterval(() => rss.samples.push([Math.round((performance.now() - t0) / 1000), rssKiB(), anonKiB()]), 10000);
 for (;;) {
   if (measuring ? performance.now() - tMeasure >= measure : false) break;
   const now = performance.now();
   if (!measuring && now - t0 >= warmup) {
     await Promise.all(pending); // the warm-up's requests are not counted
     rss.warm = rssKiB();
+    anon.warm = anonKiB();
+    cpu.warm = cpuSeconds();
     measuring = true;
     tMeasure = performance.now();
     next = tMeasure;
@@ -137,6 +152,8 @@ await Promise.all(pending);
 const elapsed = (performance.now() - tMeasure) / 1000;
 clearInterval(sampler);
 rss.end = rssKiB();
+anon.end = anonKiB();
+cpu.end = cpuSeconds();
 
 const all = [...stats.read, ...stats.write, ...stats.event];
 const lines = [];
@@ -152,11 +169,19 @@ for (const [name, arr] of [['all', all], ['reads', stats.read], ['entity writes'
 lines.push('');
 const errText = errors ? ` (${[...errorKinds].map(([k, n]) => `${k}: ${n}`).join(', ')})` : '';
 lines.push(`Throughput ${(done / elapsed).toFixed(1)} requests/s answered (${sent} due), errors ${errors}${errText}, ` +
-  `at most ${inFlightMax} requests in flight.`);
+  `at most ${inFlightMax} requests in flight; the server used ${(((cpu.end - cpu.warm) / elapsed) * 100).toFixed(0)}% of one CPU.`);
 lines.push('');
 const growth = rss.end - rss.warm;
 lines.push(`Server resident memory (VmRSS): ${mib(rss.start)} MiB at start, ${mib(rss.warm)} MiB after the warm-up, ` +
   `${mib(rss.end)} MiB at the end: ${growth >= 0 ? '+' : ''}${mib(growth)} MiB ` +
   `(${((growth / rss.warm) * 100).toFixed(1)}%) over the measured period. ` +
-  `Samples every 10 s (s: MiB): ${rss.samples.map(([t, k]) => `${t}: ${mib(k)}`).join(', ')}.`);
+  `Of it anonymous memory (RssAnon; the rest is mostly the memory-mapped database): ${mib(anon.start)}, ${mib(anon.warm)}, ` +
+  `${mib(anon.end)} MiB. Samples every 10 s (s: VmRSS/RssAnon MiB): ` +
+  `${rss.samples.map(([t, k, a]) => `${t}: ${mib(k)}/${mib(a)}`).join(', ')}.`);
+const anonGrowth = anon.end - anon.warm;
+const steady = anonGrowth <= Math.max(8 * 1024, anon.warm * 0.1);
+lines.push('');
+lines.push(steady
+  ? `Verdict: anonymous memory steady once warm (${anonGrowth >= 0 ? '+' : ''}${mib(anonGrowth)} MiB, within max(8 MiB, 10%)).`
+  : `Verdict: anonymous memory grew by ${mib(anonGrowth)} MiB once warm, more than max(8 MiB, 10%): look for a leak, or a backlog (requests in flight above).`);
 console.log(lines.join('\n'));

@@ -7,13 +7,13 @@
 # the machine and date to bench/RESULTS.md. A benchmark, not a test.
 #
 # usage: bench/soak/run.sh [--no-append]
-# env:   CONWAY_BIN (default build/conway), RATE (requests/s, default 300),
+# env:   CONWAY_BIN (default build/conway), RATE (requests/s, default 100),
 #        WARMUP (s, default 30), MEASURE (s, default 120)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 BIN=${CONWAY_BIN:-$ROOT/build/conway}
-RATE=${RATE:-300}
+RATE=${RATE:-100}
 WARMUP=${WARMUP:-30}
 MEASURE=${MEASURE:-120}
 APPEND=1
