@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "util/buf.h"
 #include "util/err.h"
 
 #define CW_NAME_MAX 63            /* Backstage: names, namespaces, kinds */
@@ -196,6 +197,10 @@ const char *cw_search_original(const json_t *entity, const cw_relation_list *rel
  * Returns a malloc'd string, NULL when out of memory or not an object.
  */
 char *cw_entity_canonical_json(const json_t *entity);
+/* The same text appended to out (which stays as it was on failure):
+ * CW_ERR_INVALID for a non-object or a string that is not UTF-8,
+ * CW_ERR_NOMEM, CW_ERR_TOO_LARGE. */
+cw_err cw_entity_canonical_json_into(const json_t *entity, cw_buf *out);
 
 /* ---- YAML / JSON input ---------------------------------------------------- */
 

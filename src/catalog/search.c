@@ -342,6 +342,21 @@ void cw_search_rows_free(cw_search_rows *rows)
  * jansson itself. A string that is not valid UTF-8 fails, as in jansson.
  */
 
+/* cw_buf_append without the call when the bytes fit (JSON writing appends
+ * a few bytes at a time). */
+static inline cw_err put_bytes(cw_buf *b, const char *s, size_t n)
+{
+    if (b->cap - b->len > n && b->len + n <= b->max) {
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+        return CW_OK;
+    }
+    return cw_buf_append(b, s, n);
+}
+
+static inline cw_err put_char(cw_buf *b, char c) { return put_bytes(b, &c, 1); }
+
 static const char hexdig[] = "0123456789ABCDEF";
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), 0 when invalid:
@@ -379,7 +394,7 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 static cw_err canon_string(cw_buf *out, const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
-    cw_err err = cw_buf_putc(out, '"');
+    cw_err err = put_char(out, '"');
     size_t run = 0; /* start of the pending bytes that are copied as they are */
     for (size_t i = 0; i < n && !err;) {
         unsigned char ch = s[i];
@@ -394,27 +409,27 @@ static cw_err canon_string(cw_buf *out, const char *str, size_t n)
             i++;
             continue;
         }
-        err = cw_buf_append(out, str + run, i - run);
+        err = put_bytes(out, str + run, i - run);
         if (err)
             break;
         switch (ch) {
-        case '"': err = cw_buf_append(out, "\\\"", 2); break;
-        case '\\': err = cw_buf_append(out, "\\\\", 2); break;
-        case '\b': err = cw_buf_append(out, "\\b", 2); break;
-        case '\f': err = cw_buf_append(out, "\\f", 2); break;
-        case '\n': err = cw_buf_append(out, "\\n", 2); break;
-        case '\r': err = cw_buf_append(out, "\\r", 2); break;
-        case '\t': err = cw_buf_append(out, "\\t", 2); break;
+        case '"': err = put_bytes(out, "\\\"", 2); break;
+        case '\\': err = put_bytes(out, "\\\\", 2); break;
+        case '\b': err = put_bytes(out, "\\b", 2); break;
+        case '\f': err = put_bytes(out, "\\f", 2); break;
+        case '\n': err = put_bytes(out, "\\n", 2); break;
+        case '\r': err = put_bytes(out, "\\r", 2); break;
+        case '\t': err = put_bytes(out, "\\t", 2); break;
         default: {
             char esc[6] = {'\\', 'u', '0', '0', hexdig[ch >> 4], hexdig[ch & 15]};
-            err = cw_buf_append(out, esc, 6);
+            err = put_bytes(out, esc, 6);
         }
         }
         run = ++i;
     }
     if (!err)
-        err = cw_buf_append(out, str + run, n - run);
-    return err ? err : cw_buf_putc(out, '"');
+        err = put_bytes(out, str + run, n - run);
+    return err ? err : put_char(out, '"');
 }
 
 typedef struct {
@@ -463,14 +478,14 @@ static cw_err canon_object(cw_buf *out, const json_t *obj, const char *const *dr
         }
         m[j] = e;
     }
-    cw_err err = cw_buf_putc(out, '{');
+    cw_err err = put_char(out, '{');
     for (size_t i = 0; i < n && !err; i++) {
         if (i)
-            err = cw_buf_putc(out, ',');
+            err = put_char(out, ',');
         if (!err)
             err = canon_string(out, m[i].key, m[i].len);
         if (!err)
-            err = cw_buf_putc(out, ':');
+            err = put_char(out, ':');
         bool meta = top && json_is_object(m[i].value) && m[i].len == 8 &&
                     !memcmp(m[i].key, "metadata", 8);
         if (!err)
@@ -479,7 +494,7 @@ static cw_err canon_object(cw_buf *out, const json_t *obj, const char *const *dr
     }
     if (m != stack)
         free(m);
-    return err ? err : cw_buf_putc(out, '}');
+    return err ? err : put_char(out, '}');
 }
 
 static cw_err canon_value(cw_buf *out, const json_t *v, const char *const *drop, size_t ndrop,
@@ -491,21 +506,21 @@ static cw_err canon_value(cw_buf *out, const json_t *v, const char *const *drop,
     case JSON_OBJECT:
         return canon_object(out, v, drop, ndrop, false, depth);
     case JSON_ARRAY: {
-        cw_err err = cw_buf_putc(out, '[');
+        cw_err err = put_char(out, '[');
         for (size_t i = 0; i < json_array_size(v) && !err; i++) {
             if (i)
-                err = cw_buf_putc(out, ',');
+                err = put_char(out, ',');
             if (!err)
                 err = canon_value(out, json_array_get(v, i), NULL, 0, depth + 1);
         }
-        return err ? err : cw_buf_putc(out, ']');
+        return err ? err : put_char(out, ']');
     }
     case JSON_STRING:
         return canon_string(out, json_string_value(v), json_string_length(v));
     case JSON_INTEGER: {
         char num[32];
         int n = snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        return cw_buf_append(out, num, (size_t)n);
+        return put_bytes(out, num, (size_t)n);
     }
     case JSON_REAL: {
         char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -515,21 +530,33 @@ static cw_err canon_value(cw_buf *out, const json_t *v, const char *const *drop,
         free(text);
         return err;
     }
-    case JSON_TRUE: return cw_buf_append(out, "true", 4);
-    case JSON_FALSE: return cw_buf_append(out, "false", 5);
-    case JSON_NULL: return cw_buf_append(out, "null", 4);
+    case JSON_TRUE: return put_bytes(out, "true", 4);
+    case JSON_FALSE: return put_bytes(out, "false", 5);
+    case JSON_NULL: return put_bytes(out, "null", 4);
     }
     return CW_ERR_INTERNAL;
 }
 
-char *cw_entity_canonical_json(const json_t *entity)
+cw_err cw_entity_canonical_json_into(const json_t *entity, cw_buf *out)
 {
     static const char *const top_drop[] = {"relations", "status"};
     if (!json_is_object(entity))
-        return NULL;
+        return CW_ERR_INVALID;
+    size_t len = out->len;
+    cw_err err = canon_object(out, entity, top_drop, 2, true, 0);
+    if (err) {
+        out->len = len;
+        if (out->data)
+            out->data[len] = '\0';
+    }
+    return err;
+}
+
+char *cw_entity_canonical_json(const json_t *entity)
+{
     cw_buf out;
     cw_buf_init(&out, 0);
-    if (canon_object(&out, entity, top_drop, 2, true, 0) != CW_OK) {
+    if (cw_entity_canonical_json_into(entity, &out) != CW_OK) {
         cw_buf_free(&out);
         return NULL;
     }

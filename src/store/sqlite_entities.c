@@ -39,6 +39,28 @@ static const char *str_member(const json_t *obj, const char *name)
 
 /* ---- put ----------------------------------------------------------------------------- */
 
+/* Buffers reused by every entity of a batch: growing fresh ones per entity
+ * costs more than filling them. */
+typedef struct {
+    cw_buf canon;          /* canonical JSON, for the etag */
+    cw_buf body;           /* entities.body */
+    cw_buf blob;           /* entities.search_rows */
+} put_scratch;
+
+static void scratch_init(put_scratch *sc)
+{
+    cw_buf_init(&sc->canon, 0);
+    cw_buf_init(&sc->body, 0);
+    cw_buf_init(&sc->blob, 0);
+}
+
+static void scratch_free(put_scratch *sc)
+{
+    cw_buf_free(&sc->canon);
+    cw_buf_free(&sc->body);
+    cw_buf_free(&sc->blob);
+}
+
 /* What one entity turns into before it touches the database. */
 typedef struct {
     cw_ref ref;
@@ -50,8 +72,8 @@ typedef struct {
     cw_search_rows rows;
     cw__srow *srows;       /* rows with original case, borrowed strings */
     size_t nsrows;
-    cw_buf blob;           /* entities.search_rows */
-    char *body;
+    cw_buf *blob;          /* entities.search_rows (the batch's scratch) */
+    cw_buf *body;          /* entities.body (the batch's scratch) */
 } prepared_entity;
 
 static void prepared_free(prepared_entity *p)
@@ -62,8 +84,6 @@ static void prepared_free(prepared_entity *p)
     cw_relation_list_free(&p->rels);
     cw_search_rows_free(&p->rows);
     free(p->srows);
-    cw_buf_free(&p->blob);
-    free(p->body);
 }
 
 static cw_err set_server_fields(json_t *e, const char *uid, const char *etag, cw_diag *d)
@@ -91,15 +111,11 @@ static cw_err prepare_rows(json_t *e, prepared_entity *p, cw_diag *d)
     p->text_name = dup_lower(str_member(md, "name"));
     p->text_title = dup_lower(str_member(md, "title"));
     p->text_desc = dup_lower(str_member(md, "description"));
-    cw_buf body;
-    cw_buf_init(&body, 0);
-    if ((err = cw__json_compact(e, &body))) {
-        cw_buf_free(&body);
+    cw_buf_reset(p->body);
+    if ((err = cw__json_compact(e, p->body)))
         return cw_fail(d, err, "entity: cannot serialise");
-    }
-    p->body = cw_buf_steal(&body, NULL);
     p->srows = calloc(p->rows.len ? p->rows.len : 1, sizeof *p->srows);
-    if (!p->text_name || !p->text_title || !p->text_desc || !p->body || !p->srows)
+    if (!p->text_name || !p->text_title || !p->text_desc || !p->srows)
         return cw_fail(d, CW_ERR_NOMEM, "entity: out of memory");
     for (size_t i = 0; i < p->rows.len; i++) {
         cw__srow *r = &p->srows[i];
@@ -109,7 +125,8 @@ static cw_err prepare_rows(json_t *e, prepared_entity *p, cw_diag *d)
     }
     p->nsrows = p->rows.len;
     cw__srows_normalize(p->srows, &p->nsrows);
-    err = cw__search_blob(p->srows, p->nsrows, &p->blob);
+    cw_buf_reset(p->blob);
+    err = cw__search_blob(p->srows, p->nsrows, p->blob);
     if (err)
         return cw_fail(d, err, "entity: cannot encode search rows");
     return CW_OK;
@@ -138,20 +155,20 @@ static cw_err exec_id(cw__sqlite_conn *c, const char *sql, int64_t id, cw_diag *
 
 /* Puts one entity inside the caller's write transaction; its search rows
  * are queued on sb. *changed is set when the database was modified. */
-static cw_err put_one(cw__sqlite_conn *c, cw__search_batch *sb, json_t *e,
+static cw_err put_one(cw__sqlite_conn *c, cw__search_batch *sb, put_scratch *sc, json_t *e,
                       const char *if_match, int64_t now, cw_put_result *res, bool *changed,
                       cw_diag *d)
 {
     prepared_entity p;
     memset(&p, 0, sizeof p);
-    char *canon = NULL;
+    p.body = &sc->body;
+    p.blob = &sc->blob;
     sqlite3_stmt *sel = NULL, *wr = NULL;
     char uid[40] = "", old_etag[48] = "";
     void *old_rows = NULL;
     size_t old_len = 0;
     int64_t id = 0;
     bool exists = false;
-    cw_buf_init(&p.blob, 0);
 
     cw_err err = cw_entity_ref(e, &p.ref, d);
     if (err)
@@ -159,12 +176,12 @@ static cw_err put_one(cw__sqlite_conn *c, cw__search_batch *sb, json_t *e,
     cw_ref_key(&p.ref, p.key);
     cw_ref_format(&p.ref, p.disp);
     json_object_del(e, "relations"); /* server-owned: rendered on read */
-    canon = cw_entity_canonical_json(e);
-    if (!canon) {
+    cw_buf_reset(&sc->canon);
+    if (cw_entity_canonical_json_into(e, &sc->canon) != CW_OK) {
         err = cw_fail(d, CW_ERR_NOMEM, "entity: out of memory");
         goto out;
     }
-    if ((err = cw__etag(canon, p.etag, d)))
+    if ((err = cw__etag(cw_buf_cstr(&sc->canon), p.etag, d)))
         goto out;
 
     err = cw__sqlite_stmt(c, "SELECT id, uid, etag, search_rows FROM entities WHERE key = ?",
@@ -240,12 +257,13 @@ static cw_err put_one(cw__sqlite_conn *c, cw__search_batch *sb, json_t *e,
     cw__bind_text(wr, 3, p.ref.namespace_);
     cw__bind_text(wr, 4, p.ref.name);
     cw__bind_text(wr, 5, p.etag);
-    cw__bind_text(wr, 6, p.body);
+    sqlite3_bind_text(wr, 6, cw_buf_cstr(p.body), (int)p.body->len, SQLITE_STATIC);
     cw__bind_text(wr, 7, p.text_name);
     cw__bind_text(wr, 8, p.text_title);
     cw__bind_text(wr, 9, p.text_desc);
     cw__bind_int64(wr, 10, now);
-    sqlite3_bind_blob(wr, 11, p.blob.len ? p.blob.data : "", (int)p.blob.len, SQLITE_STATIC);
+    sqlite3_bind_blob(wr, 11, p.blob->len ? p.blob->data : "", (int)p.blob->len,
+                      SQLITE_STATIC);
     if (exists) {
         cw__bind_int64(wr, 12, id);
     } else {
@@ -274,7 +292,6 @@ static cw_err put_one(cw__sqlite_conn *c, cw__search_batch *sb, json_t *e,
 out:
     cw__sqlite_done(c, sel);
     cw__sqlite_done(c, wr);
-    free(canon);
     free(old_rows);
     prepared_free(&p);
     return err;
@@ -291,12 +308,14 @@ static cw_err ent_put(cw_store *store, json_t *const *entities, const char *cons
     int64_t now = (int64_t)time(NULL);
     bool changed = false;
     cw__search_batch *sb = NULL;
+    put_scratch sc;
+    scratch_init(&sc);
     if (cw__search_batch_new(&sb) != CW_OK)
         err = cw_fail(d, CW_ERR_NOMEM, "entities: out of memory");
     for (size_t i = 0; i < n && !err; i++) {
         memset(&results[i], 0, sizeof results[i]);
-        err = put_one(c, sb, entities[i], if_match ? if_match[i] : NULL, now, &results[i],
-                      &changed, d);
+        err = put_one(c, sb, &sc, entities[i], if_match ? if_match[i] : NULL, now,
+                      &results[i], &changed, d);
         if (err && n > 1)
             cw_diag_prefix(d, "entities[%zu]", i);
     }
@@ -305,6 +324,7 @@ static cw_err ent_put(cw_store *store, json_t *const *entities, const char *cons
     if (!err && changed)
         err = cw__sqlite_entity_gen_bump(c, d);
     cw__search_batch_free(sb);
+    scratch_free(&sc);
     return cw__sqlite_write_end(s, c, err, d);
 }
 

@@ -132,33 +132,48 @@ bool cw__is_sha256_hex(const char *s)
 
 /* ---- compact JSON ---------------------------------------------------------------- */
 
+/* cw_buf_append without the call when the bytes fit (JSON writing appends
+ * a few bytes at a time). */
+static inline cw_err put_bytes(cw_buf *b, const char *s, size_t n)
+{
+    if (b->cap - b->len > n && b->len + n <= b->max) {
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+        return CW_OK;
+    }
+    return cw_buf_append(b, s, n);
+}
+
+static inline cw_err put_char(cw_buf *b, char c) { return put_bytes(b, &c, 1); }
+
 static cw_err put_json_string(cw_buf *out, const char *s, size_t n)
 {
-    cw_err err = cw_buf_putc(out, '"');
+    cw_err err = put_char(out, '"');
     size_t run = 0; /* start of the pending run of bytes that need no escape */
     for (size_t i = 0; i < n && !err; i++) {
         unsigned char ch = (unsigned char)s[i];
         if (ch >= 0x20 && ch != '"' && ch != '\\')
             continue;
-        err = cw_buf_append(out, s + run, i - run);
+        err = put_bytes(out, s + run, i - run);
         run = i + 1;
         if (err)
             break;
         switch (ch) {
-        case '"': err = cw_buf_append(out, "\\\"", 2); break;
-        case '\\': err = cw_buf_append(out, "\\\\", 2); break;
-        case '\n': err = cw_buf_append(out, "\\n", 2); break;
-        case '\r': err = cw_buf_append(out, "\\r", 2); break;
-        case '\t': err = cw_buf_append(out, "\\t", 2); break;
+        case '"': err = put_bytes(out, "\\\"", 2); break;
+        case '\\': err = put_bytes(out, "\\\\", 2); break;
+        case '\n': err = put_bytes(out, "\\n", 2); break;
+        case '\r': err = put_bytes(out, "\\r", 2); break;
+        case '\t': err = put_bytes(out, "\\t", 2); break;
         default: {
             char esc[6] = {'\\', 'u', '0', '0', hexdig[ch >> 4], hexdig[ch & 15]};
-            err = cw_buf_append(out, esc, 6);
+            err = put_bytes(out, esc, 6);
         }
         }
     }
     if (!err)
-        err = cw_buf_append(out, s + run, n - run);
-    return err ? err : cw_buf_putc(out, '"');
+        err = put_bytes(out, s + run, n - run);
+    return err ? err : put_char(out, '"');
 }
 
 static cw_err put_json(const json_t *v, cw_buf *out, int depth)
@@ -171,35 +186,35 @@ static cw_err put_json(const json_t *v, cw_buf *out, int depth)
         const char *k;
         const json_t *m;
         bool first = true;
-        err = cw_buf_putc(out, '{');
+        err = put_char(out, '{');
         json_object_foreach((json_t *)v, k, m) {
             if (!err && !first)
-                err = cw_buf_putc(out, ',');
+                err = put_char(out, ',');
             first = false;
             if (!err)
                 err = put_json_string(out, k, strlen(k));
             if (!err)
-                err = cw_buf_putc(out, ':');
+                err = put_char(out, ':');
             if (!err)
                 err = put_json(m, out, depth + 1);
             if (err)
                 break;
         }
-        return err ? err : cw_buf_putc(out, '}');
+        return err ? err : put_char(out, '}');
     }
     case JSON_ARRAY: {
         size_t i;
         const json_t *m;
-        err = cw_buf_putc(out, '[');
+        err = put_char(out, '[');
         json_array_foreach(v, i, m) {
             if (!err && i)
-                err = cw_buf_putc(out, ',');
+                err = put_char(out, ',');
             if (!err)
                 err = put_json(m, out, depth + 1);
             if (err)
                 break;
         }
-        return err ? err : cw_buf_putc(out, ']');
+        return err ? err : put_char(out, ']');
     }
     case JSON_STRING:
         return put_json_string(out, json_string_value(v), json_string_length(v));
