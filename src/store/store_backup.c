@@ -38,6 +38,9 @@ cw_err cw__db_lock(const char *db_path, bool exclusive, int wait_ms, bool best_e
     int n = snprintf(path, sizeof path, "%s.lock", db_path);
     if (n < 0 || (size_t)n >= sizeof path)
         return cw_fail(d, CW_ERR_INVALID, "database: path too long: %s", db_path);
+    /* a read-only open of a missing database fails anyway: leave no lock file */
+    if (best_effort && access(db_path, F_OK) != 0 && errno == ENOENT)
+        return CW_OK;
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0 && best_effort && (errno == EACCES || errno == EROFS || errno == EPERM))
         return CW_OK; /* read-only place: nobody can replace the database there anyway */

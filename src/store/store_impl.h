@@ -132,8 +132,9 @@ cw_err cw__sqlite_restore_file(const char *db_path, const char *in_path,
 
 /* ---- the "in use" lock (store_backup.c) ---------------------------------------
  * flock(2) on "<db_path>.lock". Shared: waits up to wait_ms while an
- * exclusive holder has it; with best_effort a lock file that cannot be
- * created (read-only directory) is no error and *fd_out is -1. Exclusive:
+ * exclusive holder has it; with best_effort (read-only opens) a lock file
+ * that cannot be created (read-only directory) or a database that does not
+ * exist is no error, and *fd_out is -1. Exclusive:
  * never waits; CW_ERR_BUSY when anyone holds it. */
 cw_err cw__db_lock(const char *db_path, bool exclusive, int wait_ms, bool best_effort,
                    int *fd_out, cw_diag *d);

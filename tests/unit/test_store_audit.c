@@ -45,9 +45,9 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     cw_store_close(f->s);
-    const char *suffix[] = {"", "-wal", "-shm", "-journal"};
+    const char *suffix[] = {"", "-wal", "-shm", "-journal", ".lock"};
     char p[320];
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < 5; i++) {
         snprintf(p, sizeof p, "%s%s", f->path, suffix[i]);
         unlink(p);
     }

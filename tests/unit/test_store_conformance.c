@@ -68,8 +68,8 @@ static void sqlite_destroy(void *ctx)
 {
     sqlite_ctx *c = ctx;
     char p[320];
-    const char *suffix[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < 4; i++) {
+    const char *suffix[] = {"", "-wal", "-shm", "-journal", ".lock"};
+    for (size_t i = 0; i < 5; i++) {
         snprintf(p, sizeof p, "%s%s", c->path, suffix[i]);
         unlink(p);
     }
