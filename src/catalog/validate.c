@@ -99,11 +99,45 @@ static void check_text(vctx *v, const json_t *obj, const char *key, const char *
         cw__issue(v->out, path, "is longer than %zu bytes", max);
 }
 
+/* Field paths are built for every field checked, issue or not: these do
+ * what snprintf(out, cap, "%s%s%s%s", ...) would, for a fraction of the
+ * cost. Parts may be NULL; the text is cut to cap - 1 bytes. */
+static void path_cat(char *out, size_t cap, const char *a, const char *b, const char *c,
+                     const char *e)
+{
+    const char *parts[4] = {a, b, c, e};
+    size_t o = 0;
+    for (size_t i = 0; i < 4; i++) {
+        if (!parts[i])
+            continue;
+        size_t n = strlen(parts[i]);
+        if (n > cap - 1 - o)
+            n = cap - 1 - o;
+        memcpy(out + o, parts[i], n);
+        o += n;
+    }
+    out[o] = '\0';
+}
+
+static void path_index(char *out, size_t cap, const char *a, const char *b, size_t i)
+{
+    char num[24];
+    size_t n = sizeof num;
+    num[--n] = '\0';
+    num[--n] = ']';
+    do {
+        num[--n] = (char)('0' + i % 10);
+        i /= 10;
+    } while (i);
+    num[--n] = '[';
+    path_cat(out, cap, a, b, num + n, NULL);
+}
+
 static void check_labels(vctx *v, const json_t *meta, const char *field, bool labels)
 {
     const json_t *obj = json_object_get(meta, field);
     char path[128], shown[72];
-    snprintf(path, sizeof path, "metadata.%s", field);
+    path_cat(path, sizeof path, "metadata.", field, NULL, NULL);
     if (!obj)
         return;
     if (!json_is_object(obj)) {
@@ -124,7 +158,7 @@ static void check_labels(vctx *v, const json_t *meta, const char *field, bool la
             continue;
         }
         char vpath[128];
-        snprintf(vpath, sizeof vpath, "metadata.%s.%s", field, key);
+        path_cat(vpath, sizeof vpath, "metadata.", field, ".", key);
         if (!json_is_string(val)) {
             cw__issue(v->out, vpath, "must be a string");
         } else if (labels && !cw_valid_label_value(json_string_value(val))) {
@@ -154,7 +188,7 @@ static void check_tags(vctx *v, const json_t *meta)
     size_t i;
     const json_t *t;
     json_array_foreach(tags, i, t) {
-        snprintf(path, sizeof path, "metadata.tags[%zu]", i);
+        path_index(path, sizeof path, "metadata.tags", NULL, i);
         if (!json_is_string(t)) {
             cw__issue(v->out, path, "must be a string");
         } else if (!cw_valid_tag(json_string_value(t))) {
@@ -264,7 +298,7 @@ static void check_ref(vctx *v, const json_t *val, const cw_spec_field *f, const 
 static void check_field(vctx *v, const json_t *spec, const cw_spec_field *f)
 {
     char path[128], ipath[128];
-    snprintf(path, sizeof path, "spec.%s", f->name);
+    path_cat(path, sizeof path, "spec.", f->name, NULL, NULL);
     const json_t *val = json_object_get(spec, f->name);
     if (!val) {
         if (f->required)
@@ -292,7 +326,7 @@ static void check_field(vctx *v, const json_t *spec, const cw_spec_field *f)
             break;
         }
         json_array_foreach(val, i, item) {
-            snprintf(ipath, sizeof ipath, "spec.%s[%zu]", f->name, i);
+            path_index(ipath, sizeof ipath, "spec.", f->name, i);
             if (f->type == CW_FIELD_REF_LIST)
                 check_ref(v, item, f, ipath);
             else if (!json_is_string(item) || json_string_length(item) == 0)
