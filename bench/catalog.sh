@@ -1,20 +1,30 @@
 #!/usr/bin/env bash
 # bench/catalog.sh — catalog workloads through the real binary and HTTP:
-#   1. `conway import` of N generated components (default 10,000);
+#   1. `conway import` of N generated components (default 10,000) into a new
+#      database, then the same file again (every entity unchanged), beside
+#      the import of a one-entity file (process start, open, one commit) as
+#      the baseline; and the demo organisation (demo/org, ~150 entities in
+#      7 files, as scripts/demo.sh imports it);
 #   2. by-name reads (GET /api/v1/entities/component/default/NAME) with wrk,
 #      against GET /healthz in the same run as the baseline of what the HTTP
 #      layer alone costs;
-#   3. a filtered list (kind + type + owner, limit 100).
+#   3. a filtered list (kind + type + owner, limit 100), with 16 connections
+#      and with one (server time without CPU contention).
 # Server-side time per request comes from the server's own histogram
 # (/metrics: conway_http_request_duration_seconds sum/count per route).
-# Prints figures and ratios; asserts nothing. Usage: bench/catalog.sh [N] [SECONDS]
+# Prints figures and ratios, and the load average before and after (the
+# machine may be shared); asserts nothing.
+# Usage: bench/catalog.sh [N] [SECONDS]   env: CONWAY_BIN (default build/conway)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-10000}
 DUR=${2:-10}
 BIN=${CONWAY_BIN:-build/conway}
 WORK=$(mktemp -d)
-trap 'kill $SRV 2>/dev/null || true; rm -rf "$WORK"' EXIT
+SRV=
+trap 'if [ -n "$SRV" ]; then kill "$SRV" 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT
+
+echo "catalog benchmark: $N components, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 node -e '
 const n = +process.argv[1];
@@ -38,12 +48,32 @@ spec:
 }
 process.stdout.write(out.join("---\n"));
 ' "$N" > "$WORK/components.yaml"
+head -n 15 "$WORK/components.yaml" > "$WORK/one.yaml"
 
-start=$(date +%s.%N)
-"$BIN" import --quiet --db "$WORK/c.db" "$WORK/components.yaml" >/dev/null
-end=$(date +%s.%N)
-import_s=$(echo "$end - $start" | bc -l)
-printf 'import of %d components: %.3f s (%.0f entities/s)\n' "$N" "$import_s" "$(echo "$N / $import_s" | bc -l)"
+secs() { # command... -> wall seconds
+  local start end
+  start=$(date +%s.%N)
+  "$@" >/dev/null
+  end=$(date +%s.%N)
+  echo "$end - $start" | bc -l
+}
+
+one_s=$(secs "$BIN" import --quiet --db "$WORK/one.db" "$WORK/one.yaml")
+import_s=$(secs "$BIN" import --quiet --db "$WORK/c.db" "$WORK/components.yaml")
+again_s=$(secs "$BIN" import --quiet --db "$WORK/c.db" "$WORK/components.yaml")
+printf 'import of %d components:       %7.3f s (%.0f entities/s), %.1fx the one-entity import (%.3f s)\n' \
+  "$N" "$import_s" "$(echo "$N / $import_s" | bc -l)" "$(echo "$import_s / $one_s" | bc -l)" "$one_s"
+printf 'same file again (unchanged):   %7.3f s (%.0f entities/s)\n' "$again_s" \
+  "$(echo "$N / $again_s" | bc -l)"
+demo=()
+for f in groups users domains-systems resources apis components responsibilities; do
+  if [ -f "demo/org/$f.yaml" ]; then demo+=("demo/org/$f.yaml"); fi
+done
+if [ ${#demo[@]} -gt 0 ]; then
+  demo_s=$(secs "$BIN" import --quiet --db "$WORK/demo.db" "${demo[@]}")
+  printf 'demo organisation (%d files): %7.3f s, %.1fx the one-entity import\n' "${#demo[@]}" \
+    "$demo_s" "$(echo "$demo_s / $one_s" | bc -l)"
+fi
 
 port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 "$BIN" serve --db "$WORK/c.db" --listen "127.0.0.1:$port" --public-read --log-level warn 2>"$WORK/serve.log" &
@@ -61,18 +91,18 @@ request = function()
 end
 LUA
 
-server_time() { # route -> mean server seconds per request since the last call
+server_time() { # route -> sum and count of the server's request durations so far
   curl -s "$URL/metrics" | awk -v r="$1" '
     index($0, "conway_http_request_duration_seconds_sum{route=\"" r "\"}") == 1 { s = $2 }
     index($0, "conway_http_request_duration_seconds_count{route=\"" r "\"}") == 1 { c = $2 }
     END { printf "%s %s\n", s, c }'
 }
 
-run() { # name route wrk-args...
-  local name=$1 route=$2; shift 2
+run() { # name route threads connections wrk-args...
+  local name=$1 route=$2 t=$3 c=$4; shift 4
   read -r s0 c0 < <(server_time "$route")
   local out rps
-  out=$(wrk -t2 -c16 -d"${DUR}s" --latency "$@")
+  out=$(wrk -t"$t" -c"$c" -d"${DUR}s" --latency "$@")
   read -r s1 c1 < <(server_time "$route")
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   local p50 p99
@@ -84,8 +114,15 @@ run() { # name route wrk-args...
   echo "$rps" > "$WORK/$name.rps"
 }
 
-echo "wrk: 2 threads, 16 connections, ${DUR}s per workload"
-run healthz /healthz "$URL/healthz"
-run by-name "/api/v1/entities/{kind}/{namespace}/{name}" -s "$WORK/byname.lua" "$URL"
-run filtered-list /api/v1/entities "$URL/api/v1/entities?kind=component&type=service&owner=team-7&limit=100"
-printf 'ratio by-name / healthz throughput: %.2f\n' "$(echo "$(cat "$WORK/by-name.rps") / $(cat "$WORK/healthz.rps")" | bc -l)"
+LIST="$URL/api/v1/entities?kind=component&type=service&owner=team-7&limit=100"
+curl -sf -o /dev/null "$LIST" # the first read of each item renders it
+echo "wrk: ${DUR}s per workload"
+run healthz /healthz 2 16 "$URL/healthz"
+run by-name "/api/v1/entities/{kind}/{namespace}/{name}" 2 16 -s "$WORK/byname.lua" "$URL"
+run filtered-list /api/v1/entities 2 16 "$LIST"
+run healthz-1conn /healthz 1 1 "$URL/healthz"
+run filtered-list-1conn /api/v1/entities 1 1 "$LIST"
+printf 'ratio by-name / healthz throughput:            %.2f\n' "$(echo "$(cat "$WORK/by-name.rps") / $(cat "$WORK/healthz.rps")" | bc -l)"
+printf 'ratio filtered-list / healthz throughput:      %.3f\n' "$(echo "$(cat "$WORK/filtered-list.rps") / $(cat "$WORK/healthz.rps")" | bc -l)"
+printf 'ratio filtered-list / healthz, one connection: %.3f\n' "$(echo "$(cat "$WORK/filtered-list-1conn.rps") / $(cat "$WORK/healthz-1conn.rps")" | bc -l)"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
