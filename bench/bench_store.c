@@ -6,7 +6,10 @@
  *   - by-name get: cw_store_entity_get throughput (cold and cached) vs a raw
  *     SELECT of the body by primary key;
  *   - filtered query (kind=component, spec.type=service, limit 100) vs a raw
- *     indexed SELECT of 100 bodies.
+ *     indexed SELECT of 100 bodies;
+ *   - the API's list shape (kind + spec.type + owner, limit 100: one small
+ *     condition among large ones) vs a raw SELECT on a (type, owner, key)
+ *     index.
  * Prints numbers only; asserts nothing about time.
  *
  * Usage: bench_store [entities]   (default 10000)
@@ -205,10 +208,11 @@ int main(int argc, char **argv)
 
     sqlite3 *raw = raw_open(rawpath);
     raw_exec(raw, "CREATE TABLE t (id INTEGER PRIMARY KEY, key TEXT UNIQUE, type TEXT, "
-                  "body TEXT); CREATE INDEX t_type ON t (type, key)");
+                  "owner TEXT, body TEXT); CREATE INDEX t_type ON t (type, key); "
+                  "CREATE INDEX t_owner ON t (type, owner, key)");
     sqlite3_stmt *ins = NULL;
-    sqlite3_prepare_v2(raw, "INSERT INTO t (id, key, type, body) VALUES (?, ?, ?, ?)", -1,
-                       &ins, NULL);
+    sqlite3_prepare_v2(raw, "INSERT INTO t (id, key, type, owner, body) VALUES (?, ?, ?, ?, ?)",
+                       -1, &ins, NULL);
     t0 = now_s();
     raw_exec(raw, "BEGIN");
     for (size_t i = 0; i < n; i++) {
@@ -217,7 +221,10 @@ int main(int argc, char **argv)
         sqlite3_bind_int64(ins, 1, (sqlite3_int64)i + 1);
         sqlite3_bind_text(ins, 2, key, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(ins, 3, types[i % 3], -1, SQLITE_STATIC);
-        sqlite3_bind_text(ins, 4, bodies[i], -1, SQLITE_STATIC);
+        char owner[32];
+        snprintf(owner, sizeof owner, "group:default/team-%02zu", i % 40);
+        sqlite3_bind_text(ins, 4, owner, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(ins, 5, bodies[i], -1, SQLITE_STATIC);
         if (sqlite3_step(ins) != SQLITE_DONE)
             die("raw insert", sqlite3_errmsg(raw));
         sqlite3_reset(ins);
@@ -330,6 +337,47 @@ int main(int argc, char **argv)
     printf("filtered query kind=component,spec.type=service limit 100 (%zu matches)\n",
            total);
     ratio_line("query latency", t_q * 1e3, t_rq * 1e3, "ms");
+
+    /* ---- the API's list: kind + type + owner ---- */
+    const char *owner_v[] = {"group:default/team-07"};
+    cw_filter_cond oconds[3] = {{"kind", kind_v, 1},
+                                {"spec.type", type_v, 1},
+                                {"relations.ownedby", owner_v, 1}};
+    cw_filter_clause ocl = {oconds, 3};
+    cw_filter oflt = {&ocl, 1};
+    cw_entity_query oq = {.filter = &oflt, .limit = 101};
+    const int oruns = 500;
+    t0 = now_s();
+    for (int r = 0; r < oruns; r++) {
+        cw_entity_page p;
+        if (cw_store_entity_query(s, &oq, &p, &d) != CW_OK)
+            die("query", d.msg);
+        total = p.total;
+        cw_entity_page_free(&p);
+    }
+    double t_oq = (now_s() - t0) / oruns;
+    sqlite3_prepare_v2(raw, "SELECT key, body FROM t WHERE type = 'service' "
+                            "AND owner = 'group:default/team-07' ORDER BY key LIMIT 101",
+                       -1, &rq, NULL);
+    sqlite3_prepare_v2(raw, "SELECT count(*) FROM t WHERE type = 'service' "
+                            "AND owner = 'group:default/team-07'", -1, &rc, NULL);
+    t0 = now_s();
+    for (int r = 0; r < oruns; r++) {
+        sqlite3_step(rc);
+        sqlite3_reset(rc);
+        while (sqlite3_step(rq) == SQLITE_ROW) {
+            char *copy = strdup((const char *)sqlite3_column_text(rq, 1));
+            bytes += strlen(copy);
+            free(copy);
+        }
+        sqlite3_reset(rq);
+    }
+    double t_orq = (now_s() - t0) / oruns;
+    sqlite3_finalize(rq);
+    sqlite3_finalize(rc);
+    printf("filtered query kind=component,spec.type=service,relations.ownedby=team-07 "
+           "limit 101 (%zu matches)\n", total);
+    ratio_line("query latency", t_oq * 1e3, t_orq * 1e3, "ms");
 
     /* ---- facets ---- */
     const char *fkeys[] = {"spec.type", "spec.lifecycle", "metadata.tags",
