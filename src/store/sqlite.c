@@ -249,6 +249,14 @@ cw_err cw__sqlite_write_end(cw_sqlite *s, cw__sqlite_conn *c, cw_err rc, cw_diag
  * only ever shows committed states. We map it read-only after one of our
  * own connections has opened it: a connection holds the file's shared lock,
  * so SQLite will not truncate or re-initialise it under us while open.
+ *
+ * The descriptor we map it with stays open until every connection of this
+ * handle is closed: SQLite's locks on the file are POSIX record locks, which
+ * belong to the process, and closing ANY descriptor of the file drops all of
+ * them. Closing ours early released SQLite's shared lock on the "dead man
+ * switch" byte, so the next process to open the database (a CLI command next
+ * to a running server) believed itself the first, truncated the -shm under
+ * the server and crashed it (SIGBUS in sqlite3WalFrames).
  */
 #define SHM_MAP_BYTES 4096
 #define WALINDEX_VERSION 3007000u
@@ -262,11 +270,11 @@ static void shm_map(cw_sqlite *s)
     int fd = open(p, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return;
+    s->shm_fd = fd; /* closed by sqlite_close after the connections (see above) */
     struct stat sb;
     void *m = MAP_FAILED;
     if (fstat(fd, &sb) == 0 && sb.st_size >= SHM_MAP_BYTES)
         m = mmap(NULL, SHM_MAP_BYTES, PROT_READ, MAP_SHARED, fd, 0);
-    close(fd);
     if (m == MAP_FAILED)
         return;
     uint32_t version;
@@ -357,6 +365,8 @@ static void sqlite_close(cw_store *st)
         conn_close(s->writer);
         free(s->writer);
     }
+    if (s->shm_fd >= 0)
+        close(s->shm_fd); /* only now: it would drop the connections' locks */
     cw__rcache_free(s->rcache);
     pthread_mutex_destroy(&s->write_mu);
     pthread_mutex_destroy(&s->pool_mu);
@@ -382,6 +392,7 @@ cw_err cw__sqlite_open(const char *path, const cw_store_options *opt, cw_store *
     cw_sqlite *s = calloc(1, sizeof *s);
     if (!s)
         return cw_fail(d, CW_ERR_NOMEM, "database: out of memory");
+    s->shm_fd = -1;
     s->base.vt = &sqlite_vtable;
     s->read_only = opt->read_only;
     pthread_mutex_init(&s->write_mu, NULL);

@@ -59,6 +59,8 @@ typedef struct cw_sqlite {
 
     cw__rcache *rcache;               /* rendered entities */
     void *shm;                        /* read-only view of the WAL index, or NULL */
+    int shm_fd;                       /* descriptor of that view, -1; kept open
+                                         until the connections close (sqlite.c) */
 } cw_sqlite;
 
 static inline cw_sqlite *cw__sqlite(cw_store *s) { return (cw_sqlite *)s; }

@@ -3,7 +3,8 @@
  * (store.h) on real files: snapshots that match the source, backups taken
  * while another thread keeps writing, the checks that reject damaged or
  * foreign files, the "in use" lock that keeps restore away from an open
- * database, and a restore that drops the old database's stale WAL.
+ * database, a restore that drops the old database's stale WAL, and a store
+ * that keeps SQLite's WAL-index lock while other processes come and go.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,8 +22,12 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <spawn.h>
 #include <time.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #include "catalog/catalog.h"
 #include "store/store.h"
@@ -451,8 +456,105 @@ static void test_open_waits_for_restore(void **state)
     cw_store_close(s);
 }
 
-int main(void)
+/* Whether this process holds a POSIX lock on path (Linux /proc/locks). */
+static bool holds_posix_lock(const char *path)
 {
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    FILE *f = fopen("/proc/locks", "r");
+    assert_non_null(f);
+    char line[512];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f)) {
+        long pid = 0;
+        unsigned long long ino = 0;
+        char kind[16];
+        /* "3: POSIX  ADVISORY  READ 13944 fe:00:10969564 128 128" */
+        if (sscanf(line, "%*[^:]: %15s %*s %*s %ld %*x:%*x:%llu", kind, &pid, &ino) == 3)
+            found = !strcmp(kind, "POSIX") && pid == (long)getpid() &&
+                    ino == (unsigned long long)sb.st_ino;
+    }
+    fclose(f);
+    return found;
+}
+
+/* A server and a CLI command share the database: SQLite's shared lock on the
+ * WAL index must stay held by the open store (a process that sees none
+ * believes itself the first, truncates the -shm and crashes the other). */
+static void test_open_store_keeps_the_wal_index_lock(void **state)
+{
+    env *e = *state;
+    cw_store *s = open_store(e->db, false);
+    put_component(s, "first");
+    char shm[400];
+    snprintf(shm, sizeof shm, "%s-shm", e->db);
+    assert_true(holds_posix_lock(shm));
+    /* another process opens, writes and closes while this one keeps writing */
+    for (int round = 0; round < 3; round++) {
+        /* the test binary itself, in child mode (see main): a separate
+         * program, as `conway import` next to a server */
+        char name[32];
+        snprintf(name, sizeof name, "child-%d", round);
+        char self[4096];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        assert_true(n > 0);
+        self[n] = '\0';
+        char *args[] = {self, "--child-put", e->db, name, NULL};
+        pid_t pid;
+        assert_int_equal(posix_spawn(&pid, self, NULL, NULL, args, environ), 0);
+        for (int i = 0; i < 20; i++) {
+            char pname[32];
+            snprintf(pname, sizeof pname, "parent-%d-%d", round, i);
+            put_component(s, pname);
+        }
+        int status = 0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        put_component(s, "after-child");
+        assert_true(has_component(s, name));
+    }
+    assert_true(holds_posix_lock(shm));
+    cw_store_close(s);
+    cw_backup_report rep = {0};
+    cw_diag d = {{0}};
+    assert_int_equal(cw_store_backup_verify(e->db, NULL, &rep, &d), CW_OK);
+    assert_int_equal(rows_of(&rep, "entities"), 1 + 3 * 20 + 1 + 3);
+    cw_backup_report_free(&rep);
+}
+
+/* Child mode for test_open_store_keeps_the_wal_index_lock: opens the
+ * database, puts one component, closes. Exit status 0 on success. */
+static int child_put(const char *db, const char *name)
+{
+    cw_store *s = NULL;
+    cw_diag d = {{0}};
+    cw_store_options opt = {0};
+    if (cw_store_open(db, &opt, &s, &d)) {
+        fprintf(stderr, "child: open: %s\n", d.msg);
+        return 2;
+    }
+    char text[512];
+    snprintf(text, sizeof text,
+             "{\"apiVersion\":\"backstage.io/v1alpha1\",\"kind\":\"Component\","
+             "\"metadata\":{\"name\":\"%s\"},\"spec\":{\"type\":\"service\","
+             "\"lifecycle\":\"production\",\"owner\":\"team-a\"}}",
+             name);
+    json_t *ent = json_loads(text, 0, NULL);
+    int code = 0;
+    if (!ent || cw_entity_validate(ent, &d) || cw_store_entity_put(s, ent, NULL, NULL, &d)) {
+        fprintf(stderr, "child: put: %s\n", d.msg);
+        code = 3;
+    }
+    json_decref(ent);
+    cw_store_close(s);
+    return code;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 4 && !strcmp(argv[1], "--child-put"))
+        return child_put(argv[2], argv[3]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_backup_matches_source, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backup_under_writes, setup, teardown),
@@ -462,6 +564,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restore_drops_stale_wal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_rejects_bad_backup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_waits_for_restore, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_store_keeps_the_wal_index_lock, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
