@@ -95,11 +95,17 @@ test('backup under write load, verify, restore into a new place', { timeout: 120
       eventAckedAt.set(id, performance.now());
     }
   };
-  const writers = [put(0), put(1), put(2), events()];
+  // a writer that fails stops the others and fails the test with its cause
+  const guard = (p) => p.catch((e) => {
+    stop = true;
+    throw new Error(`writer: ${e.message} ${e.cause?.code || e.cause?.message || ''}; server: ${srv.stderr.slice(-6000)}`);
+  });
+  const writers = [put(0), put(1), put(2), events()].map(guard);
+  const writersDone = Promise.allSettled(writers);
   await new Promise((r) => setTimeout(r, 400));
 
   const started = performance.now();
-  const b = await run(['backup', '--db', db, out]);
+  const b = await Promise.race([run(['backup', '--db', db, out]), writersDone.then(() => Promise.all(writers))]);
   const finished = performance.now();
   assert.equal(b.status, 0, b.stderr);
   assert.match(b.stdout, /verified/);
