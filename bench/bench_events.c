@@ -1,17 +1,19 @@
 /*
  * bench_events.c — event intake and delivery-insight figures, each beside a
- * baseline measured in the same run on the same disk:
+ * baseline measured in the same run on the same disk (bench/RESULTS.md):
  *
- *   intake    (1) raw sqlite3 INSERTs of the same rows into the same schema
- *                 at synchronous=FULL: one transaction per event, and one
- *                 transaction for all;
- *             (2) conway over HTTP (in-process server, 16 threads): single-
- *                 event POSTs from 32 concurrent keep-alive clients (group
- *                 commit), and NDJSON bulk POSTs of 5000 events;
- *             (3) cw_store_events_put of the same bulk without HTTP.
+ *   intake    per repetition, back to back on fresh databases:
+ *             raw sqlite3 INSERTs of the same rows into conway's schema at
+ *             synchronous=FULL, one transaction per event; conway over HTTP
+ *             (in-process server, 16 threads), single-event POSTs from 32
+ *             keep-alive clients (group commit; requests per commit shown);
+ *             cw_store_events_put of single events from 32 threads; raw
+ *             inserts in one transaction for all; NDJSON POSTs of 5000
+ *             events from 2 clients; cw_store_events_put of decoded batches
+ *             of 5000. Medians of the per-repetition ratios are printed.
  *   insights  a synthetic org (200 components, 20 teams) with ~1M events:
  *             load + DORA for the whole org, load + coupling, undeployed,
- *             beside a raw SQL scan of the same rows (the I/O floor).
+ *             one team, beside a raw SQL scan of the same rows (the floor).
  *
  * Prints figures and ratios; asserts nothing about time.
  *
@@ -20,6 +22,9 @@
  *                     [--stagger MS] [--reconnect]
  * DIR (default: a new directory under $TMPDIR) holds the databases; the 1M
  * event database is kept there and reused by later runs with the same DIR.
+ * --stagger pauses between the clients' connects; --reconnect opens a new
+ * connection per single-event request (both change how libmicrohttpd
+ * spreads connections over its workers).
  */
 #include <arpa/inet.h>
 #include <errno.h>
