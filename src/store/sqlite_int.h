@@ -178,6 +178,8 @@ cw_err cw__search_blob_match(const void *blob, size_t len, const char *key,
 typedef struct {
     int64_t *v;          /* entity ids, ascending, unique */
     size_t len, cap;
+    char **keys;         /* NULL, or each member's entity key (owned): known
+                            when the filter read every member's row anyway */
 } cw__idset;
 
 typedef struct {

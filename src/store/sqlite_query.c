@@ -13,8 +13,18 @@
 #include <string.h>
 #include <strings.h>
 
+/* Forgets the members' keys (any change to the members must). */
+static void drop_keys(cw__idset *s)
+{
+    for (size_t i = 0; s->keys && i < s->len; i++)
+        free(s->keys[i]);
+    free(s->keys);
+    s->keys = NULL;
+}
+
 void cw__idset_free(cw__idset *s)
 {
+    drop_keys(s);
     free(s->v);
     s->v = NULL;
     s->len = s->cap = 0;
@@ -349,7 +359,7 @@ static cw_err cursor_check(cw__sqlite_conn *c, cursor *cu, int64_t id, const cha
 }
 
 /* Keeps the candidates that match every incomplete condition, checked on
- * each candidate's own row. */
+ * each candidate's own row; the survivors' keys come along (cand->keys). */
 static cw_err check_candidates(cw__sqlite_conn *c, cursor *cu, size_t n, cw__idset *cand,
                                cw_diag *d)
 {
@@ -357,8 +367,11 @@ static cw_err check_candidates(cw__sqlite_conn *c, cursor *cu, size_t n, cw__ids
         if (!cu[j].merged)
             normalize(&cu[j].ids);
     sqlite3_stmt *st = NULL;
-    cw_err err = cw__sqlite_stmt(c, "SELECT key, search_rows FROM entities WHERE id = ?", &st,
-                                 d);
+    drop_keys(cand);
+    char **keys = calloc(cand->len ? cand->len : 1, sizeof *keys);
+    cw_err err = keys ? cw__sqlite_stmt(c, "SELECT key, search_rows FROM entities WHERE id = ?",
+                                        &st, d)
+                      : cw_fail(d, CW_ERR_NOMEM, "query: out of memory");
     size_t w = 0;
     for (size_t i = 0; !err && i < cand->len; i++) {
         int64_t id = cand->v[i];
@@ -375,14 +388,27 @@ static cw_err check_candidates(cw__sqlite_conn *c, cursor *cu, size_t n, cw__ids
                 if (!cu[j].merged)
                     err = cursor_check(c, &cu[j], id, key, blob, len, &hit, d);
         }
-        sqlite3_reset(st);
-        if (!err && hit)
+        if (!err && hit) {
+            const char *key = cw__col_text(st, 0);
+            size_t kl = strlen(key) + 1;
+            if (!(keys[w] = malloc(kl)))
+                err = cw_fail(d, CW_ERR_NOMEM, "query: out of memory");
+            else
+                memcpy(keys[w], key, kl);
             cand->v[w++] = id;
+        }
+        sqlite3_reset(st);
     }
     cw__sqlite_done(c, st);
-    if (!err)
-        cand->len = w;
-    return err;
+    if (err) {
+        for (size_t i = 0; keys && i < w; i++)
+            free(keys[i]);
+        free(keys);
+        return err;
+    }
+    cand->len = w;
+    cand->keys = keys;
+    return CW_OK;
 }
 
 /* The ids of the entities matching every condition of cl (n > 0). */
@@ -453,12 +479,22 @@ cw_err cw__sqlite_filter_ids(cw__sqlite_conn *c, const cw_filter *f, cw__idset *
             err = run_ids(c, "SELECT id FROM entities", NULL, NULL, 0, NULL, &clause, d);
         else
             err = clause_ids(c, cl, &clause, d);
+        if (!err && f->n == 1) {
+            /* the one clause is the answer, with its members' keys if known */
+            cw__idset_free(out);
+            *out = clause;
+            memset(&clause, 0, sizeof clause);
+            break;
+        }
+        drop_keys(&clause);
         if (!err && unite(out, &clause))
             err = cw_fail(d, CW_ERR_NOMEM, "query: out of memory");
     }
     cw__idset_free(&clause);
-    if (err)
+    if (err) {
+        drop_keys(out);
         out->len = 0;
+    }
     return err;
 }
 
@@ -498,6 +534,52 @@ static int cmp_key_asc(const void *a, const void *b)
 
 static int cmp_key_desc(const void *a, const void *b) { return cmp_key_asc(b, a); }
 
+typedef struct {
+    int64_t id;
+    const char *key;     /* borrowed from the set */
+} known;
+
+static int known_asc(const void *a, const void *b)
+{
+    return strcmp(((const known *)a)->key, ((const known *)b)->key);
+}
+
+static int known_desc(const void *a, const void *b) { return known_asc(b, a); }
+
+/* The page when every member's key is known: sort them, no lookups. */
+static cw_err page_known_keys(const cw__idset *m, const char *after, bool desc, size_t offset,
+                              size_t limit, cw__keyed **out, size_t *nout, cw_diag *d)
+{
+    known *all = malloc(m->len * sizeof *all);
+    cw__keyed *arr = NULL;
+    size_t n = 0, cap = 0, k = 0;
+    if (!all)
+        return cw_fail(d, CW_ERR_NOMEM, "query: out of memory");
+    for (size_t i = 0; i < m->len; i++) {
+        bool keep = !after || (desc ? strcmp(m->keys[i], after) < 0
+                                    : strcmp(m->keys[i], after) > 0);
+        if (keep) {
+            all[k].id = m->v[i];
+            all[k].key = m->keys[i];
+            k++;
+        }
+    }
+    if (k > 1)
+        qsort(all, k, sizeof *all, desc ? known_desc : known_asc);
+    cw_err err = CW_OK;
+    for (size_t i = offset; i < k && n < limit && !err; i++)
+        if (keyed_push(&arr, &n, &cap, all[i].id, all[i].key))
+            err = cw_fail(d, CW_ERR_NOMEM, "query: out of memory");
+    free(all);
+    if (err) {
+        cw__keyed_free(arr, n);
+        return err;
+    }
+    *out = arr;
+    *nout = n;
+    return CW_OK;
+}
+
 cw_err cw__sqlite_page_ids(cw__sqlite_conn *c, const cw__idset *m, const char *after_key,
                            bool desc, size_t offset, size_t limit, cw__keyed **out,
                            size_t *nout, cw_diag *d)
@@ -513,6 +595,10 @@ cw_err cw__sqlite_page_ids(cw__sqlite_conn *c, const cw__idset *m, const char *a
     cw_err err = after_key && !after ? cw_fail(d, CW_ERR_NOMEM, "query: out of memory")
                                      : CW_OK;
     int64_t span = 0;
+    if (!err && m->keys) {
+        err = page_known_keys(m, after, desc, offset, limit, &arr, &n, d);
+        goto out;
+    }
     if (!err)
         err = cw__sqlite_stmt(c, "SELECT max(id) FROM entities", &st, d);
     if (!err && sqlite3_step(st) == SQLITE_ROW)

@@ -338,6 +338,49 @@ static void test_clauses_are_united(void **state)
     keyset_free(&k);
 }
 
+/* Pages of a probed filter (whose members' keys come from the checks) in
+ * both orders, with offsets and keyset cursors, agree with the full list. */
+static void test_pages_of_a_checked_filter(void **state)
+{
+    fixture *f = *state;
+    cw_filter_cond k[3] = {{"kind", (const char *const[]){"component"}, 1},
+                           {"spec.lifecycle", (const char *const[]){"production"}, 1},
+                           {"relations.ownedby",
+                            (const char *const[]){"group:default/team-3", "group:default/team-5"},
+                            2}};
+    cw_filter_clause cl = {k, 3};
+    cw_filter flt = {&cl, 1};
+    keyset all = query(f->s, &flt);
+    assert_int_equal(all.n, 20); /* team-3's and team-5's components are all odd */
+    for (int desc = 0; desc < 2; desc++) {
+        for (size_t offset = 0; offset < 4; offset++) {
+            cw_entity_query q = {.filter = &flt, .limit = 5, .offset = offset,
+                                 .order_desc = desc};
+            cw_entity_page p;
+            cw_diag d = {""};
+            assert_int_equal(cw_store_entity_query(f->s, &q, &p, &d), CW_OK);
+            assert_int_equal(p.total, all.n);
+            assert_int_equal(p.len, 5);
+            for (size_t i = 0; i < p.len; i++) {
+                size_t at = desc ? all.n - 1 - offset - i : offset + i;
+                assert_string_equal(p.keys[i], all.keys[at]);
+            }
+            cw_entity_page_free(&p);
+        }
+        /* after the 7th in this order */
+        const char *after = desc ? all.keys[all.n - 7] : all.keys[6];
+        cw_entity_query q = {.filter = &flt, .limit = 100, .after_key = after,
+                             .order_desc = desc};
+        cw_entity_page p;
+        cw_diag d = {""};
+        assert_int_equal(cw_store_entity_query(f->s, &q, &p, &d), CW_OK);
+        assert_int_equal(p.len, all.n - 7);
+        assert_string_equal(p.keys[0], desc ? all.keys[all.n - 8] : all.keys[7]);
+        cw_entity_page_free(&p);
+    }
+    keyset_free(&all);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -346,6 +389,7 @@ int main(void)
         cmocka_unit_test(test_inverse_relation_probed),
         cmocka_unit_test(test_exists_and_empty_values),
         cmocka_unit_test(test_clauses_are_united),
+        cmocka_unit_test(test_pages_of_a_checked_filter),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
