@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "events/events.h"
 #include "http/server.h"
 #ifdef CONWAY_HAVE_AMQP
 #include "ingest/amqp.h"
@@ -135,8 +136,14 @@ int cw_cmd_serve(int argc, char **argv)
             return 2;
         sopt.pool_size = (int)v;
     }
-    if (prod)
+    if (prod) {
+        cw_diag pd = {{0}};
+        if (cw_env_pattern_validate(prod, &pd)) {
+            fprintf(stderr, "conway serve: --production-env: %s\n", pd.msg);
+            return 2;
+        }
         cfg.production_env = prod;
+    }
     cfg.public_read = public_read != NULL;
     if (log_level) {
         int lvl = cw_log_parse_level(log_level);
