@@ -358,8 +358,36 @@ static cw_err cursor_check(cw__sqlite_conn *c, cursor *cu, int64_t id, const cha
     return CW_OK;
 }
 
+/* Candidates read per statement when checking them. */
+#define CHECK_CHUNK 512
+
+/* Appends "[id,id,...]" for ids[0..n) to out. */
+static cw_err id_array(const int64_t *ids, size_t n, cw_buf *out)
+{
+    cw_err err = cw_buf_putc(out, '[');
+    for (size_t i = 0; i < n && !err; i++) {
+        char num[24];
+        size_t o = sizeof num;
+        uint64_t v = ids[i] < 0 ? 0u - (uint64_t)ids[i] : (uint64_t)ids[i];
+        do {
+            num[--o] = (char)('0' + v % 10);
+            v /= 10;
+        } while (v);
+        if (ids[i] < 0)
+            num[--o] = '-';
+        if (i)
+            err = cw_buf_putc(out, ',');
+        if (!err)
+            err = cw_buf_append(out, num + o, sizeof num - o);
+    }
+    return err ? err : cw_buf_putc(out, ']');
+}
+
 /* Keeps the candidates that match every incomplete condition, checked on
- * each candidate's own row; the survivors' keys come along (cand->keys). */
+ * each candidate's own row; the survivors' keys come along (cand->keys).
+ * The rows are read a chunk of ids per statement (json_each drives rowid
+ * lookups in the given order): one execution per candidate costs more in
+ * statement start and reset than the lookup itself. */
 static cw_err check_candidates(cw__sqlite_conn *c, cursor *cu, size_t n, cw__idset *cand,
                                cw_diag *d)
 {
@@ -367,39 +395,53 @@ static cw_err check_candidates(cw__sqlite_conn *c, cursor *cu, size_t n, cw__ids
         if (!cu[j].merged)
             normalize(&cu[j].ids);
     sqlite3_stmt *st = NULL;
+    cw_buf ids;
+    cw_buf_init(&ids, 0);
     drop_keys(cand);
     char **keys = calloc(cand->len ? cand->len : 1, sizeof *keys);
-    cw_err err = keys ? cw__sqlite_stmt(c, "SELECT key, search_rows FROM entities WHERE id = ?",
+    cw_err err = keys ? cw__sqlite_stmt(c,
+                                        "SELECT e.id, e.key, e.search_rows "
+                                        "FROM json_each(?) AS j CROSS JOIN entities AS e "
+                                        "ON e.id = j.value",
                                         &st, d)
                       : cw_fail(d, CW_ERR_NOMEM, "query: out of memory");
     size_t w = 0;
-    for (size_t i = 0; !err && i < cand->len; i++) {
-        int64_t id = cand->v[i];
-        cw__bind_int64(st, 1, id);
-        int rc = sqlite3_step(st);
-        bool hit = rc == SQLITE_ROW;
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-            err = cw__sqlite_fail(c, rc, d, "filter check");
-        if (hit) {
-            const char *key = cw__col_text(st, 0);
-            const void *blob = sqlite3_column_blob(st, 1);
-            size_t len = (size_t)sqlite3_column_bytes(st, 1);
+    for (size_t from = 0; !err && from < cand->len; from += CHECK_CHUNK) {
+        size_t to = cand->len - from > CHECK_CHUNK ? from + CHECK_CHUNK : cand->len;
+        cw_buf_reset(&ids);
+        if (id_array(cand->v + from, to - from, &ids)) {
+            err = cw_fail(d, CW_ERR_NOMEM, "query: out of memory");
+            break;
+        }
+        /* the text is complete before the first step: rewriting cand->v
+         * below (w <= the row being read) does not change it */
+        sqlite3_bind_text(st, 1, cw_buf_cstr(&ids), (int)ids.len, SQLITE_STATIC);
+        int rc = SQLITE_DONE;
+        while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            int64_t id = sqlite3_column_int64(st, 0);
+            const char *key = cw__col_text(st, 1);
+            const void *blob = sqlite3_column_blob(st, 2);
+            size_t len = (size_t)sqlite3_column_bytes(st, 2);
+            bool hit = true;
             for (size_t j = 0; j < n && hit && !err; j++)
                 if (!cu[j].merged)
                     err = cursor_check(c, &cu[j], id, key, blob, len, &hit, d);
-        }
-        if (!err && hit) {
-            const char *key = cw__col_text(st, 0);
+            if (err || !hit)
+                continue;
             size_t kl = strlen(key) + 1;
-            if (!(keys[w] = malloc(kl)))
+            if (!(keys[w] = malloc(kl))) {
                 err = cw_fail(d, CW_ERR_NOMEM, "query: out of memory");
-            else
-                memcpy(keys[w], key, kl);
+                break;
+            }
+            memcpy(keys[w], key, kl);
             cand->v[w++] = id;
         }
+        if (!err && rc != SQLITE_DONE)
+            err = cw__sqlite_fail(c, rc, d, "filter check");
         sqlite3_reset(st);
     }
     cw__sqlite_done(c, st);
+    cw_buf_free(&ids);
     if (err) {
         for (size_t i = 0; keys && i < w; i++)
             free(keys[i]);
@@ -642,22 +684,35 @@ cw_err cw__sqlite_page_ids(cw__sqlite_conn *c, const cw__idset *m, const char *a
         goto out;
     }
 
-    /* sparse: every member's key, then sort and cut */
-    if ((err = cw__sqlite_stmt(c, "SELECT key FROM entities WHERE id = ?", &st, d)))
+    /* sparse: every member's key (a chunk of ids per statement, as in
+     * check_candidates), then sort and cut */
+    if ((err = cw__sqlite_stmt(c,
+                               "SELECT e.id, e.key FROM json_each(?) AS j "
+                               "CROSS JOIN entities AS e ON e.id = j.value",
+                               &st, d)))
         goto out;
-    for (size_t i = 0; i < m->len && !err; i++) {
-        cw__bind_int64(st, 1, m->v[i]);
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            const char *key = cw__col_text(st, 0);
-            bool keep = !after || (desc ? strcmp(key, after) < 0 : strcmp(key, after) > 0);
-            if (keep && keyed_push(&arr, &n, &cap, m->v[i], key))
-                err = cw_fail(d, CW_ERR_NOMEM, "query: out of memory");
-        } else if (rc != SQLITE_DONE) {
-            err = cw__sqlite_fail(c, rc, d, "query page");
+    cw_buf idtext;
+    cw_buf_init(&idtext, 0);
+    for (size_t from = 0; from < m->len && !err; from += CHECK_CHUNK) {
+        size_t to = m->len - from > CHECK_CHUNK ? from + CHECK_CHUNK : m->len;
+        cw_buf_reset(&idtext);
+        if (id_array(m->v + from, to - from, &idtext)) {
+            err = cw_fail(d, CW_ERR_NOMEM, "query: out of memory");
+            break;
         }
+        sqlite3_bind_text(st, 1, cw_buf_cstr(&idtext), (int)idtext.len, SQLITE_STATIC);
+        int rc = SQLITE_DONE;
+        while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            const char *key = cw__col_text(st, 1);
+            bool keep = !after || (desc ? strcmp(key, after) < 0 : strcmp(key, after) > 0);
+            if (keep && keyed_push(&arr, &n, &cap, sqlite3_column_int64(st, 0), key))
+                err = cw_fail(d, CW_ERR_NOMEM, "query: out of memory");
+        }
+        if (!err && rc != SQLITE_DONE)
+            err = cw__sqlite_fail(c, rc, d, "query page");
         sqlite3_reset(st);
     }
+    cw_buf_free(&idtext);
     if (err)
         goto out;
     if (n > 1) /* qsort(NULL, 0) is undefined */
