@@ -1,9 +1,12 @@
 /*
  * sqlite_query.c — evaluating entity filters as sorted id sets. Each
  * condition is one range of the search table's primary key (key, value,
- * entity_id), read in entity order; AND and OR are then merges in C, which
- * is several times cheaper than SQLite's INTERSECT/UNION temp B-trees. A
- * page in key order is cut either by walking the key index and keeping the
+ * entity_id); the conditions of an AND are read side by side until the
+ * smallest is complete, and the others are then either read on and merged
+ * in C (cheaper than SQLite's INTERSECT/UNION temp B-trees) or checked on
+ * each remaining candidate's own row (see "one condition as a cursor").
+ * A page in key order is cut by sorting the members' keys when the checks
+ * brought them, else either by walking the key index and keeping the
  * members of the set (dense sets) or by looking up the members' keys and
  * sorting them (sparse sets), whichever reads fewer entries.
  */
@@ -115,22 +118,13 @@ static cw_err value_list(cw_buf *sql, size_t n)
     return err;
 }
 
-/* Runs sql (parameters: first, then the values) and appends column 0. */
-static cw_err run_ids(cw__sqlite_conn *c, const char *sql, const char *first,
-                      char *const *vals, size_t nvals, const char *last, cw__idset *out,
-                      cw_diag *d)
+/* Runs sql (no parameters) and appends column 0. */
+static cw_err run_ids(cw__sqlite_conn *c, const char *sql, cw__idset *out, cw_diag *d)
 {
     sqlite3_stmt *st = NULL;
     cw_err err = cw__sqlite_stmt(c, sql, &st, d);
     if (err)
         return err;
-    int idx = 1;
-    if (first)
-        cw__bind_text(st, idx++, first);
-    for (size_t i = 0; i < nvals; i++)
-        cw__bind_text(st, idx++, vals[i]);
-    if (last)
-        cw__bind_text(st, idx++, last);
     int rc = SQLITE_DONE;
     while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW)
         if (push(out, sqlite3_column_int64(st, 0)))
@@ -518,7 +512,7 @@ cw_err cw__sqlite_filter_ids(cw__sqlite_conn *c, const cw_filter *f, cw__idset *
         const cw_filter_clause *cl = &f->clauses[i];
         clause.len = 0;
         if (cl->n == 0)
-            err = run_ids(c, "SELECT id FROM entities", NULL, NULL, 0, NULL, &clause, d);
+            err = run_ids(c, "SELECT id FROM entities", &clause, d);
         else
             err = clause_ids(c, cl, &clause, d);
         if (!err && f->n == 1) {
