@@ -1,5 +1,5 @@
 /*
- * parse.c — catalog file input: YAML streams (libfyaml's event parser) and
+ * parse.c — catalog file input: YAML streams (libyaml's event parser) and
  * JSON text (jansson) turned into one JSON array of documents. Limits on
  * depth, nodes (after alias expansion) and documents are enforced while
  * converting, so hostile input (deep nesting, "billion laughs" alias bombs)
@@ -9,7 +9,7 @@
 #include "catalog/catalog.h"
 #include "util/buf.h"
 
-#include <libfyaml.h>
+#include <yaml.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -310,14 +310,7 @@ typedef struct {
     size_t alias_budget;
     json_t *root;        /* current document's root (owned) */
     json_t *docs;
-    const char *text;    /* the whole input, for re-reading quoted scalars */
-    size_t len;
-    cw_buf scratch;      /* decoded single-quoted scalars */
     cw_buf keys;         /* pending keys of open mappings, as a stack */
-    /* first error reported by libfyaml */
-    bool fy_have;
-    int fy_line, fy_col;
-    char fy_msg[200];
 } yctx;
 
 static void frame_free(frame *f)
@@ -328,23 +321,23 @@ static void frame_free(frame *f)
     memset(f, 0, sizeof *f);
 }
 
-static cw_err fail_at(yctx *c, cw_err err, const struct fy_mark *m, const char *fmt, ...)
+static cw_err fail_at(yctx *c, cw_err err, const yaml_mark_t *m, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-static cw_err fail_at(yctx *c, cw_err err, const struct fy_mark *m, const char *fmt, ...)
+static cw_err fail_at(yctx *c, cw_err err, const yaml_mark_t *m, const char *fmt, ...)
 {
     char what[256];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    if (m && m->line >= 0)
-        return cw_fail(c->d, err, "document %zu: line %d, column %d: %s", c->doc_index,
+    if (m)
+        return cw_fail(c->d, err, "document %zu: line %zu, column %zu: %s", c->doc_index,
                        m->line + 1, m->column + 1, what);
     return cw_fail(c->d, err, "document %zu: %s", c->doc_index, what);
 }
 
-static cw_err charge_nodes(yctx *c, size_t n, const struct fy_mark *m)
+static cw_err charge_nodes(yctx *c, size_t n, const yaml_mark_t *m)
 {
     if (n > c->lim->max_nodes || c->doc_nodes > c->lim->max_nodes - n)
         return fail_at(c, CW_ERR_TOO_LARGE, m,
@@ -366,7 +359,7 @@ static char *dup_text(const char *s, size_t n)
 
 /* Hands a finished node (one reference, stolen) to its parent or makes it
  * the document root. */
-static cw_err deliver(yctx *c, json_t *v, size_t height, const struct fy_mark *m)
+static cw_err deliver(yctx *c, json_t *v, size_t height, const yaml_mark_t *m)
 {
     cw_err err = CW_OK;
     if (c->depth == 0) {
@@ -412,20 +405,19 @@ static cw_err deliver(yctx *c, json_t *v, size_t height, const struct fy_mark *m
     return err;
 }
 
-static bool tag_is(struct fy_token *tag, const char *full)
+static bool tag_is(const yaml_char_t *tag, const char *full)
 {
-    size_t n;
-    const char *t = tag ? fy_token_get_text(tag, &n) : NULL;
-    return t && eq(t, n, full);
+    return tag && strcmp((const char *)tag, full) == 0;
 }
 
-static json_t *scalar_value(yctx *c, struct fy_event *ev, const char *s, size_t n,
+static json_t *scalar_value(yctx *c, const yaml_event_t *ev, const char *s, size_t n,
                             cw_err *err)
 {
-    const struct fy_mark *m = fy_event_start_mark(ev);
-    struct fy_token *tag = ev->scalar.tag;
-    enum fy_scalar_style style = fy_token_scalar_style(ev->scalar.value);
-    bool plain = style == FYSS_PLAIN, trusted = style != FYSS_DOUBLE_QUOTED;
+    const yaml_mark_t *m = &ev->start_mark;
+    const yaml_char_t *tag = ev->data.scalar.tag;
+    yaml_scalar_style_t style = ev->data.scalar.style;
+    bool plain = style == YAML_PLAIN_SCALAR_STYLE;
+    bool trusted = style != YAML_DOUBLE_QUOTED_SCALAR_STYLE;
     json_t *v = NULL;
     bool matched = true;
     *err = CW_OK;
@@ -449,100 +441,23 @@ static json_t *scalar_value(yctx *c, struct fy_event *ev, const char *s, size_t 
     } else {
         v = make_str(s, n, trusted);
     }
-    if (!matched) {
-        size_t tn;
-        const char *t = fy_token_get_text(tag, &tn);
-        *err = fail_at(c, CW_ERR_INVALID, m, "value does not match its tag %.*s",
-                       (int)(tn > 64 ? 64 : tn), t);
-    } else if (!v) {
+    if (!matched)
+        *err = fail_at(c, CW_ERR_INVALID, m, "value does not match its tag %.64s",
+                       (const char *)tag);
+    else if (!v)
         *err = fail_at(c, CW_ERR_INVALID, m, "scalar is not valid UTF-8");
-    }
     return v;
 }
 
-/*
- * Decodes the content of a single-quoted scalar (between the quotes): ''
- * is a quote; a line break with the white space around it folds to one
- * space, or to n-1 newlines for n breaks. Output is never longer than input.
- */
-static cw_err sq_decode(const char *raw, size_t n, cw_buf *out)
+static cw_err on_scalar(yctx *c, const yaml_event_t *ev)
 {
-    size_t trail = 0, i = 0;
-    cw_buf_reset(out);
-    while (i < n) {
-        char ch = raw[i];
-        cw_err err = CW_OK;
-        if (ch == '\'') {
-            err = cw_buf_putc(out, '\'');
-            trail = 0;
-            i += 2;
-        } else if (ch == '\n' || ch == '\r') {
-            out->len -= trail; /* white space before a break is not content */
-            trail = 0;
-            size_t breaks = 0;
-            for (;;) {
-                if (i < n && raw[i] == '\r')
-                    i += (i + 1 < n && raw[i + 1] == '\n') ? 2 : 1;
-                else if (i < n && raw[i] == '\n')
-                    i++;
-                else
-                    break;
-                breaks++;
-                while (i < n && (raw[i] == ' ' || raw[i] == '\t'))
-                    i++;
-            }
-            if (breaks == 1)
-                err = cw_buf_putc(out, ' ');
-            for (size_t k = 1; k < breaks && !err; k++)
-                err = cw_buf_putc(out, '\n');
-        } else {
-            err = cw_buf_putc(out, ch);
-            trail = (ch == ' ' || ch == '\t') ? trail + 1 : 0;
-            i++;
-        }
-        if (err)
-            return err;
-    }
-    return cw_buf_append(out, "", 0); /* data non-NULL even when empty */
-}
-
-/*
- * The text of a scalar token. libfyaml 0.7.12 mis-decodes single-quoted
- * scalars with several '' escapes (wrong text) and leaks a buffer for those
- * and for ones with several CR line breaks (upstream issue #233), so all
- * single-quoted scalars are decoded here from the source.
- */
-static const char *scalar_text(yctx *c, struct fy_token *tok, size_t *n, cw_err *err)
-{
-    *err = CW_OK;
-    if (fy_token_scalar_style(tok) == FYSS_SINGLE_QUOTED) {
-        const struct fy_mark *sm = fy_token_start_mark(tok);
-        const struct fy_mark *em = fy_token_end_mark(tok);
-        if (sm && em && sm->input_pos <= em->input_pos && em->input_pos <= c->len) {
-            const char *raw = c->text + sm->input_pos;
-            size_t rn = em->input_pos - sm->input_pos;
-            if ((*err = sq_decode(raw, rn, &c->scratch)) != CW_OK)
-                return NULL;
-            *n = c->scratch.len;
-            return c->scratch.data;
-        }
-    }
-    const char *s = fy_token_get_text(tok, n);
-    if (!s) {
-        *n = 0;
-        s = "";
-    }
-    return s;
-}
-
-static cw_err on_scalar(yctx *c, struct fy_event *ev)
-{
-    const struct fy_mark *m = fy_event_start_mark(ev);
-    size_t n = 0;
-    cw_err terr;
-    const char *s = scalar_text(c, ev->scalar.value, &n, &terr);
-    if (terr)
-        return fail_at(c, CW_ERR_NOMEM, m, "out of memory");
+    const yaml_mark_t *m = &ev->start_mark;
+    const char *s = (const char *)ev->data.scalar.value;
+    size_t n = ev->data.scalar.length;
+    const char *anchor = (const char *)ev->data.scalar.anchor;
+    if (!s)
+        s = "", n = 0;
+    /* Double-quoted "\0" escapes can produce NUL even in checked text. */
     if (memchr(s, '\0', n))
         return fail_at(c, CW_ERR_INVALID, m, "NUL characters are not allowed");
     cw_err err = charge_nodes(c, 1, m);
@@ -556,11 +471,11 @@ static cw_err on_scalar(yctx *c, struct fy_event *ev)
         if (cw_buf_append(&c->keys, s, n) != CW_OK)
             return fail_at(c, CW_ERR_NOMEM, m, "out of memory");
         top->key_len = n;
-        top->key_trusted = fy_token_scalar_style(ev->scalar.value) != FYSS_DOUBLE_QUOTED;
+        top->key_trusted = ev->data.scalar.style != YAML_DOUBLE_QUOTED_SCALAR_STYLE;
         top->have_key = true;
-        top->key_is_merge = fy_token_scalar_style(ev->scalar.value) == FYSS_PLAIN &&
-                            !ev->scalar.tag && eq(s, n, "<<");
-        if (!ev->scalar.anchor)
+        top->key_is_merge = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+                            !ev->data.scalar.tag && eq(s, n, "<<");
+        if (!anchor)
             return CW_OK;
         if (!(v = make_str(s, n, top->key_trusted)))
             return fail_at(c, CW_ERR_INVALID, m, "mapping key is not valid UTF-8");
@@ -569,13 +484,9 @@ static cw_err on_scalar(yctx *c, struct fy_event *ev)
         if (err)
             return err;
     }
-    if (ev->scalar.anchor) {
-        size_t an;
-        const char *a = fy_token_get_text(ev->scalar.anchor, &an);
-        if (a && anchors_put(&c->anchors, a, an, v, 1, 0) != CW_OK) {
-            json_decref(v);
-            return fail_at(c, CW_ERR_NOMEM, m, "out of memory");
-        }
+    if (anchor && anchors_put(&c->anchors, anchor, strlen(anchor), v, 1, 0) != CW_OK) {
+        json_decref(v);
+        return fail_at(c, CW_ERR_NOMEM, m, "out of memory");
     }
     if (as_key) {
         json_decref(v);
@@ -584,10 +495,11 @@ static cw_err on_scalar(yctx *c, struct fy_event *ev)
     return deliver(c, v, 0, m);
 }
 
-static cw_err on_collection_start(yctx *c, struct fy_event *ev, bool is_map)
+static cw_err on_collection_start(yctx *c, const yaml_event_t *ev, bool is_map)
 {
-    const struct fy_mark *m = fy_event_start_mark(ev);
-    struct fy_token *anchor = is_map ? ev->mapping_start.anchor : ev->sequence_start.anchor;
+    const yaml_mark_t *m = &ev->start_mark;
+    const char *anchor = (const char *)(is_map ? ev->data.mapping_start.anchor
+                                               : ev->data.sequence_start.anchor);
     frame *top = c->depth ? &c->stack[c->depth - 1] : NULL;
     if (top && top->is_map && !top->have_key)
         return fail_at(c, CW_ERR_INVALID, m, "mapping keys must be scalars");
@@ -614,17 +526,15 @@ static cw_err on_collection_start(yctx *c, struct fy_event *ev, bool is_map)
         return fail_at(c, CW_ERR_NOMEM, m, "out of memory");
     c->depth++;
     if (anchor) {
-        size_t an;
-        const char *a = fy_token_get_text(anchor, &an);
-        if (a && !(f->anchor = dup_text(a, an)))
+        f->anchor_len = strlen(anchor);
+        if (!(f->anchor = dup_text(anchor, f->anchor_len)))
             return fail_at(c, CW_ERR_NOMEM, m, "out of memory");
-        f->anchor_len = an;
     }
     return CW_OK;
 }
 
 /* Applies "<<" merge keys: explicit keys win, then earlier sources. */
-static cw_err apply_merges(yctx *c, frame *f, const struct fy_mark *m)
+static cw_err apply_merges(yctx *c, frame *f, const yaml_mark_t *m)
 {
     size_t i, j;
     json_t *src, *item;
@@ -648,9 +558,9 @@ static cw_err apply_merges(yctx *c, frame *f, const struct fy_mark *m)
     return CW_OK;
 }
 
-static cw_err on_collection_end(yctx *c, struct fy_event *ev)
+static cw_err on_collection_end(yctx *c, const yaml_event_t *ev)
 {
-    const struct fy_mark *m = fy_event_start_mark(ev);
+    const yaml_mark_t *m = &ev->start_mark;
     frame *f = &c->stack[c->depth - 1];
     cw_err err = CW_OK;
     if (f->merges && (err = apply_merges(c, f, m)) != CW_OK)
@@ -667,18 +577,18 @@ static cw_err on_collection_end(yctx *c, struct fy_event *ev)
     return deliver(c, node, height, m);
 }
 
-static cw_err on_alias(yctx *c, struct fy_event *ev)
+static cw_err on_alias(yctx *c, const yaml_event_t *ev)
 {
-    const struct fy_mark *m = fy_event_start_mark(ev);
-    size_t an = 0;
-    const char *a = fy_token_get_text(ev->alias.anchor, &an);
+    const yaml_mark_t *m = &ev->start_mark;
+    const char *a = (const char *)ev->data.alias.anchor;
+    size_t an = a ? strlen(a) : 0;
     frame *top = c->depth ? &c->stack[c->depth - 1] : NULL;
     if (top && top->is_map && !top->have_key)
         return fail_at(c, CW_ERR_INVALID, m, "an alias cannot be a mapping key");
     anchor_ent *e = a ? anchors_find(&c->anchors, a, an) : NULL;
     if (!e)
-        return fail_at(c, CW_ERR_INVALID, m, "alias *%.*s refers to no complete anchor",
-                       (int)(an > 64 ? 64 : an), a ? a : "");
+        return fail_at(c, CW_ERR_INVALID, m, "alias *%.64s refers to no complete anchor",
+                       a ? a : "");
     if (c->depth + e->height > c->lim->max_depth)
         return fail_at(c, CW_ERR_TOO_LARGE, m,
                        "nesting deeper than %zu levels (after alias expansion)",
@@ -694,18 +604,18 @@ static cw_err on_alias(yctx *c, struct fy_event *ev)
     return deliver(c, json_incref(e->value), e->height, m);
 }
 
-static cw_err on_document_start(yctx *c, struct fy_event *ev)
+static cw_err on_document_start(yctx *c, const yaml_event_t *ev)
 {
     c->doc_index++;
     c->doc_nodes = 0;
     anchors_clear(&c->anchors);
     if (c->doc_index > c->lim->max_documents)
-        return fail_at(c, CW_ERR_TOO_LARGE, fy_event_start_mark(ev),
-                       "more than %zu documents", c->lim->max_documents);
+        return fail_at(c, CW_ERR_TOO_LARGE, &ev->start_mark, "more than %zu documents",
+                       c->lim->max_documents);
     return CW_OK;
 }
 
-static cw_err on_document_end(yctx *c, struct fy_event *ev)
+static cw_err on_document_end(yctx *c, const yaml_event_t *ev)
 {
     json_t *root = c->root;
     c->root = NULL;
@@ -715,47 +625,25 @@ static cw_err on_document_end(yctx *c, struct fy_event *ev)
         return CW_OK;
     }
     if (json_array_append_new(c->docs, root) != 0)
-        return fail_at(c, CW_ERR_NOMEM, fy_event_start_mark(ev), "out of memory");
+        return fail_at(c, CW_ERR_NOMEM, &ev->start_mark, "out of memory");
     return CW_OK;
 }
 
-/* Captures libfyaml's first error, "<input>:L:C: error: message". */
-static void capture_diag(struct fy_diag *diag, void *user, const char *buf, size_t len)
+/* libyaml's syntax error: the problem at its mark, then what was being
+ * parsed and where that started. */
+static cw_err syntax_error(yctx *c, const yaml_parser_t *p)
 {
-    (void)diag;
-    yctx *c = user;
-    static const char marker[] = ": error: ";
-    if (c->fy_have || !buf)
-        return;
-    const char *hit = NULL;
-    for (size_t i = 0; i + sizeof marker - 1 <= len; i++)
-        if (memcmp(buf + i, marker, sizeof marker - 1) == 0) {
-            hit = buf + i;
-            break;
-        }
-    if (!hit)
-        return;
-    c->fy_have = true;
-    const char *msg = hit + sizeof marker - 1;
-    size_t mlen = 0;
-    while (msg + mlen < buf + len && msg[mlen] != '\n' && mlen + 1 < sizeof c->fy_msg)
-        mlen++;
-    memcpy(c->fy_msg, msg, mlen);
-    c->fy_msg[mlen] = '\0';
-    /* Walk back over ":C" and ":L". */
-    int nums[2] = {-1, -1};
-    const char *p = hit;
-    for (int k = 0; k < 2; k++) {
-        const char *end = p;
-        while (p > buf && p[-1] >= '0' && p[-1] <= '9' && end - p < 9)
-            p--;
-        if (p == end || p == buf || p[-1] != ':')
-            break;
-        nums[k] = (int)strtol(p, NULL, 10);
-        p--;
-    }
-    c->fy_col = nums[0];
-    c->fy_line = nums[1];
+    size_t doc = c->depth || c->root ? c->doc_index : c->doc_index + 1;
+    const char *problem = p->problem ? p->problem : "YAML syntax error";
+    if (p->error == YAML_MEMORY_ERROR)
+        return cw_fail(c->d, CW_ERR_NOMEM, "document %zu: out of memory", doc);
+    if (p->context)
+        return cw_fail(c->d, CW_ERR_INVALID,
+                       "document %zu: line %zu, column %zu: %s %s (line %zu, column %zu)",
+                       doc, p->problem_mark.line + 1, p->problem_mark.column + 1, problem,
+                       p->context, p->context_mark.line + 1, p->context_mark.column + 1);
+    return cw_fail(c->d, CW_ERR_INVALID, "document %zu: line %zu, column %zu: %s", doc,
+                   p->problem_mark.line + 1, p->problem_mark.column + 1, problem);
 }
 
 /* YAML 1.2 c-printable: tab, line breaks, visible ASCII, NEL and
@@ -774,9 +662,8 @@ static bool yaml_printable(uint32_t cp)
  * Checks that the input is strict UTF-8 (no overlong forms, surrogates or
  * code points above U+10FFFF) made only of characters YAML allows. Returns
  * the offset of the first bad character, or len; *cp_out gets the code
- * point (or -1 for bad UTF-8). libfyaml 0.7.12 loops forever on some
- * invalid UTF-8 ("%\xff") and crashes formatting some errors around control
- * characters, so it must only ever see text that passes this check.
+ * point (or -1 for bad UTF-8). Checked before the YAML parser runs so that
+ * the error names the exact line and column of the offending character.
  */
 static size_t yaml_text_invalid_at(const unsigned char *s, size_t len, long *cp_out)
 {
@@ -854,61 +741,41 @@ static cw_err parse_yaml(const char *text, size_t len, const cw_parse_limits *li
     c.lim = lim;
     c.d = d;
     c.alias_budget = lim->max_nodes + len;
-    c.text = text;
-    c.len = len;
-    cw_buf_init(&c.scratch, 0);
     cw_buf_init(&c.keys, 0);
     cw_err err = CW_OK;
-    struct fy_diag *diag = NULL;
-    struct fy_parser *fyp = NULL;
-    struct fy_event *ev = NULL;
-    struct fy_diag_cfg dcfg;
-    struct fy_parse_cfg pcfg;
+    yaml_parser_t parser;
+    bool have_parser = false, done = false;
 
     if (!(c.docs = json_array())) {
         err = cw_fail(d, CW_ERR_NOMEM, "out of memory");
         goto out;
     }
-    fy_diag_cfg_default(&dcfg);
-    dcfg.fp = NULL;
-    dcfg.output_fn = capture_diag;
-    dcfg.user = &c;
-    dcfg.level = FYET_ERROR;
-    dcfg.colorize = false;
-    dcfg.show_source = false;
-    dcfg.show_position = true;
-    dcfg.show_type = true;
-    dcfg.show_module = false;
-    memset(&pcfg, 0, sizeof pcfg);
-    pcfg.flags = FYPCF_QUIET | FYPCF_DEFAULT_VERSION_1_2 | FYPCF_JSON_NONE;
-    if (!(diag = fy_diag_create(&dcfg)) || !((pcfg.diag = diag)) ||
-        !(fyp = fy_parser_create(&pcfg)) || fy_parser_set_string(fyp, text, len) != 0) {
+    if (!yaml_parser_initialize(&parser)) {
         err = cw_fail(d, CW_ERR_NOMEM, "cannot create the YAML parser");
         goto out;
     }
-    while (!err && (ev = fy_parser_parse(fyp)) != NULL) {
-        switch (ev->type) {
-        case FYET_DOCUMENT_START: err = on_document_start(&c, ev); break;
-        case FYET_DOCUMENT_END: err = on_document_end(&c, ev); break;
-        case FYET_MAPPING_START: err = on_collection_start(&c, ev, true); break;
-        case FYET_SEQUENCE_START: err = on_collection_start(&c, ev, false); break;
-        case FYET_MAPPING_END:
-        case FYET_SEQUENCE_END: err = on_collection_end(&c, ev); break;
-        case FYET_SCALAR: err = on_scalar(&c, ev); break;
-        case FYET_ALIAS: err = on_alias(&c, ev); break;
+    have_parser = true;
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
+    while (!err && !done) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&parser, &ev)) {
+            err = syntax_error(&c, &parser);
+            break;
+        }
+        switch (ev.type) {
+        case YAML_DOCUMENT_START_EVENT: err = on_document_start(&c, &ev); break;
+        case YAML_DOCUMENT_END_EVENT: err = on_document_end(&c, &ev); break;
+        case YAML_MAPPING_START_EVENT: err = on_collection_start(&c, &ev, true); break;
+        case YAML_SEQUENCE_START_EVENT: err = on_collection_start(&c, &ev, false); break;
+        case YAML_MAPPING_END_EVENT:
+        case YAML_SEQUENCE_END_EVENT: err = on_collection_end(&c, &ev); break;
+        case YAML_SCALAR_EVENT: err = on_scalar(&c, &ev); break;
+        case YAML_ALIAS_EVENT: err = on_alias(&c, &ev); break;
+        case YAML_STREAM_END_EVENT: done = true; break;
         default: break;
         }
-        fy_parser_event_free(fyp, ev);
-        ev = NULL;
-    }
-    if (!err && fy_parser_get_stream_error(fyp)) {
-        size_t doc = c.depth || c.root ? c.doc_index : c.doc_index + 1;
-        if (c.fy_have && c.fy_line > 0)
-            err = cw_fail(d, CW_ERR_INVALID, "document %zu: line %d, column %d: %s", doc,
-                          c.fy_line, c.fy_col, c.fy_msg);
-        else
-            err = cw_fail(d, CW_ERR_INVALID, "document %zu: %s", doc,
-                          c.fy_have ? c.fy_msg : "YAML syntax error");
+        yaml_event_delete(&ev);
     }
 out:
     for (size_t i = 0; i < c.depth; i++)
@@ -916,12 +783,9 @@ out:
     free(c.stack);
     anchors_clear(&c.anchors);
     json_decref(c.root);
-    cw_buf_free(&c.scratch);
     cw_buf_free(&c.keys);
-    if (fyp)
-        fy_parser_destroy(fyp);
-    if (diag)
-        fy_diag_destroy(diag);
+    if (have_parser)
+        yaml_parser_delete(&parser);
     if (err) {
         json_decref(c.docs);
         return err;

@@ -162,10 +162,13 @@ static void test_anchors_and_merge(void **state)
 static void test_syntax_errors(void **state)
 {
     (void)state;
-    expect_fail("a: [1, 2\nb: : :\n", NULL, CW_ERR_INVALID, "document 1: line 2, column 4");
+    expect_fail("a: [1, 2\nb: : :\n", NULL, CW_ERR_INVALID,
+                "document 1: line 2, column 2: did not find expected ',' or ']' while "
+                "parsing a flow sequence (line 1, column 4)");
     expect_fail("a: 1\n---\nb: [\n", NULL, CW_ERR_INVALID, "document 2: line");
     expect_fail("a: 'unterminated\n", NULL, CW_ERR_INVALID, "line ");
-    expect_fail("key: value\n  bad indent: x\n", NULL, CW_ERR_INVALID, "document 1: line 1");
+    expect_fail("key: value\n  bad indent: x\n", NULL, CW_ERR_INVALID,
+                "document 1: line 2, column 13: mapping values are not allowed");
 }
 
 static char *nested(size_t depth, bool flow)
@@ -334,9 +337,9 @@ static void test_not_nul_terminated(void **state)
     json_decref(docs);
 }
 
-/* Regression (fuzz_catalog_parse): libfyaml 0.7.12 loops forever on
- * invalid UTF-8 in a directive such as "%\xff"; such input must be refused
- * up front. */
+/* Regression (fuzz_catalog_parse): the former parser, libfyaml 0.7.12,
+ * looped forever on invalid UTF-8 in a directive such as "%\xff"; such
+ * input is refused up front with the exact position. */
 static void test_invalid_utf8(void **state)
 {
     (void)state;
@@ -351,8 +354,8 @@ static void test_invalid_utf8(void **state)
     cw_diag d;
     assert_int_equal(cw_parse_documents("a: 1\0", 6, NULL, &docs, &d), CW_ERR_INVALID);
     assert_non_null(strstr(d.msg, "line 1, column 5: NUL characters are not allowed"));
-    /* Regression (fuzz_catalog_parse): control characters made libfyaml
-     * crash while formatting an error; YAML does not allow them anyway. */
+    /* Regression (fuzz_catalog_parse): control characters made the former
+     * parser crash while formatting an error; YAML does not allow them. */
     expect_fail("a: &a [a+,-*\x12\x12" "b,0kb\n", NULL, CW_ERR_INVALID,
                 "line 1, column 13: character U+0012 is not allowed in YAML");
     expect_fail("a: x\x7f\n", NULL, CW_ERR_INVALID, "character U+007F");
@@ -367,10 +370,33 @@ static void test_invalid_utf8(void **state)
     json_decref(docs);
 }
 
-/* Regression (fuzz_catalog_parse): libfyaml 0.7.12 returns wrong text for
- * single-quoted scalars with adjacent '' escapes and leaks a buffer for
- * each; such scalars are decoded by conway (results checked against
- * PyYAML). */
+/* Block scalars as catalog descriptions use them: literal, folded, with
+ * chomping indicators and an explicit indentation; tabs inside content. */
+static void test_block_scalars(void **state)
+{
+    (void)state;
+    json_t *docs = parse_ok("literal: |\n  line one\n    indented\n\n  last\n"
+                            "folded: >-\n  folded\n  into one\n\n  paragraph two\n"
+                            "keep: |+\n  kept\n\n"
+                            "explicit: |2\n    four spaces\n"
+                            "tabbed: |\n  a\tb\n"
+                            "after: done\n");
+    json_t *o = json_array_get(docs, 0);
+    assert_string_equal(json_string_value(json_object_get(o, "literal")),
+                        "line one\n  indented\n\nlast\n");
+    assert_string_equal(json_string_value(json_object_get(o, "folded")),
+                        "folded into one\nparagraph two");
+    assert_string_equal(json_string_value(json_object_get(o, "keep")), "kept\n\n");
+    assert_string_equal(json_string_value(json_object_get(o, "explicit")), "  four spaces\n");
+    assert_string_equal(json_string_value(json_object_get(o, "tabbed")), "a\tb\n");
+    assert_string_equal(json_string_value(json_object_get(o, "after")), "done");
+    json_decref(docs);
+    expect_fail("a: |\n  x\n y: 1\n", NULL, CW_ERR_INVALID, "document 1: line 3");
+}
+
+/* Regression (fuzz_catalog_parse): the former parser, libfyaml 0.7.12,
+ * returned wrong text for single-quoted scalars with adjacent '' escapes
+ * (expected results checked against PyYAML). */
 static void test_single_quoted(void **state)
 {
     (void)state;
@@ -415,6 +441,7 @@ int main(void)
         cmocka_unit_test(test_json_input),
         cmocka_unit_test(test_not_nul_terminated),
         cmocka_unit_test(test_invalid_utf8),
+        cmocka_unit_test(test_block_scalars),
         cmocka_unit_test(test_single_quoted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
