@@ -27,63 +27,60 @@ static cw_event decode_json(const char *text)
     return ev;
 }
 
-#define CTX(type) \
-    "\"context\":{\"specversion\":\"0.5.1\",\"id\":\"1\",\"source\":\"/s\",\"type\":\"" type \
-    "\",\"timestamp\":\"2024-05-01T10:00:00Z\"}"
+static bool same(const char *a, const char *b) { return a == b || (a && b && !strcmp(a, b)); }
+
+static const char *or_null(const char *s) { return s ? s : "(null)"; }
 
 static void test_service_key(void **state)
 {
     (void)state;
-    cw_event_link_key k;
-    cw_event ev = decode_json("{" CTX("dev.cdevents.service.deployed.0.3.0") ",\"subject\":{\"id\":"
-                              "\"clusterA/ns/checkout\",\"content\":{\"environment\":{\"id\":\"prod"
-                              "\"},\"artifactId\":\"pkg:oci/checkout@sha256:1\"}}}");
-    cw_event_service_key(&ev, &k);
-    assert_int_equal(k.kind, CW_LINK_SERVICE);
-    assert_string_equal(k.service_id, "clusterA/ns/checkout");
-    assert_string_equal(k.last_segment, "checkout");
-    cw_event_free(&ev);
-
-    /* No '/' or a trailing '/': no last-segment fallback. */
-    ev = decode_json("{" CTX("dev.cdevents.service.removed.0.3.0") ",\"subject\":{\"id\":\"a/\","
-                     "\"content\":{}}}");
-    cw_event_service_key(&ev, &k);
-    assert_int_equal(k.kind, CW_LINK_SERVICE);
-    assert_null(k.last_segment);
-    cw_event_free(&ev);
-
-    /* Incidents link through content.service.id, not their own subject id. */
-    ev = decode_json("{" CTX("dev.cdevents.incident.detected.0.3.0") ",\"subject\":{\"id\":\"inc-1\","
-                     "\"content\":{\"environment\":{\"id\":\"prod\"},\"service\":{\"id\":\"pay"
-                     "ments\"}}}}");
-    cw_event_service_key(&ev, &k);
-    assert_int_equal(k.kind, CW_LINK_SERVICE);
-    assert_string_equal(k.service_id, "payments");
-    cw_event_free(&ev);
-    ev = decode_json("{" CTX("dev.cdevents.incident.detected.0.3.0") ",\"subject\":{\"id\":\"inc-1\","
-                     "\"content\":{\"environment\":{\"id\":\"prod\"}}}}");
-    cw_event_service_key(&ev, &k);
-    assert_int_equal(k.kind, CW_LINK_NONE);
-    cw_event_free(&ev);
-
-    ev = decode_json("{" CTX("dev.cdevents.change.merged.0.3.0") ",\"subject\":{\"id\":\"pr-9\","
-                     "\"content\":{\"repository\":{\"id\":\"acme/payments\"}}}}");
-    cw_event_service_key(&ev, &k);
-    assert_int_equal(k.kind, CW_LINK_REPOSITORY);
-    assert_string_equal(k.repository_id, "acme/payments");
-    cw_event_free(&ev);
-
-    ev = decode_json("{" CTX("dev.cdevents.build.started.0.3.0") ",\"subject\":{\"id\":\"b\","
-                     "\"content\":{}}}");
-    cw_event_service_key(&ev, &k);
-    assert_int_equal(k.kind, CW_LINK_NONE);
-    cw_event_free(&ev);
-
-    ev = decode_json("{" CTX("dev.cdeventsx.tool-service.deployed.0.1.0") ",\"subject\":{\"id\":\"x\","
-                     "\"content\":{}}}");
-    cw_event_service_key(&ev, &k);
-    assert_int_equal(k.kind, CW_LINK_NONE);
-    cw_event_free(&ev);
+    /* Each event's subject (JSON) and the whole key it must give. */
+    static const struct {
+        const char *type;
+        const char *subject;
+        cw_link_kind kind;
+        const char *service_id, *last_segment, *repository_id;
+    } cases[] = {
+        {"dev.cdevents.service.deployed.0.3.0",
+         "{\"id\":\"clusterA/ns/checkout\",\"content\":{\"environment\":{\"id\":\"prod\"},"
+         "\"artifactId\":\"pkg:oci/checkout@sha256:1\"}}",
+         CW_LINK_SERVICE, "clusterA/ns/checkout", "checkout", NULL},
+        /* No '/' or a trailing '/': no last-segment fallback. */
+        {"dev.cdevents.service.removed.0.3.0", "{\"id\":\"a/\",\"content\":{}}", CW_LINK_SERVICE,
+         "a/", NULL, NULL},
+        /* Incidents link through content.service.id, not their own subject id. */
+        {"dev.cdevents.incident.detected.0.3.0",
+         "{\"id\":\"inc-1\",\"content\":{\"environment\":{\"id\":\"prod\"},"
+         "\"service\":{\"id\":\"payments\"}}}",
+         CW_LINK_SERVICE, "payments", NULL, NULL},
+        {"dev.cdevents.incident.detected.0.3.0",
+         "{\"id\":\"inc-1\",\"content\":{\"environment\":{\"id\":\"prod\"}}}", CW_LINK_NONE, NULL,
+         NULL, NULL},
+        {"dev.cdevents.change.merged.0.3.0",
+         "{\"id\":\"pr-9\",\"content\":{\"repository\":{\"id\":\"acme/payments\"}}}",
+         CW_LINK_REPOSITORY, NULL, NULL, "acme/payments"},
+        {"dev.cdevents.build.started.0.3.0", "{\"id\":\"b\",\"content\":{}}", CW_LINK_NONE, NULL,
+         NULL, NULL},
+        {"dev.cdeventsx.tool-service.deployed.0.1.0", "{\"id\":\"x\",\"content\":{}}",
+         CW_LINK_NONE, NULL, NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[1024];
+        snprintf(text, sizeof text,
+                 "{\"context\":{\"specversion\":\"0.5.1\",\"id\":\"1\",\"source\":\"/s\","
+                 "\"type\":\"%s\",\"timestamp\":\"2024-05-01T10:00:00Z\"},\"subject\":%s}",
+                 cases[i].type, cases[i].subject);
+        cw_event ev = decode_json(text);
+        cw_event_link_key k;
+        cw_event_service_key(&ev, &k);
+        if (k.kind != cases[i].kind || !same(k.service_id, cases[i].service_id) ||
+            !same(k.last_segment, cases[i].last_segment) ||
+            !same(k.repository_id, cases[i].repository_id))
+            fail_msg("case %zu (%s): kind %d, service %s, last segment %s, repository %s", i,
+                     cases[i].type, (int)k.kind, or_null(k.service_id),
+                     or_null(k.last_segment), or_null(k.repository_id));
+        cw_event_free(&ev);
+    }
 }
 
 static void test_link_match_precedence(void **state)

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "catalog/catalog.h"
+#include "fixtures.h"
 #include "insights/ownership.h"
 #include "insights/raci.h"
 #include "util/strmap.h"
@@ -98,11 +99,31 @@ static json_t *full_raci(const char *name, const char *target, const char *skip)
     return e;
 }
 
-/* A growable list of entities the test owns. */
+/* The catalog a test builds, and the findings of its last run; the
+ * fixture owns both. */
 typedef struct {
     json_t *items[4096];
     size_t n;
+    json_t *findings;
 } cat;
+
+static int cat_setup(void **state)
+{
+    cat *c = calloc(1, sizeof *c);
+    assert_non_null(c);
+    *state = c;
+    return 0;
+}
+
+static int cat_teardown(void **state)
+{
+    cat *c = *state;
+    for (size_t i = 0; i < c->n; i++)
+        json_decref(c->items[i]);
+    json_decref(c->findings);
+    free(c);
+    return 0;
+}
 
 static void add(cat *c, json_t *e)
 {
@@ -111,78 +132,69 @@ static void add(cat *c, json_t *e)
     c->items[c->n++] = e;
 }
 
-static void cat_free(cat *c)
-{
-    for (size_t i = 0; i < c->n; i++)
-        json_decref(c->items[i]);
-    c->n = 0;
-}
-
+/* The ownership findings of the catalog (owned by c, until the next run). */
 static json_t *run(cat *c, size_t max)
 {
-    json_t *out = NULL;
+    json_decref(c->findings);
+    c->findings = NULL;
     cw_diag d = {""};
     cw_ownership_opts o = {max};
-    if (cw_ownership_check(c->items, c->n, &o, &out, &d) != CW_OK)
+    if (cw_ownership_check(c->items, c->n, &o, &c->findings, &d) != CW_OK)
         fail_msg("check: %s", d.msg);
-    assert_true(json_is_array(out));
-    return out;
+    assert_true(json_is_array(c->findings));
+    return c->findings;
 }
 
-/* The findings of rule, as "entityRef|severity|detail" lines joined by '\n'. */
+/* The findings of rule: "entityRef|severity|detail" lines joined by '\n'
+ * (with_detail), or their entity refs joined by ','. */
+static const char *rule_findings(const json_t *findings, const char *rule, bool with_detail)
+{
+    static char buf[16384];
+    size_t o = 0, i;
+    json_t *f;
+    buf[0] = '\0';
+    json_array_foreach(findings, i, f) {
+        if (strcmp(json_string_value(json_object_get(f, "rule")), rule) != 0)
+            continue;
+        const char *ref = json_string_value(json_object_get(f, "entityRef"));
+        if (with_detail)
+            o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s|%s|%s", o ? "\n" : "", ref,
+                                  json_string_value(json_object_get(f, "severity")),
+                                  json_string_value(json_object_get(f, "detail")));
+        else
+            o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s", o ? "," : "", ref);
+        assert_true(o < sizeof buf);
+    }
+    return buf;
+}
+
 static const char *of_rule(const json_t *findings, const char *rule)
 {
-    static char buf[16384];
-    size_t o = 0, i;
-    json_t *f;
-    buf[0] = '\0';
-    json_array_foreach(findings, i, f) {
-        if (strcmp(json_string_value(json_object_get(f, "rule")), rule) != 0)
-            continue;
-        o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s|%s|%s", o ? "\n" : "",
-                              json_string_value(json_object_get(f, "entityRef")),
-                              json_string_value(json_object_get(f, "severity")),
-                              json_string_value(json_object_get(f, "detail")));
-        assert_true(o < sizeof buf);
-    }
-    return buf;
+    return rule_findings(findings, rule, true);
 }
 
-/* The entity refs of rule's findings joined by ','. */
 static const char *refs_of(const json_t *findings, const char *rule)
 {
-    static char buf[16384];
-    size_t o = 0, i;
-    json_t *f;
-    buf[0] = '\0';
-    json_array_foreach(findings, i, f) {
-        if (strcmp(json_string_value(json_object_get(f, "rule")), rule) != 0)
-            continue;
-        o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s", o ? "," : "",
-                              json_string_value(json_object_get(f, "entityRef")));
-        assert_true(o < sizeof buf);
-    }
-    return buf;
+    return rule_findings(findings, rule, false);
 }
 
 /* ---- rules ---------------------------------------------------------------- */
 
 static void test_owner_missing(void **state)
 {
-    (void)state;
-    cat c = {.n = 0};
-    add(&c, group("team-a", "team"));
-    add(&c, user("ann", "team-a"));
-    add(&c, component("ok", "team-a", "experimental", NULL));
-    add(&c, component("ok-full-ref", "group:default/Team-A", "experimental", NULL));
-    add(&c, component("ghost-owner", "team-podcasts", "experimental", NULL));
-    add(&c, component("no-owner", NULL, "experimental", NULL));
-    add(&c, component("bad-kind", "component:default/ok", "experimental", NULL));
-    add(&c, component("bad-ref", "group:", "experimental", NULL));
-    add(&c, owned("API", "no-owner-api", NULL));
-    add(&c, owned("Resource", "db", "group:other/team-a")); /* other namespace: absent */
-    add(&c, owned("Location", "loc", NULL));                /* owner not required */
-    json_t *f = run(&c, 0);
+    cat *c = *state;
+    add(c, group("team-a", "team"));
+    add(c, user("ann", "team-a"));
+    add(c, component("ok", "team-a", "experimental", NULL));
+    add(c, component("ok-full-ref", "group:default/Team-A", "experimental", NULL));
+    add(c, component("ghost-owner", "team-podcasts", "experimental", NULL));
+    add(c, component("no-owner", NULL, "experimental", NULL));
+    add(c, component("bad-kind", "component:default/ok", "experimental", NULL));
+    add(c, component("bad-ref", "group:", "experimental", NULL));
+    add(c, owned("API", "no-owner-api", NULL));
+    add(c, owned("Resource", "db", "group:other/team-a")); /* other namespace: absent */
+    add(c, owned("Location", "loc", NULL));                /* owner not required */
+    json_t *f = run(c, 0);
     assert_string_equal(
         of_rule(f, "owner-missing"),
         "api:default/no-owner-api|error|spec.owner is missing: nobody owns this API\n"
@@ -207,20 +219,17 @@ static void test_owner_missing(void **state)
     assert_string_equal(json_string_value(json_object_get(first, "owner")),
                         "group:default/team-podcasts");
     assert_true(cw_ownership_has_errors(f));
-    json_decref(f);
-    cat_free(&c);
 }
 
 static void test_owner_is_user(void **state)
 {
-    (void)state;
-    cat c = {.n = 0};
-    add(&c, group("team-a", "team"));
-    add(&c, user("ann", "team-a"));
-    add(&c, component("lyrics", "user:ann", "production", NULL));
-    add(&c, component("gone", "user:bob", "experimental", NULL));
-    add(&c, component("teamed", "team-a", "experimental", NULL));
-    json_t *f = run(&c, 0);
+    cat *c = *state;
+    add(c, group("team-a", "team"));
+    add(c, user("ann", "team-a"));
+    add(c, component("lyrics", "user:ann", "production", NULL));
+    add(c, component("gone", "user:bob", "experimental", NULL));
+    add(c, component("teamed", "team-a", "experimental", NULL));
+    json_t *f = run(c, 0);
     assert_string_equal(of_rule(f, "owner-is-user"),
                         "component:default/gone|warning|owned by a person (user:default/bob), "
                         "not a team: the bus factor is one\n"
@@ -230,91 +239,82 @@ static void test_owner_is_user(void **state)
     assert_string_equal(of_rule(f, "owner-missing"),
                         "component:default/gone|error|spec.owner user:default/bob points at no "
                         "existing user");
-    json_decref(f);
-    cat_free(&c);
 }
 
 static void test_team_without_members(void **state)
 {
-    (void)state;
-    cat c = {.n = 0};
-    add(&c, group("empty", "team"));
-    add(&c, group("Team-Upper", "Team"));                 /* type compares ignoring case */
-    add(&c, group("via-user", "team"));
-    add(&c, user("ann", "via-user"));
+    cat *c = *state;
+    add(c, group("empty", "team"));
+    add(c, group("Team-Upper", "Team"));                 /* type compares ignoring case */
+    add(c, group("via-user", "team"));
+    add(c, user("ann", "via-user"));
     json_t *g = group("via-members", "team");
     set_spec(g, "members", strs("bob", NULL));            /* default kind User */
-    add(&c, g);
-    add(&c, user("bob", NULL));
+    add(c, g);
+    add(c, user("bob", NULL));
     json_t *ghost = group("ghost-members", "team");
     set_spec(ghost, "members", strs("nobody", NULL));     /* no such user */
-    add(&c, ghost);
-    add(&c, group("dept", "department"));                 /* not a team */
+    add(c, ghost);
+    add(c, group("dept", "department"));                 /* not a team */
     /* Store-style relations only (no spec lists). */
     json_t *rel = group("via-relation", "team");
     json_object_set_new(rel, "relations",
                         json_pack("[{s:s, s:s, s:{s:s, s:s, s:s}}]", "type", "hasMember",
                                   "targetRef", "user:default/cy", "target", "kind", "user",
                                   "namespace", "default", "name", "cy"));
-    add(&c, rel);
+    add(c, rel);
     json_t *cy = user("cy", NULL);
-    add(&c, cy);
-    json_t *f = run(&c, 0);
+    add(c, cy);
+    json_t *f = run(c, 0);
     assert_string_equal(refs_of(f, "team-without-members"),
                         "group:default/empty,group:default/ghost-members,group:default/Team-Upper");
     assert_non_null(strstr(of_rule(f, "team-without-members"), "team with no members"));
-    json_decref(f);
-    cat_free(&c);
 }
 
 static void test_orphan_user(void **state)
 {
-    (void)state;
-    cat c = {.n = 0};
-    add(&c, group("team-a", "team"));
-    add(&c, user("member", "team-a"));
-    add(&c, user("orphan", NULL));
-    add(&c, user("dangling", "no-such-group"));
-    add(&c, user("listed", NULL));
+    cat *c = *state;
+    add(c, group("team-a", "team"));
+    add(c, user("member", "team-a"));
+    add(c, user("orphan", NULL));
+    add(c, user("dangling", "no-such-group"));
+    add(c, user("listed", NULL));
     json_t *g = group("lister", "team");
     set_spec(g, "members", strs("user:default/listed", NULL));
-    add(&c, g);
+    add(c, g);
     /* Membership through a memberOf relation on the user. */
     json_t *r = user("related", NULL);
     json_object_set_new(r, "relations",
                         json_pack("[{s:s, s:s}]", "type", "memberOf", "targetRef",
                                   "group:default/team-a"));
-    add(&c, r);
-    json_t *f = run(&c, 0);
+    add(c, r);
+    json_t *f = run(c, 0);
     assert_string_equal(of_rule(f, "orphan-user"),
                         "user:default/dangling|warning|member of no group: spec.memberOf names "
                         "no existing Group and no Group lists this user in spec.members\n"
                         "user:default/orphan|warning|member of no group: spec.memberOf names no "
                         "existing Group and no Group lists this user in spec.members");
     assert_false(cw_ownership_has_errors(f));
-    json_decref(f);
-    cat_free(&c);
 }
 
 static void test_no_accountable(void **state)
 {
-    (void)state;
-    cat c = {.n = 0};
-    add(&c, group("team-a", "team"));
-    add(&c, user("ann", "team-a"));
+    cat *c = *state;
+    add(c, group("team-a", "team"));
+    add(c, user("ann", "team-a"));
     json_t *dom = owned("Domain", "money", "team-a");
-    add(&c, dom);
+    add(c, dom);
     json_t *sys = owned("System", "payments", "team-a");
     set_spec(sys, "domain", json_string("money"));
-    add(&c, sys);
-    add(&c, owned("System", "royalties", "team-a"));
+    add(c, sys);
+    add(c, owned("System", "royalties", "team-a"));
     /* The domain covers all but data-durability; the system adds it. */
-    add(&c, full_raci("money", "domain:money", "data-durability"));
-    add(&c, component("pay-api", "team-a", "production", "payments"));
-    add(&c, component("royalty-calc", "team-a", "production", "royalties"));
-    add(&c, component("draft", "team-a", "experimental", "royalties"));
-    add(&c, component("loner", "team-a", "Production", NULL));
-    json_t *f = run(&c, 0);
+    add(c, full_raci("money", "domain:money", "data-durability"));
+    add(c, component("pay-api", "team-a", "production", "payments"));
+    add(c, component("royalty-calc", "team-a", "production", "royalties"));
+    add(c, component("draft", "team-a", "experimental", "royalties"));
+    add(c, component("loner", "team-a", "Production", NULL));
+    json_t *f = run(c, 0);
     assert_string_equal(refs_of(f, "no-accountable"),
                         "component:default/loner,component:default/pay-api,"
                         "component:default/royalty-calc");
@@ -338,55 +338,51 @@ static void test_no_accountable(void **state)
             assert_int_equal(json_array_size(acts), CW_RACI_NSTANDARD);
         }
     }
-    json_decref(f);
 
     /* The system declares data-durability: pay-api is now covered, and a
      * component-level declaration covers royalty-calc's remaining gap. */
-    add(&c, full_raci("payments", "system:payments", NULL));
-    add(&c, full_raci("royalty-calc", "component:royalty-calc", NULL));
-    f = run(&c, 0);
+    add(c, full_raci("payments", "system:payments", NULL));
+    add(c, full_raci("royalty-calc", "component:royalty-calc", NULL));
+    f = run(c, 0);
     assert_string_equal(refs_of(f, "no-accountable"), "component:default/loner");
-    json_decref(f);
-    cat_free(&c);
 }
 
 static void test_shared_resource_owner(void **state)
 {
-    (void)state;
-    cat c = {.n = 0};
+    cat *c = *state;
     static const char *const teams[] = {"team-a", "team-b", "team-c", "team-x"};
     for (size_t i = 0; i < 4; i++) {
-        add(&c, group(teams[i], "team"));
+        add(c, group(teams[i], "team"));
         char u[16];
         snprintf(u, sizeof u, "u%zu", i);
-        add(&c, user(u, teams[i]));
+        add(c, user(u, teams[i]));
     }
-    add(&c, owned("Resource", "shared-db", "team-x"));    /* used by a and b: finding */
-    add(&c, owned("Resource", "owned-db", "team-a"));     /* used by a and b, owned by a */
-    add(&c, owned("Resource", "one-team-db", "team-x"));  /* used by a twice */
-    add(&c, owned("Resource", "rel-db", "team-x"));       /* used through relations */
+    add(c, owned("Resource", "shared-db", "team-x"));    /* used by a and b: finding */
+    add(c, owned("Resource", "owned-db", "team-a"));     /* used by a and b, owned by a */
+    add(c, owned("Resource", "one-team-db", "team-x"));  /* used by a twice */
+    add(c, owned("Resource", "rel-db", "team-x"));       /* used through relations */
     json_t *a1 = component("a1", "team-a", "experimental", NULL);
     set_spec(a1, "dependsOn", strs("resource:shared-db", "resource:default/owned-db"));
-    add(&c, a1);
+    add(c, a1);
     json_t *a2 = component("a2", "team-a", "experimental", NULL);
     set_spec(a2, "dependsOn", strs("resource:one-team-db", "resource:shared-db"));
-    add(&c, a2);
+    add(c, a2);
     json_t *a3 = component("a3", "team-a", "experimental", NULL);
     set_spec(a3, "dependsOn", strs("resource:one-team-db", "component:b1"));
-    add(&c, a3);
+    add(c, a3);
     json_t *b1 = component("b1", "team-b", "experimental", NULL);
     set_spec(b1, "dependsOn", strs("Resource:default/Shared-DB", "resource:owned-db"));
     json_object_set_new(b1, "relations",
                         json_pack("[{s:s, s:s}, {s:s, s:s}]", "type", "dependsOn", "targetRef",
                                   "resource:default/shared-db", "type", "dependsOn",
                                   "targetRef", "resource:default/rel-db"));
-    add(&c, b1);
+    add(c, b1);
     json_t *c1 = component("c1", "team-c", "experimental", NULL);
     json_object_set_new(c1, "relations",
                         json_pack("[{s:s, s:{s:s, s:s, s:s}}]", "type", "dependsOn", "target",
                                   "kind", "resource", "namespace", "default", "name", "rel-db"));
-    add(&c, c1);
-    json_t *f = run(&c, 0);
+    add(c, c1);
+    json_t *f = run(c, 0);
     assert_string_equal(refs_of(f, "shared-resource-owner"),
                         "resource:default/rel-db,resource:default/shared-db");
     size_t i;
@@ -405,61 +401,53 @@ static void test_shared_resource_owner(void **state)
                             "of the resource should be one of its users");
         assert_string_equal(json_string_value(json_object_get(x, "severity")), "warning");
     }
-    json_decref(f);
-    cat_free(&c);
 }
 
 static void test_team_overload(void **state)
 {
-    (void)state;
-    cat c = {.n = 0};
-    add(&c, group("busy", "team"));
-    add(&c, group("fine", "team"));
-    add(&c, user("ann", "busy"));
-    add(&c, user("bob", "fine"));
+    cat *c = *state;
+    add(c, group("busy", "team"));
+    add(c, group("fine", "team"));
+    add(c, user("ann", "busy"));
+    add(c, user("bob", "fine"));
     char name[32];
     for (int i = 0; i < 9; i++) {
         snprintf(name, sizeof name, "busy-%d", i);
-        add(&c, component(name, "busy", "production", NULL));
+        add(c, component(name, "busy", "production", NULL));
         snprintf(name, sizeof name, "fine-%d", i);
         /* fine: 8 production, 1 experimental */
-        add(&c, component(name, "fine", i == 8 ? "experimental" : "production", NULL));
+        add(c, component(name, "fine", i == 8 ? "experimental" : "production", NULL));
     }
-    json_t *f = run(&c, 0);
+    json_t *f = run(c, 0);
     assert_string_equal(of_rule(f, "team-overload"),
                         "group:default/busy|warning|owns 9 production components, more than the "
                         "limit of 8: split the work or the team");
-    json_decref(f);
-    f = run(&c, 7);
+    f = run(c, 7);
     assert_string_equal(refs_of(f, "team-overload"), "group:default/busy,group:default/fine");
-    json_decref(f);
-    f = run(&c, 9);
+    f = run(c, 9);
     assert_string_equal(refs_of(f, "team-overload"), "");
-    json_decref(f);
-    cat_free(&c);
 }
 
 /* ---- order and filters ---------------------------------------------------- */
 
 static void test_order_and_filters(void **state)
 {
-    (void)state;
-    cat c = {.n = 0};
-    add(&c, group("team-b", "team"));               /* team-without-members */
-    add(&c, group("team-a", "team"));
-    add(&c, user("ann", "team-a"));
-    add(&c, user("zed", NULL));                     /* orphan-user */
-    add(&c, component("z-svc", "team-a", "production", NULL)); /* no-accountable */
-    add(&c, component("a-svc", "team-b", "production", NULL)); /* no-accountable */
-    add(&c, component("mine", "user:ann", "experimental", NULL)); /* owner-is-user */
-    add(&c, owned("Resource", "db", "team-a"));
+    cat *c = *state;
+    add(c, group("team-b", "team"));               /* team-without-members */
+    add(c, group("team-a", "team"));
+    add(c, user("ann", "team-a"));
+    add(c, user("zed", NULL));                     /* orphan-user */
+    add(c, component("z-svc", "team-a", "production", NULL)); /* no-accountable */
+    add(c, component("a-svc", "team-b", "production", NULL)); /* no-accountable */
+    add(c, component("mine", "user:ann", "experimental", NULL)); /* owner-is-user */
+    add(c, owned("Resource", "db", "team-a"));
     json_t *u1 = component("u1", "team-b", "experimental", NULL);
     set_spec(u1, "dependsOn", strs("resource:db", NULL));
-    add(&c, u1);
+    add(c, u1);
     json_t *u2 = component("u2", "user:ann", "experimental", NULL);
     set_spec(u2, "dependsOn", strs("resource:db", NULL));
-    add(&c, u2);                                    /* shared-resource-owner on db */
-    json_t *f = run(&c, 0);
+    add(c, u2);                                    /* shared-resource-owner on db */
+    json_t *f = run(c, 0);
     char seq[2048] = "";
     size_t i, o = 0;
     json_t *x;
@@ -477,11 +465,11 @@ static void test_order_and_filters(void **state)
                              "team-without-members group:default/team-b\n");
     /* Same input in reverse: same output. */
     json_t *rev[4096];
-    for (size_t k = 0; k < c.n; k++)
-        rev[k] = c.items[c.n - 1 - k];
+    for (size_t k = 0; k < c->n; k++)
+        rev[k] = c->items[c->n - 1 - k];
     json_t *f2 = NULL;
     cw_diag d = {""};
-    assert_int_equal(cw_ownership_check(rev, c.n, NULL, &f2, &d), CW_OK);
+    assert_int_equal(cw_ownership_check(rev, c->n, NULL, &f2, &d), CW_OK);
     assert_true(json_equal(f, f2));
     json_decref(f2);
 
@@ -531,9 +519,6 @@ static void test_order_and_filters(void **state)
     assert_true(json_equal(out, f));
     json_decref(out);
 
-    json_decref(f);
-    cat_free(&c);
-
     assert_int_equal(cw_ownership_check_array(NULL, NULL, &out, &d), CW_ERR_INVALID);
     json_t *empty = json_array();
     assert_int_equal(cw_ownership_check_array(empty, NULL, &out, &d), CW_OK);
@@ -543,72 +528,6 @@ static void test_order_and_filters(void **state)
 }
 
 /* ---- the demo organisation ------------------------------------------------- */
-
-static json_t *load_demo(void)
-{
-    static const char *const files[] = {"groups", "users", "domains-systems", "components",
-                                        "apis", "resources", "responsibilities"};
-    json_t *all = json_array();
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        char path[512];
-        snprintf(path, sizeof path, "%s/demo/org/%s.yaml", CONWAY_SOURCE_DIR, files[i]);
-        FILE *f = fopen(path, "rb");
-        if (!f) {
-            json_decref(all);
-            return NULL;
-        }
-        static char text[1 << 21];
-        size_t n = fread(text, 1, sizeof text - 1, f);
-        fclose(f);
-        text[n] = '\0';
-        json_t *docs = NULL;
-        cw_diag d = {""};
-        if (cw_parse_documents(text, n, NULL, &docs, &d) != CW_OK)
-            fail_msg("%s: %s", path, d.msg);
-        json_array_extend(all, docs);
-        json_decref(docs);
-    }
-    return all;
-}
-
-/* Adds store-style relations (both directions) derived from each spec. */
-static void add_relations(json_t *all)
-{
-    json_t *by_key = json_object();
-    size_t i;
-    json_t *e;
-    json_array_foreach(all, i, e) {
-        cw_ref r;
-        char key[CW_REF_MAX];
-        assert_int_equal(cw_entity_ref(e, &r, NULL), CW_OK);
-        cw_ref_key(&r, key);
-        json_object_set(by_key, key, e);
-        json_object_set_new(e, "relations", json_array());
-    }
-    json_array_foreach(all, i, e) {
-        cw_relation_list rels = {0};
-        cw_diag d = {""};
-        cw_ref self;
-        char self_ref[CW_REF_MAX];
-        cw_entity_ref(e, &self, NULL);
-        cw_ref_format(&self, self_ref);
-        if (cw_entity_relations(e, &rels, &d) != CW_OK)
-            fail_msg("relations: %s", d.msg);
-        for (size_t k = 0; k < rels.len; k++) {
-            json_array_append_new(json_object_get(e, "relations"),
-                                  json_pack("{s:s, s:s}", "type", rels.items[k].type,
-                                            "targetRef", rels.items[k].target_ref));
-            json_t *t = json_object_get(by_key, rels.items[k].target_key);
-            const char *inv = cw_relation_inverse(rels.items[k].type);
-            if (t && inv)
-                json_array_append_new(json_object_get(t, "relations"),
-                                      json_pack("{s:s, s:s}", "type", inv, "targetRef",
-                                                self_ref));
-        }
-        cw_relation_list_free(&rels);
-    }
-    json_decref(by_key);
-}
 
 static void check_demo_findings(json_t *all)
 {
@@ -672,13 +591,13 @@ static void check_demo_findings(json_t *all)
 static void test_demo_organisation(void **state)
 {
     (void)state;
-    json_t *all = load_demo();
+    json_t *all = fx_demo_load();
     if (!all)
         skip();
     assert_true(json_array_size(all) > 100);
     check_demo_findings(all);
     /* As the store returns them, with relations in both directions. */
-    add_relations(all);
+    fx_add_relations(all);
     check_demo_findings(all);
     json_decref(all);
 }
@@ -783,17 +702,19 @@ static void test_strmap(void **state)
     assert_null(cw_strmap_get(&m, "k1"));
 }
 
+#define T(fn) cmocka_unit_test_setup_teardown(fn, cat_setup, cat_teardown)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_owner_missing),
-        cmocka_unit_test(test_owner_is_user),
-        cmocka_unit_test(test_team_without_members),
-        cmocka_unit_test(test_orphan_user),
-        cmocka_unit_test(test_no_accountable),
-        cmocka_unit_test(test_shared_resource_owner),
-        cmocka_unit_test(test_team_overload),
-        cmocka_unit_test(test_order_and_filters),
+        T(test_owner_missing),
+        T(test_owner_is_user),
+        T(test_team_without_members),
+        T(test_orphan_user),
+        T(test_no_accountable),
+        T(test_shared_resource_owner),
+        T(test_team_overload),
+        T(test_order_and_filters),
         cmocka_unit_test(test_demo_organisation),
         cmocka_unit_test(test_ten_thousand_entities),
         cmocka_unit_test(test_strmap),

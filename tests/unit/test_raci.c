@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "catalog/catalog.h"
+#include "fixtures.h"
 #include "insights/raci.h"
 
 /* JSON with single quotes for readability: J("{'a': 1}"). */
@@ -349,17 +350,10 @@ static void test_activity_sets_and_registry(void **state)
 static void test_demo_responsibilities_valid(void **state)
 {
     (void)state;
-    FILE *f = fopen(CONWAY_SOURCE_DIR "/demo/org/responsibilities.yaml", "rb");
-    if (!f)
+    json_t *docs = fx_demo_file("responsibilities");
+    if (!docs)
         skip();
-    static char text[1 << 20];
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = '\0';
-    json_t *docs = NULL;
     cw_diag d = {""};
-    if (cw_parse_documents(text, n, NULL, &docs, &d) != CW_OK)
-        fail_msg("demo YAML: %s", d.msg);
     assert_true(json_array_size(docs) >= 5);
     size_t i;
     json_t *e;

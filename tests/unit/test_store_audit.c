@@ -18,43 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fixtures.h"
 #include "store/store.h"
 #include "store/store_audit.h"
-
-typedef struct {
-    char dir[256];
-    char path[300];
-    cw_store *s;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->dir, sizeof f->dir, "%s/cw-audit-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/conway.db", f->dir);
-    cw_diag d = {{0}};
-    assert_int_equal(cw_store_open(f->path, NULL, &f->s, &d), CW_OK);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    cw_store_close(f->s);
-    const char *suffix[] = {"", "-wal", "-shm", "-journal", ".lock"};
-    char p[320];
-    for (size_t i = 0; i < 5; i++) {
-        snprintf(p, sizeof p, "%s%s", f->path, suffix[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
-    free(f);
-    return 0;
-}
 
 /* Appends a record with the given action, token and refs (JSON text). */
 static int64_t add(cw_store *s, const char *action, int64_t token, const char *refs_json,
@@ -81,7 +47,7 @@ static void ids_of(const cw_audit_page *p, int64_t *out)
 
 static void test_append_and_read_back(void **state)
 {
-    fixture *f = *state;
+    fx_store *f = *state;
     json_t *refs = json_pack("[s,s]", "component:default/Pay-API", "system:default/payments");
     json_t *detail = json_pack("{s:I,s:s}", "tokenId", (json_int_t)7, "role", "editor");
     cw_audit_entry e = {.at_ms = 1700000000123, .token_id = 3, .token_name = "payments-ci",
@@ -144,7 +110,7 @@ static void test_append_and_read_back(void **state)
 
 static void test_append_rejects_bad_input(void **state)
 {
-    fixture *f = *state;
+    fx_store *f = *state;
     cw_diag d = {{0}};
     cw_audit_entry e = {.action = "Entity.Create"};
     assert_int_equal(cw_store_audit_append(f->s, &e, NULL, &d), CW_ERR_INVALID);
@@ -207,7 +173,7 @@ static void test_append_rejects_bad_input(void **state)
 
 static void test_filters_and_paging(void **state)
 {
-    fixture *f = *state;
+    fx_store *f = *state;
     cw_diag d = {{0}};
     int64_t t0 = 1750000000000;
     int64_t a = add(f->s, "entity.create", 1, "[\"component:default/a\"]", t0);
@@ -316,25 +282,25 @@ static int exec_raw(const char *path, const char *sql, char *err, size_t errlen)
 
 static void test_rows_are_append_only(void **state)
 {
-    fixture *f = *state;
+    fx_store *f = *state;
     add(f->s, "entity.create", 1, "[\"component:default/a\"]", 0);
     char msg[256];
-    assert_int_not_equal(exec_raw(f->path, "UPDATE audit SET action = 'x'", msg, sizeof msg),
+    assert_int_not_equal(exec_raw(fx_store_url(f), "UPDATE audit SET action = 'x'", msg, sizeof msg),
                          SQLITE_OK);
     assert_non_null(strstr(msg, "append-only"));
-    assert_int_not_equal(exec_raw(f->path, "DELETE FROM audit", msg, sizeof msg), SQLITE_OK);
+    assert_int_not_equal(exec_raw(fx_store_url(f), "DELETE FROM audit", msg, sizeof msg), SQLITE_OK);
     assert_non_null(strstr(msg, "append-only"));
-    assert_int_not_equal(exec_raw(f->path, "DELETE FROM audit_refs", msg, sizeof msg),
+    assert_int_not_equal(exec_raw(fx_store_url(f), "DELETE FROM audit_refs", msg, sizeof msg),
                          SQLITE_OK);
     assert_int_not_equal(
-        exec_raw(f->path, "UPDATE audit_refs SET ref_key = 'component:default/b'", msg,
+        exec_raw(fx_store_url(f), "UPDATE audit_refs SET ref_key = 'component:default/b'", msg,
                  sizeof msg),
         SQLITE_OK);
 
     /* still there, unchanged, after reopening */
     cw_store_close(f->s);
     cw_diag d = {{0}};
-    assert_int_equal(cw_store_open(f->path, NULL, &f->s, &d), CW_OK);
+    assert_int_equal(cw_store_open(fx_store_url(f), NULL, &f->s, &d), CW_OK);
     cw_audit_query q;
     cw_audit_query_init(&q);
     q.entity_ref = "component:default/a";
@@ -365,7 +331,7 @@ static void *writer(void *arg)
 
 static void test_concurrent_appends(void **state)
 {
-    fixture *f = *state;
+    fx_store *f = *state;
     pthread_t th[4];
     writer_arg args[4];
     for (int i = 0; i < 4; i++) {
@@ -391,11 +357,11 @@ static void test_concurrent_appends(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_append_and_read_back, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_append_rejects_bad_input, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_filters_and_paging, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rows_are_append_only, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_concurrent_appends, setup, teardown),
+        FX_SQLITE_TEST(test_append_and_read_back),
+        FX_SQLITE_TEST(test_append_rejects_bad_input),
+        FX_SQLITE_TEST(test_filters_and_paging),
+        FX_SQLITE_TEST(test_rows_are_append_only),
+        FX_SQLITE_TEST(test_concurrent_appends),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,6 +30,7 @@
 extern char **environ;
 
 #include "catalog/catalog.h"
+#include "fixtures.h"
 #include "store/store.h"
 
 typedef struct {
@@ -41,12 +42,8 @@ typedef struct {
 static int setup(void **state)
 {
     env *e = calloc(1, sizeof *e);
-    if (!e)
-        return -1;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(e->dir, sizeof e->dir, "%s/cw-backup-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(e->dir))
-        return -1;
+    assert_non_null(e);
+    fx_tmpdir(e->dir, sizeof e->dir);
     snprintf(e->db, sizeof e->db, "%s/conway.db", e->dir);
     snprintf(e->out, sizeof e->out, "%s/backup.db", e->dir);
     *state = e;
@@ -56,10 +53,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     env *e = *state;
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", e->dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", e->dir);
+    fx_tmpdir_remove(e->dir);
     free(e);
     return 0;
 }
@@ -551,20 +545,22 @@ static int child_put(const char *db, const char *name)
     return code;
 }
 
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
 int main(int argc, char **argv)
 {
     if (argc == 4 && !strcmp(argv[1], "--child-put"))
         return child_put(argv[2], argv[3]);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_backup_matches_source, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_backup_under_writes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_backup_failure_leaves_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_verify_rejects_bad_files, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_restore_refuses_open_database, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_restore_drops_stale_wal, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_restore_rejects_bad_backup, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_open_waits_for_restore, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_open_store_keeps_the_wal_index_lock, setup, teardown),
+        T(test_backup_matches_source),
+        T(test_backup_under_writes),
+        T(test_backup_failure_leaves_nothing),
+        T(test_verify_rejects_bad_files),
+        T(test_restore_refuses_open_database),
+        T(test_restore_drops_stale_wal),
+        T(test_restore_rejects_bad_backup),
+        T(test_open_waits_for_restore),
+        T(test_open_store_keeps_the_wal_index_lock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

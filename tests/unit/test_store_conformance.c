@@ -1,9 +1,8 @@
 /*
  * test_store_conformance.c — the behaviour every store.h implementation
  * must have, run against each available backend: a fresh database per
- * test from the backend's factory. SQLite always runs (temp files); a
- * PostgreSQL factory joins the `backends` table when store/postgres*.c
- * lands, enabled by CONWAY_TEST_PG_URL.
+ * test from the backend's factory (fixtures.h). SQLite always runs (temp
+ * files); PostgreSQL runs when CONWAY_TEST_PG_URL is set.
  *
  * Entities are built with jansson and validated by cw_entity_validate, as
  * the HTTP layer and the importer do.
@@ -28,241 +27,24 @@
 #include <unistd.h>
 
 #include "catalog/catalog.h"
+#include "fixtures.h"
 #include "store/store.h"
-
-/* ---- backends ----------------------------------------------------------------------- */
-
-typedef struct {
-    const char *name;
-    bool (*available)(void);
-    /* A fresh, empty database; returns its context (owned, see destroy). */
-    void *(*make)(void);
-    const char *(*url)(void *ctx);
-    void (*destroy)(void *ctx);
-    /* Optional: an integer answered by a raw connection of the backend's
-     * own client, bypassing conway's store (proves what is on disk). */
-    long long (*raw_int)(void *ctx, const char *sql);
-} store_backend;
-
-typedef struct {
-    char dir[256];
-    char path[300];
-} sqlite_ctx;
-
-static bool sqlite_available(void) { return true; }
-
-static void *sqlite_make(void)
-{
-    sqlite_ctx *c = calloc(1, sizeof *c);
-    assert_non_null(c);
-    const char *tmp = getenv("TMPDIR");
-    snprintf(c->dir, sizeof c->dir, "%s/cw-store-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    assert_non_null(mkdtemp(c->dir));
-    snprintf(c->path, sizeof c->path, "%s/conway.db", c->dir);
-    return c;
-}
-
-static const char *sqlite_url(void *ctx) { return ((sqlite_ctx *)ctx)->path; }
-
-static void sqlite_destroy(void *ctx)
-{
-    sqlite_ctx *c = ctx;
-    char p[320];
-    const char *suffix[] = {"", "-wal", "-shm", "-journal", ".lock"};
-    for (size_t i = 0; i < 5; i++) {
-        snprintf(p, sizeof p, "%s%s", c->path, suffix[i]);
-        unlink(p);
-    }
-    rmdir(c->dir);
-    free(c);
-}
-
-static long long sqlite_raw_int(void *ctx, const char *sql)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    long long v = -1;
-    assert_int_equal(sqlite3_open_v2(sqlite_url(ctx), &db, SQLITE_OPEN_READONLY, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
-
-static const store_backend sqlite_backend = {
-    "sqlite", sqlite_available, sqlite_make, sqlite_url, sqlite_destroy, sqlite_raw_int,
-};
-
-#ifdef CONWAY_HAVE_PG
-/* PostgreSQL: a fresh schema per test on the server CONWAY_TEST_PG_URL
- * names (scripts/services.sh starts one), selected through the URL's
- * search_path option, dropped afterwards. */
-#include <libpq-fe.h>
-
-typedef struct {
-    char schema[64];
-    char *url;
-} pg_ctx;
-
-static bool pg_available(void)
-{
-    const char *u = getenv("CONWAY_TEST_PG_URL");
-    return u && *u;
-}
-
-static void pg_admin(const char *sql)
-{
-    PGconn *c = PQconnectdb(getenv("CONWAY_TEST_PG_URL"));
-    if (PQstatus(c) != CONNECTION_OK)
-        fail_msg("PostgreSQL: %s", PQerrorMessage(c));
-    PQclear(PQexec(c, "SET client_min_messages = warning"));
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        fail_msg("%s: %s", sql, PQerrorMessage(c));
-    PQclear(r);
-    PQfinish(c);
-}
-
-static void *pg_make(void)
-{
-    static unsigned seq;
-    pg_ctx *c = calloc(1, sizeof *c);
-    assert_non_null(c);
-    snprintf(c->schema, sizeof c->schema, "cw_test_%ld_%u", (long)getpid(), seq++);
-    const char *base = getenv("CONWAY_TEST_PG_URL");
-    size_t cap = strlen(base) + sizeof c->schema + 64;
-    c->url = malloc(cap);
-    assert_non_null(c->url);
-    snprintf(c->url, cap, "%s%coptions=-csearch_path%%3D%s", base,
-             strchr(base, '?') ? '&' : '?', c->schema);
-    char sql[256];
-    snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s", c->schema,
-             c->schema);
-    pg_admin(sql);
-    return c;
-}
-
-static const char *pg_url(void *ctx) { return ((pg_ctx *)ctx)->url; }
-
-static void pg_destroy(void *ctx)
-{
-    pg_ctx *c = ctx;
-    char sql[160];
-    snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE", c->schema);
-    pg_admin(sql);
-    free(c->url);
-    free(c);
-}
-
-static long long pg_raw_int(void *ctx, const char *sql)
-{
-    PGconn *c = PQconnectdb(pg_url(ctx));
-    assert_int_equal(PQstatus(c), CONNECTION_OK);
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", sql, PQerrorMessage(c));
-    long long v = PQntuples(r) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : -1;
-    PQclear(r);
-    PQfinish(c);
-    return v;
-}
-
-static const store_backend pg_backend = {
-    "postgres", pg_available, pg_make, pg_url, pg_destroy, pg_raw_int,
-};
-#endif
-
-/* Every backend runs the whole suite. */
-static const store_backend *const backends[] = {
-    &sqlite_backend,
-#ifdef CONWAY_HAVE_PG
-    &pg_backend,
-#endif
-};
-
-/* ---- fixture ----------------------------------------------------------------------------- */
-
-static const store_backend *cur; /* the backend whose group is running */
-
-typedef struct {
-    const store_backend *b;
-    void *ctx;
-    cw_store *s;
-} fx;
-
-static cw_store *open_url(const char *url)
-{
-    cw_store *s = NULL;
-    cw_diag d = {""};
-    cw_err err = cw_store_open(url, NULL, &s, &d);
-    if (err)
-        fail_msg("open %s: %s: %s", url, cw_err_name(err), d.msg);
-    return s;
-}
-
-static int setup(void **state)
-{
-    fx *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    f->b = cur;
-    f->ctx = cur->make();
-    f->s = open_url(cur->url(f->ctx));
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    cw_store_close(f->s);
-    f->b->destroy(f->ctx);
-    free(f);
-    return 0;
-}
 
 /* ---- entity helpers ------------------------------------------------------------------------ */
 
-/* Builds an entity from JSON written with ' for " (readable literals), and
- * validates it as the API would. */
-static json_t *entf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static json_t *entf(const char *fmt, ...)
-{
-    char text[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    assert_true(n > 0 && (size_t)n < sizeof text);
-    for (char *p = text; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    json_error_t je;
-    json_t *e = json_loads(text, 0, &je);
-    if (!e)
-        fail_msg("bad test JSON: %s: %s", je.text, text);
-    cw_diag d = {""};
-    cw_err err = cw_entity_validate(e, &d);
-    if (err)
-        fail_msg("test entity invalid: %s: %s", d.msg, text);
-    return e;
-}
-
 static json_t *component(const char *name, const char *type, const char *owner)
 {
-    return entf("{'apiVersion':'backstage.io/v1alpha1','kind':'Component',"
-                "'metadata':{'name':'%s'},"
-                "'spec':{'type':'%s','lifecycle':'production','owner':'%s'}}",
-                name, type, owner);
+    return fx_entity("{'apiVersion':'backstage.io/v1alpha1','kind':'Component',"
+                     "'metadata':{'name':'%s'},"
+                     "'spec':{'type':'%s','lifecycle':'production','owner':'%s'}}",
+                     name, type, owner);
 }
 
 static json_t *group(const char *name)
 {
-    return entf("{'apiVersion':'backstage.io/v1alpha1','kind':'Group',"
-                "'metadata':{'name':'%s'},'spec':{'type':'team','children':[]}}",
-                name);
+    return fx_entity("{'apiVersion':'backstage.io/v1alpha1','kind':'Group',"
+                     "'metadata':{'name':'%s'},'spec':{'type':'team','children':[]}}",
+                     name);
 }
 
 /* Puts (consuming e) and checks the status. */
@@ -434,7 +216,7 @@ static const char *filter_keys(cw_store *s, const char *spec)
 
 static void test_open_reports_health(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     cw_diag d = {""};
     int v = 0;
     int64_t size = 0;
@@ -474,7 +256,7 @@ static void test_postgres_url_dispatch(void **state)
 
 static void test_put_statuses_uid_and_etag(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     cw_put_result a = put_expect(f->s, component("svc", "service", "team-a"), NULL,
                                  CW_PUT_CREATED);
     assert_int_equal(strlen(a.uid), 36);
@@ -508,7 +290,7 @@ static void test_put_statuses_uid_and_etag(void **state)
 
 static void test_put_sets_uid_and_etag_on_the_input(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     json_t *e = component("svc", "service", "team-a");
     cw_put_result r;
     cw_diag d = {""};
@@ -521,7 +303,7 @@ static void test_put_sets_uid_and_etag_on_the_input(void **state)
 /* Bodies keep every character: quotes, backslashes, controls, non-ASCII. */
 static void test_body_round_trips(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     json_t *e = component("odd", "service", "team-a");
     const char *desc = "quote \" backslash \\ newline \n tab \t bell \x07 "
                        "unicode \xc3\xa9\xe2\x82\xac end";
@@ -544,7 +326,7 @@ static void test_body_round_trips(void **state)
 
 static void test_if_match(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     cw_diag d = {""};
     cw_put_result r, a = put_expect(f->s, component("svc", "service", "team-a"), NULL,
                                     CW_PUT_CREATED);
@@ -586,7 +368,7 @@ static void test_if_match(void **state)
 
 static void test_names_are_unique_ignoring_case(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     cw_put_result a = put_expect(f->s, component("Foo", "service", "team-a"), NULL,
                                  CW_PUT_CREATED);
     cw_put_result b = put_expect(f->s, component("foo", "service", "team-a"), NULL,
@@ -613,7 +395,7 @@ static void test_names_are_unique_ignoring_case(void **state)
 
 static void test_get_rejects_bad_arguments(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     char *text = NULL;
     cw_diag d = {""};
     char longname[100];
@@ -633,7 +415,7 @@ static void test_get_rejects_bad_arguments(void **state)
 
 static void test_delete_then_not_found(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     cw_diag d = {""};
     put(f->s, component("svc", "service", "team-a"));
     assert_int_equal(cw_store_entity_delete(f->s, "Component", "default", "SVC", NULL, &d),
@@ -653,7 +435,7 @@ static void test_delete_then_not_found(void **state)
 
 static void test_relations_dangling_then_resolved(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     put(f->s, component("a", "service", "group:default/team-a"));
 
     json_t *a = get(f->s, "component", "default", "a");
@@ -689,7 +471,7 @@ static void test_relations_dangling_then_resolved(void **state)
 
 static void test_relations_follow_spec_changes(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     put(f->s, group("old"));
     put(f->s, group("new"));
     put(f->s, component("a", "service", "old"));
@@ -712,13 +494,13 @@ static void test_relations_follow_spec_changes(void **state)
 
 static void test_relations_sorted_and_deduplicated(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     /* the user says memberOf and the group says hasMember: one relation each way */
-    put(f->s, entf("{'apiVersion':'backstage.io/v1alpha1','kind':'User',"
-                   "'metadata':{'name':'ann'},'spec':{'memberOf':['team-b','team-a']}}"));
-    put(f->s, entf("{'apiVersion':'backstage.io/v1alpha1','kind':'Group',"
-                   "'metadata':{'name':'team-a'},"
-                   "'spec':{'type':'team','children':[],'members':['ann']}}"));
+    put(f->s, fx_entity("{'apiVersion':'backstage.io/v1alpha1','kind':'User',"
+                        "'metadata':{'name':'ann'},'spec':{'memberOf':['team-b','team-a']}}"));
+    put(f->s, fx_entity("{'apiVersion':'backstage.io/v1alpha1','kind':'Group',"
+                        "'metadata':{'name':'team-a'},"
+                        "'spec':{'type':'team','children':[],'members':['ann']}}"));
     json_t *u = get(f->s, "user", "default", "ann");
     json_t *g = get(f->s, "group", "default", "team-a");
     assert_int_equal(count_rel(u, "memberOf", "group:default/team-a"), 1);
@@ -739,32 +521,32 @@ static void load_fixture_catalog(cw_store *s)
 {
     put(s, group("team-a"));
     put(s, group("team-b"));
-    put(s, entf("{'apiVersion':'backstage.io/v1alpha1','kind':'Component',"
-                "'metadata':{'name':'checkout','title':'Checkout Service',"
-                "'description':'Takes 100%% of payments','tags':['java','payments']},"
-                "'spec':{'type':'service','lifecycle':'production','owner':'team-a',"
-                "'system':'shop'}}"));
-    put(s, entf("{'apiVersion':'backstage.io/v1alpha1','kind':'Component',"
-                "'metadata':{'name':'cart_v2','description':'Shopping cart',"
-                "'tags':['go']},"
-                "'spec':{'type':'service','lifecycle':'experimental','owner':'team-b',"
-                "'system':'shop'}}"));
-    put(s, entf("{'apiVersion':'backstage.io/v1alpha1','kind':'Component',"
-                "'metadata':{'name':'web','title':'Storefront',"
-                "'description':'1000 happy users','tags':['java']},"
-                "'spec':{'type':'Website','lifecycle':'production','owner':'team-a'}}"));
-    put(s, entf("{'apiVersion':'backstage.io/v1alpha1','kind':'Component',"
-                "'metadata':{'name':'cartxv2','description':'Old cart'},"
-                "'spec':{'type':'library','lifecycle':'deprecated','owner':'team-b'}}"));
-    put(s, entf("{'apiVersion':'backstage.io/v1alpha1','kind':'API',"
-                "'metadata':{'name':'orders-api'},"
-                "'spec':{'type':'openapi','lifecycle':'production','owner':'team-a',"
-                "'definition':'openapi: 3.0.0'}}"));
+    put(s, fx_entity("{'apiVersion':'backstage.io/v1alpha1','kind':'Component',"
+                     "'metadata':{'name':'checkout','title':'Checkout Service',"
+                     "'description':'Takes 100%% of payments','tags':['java','payments']},"
+                     "'spec':{'type':'service','lifecycle':'production','owner':'team-a',"
+                     "'system':'shop'}}"));
+    put(s, fx_entity("{'apiVersion':'backstage.io/v1alpha1','kind':'Component',"
+                     "'metadata':{'name':'cart_v2','description':'Shopping cart',"
+                     "'tags':['go']},"
+                     "'spec':{'type':'service','lifecycle':'experimental','owner':'team-b',"
+                     "'system':'shop'}}"));
+    put(s, fx_entity("{'apiVersion':'backstage.io/v1alpha1','kind':'Component',"
+                     "'metadata':{'name':'web','title':'Storefront',"
+                     "'description':'1000 happy users','tags':['java']},"
+                     "'spec':{'type':'Website','lifecycle':'production','owner':'team-a'}}"));
+    put(s, fx_entity("{'apiVersion':'backstage.io/v1alpha1','kind':'Component',"
+                     "'metadata':{'name':'cartxv2','description':'Old cart'},"
+                     "'spec':{'type':'library','lifecycle':'deprecated','owner':'team-b'}}"));
+    put(s, fx_entity("{'apiVersion':'backstage.io/v1alpha1','kind':'API',"
+                     "'metadata':{'name':'orders-api'},"
+                     "'spec':{'type':'openapi','lifecycle':'production','owner':'team-a',"
+                     "'definition':'openapi: 3.0.0'}}"));
 }
 
 static void test_query_filters(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     load_fixture_catalog(f->s);
     assert_string_equal(filter_keys(f->s, "kind=component"),
                         "component:default/cart_v2 component:default/cartxv2 "
@@ -809,7 +591,7 @@ static const char *text_keys(cw_store *s, const char *text)
 
 static void test_query_text_is_literal_and_case_insensitive(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     load_fixture_catalog(f->s);
     /* '_' and '%' are not wildcards */
     assert_string_equal(text_keys(f->s, "cart_"), "component:default/cart_v2");
@@ -833,7 +615,7 @@ static void test_query_text_is_literal_and_case_insensitive(void **state)
 
 static void test_query_order_paging_and_total(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     load_fixture_catalog(f->s);
     size_t total = 0;
     tfilter t;
@@ -897,7 +679,7 @@ static void test_query_order_paging_and_total(void **state)
 
 static void test_query_items_equal_get(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     load_fixture_catalog(f->s);
     tfilter t;
     cw_entity_query q = {0};
@@ -927,7 +709,7 @@ static long long facet_count(const json_t *facets, const char *key, const char *
 
 static void test_facets_and_counts(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     load_fixture_catalog(f->s);
     cw_diag d = {""};
     json_t *out = NULL;
@@ -971,18 +753,18 @@ static void test_facets_and_counts(void **state)
  * every entity routes the same query through the second. */
 static void test_query_strategies_agree(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     enum { N = 300 };
     json_t *batch[N];
     cw_put_result res[N];
     cw_diag d = {""};
     static const char *const types[] = {"service", "website", "library", "service"};
     for (size_t i = 0; i < N; i++)
-        batch[i] = entf("{'apiVersion':'backstage.io/v1alpha1','kind':'Component',"
-                        "'metadata':{'name':'item-%03zu','tags':['t%zu','all']},"
-                        "'spec':{'type':'%s','lifecycle':'production',"
-                        "'owner':'team-%zu'}}",
-                        (i * 37) % N, i % 7, types[i % 4], i % 3);
+        batch[i] = fx_entity("{'apiVersion':'backstage.io/v1alpha1','kind':'Component',"
+                             "'metadata':{'name':'item-%03zu','tags':['t%zu','all']},"
+                             "'spec':{'type':'%s','lifecycle':'production',"
+                             "'owner':'team-%zu'}}",
+                             (i * 37) % N, i % 7, types[i % 4], i % 3);
     assert_int_equal(cw_store_entity_put_many(f->s, batch, N, res, &d), CW_OK);
     for (size_t i = 0; i < N; i++)
         json_decref(batch[i]);
@@ -1039,14 +821,14 @@ static void test_query_strategies_agree(void **state)
  * entity once per value, with or without a filter. */
 static void test_facets_over_both_directions(void **state)
 {
-    fx *f = *state;
-    put(f->s, entf("{'apiVersion':'backstage.io/v1alpha1','kind':'User',"
-                   "'metadata':{'name':'ann'},'spec':{'memberOf':['team-a']}}"));
-    put(f->s, entf("{'apiVersion':'backstage.io/v1alpha1','kind':'User',"
-                   "'metadata':{'name':'bob'},'spec':{}}"));
-    put(f->s, entf("{'apiVersion':'backstage.io/v1alpha1','kind':'Group',"
-                   "'metadata':{'name':'team-a'},"
-                   "'spec':{'type':'team','children':[],'members':['ann','bob']}}"));
+    fx_store *f = *state;
+    put(f->s, fx_entity("{'apiVersion':'backstage.io/v1alpha1','kind':'User',"
+                        "'metadata':{'name':'ann'},'spec':{'memberOf':['team-a']}}"));
+    put(f->s, fx_entity("{'apiVersion':'backstage.io/v1alpha1','kind':'User',"
+                        "'metadata':{'name':'bob'},'spec':{}}"));
+    put(f->s, fx_entity("{'apiVersion':'backstage.io/v1alpha1','kind':'Group',"
+                        "'metadata':{'name':'team-a'},"
+                        "'spec':{'type':'team','children':[],'members':['ann','bob']}}"));
     cw_diag d = {""};
     json_t *out = NULL;
     const char *keys[] = {"relations.memberof", "relations.hasmember"};
@@ -1075,7 +857,7 @@ static void test_facets_over_both_directions(void **state)
 
 static void test_put_many_is_all_or_nothing(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     cw_diag d = {""};
     put(f->s, component("existing", "service", "team-a"));
     json_t *batch[3];
@@ -1098,7 +880,7 @@ static void test_put_many_is_all_or_nothing(void **state)
 
 static void test_put_many_statuses(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     cw_diag d = {""};
     enum { N = 500 };
     json_t *batch[N];
@@ -1146,7 +928,7 @@ static void sha256_hex(const char *s, char out[65])
 
 static void test_tokens(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     cw_diag d = {""};
     char h1[65], h2[65];
     sha256_hex("cw_secret_one", h1);
@@ -1208,7 +990,7 @@ static void test_tokens(void **state)
 
 static void test_persistence_and_idempotent_migrations(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     cw_diag d = {""};
     put(f->s, component("svc", "service", "team-a"));
     put(f->s, group("team-a"));
@@ -1216,7 +998,7 @@ static void test_persistence_and_idempotent_migrations(void **state)
     assert_int_equal(cw_store_schema_version(f->s, &v1, &d), CW_OK);
     for (int i = 0; i < 3; i++) {
         cw_store_close(f->s);
-        f->s = open_url(f->b->url(f->ctx));
+        f->s = fx_store_open(fx_store_url(f));
         assert_int_equal(cw_store_schema_version(f->s, &v2, &d), CW_OK);
         assert_int_equal(v1, v2);
         json_t *g = get(f->s, "group", "default", "team-a");
@@ -1231,10 +1013,10 @@ static void test_persistence_and_idempotent_migrations(void **state)
 
 static void test_write_is_visible_to_another_connection(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     put(f->s, component("svc", "service", "team-a"));
     /* a second, independent handle (as the CLI next to a server) */
-    cw_store *other = open_url(f->b->url(f->ctx));
+    cw_store *other = fx_store_open(fx_store_url(f));
     json_t *e = get(other, "component", "default", "svc");
     assert_non_null(e);
     json_decref(e);
@@ -1262,7 +1044,7 @@ static void test_write_is_visible_to_another_connection(void **state)
 /* The rendered-entity cache must notice commits made by another process. */
 static void test_cache_sees_other_process_writes(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     put(f->s, component("svc", "service", "team-a"));
     json_t *e = get(f->s, "component", "default", "svc"); /* now cached */
     json_decref(e);
@@ -1274,7 +1056,7 @@ static void test_cache_sees_other_process_writes(void **state)
         if (pid == 0) {
             cw_store *s = NULL;
             cw_diag d = {""};
-            if (cw_store_open(f->b->url(f->ctx), NULL, &s, &d) != CW_OK)
+            if (cw_store_open(fx_store_url(f), NULL, &s, &d) != CW_OK)
                 _exit(2);
             cw_put_result r;
             json_t *n = json_pack("{s:s, s:s, s:{s:s}, s:{s:s, s:s, s:s}}", "apiVersion",
@@ -1324,12 +1106,12 @@ static void test_cache_sees_other_process_writes(void **state)
 
 static void test_read_only_open(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     put(f->s, component("svc", "service", "team-a"));
     cw_store *ro = NULL;
     cw_diag d = {""};
     cw_store_options opt = {.read_only = true};
-    assert_int_equal(cw_store_open(f->b->url(f->ctx), &opt, &ro, &d), CW_OK);
+    assert_int_equal(cw_store_open(fx_store_url(f), &opt, &ro, &d), CW_OK);
     json_t *e = get(ro, "component", "default", "svc");
     assert_non_null(e);
     json_decref(e);
@@ -1345,7 +1127,7 @@ static void test_read_only_open(void **state)
  * "migrated" backwards; read-only opening never creates a file. */
 static void test_sqlite_schema_guards(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     if (strcmp(f->b->name, "sqlite") != 0)
         skip();
     int v = 0;
@@ -1354,26 +1136,26 @@ static void test_sqlite_schema_guards(void **state)
     cw_store_close(f->s);
     f->s = NULL;
     sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(f->b->url(f->ctx), &db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(fx_store_url(f), &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
     cw_store *s = NULL;
-    assert_int_equal(cw_store_open(f->b->url(f->ctx), NULL, &s, &d), CW_ERR_UNSUPPORTED);
+    assert_int_equal(cw_store_open(fx_store_url(f), NULL, &s, &d), CW_ERR_UNSUPPORTED);
     assert_non_null(strstr(d.msg, "999"));
     cw_store_options ro = {.read_only = true};
-    assert_int_equal(cw_store_open(f->b->url(f->ctx), &ro, &s, &d), CW_ERR_UNSUPPORTED);
+    assert_int_equal(cw_store_open(fx_store_url(f), &ro, &s, &d), CW_ERR_UNSUPPORTED);
     assert_null(s);
     /* put it back so teardown and later opens work */
-    assert_int_equal(sqlite3_open(f->b->url(f->ctx), &db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(fx_store_url(f), &db), SQLITE_OK);
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v);
     assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
-    f->s = open_url(f->b->url(f->ctx));
+    f->s = fx_store_open(fx_store_url(f));
 
     char missing[400];
-    snprintf(missing, sizeof missing, "%s.absent", f->b->url(f->ctx));
+    snprintf(missing, sizeof missing, "%s.absent", fx_store_url(f));
     assert_int_not_equal(cw_store_open(missing, &ro, &s, &d), CW_OK);
     assert_int_equal(access(missing, F_OK), -1);
 }
@@ -1383,7 +1165,7 @@ static void test_sqlite_schema_guards(void **state)
  * acknowledged entity must be in the database afterwards. */
 static void test_acknowledged_writes_survive_kill9(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     int fds[2];
     assert_int_equal(pipe(fds), 0);
     pid_t pid = fork();
@@ -1392,7 +1174,7 @@ static void test_acknowledged_writes_survive_kill9(void **state)
         close(fds[0]);
         cw_store *s = NULL;
         cw_diag d = {""};
-        if (cw_store_open(f->b->url(f->ctx), NULL, &s, &d) != CW_OK)
+        if (cw_store_open(fx_store_url(f), NULL, &s, &d) != CW_OK)
             _exit(2);
         for (int i = 0; i < 10000; i++) {
             char name[32];
@@ -1427,7 +1209,7 @@ static void test_acknowledged_writes_survive_kill9(void **state)
     assert_true(acked >= 25);
 
     cw_store_close(f->s);
-    f->s = open_url(f->b->url(f->ctx));
+    f->s = fx_store_open(fx_store_url(f));
     for (int i = 0; i < acked; i++) {
         char name[32];
         snprintf(name, sizeof name, "k-%d", i);
@@ -1507,10 +1289,10 @@ static void *reader_main(void *arg)
 
 static void test_concurrent_writers_and_readers(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     put(f->s, group("team-a"));
     /* a second handle plays another process writing the same file */
-    cw_store *other = open_url(f->b->url(f->ctx));
+    cw_store *other = fx_store_open(fx_store_url(f));
     enum { NW = 4, NR = 3, PER = 25 };
     worker ws[NW + NR];
     pthread_t th[NW + NR];
@@ -1549,7 +1331,7 @@ static void test_concurrent_writers_and_readers(void **state)
 
 /* ---- main ---------------------------------------------------------------------------------------- */
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) FX_STORE_TEST(fn)
 
 int main(void)
 {
@@ -1584,15 +1366,5 @@ int main(void)
         T(test_acknowledged_writes_survive_kill9),
         T(test_concurrent_writers_and_readers),
     };
-    int failed = 0;
-    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
-        cur = backends[i];
-        if (!cur->available())
-            continue;
-        char name[64];
-        snprintf(name, sizeof name, "store conformance: %s", cur->name);
-        failed += _cmocka_run_group_tests(name, tests, sizeof tests / sizeof tests[0], NULL,
-                                          NULL);
-    }
-    return failed;
+    return fx_run_backends("store conformance", tests, FX_LEN(tests));
 }

@@ -5,8 +5,8 @@
  * listing with filters and keyset paging, linking events to Components with
  * re-linking when the catalog changes, unmatched keys, and the delivery
  * insights' inputs per scope. Each test gets a fresh database from the
- * backend's factory; a PostgreSQL factory joins `backends` when that
- * backend implements events.
+ * backend's factory (fixtures.h): SQLite always, PostgreSQL when
+ * CONWAY_TEST_PG_URL is set.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,182 +25,26 @@
 
 #include "catalog/catalog.h"
 #include "events/events.h"
+#include "fixtures.h"
 #include "store/store.h"
 #include "util/timeutil.h"
 
-/* ---- backends ------------------------------------------------------------------------ */
+/* ---- fixture ------------------------------------------------------------------------------ */
 
-typedef struct {
-    const char *name;
-    void *(*make)(void);
-    const char *(*url)(void *ctx);
-    void (*destroy)(void *ctx);
-    /* Optional: runs SQL on a raw connection (to install a failing trigger). */
-    void (*raw_exec)(void *ctx, const char *sql);
-    /* SQL of a trigger that makes inserting an event with source 'poison'
-     * fail, for raw_exec; NULL when the backend cannot. */
-    const char *poison_sql;
-} store_backend;
-
-typedef struct {
-    char dir[256];
-    char path[300];
-} sqlite_ctx;
-
-static void *sqlite_make(void)
+/* SQL of a trigger that makes inserting an event with source 'poison' fail,
+ * for the backend's raw_exec; NULL when the backend cannot. */
+static const char *poison_sql(const fx_backend *b)
 {
-    sqlite_ctx *c = calloc(1, sizeof *c);
-    assert_non_null(c);
-    const char *tmp = getenv("TMPDIR");
-    snprintf(c->dir, sizeof c->dir, "%s/cw-events-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    assert_non_null(mkdtemp(c->dir));
-    snprintf(c->path, sizeof c->path, "%s/conway.db", c->dir);
-    return c;
-}
-
-static const char *sqlite_url(void *ctx) { return ((sqlite_ctx *)ctx)->path; }
-
-static void sqlite_destroy(void *ctx)
-{
-    sqlite_ctx *c = ctx;
-    char p[340];
-    const char *suffix[] = {"", "-wal", "-shm", "-journal", ".lock"};
-    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
-        snprintf(p, sizeof p, "%s%s", c->path, suffix[i]);
-        unlink(p);
-    }
-    rmdir(c->dir);
-    free(c);
-}
-
-static void sqlite_raw_exec(void *ctx, const char *sql)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(sqlite_url(ctx), &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 10000);
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        fail_msg("%s: %s", sql, msg);
-    sqlite3_close(db);
-}
-
-static const store_backend sqlite_backend = {
-    "sqlite", sqlite_make, sqlite_url, sqlite_destroy, sqlite_raw_exec,
-    "CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.source = 'poison'"
-    " BEGIN SELECT RAISE(ABORT, 'poisoned event'); END",
-};
-
-#ifdef CONWAY_HAVE_PG
-/* PostgreSQL: a fresh schema per test on the server CONWAY_TEST_PG_URL
- * names (scripts/services.sh), selected through the URL's search_path. */
-#include <libpq-fe.h>
-
-typedef struct {
-    char schema[64];
-    char *url;
-} pg_ctx;
-
-static void pg_admin(const char *url, const char *sql)
-{
-    PGconn *c = PQconnectdb(url);
-    if (PQstatus(c) != CONNECTION_OK)
-        fail_msg("PostgreSQL: %s", PQerrorMessage(c));
-    PQclear(PQexec(c, "SET client_min_messages = warning"));
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        fail_msg("%s: %s", sql, PQerrorMessage(c));
-    PQclear(r);
-    PQfinish(c);
-}
-
-static void *pg_make(void)
-{
-    static unsigned seq;
-    pg_ctx *c = calloc(1, sizeof *c);
-    assert_non_null(c);
-    snprintf(c->schema, sizeof c->schema, "cw_ev_%ld_%u", (long)getpid(), seq++);
-    const char *base = getenv("CONWAY_TEST_PG_URL");
-    size_t cap = strlen(base) + sizeof c->schema + 64;
-    c->url = malloc(cap);
-    assert_non_null(c->url);
-    snprintf(c->url, cap, "%s%coptions=-csearch_path%%3D%s", base,
-             strchr(base, '?') ? '&' : '?', c->schema);
-    char sql[256];
-    snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s", c->schema,
-             c->schema);
-    pg_admin(base, sql);
-    return c;
-}
-
-static const char *pg_url(void *ctx) { return ((pg_ctx *)ctx)->url; }
-
-static void pg_destroy(void *ctx)
-{
-    pg_ctx *c = ctx;
-    char sql[160];
-    snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE", c->schema);
-    pg_admin(getenv("CONWAY_TEST_PG_URL"), sql);
-    free(c->url);
-    free(c);
-}
-
-static void pg_raw_exec(void *ctx, const char *sql) { pg_admin(pg_url(ctx), sql); }
-
-static const store_backend pg_backend = {
-    "postgres", pg_make, pg_url, pg_destroy, pg_raw_exec,
-    "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
-    " IF NEW.source = 'poison' THEN RAISE EXCEPTION 'poisoned event'; END IF;"
-    " RETURN NEW; END $$;"
-    "CREATE TRIGGER poison BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION poison()",
-};
-#endif
-
-/* PostgreSQL runs when CONWAY_TEST_PG_URL is set. */
-static const store_backend *const backends[] = {
-    &sqlite_backend,
-#ifdef CONWAY_HAVE_PG
-    &pg_backend,
-#endif
-};
-
-/* ---- fixture --------------------------------------------------------------------------- */
-
-static const store_backend *cur;
-
-typedef struct {
-    const store_backend *b;
-    void *ctx;
-    cw_store *s;
-} fx;
-
-static cw_store *open_url(const char *url)
-{
-    cw_store *s = NULL;
-    cw_diag d = {""};
-    cw_err err = cw_store_open(url, NULL, &s, &d);
-    if (err)
-        fail_msg("open %s: %s: %s", url, cw_err_name(err), d.msg);
-    return s;
-}
-
-static int setup(void **state)
-{
-    fx *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    f->b = cur;
-    f->ctx = cur->make();
-    f->s = open_url(cur->url(f->ctx));
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    cw_store_close(f->s);
-    f->b->destroy(f->ctx);
-    free(f);
-    return 0;
+    if (!strcmp(b->name, "sqlite"))
+        return "CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.source = 'poison'"
+               " BEGIN SELECT RAISE(ABORT, 'poisoned event'); END";
+    if (!strcmp(b->name, "postgres"))
+        return "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+               " IF NEW.source = 'poison' THEN RAISE EXCEPTION 'poisoned event'; END IF;"
+               " RETURN NEW; END $$;"
+               "CREATE TRIGGER poison BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION "
+               "poison()";
+    return NULL;
 }
 
 /* ---- building events and entities --------------------------------------------------------- */
@@ -398,7 +242,7 @@ static void component_of(cw_store *s, const char *id, char out[CW_REF_MAX])
 
 static void test_put_counts_duplicates(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     evvec v = {0};
     deployed(&v, "e1", "deployed", T0, "svc", "prod", "pkg:oci/svc@sha256%3Aa1", NULL);
     change(&v, "e2", "merged", T0 + 1, "pr-1", "org/svc");
@@ -434,7 +278,7 @@ static void test_put_counts_duplicates(void **state)
 
 static void test_stored_event_round_trips(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     evvec v = {0};
     json_t *raw = json_pack(
         "{s:{s:s, s:s, s:s, s:s, s:s, s:s}, s:{s:s, s:{s:{s:s}, s:s}}, s:{s:[s]}}", "context",
@@ -478,7 +322,7 @@ static void test_stored_event_round_trips(void **state)
 
 static void test_events_survive_reopen(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     evvec v = {0};
     for (int i = 0; i < 20; i++) {
         char id[16];
@@ -487,7 +331,7 @@ static void test_events_survive_reopen(void **state)
     }
     put_events(f->s, &v);
     cw_store_close(f->s);
-    f->s = open_url(f->b->url(f->ctx));
+    f->s = fx_store_open(fx_store_url(f));
     assert_int_equal(count_events(f->s), 20);
     cw_event_put_result r = put_events(f->s, &v);
     assert_int_equal(r.duplicates, 20);
@@ -536,7 +380,7 @@ static void *worker_main(void *arg)
 
 static void test_concurrent_puts_share_commits(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     enum { NW = 12, PER = 40 };
     worker ws[NW];
     pthread_t th[NW];
@@ -554,17 +398,18 @@ static void test_concurrent_puts_share_commits(void **state)
         assert_int_equal(ws[i].duplicates, 0);
     }
     /* acknowledged means committed: a fresh handle sees every event */
-    cw_store *other = open_url(f->b->url(f->ctx));
+    cw_store *other = fx_store_open(fx_store_url(f));
     assert_int_equal(count_events(other), NW * PER);
     cw_store_close(other);
 }
 
 static void test_failing_request_does_not_fail_others(void **state)
 {
-    fx *f = *state;
-    if (!f->b->poison_sql)
+    fx_store *f = *state;
+    const char *poison = poison_sql(f->b);
+    if (!poison)
         skip();
-    f->b->raw_exec(f->ctx, f->b->poison_sql);
+    f->b->raw_exec(f->ctx, poison);
     enum { NW = 8, PER = 30 };
     worker ws[NW];
     pthread_t th[NW];
@@ -618,7 +463,7 @@ static void fill_listing(cw_store *s)
 
 static void test_list_newest_first_and_paging(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     fill_listing(f->s);
     cw_event_query q = all_query(100);
     cw_event_list l = list(f->s, &q);
@@ -658,7 +503,7 @@ static size_t count_query(cw_store *s, cw_event_query *q)
 
 static void test_list_filters(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     fill_listing(f->s);
     cw_event_query q = all_query(100);
     q.type_prefix = "dev.cdevents.service";
@@ -734,7 +579,7 @@ static void test_scope_parse(void **state)
 
 static void test_linking_rules_and_relinking(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     evvec v = {0};
     deployed(&v, "by-name", "deployed", T0, "Svc-A", "prod", "pkg:oci/a@1", NULL);
     deployed(&v, "by-segment", "deployed", T0, "eu-west-1/b-svc", "prod", "pkg:oci/b@1", NULL);
@@ -806,7 +651,7 @@ static void test_linking_rules_and_relinking(void **state)
 
 static void test_unmatched_keys_limit(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     evvec v = {0};
     char id[32], svc[32];
     for (int i = 0; i < 6; i++)
@@ -899,7 +744,7 @@ static const cw_dora_change *change_named(const cw_delivery_data *dd, const char
 
 static void test_delivery_org(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     fill_delivery(f->s);
     cw_delivery_data dd = load(f->s, "org", NULL);
     assert_int_equal(dd.ncomponents, 3);
@@ -971,7 +816,7 @@ static void test_delivery_org(void **state)
 
 static void test_delivery_scopes(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     fill_delivery(f->s);
     cw_delivery_data dd = load(f->s, "system:shop", NULL);
     assert_int_equal(dd.ncomponents, 2);
@@ -1008,7 +853,7 @@ static void test_delivery_scopes(void **state)
 
 static void test_delivery_feeds_dora(void **state)
 {
-    fx *f = *state;
+    fx_store *f = *state;
     fill_delivery(f->s);
     cw_delivery_data dd = load(f->s, "cart", NULL);
     cw_dora_params p = {.from_ms = T0 - DAY_MS, .to_ms = T0 + 2 * DAY_MS,
@@ -1032,7 +877,7 @@ static void test_delivery_feeds_dora(void **state)
 
 /* ---- main ------------------------------------------------------------------------------------------------- */
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) FX_STORE_TEST(fn)
 
 int main(void)
 {
@@ -1051,16 +896,5 @@ int main(void)
         T(test_delivery_scopes),
         T(test_delivery_feeds_dora),
     };
-    int failed = 0;
-    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
-        cur = backends[i];
-        const char *pg = getenv("CONWAY_TEST_PG_URL");
-        if (!strcmp(cur->name, "postgres") && (!pg || !*pg))
-            continue;
-        char name[64];
-        snprintf(name, sizeof name, "store events: %s", cur->name);
-        failed += _cmocka_run_group_tests(name, tests, sizeof tests / sizeof tests[0], NULL,
-                                          NULL);
-    }
-    return failed;
+    return fx_run_backends("store events", tests, FX_LEN(tests));
 }

@@ -21,71 +21,38 @@
 #include <unistd.h>
 
 #include "catalog/catalog.h"
+#include "fixtures.h"
 #include "store/store.h"
 
 #define NCOMP 400   /* components svc-0..svc-399 */
 #define NTEAM 40    /* groups team-0..team-39; svc-i is owned by team-(i % 40) */
 
-typedef struct {
-    char dir[64];
-    char path[96];
-    cw_store *s;
-} fixture;
-
-static json_t *entity(const char *text)
-{
-    char buf[2048];
-    snprintf(buf, sizeof buf, "%s", text);
-    for (char *p = buf; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    json_error_t je;
-    json_t *e = json_loads(buf, 0, &je);
-    if (!e)
-        fail_msg("bad test JSON: %s: %s", je.text, buf);
-    cw_diag d = {""};
-    if (cw_entity_validate(e, &d) != CW_OK)
-        fail_msg("invalid test entity: %s: %s", d.msg, buf);
-    return e;
-}
-
+/* One store for the whole group (the tests only read it). */
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/cw-filter-plan-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/c.db", f->dir);
+    fx_sqlite_store_setup(state);
+    fx_store *f = *state;
     cw_diag d = {""};
-    if (cw_store_open(f->path, NULL, &f->s, &d) != CW_OK)
-        fail_msg("open: %s", d.msg);
 
     json_t *all[NCOMP + NTEAM + 1];
     size_t n = 0;
     static const char *const types[] = {"service", "website", "library"};
     for (int i = 0; i < NCOMP; i++) {
-        char text[1024];
         /* note: null on every 7th, '' on every 3rd, a word otherwise */
         const char *note = i % 7 == 0 ? "null" : i % 3 == 0 ? "''" : "'plain'";
-        snprintf(text, sizeof text,
-                 "{'apiVersion':'backstage.io/v1alpha1','kind':'Component',"
-                 "'metadata':{'name':'svc-%d','tags':['t%d']},"
-                 "'spec':{'type':'%s','lifecycle':'%s','owner':'team-%d',"
-                 "'system':'sys-%d','dependsOn':['component:svc-%d'],'note':%s}}",
-                 i, i % 5, types[i % 3], i % 2 ? "production" : "experimental", i % NTEAM,
-                 i % 4, (i + 1) % NCOMP, note);
-        all[n++] = entity(text);
+        all[n++] = fx_entity("{'apiVersion':'backstage.io/v1alpha1','kind':'Component',"
+                             "'metadata':{'name':'svc-%d','tags':['t%d']},"
+                             "'spec':{'type':'%s','lifecycle':'%s','owner':'team-%d',"
+                             "'system':'sys-%d','dependsOn':['component:svc-%d'],'note':%s}}",
+                             i, i % 5, types[i % 3], i % 2 ? "production" : "experimental",
+                             i % NTEAM, i % 4, (i + 1) % NCOMP, note);
     }
-    for (int t = 0; t < NTEAM; t++) {
-        char text[256];
-        snprintf(text, sizeof text,
-                 "{'apiVersion':'backstage.io/v1alpha1','kind':'Group',"
-                 "'metadata':{'name':'team-%d'},'spec':{'type':'team','children':[]}}",
-                 t);
-        all[n++] = entity(text);
-    }
-    all[n++] = entity("{'apiVersion':'backstage.io/v1alpha1','kind':'System',"
-                      "'metadata':{'name':'sys-1'},'spec':{'owner':'team-1'}}");
+    for (int t = 0; t < NTEAM; t++)
+        all[n++] = fx_entity("{'apiVersion':'backstage.io/v1alpha1','kind':'Group',"
+                             "'metadata':{'name':'team-%d'},'spec':{'type':'team','children':[]}}",
+                             t);
+    all[n++] = fx_entity("{'apiVersion':'backstage.io/v1alpha1','kind':'System',"
+                         "'metadata':{'name':'sys-1'},'spec':{'owner':'team-1'}}");
     cw_put_result *res = calloc(n, sizeof *res);
     assert_non_null(res);
     if (cw_store_entity_put_many(f->s, all, n, res, &d) != CW_OK)
@@ -93,22 +60,6 @@ static int setup(void **state)
     free(res);
     for (size_t i = 0; i < n; i++)
         json_decref(all[i]);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    cw_store_close(f->s);
-    const char *sfx[] = {"", "-wal", "-shm", ".lock"};
-    for (size_t i = 0; i < 4; i++) {
-        char p[128];
-        snprintf(p, sizeof p, "%s%s", f->path, sfx[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
-    free(f);
     return 0;
 }
 
@@ -236,7 +187,7 @@ static void fill_values(cond_spec *c, const char *fmt, int from, int to, int ste
 /* A small condition among two large ones: the large ones are probed. */
 static void test_small_condition_probes_large_ones(void **state)
 {
-    fixture *f = *state;
+    fx_store *f = *state;
     cond_spec c[3] = {{"kind", {"component"}, 1},
                       {"spec.type", {"service"}, 1},
                       {"relations.ownedby", {"group:default/team-7"}, 1}};
@@ -256,7 +207,7 @@ static void test_small_condition_probes_large_ones(void **state)
 /* Conditions of similar size: read to the end and merged. */
 static void test_similar_conditions_are_merged(void **state)
 {
-    fixture *f = *state;
+    fx_store *f = *state;
     cond_spec c[2] = {{"spec.type", {"website"}, 1}, {"spec.lifecycle", {"production"}, 1}};
     size_t want = 0;
     for (int i = 0; i < NCOMP; i++)
@@ -268,7 +219,7 @@ static void test_similar_conditions_are_merged(void **state)
  * ownerOf from the components' ownedBy), probed for a single candidate. */
 static void test_inverse_relation_probed(void **state)
 {
-    fixture *f = *state;
+    fx_store *f = *state;
     cond_spec c[3] = {{"kind", {"group"}, 1}, {"relations.ownerof", {""}, 0},
                       {"metadata.name", {"team-3"}, 1}};
     fill_values(&c[1], "component:default/svc-%d", 0, NCOMP, 1);
@@ -302,7 +253,7 @@ static void test_inverse_relation_probed(void **state)
 /* "exists" conditions are read in full; '' never matches a null leaf. */
 static void test_exists_and_empty_values(void **state)
 {
-    fixture *f = *state;
+    fx_store *f = *state;
     cond_spec c[2] = {{"spec.note", {""}, 0}, {"metadata.name", {"svc-14", "svc-15"}, 2}};
     assert_int_equal(check_and(f->s, c, 2), 2); /* a null leaf is a key that exists */
     cond_spec e[2] = {{"spec.note", {""}, 1}, {"kind", {"component"}, 1}};
@@ -322,7 +273,7 @@ static void test_exists_and_empty_values(void **state)
 /* Several clauses, each planned on its own; empty results short-cut. */
 static void test_clauses_are_united(void **state)
 {
-    fixture *f = *state;
+    fx_store *f = *state;
     cw_filter_cond a[2] = {{"kind", (const char *const[]){"component"}, 1},
                            {"metadata.name", (const char *const[]){"svc-1"}, 1}};
     cw_filter_cond b[2] = {{"spec.type", (const char *const[]){"library"}, 1},
@@ -342,7 +293,7 @@ static void test_clauses_are_united(void **state)
  * both orders, with offsets and keyset cursors, agree with the full list. */
 static void test_pages_of_a_checked_filter(void **state)
 {
-    fixture *f = *state;
+    fx_store *f = *state;
     cw_filter_cond k[3] = {{"kind", (const char *const[]){"component"}, 1},
                            {"spec.lifecycle", (const char *const[]){"production"}, 1},
                            {"relations.ownedby",
@@ -391,5 +342,5 @@ int main(void)
         cmocka_unit_test(test_clauses_are_united),
         cmocka_unit_test(test_pages_of_a_checked_filter),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, fx_store_teardown);
 }

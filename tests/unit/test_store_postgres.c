@@ -22,72 +22,25 @@
 #include <unistd.h>
 
 #include "catalog/catalog.h"
+#include "fixtures.h"
 #include "store/store.h"
 #include "store/store_audit.h"
 
 #ifdef CONWAY_HAVE_PG
 #include "store/postgres_int.h"
 
-typedef struct {
-    char schema[64];
-    char *url;
-} fx;
-
-static PGconn *admin_conn(const char *url)
-{
-    PGconn *c = PQconnectdb(url);
-    if (PQstatus(c) != CONNECTION_OK)
-        fail_msg("PostgreSQL: %s", PQerrorMessage(c));
-    PQclear(PQexec(c, "SET client_min_messages = warning"));
-    return c;
-}
-
-/* Runs SQL on url; returns the first column of the first row as an integer
- * (or 0 for commands). */
-static long long sql_int(const char *url, const char *sql)
-{
-    PGconn *c = admin_conn(url);
-    PGresult *r = PQexec(c, sql);
-    ExecStatusType st = PQresultStatus(r);
-    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
-        fail_msg("%s: %s", sql, PQerrorMessage(c));
-    long long v = st == PGRES_TUPLES_OK && PQntuples(r) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10)
-                                                        : 0;
-    PQclear(r);
-    PQfinish(c);
-    return v;
-}
-
+/* Each test in a fresh schema (fixtures.h), named also in the sessions'
+ * application_name: tests that count or end sessions touch only their own
+ * (suites run in parallel). */
 static int setup(void **state)
 {
-    static unsigned seq;
-    const char *base = getenv("CONWAY_TEST_PG_URL");
-    fx *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    snprintf(f->schema, sizeof f->schema, "cw_pgtest_%ld_%u", (long)getpid(), seq++);
-    size_t cap = strlen(base) + sizeof f->schema + 64;
-    f->url = malloc(cap);
-    assert_non_null(f->url);
-    /* the schema's name is also the sessions' application_name: tests that
-     * count or end sessions touch only their own (suites run in parallel) */
-    snprintf(f->url, cap, "%s%coptions=-csearch_path%%3D%s&application_name=%s", base,
-             strchr(base, '?') ? '&' : '?', f->schema, f->schema);
-    char sql[256];
-    snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s", f->schema,
-             f->schema);
-    sql_int(base, sql);
-    *state = f;
+    *state = fx_pg_backend.make();
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fx *f = *state;
-    char sql[160];
-    snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE", f->schema);
-    sql_int(getenv("CONWAY_TEST_PG_URL"), sql);
-    free(f->url);
-    free(f);
+    fx_pg_backend.destroy(*state);
     return 0;
 }
 
@@ -151,7 +104,7 @@ static void *open_main(void *arg)
 
 static void test_instances_starting_together_migrate_once(void **state)
 {
-    fx *f = *state;
+    fx_pg_db *f = *state;
     enum { N = 6 };
     opener o[N];
     pthread_t th[N];
@@ -171,16 +124,16 @@ static void test_instances_starting_together_migrate_once(void **state)
     assert_int_equal(v, (int)cw__pg_nmigrations);
     cw_store_close(s);
     /* the one-row tables hold one row: no step ran twice */
-    assert_int_equal(sql_int(f->url, "SELECT count(*) FROM cw_meta WHERE name = 'entity_gen'"),
+    assert_int_equal(fx_pg_int(f->url, "SELECT count(*) FROM cw_meta WHERE name = 'entity_gen'"),
                      1);
-    assert_int_equal(sql_int(f->url, "SELECT count(*) FROM cw_schema_version"), 1);
+    assert_int_equal(fx_pg_int(f->url, "SELECT count(*) FROM cw_schema_version"), 1);
 }
 
 static void test_newer_schema_is_refused(void **state)
 {
-    fx *f = *state;
+    fx_pg_db *f = *state;
     cw_store_close(open_pool(f->url, 1));
-    sql_int(f->url, "UPDATE cw_schema_version SET version = 999");
+    fx_pg_int(f->url, "UPDATE cw_schema_version SET version = 999");
     cw_store *s = NULL;
     cw_diag d = {""};
     cw_store_options opt = {0};
@@ -194,15 +147,15 @@ static void test_newer_schema_is_refused(void **state)
 
 static void test_read_only_needs_a_schema(void **state)
 {
-    fx *f = *state;
+    fx_pg_db *f = *state;
     cw_store *s = NULL;
     cw_diag d = {""};
     cw_store_options opt = {.read_only = true};
     assert_int_not_equal(cw__pg_open(f->url, &opt, &s, &d), CW_OK);
     assert_null(s);
     /* and it created nothing */
-    assert_int_equal(sql_int(f->url, "SELECT count(*) FROM pg_tables WHERE schemaname = "
-                                     "current_schema()"),
+    assert_int_equal(fx_pg_int(f->url, "SELECT count(*) FROM pg_tables WHERE schemaname = "
+                                       "current_schema()"),
                      0);
 }
 
@@ -249,10 +202,10 @@ static void *bump_main(void *arg)
 
 static void test_serialization_failures_are_retried(void **state)
 {
-    fx *f = *state;
+    fx_pg_db *f = *state;
     cw_store *s = open_pool(f->url, 4);
-    sql_int(f->url, "CREATE TABLE counter (id int PRIMARY KEY, v bigint NOT NULL);"
-                    "INSERT INTO counter VALUES (1, 0)");
+    fx_pg_int(f->url, "CREATE TABLE counter (id int PRIMARY KEY, v bigint NOT NULL);"
+                      "INSERT INTO counter VALUES (1, 0)");
     enum { T = 4, PER = 25 };
     bumper b[T];
     pthread_t th[T];
@@ -267,7 +220,7 @@ static void test_serialization_failures_are_retried(void **state)
             fail_msg("thread %d: %d errors, last: %s", i, b[i].errors, b[i].msg);
     /* every increment landed exactly once although they raced (and some
      * had to run again) */
-    assert_int_equal(sql_int(f->url, "SELECT v FROM counter"), T * PER);
+    assert_int_equal(fx_pg_int(f->url, "SELECT v FROM counter"), T * PER);
     int attempts = 0;
     for (int i = 0; i < T; i++)
         attempts += b[i].attempts;
@@ -301,7 +254,7 @@ static void *get_main(void *arg)
 
 static void test_pool_is_bounded_and_shared(void **state)
 {
-    fx *f = *state;
+    fx_pg_db *f = *state;
     cw_store *s = open_pool(f->url, 3);
     cw_put_result r;
     cw_diag d = {""};
@@ -325,7 +278,7 @@ static void test_pool_is_bounded_and_shared(void **state)
              "SELECT count(*) FROM pg_stat_activity WHERE application_name = '%s' "
              "AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
              f->schema);
-    long long conns = sql_int(f->url, sql);
+    long long conns = fx_pg_int(f->url, sql);
     /* at most this pool's 3 connections (the admin connection is excluded) */
     assert_true(conns >= 1 && conns <= 3);
     cw_store_close(s);
@@ -333,7 +286,7 @@ static void test_pool_is_bounded_and_shared(void **state)
 
 static void test_dropped_connections_are_replaced(void **state)
 {
-    fx *f = *state;
+    fx_pg_db *f = *state;
     cw_store *s = open_pool(f->url, 2);
     cw_put_result r;
     cw_diag d = {""};
@@ -346,7 +299,7 @@ static void test_dropped_connections_are_replaced(void **state)
              "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
              "WHERE application_name = '%s' AND pid <> pg_backend_pid()",
              f->schema);
-    assert_true(sql_int(f->url, sql) >= 1);
+    assert_true(fx_pg_int(f->url, sql) >= 1);
     usleep(100 * 1000);
     char *t = spec_type(s, "svc");
     assert_non_null(t);
@@ -390,7 +343,7 @@ static void *put_main(void *arg)
 
 static void test_instances_racing_on_new_entities(void **state)
 {
-    fx *f = *state;
+    fx_pg_db *f = *state;
     enum { N = 4 };
     cw_store *inst[N];
     putter p[N];
@@ -410,15 +363,15 @@ static void test_instances_racing_on_new_entities(void **state)
     }
     /* each name was created by exactly one instance */
     assert_int_equal(created, 20);
-    assert_int_equal(sql_int(f->url, "SELECT count(*) FROM entities"), 20);
-    assert_int_equal(sql_int(f->url, "SELECT count(DISTINCT uid) FROM entities"), 20);
+    assert_int_equal(fx_pg_int(f->url, "SELECT count(*) FROM entities"), 20);
+    assert_int_equal(fx_pg_int(f->url, "SELECT count(DISTINCT uid) FROM entities"), 20);
     for (int i = 0; i < N; i++)
         cw_store_close(inst[i]);
 }
 
 static void test_caches_follow_other_instances(void **state)
 {
-    fx *f = *state;
+    fx_pg_db *f = *state;
     cw_store *a = open_pool(f->url, 2), *b = open_pool(f->url, 2);
     cw_put_result r;
     cw_diag d = {""};
@@ -456,7 +409,7 @@ static void test_caches_follow_other_instances(void **state)
  * SQLite does: nothing stored can match them. */
 static void test_invalid_utf8_finds_nothing(void **state)
 {
-    fx *f = *state;
+    fx_pg_db *f = *state;
     cw_store *s = open_pool(f->url, 2);
     cw_diag d = {""};
     cw_put_result r;
@@ -498,7 +451,7 @@ static void test_invalid_utf8_finds_nothing(void **state)
 /* Runs SQL that must fail; returns the server's message. */
 static void sql_refused(const char *url, const char *sql, const char *expect)
 {
-    PGconn *c = admin_conn(url);
+    PGconn *c = fx_pg_connect(url);
     PGresult *r = PQexec(c, sql);
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
@@ -511,7 +464,7 @@ static void sql_refused(const char *url, const char *sql, const char *expect)
 
 static void test_audit_is_append_only(void **state)
 {
-    fx *f = *state;
+    fx_pg_db *f = *state;
     cw_store *s = open_pool(f->url, 2);
     cw_diag d = {""};
     json_t *refs = json_pack("[s, s, s]", "Component:default/A", "component:default/a", "x");
@@ -549,9 +502,9 @@ static void test_audit_is_append_only(void **state)
     sql_refused(f->url, "DELETE FROM audit", "append-only");
     sql_refused(f->url, "TRUNCATE audit", "append-only");
     sql_refused(f->url, "DELETE FROM audit_refs", "append-only");
-    assert_int_equal(sql_int(f->url, "SELECT count(*) FROM audit"), 2);
+    assert_int_equal(fx_pg_int(f->url, "SELECT count(*) FROM audit"), 2);
     /* the two spellings of one entity are indexed once */
-    assert_int_equal(sql_int(f->url, "SELECT count(*) FROM audit_refs"), 1);
+    assert_int_equal(fx_pg_int(f->url, "SELECT count(*) FROM audit_refs"), 1);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)

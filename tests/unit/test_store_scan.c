@@ -18,43 +18,9 @@
 #include <unistd.h>
 
 #include "catalog/catalog.h"
+#include "fixtures.h"
 #include "store/store.h"
 #include "store/store_scan.h"
-
-typedef struct {
-    char dir[256];
-    char path[300];
-    cw_store *s;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->dir, sizeof f->dir, "%s/cw-scan-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/conway.db", f->dir);
-    cw_diag d = {{0}};
-    assert_int_equal(cw_store_open(f->path, NULL, &f->s, &d), CW_OK);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    cw_store_close(f->s);
-    const char *suffix[] = {"", "-wal", "-shm", "-journal", ".lock"};
-    char p[320];
-    for (size_t i = 0; i < 5; i++) {
-        snprintf(p, sizeof p, "%s%s", f->path, suffix[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
-    free(f);
-    return 0;
-}
 
 static json_t *component(const char *name, const char *owner, const char *desc)
 {
@@ -102,7 +68,7 @@ static const json_t *find(const json_t *arr, const char *name)
 
 static void test_scan_kinds_paging_limit(void **state)
 {
-    fixture *f = *state;
+    fx_store *f = *state;
     size_t n = CW_SCAN_PAGE + 150;
     json_t **ents = calloc(n + 1, sizeof *ents);
     cw_put_result *res = calloc(n + 1, sizeof *res);
@@ -148,7 +114,7 @@ static void test_scan_kinds_paging_limit(void **state)
 
 static void test_cache_reuses_and_notices_changes(void **state)
 {
-    fixture *f = *state;
+    fx_store *f = *state;
     put(f->s, group("team-a"));
     put(f->s, group("team-b"));
     put(f->s, component("pay", "team-a", "v1"));
@@ -206,28 +172,22 @@ static void test_cache_reuses_and_notices_changes(void **state)
 
     /* another store: starts afresh, nothing from the first one */
     char path2[320];
-    snprintf(path2, sizeof path2, "%s/other.db", f->dir);
+    snprintf(path2, sizeof path2, "%s/other.db", ((const fx_sqlite_db *)f->ctx)->dir);
     cw_store *s2store = NULL;
     assert_int_equal(cw_store_open(path2, NULL, &s2store, &d), CW_OK);
     json_t *empty = NULL;
     assert_int_equal(cw_scan_cache_read(c, s2store, &empty, NULL, &d), CW_OK);
     assert_int_equal(json_array_size(empty), 0);
     json_decref(empty);
-    cw_store_close(s2store);
-    const char *suffix[] = {"", "-wal", "-shm", ".lock"};
-    for (size_t i = 0; i < 4; i++) {
-        char p[340];
-        snprintf(p, sizeof p, "%s%s", path2, suffix[i]);
-        unlink(p);
-    }
+    cw_store_close(s2store); /* its files go with the fixture's directory */
     cw_scan_cache_free(c);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_scan_kinds_paging_limit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cache_reuses_and_notices_changes, setup, teardown),
+        FX_SQLITE_TEST(test_scan_kinds_paging_limit),
+        FX_SQLITE_TEST(test_cache_reuses_and_notices_changes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,73 +17,8 @@
 #include <string.h>
 
 #include "catalog/catalog.h"
+#include "fixtures.h"
 #include "insights/team.h"
-
-static json_t *load_demo(void)
-{
-    static const char *const files[] = {"groups", "users", "domains-systems", "components",
-                                        "apis", "resources", "responsibilities"};
-    json_t *all = json_array();
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        char path[512];
-        snprintf(path, sizeof path, "%s/demo/org/%s.yaml", CONWAY_SOURCE_DIR, files[i]);
-        FILE *f = fopen(path, "rb");
-        if (!f) {
-            json_decref(all);
-            return NULL;
-        }
-        static char text[1 << 21];
-        size_t n = fread(text, 1, sizeof text - 1, f);
-        fclose(f);
-        text[n] = '\0';
-        json_t *docs = NULL;
-        cw_diag d = {""};
-        if (cw_parse_documents(text, n, NULL, &docs, &d) != CW_OK)
-            fail_msg("%s: %s", path, d.msg);
-        json_array_extend(all, docs);
-        json_decref(docs);
-    }
-    return all;
-}
-
-/* Adds store-style relations (both directions) derived from each spec. */
-static void add_relations(json_t *all)
-{
-    json_t *by_key = json_object();
-    size_t i;
-    json_t *e;
-    json_array_foreach(all, i, e) {
-        cw_ref r;
-        char key[CW_REF_MAX];
-        assert_int_equal(cw_entity_ref(e, &r, NULL), CW_OK);
-        cw_ref_key(&r, key);
-        json_object_set(by_key, key, e);
-        json_object_set_new(e, "relations", json_array());
-    }
-    json_array_foreach(all, i, e) {
-        cw_relation_list rels = {0};
-        cw_diag d = {""};
-        cw_ref self;
-        char self_ref[CW_REF_MAX];
-        cw_entity_ref(e, &self, NULL);
-        cw_ref_format(&self, self_ref);
-        if (cw_entity_relations(e, &rels, &d) != CW_OK)
-            fail_msg("relations: %s", d.msg);
-        for (size_t k = 0; k < rels.len; k++) {
-            json_array_append_new(json_object_get(e, "relations"),
-                                  json_pack("{s:s, s:s}", "type", rels.items[k].type,
-                                            "targetRef", rels.items[k].target_ref));
-            json_t *t = json_object_get(by_key, rels.items[k].target_key);
-            const char *inv = cw_relation_inverse(rels.items[k].type);
-            if (t && inv)
-                json_array_append_new(json_object_get(t, "relations"),
-                                      json_pack("{s:s, s:s}", "type", inv, "targetRef",
-                                                self_ref));
-        }
-        cw_relation_list_free(&rels);
-    }
-    json_decref(by_key);
-}
 
 static json_t *report(json_t *all, const char *team, const cw_ownership_opts *opts)
 {
@@ -298,12 +233,12 @@ static void check_given_findings(json_t *all)
 static void test_demo_teams(void **state)
 {
     (void)state;
-    json_t *all = load_demo();
+    json_t *all = fx_demo_load();
     if (!all)
         skip();
     check_given_findings(all);
     check_demo(all);
-    add_relations(all);
+    fx_add_relations(all);
     check_demo(all);
     json_decref(all);
 }
