@@ -75,6 +75,34 @@ cw_err fx_parse_file(const char *path, json_t **docs, cw_diag *d)
     return err;
 }
 
+json_t *fx_yaml_dir_docs(const char *dir)
+{
+    DIR *dp = opendir(dir);
+    if (!dp)
+        fail_msg("cannot open %s", dir);
+    json_t *all = json_array();
+    assert_non_null(all);
+    struct dirent *de;
+    while ((de = readdir(dp))) {
+        size_t l = strlen(de->d_name);
+        if (l < 5 || strcmp(de->d_name + l - 5, ".yaml"))
+            continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        json_t *docs = NULL;
+        cw_diag d = {""};
+        cw_err err = fx_parse_file(path, &docs, &d);
+        if (err == CW_ERR_NOT_FOUND)
+            fail_msg("%s", d.msg);
+        if (err)
+            continue;
+        json_array_extend(all, docs);
+        json_decref(docs);
+    }
+    closedir(dp);
+    return all;
+}
+
 /* ---- stores: SQLite ------------------------------------------------------------------------ */
 
 static bool sqlite_available(void) { return true; }

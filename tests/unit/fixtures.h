@@ -40,6 +40,11 @@ char *fx_read_file(const char *path, size_t *len);
  * parser's error (with d) when it does not parse. */
 cw_err fx_parse_file(const char *path, json_t **docs, cw_diag *d);
 
+/* Every document of the .yaml files in dir that parse with the default
+ * limits, in one array (owned); files that do not parse (the invalid
+ * examples) are left out. Fails the test when dir cannot be read. */
+json_t *fx_yaml_dir_docs(const char *dir);
+
 /* ---- stores ----------------------------------------------------------------------------- */
 
 /* A kind of database a test can get fresh. */

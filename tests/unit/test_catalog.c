@@ -395,59 +395,51 @@ static void test_relations_other_kinds(void **state)
 {
     (void)state;
 #define HEAD(kind) "apiVersion: backstage.io/v1alpha1\nkind: " kind "\nmetadata:\n  name: n\n"
-    cw_relation_list l = rels_of(HEAD("API") "spec:\n  type: grpc\n  lifecycle: x\n  owner: "
-                                 "user:bob\n  definition: d\n  system: s\n");
-    assert_int_equal(l.len, 2);
-    assert_true(has_rel(&l, "ownedBy", "user:default/bob"));
-    assert_true(has_rel(&l, "partOf", "system:default/s"));
-    cw_relation_list_free(&l);
-
-    l = rels_of(HEAD("Resource") "spec:\n  type: db\n  owner: o\n  system: s\n"
-                "  dependsOn: ['resource:r2']\n  dependencyOf: ['component:c']\n");
-    assert_int_equal(l.len, 4);
-    assert_true(has_rel(&l, "partOf", "system:default/s"));
-    assert_true(has_rel(&l, "dependsOn", "resource:default/r2"));
-    assert_true(has_rel(&l, "dependencyOf", "component:default/c"));
-    cw_relation_list_free(&l);
-
-    l = rels_of(HEAD("System") "spec:\n  owner: o\n  domain: dom\n");
-    assert_int_equal(l.len, 2);
-    assert_true(has_rel(&l, "partOf", "domain:default/dom"));
-    cw_relation_list_free(&l);
-
-    l = rels_of(HEAD("Domain") "spec:\n  owner: o\n  subdomainOf: top\n");
-    assert_int_equal(l.len, 2);
-    assert_true(has_rel(&l, "partOf", "domain:default/top"));
-    cw_relation_list_free(&l);
-    l = rels_of(HEAD("Domain") "spec:\n  owner: o\n");
-    assert_int_equal(l.len, 1);
-    cw_relation_list_free(&l);
-
-    l = rels_of(HEAD("Group") "spec:\n  type: team\n  parent: org\n  children: [c1, c2]\n"
-                "  members: [alice, 'user:ops/bob']\n");
-    assert_int_equal(l.len, 5);
-    assert_true(has_rel(&l, "childOf", "group:default/org"));
-    assert_true(has_rel(&l, "parentOf", "group:default/c1"));
-    assert_true(has_rel(&l, "parentOf", "group:default/c2"));
-    assert_true(has_rel(&l, "hasMember", "user:default/alice"));
-    assert_true(has_rel(&l, "hasMember", "user:ops/bob"));
-    cw_relation_list_free(&l);
-
-    l = rels_of(HEAD("User") "spec:\n  memberOf: [team-a, 'group:other/x']\n");
-    assert_int_equal(l.len, 2);
-    assert_true(has_rel(&l, "memberOf", "group:default/team-a"));
-    assert_true(has_rel(&l, "memberOf", "group:other/x"));
-    cw_relation_list_free(&l);
-
-    l = rels_of(HEAD("Location") "spec:\n  targets: [a]\n");
-    assert_int_equal(l.len, 0);
-    cw_relation_list_free(&l);
+    /* Each entity, how many relations it has and some of them (type, key). */
+    static const struct {
+        const char *yaml;
+        size_t len;
+        const char *rels[5][2];
+    } cases[] = {
+        {HEAD("API") "spec:\n  type: grpc\n  lifecycle: x\n  owner: user:bob\n  definition: d\n"
+                     "  system: s\n",
+         2, {{"ownedBy", "user:default/bob"}, {"partOf", "system:default/s"}}},
+        {HEAD("Resource") "spec:\n  type: db\n  owner: o\n  system: s\n"
+                          "  dependsOn: ['resource:r2']\n  dependencyOf: ['component:c']\n",
+         4,
+         {{"partOf", "system:default/s"},
+          {"dependsOn", "resource:default/r2"},
+          {"dependencyOf", "component:default/c"}}},
+        {HEAD("System") "spec:\n  owner: o\n  domain: dom\n", 2,
+         {{"partOf", "domain:default/dom"}}},
+        {HEAD("Domain") "spec:\n  owner: o\n  subdomainOf: top\n", 2,
+         {{"partOf", "domain:default/top"}}},
+        {HEAD("Domain") "spec:\n  owner: o\n", 1, {{0}}},
+        {HEAD("Group") "spec:\n  type: team\n  parent: org\n  children: [c1, c2]\n"
+                       "  members: [alice, 'user:ops/bob']\n",
+         5,
+         {{"childOf", "group:default/org"},
+          {"parentOf", "group:default/c1"},
+          {"parentOf", "group:default/c2"},
+          {"hasMember", "user:default/alice"},
+          {"hasMember", "user:ops/bob"}}},
+        {HEAD("User") "spec:\n  memberOf: [team-a, 'group:other/x']\n", 2,
+         {{"memberOf", "group:default/team-a"}, {"memberOf", "group:other/x"}}},
+        {HEAD("Location") "spec:\n  targets: [a]\n", 0, {{0}}},
+        {"apiVersion: conway.dev/v1\nkind: Heartbeat\nmetadata:\n  name: h\n"
+         "spec:\n  owner: team-b\n",
+         1, {{"ownedBy", "group:default/team-b"}}},
+    };
 #undef HEAD
-    l = rels_of("apiVersion: conway.dev/v1\nkind: Heartbeat\nmetadata:\n  name: h\n"
-                "spec:\n  owner: team-b\n");
-    assert_int_equal(l.len, 1);
-    assert_true(has_rel(&l, "ownedBy", "group:default/team-b"));
-    cw_relation_list_free(&l);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cw_relation_list l = rels_of(cases[i].yaml);
+        if (l.len != cases[i].len)
+            fail_msg("case %zu: %zu relations, want %zu", i, l.len, cases[i].len);
+        for (size_t k = 0; k < 5 && cases[i].rels[k][0]; k++)
+            if (!has_rel(&l, cases[i].rels[k][0], cases[i].rels[k][1]))
+                fail_msg("case %zu: no %s %s", i, cases[i].rels[k][0], cases[i].rels[k][1]);
+        cw_relation_list_free(&l);
+    }
 }
 
 static void test_relations_namespace_and_dedupe(void **state)

@@ -14,12 +14,12 @@
 
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "catalog/catalog.h"
+#include "fixtures.h"
 
 /* The reference: shallow copies without the dropped members, then jansson. */
 static json_t *copy_without(const json_t *obj, const char *const *drop, size_t ndrop)
@@ -66,21 +66,11 @@ static void check(const json_t *entity)
     free(got);
 }
 
-static size_t check_file(const char *path)
+/* Checks every object among the documents of dir's .yaml files; returns
+ * how many. */
+static size_t check_dir(const char *dir)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    static char text[1 << 20];
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = '\0';
-    cw_parse_limits lim;
-    cw_parse_limits_default(&lim);
-    json_t *docs = NULL;
-    cw_diag d = {""};
-    if (cw_parse_documents(text, n, &lim, &docs, &d) != CW_OK)
-        return 0; /* the invalid examples are other tests' business */
+    json_t *docs = fx_yaml_dir_docs(dir);
     size_t i, count = 0;
     json_t *doc;
     json_array_foreach(docs, i, doc) {
@@ -90,25 +80,6 @@ static size_t check_file(const char *path)
         count++;
     }
     json_decref(docs);
-    return count;
-}
-
-static size_t check_dir(const char *dir)
-{
-    DIR *dp = opendir(dir);
-    if (!dp)
-        fail_msg("cannot open %s", dir);
-    size_t count = 0;
-    struct dirent *de;
-    while ((de = readdir(dp))) {
-        size_t l = strlen(de->d_name);
-        if (l < 5 || strcmp(de->d_name + l - 5, ".yaml"))
-            continue;
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        count += check_file(path);
-    }
-    closedir(dp);
     return count;
 }
 

@@ -14,12 +14,12 @@
 
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "catalog/catalog.h"
+#include "fixtures.h"
 
 /* Checks every row of e; returns how many rows carry an original. */
 static size_t check_entity(const json_t *e)
@@ -44,43 +44,21 @@ static size_t check_entity(const json_t *e)
     return with;
 }
 
+/* Checks every valid entity among the documents of dir's .yaml files,
+ * counting them into *entities; returns how many had originals. */
 static size_t check_dir(const char *dir, size_t *entities)
 {
-    DIR *dp = opendir(dir);
-    if (!dp)
-        fail_msg("cannot open %s", dir);
-    static char text[1 << 20];
-    size_t with = 0;
-    struct dirent *de;
-    while ((de = readdir(dp))) {
-        size_t l = strlen(de->d_name);
-        if (l < 5 || strcmp(de->d_name + l - 5, ".yaml"))
+    json_t *docs = fx_yaml_dir_docs(dir);
+    size_t i, with = 0;
+    json_t *doc;
+    json_array_foreach(docs, i, doc) {
+        cw_diag vd = {""};
+        if (!json_is_object(doc) || cw_entity_validate(doc, &vd) != CW_OK)
             continue;
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        FILE *f = fopen(path, "rb");
-        assert_non_null(f);
-        size_t n = fread(text, 1, sizeof text - 1, f);
-        fclose(f);
-        text[n] = '\0';
-        cw_parse_limits lim;
-        cw_parse_limits_default(&lim);
-        json_t *docs = NULL;
-        cw_diag d = {""};
-        if (cw_parse_documents(text, n, &lim, &docs, &d) != CW_OK)
-            continue;
-        size_t i;
-        json_t *doc;
-        json_array_foreach(docs, i, doc) {
-            cw_diag vd = {""};
-            if (!json_is_object(doc) || cw_entity_validate(doc, &vd) != CW_OK)
-                continue;
-            with += check_entity(doc);
-            (*entities)++;
-        }
-        json_decref(docs);
+        with += check_entity(doc);
+        (*entities)++;
     }
-    closedir(dp);
+    json_decref(docs);
     return with;
 }
 
