@@ -356,7 +356,7 @@ static cw_err cloudevent_decode(json_t *ce, int max_depth, cw_event *out, cw_dia
     cw_err err;
     json_t *parsed = NULL;
     char *bytes = NULL;
-    const char *id, *source, *type, *specversion;
+    const char *id = NULL, *source = NULL, *type = NULL, *specversion = NULL;
     memset(out, 0, sizeof *out);
     if (!json_is_object(ce))
         return cw_fail(d, CW_ERR_INVALID, "must be a JSON object (a CloudEvent)");

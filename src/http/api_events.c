@@ -14,6 +14,7 @@
 #include "http/api_events.h"
 #include "http/api_common.h"
 #include "http/http_int.h"
+#include "store/events_async.h"
 #include "util/crypto.h"
 #include "util/timeutil.h"
 
@@ -93,6 +94,62 @@ static const char *req_header_get(void *ctx, const char *name)
     return cw_req_header(ctx, name);
 }
 
+/* One intake request's events and, once committed, the outcome. */
+typedef struct {
+    cw_event_batch batch;
+    cw_deferred *df;
+    cw_err err;
+    cw_diag d;
+    cw_event_put_result res;
+} intake;
+
+static void intake_free(intake *in)
+{
+    cw_event_batch_free(&in->batch);
+    free(in);
+}
+
+/* The answer once the store has spoken: 202 after the commit (with its
+ * audit record), or the store's error. */
+static void intake_answer(cw_app *app, cw_req *req, cw_resp *resp, const intake *in)
+{
+    if (in->err) {
+        cw_resp_error(resp, in->err, &in->d);
+        return;
+    }
+    json_t *detail = json_pack("{s:I, s:I}", "accepted", (json_int_t)in->res.accepted,
+                               "duplicates", (json_int_t)in->res.duplicates);
+    cw_api_audit_detail(app, req, "events.ingest", NULL, detail);
+    json_decref(detail);
+    char body[96];
+    int n = snprintf(body, sizeof body, "{\"accepted\":%zu,\"duplicates\":%zu}",
+                     in->res.accepted, in->res.duplicates);
+    cw_resp_json_text(resp, 202, body, (size_t)n);
+}
+
+/* Group commit ended (committer thread): keep the outcome, wake the request. */
+static void intake_committed(void *arg, cw_err err, const cw_event_put_result *res,
+                             const cw_diag *d)
+{
+    intake *in = arg;
+    in->err = err;
+    if (err)
+        in->d = *d;
+    else
+        in->res = *res;
+    cw_deferred_complete(in->df); /* in may be gone after this */
+}
+
+/* Worker thread, after the commit: the events' JSON is released here, not
+ * on the committer thread. */
+static void intake_finish(cw_app *app, cw_req *req, cw_resp *resp, void *state)
+{
+    intake *in = state;
+    cw_event_batch_free(&in->batch);
+    intake_answer(app, req, resp, in);
+    intake_free(in);
+}
+
 static void post_events(cw_app *app, cw_req *req, cw_resp *resp)
 {
     const char *ct = cw_req_header(req, "Content-Type");
@@ -103,33 +160,41 @@ static void post_events(cw_app *app, cw_req *req, cw_resp *resp)
                         "or application/x-ndjson");
         return;
     }
+    intake *in = calloc(1, sizeof *in);
+    if (!in) {
+        cw_resp_problem(resp, 500, "out of memory");
+        return;
+    }
     cw_header_lookup headers = {req_header_get, req};
-    cw_event_batch batch = {0};
     cw_diag d = {{0}};
-    cw_err err = cw_events_decode_http(ct, &headers, req->body, req->body_len, NULL, &batch, &d);
+    cw_err err = cw_events_decode_http(ct, &headers, req->body, req->body_len, NULL, &in->batch,
+                                       &d);
     if (err) {
         int status = err == CW_ERR_INVALID       ? 400
                      : err == CW_ERR_TOO_LARGE   ? 413
                      : err == CW_ERR_UNSUPPORTED ? 415
                                                  : cw_http_status_of(err);
         cw_resp_problem(resp, status, "%s", d.msg);
+        intake_free(in);
         return;
     }
-    cw_event_put_result res;
-    err = cw_store_events_put(app->store, batch.items, batch.len, &res, &d);
-    cw_event_batch_free(&batch);
-    if (err) {
+    /* Answered after the commit either way; deferred, no worker thread
+     * waits for it. */
+    in->df = cw_req_defer(req, intake_finish, in);
+    if (in->df) {
+        err = cw_store_events_put_async(app->store, in->batch.items, in->batch.len,
+                                        intake_committed, in, &d);
+        if (!err)
+            return;
+        cw_deferred_cancel(in->df);
         cw_resp_error(resp, err, &d);
+        intake_free(in);
         return;
     }
-    json_t *detail = json_pack("{s:I, s:I}", "accepted", (json_int_t)res.accepted, "duplicates",
-                               (json_int_t)res.duplicates);
-    cw_api_audit_detail(app, req, "events.ingest", NULL, detail);
-    json_decref(detail);
-    char body[96];
-    int n = snprintf(body, sizeof body, "{\"accepted\":%zu,\"duplicates\":%zu}", res.accepted,
-                     res.duplicates);
-    cw_resp_json_text(resp, 202, body, (size_t)n);
+    in->err = cw_store_events_put(app->store, in->batch.items, in->batch.len, &in->res, &in->d);
+    cw_event_batch_free(&in->batch);
+    intake_answer(app, req, resp, in);
+    intake_free(in);
 }
 
 /* ---- listing ------------------------------------------------------------------------ */

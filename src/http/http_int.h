@@ -61,6 +61,7 @@ typedef struct {
     bool authenticated;
     cw_token token;                /* valid when authenticated */
     cw_role role;
+    void *srv_ctx;                 /* the server's per-request state (cw_req_defer) */
 } cw_req;
 
 typedef struct {
@@ -101,6 +102,32 @@ extern const cw_route cw_routes_insights[];
 
 /* All route tables the server dispatches over (for the OpenAPI drift test). */
 const cw_route *const *cw_route_tables(size_t *n);
+
+/* ---- deferred answers ----------------------------------------------------------
+ * A handler that waits for work done elsewhere (the events group commit)
+ * need not hold its worker thread: it calls cw_req_defer, starts the work
+ * and returns; the server then suspends the connection. Whoever ends the
+ * work calls cw_deferred_complete once, from any thread (possibly before
+ * the handler has returned). The server then calls finish(app, req, resp,
+ * state) on a worker thread to write the answer (blocking work is allowed
+ * there) and sends it. finish runs exactly once, also when the client has
+ * gone meanwhile (resp is then dropped), and takes over state; req then
+ * carries the method, path, request id and authentication, not the
+ * headers, path parameters or query. cw_server_stop waits for every
+ * deferred request to complete before it stops the daemon.
+ */
+typedef struct cw_deferred cw_deferred;
+typedef void (*cw_finish_fn)(cw_app *app, cw_req *req, cw_resp *resp, void *state);
+
+/* NULL when this request cannot be deferred (the server is stopping, or the
+ * request did not come through the server): the handler then waits in
+ * place. */
+cw_deferred *cw_req_defer(cw_req *req, cw_finish_fn finish, void *state);
+/* The work could not start after all: undoes cw_req_defer (before the
+ * handler returns); the handler answers in resp and keeps its state. */
+void cw_deferred_cancel(cw_deferred *df);
+/* The work has ended; the answer is written by finish. Exactly once. */
+void cw_deferred_complete(cw_deferred *df);
 
 /* ---- request helpers ------------------------------------------------------ */
 

@@ -3,6 +3,10 @@
  * collects the (bounded) request body, authenticates, routes to a handler,
  * sends its response, and writes one JSON log line and the metrics for each
  * request. Nothing here knows about entities or events.
+ *
+ * Deferred answers (http_int.h): a handler may leave its request waiting
+ * for work done on another thread; the connection is suspended (no worker
+ * thread waits) and resumed when the work completes, then answered.
  */
 #include "http/server.h"
 
@@ -10,11 +14,13 @@
 #include <ctype.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "http/http_int.h"
 #include "util/crypto.h"
@@ -26,14 +32,33 @@ struct cw_server {
     struct MHD_Daemon *daemon;
     cw_app app;
     unsigned port;
+    /* Deferred requests: df_mu guards every conn_ctx's df_* flags and the
+     * counters; df_cv is signalled when a counter drops. */
+    pthread_mutex_t df_mu;
+    pthread_cond_t df_cv;
+    size_t df_pending;   /* deferred, not yet completed */
+    size_t df_inflight;  /* deferred, not yet answered and released */
+    bool stopping;       /* no new deferrals */
 };
 
 /* Per-request state, owned by MHD's connection slot and freed in
- * on_completed, never by a handler. */
+ * on_completed, never by a handler (an orphaned deferred request, whose
+ * connection went away before its work completed, is freed by
+ * cw_deferred_complete instead). */
 typedef struct {
     cw_buf body;
     bool too_large;
     int64_t start_ns;
+    /* deferral (http_int.h) */
+    cw_server *srv;
+    struct MHD_Connection *conn;
+    bool df_active;      /* deferred and not yet finished */
+    bool df_completed;   /* the work has ended (under df_mu) */
+    bool df_suspended;   /* the connection is suspended (under df_mu) */
+    bool df_orphan;      /* MHD released the request before completion */
+    cw_finish_fn df_finish;
+    void *df_state;
+    cw_req df_req;       /* what finish sees of the request */
 } conn_ctx;
 
 void cw_server_config_default(cw_server_config *c)
@@ -358,6 +383,106 @@ static enum MHD_Result cut_off(cw_app *app, conn_ctx *cx, const char *method, co
     return MHD_NO;
 }
 
+/* ---- deferred answers ---------------------------------------------------------- */
+
+cw_deferred *cw_req_defer(cw_req *req, cw_finish_fn finish, void *state)
+{
+    conn_ctx *cx = req->srv_ctx;
+    if (!cx || !cx->srv || !finish || cx->df_active)
+        return NULL;
+    cw_server *srv = cx->srv;
+    pthread_mutex_lock(&srv->df_mu);
+    bool ok = !srv->stopping;
+    if (ok) {
+        srv->df_pending++;
+        srv->df_inflight++;
+        cx->df_active = true;
+        cx->df_completed = cx->df_suspended = cx->df_orphan = false;
+        cx->df_finish = finish;
+        cx->df_state = state;
+    }
+    pthread_mutex_unlock(&srv->df_mu);
+    return ok ? (cw_deferred *)cx : NULL;
+}
+
+void cw_deferred_cancel(cw_deferred *df)
+{
+    conn_ctx *cx = (conn_ctx *)df;
+    cw_server *srv = cx->srv;
+    pthread_mutex_lock(&srv->df_mu);
+    if (cx->df_active && !cx->df_completed) {
+        cx->df_active = false;
+        srv->df_pending--;
+        srv->df_inflight--;
+        pthread_cond_broadcast(&srv->df_cv);
+    }
+    pthread_mutex_unlock(&srv->df_mu);
+}
+
+/* Runs finish with an answer nobody will read (the client has gone), for
+ * the state's sake, and releases the deferral. */
+static void finish_unanswered(conn_ctx *cx)
+{
+    cw_resp resp;
+    memset(&resp, 0, sizeof resp);
+    resp.status = 200;
+    cw_buf_init(&resp.body, 0);
+    cx->df_req.header = NULL;
+    cx->df_req.conn = NULL;
+    cx->df_finish(&cx->srv->app, &cx->df_req, &resp, cx->df_state);
+    cw_buf_free(&resp.body);
+    for (size_t i = 0; i < resp.nheaders; i++)
+        free((void *)resp.headers[i].value);
+    cx->df_active = false;
+    pthread_mutex_lock(&cx->srv->df_mu);
+    cx->srv->df_inflight--;
+    pthread_cond_broadcast(&cx->srv->df_cv);
+    pthread_mutex_unlock(&cx->srv->df_mu);
+}
+
+void cw_deferred_complete(cw_deferred *df)
+{
+    conn_ctx *cx = (conn_ctx *)df;
+    cw_server *srv = cx->srv;
+    struct MHD_Connection *conn = cx->conn;
+    pthread_mutex_lock(&srv->df_mu);
+    cx->df_completed = true;
+    bool resume = cx->df_suspended, orphan = cx->df_orphan;
+    cx->df_suspended = false;
+    srv->df_pending--;
+    pthread_cond_broadcast(&srv->df_cv);
+    pthread_mutex_unlock(&srv->df_mu);
+    /* from here on the connection's thread may answer and free cx */
+    if (resume) {
+        MHD_resume_connection(conn);
+    } else if (orphan) {
+        finish_unanswered(cx);
+        cw_buf_free(&cx->body);
+        free(cx);
+    }
+}
+
+/* The work of a deferred request has completed: finish writes the answer. */
+static enum MHD_Result answer_deferred(cw_app *app, conn_ctx *cx, struct MHD_Connection *conn)
+{
+    cw_req *req = &cx->df_req;
+    req->header = conn_header;
+    req->conn = conn;
+    cw_resp resp;
+    resp_init(&resp);
+    cx->df_finish(app, req, &resp, cx->df_state);
+    cx->df_active = false;
+    double seconds = (double)(cw_mono_ns() - cx->start_ns) / 1e9;
+    log_request(app, req, &resp, seconds);
+    enum MHD_Result rc = send_response(conn, req, &resp);
+    resp_release(&resp);
+    pthread_mutex_lock(&cx->srv->df_mu);
+    cx->srv->df_inflight--; /* answered (or given up on): stop need not wait for it */
+    pthread_cond_broadcast(&cx->srv->df_cv);
+    pthread_mutex_unlock(&cx->srv->df_mu);
+    return rc;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -371,6 +496,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         cx = calloc(1, sizeof *cx);
         if (!cx)
             return MHD_NO;
+        cx->srv = srv;
+        cx->conn = conn;
         cx->start_ns = cw_mono_ns();
         cw_buf_init(&cx->body, app->cfg.max_body);
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -385,6 +512,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!cx->too_large)
             return MHD_YES;
     }
+    if (cx->df_active)
+        return answer_deferred(app, cx, conn);
     if (*upload_data_size) {
         /* --timeout bounds the whole body, not only each pause in it (that
          * is libmicrohttpd's idle timeout): a body trickled byte by byte
@@ -411,6 +540,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     req.conn = conn;
     req.body = cw_buf_cstr(&cx->body);
     req.body_len = cx->body.len;
+    req.srv_ctx = cx;
     make_request_id(&req);
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, &req);
 
@@ -423,6 +553,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         cw_resp_header(&resp, "Connection", "close");
     } else {
         dispatch(app, &req, &resp);
+    }
+    if (cx->df_active) {
+        /* what finish may use later; the rest points into buffers that
+         * do not outlive this call */
+        cx->df_req = req;
+        cx->df_req.nparams = 0;
+        memset(cx->df_req.params, 0, sizeof cx->df_req.params);
+        cx->df_req.nquery = 0;
+        cx->df_req.body = NULL;
+        cx->df_req.body_len = 0;
+        resp_release(&resp);
+        pthread_mutex_lock(&srv->df_mu);
+        bool wait = !cx->df_completed;
+        if (wait) {
+            MHD_suspend_connection(conn);
+            cx->df_suspended = true;
+        }
+        pthread_mutex_unlock(&srv->df_mu);
+        if (wait)
+            return MHD_YES;
+        return answer_deferred(app, cx, conn);
     }
     double seconds = (double)(cw_mono_ns() - cx->start_ns) / 1e9;
     log_request(app, &req, &resp, seconds);
@@ -440,9 +591,19 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     conn_ctx *cx = *con_cls;
     if (!cx)
         return;
+    *con_cls = NULL;
+    if (cx->df_active) {
+        /* the connection went away between the deferral and the answer */
+        pthread_mutex_lock(&cx->srv->df_mu);
+        bool orphan = !cx->df_completed;
+        cx->df_orphan = orphan;
+        pthread_mutex_unlock(&cx->srv->df_mu);
+        if (orphan)
+            return; /* cw_deferred_complete finishes and frees it */
+        finish_unanswered(cx);
+    }
     cw_buf_free(&cx->body);
     free(cx);
-    *con_cls = NULL;
 }
 
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
@@ -503,6 +664,8 @@ cw_err cw_server_start(const cw_server_config *cfg, cw_store *store, cw_server *
     cw_server *srv = calloc(1, sizeof *srv);
     if (!srv)
         return cw_fail(d, CW_ERR_NOMEM, "out of memory");
+    pthread_mutex_init(&srv->df_mu, NULL);
+    pthread_cond_init(&srv->df_cv, NULL);
     srv->app.cfg = *cfg;
     srv->app.store = store;
     srv->app.started_ms = cw_now_ms();
@@ -517,7 +680,8 @@ cw_err cw_server_start(const cw_server_config *cfg, cw_store *store, cw_server *
     err = parse_listen(cfg->listen, &ss, &sslen, &ipv6, d);
     if (err)
         goto fail;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
     if (ipv6)
         flags |= MHD_USE_IPv6;
     srv->daemon = MHD_start_daemon(
@@ -542,6 +706,8 @@ cw_err cw_server_start(const cw_server_config *cfg, cw_store *store, cw_server *
     return CW_OK;
 fail:
     cw_metrics_free(srv->app.metrics);
+    pthread_cond_destroy(&srv->df_cv);
+    pthread_mutex_destroy(&srv->df_mu);
     free(srv);
     return err;
 }
@@ -552,7 +718,23 @@ void cw_server_stop(cw_server *s)
 {
     if (!s)
         return;
+    /* libmicrohttpd must not be stopped with suspended connections: every
+     * deferred request's work is waited for (the group commit always ends),
+     * then, for a bounded time, its answer being sent. New requests are
+     * served in place meanwhile. */
+    pthread_mutex_lock(&s->df_mu);
+    s->stopping = true;
+    while (s->df_pending)
+        pthread_cond_wait(&s->df_cv, &s->df_mu);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
+    while (s->df_inflight && pthread_cond_timedwait(&s->df_cv, &s->df_mu, &until) == 0)
+        ;
+    pthread_mutex_unlock(&s->df_mu);
     MHD_stop_daemon(s->daemon);
     cw_metrics_free(s->app.metrics);
+    pthread_cond_destroy(&s->df_cv);
+    pthread_mutex_destroy(&s->df_mu);
     free(s);
 }

@@ -18,8 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "events/events.h"
+#include "store/events_async.h"
 #include "store/events_impl.h"
 #include "store/store.h"
 #include "store/store_common.h"
@@ -151,14 +153,20 @@ typedef struct {
     size_t body, changes; /* (size_t)-1: none */
 } row_text;
 
-static cw_err make_rows(const cw_event *events, size_t n, cw__event_row *rows, row_text *off,
-                        cw_buf *text, cw_diag *d)
+static cw_err make_rows(const cw_event *events, size_t n, cw__event_row *rows, cw_buf *text,
+                        cw_diag *d)
 {
+    row_text *off = malloc(n * sizeof *off);
+    if (!off)
+        return cw_fail(d, CW_ERR_NOMEM, "events: out of memory");
+    cw_err err = CW_OK;
     for (size_t i = 0; i < n; i++) {
         const cw_event *ev = &events[i];
         cw__event_row *r = &rows[i];
-        if (!ev->raw || !ev->source || !ev->id || !ev->type || !ev->subject_id)
-            return cw_fail(d, CW_ERR_INVALID, "events[%zu]: not a decoded event", i);
+        if (!ev->raw || !ev->source || !ev->id || !ev->type || !ev->subject_id) {
+            err = cw_fail(d, CW_ERR_INVALID, "events[%zu]: not a decoded event", i);
+            goto out;
+        }
         memset(r, 0, sizeof *r);
         r->source = ev->source;
         r->id = ev->id;
@@ -178,7 +186,7 @@ static cw_err make_rows(const cw_event *events, size_t n, cw__event_row *rows, r
         if (!r->link_value)
             r->link_kind = CW_LINK_NONE;
         off[i].body = text->len;
-        cw_err err = cw__json_compact(ev->raw, text);
+        err = cw__json_compact(ev->raw, text);
         if (!err)
             err = cw_buf_putc(text, '\0');
         off[i].changes = (size_t)-1;
@@ -190,35 +198,60 @@ static cw_err make_rows(const cw_event *events, size_t n, cw__event_row *rows, r
             if (!err)
                 err = cw_buf_putc(text, '\0');
         }
-        if (err)
-            return cw_fail(d, err, "events[%zu]: %s while serialising", i,
-                           err == CW_ERR_TOO_LARGE ? "too large" : "out of memory");
+        if (err) {
+            err = cw_fail(d, err, "events[%zu]: %s while serialising", i,
+                          err == CW_ERR_TOO_LARGE ? "too large" : "out of memory");
+            goto out;
+        }
     }
     for (size_t i = 0; i < n; i++) {
         rows[i].body = text->data + off[i].body;
         rows[i].changes = off[i].changes == (size_t)-1 ? NULL : text->data + off[i].changes;
     }
-    return CW_OK;
+out:
+    free(off);
+    return err;
 }
 
 /* ---- group commit ---------------------------------------------------------------------- */
 
 typedef struct gc_node {
     cw_store *s;
+    const struct cw_store_event_ops *ops;
     cw__event_batch *batch;
     bool done;
-    pthread_cond_t cv;    /* signalled when done, or when it may commit next */
+    bool async;
+    pthread_cond_t cv;         /* blocking callers: done, or it may lead next */
+    cw_events_done_fn cb;      /* async callers */
+    void *arg;
     struct gc_node *next;
 } gc_node;
 
+/* An async call's node and everything its rows point into but the events. */
+typedef struct {
+    gc_node node;
+    cw__event_batch batch;
+    cw__event_row *rows;
+    cw_buf text;
+} gc_async;
+
+/* Who commits a store's queue: a blocking caller (on its stack) or a job
+ * for a committer thread (on the heap, assigned once a thread takes it). */
 typedef struct gc_leader {
     cw_store *s;
+    const struct cw_store_event_ops *ops;
+    bool job, assigned;
     struct gc_leader *next;
 } gc_leader;
 
+#define GC_MAX_THREADS 8
+#define GC_IDLE_SECONDS 5
+
 static pthread_mutex_t gc_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gc_work_cv = PTHREAD_COND_INITIALIZER; /* a job is waiting */
 static gc_node *gc_head;
 static gc_leader *gc_leaders;
+static size_t gc_threads, gc_idle;           /* committer threads, of which idle */
 static uint64_t gc_txs, gc_batches, gc_rows; /* under gc_mu */
 
 void cw__events_gc_stats(uint64_t *txs, uint64_t *batches, uint64_t *rows)
@@ -238,74 +271,223 @@ static bool gc_has_leader(const cw_store *s)
     return false;
 }
 
-/* Each waiter sleeps on its own condition variable, so a commit wakes
- * exactly the callers it completed plus the one that commits next, not
- * every waiting thread. */
-static void group_commit(cw_store *s, const struct cw_store_event_ops *ops, cw__event_batch *b)
+static gc_node *gc_oldest(const cw_store *s)
 {
-    gc_node me = {.s = s, .batch = b};
-    cw__event_batch *taken[GC_MAX_BATCHES];
-    gc_node *nodes[GC_MAX_BATCHES];
-    pthread_cond_init(&me.cv, NULL);
-    pthread_mutex_lock(&gc_mu);
+    for (gc_node *nd = gc_head; nd; nd = nd->next)
+        if (nd->s == s)
+            return nd;
+    return NULL;
+}
+
+static void gc_unlink_leader(gc_leader *lead)
+{
+    for (gc_leader **pp = &gc_leaders; *pp; pp = &(*pp)->next)
+        if (*pp == lead) {
+            *pp = lead->next;
+            return;
+        }
+}
+
+static void gc_append(gc_node *nd)
+{
     gc_node **tail = &gc_head;
     while (*tail)
         tail = &(*tail)->next;
-    *tail = &me;
-    while (!me.done) {
+    *tail = nd;
+}
+
+static void gc_finish_async(gc_async *a)
+{
+    a->node.cb(a->node.arg, a->batch.err, &a->batch.res, &a->batch.diag);
+    cw_buf_free(&a->text);
+    free(a->rows);
+    free(a);
+}
+
+/* Runs the callbacks of completed async nodes (gc_mu NOT held). */
+static void gc_run_callbacks(gc_node *list)
+{
+    while (list) {
+        gc_node *next = list->next;
+        gc_finish_async((gc_async *)list);
+        list = next;
+    }
+}
+
+/*
+ * With gc_mu held and s led by the caller: takes s's queued batches in
+ * arrival order (up to the caps), commits them in one transaction and marks
+ * them done, waking the blocking callers among them. The completed async
+ * nodes are pushed on *done_async for the caller to call back after
+ * unlocking. Returns with gc_mu held.
+ */
+static void gc_commit_group(cw_store *s, const struct cw_store_event_ops *ops,
+                            gc_node **done_async)
+{
+    cw__event_batch *taken[GC_MAX_BATCHES];
+    gc_node *nodes[GC_MAX_BATCHES];
+    size_t k = 0, rows = 0;
+    for (gc_node **pp = &gc_head; *pp && k < GC_MAX_BATCHES;) {
+        gc_node *nd = *pp;
+        if (nd->s != s) {
+            pp = &nd->next;
+            continue;
+        }
+        if (k > 0 && rows + nd->batch->n > GC_MAX_ROWS)
+            break;
+        rows += nd->batch->n;
+        nodes[k] = nd;
+        taken[k++] = nd->batch;
+        *pp = nd->next;
+    }
+    if (k == 0)
+        return;
+    gc_txs++;
+    gc_batches += k;
+    gc_rows += rows;
+    pthread_mutex_unlock(&gc_mu);
+
+    cw_diag d = {{0}};
+    cw_err err = ops->put(s, taken, k, cw_now_ms(), &d);
+    if (err)
+        for (size_t i = 0; i < k; i++) {
+            taken[i]->err = err;
+            taken[i]->diag = d;
+            memset(&taken[i]->res, 0, sizeof taken[i]->res);
+        }
+
+    /* Blocking callers cannot leave before we unlock, so their nodes stay
+     * valid while we signal them. */
+    pthread_mutex_lock(&gc_mu);
+    for (size_t i = 0; i < k; i++) {
+        nodes[i]->done = true;
+        if (nodes[i]->async) {
+            nodes[i]->next = *done_async;
+            *done_async = nodes[i];
+        } else {
+            pthread_cond_signal(&nodes[i]->cv);
+        }
+    }
+}
+
+static void *gc_committer(void *arg);
+
+/*
+ * With gc_mu held and s without a leader: makes a committer thread lead s.
+ * Returns false when no thread exists and none can be started (the caller
+ * must then lead s itself).
+ */
+static bool gc_start_job(cw_store *s, const struct cw_store_event_ops *ops)
+{
+    size_t waiting = 0;
+    for (gc_leader *l = gc_leaders; l; l = l->next)
+        waiting += l->job && !l->assigned;
+    if (gc_idle <= waiting && gc_threads < GC_MAX_THREADS) {
+        pthread_attr_t at;
+        pthread_t th;
+        bool ok = pthread_attr_init(&at) == 0;
+        if (ok) {
+            pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+            ok = pthread_create(&th, &at, gc_committer, NULL) == 0;
+            pthread_attr_destroy(&at);
+        }
+        if (ok)
+            gc_threads++;
+    }
+    if (gc_threads == 0)
+        return false;
+    gc_leader *job = calloc(1, sizeof *job);
+    if (!job)
+        return false;
+    *job = (gc_leader){.s = s, .ops = ops, .job = true, .next = gc_leaders};
+    gc_leaders = job;
+    pthread_cond_signal(&gc_work_cv);
+    return true;
+}
+
+/* With gc_mu held, after a blocking caller stopped leading s: whoever is
+ * next commits. Returns false when the caller must go on leading. */
+static bool gc_hand_off(cw_store *s, const struct cw_store_event_ops *ops)
+{
+    gc_node *next = gc_oldest(s);
+    if (!next)
+        return true;
+    if (!next->async) {
+        pthread_cond_signal(&next->cv);
+        return true;
+    }
+    return gc_start_job(s, ops);
+}
+
+/* A committer thread: takes jobs, commits the job's store until its queue
+ * is empty, and leaves after GC_IDLE_SECONDS without work. */
+static void *gc_committer(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&gc_mu);
+    for (;;) {
+        gc_leader *job = NULL;
+        for (gc_leader *l = gc_leaders; l && !job; l = l->next)
+            if (l->job && !l->assigned)
+                job = l;
+        if (!job) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += GC_IDLE_SECONDS;
+            gc_idle++;
+            int rc = pthread_cond_timedwait(&gc_work_cv, &gc_mu, &until);
+            gc_idle--;
+            if (rc == 0)
+                continue;
+            bool any = false;
+            for (gc_leader *l = gc_leaders; l && !any; l = l->next)
+                any = l->job && !l->assigned;
+            if (any)
+                continue;
+            break;
+        }
+        job->assigned = true;
+        while (gc_oldest(job->s)) {
+            gc_node *done = NULL;
+            gc_commit_group(job->s, job->ops, &done);
+            pthread_mutex_unlock(&gc_mu);
+            gc_run_callbacks(done);
+            pthread_mutex_lock(&gc_mu);
+        }
+        gc_unlink_leader(job);
+        free(job);
+    }
+    gc_threads--;
+    pthread_mutex_unlock(&gc_mu);
+    return NULL;
+}
+
+/* Blocking form: queue, then either wait or lead. Each blocking caller
+ * sleeps on its own condition variable, so a commit wakes exactly the
+ * callers it completed plus the one that commits next. */
+static void group_commit(cw_store *s, const struct cw_store_event_ops *ops, cw__event_batch *b)
+{
+    gc_node me = {.s = s, .ops = ops, .batch = b};
+    pthread_cond_init(&me.cv, NULL);
+    pthread_mutex_lock(&gc_mu);
+    gc_append(&me);
+    bool lead_more = false;
+    while (!me.done || lead_more) {
         if (gc_has_leader(s)) {
+            if (me.done)
+                break;
             pthread_cond_wait(&me.cv, &gc_mu);
             continue;
         }
-        gc_leader lead = {s, gc_leaders};
+        gc_leader lead = {.s = s, .ops = ops, .next = gc_leaders};
         gc_leaders = &lead;
-        /* take this store's queued batches in arrival order */
-        size_t k = 0, rows = 0;
-        for (gc_node **pp = &gc_head; *pp && k < GC_MAX_BATCHES;) {
-            gc_node *nd = *pp;
-            if (nd->s != s) {
-                pp = &nd->next;
-                continue;
-            }
-            if (k > 0 && rows + nd->batch->n > GC_MAX_ROWS)
-                break;
-            rows += nd->batch->n;
-            nodes[k] = nd;
-            taken[k++] = nd->batch;
-            *pp = nd->next;
-        }
-        gc_txs++;
-        gc_batches += k;
-        gc_rows += rows;
+        gc_node *done = NULL;
+        gc_commit_group(s, ops, &done);
+        gc_unlink_leader(&lead);
+        lead_more = !gc_hand_off(s, ops);
         pthread_mutex_unlock(&gc_mu);
-
-        cw_diag d = {{0}};
-        cw_err err = ops->put(s, taken, k, cw_now_ms(), &d);
-        if (err)
-            for (size_t i = 0; i < k; i++) {
-                taken[i]->err = err;
-                taken[i]->diag = d;
-                memset(&taken[i]->res, 0, sizeof taken[i]->res);
-            }
-
-        /* Waiters cannot leave before we unlock, so their nodes stay valid
-         * while we signal them. */
+        gc_run_callbacks(done);
         pthread_mutex_lock(&gc_mu);
-        for (size_t i = 0; i < k; i++) {
-            nodes[i]->done = true;
-            if (nodes[i] != &me)
-                pthread_cond_signal(&nodes[i]->cv);
-        }
-        for (gc_leader **pp = &gc_leaders; *pp; pp = &(*pp)->next)
-            if (*pp == &lead) {
-                *pp = lead.next;
-                break;
-            }
-        for (gc_node *nd = gc_head; nd; nd = nd->next)
-            if (nd->s == s && nd != &me) {
-                pthread_cond_signal(&nd->cv); /* the oldest waiter commits next */
-                break;
-            }
     }
     pthread_mutex_unlock(&gc_mu);
     pthread_cond_destroy(&me.cv);
@@ -325,14 +507,13 @@ cw_err cw_store_events_put(cw_store *s, const cw_event *events, size_t n,
         return cw_fail(d, CW_ERR_INVALID, "store: no events");
     cw_err err = CW_OK;
     cw__event_row *rows = malloc(n * sizeof *rows);
-    row_text *off = malloc(n * sizeof *off);
     cw_buf text;
     cw_buf_init(&text, (size_t)1 << 30);
-    if (!rows || !off) {
+    if (!rows) {
         err = cw_fail(d, CW_ERR_NOMEM, "events: out of memory");
         goto out;
     }
-    err = make_rows(events, n, rows, off, &text, d);
+    err = make_rows(events, n, rows, &text, d);
     if (err)
         goto out;
     cw__event_batch b = {.rows = rows, .n = n};
@@ -346,8 +527,62 @@ cw_err cw_store_events_put(cw_store *s, const cw_event *events, size_t n,
     *res = b.res;
 out:
     cw_buf_free(&text);
-    free(off);
     free(rows);
+    return err;
+}
+
+cw_err cw_store_events_put_async(cw_store *s, const cw_event *events, size_t n,
+                                 cw_events_done_fn done, void *arg, cw_diag *d)
+{
+    const struct cw_store_event_ops *ops;
+    STORE_OPS(s, events, ops, d);
+    if (!done)
+        return cw_fail(d, CW_ERR_INVALID, "store: no completion for the events");
+    if (n && !events)
+        return cw_fail(d, CW_ERR_INVALID, "store: no events");
+    if (n == 0) {
+        cw_event_put_result none = {0};
+        cw_diag nd = {{0}};
+        done(arg, CW_OK, &none, &nd);
+        return CW_OK;
+    }
+    cw_err err = CW_OK;
+    gc_async *a = calloc(1, sizeof *a);
+    if (!a)
+        return cw_fail(d, CW_ERR_NOMEM, "events: out of memory");
+    cw_buf_init(&a->text, (size_t)1 << 30);
+    a->rows = malloc(n * sizeof *a->rows);
+    if (!a->rows) {
+        err = cw_fail(d, CW_ERR_NOMEM, "events: out of memory");
+        goto fail;
+    }
+    err = make_rows(events, n, a->rows, &a->text, d);
+    if (err)
+        goto fail;
+    a->batch = (cw__event_batch){.rows = a->rows, .n = n};
+    a->node = (gc_node){.s = s, .ops = ops, .batch = &a->batch, .async = true, .cb = done,
+                        .arg = arg};
+    pthread_mutex_lock(&gc_mu);
+    gc_append(&a->node);
+    if (!gc_has_leader(s) && !gc_start_job(s, ops)) {
+        /* no committer thread could be had: commit here */
+        gc_leader lead = {.s = s, .ops = ops, .next = gc_leaders};
+        gc_leaders = &lead;
+        while (gc_oldest(s)) {
+            gc_node *fin = NULL;
+            gc_commit_group(s, ops, &fin);
+            pthread_mutex_unlock(&gc_mu);
+            gc_run_callbacks(fin);
+            pthread_mutex_lock(&gc_mu);
+        }
+        gc_unlink_leader(&lead);
+    }
+    pthread_mutex_unlock(&gc_mu);
+    return CW_OK;
+fail:
+    cw_buf_free(&a->text);
+    free(a->rows);
+    free(a);
     return err;
 }
 
