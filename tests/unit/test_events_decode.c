@@ -135,19 +135,28 @@ static void check_event(const sample *s, const cw_event *ev)
     assert_string_equal(kind, s->name);
 }
 
+/* Decodes body as ct (with hdrs) and checks that it gives the n samples
+ * from first on, in order. */
+static void expect_samples(const char *ct, const cw_header_array *hdrs, const char *body,
+                           const sample *first, size_t n)
+{
+    cw_event_batch b;
+    cw_diag d = {""};
+    cw_err err = decode(ct, hdrs, body, &b, &d);
+    if (err)
+        fail_msg("%s: %s", n == 1 ? first->name : ct, d.msg);
+    assert_int_equal(b.len, n);
+    for (size_t i = 0; i < n; i++)
+        check_event(&first[i], &b.items[i]);
+    cw_event_batch_free(&b);
+}
+
 static void test_conformance_plain(void **state)
 {
     (void)state;
     assert_int_equal(nsamples, 46); /* 45 types + the custom example */
     for (size_t i = 0; i < nsamples; i++) {
-        cw_event_batch b;
-        cw_diag d = {""};
-        cw_err err = decode("application/json", NULL, samples[i].text, &b, &d);
-        if (err)
-            fail_msg("%s: %s", samples[i].name, d.msg);
-        assert_int_equal(b.len, 1);
-        check_event(&samples[i], &b.items[0]);
-        cw_event_batch_free(&b);
+        expect_samples("application/json", NULL, samples[i].text, &samples[i], 1);
     }
 }
 
@@ -188,14 +197,7 @@ static void test_conformance_structured(void **state)
     for (size_t i = 0; i < nsamples; i++) {
         json_t *ce = structured(samples[i].json);
         char *body = json_dumps(ce, 0);
-        cw_event_batch b;
-        cw_diag d = {""};
-        cw_err err = decode("application/cloudevents+json; charset=UTF-8", NULL, body, &b, &d);
-        if (err)
-            fail_msg("%s: %s", samples[i].name, d.msg);
-        assert_int_equal(b.len, 1);
-        check_event(&samples[i], &b.items[0]);
-        cw_event_batch_free(&b);
+        expect_samples("application/cloudevents+json; charset=UTF-8", NULL, body, &samples[i], 1);
         free(body);
         json_decref(ce);
     }
@@ -208,18 +210,11 @@ static void test_conformance_batch(void **state)
     for (size_t i = 0; i < nsamples; i++)
         json_array_append_new(arr, structured(samples[i].json));
     char *body = json_dumps(arr, JSON_COMPACT);
-    cw_event_batch b;
-    cw_diag d = {""};
-    assert_int_equal(decode("application/cloudevents-batch+json", NULL, body, &b, &d), CW_OK);
-    assert_int_equal(b.len, nsamples);
-    for (size_t i = 0; i < nsamples; i++)
-        check_event(&samples[i], &b.items[i]);
-    cw_event_batch_free(&b);
+    expect_samples("application/cloudevents-batch+json", NULL, body, samples, nsamples);
     free(body);
     json_decref(arr);
     /* An empty batch is valid (CloudEvents JSON format §4). */
-    assert_int_equal(decode("application/cloudevents-batch+json", NULL, "[]", &b, &d), CW_OK);
-    assert_int_equal(b.len, 0);
+    expect_samples("application/cloudevents-batch+json", NULL, "[]", samples, 0);
 }
 
 static void test_conformance_binary(void **state)
@@ -236,14 +231,7 @@ static void test_conformance_binary(void **state)
                          {"ce-type", ctx_str(ev, "type")},
                          {"ce-time", ctx_str(ev, "timestamp")}};
         cw_header_array ha = {h, 5};
-        cw_event_batch b;
-        cw_diag d = {""};
-        cw_err err = decode("application/json; charset=utf-8", &ha, samples[i].text, &b, &d);
-        if (err)
-            fail_msg("%s: %s", samples[i].name, d.msg);
-        assert_int_equal(b.len, 1);
-        check_event(&samples[i], &b.items[0]);
-        cw_event_batch_free(&b);
+        expect_samples("application/json; charset=utf-8", &ha, samples[i].text, &samples[i], 1);
     }
 }
 
@@ -263,20 +251,9 @@ static void test_conformance_ndjson_and_array(void **state)
         cw_buf_puts(&arr, samples[i].text);
     }
     cw_buf_puts(&arr, "]");
-    cw_event_batch b;
-    cw_diag d = {""};
-    assert_int_equal(decode("application/x-ndjson", NULL, cw_buf_cstr(&nd), &b, &d), CW_OK);
-    assert_int_equal(b.len, nsamples);
-    for (size_t i = 0; i < nsamples; i++)
-        check_event(&samples[i], &b.items[i]);
-    cw_event_batch_free(&b);
-    assert_int_equal(decode("application/json", NULL, cw_buf_cstr(&arr), &b, &d), CW_OK);
-    assert_int_equal(b.len, nsamples);
-    for (size_t i = 0; i < nsamples; i++)
-        check_event(&samples[i], &b.items[i]);
-    cw_event_batch_free(&b);
-    assert_int_equal(decode("application/x-ndjson", NULL, "\n \n", &b, &d), CW_OK);
-    assert_int_equal(b.len, 0);
+    expect_samples("application/x-ndjson", NULL, cw_buf_cstr(&nd), samples, nsamples);
+    expect_samples("application/json", NULL, cw_buf_cstr(&arr), samples, nsamples);
+    expect_samples("application/x-ndjson", NULL, "\n \n", samples, 0);
     cw_buf_free(&nd);
     cw_buf_free(&arr);
 }
@@ -315,64 +292,71 @@ static json_t *content_of(json_t *ev)
     return json_object_get(json_object_get(ev, "subject"), "content");
 }
 
+/* A sample with one member changed, and the error decoding it must give. */
+typedef struct {
+    const char *sample;
+    const char *where; /* the object changed: "" (the event), "context", "subject",
+                        * "content" or "environment" (of the content) */
+    const char *key;
+    const char *value; /* JSON set at key; NULL removes the key */
+    const char *msg;   /* of the CW_ERR_INVALID expected */
+} edit_case;
+
+static void expect_edit_errors(const edit_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const edit_case *c = &cases[i];
+        json_t *ev = copy_of(c->sample);
+        json_t *obj = !strcmp(c->where, "context")   ? ctx_of(ev)
+                      : !strcmp(c->where, "subject") ? json_object_get(ev, "subject")
+                      : !strcmp(c->where, "content") ? content_of(ev)
+                      : !strcmp(c->where, "environment")
+                          ? json_object_get(content_of(ev), "environment")
+                          : ev;
+        assert_true(json_is_object(obj));
+        if (c->value) {
+            json_error_t je;
+            json_t *v = json_loads(c->value, JSON_DECODE_ANY, &je);
+            if (!v)
+                fail_msg("case %zu: bad test JSON: %s", i, je.text);
+            json_object_set_new(obj, c->key, v);
+        } else {
+            json_object_del(obj, c->key);
+        }
+        expect_plain_error(ev, CW_ERR_INVALID, c->msg);
+    }
+}
+
+#define NOT_A_CDEVENTS_TYPE                                                                   \
+    "events[0].context.type: not a CDEvents type (dev.cdevents.<subject>."                    \
+    "<predicate>.<major>.<minor>.<patch>, or dev.cdeventsx.<tool>-<subject>."                 \
+    "<predicate>.<major>.<minor>.<patch>)"
+
 static void test_envelope_errors(void **state)
 {
     (void)state;
-    json_t *ev = copy_of("service_deployed");
-    json_object_del(ctx_of(ev), "id");
-    expect_plain_error(ev, CW_ERR_INVALID, "events[0].context.id: required");
-
-    ev = copy_of("service_deployed");
-    json_object_set_new(ctx_of(ev), "timestamp", json_string("2023-03-20 nope"));
-    expect_plain_error(ev, CW_ERR_INVALID, "events[0].context.timestamp: not an RFC 3339 date-time");
-
-    ev = copy_of("service_deployed");
-    json_object_set_new(ctx_of(ev), "timestamp", json_string("2023-02-29T10:00:00Z"));
-    expect_plain_error(ev, CW_ERR_INVALID, "events[0].context.timestamp: not an RFC 3339 date-time");
-
-    ev = copy_of("service_deployed");
-    json_object_del(ctx_of(ev), "specversion");
-    expect_plain_error(ev, CW_ERR_INVALID, "events[0].context.specversion: required");
-
-    ev = copy_of("service_deployed");
-    json_object_set_new(ctx_of(ev), "type", json_string("com.example.deployed"));
-    expect_plain_error(ev, CW_ERR_INVALID,
-                       "events[0].context.type: not a CDEvents type (dev.cdevents.<subject>."
-                       "<predicate>.<major>.<minor>.<patch>, or dev.cdeventsx.<tool>-<subject>."
-                       "<predicate>.<major>.<minor>.<patch>)");
-
-    ev = copy_of("service_deployed");
-    json_object_set_new(ctx_of(ev), "type", json_string("dev.cdevents.service.deployed.0.3"));
-    expect_plain_error(ev, CW_ERR_INVALID,
-                       "events[0].context.type: not a CDEvents type (dev.cdevents.<subject>."
-                       "<predicate>.<major>.<minor>.<patch>, or dev.cdeventsx.<tool>-<subject>."
-                       "<predicate>.<major>.<minor>.<patch>)");
-
-    ev = copy_of("service_deployed");
-    json_object_set_new(ctx_of(ev), "source", json_string("has space"));
-    expect_plain_error(ev, CW_ERR_INVALID, "events[0].context.source: not a URI reference");
-
-    ev = copy_of("service_deployed");
-    json_object_set_new(ctx_of(ev), "id", json_string(""));
-    expect_plain_error(ev, CW_ERR_INVALID, "events[0].context.id: must not be empty");
-
-    ev = copy_of("service_deployed");
-    json_object_set_new(ctx_of(ev), "chainId", json_integer(5));
-    expect_plain_error(ev, CW_ERR_INVALID, "events[0].context.chainId: must be a string");
-
-    ev = copy_of("service_deployed");
-    json_object_del(json_object_get(ev, "subject"), "content");
-    expect_plain_error(ev, CW_ERR_INVALID, "events[0].subject.content: required");
-
-    ev = copy_of("service_deployed");
-    json_object_del(json_object_get(ev, "subject"), "id");
-    expect_plain_error(ev, CW_ERR_INVALID, "events[0].subject.id: required");
-
-    ev = copy_of("service_deployed");
-    json_object_set_new(ev, "customData", json_integer(1));
-    expect_plain_error(ev, CW_ERR_INVALID,
-                       "events[0].customData: must be an object or a base64 string");
-
+    static const edit_case cases[] = {
+        {"service_deployed", "context", "id", NULL, "events[0].context.id: required"},
+        {"service_deployed", "context", "timestamp", "\"2023-03-20 nope\"",
+         "events[0].context.timestamp: not an RFC 3339 date-time"},
+        {"service_deployed", "context", "timestamp", "\"2023-02-29T10:00:00Z\"",
+         "events[0].context.timestamp: not an RFC 3339 date-time"},
+        {"service_deployed", "context", "specversion", NULL,
+         "events[0].context.specversion: required"},
+        {"service_deployed", "context", "type", "\"com.example.deployed\"", NOT_A_CDEVENTS_TYPE},
+        {"service_deployed", "context", "type", "\"dev.cdevents.service.deployed.0.3\"",
+         NOT_A_CDEVENTS_TYPE},
+        {"service_deployed", "context", "source", "\"has space\"",
+         "events[0].context.source: not a URI reference"},
+        {"service_deployed", "context", "id", "\"\"", "events[0].context.id: must not be empty"},
+        {"service_deployed", "context", "chainId", "5",
+         "events[0].context.chainId: must be a string"},
+        {"service_deployed", "subject", "content", NULL, "events[0].subject.content: required"},
+        {"service_deployed", "subject", "id", NULL, "events[0].subject.id: required"},
+        {"service_deployed", "", "customData", "1",
+         "events[0].customData: must be an object or a base64 string"},
+    };
+    expect_edit_errors(cases, sizeof cases / sizeof cases[0]);
     expect_plain_error(json_string("x"), CW_ERR_INVALID,
                        "events[0]: must be a JSON object (a CDEvent)");
 }
@@ -380,41 +364,25 @@ static void test_envelope_errors(void **state)
 static void test_content_errors(void **state)
 {
     (void)state;
-    json_t *ev = copy_of("service_deployed");
-    json_object_del(content_of(ev), "artifactId");
-    expect_plain_error(ev, CW_ERR_INVALID, "events[0].subject.content.artifactId: required");
-
-    ev = copy_of("service_deployed");
-    json_object_set_new(json_object_get(content_of(ev), "environment"), "id", json_string(""));
-    expect_plain_error(ev, CW_ERR_INVALID,
-                       "events[0].subject.content.environment.id: must not be empty");
-
-    ev = copy_of("testcaserun_finished");
-    json_object_set_new(content_of(ev), "outcome", json_string("pass"));
-    expect_plain_error(ev, CW_ERR_INVALID,
-                       "events[0].subject.content.outcome: \"pass\" is not one of the allowed values");
-
-    ev = copy_of("incident_reported");
-    json_object_set_new(content_of(ev), "ticketURI", json_string("not a uri"));
-    expect_plain_error(ev, CW_ERR_INVALID, "events[0].subject.content.ticketURI: not an absolute URI");
-
-    ev = copy_of("ticket_created");
-    json_object_set_new(content_of(ev), "labels", json_pack("[s,i]", "a", 1));
-    expect_plain_error(ev, CW_ERR_INVALID, "events[0].subject.content.labels[1]: must be a string");
-
-    ev = copy_of("artifact_packaged");
-    json_object_del(content_of(ev), "change");
-    expect_plain_error(ev, CW_ERR_INVALID, "events[0].subject.content.change: required");
-
-    ev = copy_of("service_deployed");
-    json_object_set_new(ev, "customData", json_pack("{s:[s,s]}", "changes", "c1", ""));
-    expect_plain_error(ev, CW_ERR_INVALID,
-                       "events[0].customData.changes[1]: must be a non-empty string");
-
-    ev = copy_of("service_deployed");
-    json_object_set_new(ev, "customData", json_pack("{s:s}", "changes", "c1"));
-    expect_plain_error(ev, CW_ERR_INVALID,
-                       "events[0].customData.changes: must be an array of change ids");
+    static const edit_case cases[] = {
+        {"service_deployed", "content", "artifactId", NULL,
+         "events[0].subject.content.artifactId: required"},
+        {"service_deployed", "environment", "id", "\"\"",
+         "events[0].subject.content.environment.id: must not be empty"},
+        {"testcaserun_finished", "content", "outcome", "\"pass\"",
+         "events[0].subject.content.outcome: \"pass\" is not one of the allowed values"},
+        {"incident_reported", "content", "ticketURI", "\"not a uri\"",
+         "events[0].subject.content.ticketURI: not an absolute URI"},
+        {"ticket_created", "content", "labels", "[\"a\", 1]",
+         "events[0].subject.content.labels[1]: must be a string"},
+        {"artifact_packaged", "content", "change", NULL,
+         "events[0].subject.content.change: required"},
+        {"service_deployed", "", "customData", "{\"changes\": [\"c1\", \"\"]}",
+         "events[0].customData.changes[1]: must be a non-empty string"},
+        {"service_deployed", "", "customData", "{\"changes\": \"c1\"}",
+         "events[0].customData.changes: must be an array of change ids"},
+    };
+    expect_edit_errors(cases, sizeof cases / sizeof cases[0]);
 }
 
 static cw_event decode_one(json_t *ev)
@@ -640,11 +608,7 @@ static void test_cloudevent_binding(void **state)
     json_object_del(ce, "data");
     json_object_set_new(ce, "data_base64", json_string(enc));
     body = json_dumps(ce, 0);
-    cw_event_batch b;
-    cw_diag d = {""};
-    assert_int_equal(decode("application/cloudevents+json", NULL, body, &b, &d), CW_OK);
-    check_event(s, &b.items[0]);
-    cw_event_batch_free(&b);
+    expect_samples("application/cloudevents+json", NULL, body, s, 1);
     free(body);
     json_object_set_new(ce, "data", json_object());
     body = json_dumps(ce, 0);
@@ -660,6 +624,8 @@ static void test_cloudevent_binding(void **state)
                      {"ce-source", "/event/source/123"},
                      {"ce-type", "dev.cdevents.service.deployed.0.3.0"}};
     cw_header_array ha = {h, 4};
+    cw_event_batch b;
+    cw_diag d = {""};
     assert_int_equal(decode("application/json", &ha, s->text, &b, &d), CW_OK);
     cw_event_batch_free(&b);
     h[2].value = "/other";

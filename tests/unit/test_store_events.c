@@ -135,6 +135,24 @@ static cw_event_put_result put_events(cw_store *s, evvec *v)
     return r;
 }
 
+/* Puts the events and empties v. */
+static void put_all(cw_store *s, evvec *v)
+{
+    put_events(s, v);
+    evvec_free(v);
+}
+
+/* The unmatched keys, at most limit (owned: cw_unmatched_keys_free). */
+static cw_unmatched_key *unmatched(cw_store *s, size_t limit, size_t *n)
+{
+    cw_unmatched_key *keys = NULL;
+    cw_diag d = {""};
+    cw_err err = cw_store_events_unmatched_keys(s, limit, &keys, n, &d);
+    if (err)
+        fail_msg("unmatched keys: %s: %s", cw_err_name(err), d.msg);
+    return keys;
+}
+
 /* A Component; annotations is "k=v;k=v" or NULL. */
 static void put_component(cw_store *s, const char *name, const char *owner, const char *system,
                           const char *annotations)
@@ -291,8 +309,7 @@ static void test_stored_event_round_trips(void **state)
     v.n = 1;
     char *expected = json_dumps(raw, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(raw);
-    put_events(f->s, &v);
-    evvec_free(&v);
+    put_all(f->s, &v);
 
     cw_event_query q = all_query(10);
     cw_event_list l = list(f->s, &q);
@@ -457,8 +474,7 @@ static void fill_listing(cw_store *s)
     }
     /* same time as d9: the arrival order breaks the tie */
     deployed(&v, "tie", "deployed", T0 + 9 * HOUR_MS, "cart", "prod", "pkg:oci/x@1", NULL);
-    put_events(s, &v);
-    evvec_free(&v);
+    put_all(s, &v);
 }
 
 static void test_list_newest_first_and_paging(void **state)
@@ -587,14 +603,12 @@ static void test_linking_rules_and_relinking(void **state)
     change(&v, "by-repo", "merged", T0, "pr-1", "GitHub.com/Org/Repo");
     change(&v, "by-slug", "merged", T0, "pr-2", "org/slugrepo");
     incident(&v, "by-incident", "detected", T0, "INC-1", "renamed-id", NULL);
-    put_events(f->s, &v);
-    evvec_free(&v);
+    put_all(f->s, &v);
 
     /* events that arrive before their components are kept, unmatched */
-    cw_unmatched_key *keys;
-    size_t nkeys;
     cw_diag d = {""};
-    assert_int_equal(cw_store_events_unmatched_keys(f->s, 100, &keys, &nkeys, &d), CW_OK);
+    size_t nkeys;
+    cw_unmatched_key *keys = unmatched(f->s, 100, &nkeys);
     assert_int_equal(nkeys, 5);
     assert_string_equal(keys[0].value, "renamed-id"); /* most events first */
     assert_string_equal(keys[0].link, "service");
@@ -622,7 +636,7 @@ static void test_linking_rules_and_relinking(void **state)
     assert_string_equal(ref, "component:default/d");
     component_of(f->s, "by-slug", ref);
     assert_string_equal(ref, "component:default/e");
-    assert_int_equal(cw_store_events_unmatched_keys(f->s, 100, &keys, &nkeys, &d), CW_OK);
+    keys = unmatched(f->s, 100, &nkeys);
     assert_int_equal(nkeys, 0);
     cw_unmatched_keys_free(keys, nkeys);
 
@@ -643,8 +657,7 @@ static void test_linking_rules_and_relinking(void **state)
 
     /* events of a new key are linked in the transaction that brings them */
     change(&v, "late", "merged", T0, "pr-9", "github.com/org/repo");
-    put_events(f->s, &v);
-    evvec_free(&v);
+    put_all(f->s, &v);
     component_of(f->s, "late", ref);
     assert_string_equal(ref, "component:default/d");
 }
@@ -660,12 +673,9 @@ static void test_unmatched_keys_limit(void **state)
             snprintf(svc, sizeof svc, "svc-%d", i);
             deployed(&v, id, "deployed", T0 + k * MIN_MS, svc, "prod", "pkg:oci/x@1", NULL);
         }
-    put_events(f->s, &v);
-    evvec_free(&v);
-    cw_unmatched_key *keys;
+    put_all(f->s, &v);
     size_t n;
-    cw_diag d = {""};
-    assert_int_equal(cw_store_events_unmatched_keys(f->s, 3, &keys, &n, &d), CW_OK);
+    cw_unmatched_key *keys = unmatched(f->s, 3, &n);
     assert_int_equal(n, 3);
     assert_string_equal(keys[0].value, "svc-5");
     assert_int_equal(keys[0].events, 6);
@@ -709,8 +719,7 @@ static void fill_delivery(cw_store *s)
     incident(&v, "i2", "resolved", T0 + 3 * HOUR_MS, "INC-1", NULL, NULL);
     incident(&v, "i3", "reported", T0 + 2 * HOUR_MS + MIN_MS, "INC-1", "cart", NULL);
     incident(&v, "i4", "detected", T0 + 5 * HOUR_MS, "INC-2", "legacy", NULL);
-    put_events(s, &v);
-    evvec_free(&v);
+    put_all(s, &v);
 }
 
 static cw_delivery_data load(cw_store *s, const char *scope_text, const char *pattern)
