@@ -1267,7 +1267,7 @@ static void *reader_main(void *arg)
         free(text);
         if (err) {
             w->errors++;
-            snprintf(w->msg, sizeof w->msg, "get: %s", d.msg);
+            snprintf(w->msg, sizeof w->msg, "get: %.500s", d.msg);
         }
         const char *vals[] = {"group:default/team-a"};
         cw_filter_cond cond = {"relations.ownedby", vals, 1};
@@ -1278,7 +1278,7 @@ static void *reader_main(void *arg)
         err = cw_store_entity_query(w->s, &q, &p, &d);
         if (err) {
             w->errors++;
-            snprintf(w->msg, sizeof w->msg, "query: %s", d.msg);
+            snprintf(w->msg, sizeof w->msg, "query: %.500s", d.msg);
         } else {
             cw_entity_page_free(&p);
         }
