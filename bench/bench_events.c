@@ -17,7 +17,10 @@
  *
  * Prints figures and ratios; asserts nothing about time.
  *
- * Usage: bench_events [intake|insights|all] [--dir DIR] [--events N]
+ *   cpu       one thread, no I/O: microseconds per event to decode NDJSON,
+ *             to write each event's compact text, and to free the batch.
+ *
+ * Usage: bench_events [intake|insights|all|cpu] [--dir DIR] [--events N]
  *                     [--single N] [--bulk N] [--raw-tx N] [--reps N]
  *                     [--stagger MS] [--reconnect]
  * DIR (default: a new directory under $TMPDIR) holds the databases; the 1M
@@ -49,6 +52,7 @@
 #include "insights/dora.h"
 #include "insights/undeployed.h"
 #include "store/events_impl.h"
+#include "store/store_common.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/crypto.h"
@@ -56,6 +60,7 @@
 #include "util/timeutil.h"
 
 #define CLIENTS 32
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define BULK_CHUNK 5000
 #define BULK_CLIENTS 2
 #define HOUR_MS 3600000LL
@@ -636,6 +641,67 @@ static void bench_intake(const char *dir, size_t nsingle, size_t nbulk, size_t n
     free_texts(&bulk);
 }
 
+/* ---- CPU per event of the NDJSON path ---------------------------------------------------- */
+
+/* One thread, no I/O: decode (parse + validate) NDJSON bodies of BULK_CHUNK
+ * events, the compact text of each event the store writes, and freeing the
+ * decoded batch; microseconds per event, best of reps. */
+static void bench_cpu(size_t nbulk, size_t reps)
+{
+    text_set bulk = make_texts(nbulk < BULK_CHUNK ? BULK_CHUNK : nbulk, "cpu");
+    size_t nchunks = bulk.n / BULK_CHUNK;
+    chunk *chunks = calloc(nchunks, sizeof *chunks);
+    for (size_t k = 0; k < nchunks; k++) {
+        cw_buf b;
+        cw_buf_init(&b, 0);
+        for (size_t i = k * BULK_CHUNK; i < (k + 1) * BULK_CHUNK; i++) {
+            cw_buf_append(&b, bulk.texts[i], bulk.lens[i]);
+            cw_buf_putc(&b, '\n');
+        }
+        chunks[k].body = cw_buf_steal(&b, &chunks[k].len);
+    }
+    cw_event_limits lim = {.max_events = BULK_CHUNK};
+    double best_dec = 1e9, best_txt = 1e9, best_free = 1e9;
+    for (size_t r = 0; r < reps; r++) {
+        double dec = 0, txt = 0, fre = 0;
+        for (size_t k = 0; k < nchunks; k++) {
+            cw_event_batch b = {0};
+            cw_diag d = {""};
+            double t0 = now_s();
+            if (cw_events_decode_body("application/x-ndjson", chunks[k].body, chunks[k].len, &lim,
+                                      &b, &d))
+                die("decode", d.msg);
+            double t1 = now_s();
+            cw_buf text;
+            cw_buf_init(&text, 0);
+            for (size_t i = 0; i < b.len; i++) {
+                if (cw__json_compact(b.items[i].raw, &text))
+                    die("compact", "failed");
+                cw_buf_putc(&text, '\0');
+            }
+            double t2 = now_s();
+            cw_buf_free(&text);
+            cw_event_batch_free(&b);
+            double t3 = now_s();
+            dec += t1 - t0;
+            txt += t2 - t1;
+            fre += t3 - t2;
+        }
+        double per = 1e6 / (double)(nchunks * BULK_CHUNK);
+        best_dec = MIN(best_dec, dec * per);
+        best_txt = MIN(best_txt, txt * per);
+        best_free = MIN(best_free, fre * per);
+    }
+    printf("== cpu per event (NDJSON, %zu events, best of %zu) ==\n", nchunks * BULK_CHUNK, reps);
+    printf("decode (parse + validate): %6.2f us\ncompact text:              %6.2f us\n"
+           "free:                      %6.2f us\ntotal:                     %6.2f us\n",
+           best_dec, best_txt, best_free, best_dec + best_txt + best_free);
+    for (size_t k = 0; k < nchunks; k++)
+        free(chunks[k].body);
+    free(chunks);
+    free_texts(&bulk);
+}
+
 /* ---- insights over ~1M events ----------------------------------------------------------- */
 
 #define NCOMP 200
@@ -933,7 +999,6 @@ static void bench_insights(const char *dir, size_t target)
         cw_delivery_data_free(&dd);
 
         double scan = raw_scan_ms(raw);
-#define MIN(a, b) ((a) < (b) ? (a) : (b))
         best_load = MIN(best_load, (t1 - t0) * 1000);
         best_dora = MIN(best_dora, (t2 - t1) * 1000);
         best_json = MIN(best_json, (t3 - t2) * 1000);
@@ -1006,5 +1071,7 @@ int main(int argc, char **argv)
         bench_intake(dir, nsingle, nbulk, nrawtx, reps);
     if (!strcmp(mode, "insights") || !strcmp(mode, "all"))
         bench_insights(dir, nevents);
+    if (!strcmp(mode, "cpu"))
+        bench_cpu(nbulk, reps);
     return 0;
 }

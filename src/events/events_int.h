@@ -51,6 +51,12 @@ cw_err cw__content_check(const cw__type *t, const json_t *content, bool full, cw
 bool cw__is_uri_ref(const char *s);
 bool cw__is_uri(const char *s);
 
+/* Parses JSON text as json_loadb(JSON_REJECT_DUPLICATES | JSON_DECODE_ANY)
+ * would, faster, for input that is valid and nested less than max_depth;
+ * returns NULL for anything else (the caller then asks jansson, which
+ * reports the error). events_json.c. */
+json_t *cw__json_parse_fast(const char *text, size_t len, int max_depth);
+
 /* ASCII case-insensitive equality. */
 bool cw__ieq(const char *a, const char *b);
 
