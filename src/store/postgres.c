@@ -6,6 +6,7 @@
  * core operations (ping, schema version, size) and the backend's vtable.
  */
 #include "store/postgres_int.h"
+#include "store/store_rows.h"
 
 #include <poll.h>
 #include <stdio.h>
@@ -225,16 +226,6 @@ const char *cw__pg_array_text(cw__pg_array *a)
 
 /* ---- statements ---------------------------------------------------------------- */
 
-static uint64_t hash_sql(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 static void stmts_clear(cw__pg_conn *c)
 {
     for (size_t i = 0; i < c->nstmts; i++)
@@ -281,7 +272,7 @@ cw_err cw__pg_exec(cw__pg_conn *c, const char *sql, int n, const char *const *pa
 {
     if (out)
         *out = NULL;
-    uint64_t h = hash_sql(sql);
+    uint64_t h = cw__hash_sql(sql);
     cw__pg_stmt *e = NULL;
     for (size_t i = 0; i < c->nstmts; i++)
         if (c->stmts[i].hash == h && !strcmp(c->stmts[i].sql, sql)) {
@@ -559,47 +550,65 @@ cw_err cw__pg_version(cw__pg_conn *c, int *out, cw_diag *d)
     return err;
 }
 
+static void mig_step(size_t i, int *version, const char **what, const char **sql)
+{
+    const cw__pg_migration *m = &cw__pg_migrations[i];
+    *version = m->version;
+    *what = m->what;
+    *sql = m->sql;
+}
+
+static cw_err mig_read_version(void *conn, int *out, cw_diag *d)
+{
+    return cw__pg_version(conn, out, d);
+}
+
+/* Instances starting together wait on the advisory lock; the version is
+ * re-read under it, so each step runs once. */
+static cw_err mig_begin(void *conn, int *out, cw_diag *d)
+{
+    cw_err err = cw__pg_cmd(conn, "BEGIN; SELECT pg_advisory_xact_lock(" MIGRATION_LOCK ")", d);
+    if (!err)
+        err = ensure_version_table(conn, d);
+    return err ? err : stored_version(conn, out, d);
+}
+
+static cw_err mig_exec(void *conn, const char *sql, cw_diag *d)
+{
+    return cw__pg_cmd(conn, sql, d);
+}
+
+static cw_err mig_set_version(void *conn, int version, cw_diag *d)
+{
+    char set[96];
+    snprintf(set, sizeof set, "UPDATE cw_schema_version SET version = %d WHERE id = 1",
+             version);
+    return cw__pg_cmd(conn, set, d);
+}
+
+static cw_err mig_commit(void *conn, cw_diag *d) { return commit(conn, d); }
+
+static void mig_rollback(void *conn)
+{
+    cw__pg_conn *c = conn;
+    if (!conn_lost(c))
+        PQclear(PQexec(c->pg, "ROLLBACK"));
+}
+
 cw_err cw__pg_migrate(cw__pg_conn *c, cw_diag *d)
 {
-    const int latest = (int)cw__pg_nmigrations;
-    for (int i = 0; i < latest; i++)
-        if (cw__pg_migrations[i].version != i + 1)
-            return cw_fail(d, CW_ERR_INTERNAL,
-                           "database: migration #%d has version %d, expected %d", i,
-                           cw__pg_migrations[i].version, i + 1);
-    int v = 0;
-    cw_err err = cw__pg_version(c, &v, d);
-    while (!err && v < latest) {
-        /* instances starting together wait here; the version is re-read
-         * under the lock, so each step runs once */
-        err = cw__pg_cmd(c, "BEGIN; SELECT pg_advisory_xact_lock(" MIGRATION_LOCK ")", d);
-        if (!err)
-            err = ensure_version_table(c, d);
-        if (!err)
-            err = stored_version(c, &v, d);
-        if (!err && v < latest) {
-            const cw__pg_migration *m = &cw__pg_migrations[v];
-            char set[96];
-            snprintf(set, sizeof set, "UPDATE cw_schema_version SET version = %d WHERE id = 1",
-                     m->version);
-            err = cw__pg_cmd(c, m->sql, d);
-            if (!err)
-                err = cw__pg_cmd(c, set, d);
-            if (err)
-                cw_diag_prefix(d, "schema migration %d (%s)", m->version, m->what);
-        }
-        if (!err)
-            err = commit(c, d);
-        if (err && !conn_lost(c))
-            PQclear(PQexec(c->pg, "ROLLBACK"));
-        if (!err)
-            err = cw__pg_version(c, &v, d);
-    }
-    if (!err && v > latest)
-        err = cw_fail(d, CW_ERR_UNSUPPORTED,
-                      "database: schema version %d is newer than this program's %d", v,
-                      latest);
-    return err;
+    const cw__migrator m = {
+        .conn = c,
+        .n = cw__pg_nmigrations,
+        .step = mig_step,
+        .read_version = mig_read_version,
+        .begin = mig_begin,
+        .exec = mig_exec,
+        .set_version = mig_set_version,
+        .commit = mig_commit,
+        .rollback = mig_rollback,
+    };
+    return cw__migrate(&m, d);
 }
 
 /* ---- opening and closing ------------------------------------------------------------------ */

@@ -16,6 +16,7 @@
  * indexed single-row read instead.)
  */
 #include "store/postgres_int.h"
+#include "store/store_rows.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,51 +28,23 @@
 
 #define RENDER_CHUNK 500 /* entities rendered per batched read */
 
-static char *dup_lower(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p) {
-        memcpy(p, s, n);
-        cw__lower_ascii(p);
-    }
-    return p;
-}
-
-static const char *str_member(const json_t *obj, const char *name)
-{
-    const char *v = json_string_value(json_object_get(obj, name));
-    return v ? v : "";
-}
-
 /* ---- put ------------------------------------------------------------------------------- */
 
 /* What one entity turns into before it touches the database. */
 typedef struct {
     json_t *e;             /* borrowed */
     const char *if_match;  /* borrowed, may be NULL */
-    cw_ref ref;
-    char key[CW_REF_MAX];
-    char disp[CW_REF_MAX];
-    char etag[48];
+    cw__entity_ident id;
     /* filled inside the transaction (reset on a retry) */
-    char *text_name, *text_title, *text_desc;
-    cw_relation_list rels;
-    cw_search_rows rows;
+    cw__entity_derived x;
     char *body;
 } pent;
 
 static void pent_reset(pent *p)
 {
-    free(p->text_name);
-    free(p->text_title);
-    free(p->text_desc);
-    cw_relation_list_free(&p->rels);
-    cw_search_rows_free(&p->rows);
+    cw__entity_derived_free(&p->x);
     free(p->body);
-    p->text_name = p->text_title = p->text_desc = p->body = NULL;
-    memset(&p->rels, 0, sizeof p->rels);
-    memset(&p->rows, 0, sizeof p->rows);
+    p->body = NULL;
 }
 
 /* The state of one distinct key during a batch. */
@@ -94,34 +67,16 @@ typedef struct {
     size_t nks;
 } put_ctx;
 
-static cw_err set_server_fields(json_t *e, const char *uid, const char *etag, cw_diag *d)
-{
-    json_t *md = json_object_get(e, "metadata");
-    if (!json_is_object(md))
-        return cw_fail(d, CW_ERR_INVALID, "metadata: must be an object");
-    if (json_object_set_new(md, "uid", json_string(uid)) ||
-        json_object_set_new(md, "etag", json_string(etag)))
-        return cw_fail(d, CW_ERR_NOMEM, "entity: out of memory");
-    return CW_OK;
-}
-
 /* The parts computed once, before the transaction: ref, keys, etag. */
 static cw_err pent_init(pent *p, json_t *e, const char *if_match, cw_diag *d)
 {
     memset(p, 0, sizeof *p);
     p->e = e;
     p->if_match = if_match;
-    cw_err err = cw_entity_ref(e, &p->ref, d);
-    if (err)
-        return err;
-    cw_ref_key(&p->ref, p->key);
-    cw_ref_format(&p->ref, p->disp);
-    json_object_del(e, "relations"); /* server-owned: rendered on read */
-    char *canon = cw_entity_canonical_json(e);
-    if (!canon)
-        return cw_fail(d, CW_ERR_NOMEM, "entity: out of memory");
-    err = cw__etag(canon, p->etag, d);
-    free(canon);
+    cw_buf canon;
+    cw_buf_init(&canon, 0);
+    cw_err err = cw__entity_identify(e, &p->id, &canon, d);
+    cw_buf_free(&canon);
     return err;
 }
 
@@ -129,26 +84,13 @@ static cw_err pent_init(pent *p, json_t *e, const char *if_match, cw_diag *d)
 static cw_err pent_rows(pent *p, cw_diag *d)
 {
     pent_reset(p);
-    cw_err err = cw_entity_relations(p->e, &p->rels, d);
-    if (err)
-        return err;
-    err = cw_entity_search_rows(p->e, &p->rels, &p->rows);
-    if (err)
-        return cw_fail(d, err, "entity: cannot compute search rows");
-    json_t *md = json_object_get(p->e, "metadata");
-    p->text_name = dup_lower(str_member(md, "name"));
-    p->text_title = dup_lower(str_member(md, "title"));
-    p->text_desc = dup_lower(str_member(md, "description"));
     cw_buf body;
     cw_buf_init(&body, 0);
-    if ((err = cw__json_compact(p->e, &body))) {
-        cw_buf_free(&body);
-        return cw_fail(d, err, "entity: cannot serialise");
-    }
-    p->body = cw_buf_steal(&body, NULL);
-    if (!p->text_name || !p->text_title || !p->text_desc || !p->body)
-        return cw_fail(d, CW_ERR_NOMEM, "entity: out of memory");
-    return CW_OK;
+    cw_err err = cw__entity_derive(p->e, &p->x, &body, d);
+    if (!err && !(p->body = cw_buf_steal(&body, NULL)))
+        err = cw_fail(d, CW_ERR_NOMEM, "entity: out of memory");
+    cw_buf_free(&body);
+    return err;
 }
 
 static void put_ctx_reset(put_ctx *x)
@@ -171,12 +113,12 @@ static cw_err load_keys(cw__pg_conn *c, put_ctx *x, cw_diag *d)
         err = CW_ERR_NOMEM;
     for (size_t i = 0; !err && i < x->n; i++) {
         bool inserted = false;
-        err = cw_strmap_put_new(&x->keys, x->ents[i].key, (void *)(uintptr_t)(x->nks + 1),
+        err = cw_strmap_put_new(&x->keys, x->ents[i].id.key, (void *)(uintptr_t)(x->nks + 1),
                                 NULL, &inserted);
         if (!err && inserted) {
             x->ks[x->nks].latest = -1;
             x->nks++;
-            err = cw__pg_array_add(&keys, x->ents[i].key);
+            err = cw__pg_array_add(&keys, x->ents[i].id.key);
         }
     }
     const char *arr = err ? NULL : cw__pg_array_text(&keys);
@@ -207,26 +149,23 @@ static cw_err put_one(cw__pg_conn *c, put_ctx *x, size_t i, bool *changed, cw_di
 {
     pent *p = &x->ents[i];
     cw_put_result *res = &x->results[i];
-    kstate *k = &x->ks[(uintptr_t)cw_strmap_get(&x->keys, p->key) - 1];
+    kstate *k = &x->ks[(uintptr_t)cw_strmap_get(&x->keys, p->id.key) - 1];
     memset(res, 0, sizeof *res);
 
-    if (p->if_match && !k->exists)
-        return cw_fail(d, CW_ERR_PRECONDITION, "If-Match: %s does not exist", p->disp);
-    if (k->exists && !cw__etag_matches(p->if_match, k->etag))
-        return cw_fail(d, CW_ERR_PRECONDITION, "If-Match: %s has etag \"%s\", not \"%s\"",
-                       p->disp, k->etag, p->if_match);
+    cw_err err = cw__entity_if_match(p->id.disp, k->exists, k->etag, p->if_match, d);
+    if (err)
+        return err;
     char uid[40];
-    cw_err err = CW_OK;
     bool existed = k->exists;
     if (k->exists)
         memcpy(uid, k->uid, sizeof uid);
     else if ((err = cw__uuid4(uid, d)))
         return err;
-    if ((err = set_server_fields(p->e, uid, p->etag, d)))
+    if ((err = cw__entity_set_server_fields(p->e, uid, p->id.etag, d)))
         return err;
     snprintf(res->uid, sizeof res->uid, "%s", uid);
-    snprintf(res->etag, sizeof res->etag, "%s", p->etag);
-    if (k->exists && !strcmp(k->etag, p->etag)) {
+    snprintf(res->etag, sizeof res->etag, "%s", p->id.etag);
+    if (k->exists && !strcmp(k->etag, p->id.etag)) {
         res->status = CW_PUT_UNCHANGED;
         return CW_OK;
     }
@@ -234,9 +173,9 @@ static cw_err put_one(cw__pg_conn *c, put_ctx *x, size_t i, bool *changed, cw_di
         return err;
 
     char nb[24], ib[24];
-    const char *prm[] = {p->disp,      p->ref.kind,   p->ref.namespace_, p->ref.name,
-                         p->etag,      p->body,       p->text_name,      p->text_title,
-                         p->text_desc, cw__pg_i64(nb, x->now), NULL, NULL};
+    const char *prm[] = {p->id.disp,      p->id.ref.kind,   p->id.ref.namespace_, p->id.ref.name,
+                         p->id.etag,      p->body,       p->x.text_name,      p->x.text_title,
+                         p->x.text_desc, cw__pg_i64(nb, x->now), NULL, NULL};
     PGresult *r = NULL;
     if (k->exists) {
         prm[10] = cw__pg_i64(ib, k->id);
@@ -248,7 +187,7 @@ static cw_err put_one(cw__pg_conn *c, put_ctx *x, size_t i, bool *changed, cw_di
                           11, prm, NULL, d);
     } else {
         prm[10] = uid;
-        prm[11] = p->key;
+        prm[11] = p->id.key;
         err = cw__pg_exec(c,
                           "INSERT INTO entities (ref, kind, namespace, name, etag, body, "
                           "text_name, text_title, text_desc, updated_at, created_at, "
@@ -267,7 +206,7 @@ static cw_err put_one(cw__pg_conn *c, put_ctx *x, size_t i, bool *changed, cw_di
     }
     if (err)
         return err;
-    memcpy(k->etag, p->etag, sizeof k->etag);
+    memcpy(k->etag, p->id.etag, sizeof k->etag);
     k->latest = (long)i;
     /* a key put twice in one batch: created, then updated */
     res->status = existed ? CW_PUT_UPDATED : CW_PUT_CREATED;
@@ -309,10 +248,10 @@ static cw_err write_rows(cw__pg_conn *c, put_ctx *x, cw_diag *d)
         if (x->ks[i].latest < 0)
             continue;
         const pent *p = &x->ents[x->ks[i].latest];
-        for (size_t j = 0; !err && j < p->rels.len; j++) {
-            const cw_relation *rel = &p->rels.items[j];
+        for (size_t j = 0; !err && j < p->x.rels.len; j++) {
+            const cw_relation *rel = &p->x.rels.items[j];
             const char *inv = cw_relation_inverse(rel->type);
-            char *inv_lc = inv ? dup_lower(inv) : NULL;
+            char *inv_lc = inv ? cw__dup_lower(inv) : NULL;
             if (inv && !inv_lc) {
                 err = CW_ERR_NOMEM;
                 break;
@@ -354,9 +293,9 @@ static cw_err write_rows(cw__pg_conn *c, put_ctx *x, cw_diag *d)
         if (x->ks[i].latest < 0)
             continue;
         const pent *p = &x->ents[x->ks[i].latest];
-        for (size_t j = 0; !err && j < p->rows.len; j++) {
-            const cw_search_row *row = &p->rows.items[j];
-            const char *orig = cw__search_original(p->e, &p->rels, row->key, row->value);
+        for (size_t j = 0; !err && j < p->x.rows.len; j++) {
+            const cw_search_row *row = &p->x.rows.items[j];
+            const char *orig = cw__search_original(p->e, &p->x.rels, row->key, row->value);
             if ((err = cw__pg_array_add(&a1, row->key)) ||
                 (err = cw__pg_array_add(&a2, row->value ? row->value : "")) ||
                 (err = cw__pg_array_add_i64(&a3, x->ks[i].id)) ||
@@ -662,82 +601,23 @@ static cw_err ent_del(cw_store *store, const char *key, const char *if_match, cw
 
 /* ---- SQL building for filters ------------------------------------------------------------- */
 
-/* SQL text plus the values bound to its $n in order (owned copies). */
-typedef struct {
-    cw_buf sql;
-    char **vals;
-    size_t n, cap;
-    cw_err err;     /* sticky: the first failure */
-} qbuild;
-
-static void qb_init(qbuild *b)
-{
-    memset(b, 0, sizeof *b);
-    cw_buf_init(&b->sql, 0);
-}
-
-static void qb_free(qbuild *b)
-{
-    for (size_t i = 0; i < b->n; i++)
-        free(b->vals[i]);
-    free(b->vals);
-    cw_buf_free(&b->sql);
-}
-
-static void qb_sql(qbuild *b, const char *s)
-{
-    if (!b->err)
-        b->err = cw_buf_puts(&b->sql, s);
-}
-
-/* Appends "$n" bound to v (owned by b from now on; NULL = out of memory). */
-static void qb_take(qbuild *b, char *v, const char *cast)
-{
-    if (!b->err && !v)
-        b->err = CW_ERR_NOMEM;
-    if (!b->err && b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 16;
-        char **p = realloc(b->vals, cap * sizeof *p);
-        if (!p)
-            b->err = CW_ERR_NOMEM;
-        else {
-            b->vals = p;
-            b->cap = cap;
-        }
-    }
-    if (b->err) {
-        free(v);
-        return;
-    }
-    /* text that is not UTF-8 is in no row: NULL matches nothing either */
-    if (!cw__pg_utf8(v)) {
-        free(v);
-        v = NULL;
-    }
-    b->vals[b->n++] = v;
-    b->err = cw_buf_printf(&b->sql, "$%zu%s", b->n, cast);
-}
-
-/* "$n" bound to the lower-cased copy of v. */
-static void qb_param(qbuild *b, const char *v) { qb_take(b, dup_lower(v), ""); }
-
 /* "$n" bound to the decimal text of v. */
-static void qb_int(qbuild *b, int64_t v)
+static void qb_int(cw__qb *b, int64_t v)
 {
     char *t = malloc(24);
     if (t)
         cw__pg_i64(t, v);
-    qb_take(b, t, "");
+    cw__qb_take(b, t, "");
 }
 
 /* "$n::text[]" bound to the lower-cased values of k. */
-static void qb_values(qbuild *b, const cw_filter_cond *k)
+static void qb_values(cw__qb *b, const cw_filter_cond *k)
 {
     cw__pg_array a;
     cw__pg_array_init(&a);
     cw_err err = CW_OK;
     for (size_t v = 0; !err && v < k->nvalues; v++) {
-        char *low = dup_lower(k->values[v]);
+        char *low = cw__dup_lower(k->values[v]);
         err = low ? cw__pg_array_add(&a, cw__pg_utf8(low) ? low : NULL) : CW_ERR_NOMEM;
         free(low);
     }
@@ -750,116 +630,78 @@ static void qb_values(qbuild *b, const cw_filter_cond *k)
             memcpy(copy, text, len);
     }
     cw__pg_array_free(&a);
-    qb_take(b, copy, "::text[]");
-}
-
-static bool is_relation_key(const char *key)
-{
-    return strncasecmp(key, "relations.", 10) == 0 && key[10];
-}
-
-static bool has_empty_value(const cw_filter_cond *k)
-{
-    for (size_t v = 0; v < k->nvalues; v++)
-        if (!k->values[v][0])
-            return true;
-    return false;
+    cw__qb_take(b, copy, "::text[]");
 }
 
 /* A parenthesised SELECT of the ids (column "id") matching one condition. */
-static void qb_cond_set(qbuild *b, const cw_filter_cond *k)
+static void qb_cond_set(cw__qb *b, const cw_filter_cond *k)
 {
-    qb_sql(b, "(SELECT entity_id AS id FROM search WHERE key = ");
-    qb_param(b, k->key);
+    cw__qb_sql(b, "(SELECT entity_id AS id FROM search WHERE key = ");
+    cw__qb_param(b, k->key);
     if (k->nvalues) {
-        qb_sql(b, " AND value = ANY(");
+        cw__qb_sql(b, " AND value = ANY(");
         qb_values(b, k);
-        qb_sql(b, ")");
+        cw__qb_sql(b, ")");
         /* '' is also how a null leaf is stored: keep those out */
-        if (has_empty_value(k))
-            qb_sql(b, " AND NOT is_null");
+        if (cw__has_empty_value(k))
+            cw__qb_sql(b, " AND NOT is_null");
     }
-    if (is_relation_key(k->key)) {
+    if (cw__is_relation_key(k->key)) {
         /* plus the inverse of others' outgoing relations: ownerOf from ownedBy */
         if (k->nvalues) {
-            qb_sql(b, " UNION SELECT t.id FROM entities s "
+            cw__qb_sql(b, " UNION SELECT t.id FROM entities s "
                       "JOIN relations r ON r.entity_id = s.id "
                       "JOIN entities t ON t.key = r.target_key WHERE s.key = ANY(");
             qb_values(b, k);
-            qb_sql(b, ") AND r.inverse_lc = ");
+            cw__qb_sql(b, ") AND r.inverse_lc = ");
         } else {
-            qb_sql(b, " UNION SELECT t.id FROM relations r "
+            cw__qb_sql(b, " UNION SELECT t.id FROM relations r "
                       "JOIN entities t ON t.key = r.target_key WHERE r.inverse_lc = ");
         }
-        qb_param(b, k->key + 10);
+        cw__qb_param(b, k->key + 10);
     }
-    qb_sql(b, ")");
+    cw__qb_sql(b, ")");
 }
 
 /* A SELECT of the ids matching filter (n > 0): the UNION of the clauses,
  * each the INTERSECT of its conditions, every operand parenthesised. */
-static void qb_set(qbuild *b, const cw_filter *f)
+static void qb_set(cw__qb *b, const cw_filter *f)
 {
     for (size_t i = 0; i < f->n; i++) {
         const cw_filter_clause *cl = &f->clauses[i];
         if (i)
-            qb_sql(b, " UNION ");
-        qb_sql(b, "(");
+            cw__qb_sql(b, " UNION ");
+        cw__qb_sql(b, "(");
         if (cl->n == 0)
-            qb_sql(b, "SELECT id FROM entities");
+            cw__qb_sql(b, "SELECT id FROM entities");
         for (size_t j = 0; j < cl->n; j++) {
             if (j)
-                qb_sql(b, " INTERSECT ");
+                cw__qb_sql(b, " INTERSECT ");
             qb_cond_set(b, &cl->conds[j]);
         }
-        qb_sql(b, ")");
+        cw__qb_sql(b, ")");
     }
 }
 
-static bool has_filter(const cw_filter *f) { return f && f->n > 0; }
+static const cw__qb_dialect pg_qb = {
+    .numbered = true,
+    .value_ok = cw__pg_utf8,
+    .true_lit = "true",
+    .find_open = "strpos(",
+    .find_close = ") > 0",
+    .key_order_id = "e.id",
+    .set = qb_set,
+};
 
-/* " AND (text matches)" over entities e, when text is given. */
-static void qb_text(qbuild *b, const char *text)
-{
-    if (!text || !*text)
-        return;
-    /* strpos() has no metacharacters: % and _ in the text are literal */
-    qb_sql(b, " AND (strpos(e.text_name, ");
-    qb_param(b, text);
-    qb_sql(b, ") > 0 OR strpos(e.text_title, ");
-    qb_param(b, text);
-    qb_sql(b, ") > 0 OR strpos(e.text_desc, ");
-    qb_param(b, text);
-    qb_sql(b, ") > 0)");
-}
-
-static void qb_filter_in(qbuild *b, const char *col, const cw_filter *f)
-{
-    if (!has_filter(f))
-        return;
-    qb_sql(b, " AND ");
-    qb_sql(b, col);
-    qb_sql(b, " IN (");
-    qb_set(b, f);
-    qb_sql(b, ")");
-}
-
-static cw_err qb_error(const qbuild *b, cw_diag *d)
-{
-    return cw_fail(d, b->err, "query: out of memory");
-}
-
-static cw_err qb_run(cw__pg_conn *c, const qbuild *b, PGresult **out, cw_diag *d)
+static cw_err qb_run(cw__pg_conn *c, const cw__qb *b, PGresult **out, cw_diag *d)
 {
     if (b->err)
-        return qb_error(b, d);
+        return cw__qb_error(b, d);
     return cw__pg_exec_dyn(c, cw_buf_cstr(&b->sql), (int)b->n, (const char *const *)b->vals,
                            out, d);
 }
 
 /* ---- query ----------------------------------------------------------------------------------- */
-
-static int64_t clamp64(size_t v) { return v > (size_t)INT64_MAX ? INT64_MAX : (int64_t)v; }
 
 typedef struct {
     cw_pg *s;
@@ -887,45 +729,19 @@ static cw_err query_tx(cw__pg_conn *c, void *arg, cw_diag *d)
     const cw_entity_query *q = x->q;
     cw_entity_page *out = x->out;
     cw_entity_page_free(out);
-    qbuild cq, pq;
-    qb_init(&cq);
-    qb_init(&pq);
+    cw__qb cq, pq;
+    cw__qb_init(&cq, &pg_qb);
+    cw__qb_init(&pq, &pg_qb);
     PGresult *r = NULL;
     rendering *miss = NULL;
     size_t nmiss = 0;
-    const char *dir = q->order_desc ? "DESC" : "ASC";
 
-    qb_sql(&cq, "SELECT count(*) FROM entities e WHERE true");
-    qb_filter_in(&cq, "e.id", q->filter);
-    qb_text(&cq, q->text);
-
-    qb_sql(&pq, "SELECT e.id, e.key FROM entities e");
-    if (q->order_key) {
-        qb_sql(&pq, " LEFT JOIN (SELECT entity_id AS oid, min(value) AS ov FROM search "
-                    "WHERE key = ");
-        qb_param(&pq, q->order_key);
-        qb_sql(&pq, " AND NOT is_null GROUP BY entity_id) o ON o.oid = e.id");
-    }
-    qb_sql(&pq, " WHERE true");
-    qb_filter_in(&pq, "e.id", q->filter);
-    qb_text(&pq, q->text);
-    if (q->after_key) {
-        qb_sql(&pq, q->order_desc ? " AND e.key < " : " AND e.key > ");
-        qb_param(&pq, q->after_key);
-    }
-    qb_sql(&pq, " ORDER BY ");
-    if (q->order_key) {
-        qb_sql(&pq, "o.ov ");
-        qb_sql(&pq, dir);
-        qb_sql(&pq, " NULLS LAST, e.key");
-    } else {
-        qb_sql(&pq, "e.key ");
-        qb_sql(&pq, dir);
-    }
-    qb_sql(&pq, " LIMIT ");
-    qb_int(&pq, clamp64(q->limit));
-    qb_sql(&pq, " OFFSET ");
-    qb_int(&pq, clamp64(q->offset));
+    cw__qb_count(&cq, q);
+    cw__qb_page(&pq, q);
+    cw__qb_sql(&pq, " LIMIT ");
+    qb_int(&pq, cw__clamp64(q->limit));
+    cw__qb_sql(&pq, " OFFSET ");
+    qb_int(&pq, cw__clamp64(q->offset));
     cw_err err;
 
     if ((err = cw__pg_entity_gen(c, &x->gen, d)))
@@ -950,7 +766,7 @@ static cw_err query_tx(cw__pg_conn *c, void *arg, cw_diag *d)
     out->len = rows;
     for (size_t i = 0; i < rows; i++) {
         const char *key = cw__pg_text(r, (int)i, 1);
-        if (!(out->keys[i] = dup_lower(key))) {
+        if (!(out->keys[i] = cw__dup_lower(key))) {
             err = cw_fail(d, CW_ERR_NOMEM, "query: out of memory");
             goto out;
         }
@@ -967,8 +783,8 @@ out:
         cw__rel_vec_free(&miss[i].rels);
     free(miss);
     PQclear(r);
-    qb_free(&cq);
-    qb_free(&pq);
+    cw__qb_free(&cq);
+    cw__qb_free(&pq);
     return err;
 }
 
@@ -987,23 +803,23 @@ static cw_err ent_query(cw_store *store, const cw_entity_query *q, cw_entity_pag
 static cw_err facet_one(cw__pg_conn *c, const char *key, const cw_filter *f, json_t *arr,
                         cw_diag *d)
 {
-    qbuild b;
-    qb_init(&b);
+    cw__qb b;
+    cw__qb_init(&b, &pg_qb);
     PGresult *r = NULL;
-    qb_sql(&b, "SELECT o, count(DISTINCT eid) AS n FROM ("
+    cw__qb_sql(&b, "SELECT o, count(DISTINCT eid) AS n FROM ("
                "SELECT s.entity_id AS eid, coalesce(s.original, s.value) AS o "
                "FROM search s WHERE s.key = ");
-    qb_param(&b, key);
-    qb_sql(&b, " AND NOT s.is_null");
-    qb_filter_in(&b, "s.entity_id", f);
-    if (is_relation_key(key)) {
-        qb_sql(&b, " UNION ALL SELECT t.id, src.ref FROM relations r "
+    cw__qb_param(&b, key);
+    cw__qb_sql(&b, " AND NOT s.is_null");
+    cw__qb_filter_in(&b, "s.entity_id", f);
+    if (cw__is_relation_key(key)) {
+        cw__qb_sql(&b, " UNION ALL SELECT t.id, src.ref FROM relations r "
                    "JOIN entities src ON src.id = r.entity_id "
                    "JOIN entities t ON t.key = r.target_key WHERE r.inverse_lc = ");
-        qb_param(&b, key + 10);
-        qb_filter_in(&b, "t.id", f);
+        cw__qb_param(&b, key + 10);
+        cw__qb_filter_in(&b, "t.id", f);
     }
-    qb_sql(&b, ") x GROUP BY o ORDER BY n DESC, o");
+    cw__qb_sql(&b, ") x GROUP BY o ORDER BY n DESC, o");
     cw_err err = qb_run(c, &b, &r, d);
     for (int i = 0; !err && i < PQntuples(r); i++) {
         json_t *o = json_pack("{s:s, s:I}", "value", cw__pg_text(r, i, 0), "count",
@@ -1012,7 +828,7 @@ static cw_err facet_one(cw__pg_conn *c, const char *key, const cw_filter *f, jso
             err = cw_fail(d, CW_ERR_NOMEM, "facets: out of memory");
     }
     PQclear(r);
-    qb_free(&b);
+    cw__qb_free(&b);
     return err;
 }
 
@@ -1063,14 +879,9 @@ static cw_err ent_counts(cw_store *store, json_t **out, cw_diag *d)
     PGresult *r = NULL;
     cw_err err = cw__pg_acquire(s, &c, d);
     if (!err)
-        err = cw__pg_exec(c,
-                          "SELECT min(kind), count(*) FROM entities "
-                          "GROUP BY lower(kind) ORDER BY 1",
-                          0, NULL, &r, d);
+        err = cw__pg_exec(c, CW__ENTITY_COUNTS_SQL, 0, NULL, &r, d);
     for (int i = 0; !err && i < PQntuples(r); i++)
-        if (json_object_set_new(res, cw__pg_text(r, i, 0),
-                                json_integer((json_int_t)cw__pg_int(r, i, 1))))
-            err = cw_fail(d, CW_ERR_NOMEM, "counts: out of memory");
+        err = cw__counts_add(res, cw__pg_text(r, i, 0), cw__pg_int(r, i, 1), d);
     PQclear(r);
     cw__pg_release(s, c);
     if (err) {

@@ -25,26 +25,31 @@
 #include <string.h>
 
 #include "store/events_impl.h"
+#include "store/store_rows.h"
 #include "util/strmap.h"
 
 #define FETCH_ROWS 10000 /* rows per cursor fetch when streaming */
 
 static cw_err oom(cw_diag *d) { return cw_fail(d, CW_ERR_NOMEM, "events: out of memory"); }
 
-static char *dup_val(const PGresult *r, int row, int col, bool *failed)
+/* A column as a plain value (s NULL for SQL NULL). */
+static cw__text val(const PGresult *r, int row, int col)
 {
-    if (PQgetisnull(r, row, col))
-        return NULL;
-    const char *v = PQgetvalue(r, row, col);
-    size_t n = (size_t)PQgetlength(r, row, col);
-    char *p = malloc(n + 1);
-    if (!p) {
-        *failed = true;
-        return NULL;
-    }
-    memcpy(p, v, n);
-    p[n] = '\0';
-    return p;
+    if (cw__pg_isnull(r, row, col))
+        return (cw__text){NULL, 0};
+    return (cw__text){PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col)};
+}
+
+/* A text column or NULL. */
+static const char *text_or_null(const PGresult *r, int row, int col)
+{
+    return cw__pg_isnull(r, row, col) ? NULL : cw__pg_text(r, row, col);
+}
+
+/* A link or environment id column; 0 for NULL. */
+static int64_t id_val(const PGresult *r, int row, int col)
+{
+    return cw__pg_isnull(r, row, col) ? 0 : cw__pg_int(r, row, col);
 }
 
 /* An integer from a one-row statement without parameters. */
@@ -93,52 +98,7 @@ static cw_err each_row(cw__pg_conn *c, const char *sql, int n, const char *const
 
 /* ---- linking ------------------------------------------------------------------------------- */
 
-static char lower_c(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c; }
-
-/* Lower-cased copy into buf (or a malloc'd one when too long; *heap set). */
-static char *lower_copy(const char *s, char *buf, size_t cap, char **heap)
-{
-    size_t n = strlen(s);
-    char *p = buf;
-    *heap = NULL;
-    if (n >= cap) {
-        p = *heap = malloc(n + 1);
-        if (!p)
-            return NULL;
-    }
-    for (size_t i = 0; i < n; i++)
-        p[i] = lower_c(s[i]);
-    p[n] = '\0';
-    return p;
-}
-
-/* The catalog as the link rules see it: maps to entity id + 1. The first
- * Component in key order wins a tie, as cw_link_match's lowest index. */
-typedef struct {
-    cw_strmap service_id;  /* exact annotation value */
-    cw_strmap name;        /* lower-cased metadata.name */
-    cw_strmap repo;        /* lower-cased repository / project slug */
-} link_index;
-
-static void link_index_free(link_index *x)
-{
-    cw_strmap_free(&x->service_id);
-    cw_strmap_free(&x->name);
-    cw_strmap_free(&x->repo);
-}
-
-static cw_err put_lower(cw_strmap *m, const char *v, int64_t id)
-{
-    char buf[256], *heap;
-    char *k = lower_copy(v, buf, sizeof buf, &heap);
-    if (!k)
-        return CW_ERR_NOMEM;
-    cw_err err = cw_strmap_put_new(m, k, (void *)(intptr_t)(id + 1), NULL, NULL);
-    free(heap);
-    return err;
-}
-
-static cw_err link_index_load(cw__pg_conn *c, link_index *x, cw_diag *d)
+static cw_err link_index_load(cw__pg_conn *c, cw__link_index *x, cw_diag *d)
 {
     memset(x, 0, sizeof *x);
     PGresult *r = NULL;
@@ -156,51 +116,16 @@ static cw_err link_index_load(cw__pg_conn *c, link_index *x, cw_diag *d)
         "  FROM entities WHERE kind = 'Component') x ORDER BY key",
         0, NULL, &r, d);
     for (int i = 0; !err && i < PQntuples(r); i++) {
-        int64_t id = cw__pg_int(r, i, 0);
-        err = put_lower(&x->name, cw__pg_text(r, i, 1), id);
-        if (!err && !cw__pg_isnull(r, i, 2))
-            err = cw_strmap_put_new(&x->service_id, cw__pg_text(r, i, 2),
-                                    (void *)(intptr_t)(id + 1), NULL, NULL);
-        for (int col = 3; !err && col <= 4; col++)
-            if (!cw__pg_isnull(r, i, col))
-                err = put_lower(&x->repo, cw__pg_text(r, i, col), id);
+        err = cw__link_index_add(x, cw__pg_int(r, i, 0), cw__pg_text(r, i, 1),
+                                 text_or_null(r, i, 2), text_or_null(r, i, 3),
+                                 text_or_null(r, i, 4));
         if (err)
             err = cw_fail(d, err, "events: out of memory indexing the catalog");
     }
     PQclear(r);
     if (err)
-        link_index_free(x);
+        cw__link_index_free(x);
     return err;
-}
-
-/* Entity id of the Component a link key matches, or -1 (events.h rules). */
-static int64_t link_resolve(const link_index *x, int kind, const char *value, bool *failed)
-{
-    char buf[256], *heap = NULL;
-    intptr_t v = 0;
-    if (kind == CW_LINK_SERVICE) {
-        v = (intptr_t)cw_strmap_get(&x->service_id, value);
-        if (!v) {
-            char *k = lower_copy(value, buf, sizeof buf, &heap);
-            if (!k) {
-                *failed = true;
-                return -1;
-            }
-            v = (intptr_t)cw_strmap_get(&x->name, k);
-            const char *slash = strrchr(k, '/');
-            if (!v && slash && slash[1])
-                v = (intptr_t)cw_strmap_get(&x->name, slash + 1);
-        }
-    } else if (kind == CW_LINK_REPOSITORY) {
-        char *k = lower_copy(value, buf, sizeof buf, &heap);
-        if (!k) {
-            *failed = true;
-            return -1;
-        }
-        v = (intptr_t)cw_strmap_get(&x->repo, k);
-    }
-    free(heap);
-    return v ? (int64_t)v - 1 : -1;
 }
 
 /* Matches link rows against the catalog: all of them, or only those not
@@ -208,7 +133,7 @@ static int64_t link_resolve(const link_index *x, int kind, const char *value, bo
  * pass must run under the entity lock (the caller takes it). */
 static cw_err links_refresh(cw__pg_conn *c, bool all, cw_diag *d)
 {
-    link_index x;
+    cw__link_index x;
     PGresult *r = NULL;
     cw__pg_array ids, comps;
     cw__pg_array_init(&ids);
@@ -224,7 +149,8 @@ static cw_err links_refresh(cw__pg_conn *c, bool all, cw_diag *d)
                       0, NULL, &r, d);
     for (int i = 0; !err && i < PQntuples(r); i++) {
         bool failed = false;
-        int64_t comp = link_resolve(&x, (int)cw__pg_int(r, i, 1), cw__pg_text(r, i, 2), &failed);
+        int64_t comp =
+            cw__link_index_resolve(&x, (int)cw__pg_int(r, i, 1), cw__pg_text(r, i, 2), &failed);
         if (failed) {
             err = oom(d);
             break;
@@ -256,7 +182,7 @@ static cw_err links_refresh(cw__pg_conn *c, bool all, cw_diag *d)
                           0, NULL, NULL, d);
     cw__pg_array_free(&ids);
     cw__pg_array_free(&comps);
-    link_index_free(&x);
+    cw__link_index_free(&x);
     return err;
 }
 
@@ -299,17 +225,9 @@ static cw_err links_ensure_fresh(cw_pg *s, cw_diag *d)
 
 /* ---- put ------------------------------------------------------------------------------------- */
 
-/* Ids of environments and link keys seen in this transaction. */
-typedef struct {
-    cw_strmap env;    /* name -> id */
-    cw_strmap link;   /* "<kind>:<value>" -> id */
-    bool new_links;
-} put_cache;
-
-static void put_cache_free(put_cache *pc)
+static void put_cache_free(cw__event_ids *pc)
 {
-    cw_strmap_free(&pc->env);
-    cw_strmap_free(&pc->link);
+    cw__event_ids_clear(pc);
     pc->new_links = false;
 }
 
@@ -349,56 +267,23 @@ static cw_err lookup_or_insert(cw__pg_conn *c, const char *select_sql, const cha
     return cw_fail(d, CW_ERR_BUSY, "database: a key row vanished while inserting");
 }
 
-static cw_err env_id(cw__pg_conn *c, put_cache *pc, const char *name, int64_t *out, cw_diag *d)
-{
-    void *v = cw_strmap_get(&pc->env, name);
-    if (v) {
-        *out = (int64_t)(intptr_t)v;
-        return CW_OK;
-    }
-    bool ins;
-    const char *p[] = {name};
-    cw_err err = lookup_or_insert(c, "SELECT id FROM event_envs WHERE name = $1",
-                                  "INSERT INTO event_envs (name) VALUES ($1) "
-                                  "ON CONFLICT (name) DO NOTHING RETURNING id",
-                                  1, p, out, &ins, d);
-    if (!err && cw_strmap_put(&pc->env, name, (void *)(intptr_t)*out))
-        err = oom(d);
-    return err;
-}
-
-static cw_err link_id(cw__pg_conn *c, put_cache *pc, int kind, const char *value, int64_t *out,
+/* The event_envs row (kind 0) or event_links row of a key (cw__key_row_fn). */
+static cw_err key_row(void *ctx, int kind, const char *value, int64_t *out, bool *inserted,
                       cw_diag *d)
 {
-    size_t n = strlen(value);
-    char buf[300], *key = buf;
-    if (n + 3 > sizeof buf && !(key = malloc(n + 3)))
-        return oom(d);
-    key[0] = (char)('0' + kind);
-    key[1] = ':';
-    memcpy(key + 2, value, n + 1);
-    cw_err err = CW_OK;
-    void *v = cw_strmap_get(&pc->link, key);
-    if (v) {
-        *out = (int64_t)(intptr_t)v;
-        goto out;
+    if (!kind) {
+        const char *p[] = {value};
+        return lookup_or_insert(ctx, "SELECT id FROM event_envs WHERE name = $1",
+                                "INSERT INTO event_envs (name) VALUES ($1) "
+                                "ON CONFLICT (name) DO NOTHING RETURNING id",
+                                1, p, out, inserted, d);
     }
-    bool ins;
     char kb[24];
     const char *p[] = {cw__pg_i64(kb, kind), value};
-    err = lookup_or_insert(c, "SELECT id FROM event_links WHERE kind = $1 AND value = $2",
-                           "INSERT INTO event_links (kind, value) VALUES ($1, $2) "
-                           "ON CONFLICT (kind, value) DO NOTHING RETURNING id",
-                           2, p, out, &ins, d);
-    if (err)
-        goto out;
-    pc->new_links |= ins;
-    if (cw_strmap_put(&pc->link, key, (void *)(intptr_t)*out))
-        err = oom(d);
-out:
-    if (key != buf)
-        free(key);
-    return err;
+    return lookup_or_insert(ctx, "SELECT id FROM event_links WHERE kind = $1 AND value = $2",
+                            "INSERT INTO event_links (kind, value) VALUES ($1, $2) "
+                            "ON CONFLICT (kind, value) DO NOTHING RETURNING id",
+                            2, p, out, inserted, d);
 }
 
 #define NCOLS 14
@@ -415,7 +300,7 @@ out:
  * of the batches with two statements each (a SELECT, and an INSERT of the
  * missing ones), instead of a lookup per row. Keys it leaves out (a race
  * with another instance) are looked up row by row later. */
-static cw_err prefill(cw__pg_conn *c, put_cache *pc, cw__event_batch *const *bs, size_t nb,
+static cw_err prefill(cw__pg_conn *c, cw__event_ids *pc, cw__event_batch *const *bs, size_t nb,
                       cw_diag *d)
 {
     cw__pg_array names, kinds, values;
@@ -432,7 +317,7 @@ static cw_err prefill(cw__pg_conn *c, put_cache *pc, cw__event_batch *const *bs,
         for (size_t i = 0; !err && i < bs[b]->n; i++) {
             const cw__event_row *r = &bs[b]->rows[i];
             bool ins = false;
-            if (r->environment && !cw_strmap_get(&pc->env, r->environment) &&
+            if (r->environment && !cw__event_env_cached(pc, r->environment) &&
                 !(err = cw_strmap_put_new(&seen_env, r->environment, (void *)1, NULL, &ins)) &&
                 ins)
                 err = cw__pg_array_add(&names, r->environment);
@@ -441,7 +326,7 @@ static cw_err prefill(cw__pg_conn *c, put_cache *pc, cw__event_batch *const *bs,
             cw_buf_reset(&key);
             if ((err = cw_buf_printf(&key, "%d:%s", r->link_kind, r->link_value)))
                 break;
-            if (!cw_strmap_get(&pc->link, key.data) &&
+            if (!cw__event_link_cached(pc, r->link_kind, r->link_value) &&
                 !(err = cw_strmap_put_new(&seen_link, key.data, (void *)1, NULL, &ins)) && ins) {
                 char kb[24];
                 if (!(err = cw__pg_array_add(&kinds, cw__pg_i64(kb, r->link_kind))))
@@ -469,8 +354,7 @@ static cw_err prefill(cw__pg_conn *c, put_cache *pc, cw__event_batch *const *bs,
         if (!p[0] || (err = cw__pg_exec(c, env_sql[step], 1, p, &r, d)))
             break;
         for (int i = 0; !err && i < PQntuples(r); i++)
-            if (cw_strmap_put(&pc->env, cw__pg_text(r, i, 1),
-                              (void *)(intptr_t)cw__pg_int(r, i, 0)))
+            if (cw__event_env_put(pc, cw__pg_text(r, i, 1), cw__pg_int(r, i, 0)))
                 err = oom(d);
         bool all = step == 0 && (size_t)PQntuples(r) == names.n;
         PQclear(r);
@@ -482,12 +366,10 @@ static cw_err prefill(cw__pg_conn *c, put_cache *pc, cw__event_batch *const *bs,
         const char *p[] = {cw__pg_array_text(&kinds), cw__pg_array_text(&values)};
         if (!p[0] || !p[1] || (err = cw__pg_exec(c, link_sql[step], 2, p, &r, d)))
             break;
-        for (int i = 0; !err && i < PQntuples(r); i++) {
-            cw_buf_reset(&key);
-            if (cw_buf_printf(&key, "%s:%s", cw__pg_text(r, i, 1), cw__pg_text(r, i, 2)) ||
-                cw_strmap_put(&pc->link, key.data, (void *)(intptr_t)cw__pg_int(r, i, 0)))
+        for (int i = 0; !err && i < PQntuples(r); i++)
+            if (cw__event_link_put(pc, (int)cw__pg_int(r, i, 1), cw__pg_text(r, i, 2),
+                                   cw__pg_int(r, i, 0)))
                 err = oom(d);
-        }
         if (step == 1 && PQntuples(r) > 0)
             pc->new_links = true;
         bool all = step == 0 && (size_t)PQntuples(r) == kinds.n;
@@ -518,7 +400,7 @@ static cw_err event_key(cw_buf *k, const char *source, const char *id)
  * returns (the first occurrence of a key in the statement is the one
  * inserted, later ones and stored ones are duplicates).
  */
-static cw_err put_rows(cw__pg_conn *c, put_cache *pc, cw__event_batch *const *bs, size_t nb,
+static cw_err put_rows(cw__pg_conn *c, cw__event_ids *pc, cw__event_batch *const *bs, size_t nb,
                        int64_t now_ms, cw_diag *d)
 {
     cw__pg_array col[NCOLS];
@@ -537,10 +419,12 @@ static cw_err put_rows(cw__pg_conn *c, put_cache *pc, cw__event_batch *const *bs
         for (size_t i = 0; !err && i < bs[b]->n; i++) {
             const cw__event_row *r = &bs[b]->rows[i];
             int64_t env = 0, link = 0;
-            if (r->environment && (err = env_id(c, pc, r->environment, &env, d)))
+            if (r->environment &&
+                (err = cw__event_env_id(pc, r->environment, key_row, c, &env, d)))
                 break;
             bool linked = r->link_value && r->link_kind;
-            if (linked && (err = link_id(c, pc, r->link_kind, r->link_value, &link, d)))
+            if (linked &&
+                (err = cw__event_link_id(pc, r->link_kind, r->link_value, key_row, c, &link, d)))
                 break;
             char t[24], e[24], l[24], cl[24], k[24];
             const char *v[NCOLS] = {r->source,
@@ -608,7 +492,7 @@ static bool tx_failed(const cw__pg_conn *c)
 
 /* After the request's statement failed: writes its rows one by one (inside
  * the savepoint, rolled back by the caller) to name the row at fault. */
-static void name_failing_row(cw__pg_conn *c, put_cache *pc, cw__event_batch *b, int64_t now_ms)
+static void name_failing_row(cw__pg_conn *c, cw__event_ids *pc, cw__event_batch *b, int64_t now_ms)
 {
     cw_diag ignored;
     if (cw__pg_cmd(c, "ROLLBACK TO SAVEPOINT events_batch", &ignored))
@@ -628,7 +512,7 @@ static void name_failing_row(cw__pg_conn *c, put_cache *pc, cw__event_batch *b, 
     }
 }
 
-static cw_err put_batch(cw__pg_conn *c, put_cache *pc, cw__event_batch *b, int64_t now_ms)
+static cw_err put_batch(cw__pg_conn *c, cw__event_ids *pc, cw__event_batch *b, int64_t now_ms)
 {
     memset(&b->res, 0, sizeof b->res);
     b->err = CW_OK;
@@ -672,7 +556,7 @@ typedef struct {
 static cw_err put_tx(cw__pg_conn *c, void *arg, cw_diag *d)
 {
     put_ctx *x = arg;
-    put_cache pc;
+    cw__event_ids pc;
     memset(&pc, 0, sizeof pc);
     cw_err err = refresh_if_stale(c, d);
     if (!err)
@@ -707,38 +591,10 @@ static cw_err ev_put(cw_store *store, cw__event_batch *const *batches, size_t n,
 
 /* ---- scopes ------------------------------------------------------------------------------------------ */
 
-/* SQL selecting the entity ids of a scope's Components; the scope's key is
- * parameter $param (unused for the whole organisation). */
-static void scope_ids_sql(const cw_scope *sc, int param, char *out, size_t cap)
-{
-    switch (sc ? sc->kind : CW_SCOPE_ORG) {
-    case CW_SCOPE_COMPONENT:
-        snprintf(out, cap, "SELECT id FROM entities WHERE key = $%d AND kind = 'Component'",
-                 param);
-        break;
-    case CW_SCOPE_SYSTEM:
-    case CW_SCOPE_GROUP: {
-        bool sys = sc->kind == CW_SCOPE_SYSTEM;
-        snprintf(out, cap,
-                 "SELECT r.entity_id FROM relations r JOIN entities e ON e.id = r.entity_id"
-                 " WHERE r.target_key = $%d AND r.inverse_lc = '%s' AND r.type = '%s'"
-                 " AND e.kind = 'Component'",
-                 param, sys ? "haspart" : "ownerof", sys ? "partOf" : "ownedBy");
-        break;
-    }
-    case CW_SCOPE_ORG:
-    default:
-        snprintf(out, cap, "SELECT id FROM entities WHERE kind = 'Component'");
-        break;
-    }
-}
-
-static bool scoped(const cw_scope *sc) { return sc && sc->kind != CW_SCOPE_ORG; }
-
 /* CW_ERR_NOT_FOUND unless the scope's entity exists. */
 static cw_err scope_check(cw__pg_conn *c, const cw_scope *sc, cw_diag *d)
 {
-    if (!scoped(sc))
+    if (!cw__scoped(sc))
         return CW_OK;
     PGresult *r = NULL;
     const char *p[] = {sc->key};
@@ -751,10 +607,13 @@ static cw_err scope_check(cw__pg_conn *c, const cw_scope *sc, cw_diag *d)
 
 /* ---- listing ------------------------------------------------------------------------------------------ */
 
-static const char *link_name(int kind)
-{
-    return kind == CW_LINK_SERVICE ? "service" : kind == CW_LINK_REPOSITORY ? "repository" : NULL;
-}
+static const cw__sql_dialect pg_dialect = {
+    .placeholder = '$',
+    .true_lit = "true",
+    .prefix_fmt = "left(e.type, length(%s)) = %s",
+    .resolved = "resolved",
+    .older_fmt = "(e.time_ms, e.id) < (%s::bigint, %s::bigint)",
+};
 
 typedef struct {
     const cw_event_query *q;
@@ -766,60 +625,17 @@ static cw_err query_tx(cw__pg_conn *c, void *arg, cw_diag *d)
     query_ctx *x = arg;
     const cw_event_query *q = x->q;
     cw_event_list_free(x->out);
-    char b1[24], b2[24], b3[24], b4[24], b5[24];
-    const char *p[8];
+    cw__sql_param prm[CW__EVENT_QUERY_PARAMS];
+    char ints[CW__EVENT_QUERY_PARAMS][24];
+    const char *p[CW__EVENT_QUERY_PARAMS];
     int n = 0;
     cw_buf sql;
     cw_buf_init(&sql, 0);
-    cw_buf_puts(&sql,
-                "SELECT e.id, e.time_ms, e.received_ms, e.source, e.event_id, e.type,"
-                " e.subject_id, e.chain_id, v.name, e.artifact_id, l.kind, l.value, c.ref, e.body"
-                " FROM events e"
-                " LEFT JOIN event_envs v ON v.id = e.env_id"
-                " LEFT JOIN event_links l ON l.id = e.link_id"
-                " LEFT JOIN entities c ON c.id = l.component_id"
-                " WHERE true");
-    if (q->type_prefix) {
-        p[n++] = q->type_prefix;
-        cw_buf_printf(&sql, " AND left(e.type, length($%d)) = $%d", n, n);
-    }
-    if (q->unmatched) {
-        cw_buf_puts(&sql, " AND e.link_id IN (SELECT id FROM event_links"
-                          " WHERE component_id IS NULL AND resolved)");
-    } else if (q->scope) {
-        char scope_sql[512];
-        if (scoped(q->scope))
-            p[n++] = q->scope->key;
-        scope_ids_sql(q->scope, n, scope_sql, sizeof scope_sql);
-        cw_buf_printf(&sql, " AND e.link_id IN (SELECT id FROM event_links"
-                            " WHERE component_id IN (%s))",
-                      scope_sql);
-    }
-    if (q->environment) {
-        p[n++] = q->environment;
-        cw_buf_printf(&sql, " AND e.env_id = (SELECT id FROM event_envs WHERE name = $%d)", n);
-    }
-    if (q->from_ms != INT64_MIN) {
-        p[n++] = cw__pg_i64(b1, q->from_ms);
-        cw_buf_printf(&sql, " AND e.time_ms >= $%d", n);
-    }
-    if (q->to_ms != INT64_MAX) {
-        p[n++] = cw__pg_i64(b2, q->to_ms);
-        cw_buf_printf(&sql, " AND e.time_ms < $%d", n);
-    }
-    if (q->after) {
-        p[n++] = cw__pg_i64(b3, q->after_time_ms);
-        p[n++] = cw__pg_i64(b4, q->after_seq);
-        cw_buf_printf(&sql, " AND (e.time_ms, e.id) < ($%d::bigint, $%d::bigint)", n - 1, n);
-    }
-    p[n++] = cw__pg_i64(b5, q->limit > INT64_MAX ? INT64_MAX : (int64_t)q->limit);
-    cw_err err = cw_buf_printf(&sql, " ORDER BY e.time_ms DESC, e.id DESC LIMIT $%d", n);
-    if (err) {
-        cw_buf_free(&sql);
-        return oom(d);
-    }
+    cw_err err = cw__event_list_sql(q, &pg_dialect, &sql, prm, &n, d);
+    for (int i = 0; !err && i < n; i++)
+        p[i] = prm[i].text ? prm[i].text : cw__pg_i64(ints[i], prm[i].i);
     PGresult *r = NULL;
-    if (!q->unmatched)
+    if (!err && !q->unmatched)
         err = scope_check(c, q->scope, d);
     if (!err)
         err = cw__pg_exec_dyn(c, cw_buf_cstr(&sql), n, p, &r, d);
@@ -830,24 +646,23 @@ static cw_err query_tx(cw__pg_conn *c, void *arg, cw_diag *d)
         err = oom(d);
     size_t len = 0;
     for (int i = 0; !err && i < rows; i++) {
-        cw_stored_event *e = &items[len++];
-        bool failed = false;
-        e->seq = cw__pg_int(r, i, 0);
-        e->time_ms = cw__pg_int(r, i, 1);
-        e->received_ms = cw__pg_int(r, i, 2);
-        e->source = dup_val(r, i, 3, &failed);
-        e->id = dup_val(r, i, 4, &failed);
-        e->type = dup_val(r, i, 5, &failed);
-        e->subject_id = dup_val(r, i, 6, &failed);
-        e->chain_id = dup_val(r, i, 7, &failed);
-        e->environment = dup_val(r, i, 8, &failed);
-        e->artifact_id = dup_val(r, i, 9, &failed);
-        e->link = cw__pg_isnull(r, i, 10) ? NULL : link_name((int)cw__pg_int(r, i, 10));
-        e->link_value = dup_val(r, i, 11, &failed);
-        e->component_ref = dup_val(r, i, 12, &failed);
-        e->body = dup_val(r, i, 13, &failed);
-        if (failed || !e->source || !e->id || !e->type || !e->subject_id || !e->body)
-            err = oom(d);
+        cw__event_cols row = {
+            .seq = cw__pg_int(r, i, 0),
+            .time_ms = cw__pg_int(r, i, 1),
+            .received_ms = cw__pg_int(r, i, 2),
+            .source = val(r, i, 3),
+            .id = val(r, i, 4),
+            .type = val(r, i, 5),
+            .subject_id = val(r, i, 6),
+            .chain_id = val(r, i, 7),
+            .environment = val(r, i, 8),
+            .artifact_id = val(r, i, 9),
+            .link_kind = (int)id_val(r, i, 10),
+            .link_value = val(r, i, 11),
+            .component_ref = val(r, i, 12),
+            .body = val(r, i, 13),
+        };
+        err = cw__stored_event_fill(&items[len++], &row, d);
     }
     PQclear(r);
     x->out->items = items;
@@ -859,7 +674,7 @@ static cw_err query_tx(cw__pg_conn *c, void *arg, cw_diag *d)
  * entity that does not exist, a filter matches no event. */
 static bool query_text_ok(const cw_event_query *q, bool *scope_bad)
 {
-    *scope_bad = q->scope && !q->unmatched && scoped(q->scope) && !cw__pg_utf8(q->scope->key);
+    *scope_bad = q->scope && !q->unmatched && cw__scoped(q->scope) && !cw__pg_utf8(q->scope->key);
     return (!q->type_prefix || cw__pg_utf8(q->type_prefix)) &&
            (!q->environment || cw__pg_utf8(q->environment));
 }
@@ -895,7 +710,7 @@ static cw_err ev_unmatched_keys(cw_store *store, size_t max, cw_unmatched_key **
     cw__pg_conn *c = NULL;
     PGresult *r = NULL;
     char mb[24];
-    const char *p[] = {cw__pg_i64(mb, max > INT64_MAX ? INT64_MAX : (int64_t)max)};
+    const char *p[] = {cw__pg_i64(mb, cw__clamp64(max))};
     if ((err = cw__pg_acquire(s, &c, d)) ||
         (err = cw__pg_exec(c,
                            "SELECT l.kind, l.value, count(*), max(e.time_ms)"
@@ -910,18 +725,9 @@ static cw_err ev_unmatched_keys(cw_store *store, size_t max, cw_unmatched_key **
         err = oom(d);
         goto out;
     }
-    for (int i = 0; i < rows; i++) {
-        bool failed = false;
-        cw_unmatched_key *k = &keys[len++];
-        k->link = link_name((int)cw__pg_int(r, i, 0));
-        k->value = dup_val(r, i, 1, &failed);
-        k->events = (size_t)cw__pg_int(r, i, 2);
-        k->last_ms = cw__pg_int(r, i, 3);
-        if (failed || !k->value || !k->link) {
-            err = cw_fail(d, failed ? CW_ERR_NOMEM : CW_ERR_INTERNAL, "events: unmatched keys");
-            goto out;
-        }
-    }
+    for (int i = 0; !err && i < rows; i++)
+        err = cw__unmatched_key_fill(&keys[len++], (int)cw__pg_int(r, i, 0), val(r, i, 1),
+                                     cw__pg_int(r, i, 2), cw__pg_int(r, i, 3), d);
 out:
     PQclear(r);
     cw__pg_release(s, c);
@@ -936,267 +742,129 @@ out:
 
 /* ---- delivery inputs ------------------------------------------------------------------------------------ */
 
-typedef struct {
-    int64_t id;
-    int32_t idx;
-} id_idx;
-
-static int id_idx_cmp(const void *a, const void *b)
+static cw_err load_components(cw__pg_conn *c, cw__delivery_load *l, cw_diag *d)
 {
-    const id_idx *x = a, *y = b;
-    return (x->id > y->id) - (x->id < y->id);
-}
-
-/* Small dense arrays indexed by link id / environment id. */
-typedef struct {
-    int32_t *comp;         /* link id -> component index or -1 */
-    size_t nlinks;
-    bool *prod;            /* environment id -> production */
-    size_t nenvs;
-    cw__pg_array scope_links; /* the scope's link ids */
-} delivery_maps;
-
-static int32_t comp_of(const delivery_maps *m, const PGresult *r, int row, int col)
-{
-    if (cw__pg_isnull(r, row, col))
-        return -1;
-    int64_t l = cw__pg_int(r, row, col);
-    return l > 0 && (size_t)l < m->nlinks ? m->comp[l] : -1;
-}
-
-static bool is_prod(const delivery_maps *m, const PGresult *r, int row, int col)
-{
-    if (cw__pg_isnull(r, row, col))
-        return false;
-    int64_t e = cw__pg_int(r, row, col);
-    return e > 0 && (size_t)e < m->nenvs && m->prod[e];
-}
-
-static const char *val(const PGresult *r, int row, int col, size_t *len)
-{
-    if (cw__pg_isnull(r, row, col)) {
-        *len = 0;
-        return NULL;
-    }
-    *len = (size_t)PQgetlength(r, row, col);
-    return PQgetvalue(r, row, col);
-}
-
-static cw_err load_components(cw__pg_conn *c, const cw_scope *sc, cw__delivery_builder *b,
-                              id_idx **ids_out, size_t *n_out, cw_diag *d)
-{
-    char scope_sql[512], sql[1024];
-    scope_ids_sql(sc, 1, scope_sql, sizeof scope_sql);
-    snprintf(sql, sizeof sql,
-             "SELECT e.id, e.ref, (SELECT r.target_ref FROM relations r"
-             " WHERE r.entity_id = e.id AND r.type = 'ownedBy' ORDER BY r.target_key LIMIT 1)"
-             " FROM entities e WHERE e.id IN (%s) ORDER BY e.key",
-             scope_sql);
+    const cw_scope *sc = l->q->scope;
+    char sql[1024];
+    cw__delivery_components_sql(sc, "$1", sql, sizeof sql);
     PGresult *r = NULL;
-    const char *p[] = {scoped(sc) ? sc->key : NULL};
-    cw_err err = cw__pg_exec(c, sql, scoped(sc) ? 1 : 0, p, &r, d);
-    if (err)
-        return err;
-    size_t n = (size_t)PQntuples(r);
-    id_idx *ids = n ? malloc(n * sizeof *ids) : NULL;
-    if (n && !ids)
-        err = CW_ERR_NOMEM;
-    if (!err && n >= INT32_MAX)
-        err = CW_ERR_TOO_LARGE;
-    for (size_t i = 0; !err && i < n; i++) {
-        ids[i] = (id_idx){cw__pg_int(r, (int)i, 0), (int32_t)i};
-        err = cw__delivery_add_component(b, cw__pg_text(r, (int)i, 1),
-                                         cw__pg_isnull(r, (int)i, 2) ? NULL
-                                                                      : cw__pg_text(r, (int)i, 2));
-    }
+    const char *p[] = {cw__scoped(sc) ? sc->key : NULL};
+    cw_err err = cw__pg_exec(c, sql, cw__scoped(sc) ? 1 : 0, p, &r, d);
+    for (int i = 0; !err && i < PQntuples(r); i++)
+        err = cw__delivery_load_component(l, cw__pg_int(r, i, 0), cw__pg_text(r, i, 1),
+                                          text_or_null(r, i, 2), d);
     PQclear(r);
-    if (err) {
-        free(ids);
-        return cw_fail(d, err, "delivery: out of memory loading components");
-    }
-    if (n)
-        qsort(ids, n, sizeof *ids, id_idx_cmp);
-    *ids_out = ids;
-    *n_out = n;
-    return CW_OK;
+    cw__delivery_load_components_done(l);
+    return err;
 }
 
-static cw_err load_maps_links(cw__pg_conn *c, const cw_delivery_query *q, const id_idx *ids,
-                              size_t nids, delivery_maps *m, cw__delivery_builder *b,
-                              int32_t *repo_links, cw_diag *d)
+/* Fills the load's maps and the array of the scope's link ids. */
+static cw_err load_maps(cw__pg_conn *c, cw__delivery_load *l, cw__pg_array *scope_links,
+                        cw_diag *d)
 {
     int64_t maxl = 0, maxe = 0;
     cw_err err = read_int(c, "SELECT coalesce(max(id), 0) FROM event_links", &maxl, d);
     if (!err)
         err = read_int(c, "SELECT coalesce(max(id), 0) FROM event_envs", &maxe, d);
+    if (!err)
+        err = cw__delivery_load_maps(l, maxl, maxe, d);
     if (err)
         return err;
-    m->nlinks = (size_t)maxl + 1;
-    m->nenvs = (size_t)maxe + 1;
-    m->comp = malloc(m->nlinks * sizeof *m->comp);
-    m->prod = calloc(m->nenvs, sizeof *m->prod);
-    if (!m->comp || !m->prod)
-        return cw_fail(d, CW_ERR_NOMEM, "delivery: out of memory");
-    for (size_t i = 0; i < m->nlinks; i++)
-        m->comp[i] = -1;
     PGresult *r = NULL;
     err = cw__pg_exec(c,
                       "SELECT id, component_id, kind FROM event_links"
                       " WHERE component_id IS NOT NULL",
                       0, NULL, &r, d);
     for (int i = 0; !err && i < PQntuples(r); i++) {
-        int64_t l = cw__pg_int(r, i, 0);
-        id_idx key = {cw__pg_int(r, i, 1), 0};
-        const id_idx *hit = nids ? bsearch(&key, ids, nids, sizeof *ids, id_idx_cmp) : NULL;
-        if (!hit || l <= 0 || (size_t)l >= m->nlinks)
-            continue;
-        m->comp[l] = hit->idx;
-        if (cw__pg_array_add_i64(&m->scope_links, l))
-            err = cw_fail(d, CW_ERR_NOMEM, "delivery: out of memory");
-        /* changes reach a component under each of its repository keys */
-        else if (cw__pg_int(r, i, 2) == CW_LINK_REPOSITORY && ++repo_links[hit->idx] == 2 &&
-                 cw__delivery_mark_multi_link(b, hit->idx))
+        bool in_scope;
+        int64_t link = cw__pg_int(r, i, 0);
+        err = cw__delivery_load_link(l, link, cw__pg_int(r, i, 1), (int)cw__pg_int(r, i, 2),
+                                     &in_scope, d);
+        if (!err && in_scope && cw__pg_array_add_i64(scope_links, link))
             err = cw_fail(d, CW_ERR_NOMEM, "delivery: out of memory");
     }
     PQclear(r);
     r = NULL;
     if (!err)
         err = cw__pg_exec(c, "SELECT id, name FROM event_envs", 0, NULL, &r, d);
-    for (int i = 0; !err && i < PQntuples(r); i++) {
-        int64_t e = cw__pg_int(r, i, 0);
-        if (e > 0 && (size_t)e < m->nenvs)
-            m->prod[e] = cw_env_is_production(cw__pg_text(r, i, 1), q->production_env);
-    }
+    for (int i = 0; !err && i < PQntuples(r); i++)
+        cw__delivery_load_env(l, cw__pg_int(r, i, 0), cw__pg_text(r, i, 1));
     PQclear(r);
     return err;
 }
 
-static cw_err load_maps(cw__pg_conn *c, const cw_delivery_query *q, const id_idx *ids,
-                        size_t nids, delivery_maps *m, cw__delivery_builder *b, cw_diag *d)
-{
-    int32_t *repo_links = nids ? calloc(nids, sizeof *repo_links) : NULL;
-    if (nids && !repo_links)
-        return cw_fail(d, CW_ERR_NOMEM, "delivery: out of memory");
-    cw_err err = load_maps_links(c, q, ids, nids, m, b, repo_links, d);
-    free(repo_links);
-    return err;
-}
-
-typedef struct {
-    const cw_delivery_query *q;
-    delivery_maps *m;
-    cw__delivery_builder *b;
-} load_ctx;
-
 /* Streams the rows of one event class, filtered by the scope's links
  * unless org-wide (then rows outside the catalog are skipped in C). */
 static cw_err each_of_class(cw__pg_conn *c, const char *cols, int cls, const char *order,
-                            bool by_scope, load_ctx *x, row_fn fn, cw_diag *d)
+                            cw__pg_array *scope_links, cw__delivery_load *l, row_fn fn,
+                            cw_diag *d)
 {
     char sql[512];
     /* "cls > 0" repeats the partial index's condition so the planner uses it */
     snprintf(sql, sizeof sql, "SELECT %s FROM events WHERE cls > 0 AND cls = %d%s%s", cols, cls,
-             by_scope ? " AND link_id = ANY($1::bigint[])" : "", order);
+             scope_links ? " AND link_id = ANY($1::bigint[])" : "", order);
     const char *p[1] = {NULL};
-    if (by_scope && !(p[0] = cw__pg_array_text(&x->m->scope_links)))
+    if (scope_links && !(p[0] = cw__pg_array_text(scope_links)))
         return cw_fail(d, CW_ERR_NOMEM, "delivery: out of memory");
-    return each_row(c, sql, by_scope ? 1 : 0, p, fn, x, d);
+    return each_row(c, sql, scope_links ? 1 : 0, p, fn, l, d);
 }
 
 static cw_err service_row(void *arg, const PGresult *r, int i, cw_diag *d)
 {
-    load_ctx *x = arg;
-    int32_t comp = comp_of(x->m, r, i, 0);
-    if (comp < 0 || !is_prod(x->m, r, i, 3))
-        return CW_OK;
-    int kind = (int)cw__pg_int(r, i, 1);
-    int64_t t = cw__pg_int(r, i, 2);
-    cw_err err = CW_OK;
-    if (kind == CW__EVK_ROLLEDBACK) {
-        if (x->q->what & CW_DELIVERY_ROLLBACKS)
-            err = cw__delivery_add_rollback(x->b, comp, t);
-    } else if (x->q->what & CW_DELIVERY_DEPLOYMENTS) {
-        size_t alen, clen;
-        const char *art = val(r, i, 4, &alen);
-        const char *chain = val(r, i, 5, &clen);
-        err = cw__delivery_add_deployment(x->b, comp, t, art, alen, chain, clen,
-                                          cw__pg_isnull(r, i, 6) ? NULL : cw__pg_text(r, i, 6));
-    }
-    return err ? cw_fail(d, err, "delivery: out of memory loading deployments") : CW_OK;
+    return cw__delivery_load_service(arg, id_val(r, i, 0), (int)cw__pg_int(r, i, 1),
+                                     cw__pg_int(r, i, 2), id_val(r, i, 3), val(r, i, 4),
+                                     val(r, i, 5), text_or_null(r, i, 6), d);
 }
 
 static cw_err change_row(void *arg, const PGresult *r, int i, cw_diag *d)
 {
-    load_ctx *x = arg;
-    int32_t comp = comp_of(x->m, r, i, 0);
-    if (comp < 0)
-        return CW_OK;
-    size_t n;
-    const char *id = val(r, i, 1, &n);
-    cw_err err = cw__delivery_add_change_event(x->b, comp, id ? id : "", n,
-                                               (int)cw__pg_int(r, i, 2), cw__pg_int(r, i, 3));
-    return err ? cw_fail(d, err, "delivery: out of memory loading changes") : CW_OK;
+    return cw__delivery_load_change(arg, id_val(r, i, 0), val(r, i, 1),
+                                    (int)cw__pg_int(r, i, 2), cw__pg_int(r, i, 3), d);
 }
 
 static cw_err incident_row(void *arg, const PGresult *r, int i, cw_diag *d)
 {
-    load_ctx *x = arg;
-    size_t n, alen;
-    const char *id = val(r, i, 1, &n);
-    const char *art = val(r, i, 4, &alen);
-    cw_err err = cw__delivery_add_incident_event(x->b, comp_of(x->m, r, i, 0), id ? id : "", n,
-                                                 (int)cw__pg_int(r, i, 2), cw__pg_int(r, i, 3),
-                                                 art, alen);
-    return err ? cw_fail(d, err, "delivery: out of memory loading incidents") : CW_OK;
+    return cw__delivery_load_incident(arg, id_val(r, i, 0), val(r, i, 1),
+                                      (int)cw__pg_int(r, i, 2), cw__pg_int(r, i, 3),
+                                      val(r, i, 4), d);
 }
 
 typedef struct {
     const cw_delivery_query *q;
-    cw__delivery_builder *b;
-    id_idx *ids;
-    size_t nids;
-    delivery_maps m;
+    cw__delivery_load l;
+    cw__pg_array scope_links;
 } delivery_ctx;
-
-static void delivery_ctx_reset(delivery_ctx *x)
-{
-    free(x->ids);
-    free(x->m.comp);
-    free(x->m.prod);
-    cw__pg_array_free(&x->m.scope_links);
-    x->ids = NULL;
-    x->nids = 0;
-    memset(&x->m, 0, sizeof x->m);
-    cw__pg_array_init(&x->m.scope_links);
-}
 
 static cw_err delivery_tx(cw__pg_conn *c, void *arg, cw_diag *d)
 {
     delivery_ctx *x = arg;
     const cw_delivery_query *q = x->q;
-    delivery_ctx_reset(x);
-    cw__delivery_builder_free(x->b);
-    x->b = NULL;
-    if (cw__delivery_builder_new(&x->b))
-        return cw_fail(d, CW_ERR_NOMEM, "delivery: out of memory");
-    bool org = !scoped(q->scope);
-    load_ctx lc = {q, &x->m, x->b};
-    cw_err err = scope_check(c, q->scope, d);
+    /* a retried transaction starts over */
+    cw__delivery_load_free(&x->l);
+    cw__pg_array_reset(&x->scope_links);
+    cw_err err = cw__delivery_load_init(&x->l, q, d);
+    if (err)
+        return err;
+    cw__pg_array *by_scope = cw__scoped(q->scope) ? &x->scope_links : NULL;
+    err = scope_check(c, q->scope, d);
     if (!err)
-        err = load_components(c, q->scope, x->b, &x->ids, &x->nids, d);
+        err = load_components(c, &x->l, d);
     if (!err)
-        err = load_maps(c, q, x->ids, x->nids, &x->m, x->b, d);
+        err = load_maps(c, &x->l, &x->scope_links, d);
     if (!err && (q->what & (CW_DELIVERY_DEPLOYMENTS | CW_DELIVERY_ROLLBACKS)))
         err = each_of_class(c, "link_id, kind, time_ms, env_id, artifact_id, chain_id, changes",
-                            CW__EVC_SERVICE, " ORDER BY link_id, subject_id, time_ms, id", !org, &lc, service_row, d);
+                            CW__EVC_SERVICE, " ORDER BY link_id, subject_id, time_ms, id",
+                            by_scope, &x->l, service_row, d);
     if (!err && (q->what & CW_DELIVERY_CHANGES))
         err = each_of_class(c, "link_id, subject_id, kind, time_ms", CW__EVC_CHANGE,
-                            " ORDER BY link_id, subject_id, time_ms, id", !org, &lc, change_row, d);
+                            " ORDER BY link_id, subject_id, time_ms, id", by_scope, &x->l,
+                            change_row, d);
     /* every incident event: one incident's events need not all name its
      * service, so the scope is applied per incident afterwards */
     if (!err && (q->what & CW_DELIVERY_INCIDENTS))
         err = each_of_class(c, "link_id, subject_id, kind, time_ms, artifact_id",
-                            CW__EVC_INCIDENT, " ORDER BY link_id, subject_id, time_ms, id", false, &lc, incident_row, d);
+                            CW__EVC_INCIDENT, " ORDER BY link_id, subject_id, time_ms, id", NULL,
+                            &x->l, incident_row, d);
     return err;
 }
 
@@ -1204,7 +872,7 @@ static cw_err ev_delivery(cw_store *store, const cw_delivery_query *q, cw_delive
                           cw_diag *d)
 {
     cw_pg *s = cw__pg(store);
-    if (scoped(q->scope) && !cw__pg_utf8(q->scope->key))
+    if (cw__scoped(q->scope) && !cw__pg_utf8(q->scope->key))
         return cw_fail(d, CW_ERR_NOT_FOUND, "scope: %s does not exist", q->scope->key);
     cw_err err = links_ensure_fresh(s, d);
     if (err)
@@ -1212,15 +880,12 @@ static cw_err ev_delivery(cw_store *store, const cw_delivery_query *q, cw_delive
     delivery_ctx x;
     memset(&x, 0, sizeof x);
     x.q = q;
-    cw__pg_array_init(&x.m.scope_links);
+    cw__pg_array_init(&x.scope_links);
     err = cw__pg_read(s, delivery_tx, &x, d);
-    if (!err) {
-        err = cw__delivery_finish(x.b, !scoped(q->scope), out, d);
-        x.b = NULL;
-    }
-    cw__delivery_builder_free(x.b);
-    delivery_ctx_reset(&x);
-    cw__pg_array_free(&x.m.scope_links);
+    if (!err)
+        err = cw__delivery_load_finish(&x.l, out, d);
+    cw__delivery_load_free(&x.l);
+    cw__pg_array_free(&x.scope_links);
     return err;
 }
 

@@ -7,6 +7,7 @@
  */
 #include "store/sqlite_int.h"
 #include "store/store_audit.h"
+#include "store/store_rows.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,20 +42,10 @@ cw_err cw__sqlite_fail(cw__sqlite_conn *c, int rc, cw_diag *d, const char *what)
 
 /* ---- statements ---------------------------------------------------------------- */
 
-static uint64_t hash_sql(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 cw_err cw__sqlite_stmt(cw__sqlite_conn *c, const char *sql, sqlite3_stmt **out,
                        cw_diag *d)
 {
-    uint64_t h = hash_sql(sql);
+    uint64_t h = cw__hash_sql(sql);
     c->tick++;
     for (size_t i = 0; i < c->nstmts; i++) {
         cw__sqlite_cached_stmt *e = &c->stmts[i];
@@ -559,8 +550,9 @@ cw_err cw__sqlite_entity_gen_bump(cw__sqlite_conn *c, cw_diag *d)
 
 /* ---- migrations ----------------------------------------------------------------------- */
 
-static cw_err user_version(cw__sqlite_conn *c, int *out, cw_diag *d)
+static cw_err user_version(void *conn, int *out, cw_diag *d)
 {
+    cw__sqlite_conn *c = conn;
     sqlite3_stmt *st = NULL;
     cw_err err = cw__sqlite_stmt(c, "PRAGMA user_version", &st, d);
     if (err)
@@ -574,43 +566,52 @@ static cw_err user_version(cw__sqlite_conn *c, int *out, cw_diag *d)
     return err;
 }
 
+static void mig_step(size_t i, int *version, const char **what, const char **sql)
+{
+    const cw__sqlite_migration *m = &cw__sqlite_migrations[i];
+    *version = m->version;
+    *what = m->what;
+    *sql = m->sql;
+}
+
+/* Another process may be migrating the same file: the write lock
+ * serialises them, and the version is re-read under it. */
+static cw_err mig_begin(void *conn, int *out, cw_diag *d)
+{
+    cw_err err = cw__sqlite_exec(conn, "BEGIN IMMEDIATE", d);
+    return err ? err : user_version(conn, out, d);
+}
+
+static cw_err mig_exec(void *conn, const char *sql, cw_diag *d)
+{
+    return cw__sqlite_exec(conn, sql, d);
+}
+
+static cw_err mig_set_version(void *conn, int version, cw_diag *d)
+{
+    char set[64];
+    snprintf(set, sizeof set, "PRAGMA user_version = %d", version);
+    return cw__sqlite_exec(conn, set, d);
+}
+
+static cw_err mig_commit(void *conn, cw_diag *d) { return cw__sqlite_exec(conn, "COMMIT", d); }
+
+static void mig_rollback(void *conn) { rollback_if_open(conn); }
+
 cw_err cw__sqlite_migrate(cw__sqlite_conn *c, cw_diag *d)
 {
-    const int latest = (int)cw__sqlite_nmigrations;
-    for (int i = 0; i < latest; i++)
-        if (cw__sqlite_migrations[i].version != i + 1)
-            return cw_fail(d, CW_ERR_INTERNAL,
-                           "database: migration #%d has version %d, expected %d", i,
-                           cw__sqlite_migrations[i].version, i + 1);
-    int v = 0;
-    cw_err err = user_version(c, &v, d);
-    while (!err && v < latest) {
-        /* another process may be migrating the same file: re-read under the lock */
-        err = cw__sqlite_exec(c, "BEGIN IMMEDIATE", d);
-        if (!err)
-            err = user_version(c, &v, d);
-        if (!err && v < latest) {
-            const cw__sqlite_migration *m = &cw__sqlite_migrations[v];
-            char set[64];
-            snprintf(set, sizeof set, "PRAGMA user_version = %d", m->version);
-            err = cw__sqlite_exec(c, m->sql, d);
-            if (!err)
-                err = cw__sqlite_exec(c, set, d);
-            if (err)
-                cw_diag_prefix(d, "schema migration %d (%s)", m->version, m->what);
-        }
-        if (!err)
-            err = cw__sqlite_exec(c, "COMMIT", d);
-        if (err)
-            rollback_if_open(c);
-        if (!err)
-            err = user_version(c, &v, d);
-    }
-    if (!err && v > latest)
-        err = cw_fail(d, CW_ERR_UNSUPPORTED,
-                      "database: schema version %d is newer than this program's %d", v,
-                      latest);
-    return err;
+    const cw__migrator m = {
+        .conn = c,
+        .n = cw__sqlite_nmigrations,
+        .step = mig_step,
+        .read_version = user_version,
+        .begin = mig_begin,
+        .exec = mig_exec,
+        .set_version = mig_set_version,
+        .commit = mig_commit,
+        .rollback = mig_rollback,
+    };
+    return cw__migrate(&m, d);
 }
 
 /* ---- vtable ----------------------------------------------------------------------- */

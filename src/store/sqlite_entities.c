@@ -11,6 +11,7 @@
  * components' ownedBy rows.
  */
 #include "store/sqlite_int.h"
+#include "store/store_rows.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,23 +20,6 @@
 #include <time.h>
 
 #define MAX_QUERY_PARAMS 30000 /* below SQLite's 32766 bound variables */
-
-static char *dup_lower(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p) {
-        memcpy(p, s, n);
-        cw__lower_ascii(p);
-    }
-    return p;
-}
-
-static const char *str_member(const json_t *obj, const char *name)
-{
-    const char *v = json_string_value(json_object_get(obj, name));
-    return v ? v : "";
-}
 
 /* ---- put ----------------------------------------------------------------------------- */
 
@@ -63,13 +47,8 @@ static void scratch_free(put_scratch *sc)
 
 /* What one entity turns into before it touches the database. */
 typedef struct {
-    cw_ref ref;
-    char key[CW_REF_MAX];
-    char disp[CW_REF_MAX];
-    char etag[48];
-    char *text_name, *text_title, *text_desc;
-    cw_relation_list rels;
-    cw_search_rows rows;
+    cw__entity_ident id;
+    cw__entity_derived x;
     cw__srow *srows;       /* rows with original case, borrowed strings */
     size_t nsrows;
     cw_buf *blob;          /* entities.search_rows (the batch's scratch) */
@@ -78,52 +57,29 @@ typedef struct {
 
 static void prepared_free(prepared_entity *p)
 {
-    free(p->text_name);
-    free(p->text_title);
-    free(p->text_desc);
-    cw_relation_list_free(&p->rels);
-    cw_search_rows_free(&p->rows);
+    cw__entity_derived_free(&p->x);
     free(p->srows);
-}
-
-static cw_err set_server_fields(json_t *e, const char *uid, const char *etag, cw_diag *d)
-{
-    json_t *md = json_object_get(e, "metadata");
-    if (!json_is_object(md))
-        return cw_fail(d, CW_ERR_INVALID, "metadata: must be an object");
-    if (json_object_set_new(md, "uid", json_string(uid)) ||
-        json_object_set_new(md, "etag", json_string(etag)))
-        return cw_fail(d, CW_ERR_NOMEM, "entity: out of memory");
-    return CW_OK;
 }
 
 /* Derives body, relations, search rows and texts from a validated entity
  * whose metadata.uid/etag are already set. */
 static cw_err prepare_rows(json_t *e, prepared_entity *p, cw_diag *d)
 {
-    cw_err err = cw_entity_relations(e, &p->rels, d);
+    cw_buf_reset(p->body);
+    cw_err err = cw__entity_derive(e, &p->x, p->body, d);
     if (err)
         return err;
-    err = cw_entity_search_rows(e, &p->rels, &p->rows);
-    if (err)
-        return cw_fail(d, err, "entity: cannot compute search rows");
-    json_t *md = json_object_get(e, "metadata");
-    p->text_name = dup_lower(str_member(md, "name"));
-    p->text_title = dup_lower(str_member(md, "title"));
-    p->text_desc = dup_lower(str_member(md, "description"));
-    cw_buf_reset(p->body);
-    if ((err = cw__json_compact(e, p->body)))
-        return cw_fail(d, err, "entity: cannot serialise");
-    p->srows = calloc(p->rows.len ? p->rows.len : 1, sizeof *p->srows);
-    if (!p->text_name || !p->text_title || !p->text_desc || !p->srows)
+    const cw_search_rows *rows = &p->x.rows;
+    p->srows = calloc(rows->len ? rows->len : 1, sizeof *p->srows);
+    if (!p->srows)
         return cw_fail(d, CW_ERR_NOMEM, "entity: out of memory");
-    for (size_t i = 0; i < p->rows.len; i++) {
+    for (size_t i = 0; i < rows->len; i++) {
         cw__srow *r = &p->srows[i];
-        r->key = p->rows.items[i].key;
-        r->value = p->rows.items[i].value;
-        r->original = p->rows.items[i].original;
+        r->key = rows->items[i].key;
+        r->value = rows->items[i].value;
+        r->original = rows->items[i].original;
     }
-    p->nsrows = p->rows.len;
+    p->nsrows = rows->len;
     cw__srows_normalize(p->srows, &p->nsrows);
     cw_buf_reset(p->blob);
     err = cw__search_blob(p->srows, p->nsrows, p->blob);
@@ -170,32 +126,22 @@ static cw_err put_one(cw__sqlite_conn *c, cw__search_batch *sb, put_scratch *sc,
     int64_t id = 0;
     bool exists = false;
 
-    cw_err err = cw_entity_ref(e, &p.ref, d);
+    cw_err err = cw__entity_identify(e, &p.id, &sc->canon, d);
     if (err)
-        goto out;
-    cw_ref_key(&p.ref, p.key);
-    cw_ref_format(&p.ref, p.disp);
-    json_object_del(e, "relations"); /* server-owned: rendered on read */
-    cw_buf_reset(&sc->canon);
-    if (cw_entity_canonical_json_into(e, &sc->canon) != CW_OK) {
-        err = cw_fail(d, CW_ERR_NOMEM, "entity: out of memory");
-        goto out;
-    }
-    if ((err = cw__etag(cw_buf_cstr(&sc->canon), p.etag, d)))
         goto out;
 
     err = cw__sqlite_stmt(c, "SELECT id, uid, etag, search_rows FROM entities WHERE key = ?",
                           &sel, d);
     if (err)
         goto out;
-    cw__bind_text(sel, 1, p.key);
+    cw__bind_text(sel, 1, p.id.key);
     int rc = sqlite3_step(sel);
     if (rc == SQLITE_ROW) {
         exists = true;
         id = sqlite3_column_int64(sel, 0);
         snprintf(uid, sizeof uid, "%s", cw__col_text(sel, 1));
         snprintf(old_etag, sizeof old_etag, "%s", cw__col_text(sel, 2));
-        if (strcmp(old_etag, p.etag) != 0) {
+        if (strcmp(old_etag, p.id.etag) != 0) {
             /* kept past the statement's reset: the rows to replace */
             old_len = (size_t)sqlite3_column_bytes(sel, 3);
             old_rows = malloc(old_len ? old_len : 1);
@@ -213,22 +159,15 @@ static cw_err put_one(cw__sqlite_conn *c, cw__search_batch *sb, put_scratch *sc,
     cw__sqlite_done(c, sel);
     sel = NULL;
 
-    if (if_match && !exists) {
-        err = cw_fail(d, CW_ERR_PRECONDITION, "If-Match: %s does not exist", p.disp);
+    if ((err = cw__entity_if_match(p.id.disp, exists, old_etag, if_match, d)))
         goto out;
-    }
-    if (exists && !cw__etag_matches(if_match, old_etag)) {
-        err = cw_fail(d, CW_ERR_PRECONDITION, "If-Match: %s has etag \"%s\", not \"%s\"",
-                      p.disp, old_etag, if_match);
-        goto out;
-    }
     if (!exists && (err = cw__uuid4(uid, d)))
         goto out;
-    if ((err = set_server_fields(e, uid, p.etag, d)))
+    if ((err = cw__entity_set_server_fields(e, uid, p.id.etag, d)))
         goto out;
     snprintf(res->uid, sizeof res->uid, "%s", uid);
-    snprintf(res->etag, sizeof res->etag, "%s", p.etag);
-    if (exists && !strcmp(old_etag, p.etag)) {
+    snprintf(res->etag, sizeof res->etag, "%s", p.id.etag);
+    if (exists && !strcmp(old_etag, p.id.etag)) {
         res->status = CW_PUT_UNCHANGED;
         goto out;
     }
@@ -252,15 +191,15 @@ static cw_err put_one(cw__sqlite_conn *c, cw__search_batch *sb, put_scratch *sc,
     }
     if (err)
         goto out;
-    cw__bind_text(wr, 1, p.disp);
-    cw__bind_text(wr, 2, p.ref.kind);
-    cw__bind_text(wr, 3, p.ref.namespace_);
-    cw__bind_text(wr, 4, p.ref.name);
-    cw__bind_text(wr, 5, p.etag);
+    cw__bind_text(wr, 1, p.id.disp);
+    cw__bind_text(wr, 2, p.id.ref.kind);
+    cw__bind_text(wr, 3, p.id.ref.namespace_);
+    cw__bind_text(wr, 4, p.id.ref.name);
+    cw__bind_text(wr, 5, p.id.etag);
     sqlite3_bind_text(wr, 6, cw_buf_cstr(p.body), (int)p.body->len, SQLITE_STATIC);
-    cw__bind_text(wr, 7, p.text_name);
-    cw__bind_text(wr, 8, p.text_title);
-    cw__bind_text(wr, 9, p.text_desc);
+    cw__bind_text(wr, 7, p.x.text_name);
+    cw__bind_text(wr, 8, p.x.text_title);
+    cw__bind_text(wr, 9, p.x.text_desc);
     cw__bind_int64(wr, 10, now);
     sqlite3_bind_blob(wr, 11, p.blob->len ? p.blob->data : "", (int)p.blob->len,
                       SQLITE_STATIC);
@@ -268,7 +207,7 @@ static cw_err put_one(cw__sqlite_conn *c, cw__search_batch *sb, put_scratch *sc,
         cw__bind_int64(wr, 12, id);
     } else {
         cw__bind_text(wr, 12, uid);
-        cw__bind_text(wr, 13, p.key);
+        cw__bind_text(wr, 13, p.id.key);
         cw__bind_int64(wr, 14, now);
     }
     if ((err = step_done(c, wr, d, exists ? "entity update" : "entity insert")))
@@ -279,11 +218,11 @@ static cw_err put_one(cw__sqlite_conn *c, cw__search_batch *sb, put_scratch *sc,
     } else {
         id = sqlite3_last_insert_rowid(c->db);
     }
-    err = cw__search_batch_relations(sb, id, &p.rels);
+    err = cw__search_batch_relations(sb, id, &p.x.rels);
     if (!err)
         err = cw__search_batch_diff(sb, id, old_rows, old_len, p.srows, p.nsrows);
     if (err) {
-        cw_fail(d, err, "entity %s: %s", p.disp,
+        cw_fail(d, err, "entity %s: %s", p.id.disp,
                 err == CW_ERR_IO ? "stored search rows are corrupt" : "out of memory");
         goto out;
     }
@@ -472,11 +411,8 @@ static cw_err ent_del(cw_store *store, const char *key, const char *if_match, cw
         goto out;
     }
     int64_t id = sqlite3_column_int64(st, 0);
-    if (!cw__etag_matches(if_match, cw__col_text(st, 1))) {
-        err = cw_fail(d, CW_ERR_PRECONDITION, "If-Match: %s has etag \"%s\", not \"%s\"",
-                      key, cw__col_text(st, 1), if_match);
+    if ((err = cw__entity_if_match(key, true, cw__col_text(st, 1), if_match, d)))
         goto out;
-    }
     if ((err = cw__search_batch_new(&sb))) {
         cw_fail(d, err, "entity: out of memory");
         goto out;
@@ -502,108 +438,44 @@ out:
 
 /* ---- SQL building for filters ----------------------------------------------------------- */
 
-/* SQL text plus the strings bound to its '?' in order (owned copies). */
-typedef struct {
-    cw_buf sql;
-    char **vals;
-    size_t n, cap;
-    cw_err err;     /* sticky: the first failure */
-} qbuild;
-
-static void qb_init(qbuild *b)
+static void qb_value_list(cw__qb *b, const cw_filter_cond *k)
 {
-    memset(b, 0, sizeof *b);
-    cw_buf_init(&b->sql, 0);
-}
-
-static void qb_free(qbuild *b)
-{
-    for (size_t i = 0; i < b->n; i++)
-        free(b->vals[i]);
-    free(b->vals);
-    cw_buf_free(&b->sql);
-}
-
-static void qb_sql(qbuild *b, const char *s)
-{
-    if (!b->err)
-        b->err = cw_buf_puts(&b->sql, s);
-}
-
-/* Appends "?" bound to the lower-cased copy of v. */
-static void qb_param(qbuild *b, const char *v)
-{
-    if (b->err)
-        return;
-    if (b->n >= MAX_QUERY_PARAMS) {
-        b->err = CW_ERR_TOO_LARGE;
-        return;
-    }
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 16;
-        char **p = realloc(b->vals, cap * sizeof *p);
-        if (!p) {
-            b->err = CW_ERR_NOMEM;
-            return;
-        }
-        b->vals = p;
-        b->cap = cap;
-    }
-    char *copy = dup_lower(v);
-    if (!copy) {
-        b->err = CW_ERR_NOMEM;
-        return;
-    }
-    b->vals[b->n++] = copy;
-    qb_sql(b, "?");
-}
-
-static void qb_value_list(qbuild *b, const cw_filter_cond *k)
-{
-    qb_sql(b, "(");
+    cw__qb_sql(b, "(");
     for (size_t v = 0; v < k->nvalues; v++) {
         if (v)
-            qb_sql(b, ",");
-        qb_param(b, k->values[v]);
+            cw__qb_sql(b, ",");
+        cw__qb_param(b, k->values[v]);
     }
-    qb_sql(b, ")");
-}
-
-static bool is_relation_key(const char *key)
-{
-    return strncasecmp(key, "relations.", 10) == 0 && key[10];
+    cw__qb_sql(b, ")");
 }
 
 /* Appends a SELECT of the ids (column "id") of entities matching one
  * condition; compound (a UNION) for relations.* keys. */
-static void qb_cond_set(qbuild *b, const cw_filter_cond *k)
+static void qb_cond_set(cw__qb *b, const cw_filter_cond *k)
 {
-    qb_sql(b, "SELECT entity_id AS id FROM search WHERE key = ");
-    qb_param(b, k->key);
+    cw__qb_sql(b, "SELECT entity_id AS id FROM search WHERE key = ");
+    cw__qb_param(b, k->key);
     if (k->nvalues) {
-        qb_sql(b, " AND value IN ");
+        cw__qb_sql(b, " AND value IN ");
         qb_value_list(b, k);
         /* '' is also how a null leaf is stored: keep those out */
-        for (size_t v = 0; v < k->nvalues; v++)
-            if (!k->values[v][0]) {
-                qb_sql(b, " AND NOT is_null");
-                break;
-            }
+        if (cw__has_empty_value(k))
+            cw__qb_sql(b, " AND NOT is_null");
     }
-    if (!is_relation_key(k->key))
+    if (!cw__is_relation_key(k->key))
         return;
     /* plus the inverse of others' outgoing relations: ownerOf from ownedBy */
     if (k->nvalues) {
-        qb_sql(b, " UNION SELECT t.id FROM entities s "
+        cw__qb_sql(b, " UNION SELECT t.id FROM entities s "
                   "JOIN relations r ON r.entity_id = s.id "
                   "JOIN entities t ON t.key = r.target_key WHERE s.key IN ");
         qb_value_list(b, k);
-        qb_sql(b, " AND r.inverse_lc = ");
+        cw__qb_sql(b, " AND r.inverse_lc = ");
     } else {
-        qb_sql(b, " UNION SELECT t.id FROM relations r "
+        cw__qb_sql(b, " UNION SELECT t.id FROM relations r "
                   "JOIN entities t ON t.key = r.target_key WHERE r.inverse_lc = ");
     }
-    qb_param(b, k->key + 10);
+    cw__qb_param(b, k->key + 10);
 }
 
 /*
@@ -613,59 +485,47 @@ static void qb_cond_set(qbuild *b, const cw_filter_cond *k)
  * subqueries. Reading only the search table's primary key, it never
  * touches the (wide) entity rows.
  */
-static void qb_set(qbuild *b, const cw_filter *f)
+static void qb_set(cw__qb *b, const cw_filter *f)
 {
     for (size_t i = 0; i < f->n; i++) {
         const cw_filter_clause *cl = &f->clauses[i];
         bool wrap_clause = f->n > 1 && cl->n > 1;
         if (i)
-            qb_sql(b, " UNION ");
+            cw__qb_sql(b, " UNION ");
         if (wrap_clause)
-            qb_sql(b, "SELECT id FROM (");
+            cw__qb_sql(b, "SELECT id FROM (");
         if (cl->n == 0)
-            qb_sql(b, "SELECT id FROM entities");
+            cw__qb_sql(b, "SELECT id FROM entities");
         for (size_t j = 0; j < cl->n; j++) {
             const cw_filter_cond *k = &cl->conds[j];
-            bool wrap = is_relation_key(k->key) && (cl->n > 1 || f->n > 1);
+            bool wrap = cw__is_relation_key(k->key) && (cl->n > 1 || f->n > 1);
             if (j)
-                qb_sql(b, " INTERSECT ");
+                cw__qb_sql(b, " INTERSECT ");
             if (wrap)
-                qb_sql(b, "SELECT id FROM (");
+                cw__qb_sql(b, "SELECT id FROM (");
             qb_cond_set(b, k);
             if (wrap)
-                qb_sql(b, ")");
+                cw__qb_sql(b, ")");
         }
         if (wrap_clause)
-            qb_sql(b, ")");
+            cw__qb_sql(b, ")");
     }
 }
 
-static bool has_filter(const cw_filter *f) { return f && f->n > 0; }
-
-/* " AND (text matches)" over entities e, when text is given. */
-static void qb_text(qbuild *b, const char *text)
-{
-    if (!text || !*text)
-        return;
-    /* instr() has no metacharacters: % and _ in the text are literal */
-    qb_sql(b, " AND (instr(e.text_name, ");
-    qb_param(b, text);
-    qb_sql(b, ") OR instr(e.text_title, ");
-    qb_param(b, text);
-    qb_sql(b, ") OR instr(e.text_desc, ");
-    qb_param(b, text);
-    qb_sql(b, "))");
-}
-
-static cw_err qb_error(const qbuild *b, cw_diag *d)
-{
-    if (b->err == CW_ERR_TOO_LARGE)
-        return cw_fail(d, b->err, "filter: more than %d values", MAX_QUERY_PARAMS);
-    return cw_fail(d, b->err, "query: out of memory");
-}
+static const cw__qb_dialect sqlite_qb = {
+    .numbered = false,
+    .max_params = MAX_QUERY_PARAMS,
+    .true_lit = "1",
+    .find_open = "instr(",
+    .find_close = ")",
+    /* '+' keeps the planner walking the key index in order instead of
+     * fetching every match and sorting */
+    .key_order_id = "+e.id",
+    .set = qb_set,
+};
 
 /* Prepares b's SQL on c and binds its strings from index first. */
-static cw_err qb_prepare(cw__sqlite_conn *c, const qbuild *b, int first, sqlite3_stmt **st,
+static cw_err qb_prepare(cw__sqlite_conn *c, const cw__qb *b, int first, sqlite3_stmt **st,
                          cw_diag *d)
 {
     cw_err err = cw__sqlite_stmt(c, cw_buf_cstr(&b->sql), st, d);
@@ -697,15 +557,13 @@ static cw_err page_push(cw_entity_page *p, size_t *cap, char *item, char *key)
     return CW_OK;
 }
 
-static int64_t clamp64(size_t v) { return v > (size_t)INT64_MAX ? INT64_MAX : (int64_t)v; }
-
 /* Appends the rendered entity (id, key) to out, from the cache when valid. */
 static cw_err page_add(cw_sqlite *s, cw__sqlite_conn *c, int64_t gen, int64_t id,
                        const char *key, cw__rel_vec *rels, cw_buf *buf, cw_entity_page *out,
                        size_t *cap, cw_diag *d)
 {
     char etag[48];
-    char *item = NULL, *k = dup_lower(key);
+    char *item = NULL, *k = cw__dup_lower(key);
     cw_err err = k ? CW_OK : cw_fail(d, CW_ERR_NOMEM, "query: out of memory");
     if (!err && !cw__rcache_get(s->rcache, key, gen, &item, NULL)) {
         cw_buf_reset(buf);
@@ -759,72 +617,34 @@ static cw_err ent_query(cw_store *store, const cw_entity_query *q, cw_entity_pag
     cw_sqlite *s = cw__sqlite(store);
     cw__sqlite_conn *c = cw__sqlite_read_acquire(s);
     sqlite3_stmt *cnt = NULL, *pg = NULL;
-    qbuild cq, pq;
-    qb_init(&cq);
-    qb_init(&pq);
+    cw__qb cq, pq;
+    cw__qb_init(&cq, &sqlite_qb);
+    cw__qb_init(&pq, &sqlite_qb);
     cw__rel_vec rels = {0};
     cw_buf buf;
     cw_buf_init(&buf, 0);
     size_t cap = 0;
     int64_t gen = 0;
-    const char *dir = q->order_desc ? "DESC" : "ASC";
 
     bool text = q->text && *q->text;
-    if (has_filter(q->filter) && !text) {
-        qb_sql(&cq, "SELECT count(*) FROM (");
+    if (cw__has_filter(q->filter) && !text) {
+        cw__qb_sql(&cq, "SELECT count(*) FROM (");
         qb_set(&cq, q->filter);
-        qb_sql(&cq, ")");
+        cw__qb_sql(&cq, ")");
     } else {
-        qb_sql(&cq, "SELECT count(*) FROM entities e WHERE 1");
-        if (has_filter(q->filter)) {
-            qb_sql(&cq, " AND e.id IN (");
-            qb_set(&cq, q->filter);
-            qb_sql(&cq, ")");
-        }
-        qb_text(&cq, q->text);
+        cw__qb_count(&cq, q);
     }
-
-    /* ids and keys only: in key order this reads the key index alone, and
-     * most items then come from the rendered-entity cache */
-    qb_sql(&pq, "SELECT e.id, e.key FROM entities e");
-    if (q->order_key) {
-        qb_sql(&pq, " LEFT JOIN (SELECT entity_id AS oid, min(value) AS ov FROM search "
-                    "WHERE key = ");
-        qb_param(&pq, q->order_key);
-        qb_sql(&pq, " AND NOT is_null GROUP BY entity_id) o ON o.oid = e.id");
-    }
-    qb_sql(&pq, " WHERE 1");
-    if (has_filter(q->filter)) {
-        /* '+' keeps the planner walking the key index in order instead of
-         * fetching every match and sorting */
-        qb_sql(&pq, q->order_key ? " AND e.id IN (" : " AND +e.id IN (");
-        qb_set(&pq, q->filter);
-        qb_sql(&pq, ")");
-    }
-    qb_text(&pq, q->text);
-    if (q->after_key) {
-        qb_sql(&pq, q->order_desc ? " AND e.key < " : " AND e.key > ");
-        qb_param(&pq, q->after_key);
-    }
-    qb_sql(&pq, " ORDER BY ");
-    if (q->order_key) {
-        qb_sql(&pq, "o.ov ");
-        qb_sql(&pq, dir);
-        qb_sql(&pq, " NULLS LAST, e.key");
-    } else {
-        qb_sql(&pq, "e.key ");
-        qb_sql(&pq, dir);
-    }
-    qb_sql(&pq, " LIMIT ? OFFSET ?");
+    cw__qb_page(&pq, q);
+    cw__qb_sql(&pq, " LIMIT ? OFFSET ?");
 
     cw_err err = CW_OK;
     if (cq.err || pq.err) {
-        err = qb_error(cq.err ? &cq : &pq, d);
+        err = cw__qb_error(cq.err ? &cq : &pq, d);
         goto out;
     }
     if ((err = cw__sqlite_read_begin(c, d)) || (err = cw__sqlite_entity_gen(c, &gen, d)))
         goto out;
-    if (has_filter(q->filter) && !text && !q->order_key) {
+    if (cw__has_filter(q->filter) && !text && !q->order_key) {
         err = query_by_ids(s, c, gen, q, out, d);
         goto out;
     }
@@ -842,8 +662,8 @@ static cw_err ent_query(cw_store *store, const cw_entity_query *q, cw_entity_pag
 
     if ((err = qb_prepare(c, &pq, 1, &pg, d)))
         goto out;
-    cw__bind_int64(pg, (int)pq.n + 1, clamp64(q->limit));
-    cw__bind_int64(pg, (int)pq.n + 2, clamp64(q->offset));
+    cw__bind_int64(pg, (int)pq.n + 1, cw__clamp64(q->limit));
+    cw__bind_int64(pg, (int)pq.n + 2, cw__clamp64(q->offset));
     while ((rc = sqlite3_step(pg)) == SQLITE_ROW) {
         err = page_add(s, c, gen, sqlite3_column_int64(pg, 0), cw__col_text(pg, 1), &rels,
                        &buf, out, &cap, d);
@@ -856,8 +676,8 @@ out:
     cw__sqlite_done(c, cnt);
     cw__sqlite_done(c, pg);
     cw__sqlite_read_release(s, c);
-    qb_free(&cq);
-    qb_free(&pq);
+    cw__qb_free(&cq);
+    cw__qb_free(&pq);
     cw__rel_vec_free(&rels);
     cw_buf_free(&buf);
     if (err)
@@ -878,7 +698,7 @@ static cw_err ent_facets(cw_store *store, const char *const *keys, size_t nkeys,
     cw__idset members = {0};
     /* one snapshot; the filter is evaluated once for all keys */
     cw_err err = cw__sqlite_read_begin(c, d);
-    if (!err && has_filter(filter))
+    if (!err && cw__has_filter(filter))
         err = cw__sqlite_filter_ids(c, filter, &members, d);
     for (size_t i = 0; !err && i < nkeys; i++) {
         json_t *arr = json_array();
@@ -886,7 +706,7 @@ static cw_err ent_facets(cw_store *store, const char *const *keys, size_t nkeys,
             err = cw_fail(d, CW_ERR_NOMEM, "facets: out of memory");
             break;
         }
-        err = cw__sqlite_facet(c, keys[i], has_filter(filter) ? &members : NULL, arr, d);
+        err = cw__sqlite_facet(c, keys[i], cw__has_filter(filter) ? &members : NULL, arr, d);
     }
     cw__idset_free(&members);
     cw__sqlite_read_release(s, c);
@@ -906,15 +726,10 @@ static cw_err ent_counts(cw_store *store, json_t **out, cw_diag *d)
         return cw_fail(d, CW_ERR_NOMEM, "counts: out of memory");
     cw__sqlite_conn *c = cw__sqlite_read_acquire(s);
     sqlite3_stmt *st = NULL;
-    cw_err err = cw__sqlite_stmt(c,
-                                 "SELECT min(kind), count(*) FROM entities "
-                                 "GROUP BY lower(kind) ORDER BY 1",
-                                 &st, d);
+    cw_err err = cw__sqlite_stmt(c, CW__ENTITY_COUNTS_SQL, &st, d);
     int rc = SQLITE_DONE;
     while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (json_object_set_new(res, cw__col_text(st, 0),
-                                json_integer((json_int_t)sqlite3_column_int64(st, 1))))
-            err = cw_fail(d, CW_ERR_NOMEM, "counts: out of memory");
+        err = cw__counts_add(res, cw__col_text(st, 0), sqlite3_column_int64(st, 1), d);
     if (!err && rc != SQLITE_DONE)
         err = cw__sqlite_fail(c, rc, d, "counts");
     cw__sqlite_done(c, st);
