@@ -53,8 +53,9 @@ static int64_t id_val(const PGresult *r, int row, int col)
 }
 
 /* An integer from a one-row statement without parameters. */
-static cw_err read_int(cw__pg_conn *c, const char *sql, int64_t *out, cw_diag *d)
+static cw_err read_int(void *conn, const char *sql, int64_t *out, cw_diag *d)
 {
+    cw__pg_conn *c = conn;
     PGresult *r = NULL;
     cw_err err = cw__pg_exec(c, sql, 0, NULL, &r, d);
     if (!err && PQntuples(r) == 1)
@@ -731,13 +732,7 @@ static cw_err ev_unmatched_keys(cw_store *store, size_t max, cw_unmatched_key **
 out:
     PQclear(r);
     cw__pg_release(s, c);
-    if (err) {
-        cw_unmatched_keys_free(keys, len);
-        return err;
-    }
-    *out = keys;
-    *n = len;
-    return CW_OK;
+    return cw__unmatched_keys_done(err, keys, len, out, n);
 }
 
 /* ---- delivery inputs ------------------------------------------------------------------------------------ */
@@ -762,19 +757,11 @@ static cw_err load_components(cw__pg_conn *c, cw__delivery_load *l, cw_diag *d)
 static cw_err load_maps(cw__pg_conn *c, cw__delivery_load *l, cw__pg_array *scope_links,
                         cw_diag *d)
 {
-    int64_t maxl = 0, maxe = 0;
-    cw_err err = read_int(c, "SELECT coalesce(max(id), 0) FROM event_links", &maxl, d);
-    if (!err)
-        err = read_int(c, "SELECT coalesce(max(id), 0) FROM event_envs", &maxe, d);
-    if (!err)
-        err = cw__delivery_load_maps(l, maxl, maxe, d);
+    cw_err err = cw__delivery_load_maps(l, read_int, c, d);
     if (err)
         return err;
     PGresult *r = NULL;
-    err = cw__pg_exec(c,
-                      "SELECT id, component_id, kind FROM event_links"
-                      " WHERE component_id IS NOT NULL",
-                      0, NULL, &r, d);
+    err = cw__pg_exec(c, CW__DELIVERY_LINKS_SQL, 0, NULL, &r, d);
     for (int i = 0; !err && i < PQntuples(r); i++) {
         bool in_scope;
         int64_t link = cw__pg_int(r, i, 0);

@@ -44,8 +44,9 @@ static cw_err run(cw__sqlite_conn *c, const char *sql, cw_diag *d)
 }
 
 /* An integer from a one-row statement without parameters. */
-static cw_err read_int(cw__sqlite_conn *c, const char *sql, int64_t *out, cw_diag *d)
+static cw_err read_int(void *conn, const char *sql, int64_t *out, cw_diag *d)
 {
+    cw__sqlite_conn *c = conn;
     sqlite3_stmt *st = NULL;
     cw_err err = cw__sqlite_stmt(c, sql, &st, d);
     if (err)
@@ -512,13 +513,7 @@ static cw_err ev_unmatched_keys(cw_store *store, size_t max, cw_unmatched_key **
 out:
     cw__sqlite_done(c, st);
     cw__sqlite_read_release(s, c);
-    if (err) {
-        cw_unmatched_keys_free(keys, len);
-        return err;
-    }
-    *out = keys;
-    *n = len;
-    return CW_OK;
+    return cw__unmatched_keys_done(err, keys, len, out, n);
 }
 
 /* ---- delivery inputs ------------------------------------------------------------------------------------ */
@@ -555,17 +550,11 @@ static cw_err load_components(cw__sqlite_conn *c, cw__delivery_load *l, cw_diag 
 static cw_err load_maps(cw__sqlite_conn *c, cw__delivery_load *l, cw_buf *scope_links,
                         cw_diag *d)
 {
-    int64_t maxl = 0, maxe = 0;
-    cw_err err = read_int(c, "SELECT coalesce(max(id), 0) FROM event_links", &maxl, d);
-    if (!err)
-        err = read_int(c, "SELECT coalesce(max(id), 0) FROM event_envs", &maxe, d);
-    if (!err)
-        err = cw__delivery_load_maps(l, maxl, maxe, d);
+    cw_err err = cw__delivery_load_maps(l, read_int, c, d);
     if (err)
         return err;
     sqlite3_stmt *st = NULL;
-    err = cw__sqlite_stmt(c, "SELECT id, component_id, kind FROM event_links"
-                             " WHERE component_id IS NOT NULL", &st, d);
+    err = cw__sqlite_stmt(c, CW__DELIVERY_LINKS_SQL, &st, d);
     if (err)
         return err;
     cw_buf_puts(scope_links, "[");

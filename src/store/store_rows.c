@@ -213,6 +213,18 @@ cw_err cw__unmatched_key_fill(cw_unmatched_key *k, int link_kind, cw__text value
     return CW_OK;
 }
 
+cw_err cw__unmatched_keys_done(cw_err err, cw_unmatched_key *keys, size_t len,
+                               cw_unmatched_key **out, size_t *n)
+{
+    if (err) {
+        cw_unmatched_keys_free(keys, len);
+        return err;
+    }
+    *out = keys;
+    *n = len;
+    return CW_OK;
+}
+
 /* ---- events: link index ------------------------------------------------------------ */
 
 static char lower_c(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c; }
@@ -453,9 +465,15 @@ void cw__delivery_load_components_done(cw__delivery_load *l)
         qsort(l->ids, l->nids, sizeof *l->ids, id_idx_cmp);
 }
 
-cw_err cw__delivery_load_maps(cw__delivery_load *l, int64_t max_link, int64_t max_env,
+cw_err cw__delivery_load_maps(cw__delivery_load *l, cw__read_int_fn read_int, void *conn,
                               cw_diag *d)
 {
+    int64_t max_link = 0, max_env = 0;
+    cw_err err = read_int(conn, "SELECT coalesce(max(id), 0) FROM event_links", &max_link, d);
+    if (!err)
+        err = read_int(conn, "SELECT coalesce(max(id), 0) FROM event_envs", &max_env, d);
+    if (err)
+        return err;
     l->nlinks = (size_t)max_link + 1;
     l->nenvs = (size_t)max_env + 1;
     l->comp = malloc(l->nlinks * sizeof *l->comp);

@@ -106,6 +106,10 @@ cw_err cw__event_list_sql(const cw_event_query *q, const cw__sql_dialect *dl, cw
 cw_err cw__unmatched_key_fill(cw_unmatched_key *k, int link_kind, cw__text value,
                               int64_t events, int64_t last_ms, cw_diag *d);
 
+/* Hands keys[0..len) over to *out / *n, or frees them when err is set. */
+cw_err cw__unmatched_keys_done(cw_err err, cw_unmatched_key *keys, size_t len,
+                               cw_unmatched_key **out, size_t *n);
+
 /* ---- events: link index ------------------------------------------------------------ */
 
 /* The catalog as the link rules see it (events.h): the first Component
@@ -181,9 +185,14 @@ cw_err cw__delivery_load_component(cw__delivery_load *l, int64_t id, const char 
                                    const char *owner, cw_diag *d);
 /* After the last component: sorts them for the link rows. */
 void cw__delivery_load_components_done(cw__delivery_load *l);
-/* Sizes the maps for ids up to max_link / max_env. */
-cw_err cw__delivery_load_maps(cw__delivery_load *l, int64_t max_link, int64_t max_env,
+/* An integer from a one-row statement without parameters, on conn. */
+typedef cw_err (*cw__read_int_fn)(void *conn, const char *sql, int64_t *out, cw_diag *d);
+/* Sizes the maps for the largest link and environment ids (read through read_int). */
+cw_err cw__delivery_load_maps(cw__delivery_load *l, cw__read_int_fn read_int, void *conn,
                               cw_diag *d);
+/* The matched link rows (id, component_id, kind) for cw__delivery_load_link. */
+#define CW__DELIVERY_LINKS_SQL \
+    "SELECT id, component_id, kind FROM event_links WHERE component_id IS NOT NULL"
 /* One matched link row; *in_scope is set when it links a component of the
  * load (its id then belongs to the scope's links). */
 cw_err cw__delivery_load_link(cw__delivery_load *l, int64_t link, int64_t component_id,
