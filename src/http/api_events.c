@@ -140,12 +140,10 @@ static void intake_committed(void *arg, cw_err err, const cw_event_put_result *r
     cw_deferred_complete(in->df); /* in may be gone after this */
 }
 
-/* Worker thread, after the commit: the events' JSON is released here, not
- * on the committer thread. */
+/* Worker thread, after the commit. */
 static void intake_finish(cw_app *app, cw_req *req, cw_resp *resp, void *state)
 {
     intake *in = state;
-    cw_event_batch_free(&in->batch);
     intake_answer(app, req, resp, in);
     intake_free(in);
 }
@@ -182,8 +180,14 @@ static void post_events(cw_app *app, cw_req *req, cw_resp *resp)
      * waits for it. */
     in->df = cw_req_defer(req, intake_finish, in);
     if (in->df) {
-        err = cw_store_events_put_async(app->store, in->batch.items, in->batch.len,
-                                        intake_committed, in, &d);
+        /* the rows are copies: the decoded JSON is released here, while the
+         * commit runs, rather than after it (in is not touched by the
+         * callback's side until it completes) */
+        cw_event_batch batch = in->batch;
+        memset(&in->batch, 0, sizeof in->batch);
+        err = cw_store_events_put_async(app->store, batch.items, batch.len, intake_committed,
+                                        in, &d);
+        cw_event_batch_free(&batch);
         if (!err)
             return;
         cw_deferred_cancel(in->df);

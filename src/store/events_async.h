@@ -30,9 +30,9 @@ typedef void (*cw_events_done_fn)(void *arg, cw_err err, const cw_event_put_resu
 
 /*
  * Queues events[0..n) (all or nothing, as cw_store_events_put) and returns
- * without waiting for the commit. The events are borrowed: they (and the
- * JSON they point into) must stay alive and unchanged until done has been
- * called. Returns an error, and then never calls done, when the arguments
+ * without waiting for the commit. The events are only read during the
+ * call (their strings and compact text are copied into the queued rows),
+ * so the caller may free them at once, while the commit runs. Returns an error, and then never calls done, when the arguments
  * are wrong or the rows cannot be built (d names the event), or when
  * memory runs out.
  */

@@ -148,11 +148,35 @@ static int kind_of(const cw_event *ev, int *cls)
     return CW__EVK_NONE;
 }
 
-/* Offsets into the text buffer until it stops moving. */
+/* Every string of a row, as offsets into the text buffer until it stops
+ * moving; (size_t)-1 for an absent one. */
+enum { RT_SOURCE, RT_ID, RT_TYPE, RT_SUBJECT, RT_CHAIN, RT_ENV, RT_ARTIFACT, RT_LINK, RT_BODY,
+       RT_CHANGES, RT_N };
 typedef struct {
-    size_t body, changes; /* (size_t)-1: none */
+    size_t at[RT_N];
 } row_text;
 
+#define RT_NONE ((size_t)-1)
+
+static cw_err put_text(cw_buf *text, const char *v, size_t *at)
+{
+    *at = RT_NONE;
+    if (!v)
+        return CW_OK;
+    size_t pos = text->len;
+    cw_err err = cw_buf_append(text, v, strlen(v) + 1); /* with its NUL */
+    if (!err)
+        *at = pos;
+    return err;
+}
+
+static const char *text_at(const cw_buf *text, size_t at)
+{
+    return at == RT_NONE ? NULL : text->data + at;
+}
+
+/* Rows for events[0..n): every string is copied into text (the rows borrow
+ * from it), so the events may be freed as soon as this returns. */
 static cw_err make_rows(const cw_event *events, size_t n, cw__event_row *rows, cw_buf *text,
                         cw_diag *d)
 {
@@ -163,37 +187,40 @@ static cw_err make_rows(const cw_event *events, size_t n, cw__event_row *rows, c
     for (size_t i = 0; i < n; i++) {
         const cw_event *ev = &events[i];
         cw__event_row *r = &rows[i];
+        size_t *at = off[i].at;
         if (!ev->raw || !ev->source || !ev->id || !ev->type || !ev->subject_id) {
             err = cw_fail(d, CW_ERR_INVALID, "events[%zu]: not a decoded event", i);
             goto out;
         }
         memset(r, 0, sizeof *r);
-        r->source = ev->source;
-        r->id = ev->id;
-        r->type = ev->type;
-        r->subject_id = ev->subject_id;
-        r->chain_id = ev->chain_id;
-        r->environment = ev->environment_id;
-        r->artifact_id = ev->artifact_id;
         r->time_ms = ev->time_ms;
         r->kind = kind_of(ev, &r->cls);
         cw_event_link_key key;
         cw_event_service_key(ev, &key);
         r->link_kind = (int)key.kind;
-        r->link_value = key.kind == CW_LINK_SERVICE      ? key.service_id
-                        : key.kind == CW_LINK_REPOSITORY ? key.repository_id
-                                                         : NULL;
-        if (!r->link_value)
+        const char *link = key.kind == CW_LINK_SERVICE      ? key.service_id
+                           : key.kind == CW_LINK_REPOSITORY ? key.repository_id
+                                                            : NULL;
+        if (!link)
             r->link_kind = CW_LINK_NONE;
-        off[i].body = text->len;
-        err = cw__json_compact(ev->raw, text);
+        if (!(err = put_text(text, ev->source, &at[RT_SOURCE])) &&
+            !(err = put_text(text, ev->id, &at[RT_ID])) &&
+            !(err = put_text(text, ev->type, &at[RT_TYPE])) &&
+            !(err = put_text(text, ev->subject_id, &at[RT_SUBJECT])) &&
+            !(err = put_text(text, ev->chain_id, &at[RT_CHAIN])) &&
+            !(err = put_text(text, ev->environment_id, &at[RT_ENV])) &&
+            !(err = put_text(text, ev->artifact_id, &at[RT_ARTIFACT])) &&
+            !(err = put_text(text, link, &at[RT_LINK]))) {
+            at[RT_BODY] = text->len;
+            err = cw__json_compact(ev->raw, text);
+        }
         if (!err)
             err = cw_buf_putc(text, '\0');
-        off[i].changes = (size_t)-1;
+        at[RT_CHANGES] = RT_NONE;
         const json_t *ch = NULL;
         if (!err && (r->kind == CW__EVK_DEPLOYED || r->kind == CW__EVK_UPGRADED) &&
             (ch = cw_event_custom_changes(ev)) && json_is_array(ch)) {
-            off[i].changes = text->len;
+            at[RT_CHANGES] = text->len;
             err = cw__json_compact(ch, text);
             if (!err)
                 err = cw_buf_putc(text, '\0');
@@ -205,8 +232,18 @@ static cw_err make_rows(const cw_event *events, size_t n, cw__event_row *rows, c
         }
     }
     for (size_t i = 0; i < n; i++) {
-        rows[i].body = text->data + off[i].body;
-        rows[i].changes = off[i].changes == (size_t)-1 ? NULL : text->data + off[i].changes;
+        const size_t *at = off[i].at;
+        cw__event_row *r = &rows[i];
+        r->source = text_at(text, at[RT_SOURCE]);
+        r->id = text_at(text, at[RT_ID]);
+        r->type = text_at(text, at[RT_TYPE]);
+        r->subject_id = text_at(text, at[RT_SUBJECT]);
+        r->chain_id = text_at(text, at[RT_CHAIN]);
+        r->environment = text_at(text, at[RT_ENV]);
+        r->artifact_id = text_at(text, at[RT_ARTIFACT]);
+        r->link_value = text_at(text, at[RT_LINK]);
+        r->body = text_at(text, at[RT_BODY]);
+        r->changes = text_at(text, at[RT_CHANGES]);
     }
 out:
     free(off);
