@@ -5,6 +5,7 @@
  */
 #include "events/events.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "events/events_int.h"
@@ -15,6 +16,7 @@ void cw_event_free(cw_event *ev)
     if (!ev)
         return;
     json_decref(ev->raw);
+    free(ev->compact);
     memset(ev, 0, sizeof *ev);
 }
 

@@ -26,7 +26,8 @@
  * - Newer versions of known types and custom `dev.cdeventsx.*` types pass the
  *   envelope checks only and are stored as-is with known == false.
  *
- * Ownership: a decoded cw_event owns one reference to `raw`; every string
+ * Ownership: a decoded cw_event owns one reference to `raw` (and `compact`
+ * when set); every string
  * pointer in it points into `raw` and stays valid while the event lives
  * (the struct itself may be copied or moved). Callers must not modify `raw`.
  * cw_event_free releases it.
@@ -67,9 +68,14 @@ typedef struct {
     const char *repository_id;  /* repository.id (change.*, branch.*) */
     const char *service_id;     /* service.id (incident.*) */
     json_t *raw;                /* the whole CDEvent (owned reference) */
+    char *compact;              /* the CDEvent's text as received when that was
+                                   already compact JSON (NDJSON lines), owned;
+                                   NULL otherwise. The store keeps it as the
+                                   event's body instead of re-serialising raw. */
 } cw_event;
 
-/* Releases ev->raw and zeroes the struct; safe on a zeroed struct. */
+/* Releases ev->raw and ev->compact and zeroes the struct; safe on a zeroed
+ * struct. */
 void cw_event_free(cw_event *ev);
 
 /*

@@ -251,7 +251,7 @@ static cw_err parse_json(const char *text, size_t len, int max_depth, const char
                          json_t **out, cw_diag *d)
 {
     /* the fast path's values pass the depth rule by construction */
-    json_t *v = cw__json_parse_fast(text, len, max_depth);
+    json_t *v = cw__json_parse_fast(text, len, max_depth, NULL);
     if (v) {
         *out = v;
         return CW_OK;
@@ -517,7 +517,8 @@ static cw_err decode_ndjson(const char *body, size_t len, const limits_t *lim, c
             goto out;
         }
         /* the line's name is only needed for an error: format it then */
-        v = cw__json_parse_fast(start, n, lim->max_depth);
+        bool compact = false;
+        v = cw__json_parse_fast(start, n, lim->max_depth, &compact);
         if (!v) {
             char where[32];
             snprintf(where, sizeof where, "line %zu", line);
@@ -536,6 +537,12 @@ static cw_err decode_ndjson(const char *body, size_t len, const limits_t *lim, c
                 index_prefix(d, lead, out->len);
             }
             goto out;
+        }
+        /* a compact line is the body the store keeps: no re-serialising
+         * (without the copy the store serialises raw instead) */
+        if (compact && (out->items[out->len].compact = malloc(n + 1))) {
+            memcpy(out->items[out->len].compact, start, n);
+            out->items[out->len].compact[n] = '\0';
         }
         out->len++;
     }

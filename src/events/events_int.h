@@ -54,8 +54,9 @@ bool cw__is_uri(const char *s);
 /* Parses JSON text as json_loadb(JSON_REJECT_DUPLICATES | JSON_DECODE_ANY)
  * would, faster, for input that is valid and nested less than max_depth;
  * returns NULL for anything else (the caller then asks jansson, which
- * reports the error). events_json.c. */
-json_t *cw__json_parse_fast(const char *text, size_t len, int max_depth);
+ * reports the error). *compact (may be NULL) tells whether the text had no
+ * whitespace at all, i.e. is compact JSON as it stands. events_json.c. */
+json_t *cw__json_parse_fast(const char *text, size_t len, int max_depth, bool *compact);
 
 /* ASCII case-insensitive equality. */
 bool cw__ieq(const char *a, const char *b);

@@ -22,14 +22,17 @@
 typedef struct {
     const char *p, *end;
     int depth_left;   /* containers that may still be opened */
+    size_t ws;        /* whitespace bytes skipped */
     char *scratch;    /* decoded strings with escapes */
     size_t scratch_cap;
 } fj;
 
 static void skip_ws(fj *s)
 {
+    const char *from = s->p;
     while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
         s->p++;
+    s->ws += (size_t)(s->p - from);
 }
 
 static int hex4(const char *p)
@@ -346,7 +349,7 @@ static json_t *parse_value(fj *s)
     }
 }
 
-json_t *cw__json_parse_fast(const char *text, size_t len, int max_depth)
+json_t *cw__json_parse_fast(const char *text, size_t len, int max_depth, bool *compact)
 {
     /* parse_json's rule: containers at depth max_depth have no children;
      * declining one level earlier leaves every deep case to jansson */
@@ -361,5 +364,7 @@ json_t *cw__json_parse_fast(const char *text, size_t len, int max_depth)
         }
     }
     free(s.scratch);
+    if (compact)
+        *compact = v && s.ws == 0;
     return v;
 }

@@ -212,7 +212,9 @@ static cw_err make_rows(const cw_event *events, size_t n, cw__event_row *rows, c
             !(err = put_text(text, ev->artifact_id, &at[RT_ARTIFACT])) &&
             !(err = put_text(text, link, &at[RT_LINK]))) {
             at[RT_BODY] = text->len;
-            err = cw__json_compact(ev->raw, text);
+            /* the decoder kept the text when it was compact already */
+            err = ev->compact ? cw_buf_append(text, ev->compact, strlen(ev->compact))
+                              : cw__json_compact(ev->raw, text);
         }
         if (!err)
             err = cw_buf_putc(text, '\0');

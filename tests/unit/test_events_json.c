@@ -57,7 +57,8 @@ static bool same(const json_t *a, const json_t *b)
 /* Checks one input; returns whether the fast path took it. */
 static bool check(const char *text, size_t len)
 {
-    json_t *fast = cw__json_parse_fast(text, len, DEPTH);
+    bool compact = true;
+    json_t *fast = cw__json_parse_fast(text, len, DEPTH, &compact);
     if (!fast)
         return false;
     json_error_t je;
@@ -66,6 +67,10 @@ static bool check(const char *text, size_t len)
         fail_msg("fast path accepted what jansson refuses (%s): %.*s", je.text, (int)len, text);
     if (!same(fast, ref))
         fail_msg("fast path and jansson differ on: %.*s", (int)len, text);
+    /* compact: no whitespace byte outside strings (and none can be raw
+     * inside them but the space) */
+    if (compact && (memchr(text, '\n', len) || memchr(text, '\t', len) || memchr(text, '\r', len)))
+        fail_msg("called compact: %.*s", (int)len, text);
     json_decref(fast);
     json_decref(ref);
     return true;
@@ -93,10 +98,24 @@ static void test_edge_cases(void **state)
         "1e-400", /* valid, but underflows: left to jansson */
     };
     for (size_t i = 0; i < sizeof declined / sizeof declined[0]; i++) {
-        json_t *v = cw__json_parse_fast(declined[i], strlen(declined[i]), DEPTH);
+        json_t *v = cw__json_parse_fast(declined[i], strlen(declined[i]), DEPTH, NULL);
         if (v)
             fail_msg("fast path accepted: %s", declined[i]);
     }
+    bool compact = false;
+    const char *t1 = "{\"a b\":[1,\"c d\"]}", *t2 = "{\"a\": 1}";
+    json_t *v = cw__json_parse_fast(t1, strlen(t1), DEPTH, &compact);
+    assert_non_null(v);
+    assert_true(compact);
+    json_decref(v);
+    v = cw__json_parse_fast(t2, strlen(t2), DEPTH, &compact);
+    assert_non_null(v);
+    assert_false(compact);
+    json_decref(v);
+    v = cw__json_parse_fast(" {}", 3, DEPTH, &compact);
+    assert_non_null(v);
+    assert_false(compact);
+    json_decref(v);
     /* nesting: declined from DEPTH - 1 levels on, accepted below */
     char deep[200];
     for (int levels = DEPTH - 3; levels <= DEPTH + 1; levels++) {
