@@ -7,6 +7,7 @@
  */
 #include "store/postgres_int.h"
 #include "store/store_rows.h"
+#include "util/log.h"
 
 #include <poll.h>
 #include <stdio.h>
@@ -40,18 +41,33 @@ static void first_line(const char *msg, char *out, size_t cap)
     out[n] = '\0';
 }
 
-cw_err cw__pg_fail(cw__pg_conn *c, const PGresult *res, cw_diag *d, const char *what)
+/* The server's full message (all lines: DETAIL, HINT…) goes to the log only. */
+static void log_failure(cw_log_level level, const char *sqlstate, const char *message,
+                        const char *sql)
+{
+    json_t *f = json_pack("{s:s, s:s, s:s}", "sqlstate", sqlstate ? sqlstate : "", "error",
+                          message ? message : "", "statement", sql ? sql : "");
+    cw_log(level, "database error", f);
+}
+
+cw_err cw__pg_fail(cw__pg_conn *c, const PGresult *res, cw_diag *d, const char *sql)
 {
     const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *full = res ? PQresultErrorMessage(res) : NULL;
+    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     char msg[300];
-    first_line(res ? PQresultErrorMessage(res) : NULL, msg, sizeof msg);
-    if (!msg[0] && c && c->pg)
-        first_line(PQerrorMessage(c->pg), msg, sizeof msg);
+    /* the primary message has no "ERROR:" prefix and no DETAIL (row values) */
+    first_line(primary && *primary ? primary : full, msg, sizeof msg);
+    if (!msg[0] && c && c->pg) {
+        full = PQerrorMessage(c->pg);
+        first_line(full, msg, sizeof msg);
+    }
     if (!msg[0])
         snprintf(msg, sizeof msg, "no answer from the server");
+    bool retryable = st && (!strcmp(st, "40001") || !strcmp(st, "40P01"));
     if (c) {
         snprintf(c->sqlstate, sizeof c->sqlstate, "%s", st ? st : "");
-        if (st && (!strcmp(st, "40001") || !strcmp(st, "40P01")))
+        if (retryable)
             c->retry = true;
     }
     cw_err err;
@@ -76,7 +92,14 @@ cw_err cw__pg_fail(cw__pg_conn *c, const PGresult *res, cw_diag *d, const char *
         err = CW_ERR_INTERNAL;
     else
         err = CW_ERR_IO;
-    return cw_fail(d, err, "database: %s: %s", what, msg);
+    /* serialization failures are retried; conflicts and busy answers are
+     * expected under load */
+    cw_log_level level = retryable ? CW_LOG_DEBUG
+                         : err == CW_ERR_CONFLICT || err == CW_ERR_BUSY ? CW_LOG_WARN
+                                                                       : CW_LOG_ERROR;
+    log_failure(level, st, full && *full ? full : msg, sql);
+    /* the detail can reach a client (problem+json): never the statement */
+    return cw_fail(d, err, "database: %s", msg);
 }
 
 /* ---- results ------------------------------------------------------------------- */
@@ -246,14 +269,8 @@ static cw_err finish(cw__pg_conn *c, PGresult *res, PGresult **out, cw_diag *d,
             PQclear(res);
         return CW_OK;
     }
-    char what[48];
-    size_t n = strcspn(sql, "(\n");
-    if (n > 40)
-        n = 40;
-    memcpy(what, sql, n);
-    what[n] = '\0';
-    cw_err err = res ? cw__pg_fail(c, res, d, what)
-                     : cw_fail(d, CW_ERR_NOMEM, "database: %s: out of memory", what);
+    cw_err err = res ? cw__pg_fail(c, res, d, sql)
+                     : cw_fail(d, CW_ERR_NOMEM, "database: out of memory");
     PQclear(res);
     return err;
 }

@@ -61,7 +61,7 @@ static cw_err read_int(void *conn, const char *sql, int64_t *out, cw_diag *d)
     if (!err && PQntuples(r) == 1)
         *out = cw__pg_int(r, 0, 0);
     else if (!err)
-        err = cw_fail(d, CW_ERR_IO, "database: no row for %.40s", sql);
+        err = cw_fail(d, CW_ERR_IO, "database: a single-value query returned no row");
     PQclear(r);
     return err;
 }

@@ -70,12 +70,14 @@ cw_err cw__pg_open(const char *url, const cw_store_options *opt, cw_store **out,
 
 /*
  * Maps a failed result (or, with res NULL, the connection's error) to
- * cw_err and fills d with "database: what: server message". Unique
+ * cw_err and fills d with "database: <first line of the server's message>";
+ * the statement sql (may be NULL) and the full message are logged, never put
+ * into d, whose text can reach a client. Unique
  * violations are CW_ERR_CONFLICT, serialization failures and deadlocks
  * CW_ERR_BUSY (and mark the transaction for a retry), writes refused by a
  * read-only transaction CW_ERR_UNSUPPORTED, lost connections CW_ERR_IO.
  */
-cw_err cw__pg_fail(cw__pg_conn *c, const PGresult *res, cw_diag *d, const char *what);
+cw_err cw__pg_fail(cw__pg_conn *c, const PGresult *res, cw_diag *d, const char *sql);
 /* Whether the last failure on c had this SQLSTATE. */
 bool cw__pg_state_is(const cw__pg_conn *c, const char *sqlstate);
 

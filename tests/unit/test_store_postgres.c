@@ -507,6 +507,46 @@ static void test_audit_is_append_only(void **state)
     assert_int_equal(fx_pg_int(f->url, "SELECT count(*) FROM audit_refs"), 1);
 }
 
+/* ---- error details ------------------------------------------------------------------------ */
+
+/* A store error's detail can reach a client (problem+json): it names the
+ * server's message, never the statement that failed. */
+static void assert_no_sql(const char *msg)
+{
+    static const char *const words[] = {"SELECT", "INSERT", "UPDATE", "DELETE", "VALUES",
+                                        "FROM ",  "WHERE",  "RETURNING", "$1", "ON CONFLICT"};
+    assert_true(strncmp(msg, "database: ", 10) == 0);
+    for (size_t i = 0; i < FX_LEN(words); i++)
+        if (strstr(msg, words[i]))
+            fail_msg("detail names SQL (%s): %s", words[i], msg);
+}
+
+static void test_database_errors_name_no_sql(void **state)
+{
+    fx_pg_db *f = *state;
+    cw_store *s = open_pool(f->url, 1);
+    cw_diag d = {""};
+    /* a write the server refuses: the client gets the server's first line */
+    fx_pg_backend.raw_exec(f, "ALTER TABLE entities ADD CONSTRAINT refuse_writes CHECK (false)");
+    json_t *e = component("blocked", "service");
+    cw_put_result res;
+    assert_int_equal(cw_store_entity_put(s, e, NULL, &res, &d), CW_ERR_INVALID);
+    assert_non_null(strstr(d.msg, "violates check constraint \"refuse_writes\""));
+    assert_no_sql(d.msg);
+    json_decref(e);
+
+    /* a read of a table that went away */
+    fx_pg_backend.raw_exec(f, "ALTER TABLE audit RENAME TO audit_gone");
+    cw_audit_query q;
+    cw_audit_query_init(&q);
+    cw_audit_page p;
+    d.msg[0] = '\0';
+    assert_int_equal(cw_store_audit_query(s, &q, &p, &d), CW_ERR_INTERNAL);
+    assert_non_null(strstr(d.msg, "does not exist"));
+    assert_no_sql(d.msg);
+    cw_store_close(s);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -528,6 +568,7 @@ int main(void)
         T(test_caches_follow_other_instances),
         T(test_audit_is_append_only),
         T(test_invalid_utf8_finds_nothing),
+        T(test_database_errors_name_no_sql),
     };
     return cmocka_run_group_tests_name("store: postgres", tests, NULL, NULL);
 }
