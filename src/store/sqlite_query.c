@@ -11,6 +11,7 @@
  * sorting them (sparse sets), whichever reads fewer entries.
  */
 #include "store/sqlite_int.h"
+#include "store/store_rows.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -94,17 +95,6 @@ static cw_err unite(cw__idset *a, const cw__idset *b)
             return CW_ERR_NOMEM;
     normalize(a);
     return CW_OK;
-}
-
-static char *lower_dup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p) {
-        memcpy(p, s, n);
-        cw__lower_ascii(p);
-    }
-    return p;
 }
 
 /* Appends ",?" n times after a first "?" (a bound value list). */
@@ -199,12 +189,12 @@ static cw_err cursor_init(cursor *cu, const cw_filter_cond *k, int slot)
     memset(cu, 0, sizeof *cu);
     cu->slot = slot;
     cu->nvals = k->nvalues;
-    cu->key = lower_dup(k->key);
+    cu->key = cw__dup_lower(k->key);
     cu->vals = calloc(k->nvalues ? k->nvalues : 1, sizeof *cu->vals);
     if (!cu->key || !cu->vals)
         return CW_ERR_NOMEM;
     for (size_t i = 0; i < k->nvalues; i++) {
-        if (!(cu->vals[i] = lower_dup(k->values[i])))
+        if (!(cu->vals[i] = cw__dup_lower(k->values[i])))
             return CW_ERR_NOMEM;
         if (!cu->vals[i][0])
             cu->empty_value = true;
@@ -627,7 +617,7 @@ cw_err cw__sqlite_page_ids(cw__sqlite_conn *c, const cw__idset *m, const char *a
     cw__keyed *arr = NULL;
     size_t n = 0, cap = 0;
     sqlite3_stmt *st = NULL;
-    char *after = after_key ? lower_dup(after_key) : NULL;
+    char *after = after_key ? cw__dup_lower(after_key) : NULL;
     cw_err err = after_key && !after ? cw_fail(d, CW_ERR_NOMEM, "query: out of memory")
                                      : CW_OK;
     int64_t span = 0;
@@ -788,7 +778,7 @@ cw_err cw__sqlite_facet(cw__sqlite_conn *c, const char *key, const cw__idset *fi
     stream s[2] = {{NULL, true}, {NULL, true}};
     facet *fs = NULL;
     size_t nf = 0, cap = 0;
-    char *lkey = lower_dup(key);
+    char *lkey = cw__dup_lower(key);
     char *cur = NULL;          /* value of the open group (lower case) */
     int64_t last_id = -1;
     cw_err err = lkey ? CW_OK : cw_fail(d, CW_ERR_NOMEM, "facets: out of memory");
@@ -823,7 +813,7 @@ cw_err cw__sqlite_facet(cw__sqlite_conn *c, const char *key, const cw__idset *fi
         if ((!filter || member(filter, id)) && !(same_group && id == last_id)) {
             if (!same_group) {
                 free(cur);
-                cur = lower_dup(value);
+                cur = cw__dup_lower(value);
                 if (nf == cap) {
                     size_t ncap = cap ? cap * 2 : 32;
                     facet *p = realloc(fs, ncap * sizeof *p);
