@@ -726,8 +726,11 @@ out:
  * Rows of one key come out of the search table's primary key sorted by
  * (value, entity_id), so counting entities per value is one pass; for
  * relations.* keys a second sorted stream (the inverse of others' outgoing
- * relations) is merged in, an entity counted once per value. Case variants
- * of one value are one facet, shown with the first original spelling.
+ * relations) is merged in, an entity counted once per value. As in
+ * Backstage, facets are grouped by the original value: case variants of one
+ * lower-cased value are separate facets. They arrive interleaved within the
+ * lower-cased group, which holds few variants, so each row looks its
+ * variant up among the group's facets.
  */
 
 typedef struct {
@@ -749,6 +752,7 @@ static cw_err stream_next(cw__sqlite_conn *c, stream *s, cw_diag *d)
 typedef struct {
     char *value;     /* shown: original case */
     int64_t count;
+    int64_t last_id; /* the last entity counted (rows come by entity id) */
 } facet;
 
 static int facet_cmp(const void *a, const void *b)
@@ -779,8 +783,8 @@ cw_err cw__sqlite_facet(cw__sqlite_conn *c, const char *key, const cw__idset *fi
     facet *fs = NULL;
     size_t nf = 0, cap = 0;
     char *lkey = cw__dup_lower(key);
-    char *cur = NULL;          /* value of the open group (lower case) */
-    int64_t last_id = -1;
+    char *cur = NULL;          /* the open lower-cased group */
+    size_t first = 0;          /* its first facet in fs */
     cw_err err = lkey ? CW_OK : cw_fail(d, CW_ERR_NOMEM, "facets: out of memory");
     if (!err)
         err = cw__sqlite_stmt(c,
@@ -809,11 +813,20 @@ cw_err cw__sqlite_facet(cw__sqlite_conn *c, const char *key, const cw__idset *fi
         stream *in = row_order(&s[0], &s[1]) <= 0 ? &s[0] : &s[1];
         const char *value = cw__col_text(in->st, 0);
         int64_t id = sqlite3_column_int64(in->st, 1);
-        bool same_group = cur && !strcmp(cur, value);
-        if ((!filter || member(filter, id)) && !(same_group && id == last_id)) {
-            if (!same_group) {
+        if (!filter || member(filter, id)) {
+            if (!cur || strcmp(cur, value) != 0) {
                 free(cur);
-                cur = cw__dup_lower(value);
+                if (!(cur = cw__dup_lower(value))) {
+                    err = cw_fail(d, CW_ERR_NOMEM, "facets: out of memory");
+                    break;
+                }
+                first = nf;
+            }
+            const char *shown = cw__col_text(in->st, 2);
+            size_t k = first;
+            while (k < nf && strcmp(fs[k].value, shown) != 0)
+                k++;
+            if (k == nf) {
                 if (nf == cap) {
                     size_t ncap = cap ? cap * 2 : 32;
                     facet *p = realloc(fs, ncap * sizeof *p);
@@ -822,21 +835,20 @@ cw_err cw__sqlite_facet(cw__sqlite_conn *c, const char *key, const cw__idset *fi
                         cap = ncap;
                     }
                 }
-                const char *shown = cw__col_text(in->st, 2);
                 size_t sl = strlen(shown) + 1;
-                char *copy = malloc(sl);
-                if (!cur || nf == cap || !copy) {
-                    free(copy);
+                char *copy = nf < cap ? malloc(sl) : NULL;
+                if (!copy) {
                     err = cw_fail(d, CW_ERR_NOMEM, "facets: out of memory");
                     break;
                 }
                 memcpy(copy, shown, sl);
-                fs[nf].value = copy;
-                fs[nf].count = 0;
+                fs[nf] = (facet){.value = copy, .count = 0, .last_id = -1};
                 nf++;
             }
-            fs[nf - 1].count++;
-            last_id = id;
+            if (fs[k].last_id != id) {
+                fs[k].count++;
+                fs[k].last_id = id;
+            }
         }
         err = stream_next(c, in, d);
     }

@@ -853,6 +853,52 @@ static void test_facets_over_both_directions(void **state)
     json_decref(out);
 }
 
+/* Values that differ only in case are distinct facet values, each with its
+ * own count and original text (Backstage groups by the original value);
+ * filters still match them all. */
+static void test_facets_keep_case_variants_apart(void **state)
+{
+    fx_store *f = *state;
+    static const char *const types[] = {"Service", "service", "service", "SERVICE"};
+    for (size_t i = 0; i < FX_LEN(types); i++)
+        put(f->s, fx_entity("{'apiVersion':'backstage.io/v1alpha1','kind':'Component',"
+                            "'metadata':{'name':'c%zu','tags':['java']},"
+                            "'spec':{'type':'%s','lifecycle':'%s','owner':'t'}}",
+                            i, types[i], i % 2 ? "production" : "Production"));
+    cw_diag d = {""};
+    json_t *out = NULL;
+    const char *keys[] = {"spec.type", "spec.lifecycle"};
+    assert_int_equal(cw_store_entity_facets(f->s, keys, 2, NULL, &out, &d), CW_OK);
+    assert_int_equal(json_array_size(json_object_get(out, "spec.type")), 3);
+    assert_int_equal(facet_count(out, "spec.type", "service"), 2);
+    assert_int_equal(facet_count(out, "spec.type", "Service"), 1);
+    assert_int_equal(facet_count(out, "spec.type", "SERVICE"), 1);
+    /* the most frequent first */
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(out, "spec.type"), 0), "value")),
+                        "service");
+    assert_int_equal(json_array_size(json_object_get(out, "spec.lifecycle")), 2);
+    assert_int_equal(facet_count(out, "spec.lifecycle", "Production"), 2);
+    assert_int_equal(facet_count(out, "spec.lifecycle", "production"), 2);
+    json_decref(out);
+
+    tfilter t;
+    const char *k1[] = {"spec.type"};
+    assert_int_equal(cw_store_entity_facets(f->s, k1, 1, mkfilter(&t, "spec.lifecycle=production"),
+                                            &out, &d),
+                     CW_OK);
+    assert_int_equal(facet_count(out, "spec.type", "service"), 2);
+    assert_int_equal(facet_count(out, "spec.type", "Service"), 1);
+    assert_int_equal(facet_count(out, "spec.type", "SERVICE"), 1);
+    json_decref(out);
+    assert_int_equal(cw_store_entity_facets(f->s, k1, 1, mkfilter(&t, "metadata.name=c1"),
+                                            &out, &d),
+                     CW_OK);
+    assert_int_equal(json_array_size(json_object_get(out, "spec.type")), 1);
+    assert_int_equal(facet_count(out, "spec.type", "service"), 1);
+    json_decref(out);
+}
+
 /* ---- tests: batches --------------------------------------------------------------------------- */
 
 static void test_put_many_is_all_or_nothing(void **state)
@@ -1355,6 +1401,7 @@ int main(void)
         T(test_query_strategies_agree),
         T(test_facets_and_counts),
         T(test_facets_over_both_directions),
+        T(test_facets_keep_case_variants_apart),
         T(test_put_many_is_all_or_nothing),
         T(test_put_many_statuses),
         T(test_tokens),
