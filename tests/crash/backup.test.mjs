@@ -102,7 +102,17 @@ test('backup under write load, verify, restore into a new place', { timeout: 120
   });
   const writers = [put(0), put(1), put(2), events()].map(guard);
   const writersDone = Promise.allSettled(writers);
-  await new Promise((r) => setTimeout(r, 400));
+  // Waits for progress rather than for a fixed time: a sanitizer build on a
+  // busy machine can be ten times slower.
+  const until = async (cond, what) => {
+    const deadline = performance.now() + 60000;
+    while (!cond()) {
+      if (stop) return; // a writer failed: its error fails the test below
+      assert.ok(performance.now() < deadline, `timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  await until(() => ackedAt.size > 30, 'writes before the backup');
 
   const started = performance.now();
   const b = await Promise.race([run(['backup', '--db', db, out]), writersDone.then(() => Promise.all(writers))]);
@@ -110,7 +120,8 @@ test('backup under write load, verify, restore into a new place', { timeout: 120
   assert.equal(b.status, 0, b.stderr);
   assert.match(b.stdout, /verified/);
   assert.match(b.stdout, /entities\s+\d+/);
-  await new Promise((r) => setTimeout(r, 200)); // more writes after the backup
+  const ackedBefore = ackedAt.size;
+  await until(() => ackedAt.size >= ackedBefore + 3 * 3, 'writes after the backup');
   stop = true;
   await Promise.all(writers);
   const before = [...ackedAt].filter(([, t]) => t < started).map(([n]) => n);
