@@ -119,7 +119,7 @@ describe('concurrent intake', () => {
     }
   });
 
-  test('SIGTERM with requests in flight: exits promptly, every acknowledged event is stored', async () => {
+  test('SIGTERM with requests in flight: exits promptly, every acknowledged event is stored', async (t) => {
     const srv = await startServer({ args: ['--threads', '4'] });
     let srv2 = null;
     try {
@@ -127,9 +127,17 @@ describe('concurrent intake', () => {
       const agent = new Agent({ keepAlive: true, maxSockets: 32 });
       const N = 300;
       const pending = [];
-      for (let i = 0; i < N; i++) pending.push(post(srv.port, agent, tok, cdevent('/intake/stop', `t-${i}`, i)));
-      // stop while the requests are being answered
-      await new Promise((r) => setTimeout(r, 30));
+      let firstAck;
+      const acked1 = new Promise((r) => { firstAck = r; });
+      for (let i = 0; i < N; i++) {
+        pending.push(post(srv.port, agent, tok, cdevent('/intake/stop', `t-${i}`, i)).then((r) => {
+          if (r.status === 202) firstAck();
+          return r;
+        }));
+      }
+      // stop while the requests are being answered: right after the first
+      // acknowledgement, with most of the others still queued or suspended
+      await acked1;
       const t0 = Date.now();
       const exited = new Promise((r) => srv.proc.once('exit', (code, signal) => r({ code, signal })));
       srv.proc.kill('SIGTERM');
@@ -147,6 +155,7 @@ describe('concurrent intake', () => {
         assert.ok(r.status === 503 || r.status >= 500, `unexpected ${r.status}`);
       }
       assert.ok(acked.length > 0, 'some requests were acknowledged before the stop');
+      t.diagnostic(`${acked.length} of ${N} acknowledged, ${res.filter((r) => r.error).length} cut off`);
       assert.doesNotMatch(srv.stderr, /suspend|resume/i);
       srv2 = await startServer({ db: srv.db });
       const ids = await listIds(srv2, '/intake/stop');
