@@ -819,7 +819,8 @@ static cw_err facet_one(cw__pg_conn *c, const char *key, const cw_filter *f, jso
         cw__qb_param(&b, key + 10);
         cw__qb_filter_in(&b, "t.id", f);
     }
-    cw__qb_sql(&b, ") x GROUP BY o ORDER BY n DESC, o");
+    /* byte order on ties, as the SQLite backend's strcmp */
+    cw__qb_sql(&b, ") x GROUP BY o ORDER BY n DESC, o COLLATE \"C\"");
     cw_err err = qb_run(c, &b, &r, d);
     for (int i = 0; !err && i < PQntuples(r); i++) {
         json_t *o = json_pack("{s:s, s:I}", "value", cw__pg_text(r, i, 0), "count",

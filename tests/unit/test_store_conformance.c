@@ -873,10 +873,12 @@ static void test_facets_keep_case_variants_apart(void **state)
     assert_int_equal(facet_count(out, "spec.type", "service"), 2);
     assert_int_equal(facet_count(out, "spec.type", "Service"), 1);
     assert_int_equal(facet_count(out, "spec.type", "SERVICE"), 1);
-    /* the most frequent first */
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(json_object_get(out, "spec.type"), 0), "value")),
-                        "service");
+    /* the most frequent first, ties in byte order on every backend */
+    static const char *const order[] = {"service", "SERVICE", "Service"};
+    for (size_t i = 0; i < FX_LEN(order); i++)
+        assert_string_equal(json_string_value(json_object_get(
+                                json_array_get(json_object_get(out, "spec.type"), i), "value")),
+                            order[i]);
     assert_int_equal(json_array_size(json_object_get(out, "spec.lifecycle")), 2);
     assert_int_equal(facet_count(out, "spec.lifecycle", "Production"), 2);
     assert_int_equal(facet_count(out, "spec.lifecycle", "production"), 2);
