@@ -5,8 +5,9 @@
  * and a small string arena the loaders share.
  *
  * store_events.c turns decoded events into rows in the caller's thread
- * (so serialisation runs in parallel), queues them, and one caller at a
- * time hands every queued batch to ops->put in a single transaction.
+ * (so serialisation runs in parallel), queues them, and one leader at a
+ * time (a blocking caller or a committer thread) hands every queued batch
+ * of a store to ops->put in a single transaction.
  */
 #ifndef CW_EVENTS_IMPL_H
 #define CW_EVENTS_IMPL_H

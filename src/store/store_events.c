@@ -1,18 +1,25 @@
 /*
- * store_events.c — the public events functions of store.h: argument checks,
+ * store_events.c — the public events functions of store.h (and
+ * events_async.h): argument checks,
  * scope parsing, reducing decoded events to rows (in the caller's thread),
  * group commit, and the backend-independent assembly of the delivery
  * insights' input arrays (events_impl.h).
  *
- * Group commit: callers queue their batch and wait on a condition variable.
- * Whenever no transaction is running for a store, the first waiting caller
- * becomes the committer: it takes every queued batch of that store (up to a
- * cap), writes them in one transaction, marks them done after the commit
- * and wakes the others; one of those still waiting then commits the next
- * group. No caller returns before the transaction holding its events has
- * committed, and there is no background thread to start or stop. The queue
- * is process-wide (nodes live on the callers' stacks and name their store),
- * so a store needs no extra state for it.
+ * Group commit: callers queue their batch (rows whose strings are copies)
+ * and one leader per store at a time takes every queued batch of that store
+ * (up to a cap), writes them in one transaction and marks them done after
+ * the commit. Blocking callers (cw_store_events_put) wait on their own
+ * condition variable; when no one leads their store, the first of them
+ * leads, and hands over to the next waiter when its own batch is done.
+ * Async callers (cw_store_events_put_async, events_async.h) do not wait:
+ * when their store has no leader, they hand it to a committer thread
+ * (started on demand, at most GC_MAX_THREADS, leaving after GC_IDLE_SECONDS
+ * without work), which commits that store's queue until it is empty and
+ * calls each async batch back after its commit, outside the lock. No batch
+ * is reported done before the transaction holding it has committed. The
+ * queue is process-wide (blocking nodes live on the callers' stacks, async
+ * ones on the heap, and name their store), so a store needs no extra state
+ * for it; a store must not be closed while batches for it are queued.
  */
 #include <pthread.h>
 #include <stdio.h>
