@@ -1,7 +1,6 @@
 /* timeutil.c — clocks and RFC 3339 formatting/parsing without locale or TZ. */
 #include "util/timeutil.h"
 
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -52,24 +51,62 @@ static int64_t floor_div(int64_t a, int64_t b)
 
 int64_t cw_day_of_ms(int64_t ms) { return floor_div(ms, 86400000); }
 
-void cw_day_format(int64_t day, char out[16])
+/* Writes v as exactly width decimal digits (v < 10^width); returns the end. */
+static char *put_digits(char *p, unsigned v, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + width;
+}
+
+/* RFC 3339 has four-digit years only: days and times outside 0000-01-01 ..
+ * 9999-12-31 (reachable only through absurd values) are clamped to that
+ * range rather than printed in a form no reader accepts. */
+#define FIRST_DAY (-719528)  /* 0000-01-01 */
+#define LAST_DAY 2932896     /* 9999-12-31 */
+
+static char *put_date(char *p, int64_t day)
 {
     int64_t y;
     unsigned m, d;
     civil_from_days(day, &y, &m, &d);
-    snprintf(out, 16, "%04lld-%02u-%02u", (long long)y, m, d);
+    p = put_digits(p, (unsigned)y, 4);
+    *p++ = '-';
+    p = put_digits(p, m, 2);
+    *p++ = '-';
+    return put_digits(p, d, 2);
+}
+
+void cw_day_format(int64_t day, char out[16])
+{
+    if (day < FIRST_DAY)
+        day = FIRST_DAY;
+    else if (day > LAST_DAY)
+        day = LAST_DAY;
+    *put_date(out, day) = '\0';
 }
 
 void cw_time_format_ms(int64_t ms, char out[32])
 {
+    if (ms < (int64_t)FIRST_DAY * 86400000)
+        ms = (int64_t)FIRST_DAY * 86400000;
+    else if (ms > ((int64_t)LAST_DAY + 1) * 86400000 - 1)
+        ms = ((int64_t)LAST_DAY + 1) * 86400000 - 1;
     int64_t day = cw_day_of_ms(ms);
-    int64_t rem = ms - day * 86400000;
-    int64_t y;
-    unsigned m, d;
-    civil_from_days(day, &y, &m, &d);
-    snprintf(out, 32, "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ", (long long)y, m, d,
-             (unsigned)(rem / 3600000), (unsigned)(rem / 60000 % 60),
-             (unsigned)(rem / 1000 % 60), (unsigned)(rem % 1000));
+    unsigned rem = (unsigned)(ms - day * 86400000); /* 0 .. 86399999 */
+    char *p = put_date(out, day);
+    *p++ = 'T';
+    p = put_digits(p, rem / 3600000, 2);
+    *p++ = ':';
+    p = put_digits(p, rem / 60000 % 60, 2);
+    *p++ = ':';
+    p = put_digits(p, rem / 1000 % 60, 2);
+    *p++ = '.';
+    p = put_digits(p, rem % 1000, 3);
+    *p++ = 'Z';
+    *p = '\0';
 }
 
 void cw_time_format_compact(int64_t ms, char out[32])

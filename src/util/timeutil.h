@@ -19,7 +19,8 @@ void cw_time_format_compact(int64_t ms, char out[32]);
  * lower-case t/z accepted) into Unix milliseconds (fractions beyond ms are
  * truncated). Returns false when text is not a valid date-time. */
 bool cw_time_parse_rfc3339(const char *text, int64_t *ms_out);
-/* Days since epoch for a UTC time, and "YYYY-MM-DD" for a day number. */
+/* Days since epoch for a UTC time, and "YYYY-MM-DD" for a day number.
+ * Formatting clamps to the years 0000-9999, all that RFC 3339 can express. */
 int64_t cw_day_of_ms(int64_t ms);
 void cw_day_format(int64_t day, char out[16]);
 
