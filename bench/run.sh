@@ -20,6 +20,9 @@ echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f
 step "store: import, by-name get, filtered query, facets (bench_store)"
 "$BUILD/bench_store" 10000
 
+step "catalog file parsing, YAML against JSON of the same entities (bench_parse)"
+"$BUILD/bench_parse" 10000 5
+
 step "catalog through the binary and HTTP (bench/catalog.sh)"
 CONWAY_BIN="$BUILD/conway" bench/catalog.sh 10000 10
 
