@@ -206,22 +206,23 @@ cw_err cw_api_check_team_entity(cw_app *app, const cw_req *req, const json_t *st
 
 /* ---- audit ------------------------------------------------------------------ */
 
-static void audit(cw_app *app, const cw_req *req, const char *action, const json_t *refs,
-                  const json_t *detail)
+void cw_api_audit_build(const cw_req *req, const char *action, const json_t *refs,
+                        const json_t *detail, cw_api_audit_rec *out)
 {
-    json_t *own_refs = NULL, *own_detail = NULL;
+    memset(out, 0, sizeof *out);
     size_t n = json_array_size(refs);
+    out->nrefs = n;
     if (n > CW_AUDIT_MAX_REFS) {
-        own_refs = json_array();
-        for (size_t i = 0; own_refs && i < CW_AUDIT_MAX_REFS; i++)
-            json_array_append(own_refs, json_array_get(refs, i));
-        own_detail = detail ? json_deep_copy(detail) : json_object();
-        if (own_detail)
-            json_object_set_new(own_detail, "refsTotal", json_integer((json_int_t)n));
-        refs = own_refs;
-        detail = own_detail;
+        out->own_refs = json_array();
+        for (size_t i = 0; out->own_refs && i < CW_AUDIT_MAX_REFS; i++)
+            json_array_append(out->own_refs, json_array_get(refs, i));
+        out->own_detail = detail ? json_deep_copy(detail) : json_object();
+        if (out->own_detail)
+            json_object_set_new(out->own_detail, "refsTotal", json_integer((json_int_t)n));
+        refs = out->own_refs;
+        detail = out->own_detail;
     }
-    cw_audit_entry e = {
+    out->entry = (cw_audit_entry){
         .actor = req->authenticated ? "token" : "anonymous",
         .token_id = req->authenticated ? req->token.id : 0,
         .token_name = req->authenticated ? req->token.name : NULL,
@@ -230,32 +231,51 @@ static void audit(cw_app *app, const cw_req *req, const char *action, const json
         .request_id = req->request_id,
         .detail = json_is_object(detail) ? detail : NULL,
     };
-    int64_t id = 0;
-    cw_diag d = {{0}};
-    cw_err err = app && app->store ? cw_store_audit_append(app->store, &e, &id, &d)
-                                   : cw_fail(&d, CW_ERR_INTERNAL, "no store");
+}
 
+void cw_api_audit_rec_free(cw_api_audit_rec *r)
+{
+    json_decref(r->own_refs);
+    json_decref(r->own_detail);
+    memset(r, 0, sizeof *r);
+}
+
+void cw_api_audit_log(const cw_req *req, const cw_api_audit_rec *r, cw_err err, int64_t id,
+                      const cw_diag *d)
+{
+    const json_t *refs = r->entry.refs;
     /* the log line names the refs count, not the refs: an import can hold
      * thousands and the audit table has them all */
-    json_t *f = json_pack("{s:s, s:I, s:s}", "action", action, "entityRefs",
+    json_t *f = json_pack("{s:s, s:I, s:s}", "action", r->entry.action, "entityRefs",
                           (json_int_t)json_array_size(refs), "requestId", req->request_id);
     if (f && req->authenticated) {
         json_object_set_new(f, "tokenId", json_integer(req->token.id));
         json_object_set_new(f, "tokenName", json_string(req->token.name));
     }
-    if (f && n == 1)
+    if (f && r->nrefs == 1)
         json_object_set(f, "entityRef", json_array_get(refs, 0));
     if (err) {
         if (f)
-            json_object_set_new(f, "error", json_string(d.msg));
+            json_object_set_new(f, "error", json_string(d ? d->msg : ""));
         cw_log(CW_LOG_ERROR, "audit record not stored", f);
     } else {
         if (f)
             json_object_set_new(f, "auditId", json_integer(id));
         cw_log(CW_LOG_INFO, "audit", f);
     }
-    json_decref(own_refs);
-    json_decref(own_detail);
+}
+
+static void audit(cw_app *app, const cw_req *req, const char *action, const json_t *refs,
+                  const json_t *detail)
+{
+    cw_api_audit_rec r;
+    cw_api_audit_build(req, action, refs, detail, &r);
+    int64_t id = 0;
+    cw_diag d = {{0}};
+    cw_err err = app && app->store ? cw_store_audit_append(app->store, &r.entry, &id, &d)
+                                   : cw_fail(&d, CW_ERR_INTERNAL, "no store");
+    cw_api_audit_log(req, &r, err, id, &d);
+    cw_api_audit_rec_free(&r);
 }
 
 void cw_api_audit(cw_app *app, const cw_req *req, const char *action, const json_t *entity)

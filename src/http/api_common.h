@@ -20,6 +20,7 @@
 #include <stdbool.h>
 
 #include "http/http_int.h"
+#include "store/store_audit.h"
 
 /* Whether the request's token may create/change/delete `entity` (and the
  * stored entity of the same ref, if any). CW_ERR_FORBIDDEN with d saying why. */
@@ -55,5 +56,26 @@ void cw_api_audit(cw_app *app, const cw_req *req, const char *action, const json
 void cw_api_audit_refs(cw_app *app, const cw_req *req, const char *action, const json_t *refs);
 void cw_api_audit_detail(cw_app *app, const cw_req *req, const char *action,
                          const json_t *refs, const json_t *detail);
+
+/*
+ * The two halves of the above, for a write that stores its audit record
+ * itself (the events intake passes the entry to the store, which inserts it
+ * with the events): cw_api_audit_build fills out->entry from the request
+ * (refs cut to CW_AUDIT_MAX_REFS as above; out borrows from req, refs and
+ * detail, and owns what it adds: cw_api_audit_rec_free);
+ * cw_api_audit_log writes the log line of a record stored (err CW_OK, id)
+ * or not (err, d says why).
+ */
+typedef struct {
+    cw_audit_entry entry;
+    size_t nrefs;               /* refs given, before any cut */
+    json_t *own_refs, *own_detail;
+} cw_api_audit_rec;
+
+void cw_api_audit_build(const cw_req *req, const char *action, const json_t *refs,
+                        const json_t *detail, cw_api_audit_rec *out);
+void cw_api_audit_log(const cw_req *req, const cw_api_audit_rec *r, cw_err err, int64_t id,
+                      const cw_diag *d);
+void cw_api_audit_rec_free(cw_api_audit_rec *r);
 
 #endif

@@ -101,6 +101,7 @@ typedef struct {
     cw_err err;
     cw_diag d;
     cw_event_put_result res;
+    int64_t audit_id;       /* 0: the audit record was not stored (d says why) */
 } intake;
 
 static void intake_free(intake *in)
@@ -109,18 +110,19 @@ static void intake_free(intake *in)
     free(in);
 }
 
-/* The answer once the store has spoken: 202 after the commit (with its
- * audit record), or the store's error. */
-static void intake_answer(cw_app *app, cw_req *req, cw_resp *resp, const intake *in)
+/* The answer once the store has spoken: 202 after the commit (its audit
+ * record, stored by the store with the events, logged here), or the
+ * store's error. */
+static void intake_answer(cw_req *req, cw_resp *resp, const intake *in)
 {
     if (in->err) {
         cw_resp_error(resp, in->err, &in->d);
         return;
     }
-    json_t *detail = json_pack("{s:I, s:I}", "accepted", (json_int_t)in->res.accepted,
-                               "duplicates", (json_int_t)in->res.duplicates);
-    cw_api_audit_detail(app, req, "events.ingest", NULL, detail);
-    json_decref(detail);
+    cw_api_audit_rec rec;
+    cw_api_audit_build(req, "events.ingest", NULL, NULL, &rec);
+    cw_api_audit_log(req, &rec, in->audit_id ? CW_OK : CW_ERR_INTERNAL, in->audit_id, &in->d);
+    cw_api_audit_rec_free(&rec);
     char body[96];
     int n = snprintf(body, sizeof body, "{\"accepted\":%zu,\"duplicates\":%zu}",
                      in->res.accepted, in->res.duplicates);
@@ -129,13 +131,13 @@ static void intake_answer(cw_app *app, cw_req *req, cw_resp *resp, const intake 
 
 /* Group commit ended (committer thread): keep the outcome, wake the request. */
 static void intake_committed(void *arg, cw_err err, const cw_event_put_result *res,
-                             const cw_diag *d)
+                             int64_t audit_id, const cw_diag *d)
 {
     intake *in = arg;
     in->err = err;
-    if (err)
-        in->d = *d;
-    else
+    in->d = *d;
+    in->audit_id = err ? 0 : audit_id;
+    if (!err)
         in->res = *res;
     cw_deferred_complete(in->df); /* in may be gone after this */
 }
@@ -143,8 +145,9 @@ static void intake_committed(void *arg, cw_err err, const cw_event_put_result *r
 /* Worker thread, after the commit. */
 static void intake_finish(cw_app *app, cw_req *req, cw_resp *resp, void *state)
 {
+    (void)app;
     intake *in = state;
-    intake_answer(app, req, resp, in);
+    intake_answer(req, resp, in);
     intake_free(in);
 }
 
@@ -176,6 +179,11 @@ static void post_events(cw_app *app, cw_req *req, cw_resp *resp)
         intake_free(in);
         return;
     }
+    /* The audit record goes into the events' group commit; its detail
+     * gains the batch's accepted/duplicates counts there. */
+    cw_api_audit_rec rec;
+    cw_api_audit_build(req, "events.ingest", NULL, NULL, &rec);
+    rec.entry.event_counts = true;
     /* Answered after the commit either way; deferred, no worker thread
      * waits for it. */
     in->df = cw_req_defer(req, intake_finish, in);
@@ -185,9 +193,10 @@ static void post_events(cw_app *app, cw_req *req, cw_resp *resp)
          * callback's side until it completes) */
         cw_event_batch batch = in->batch;
         memset(&in->batch, 0, sizeof in->batch);
-        err = cw_store_events_put_async(app->store, batch.items, batch.len, intake_committed,
-                                        in, &d);
+        err = cw_store_events_put_async_audited(app->store, batch.items, batch.len,
+                                                &rec.entry, intake_committed, in, &d);
         cw_event_batch_free(&batch);
+        cw_api_audit_rec_free(&rec);
         if (!err)
             return;
         cw_deferred_cancel(in->df);
@@ -195,9 +204,11 @@ static void post_events(cw_app *app, cw_req *req, cw_resp *resp)
         intake_free(in);
         return;
     }
-    in->err = cw_store_events_put(app->store, in->batch.items, in->batch.len, &in->res, &in->d);
+    in->err = cw_store_events_put_audited(app->store, in->batch.items, in->batch.len, &rec.entry,
+                                          &in->res, &in->audit_id, &in->d);
+    cw_api_audit_rec_free(&rec);
     cw_event_batch_free(&in->batch);
-    intake_answer(app, req, resp, in);
+    intake_answer(req, resp, in);
     intake_free(in);
 }
 

@@ -14,6 +14,7 @@
 
 #include "events/events.h"
 #include "store/store.h"
+#include "store/store_audit.h"
 #include "util/err.h"
 
 /*
@@ -38,5 +39,33 @@ typedef void (*cw_events_done_fn)(void *arg, cw_err err, const cw_event_put_resu
  */
 cw_err cw_store_events_put_async(cw_store *s, const cw_event *events, size_t n,
                                  cw_events_done_fn done, void *arg, cw_diag *d);
+
+/*
+ * The same with the request's audit record (e.g. action "events.ingest"),
+ * NULL for none. The entry is checked and copied before the call returns
+ * (an invalid one: CW_ERR_INVALID naming the field, nothing queued); with
+ * audit->event_counts its detail gains the batch's "accepted" and
+ * "duplicates". The record is stored only when the batch is: a refused
+ * batch has none. Records of one group are stored in the order of its
+ * batches, so ids increase in commit order. done receives the record's id;
+ * audit_id is 0 with err == CW_OK when the events committed but the record
+ * could not be stored (d->msg says why; "" when there was no entry).
+ * An empty batch with an entry stores the record (counts 0) and calls
+ * back at once.
+ */
+typedef void (*cw_events_audited_fn)(void *arg, cw_err err, const cw_event_put_result *res,
+                                     int64_t audit_id, const cw_diag *d);
+
+cw_err cw_store_events_put_async_audited(cw_store *s, const cw_event *events, size_t n,
+                                         const cw_audit_entry *audit,
+                                         cw_events_audited_fn done, void *arg, cw_diag *d);
+
+/* Blocking form of the above (cw_store_events_put with an audit entry).
+ * *audit_id (may be NULL) as the callback's audit_id; when the record could
+ * not be stored after the events committed, CW_OK is returned and d (may be
+ * NULL) says why. */
+cw_err cw_store_events_put_audited(cw_store *s, const cw_event *events, size_t n,
+                                   const cw_audit_entry *audit, cw_event_put_result *res,
+                                   int64_t *audit_id, cw_diag *d);
 
 #endif

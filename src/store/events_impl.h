@@ -46,13 +46,23 @@ typedef struct {
     const char *body;         /* compact JSON of the CDEvent */
 } cw__event_row;
 
-/* One request's events: all or nothing. The backend fills res, err, diag. */
+struct cw__audit_row;
+
+/* One request's events: all or nothing. The backend fills res, err, diag.
+ * audit: the request's audit record (store_audit.h), or NULL. A backend
+ * that inserts it in the events' own transaction sets audit_id (its counts
+ * set with cw__audit_row_set_counts, and the batch failing when the row
+ * cannot be stored); otherwise store_events.c appends the audit rows of the
+ * group's stored batches in one transaction right after the commit. */
 typedef struct {
     const cw__event_row *rows;
     size_t n;
     cw_event_put_result res;
     cw_err err;
     cw_diag diag;
+    struct cw__audit_row *audit;
+    int64_t audit_id;         /* 0: not (yet) stored */
+    cw_diag audit_diag;       /* why the audit row was not stored */
 } cw__event_batch;
 
 struct cw_store_event_ops {
@@ -71,6 +81,19 @@ struct cw_store_event_ops {
     cw_err (*delivery)(cw_store *s, const cw_delivery_query *q, cw_delivery_data *out,
                        cw_diag *d);
 };
+
+/*
+ * For a backend's put, inside its open transaction after the batches: the
+ * audit rows of the batches stored (err == CW_OK), in batch order; sets
+ * each one's audit_id. An error means the transaction must fail (the rows
+ * are part of it). Implemented in <backend>_audit.c.
+ */
+struct cw__sqlite_conn;
+struct cw__pg_conn;
+cw_err cw__sqlite_events_audit(struct cw__sqlite_conn *c, cw__event_batch *const *batches,
+                               size_t n, cw_diag *d);
+cw_err cw__pg_events_audit(struct cw__pg_conn *c, cw__event_batch *const *batches, size_t n,
+                           cw_diag *d);
 
 /* Process-wide group-commit counters since start: transactions, batches
  * (requests) and rows they carried, every store together (benchmarks). */

@@ -2,10 +2,14 @@
  * postgres_audit.c — the audit log in PostgreSQL: one row per write in
  * `audit`, its entity refs indexed by key in `audit_refs`, newest-first
  * keyset paging by id. Triggers in the schema (postgres_schema.c) make
- * both tables append-only. Arguments arrive checked (store_audit.c).
+ * both tables append-only. Arguments arrive checked (store_audit.c). Rows
+ * are inserted in a transaction of their own, or in an events put's
+ * (cw__pg_events_audit).
  */
 #include "store/postgres_int.h"
+#include "store/events_impl.h"
 #include "store/store_audit.h"
+#include "util/timeutil.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,20 +24,9 @@ static void copy_str(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
-typedef struct {
-    int64_t at_ms;
-    const char *actor;
-    int64_t token_id;
-    const char *token_name, *action, *refs_json;
-    char *const *refs_keys;
-    size_t nrefs;
-    const char *request_id, *detail_json;
-    int64_t id;
-} append_ctx;
-
-static cw_err append_tx(cw__pg_conn *c, void *arg, cw_diag *d)
+/* One row inside the caller's transaction. */
+static cw_err insert_row(cw__pg_conn *c, const cw__audit_row *x, int64_t *id_out, cw_diag *d)
 {
-    append_ctx *x = arg;
     char at[24], tok[24];
     const char *p[] = {cw__pg_i64(at, x->at_ms),
                        x->actor,
@@ -49,11 +42,13 @@ static cw_err append_tx(cw__pg_conn *c, void *arg, cw_diag *d)
                              "entity_refs, request_id, detail) "
                              "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
                              8, p, &r, d);
-    if (!err)
-        x->id = cw__pg_int(r, 0, 0);
+    int64_t id = err ? 0 : cw__pg_int(r, 0, 0);
     PQclear(r);
-    if (err || !x->nrefs)
+    if (err)
         return err;
+    *id_out = id;
+    if (!x->nrefs)
+        return CW_OK;
     cw__pg_array keys;
     cw__pg_array_init(&keys);
     for (size_t i = 0; !err && i < x->nrefs; i++)
@@ -64,7 +59,7 @@ static cw_err append_tx(cw__pg_conn *c, void *arg, cw_diag *d)
         err = cw_fail(d, CW_ERR_NOMEM, "audit: out of memory");
     else if (keys.n) {
         char idb[24];
-        const char *q[] = {arr, cw__pg_i64(idb, x->id)};
+        const char *q[] = {arr, cw__pg_i64(idb, id)};
         /* the same entity twice in one record is indexed once */
         err = cw__pg_exec(c,
                           "INSERT INTO audit_refs (ref_key, audit_id) "
@@ -75,17 +70,43 @@ static cw_err append_tx(cw__pg_conn *c, void *arg, cw_diag *d)
     return err;
 }
 
-static cw_err au_append(cw_store *store, int64_t at_ms, const char *actor, int64_t token_id,
-                        const char *token_name, const char *action, const char *refs_json,
-                        char *const *refs_keys, size_t nrefs, const char *request_id,
-                        const char *detail_json, int64_t *id_out, cw_diag *d)
+typedef struct {
+    const cw__audit_row *const *rows;
+    size_t n;
+    int64_t *ids;
+} append_ctx;
+
+static cw_err append_tx(cw__pg_conn *c, void *arg, cw_diag *d)
 {
-    append_ctx x = {at_ms,     actor, token_id,   token_name,  action, refs_json,
-                    refs_keys, nrefs, request_id, detail_json, 0};
-    cw_err err = cw__pg_write(cw__pg(store), append_tx, &x, d);
-    if (!err)
-        *id_out = x.id;
+    append_ctx *x = arg;
+    cw_err err = CW_OK;
+    for (size_t i = 0; !err && i < x->n; i++)
+        err = insert_row(c, x->rows[i], &x->ids[i], d);
     return err;
+}
+
+static cw_err au_append(cw_store *store, const cw__audit_row *const *rows, size_t n,
+                        int64_t *ids, cw_diag *d)
+{
+    append_ctx x = {rows, n, ids};
+    return cw__pg_write(cw__pg(store), append_tx, &x, d);
+}
+
+cw_err cw__pg_events_audit(cw__pg_conn *c, cw__event_batch *const *batches, size_t n, cw_diag *d)
+{
+    int64_t now = cw_now_ms();
+    for (size_t i = 0; i < n; i++) {
+        cw__event_batch *b = batches[i];
+        b->audit_id = 0;
+        if (!b->audit || b->err)
+            continue;
+        cw_err err = cw__audit_row_finish(b->audit, b->res.accepted, b->res.duplicates, now, d);
+        if (!err)
+            err = insert_row(c, b->audit, &b->audit_id, d);
+        if (err)
+            return err;
+    }
+    return CW_OK;
 }
 
 static cw_err au_query(cw_store *store, const cw_audit_query *q, const char *entity_key,

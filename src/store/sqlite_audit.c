@@ -2,10 +2,13 @@
  * sqlite_audit.c — the audit log in SQLite: one row per write in `audit`,
  * its entity refs indexed by key in `audit_refs`, newest-first keyset
  * paging by id. Triggers in the schema (sqlite_schema.c) make both tables
- * append-only. Arguments arrive checked (store_audit.c).
+ * append-only. Arguments arrive checked (store_audit.c). Rows are inserted
+ * in a transaction of their own, or in an events put's (cw__sqlite_events_audit).
  */
 #include "store/sqlite_int.h"
+#include "store/events_impl.h"
 #include "store/store_audit.h"
+#include "util/timeutil.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,39 +23,34 @@ static void copy_str(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
-static cw_err au_append(cw_store *store, int64_t at_ms, const char *actor, int64_t token_id,
-                        const char *token_name, const char *action, const char *refs_json,
-                        char *const *refs_keys, size_t nrefs, const char *request_id,
-                        const char *detail_json, int64_t *id_out, cw_diag *d)
+/* One row on the writer, inside the caller's transaction. */
+static cw_err insert_row(cw__sqlite_conn *c, const cw__audit_row *a, int64_t *id_out,
+                         cw_diag *d)
 {
-    cw_sqlite *s = cw__sqlite(store);
-    cw__sqlite_conn *c;
-    cw_err err = cw__sqlite_write_begin(s, &c, d);
-    if (err)
-        return err;
     sqlite3_stmt *st = NULL, *rs = NULL;
-    err = cw__sqlite_stmt(c,
-                          "INSERT INTO audit (at, actor, token_id, token_name, action, "
-                          "entity_refs, request_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                          &st, d);
+    cw_err err = cw__sqlite_stmt(c,
+                                 "INSERT INTO audit (at, actor, token_id, token_name, action, "
+                                 "entity_refs, request_id, detail) "
+                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                 &st, d);
     if (err)
         goto out;
-    cw__bind_int64(st, 1, at_ms);
-    cw__bind_text(st, 2, actor);
-    if (token_id > 0)
-        cw__bind_int64(st, 3, token_id);
-    cw__bind_text(st, 4, token_name);
-    cw__bind_text(st, 5, action);
-    cw__bind_text(st, 6, refs_json);
-    cw__bind_text(st, 7, request_id);
-    cw__bind_text(st, 8, detail_json);
+    cw__bind_int64(st, 1, a->at_ms);
+    cw__bind_text(st, 2, a->actor);
+    if (a->token_id > 0)
+        cw__bind_int64(st, 3, a->token_id);
+    cw__bind_text(st, 4, a->token_name);
+    cw__bind_text(st, 5, a->action);
+    cw__bind_text(st, 6, a->refs_json);
+    cw__bind_text(st, 7, a->request_id);
+    cw__bind_text(st, 8, a->detail_json);
     int rc = sqlite3_step(st);
     if (rc != SQLITE_DONE) {
         err = cw__sqlite_fail(c, rc, d, "audit append");
         goto out;
     }
     int64_t id = (int64_t)sqlite3_last_insert_rowid(c->db);
-    if (nrefs) {
+    if (a->nrefs) {
         /* the same entity twice in one record is indexed once */
         err = cw__sqlite_stmt(c,
                               "INSERT OR IGNORE INTO audit_refs (ref_key, audit_id) "
@@ -60,10 +58,10 @@ static cw_err au_append(cw_store *store, int64_t at_ms, const char *actor, int64
                               &rs, d);
         if (err)
             goto out;
-        for (size_t i = 0; i < nrefs; i++) {
-            if (!refs_keys[i][0])
+        for (size_t i = 0; i < a->nrefs; i++) {
+            if (!a->refs_keys[i][0])
                 continue;
-            cw__bind_text(rs, 1, refs_keys[i]);
+            cw__bind_text(rs, 1, a->refs_keys[i]);
             cw__bind_int64(rs, 2, id);
             rc = sqlite3_step(rs);
             sqlite3_reset(rs);
@@ -77,7 +75,38 @@ static cw_err au_append(cw_store *store, int64_t at_ms, const char *actor, int64
 out:
     cw__sqlite_done(c, rs);
     cw__sqlite_done(c, st);
+    return err;
+}
+
+static cw_err au_append(cw_store *store, const cw__audit_row *const *rows, size_t n,
+                        int64_t *ids, cw_diag *d)
+{
+    cw_sqlite *s = cw__sqlite(store);
+    cw__sqlite_conn *c;
+    cw_err err = cw__sqlite_write_begin(s, &c, d);
+    if (err)
+        return err;
+    for (size_t i = 0; !err && i < n; i++)
+        err = insert_row(c, rows[i], &ids[i], d);
     return cw__sqlite_write_end(s, c, err, d);
+}
+
+cw_err cw__sqlite_events_audit(cw__sqlite_conn *c, cw__event_batch *const *batches, size_t n,
+                               cw_diag *d)
+{
+    int64_t now = cw_now_ms();
+    for (size_t i = 0; i < n; i++) {
+        cw__event_batch *b = batches[i];
+        b->audit_id = 0;
+        if (!b->audit || b->err)
+            continue;
+        cw_err err = cw__audit_row_finish(b->audit, b->res.accepted, b->res.duplicates, now, d);
+        if (!err)
+            err = insert_row(c, b->audit, &b->audit_id, d);
+        if (err)
+            return err;
+    }
+    return CW_OK;
 }
 
 static void row_to_record(sqlite3_stmt *st, cw_audit_record *r)

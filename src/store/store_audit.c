@@ -1,7 +1,8 @@
 /*
  * store_audit.c — the public cw_store_audit_* functions (store_audit.h):
  * argument checks shared by every backend, ref keys for the entity index,
- * then dispatch through the vtable.
+ * the prepared rows an events put inserts later (store_audit.h), then
+ * dispatch through the vtable.
  */
 #include "store/store_audit.h"
 
@@ -40,11 +41,34 @@ static void ref_key_of(const char *text, char out[CW_REF_MAX])
         out[0] = '\0';
 }
 
-cw_err cw_store_audit_append(cw_store *s, const cw_audit_entry *e, int64_t *id_out,
-                             cw_diag *d)
+void cw__audit_row_free(cw__audit_row *r)
 {
-    const cw_store_audit_ops *ops;
-    STORE_OPS(s, audit, ops, d);
+    if (!r)
+        return;
+    for (size_t i = 0; r->refs_keys && i < r->nrefs; i++)
+        free(r->refs_keys[i]);
+    free(r->refs_keys);
+    free(r->token_name);
+    free(r->refs_json);
+    free(r->request_id);
+    free(r->detail_json);
+    json_decref(r->detail);
+    free(r);
+}
+
+static char *dup_opt(const char *v, bool *oom)
+{
+    if (!v)
+        return NULL;
+    char *c = strdup(v);
+    if (!c)
+        *oom = true;
+    return c;
+}
+
+cw_err cw__audit_row_prepare(const cw_audit_entry *e, cw__audit_row **out, cw_diag *d)
+{
+    *out = NULL;
     if (!e)
         return cw_fail(d, CW_ERR_INVALID, "audit: no record");
     if (!valid_action(e->action))
@@ -74,27 +98,36 @@ cw_err cw_store_audit_append(cw_store *s, const cw_audit_entry *e, int64_t *id_o
                        CW_AUDIT_MAX_REFS);
 
     cw_err err = CW_OK;
-    char **keys = NULL;
-    char *detail_json = NULL;
     cw_buf refs_json;
     cw_buf_init(&refs_json, 0);
-    if (nrefs) {
-        keys = calloc(nrefs, sizeof *keys);
-        if (!keys) {
-            err = cw_fail(d, CW_ERR_NOMEM, "audit: out of memory");
-            goto out;
-        }
+    cw__audit_row *r = calloc(1, sizeof *r);
+    if (!r)
+        return cw_fail(d, CW_ERR_NOMEM, "audit: out of memory");
+    r->at_ms = e->at_ms;
+    r->actor = !strcmp(actor, "token") ? "token" : !strcmp(actor, "cli") ? "cli" : "anonymous";
+    r->token_id = e->token_id;
+    memcpy(r->action, e->action, strlen(e->action) + 1);
+    r->event_counts = e->event_counts;
+    bool oom = false;
+    r->token_name = dup_opt(tname, &oom);
+    r->request_id = dup_opt(rid, &oom);
+    if (nrefs && !(r->refs_keys = calloc(nrefs, sizeof *r->refs_keys)))
+        oom = true;
+    if (oom) {
+        err = cw_fail(d, CW_ERR_NOMEM, "audit: out of memory");
+        goto out;
     }
+    r->nrefs = nrefs;
     for (size_t i = 0; i < nrefs; i++) {
-        const char *r = json_string_value(json_array_get(e->refs, i));
-        if (!r) {
+        const char *t = json_string_value(json_array_get(e->refs, i));
+        if (!t) {
             err = cw_fail(d, CW_ERR_INVALID, "entityRefs[%zu]: must be a string", i);
             goto out;
         }
         char k[CW_REF_MAX];
-        ref_key_of(r, k);
-        keys[i] = strdup(k);
-        if (!keys[i]) {
+        ref_key_of(t, k);
+        r->refs_keys[i] = strdup(k);
+        if (!r->refs_keys[i]) {
             err = cw_fail(d, CW_ERR_NOMEM, "audit: out of memory");
             goto out;
         }
@@ -110,23 +143,95 @@ cw_err cw_store_audit_append(cw_store *s, const cw_audit_entry *e, int64_t *id_o
         cw_fail(d, err, "entityRefs: cannot be encoded");
         goto out;
     }
-    if (e->detail) {
-        detail_json = json_dumps(e->detail, JSON_COMPACT | JSON_SORT_KEYS);
-        if (!detail_json) {
+    r->refs_json = strdup(cw_buf_cstr(&refs_json));
+    if (!r->refs_json) {
+        err = cw_fail(d, CW_ERR_NOMEM, "audit: out of memory");
+        goto out;
+    }
+    if (e->detail && e->event_counts) {
+        /* a copy: the caller's object may change or go before the commit */
+        r->detail = json_deep_copy(e->detail);
+        if (!r->detail) {
+            err = cw_fail(d, CW_ERR_NOMEM, "audit: out of memory");
+            goto out;
+        }
+    } else if (e->detail) {
+        r->detail_json = json_dumps(e->detail, JSON_COMPACT | JSON_SORT_KEYS);
+        if (!r->detail_json) {
             err = cw_fail(d, CW_ERR_INVALID, "detail: cannot be encoded as JSON");
             goto out;
         }
     }
-    int64_t at = e->at_ms ? e->at_ms : cw_now_ms();
-    int64_t local_id = 0;
-    err = ops->append(s, at, actor, e->token_id, tname, e->action, cw_buf_cstr(&refs_json),
-                      keys, nrefs, rid, detail_json, id_out ? id_out : &local_id, d);
 out:
-    for (size_t i = 0; keys && i < nrefs; i++)
-        free(keys[i]);
-    free(keys);
-    free(detail_json);
     cw_buf_free(&refs_json);
+    if (err)
+        cw__audit_row_free(r);
+    else
+        *out = r;
+    return err;
+}
+
+cw_err cw__audit_row_set_counts(cw__audit_row *r, size_t accepted, size_t duplicates,
+                                cw_diag *d)
+{
+    json_t *o = r->detail ? json_incref(r->detail) : json_object();
+    cw_err err = CW_OK;
+    if (!o || json_object_set_new(o, "accepted", json_integer((json_int_t)accepted)) ||
+        json_object_set_new(o, "duplicates", json_integer((json_int_t)duplicates))) {
+        err = cw_fail(d, CW_ERR_NOMEM, "audit: out of memory");
+        goto out;
+    }
+    char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!text) {
+        err = cw_fail(d, CW_ERR_INVALID, "detail: cannot be encoded as JSON");
+        goto out;
+    }
+    free(r->detail_json);
+    r->detail_json = text;
+out:
+    json_decref(o);
+    return err;
+}
+
+cw_err cw__audit_row_finish(cw__audit_row *r, size_t accepted, size_t duplicates,
+                            int64_t now_ms, cw_diag *d)
+{
+    if (!r->at_ms)
+        r->at_ms = now_ms;
+    return r->event_counts ? cw__audit_row_set_counts(r, accepted, duplicates, d) : CW_OK;
+}
+
+cw_err cw__audit_append_rows(cw_store *s, cw__audit_row *const *rows, size_t n, int64_t *ids,
+                             cw_diag *d)
+{
+    const cw_store_audit_ops *ops;
+    STORE_OPS(s, audit, ops, d);
+    if (n == 0)
+        return CW_OK;
+    int64_t now = cw_now_ms();
+    for (size_t i = 0; i < n; i++)
+        if (!rows[i]->at_ms)
+            rows[i]->at_ms = now;
+    return ops->append(s, (const cw__audit_row *const *)rows, n, ids, d);
+}
+
+cw_err cw_store_audit_append(cw_store *s, const cw_audit_entry *e, int64_t *id_out,
+                             cw_diag *d)
+{
+    const cw_store_audit_ops *ops;
+    STORE_OPS(s, audit, ops, d);
+    (void)ops;
+    if (e && e->event_counts)
+        return cw_fail(d, CW_ERR_INVALID, "detail: event counts belong to an events put");
+    cw__audit_row *r = NULL;
+    cw_err err = cw__audit_row_prepare(e, &r, d);
+    if (err)
+        return err;
+    int64_t id = 0;
+    err = cw__audit_append_rows(s, &r, 1, &id, d);
+    if (!err && id_out)
+        *id_out = id;
+    cw__audit_row_free(r);
     return err;
 }
 

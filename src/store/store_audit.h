@@ -9,7 +9,11 @@
  * Ordering with the write it records: the audit row is appended right AFTER
  * the write committed, in its own transaction (the entity and token domains
  * own their transactions). A crash between the two loses the audit row of
- * a write that happened; it never records a write that did not.
+ * a write that happened; it never records a write that did not. Event
+ * intake passes its entry to the events put instead (events_async.h): the
+ * row is written by the group commit, in the events' own transaction when
+ * the backend's put inserts it (cw__<backend>_events_audit, events_impl.h),
+ * otherwise in one transaction per group right after the events commit.
  *
  * Ownership: inputs are borrowed; a cw_audit_page is owned by the caller
  * and freed with cw_audit_page_free.
@@ -42,6 +46,9 @@ typedef struct {
     const json_t *refs;         /* NULL or a JSON array of entity ref strings */
     const char *request_id;     /* NULL or "" = none */
     const json_t *detail;       /* NULL or a JSON object of extra facts */
+    bool event_counts;          /* events puts only (events_async.h): detail
+                                   gains "accepted" and "duplicates", the
+                                   counts of the batch it records */
 } cw_audit_entry;
 
 /*
@@ -49,8 +56,9 @@ typedef struct {
  * characters [a-z0-9._-]; actor one of the three; refs an array of strings
  * (at most CW_AUDIT_MAX_REFS; each stored as written and indexed by its
  * lower-cased key when it parses as a full kind:namespace/name ref);
- * detail an object. CW_ERR_INVALID naming the field otherwise. *id_out (may
- * be NULL) receives the record's id.
+ * detail an object; event_counts false (it belongs to an events put).
+ * CW_ERR_INVALID naming the field otherwise. *id_out (may be NULL)
+ * receives the record's id.
  */
 cw_err cw_store_audit_append(cw_store *s, const cw_audit_entry *e, int64_t *id_out,
                              cw_diag *d);
@@ -94,14 +102,52 @@ void cw_audit_page_free(cw_audit_page *p);
 
 /* ---- backend side (store_impl.h) -------------------------------------------- */
 
-/* What a backend provides. Arguments arrive checked by store_audit.c;
- * refs_keys holds the lower-cased key of each ref ("" when it does not
- * parse), refs_json the compact array text, detail_json NULL or text. */
+/*
+ * A record checked and encoded ahead of its insert (internal to src/store/):
+ * cw__audit_row_prepare does in the caller's thread everything but the
+ * insert, so that a committer can insert it later, possibly in another
+ * write's transaction. The row owns every string. refs_keys holds the
+ * lower-cased key of each ref ("" when it does not parse), refs_json the
+ * compact array text, detail_json NULL or text.
+ */
+typedef struct cw__audit_row {
+    int64_t at_ms;              /* 0: the time of the insert */
+    const char *actor;          /* a static string */
+    int64_t token_id;
+    char *token_name;           /* NULL = none */
+    char action[CW_AUDIT_ACTION_MAX];
+    char *refs_json;
+    char **refs_keys;
+    size_t nrefs;
+    char *request_id;           /* NULL = none */
+    char *detail_json;          /* NULL = none */
+    json_t *detail;             /* with event_counts: the entry's detail (a
+                                   copy) or NULL, until the counts are known */
+    bool event_counts;
+} cw__audit_row;
+
+/* Checks and encodes e (the checks of cw_store_audit_append, event_counts
+ * allowed). *out owned by the caller: cw__audit_row_free. */
+cw_err cw__audit_row_prepare(const cw_audit_entry *e, cw__audit_row **out, cw_diag *d);
+/* For an event_counts row: renders detail_json with the batch's counts. */
+cw_err cw__audit_row_set_counts(cw__audit_row *r, size_t accepted, size_t duplicates,
+                                cw_diag *d);
+/* Right before its insert: the counts as above (event_counts rows) and
+ * at_ms = now_ms when it was 0. */
+cw_err cw__audit_row_finish(cw__audit_row *r, size_t accepted, size_t duplicates,
+                            int64_t now_ms, cw_diag *d);
+void cw__audit_row_free(cw__audit_row *r);
+/* Inserts rows[0..n) in one transaction of their own, in that order (ids
+ * increasing); ids[i] receives each id. An at_ms of 0 becomes now. */
+cw_err cw__audit_append_rows(cw_store *s, cw__audit_row *const *rows, size_t n, int64_t *ids,
+                             cw_diag *d);
+
+/* What a backend provides. Rows arrive checked and encoded (detail_json
+ * final, at_ms set). */
 typedef struct cw_store_audit_ops {
-    cw_err (*append)(cw_store *s, int64_t at_ms, const char *actor, int64_t token_id,
-                     const char *token_name, const char *action, const char *refs_json,
-                     char *const *refs_keys, size_t nrefs, const char *request_id,
-                     const char *detail_json, int64_t *id_out, cw_diag *d);
+    /* rows[0..n) in ONE transaction, committed before it returns. */
+    cw_err (*append)(cw_store *s, const cw__audit_row *const *rows, size_t n, int64_t *ids,
+                     cw_diag *d);
     /* entity_key already lower-cased; out zeroed by the caller. */
     cw_err (*query)(cw_store *s, const cw_audit_query *q, const char *entity_key,
                     cw_audit_page *out, cw_diag *d);

@@ -20,6 +20,13 @@
  * queue is process-wide (blocking nodes live on the callers' stacks, async
  * ones on the heap, and name their store), so a store needs no extra state
  * for it; a store must not be closed while batches for it are queued.
+ *
+ * Audit: a batch may carry its request's audit record (prepared in the
+ * caller's thread, store_audit.h). The backend's put inserts the records of
+ * its stored batches in the same transaction when it supports it (it sets
+ * audit_id); the leader appends any left over for the whole group in one
+ * transaction right after the commit, before the next group of the store,
+ * so record ids follow commit order either way.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -31,6 +38,7 @@
 #include "store/events_async.h"
 #include "store/events_impl.h"
 #include "store/store.h"
+#include "store/store_audit.h"
 #include "store/store_common.h"
 #include "util/buf.h"
 #include "util/strmap.h"
@@ -268,7 +276,8 @@ typedef struct gc_node {
     bool done;
     bool async;
     pthread_cond_t cv;         /* blocking callers: done, or it may lead next */
-    cw_events_done_fn cb;      /* async callers */
+    cw_events_done_fn cb;      /* async callers: one of the two */
+    cw_events_audited_fn cb_audited;
     void *arg;
     struct gc_node *next;
 } gc_node;
@@ -344,7 +353,13 @@ static void gc_append(gc_node *nd)
 
 static void gc_finish_async(gc_async *a)
 {
-    a->node.cb(a->node.arg, a->batch.err, &a->batch.res, &a->batch.diag);
+    cw__event_batch *b = &a->batch;
+    if (a->node.cb_audited)
+        a->node.cb_audited(a->node.arg, b->err, &b->res, b->audit_id,
+                           b->err ? &b->diag : &b->audit_diag);
+    else
+        a->node.cb(a->node.arg, b->err, &b->res, &b->diag);
+    cw__audit_row_free(b->audit);
     cw_buf_free(&a->text);
     free(a->rows);
     free(a);
@@ -357,6 +372,44 @@ static void gc_run_callbacks(gc_node *list)
         gc_node *next = list->next;
         gc_finish_async((gc_async *)list);
         list = next;
+    }
+}
+
+/*
+ * After the commit of batches[0..k) (gc_mu NOT held, s still led by the
+ * caller, so groups append in commit order): the audit rows of the stored
+ * batches the backend did not insert itself, in one transaction, in batch
+ * order. A failure leaves those batches stored with audit_id 0 and the
+ * reason in audit_diag.
+ */
+static void gc_audit_group(cw_store *s, cw__event_batch *const *batches, size_t k)
+{
+    cw__audit_row *rows[GC_MAX_BATCHES];
+    int64_t ids[GC_MAX_BATCHES];
+    cw__event_batch *owners[GC_MAX_BATCHES];
+    size_t m = 0;
+    int64_t now = cw_now_ms();
+    for (size_t i = 0; i < k; i++) {
+        cw__event_batch *b = batches[i];
+        if (!b->audit || b->err || b->audit_id)
+            continue;
+        cw_diag cd = {{0}};
+        if (cw__audit_row_finish(b->audit, b->res.accepted, b->res.duplicates, now, &cd)) {
+            b->audit_diag = cd;
+            continue;
+        }
+        owners[m] = b;
+        ids[m] = 0;
+        rows[m++] = b->audit;
+    }
+    if (m == 0)
+        return;
+    cw_diag ad = {{0}};
+    cw_err err = cw__audit_append_rows(s, rows, m, ids, &ad);
+    for (size_t i = 0; i < m; i++) {
+        owners[i]->audit_id = err ? 0 : ids[i];
+        if (err)
+            owners[i]->audit_diag = ad;
     }
 }
 
@@ -394,13 +447,18 @@ static void gc_commit_group(cw_store *s, const struct cw_store_event_ops *ops,
     pthread_mutex_unlock(&gc_mu);
 
     cw_diag d = {{0}};
+    for (size_t i = 0; i < k; i++)
+        taken[i]->audit_id = 0;
     cw_err err = ops->put(s, taken, k, cw_now_ms(), &d);
     if (err)
         for (size_t i = 0; i < k; i++) {
             taken[i]->err = err;
             taken[i]->diag = d;
+            taken[i]->audit_id = 0;
             memset(&taken[i]->res, 0, sizeof taken[i]->res);
         }
+    else
+        gc_audit_group(s, taken, k);
 
     /* Blocking callers cannot leave before we unlock, so their nodes stay
      * valid while we signal them. */
@@ -539,22 +597,46 @@ static void group_commit(cw_store *s, const struct cw_store_event_ops *ops, cw__
     pthread_cond_destroy(&me.cv);
 }
 
-cw_err cw_store_events_put(cw_store *s, const cw_event *events, size_t n,
-                           cw_event_put_result *res, cw_diag *d)
+/* An empty batch with an audit entry: the record alone, counts 0. */
+static cw_err audit_empty(cw_store *s, cw__audit_row *row, int64_t *id, cw_diag *ad)
+{
+    *id = 0;
+    cw_err err = cw__audit_row_finish(row, 0, 0, cw_now_ms(), ad);
+    if (err)
+        return err;
+    return cw__audit_append_rows(s, &row, 1, id, ad);
+}
+
+cw_err cw_store_events_put_audited(cw_store *s, const cw_event *events, size_t n,
+                                   const cw_audit_entry *audit, cw_event_put_result *res,
+                                   int64_t *audit_id, cw_diag *d)
 {
     const struct cw_store_event_ops *ops;
     STORE_OPS(s, events, ops, d);
     if (!res)
         return cw_fail(d, CW_ERR_INVALID, "store: no result for the events");
     memset(res, 0, sizeof *res);
-    if (n == 0)
-        return CW_OK;
-    if (!events)
+    if (audit_id)
+        *audit_id = 0;
+    if (n && !events)
         return cw_fail(d, CW_ERR_INVALID, "store: no events");
     cw_err err = CW_OK;
-    cw__event_row *rows = malloc(n * sizeof *rows);
+    cw__event_row *rows = NULL;
+    cw__audit_row *arow = NULL;
     cw_buf text;
     cw_buf_init(&text, (size_t)1 << 30);
+    if (audit && (err = cw__audit_row_prepare(audit, &arow, d)))
+        goto out;
+    if (n == 0) {
+        int64_t id = 0;
+        cw_diag ad = {{0}};
+        if (arow && audit_empty(s, arow, &id, &ad) && d)
+            *d = ad;
+        if (audit_id)
+            *audit_id = id;
+        goto out;
+    }
+    rows = malloc(n * sizeof *rows);
     if (!rows) {
         err = cw_fail(d, CW_ERR_NOMEM, "events: out of memory");
         goto out;
@@ -562,7 +644,7 @@ cw_err cw_store_events_put(cw_store *s, const cw_event *events, size_t n,
     err = make_rows(events, n, rows, &text, d);
     if (err)
         goto out;
-    cw__event_batch b = {.rows = rows, .n = n};
+    cw__event_batch b = {.rows = rows, .n = n, .audit = arow};
     group_commit(s, ops, &b);
     if (b.err) {
         err = b.err;
@@ -571,31 +653,56 @@ cw_err cw_store_events_put(cw_store *s, const cw_event *events, size_t n,
         goto out;
     }
     *res = b.res;
+    if (audit_id)
+        *audit_id = b.audit_id;
+    if (arow && !b.audit_id && d)
+        *d = b.audit_diag;
 out:
+    cw__audit_row_free(arow);
     cw_buf_free(&text);
     free(rows);
     return err;
 }
 
-cw_err cw_store_events_put_async(cw_store *s, const cw_event *events, size_t n,
-                                 cw_events_done_fn done, void *arg, cw_diag *d)
+cw_err cw_store_events_put(cw_store *s, const cw_event *events, size_t n,
+                           cw_event_put_result *res, cw_diag *d)
+{
+    return cw_store_events_put_audited(s, events, n, NULL, res, NULL, d);
+}
+
+/* The async forms: exactly one of done and done_audited. */
+static cw_err put_async(cw_store *s, const cw_event *events, size_t n,
+                        const cw_audit_entry *audit, cw_events_done_fn done,
+                        cw_events_audited_fn done_audited, void *arg, cw_diag *d)
 {
     const struct cw_store_event_ops *ops;
     STORE_OPS(s, events, ops, d);
-    if (!done)
+    if (!done && !done_audited)
         return cw_fail(d, CW_ERR_INVALID, "store: no completion for the events");
     if (n && !events)
         return cw_fail(d, CW_ERR_INVALID, "store: no events");
+    cw_err err = CW_OK;
+    cw__audit_row *arow = NULL;
+    if (audit && (err = cw__audit_row_prepare(audit, &arow, d)))
+        return err;
     if (n == 0) {
         cw_event_put_result none = {0};
         cw_diag nd = {{0}};
-        done(arg, CW_OK, &none, &nd);
+        int64_t id = 0;
+        if (arow)
+            audit_empty(s, arow, &id, &nd);
+        cw__audit_row_free(arow);
+        if (done_audited)
+            done_audited(arg, CW_OK, &none, id, &nd);
+        else
+            done(arg, CW_OK, &none, &nd);
         return CW_OK;
     }
-    cw_err err = CW_OK;
     gc_async *a = calloc(1, sizeof *a);
-    if (!a)
+    if (!a) {
+        cw__audit_row_free(arow);
         return cw_fail(d, CW_ERR_NOMEM, "events: out of memory");
+    }
     cw_buf_init(&a->text, (size_t)1 << 30);
     a->rows = malloc(n * sizeof *a->rows);
     if (!a->rows) {
@@ -605,9 +712,9 @@ cw_err cw_store_events_put_async(cw_store *s, const cw_event *events, size_t n,
     err = make_rows(events, n, a->rows, &a->text, d);
     if (err)
         goto fail;
-    a->batch = (cw__event_batch){.rows = a->rows, .n = n};
+    a->batch = (cw__event_batch){.rows = a->rows, .n = n, .audit = arow};
     a->node = (gc_node){.s = s, .ops = ops, .batch = &a->batch, .async = true, .cb = done,
-                        .arg = arg};
+                        .cb_audited = done_audited, .arg = arg};
     pthread_mutex_lock(&gc_mu);
     gc_append(&a->node);
     if (!gc_has_leader(s) && !gc_start_job(s, ops)) {
@@ -626,10 +733,28 @@ cw_err cw_store_events_put_async(cw_store *s, const cw_event *events, size_t n,
     pthread_mutex_unlock(&gc_mu);
     return CW_OK;
 fail:
+    cw__audit_row_free(arow);
     cw_buf_free(&a->text);
     free(a->rows);
     free(a);
     return err;
+}
+
+cw_err cw_store_events_put_async(cw_store *s, const cw_event *events, size_t n,
+                                 cw_events_done_fn done, void *arg, cw_diag *d)
+{
+    if (!done)
+        return cw_fail(d, CW_ERR_INVALID, "store: no completion for the events");
+    return put_async(s, events, n, NULL, done, NULL, arg, d);
+}
+
+cw_err cw_store_events_put_async_audited(cw_store *s, const cw_event *events, size_t n,
+                                         const cw_audit_entry *audit,
+                                         cw_events_audited_fn done, void *arg, cw_diag *d)
+{
+    if (!done)
+        return cw_fail(d, CW_ERR_INVALID, "store: no completion for the events");
+    return put_async(s, events, n, audit, NULL, done, arg, d);
 }
 
 /* ---- reads ------------------------------------------------------------------------------- */

@@ -89,7 +89,30 @@ describe('concurrent intake', () => {
       const admin = srv.token('admin');
       const audit = await srv.json('/api/v1/audit?action=events.ingest&limit=1000', { token: admin });
       assert.equal(audit.status, 200);
-      assert.equal(audit.body.items.length, N + N - N / 50);
+      const items = audit.body.items;
+      assert.equal(items.length, N + N - N / 50);
+      // stored with the events (same group commit): the batch's counts, the
+      // token and request, ids unique; the log line names each one's id
+      const counts = { first: 0, again: 0 };
+      for (const it of items) {
+        assert.equal(it.actor, 'token');
+        assert.ok(it.tokenId > 0 && it.tokenName, JSON.stringify(it));
+        assert.ok(it.requestId, JSON.stringify(it));
+        assert.deepEqual(it.entityRefs, []);
+        if (it.detail.accepted === 1 && it.detail.duplicates === 0) counts.first++;
+        else if (it.detail.accepted === 0 && it.detail.duplicates === 1) counts.again++;
+        else assert.fail(`unexpected detail ${JSON.stringify(it.detail)}`);
+      }
+      assert.deepEqual(counts, { first: N, again: N - N / 50 });
+      assert.equal(new Set(items.map((x) => x.id)).size, items.length);
+      assert.equal(new Set(items.map((x) => x.requestId)).size, items.length);
+      const logged = new Map();
+      for (const line of srv.stderr.split('\n')) {
+        if (!line.includes('"events.ingest"')) continue;
+        const l = JSON.parse(line);
+        if (l.msg === 'audit') logged.set(l.auditId, l.requestId);
+      }
+      for (const it of items) assert.equal(logged.get(it.id), it.requestId, `log line of audit ${it.id}`);
       agent.destroy();
     } finally {
       await srv.stop();

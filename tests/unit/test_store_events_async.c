@@ -4,7 +4,11 @@
  * after its commit, sharing transactions with one another and with blocking
  * callers; duplicates counted; a batch the database refuses fails alone and
  * is called back with the error; bad arguments fail at once without a
- * callback; an empty batch is called back at once.
+ * callback; an empty batch is called back at once. Audited puts
+ * (cw_store_events_put_async_audited, cw_store_events_put_audited): each
+ * stored batch has its audit record, already stored when it is called back,
+ * with the batch's counts in the detail and ids in commit order; a refused
+ * batch has none; an invalid entry is refused before anything is queued.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,6 +27,7 @@
 #include "store/events_async.h"
 #include "store/events_impl.h"
 #include "store/store.h"
+#include "store/store_audit.h"
 #include "util/timeutil.h"
 
 #define T0 1700000000000LL
@@ -265,12 +270,323 @@ static void test_bad_arguments_and_empty_batch(void **state)
     cw_event_free(&b.ev[0]);
 }
 
+/* ---- audited puts ------------------------------------------------------------------------ */
+
+typedef struct {
+    tally *t;
+    cw_store *s;
+    cw_event ev[2];
+    size_t n;
+    size_t calls;
+    cw_err err;
+    int64_t audit_id;
+    bool seen_at_done;       /* the record was readable when called back */
+    char req_id[32];
+    char msg[600];
+} abatch;
+
+/* The record with this id, or fails the test. */
+static void audit_get(cw_store *s, int64_t id, cw_audit_page *out)
+{
+    cw_audit_query q;
+    cw_audit_query_init(&q);
+    q.before_id = id + 1;
+    q.limit = 1;
+    cw_diag d = {""};
+    if (cw_store_audit_query(s, &q, out, &d))
+        fail_msg("audit query: %s", d.msg);
+}
+
+static void on_audited(void *arg, cw_err err, const cw_event_put_result *res, int64_t audit_id,
+                       const cw_diag *d)
+{
+    abatch *b = arg;
+    bool seen = false;
+    if (!err && audit_id > 0) {
+        cw_audit_page p;
+        audit_get(b->s, audit_id, &p);
+        seen = p.len == 1 && p.items[0].id == audit_id;
+        cw_audit_page_free(&p);
+    }
+    tally *t = b->t;
+    pthread_mutex_lock(&t->mu);
+    b->calls++;
+    b->err = err;
+    b->audit_id = audit_id;
+    b->seen_at_done = seen;
+    snprintf(b->msg, sizeof b->msg, "%s", d->msg);
+    t->calls++;
+    if (err)
+        t->errors++;
+    else {
+        t->accepted += res->accepted;
+        t->duplicates += res->duplicates;
+    }
+    pthread_cond_broadcast(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+}
+
+static cw_audit_entry entry_for(const abatch *b, int64_t token_id)
+{
+    return (cw_audit_entry){.actor = "token",
+                            .token_id = token_id,
+                            .token_name = "ci-bot",
+                            .action = "events.ingest",
+                            .request_id = b->req_id,
+                            .event_counts = true};
+}
+
+/* seq of the stored event (source, id), or -1. */
+static int64_t event_seq(cw_store *s, const char *source, const char *id)
+{
+    cw_event_query q = {.from_ms = INT64_MIN, .to_ms = INT64_MAX, .limit = 100000};
+    cw_event_list l;
+    cw_diag d = {""};
+    if (cw_store_events_query(s, &q, &l, &d))
+        fail_msg("query: %s", d.msg);
+    int64_t seq = -1;
+    for (size_t i = 0; i < l.len; i++)
+        if (!strcmp(l.items[i].source, source) && !strcmp(l.items[i].id, id))
+            seq = l.items[i].seq;
+    cw_event_list_free(&l);
+    return seq;
+}
+
+static size_t count_audit(cw_store *s)
+{
+    cw_audit_query q;
+    cw_audit_query_init(&q);
+    q.action = "events.ingest";
+    q.limit = CW_AUDIT_PAGE_MAX;
+    cw_audit_page p;
+    cw_diag d = {""};
+    if (cw_store_audit_query(s, &q, &p, &d))
+        fail_msg("audit query: %s", d.msg);
+    size_t n = p.len;
+    cw_audit_page_free(&p);
+    return n;
+}
+
+typedef struct {
+    cw_store *s;
+    abatch *bs;
+    size_t from, n;
+    int failed;
+} asubmitter;
+
+static void *asubmit_main(void *arg)
+{
+    asubmitter *sb = arg;
+    for (size_t i = sb->from; i < sb->from + sb->n; i++) {
+        abatch *b = &sb->bs[i];
+        cw_audit_entry e = entry_for(b, (int64_t)i + 1);
+        cw_diag d = {""};
+        if (cw_store_events_put_async_audited(sb->s, b->ev, b->n, &e, on_audited, b, &d))
+            sb->failed++;
+    }
+    return NULL;
+}
+
+static void test_audited_puts_store_records(void **state)
+{
+    fx_store *f = *state;
+    tally t = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    enum { N = 96, THREADS = 4 };
+    abatch *bs = calloc(N, sizeof *bs);
+    assert_non_null(bs);
+    for (size_t i = 0; i < N; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "a-%zu", i);
+        snprintf(bs[i].req_id, sizeof bs[i].req_id, "req-%zu", i);
+        bs[i].t = &t;
+        bs[i].s = f->s;
+        make_event(&bs[i].ev[0], "/audited", id);
+        bs[i].n = 1;
+        if (i % 10 == 3) { /* the same event twice: one duplicate */
+            make_event(&bs[i].ev[1], "/audited", id);
+            bs[i].n = 2;
+        }
+    }
+    pthread_t th[THREADS];
+    asubmitter sb[THREADS];
+    for (size_t k = 0; k < THREADS; k++) {
+        sb[k] = (asubmitter){.s = f->s, .bs = bs, .from = k * (N / THREADS), .n = N / THREADS};
+        assert_int_equal(pthread_create(&th[k], NULL, asubmit_main, &sb[k]), 0);
+    }
+    for (size_t k = 0; k < THREADS; k++) {
+        pthread_join(th[k], NULL);
+        assert_int_equal(sb[k].failed, 0);
+    }
+    tally_wait(&t, N);
+    assert_int_equal(t.errors, 0);
+    assert_int_equal(count_audit(f->s), N);
+    int64_t *seq = calloc(N, sizeof *seq);
+    assert_non_null(seq);
+    for (size_t i = 0; i < N; i++) {
+        abatch *b = &bs[i];
+        assert_int_equal(b->calls, 1);
+        assert_int_equal(b->err, CW_OK);
+        assert_true(b->audit_id > 0);
+        assert_true(b->seen_at_done);
+        cw_audit_page p;
+        audit_get(f->s, b->audit_id, &p);
+        assert_int_equal(p.len, 1);
+        cw_audit_record *r = &p.items[0];
+        assert_int_equal(r->id, b->audit_id);
+        assert_string_equal(r->action, "events.ingest");
+        assert_string_equal(r->actor, "token");
+        assert_int_equal(r->token_id, (int64_t)i + 1);
+        assert_string_equal(r->token_name, "ci-bot");
+        assert_string_equal(r->request_id, b->req_id);
+        assert_string_equal(r->refs_json, "[]");
+        assert_string_equal(r->detail_json, b->n == 2 ? "{\"accepted\":1,\"duplicates\":1}"
+                                                      : "{\"accepted\":1,\"duplicates\":0}");
+        assert_true(r->at_ms > T0);
+        cw_audit_page_free(&p);
+        char id[32];
+        snprintf(id, sizeof id, "a-%zu", i);
+        seq[i] = event_seq(f->s, "/audited", id);
+        assert_true(seq[i] > 0);
+    }
+    /* ids in commit order: a later audit id never goes with an earlier
+     * stored event */
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < N; j++)
+            if (bs[i].audit_id < bs[j].audit_id && seq[i] > seq[j])
+                fail_msg("batch %zu: audit %lld, event seq %lld; batch %zu: audit %lld, seq %lld",
+                         i, (long long)bs[i].audit_id, (long long)seq[i], j,
+                         (long long)bs[j].audit_id, (long long)seq[j]);
+    for (size_t i = 0; i < N; i++)
+        for (size_t k = 0; k < bs[i].n; k++)
+            cw_event_free(&bs[i].ev[k]);
+    free(seq);
+    free(bs);
+}
+
+static void test_refused_batch_has_no_audit_record(void **state)
+{
+    fx_store *f = *state;
+    if (!strcmp(f->b->name, "sqlite"))
+        f->b->raw_exec(f->ctx, "CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.source"
+                               " = 'poison' BEGIN SELECT RAISE(ABORT, 'poisoned event'); END");
+    else if (!strcmp(f->b->name, "postgres"))
+        f->b->raw_exec(f->ctx,
+                       "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+                       " IF NEW.source = 'poison' THEN RAISE EXCEPTION 'poisoned event'; END IF;"
+                       " RETURN NEW; END $$;"
+                       "CREATE TRIGGER poison BEFORE INSERT ON events FOR EACH ROW EXECUTE "
+                       "FUNCTION poison()");
+    else
+        skip();
+    tally t = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    enum { N = 20 };
+    abatch bs[N];
+    memset(bs, 0, sizeof bs);
+    for (size_t i = 0; i < N; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "good-%zu", i);
+        snprintf(bs[i].req_id, sizeof bs[i].req_id, "req-%zu", i);
+        bs[i].t = &t;
+        bs[i].s = f->s;
+        make_event(&bs[i].ev[0], "/async", id);
+        bs[i].n = 1;
+        if (i == 7) {
+            make_event(&bs[i].ev[1], "poison", "bad");
+            bs[i].n = 2;
+        }
+    }
+    for (size_t i = 0; i < N; i++) {
+        cw_audit_entry e = entry_for(&bs[i], 5);
+        cw_diag d = {""};
+        assert_int_equal(
+            cw_store_events_put_async_audited(f->s, bs[i].ev, bs[i].n, &e, on_audited, &bs[i], &d),
+            CW_OK);
+    }
+    tally_wait(&t, N);
+    assert_int_equal(t.errors, 1);
+    assert_int_not_equal(bs[7].err, CW_OK);
+    assert_non_null(strstr(bs[7].msg, "poisoned event"));
+    assert_int_equal(bs[7].audit_id, 0);
+    assert_int_equal(count_audit(f->s), N - 1);
+    cw_audit_query q;
+    cw_audit_query_init(&q);
+    q.limit = CW_AUDIT_PAGE_MAX;
+    cw_audit_page p;
+    cw_diag d = {""};
+    assert_int_equal(cw_store_audit_query(f->s, &q, &p, &d), CW_OK);
+    for (size_t i = 0; i < p.len; i++)
+        assert_string_not_equal(p.items[i].request_id, "req-7");
+    cw_audit_page_free(&p);
+    for (size_t i = 0; i < N; i++) {
+        assert_int_equal(bs[i].calls, 1);
+        if (i != 7)
+            assert_true(bs[i].audit_id > 0);
+        for (size_t k = 0; k < bs[i].n; k++)
+            cw_event_free(&bs[i].ev[k]);
+    }
+}
+
+static void test_audited_blocking_empty_and_invalid(void **state)
+{
+    fx_store *f = *state;
+    tally t = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    abatch b = {.t = &t, .s = f->s, .req_id = "req-b"};
+    make_event(&b.ev[0], "/blocking", "b-1");
+    cw_audit_entry e = entry_for(&b, 0);
+    e.actor = "anonymous";
+    e.token_name = NULL;
+    /* blocking: stored with its record */
+    cw_event_put_result r;
+    int64_t id = -1;
+    cw_diag d = {""};
+    assert_int_equal(cw_store_events_put_audited(f->s, b.ev, 1, &e, &r, &id, &d), CW_OK);
+    assert_int_equal(r.accepted, 1);
+    assert_true(id > 0);
+    cw_audit_page p;
+    audit_get(f->s, id, &p);
+    assert_int_equal(p.len, 1);
+    assert_string_equal(p.items[0].actor, "anonymous");
+    assert_int_equal(p.items[0].token_id, 0);
+    assert_string_equal(p.items[0].detail_json, "{\"accepted\":1,\"duplicates\":0}");
+    cw_audit_page_free(&p);
+    /* again: a duplicate, a second record with a later id */
+    int64_t id2 = 0;
+    assert_int_equal(cw_store_events_put_audited(f->s, b.ev, 1, &e, &r, &id2, &d), CW_OK);
+    assert_int_equal(r.duplicates, 1);
+    assert_true(id2 > id);
+    /* an empty batch: the record alone, called back at once */
+    assert_int_equal(cw_store_events_put_async_audited(f->s, NULL, 0, &e, on_audited, &b, &d),
+                     CW_OK);
+    assert_int_equal(b.calls, 1);
+    assert_true(b.audit_id > id2);
+    audit_get(f->s, b.audit_id, &p);
+    assert_string_equal(p.items[0].detail_json, "{\"accepted\":0,\"duplicates\":0}");
+    cw_audit_page_free(&p);
+    /* an invalid entry: refused at once, nothing queued, no callback */
+    e.action = "Events Ingest";
+    assert_int_equal(cw_store_events_put_async_audited(f->s, b.ev, 1, &e, on_audited, &b, &d),
+                     CW_ERR_INVALID);
+    assert_non_null(strstr(d.msg, "action"));
+    e.action = "events.ingest";
+    assert_int_equal(cw_store_events_put_async_audited(f->s, b.ev, 1, &e, NULL, &b, &d),
+                     CW_ERR_INVALID);
+    assert_int_equal(b.calls, 1);
+    assert_int_equal(count_audit(f->s), 3);
+    /* event counts belong to an events put */
+    assert_int_equal(cw_store_audit_append(f->s, &e, NULL, &d), CW_ERR_INVALID);
+    assert_int_equal(count_events(f->s), 1);
+    cw_event_free(&b.ev[0]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         FX_STORE_TEST(test_concurrent_async_batches),
         FX_STORE_TEST(test_refused_batch_fails_alone),
         FX_STORE_TEST(test_bad_arguments_and_empty_batch),
+        FX_STORE_TEST(test_audited_puts_store_records),
+        FX_STORE_TEST(test_refused_batch_has_no_audit_record),
+        FX_STORE_TEST(test_audited_blocking_empty_and_invalid),
     };
     return fx_run_backends("store events async", tests, FX_LEN(tests));
 }
