@@ -579,6 +579,8 @@ static cw_err put_tx(cw__pg_conn *c, void *arg, cw_diag *d)
     }
     if (!err && pc.new_links)
         err = links_refresh(c, false, d);
+    if (!err)
+        err = cw__pg_events_audit(c, x->batches, x->n, d);
     put_cache_free(&pc);
     return err;
 }

@@ -354,6 +354,8 @@ static cw_err ev_put(cw_store *store, cw__event_batch *const *batches, size_t n,
         if (err)
             *d = batches[i]->diag;
     }
+    if (!err)
+        err = cw__sqlite_events_audit(c, batches, n, d);
     int64_t stale = 0;
     if (!err)
         err = read_int(c, LINKS_STALE_SQL, &stale, d);

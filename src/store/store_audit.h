@@ -10,10 +10,11 @@
  * the write committed, in its own transaction (the entity and token domains
  * own their transactions). A crash between the two loses the audit row of
  * a write that happened; it never records a write that did not. Event
- * intake passes its entry to the events put instead (events_async.h): the
- * row is written by the group commit, in the events' own transaction when
- * the backend's put inserts it (cw__<backend>_events_audit, events_impl.h),
- * otherwise in one transaction per group right after the events commit.
+ * intake passes its entry to the events put instead (events_async.h): both
+ * backends insert the row in the group commit's own transaction, after the
+ * request's events (cw__<backend>_events_audit, events_impl.h), so events
+ * and their audit row commit together or not at all. (store_events.c keeps
+ * a per-group fallback transaction for a backend that does not.)
  *
  * Ownership: inputs are borrowed; a cw_audit_page is owned by the caller
  * and freed with cw_audit_page_free.

@@ -526,6 +526,46 @@ static void test_refused_batch_has_no_audit_record(void **state)
     }
 }
 
+/* The audit row is part of the events' transaction: when it cannot be
+ * written, the events are not stored either (and the caller is told). */
+static void test_audit_failure_stores_no_events(void **state)
+{
+    fx_store *f = *state;
+    if (!strcmp(f->b->name, "sqlite"))
+        f->b->raw_exec(f->ctx, "CREATE TRIGGER audit_poison BEFORE INSERT ON audit WHEN"
+                               " NEW.request_id = 'req-fail' BEGIN"
+                               " SELECT RAISE(ABORT, 'audit refused'); END");
+    else if (!strcmp(f->b->name, "postgres"))
+        f->b->raw_exec(f->ctx,
+                       "CREATE FUNCTION audit_poison() RETURNS trigger LANGUAGE plpgsql AS $$"
+                       " BEGIN IF NEW.request_id = 'req-fail' THEN"
+                       " RAISE EXCEPTION 'audit refused'; END IF; RETURN NEW; END $$;"
+                       "CREATE TRIGGER audit_poison BEFORE INSERT ON audit FOR EACH ROW"
+                       " EXECUTE FUNCTION audit_poison()");
+    else
+        skip();
+    tally t = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    abatch b = {.t = &t, .s = f->s, .req_id = "req-fail"};
+    make_event(&b.ev[0], "/atomic", "a-1");
+    cw_audit_entry e = entry_for(&b, 0);
+    cw_event_put_result r;
+    int64_t id = -1;
+    cw_diag d = {""};
+    assert_int_not_equal(cw_store_events_put_audited(f->s, b.ev, 1, &e, &r, &id, &d), CW_OK);
+    assert_non_null(strstr(d.msg, "audit refused"));
+    assert_int_equal(count_events(f->s), 0);
+    assert_int_equal(count_audit(f->s), 0);
+    /* the same event with an acceptable record goes in, with its record */
+    snprintf(b.req_id, sizeof b.req_id, "req-ok");
+    e = entry_for(&b, 0);
+    assert_int_equal(cw_store_events_put_audited(f->s, b.ev, 1, &e, &r, &id, &d), CW_OK);
+    assert_int_equal(r.accepted, 1);
+    assert_true(id > 0);
+    assert_int_equal(count_events(f->s), 1);
+    assert_int_equal(count_audit(f->s), 1);
+    cw_event_free(&b.ev[0]);
+}
+
 static void test_audited_blocking_empty_and_invalid(void **state)
 {
     fx_store *f = *state;
@@ -587,6 +627,7 @@ int main(void)
         FX_STORE_TEST(test_audited_puts_store_records),
         FX_STORE_TEST(test_refused_batch_has_no_audit_record),
         FX_STORE_TEST(test_audited_blocking_empty_and_invalid),
+        FX_STORE_TEST(test_audit_failure_stores_no_events),
     };
     return fx_run_backends("store events async", tests, FX_LEN(tests));
 }
