@@ -230,6 +230,24 @@ static bool literal(fj *s, const char *word, size_t n)
 
 static json_t *parse_value(fj *s);
 
+/* After a member or element: 1 when a ',' announces another (skipped, with
+ * the white space after it), 0 when close ends the container (skipped),
+ * -1 for anything else. */
+static int next_member(fj *s, char close)
+{
+    skip_ws(s);
+    if (s->p < s->end && *s->p == ',') {
+        s->p++;
+        skip_ws(s);
+        return 1;
+    }
+    if (s->p < s->end && *s->p == close) {
+        s->p++;
+        return 0;
+    }
+    return -1;
+}
+
 static json_t *parse_object(fj *s)
 {
     if (--s->depth_left < 0)
@@ -271,17 +289,11 @@ static json_t *parse_object(fj *s)
             free(kcopy);
         if (rc)
             goto fail;
-        skip_ws(s);
-        if (s->p < s->end && *s->p == ',') {
-            s->p++;
-            skip_ws(s);
-            continue;
-        }
-        if (s->p < s->end && *s->p == '}') {
-            s->p++;
+        int more = next_member(s, '}');
+        if (more < 0)
+            goto fail;
+        if (!more)
             break;
-        }
-        goto fail;
     }
 done:
     s->depth_left++;
@@ -308,17 +320,11 @@ static json_t *parse_array(fj *s)
         json_t *v = parse_value(s);
         if (!v || json_array_append_new(arr, v))
             goto fail;
-        skip_ws(s);
-        if (s->p < s->end && *s->p == ',') {
-            s->p++;
-            skip_ws(s);
-            continue;
-        }
-        if (s->p < s->end && *s->p == ']') {
-            s->p++;
+        int more = next_member(s, ']');
+        if (more < 0)
+            goto fail;
+        if (!more)
             break;
-        }
-        goto fail;
     }
 done:
     s->depth_left++;

@@ -90,6 +90,13 @@ struct cw_store_event_ops {
  */
 struct cw__sqlite_conn;
 struct cw__pg_conn;
+/* The loop both share: finishes each stored batch's row (counts, time) and
+ * hands it to insert(conn, row, &audit_id, d), the backend's one-row insert
+ * on the open transaction. store_events.c. */
+typedef cw_err (*cw__audit_insert_fn)(void *conn, const struct cw__audit_row *row,
+                                      int64_t *id_out, cw_diag *d);
+cw_err cw__events_audit_rows(cw__event_batch *const *batches, size_t n,
+                             cw__audit_insert_fn insert, void *conn, cw_diag *d);
 cw_err cw__sqlite_events_audit(struct cw__sqlite_conn *c, cw__event_batch *const *batches,
                                size_t n, cw_diag *d);
 cw_err cw__pg_events_audit(struct cw__pg_conn *c, cw__event_batch *const *batches, size_t n,

@@ -8,7 +8,6 @@
 #include "store/sqlite_int.h"
 #include "store/events_impl.h"
 #include "store/store_audit.h"
-#include "util/timeutil.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -91,22 +90,15 @@ static cw_err au_append(cw_store *store, const cw__audit_row *const *rows, size_
     return cw__sqlite_write_end(s, c, err, d);
 }
 
+static cw_err insert_row_cb(void *conn, const cw__audit_row *a, int64_t *id_out, cw_diag *d)
+{
+    return insert_row(conn, a, id_out, d);
+}
+
 cw_err cw__sqlite_events_audit(cw__sqlite_conn *c, cw__event_batch *const *batches, size_t n,
                                cw_diag *d)
 {
-    int64_t now = cw_now_ms();
-    for (size_t i = 0; i < n; i++) {
-        cw__event_batch *b = batches[i];
-        b->audit_id = 0;
-        if (!b->audit || b->err)
-            continue;
-        cw_err err = cw__audit_row_finish(b->audit, b->res.accepted, b->res.duplicates, now, d);
-        if (!err)
-            err = insert_row(c, b->audit, &b->audit_id, d);
-        if (err)
-            return err;
-    }
-    return CW_OK;
+    return cw__events_audit_rows(batches, n, insert_row_cb, c, d);
 }
 
 static void row_to_record(sqlite3_stmt *st, cw_audit_record *r)

@@ -267,6 +267,26 @@ out:
     return err;
 }
 
+/* ---- audit rows inside a backend's events transaction -------------------------------- */
+
+cw_err cw__events_audit_rows(cw__event_batch *const *batches, size_t n,
+                             cw__audit_insert_fn insert, void *conn, cw_diag *d)
+{
+    int64_t now = cw_now_ms();
+    for (size_t i = 0; i < n; i++) {
+        cw__event_batch *b = batches[i];
+        b->audit_id = 0;
+        if (!b->audit || b->err)
+            continue;
+        cw_err err = cw__audit_row_finish(b->audit, b->res.accepted, b->res.duplicates, now, d);
+        if (!err)
+            err = insert(conn, b->audit, &b->audit_id, d);
+        if (err)
+            return err;
+    }
+    return CW_OK;
+}
+
 /* ---- group commit ---------------------------------------------------------------------- */
 
 typedef struct gc_node {

@@ -196,9 +196,10 @@ static void test_concurrent_async_batches(void **state)
     free(bs);
 }
 
-static void test_refused_batch_fails_alone(void **state)
+/* Makes the database refuse any event whose source is "poison" (a trigger),
+ * so that one batch of a group fails inside the shared transaction. */
+static void poison_events(fx_store *f)
 {
-    fx_store *f = *state;
     if (!strcmp(f->b->name, "sqlite"))
         f->b->raw_exec(f->ctx, "CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.source"
                                " = 'poison' BEGIN SELECT RAISE(ABORT, 'poisoned event'); END");
@@ -211,6 +212,12 @@ static void test_refused_batch_fails_alone(void **state)
                        "FUNCTION poison()");
     else
         skip();
+}
+
+static void test_refused_batch_fails_alone(void **state)
+{
+    fx_store *f = *state;
+    poison_events(f);
     tally t = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
     enum { N = 20 };
     batch bs[N];
@@ -466,18 +473,7 @@ static void test_audited_puts_store_records(void **state)
 static void test_refused_batch_has_no_audit_record(void **state)
 {
     fx_store *f = *state;
-    if (!strcmp(f->b->name, "sqlite"))
-        f->b->raw_exec(f->ctx, "CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.source"
-                               " = 'poison' BEGIN SELECT RAISE(ABORT, 'poisoned event'); END");
-    else if (!strcmp(f->b->name, "postgres"))
-        f->b->raw_exec(f->ctx,
-                       "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
-                       " IF NEW.source = 'poison' THEN RAISE EXCEPTION 'poisoned event'; END IF;"
-                       " RETURN NEW; END $$;"
-                       "CREATE TRIGGER poison BEFORE INSERT ON events FOR EACH ROW EXECUTE "
-                       "FUNCTION poison()");
-    else
-        skip();
+    poison_events(f);
     tally t = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
     enum { N = 20 };
     abatch bs[N];
