@@ -5,6 +5,7 @@
  */
 #include "catalog/catalog.h"
 #include "util/buf.h"
+#include "util/utf8.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -342,94 +343,13 @@ void cw_search_rows_free(cw_search_rows *rows)
  * jansson itself. A string that is not valid UTF-8 fails, as in jansson.
  */
 
-/* cw_buf_append without the call when the bytes fit (JSON writing appends
- * a few bytes at a time). */
-static inline cw_err put_bytes(cw_buf *b, const char *s, size_t n)
-{
-    if (b->cap - b->len > n && b->len + n <= b->max) {
-        memcpy(b->data + b->len, s, n);
-        b->len += n;
-        b->data[b->len] = '\0';
-        return CW_OK;
-    }
-    return cw_buf_append(b, s, n);
-}
-
-static inline cw_err put_char(cw_buf *b, char c) { return put_bytes(b, &c, 1); }
-
-static const char hexdig[] = "0123456789ABCDEF";
-
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 when invalid:
- * no overlong forms, surrogates or code points above U+10FFFF. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        cp = c & 0x1Fu;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        cp = c & 0x0Fu;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        cp = c & 0x07u;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3Fu);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
+static inline cw_err put_char(cw_buf *b, char c) { return cw_buf_add(b, &c, 1); }
 
 static cw_err canon_string(cw_buf *out, const char *str, size_t n)
 {
-    const unsigned char *s = (const unsigned char *)str;
-    cw_err err = put_char(out, '"');
-    size_t run = 0; /* start of the pending bytes that are copied as they are */
-    for (size_t i = 0; i < n && !err;) {
-        unsigned char ch = s[i];
-        if (ch >= 0x80) {
-            size_t len = utf8_seq(s + i, n - i);
-            if (!len)
-                return CW_ERR_INVALID;
-            i += len;
-            continue;
-        }
-        if (ch >= 0x20 && ch != '"' && ch != '\\') {
-            i++;
-            continue;
-        }
-        err = put_bytes(out, str + run, i - run);
-        if (err)
-            break;
-        switch (ch) {
-        case '"': err = put_bytes(out, "\\\"", 2); break;
-        case '\\': err = put_bytes(out, "\\\\", 2); break;
-        case '\b': err = put_bytes(out, "\\b", 2); break;
-        case '\f': err = put_bytes(out, "\\f", 2); break;
-        case '\n': err = put_bytes(out, "\\n", 2); break;
-        case '\r': err = put_bytes(out, "\\r", 2); break;
-        case '\t': err = put_bytes(out, "\\t", 2); break;
-        default: {
-            char esc[6] = {'\\', 'u', '0', '0', hexdig[ch >> 4], hexdig[ch & 15]};
-            err = put_bytes(out, esc, 6);
-        }
-        }
-        run = ++i;
-    }
-    if (!err)
-        err = put_bytes(out, str + run, n - run);
-    return err ? err : put_char(out, '"');
+    if (!cw_utf8_valid(str, n))
+        return CW_ERR_INVALID;
+    return cw_buf_json_strn(out, str, n);
 }
 
 typedef struct {
@@ -520,7 +440,7 @@ static cw_err canon_value(cw_buf *out, const json_t *v, const char *const *drop,
     case JSON_INTEGER: {
         char num[32];
         int n = snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        return put_bytes(out, num, (size_t)n);
+        return cw_buf_add(out, num, (size_t)n);
     }
     case JSON_REAL: {
         char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -530,9 +450,9 @@ static cw_err canon_value(cw_buf *out, const json_t *v, const char *const *drop,
         free(text);
         return err;
     }
-    case JSON_TRUE: return put_bytes(out, "true", 4);
-    case JSON_FALSE: return put_bytes(out, "false", 5);
-    case JSON_NULL: return put_bytes(out, "null", 4);
+    case JSON_TRUE: return cw_buf_add(out, "true", 4);
+    case JSON_FALSE: return cw_buf_add(out, "false", 5);
+    case JSON_NULL: return cw_buf_add(out, "null", 4);
     }
     return CW_ERR_INTERNAL;
 }

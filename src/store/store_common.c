@@ -132,49 +132,7 @@ bool cw__is_sha256_hex(const char *s)
 
 /* ---- compact JSON ---------------------------------------------------------------- */
 
-/* cw_buf_append without the call when the bytes fit (JSON writing appends
- * a few bytes at a time). */
-static inline cw_err put_bytes(cw_buf *b, const char *s, size_t n)
-{
-    if (b->cap - b->len > n && b->len + n <= b->max) {
-        memcpy(b->data + b->len, s, n);
-        b->len += n;
-        b->data[b->len] = '\0';
-        return CW_OK;
-    }
-    return cw_buf_append(b, s, n);
-}
-
-static inline cw_err put_char(cw_buf *b, char c) { return put_bytes(b, &c, 1); }
-
-static cw_err put_json_string(cw_buf *out, const char *s, size_t n)
-{
-    cw_err err = put_char(out, '"');
-    size_t run = 0; /* start of the pending run of bytes that need no escape */
-    for (size_t i = 0; i < n && !err; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch >= 0x20 && ch != '"' && ch != '\\')
-            continue;
-        err = put_bytes(out, s + run, i - run);
-        run = i + 1;
-        if (err)
-            break;
-        switch (ch) {
-        case '"': err = put_bytes(out, "\\\"", 2); break;
-        case '\\': err = put_bytes(out, "\\\\", 2); break;
-        case '\n': err = put_bytes(out, "\\n", 2); break;
-        case '\r': err = put_bytes(out, "\\r", 2); break;
-        case '\t': err = put_bytes(out, "\\t", 2); break;
-        default: {
-            char esc[6] = {'\\', 'u', '0', '0', hexdig[ch >> 4], hexdig[ch & 15]};
-            err = put_bytes(out, esc, 6);
-        }
-        }
-    }
-    if (!err)
-        err = put_bytes(out, s + run, n - run);
-    return err ? err : put_char(out, '"');
-}
+static inline cw_err put_char(cw_buf *b, char c) { return cw_buf_add(b, &c, 1); }
 
 static cw_err put_json(const json_t *v, cw_buf *out, int depth)
 {
@@ -192,7 +150,7 @@ static cw_err put_json(const json_t *v, cw_buf *out, int depth)
                 err = put_char(out, ',');
             first = false;
             if (!err)
-                err = put_json_string(out, k, strlen(k));
+                err = cw_buf_json_strn(out, k, strlen(k));
             if (!err)
                 err = put_char(out, ':');
             if (!err)
@@ -217,7 +175,7 @@ static cw_err put_json(const json_t *v, cw_buf *out, int depth)
         return err ? err : put_char(out, ']');
     }
     case JSON_STRING:
-        return put_json_string(out, json_string_value(v), json_string_length(v));
+        return cw_buf_json_strn(out, json_string_value(v), json_string_length(v));
     case JSON_INTEGER:
         return cw_buf_printf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
     case JSON_REAL: {

@@ -89,27 +89,41 @@ cw_err cw_buf_printf(cw_buf *b, const char *fmt, ...)
     return err;
 }
 
-cw_err cw_buf_json_str(cw_buf *b, const char *s)
+cw_err cw_buf_json_strn(cw_buf *b, const char *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
-    cw_err err = cw_buf_putc(b, '"');
-    for (const unsigned char *p = (const unsigned char *)s; !err && *p; p++) {
-        switch (*p) {
-        case '"': err = cw_buf_append(b, "\\\"", 2); break;
-        case '\\': err = cw_buf_append(b, "\\\\", 2); break;
-        case '\n': err = cw_buf_append(b, "\\n", 2); break;
-        case '\r': err = cw_buf_append(b, "\\r", 2); break;
-        case '\t': err = cw_buf_append(b, "\\t", 2); break;
-        default:
-            if (*p < 0x20) {
-                char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
-                err = cw_buf_append(b, esc, 6);
-            } else {
-                err = cw_buf_putc(b, (char)*p);
-            }
+    static const char hex[] = "0123456789ABCDEF";
+    cw_err err = cw_buf_add(b, "\"", 1);
+    size_t run = 0; /* start of the pending bytes copied as they are */
+    for (size_t i = 0; i < n && !err; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch >= 0x20 && ch != '"' && ch != '\\')
+            continue;
+        err = cw_buf_add(b, s + run, i - run);
+        run = i + 1;
+        if (err)
+            break;
+        switch (ch) {
+        case '"': err = cw_buf_add(b, "\\\"", 2); break;
+        case '\\': err = cw_buf_add(b, "\\\\", 2); break;
+        case '\b': err = cw_buf_add(b, "\\b", 2); break;
+        case '\f': err = cw_buf_add(b, "\\f", 2); break;
+        case '\n': err = cw_buf_add(b, "\\n", 2); break;
+        case '\r': err = cw_buf_add(b, "\\r", 2); break;
+        case '\t': err = cw_buf_add(b, "\\t", 2); break;
+        default: {
+            char esc[6] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15]};
+            err = cw_buf_add(b, esc, 6);
+        }
         }
     }
-    return err ? err : cw_buf_putc(b, '"');
+    if (!err)
+        err = cw_buf_add(b, s + run, n - run);
+    return err ? err : cw_buf_add(b, "\"", 1);
+}
+
+cw_err cw_buf_json_str(cw_buf *b, const char *s)
+{
+    return cw_buf_json_strn(b, s, strlen(s));
 }
 
 char *cw_buf_steal(cw_buf *b, size_t *len)

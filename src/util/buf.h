@@ -9,6 +9,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "util/err.h"
 
@@ -28,8 +29,26 @@ cw_err cw_buf_putc(cw_buf *b, char c);
 cw_err cw_buf_printf(cw_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 cw_err cw_buf_vprintf(cw_buf *b, const char *fmt, va_list ap);
-/* Appends s as a JSON string literal (with quotes), escaping as needed. */
+/* Appends s[0..n) as a JSON string literal (with quotes), escaped exactly
+ * as jansson escapes (\" \\ \b \f \n \r \t, other control characters as
+ * \u00XX, everything else as it is), so canonical JSON written with it is
+ * byte for byte jansson's. The bytes are not checked to be UTF-8. */
+cw_err cw_buf_json_strn(cw_buf *b, const char *s, size_t n);
+/* The same for a NUL-terminated s. */
 cw_err cw_buf_json_str(cw_buf *b, const char *s);
+
+/* cw_buf_append without the call when the bytes fit: for writers that
+ * append a few bytes at a time (JSON). */
+static inline cw_err cw_buf_add(cw_buf *b, const void *data, size_t n)
+{
+    if (b->cap - b->len > n && b->len + n <= b->max) {
+        memcpy(b->data + b->len, data, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+        return CW_OK;
+    }
+    return cw_buf_append(b, data, n);
+}
 /* Hands the contents to the caller (free() them) and empties the buffer. */
 char *cw_buf_steal(cw_buf *b, size_t *len);
 /* A pointer to the contents, "" when empty. */
