@@ -250,7 +250,7 @@ int cw_cmd_import(int argc, char **argv)
         files++;
         cw_import_report rep;
         cw_import_report_init(&rep);
-        cw_err err = cw_import_text(store, cw_buf_cstr(&text), text.len, NULL, NULL, &rep, &d);
+        cw_err err = cw_import_text(store, cw_buf_cstr(&text), text.len, NULL, NULL, NULL, &rep, &d);
         if (tty && (err || json_array_size(rep.errors)))
             fputc('\n', stderr);
         if (err == CW_ERR_INVALID || err == CW_ERR_TOO_LARGE) {

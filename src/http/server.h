@@ -21,6 +21,9 @@ typedef struct {
     bool public_read;            /* reads need no token */
     const char *production_env;  /* glob list for production environment ids */
     unsigned max_components_per_team;
+    /* the organisation's RACI activities for validating Responsibilities;
+     * NULL = the standard ones. Borrowed: must outlive the server. */
+    const struct cw_activity_set *activities;
 } cw_server_config;
 
 void cw_server_config_default(cw_server_config *c);

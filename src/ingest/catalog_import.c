@@ -66,7 +66,8 @@ static void add_location_targets(const json_t *doc, size_t index, cw_import_repo
     json_decref(all);
 }
 
-cw_err cw_import_text(cw_store *s, const char *text, size_t len, cw_import_hook hook,
+cw_err cw_import_text(cw_store *s, const char *text, size_t len,
+                      const struct cw_activity_set *activities, cw_import_hook hook,
                       void *hook_ctx, cw_import_report *r, cw_diag *d)
 {
     cw_err err = CW_OK;
@@ -93,7 +94,7 @@ cw_err cw_import_text(cw_store *s, const char *text, size_t len, cw_import_hook 
         if (!json_is_object(doc))
             verr = cw_fail(&vd, CW_ERR_INVALID, "document is not an object");
         else
-            verr = cw_entity_validate(doc, &vd);
+            verr = cw_entity_validate_with(doc, activities, &vd);
         if (!verr && hook) {
             verr = hook(hook_ctx, doc, &vd);
             if (verr == CW_ERR_FORBIDDEN) {

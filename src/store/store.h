@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "catalog/catalog.h"
+#include "catalog/filter.h"
 #include "util/err.h"
 
 typedef struct cw_store cw_store;
@@ -93,24 +94,7 @@ cw_err cw_store_entity_get(cw_store *s, const char *kind, const char *ns,
 cw_err cw_store_entity_delete(cw_store *s, const char *kind, const char *ns,
                               const char *name, const char *if_match, cw_diag *d);
 
-/* Filters in Backstage's model: an OR of clauses, each an AND of conditions
- * on search keys (see cw_entity_search_rows). Keys and values lower-case. */
-typedef struct {
-    const char *key;          /* "kind", "spec.type", "relations.ownedby", ... */
-    const char *const *values; /* match any of these; nvalues == 0: key exists */
-    size_t nvalues;
-} cw_filter_cond;
-
-typedef struct {
-    cw_filter_cond *conds;
-    size_t n;
-} cw_filter_clause;
-
-typedef struct {
-    cw_filter_clause *clauses;
-    size_t n;                 /* 0 = match everything */
-} cw_filter;
-
+/* Filters: cw_filter (catalog/filter.h). */
 typedef struct {
     const cw_filter *filter;  /* may be NULL */
     const char *text;         /* case-insensitive substring of name, title or
@@ -256,8 +240,8 @@ cw_err cw_store_restore(const char *url, const char *in_path, cw_backup_report *
  *   catalog whenever the catalog changed since (checked on every event read
  *   and write), so fixing an annotation makes earlier events match.
  */
+#include "events/delivery.h"
 #include "events/events.h"
-#include "insights/dora.h"
 
 typedef struct {
     size_t accepted;      /* newly stored */

@@ -26,6 +26,7 @@
 #include "catalog/catalog.h"
 #include "events/events.h"
 #include "fixtures.h"
+#include "insights/dora.h"
 #include "store/store.h"
 #include "util/timeutil.h"
 
