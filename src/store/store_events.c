@@ -1,9 +1,8 @@
 /*
  * store_events.c — the public events functions of store.h (and
- * events_async.h): argument checks,
- * scope parsing, reducing decoded events to rows (in the caller's thread),
- * group commit, and the backend-independent assembly of the delivery
- * insights' input arrays (events_impl.h).
+ * events_async.h): argument checks, reducing decoded events to rows (in the
+ * caller's thread), group commit, and the delivery scan's entry point
+ * (the rows go to the caller's sink; the rules are insights/delivery.c).
  *
  * Group commit: callers queue their batch (rows whose strings are copies)
  * and one leader per store at a time takes every queued batch of that store
@@ -47,94 +46,6 @@
 #define GC_MAX_ROWS 50000     /* rows per group transaction (at least one batch) */
 #define GC_MAX_BATCHES 512
 
-/* ---- arena ------------------------------------------------------------------------ */
-
-struct cw__arena_chunk {
-    cw__arena_chunk *next;
-    max_align_t align_;
-    /* data follows */
-};
-
-#define ARENA_CHUNK (256u << 10)
-
-void *cw__arena_alloc(cw__arena *a, size_t n)
-{
-    size_t need = (n + 15) & ~(size_t)15;
-    size_t at = (a->used + 15) & ~(size_t)15; /* strings may have left it unaligned */
-    if (a->head && at <= a->cap)
-        a->used = at;
-    if (!a->head || at > a->cap || a->cap - a->used < need) {
-        size_t cap = need > ARENA_CHUNK ? need : ARENA_CHUNK;
-        cw__arena_chunk *c = malloc(sizeof *c + cap);
-        if (!c)
-            return NULL;
-        c->next = a->head;
-        a->head = c;
-        a->used = 0;
-        a->cap = cap;
-    }
-    char *p = (char *)(a->head + 1) + a->used;
-    a->used += need;
-    return p;
-}
-
-char *cw__arena_strndup(cw__arena *a, const char *s, size_t n)
-{
-    size_t need = n + 1;
-    char *p;
-    /* strings need no alignment: pack them */
-    if (a->head && a->cap - a->used >= need) {
-        p = (char *)(a->head + 1) + a->used;
-        a->used += need;
-    } else {
-        p = cw__arena_alloc(a, need);
-        if (!p)
-            return NULL;
-    }
-    memcpy(p, s, n);
-    p[n] = '\0';
-    return p;
-}
-
-void cw__arena_free(cw__arena *a)
-{
-    while (a->head) {
-        cw__arena_chunk *n = a->head->next;
-        free(a->head);
-        a->head = n;
-    }
-    a->used = a->cap = 0;
-}
-
-/* ---- scopes ------------------------------------------------------------------------ */
-
-cw_err cw_scope_parse(const char *text, cw_scope *out, cw_diag *d)
-{
-    memset(out, 0, sizeof *out);
-    if (!text || !*text)
-        return cw_fail(d, CW_ERR_INVALID, "scope: must not be empty (use 'org' or an entity ref)");
-    if (!strcmp(text, "org")) {
-        out->kind = CW_SCOPE_ORG;
-        return CW_OK;
-    }
-    cw_ref ref;
-    cw_diag rd = {{0}};
-    if (cw_ref_parse(text, "Component", NULL, &ref, &rd))
-        return cw_fail(d, CW_ERR_INVALID, "scope: %s", rd.msg);
-    if (!strcmp(ref.kind, "Component"))
-        out->kind = CW_SCOPE_COMPONENT;
-    else if (!strcmp(ref.kind, "System"))
-        out->kind = CW_SCOPE_SYSTEM;
-    else if (!strcmp(ref.kind, "Group"))
-        out->kind = CW_SCOPE_GROUP;
-    else
-        return cw_fail(d, CW_ERR_INVALID,
-                       "scope: '%s' is a %s; use 'org', a Component, a System or a Group", text,
-                       ref.kind);
-    cw_ref_key(&ref, out->key);
-    return CW_OK;
-}
-
 /* ---- rows -------------------------------------------------------------------------- */
 
 static int kind_of(const cw_event *ev, int *cls)
@@ -143,24 +54,24 @@ static int kind_of(const cw_event *ev, int *cls)
         const char *subject, *predicate;
         int kind, cls;
     } table[] = {
-        {"service", "deployed", CW__EVK_DEPLOYED, CW__EVC_SERVICE},
-        {"service", "upgraded", CW__EVK_UPGRADED, CW__EVC_SERVICE},
-        {"service", "rolledback", CW__EVK_ROLLEDBACK, CW__EVC_SERVICE},
-        {"change", "created", CW__EVK_CHANGE_CREATED, CW__EVC_CHANGE},
-        {"change", "merged", CW__EVK_CHANGE_MERGED, CW__EVC_CHANGE},
-        {"incident", "detected", CW__EVK_INCIDENT_DETECTED, CW__EVC_INCIDENT},
-        {"incident", "reported", CW__EVK_INCIDENT_REPORTED, CW__EVC_INCIDENT},
-        {"incident", "resolved", CW__EVK_INCIDENT_RESOLVED, CW__EVC_INCIDENT},
+        {"service", "deployed", CW_EVK_DEPLOYED, CW__EVC_SERVICE},
+        {"service", "upgraded", CW_EVK_UPGRADED, CW__EVC_SERVICE},
+        {"service", "rolledback", CW_EVK_ROLLEDBACK, CW__EVC_SERVICE},
+        {"change", "created", CW_EVK_CHANGE_CREATED, CW__EVC_CHANGE},
+        {"change", "merged", CW_EVK_CHANGE_MERGED, CW__EVC_CHANGE},
+        {"incident", "detected", CW_EVK_INCIDENT_DETECTED, CW__EVC_INCIDENT},
+        {"incident", "reported", CW_EVK_INCIDENT_REPORTED, CW__EVC_INCIDENT},
+        {"incident", "resolved", CW_EVK_INCIDENT_RESOLVED, CW__EVC_INCIDENT},
     };
     *cls = CW__EVC_NONE;
     if (!ev->known)
-        return CW__EVK_NONE;
+        return CW_EVK_NONE;
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (cw_event_is(ev, table[i].subject, table[i].predicate)) {
             *cls = table[i].cls;
             return table[i].kind;
         }
-    return CW__EVK_NONE;
+    return CW_EVK_NONE;
 }
 
 /* Every string of a row, as offsets into the text buffer until it stops
@@ -235,7 +146,7 @@ static cw_err make_rows(const cw_event *events, size_t n, cw__event_row *rows, c
             err = cw_buf_putc(text, '\0');
         at[RT_CHANGES] = RT_NONE;
         const json_t *ch = NULL;
-        if (!err && (r->kind == CW__EVK_DEPLOYED || r->kind == CW__EVK_UPGRADED) &&
+        if (!err && (r->kind == CW_EVK_DEPLOYED || r->kind == CW_EVK_UPGRADED) &&
             (ch = cw_event_custom_changes(ev)) && json_is_array(ch)) {
             at[RT_CHANGES] = text->len;
             err = cw__json_compact(ch, text);
@@ -837,404 +748,12 @@ void cw_unmatched_keys_free(cw_unmatched_key *k, size_t n)
     free(k);
 }
 
-cw_err cw_store_delivery_load(cw_store *s, const cw_delivery_query *q, cw_delivery_data *out,
-                              cw_diag *d)
+cw_err cw_store_delivery_scan(cw_store *s, const cw_delivery_query *q,
+                              const cw_delivery_sink *sink, void *ctx, cw_diag *d)
 {
     const struct cw_store_event_ops *ops;
     STORE_OPS(s, events, ops, d);
-    if (!q || !out)
-        return cw_fail(d, CW_ERR_INVALID, "store: no query or output");
-    memset(out, 0, sizeof *out);
-    cw_diag pd = {{0}};
-    if (cw_env_pattern_validate(q->production_env, &pd))
-        return cw_fail(d, CW_ERR_INVALID, "production environment pattern: %s", pd.msg);
-    return ops->delivery(s, q, out, d);
-}
-
-/* ---- delivery data ------------------------------------------------------------------------ */
-
-typedef struct {
-    cw__arena arena;
-    cw_dora_deployment *deps;
-    cw_dora_rollback *rbs;
-    cw_dora_change *chs;
-    cw_dora_incident *incs;
-} delivery_priv;
-
-typedef struct {
-    cw_dora_incident inc;
-    int64_t comp_ms;     /* time of the event that gave the component */
-    int64_t art_ms;      /* time of the event that gave the artifact */
-} incident_acc;
-
-struct cw__delivery_builder {
-    cw__arena arena;
-    char **refs, **owners;
-    size_t ncomp, capcomp;
-    cw_dora_deployment *deps;
-    size_t ndeps, capdeps;
-    cw_dora_rollback *rbs;
-    size_t nrbs, caprbs;
-    cw_dora_change *chs;
-    size_t nchs, capchs;
-    incident_acc *incs;
-    size_t nincs, capincs;
-    cw_strmap inc_index;  /* incident id -> index + 1 */
-    bool *multi;          /* per component: changes under several link keys */
-    cw_strmap chg_index;  /* "<comp>:<id>" -> index + 1, for multi components */
-};
-
-/* Grows *arr (element size sz) to hold one more; false when out of memory. */
-static bool grow(void **arr, size_t *cap, size_t len, size_t sz)
-{
-    if (len < *cap)
-        return true;
-    size_t ncap = *cap ? *cap * 2 : 256;
-    void *p = realloc(*arr, ncap * sz);
-    if (!p)
-        return false;
-    *arr = p;
-    *cap = ncap;
-    return true;
-}
-
-cw_err cw__delivery_builder_new(cw__delivery_builder **out)
-{
-    *out = calloc(1, sizeof **out);
-    return *out ? CW_OK : CW_ERR_NOMEM;
-}
-
-void cw__delivery_builder_free(cw__delivery_builder *b)
-{
-    if (!b)
-        return;
-    for (size_t i = 0; i < b->ncomp; i++) {
-        free(b->refs[i]);
-        free(b->owners[i]);
-    }
-    free(b->refs);
-    free(b->owners);
-    free(b->deps);
-    free(b->rbs);
-    free(b->chs);
-    free(b->incs);
-    cw_strmap_free(&b->inc_index);
-    free(b->multi);
-    cw_strmap_free(&b->chg_index);
-    cw__arena_free(&b->arena);
-    free(b);
-}
-
-cw__arena *cw__delivery_arena(cw__delivery_builder *b) { return &b->arena; }
-
-cw_err cw__delivery_add_component(cw__delivery_builder *b, const char *ref, const char *owner)
-{
-    if (b->ncomp == b->capcomp) {
-        size_t cap = b->capcomp ? b->capcomp * 2 : 64;
-        char **r = realloc(b->refs, cap * sizeof *r);
-        if (!r)
-            return CW_ERR_NOMEM;
-        b->refs = r;
-        char **o = realloc(b->owners, cap * sizeof *o);
-        if (!o)
-            return CW_ERR_NOMEM;
-        b->owners = o;
-        b->capcomp = cap;
-    }
-    char *rc = strdup(ref);
-    char *oc = owner && *owner ? strdup(owner) : NULL;
-    if (!rc || (owner && *owner && !oc)) {
-        free(rc);
-        free(oc);
-        return CW_ERR_NOMEM;
-    }
-    b->refs[b->ncomp] = rc;
-    b->owners[b->ncomp] = oc;
-    b->ncomp++;
-    return CW_OK;
-}
-
-/* Parses the stored customData.changes (a compact JSON array of strings). */
-static cw_err parse_change_ids(cw__arena *a, const char *json, const char *const **out,
-                               size_t *n)
-{
-    *out = NULL;
-    *n = 0;
-    json_t *arr = json_loads(json, JSON_DECODE_ANY, NULL);
-    if (!json_is_array(arr)) {
-        json_decref(arr);
-        return CW_OK; /* not interpretable: implicit attribution */
-    }
-    size_t len = json_array_size(arr), k = 0;
-    const char **ids = len ? cw__arena_alloc(a, len * sizeof *ids) : NULL;
-    if (len && !ids) {
-        json_decref(arr);
-        return CW_ERR_NOMEM;
-    }
-    for (size_t i = 0; i < len; i++) {
-        json_t *v = json_array_get(arr, i);
-        if (!json_is_string(v))
-            continue;
-        ids[k] = cw__arena_strndup(a, json_string_value(v), json_string_length(v));
-        if (!ids[k]) {
-            json_decref(arr);
-            return CW_ERR_NOMEM;
-        }
-        k++;
-    }
-    json_decref(arr);
-    *out = k ? ids : NULL;
-    *n = k;
-    return CW_OK;
-}
-
-static const char *dup_opt(cw__arena *a, const char *s, size_t n, bool *oom)
-{
-    if (!s)
-        return NULL;
-    const char *c = cw__arena_strndup(a, s, n);
-    if (!c)
-        *oom = true;
-    return c;
-}
-
-cw_err cw__delivery_add_deployment(cw__delivery_builder *b, int32_t comp, int64_t time_ms,
-                                   const char *artifact_id, size_t artifact_len,
-                                   const char *chain_id, size_t chain_len,
-                                   const char *change_ids_json)
-{
-    if (!grow((void **)&b->deps, &b->capdeps, b->ndeps, sizeof *b->deps))
-        return CW_ERR_NOMEM;
-    cw_dora_deployment *dp = &b->deps[b->ndeps];
-    memset(dp, 0, sizeof *dp);
-    bool oom = false;
-    dp->component = comp;
-    dp->time_ms = time_ms;
-    dp->artifact_id = dup_opt(&b->arena, artifact_id, artifact_len, &oom);
-    dp->chain_id = dup_opt(&b->arena, chain_id, chain_len, &oom);
-    if (oom)
-        return CW_ERR_NOMEM;
-    if (change_ids_json) {
-        cw_err err = parse_change_ids(&b->arena, change_ids_json, &dp->change_ids,
-                                      &dp->nchange_ids);
-        if (err)
-            return err;
-    }
-    b->ndeps++;
-    return CW_OK;
-}
-
-cw_err cw__delivery_add_rollback(cw__delivery_builder *b, int32_t comp, int64_t time_ms)
-{
-    if (!grow((void **)&b->rbs, &b->caprbs, b->nrbs, sizeof *b->rbs))
-        return CW_ERR_NOMEM;
-    b->rbs[b->nrbs].component = comp;
-    b->rbs[b->nrbs].time_ms = time_ms;
-    b->nrbs++;
-    return CW_OK;
-}
-
-static void min_time(int64_t *slot, int64_t t)
-{
-    if (*slot == 0 || t < *slot)
-        *slot = t;
-}
-
-cw_err cw__delivery_mark_multi_link(cw__delivery_builder *b, int32_t comp)
-{
-    if (comp < 0 || (size_t)comp >= b->ncomp)
-        return CW_ERR_INVALID;
-    if (!b->multi && !(b->multi = calloc(b->ncomp, sizeof *b->multi)))
-        return CW_ERR_NOMEM;
-    b->multi[comp] = true;
-    return CW_OK;
-}
-
-/* The entry of (comp, id) among a multi-link component's changes, or NULL
- * after registering index next for it. */
-static cw_err multi_lookup(cw__delivery_builder *b, int32_t comp, const char *id, size_t id_len,
-                           cw_dora_change **found)
-{
-    *found = NULL;
-    size_t klen = id_len + 16;
-    char *key = malloc(klen);
-    if (!key)
-        return CW_ERR_NOMEM;
-    int n = snprintf(key, klen, "%d:", (int)comp);
-    memcpy(key + n, id, id_len);
-    key[(size_t)n + id_len] = '\0';
-    size_t idx = (size_t)(uintptr_t)cw_strmap_get(&b->chg_index, key);
-    cw_err err = CW_OK;
-    if (idx)
-        *found = &b->chs[idx - 1];
-    else
-        err = cw_strmap_put(&b->chg_index, key, (void *)(uintptr_t)(b->nchs + 1));
-    free(key);
-    return err;
-}
-
-cw_err cw__delivery_add_change_event(cw__delivery_builder *b, int32_t comp,
-                                     const char *change_id, size_t id_len, int kind,
-                                     int64_t time_ms)
-{
-    cw_dora_change *c = NULL;
-    if (b->multi && comp >= 0 && (size_t)comp < b->ncomp && b->multi[comp]) {
-        cw_err err = multi_lookup(b, comp, change_id, id_len, &c);
-        if (err)
-            return err;
-    } else if (b->nchs) {
-        c = &b->chs[b->nchs - 1];
-        if (c->component != comp || strncmp(c->change_id, change_id, id_len) != 0 ||
-            c->change_id[id_len] != '\0')
-            c = NULL;
-    }
-    if (!c) {
-        if (!grow((void **)&b->chs, &b->capchs, b->nchs, sizeof *b->chs))
-            return CW_ERR_NOMEM;
-        c = &b->chs[b->nchs];
-        memset(c, 0, sizeof *c);
-        c->component = comp;
-        c->change_id = cw__arena_strndup(&b->arena, change_id, id_len);
-        if (!c->change_id)
-            return CW_ERR_NOMEM;
-        b->nchs++;
-    }
-    /* 0 means unknown in the plain arrays: a change at the epoch instant is
-     * moved by one millisecond rather than lost */
-    if (time_ms == 0)
-        time_ms = 1;
-    if (kind == CW__EVK_CHANGE_CREATED)
-        min_time(&c->created_ms, time_ms);
-    else if (kind == CW__EVK_CHANGE_MERGED)
-        min_time(&c->merged_ms, time_ms);
-    return CW_OK;
-}
-
-cw_err cw__delivery_add_incident_event(cw__delivery_builder *b, int32_t comp,
-                                       const char *incident_id, size_t id_len, int kind,
-                                       int64_t time_ms, const char *artifact_id,
-                                       size_t artifact_len)
-{
-    char stackkey[256];
-    char *key = stackkey;
-    if (id_len >= sizeof stackkey) {
-        key = malloc(id_len + 1);
-        if (!key)
-            return CW_ERR_NOMEM;
-    }
-    memcpy(key, incident_id, id_len);
-    key[id_len] = '\0';
-    cw_err err = CW_OK;
-    size_t idx = (size_t)(uintptr_t)cw_strmap_get(&b->inc_index, key);
-    incident_acc *acc;
-    if (idx == 0) {
-        if (!grow((void **)&b->incs, &b->capincs, b->nincs, sizeof *b->incs)) {
-            err = CW_ERR_NOMEM;
-            goto out;
-        }
-        acc = &b->incs[b->nincs];
-        memset(acc, 0, sizeof *acc);
-        acc->inc.component = -1;
-        acc->inc.incident_id = cw__arena_strndup(&b->arena, incident_id, id_len);
-        if (!acc->inc.incident_id) {
-            err = CW_ERR_NOMEM;
-            goto out;
-        }
-        b->nincs++;
-        err = cw_strmap_put(&b->inc_index, key, (void *)(uintptr_t)b->nincs);
-        if (err)
-            goto out;
-    } else {
-        acc = &b->incs[idx - 1];
-    }
-    if (time_ms == 0)
-        time_ms = 1;
-    if (kind == CW__EVK_INCIDENT_DETECTED || kind == CW__EVK_INCIDENT_REPORTED)
-        min_time(&acc->inc.start_ms, time_ms);
-    else if (kind == CW__EVK_INCIDENT_RESOLVED && time_ms > acc->inc.resolved_ms)
-        acc->inc.resolved_ms = time_ms;
-    /* the earliest event that names a component / an artifact decides */
-    if (comp >= 0 && (acc->inc.component < 0 || time_ms < acc->comp_ms)) {
-        acc->inc.component = comp;
-        acc->comp_ms = time_ms;
-    }
-    if (artifact_id && (!acc->inc.artifact_id || time_ms < acc->art_ms)) {
-        acc->inc.artifact_id = cw__arena_strndup(&b->arena, artifact_id, artifact_len);
-        if (!acc->inc.artifact_id) {
-            err = CW_ERR_NOMEM;
-            goto out;
-        }
-        acc->art_ms = time_ms;
-    }
-out:
-    if (key != stackkey)
-        free(key);
-    return err;
-}
-
-cw_err cw__delivery_finish(cw__delivery_builder *b, bool keep_unlinked_incidents,
-                           cw_delivery_data *out, cw_diag *d)
-{
-    memset(out, 0, sizeof *out);
-    delivery_priv *p = calloc(1, sizeof *p);
-    cw_dora_incident *incs = b->nincs ? malloc(b->nincs * sizeof *incs) : NULL;
-    if (!p || (b->nincs && !incs)) {
-        free(p);
-        free(incs);
-        cw__delivery_builder_free(b);
-        return cw_fail(d, CW_ERR_NOMEM, "delivery data: out of memory");
-    }
-    size_t ninc = 0;
-    for (size_t i = 0; i < b->nincs; i++)
-        if (keep_unlinked_incidents || b->incs[i].inc.component >= 0)
-            incs[ninc++] = b->incs[i].inc;
-    p->arena = b->arena;
-    p->deps = b->deps;
-    p->rbs = b->rbs;
-    p->chs = b->chs;
-    p->incs = incs;
-    out->ncomponents = b->ncomp;
-    out->component_refs = b->refs;
-    out->owner_refs = b->owners;
-    out->in = (cw_dora_input){
-        .ncomponents = b->ncomp,
-        .deployments = b->deps,
-        .ndeployments = b->ndeps,
-        .rollbacks = b->rbs,
-        .nrollbacks = b->nrbs,
-        .changes = b->chs,
-        .nchanges = b->nchs,
-        .incidents = incs,
-        .nincidents = ninc,
-    };
-    out->priv_ = p;
-    /* everything moved: release only the builder's own leftovers */
-    free(b->incs);
-    cw_strmap_free(&b->inc_index);
-    free(b->multi);
-    cw_strmap_free(&b->chg_index);
-    free(b);
-    return CW_OK;
-}
-
-void cw_delivery_data_free(cw_delivery_data *dd)
-{
-    if (!dd)
-        return;
-    for (size_t i = 0; i < dd->ncomponents; i++) {
-        free(dd->component_refs[i]);
-        free(dd->owner_refs[i]);
-    }
-    free(dd->component_refs);
-    free(dd->owner_refs);
-    delivery_priv *p = dd->priv_;
-    if (p) {
-        cw__arena_free(&p->arena);
-        free(p->deps);
-        free(p->rbs);
-        free(p->chs);
-        free(p->incs);
-        free(p);
-    }
-    memset(dd, 0, sizeof *dd);
+    if (!q || !sink)
+        return cw_fail(d, CW_ERR_INVALID, "store: no query or sink");
+    return ops->delivery(s, q, sink, ctx, d);
 }
