@@ -477,7 +477,7 @@ static double http_single_rate(const char *path, const text_set *t, double *grou
     client cs[CLIENTS];
     pthread_t th[CLIENTS];
     uint64_t tx0, b0, r0, tx1, b1, r1;
-    cw__events_gc_stats(&tx0, &b0, &r0);
+    cw__gc_stats(f.s->gc, &tx0, &b0, &r0);
     double t0 = now_s();
     for (size_t i = 0; i < CLIENTS; i++) {
         cs[i] = (client){f.port, f.token, t, NULL, i, CLIENTS, t->n, 0};
@@ -491,7 +491,7 @@ static double http_single_rate(const char *path, const text_set *t, double *grou
         acc += cs[i].accepted;
     }
     double rate = (double)t->n / (now_s() - t0);
-    cw__events_gc_stats(&tx1, &b1, &r1);
+    cw__gc_stats(f.s->gc, &tx1, &b1, &r1);
     *group = (double)(b1 - b0) / (double)(tx1 - tx0 ? tx1 - tx0 : 1);
     if (acc != t->n)
         die("single", "not every event was accepted");

@@ -12,10 +12,15 @@
 #ifndef CW_EVENTS_IMPL_H
 #define CW_EVENTS_IMPL_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "events/delivery.h"
+#include "store/events_async.h"
 #include "store/store_impl.h"
+#include "util/buf.h"
 
 /* Interpreted event kinds are the model's CW_EVK_* (events/delivery.h),
  * stored as they are. The class groups the kinds a delivery scan reads
@@ -93,8 +98,52 @@ cw_err cw__sqlite_events_audit(struct cw__sqlite_conn *c, cw__event_batch *const
 cw_err cw__pg_events_audit(struct cw__pg_conn *c, cw__event_batch *const *batches, size_t n,
                            cw_diag *d);
 
-/* Process-wide group-commit counters since start: transactions, batches
- * (requests) and rows they carried, every store together (benchmarks). */
-void cw__events_gc_stats(uint64_t *txs, uint64_t *batches, uint64_t *rows);
+/* Rows for events[0..n): every string is copied into text (the rows borrow
+ * from it), so the events may be freed as soon as this returns. d names the
+ * event at fault. event_rows.c. */
+cw_err cw__event_rows_make(const cw_event *events, size_t n, cw__event_row *rows,
+                           cw_buf *text, cw_diag *d);
+
+/* ---- group commit (store_gc.c) ----------------------------------------------------- */
+
+/* A queued batch. Blocking ones live on their caller's stack; async ones
+ * are the first member of a cw__gc_async. */
+typedef struct cw__gc_node {
+    cw__event_batch *batch;
+    bool done;
+    bool async;
+    pthread_cond_t cv;            /* blocking callers: done, or it may lead next */
+    cw_events_done_fn cb;         /* async callers: one of the two */
+    cw_events_audited_fn cb_audited;
+    void *arg;
+    struct cw__gc_node *next;
+} cw__gc_node;
+
+/* An async request: its node, batch and everything the rows point into
+ * but the events. Owned by the group commit once submitted; freed after
+ * its callback. */
+typedef struct {
+    cw__gc_node node;             /* first: the queue holds &node */
+    cw__event_batch batch;
+    cw__event_row *rows;          /* owned */
+    cw_buf text;                  /* owned */
+} cw__gc_async;
+
+/* The group commit of one store (s->gc): created by cw_store_open, closed
+ * by cw_store_close, which first commits every queued batch (calling the
+ * async ones back) and waits for the store's committer thread. */
+cw_err cw__gc_new(cw_store *s, cw__gc **out);
+void cw__gc_close(cw__gc *g);
+/* Queues b and returns when the transaction holding it has committed or
+ * failed (b->err). */
+void cw__gc_put(cw__gc *g, cw__event_batch *b);
+/* Queues a (cb or cb_audited, and arg set; batch filled) and returns at
+ * once; the group commit owns a from here. */
+void cw__gc_put_async(cw__gc *g, cw__gc_async *a);
+/* Frees an async request that was never queued (or after its callback). */
+void cw__gc_async_free(cw__gc_async *a);
+/* Group-commit counters of the store since it opened: transactions,
+ * batches (requests) and rows they carried (benchmarks, tests). */
+void cw__gc_stats(cw__gc *g, uint64_t *txs, uint64_t *batches, uint64_t *rows);
 
 #endif

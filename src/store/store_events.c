@@ -3,29 +3,10 @@
  * events_async.h): argument checks, reducing decoded events to rows (in the
  * caller's thread), group commit, and the delivery scan's entry point
  * (the rows go to the caller's sink; the rules are insights/delivery.c).
+
  *
- * Group commit: callers queue their batch (rows whose strings are copies)
- * and one leader per store at a time takes every queued batch of that store
- * (up to a cap), writes them in one transaction and marks them done after
- * the commit. Blocking callers (cw_store_events_put) wait on their own
- * condition variable; when no one leads their store, the first of them
- * leads, and hands over to the next waiter when its own batch is done.
- * Async callers (cw_store_events_put_async, events_async.h) do not wait:
- * when their store has no leader, they hand it to a committer thread
- * (started on demand, at most GC_MAX_THREADS, leaving after GC_IDLE_SECONDS
- * without work), which commits that store's queue until it is empty and
- * calls each async batch back after its commit, outside the lock. No batch
- * is reported done before the transaction holding it has committed. The
- * queue is process-wide (blocking nodes live on the callers' stacks, async
- * ones on the heap, and name their store), so a store needs no extra state
- * for it; a store must not be closed while batches for it are queued.
- *
- * Audit: a batch may carry its request's audit record (prepared in the
- * caller's thread, store_audit.h). The backend's put inserts the records of
- * its stored batches in the same transaction when it supports it (it sets
- * audit_id); the leader appends any left over for the whole group in one
- * transaction right after the commit, before the next group of the store,
- * so record ids follow commit order either way.
+ * The group commit that writes the rows is store_gc.c (its state is the
+ * store handle's); reducing events to rows is event_rows.c.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -43,140 +24,6 @@
 #include "util/strmap.h"
 #include "util/timeutil.h"
 
-#define GC_MAX_ROWS 50000     /* rows per group transaction (at least one batch) */
-#define GC_MAX_BATCHES 512
-
-/* ---- rows -------------------------------------------------------------------------- */
-
-static int kind_of(const cw_event *ev, int *cls)
-{
-    static const struct {
-        const char *subject, *predicate;
-        int kind, cls;
-    } table[] = {
-        {"service", "deployed", CW_EVK_DEPLOYED, CW__EVC_SERVICE},
-        {"service", "upgraded", CW_EVK_UPGRADED, CW__EVC_SERVICE},
-        {"service", "rolledback", CW_EVK_ROLLEDBACK, CW__EVC_SERVICE},
-        {"change", "created", CW_EVK_CHANGE_CREATED, CW__EVC_CHANGE},
-        {"change", "merged", CW_EVK_CHANGE_MERGED, CW__EVC_CHANGE},
-        {"incident", "detected", CW_EVK_INCIDENT_DETECTED, CW__EVC_INCIDENT},
-        {"incident", "reported", CW_EVK_INCIDENT_REPORTED, CW__EVC_INCIDENT},
-        {"incident", "resolved", CW_EVK_INCIDENT_RESOLVED, CW__EVC_INCIDENT},
-    };
-    *cls = CW__EVC_NONE;
-    if (!ev->known)
-        return CW_EVK_NONE;
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-        if (cw_event_is(ev, table[i].subject, table[i].predicate)) {
-            *cls = table[i].cls;
-            return table[i].kind;
-        }
-    return CW_EVK_NONE;
-}
-
-/* Every string of a row, as offsets into the text buffer until it stops
- * moving; (size_t)-1 for an absent one. */
-enum { RT_SOURCE, RT_ID, RT_TYPE, RT_SUBJECT, RT_CHAIN, RT_ENV, RT_ARTIFACT, RT_LINK, RT_BODY,
-       RT_CHANGES, RT_N };
-typedef struct {
-    size_t at[RT_N];
-} row_text;
-
-#define RT_NONE ((size_t)-1)
-
-static cw_err put_text(cw_buf *text, const char *v, size_t *at)
-{
-    *at = RT_NONE;
-    if (!v)
-        return CW_OK;
-    size_t pos = text->len;
-    cw_err err = cw_buf_append(text, v, strlen(v) + 1); /* with its NUL */
-    if (!err)
-        *at = pos;
-    return err;
-}
-
-static const char *text_at(const cw_buf *text, size_t at)
-{
-    return at == RT_NONE ? NULL : text->data + at;
-}
-
-/* Rows for events[0..n): every string is copied into text (the rows borrow
- * from it), so the events may be freed as soon as this returns. */
-static cw_err make_rows(const cw_event *events, size_t n, cw__event_row *rows, cw_buf *text,
-                        cw_diag *d)
-{
-    row_text *off = malloc(n * sizeof *off);
-    if (!off)
-        return cw_fail(d, CW_ERR_NOMEM, "events: out of memory");
-    cw_err err = CW_OK;
-    for (size_t i = 0; i < n; i++) {
-        const cw_event *ev = &events[i];
-        cw__event_row *r = &rows[i];
-        size_t *at = off[i].at;
-        if (!ev->raw || !ev->source || !ev->id || !ev->type || !ev->subject_id) {
-            err = cw_fail(d, CW_ERR_INVALID, "events[%zu]: not a decoded event", i);
-            goto out;
-        }
-        memset(r, 0, sizeof *r);
-        r->time_ms = ev->time_ms;
-        r->kind = kind_of(ev, &r->cls);
-        cw_event_link_key key;
-        cw_event_service_key(ev, &key);
-        r->link_kind = (int)key.kind;
-        const char *link = key.kind == CW_LINK_SERVICE      ? key.service_id
-                           : key.kind == CW_LINK_REPOSITORY ? key.repository_id
-                                                            : NULL;
-        if (!link)
-            r->link_kind = CW_LINK_NONE;
-        if (!(err = put_text(text, ev->source, &at[RT_SOURCE])) &&
-            !(err = put_text(text, ev->id, &at[RT_ID])) &&
-            !(err = put_text(text, ev->type, &at[RT_TYPE])) &&
-            !(err = put_text(text, ev->subject_id, &at[RT_SUBJECT])) &&
-            !(err = put_text(text, ev->chain_id, &at[RT_CHAIN])) &&
-            !(err = put_text(text, ev->environment_id, &at[RT_ENV])) &&
-            !(err = put_text(text, ev->artifact_id, &at[RT_ARTIFACT])) &&
-            !(err = put_text(text, link, &at[RT_LINK]))) {
-            at[RT_BODY] = text->len;
-            /* the decoder kept the text when it was compact already */
-            err = ev->compact ? cw_buf_append(text, ev->compact, strlen(ev->compact))
-                              : cw__json_compact(ev->raw, text);
-        }
-        if (!err)
-            err = cw_buf_putc(text, '\0');
-        at[RT_CHANGES] = RT_NONE;
-        const json_t *ch = NULL;
-        if (!err && (r->kind == CW_EVK_DEPLOYED || r->kind == CW_EVK_UPGRADED) &&
-            (ch = cw_event_custom_changes(ev)) && json_is_array(ch)) {
-            at[RT_CHANGES] = text->len;
-            err = cw__json_compact(ch, text);
-            if (!err)
-                err = cw_buf_putc(text, '\0');
-        }
-        if (err) {
-            err = cw_fail(d, err, "events[%zu]: %s while serialising", i,
-                          err == CW_ERR_TOO_LARGE ? "too large" : "out of memory");
-            goto out;
-        }
-    }
-    for (size_t i = 0; i < n; i++) {
-        const size_t *at = off[i].at;
-        cw__event_row *r = &rows[i];
-        r->source = text_at(text, at[RT_SOURCE]);
-        r->id = text_at(text, at[RT_ID]);
-        r->type = text_at(text, at[RT_TYPE]);
-        r->subject_id = text_at(text, at[RT_SUBJECT]);
-        r->chain_id = text_at(text, at[RT_CHAIN]);
-        r->environment = text_at(text, at[RT_ENV]);
-        r->artifact_id = text_at(text, at[RT_ARTIFACT]);
-        r->link_value = text_at(text, at[RT_LINK]);
-        r->body = text_at(text, at[RT_BODY]);
-        r->changes = text_at(text, at[RT_CHANGES]);
-    }
-out:
-    free(off);
-    return err;
-}
 
 /* ---- audit rows inside a backend's events transaction -------------------------------- */
 
@@ -196,336 +43,6 @@ cw_err cw__events_audit_rows(cw__event_batch *const *batches, size_t n,
             return err;
     }
     return CW_OK;
-}
-
-/* ---- group commit ---------------------------------------------------------------------- */
-
-typedef struct gc_node {
-    cw_store *s;
-    const struct cw_store_event_ops *ops;
-    cw__event_batch *batch;
-    bool done;
-    bool async;
-    pthread_cond_t cv;         /* blocking callers: done, or it may lead next */
-    cw_events_done_fn cb;      /* async callers: one of the two */
-    cw_events_audited_fn cb_audited;
-    void *arg;
-    struct gc_node *next;
-} gc_node;
-
-/* An async call's node and everything its rows point into but the events. */
-typedef struct {
-    gc_node node;
-    cw__event_batch batch;
-    cw__event_row *rows;
-    cw_buf text;
-} gc_async;
-
-/* Who commits a store's queue: a blocking caller (on its stack) or a job
- * for a committer thread (on the heap, assigned once a thread takes it). */
-typedef struct gc_leader {
-    cw_store *s;
-    const struct cw_store_event_ops *ops;
-    bool job, assigned;
-    struct gc_leader *next;
-} gc_leader;
-
-#define GC_MAX_THREADS 8
-#define GC_IDLE_SECONDS 5
-
-static pthread_mutex_t gc_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t gc_work_cv = PTHREAD_COND_INITIALIZER; /* a job is waiting */
-static gc_node *gc_head;
-static gc_leader *gc_leaders;
-static size_t gc_threads, gc_idle;           /* committer threads, of which idle */
-static uint64_t gc_txs, gc_batches, gc_rows; /* under gc_mu */
-
-void cw__events_gc_stats(uint64_t *txs, uint64_t *batches, uint64_t *rows)
-{
-    pthread_mutex_lock(&gc_mu);
-    *txs = gc_txs;
-    *batches = gc_batches;
-    *rows = gc_rows;
-    pthread_mutex_unlock(&gc_mu);
-}
-
-static bool gc_has_leader(const cw_store *s)
-{
-    for (gc_leader *l = gc_leaders; l; l = l->next)
-        if (l->s == s)
-            return true;
-    return false;
-}
-
-static gc_node *gc_oldest(const cw_store *s)
-{
-    for (gc_node *nd = gc_head; nd; nd = nd->next)
-        if (nd->s == s)
-            return nd;
-    return NULL;
-}
-
-static void gc_unlink_leader(gc_leader *lead)
-{
-    for (gc_leader **pp = &gc_leaders; *pp; pp = &(*pp)->next)
-        if (*pp == lead) {
-            *pp = lead->next;
-            return;
-        }
-}
-
-static void gc_append(gc_node *nd)
-{
-    gc_node **tail = &gc_head;
-    while (*tail)
-        tail = &(*tail)->next;
-    *tail = nd;
-}
-
-static void gc_finish_async(gc_async *a)
-{
-    cw__event_batch *b = &a->batch;
-    if (a->node.cb_audited)
-        a->node.cb_audited(a->node.arg, b->err, &b->res, b->audit_id,
-                           b->err ? &b->diag : &b->audit_diag);
-    else
-        a->node.cb(a->node.arg, b->err, &b->res, &b->diag);
-    cw__audit_row_free(b->audit);
-    cw_buf_free(&a->text);
-    free(a->rows);
-    free(a);
-}
-
-/* Runs the callbacks of completed async nodes (gc_mu NOT held). */
-static void gc_run_callbacks(gc_node *list)
-{
-    while (list) {
-        gc_node *next = list->next;
-        gc_finish_async((gc_async *)list);
-        list = next;
-    }
-}
-
-/*
- * After the commit of batches[0..k) (gc_mu NOT held, s still led by the
- * caller, so groups append in commit order): the audit rows of the stored
- * batches the backend did not insert itself, in one transaction, in batch
- * order. A failure leaves those batches stored with audit_id 0 and the
- * reason in audit_diag.
- */
-static void gc_audit_group(cw_store *s, cw__event_batch *const *batches, size_t k)
-{
-    cw__audit_row *rows[GC_MAX_BATCHES];
-    int64_t ids[GC_MAX_BATCHES];
-    cw__event_batch *owners[GC_MAX_BATCHES];
-    size_t m = 0;
-    int64_t now = cw_now_ms();
-    for (size_t i = 0; i < k; i++) {
-        cw__event_batch *b = batches[i];
-        if (!b->audit || b->err || b->audit_id)
-            continue;
-        cw_diag cd = {{0}};
-        if (cw__audit_row_finish(b->audit, b->res.accepted, b->res.duplicates, now, &cd)) {
-            b->audit_diag = cd;
-            continue;
-        }
-        owners[m] = b;
-        ids[m] = 0;
-        rows[m++] = b->audit;
-    }
-    if (m == 0)
-        return;
-    cw_diag ad = {{0}};
-    cw_err err = cw__audit_append_rows(s, rows, m, ids, &ad);
-    for (size_t i = 0; i < m; i++) {
-        owners[i]->audit_id = err ? 0 : ids[i];
-        if (err)
-            owners[i]->audit_diag = ad;
-    }
-}
-
-/*
- * With gc_mu held and s led by the caller: takes s's queued batches in
- * arrival order (up to the caps), commits them in one transaction and marks
- * them done, waking the blocking callers among them. The completed async
- * nodes are pushed on *done_async for the caller to call back after
- * unlocking. Returns with gc_mu held.
- */
-static void gc_commit_group(cw_store *s, const struct cw_store_event_ops *ops,
-                            gc_node **done_async)
-{
-    cw__event_batch *taken[GC_MAX_BATCHES];
-    gc_node *nodes[GC_MAX_BATCHES];
-    size_t k = 0, rows = 0;
-    for (gc_node **pp = &gc_head; *pp && k < GC_MAX_BATCHES;) {
-        gc_node *nd = *pp;
-        if (nd->s != s) {
-            pp = &nd->next;
-            continue;
-        }
-        if (k > 0 && rows + nd->batch->n > GC_MAX_ROWS)
-            break;
-        rows += nd->batch->n;
-        nodes[k] = nd;
-        taken[k++] = nd->batch;
-        *pp = nd->next;
-    }
-    if (k == 0)
-        return;
-    gc_txs++;
-    gc_batches += k;
-    gc_rows += rows;
-    pthread_mutex_unlock(&gc_mu);
-
-    cw_diag d = {{0}};
-    for (size_t i = 0; i < k; i++)
-        taken[i]->audit_id = 0;
-    cw_err err = ops->put(s, taken, k, cw_now_ms(), &d);
-    if (err)
-        for (size_t i = 0; i < k; i++) {
-            taken[i]->err = err;
-            taken[i]->diag = d;
-            taken[i]->audit_id = 0;
-            memset(&taken[i]->res, 0, sizeof taken[i]->res);
-        }
-    else
-        gc_audit_group(s, taken, k);
-
-    /* Blocking callers cannot leave before we unlock, so their nodes stay
-     * valid while we signal them. */
-    pthread_mutex_lock(&gc_mu);
-    for (size_t i = 0; i < k; i++) {
-        nodes[i]->done = true;
-        if (nodes[i]->async) {
-            nodes[i]->next = *done_async;
-            *done_async = nodes[i];
-        } else {
-            pthread_cond_signal(&nodes[i]->cv);
-        }
-    }
-}
-
-static void *gc_committer(void *arg);
-
-/*
- * With gc_mu held and s without a leader: makes a committer thread lead s.
- * Returns false when no thread exists and none can be started (the caller
- * must then lead s itself).
- */
-static bool gc_start_job(cw_store *s, const struct cw_store_event_ops *ops)
-{
-    size_t waiting = 0;
-    for (gc_leader *l = gc_leaders; l; l = l->next)
-        waiting += l->job && !l->assigned;
-    if (gc_idle <= waiting && gc_threads < GC_MAX_THREADS) {
-        pthread_attr_t at;
-        pthread_t th;
-        bool ok = pthread_attr_init(&at) == 0;
-        if (ok) {
-            pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-            ok = pthread_create(&th, &at, gc_committer, NULL) == 0;
-            pthread_attr_destroy(&at);
-        }
-        if (ok)
-            gc_threads++;
-    }
-    if (gc_threads == 0)
-        return false;
-    gc_leader *job = calloc(1, sizeof *job);
-    if (!job)
-        return false;
-    *job = (gc_leader){.s = s, .ops = ops, .job = true, .next = gc_leaders};
-    gc_leaders = job;
-    pthread_cond_signal(&gc_work_cv);
-    return true;
-}
-
-/* With gc_mu held, after a blocking caller stopped leading s: whoever is
- * next commits. Returns false when the caller must go on leading. */
-static bool gc_hand_off(cw_store *s, const struct cw_store_event_ops *ops)
-{
-    gc_node *next = gc_oldest(s);
-    if (!next)
-        return true;
-    if (!next->async) {
-        pthread_cond_signal(&next->cv);
-        return true;
-    }
-    return gc_start_job(s, ops);
-}
-
-/* A committer thread: takes jobs, commits the job's store until its queue
- * is empty, and leaves after GC_IDLE_SECONDS without work. */
-static void *gc_committer(void *arg)
-{
-    (void)arg;
-    pthread_mutex_lock(&gc_mu);
-    for (;;) {
-        gc_leader *job = NULL;
-        for (gc_leader *l = gc_leaders; l && !job; l = l->next)
-            if (l->job && !l->assigned)
-                job = l;
-        if (!job) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += GC_IDLE_SECONDS;
-            gc_idle++;
-            int rc = pthread_cond_timedwait(&gc_work_cv, &gc_mu, &until);
-            gc_idle--;
-            if (rc == 0)
-                continue;
-            bool any = false;
-            for (gc_leader *l = gc_leaders; l && !any; l = l->next)
-                any = l->job && !l->assigned;
-            if (any)
-                continue;
-            break;
-        }
-        job->assigned = true;
-        while (gc_oldest(job->s)) {
-            gc_node *done = NULL;
-            gc_commit_group(job->s, job->ops, &done);
-            pthread_mutex_unlock(&gc_mu);
-            gc_run_callbacks(done);
-            pthread_mutex_lock(&gc_mu);
-        }
-        gc_unlink_leader(job);
-        free(job);
-    }
-    gc_threads--;
-    pthread_mutex_unlock(&gc_mu);
-    return NULL;
-}
-
-/* Blocking form: queue, then either wait or lead. Each blocking caller
- * sleeps on its own condition variable, so a commit wakes exactly the
- * callers it completed plus the one that commits next. */
-static void group_commit(cw_store *s, const struct cw_store_event_ops *ops, cw__event_batch *b)
-{
-    gc_node me = {.s = s, .ops = ops, .batch = b};
-    pthread_cond_init(&me.cv, NULL);
-    pthread_mutex_lock(&gc_mu);
-    gc_append(&me);
-    bool lead_more = false;
-    while (!me.done || lead_more) {
-        if (gc_has_leader(s)) {
-            if (me.done)
-                break;
-            pthread_cond_wait(&me.cv, &gc_mu);
-            continue;
-        }
-        gc_leader lead = {.s = s, .ops = ops, .next = gc_leaders};
-        gc_leaders = &lead;
-        gc_node *done = NULL;
-        gc_commit_group(s, ops, &done);
-        gc_unlink_leader(&lead);
-        lead_more = !gc_hand_off(s, ops);
-        pthread_mutex_unlock(&gc_mu);
-        gc_run_callbacks(done);
-        pthread_mutex_lock(&gc_mu);
-    }
-    pthread_mutex_unlock(&gc_mu);
-    pthread_cond_destroy(&me.cv);
 }
 
 /* An empty batch with an audit entry: the record alone, counts 0. */
@@ -572,11 +89,11 @@ cw_err cw_store_events_put_audited(cw_store *s, const cw_event *events, size_t n
         err = cw_fail(d, CW_ERR_NOMEM, "events: out of memory");
         goto out;
     }
-    err = make_rows(events, n, rows, &text, d);
+    err = cw__event_rows_make(events, n, rows, &text, d);
     if (err)
         goto out;
     cw__event_batch b = {.rows = rows, .n = n, .audit = arow};
-    group_commit(s, ops, &b);
+    cw__gc_put(s->gc, &b);
     if (b.err) {
         err = b.err;
         if (d)
@@ -629,46 +146,30 @@ static cw_err put_async(cw_store *s, const cw_event *events, size_t n,
             done(arg, CW_OK, &none, &nd);
         return CW_OK;
     }
-    gc_async *a = calloc(1, sizeof *a);
+    cw__gc_async *a = calloc(1, sizeof *a);
     if (!a) {
         cw__audit_row_free(arow);
         return cw_fail(d, CW_ERR_NOMEM, "events: out of memory");
     }
+    a->batch.audit = arow;
     cw_buf_init(&a->text, (size_t)1 << 30);
     a->rows = malloc(n * sizeof *a->rows);
     if (!a->rows) {
-        err = cw_fail(d, CW_ERR_NOMEM, "events: out of memory");
-        goto fail;
+        cw__gc_async_free(a);
+        return cw_fail(d, CW_ERR_NOMEM, "events: out of memory");
     }
-    err = make_rows(events, n, a->rows, &a->text, d);
-    if (err)
-        goto fail;
-    a->batch = (cw__event_batch){.rows = a->rows, .n = n, .audit = arow};
-    a->node = (gc_node){.s = s, .ops = ops, .batch = &a->batch, .async = true, .cb = done,
-                        .cb_audited = done_audited, .arg = arg};
-    pthread_mutex_lock(&gc_mu);
-    gc_append(&a->node);
-    if (!gc_has_leader(s) && !gc_start_job(s, ops)) {
-        /* no committer thread could be had: commit here */
-        gc_leader lead = {.s = s, .ops = ops, .next = gc_leaders};
-        gc_leaders = &lead;
-        while (gc_oldest(s)) {
-            gc_node *fin = NULL;
-            gc_commit_group(s, ops, &fin);
-            pthread_mutex_unlock(&gc_mu);
-            gc_run_callbacks(fin);
-            pthread_mutex_lock(&gc_mu);
-        }
-        gc_unlink_leader(&lead);
+    err = cw__event_rows_make(events, n, a->rows, &a->text, d);
+    if (err) {
+        cw__gc_async_free(a);
+        return err;
     }
-    pthread_mutex_unlock(&gc_mu);
+    a->batch.rows = a->rows;
+    a->batch.n = n;
+    a->node.cb = done;
+    a->node.cb_audited = done_audited;
+    a->node.arg = arg;
+    cw__gc_put_async(s->gc, a);
     return CW_OK;
-fail:
-    cw__audit_row_free(arow);
-    cw_buf_free(&a->text);
-    free(a->rows);
-    free(a);
-    return err;
 }
 
 cw_err cw_store_events_put_async(cw_store *s, const cw_event *events, size_t n,

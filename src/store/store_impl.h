@@ -23,9 +23,14 @@
 #include "store/store.h"
 
 typedef struct cw_store_vtable cw_store_vtable;
+typedef struct cw__gc cw__gc;
 
 struct cw_store {
     const cw_store_vtable *vt;
+    /* The group commit of event batches (store_gc.c): created by
+     * cw_store_open once the backend is open, drained and freed by
+     * cw_store_close before the backend closes; NULL without events. */
+    cw__gc *gc;
     /* The shared "in use" lock on "<file>.lock" (store_backup.c), taken and
      * released by cw_store_open/close; backends leave these alone. */
     bool use_locked;
