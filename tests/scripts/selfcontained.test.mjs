@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { repoRoot, testData } from './helpers.mjs';
+import { repoRoot, testData } from '../api/helpers.mjs';
 
 const self = fileURLToPath(import.meta.url);
 const SKIP_DIRS = new Set(['node_modules', '.git', 'data']);
