@@ -1,7 +1,8 @@
 // selfcontained.test.mjs — a clone of the repository alone must pass
 // `make test`: nothing the build, the tests, the benchmarks, the fuzzers or
-// the scripts run may read the machine's ../shared folder (or any absolute
-// /work path), and every example file the tests read lives in tests/data
+// the scripts run may read the machine's shared folder next to the
+// repository (parent folder, then shared/) or any absolute /work path,
+// and every example file the tests read lives in tests/data
 // with its origin and licence named in tests/data/README.md.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,10 +26,10 @@ function* walk(dir) {
   }
 }
 
-test('no build, test, bench, fuzz or script file reads ../shared or /work', () => {
+test('no build, test, bench, fuzz or script file reads the shared folder next to the repository or /work', () => {
   const up = ['\\.\\.', 'shared'];
   const patterns = [
-    new RegExp(`${up[0]}/${up[1]}\\b`),                 // ../shared
+    new RegExp(`${up[0]}/${up[1]}\\b`),                 // parent folder, then shared
     new RegExp(`'${up[0]}',\\s*'${up[1]}'`),            // resolve(root, '..', 'shared')
     new RegExp(`/${'work'}/`),                          // an absolute path of this machine
   ];
