@@ -334,7 +334,8 @@ static void post_import(cw_app *app, cw_req *req, cw_resp *resp)
     cw_import_report_init(&rep);
     cw_diag d = {{0}};
     import_hook_ctx hc = {app, req};
-    cw_err err = cw_import_text(app->store, req->body, req->body_len, app->cfg.activities, import_hook, &hc, &rep, &d);
+    cw_err err = cw_import_text(app->store, req->body, req->body_len, app->cfg.activities,
+                                import_hook, &hc, &rep, &d);
     if (err) {
         if (err == CW_ERR_FORBIDDEN)
             cw_resp_problem(resp, 403, "%s", d.msg);
