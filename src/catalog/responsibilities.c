@@ -413,14 +413,23 @@ static cw_err issues_to_diag(const cw_issue_list *l, cw_diag *d)
         return CW_OK;
     cw_buf b;
     cw_buf_init(&b, sizeof d->msg - 1);
+    /* Stops at the cap: the first problems are the ones that fit (each
+     * piece is measured first, since the buffer's errors are sticky). */
     for (size_t i = 0; i < l->len; i++) {
-        /* Stops at the cap: the first problems are the ones that fit. */
-        if ((i && cw_buf_puts(&b, "; ") != CW_OK) ||
-            cw_buf_puts(&b, l->items[i].text) != CW_OK)
+        if (i && b.len + 2 > b.max)
             break;
+        if (i)
+            cw_buf_puts(&b, "; ");
+        if (b.len + strlen(l->items[i].text) > b.max)
+            break;
+        cw_buf_puts(&b, l->items[i].text);
     }
-    if (l->dropped)
-        (void)cw_buf_printf(&b, "; and %zu more", l->dropped);
+    if (l->dropped) {
+        char more[48];
+        int n = snprintf(more, sizeof more, "; and %zu more", l->dropped);
+        if (n > 0 && b.len + (size_t)n <= b.max)
+            cw_buf_puts(&b, more);
+    }
     cw_err err = cw_fail(d, CW_ERR_INVALID, "%s", b.len ? cw_buf_cstr(&b) : l->items[0].text);
     cw_buf_free(&b);
     return err;

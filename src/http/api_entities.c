@@ -140,7 +140,10 @@ static void list_entities(cw_app *app, cw_req *req, cw_resp *resp)
         cw_buf_puts(&out, "null");
     }
     cw_buf_putc(&out, '}');
-    cw_resp_json_text(resp, 200, cw_buf_cstr(&out), out.len);
+    if (cw_buf_error(&out)) /* every append above, checked once */
+        cw_resp_problem(resp, 500, "out of memory while building the answer");
+    else
+        cw_resp_json_text(resp, 200, cw_buf_cstr(&out), out.len);
 out:
     cw_buf_free(&out);
     cw_entity_page_free(&page);

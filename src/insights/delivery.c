@@ -6,6 +6,7 @@
  */
 #include "insights/delivery.h"
 
+#include <assert.h>
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -483,6 +484,7 @@ static cw_err on_component(void *ctx, int64_t id, const char *ref, const char *o
                            cw_diag *d)
 {
     cw_delivery_collector *c = ctx;
+    assert(c->b && !c->comp); /* after begin, before bounds */
     cw_err err = CW_OK;
     if (c->nids == c->cap) {
         size_t ncap = c->cap ? c->cap * 2 : 64;
@@ -509,6 +511,7 @@ static cw_err on_component(void *ctx, int64_t id, const char *ref, const char *o
 static cw_err on_bounds(void *ctx, int64_t max_link, int64_t max_env, cw_diag *d)
 {
     cw_delivery_collector *c = ctx;
+    assert(c->b && !c->comp); /* after begin, once */
     if (c->nids)
         qsort(c->ids, c->nids, sizeof *c->ids, id_idx_cmp);
     if (max_link < 0 || max_env < 0 || (uint64_t)max_link >= SIZE_MAX / sizeof *c->comp ||
@@ -530,6 +533,7 @@ static cw_err on_link(void *ctx, int64_t link, int64_t component_id, int kind, b
                       cw_diag *d)
 {
     cw_delivery_collector *c = ctx;
+    assert(c->comp); /* after bounds */
     id_idx key = {component_id, 0};
     const id_idx *hit =
         c->nids ? bsearch(&key, c->ids, c->nids, sizeof *c->ids, id_idx_cmp) : NULL;
@@ -556,6 +560,7 @@ static cw_err on_environment(void *ctx, int64_t env, const char *name, cw_diag *
 
 static int32_t comp_of(const cw_delivery_collector *c, int64_t link)
 {
+    assert(c->b && c->comp); /* event rows come after bounds */
     return link > 0 && (size_t)link < c->nlinks ? c->comp[link] : -1;
 }
 

@@ -24,11 +24,6 @@ static bool state_prefix(const char *st, const char *prefix)
     return strncmp(st, prefix, strlen(prefix)) == 0;
 }
 
-bool cw__pg_state_is(const cw__pg_conn *c, const char *sqlstate)
-{
-    return c && strcmp(c->sqlstate, sqlstate) == 0;
-}
-
 /* The first line of a server or libpq message, without its trailing newline. */
 static void first_line(const char *msg, char *out, size_t cap)
 {
