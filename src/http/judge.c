@@ -126,7 +126,7 @@ int cw_framing_judge(const char *const *cl, size_t ncl, const char *const *te, s
                      "Transfer-Encoding '%.40s%s' is not supported; send the body with "
                      "Content-Length or Transfer-Encoding: chunked",
                      te[0], nte > 1 ? ", ..." : "");
-            return 501;
+            return 400;
         }
         out->chunked = true;
         return 0;

@@ -41,8 +41,9 @@ typedef struct {
 /* Judges the framing: ncl Content-Length values and nte Transfer-Encoding
  * values as received. Returns 0 and fills *out, or the status to answer
  * (400: both headers, values that differ or are not numbers — the
- * ambiguity request smuggling lives on; 501: a transfer coding other than
- * chunked) with the reason in why[0..cap). */
+ * ambiguities request smuggling lives on — or a transfer coding other than
+ * chunked, which RFC 9112 would answer with 501, but it is the client's
+ * doing) with the reason in why[0..cap). */
 int cw_framing_judge(const char *const *cl, size_t ncl, const char *const *te, size_t nte,
                      cw_framing *out, char *why, size_t cap);
 
