@@ -35,8 +35,8 @@ bool cw_host_name(const char *host, char *name, size_t cap)
     }
     size_t n = (size_t)(end - host);
     if (host[0] != '[' && n > 1 && host[n - 1] == '.')
-        n--;
-    if (n == 0 || n >= cap)
+        n--; /* the absolute form of the same name */
+    if (n == 0 || n >= cap || (host[0] != '[' && n > 1 && host[n - 1] == '.'))
         return false;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)host[i];
