@@ -3,10 +3,12 @@
  * and the insights (which interpret it) so that neither includes the other
  * (docs/layers.md):
  *
- * - the stored rows: the interpreted event kinds, and one row per stored
- *   event of the service, change and incident classes, as the store streams
- *   them into a cw_delivery_sink (cw_store_delivery_scan, store.h). Ids
- *   (entity, link key, environment) are the store's; the sink maps them.
+ * - the stored rows: the interpreted event kinds; one row per stored
+ *   event of the service and incident classes and one per change and link
+ *   key, as the store streams them into a cw_delivery_sink
+ *   (cw_store_delivery_scan, store.h), selected by time and key as the sink
+ *   asks. Ids (entity, link key, environment) are the store's; the sink
+ *   maps them.
  * - the computed rows: production deployments, rollbacks, changes and
  *   incidents of a set of components, each naming its component by index,
  *   which insights/delivery.h assembles from the stored rows and
@@ -49,6 +51,10 @@ typedef struct {
     const struct cw_scope *scope; /* NULL = org */
     const char *production_env;   /* --production-env pattern; NULL = "prod*" */
     unsigned what;                /* CW_DELIVERY_* bits */
+    /* the window the answer is about, [from, to); when to <= from (e.g.
+     * both 0) the whole history. The sink decides which rows outside it
+     * the rules still need (insights/delivery.h). */
+    int64_t from_ms, to_ms;
 } cw_delivery_query;
 
 /* A text column: s NULL when absent; not NUL-terminated; borrowed. */
@@ -57,35 +63,107 @@ typedef struct {
     size_t n;
 } cw_delivery_text;
 
+/*
+ * The stored rows. The store keeps them up to date at intake, one table
+ * each (docs/store.md): nothing in them depends on the catalog or on which
+ * environments are production, so they never need recomputing.
+ */
+
 /* A stored event of the service class (deployed, upgraded, rolledback). */
 typedef struct {
+    int64_t seq;                  /* the event's arrival number: unique */
     int64_t link;                 /* link key id; 0 = none */
     int kind;                     /* CW_EVK_* */
     int64_t time_ms;
     int64_t env;                  /* environment id; 0 = none */
     cw_delivery_text artifact, chain;
     const char *changes;          /* customData.changes as compact JSON, or NULL */
+    bool has_incident;            /* an incident event names this artifact: */
+    int64_t incident_ms;          /*   the earliest such event's time */
 } cw_delivery_service_row;
 
-/* A stored event of the change or incident class. */
+/* One change (a change.created/merged subject id) under one link key: its
+ * events folded into the earliest time of each kind. */
 typedef struct {
+    int64_t link;                 /* link key id (never 0: changes without one are not kept) */
+    cw_delivery_text subject;     /* the change's subject.id */
+    bool has_created, has_merged;
+    int64_t created_ms, merged_ms; /* earliest change.created / change.merged */
+    bool has_claim;               /* a deployment lists this subject id in its */
+    int64_t claim_ms;             /*   customData.changes: the earliest one's time */
+} cw_delivery_change_row;
+
+/* A stored event of the incident class. */
+typedef struct {
+    int64_t seq;                  /* the event's arrival number: unique */
     int64_t link;                 /* link key id; 0 = none */
     int kind;                     /* CW_EVK_* */
     int64_t time_ms;
-    cw_delivery_text subject;     /* the change's / incident's subject.id */
-    cw_delivery_text artifact;    /* incidents: artifactId named, if any */
-} cw_delivery_subject_row;
+    cw_delivery_text subject;     /* the incident's subject.id */
+    cw_delivery_text artifact;    /* artifactId named, if any */
+    int64_t first_ms;             /* the earliest event of this subject.id */
+    bool has_artifact_first;      /* a service event names the artifact: */
+    int64_t artifact_first_ms;    /*   the earliest one's time */
+} cw_delivery_incident_row;
 
 /*
- * Where a delivery scan streams its rows, in this order: begin; the
- * scope's components in key order; bounds; the matched link keys and every
- * environment; then the rows of the classes asked for (service rows;
- * change rows with one change's rows consecutive per link key; every
- * incident row of the organisation, whatever the scope, since one
- * incident's events need not all name its service). begin may come again
- * (the store retries a transaction from the start): the sink then forgets
- * everything before it. A callback's error ends the scan with that error
- * (the callback fills d).
+ * What the sink asks the store to read next: rows selected by time and by
+ * key only (the rules that decide what is needed are the sink's). Arrays
+ * are the sink's and stay valid until its next call. Times are Unix ms.
+ */
+typedef enum {
+    CW_DSEL_END = 0,
+    CW_DSEL_SERVICE_TIME,       /* service rows with from <= time < to */
+    CW_DSEL_SERVICE_NEAREST,    /* per links[i]: the latest row with time < times[i]
+                                   (before), or the first with time >= times[i] */
+    CW_DSEL_SERVICE_ARTIFACT,   /* service rows whose artifact is one of keys */
+    CW_DSEL_SERVICE_CLAIM,      /* service rows with time < to whose
+                                   customData.changes lists one of keys */
+    CW_DSEL_CHANGE_MERGED,      /* per links[i]: changes merged in (times[i], to) */
+    CW_DSEL_CHANGE_LINK,        /* every change of links (links NULL: of every link) */
+    CW_DSEL_CHANGE_SUBJECT,     /* changes whose subject is one of keys */
+    CW_DSEL_INCIDENT_TIME,      /* incident rows with from <= time < to */
+    CW_DSEL_INCIDENT_SUBJECT,   /* incident rows whose subject is one of keys */
+    CW_DSEL_INCIDENT_ARTIFACT   /* incident rows naming one of keys */
+} cw_delivery_sel_kind;
+
+typedef struct {
+    cw_delivery_sel_kind kind;
+    int64_t from_ms, to_ms;
+    /* service selections: only rows of these kinds (bit 1 << CW_EVK_*) and
+     * environments; and of links, unless links is NULL (any link) */
+    unsigned kinds;
+    const int64_t *envs;
+    size_t nenvs;
+    const int64_t *links;
+    size_t nlinks;
+    const int64_t *times;       /* per link (NEAREST, CHANGE_MERGED) */
+    bool before;                /* NEAREST: the latest before, else the first at or after */
+    const cw_delivery_text *keys;
+    size_t nkeys;
+} cw_delivery_select;
+
+/* Whether a service row of kind and environment env is one s asks for (a
+ * store may read more and drop the rest with this). */
+static inline bool cw_delivery_select_keeps(const cw_delivery_select *s, int kind, int64_t env)
+{
+    if (kind < 0 || kind > 31 || !(s->kinds & (1u << kind)))
+        return false;
+    for (size_t i = 0; i < s->nenvs; i++)
+        if (s->envs[i] == env)
+            return true;
+    return false;
+}
+
+/*
+ * Where a delivery scan streams its rows: begin; the scope's components in
+ * key order; bounds; the matched link keys and every environment; then,
+ * until next answers CW_DSEL_END, the rows of each selection next asks for
+ * (service, change or incident rows, in any order; a row may come again in
+ * a later selection). begin may come again (the store retries a
+ * transaction from the start): the sink then forgets everything before it.
+ * Every selection of one scan reads the same snapshot. A callback's error
+ * ends the scan with that error (the callback fills d).
  */
 typedef struct {
     cw_err (*begin)(void *ctx, cw_diag *d);
@@ -99,9 +177,10 @@ typedef struct {
     cw_err (*link)(void *ctx, int64_t link, int64_t component_id, int link_kind, bool *wanted,
                    cw_diag *d);
     cw_err (*environment)(void *ctx, int64_t env, const char *name, cw_diag *d);
+    cw_err (*next)(void *ctx, cw_delivery_select *sel, cw_diag *d);
     cw_err (*service)(void *ctx, const cw_delivery_service_row *r, cw_diag *d);
-    cw_err (*change)(void *ctx, const cw_delivery_subject_row *r, cw_diag *d);
-    cw_err (*incident)(void *ctx, const cw_delivery_subject_row *r, cw_diag *d);
+    cw_err (*change)(void *ctx, const cw_delivery_change_row *r, cw_diag *d);
+    cw_err (*incident)(void *ctx, const cw_delivery_incident_row *r, cw_diag *d);
 } cw_delivery_sink;
 
 /* ---- computed rows --------------------------------------------------------------- */

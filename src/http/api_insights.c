@@ -58,12 +58,14 @@ static bool production_pattern_ok(const cw_app *app, cw_resp *resp)
     return true;
 }
 
-/* Loads the scope's delivery data: the store's rows streamed into the
- * insight's collector. False after queueing the error. */
-static bool load(cw_app *app, cw_resp *resp, const cw_scope *sc, unsigned what,
-                 cw_delivery_data *dd)
+/* Loads the scope's delivery data for the window [from, to) (to <= from:
+ * the whole history): the store's rows streamed into the insight's
+ * collector. False after queueing the error. */
+static bool load(cw_app *app, cw_resp *resp, const cw_scope *sc, unsigned what, int64_t from,
+                 int64_t to, cw_delivery_data *dd)
 {
-    cw_delivery_query q = {.scope = sc, .production_env = app->cfg.production_env, .what = what};
+    cw_delivery_query q = {.scope = sc, .production_env = app->cfg.production_env, .what = what,
+                           .from_ms = from, .to_ms = to};
     cw_diag d = {{0}};
     cw_delivery_collector *c = NULL;
     memset(dd, 0, sizeof *dd);
@@ -104,7 +106,7 @@ static void get_dora(cw_app *app, cw_req *req, cw_resp *resp)
         return;
     p.failure_window_hours = (int)fwh;
     cw_delivery_data dd;
-    if (!load(app, resp, &sc, CW_DELIVERY_ALL, &dd))
+    if (!load(app, resp, &sc, CW_DELIVERY_ALL, p.from_ms, p.to_ms, &dd))
         return;
     cw_dora_result r;
     cw_diag d = {{0}};
@@ -133,7 +135,7 @@ static void get_undeployed(cw_app *app, cw_req *req, cw_resp *resp)
         !production_pattern_ok(app, resp))
         return;
     cw_delivery_data dd;
-    if (!load(app, resp, &sc, CW_DELIVERY_DEPLOYMENTS | CW_DELIVERY_CHANGES, &dd))
+    if (!load(app, resp, &sc, CW_DELIVERY_DEPLOYMENTS | CW_DELIVERY_CHANGES, 0, 0, &dd))
         return;
     cw_undeployed_result r;
     cw_diag d = {{0}};
@@ -186,7 +188,7 @@ static void get_coupling(cw_app *app, cw_req *req, cw_resp *resp)
     p.window_ms = (int64_t)minutes * 60000;
     p.min_together = (size_t)together;
     cw_delivery_data dd;
-    if (!load(app, resp, &sc, CW_DELIVERY_DEPLOYMENTS, &dd))
+    if (!load(app, resp, &sc, CW_DELIVERY_DEPLOYMENTS, p.from_ms, p.to_ms, &dd))
         return;
     cw_coupling_result r;
     cw_diag d = {{0}};

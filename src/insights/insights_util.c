@@ -10,14 +10,22 @@
 
 /* ---- string map ----------------------------------------------------------- */
 
+/* Eight bytes at a time: keys are ids and artifacts tens of bytes long,
+ * hashed once per change and deployment. */
 static uint32_t hash_str(const char *s)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 16777619u;
+    size_t n = strlen(s);
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ n;
+    for (; n >= 8; s += 8, n -= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
     }
-    return h;
+    uint64_t w = 0;
+    memcpy(&w, s, n);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+    return (uint32_t)(h ^ (h >> 32));
 }
 
 cw_err cw__strmap_init(cw__strmap *m, size_t expected)

@@ -42,7 +42,7 @@ static int kind_of(const cw_event *ev, int *cls)
 /* Every string of a row, as offsets into the text buffer until it stops
  * moving; (size_t)-1 for an absent one. */
 enum { RT_SOURCE, RT_ID, RT_TYPE, RT_SUBJECT, RT_CHAIN, RT_ENV, RT_ARTIFACT, RT_LINK, RT_BODY,
-       RT_CHANGES, RT_N };
+       RT_CHANGES, RT_CHANGE_IDS, RT_N };
 typedef struct {
     size_t at[RT_N];
 } row_text;
@@ -107,7 +107,7 @@ cw_err cw__event_rows_make(const cw_event *events, size_t n, cw__event_row *rows
         }
         if (!err)
             err = cw_buf_putc(text, '\0');
-        at[RT_CHANGES] = RT_NONE;
+        at[RT_CHANGES] = at[RT_CHANGE_IDS] = RT_NONE;
         const json_t *ch = NULL;
         if (!err && (r->kind == CW_EVK_DEPLOYED || r->kind == CW_EVK_UPGRADED) &&
             (ch = cw_event_custom_changes(ev)) && json_is_array(ch)) {
@@ -115,6 +115,17 @@ cw_err cw__event_rows_make(const cw_event *events, size_t n, cw__event_row *rows
             err = cw__json_compact(ch, text);
             if (!err)
                 err = cw_buf_putc(text, '\0');
+            /* the listed ids, for the claims index (delivery rows) */
+            at[RT_CHANGE_IDS] = text->len;
+            for (size_t k = 0; !err && k < json_array_size(ch); k++) {
+                const json_t *v = json_array_get(ch, k);
+                if (!json_is_string(v))
+                    continue;
+                err = cw_buf_append(text, json_string_value(v), json_string_length(v));
+                if (!err)
+                    err = cw_buf_putc(text, '\0');
+                r->nchange_ids++;
+            }
         }
         if (err) {
             err = cw_fail(d, err, "events[%zu]: %s while serialising", i,
@@ -135,6 +146,7 @@ cw_err cw__event_rows_make(const cw_event *events, size_t n, cw__event_row *rows
         r->link_value = text_at(text, at[RT_LINK]);
         r->body = text_at(text, at[RT_BODY]);
         r->changes = text_at(text, at[RT_CHANGES]);
+        r->change_ids = r->nchange_ids ? text_at(text, at[RT_CHANGE_IDS]) : NULL;
     }
 out:
     free(off);

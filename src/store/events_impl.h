@@ -38,6 +38,9 @@ typedef struct {
     const char *link_value;   /* service id or repository id; NULL when none */
     const char *changes;      /* deployments: customData.changes as compact
                                  JSON (array of strings), else NULL */
+    const char *change_ids;   /* its string elements, each NUL-terminated,
+                                 one after the other (nchange_ids of them) */
+    size_t nchange_ids;
     const char *body;         /* compact JSON of the CDEvent */
 } cw__event_row;
 

@@ -218,6 +218,25 @@ cw_err cw__pg_array_add(cw__pg_array *a, const char *s)
     return err;
 }
 
+cw_err cw__pg_array_addn(cw__pg_array *a, const char *s, size_t n)
+{
+    reopen(a);
+    cw_err err = cw_buf_putc(&a->buf, a->n ? ',' : '{');
+    if (!err)
+        err = cw_buf_putc(&a->buf, '"');
+    for (size_t i = 0; !err && i < n; i++) {
+        if (s[i] == '"' || s[i] == '\\')
+            err = cw_buf_putc(&a->buf, '\\');
+        if (!err)
+            err = cw_buf_putc(&a->buf, s[i]);
+    }
+    if (!err)
+        err = cw_buf_putc(&a->buf, '"');
+    if (!err)
+        a->n++;
+    return err;
+}
+
 cw_err cw__pg_array_add_i64(cw__pg_array *a, int64_t v)
 {
     char b[24];

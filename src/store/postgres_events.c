@@ -395,6 +395,206 @@ static cw_err event_key(cw_buf *k, const char *source, const char *id)
     return cw_buf_printf(k, "%zu:%s%s", strlen(source), source, id);
 }
 
+/* ---- delivery rows (migration "delivery rows") ---------------------------------------------- */
+
+/* A stored event that brings delivery rows: its row and its events.id. */
+typedef struct {
+    const cw__event_row *r;
+    int64_t seq, env, link;
+} stored_row;
+
+typedef struct {
+    int64_t link;
+    const char *subject;
+    bool has_created, has_merged;
+    int64_t created, merged;
+} change_fold;
+
+static int fold_cmp(const void *a, const void *b)
+{
+    const change_fold *x = a, *y = b;
+    int c = strcmp(x->subject, y->subject);
+    return c ? c : (x->link > y->link) - (x->link < y->link);
+}
+
+/*
+ * The delivery rows of the stored events, and what they change in the
+ * others: a deployment's listed ids claim their changes, an incident that
+ * names an artifact marks the deployments of that artifact. Each of those
+ * hints is read from the other table when a row is written and pushed to
+ * the rows already there, so two instances writing the two halves at once
+ * could each miss the other's: the upkeep takes a transaction-scoped
+ * advisory lock first (the rest of the events' transaction runs in
+ * parallel). Change events fold per (subject, link) first: one statement
+ * may not update a row twice.
+ */
+static cw_err put_delivery(cw__pg_conn *c, const stored_row *rows, size_t n, cw_diag *d)
+{
+    enum { I_T, I_SEQ, I_LINK, I_KIND, I_SUBJ, I_ART, S_ENV, S_T, S_SEQ, S_LINK, S_KIND, S_ART,
+           S_CHAIN, S_CHANGES, C_ID, C_ENV, C_T, C_SEQ, G_SUBJ, G_LINK, G_CREATED, G_MERGED, NARR };
+    cw__pg_array a[NARR];
+    for (int k = 0; k < NARR; k++)
+        cw__pg_array_init(&a[k]);
+    change_fold *folds = NULL;
+    size_t nf = 0, ninc = 0, nsvc = 0, nclaims = 0;
+    cw_err err = CW_OK;
+    char b1[24], b2[24], b3[24], b4[24];
+    for (size_t i = 0; !err && i < n; i++) {
+        const cw__event_row *r = rows[i].r;
+        const char *t = cw__pg_i64(b1, r->time_ms), *seq = cw__pg_i64(b2, rows[i].seq);
+        const char *link = rows[i].link ? cw__pg_i64(b3, rows[i].link) : NULL;
+        char kb[24];
+        const char *kind = cw__pg_i64(kb, r->kind);
+        if (r->cls == CW__EVC_INCIDENT) {
+            const char *v[] = {t, seq, link, kind, r->subject_id, r->artifact_id};
+            for (int k = 0; !err && k < 6; k++)
+                err = cw__pg_array_add(&a[I_T + k], v[k]);
+            ninc++;
+        } else if (r->cls == CW__EVC_SERVICE) {
+            const char *env = cw__pg_i64(b4, rows[i].env); /* 0: none (part of the key) */
+            const char *v[] = {env, t, seq, link, kind, r->artifact_id, r->chain_id, r->changes};
+            for (int k = 0; !err && k < 8; k++)
+                err = cw__pg_array_add(&a[S_ENV + k], v[k]);
+            const char *id = r->change_ids;
+            for (size_t j = 0; !err && j < r->nchange_ids; j++, id += strlen(id) + 1) {
+                if (!(err = cw__pg_array_add(&a[C_ID], id)) &&
+                    !(err = cw__pg_array_add(&a[C_ENV], env)) &&
+                    !(err = cw__pg_array_add(&a[C_T], t)))
+                    err = cw__pg_array_add(&a[C_SEQ], seq);
+                nclaims++;
+            }
+            nsvc++;
+        } else if (r->cls == CW__EVC_CHANGE && rows[i].link &&
+                   (r->kind == CW_EVK_CHANGE_CREATED || r->kind == CW_EVK_CHANGE_MERGED)) {
+            if (!(nf % 256)) {
+                change_fold *p = realloc(folds, (nf + 256) * sizeof *p);
+                if (!p) {
+                    err = CW_ERR_NOMEM;
+                    break;
+                }
+                folds = p;
+            }
+            bool created = r->kind == CW_EVK_CHANGE_CREATED;
+            folds[nf++] = (change_fold){rows[i].link, r->subject_id, created, !created,
+                                        r->time_ms, r->time_ms};
+        }
+    }
+    if (nf) {
+        qsort(folds, nf, sizeof *folds, fold_cmp);
+        for (size_t i = 0; !err && i < nf;) {
+            change_fold f = folds[i];
+            size_t j = i + 1;
+            for (; j < nf && folds[j].link == f.link && !strcmp(folds[j].subject, f.subject); j++) {
+                if (folds[j].has_created && (!f.has_created || folds[j].created < f.created)) {
+                    f.has_created = true;
+                    f.created = folds[j].created;
+                }
+                if (folds[j].has_merged && (!f.has_merged || folds[j].merged < f.merged)) {
+                    f.has_merged = true;
+                    f.merged = folds[j].merged;
+                }
+            }
+            if (!(err = cw__pg_array_add(&a[G_SUBJ], f.subject)) &&
+                !(err = cw__pg_array_add_i64(&a[G_LINK], f.link)) &&
+                !(err = cw__pg_array_add(&a[G_CREATED], f.has_created ? cw__pg_i64(b1, f.created)
+                                                                      : NULL)))
+                err = cw__pg_array_add(&a[G_MERGED], f.has_merged ? cw__pg_i64(b1, f.merged) : NULL);
+            i = j;
+        }
+    }
+    const char *p[NARR];
+    for (int k = 0; !err && k < NARR; k++)
+        if (!(p[k] = cw__pg_array_text(&a[k])))
+            err = CW_ERR_NOMEM;
+    if (err) {
+        err = oom(d);
+        goto out;
+    }
+    /* any constant key: 0x63776476, "cwdv" */
+    if (ninc || nsvc || nf)
+        err = cw__pg_exec(c, "SELECT pg_advisory_xact_lock(1668769910)", 0, NULL, NULL, d);
+    if (!err && ninc) {
+        /* an incident's earliest event moves when one of these is earlier */
+        const char *q[] = {p[I_SUBJ], p[I_T]};
+        err = cw__pg_exec(c,
+                          "UPDATE delivery_incidents g SET first_ms = u.t"
+                          " FROM (SELECT s, min(t) AS t FROM unnest($1::text[], $2::bigint[])"
+                          "  AS x(s, t) GROUP BY s) u"
+                          " WHERE g.subject_id = u.s AND g.first_ms > u.t",
+                          2, q, NULL, d);
+    }
+    if (!err && ninc)
+        err = cw__pg_exec(c,
+                          "INSERT INTO delivery_incidents (time_ms, seq, link_id, kind,"
+                          " subject_id, artifact_id, first_ms, artifact_first_ms)"
+                          " SELECT u.*, least(min(u.t) OVER (PARTITION BY u.subj),"
+                          "  (SELECT min(i.first_ms) FROM delivery_incidents i"
+                          "   WHERE i.subject_id = u.subj)),"
+                          " (SELECT min(v.time_ms) FROM delivery_service v WHERE v.artifact_id = u.a)"
+                          " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::int[],"
+                          " $5::text[], $6::text[]) AS u(t, s, l, k, subj, a)",
+                          6, &p[I_T], NULL, d);
+    if (!err && nsvc)
+        err = cw__pg_exec(c,
+                          "INSERT INTO delivery_service (env_id, time_ms, seq, link_id, kind,"
+                          " artifact_id, chain_id, changes, incident_ms)"
+                          " SELECT u.*, (SELECT min(i.time_ms) FROM delivery_incidents i"
+                          "  WHERE i.artifact_id = u.a)"
+                          " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[],"
+                          " $5::int[], $6::text[], $7::text[], $8::text[])"
+                          " AS u(e, t, s, l, k, a, ch, cs)",
+                          8, &p[S_ENV], NULL, d);
+    if (!err && nsvc) {
+        const char *q[] = {p[S_ART], p[S_T]};
+        err = cw__pg_exec(c,
+                          "UPDATE delivery_incidents i SET artifact_first_ms = u.t"
+                          " FROM (SELECT a, min(t) AS t FROM unnest($1::text[], $2::bigint[])"
+                          "  AS x(a, t) WHERE a IS NOT NULL GROUP BY a) u"
+                          " WHERE i.artifact_id = u.a"
+                          " AND (i.artifact_first_ms IS NULL OR i.artifact_first_ms > u.t)",
+                          2, q, NULL, d);
+    }
+    if (!err && ninc) {
+        const char *q[] = {p[I_ART], p[I_T]};
+        err = cw__pg_exec(c,
+                          "UPDATE delivery_service s SET incident_ms = u.t"
+                          " FROM (SELECT a, min(t) AS t FROM unnest($1::text[], $2::bigint[])"
+                          "  AS x(a, t) WHERE a IS NOT NULL GROUP BY a) u"
+                          " WHERE s.artifact_id = u.a AND (s.incident_ms IS NULL OR s.incident_ms > u.t)",
+                          2, q, NULL, d);
+    }
+    if (!err && nclaims)
+        err = cw__pg_exec(c,
+                          "INSERT INTO delivery_claims (change_id, env_id, time_ms, seq)"
+                          " SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[],"
+                          " $4::bigint[]) ON CONFLICT DO NOTHING",
+                          4, &p[C_ID], NULL, d);
+    if (!err && nf)
+        err = cw__pg_exec(c,
+                          "INSERT INTO delivery_changes (subject_id, link_id, created_ms,"
+                          " merged_ms, claim_ms)"
+                          " SELECT u.*, (SELECT min(time_ms) FROM delivery_claims"
+                          "  WHERE change_id = u.s)"
+                          " FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])"
+                          " AS u(s, l, c, m)"
+                          " ON CONFLICT (subject_id, link_id) DO UPDATE SET"
+                          " created_ms = least(delivery_changes.created_ms, excluded.created_ms),"
+                          " merged_ms = least(delivery_changes.merged_ms, excluded.merged_ms)",
+                          4, &p[G_SUBJ], NULL, d);
+    if (!err && nclaims)
+        err = cw__pg_exec(c,
+                          "UPDATE delivery_changes g SET claim_ms = u.t"
+                          " FROM (SELECT id, min(t) AS t FROM unnest($1::text[], $2::bigint[])"
+                          "  AS x(id, t) GROUP BY id) u"
+                          " WHERE g.subject_id = u.id AND (g.claim_ms IS NULL OR g.claim_ms > u.t)",
+                          2, (const char *[]){p[C_ID], p[C_T]}, NULL, d);
+out:
+    free(folds);
+    for (int k = 0; k < NARR; k++)
+        cw__pg_array_free(&a[k]);
+    return err;
+}
+
 /*
  * The rows of the batches as column arrays, written with one statement;
  * each batch's accepted/duplicate counts come from the rows the statement
@@ -415,6 +615,15 @@ static cw_err put_rows(cw__pg_conn *c, cw__event_ids *pc, cw__event_batch *const
     cw__pg_i64(now, now_ms);
     cw_err err = CW_OK;
     size_t total = 0;
+    for (size_t b = 0; b < nb; b++)
+        total += bs[b]->n;
+    /* per row: its environment and link ids, then its events.id when stored */
+    stored_row *st = malloc((total ? total : 1) * sizeof *st);
+    int64_t *seqs = NULL;
+    size_t nseqs = 0, nst = 0;
+    if (!st)
+        err = oom(d);
+    total = 0;
     for (size_t b = 0; !err && b < nb; b++) {
         memset(&bs[b]->res, 0, sizeof bs[b]->res);
         for (size_t i = 0; !err && i < bs[b]->n; i++) {
@@ -445,6 +654,7 @@ static cw_err put_rows(cw__pg_conn *c, cw__event_ids *pc, cw__event_batch *const
             for (int j = 0; !err && j < NCOLS; j++)
                 if (cw__pg_array_add(&col[j], v[j]))
                     err = oom(d);
+            st[total] = (stored_row){r, 0, env, linked ? link : 0};
             total++;
         }
     }
@@ -455,30 +665,45 @@ static cw_err put_rows(cw__pg_conn *c, cw__event_ids *pc, cw__event_batch *const
             if (!(p[k] = cw__pg_array_text(&col[k])))
                 err = oom(d);
         if (!err)
-            err = cw__pg_exec(c, INSERT_EVENTS_SQL " RETURNING source, event_id", NCOLS, p, &r,
-                              d);
+            err = cw__pg_exec(c, INSERT_EVENTS_SQL " RETURNING id, source, event_id", NCOLS, p,
+                              &r, d);
     }
-    for (int i = 0; !err && r && i < PQntuples(r); i++)
-        if (event_key(&key, cw__pg_text(r, i, 0), cw__pg_text(r, i, 1)) ||
-            cw_strmap_put(&inserted, key.data, (void *)1))
+    int nret = err || !r ? 0 : PQntuples(r);
+    if (nret && !(seqs = malloc((size_t)nret * sizeof *seqs)))
+        err = oom(d);
+    for (int i = 0; !err && i < nret; i++) {
+        seqs[nseqs] = cw__pg_int(r, i, 0);
+        if (event_key(&key, cw__pg_text(r, i, 1), cw__pg_text(r, i, 2)) ||
+            cw_strmap_put(&inserted, key.data, (void *)(uintptr_t)++nseqs))
             err = oom(d);
+    }
+    total = 0;
     for (size_t b = 0; !err && b < nb; b++) {
-        for (size_t i = 0; !err && i < bs[b]->n; i++) {
+        for (size_t i = 0; !err && i < bs[b]->n; i++, total++) {
             const cw__event_row *row = &bs[b]->rows[i];
             if (event_key(&key, row->source, row->id)) {
                 err = oom(d);
                 break;
             }
-            /* claimed once: the value turns from 1 to 2 */
-            if (cw_strmap_get(&inserted, key.data) == (void *)1) {
-                cw_strmap_put(&inserted, key.data, (void *)2);
+            /* claimed once: the value turns from its seq's index + 1 to 0 */
+            size_t k = (size_t)(uintptr_t)cw_strmap_get(&inserted, key.data);
+            if (k) {
+                cw_strmap_put(&inserted, key.data, NULL);
                 bs[b]->res.accepted++;
+                if (row->cls) {
+                    st[nst] = st[total];
+                    st[nst++].seq = seqs[k - 1];
+                }
             } else {
                 bs[b]->res.duplicates++;
             }
         }
     }
     PQclear(r);
+    if (!err && nst)
+        err = put_delivery(c, st, nst, d);
+    free(st);
+    free(seqs);
     cw_strmap_free(&inserted);
     cw_buf_free(&key);
     for (int k = 0; k < NCOLS; k++)
@@ -739,13 +964,11 @@ out:
 
 /* ---- delivery inputs ------------------------------------------------------------------------------------ */
 
-/* One delivery scan: the query, the sink and its ctx, and the link ids the
- * sink wants (scoped scans). */
+/* One delivery scan: the query, the sink and its ctx. */
 typedef struct {
     const cw_delivery_query *q;
     const cw_delivery_sink *sink;
     void *ctx;
-    cw__pg_array scope_links;
 } scan;
 
 static cw_err scan_components(cw__pg_conn *c, scan *x, cw_diag *d)
@@ -763,7 +986,7 @@ static cw_err scan_components(cw__pg_conn *c, scan *x, cw_diag *d)
     return err;
 }
 
-/* Bounds, links (collecting the wanted ones) and environments. */
+/* Bounds, links and environments. */
 static cw_err scan_maps(cw__pg_conn *c, scan *x, cw_diag *d)
 {
     int64_t max_link = 0, max_env = 0;
@@ -778,11 +1001,8 @@ static cw_err scan_maps(cw__pg_conn *c, scan *x, cw_diag *d)
     err = cw__pg_exec(c, CW__DELIVERY_LINKS_SQL, 0, NULL, &r, d);
     for (int i = 0; !err && i < PQntuples(r); i++) {
         bool wanted = false;
-        int64_t link = cw__pg_int(r, i, 0);
-        err = x->sink->link(x->ctx, link, cw__pg_int(r, i, 1), (int)cw__pg_int(r, i, 2),
-                            &wanted, d);
-        if (!err && wanted && cw__pg_array_add_i64(&x->scope_links, link))
-            err = cw_fail(d, CW_ERR_NOMEM, "delivery: out of memory");
+        err = x->sink->link(x->ctx, cw__pg_int(r, i, 0), cw__pg_int(r, i, 1),
+                            (int)cw__pg_int(r, i, 2), &wanted, d);
     }
     PQclear(r);
     r = NULL;
@@ -792,21 +1012,6 @@ static cw_err scan_maps(cw__pg_conn *c, scan *x, cw_diag *d)
         err = x->sink->environment(x->ctx, cw__pg_int(r, i, 0), cw__pg_text(r, i, 1), d);
     PQclear(r);
     return err;
-}
-
-/* Streams the rows of one event class, filtered by the scope's links
- * unless org-wide (then the sink skips rows outside the catalog). */
-static cw_err each_of_class(cw__pg_conn *c, const char *cols, int cls, const char *order,
-                            cw__pg_array *scope_links, scan *x, row_fn fn, cw_diag *d)
-{
-    char sql[512];
-    /* "cls > 0" repeats the partial index's condition so the planner uses it */
-    snprintf(sql, sizeof sql, "SELECT %s FROM events WHERE cls > 0 AND cls = %d%s%s", cols, cls,
-             scope_links ? " AND link_id = ANY($1::bigint[])" : "", order);
-    const char *p[1] = {NULL};
-    if (scope_links && !(p[0] = cw__pg_array_text(scope_links)))
-        return cw_fail(d, CW_ERR_NOMEM, "delivery: out of memory");
-    return each_row(c, sql, scope_links ? 1 : 0, p, fn, x, d);
 }
 
 static cw_delivery_text text_val(const PGresult *r, int row, int col)
@@ -819,13 +1024,16 @@ static cw_err service_row(void *arg, const PGresult *r, int i, cw_diag *d)
 {
     scan *x = arg;
     cw_delivery_service_row row = {
-        .link = id_val(r, i, 0),
-        .kind = (int)cw__pg_int(r, i, 1),
-        .time_ms = cw__pg_int(r, i, 2),
+        .time_ms = cw__pg_int(r, i, 0),
+        .seq = cw__pg_int(r, i, 1),
+        .link = id_val(r, i, 2),
         .env = id_val(r, i, 3),
-        .artifact = text_val(r, i, 4),
-        .chain = text_val(r, i, 5),
-        .changes = text_or_null(r, i, 6),
+        .kind = (int)cw__pg_int(r, i, 4),
+        .artifact = text_val(r, i, 5),
+        .chain = text_val(r, i, 6),
+        .changes = text_or_null(r, i, 7),
+        .has_incident = !cw__pg_isnull(r, i, 8),
+        .incident_ms = cw__pg_int(r, i, 8),
     };
     return x->sink->service(x->ctx, &row, d);
 }
@@ -833,11 +1041,15 @@ static cw_err service_row(void *arg, const PGresult *r, int i, cw_diag *d)
 static cw_err change_row(void *arg, const PGresult *r, int i, cw_diag *d)
 {
     scan *x = arg;
-    cw_delivery_subject_row row = {
+    cw_delivery_change_row row = {
         .link = id_val(r, i, 0),
         .subject = text_val(r, i, 1),
-        .kind = (int)cw__pg_int(r, i, 2),
-        .time_ms = cw__pg_int(r, i, 3),
+        .has_created = !cw__pg_isnull(r, i, 2),
+        .created_ms = cw__pg_int(r, i, 2),
+        .has_merged = !cw__pg_isnull(r, i, 3),
+        .merged_ms = cw__pg_int(r, i, 3),
+        .has_claim = !cw__pg_isnull(r, i, 4),
+        .claim_ms = cw__pg_int(r, i, 4),
     };
     return x->sink->change(x->ctx, &row, d);
 }
@@ -845,23 +1057,182 @@ static cw_err change_row(void *arg, const PGresult *r, int i, cw_diag *d)
 static cw_err incident_row(void *arg, const PGresult *r, int i, cw_diag *d)
 {
     scan *x = arg;
-    cw_delivery_subject_row row = {
-        .link = id_val(r, i, 0),
-        .subject = text_val(r, i, 1),
-        .kind = (int)cw__pg_int(r, i, 2),
-        .time_ms = cw__pg_int(r, i, 3),
-        .artifact = text_val(r, i, 4),
+    cw_delivery_incident_row row = {
+        .time_ms = cw__pg_int(r, i, 0),
+        .seq = cw__pg_int(r, i, 1),
+        .link = id_val(r, i, 2),
+        .kind = (int)cw__pg_int(r, i, 3),
+        .subject = text_val(r, i, 4),
+        .artifact = text_val(r, i, 5),
+        .first_ms = cw__pg_int(r, i, 6),
+        .has_artifact_first = !cw__pg_isnull(r, i, 7),
+        .artifact_first_ms = cw__pg_int(r, i, 7),
     };
     return x->sink->incident(x->ctx, &row, d);
+}
+
+#define SVC_COLS "time_ms, seq, link_id, env_id, kind, artifact_id, chain_id, changes, incident_ms"
+#define SVC_COLS_S                                                                            \
+    "s.time_ms, s.seq, s.link_id, s.env_id, s.kind, s.artifact_id, s.chain_id, s.changes,"  \
+    " s.incident_ms"
+#define CHG_COLS "link_id, subject_id, created_ms, merged_ms, claim_ms"
+#define INC_COLS                                                                              \
+    "time_ms, seq, link_id, kind, subject_id, artifact_id, first_ms, artifact_first_ms"
+/* kinds $1, environments $2; the statement's own parameters follow */
+#define SVC_WHERE(p) p "kind = ANY($1::int[]) AND " p "env_id = ANY($2::bigint[])"
+#define SVC_NEAREST(cmp, dir)                                                                  \
+    "SELECT s.* FROM unnest($3::bigint[], $4::bigint[]) AS p(link, t) CROSS JOIN LATERAL"     \
+    " (SELECT " SVC_COLS " FROM delivery_service x WHERE x.link_id = p.link"                  \
+    " AND x.time_ms " cmp " p.t AND " SVC_WHERE("x.")                                          \
+    " ORDER BY x.time_ms " dir ", x.seq " dir " LIMIT 1) s"
+
+/* A selection's SQL and its parameters' values (texts in bufs). */
+static cw_err select_sql(const cw_delivery_select *s, cw__pg_array a[4], char nums[2][24],
+                         const char **sql, const char *p[6], int *np)
+{
+    cw_err err = CW_OK;
+    bool service = s->kind >= CW_DSEL_SERVICE_TIME && s->kind <= CW_DSEL_SERVICE_CLAIM;
+    *np = 0;
+    if (service) {
+        for (int k = 0; !err && k < 32; k++)
+            if (s->kinds & (1u << k))
+                err = cw__pg_array_add_i64(&a[0], k);
+        for (size_t i = 0; !err && i < s->nenvs; i++)
+            err = cw__pg_array_add_i64(&a[1], s->envs[i]);
+        p[(*np)++] = cw__pg_array_text(&a[0]);
+        p[(*np)++] = cw__pg_array_text(&a[1]);
+    }
+    for (size_t i = 0; !err && s->links && i < s->nlinks; i++) {
+        err = cw__pg_array_add_i64(&a[2], s->links[i]);
+        if (!err && s->times)
+            err = cw__pg_array_add_i64(&a[3], s->times[i]);
+    }
+    for (size_t i = 0; !err && i < s->nkeys; i++)
+        err = cw__pg_array_addn(&a[2], s->keys[i].s, s->keys[i].n);
+    if (err)
+        return err;
+    const char *from = cw__pg_i64(nums[0], s->from_ms), *to = cw__pg_i64(nums[1], s->to_ms);
+    const char *arr = cw__pg_array_text(&a[2]), *times = cw__pg_array_text(&a[3]);
+    switch (s->kind) {
+    case CW_DSEL_SERVICE_TIME:
+        p[(*np)++] = from;
+        p[(*np)++] = to;
+        if (!s->links) {
+            *sql = "SELECT " SVC_COLS " FROM delivery_service WHERE time_ms >= $3"
+                   " AND time_ms < $4 AND " SVC_WHERE("");
+        } else {
+            p[(*np)++] = arr;
+            *sql = "SELECT " SVC_COLS " FROM delivery_service WHERE link_id = ANY($5::bigint[])"
+                   " AND time_ms >= $3 AND time_ms < $4 AND " SVC_WHERE("");
+        }
+        break;
+    case CW_DSEL_SERVICE_NEAREST:
+        p[(*np)++] = arr;
+        p[(*np)++] = times;
+        *sql = s->before ? SVC_NEAREST("<", "DESC") : SVC_NEAREST(">=", "ASC");
+        break;
+    case CW_DSEL_SERVICE_ARTIFACT:
+    case CW_DSEL_SERVICE_CLAIM: {
+        /* keys, and links when the scan has a scope */
+        cw__pg_array_reset(&a[3]);
+        for (size_t i = 0; !err && s->links && i < s->nlinks; i++)
+            err = cw__pg_array_add_i64(&a[3], s->links[i]);
+        if (err)
+            return err;
+        p[(*np)++] = arr;
+        bool claim = s->kind == CW_DSEL_SERVICE_CLAIM;
+        if (claim)
+            p[(*np)++] = to;
+        if (s->links)
+            p[(*np)++] = cw__pg_array_text(&a[3]);
+        if (!claim)
+            *sql = s->links ? "SELECT " SVC_COLS " FROM delivery_service"
+                              " WHERE artifact_id = ANY($3::text[]) AND " SVC_WHERE("")
+                              " AND link_id = ANY($4::bigint[])"
+                            : "SELECT " SVC_COLS " FROM delivery_service"
+                              " WHERE artifact_id = ANY($3::text[]) AND " SVC_WHERE("");
+        else
+            *sql = s->links ? "SELECT " SVC_COLS_S " FROM delivery_claims c JOIN delivery_service s"
+                              " ON s.env_id = c.env_id AND s.time_ms = c.time_ms AND s.seq = c.seq"
+                              " WHERE c.change_id = ANY($3::text[]) AND c.time_ms < $4"
+                              " AND " SVC_WHERE("s.") " AND s.link_id = ANY($5::bigint[])"
+                            : "SELECT " SVC_COLS_S " FROM delivery_claims c JOIN delivery_service s"
+                              " ON s.env_id = c.env_id AND s.time_ms = c.time_ms AND s.seq = c.seq"
+                              " WHERE c.change_id = ANY($3::text[]) AND c.time_ms < $4"
+                              " AND " SVC_WHERE("s.");
+        break;
+    }
+    case CW_DSEL_CHANGE_MERGED:
+        p[(*np)++] = arr;
+        p[(*np)++] = times;
+        p[(*np)++] = to;
+        *sql = "SELECT c.link_id, c.subject_id, c.created_ms, c.merged_ms, c.claim_ms"
+               " FROM unnest($1::bigint[], $2::bigint[]) AS p(link, t)"
+               " JOIN delivery_changes c ON c.link_id = p.link AND c.merged_ms > p.t"
+               " AND c.merged_ms < $3";
+        break;
+    case CW_DSEL_CHANGE_LINK:
+        if (!s->links) {
+            *sql = "SELECT " CHG_COLS " FROM delivery_changes";
+        } else {
+            p[(*np)++] = arr;
+            *sql = "SELECT " CHG_COLS " FROM delivery_changes WHERE link_id = ANY($1::bigint[])";
+        }
+        break;
+    case CW_DSEL_CHANGE_SUBJECT:
+        p[(*np)++] = arr;
+        *sql = "SELECT " CHG_COLS " FROM delivery_changes WHERE subject_id = ANY($1::text[])";
+        break;
+    case CW_DSEL_INCIDENT_TIME:
+        p[(*np)++] = from;
+        p[(*np)++] = to;
+        *sql = "SELECT " INC_COLS " FROM delivery_incidents WHERE time_ms >= $1 AND time_ms < $2";
+        break;
+    case CW_DSEL_INCIDENT_SUBJECT:
+        p[(*np)++] = arr;
+        *sql = "SELECT " INC_COLS " FROM delivery_incidents WHERE subject_id = ANY($1::text[])";
+        break;
+    case CW_DSEL_INCIDENT_ARTIFACT:
+        p[(*np)++] = arr;
+        *sql = "SELECT " INC_COLS " FROM delivery_incidents WHERE artifact_id = ANY($1::text[])";
+        break;
+    default:
+        return CW_ERR_INTERNAL;
+    }
+    for (int i = 0; i < *np; i++)
+        if (!p[i])
+            return CW_ERR_NOMEM;
+    return CW_OK;
+}
+
+/* Reads one selection into the sink. */
+static cw_err scan_select(cw__pg_conn *c, scan *x, const cw_delivery_select *s, cw_diag *d)
+{
+    cw__pg_array a[4];
+    for (int k = 0; k < 4; k++)
+        cw__pg_array_init(&a[k]);
+    char nums[2][24];
+    const char *sql = NULL, *p[6];
+    int np = 0;
+    cw_err err = select_sql(s, a, nums, &sql, p, &np);
+    if (err == CW_ERR_INTERNAL)
+        err = cw_fail(d, err, "delivery: unknown selection %d", (int)s->kind);
+    else if (err)
+        err = cw_fail(d, CW_ERR_NOMEM, "delivery: out of memory");
+    row_fn fn = s->kind <= CW_DSEL_SERVICE_CLAIM    ? service_row
+                : s->kind <= CW_DSEL_CHANGE_SUBJECT ? change_row
+                                                    : incident_row;
+    if (!err)
+        err = each_row(c, sql, np, p, fn, x, d);
+    for (int k = 0; k < 4; k++)
+        cw__pg_array_free(&a[k]);
+    return err;
 }
 
 static cw_err delivery_tx(cw__pg_conn *c, void *arg, cw_diag *d)
 {
     scan *x = arg;
     const cw_delivery_query *q = x->q;
-    /* a retried transaction starts over: so does the sink */
-    cw__pg_array_reset(&x->scope_links);
-    cw__pg_array *by_scope = cw_scope_is_entity(q->scope) ? &x->scope_links : NULL;
     cw_err err = scope_check(c, q->scope, d);
     if (!err)
         err = x->sink->begin(x->ctx, d);
@@ -869,20 +1240,13 @@ static cw_err delivery_tx(cw__pg_conn *c, void *arg, cw_diag *d)
         err = scan_components(c, x, d);
     if (!err)
         err = scan_maps(c, x, d);
-    if (!err && (q->what & (CW_DELIVERY_DEPLOYMENTS | CW_DELIVERY_ROLLBACKS)))
-        err = each_of_class(c, "link_id, kind, time_ms, env_id, artifact_id, chain_id, changes",
-                            CW__EVC_SERVICE, " ORDER BY link_id, subject_id, time_ms, id",
-                            by_scope, x, service_row, d);
-    if (!err && (q->what & CW_DELIVERY_CHANGES))
-        err = each_of_class(c, "link_id, subject_id, kind, time_ms", CW__EVC_CHANGE,
-                            " ORDER BY link_id, subject_id, time_ms, id", by_scope, x,
-                            change_row, d);
-    /* every incident event: one incident's events need not all name its
-     * service, so the sink applies the scope per incident */
-    if (!err && (q->what & CW_DELIVERY_INCIDENTS))
-        err = each_of_class(c, "link_id, subject_id, kind, time_ms, artifact_id",
-                            CW__EVC_INCIDENT, " ORDER BY link_id, subject_id, time_ms, id", NULL,
-                            x, incident_row, d);
+    while (!err) {
+        cw_delivery_select sel;
+        err = x->sink->next(x->ctx, &sel, d);
+        if (err || sel.kind == CW_DSEL_END)
+            break;
+        err = scan_select(c, x, &sel, d);
+    }
     return err;
 }
 
@@ -896,10 +1260,7 @@ static cw_err ev_delivery(cw_store *store, const cw_delivery_query *q,
     if (err)
         return err;
     scan x = {.q = q, .sink = sink, .ctx = ctx};
-    cw__pg_array_init(&x.scope_links);
-    err = cw__pg_read(s, delivery_tx, &x, d);
-    cw__pg_array_free(&x.scope_links);
-    return err;
+    return cw__pg_read(s, delivery_tx, &x, d);
 }
 
 const struct cw_store_event_ops cw__pg_event_ops = {

@@ -126,6 +126,8 @@ void cw__pg_array_free(cw__pg_array *a);
 void cw__pg_array_reset(cw__pg_array *a);
 /* s NULL appends SQL NULL. */
 cw_err cw__pg_array_add(cw__pg_array *a, const char *s);
+/* n bytes of s (not NUL-terminated), quoted. */
+cw_err cw__pg_array_addn(cw__pg_array *a, const char *s, size_t n);
 cw_err cw__pg_array_add_i64(cw__pg_array *a, int64_t v);
 /* The literal ("{}" when empty; NULL when out of memory); valid until the
  * next change. Adding after it is allowed. */

@@ -152,6 +152,90 @@ const cw__pg_migration cw__pg_migrations[] = {
      "CREATE INDEX events_by_env ON events (env_id, time_ms);"
      "CREATE INDEX events_delivery ON events (cls, link_id, subject_id, time_ms)"
      " WHERE cls > 0;"},
+
+    {5, "delivery rows",
+     /* What the delivery insights read, kept up to date at intake (the
+      * events' own transaction) and selected by time and key
+      * (docs/store.md): nothing here depends on the catalog or on which
+      * environments are production. seq is events.id. */
+     /* keyed by environment first: a window's production rows are read
+      * without the others */
+     "CREATE TABLE delivery_service ("
+     "  env_id bigint NOT NULL,"               /* 0: none */
+     "  time_ms bigint NOT NULL,"
+     "  seq bigint NOT NULL,"
+     "  link_id bigint,"
+     "  kind integer NOT NULL,"
+     "  artifact_id text COLLATE \"C\","
+     "  chain_id text COLLATE \"C\","
+     "  changes text,"                         /* customData.changes, compact JSON */
+     "  incident_ms bigint,"                   /* earliest incident event naming artifact_id */
+     "  PRIMARY KEY (env_id, time_ms, seq)"
+     ");"
+     /* kind and environment: the latest production deployment of a link
+      * before a time is found in the index alone */
+     "CREATE INDEX delivery_service_by_link ON delivery_service (link_id, time_ms, seq)"
+     " INCLUDE (kind, env_id);"
+     "CREATE INDEX delivery_service_by_artifact ON delivery_service (artifact_id)"
+     " WHERE artifact_id IS NOT NULL;"
+     /* one row per change subject id and link key: its events folded */
+     "CREATE TABLE delivery_changes ("
+     "  subject_id text COLLATE \"C\" NOT NULL,"
+     "  link_id bigint NOT NULL,"
+     "  created_ms bigint,"                    /* earliest change.created */
+     "  merged_ms bigint,"                     /* earliest change.merged */
+     "  claim_ms bigint,"                      /* earliest deployment listing subject_id */
+     "  PRIMARY KEY (subject_id, link_id)"
+     ");"
+     "CREATE INDEX delivery_changes_by_link ON delivery_changes (link_id, merged_ms)"
+     " INCLUDE (subject_id, created_ms, claim_ms);"
+     /* which deployments list a change id in customData.changes */
+     "CREATE TABLE delivery_claims ("
+     "  change_id text COLLATE \"C\" NOT NULL,"
+     "  env_id bigint NOT NULL,"               /* the listing row's key */
+     "  time_ms bigint NOT NULL,"
+     "  seq bigint NOT NULL,"
+     "  PRIMARY KEY (change_id, env_id, time_ms, seq)"
+     ");"
+     "CREATE TABLE delivery_incidents ("
+     "  time_ms bigint NOT NULL,"
+     "  seq bigint NOT NULL,"
+     "  link_id bigint,"
+     "  kind integer NOT NULL,"
+     "  subject_id text COLLATE \"C\" NOT NULL,"
+     "  artifact_id text COLLATE \"C\","
+     "  first_ms bigint NOT NULL,"             /* the incident's earliest event */
+     "  artifact_first_ms bigint,"             /* earliest service event naming artifact_id */
+     "  PRIMARY KEY (time_ms, seq)"
+     ");"
+     "CREATE INDEX delivery_incidents_by_subject ON delivery_incidents (subject_id);"
+     "CREATE INDEX delivery_incidents_by_artifact ON delivery_incidents (artifact_id)"
+     " WHERE artifact_id IS NOT NULL;"
+     /* the events stored so far */
+     "INSERT INTO delivery_service"
+     " SELECT coalesce(env_id, 0), time_ms, id, link_id, kind, artifact_id, chain_id, changes, NULL"
+     " FROM events WHERE cls = 1;"
+     "INSERT INTO delivery_incidents"
+     " SELECT e.time_ms, e.id, e.link_id, e.kind, e.subject_id, e.artifact_id,"
+     "  min(e.time_ms) OVER (PARTITION BY e.subject_id),"
+     "  (SELECT min(s.time_ms) FROM delivery_service s WHERE s.artifact_id = e.artifact_id)"
+     " FROM events e WHERE e.cls = 3;"
+     "UPDATE delivery_service s SET incident_ms = i.t"
+     " FROM (SELECT artifact_id, min(time_ms) AS t FROM delivery_incidents"
+     "  WHERE artifact_id IS NOT NULL GROUP BY artifact_id) i"
+     " WHERE s.artifact_id = i.artifact_id;"
+     "INSERT INTO delivery_claims"
+     " SELECT DISTINCT x.v, coalesce(e.env_id, 0), e.time_ms, e.id FROM events e,"
+     "  LATERAL (SELECT j #>> '{}' AS v FROM json_array_elements(e.changes::json) AS j"
+     "   WHERE json_typeof(j) = 'string') x"
+     " WHERE e.cls = 1 AND e.kind IN (1, 2) AND e.changes IS NOT NULL;"
+     "INSERT INTO delivery_changes"
+     " SELECT e.subject_id, e.link_id, min(e.time_ms) FILTER (WHERE e.kind = 4),"
+     "  min(e.time_ms) FILTER (WHERE e.kind = 5),"
+     "  (SELECT min(c.time_ms) FROM delivery_claims c WHERE c.change_id = e.subject_id)"
+     " FROM events e WHERE e.cls = 2 AND e.link_id IS NOT NULL GROUP BY e.subject_id, e.link_id;"
+     /* the delivery scan reads the tables above, not the events */
+     "DROP INDEX events_delivery;"},
 };
 
 const size_t cw__pg_nmigrations = sizeof cw__pg_migrations / sizeof cw__pg_migrations[0];

@@ -259,6 +259,170 @@ static cw_err key_row(void *ctx, int kind, const char *value, int64_t *out, bool
                             kind, value, out, inserted, d);
 }
 
+/* ---- delivery rows (migration "delivery rows") ------------------------------------------- */
+
+/* Steps st (bound by the caller) to completion and resets it. */
+static cw_err step_reset(cw__sqlite_conn *c, sqlite3_stmt *st, cw_diag *d, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? CW_OK : cw__sqlite_fail(c, rc, d, what);
+}
+
+static void bind_id(sqlite3_stmt *st, int i, int64_t id)
+{
+    if (id)
+        cw__bind_int64(st, i, id);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/*
+ * The delivery row of a stored event (seq: its events.id; env and link 0
+ * when none), and what it changes in the others: a deployment's listed
+ * ids claim their changes, an incident naming an artifact marks the
+ * deployments of that artifact.
+ */
+static cw_err put_delivery(cw__sqlite_conn *c, const cw__event_row *r, int64_t seq, int64_t env,
+                           int64_t link, cw_diag *d)
+{
+    sqlite3_stmt *st = NULL;
+    cw_err err = CW_OK;
+    switch (r->cls) {
+    case CW__EVC_SERVICE:
+        err = cw__sqlite_stmt(
+            c,
+            "INSERT INTO delivery_service (time_ms, seq, link_id, env_id, kind, artifact_id,"
+            " chain_id, changes, incident_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+            " (SELECT min(time_ms) FROM delivery_incidents WHERE artifact_id = ?6))",
+            &st, d);
+        if (err)
+            return err;
+        cw__bind_int64(st, 1, r->time_ms);
+        cw__bind_int64(st, 2, seq);
+        bind_id(st, 3, link);
+        cw__bind_int64(st, 4, env); /* 0: none (part of the key) */
+        cw__bind_int64(st, 5, r->kind);
+        cw__bind_text(st, 6, r->artifact_id);
+        cw__bind_text(st, 7, r->chain_id);
+        cw__bind_text(st, 8, r->changes);
+        err = step_reset(c, st, d, "delivery row");
+        cw__sqlite_done(c, st);
+        st = NULL;
+        if (!err && r->artifact_id)
+            err = cw__sqlite_stmt(c, "UPDATE delivery_incidents SET artifact_first_ms = ?2"
+                                     " WHERE artifact_id = ?1"
+                                     " AND (artifact_first_ms IS NULL OR artifact_first_ms > ?2)",
+                                  &st, d);
+        if (!err && st) {
+            cw__bind_text(st, 1, r->artifact_id);
+            cw__bind_int64(st, 2, r->time_ms);
+            err = step_reset(c, st, d, "delivery row");
+            cw__sqlite_done(c, st);
+            st = NULL;
+        }
+        const char *id = r->change_ids;
+        for (size_t i = 0; !err && i < r->nchange_ids; i++, id += strlen(id) + 1) {
+            err = cw__sqlite_stmt(c, "INSERT OR IGNORE INTO delivery_claims (change_id, env_id,"
+                                     " time_ms, seq) VALUES (?1, ?2, ?3, ?4)", &st, d);
+            if (!err) {
+                cw__bind_text(st, 1, id);
+                cw__bind_int64(st, 2, env);
+                cw__bind_int64(st, 3, r->time_ms);
+                cw__bind_int64(st, 4, seq);
+                err = step_reset(c, st, d, "delivery claim");
+                cw__sqlite_done(c, st);
+                st = NULL;
+            }
+            if (!err)
+                err = cw__sqlite_stmt(c, "UPDATE delivery_changes SET claim_ms = ?2"
+                                         " WHERE subject_id = ?1 AND (claim_ms IS NULL OR claim_ms > ?2)",
+                                      &st, d);
+            if (!err) {
+                cw__bind_text(st, 1, id);
+                cw__bind_int64(st, 2, r->time_ms);
+                err = step_reset(c, st, d, "delivery claim");
+                cw__sqlite_done(c, st);
+                st = NULL;
+            }
+        }
+        return err;
+    case CW__EVC_CHANGE:
+        if (!link || (r->kind != CW_EVK_CHANGE_CREATED && r->kind != CW_EVK_CHANGE_MERGED))
+            return CW_OK; /* a change no component can own */
+        err = cw__sqlite_stmt(
+            c,
+            "INSERT INTO delivery_changes (subject_id, link_id, created_ms, merged_ms, claim_ms)"
+            " VALUES (?1, ?2, ?3, ?4,"
+            " (SELECT min(time_ms) FROM delivery_claims WHERE change_id = ?1))"
+            " ON CONFLICT (subject_id, link_id) DO UPDATE SET"
+            " created_ms = CASE WHEN excluded.created_ms < coalesce(created_ms, excluded.created_ms + 1)"
+            "  THEN excluded.created_ms ELSE created_ms END,"
+            " merged_ms = CASE WHEN excluded.merged_ms < coalesce(merged_ms, excluded.merged_ms + 1)"
+            "  THEN excluded.merged_ms ELSE merged_ms END",
+            &st, d);
+        if (err)
+            return err;
+        cw__bind_text(st, 1, r->subject_id);
+        cw__bind_int64(st, 2, link);
+        if (r->kind == CW_EVK_CHANGE_CREATED) {
+            cw__bind_int64(st, 3, r->time_ms);
+            sqlite3_bind_null(st, 4);
+        } else {
+            sqlite3_bind_null(st, 3);
+            cw__bind_int64(st, 4, r->time_ms);
+        }
+        err = step_reset(c, st, d, "delivery change");
+        cw__sqlite_done(c, st);
+        return err;
+    case CW__EVC_INCIDENT:
+        /* the subject's earliest event moves when this one is earlier */
+        err = cw__sqlite_stmt(c, "UPDATE delivery_incidents SET first_ms = ?2"
+                                 " WHERE subject_id = ?1 AND first_ms > ?2", &st, d);
+        if (err)
+            return err;
+        cw__bind_text(st, 1, r->subject_id);
+        cw__bind_int64(st, 2, r->time_ms);
+        err = step_reset(c, st, d, "delivery incident");
+        cw__sqlite_done(c, st);
+        st = NULL;
+        if (!err)
+            err = cw__sqlite_stmt(
+                c,
+                "INSERT INTO delivery_incidents (time_ms, seq, link_id, kind, subject_id,"
+                " artifact_id, first_ms, artifact_first_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+                " min(?1, coalesce((SELECT min(first_ms) FROM delivery_incidents"
+                "  WHERE subject_id = ?5), ?1)),"
+                " (SELECT min(time_ms) FROM delivery_service WHERE artifact_id = ?6))",
+                &st, d);
+        if (err)
+            return err;
+        cw__bind_int64(st, 1, r->time_ms);
+        cw__bind_int64(st, 2, seq);
+        bind_id(st, 3, link);
+        cw__bind_int64(st, 4, r->kind);
+        cw__bind_text(st, 5, r->subject_id);
+        cw__bind_text(st, 6, r->artifact_id);
+        err = step_reset(c, st, d, "delivery incident");
+        cw__sqlite_done(c, st);
+        st = NULL;
+        if (err || !r->artifact_id)
+            return err;
+        err = cw__sqlite_stmt(c, "UPDATE delivery_service SET incident_ms = ?2"
+                                 " WHERE artifact_id = ?1 AND (incident_ms IS NULL OR incident_ms > ?2)",
+                              &st, d);
+        if (err)
+            return err;
+        cw__bind_text(st, 1, r->artifact_id);
+        cw__bind_int64(st, 2, r->time_ms);
+        err = step_reset(c, st, d, "delivery incident");
+        cw__sqlite_done(c, st);
+        return err;
+    default:
+        return CW_OK;
+    }
+}
+
 #define INSERT_EVENT_SQL                                                                     \
     "INSERT INTO events (source, event_id, type, subject_id, time_ms, received_ms, chain_id," \
     " env_id, artifact_id, link_id, cls, kind, changes, body)"                               \
@@ -301,6 +465,9 @@ static cw_err put_row(cw__sqlite_conn *c, cw__event_ids *pc, sqlite3_stmt *ins,
     else
         *stored = sqlite3_changes(c->db) > 0;
     sqlite3_reset(ins);
+    if (!err && *stored && r->cls)
+        err = put_delivery(c, r, sqlite3_last_insert_rowid(c->db),
+                           r->environment ? env : 0, r->link_value && r->link_kind ? link : 0, d);
     return err;
 }
 
@@ -554,9 +721,8 @@ static cw_err scan_components(cw__sqlite_conn *c, const scan *x, cw_diag *d)
     return err;
 }
 
-/* Bounds, links and environments; scope_links gets the JSON array of the
- * link ids the sink wants. */
-static cw_err scan_maps(cw__sqlite_conn *c, const scan *x, cw_buf *scope_links, cw_diag *d)
+/* Bounds, links and environments. */
+static cw_err scan_maps(cw__sqlite_conn *c, const scan *x, cw_diag *d)
 {
     int64_t max_link = 0, max_env = 0;
     cw_err err = read_int(c, CW__DELIVERY_MAX_LINK_SQL, &max_link, d);
@@ -570,26 +736,17 @@ static cw_err scan_maps(cw__sqlite_conn *c, const scan *x, cw_buf *scope_links, 
     err = cw__sqlite_stmt(c, CW__DELIVERY_LINKS_SQL, &st, d);
     if (err)
         return err;
-    cw_buf_puts(scope_links, "[");
-    bool first = true;
     int rc;
     while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t link = sqlite3_column_int64(st, 0);
         bool wanted = false;
-        err = x->sink->link(x->ctx, link, sqlite3_column_int64(st, 1), sqlite3_column_int(st, 2),
-                            &wanted, d);
-        if (!err && wanted) {
-            cw_buf_printf(scope_links, "%s%lld", first ? "" : ",", (long long)link);
-            first = false;
-        }
+        err = x->sink->link(x->ctx, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+                            sqlite3_column_int(st, 2), &wanted, d);
     }
     cw__sqlite_done(c, st);
     if (err)
         return err;
     if (rc != SQLITE_DONE)
         return cw__sqlite_fail(c, rc, d, "event links");
-    if (cw_buf_puts(scope_links, "]"))
-        return cw_fail(d, CW_ERR_NOMEM, "delivery: out of memory");
     st = NULL;
     err = cw__sqlite_stmt(c, "SELECT id, name FROM event_envs", &st, d);
     if (err)
@@ -602,80 +759,209 @@ static cw_err scan_maps(cw__sqlite_conn *c, const scan *x, cw_buf *scope_links, 
     return err;
 }
 
-/* Prepares the query of one event class, filtered by the scope's links
- * unless org-wide (then the sink skips rows outside the catalog). */
-static cw_err class_stmt(cw__sqlite_conn *c, const char *cols, int cls, const char *order,
-                         const cw_buf *scope_links, sqlite3_stmt **st, cw_diag *d)
-{
-    char sql[512];
-    /* "cls > 0" repeats the partial index's condition so the planner uses it */
-    snprintf(sql, sizeof sql, "SELECT %s FROM events WHERE cls > 0 AND cls = %d%s%s", cols, cls,
-             scope_links ? " AND link_id IN (SELECT value FROM json_each(?1))" : "", order);
-    cw_err err = cw__sqlite_stmt(c, sql, st, d);
-    if (!err && scope_links)
-        cw__bind_text(*st, 1, cw_buf_cstr(scope_links));
-    return err;
-}
-
 static cw_delivery_text text_col(sqlite3_stmt *st, int i)
 {
     cw__text t = col(st, i);
     return (cw_delivery_text){t.s, t.n};
 }
 
-static cw_err scan_service_events(cw__sqlite_conn *c, const scan *x, const cw_buf *scope_links,
-                                  cw_diag *d)
+/* A selection's arrays as the JSON text json_each() reads. */
+static cw_err json_ids(cw_buf *b, const int64_t *v, size_t n)
 {
-    sqlite3_stmt *st = NULL;
-    cw_err err = class_stmt(c, "link_id, kind, time_ms, env_id, artifact_id, chain_id, changes",
-                            CW__EVC_SERVICE, "", scope_links, &st, d);
-    if (err)
-        return err;
-    int rc;
-    while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        cw_delivery_service_row r = {
-            .link = id_col(st, 0),
-            .kind = sqlite3_column_int(st, 1),
-            .time_ms = sqlite3_column_int64(st, 2),
-            .env = id_col(st, 3),
-            .artifact = text_col(st, 4),
-            .chain = text_col(st, 5),
-            .changes = (const char *)sqlite3_column_text(st, 6),
-        };
-        err = x->sink->service(x->ctx, &r, d);
-    }
-    if (!err && rc != SQLITE_DONE)
-        err = cw__sqlite_fail(c, rc, d, "deployments");
-    cw__sqlite_done(c, st);
-    return err;
+    cw_buf_reset(b);
+    cw_buf_putc(b, '[');
+    for (size_t i = 0; i < n; i++)
+        cw_buf_printf(b, "%s%lld", i ? "," : "", (long long)v[i]);
+    cw_buf_putc(b, ']');
+    return cw_buf_error(b);
 }
 
-/* Change rows (cls CW__EVC_CHANGE, no artifact column) or incident rows. */
-static cw_err scan_subjects(cw__sqlite_conn *c, const scan *x, int cls,
-                            const cw_buf *scope_links, cw_diag *d)
+static cw_err json_pairs(cw_buf *b, const int64_t *v, const int64_t *t, size_t n)
 {
-    bool changes = cls == CW__EVC_CHANGE;
-    sqlite3_stmt *st = NULL;
-    cw_err err = class_stmt(c,
-                            changes ? "link_id, subject_id, kind, time_ms"
-                                    : "link_id, subject_id, kind, time_ms, artifact_id",
-                            cls, changes ? " ORDER BY link_id, subject_id" : "", scope_links,
-                            &st, d);
-    if (err)
-        return err;
-    int rc;
-    while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        cw_delivery_subject_row r = {
+    cw_buf_reset(b);
+    cw_buf_putc(b, '[');
+    for (size_t i = 0; i < n; i++)
+        cw_buf_printf(b, "%s[%lld,%lld]", i ? "," : "", (long long)v[i], (long long)t[i]);
+    cw_buf_putc(b, ']');
+    return cw_buf_error(b);
+}
+
+static cw_err json_keys(cw_buf *b, const cw_delivery_text *k, size_t n)
+{
+    cw_buf_reset(b);
+    cw_buf_putc(b, '[');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            cw_buf_putc(b, ',');
+        cw_buf_json_strn(b, k[i].s, k[i].n);
+    }
+    cw_buf_putc(b, ']');
+    return cw_buf_error(b);
+}
+
+/*
+ * The SQL of each selection. Parameters: ?1 from, ?2 to, ?3 kinds (bits),
+ * ?4 environments, ?5 links (or (link, time) pairs), ?6 keys; a statement
+ * binds the ones it names.
+ */
+#define SVC_COLS "time_ms, seq, link_id, env_id, kind, artifact_id, chain_id, changes, incident_ms"
+#define SVC_COLS_S                                                                            \
+    "s.time_ms, s.seq, s.link_id, s.env_id, s.kind, s.artifact_id, s.chain_id, s.changes,"  \
+    " s.incident_ms"
+/* "+": a filter on each row, never the key the rows are found by (that is
+ * the link, artifact or claim index) */
+#define SVC_WHERE(p)                                                                          \
+    "((1 << " p "kind) & ?3) != 0 AND +" p "env_id IN (SELECT value FROM json_each(?4))"
+#define SVC_LINKS(p) " AND (?5 IS NULL OR +" p "link_id IN (SELECT value FROM json_each(?5)))"
+#define SVC_NEAREST(cmp, dir)                                                                 \
+    "SELECT " SVC_COLS_S " FROM json_each(?5) p JOIN delivery_service s"                     \
+    " ON (s.env_id, s.time_ms, s.seq) = (SELECT x.env_id, x.time_ms, x.seq"                  \
+    " FROM delivery_service x"                                                                \
+    " WHERE x.link_id = json_extract(p.value, '$[0]')"                                        \
+    " AND x.time_ms " cmp " json_extract(p.value, '$[1]') AND " SVC_WHERE("x.")               \
+    " ORDER BY x.time_ms " dir ", x.seq " dir " LIMIT 1)"
+#define CHG_COLS "link_id, subject_id, created_ms, merged_ms, claim_ms"
+#define INC_COLS                                                                              \
+    "time_ms, seq, link_id, kind, subject_id, artifact_id, first_ms, artifact_first_ms"
+
+static const char *select_sql(const cw_delivery_select *s)
+{
+    switch (s->kind) {
+    case CW_DSEL_SERVICE_TIME:
+        /* kinds are checked on each row (cheaper than in SQL) */
+        if (!s->links)
+            return "SELECT " SVC_COLS " FROM delivery_service"
+                   " WHERE env_id IN (SELECT value FROM json_each(?4))"
+                   " AND time_ms >= ?1 AND time_ms < ?2";
+        return "SELECT " SVC_COLS " FROM delivery_service"
+               " WHERE link_id IN (SELECT value FROM json_each(?5))"
+               " AND time_ms >= ?1 AND time_ms < ?2"
+               " AND +env_id IN (SELECT value FROM json_each(?4))";
+    case CW_DSEL_SERVICE_NEAREST:
+        return s->before ? SVC_NEAREST("<", "DESC") : SVC_NEAREST(">=", "ASC");
+    case CW_DSEL_SERVICE_ARTIFACT:
+        return "SELECT " SVC_COLS " FROM delivery_service"
+               " WHERE artifact_id IN (SELECT value FROM json_each(?6)) AND " SVC_WHERE("")
+               SVC_LINKS("");
+    case CW_DSEL_SERVICE_CLAIM:
+        return "SELECT " SVC_COLS_S " FROM delivery_claims c JOIN delivery_service s"
+               " ON s.env_id = c.env_id AND s.time_ms = c.time_ms AND s.seq = c.seq"
+               " WHERE c.change_id IN (SELECT value FROM json_each(?6)) AND c.time_ms < ?2"
+               " AND " SVC_WHERE("s.") SVC_LINKS("s.");
+    case CW_DSEL_CHANGE_MERGED:
+        return "SELECT c.link_id, c.subject_id, c.created_ms, c.merged_ms, c.claim_ms"
+               " FROM json_each(?5) p JOIN delivery_changes c"
+               " ON c.link_id = json_extract(p.value, '$[0]')"
+               " AND c.merged_ms > json_extract(p.value, '$[1]') AND c.merged_ms < ?2";
+    case CW_DSEL_CHANGE_LINK:
+        if (!s->links)
+            return "SELECT " CHG_COLS " FROM delivery_changes";
+        return "SELECT " CHG_COLS " FROM delivery_changes"
+               " WHERE link_id IN (SELECT value FROM json_each(?5))";
+    case CW_DSEL_CHANGE_SUBJECT:
+        return "SELECT " CHG_COLS " FROM delivery_changes"
+               " WHERE subject_id IN (SELECT value FROM json_each(?6))";
+    case CW_DSEL_INCIDENT_TIME:
+        return "SELECT " INC_COLS " FROM delivery_incidents WHERE time_ms >= ?1 AND time_ms < ?2";
+    case CW_DSEL_INCIDENT_SUBJECT:
+        return "SELECT " INC_COLS " FROM delivery_incidents"
+               " WHERE subject_id IN (SELECT value FROM json_each(?6))";
+    case CW_DSEL_INCIDENT_ARTIFACT:
+        return "SELECT " INC_COLS " FROM delivery_incidents"
+               " WHERE artifact_id IN (SELECT value FROM json_each(?6))";
+    case CW_DSEL_END:
+        break;
+    }
+    return NULL;
+}
+
+static cw_err row_to_sink(const scan *x, const cw_delivery_select *s, sqlite3_stmt *st,
+                          cw_diag *d)
+{
+    switch (s->kind) {
+    case CW_DSEL_SERVICE_TIME:
+    case CW_DSEL_SERVICE_NEAREST:
+    case CW_DSEL_SERVICE_ARTIFACT:
+    case CW_DSEL_SERVICE_CLAIM: {
+        if (s->kind == CW_DSEL_SERVICE_TIME &&
+            !cw_delivery_select_keeps(s, sqlite3_column_int(st, 4), id_col(st, 3)))
+            return CW_OK;
+        cw_delivery_service_row r = {
+            .time_ms = sqlite3_column_int64(st, 0),
+            .seq = sqlite3_column_int64(st, 1),
+            .link = id_col(st, 2),
+            .env = id_col(st, 3),
+            .kind = sqlite3_column_int(st, 4),
+            .artifact = text_col(st, 5),
+            .chain = text_col(st, 6),
+            .changes = (const char *)sqlite3_column_text(st, 7),
+            .has_incident = sqlite3_column_type(st, 8) != SQLITE_NULL,
+            .incident_ms = sqlite3_column_int64(st, 8),
+        };
+        return x->sink->service(x->ctx, &r, d);
+    }
+    case CW_DSEL_CHANGE_MERGED:
+    case CW_DSEL_CHANGE_LINK:
+    case CW_DSEL_CHANGE_SUBJECT: {
+        cw_delivery_change_row r = {
             .link = id_col(st, 0),
             .subject = text_col(st, 1),
-            .kind = sqlite3_column_int(st, 2),
-            .time_ms = sqlite3_column_int64(st, 3),
-            .artifact = changes ? (cw_delivery_text){NULL, 0} : text_col(st, 4),
+            .has_created = sqlite3_column_type(st, 2) != SQLITE_NULL,
+            .created_ms = sqlite3_column_int64(st, 2),
+            .has_merged = sqlite3_column_type(st, 3) != SQLITE_NULL,
+            .merged_ms = sqlite3_column_int64(st, 3),
+            .has_claim = sqlite3_column_type(st, 4) != SQLITE_NULL,
+            .claim_ms = sqlite3_column_int64(st, 4),
         };
-        err = changes ? x->sink->change(x->ctx, &r, d) : x->sink->incident(x->ctx, &r, d);
+        return x->sink->change(x->ctx, &r, d);
     }
+    default: {
+        cw_delivery_incident_row r = {
+            .time_ms = sqlite3_column_int64(st, 0),
+            .seq = sqlite3_column_int64(st, 1),
+            .link = id_col(st, 2),
+            .kind = sqlite3_column_int(st, 3),
+            .subject = text_col(st, 4),
+            .artifact = text_col(st, 5),
+            .first_ms = sqlite3_column_int64(st, 6),
+            .has_artifact_first = sqlite3_column_type(st, 7) != SQLITE_NULL,
+            .artifact_first_ms = sqlite3_column_int64(st, 7),
+        };
+        return x->sink->incident(x->ctx, &r, d);
+    }
+    }
+}
+
+/* Reads one selection into the sink. */
+static cw_err scan_select(cw__sqlite_conn *c, const scan *x, const cw_delivery_select *s,
+                          cw_buf *envs, cw_buf *links, cw_buf *keys, cw_diag *d)
+{
+    const char *sql = select_sql(s);
+    if (!sql)
+        return cw_fail(d, CW_ERR_INTERNAL, "delivery: unknown selection %d", (int)s->kind);
+    bool pairs = s->kind == CW_DSEL_SERVICE_NEAREST || s->kind == CW_DSEL_CHANGE_MERGED;
+    if (json_ids(envs, s->envs, s->nenvs) ||
+        (pairs ? json_pairs(links, s->links, s->times, s->nlinks)
+               : json_ids(links, s->links, s->nlinks)) ||
+        json_keys(keys, s->keys, s->nkeys))
+        return cw_fail(d, CW_ERR_NOMEM, "delivery: out of memory");
+    sqlite3_stmt *st = NULL;
+    cw_err err = cw__sqlite_stmt(c, sql, &st, d);
+    if (err)
+        return err;
+    /* parameters a statement does not name are ignored (SQLITE_RANGE) */
+    cw__bind_int64(st, 1, s->from_ms);
+    cw__bind_int64(st, 2, s->to_ms);
+    cw__bind_int64(st, 3, (int64_t)s->kinds);
+    cw__bind_text(st, 4, cw_buf_cstr(envs));
+    if (s->links)
+        cw__bind_text(st, 5, cw_buf_cstr(links));
+    cw__bind_text(st, 6, cw_buf_cstr(keys));
+    int rc;
+    while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        err = row_to_sink(x, s, st, d);
     if (!err && rc != SQLITE_DONE)
-        err = cw__sqlite_fail(c, rc, d, changes ? "changes" : "incidents");
+        err = cw__sqlite_fail(c, rc, d, "delivery rows");
     cw__sqlite_done(c, st);
     return err;
 }
@@ -688,9 +974,10 @@ static cw_err ev_delivery(cw_store *store, const cw_delivery_query *q,
     if (err)
         return err;
     scan x = {q, sink, ctx};
-    cw_buf links;
+    cw_buf envs, links, keys;
+    cw_buf_init(&envs, 0);
     cw_buf_init(&links, 0);
-    const cw_buf *scope_links = cw_scope_is_entity(q->scope) ? &links : NULL;
+    cw_buf_init(&keys, 0);
     cw__sqlite_conn *c = cw__sqlite_read_acquire(s);
     err = cw__sqlite_read_begin(c, d);
     if (!err)
@@ -700,17 +987,18 @@ static cw_err ev_delivery(cw_store *store, const cw_delivery_query *q,
     if (!err)
         err = scan_components(c, &x, d);
     if (!err)
-        err = scan_maps(c, &x, &links, d);
-    if (!err && (q->what & (CW_DELIVERY_DEPLOYMENTS | CW_DELIVERY_ROLLBACKS)))
-        err = scan_service_events(c, &x, scope_links, d);
-    if (!err && (q->what & CW_DELIVERY_CHANGES))
-        err = scan_subjects(c, &x, CW__EVC_CHANGE, scope_links, d);
-    /* every incident event: one incident's events need not all name its
-     * service, so the sink applies the scope per incident */
-    if (!err && (q->what & CW_DELIVERY_INCIDENTS))
-        err = scan_subjects(c, &x, CW__EVC_INCIDENT, NULL, d);
+        err = scan_maps(c, &x, d);
+    while (!err) {
+        cw_delivery_select sel;
+        err = sink->next(ctx, &sel, d);
+        if (err || sel.kind == CW_DSEL_END)
+            break;
+        err = scan_select(c, &x, &sel, &envs, &links, &keys, d);
+    }
     cw__sqlite_read_release(s, c);
+    cw_buf_free(&envs);
     cw_buf_free(&links);
+    cw_buf_free(&keys);
     return err;
 }
 

@@ -149,6 +149,86 @@ const cw__sqlite_migration cw__sqlite_migrations[] = {
      "CREATE INDEX events_delivery ON events"
      " (cls, link_id, subject_id, time_ms, kind, env_id, artifact_id, chain_id, changes)"
      " WHERE cls > 0;"},
+    {5, "delivery rows",
+     /* What the delivery insights read, kept up to date at intake (the
+      * events' own transaction) and selected by time and key
+      * (docs/store.md): nothing here depends on the catalog or on which
+      * environments are production. seq is events.id. */
+     /* clustered by environment: a window's production rows are read
+      * without the others */
+     "CREATE TABLE delivery_service ("
+     "  env_id INTEGER NOT NULL,"            /* 0: none */
+     "  time_ms INTEGER NOT NULL,"
+     "  seq INTEGER NOT NULL,"
+     "  link_id INTEGER,"
+     "  kind INTEGER NOT NULL,"
+     "  artifact_id TEXT,"
+     "  chain_id TEXT,"
+     "  changes TEXT,"                       /* customData.changes, compact JSON */
+     "  incident_ms INTEGER,"                /* earliest incident event naming artifact_id */
+     "  PRIMARY KEY (env_id, time_ms, seq)"
+     ") WITHOUT ROWID;"
+     /* kind and environment: the latest production deployment of a link
+      * before a time is found in the index alone */
+     "CREATE INDEX delivery_service_by_link ON delivery_service (link_id, time_ms, seq, kind);"
+     "CREATE INDEX delivery_service_by_artifact ON delivery_service (artifact_id)"
+     " WHERE artifact_id IS NOT NULL;"
+     /* one row per change subject id and link key: its events folded */
+     "CREATE TABLE delivery_changes ("
+     "  subject_id TEXT NOT NULL,"
+     "  link_id INTEGER NOT NULL,"
+     "  created_ms INTEGER,"                 /* earliest change.created */
+     "  merged_ms INTEGER,"                  /* earliest change.merged */
+     "  claim_ms INTEGER,"                   /* earliest deployment listing subject_id */
+     "  PRIMARY KEY (subject_id, link_id)"
+     ") WITHOUT ROWID;"
+     "CREATE INDEX delivery_changes_by_link ON delivery_changes"
+     " (link_id, merged_ms, created_ms, claim_ms);"
+     /* which deployments list a change id in customData.changes */
+     "CREATE TABLE delivery_claims ("
+     "  change_id TEXT NOT NULL,"
+     "  env_id INTEGER NOT NULL,"            /* the listing row's key */
+     "  time_ms INTEGER NOT NULL,"
+     "  seq INTEGER NOT NULL,"
+     "  PRIMARY KEY (change_id, env_id, time_ms, seq)"
+     ") WITHOUT ROWID;"
+     "CREATE TABLE delivery_incidents ("
+     "  time_ms INTEGER NOT NULL,"
+     "  seq INTEGER NOT NULL,"
+     "  link_id INTEGER,"
+     "  kind INTEGER NOT NULL,"
+     "  subject_id TEXT NOT NULL,"
+     "  artifact_id TEXT,"
+     "  first_ms INTEGER NOT NULL,"          /* the incident's earliest event */
+     "  artifact_first_ms INTEGER,"          /* earliest service event naming artifact_id */
+     "  PRIMARY KEY (time_ms, seq)"
+     ") WITHOUT ROWID;"
+     "CREATE INDEX delivery_incidents_by_subject ON delivery_incidents (subject_id);"
+     "CREATE INDEX delivery_incidents_by_artifact ON delivery_incidents (artifact_id)"
+     " WHERE artifact_id IS NOT NULL;"
+     /* the events stored so far */
+     "INSERT INTO delivery_service"
+     " SELECT coalesce(env_id, 0), time_ms, id, link_id, kind, artifact_id, chain_id, changes, NULL"
+     " FROM events WHERE cls = 1;"
+     "INSERT INTO delivery_incidents"
+     " SELECT time_ms, id, link_id, kind, subject_id, artifact_id,"
+     "  min(time_ms) OVER (PARTITION BY subject_id),"
+     "  (SELECT min(s.time_ms) FROM delivery_service s WHERE s.artifact_id = e.artifact_id)"
+     " FROM events e WHERE cls = 3;"
+     "UPDATE delivery_service SET incident_ms = (SELECT min(i.time_ms) FROM delivery_incidents i"
+     "  WHERE i.artifact_id = delivery_service.artifact_id)"
+     " WHERE artifact_id IN (SELECT artifact_id FROM delivery_incidents);"
+     "INSERT OR IGNORE INTO delivery_claims"
+     " SELECT j.value, coalesce(e.env_id, 0), e.time_ms, e.id FROM events e, json_each(e.changes) j"
+     " WHERE e.cls = 1 AND e.kind IN (1, 2) AND e.changes IS NOT NULL"
+     "  AND json_valid(e.changes) AND j.type = 'text';"
+     "INSERT INTO delivery_changes"
+     " SELECT subject_id, link_id, min(CASE WHEN kind = 4 THEN time_ms END),"
+     "  min(CASE WHEN kind = 5 THEN time_ms END),"
+     "  (SELECT min(c.time_ms) FROM delivery_claims c WHERE c.change_id = e.subject_id)"
+     " FROM events e WHERE cls = 2 AND link_id IS NOT NULL GROUP BY subject_id, link_id;"
+     /* the delivery scan reads the tables above, not the events */
+     "DROP INDEX events_delivery;"},
 };
 
 const size_t cw__sqlite_nmigrations =
