@@ -5,6 +5,7 @@
  * Backstage's kind JSON schemas and BuiltinKindsEntityProcessor.
  */
 #include "catalog/kinds.h"
+#include "catalog/postmortem.h"
 #include "insights/raci.h"
 
 #include <stdarg.h>
@@ -124,6 +125,8 @@ static const cw_kind_rule kind_rules[] = {
     /* spec rules live with the RACI logic in src/insights/raci.c */
     RULE("Responsibilities", conway_versions, true, owner_only_fields,
          cw_responsibilities_kind_check),
+    /* spec rules in src/catalog/postmortem.c (issue #13) */
+    RULE("Postmortem", conway_versions, true, owner_only_fields, cw_postmortem_kind_check),
     RULE("Heartbeat", conway_versions, true, owner_only_fields, NULL),
     RULE("Scorecard", conway_versions, true, owner_only_fields, NULL),
     RULE("Goal", conway_versions, true, owner_only_fields, NULL),
