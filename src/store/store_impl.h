@@ -142,4 +142,11 @@ cw_err cw__db_lock(const char *db_path, bool exclusive, int wait_ms, bool best_e
                    int *fd_out, cw_diag *d);
 void cw__db_unlock(int fd);
 
+/* Creates path with mode 0600 whatever the umask and returns its descriptor
+ * (read-write, close-on-exec); -1 with errno on failure, EEXIST when it
+ * exists already (an existing file keeps the mode its owner gave it). The
+ * database and every file beside it hold the audit log and the token
+ * hashes (store_backup.c). */
+int cw__create_private(const char *path);
+
 #endif

@@ -8,9 +8,9 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { writeFileSync } from 'node:fs';
-import { startServer, sharedData, conway, tempDir } from './helpers.mjs';
+import { startServer, testData, conway, tempDir } from './helpers.mjs';
 
-const dir = join(sharedData, 'cdevents');
+const dir = join(testData, 'cdevents');
 const examples = readdirSync(dir).filter((f) => f.endsWith('.json')).sort()
   .map((f) => ({ file: f, event: JSON.parse(readFileSync(join(dir, f), 'utf8')) }));
 const keyOf = (e) => `${e.context.source}\u0000${e.context.id}`;

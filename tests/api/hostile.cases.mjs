@@ -298,3 +298,37 @@ export function hostileCases() {
   );
   return cases;
 }
+
+// ---- hostile catalog trees for `conway import` (import.test.mjs) ---------------------------
+// Each case builds a directory: `tree/` is what is imported (args, default
+// ['tree']); `outside/secret.yaml` lies next to it and holds SECRET, a
+// line that must never reach the output. Files are text, or { link: target }
+// for a symbolic link. Expected: exit status, a pattern stdout and stderr
+// must match, and the number of files the summary says were read. Every case
+// also checks that no line of /etc/passwd and no SECRET marker is printed.
+export const IMPORT_SECRET = 'hunter2-db-password-4711';
+const GROUP = (name) => `apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: ${name}\nspec:\n  type: team\n  children: []\n`;
+const LOCATION = (...targets) => `apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: hostile-loc\nspec:\n  targets:\n${targets.map((t) => `    - ${t}\n`).join('')}`;
+
+export function hostileImportCases() {
+  const S = IMPORT_SECRET;
+  const refused = /leads outside .*refused \(--allow-outside/;
+  return [
+    { name: 'Location target with an absolute path (/etc/passwd)', tree: { 'all.yaml': LOCATION('/etc/passwd') }, args: ['tree/all.yaml'], status: 1, stderr: refused, files: 1 },
+    { name: 'Location target climbing out with ../', tree: { 'all.yaml': LOCATION('../outside/secret.yaml') }, args: ['tree/all.yaml'], status: 1, stderr: refused, files: 1 },
+    { name: 'Location target climbing out from a sub-folder', tree: { 'sub/all.yaml': LOCATION('../../outside/secret.yaml'), 'g.yaml': GROUP('team-a') }, status: 1, stderr: refused, files: 2 },
+    { name: 'Location target with a glob reaching out', tree: { 'all.yaml': LOCATION('../outside/*', '/etc/*') }, args: ['tree/all.yaml'], status: 1, stderr: refused, files: 1 },
+    { name: 'Location target that is a symbolic link out of the tree', tree: { 'all.yaml': LOCATION('./inner.yaml'), 'inner.yaml': { link: '../outside/secret.yaml' } }, args: ['tree/all.yaml'], status: 1, stderr: refused, files: 1 },
+    { name: 'Location target through a linked folder', tree: { 'all.yaml': LOCATION('./etc/passwd', './out/secret.yaml'), etc: { link: '/etc' }, out: { link: '../outside' } }, args: ['tree/all.yaml'], status: 1, stderr: refused, files: 1 },
+    { name: 'glob matching inside and outside: only the outside match is refused', tree: { 'all.yaml': LOCATION('./t/*.yaml'), 't/a.yaml': GROUP('team-a'), 't/b.yaml': { link: '../../outside/secret.yaml' } }, args: ['tree/all.yaml'], status: 1, stderr: /1 of its 2 matches lead outside/, files: 2 },
+    { name: 'symbolic link to a file outside, found by the folder walk', tree: { 'g.yaml': GROUP('team-a'), 'secret.yaml': { link: '../outside/secret.yaml' } }, status: 1, stderr: /secret\.yaml: a symbolic link that leads outside/, files: 1 },
+    { name: 'symbolic link to a folder outside, found by the folder walk', tree: { 'g.yaml': GROUP('team-a'), etc: { link: '/etc' } }, status: 1, stderr: /etc: a symbolic link that leads outside/, files: 1 },
+    // hidden folders are not walked, so .b/ is reached only through the Location
+    { name: 'targets inside the tree, also through ../, a glob and a link, are followed', tree: { 'a/all.yaml': LOCATION('../.b/g.yaml', '../.b/*.yml', './l.yaml'), '.b/g.yaml': GROUP('team-a'), '.b/h.yml': GROUP('team-b'), 'a/l.yaml': { link: '../.b/i.yaml' }, '.b/i.yaml': GROUP('team-c') }, status: 0, stdout: /imported 4 entities/, files: 4 },
+    { name: '--allow-outside reads the file outside but prints none of it', tree: { 'all.yaml': LOCATION('../outside/secret.yaml') }, args: ['--allow-outside', 'tree/all.yaml'], status: 1, stderr: /secret\.yaml: not a catalog file: no document has a string apiVersion and kind; its text is not shown/, files: 2 },
+    { name: 'YAML file that is not a catalog file', tree: { 'conf.yaml': `${S}: true\nother: 1\n` }, status: 1, stderr: /conf\.yaml: not a catalog file/, files: 1 },
+    { name: 'JSON file with a syntax error next to a secret', tree: { 'conf.json': `{"password": ${S}}` }, status: 1, stderr: /conf\.json: not a catalog file: it is not valid YAML or JSON at line 1, column \d+; its text is not shown/, files: 1 },
+    { name: 'YAML file with a duplicate key', tree: { 'dup.yaml': `${S}: 1\n${S}: 2\n` }, status: 1, stderr: /dup\.yaml: not a catalog file: it is not valid YAML or JSON at line 2, column \d+; its text is not shown/, files: 1 },
+    { name: 'catalog file with one document that is not an entity', tree: { 'mixed.yaml': `${GROUP('team-a')}---\n${S}: [1, 2]\n` }, status: 1, stderr: /mixed\.yaml:1: \(no ref\): not a catalog entity \(no apiVersion string\)/, stdout: /imported 1 entities/, files: 1 },
+  ];
+}

@@ -21,7 +21,7 @@
 #include "events/incident.h"
 #include "util/timeutil.h"
 
-#define DATA CONWAY_SOURCE_DIR "/tests/data/alertmanager/"
+#define DATA CONWAY_TEST_DATA "/alertmanager/"
 
 static char *read_file(const char *path, size_t *len)
 {
