@@ -82,6 +82,7 @@ static const cw_route *const route_tables[] = {
     cw_routes_responsibilities,
     cw_routes_events,
     cw_routes_insights,
+    cw_routes_incidents,
 };
 
 const cw_route *const *cw_route_tables(size_t *n)
