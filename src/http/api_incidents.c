@@ -27,6 +27,7 @@
 #include "store/store_incidents.h"
 #include "store/store_scan.h"
 #include "util/crypto.h"
+#include "util/strmap.h"
 #include "util/timeutil.h"
 
 #define LIST_DEFAULT_LIMIT 100
@@ -795,6 +796,107 @@ out:
     cw_incident_free(&prev);
     cw_incident_free(&now_inc);
     cw_am_notification_free(&n);
+}
+
+/* ---- findings -------------------------------------------------------------------------- */
+
+#define FINDINGS_MAX_INCIDENTS 100000
+#define DAY_MS 86400000LL
+
+/* Appends the incidents of l not seen yet (by id) to *all; l's items move. */
+static cw_err take(cw_incident_list *l, cw_strmap *seen, cw_incident **all, size_t *n, size_t *cap)
+{
+    for (size_t i = 0; i < l->len; i++) {
+        char key[24];
+        snprintf(key, sizeof key, "%" PRId64, l->items[i].id);
+        bool inserted = false;
+        if (cw_strmap_put_new(seen, key, NULL, NULL, &inserted))
+            return CW_ERR_NOMEM;
+        if (!inserted)
+            continue;
+        if (*n == *cap) {
+            size_t ncap = *cap ? *cap * 2 : 64;
+            cw_incident *grown = realloc(*all, ncap * sizeof *grown);
+            if (!grown)
+                return CW_ERR_NOMEM;
+            *all = grown;
+            *cap = ncap;
+        }
+        (*all)[(*n)++] = l->items[i];
+        memset(&l->items[i], 0, sizeof l->items[i]);
+    }
+    return CW_OK;
+}
+
+cw_err cw_incident_findings(cw_store *s, json_t *const *entities, size_t n,
+                            const cw_postmortem_opts *o, json_t **out, size_t *nincidents,
+                            cw_diag *d)
+{
+    *out = NULL;
+    cw_severity threshold = o->threshold != CW_SEV_UNKNOWN ? o->threshold : CW_SEV_DEFAULT_THRESHOLD;
+    int days = o->days >= 0 ? o->days : CW_POSTMORTEM_DEFAULT_DAYS;
+    cw_incident *all = NULL;
+    cw_pm_incident *pm = NULL;
+    size_t len = 0, cap = 0;
+    cw_strmap seen, refs;
+    cw_strmap_init(&seen);
+    cw_strmap_init(&refs);
+    cw_incident_list l = {0};
+    /* resolved at or above the threshold, long enough ago */
+    cw_incident_query q = {.from_ms = INT64_MIN, .to_ms = INT64_MAX,
+                           .states = CW_INCIDENT_STATE_BIT(CW_INC_RESOLVED),
+                           .resolved_before_ms = o->now_ms - (int64_t)days * DAY_MS + 1,
+                           .limit = FINDINGS_MAX_INCIDENTS};
+    for (int sev = threshold; sev <= CW_SEV_CRITICAL; sev++)
+        q.severities |= CW_SEVERITY_BIT(sev);
+    cw_err err = cw_store_incidents_query(s, &q, &l, d);
+    if (!err && take(&l, &seen, &all, &len, &cap))
+        err = cw_fail(d, CW_ERR_NOMEM, "out of memory reading incidents");
+    cw_incident_list_free(&l);
+    /* those the Postmortems name (their components, for the RACI rule) */
+    for (size_t i = 0; !err && i < n; i++) {
+        const char *kind = json_string_value(json_object_get(entities[i], "kind"));
+        if (!kind || strcasecmp(kind, CW_POSTMORTEM_KIND))
+            continue;
+        size_t j;
+        const json_t *v;
+        json_array_foreach(json_object_get(json_object_get(entities[i], "spec"), "incidents"), j, v) {
+            bool inserted = false;
+            if (!json_is_string(v))
+                continue;
+            if (cw_strmap_put_new(&refs, json_string_value(v), NULL, NULL, &inserted)) {
+                err = cw_fail(d, CW_ERR_NOMEM, "out of memory reading incidents");
+                break;
+            }
+            if (!inserted)
+                continue;
+            cw_incident_query one = {.from_ms = INT64_MIN, .to_ms = INT64_MAX,
+                                     .subject_id = json_string_value(v), .limit = 16};
+            if ((err = cw_store_incidents_query(s, &one, &l, d)))
+                break;
+            if (take(&l, &seen, &all, &len, &cap))
+                err = cw_fail(d, CW_ERR_NOMEM, "out of memory reading incidents");
+            cw_incident_list_free(&l);
+        }
+    }
+    if (!err && !(pm = calloc(len ? len : 1, sizeof *pm)))
+        err = cw_fail(d, CW_ERR_NOMEM, "out of memory reading incidents");
+    for (size_t i = 0; !err && i < len; i++)
+        pm[i] = (cw_pm_incident){all[i].id, all[i].subject_id, all[i].title,
+                                 cw_severity_parse(all[i].severity), all[i].state,
+                                 all[i].resolved_ms, all[i].component_ref, all[i].owner_ref};
+    cw_postmortem_opts eff = {threshold, days, o->now_ms};
+    if (!err)
+        err = cw_postmortem_check(entities, n, pm, len, &eff, out, d);
+    if (nincidents)
+        *nincidents = len;
+    free(pm);
+    for (size_t i = 0; i < len; i++)
+        cw_incident_free(&all[i]);
+    free(all);
+    cw_strmap_free(&seen);
+    cw_strmap_free(&refs);
+    return err;
 }
 
 /* ---- routes -------------------------------------------------------------------------- */

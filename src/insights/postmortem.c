@@ -391,9 +391,15 @@ static void rule_postmortem(sink *s, const catalog *c, const json_t *pm, const c
         /* owner exists in the catalog as a Group or User */
         const json_t *owner = lookup(c, okey);
         bool person = !strcasecmp(r.kind, "User");
-        if (!owner || (!is_kind(owner, "Group") && !is_kind(owner, "User"))) {
-            *err = finding(s, "action-owner-unknown", "error", pm_ref, oref, item_json(it, oref),
-                           d,
+        bool unknown = !owner || (!is_kind(owner, "Group") && !is_kind(owner, "User"));
+        if (unknown) {
+            json_t *ai = item_json(it, oref);
+            json_t *wrap = ai ? json_pack("{s:o}", "actionItem", ai) : NULL;
+            if (!wrap) {
+                *err = nomem(d);
+                return;
+            }
+            *err = finding(s, "action-owner-unknown", "error", pm_ref, oref, wrap, d,
                            "action item %.63s (%.200s) is owned by %s, which is no %s of the "
                            "catalog: nobody will be reminded of it",
                            id, title, oref, person ? "User" : "Group");
@@ -423,8 +429,9 @@ static void rule_postmortem(sink *s, const catalog *c, const json_t *pm, const c
             if (*err)
                 return;
         }
+        /* an owner who does not exist is reported once, as unknown */
         const char *activity = str_at(it, "activity");
-        if (!activity || !ncomps || !cw_action_status_pending(status))
+        if (!activity || !ncomps || !cw_action_status_pending(status) || unknown)
             continue;
         for (size_t k = 0; k < ncomps && !*err; k++) {
             const char *ns = CW_DEFAULT_NAMESPACE;

@@ -105,7 +105,7 @@ const char *cw__incident_get_sql(int by);
  * most CW__INCIDENT_QUERY_PARAMS, numbered ?1..). scope_param_sql builds
  * the scope's id set with the parameter's number (cw__scope_ids_sql).
  */
-#define CW__INCIDENT_QUERY_PARAMS 8
+#define CW__INCIDENT_QUERY_PARAMS 9
 cw_err cw__incident_list_sql(const cw_incident_query *q, cw_buf *sql,
                              cw__sql_param params[CW__INCIDENT_QUERY_PARAMS], int *np, cw_diag *d);
 

@@ -189,6 +189,8 @@ static cw_err inc_query(cw_store *store, const cw_incident_query *q, cw_incident
     cw_pg *s = cw__pg(store);
     if (q->scope && q->scope->kind != CW_SCOPE_ORG && !cw__pg_utf8(q->scope->key))
         return cw_fail(d, CW_ERR_NOT_FOUND, "scope: %s does not exist", q->scope->key);
+    if (q->subject_id && !cw__pg_utf8(q->subject_id))
+        return CW_OK; /* text that is not UTF-8 names no stored incident */
     cw_err err = ready(s, d);
     query_ctx x = {q, out};
     if (!err)

@@ -176,6 +176,7 @@ const cw__sqlite_migration cw__sqlite_migrations[] = {
      "CREATE INDEX incidents_by_start ON incidents (start_ms, id);"
      "CREATE INDEX incidents_by_group ON incidents (group_key, id) WHERE group_key IS NOT NULL;"
      "CREATE INDEX incidents_by_service ON incidents (service_id);"
+     "CREATE INDEX incidents_by_subject ON incidents (subject_id);"
      /* events and alerts once each (ref); transitions and notes have none */
      "CREATE TABLE incident_timeline ("
      "  id INTEGER PRIMARY KEY,"

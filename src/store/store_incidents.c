@@ -173,6 +173,10 @@ cw_err cw__incident_list_sql(const cw_incident_query *q, cw_buf *sql,
         params[n++] = (cw__sql_param){NULL, q->to_ms};
         cw_buf_printf(sql, " AND i.start_ms < CAST(?%d AS BIGINT)", n);
     }
+    if (q->subject_id) {
+        params[n++] = (cw__sql_param){q->subject_id, 0};
+        cw_buf_printf(sql, " AND i.subject_id = ?%d", n);
+    }
     if (q->resolved_before_ms) {
         params[n++] = (cw__sql_param){NULL, q->resolved_before_ms};
         cw_buf_printf(sql, " AND i.resolved_ms < CAST(?%d AS BIGINT)", n);

@@ -70,6 +70,7 @@ typedef struct {
                                   (CW_SEV_UNKNOWN's bit: no known severity) */
     int64_t from_ms, to_ms;    /* start in [from, to); INT64_MIN/MAX = open */
     int64_t resolved_before_ms; /* only resolved before this; 0 = no limit */
+    const char *subject_id;    /* only incidents of this ref (any source); NULL = any */
     bool after;                /* keyset paging: only incidents older than */
     int64_t after_start_ms;    /*   (after_start_ms, after_id) in the */
     int64_t after_id;          /*   newest-first order */

@@ -343,6 +343,17 @@ static void test_filters_and_paging(void **state)
     l = list(s, &q);
     assert_int_equal(l.len, 2);
     cw_incident_list_free(&l);
+    /* one ref */
+    q = all_query();
+    q.subject_id = "I-3";
+    l = list(s, &q);
+    assert_int_equal(l.len, 1);
+    assert_string_equal(l.items[0].severity_raw, "P1");
+    cw_incident_list_free(&l);
+    q.subject_id = "I-none";
+    l = list(s, &q);
+    assert_int_equal(l.len, 0);
+    cw_incident_list_free(&l);
     /* resolved before */
     q = all_query();
     q.resolved_before_ms = T0 + 10 * HOUR_MS;
