@@ -10,7 +10,7 @@
 #include <strings.h>
 
 #include "catalog/kinds.h"
-#include "insights/raci.h"
+#include "catalog/responsibilities.h"
 #include "util/buf.h"
 #include "util/strmap.h"
 #include "util/timeutil.h"
@@ -247,8 +247,8 @@ static void check_owner(const json_t *v, const char *ns, const char *path, cw_is
     }
 }
 
-static void check_item(const json_t *it, size_t i, const char *ns, cw_strmap *ids,
-                       cw_issue_list *out)
+static void check_item(const json_t *it, size_t i, const char *ns, const cw_activity_set *known,
+                       cw_strmap *ids, cw_issue_list *out)
 {
     char path[128], shown[72];
     if (!json_is_object(it)) {
@@ -298,16 +298,15 @@ static void check_item(const json_t *it, size_t i, const char *ns, cw_strmap *id
     path_at(path, "actionItems", i, "activity");
     if (act && !json_is_string(act)) {
         cw__issue(out, path, "must be the name of a RACI activity");
-    } else if (act && !cw_activity_set_has(cw_raci_registered_activities(),
-                                           json_string_value(act))) {
-        cw_buf known;
-        cw_buf_init(&known, 4096);
-        if (cw_activity_set_describe(cw_raci_registered_activities(), &known))
+    } else if (act && !cw_activity_set_has(known, json_string_value(act))) {
+        cw_buf names;
+        cw_buf_init(&names, 4096);
+        if (cw_activity_set_describe(known, &names))
             out->nomem = true;
         cw__clip(json_string_value(act), shown);
         cw__issue(out, path, "unknown activity \"%s\"; known activities: %s", shown,
-                  cw_buf_cstr(&known));
-        cw_buf_free(&known);
+                  cw_buf_cstr(&names));
+        cw_buf_free(&names);
     }
     const json_t *url = json_object_get(it, "issueUrl");
     path_at(path, "actionItems", i, "issueUrl");
@@ -329,7 +328,8 @@ static void check_item(const json_t *it, size_t i, const char *ns, cw_strmap *id
     }
 }
 
-static void check_items(const json_t *spec, const char *ns, cw_issue_list *out)
+static void check_items(const json_t *spec, const char *ns, const cw_activity_set *known,
+                        cw_issue_list *out)
 {
     const json_t *list = json_object_get(spec, "actionItems");
     if (!list)
@@ -347,7 +347,7 @@ static void check_items(const json_t *spec, const char *ns, cw_issue_list *out)
     size_t i;
     const json_t *it;
     json_array_foreach(list, i, it)
-        check_item(it, i, ns, &ids, out);
+        check_item(it, i, ns, known, &ids, out);
     cw_strmap_free(&ids);
 }
 
@@ -356,7 +356,7 @@ static const char *const spec_fields[] = {"owner",   "incidents", "summary",
                                           "contributingFactors", "lessons", "actionItems"};
 
 void cw_postmortem_kind_check(const json_t *entity, const json_t *spec, const char *ns,
-                              cw_issue_list *out)
+                              const cw_activity_set *activities, cw_issue_list *out)
 {
     (void)entity;
     if (!out || !spec)
@@ -392,5 +392,5 @@ void cw_postmortem_kind_check(const json_t *entity, const json_t *spec, const ch
     check_text_list(spec, "whys", out);
     check_text_list(spec, "contributingFactors", out);
     check_text_list(spec, "lessons", out);
-    check_items(spec, ns, out);
+    check_items(spec, ns, activities, out);
 }

@@ -72,10 +72,11 @@ bool cw_postmortem_date_parse(const char *text, int64_t *ms_out, int64_t *end_ms
 /*
  * The spec rules, shaped like the catalog's cw_kind_check_fn (kinds.h):
  * every problem is appended to out as "<path>: <rule>". ns defaults the
- * namespace of owner refs; activities are checked against the process's
- * registered RACI activities (insights/raci.h).
+ * namespace of owner refs; an action item's activity must be one of
+ * `activities` (catalog/responsibilities.h; NULL = the standard ones).
  */
+struct cw_activity_set;
 void cw_postmortem_kind_check(const json_t *entity, const json_t *spec, const char *ns,
-                              cw_issue_list *out);
+                              const struct cw_activity_set *activities, cw_issue_list *out);
 
 #endif

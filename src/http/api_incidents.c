@@ -22,6 +22,7 @@
 #include "http/api_events.h"
 #include "http/api_incidents.h"
 #include "http/http_int.h"
+#include "insights/delivery.h"
 #include "insights/dora.h"
 #include "insights/postmortem.h"
 #include "store/store_incidents.h"
@@ -307,7 +308,14 @@ static json_t *likely_cause(cw_app *app, const cw_incident *inc, int window_hour
                            .production_env = app->cfg.production_env,
                            .what = CW_DELIVERY_DEPLOYMENTS | CW_DELIVERY_INCIDENTS};
     cw_delivery_data dd;
-    *err = cw_store_delivery_load(app->store, &q, &dd, d);
+    cw_delivery_collector *col = NULL;
+    memset(&dd, 0, sizeof dd);
+    *err = cw_delivery_collector_new(&q, &col, d);
+    if (!*err)
+        *err = cw_store_delivery_scan(app->store, &q, cw_delivery_collector_sink(), col, d);
+    if (!*err)
+        *err = cw_delivery_collector_finish(col, &dd, d);
+    cw_delivery_collector_free(col);
     if (*err == CW_ERR_NOT_FOUND) {
         *err = CW_OK; /* the component went away meanwhile */
         return json_null();

@@ -16,7 +16,7 @@
 
 #include "catalog/catalog.h"
 #include "catalog/postmortem.h"
-#include "insights/raci.h"
+#include "catalog/responsibilities.h"
 #include "util/timeutil.h"
 
 /* A postmortem with spec_body as its spec (single quotes for double). */
@@ -171,20 +171,23 @@ static void test_every_field_named(void **state)
     json_decref(e);
 }
 
-static void test_registered_activities(void **state)
+/* An organisation's own activity is known when the caller's set has it. */
+static void test_organisation_activities(void **state)
 {
     (void)state;
     json_t *e = postmortem("{'incidents':['a'],'summary':'s','actionItems':[{'id':'x',"
                            "'title':'t','owner':'o','due':'2017-01-01','activity':'cost-control'}]}");
     cw_diag d = {""};
     assert_int_equal(cw_entity_validate(e, &d), CW_ERR_INVALID);
-    const char *names[] = {"cost-control"};
-    assert_int_equal(cw_raci_register_activities(names, 1), CW_OK);
+    assert_non_null(strstr(d.msg, "unknown activity \"cost-control\""));
+    cw_activity_set set;
+    cw_activity_set_init(&set);
+    assert_int_equal(cw_activity_set_add(&set, "cost-control", &d), CW_OK);
     json_decref(e);
     e = postmortem("{'incidents':['a'],'summary':'s','actionItems':[{'id':'x',"
                    "'title':'t','owner':'o','due':'2017-01-01','activity':'cost-control'}]}");
-    assert_int_equal(cw_entity_validate(e, &d), CW_OK);
-    cw_raci_registry_reset();
+    assert_int_equal(cw_entity_validate_with(e, &set, &d), CW_OK);
+    cw_activity_set_free(&set);
     json_decref(e);
 }
 
@@ -218,7 +221,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_complete_postmortem),
         cmocka_unit_test(test_every_field_named),
-        cmocka_unit_test(test_registered_activities),
+        cmocka_unit_test(test_organisation_activities),
         cmocka_unit_test(test_dates_and_statuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
