@@ -79,6 +79,7 @@ export const paths = {
       summary: 'Incidents, newest first (by start), with cursor paging.',
       parameters: [
         q('scope', 'org (default), a Component, a System or a Group (the components it owns).'),
+        q('ref', 'Only incidents with this ref (subject id), as a Postmortem lists them.'),
         q('state', 'open, or states, comma-separated.'),
         q('severity', 'Severities on conway\'s scale, comma-separated; none for incidents without one.'),
         q('from', 'Started at or after (RFC 3339).', dateTime), q('to', 'Started before (RFC 3339).', dateTime),

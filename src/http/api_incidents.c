@@ -235,7 +235,8 @@ static void list_incidents(cw_app *app, cw_req *req, cw_resp *resp)
     bool has_from, has_to;
     uint64_t limit;
     if (!cw_req_query_uint(req, resp, "limit", LIST_DEFAULT_LIMIT, 1, LIST_MAX_LIMIT, &limit) ||
-        !cw_api_text_param(req, resp, "scope", &scope) || !states_param(req, resp, &q.states) ||
+        !cw_api_text_param(req, resp, "scope", &scope) ||
+        !cw_api_text_param(req, resp, "ref", &q.subject_id) || !states_param(req, resp, &q.states) ||
         !severities_param(req, resp, &q.severities) ||
         !cw_api_time_param(req, resp, "from", &q.from_ms, &has_from) ||
         !cw_api_time_param(req, resp, "to", &q.to_ms, &has_to))
@@ -909,8 +910,8 @@ cw_err cw_incident_findings(cw_store *s, json_t *const *entities, size_t n,
 
 /* ---- routes -------------------------------------------------------------------------- */
 
-static const char *const list_params[] = {"scope", "state", "severity", "from",
-                                          "to",    "limit", "cursor",   NULL};
+static const char *const list_params[] = {"scope", "ref",   "state",  "severity", "from",
+                                          "to",    "limit", "cursor", NULL};
 static const char *const get_params[] = {"failureWindowHours", NULL};
 static const char *const no_params[] = {NULL};
 

@@ -169,6 +169,8 @@ describe('incidents', () => {
     assert.deepEqual(l.body.items.map((i) => i.ref), ['INC-102', 'INC-101']);
     l = await srv.json('/api/v1/incidents?from=2025-03-01T00:00:00Z&to=2025-03-02T00:00:00Z&severity=warning,none', { token: viewer });
     assert.deepEqual(l.body.items.map((i) => i.ref), ['INC-102', 'INC-101']);
+    l = await srv.json('/api/v1/incidents?ref=INC-101', { token: viewer });
+    assert.deepEqual(l.body.items.map((i) => i.ref), ['INC-101']);
     l = await srv.json('/api/v1/incidents?scope=group:team-pay', { token: viewer });
     assert.ok(l.body.items.every((i) => i.owner === 'group:default/team-pay'));
     assert.ok(l.body.items.some((i) => i.ref === 'INC-101'));
