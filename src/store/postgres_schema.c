@@ -205,8 +205,10 @@ const cw__pg_migration cw__pg_migrations[] = {
      "  updated_ms bigint NOT NULL,"
      "  PRIMARY KEY (incident_id, fingerprint)"
      ");"
-     /* incident events stored before this table: derived once (0 = to do) */
-     "INSERT INTO cw_meta (name, value) VALUES ('incidents_backfill', 0);"},
+     /* incident events stored before this table: derived once (0 = to do);
+      * a database without any has nothing to derive (1 = done) */
+     "INSERT INTO cw_meta (name, value) SELECT 'incidents_backfill',"
+     " CASE WHEN EXISTS (SELECT 1 FROM events WHERE cls = 3) THEN 0 ELSE 1 END;"},
 };
 
 const size_t cw__pg_nmigrations = sizeof cw__pg_migrations / sizeof cw__pg_migrations[0];

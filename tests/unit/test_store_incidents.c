@@ -602,6 +602,51 @@ static void test_backfill(void **state)
     assert_int_equal(f->b->raw_int(f->ctx, "SELECT count(*) FROM incident_timeline"), 3);
 }
 
+/* A database of schema version 4 (events, no incidents) migrated by this
+ * program: its incident events become incidents at the first read, and a
+ * database that had none has nothing to derive. */
+static void test_migration_from_version_4(void **state)
+{
+    fx_store *f = *state;
+    if (!f->b->raw_exec) {
+        skip();
+        return;
+    }
+    bool pg = !strcmp(f->b->name, "postgres");
+    incident_event(f->s, "/m", "d1", "detected", T0, "I-OLD", NULL, NULL, "sev1", "old", NULL);
+    cw_store_close(f->s);
+    f->s = NULL;
+    /* undo migration 5, as a version 4 database looks */
+    f->b->raw_exec(f->ctx, "DROP TABLE incident_alerts; DROP TABLE incident_timeline;"
+                           " DROP TABLE incidents;"
+                           " DELETE FROM cw_meta WHERE name = 'incidents_backfill'");
+    f->b->raw_exec(f->ctx, pg ? "UPDATE cw_schema_version SET version = 4 WHERE id = 1"
+                              : "PRAGMA user_version = 4");
+    f->s = fx_store_open(fx_store_url(f));
+    assert_int_equal(f->b->raw_int(f->ctx, "SELECT value FROM cw_meta WHERE name = "
+                                           "'incidents_backfill'"),
+                     0);
+    cw_incident i = by_key(f->s, "/m", "I-OLD");
+    assert_string_equal(i.severity, "critical");
+    assert_int_equal(i.start_ms, T0);
+    cw_incident_free(&i);
+    assert_int_equal(f->b->raw_int(f->ctx, "SELECT value FROM cw_meta WHERE name = "
+                                           "'incidents_backfill'"),
+                     1);
+}
+
+static void test_new_database_has_nothing_to_derive(void **state)
+{
+    fx_store *f = *state;
+    if (!f->b->raw_int) {
+        skip();
+        return;
+    }
+    assert_int_equal(f->b->raw_int(f->ctx, "SELECT value FROM cw_meta WHERE name = "
+                                           "'incidents_backfill'"),
+                     1);
+}
+
 #define T(fn) FX_STORE_TEST(fn)
 
 int main(void)
@@ -613,6 +658,8 @@ int main(void)
         T(test_transitions_and_notes),
         T(test_alerts_and_group),
         T(test_backfill),
+        T(test_migration_from_version_4),
+        T(test_new_database_has_nothing_to_derive),
     };
     return fx_run_backends("store incidents", tests, FX_LEN(tests));
 }
