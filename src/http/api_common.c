@@ -130,6 +130,17 @@ cw_err cw_api_check_write_entity(cw_app *app, const cw_req *req, const json_t *e
         return CW_ERR_INVALID;
     cw_ref_format(&ref, text);
 
+    /* Groups, Users, Locations (and any kind whose ownership is not a
+     * catalog concept) belong to no team, whatever their spec.owner says:
+     * a team that could write them could add members or child groups to
+     * other teams. The kind is part of the ref, so the stored version (if
+     * any) has the same one. */
+    if (!cw_kind_team_writable(ref.kind))
+        return cw_fail(d, CW_ERR_FORBIDDEN,
+                       "kind: this token is scoped to %s and may write only the kinds a team "
+                       "owns (%s); %s is a %s, which belongs to no team",
+                       team, cw_kind_team_writable_names(), text, ref.kind);
+
     /* the stored version first: taking over another team's entity is
      * refused whatever the new version says */
     json_t *stored = NULL;

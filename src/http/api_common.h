@@ -3,7 +3,10 @@
  * team-scoped write permission and the audit trail.
  *
  * Team-scoped tokens (`conway token create --role editor --team GROUP`)
- * may create, change and delete only:
+ * may create, change and delete only entities of the kinds a team owns
+ * (cw_kind_team_writable: Component, API, Resource, System, Domain and
+ * conway's kinds with an owner; never Group, User or Location), and of
+ * those only:
  *  - entities whose spec.owner is that team, before AND after the change
  *    (so an entity can be neither taken from nor handed over to another
  *    team);

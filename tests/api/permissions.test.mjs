@@ -133,7 +133,48 @@ describe('permission matrix of the write routes', () => {
     // nor take one over, nor write entities without an owner
     assertProblem(await put('component', 'owned-b', comp('owned-b', 'team-a'), tok.editorOwn), 403, /stored component:default\/owned-b belongs to group:default\/team-b/);
     const g = { apiVersion: 'backstage.io/v1alpha1', kind: 'Group', metadata: { name: 'team-c' }, spec: { type: 'team', children: [] } };
-    assertProblem(await put('group', 'team-c', g, tok.editorOwn), 403, /owner here: none/);
+    assertProblem(await put('group', 'team-c', g, tok.editorOwn), 403, /kind: this token is scoped to group:default\/team-a and may write only the kinds a team owns/);
+  });
+
+  // Issue #10 item 6: spec.owner on a Group, User or Location (or any kind
+  // whose ownership is not a catalog concept) does not make it the team's.
+  test('a team-scoped token cannot write Groups, Users, Locations or unknown kinds, whatever their spec.owner', async () => {
+    const owned = { owner: 'group:default/team-a' };
+    const cases = [
+      ['group', 'team-a-sub', { apiVersion: 'backstage.io/v1alpha1', kind: 'Group', metadata: { name: 'team-a-sub' }, spec: { type: 'team', children: [], parent: 'team-b', ...owned } }],
+      ['group', 'team-b', { apiVersion: 'backstage.io/v1alpha1', kind: 'Group', metadata: { name: 'team-b' }, spec: { type: 'team', children: ['team-a-sub'], ...owned } }],
+      ['user', 'mallory', { apiVersion: 'backstage.io/v1alpha1', kind: 'User', metadata: { name: 'mallory' }, spec: { memberOf: ['team-b'], ...owned } }],
+      ['location', 'evil', { apiVersion: 'backstage.io/v1alpha1', kind: 'Location', metadata: { name: 'evil' }, spec: { type: 'url', target: 'https://example.com/x.yaml', ...owned } }],
+      ['template', 'tpl', { apiVersion: 'scaffolder.backstage.io/v1beta3', kind: 'Template', metadata: { name: 'tpl' }, spec: { type: 'service', ...owned } }],
+      ['widget', 'w', { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' }, spec: { ...owned } }],
+    ];
+    for (const [kind, name, body] of cases) {
+      const r = await put(kind, name, body, tok.editorOwn);
+      assertProblem(r, 403, new RegExp(`kind: this token is scoped to group:default/team-a .*${kind}:default/${name} is a ${body.kind}, which belongs to no team`, 'i'));
+      if (kind !== 'group' || name !== 'team-b') assert.equal((await get(kind, name)).status, 404, `${kind} stored`);
+    }
+    assert.deepEqual((await get('group', 'team-b')).body.spec.children, []);
+    // import alike: the whole request is refused, nothing stored
+    const imp = await srv.json('/api/v1/import', {
+      method: 'POST', token: tok.editorOwn, headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([comp('imp-with-user', 'team-a'), cases[2][2]]),
+    });
+    assertProblem(imp, 403, /document 1: kind: .*user:default\/mallory is a User/);
+    assert.equal((await get('component', 'imp-with-user')).status, 404);
+    // and DELETE: a Group an admin stored with spec.owner team-a is still not the team's
+    const g = { ...cases[0][2] };
+    assert.equal((await put('group', 'team-a-sub', g, tok.admin)).status, 201);
+    const del = await srv.json('/api/v1/entities/group/default/team-a-sub', { method: 'DELETE', token: tok.editorOwn });
+    assertProblem(del, 403, /kind: .*group:default\/team-a-sub is a Group/);
+    assert.equal((await get('group', 'team-a-sub')).status, 200);
+    // unscoped editors and admins are limited only by their role
+    const del2 = await srv.fetch('/api/v1/entities/group/default/team-a-sub', { method: 'DELETE', token: tok.admin });
+    assert.equal(del2.status, 204);
+    await del2.arrayBuffer();
+    // the owned kinds still work, conway kinds with an owner included
+    const hb = { apiVersion: 'conway.dev/v1', kind: 'Heartbeat', metadata: { name: 'nightly-backup' }, spec: { ...owned } };
+    assert.equal((await put('heartbeat', 'nightly-backup', hb, tok.editorOwn)).status, 201);
+    assertProblem(await put('heartbeat', 'nightly-backup', { ...hb, spec: { owner: 'team-b' } }, tok.editorOwn), 403, /cannot hand heartbeat:default\/nightly-backup over/);
   });
 
   test('Responsibilities: only for targets the team owns', async () => {
