@@ -129,6 +129,38 @@ static cw_err link_index_load(cw__pg_conn *c, cw__link_index *x, cw_diag *d)
     return err;
 }
 
+static cw_err ev_link_owners(cw_store *store, cw_link_owners *out, cw_diag *d)
+{
+    cw_pg *s = cw__pg(store);
+    cw__pg_conn *c = NULL;
+    cw_err err = cw__pg_acquire(s, &c, d);
+    if (err)
+        return err;
+    PGresult *r = NULL;
+    size_t cap = 0;
+    /* only string annotations count, as SQLite's json_extract typed TEXT */
+    err = cw__pg_exec(
+        c,
+        "SELECT ref, " CW__LINK_OWNERS_OWNER_SQL ", name,"
+        " CASE WHEN json_typeof(a->'conway.dev/service-id') = 'string'"
+        "  THEN a->>'conway.dev/service-id' END,"
+        " CASE WHEN json_typeof(a->'conway.dev/repository') = 'string'"
+        "  THEN a->>'conway.dev/repository' END,"
+        " CASE WHEN json_typeof(a->'github.com/project-slug') = 'string'"
+        "  THEN a->>'github.com/project-slug' END"
+        " FROM (SELECT id, ref, name, key, body::json->'metadata'->'annotations' AS a"
+        "  FROM entities WHERE kind = 'Component') e ORDER BY key",
+        0, NULL, &r, d);
+    for (int i = 0; !err && i < PQntuples(r); i++)
+        if (cw__link_owner_add(out, &cap, cw__pg_text(r, i, 0), text_or_null(r, i, 1),
+                               cw__pg_text(r, i, 2), text_or_null(r, i, 3),
+                               text_or_null(r, i, 4), text_or_null(r, i, 5)))
+            err = cw_fail(d, CW_ERR_NOMEM, "link owners: out of memory");
+    PQclear(r);
+    cw__pg_release(s, c);
+    return err;
+}
+
 /* Matches link rows against the catalog: all of them, or only those not
  * matched yet; a full pass then records the catalog generation. A full
  * pass must run under the entity lock (the caller takes it). */
@@ -883,4 +915,5 @@ const struct cw_store_event_ops cw__pg_event_ops = {
     .query = ev_query,
     .unmatched_keys = ev_unmatched_keys,
     .delivery = ev_delivery,
+    .link_owners = ev_link_owners,
 };

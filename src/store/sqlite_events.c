@@ -104,6 +104,34 @@ static cw_err link_index_load(cw__sqlite_conn *c, cw__link_index *x, cw_diag *d)
     return err;
 }
 
+static cw_err ev_link_owners(cw_store *store, cw_link_owners *out, cw_diag *d)
+{
+    cw_sqlite *s = cw__sqlite(store);
+    cw__sqlite_conn *c = cw__sqlite_read_acquire(s);
+    sqlite3_stmt *st = NULL;
+    size_t cap = 0;
+    cw_err err = cw__sqlite_stmt(
+        c,
+        "SELECT ref, " CW__LINK_OWNERS_OWNER_SQL ", name,"
+        " json_extract(body, '$.metadata.annotations.\"conway.dev/service-id\"'),"
+        " json_extract(body, '$.metadata.annotations.\"conway.dev/repository\"'),"
+        " json_extract(body, '$.metadata.annotations.\"github.com/project-slug\"')"
+        " FROM entities e WHERE kind = 'Component' ORDER BY key",
+        &st, d);
+    int rc = SQLITE_DONE;
+    while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (cw__link_owner_add(out, &cap, cw__col_text(st, 0), text_or_null(st, 1),
+                               cw__col_text(st, 2), text_or_null(st, 3), text_or_null(st, 4),
+                               text_or_null(st, 5)))
+            err = cw_fail(d, CW_ERR_NOMEM, "link owners: out of memory");
+    }
+    if (!err && rc != SQLITE_DONE)
+        err = cw__sqlite_fail(c, rc, d, "link owners");
+    cw__sqlite_done(c, st);
+    cw__sqlite_read_release(s, c);
+    return err;
+}
+
 typedef struct {
     int64_t link, comp; /* comp -1: none */
 } link_update;
@@ -702,4 +730,5 @@ const struct cw_store_event_ops cw__sqlite_event_ops = {
     .query = ev_query,
     .unmatched_keys = ev_unmatched_keys,
     .delivery = ev_delivery,
+    .link_owners = ev_link_owners,
 };

@@ -376,4 +376,28 @@ cw_err cw_store_delivery_load(cw_store *s, const cw_delivery_query *q, cw_delive
                               cw_diag *d);
 void cw_delivery_data_free(cw_delivery_data *dd);
 
+/*
+ * Who claims which link key (issue #10): every Component as the link rules
+ * see it (events.h: name and the three annotations), with its ref and its
+ * owner's key (the ownedBy relation's target), sorted by entity key. The
+ * checks of team-scoped writers (a write that would make two Components
+ * claim one key) and of team-scoped ingest tokens (an event must link to
+ * one of the team's Components) build a cw_link_index over it. One pass
+ * over the Components.
+ */
+typedef struct {
+    char *ref;                /* "component:ns/Name" */
+    char *key;                /* lower-cased ref */
+    char *owner_key;          /* "group:ns/name" (lower case), or NULL */
+    cw_link_component link;   /* strings owned with the rest */
+} cw_link_owner;
+
+typedef struct {
+    cw_link_owner *items;
+    size_t len;
+} cw_link_owners;
+
+cw_err cw_store_link_owners(cw_store *s, cw_link_owners *out, cw_diag *d);
+void cw_link_owners_free(cw_link_owners *o);
+
 #endif

@@ -837,6 +837,31 @@ void cw_unmatched_keys_free(cw_unmatched_key *k, size_t n)
     free(k);
 }
 
+cw_err cw_store_link_owners(cw_store *s, cw_link_owners *out, cw_diag *d)
+{
+    const struct cw_store_event_ops *ops;
+    STORE_OPS(s, events, ops, d);
+    if (!out)
+        return cw_fail(d, CW_ERR_INVALID, "store: no output");
+    memset(out, 0, sizeof *out);
+    if (!ops->link_owners)
+        return cw_fail(d, CW_ERR_UNSUPPORTED, "store: link owners not supported");
+    cw_err err = ops->link_owners(s, out, d);
+    if (err)
+        cw_link_owners_free(out);
+    return err;
+}
+
+void cw_link_owners_free(cw_link_owners *o)
+{
+    for (size_t i = 0; o && i < o->len; i++)
+        free(o->items[i].ref); /* the block holding every string of the item */
+    if (o) {
+        free(o->items);
+        memset(o, 0, sizeof *o);
+    }
+}
+
 cw_err cw_store_delivery_load(cw_store *s, const cw_delivery_query *q, cw_delivery_data *out,
                               cw_diag *d)
 {

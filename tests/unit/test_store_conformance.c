@@ -1034,6 +1034,58 @@ static void test_tokens(void **state)
     }
 }
 
+/* Issue #10: every Component with its owner and the ids it claims for
+ * events, as both backends read them. */
+static void test_link_owners(void **state)
+{
+    fx_store *f = *state;
+    cw_diag d = {""};
+    put(f->s, group("team-a"));
+    put(f->s, fx_entity("{'apiVersion':'backstage.io/v1alpha1','kind':'Component',"
+                        "'metadata':{'name':'Cart','namespace':'shop','annotations':{"
+                        "'conway.dev/service-id':'cart-svc','github.com/project-slug':'Acme/Cart',"
+                        "'conway.dev/repository':'acme/cart-repo'}},"
+                        "'spec':{'type':'service','lifecycle':'production','owner':'group:default/team-a'}}"));
+    put(f->s, component("billing", "service", "user:default/bob"));
+    put(f->s, fx_entity("{'apiVersion':'backstage.io/v1alpha1','kind':'Component',"
+                        "'metadata':{'name':'odd','annotations':{'conway.dev/service-id':'7'}},"
+                        "'spec':{'type':'service','lifecycle':'production','owner':'team-a'}}"));
+    /* other kinds claim nothing */
+    put(f->s, fx_entity("{'apiVersion':'backstage.io/v1alpha1','kind':'API','metadata':{'name':'cart'},"
+                        "'spec':{'type':'openapi','lifecycle':'production','owner':'team-a',"
+                        "'definition':'x'}}"));
+    cw_link_owners o;
+    assert_int_equal(cw_store_link_owners(f->s, &o, &d), CW_OK);
+    assert_int_equal(o.len, 3);
+    /* sorted by key */
+    assert_string_equal(o.items[0].ref, "component:default/billing");
+    assert_string_equal(o.items[0].owner_key, "user:default/bob");
+    assert_string_equal(o.items[0].link.name, "billing");
+    assert_null(o.items[0].link.service_id);
+    assert_null(o.items[0].link.repository);
+    assert_null(o.items[0].link.project_slug);
+    assert_string_equal(o.items[1].ref, "component:default/odd");
+    assert_string_equal(o.items[1].link.service_id, "7");
+    assert_string_equal(o.items[2].ref, "component:shop/Cart");
+    assert_string_equal(o.items[2].key, "component:shop/cart");
+    assert_string_equal(o.items[2].owner_key, "group:default/team-a");
+    assert_string_equal(o.items[2].link.name, "Cart");
+    assert_string_equal(o.items[2].link.service_id, "cart-svc");
+    assert_string_equal(o.items[2].link.repository, "acme/cart-repo");
+    assert_string_equal(o.items[2].link.project_slug, "Acme/Cart");
+    cw_link_owners_free(&o);
+    assert_int_equal(o.len, 0);
+
+    /* the annotation removed: no id any more */
+    put(f->s, fx_entity("{'apiVersion':'backstage.io/v1alpha1','kind':'Component',"
+                        "'metadata':{'name':'odd','annotations':{'x':'y'}},"
+                        "'spec':{'type':'service','lifecycle':'production','owner':'team-a'}}"));
+    assert_int_equal(cw_store_link_owners(f->s, &o, &d), CW_OK);
+    assert_int_equal(o.len, 3);
+    assert_null(o.items[1].link.service_id);
+    cw_link_owners_free(&o);
+}
+
 /* ---- tests: durability and concurrency ------------------------------------------------------ */
 
 static void test_persistence_and_idempotent_migrations(void **state)
@@ -1407,6 +1459,7 @@ int main(void)
         T(test_put_many_is_all_or_nothing),
         T(test_put_many_statuses),
         T(test_tokens),
+        T(test_link_owners),
         T(test_persistence_and_idempotent_migrations),
         T(test_write_is_visible_to_another_connection),
         T(test_cache_sees_other_process_writes),

@@ -621,8 +621,6 @@ static void test_linking_rules_and_relinking(void **state)
     put_component(f->s, "c", "team-a", NULL, "conway.dev/service-id=renamed-id");
     put_component(f->s, "d", "team-a", NULL, "conway.dev/repository=github.com/org/repo");
     put_component(f->s, "e", "team-a", NULL, "github.com/project-slug=Org/SlugRepo");
-    /* a name equal to another component's service id loses to the annotation */
-    put_component(f->s, "renamed-id", "team-b", NULL, NULL);
     char ref[CW_REF_MAX];
     component_of(f->s, "by-name", ref);
     assert_string_equal(ref, "component:default/svc-a");
@@ -639,6 +637,28 @@ static void test_linking_rules_and_relinking(void **state)
     keys = unmatched(f->s, 100, &nkeys);
     assert_int_equal(nkeys, 0);
     cw_unmatched_keys_free(keys, nkeys);
+
+    /* issue #10: a name equal to another component's service id does not
+     * lose to the annotation any more: both claim the key, which then
+     * links to neither (no team can take another's events by claiming its
+     * key); on both backends */
+    put_component(f->s, "renamed-id", "team-b", NULL, NULL);
+    component_of(f->s, "by-annotation", ref);
+    assert_string_equal(ref, "");
+    component_of(f->s, "by-incident", ref);
+    assert_string_equal(ref, "");
+    keys = unmatched(f->s, 100, &nkeys);
+    assert_int_equal(nkeys, 1);
+    assert_string_equal(keys[0].value, "renamed-id");
+    cw_unmatched_keys_free(keys, nkeys);
+    /* and a second component with the same repository slug */
+    put_component(f->s, "e2", "team-b", NULL, "conway.dev/repository=org/SLUGREPO");
+    component_of(f->s, "by-slug", ref);
+    assert_string_equal(ref, "");
+    assert_int_equal(cw_store_entity_delete(f->s, "component", "default", "e2", NULL, &d),
+                     CW_OK);
+    component_of(f->s, "by-slug", ref);
+    assert_string_equal(ref, "component:default/e");
 
     /* fixing an annotation moves events; deleting a component orphans them */
     put_component(f->s, "c", "team-a", NULL, "conway.dev/service-id=something-else");
