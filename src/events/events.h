@@ -258,6 +258,10 @@ typedef struct {
  */
 bool cw_link_overlap(const cw_link_component *a, const cw_link_component *b,
                      cw_link_clash *out);
+/* Every such key (one per id of a or b that both match; at most 8): how
+ * many, the first max of them in out. */
+size_t cw_link_overlaps(const cw_link_component *a, const cw_link_component *b,
+                        cw_link_clash *out, size_t max);
 
 /* The link fields of a catalog entity (borrowed from it): metadata.name and
  * the three annotations (NULL when absent or not strings). */

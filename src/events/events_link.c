@@ -104,22 +104,39 @@ static bool clash_on(const cw_link_component *b, cw_link_kind kind, const char *
     return true;
 }
 
-bool cw_link_overlap(const cw_link_component *a, const cw_link_component *b,
-                     cw_link_clash *out)
+size_t cw_link_overlaps(const cw_link_component *a, const cw_link_component *b,
+                        cw_link_clash *out, size_t max)
 {
     /* If an event key v matches both, one of the ids a or b names itself
      * matches both too (case analysis over the rules: e.g. a by its name,
      * b by its service id v: then a matches b's service id). */
     const cw_link_component *p[2] = {a, b};
+    size_t n = 0;
     for (int k = 0; k < 2; k++) {
         const cw_link_component *x = p[k], *y = p[1 - k];
-        if (clash_on(y, CW_LINK_SERVICE, x->service_id, out) ||
-            clash_on(y, CW_LINK_SERVICE, x->name, out) ||
-            clash_on(y, CW_LINK_REPOSITORY, x->repository, out) ||
-            clash_on(y, CW_LINK_REPOSITORY, x->project_slug, out))
-            return true;
+        const struct {
+            cw_link_kind kind;
+            const char *value;
+        } ids[4] = {{CW_LINK_SERVICE, x->service_id},
+                    {CW_LINK_SERVICE, x->name},
+                    {CW_LINK_REPOSITORY, x->repository},
+                    {CW_LINK_REPOSITORY, x->project_slug}};
+        for (int i = 0; i < 4; i++)
+            if (clash_on(y, ids[i].kind, ids[i].value, n < max ? &out[n] : NULL))
+                n++;
     }
-    return false;
+    return n;
+}
+
+bool cw_link_overlap(const cw_link_component *a, const cw_link_component *b,
+                     cw_link_clash *out)
+{
+    cw_link_clash one;
+    if (!cw_link_overlaps(a, b, &one, 1))
+        return false;
+    if (out)
+        *out = one;
+    return true;
 }
 
 static const char *annotation(const json_t *annotations, const char *key)

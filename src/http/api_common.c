@@ -1,6 +1,8 @@
 /* api_common.c — team-scoped write checks and audit records (see header). */
 #include "http/api_common.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -9,6 +11,7 @@
 #include "insights/raci.h"
 #include "store/store_audit.h"
 #include "util/log.h"
+#include "util/strmap.h"
 
 static const char *ns_of(const json_t *entity)
 {
@@ -213,6 +216,171 @@ cw_err cw_api_check_team_entity(cw_app *app, const cw_req *req, const json_t *st
         return CW_OK;
     return cw_fail(d, CW_ERR_FORBIDDEN, "this token is scoped to %s and %s belongs to %s", team,
                    text, found[0] ? found : "no team");
+}
+
+/* ---- link keys (issue #10) ------------------------------------------------------- */
+
+/* One Component of the catalog as it would be after the write. */
+typedef struct {
+    const char *ref, *owner_key;       /* owner_key NULL for one of the write */
+    cw_link_component cur;             /* after the write */
+    const cw_link_component *stored;   /* before it, NULL when new */
+    bool changed;                      /* written by this request */
+} link_slot;
+
+typedef struct {
+    link_slot *sl;
+    size_t n;
+    char (*refs)[CW_REF_MAX];          /* refs of the new Components */
+    cw_link_owners owners;
+    cw_strmap by_key;                  /* lower-cased ref -> slot index + 1 */
+    cw_link_index *idx;
+} link_world;
+
+static void link_world_free(link_world *w)
+{
+    cw_link_index_free(w->idx);
+    cw_strmap_free(&w->by_key);
+    cw_link_owners_free(&w->owners);
+    free(w->refs);
+    free(w->sl);
+}
+
+static bool is_component(const json_t *e)
+{
+    const char *kind = json_string_value(json_object_get(e, "kind"));
+    return kind && !strcasecmp(kind, "Component");
+}
+
+/* The catalog's Components with the request's versions put in their place. */
+static cw_err link_world_build(cw_app *app, json_t *const *entities, size_t n, link_world *w,
+                               cw_diag *d)
+{
+    memset(w, 0, sizeof *w);
+    cw_err err = cw_store_link_owners(app->store, &w->owners, d);
+    if (err)
+        return err;
+    w->sl = calloc(w->owners.len + n + 1, sizeof *w->sl);
+    w->refs = calloc(n + 1, sizeof *w->refs);
+    if (!w->sl || !w->refs || cw_link_index_new(&w->idx))
+        return cw_fail(d, CW_ERR_NOMEM, "out of memory checking link keys");
+    for (size_t i = 0; i < w->owners.len; i++) {
+        const cw_link_owner *o = &w->owners.items[i];
+        w->sl[i] = (link_slot){o->ref, o->owner_key, o->link, &o->link, false};
+        if (cw_strmap_put(&w->by_key, o->key, (void *)(uintptr_t)(i + 1)))
+            return cw_fail(d, CW_ERR_NOMEM, "out of memory checking link keys");
+    }
+    w->n = w->owners.len;
+    for (size_t k = 0; k < n; k++) {
+        cw_ref ref;
+        char key[CW_REF_MAX];
+        if (!is_component(entities[k]) || cw_entity_ref(entities[k], &ref, NULL))
+            continue;
+        cw_ref_key(&ref, key);
+        cw_link_component c;
+        cw_link_component_of(entities[k], &c);
+        uintptr_t at = (uintptr_t)cw_strmap_get(&w->by_key, key);
+        if (at) {
+            w->sl[at - 1].cur = c; /* a later document of the same entity wins, as stored */
+            w->sl[at - 1].changed = true;
+            continue;
+        }
+        cw_ref_format(&ref, w->refs[k]);
+        w->sl[w->n] = (link_slot){w->refs[k], NULL, c, NULL, true};
+        if (cw_strmap_put(&w->by_key, key, (void *)(uintptr_t)(w->n + 1)))
+            return cw_fail(d, CW_ERR_NOMEM, "out of memory checking link keys");
+        w->n++;
+    }
+    for (size_t i = 0; i < w->n; i++)
+        if (cw_link_index_add(w->idx, (int64_t)i, &w->sl[i].cur))
+            return cw_fail(d, CW_ERR_NOMEM, "out of memory checking link keys");
+    return CW_OK;
+}
+
+/* A key that i and j share after the write and did not both claim before
+ * it (a conflict that was there already is not this write's doing). */
+static bool new_clash(const link_world *w, size_t i, size_t j, cw_link_clash *out)
+{
+    cw_link_clash k[8];
+    size_t n = cw_link_overlaps(&w->sl[i].cur, &w->sl[j].cur, k, 8);
+    for (size_t m = 0; m < n && m < 8; m++) {
+        if (w->sl[i].stored && w->sl[j].stored) {
+            cw_event_link_key key;
+            cw_link_key_of(k[m].kind, k[m].value, &key);
+            if (cw_link_match(&key, w->sl[i].stored, 1) == 0 &&
+                cw_link_match(&key, w->sl[j].stored, 1) == 0)
+                continue;
+        }
+        *out = k[m];
+        return true;
+    }
+    return false;
+}
+
+/* The field of c that makes it claim the clashing key. */
+static const char *clash_field(const cw_link_component *c, const cw_link_clash *k)
+{
+    if (k->kind == CW_LINK_REPOSITORY)
+        return c->repository && !strcasecmp(c->repository, k->value)
+                   ? "metadata.annotations.conway.dev/repository"
+                   : "metadata.annotations.github.com/project-slug";
+    return c->service_id && !strcmp(c->service_id, k->value)
+               ? "metadata.annotations.conway.dev/service-id"
+               : "metadata.name";
+}
+
+cw_err cw_api_check_link_keys(cw_app *app, const cw_req *req, json_t *const *entities, size_t n,
+                              json_t **ext, cw_diag *d)
+{
+    if (ext)
+        *ext = NULL;
+    if (!req->authenticated || !req->token.team[0])
+        return CW_OK;
+    bool any = false;
+    for (size_t k = 0; k < n && !any; k++)
+        any = is_component(entities[k]);
+    if (!any)
+        return CW_OK;
+    link_world w;
+    cw_err err = link_world_build(app, entities, n, &w, d);
+    for (size_t i = 0; !err && i < w.n; i++) {
+        if (!w.sl[i].changed)
+            continue;
+        int64_t j = -1;
+        cw_link_clash c;
+        err = cw_link_index_clash(w.idx, (int64_t)i, &w.sl[i].cur, &j, &c);
+        if (err) {
+            err = cw_fail(d, err, "out of memory checking link keys");
+            break;
+        }
+        if (j >= 0 && !new_clash(&w, i, (size_t)j, &c)) {
+            /* that one was there before; is any other new? (rare: linear) */
+            j = -1;
+            for (size_t k = 0; k < w.n && j < 0; k++)
+                if (k != i && new_clash(&w, i, k, &c))
+                    j = (int64_t)k;
+        }
+        if (j < 0)
+            continue;
+        const link_slot *me = &w.sl[i], *other = &w.sl[j];
+        const char *kind = c.kind == CW_LINK_REPOSITORY ? "repository" : "service";
+        char owner[CW_REF_MAX + 32];
+        if (other->owner_key)
+            snprintf(owner, sizeof owner, " (owned by %s)", other->owner_key);
+        else
+            snprintf(owner, sizeof owner, "%s", other->changed ? " (in this request)" : "");
+        err = cw_fail(d, CW_ERR_CONFLICT,
+                      "%s: %s would claim the %s id '%.200s', which %s%s already claims: events "
+                      "carrying it would link to neither. Link keys are unique for team-scoped "
+                      "tokens; choose another id (or ask an admin, whose write is stored and "
+                      "reported as an ownership finding link-key-conflict)",
+                      clash_field(&me->cur, &c), me->ref, kind, c.value, other->ref, owner);
+        if (ext)
+            *ext = json_pack("{s:s, s:{s:s, s:s}}", "conflictsWith", other->ref, "linkKey",
+                             "kind", kind, "value", c.value);
+    }
+    link_world_free(&w);
+    return err;
 }
 
 /* ---- audit ------------------------------------------------------------------ */

@@ -44,6 +44,21 @@ cw_err cw_api_check_team_entity(cw_app *app, const cw_req *req, const json_t *st
                                 cw_diag *d);
 
 /*
+ * Issue #10: whether the request's token may store these entities (one PUT,
+ * or every document of an import) without two Components claiming one
+ * link key (events.h: service id, name, repository, project slug). For a
+ * team-scoped token, a write after which one of its Components would share
+ * a key with another Component is CW_ERR_CONFLICT (409) with d naming the
+ * field, the key and the Component that holds it (and *ext, when not NULL,
+ * {"conflictsWith", "linkKey": {"kind", "value"}} for the problem answer);
+ * conflicts that were there before the write are not its doing and pass.
+ * Other tokens pass: their write is stored, the key then links to nothing
+ * and the ownership finding link-key-conflict names both Components.
+ */
+cw_err cw_api_check_link_keys(cw_app *app, const cw_req *req, json_t *const *entities, size_t n,
+                              json_t **ext, cw_diag *d);
+
+/*
  * Audit records. Each appends one row to the store's audit log (time,
  * token id and name, action, entity refs, request id; see
  * store/store_audit.h) and writes the same as a log line. Call them right

@@ -114,6 +114,15 @@ cw_err cw_import_text(cw_store *s, const char *text, size_t len, cw_import_hook 
         valid[nvalid] = doc;
         nvalid++;
     }
+    if (hook && nvalid) {
+        /* the last call sees the documents together (entity NULL) */
+        cw_diag vd = {{0}};
+        cw_err verr = hook(hook_ctx, NULL, &vd);
+        if (verr) {
+            err = cw_fail(d, verr, "%s", vd.msg);
+            goto out;
+        }
+    }
     if (nvalid) {
         err = cw_store_entity_put_many(s, valid, nvalid, results, d);
         if (err)

@@ -300,3 +300,121 @@ describe('permission matrix of the write routes', () => {
     assert.ok(raw.length > 4096);
   });
 });
+
+// Issue #10 item 7: a team cannot take over another team's delivery events
+// by claiming the other's link key (service id, name, repository, slug).
+describe('link keys claimed twice', () => {
+  let srv, tok;
+  const annotated = (name, owner, annotations, ns) => ({
+    apiVersion: 'backstage.io/v1alpha1', kind: 'Component',
+    metadata: { name, ...(ns ? { namespace: ns } : {}), ...(annotations ? { annotations } : {}) },
+    spec: { type: 'service', lifecycle: 'production', owner },
+  });
+  const deployed = (id, service) => ({
+    context: { specversion: '0.5.1', id, source: '/ci/link-test', type: 'dev.cdevents.service.deployed.0.3.0', timestamp: '2026-01-05T10:00:00Z' },
+    subject: { id: service, content: { environment: { id: 'production' }, artifactId: `pkg:generic/${service}@1` } },
+  });
+  const merged = (id, repo) => ({
+    context: { specversion: '0.5.1', id, source: '/ci/link-test', type: 'dev.cdevents.change.merged.0.3.0', timestamp: '2026-01-05T09:00:00Z' },
+    subject: { id: `pr-${id}`, content: { repository: { id: repo } } },
+  });
+  before(async () => {
+    const dir = tempDir();
+    const seed = join(dir, 'seed.yaml');
+    writeFileSync(seed, yaml([group('team-a'), group('team-b'),
+      JSON.stringify(annotated('pay', 'team-b', { 'conway.dev/service-id': 'pay-svc', 'github.com/project-slug': 'acme/pay' })) + '\n',
+      JSON.stringify(annotated('checkout', 'team-b')) + '\n',
+      JSON.stringify(annotated('mine', 'team-a')) + '\n']));
+    srv = await startServer({ publicRead: false, imports: [seed] });
+    tok = {
+      a: srv.token('editor', { team: 'group:default/team-a', name: 'team-a-ci' }),
+      admin: srv.token('admin', { name: 'root' }),
+    };
+  });
+  after(async () => { await srv.stop(); });
+  const put = (name, body, token, ns = 'default') => srv.json(`/api/v1/entities/component/${ns}/${name}`, {
+    method: 'PUT', token, body: JSON.stringify(body), headers: { 'content-type': 'application/json' },
+  });
+  const componentOf = async (id) => {
+    const r = await srv.json('/api/v1/events?limit=1000', { token: tok.admin });
+    assert.equal(r.status, 200);
+    const e = r.body.items.find((x) => x.id === id);
+    assert.ok(e, `event ${id} listed`);
+    return e.component;
+  };
+  const send = async (ev) => {
+    const r = await srv.json('/api/v1/events', { method: 'POST', token: tok.admin, body: JSON.stringify(ev), headers: { 'content-type': 'application/json' } });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+  };
+
+  test('a team-scoped write that would claim another component\'s key is refused with 409, in every form', async () => {
+    await send(deployed('d1', 'pay-svc'));
+    await send(deployed('d2', 'checkout'));
+    await send(merged('m1', 'acme/pay'));
+    assert.equal(await componentOf('d1'), 'component:default/pay');
+    // the other team's service id, its name, a path ending in its name, its slug (another case)
+    const attempts = [
+      [{ 'conway.dev/service-id': 'pay-svc' }, /metadata\.annotations\.conway\.dev\/service-id: component:default\/mine would claim the service id 'pay-svc', which component:default\/pay \(owned by group:default\/team-b\) already claims/],
+      [{ 'conway.dev/service-id': 'checkout' }, /service id 'checkout', which component:default\/checkout \(owned by group:default\/team-b\)/],
+      [{ 'conway.dev/service-id': 'k8s/prod/checkout' }, /service id 'k8s\/prod\/checkout', which component:default\/checkout/],
+      [{ 'github.com/project-slug': 'ACME/Pay' }, /project-slug: .*repository id 'ACME\/Pay', which component:default\/pay/],
+      [{ 'conway.dev/repository': 'acme/pay' }, /conway\.dev\/repository: .*repository id 'acme\/pay'/],
+    ];
+    for (const [ann, re] of attempts) {
+      const r = await put('mine', annotated('mine', 'team-a', ann), tok.a);
+      assertProblem(r, 409, re);
+      assert.equal(r.body.conflictsWith.startsWith('component:default/'), true);
+      assert.ok(['service', 'repository'].includes(r.body.linkKey.kind));
+    }
+    // a new component of the same name in another namespace claims the name
+    assertProblem(await put('checkout', annotated('checkout', 'group:default/team-a', null, 'aaa'), tok.a, 'aaa'), 409,
+      /metadata\.name: component:aaa\/checkout would claim the service id 'checkout', which component:default\/checkout/);
+    // nothing was stored, and the events still link to team-b
+    assert.equal((await srv.json('/api/v1/entities/component/default/mine', { token: tok.admin })).body.metadata.annotations, undefined);
+    assert.equal((await srv.json('/api/v1/entities/component/aaa/checkout', { token: tok.admin })).status, 404);
+    assert.equal(await componentOf('d1'), 'component:default/pay');
+    assert.equal(await componentOf('d2'), 'component:default/checkout');
+    assert.equal(await componentOf('m1'), 'component:default/pay');
+    // import alike: the whole request is refused, also for two of its own documents
+    let r = await srv.json('/api/v1/import', { method: 'POST', token: tok.a, headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([annotated('other-a', 'team-a'), annotated('mine', 'team-a', { 'conway.dev/service-id': 'pay-svc' })]) });
+    assertProblem(r, 409, /component:default\/mine would claim the service id 'pay-svc'/);
+    r = await srv.json('/api/v1/import', { method: 'POST', token: tok.a, headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([annotated('twin-1', 'team-a', { 'conway.dev/service-id': 'twin' }), annotated('twin-2', 'team-a', { 'conway.dev/service-id': 'twin' })]) });
+    assertProblem(r, 409, /would claim the service id 'twin', which component:default\/twin-[12] \(in this request\) already claims/);
+    assert.equal((await srv.json('/api/v1/entities/component/default/other-a', { token: tok.admin })).status, 404);
+    assert.equal((await srv.json('/api/v1/entities/component/default/twin-1', { token: tok.admin })).status, 404);
+    // a key of its own is fine, also one equal to its own name
+    assert.equal((await put('mine', annotated('mine', 'team-a', { 'conway.dev/service-id': 'mine' }), tok.a)).status, 200);
+  });
+
+  test('an admin\'s write is stored: the key then links to nothing and a link-key-conflict finding names both', async () => {
+    assert.equal((await put('mine', annotated('mine', 'team-a', { 'conway.dev/service-id': 'pay-svc' }), tok.admin)).status, 200);
+    assert.equal(await componentOf('d1'), null);
+    const un = await srv.json('/api/v1/events/unmatched', { token: tok.admin });
+    assert.ok(un.body.keys.some((k) => k.kind === 'service' && k.value === 'pay-svc'), JSON.stringify(un.body.keys));
+    const f = await srv.json('/api/v1/insights/ownership?rule=link-key-conflict', { token: tok.admin });
+    assert.equal(f.status, 200);
+    assert.equal(f.body.findings.length, 1, JSON.stringify(f.body.findings));
+    const x = f.body.findings[0];
+    assert.equal(x.severity, 'error');
+    assert.deepEqual(x.entities, ['component:default/mine', 'component:default/pay']);
+    assert.deepEqual(x.linkKey, { kind: 'service', value: 'pay-svc' });
+    assert.deepEqual(x.teams, ['group:default/team-a', 'group:default/team-b']);
+    for (const team of ['team-a', 'team-b']) {
+      const t = await srv.json(`/api/v1/insights/ownership?rule=link-key-conflict&team=${team}`, { token: tok.admin });
+      assert.equal(t.body.findings.length, 1, team);
+    }
+    // the CLI check gates on it
+    const c = conway(['check', 'ownership', '--db', srv.db, '--rule', 'link-key-conflict']);
+    assert.equal(c.status, 1);
+    assert.match(c.stdout, /^error link-key-conflict component:default\/mine: /m);
+    // a conflict the team did not make does not block its other edits ...
+    assert.equal((await put('mine', { ...annotated('mine', 'team-a', { 'conway.dev/service-id': 'pay-svc' }), metadata: { name: 'mine', description: 'x', annotations: { 'conway.dev/service-id': 'pay-svc' } } }, tok.a)).status, 200);
+    // ... but a new one does; and fixing it links the events again
+    assertProblem(await put('mine', annotated('mine', 'team-a', { 'conway.dev/service-id': 'pay-svc', 'github.com/project-slug': 'acme/pay' }), tok.a), 409, /repository id 'acme\/pay'/);
+    assert.equal((await put('mine', annotated('mine', 'team-a'), tok.a)).status, 200);
+    assert.equal(await componentOf('d1'), 'component:default/pay');
+    assert.equal((await srv.json('/api/v1/insights/ownership?rule=link-key-conflict', { token: tok.admin })).body.findings.length, 0);
+  });
+});

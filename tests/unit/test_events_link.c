@@ -190,6 +190,23 @@ static void test_link_overlap(void **state)
     }
 }
 
+static void test_link_overlaps_lists_every_key(void **state)
+{
+    (void)state;
+    const cw_link_component a = {"a", "pay", NULL, "org/x"}, b = {"pay", NULL, "org/X", NULL};
+    cw_link_clash k[8];
+    assert_int_equal(cw_link_overlaps(&a, &b, k, 8), 4);
+    assert_int_equal(k[0].kind, CW_LINK_SERVICE);
+    assert_string_equal(k[0].value, "pay");      /* a's service id, b's name */
+    assert_int_equal(k[1].kind, CW_LINK_REPOSITORY);
+    assert_string_equal(k[1].value, "org/x");    /* a's slug, b's repository */
+    assert_string_equal(k[2].value, "pay");      /* b's name, a's service id */
+    assert_string_equal(k[3].value, "org/X");
+    assert_int_equal(cw_link_overlaps(&a, &b, k, 1), 4); /* counts beyond max */
+    const cw_link_component c = {"c", NULL, NULL, NULL};
+    assert_int_equal(cw_link_overlaps(&a, &c, k, 8), 0);
+}
+
 /* The index answers exactly as the linear rules do, over a small universe
  * of names and ids where every kind of collision happens. */
 static void test_link_index_agrees(void **state)
@@ -309,6 +326,7 @@ int main(void)
         cmocka_unit_test(test_service_key),
         cmocka_unit_test(test_link_match_rules),
         cmocka_unit_test(test_link_overlap),
+        cmocka_unit_test(test_link_overlaps_lists_every_key),
         cmocka_unit_test(test_link_index_agrees),
         cmocka_unit_test(test_link_component_of),
         cmocka_unit_test(test_production_pattern),
