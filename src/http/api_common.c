@@ -383,6 +383,104 @@ cw_err cw_api_check_link_keys(cw_app *app, const cw_req *req, json_t *const *ent
     return err;
 }
 
+/* ---- events of scoped tokens (issue #10) ------------------------------------------ */
+
+/* Whether source starts with one of the prefixes (one per line). */
+static bool source_allowed(const char *prefixes, const char *source)
+{
+    for (const char *p = prefixes; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        if (n && !strncmp(source, p, n))
+            return true;
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+    return false;
+}
+
+/* The prefixes comma-separated, for messages. */
+static void sources_text(const char *prefixes, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (const char *p = prefixes; *p && o + 1 < cap; p++)
+        out[o++] = *p == '\n' ? ',' : *p;
+    out[o] = '\0';
+}
+
+cw_err cw_api_check_events(cw_app *app, const cw_req *req, const cw_event *events, size_t n,
+                           cw_diag *d)
+{
+    if (!req->authenticated)
+        return CW_OK;
+    const cw_token *t = &req->token;
+    if (t->sources[0]) {
+        for (size_t i = 0; i < n; i++) {
+            if (source_allowed(t->sources, events[i].source))
+                continue;
+            char allowed[CW_TOKEN_SOURCES_MAX];
+            sources_text(t->sources, allowed, sizeof allowed);
+            return cw_fail(d, CW_ERR_FORBIDDEN,
+                           "events[%zu].context.source: '%.200s' is not one this token may send "
+                           "under (its sources start with: %s)",
+                           i, events[i].source, allowed);
+        }
+    }
+    if (!t->team[0] || n == 0)
+        return CW_OK;
+    /* which Component each event links to, as the store will link it */
+    cw_link_owners own;
+    cw_link_index *idx = NULL;
+    cw_err err = cw_store_link_owners(app->store, &own, d);
+    if (err)
+        return err;
+    if (cw_link_index_new(&idx))
+        err = cw_fail(d, CW_ERR_NOMEM, "out of memory checking events");
+    for (size_t i = 0; !err && i < own.len; i++)
+        if (cw_link_index_add(idx, (int64_t)i, &own.items[i].link))
+            err = cw_fail(d, CW_ERR_NOMEM, "out of memory checking events");
+    for (size_t i = 0; !err && i < n; i++) {
+        cw_event_link_key k;
+        cw_event_service_key(&events[i], &k);
+        const char *what = k.kind == CW_LINK_REPOSITORY ? "repository" : "service";
+        const char *value = k.kind == CW_LINK_REPOSITORY ? k.repository_id : k.service_id;
+        if (k.kind == CW_LINK_NONE || !value) {
+            err = cw_fail(d, CW_ERR_FORBIDDEN,
+                          "events[%zu]: this token is scoped to %s and may send only events "
+                          "about that team's components; this %.100s event names no service "
+                          "or repository",
+                          i, t->team, events[i].type);
+            break;
+        }
+        bool oom = false;
+        int64_t at = cw_link_index_resolve(idx, &k, &oom);
+        if (oom) {
+            err = cw_fail(d, CW_ERR_NOMEM, "out of memory checking events");
+            break;
+        }
+        if (at >= 0 && own.items[at].owner_key && !strcmp(own.items[at].owner_key, t->team))
+            continue;
+        if (at == CW_LINK_AMBIGUOUS || at < 0)
+            err = cw_fail(d, CW_ERR_FORBIDDEN,
+                          "events[%zu]: this token is scoped to %s and may send only events "
+                          "about that team's components; %s '%.200s' %s",
+                          i, t->team, what, value,
+                          at < 0 && at != CW_LINK_AMBIGUOUS
+                              ? "matches no Component"
+                              : "is claimed by several Components (link-key-conflict)");
+        else
+            err = cw_fail(d, CW_ERR_FORBIDDEN,
+                          "events[%zu]: this token is scoped to %s and may send only events "
+                          "about that team's components; %s '%.200s' is %s, owned by %s",
+                          i, t->team, what, value, own.items[at].ref,
+                          own.items[at].owner_key ? own.items[at].owner_key : "nobody");
+    }
+    cw_link_index_free(idx);
+    cw_link_owners_free(&own);
+    return err;
+}
+
 /* ---- audit ------------------------------------------------------------------ */
 
 void cw_api_audit_build(const cw_req *req, const char *action, const json_t *refs,

@@ -22,6 +22,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "events/events.h"
 #include "http/http_int.h"
 #include "store/store_audit.h"
 
@@ -57,6 +58,19 @@ cw_err cw_api_check_team_entity(cw_app *app, const cw_req *req, const json_t *st
  */
 cw_err cw_api_check_link_keys(cw_app *app, const cw_req *req, json_t *const *entities, size_t n,
                               json_t **ext, cw_diag *d);
+
+/*
+ * Issue #10: whether the request's token may send these events. A token
+ * bound to source prefixes (`conway token create --source`) may send only
+ * events whose context.source starts with one of them; a team-scoped token
+ * only events that link (events.h, as the store links them now) to a
+ * Component its team owns, so events naming nothing, a key no Component or
+ * several claim, or another team's Component are refused.
+ * CW_ERR_FORBIDDEN (403) with d naming the event's index ("events[3]...")
+ * and why; the request is all or nothing, so one such event refuses it.
+ */
+cw_err cw_api_check_events(cw_app *app, const cw_req *req, const cw_event *events, size_t n,
+                           cw_diag *d);
 
 /*
  * Audit records. Each appends one row to the store's audit log (time,

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TOKEN_COLS "id, name, role, team, created_at, last_used_at, revoked_at"
+#define TOKEN_COLS "id, name, role, team, created_at, last_used_at, revoked_at, sources"
 
 static void copy_str(char *dst, size_t cap, const char *src)
 {
@@ -27,11 +27,12 @@ static void row_to_token(const PGresult *r, int row, cw_token *t)
     t->created_at = cw__pg_int(r, row, 4);
     t->last_used_at = cw__pg_int(r, row, 5); /* NULL reads as 0 */
     t->revoked_at = cw__pg_int(r, row, 6);
+    copy_str(t->sources, sizeof t->sources, cw__pg_text(r, row, 7));
 }
 
 static cw_err tok_create(cw_store *store, const char *name, const char *role,
-                         const char *team, const char *secret_hash, int64_t now,
-                         cw_token *out, cw_diag *d)
+                         const char *team, const char *sources, const char *secret_hash,
+                         int64_t now, cw_token *out, cw_diag *d)
 {
     cw_pg *s = cw__pg(store);
     if (s->read_only)
@@ -40,17 +41,19 @@ static cw_err tok_create(cw_store *store, const char *name, const char *role,
         return cw_fail(d, CW_ERR_INVALID, "name: not valid UTF-8");
     if (!cw__pg_utf8(team))
         return cw_fail(d, CW_ERR_INVALID, "team: not valid UTF-8");
+    if (!cw__pg_utf8(sources))
+        return cw_fail(d, CW_ERR_INVALID, "sources: not valid UTF-8");
     cw__pg_conn *c = NULL;
     cw_err err = cw__pg_acquire(s, &c, d);
     if (err)
         return err;
     char nb[24];
-    const char *p[] = {name, role, team, secret_hash, cw__pg_i64(nb, now)};
+    const char *p[] = {name, role, team, secret_hash, cw__pg_i64(nb, now), sources};
     PGresult *r = NULL;
     err = cw__pg_exec(c,
-                      "INSERT INTO tokens (name, role, team, hash, created_at) "
-                      "VALUES ($1, $2, $3, $4, $5) RETURNING " TOKEN_COLS,
-                      5, p, &r, d);
+                      "INSERT INTO tokens (name, role, team, hash, created_at, sources) "
+                      "VALUES ($1, $2, $3, $4, $5, $6) RETURNING " TOKEN_COLS,
+                      6, p, &r, d);
     if (err == CW_ERR_CONFLICT)
         err = cw_fail(d, CW_ERR_CONFLICT, "hash: a token with this secret already exists");
     else if (!err && PQntuples(r) == 1)

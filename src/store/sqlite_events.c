@@ -293,6 +293,28 @@ static cw_err key_row(void *ctx, int kind, const char *value, int64_t *out, bool
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"                                     \
     " ON CONFLICT (source, event_id) DO NOTHING"
 
+/* After an insert that stored nothing: whether the stored event of the
+ * row's (source, id) has another body. */
+static cw_err body_differs(cw__sqlite_conn *c, const cw__event_row *r, bool *differs, cw_diag *d)
+{
+    sqlite3_stmt *st = NULL;
+    cw_err err = cw__sqlite_stmt(c, "SELECT body FROM events WHERE source = ? AND event_id = ?",
+                                 &st, d);
+    if (err)
+        return err;
+    cw__bind_text(st, 1, r->source);
+    cw__bind_text(st, 2, r->id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *differs = !cw__event_body_same((const char *)sqlite3_column_text(st, 0),
+                                        (size_t)sqlite3_column_bytes(st, 0), r->body);
+    else
+        err = cw__sqlite_fail(c, rc == SQLITE_DONE ? SQLITE_INTERNAL : rc, d,
+                              "stored event of a duplicate");
+    cw__sqlite_done(c, st);
+    return err;
+}
+
 static cw_err put_row(cw__sqlite_conn *c, cw__event_ids *pc, sqlite3_stmt *ins,
                       const cw__event_row *r, int64_t now_ms, bool *stored, cw_diag *d)
 {
@@ -342,12 +364,16 @@ static cw_err put_batch(cw__sqlite_conn *c, cw__event_ids *pc, cw__event_batch *
         return err;
     err = cw__sqlite_stmt(c, INSERT_EVENT_SQL, &ins, &b->diag);
     for (size_t i = 0; !err && i < b->n; i++) {
-        bool stored = false;
+        bool stored = false, differs = false;
         err = put_row(c, pc, ins, &b->rows[i], now_ms, &stored, &b->diag);
+        if (!err && !stored)
+            err = body_differs(c, &b->rows[i], &differs, &b->diag);
         if (err)
             cw_diag_prefix(&b->diag, "events[%zu]", i);
         else if (stored)
             b->res.accepted++;
+        else if (differs)
+            b->res.conflicts++;
         else
             b->res.duplicates++;
     }

@@ -145,11 +145,16 @@ cw_err cw_store_entity_counts(cw_store *s, json_t **out, cw_diag *d);
 
 /* ---- tokens --------------------------------------------------------------- */
 
+#define CW_TOKEN_SOURCES_MAX 1024
+
 typedef struct {
     int64_t id;
     char name[128];
     char role[16];              /* admin | editor | viewer | ingest */
     char team[CW_REF_MAX];      /* "" or the key of the group it is scoped to */
+    /* "" or the context.source prefixes the token may send events under,
+     * one per line (issue #10) */
+    char sources[CW_TOKEN_SOURCES_MAX];
     int64_t created_at;         /* unix seconds */
     int64_t last_used_at;       /* 0 = never */
     int64_t revoked_at;         /* 0 = active */
@@ -159,6 +164,12 @@ typedef struct {
 cw_err cw_store_token_create(cw_store *s, const char *name, const char *role,
                              const char *team, const char *secret_hash,
                              cw_token *out, cw_diag *d);
+/* Same, bound to source prefixes: sources is "" (any) or prefixes one per
+ * line, each non-empty and without control characters, shorter than
+ * CW_TOKEN_SOURCES_MAX in all; CW_ERR_INVALID naming the prefix otherwise. */
+cw_err cw_store_token_create_sources(cw_store *s, const char *name, const char *role,
+                                     const char *team, const char *sources,
+                                     const char *secret_hash, cw_token *out, cw_diag *d);
 /* Finds an active (not revoked) token by hash; CW_ERR_NOT_FOUND otherwise. */
 cw_err cw_store_token_find(cw_store *s, const char *secret_hash, cw_token *out,
                            cw_diag *d);
@@ -247,7 +258,8 @@ cw_err cw_store_restore(const char *url, const char *in_path, cw_backup_report *
  *
  * Storage decisions:
  * - An event is unique by (context.source, context.id), enforced by the
- *   database; storing it again is a duplicate, not an error.
+ *   database; storing it again is a duplicate, not an error (a conflict
+ *   when its body differs: same JSON value, key order aside, is the same).
  * - The environment id is stored, not whether it is production: production
  *   is decided at query time with the caller's --production-env pattern, so
  *   changing the pattern re-classifies history.
@@ -261,7 +273,12 @@ cw_err cw_store_restore(const char *url, const char *in_path, cw_backup_report *
 
 typedef struct {
     size_t accepted;      /* newly stored */
-    size_t duplicates;    /* already stored, or repeated within the request */
+    size_t duplicates;    /* already stored, or repeated within the request,
+                             with the same body (a retried delivery) */
+    size_t conflicts;     /* issue #10: an event of a known (source, id) with
+                             another body: not stored (the first one stays),
+                             counted apart so that a pipeline whose ids were
+                             taken first is told, not silently dropped */
 } cw_event_put_result;
 
 /*

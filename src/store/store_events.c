@@ -278,7 +278,8 @@ cw_err cw__events_audit_rows(cw__event_batch *const *batches, size_t n,
         b->audit_id = 0;
         if (!b->audit || b->err)
             continue;
-        cw_err err = cw__audit_row_finish(b->audit, b->res.accepted, b->res.duplicates, now, d);
+        cw_err err = cw__audit_row_finish(b->audit, b->res.accepted, b->res.duplicates,
+                                          b->res.conflicts, now, d);
         if (!err)
             err = insert(conn, b->audit, &b->audit_id, d);
         if (err)
@@ -414,7 +415,8 @@ static void gc_audit_group(cw_store *s, cw__event_batch *const *batches, size_t 
         if (!b->audit || b->err || b->audit_id)
             continue;
         cw_diag cd = {{0}};
-        if (cw__audit_row_finish(b->audit, b->res.accepted, b->res.duplicates, now, &cd)) {
+        if (cw__audit_row_finish(b->audit, b->res.accepted, b->res.duplicates, b->res.conflicts,
+                                 now, &cd)) {
             b->audit_diag = cd;
             continue;
         }
@@ -621,7 +623,7 @@ static void group_commit(cw_store *s, const struct cw_store_event_ops *ops, cw__
 static cw_err audit_empty(cw_store *s, cw__audit_row *row, int64_t *id, cw_diag *ad)
 {
     *id = 0;
-    cw_err err = cw__audit_row_finish(row, 0, 0, cw_now_ms(), ad);
+    cw_err err = cw__audit_row_finish(row, 0, 0, 0, cw_now_ms(), ad);
     if (err)
         return err;
     return cw__audit_append_rows(s, &row, 1, id, ad);

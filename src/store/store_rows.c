@@ -225,6 +225,20 @@ cw_err cw__unmatched_keys_done(cw_err err, cw_unmatched_key *keys, size_t len,
     return CW_OK;
 }
 
+bool cw__event_body_same(const char *stored, size_t stored_len, const char *incoming)
+{
+    if (!stored || !incoming)
+        return false;
+    if (strlen(incoming) == stored_len && !memcmp(stored, incoming, stored_len))
+        return true;
+    json_t *a = json_loadb(stored, stored_len, JSON_DECODE_ANY, NULL);
+    json_t *b = a ? json_loads(incoming, JSON_DECODE_ANY, NULL) : NULL;
+    bool same = a && b && json_equal(a, b);
+    json_decref(a);
+    json_decref(b);
+    return same;
+}
+
 /* ---- events: link index ------------------------------------------------------------ */
 
 cw_err cw__link_index_add(cw__link_index *x, int64_t id, const char *name,

@@ -110,6 +110,11 @@ cw_err cw__unmatched_key_fill(cw_unmatched_key *k, int link_kind, cw__text value
 cw_err cw__unmatched_keys_done(cw_err err, cw_unmatched_key *keys, size_t len,
                                cw_unmatched_key **out, size_t *n);
 
+/* Whether an event arriving with a stored event's (source, id) is the same
+ * event: the same compact text, or the same JSON value (member order
+ * aside). Otherwise it is a conflict, not a duplicate. */
+bool cw__event_body_same(const char *stored, size_t stored_len, const char *incoming);
+
 /* ---- events: link index ------------------------------------------------------------ */
 
 /* The catalog as the link rules see it (events.h, cw_link_index): a key

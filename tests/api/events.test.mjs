@@ -155,13 +155,13 @@ describe('intake rules', () => {
     let r = await post([a, b]);
     assert.equal(r.status, 202);
     assert.match(r.headers.get('content-type'), /^application\/json/);
-    assert.deepEqual(r.body, { accepted: 2, duplicates: 0 });
+    assert.deepEqual(r.body, { accepted: 2, duplicates: 0, conflicts: 0 });
     r = await post([a, b, merged('pr-2', 'org/svc')]);
-    assert.deepEqual(r.body, { accepted: 1, duplicates: 2 });
+    assert.deepEqual(r.body, { accepted: 1, duplicates: 2, conflicts: 0 });
     // the same id from another source is another event
     r = await post({ ...a, context: { ...a.context, source: '/elsewhere' } });
-    assert.deepEqual(r.body, { accepted: 1, duplicates: 0 });
-    assert.deepEqual((await post([])).body, { accepted: 0, duplicates: 0 });
+    assert.deepEqual(r.body, { accepted: 1, duplicates: 0, conflicts: 0 });
+    assert.deepEqual((await post([])).body, { accepted: 0, duplicates: 0, conflicts: 0 });
   });
 
   test('one invalid event rejects the whole request, naming its index and field', async () => {
@@ -210,7 +210,7 @@ describe('intake rules', () => {
     const custom = cdevent('x', { subject: 'thing' });
     custom.context.type = 'dev.cdeventsx.mytool-widget.spun.0.1.0';
     const newer = deployed('svc', 'prod', { version: '0.9.0' });
-    assert.deepEqual((await post([custom, newer])).body, { accepted: 2, duplicates: 0 });
+    assert.deepEqual((await post([custom, newer])).body, { accepted: 2, duplicates: 0, conflicts: 0 });
     const r = await srv.json('/api/v1/events?type=dev.cdeventsx.', { token: viewer });
     assert.equal(r.body.items.length, 1);
     assert.deepEqual(r.body.items[0].cdevent, custom);
@@ -238,7 +238,7 @@ describe('listing', () => {
     }
     all.push(deployed('ghost', 'production', { id: 'g1', t: T0 }));
     const r = await srv.json('/api/v1/events', { method: 'POST', token: ingest, headers: { 'content-type': 'application/x-ndjson' }, body: all.map((e) => JSON.stringify(e)).join('\n') });
-    assert.deepEqual(r.body, { accepted: all.length, duplicates: 0 });
+    assert.deepEqual(r.body, { accepted: all.length, duplicates: 0, conflicts: 0 });
   });
   after(async () => { await srv.stop(); });
 

@@ -1024,6 +1024,38 @@ static void test_tokens(void **state)
     assert_int_equal(list[1].revoked_at, 1700000100); /* the first revocation holds */
     free(list);
 
+    /* issue #10: source prefixes, one per line, kept as given */
+    char h3[65];
+    sha256_hex("cw_secret_four", h3);
+    cw_token t3;
+    assert_int_equal(cw_store_token_create_sources(f->s, "pipe", "ingest", "group:default/team-b",
+                                                   "/team-b/\nhttps://ci.example/b/", h3, &t3,
+                                                   &d),
+                     CW_OK);
+    assert_string_equal(t3.sources, "/team-b/\nhttps://ci.example/b/");
+    assert_int_equal(cw_store_token_find(f->s, h3, &found, &d), CW_OK);
+    assert_string_equal(found.sources, "/team-b/\nhttps://ci.example/b/");
+    assert_string_equal(found.team, "group:default/team-b");
+    assert_int_equal(cw_store_token_find(f->s, h1, &found, &d), CW_OK);
+    assert_string_equal(found.sources, "");
+    const char *bad[] = {"/a/\n", "\n/a/", "/a/\n\n/b/", "/a/\t"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(cw_store_token_create_sources(f->s, "bad", "ingest", "", bad[i], h2,
+                                                       &found, &d),
+                         CW_ERR_INVALID);
+    assert_non_null(strstr(d.msg, "sources: prefix"));
+    char *big = malloc(CW_TOKEN_SOURCES_MAX + 1);
+    assert_non_null(big);
+    memset(big, 'x', CW_TOKEN_SOURCES_MAX);
+    big[CW_TOKEN_SOURCES_MAX] = '\0';
+    assert_int_equal(cw_store_token_create_sources(f->s, "big", "ingest", "", big, h2, &found, &d),
+                     CW_ERR_INVALID);
+    free(big);
+    assert_int_equal(cw_store_token_list(f->s, &list, &n, &d), CW_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(list[2].sources, "/team-b/\nhttps://ci.example/b/");
+    free(list);
+
     if (f->b->raw_int) {
         char sql[256];
         snprintf(sql, sizeof sql, "SELECT count(*) FROM tokens WHERE hash = '%s'", h1);
