@@ -114,7 +114,8 @@ describe('permission matrix of the write routes', () => {
   test('POST events (when the events route exists)', async (t) => {
     const doc = await srv.json('/api/v1/openapi.json');
     if (!doc.body.paths['/api/v1/events']?.post) { t.skip('no events intake in this build'); return; }
-    const want = { anonymous: 401, viewer: 403, ingest: 202, editorOwn: 202, editorOther: 202, admin: 202 };
+    // a team-scoped token sends only events about its team's components (issue #10)
+    const want = { anonymous: 401, viewer: 403, ingest: 202, editorOwn: 202, editorOther: 403, admin: 202 };
     let i = 0;
     for (const a of actors) {
       const ev = {
@@ -259,7 +260,7 @@ describe('permission matrix of the write routes', () => {
     const doc = await srv.json('/api/v1/openapi.json');
     if (!doc.body.paths['/api/v1/events']?.post) { t.skip('no events intake in this build'); return; }
     const items = (await srv.json('/api/v1/audit?action=events.ingest', { token: tok.admin })).body.items;
-    assert.equal(items.length, 4, 'one record per accepted batch (ingest, two editors, admin)');
+    assert.equal(items.length, 3, 'one record per accepted batch (ingest, the owning team\'s editor, admin)');
     assert.ok(items.every((x) => x.actor === 'token' && x.tokenId && x.requestId));
   });
 
@@ -272,12 +273,13 @@ describe('permission matrix of the write routes', () => {
     assert.equal(lines.length, 6);
     for (const l of lines) {
       const f = l.split('\t');
-      assert.equal(f.length, 7, l);
+      assert.equal(f.length, 8, l);
       assert.match(f[0], /^\d+$/);
       assert.match(f[2], /^(admin|editor|viewer|ingest)$/);
       assert.match(f[4], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
       assert.match(f[5], /^(-|\d{4}-\d\d-\d\dT.*Z)$/);
-      assert.match(f[6], /^(active|revoked)$/);
+      assert.equal(f[6], '-'); // no source prefixes
+      assert.match(f[7], /^(active|revoked)$/);
     }
     const line = lines.find((l) => l.split('\t')[1] === 'short lived?name');
     assert.ok(line, list.stdout);
@@ -416,5 +418,112 @@ describe('link keys claimed twice', () => {
     assert.equal((await put('mine', annotated('mine', 'team-a'), tok.a)).status, 200);
     assert.equal(await componentOf('d1'), 'component:default/pay');
     assert.equal((await srv.json('/api/v1/insights/ownership?rule=link-key-conflict', { token: tok.admin })).body.findings.length, 0);
+  });
+});
+
+// Issue #10 item 8: --team on ingest tokens scopes what they may send,
+// --team is refused where it means nothing, tokens may be bound to
+// context.source prefixes, and a known (source, id) with another body is a
+// conflict, not a silent duplicate.
+describe('scoped event intake', () => {
+  let srv, tok;
+  const ev = (id, service, { source = '/team-b/ci', type = 'dev.cdevents.service.deployed.0.3.0', artifact = '1' } = {}) => ({
+    context: { specversion: '0.5.1', id, source, type, timestamp: '2026-02-01T10:00:00Z' },
+    subject: { id: service, content: { environment: { id: 'production' }, artifactId: `pkg:generic/${service}@${artifact}` } },
+  });
+  const change = (id, repo, source = '/team-b/ci') => ({
+    context: { specversion: '0.5.1', id, source, type: 'dev.cdevents.change.merged.0.3.0', timestamp: '2026-02-01T09:00:00Z' },
+    subject: { id: `pr-${id}`, content: { repository: { id: repo } } },
+  });
+  const pipeline = (id) => ({
+    context: { specversion: '0.5.1', id, source: '/team-b/ci', type: 'dev.cdevents.pipelinerun.started.0.2.0', timestamp: '2026-02-01T09:00:00Z' },
+    subject: { id: `run-${id}`, content: { pipelineName: 'build', url: 'https://ci.example/run' } },
+  });
+  before(async () => {
+    const dir = tempDir();
+    const seed = join(dir, 'seed.yaml');
+    const c = (name, owner, annotations) => JSON.stringify({ apiVersion: 'backstage.io/v1alpha1', kind: 'Component', metadata: { name, annotations }, spec: { type: 'service', lifecycle: 'production', owner } }) + '\n';
+    writeFileSync(seed, yaml([group('team-a'), group('team-b'), c('a-svc', 'team-a', {}), c('b-svc', 'team-b', { 'github.com/project-slug': 'acme/b' })]));
+    srv = await startServer({ publicRead: false, imports: [seed] });
+    tok = {
+      teamB: srv.token('ingest', { team: 'group:default/team-b', name: 'team-b-pipeline' }),
+      sourceB: srv.token('ingest', { name: 'b-sources', sources: ['/team-b/', 'https://ci.example/b/,urn:b:'] }),
+      ingest: srv.token('ingest', { name: 'any' }),
+      admin: srv.token('admin', { name: 'root' }),
+    };
+  });
+  after(async () => { await srv.stop(); });
+  const post = (body, token, type = 'application/json') => srv.json('/api/v1/events', {
+    method: 'POST', token, headers: { 'content-type': type }, body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const stored = async (id) => (await srv.json('/api/v1/events?limit=1000', { token: tok.admin })).body.items.filter((e) => e.id === id);
+
+  test('--team is refused where it has no meaning; --source only for the roles that send events', () => {
+    for (const role of ['viewer', 'admin']) {
+      const r = conway(['token', 'create', '--db', srv.db, '--role', role, '--team', 'team-a']);
+      assert.equal(r.status, 2, role);
+      assert.match(r.stderr, /--team applies to editor and ingest tokens only/);
+      const s = conway(['token', 'create', '--db', srv.db, '--role', role, '--source', '/x/']);
+      assert.equal(s.status, 2, role);
+      assert.match(s.stderr, /--source applies to ingest and editor tokens only/);
+    }
+    const bad = conway(['token', 'create', '--db', srv.db, '--role', 'ingest', '--source', '/a/,,/b/']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--source: empty prefix/);
+    const list = conway(['token', 'list', '--db', srv.db]).stdout;
+    const line = list.split('\n').find((l) => l.split('\t')[1] === 'b-sources');
+    assert.equal(line.split('\t')[6], '/team-b/,https://ci.example/b/,urn:b:');
+    assert.equal(list.trim().split('\n').length, 4, 'no token was created by the refused commands');
+    const help = conway(['token', '--help']);
+    assert.match(help.stdout, /--source PREFIX/);
+    assert.match(help.stdout, /Viewer and admin tokens cannot be scoped/);
+  });
+
+  test('a team-scoped ingest token sends only events that link to its team\'s components, all or nothing', async () => {
+    let r = await post(ev('t1', 'b-svc'), tok.teamB);
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    assert.equal((await post(change('t2', 'ACME/B'), tok.teamB)).status, 202);
+    // another team's component, in a batch whose first event is fine: nothing stored
+    r = await post([ev('t3', 'b-svc'), ev('t4', 'a-svc')], tok.teamB);
+    assertProblem(r, 403, /^events\[1\]: this token is scoped to group:default\/team-b and may send only events about that team's components; service 'a-svc' is component:default\/a-svc, owned by group:default\/team-a$/);
+    assert.deepEqual(await stored('t3'), []);
+    // NDJSON alike
+    r = await post(`${JSON.stringify(ev('t5', 'b-svc'))}\n${JSON.stringify(change('t6', 'acme/a'))}\n`, tok.teamB, 'application/x-ndjson');
+    assertProblem(r, 403, /^events\[1\]: .*repository 'acme\/a' matches no Component/);
+    assert.deepEqual(await stored('t5'), []);
+    // keys that match nothing, or name nothing
+    assertProblem(await post(ev('t7', 'ghost'), tok.teamB), 403, /service 'ghost' matches no Component/);
+    assertProblem(await post(pipeline('t8'), tok.teamB), 403, /this dev\.cdevents\.pipelinerun\.started\.0\.2\.0 event names no service or repository/);
+    // an unscoped ingest token sends them all
+    assert.equal((await post([ev('t3', 'b-svc'), ev('t4', 'a-svc'), pipeline('t8')], tok.ingest)).status, 202);
+  });
+
+  test('a token bound to source prefixes sends only under them', async () => {
+    assert.equal((await post([ev('s1', 'a-svc', { source: '/team-b/deploy' }), ev('s2', 'a-svc', { source: 'urn:b:1' })], tok.sourceB)).status, 202);
+    const r = await post([ev('s3', 'a-svc', { source: 'https://ci.example/b/x' }), ev('s4', 'a-svc', { source: '/team-a/ci' })], tok.sourceB);
+    assertProblem(r, 403, /^events\[1\]\.context\.source: '\/team-a\/ci' is not one this token may send under \(its sources start with: \/team-b\/,https:\/\/ci\.example\/b\/,urn:b:\)$/);
+    assert.deepEqual(await stored('s3'), []);
+    // a prefix is a prefix of the text, not of a path segment: '/team-b' alone is not under '/team-b/'
+    assertProblem(await post(ev('s5', 'a-svc', { source: '/team-b' }), tok.sourceB), 403, /context\.source/);
+  });
+
+  test('a known (source, id) with another body is counted as a conflict, in the answer and the audit log', async () => {
+    const first = ev('c1', 'a-svc', { source: '/shared-ci' });
+    let r = await post(first, tok.ingest);
+    assert.deepEqual(r.body, { accepted: 1, duplicates: 0, conflicts: 0 });
+    // the same event again (members in another order) is a retry
+    const reordered = { subject: first.subject, context: first.context };
+    r = await post(reordered, tok.ingest);
+    assert.deepEqual(r.body, { accepted: 0, duplicates: 1, conflicts: 0 });
+    // another pipeline's event under the same (source, id)
+    r = await post(ev('c1', 'a-svc', { source: '/shared-ci', artifact: '666' }), tok.admin);
+    assert.equal(r.status, 202);
+    assert.deepEqual(r.body, { accepted: 0, duplicates: 0, conflicts: 1 });
+    const s = await stored('c1');
+    assert.equal(s.length, 1);
+    assert.equal(s[0].artifactId, 'pkg:generic/a-svc@1', 'the first event stays');
+    const audit = (await srv.json('/api/v1/audit?action=events.ingest&limit=1000', { token: tok.admin })).body.items;
+    assert.deepEqual(audit[0].detail, { accepted: 0, duplicates: 0, conflicts: 1 });
+    assert.deepEqual(audit[1].detail, { accepted: 0, duplicates: 1, conflicts: 0 });
   });
 });
