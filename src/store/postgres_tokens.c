@@ -119,6 +119,48 @@ static cw_err tok_touch(cw_store *store, int64_t id, int64_t now, cw_diag *d)
                       id, now, d);
 }
 
+static cw_err tok_touch_many(cw_store *store, const cw_token_use *uses, size_t n, bool nowait,
+                             cw_diag *d)
+{
+    cw_pg *s = cw__pg(store);
+    if (s->read_only)
+        return cw_fail(d, CW_ERR_UNSUPPORTED, "database: opened read-only");
+    cw__pg_array ids, ats;
+    cw__pg_array_init(&ids);
+    cw__pg_array_init(&ats);
+    cw_err err = CW_OK;
+    for (size_t i = 0; !err && i < n; i++)
+        if (cw__pg_array_add_i64(&ids, uses[i].id) || cw__pg_array_add_i64(&ats, uses[i].at))
+            err = cw_fail(d, CW_ERR_NOMEM, "tokens: out of memory");
+    const char *p[] = {cw__pg_array_text(&ids), cw__pg_array_text(&ats)};
+    if (!err && (!p[0] || !p[1]))
+        err = cw_fail(d, CW_ERR_NOMEM, "tokens: out of memory");
+    cw__pg_conn *c = NULL;
+    if (!err)
+        err = cw__pg_acquire(s, &c, d);
+    PGresult *r = NULL;
+    /* the rows are locked first, without waiting when asked (lock class 55:
+     * CW_ERR_BUSY), then updated in the same statement */
+    if (!err)
+        err = cw__pg_exec(c,
+                          nowait ? "UPDATE tokens t SET last_used_at = u.at"
+                                   " FROM unnest($1::bigint[], $2::bigint[]) AS u(id, at)"
+                                   " WHERE t.id = u.id AND (t.last_used_at IS NULL OR"
+                                   " t.last_used_at < u.at) AND t.id IN (SELECT id FROM tokens"
+                                   " WHERE id = ANY($1::bigint[]) FOR UPDATE NOWAIT)"
+                                 : "UPDATE tokens t SET last_used_at = u.at"
+                                   " FROM unnest($1::bigint[], $2::bigint[]) AS u(id, at)"
+                                   " WHERE t.id = u.id AND (t.last_used_at IS NULL OR"
+                                   " t.last_used_at < u.at)",
+                          2, p, &r, d);
+    PQclear(r);
+    if (c)
+        cw__pg_release(s, c);
+    cw__pg_array_free(&ids);
+    cw__pg_array_free(&ats);
+    return err;
+}
+
 static cw_err tok_revoke(cw_store *store, int64_t id, int64_t now, cw_diag *d)
 {
     /* revoking twice keeps the first revocation time */
@@ -164,4 +206,5 @@ const cw_store_token_ops cw__pg_token_ops = {
     .touch = tok_touch,
     .list = tok_list,
     .revoke = tok_revoke,
+    .touch_many = tok_touch_many,
 };

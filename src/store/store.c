@@ -345,6 +345,20 @@ cw_err cw_store_token_touch(cw_store *s, int64_t id, int64_t now, cw_diag *d)
     return ops->touch(s, id, now, d);
 }
 
+cw_err cw_store_token_touch_many(cw_store *s, const cw_token_use *uses, size_t n, bool nowait,
+                                 cw_diag *d)
+{
+    const cw_store_token_ops *ops;
+    STORE_OPS(s, tokens, ops, d);
+    if (n == 0)
+        return CW_OK;
+    if (!uses)
+        return cw_fail(d, CW_ERR_INVALID, "tokens: no uses");
+    if (!ops->touch_many)
+        return cw_fail(d, CW_ERR_UNSUPPORTED, "tokens: touch_many not supported");
+    return ops->touch_many(s, uses, n, nowait, d);
+}
+
 cw_err cw_store_token_list(cw_store *s, cw_token **out, size_t *n, cw_diag *d)
 {
     const cw_store_token_ops *ops;

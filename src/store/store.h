@@ -174,6 +174,24 @@ cw_err cw_store_token_create_sources(cw_store *s, const char *name, const char *
 cw_err cw_store_token_find(cw_store *s, const char *secret_hash, cw_token *out,
                            cw_diag *d);
 cw_err cw_store_token_touch(cw_store *s, int64_t id, int64_t now, cw_diag *d);
+
+/* One token's last use (unix seconds). */
+typedef struct {
+    int64_t id;
+    int64_t at;
+} cw_token_use;
+
+/*
+ * Records many last uses (ids unique) in one transaction: each token's last_used_at
+ * becomes the later of its value and `at` (unknown ids are skipped). With
+ * nowait the call never waits for a lock someone else holds (another
+ * process's write, a row being revoked): it answers CW_ERR_BUSY at once,
+ * having written nothing, for the caller to try again later. Bookkeeping
+ * that must not hold up requests (issue #10) uses it from a background
+ * thread (http/token_use.c).
+ */
+cw_err cw_store_token_touch_many(cw_store *s, const cw_token_use *uses, size_t n, bool nowait,
+                                 cw_diag *d);
 /* All tokens, revoked ones included, by id; *out is one array: free() it. */
 cw_err cw_store_token_list(cw_store *s, cw_token **out, size_t *n, cw_diag *d);
 cw_err cw_store_token_revoke(cw_store *s, int64_t id, int64_t now, cw_diag *d);

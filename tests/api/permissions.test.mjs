@@ -9,7 +9,8 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, conway, tempDir } from './helpers.mjs';
+import { spawn } from 'node:child_process';
+import { startServer, conway, tempDir, usePostgres } from './helpers.mjs';
 
 const yaml = (docs) => docs.join('---\n');
 const group = (name) => `apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: ${name}\nspec:\n  type: team\n  children: []\n`;
@@ -267,7 +268,13 @@ describe('permission matrix of the write routes', () => {
   test('a revoked token stops at once; token list shows one line per token; no secret is stored', async () => {
     const t = srv.token('editor', { team: 'group:default/team-a', name: 'short lived\tname' });
     assert.equal((await put('component', 'owned-a', comp('owned-a', 'team-a', 'before revoke'), t)).status, 200);
-    const list = conway(['token', 'list', '--db', srv.db]);
+    // the last use is written in the background, within about a second
+    let list;
+    for (let i = 0; i < 50; i++) {
+      list = conway(['token', 'list', '--db', srv.db]);
+      if (!/short lived\?name\t[^\t]*\t[^\t]*\t[^\t]*\t-\t/.test(list.stdout)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     assert.equal(list.status, 0, list.stderr);
     const lines = list.stdout.trim().split('\n');
     assert.equal(lines.length, 6);
@@ -525,5 +532,60 @@ describe('scoped event intake', () => {
     const audit = (await srv.json('/api/v1/audit?action=events.ingest&limit=1000', { token: tok.admin })).body.items;
     assert.deepEqual(audit[0].detail, { accepted: 0, duplicates: 0, conflicts: 1 });
     assert.deepEqual(audit[1].detail, { accepted: 0, duplicates: 1, conflicts: 0 });
+  });
+});
+
+// Issue #10 item 16: recording a token's last use must never hold up a
+// request. Another process holds the database's write lock (SQLite) or the
+// token rows (PostgreSQL), as an import or a revoke would: a first read
+// with a token must be answered while the lock is still held, and the
+// figure must reach the database once the lock is gone.
+describe('token bookkeeping never blocks a request', () => {
+  // A session of the backend's own client holding the lock until release().
+  function holdLock(db) {
+    const child = usePostgres
+      ? spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', db], { stdio: ['pipe', 'pipe', 'pipe'] })
+      : spawn('sqlite3', [db], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const held = new Promise((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (c) => { out += c; if (out.includes('locked')) resolve(); });
+      child.stderr.on('data', (c) => reject(new Error(String(c))));
+    });
+    child.stdin.write(usePostgres ? "BEGIN;\nSELECT id FROM tokens FOR UPDATE;\n\\echo locked\n"
+      : "BEGIN IMMEDIATE;\nSELECT 'locked';\n");
+    const exited = new Promise((r) => child.once('exit', r));
+    return {
+      held,
+      async release() {
+        child.stdin.end(usePostgres ? 'ROLLBACK;\n\\q\n' : 'ROLLBACK;\n.quit\n');
+        await exited;
+      },
+    };
+  }
+
+  test('a read answers while another session holds the lock; its last use is recorded after', async () => {
+    const srv = await startServer({ publicRead: false });
+    try {
+      const viewer = srv.token('viewer', { name: 'reader' });
+      const lock = holdLock(srv.db);
+      await lock.held;
+      let released = false;
+      const releasing = new Promise((r) => setTimeout(async () => { released = true; await lock.release(); r(); }, 3000));
+      const r = await srv.json('/api/v1/entities?limit=1', { token: viewer });
+      const answeredWhileLocked = !released;
+      await releasing;
+      assert.equal(r.status, 200);
+      assert.ok(answeredWhileLocked, 'the read waited for the lock to be released');
+      // the figure is not lost: written in the background once the lock is gone
+      let used = '-';
+      for (let i = 0; i < 100 && used === '-'; i++) {
+        const line = conway(['token', 'list', '--db', srv.db]).stdout.split('\n').find((l) => l.split('\t')[1] === 'reader');
+        used = line.split('\t')[5];
+        if (used === '-') await new Promise((res) => setTimeout(res, 100));
+      }
+      assert.match(used, /^\d{4}-\d\d-\d\dT/);
+    } finally {
+      await srv.stop();
+    }
   });
 });

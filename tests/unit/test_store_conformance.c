@@ -1066,6 +1066,70 @@ static void test_tokens(void **state)
     }
 }
 
+/* Issue #10: last uses recorded in bulk, the later time winning; with
+ * nowait, a lock held elsewhere answers CW_ERR_BUSY at once and the call
+ * succeeds once it is gone. */
+static void test_token_touch_many(void **state)
+{
+    fx_store *f = *state;
+    cw_diag d = {""};
+    char h1[65], h2[65];
+    sha256_hex("cw_touch_one", h1);
+    sha256_hex("cw_touch_two", h2);
+    cw_token t1, t2, found;
+    assert_int_equal(cw_store_token_create(f->s, "one", "viewer", "", h1, &t1, &d), CW_OK);
+    assert_int_equal(cw_store_token_create(f->s, "two", "viewer", "", h2, &t2, &d), CW_OK);
+    cw_token_use u[3] = {{t1.id, 1700000100}, {t2.id, 1700000200}, {987654, 5}};
+    assert_int_equal(cw_store_token_touch_many(f->s, u, 3, false, &d), CW_OK);
+    assert_int_equal(cw_store_token_find(f->s, h1, &found, &d), CW_OK);
+    assert_int_equal(found.last_used_at, 1700000100);
+    /* an older figure never replaces a newer one */
+    u[0].at = 1700000050;
+    u[1].at = 1700000300;
+    assert_int_equal(cw_store_token_touch_many(f->s, u, 2, true, &d), CW_OK);
+    assert_int_equal(cw_store_token_find(f->s, h1, &found, &d), CW_OK);
+    assert_int_equal(found.last_used_at, 1700000100);
+    assert_int_equal(cw_store_token_find(f->s, h2, &found, &d), CW_OK);
+    assert_int_equal(found.last_used_at, 1700000300);
+    assert_int_equal(cw_store_token_touch_many(f->s, NULL, 0, true, &d), CW_OK);
+
+    /* a lock held by another connection (another process's write; a row
+     * being revoked) */
+    u[0].at = 1700000400;
+    sqlite3 *db = NULL;
+#ifdef CONWAY_HAVE_PG
+    PGconn *pg = NULL;
+#endif
+    if (f->b == &fx_sqlite_backend) {
+        assert_int_equal(sqlite3_open(fx_store_url(f), &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    }
+#ifdef CONWAY_HAVE_PG
+    else {
+        pg = fx_pg_connect(fx_store_url(f));
+        PGresult *r = PQexec(pg, "BEGIN; SELECT id FROM tokens FOR UPDATE");
+        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+        PQclear(r);
+    }
+#endif
+    assert_int_equal(cw_store_token_touch_many(f->s, u, 1, true, &d), CW_ERR_BUSY);
+    assert_int_equal(cw_store_token_find(f->s, h1, &found, &d), CW_OK); /* reads go on */
+    assert_int_equal(found.last_used_at, 1700000100);
+    if (db) {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_close(db);
+    }
+#ifdef CONWAY_HAVE_PG
+    if (pg) {
+        PQclear(PQexec(pg, "ROLLBACK"));
+        PQfinish(pg);
+    }
+#endif
+    assert_int_equal(cw_store_token_touch_many(f->s, u, 1, true, &d), CW_OK);
+    assert_int_equal(cw_store_token_find(f->s, h1, &found, &d), CW_OK);
+    assert_int_equal(found.last_used_at, 1700000400);
+}
+
 /* Issue #10: every Component with its owner and the ids it claims for
  * events, as both backends read them. */
 static void test_link_owners(void **state)
@@ -1491,6 +1555,7 @@ int main(void)
         T(test_put_many_is_all_or_nothing),
         T(test_put_many_statuses),
         T(test_tokens),
+        T(test_token_touch_many),
         T(test_link_owners),
         T(test_persistence_and_idempotent_migrations),
         T(test_write_is_visible_to_another_connection),
