@@ -129,6 +129,18 @@ static cw_err link_index_load(cw__pg_conn *c, cw__link_index *x, cw_diag *d)
     return err;
 }
 
+static cw_err ev_catalog_gen(cw_store *store, int64_t *out, cw_diag *d)
+{
+    cw_pg *s = cw__pg(store);
+    cw__pg_conn *c = NULL;
+    cw_err err = cw__pg_acquire(s, &c, d);
+    if (err)
+        return err;
+    err = cw__pg_entity_gen(c, out, d);
+    cw__pg_release(s, c);
+    return err;
+}
+
 static cw_err ev_link_owners(cw_store *store, cw_link_owners *out, cw_diag *d)
 {
     cw_pg *s = cw__pg(store);
@@ -138,8 +150,11 @@ static cw_err ev_link_owners(cw_store *store, cw_link_owners *out, cw_diag *d)
         return err;
     PGresult *r = NULL;
     size_t cap = 0;
+    /* the generation first: the rows are at least that new */
+    err = cw__pg_entity_gen(c, &out->gen, d);
     /* only string annotations count, as SQLite's json_extract typed TEXT */
-    err = cw__pg_exec(
+    if (!err)
+        err = cw__pg_exec(
         c,
         "SELECT ref, " CW__LINK_OWNERS_OWNER_SQL ", name,"
         " CASE WHEN json_typeof(a->'conway.dev/service-id') = 'string'"
@@ -998,4 +1013,5 @@ const struct cw_store_event_ops cw__pg_event_ops = {
     .unmatched_keys = ev_unmatched_keys,
     .delivery = ev_delivery,
     .link_owners = ev_link_owners,
+    .catalog_gen = ev_catalog_gen,
 };

@@ -104,13 +104,25 @@ static cw_err link_index_load(cw__sqlite_conn *c, cw__link_index *x, cw_diag *d)
     return err;
 }
 
+static cw_err ev_catalog_gen(cw_store *store, int64_t *out, cw_diag *d)
+{
+    cw_sqlite *s = cw__sqlite(store);
+    cw__sqlite_conn *c = cw__sqlite_read_acquire(s);
+    cw_err err = cw__sqlite_entity_gen(c, out, d);
+    cw__sqlite_read_release(s, c);
+    return err;
+}
+
 static cw_err ev_link_owners(cw_store *store, cw_link_owners *out, cw_diag *d)
 {
     cw_sqlite *s = cw__sqlite(store);
     cw__sqlite_conn *c = cw__sqlite_read_acquire(s);
     sqlite3_stmt *st = NULL;
     size_t cap = 0;
-    cw_err err = cw__sqlite_stmt(
+    /* the generation first: the rows are at least that new */
+    cw_err err = cw__sqlite_entity_gen(c, &out->gen, d);
+    if (!err)
+        err = cw__sqlite_stmt(
         c,
         "SELECT ref, " CW__LINK_OWNERS_OWNER_SQL ", name,"
         " json_extract(body, '$.metadata.annotations.\"conway.dev/service-id\"'),"
@@ -757,4 +769,5 @@ const struct cw_store_event_ops cw__sqlite_event_ops = {
     .unmatched_keys = ev_unmatched_keys,
     .delivery = ev_delivery,
     .link_owners = ev_link_owners,
+    .catalog_gen = ev_catalog_gen,
 };

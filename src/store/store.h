@@ -430,9 +430,16 @@ typedef struct {
 typedef struct {
     cw_link_owner *items;
     size_t len;
+    int64_t gen;              /* cw_store_catalog_gen when it was read (or
+                                 earlier: the list is at least that new) */
 } cw_link_owners;
 
 cw_err cw_store_link_owners(cw_store *s, cw_link_owners *out, cw_diag *d);
 void cw_link_owners_free(cw_link_owners *o);
+
+/* A number that grows with every entity write, by any process: what was
+ * computed from the catalog at one value holds while it stays the same.
+ * One indexed read. */
+cw_err cw_store_catalog_gen(cw_store *s, int64_t *out, cw_diag *d);
 
 #endif

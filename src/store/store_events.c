@@ -854,6 +854,17 @@ cw_err cw_store_link_owners(cw_store *s, cw_link_owners *out, cw_diag *d)
     return err;
 }
 
+cw_err cw_store_catalog_gen(cw_store *s, int64_t *out, cw_diag *d)
+{
+    const struct cw_store_event_ops *ops;
+    STORE_OPS(s, events, ops, d);
+    if (!out)
+        return cw_fail(d, CW_ERR_INVALID, "store: no output");
+    if (!ops->catalog_gen)
+        return cw_fail(d, CW_ERR_UNSUPPORTED, "store: catalog generation not supported");
+    return ops->catalog_gen(s, out, d);
+}
+
 void cw_link_owners_free(cw_link_owners *o)
 {
     for (size_t i = 0; o && i < o->len; i++)
