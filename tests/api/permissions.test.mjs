@@ -393,6 +393,17 @@ describe('link keys claimed twice', () => {
     assertProblem(r, 409, /would claim the service id 'twin', which component:default\/twin-[12] \(in this request\) already claims/);
     assert.equal((await srv.json('/api/v1/entities/component/default/other-a', { token: tok.admin })).status, 404);
     assert.equal((await srv.json('/api/v1/entities/component/default/twin-1', { token: tok.admin })).status, 404);
+    // a big import (checked through an index of the result) alike
+    const many = Array.from({ length: 12 }, (_, i) => annotated(`bulk-${i}`, 'team-a', { 'conway.dev/service-id': `bulk-svc-${i}` }));
+    r = await srv.json('/api/v1/import', { method: 'POST', token: tok.a, headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([...many, annotated('bulk-x', 'team-a', { 'github.com/project-slug': 'Acme/Pay' })]) });
+    assertProblem(r, 409, /component:default\/bulk-x would claim the repository id 'Acme\/Pay', which component:default\/pay/);
+    r = await srv.json('/api/v1/import', { method: 'POST', token: tok.a, headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([...many, annotated('bulk-y', 'team-a', { 'conway.dev/service-id': 'bulk-svc-3' })]) });
+    assertProblem(r, 409, /component:default\/bulk-(y|3) would claim the service id 'bulk-svc-3', which component:default\/bulk-(3|y) \(in this request\)/);
+    r = await srv.json('/api/v1/import', { method: 'POST', token: tok.a, headers: { 'content-type': 'application/json' }, body: JSON.stringify(many) });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.created, 12);
     // a key of its own is fine, also one equal to its own name
     assert.equal((await put('mine', annotated('mine', 'team-a', { 'conway.dev/service-id': 'mine' }), tok.a)).status, 200);
   });

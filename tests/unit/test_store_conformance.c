@@ -1151,7 +1151,10 @@ static void test_link_owners(void **state)
                         "'spec':{'type':'openapi','lifecycle':'production','owner':'team-a',"
                         "'definition':'x'}}"));
     cw_link_owners o;
+    int64_t g1 = -1, g2 = -1;
+    assert_int_equal(cw_store_catalog_gen(f->s, &g1, &d), CW_OK);
     assert_int_equal(cw_store_link_owners(f->s, &o, &d), CW_OK);
+    assert_int_equal(o.gen, g1);
     assert_int_equal(o.len, 3);
     /* sorted by key */
     assert_string_equal(o.items[0].ref, "component:default/billing");
@@ -1172,11 +1175,14 @@ static void test_link_owners(void **state)
     cw_link_owners_free(&o);
     assert_int_equal(o.len, 0);
 
-    /* the annotation removed: no id any more */
+    /* the annotation removed: no id any more; the generation moves on */
     put(f->s, fx_entity("{'apiVersion':'backstage.io/v1alpha1','kind':'Component',"
                         "'metadata':{'name':'odd','annotations':{'x':'y'}},"
                         "'spec':{'type':'service','lifecycle':'production','owner':'team-a'}}"));
+    assert_int_equal(cw_store_catalog_gen(f->s, &g2, &d), CW_OK);
+    assert_true(g2 > g1);
     assert_int_equal(cw_store_link_owners(f->s, &o, &d), CW_OK);
+    assert_int_equal(o.gen, g2);
     assert_int_equal(o.len, 3);
     assert_null(o.items[1].link.service_id);
     cw_link_owners_free(&o);
