@@ -1141,13 +1141,15 @@ static void test_link_owners(void **state)
                         "'metadata':{'name':'Cart','namespace':'shop','annotations':{"
                         "'conway.dev/service-id':'cart-svc','github.com/project-slug':'Acme/Cart',"
                         "'conway.dev/repository':'acme/cart-repo'}},"
-                        "'spec':{'type':'service','lifecycle':'production','owner':'group:default/team-a'}}"));
+                        "'spec':{'type':'service','lifecycle':'production',"
+                        "'owner':'group:default/team-a'}}"));
     put(f->s, component("billing", "service", "user:default/bob"));
     put(f->s, fx_entity("{'apiVersion':'backstage.io/v1alpha1','kind':'Component',"
                         "'metadata':{'name':'odd','annotations':{'conway.dev/service-id':'7'}},"
                         "'spec':{'type':'service','lifecycle':'production','owner':'team-a'}}"));
     /* other kinds claim nothing */
-    put(f->s, fx_entity("{'apiVersion':'backstage.io/v1alpha1','kind':'API','metadata':{'name':'cart'},"
+    put(f->s, fx_entity("{'apiVersion':'backstage.io/v1alpha1','kind':'API',"
+                        "'metadata':{'name':'cart'},"
                         "'spec':{'type':'openapi','lifecycle':'production','owner':'team-a',"
                         "'definition':'x'}}"));
     cw_link_owners o;
