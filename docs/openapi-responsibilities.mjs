@@ -13,7 +13,7 @@ const strs = { type: 'array', items: str };
 const nullable = (schema) => ({ oneOf: [schema, { type: 'null' }] });
 
 // the incident and postmortem rules (docs/incidents.md) share the answer
-const RULES = ['action-overdue', 'action-owner-not-accountable', 'action-owner-unknown', 'incident-without-postmortem', 'no-accountable', 'orphan-user', 'owner-is-user', 'owner-missing', 'postmortem-without-actions', 'shared-resource-owner', 'team-overload', 'team-without-members'];
+const RULES = ['action-overdue', 'action-owner-not-accountable', 'action-owner-unknown', 'incident-without-postmortem', 'link-key-conflict', 'no-accountable', 'orphan-user', 'owner-is-user', 'owner-missing', 'postmortem-without-actions', 'shared-resource-owner', 'team-overload', 'team-without-members'];
 
 const finding = {
   type: 'object', required: ['rule', 'severity', 'entityRef', 'detail'],

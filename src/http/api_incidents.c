@@ -748,6 +748,29 @@ static void post_alertmanager(cw_app *app, cw_req *req, cw_resp *resp)
         }
         nev++;
     }
+    /* a token bound to a team or to sources feeds only what it could send as
+     * events: the group's detected event, recorded now or not, is checked
+     * as POST /api/v1/events checks events (its source is CW_AM_SOURCE) */
+    if (req->authenticated && (req->token.team[0] || req->token.sources[0])) {
+        cw_am_plan probe = plan;
+        probe.detect = true;
+        probe.resolve = false;
+        json_t *pj = json_array();
+        cw_event pe = {0};
+        if (!pj || cw_am_plan_events(&n, &probe, pj) ||
+            cw_cdevent_decode(json_array_get(pj, 0), &pe, &d)) {
+            json_decref(pj);
+            cw_resp_problem(resp, 500, "the notification's incident event is not valid");
+            goto out;
+        }
+        err = cw_api_check_events(app, req, &pe, 1, &d);
+        cw_event_free(&pe);
+        json_decref(pj);
+        if (err) {
+            cw_resp_error(resp, err, &d);
+            goto out;
+        }
+    }
     if (nev && (err = cw_store_events_put(app->store, evs, nev, &res, &d))) {
         cw_resp_error(resp, err, &d);
         goto out;
@@ -766,6 +789,9 @@ static void post_alertmanager(cw_app *app, cw_req *req, cw_resp *resp)
         cw_resp_error(resp, err, &d);
         goto out;
     }
+    /* nor may a team's token add alerts to another team's incident */
+    if (!team_may_change(req, resp, &now_inc))
+        goto out;
     texts = json_array();
     ins = calloc(n.nalerts, sizeof *ins);
     if (!texts || !ins || alerts_in(&n, ins, texts)) {

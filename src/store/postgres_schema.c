@@ -152,8 +152,12 @@ const cw__pg_migration cw__pg_migrations[] = {
      "CREATE INDEX events_by_env ON events (env_id, time_ms);"
      "CREATE INDEX events_delivery ON events (cls, link_id, subject_id, time_ms)"
      " WHERE cls > 0;"},
+    {5, "token source prefixes",
+     /* issue #10: an ingest token may be bound to context.source prefixes
+      * (newline-separated; '' = any source) */
+     "ALTER TABLE tokens ADD COLUMN sources text NOT NULL DEFAULT '';"},
 
-    {5, "incidents",
+    {6, "incidents",
      /* one row per incident (source, subject id), derived from incident
       * events in their own transaction (store_incidents.h) */
      "CREATE TABLE incidents ("

@@ -10,7 +10,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, repoRoot } from './helpers.mjs';
+import { startServer, repoRoot, conway } from './helpers.mjs';
 
 const H = 3600 * 1000;
 const iso = (ms) => new Date(ms).toISOString();
@@ -146,6 +146,33 @@ describe('incidents', () => {
     bad.alerts[1].startsAt = amExample.alerts[1].startsAt;
     bad.alerts[0].labels.service = 7;
     assertProblem(await hook(bad), 400, /^alerts\[0\]\.labels\.service: must be a string/);
+  });
+
+  test('a team-scoped or source-bound ingest token records what it may send as events', async () => {
+    const t0 = Date.parse('2026-10-01T10:00:00Z');
+    const tok = (...args) => {
+      const r = conway(['token', 'create', '--db', srv.db, '--role', 'ingest', ...args]);
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.trim();
+    };
+    const payTeam = tok('--team', 'group:default/team-pay', '--name', 'pay-am');
+    // another team's component: refused, nothing recorded
+    const shop = notification('ShopSlow', 'firing', [['firing', t0, null, { service: 'checkout' }]]);
+    assertProblem(await hook(shop, payTeam), 403, /scoped to group:default\/team-pay.*checkout/);
+    assert.equal((await srv.json(`/api/v1/incidents?ref=${encodeURIComponent('x')}`, { token: viewer })).status, 200);
+    // its own: recorded
+    const pay = notification('PaySlow', 'firing', [['firing', t0, null, { service: 'pay-svc' }]]);
+    const ok = await hook(pay, payTeam);
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    assert.equal(ok.body.incident.owner, 'group:default/team-pay');
+    // the shop group, opened by an unscoped token, cannot be fed alerts by the pay team
+    assert.equal((await hook(shop)).status, 200);
+    assertProblem(await hook(shop, payTeam), 403, /scoped to group:default\/team-pay/);
+    // sources: Alertmanager's events come from /conway/alertmanager
+    const pager = tok('--source', '/pager');
+    assertProblem(await hook(pay, pager), 403, /context\.source: '\/conway\/alertmanager' is not one this token may send/);
+    const amOnly = tok('--source', '/conway/alertmanager');
+    assert.equal((await hook(pay, amOnly)).status, 200);
   });
 
   test('incident CDEvents make incidents; the list filters and pages them', async () => {

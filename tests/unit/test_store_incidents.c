@@ -196,9 +196,18 @@ static void test_derived_from_events(void **state)
     assert_string_equal(e[3].text, "incident.resolved");
     cw_incident_entries_free(e, n);
     cw_event_put_result r;
-    incident_event(s, "/pager", "e3", "resolved", T0 + HOUR_MS, "INC-1", NULL, NULL, NULL, NULL,
-                   &r);
+    incident_event(s, "/pager", "e3", "resolved", T0 + HOUR_MS, "INC-1", NULL, NULL, "critical",
+                   NULL, &r);
     assert_int_equal(r.duplicates, 1);
+    /* the same (source, id) with another body is a conflict: the incident
+     * keeps what the stored event said */
+    incident_event(s, "/pager", "e3", "resolved", T0 + 9 * HOUR_MS, "INC-1", NULL, NULL, "low",
+                   NULL, &r);
+    assert_int_equal(r.conflicts, 1);
+    i = by_key(s, "/pager", "INC-1");
+    assert_int_equal(i.resolved_ms, T0 + 2 * HOUR_MS);
+    assert_string_equal(i.severity, "critical");
+    cw_incident_free(&i);
     e = timeline(s, id, &n);
     assert_int_equal(n, 4);
     cw_incident_entries_free(e, n);
@@ -560,7 +569,7 @@ static void test_alerts_and_group(void **state)
 }
 
 /* A database whose incident events predate the incidents table: the
- * table is emptied and its flag reset by hand, as migration 5 leaves an
+ * table is emptied and its flag reset by hand, as migration 6 leaves an
  * older database; the first incidents call derives them again. */
 static void test_backfill(void **state)
 {
@@ -602,10 +611,10 @@ static void test_backfill(void **state)
     assert_int_equal(f->b->raw_int(f->ctx, "SELECT count(*) FROM incident_timeline"), 3);
 }
 
-/* A database of schema version 4 (events, no incidents) migrated by this
+/* A database of schema version 5 (events, no incidents) migrated by this
  * program: its incident events become incidents at the first read, and a
  * database that had none has nothing to derive. */
-static void test_migration_from_version_4(void **state)
+static void test_migration_from_version_5(void **state)
 {
     fx_store *f = *state;
     if (!f->b->raw_exec) {
@@ -616,12 +625,12 @@ static void test_migration_from_version_4(void **state)
     incident_event(f->s, "/m", "d1", "detected", T0, "I-OLD", NULL, NULL, "sev1", "old", NULL);
     cw_store_close(f->s);
     f->s = NULL;
-    /* undo migration 5, as a version 4 database looks */
+    /* undo migration 6, as a version 5 database looks */
     f->b->raw_exec(f->ctx, "DROP TABLE incident_alerts; DROP TABLE incident_timeline;"
                            " DROP TABLE incidents;"
                            " DELETE FROM cw_meta WHERE name = 'incidents_backfill'");
-    f->b->raw_exec(f->ctx, pg ? "UPDATE cw_schema_version SET version = 4 WHERE id = 1"
-                              : "PRAGMA user_version = 4");
+    f->b->raw_exec(f->ctx, pg ? "UPDATE cw_schema_version SET version = 5 WHERE id = 1"
+                              : "PRAGMA user_version = 5");
     f->s = fx_store_open(fx_store_url(f));
     assert_int_equal(f->b->raw_int(f->ctx, "SELECT value FROM cw_meta WHERE name = "
                                            "'incidents_backfill'"),
@@ -658,7 +667,7 @@ int main(void)
         T(test_transitions_and_notes),
         T(test_alerts_and_group),
         T(test_backfill),
-        T(test_migration_from_version_4),
+        T(test_migration_from_version_5),
         T(test_new_database_has_nothing_to_derive),
     };
     return fx_run_backends("store incidents", tests, FX_LEN(tests));
