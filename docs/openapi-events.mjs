@@ -117,17 +117,22 @@ export const paths = {
   '/api/v1/insights/coupling': {
     get: {
       operationId: 'getCoupling', tags: ['insights'], security: readSec,
-      summary: 'Components deployed to production together (shared chainId or within windowMinutes), flagged pairs and the release trains they form.',
+      summary: 'Components deployed to production together (shared chainId or within windowMinutes): one page of pairs, flagged first, then by confidence; the totals and the release trains of the whole window.',
       parameters: [
         scopeParam, ...windowParams,
         q('windowMinutes', 'Deployments at most this far apart are together.', { type: 'integer', minimum: 0, maximum: 10080, default: 15 }),
         q('minTogether', 'Flag a pair together at least this often…', { type: 'integer', minimum: 1, default: 5 }),
         q('minConfidence', '…and with together / min(deployments) at least this.', { type: 'number', minimum: 0, maximum: 1, default: 0.8 }),
+        q('limit', 'Pairs per page.', { type: 'integer', minimum: 1, maximum: 1000, default: 100 }),
+        q('cursor', 'nextCursor of the previous page: the page continues after its last pair.'),
       ],
       responses: {
-        200: json('Pairs and trains', { type: 'object', properties: {
-          pairs: { type: 'array', items: { type: 'object', properties: { a: { type: 'string' }, b: { type: 'string' }, together: { type: 'integer' }, deploymentsA: { type: 'integer' }, deploymentsB: { type: 'integer' }, confidence: num, jaccard: num, flagged: { type: 'boolean' } } } },
+        200: json('A page of pairs, the totals and the trains', { type: 'object', required: ['pairs', 'totalPairs', 'flaggedPairs', 'trains', 'nextCursor'], properties: {
+          pairs: { type: 'array', description: 'Flagged pairs first, then confidence and together (both descending), then a and b.', items: { type: 'object', properties: { a: { type: 'string' }, b: { type: 'string' }, together: { type: 'integer' }, deploymentsA: { type: 'integer' }, deploymentsB: { type: 'integer' }, confidence: num, jaccard: num, flagged: { type: 'boolean' } } } },
+          totalPairs: { type: 'integer', description: 'Pairs deployed together at least once in the window (all pages).' },
+          flaggedPairs: { type: 'integer', description: 'Of them, the flagged ones.' },
           trains: { type: 'array', items: { type: 'object', properties: { components: { type: 'array', items: { type: 'string' } }, teams: { type: 'array', items: { type: 'string' } } } } },
+          nextCursor: { type: ['string', 'null'], description: 'Pass as cursor for the next page; null on the last page.' },
         } }),
         ...errors(400, 401, 403, 404),
       },

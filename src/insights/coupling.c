@@ -216,28 +216,30 @@ out:
 
 /* ---- the sweep ------------------------------------------------------------------ */
 
+/* Deployments grouped by component or by chain: the ds indices of group g
+ * are at[start[g] .. start[g + 1]), ascending (so in time order). */
+typedef struct {
+    size_t *start;
+    size_t *at;
+} groups;
+
 /*
- * The state of one component's sweep. For component A (`me`), side_ab[B]
- * counts A's deployments together with some deployment of B, side_ba[B]
- * B's deployments together with some deployment of A. The window [wlo, whi)
- * of ds holds the deployments within window_ms of A's current deployment;
- * cnt/active list the components present in it.
+ * The state of one component's sweep. For component A (`me`) and each B
+ * after it, side_ab[B] counts A's deployments together with some deployment
+ * of B, side_ba[B] B's deployments together with some deployment of A.
  */
 typedef struct {
     const dep *ds;
     size_t n;
+    int64_t w;          /* window_ms */
     int32_t me;
-    size_t *cnt;        /* per component: its deployments in the window */
-    int32_t *active;    /* components with cnt > 0 */
-    size_t *act_at;     /* per component: its index in active */
-    size_t nactive;
     size_t *side_ab, *side_ba;
+    size_t *covered;    /* per component B: A's deployments (indices into
+                           A's group) below it are counted in side_ab[B] */
     int32_t *touched;   /* components with a side counted for me */
     size_t ntouched;
     size_t *tmark;      /* per component: me + 1 when in touched */
     size_t *dmark;      /* per deployment: me + 1 when counted in side_ba */
-    size_t *cmark;      /* per component: the deployment of me that last
-                           counted it in side_ab */
     size_t *gmark;      /* per chain: me + 1 when its deployments were counted */
 } sweep;
 
@@ -249,69 +251,111 @@ static void touch(sweep *sw, int32_t c)
     }
 }
 
-/* Deployment j is together with one of me's: B's side counts it once. */
-static void count_ba(sweep *sw, size_t j)
+/* Deployment j, of a component after me, is together with one of me's. */
+static inline void count_ba(sweep *sw, size_t j, int32_t c)
 {
     if (sw->dmark[j] == (size_t)sw->me + 1)
         return;
     sw->dmark[j] = (size_t)sw->me + 1;
-    int32_t c = sw->ds[j].comp;
-    if (c == sw->me)
-        return;
     touch(sw, c);
     sw->side_ba[c]++;
 }
 
-/* Me's deployment i is together with a deployment of c: once per (i, c). */
-static void count_ab(sweep *sw, size_t i, int32_t c)
+/* First index of ds[from, to) whose time is >= t. */
+static size_t lower_bound(const dep *ds, size_t from, size_t to, int64_t t)
 {
-    if (c == sw->me || sw->cmark[c] == i)
-        return;
-    sw->cmark[c] = i;
-    touch(sw, c);
-    sw->side_ab[c]++;
-}
-
-static void win_add(sweep *sw, size_t j)
-{
-    int32_t c = sw->ds[j].comp;
-    if (sw->cnt[c]++ == 0) {
-        sw->act_at[c] = sw->nactive;
-        sw->active[sw->nactive++] = c;
+    while (from < to) {
+        size_t mid = from + (to - from) / 2;
+        if (ds[mid].time < t)
+            from = mid + 1;
+        else
+            to = mid;
     }
-    count_ba(sw, j);
+    return from;
 }
 
-static void win_remove(sweep *sw, size_t j)
-{
-    int32_t c = sw->ds[j].comp;
-    if (--sw->cnt[c] == 0) {
-        int32_t last = sw->active[--sw->nactive];
-        sw->active[sw->act_at[c]] = last;
-        sw->act_at[last] = sw->act_at[c];
-    }
-}
+static int64_t minus_w(int64_t t, int64_t w) { return t < INT64_MIN + w ? INT64_MIN : t - w; }
+static int64_t plus_w(int64_t t, int64_t w) { return t > INT64_MAX - w ? INT64_MAX : t + w; }
 
-/* First index of ds whose time is >= t. */
-static size_t lower_bound(const dep *ds, size_t n, int64_t t)
+/* Whether component c has a deployment within w of time t. */
+static bool deployed_near(const sweep *sw, const groups *by_comp, int32_t c, int64_t t)
 {
-    size_t lo = 0, hi = n;
+    const size_t *at = by_comp->at;
+    size_t lo = by_comp->start[c], hi = by_comp->start[c + 1];
+    int64_t from = minus_w(t, sw->w);
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (ds[mid].time < t)
+        if (sw->ds[at[mid]].time < from)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo;
+    return lo < by_comp->start[c + 1] && sw->ds[at[lo]].time <= plus_w(t, sw->w);
 }
 
-/* Deployments grouped by component or by chain: the ds indices of group g
- * are at[start[g] .. start[g + 1]), ascending (so in time order). */
-typedef struct {
-    size_t *start;
-    size_t *at;
-} groups;
+/*
+ * Sweeps component a, counting its pairs with the components after it (the
+ * others had theirs counted in their own sweep). The deployments within w
+ * of some deployment of a (the union of its windows) are visited once each,
+ * in time order: each is together with a, and with the run [l, r) of a's
+ * deployments within w of it, which only moves forward, so side_ab[B] grows
+ * by the part of that run beyond covered[B]. Then a's chains: their
+ * deployments are together with a, and a chained deployment of a is
+ * together with every component of its chain (counted unless a window
+ * counted it already).
+ */
+static void sweep_component(sweep *sw, int32_t a, const groups *by_comp, const groups *by_chain,
+                            const groups *chain_comps)
+{
+    const dep *ds = sw->ds;
+    const size_t *mine = by_comp->at + by_comp->start[a];
+    size_t m = by_comp->start[a + 1] - by_comp->start[a];
+    sw->me = a;
+    size_t pos = 0, l = 0, r = 0;
+    for (size_t k = 0; k < m; k++) {
+        int64_t t = ds[mine[k]].time;
+        int64_t lo_t = minus_w(t, sw->w), hi_t = plus_w(t, sw->w);
+        if (pos < sw->n && ds[pos].time < lo_t)
+            pos = lower_bound(ds, pos, sw->n, lo_t); /* skip what lies between */
+        for (; pos < sw->n && ds[pos].time <= hi_t; pos++) {
+            int32_t c = ds[pos].comp;
+            if (c <= a)
+                continue;
+            count_ba(sw, pos, c);
+            int64_t tj = ds[pos].time;
+            while (r < m && ds[mine[r]].time <= plus_w(tj, sw->w))
+                r++;
+            while (l < r && ds[mine[l]].time < minus_w(tj, sw->w))
+                l++;
+            size_t from = l > sw->covered[c] ? l : sw->covered[c];
+            if (r > from) {
+                sw->side_ab[c] += r - from;
+                sw->covered[c] = r;
+            }
+        }
+    }
+    for (size_t k = 0; k < m; k++) {
+        size_t i = mine[k];
+        if (!ds[i].chain)
+            continue;
+        size_t g = ds[i].chain - 1;
+        for (size_t x = chain_comps->start[g]; x < chain_comps->start[g + 1]; x++) {
+            int32_t c = (int32_t)chain_comps->at[x];
+            if (c > a && !deployed_near(sw, by_comp, c, ds[i].time)) {
+                touch(sw, c);
+                sw->side_ab[c]++;
+            }
+        }
+        if (sw->gmark[g] != (size_t)a + 1) {
+            sw->gmark[g] = (size_t)a + 1;
+            for (size_t x = by_chain->start[g]; x < by_chain->start[g + 1]; x++) {
+                size_t j = by_chain->at[x];
+                if (ds[j].comp > a)
+                    count_ba(sw, j, ds[j].comp);
+            }
+        }
+    }
+}
 
 static cw_err groups_build(groups *gr, const dep *ds, size_t n, size_t ngroups, bool by_chain)
 {
@@ -341,48 +385,6 @@ static void groups_free(groups *gr)
 {
     free(gr->start);
     free(gr->at);
-}
-
-/* Sweeps component a over the windows around its deployments and over its
- * chains (chain_comps: the distinct components of each chain). */
-static void sweep_component(sweep *sw, int32_t a, const groups *by_comp, const groups *by_chain,
-                            const groups *chain_comps, int64_t w)
-{
-    const dep *ds = sw->ds;
-    sw->me = a;
-    size_t wlo = 0, whi = 0;
-    for (size_t k = by_comp->start[a]; k < by_comp->start[a + 1]; k++) {
-        size_t i = by_comp->at[k];
-        int64_t t = ds[i].time;
-        int64_t lo_t = t < INT64_MIN + w ? INT64_MIN : t - w;
-        int64_t hi_t = t > INT64_MAX - w ? INT64_MAX : t + w;
-        if (whi == wlo || ds[whi - 1].time < lo_t) {
-            /* no overlap with the previous window: start afresh, skipping
-             * the deployments in between without touching them */
-            for (size_t j = wlo; j < whi; j++)
-                win_remove(sw, j);
-            wlo = whi = lower_bound(ds, sw->n, lo_t);
-        } else {
-            while (ds[wlo].time < lo_t)
-                win_remove(sw, wlo++);
-        }
-        while (whi < sw->n && ds[whi].time <= hi_t)
-            win_add(sw, whi++);
-        for (size_t m = 0; m < sw->nactive; m++)
-            count_ab(sw, i, sw->active[m]);
-        if (ds[i].chain) {
-            size_t g = ds[i].chain - 1;
-            for (size_t m = chain_comps->start[g]; m < chain_comps->start[g + 1]; m++)
-                count_ab(sw, i, (int32_t)chain_comps->at[m]);
-            if (sw->gmark[g] != (size_t)a + 1) {
-                sw->gmark[g] = (size_t)a + 1;
-                for (size_t m = by_chain->start[g]; m < by_chain->start[g + 1]; m++)
-                    count_ba(sw, by_chain->at[m]);
-            }
-        }
-    }
-    for (size_t j = wlo; j < whi; j++)
-        win_remove(sw, j);
 }
 
 /* The distinct components of each chain, grouped like by_chain (at[] holds
@@ -474,19 +476,16 @@ cw_err cw_coupling_compute(const cw_dora_input *in, const cw_coupling_params *p,
     }
     qsort(ds, n, sizeof *ds, cmp_dep);
     size_t ng = chains.len;
-    sw = (sweep){.ds = ds, .n = n};
-    sw.cnt = calloc(nn, sizeof *sw.cnt);
-    sw.active = malloc(nn * sizeof *sw.active);
-    sw.act_at = malloc(nn * sizeof *sw.act_at);
+    sw = (sweep){.ds = ds, .n = n, .w = p->window_ms};
     sw.side_ab = calloc(nn, sizeof *sw.side_ab);
     sw.side_ba = calloc(nn, sizeof *sw.side_ba);
+    sw.covered = calloc(nn, sizeof *sw.covered);
     sw.touched = malloc(nn * sizeof *sw.touched);
     sw.tmark = calloc(nn, sizeof *sw.tmark);
-    sw.cmark = malloc(nn * sizeof *sw.cmark);
     sw.dmark = calloc(n ? n : 1, sizeof *sw.dmark);
     sw.gmark = calloc(ng ? ng : 1, sizeof *sw.gmark);
-    if (!sw.cnt || !sw.active || !sw.act_at || !sw.side_ab || !sw.side_ba || !sw.touched ||
-        !sw.tmark || !sw.cmark || !sw.dmark || !sw.gmark) {
+    if (!sw.side_ab || !sw.side_ba || !sw.covered || !sw.touched || !sw.tmark || !sw.dmark ||
+        !sw.gmark) {
         err = CW_ERR_NOMEM;
         goto out;
     }
@@ -496,19 +495,18 @@ cw_err cw_coupling_compute(const cw_dora_input *in, const cw_coupling_params *p,
         goto out;
     for (size_t c = 0; c < nc; c++) {
         sw.tmark[c] = 0; /* borrowed by chain_components */
-        sw.cmark[c] = SIZE_MAX;
         parent[c] = c;
     }
 
     for (size_t a = 0; a < nc; a++) {
         if (!counts[a])
             continue;
-        sweep_component(&sw, (int32_t)a, &by_comp, &by_chain, &chain_comps, p->window_ms);
+        sweep_component(&sw, (int32_t)a, &by_comp, &by_chain, &chain_comps);
         for (size_t t = 0; t < sw.ntouched; t++) {
             int32_t b = sw.touched[t];
             size_t together = sw.side_ab[b] < sw.side_ba[b] ? sw.side_ab[b] : sw.side_ba[b];
-            sw.side_ab[b] = sw.side_ba[b] = 0;
-            if ((size_t)b <= a || together == 0)
+            sw.side_ab[b] = sw.side_ba[b] = sw.covered[b] = 0;
+            if (together == 0)
                 continue;
             cw_coupling_pair pr = {.a = (int32_t)a, .b = b, .together = together,
                                    .count_a = counts[a], .count_b = counts[b]};
@@ -542,14 +540,11 @@ out:
     free(parent);
     free(in_train);
     free(pg.v);
-    free(sw.cnt);
-    free(sw.active);
-    free(sw.act_at);
     free(sw.side_ab);
     free(sw.side_ba);
+    free(sw.covered);
     free(sw.touched);
     free(sw.tmark);
-    free(sw.cmark);
     free(sw.dmark);
     free(sw.gmark);
     groups_free(&by_comp);
