@@ -35,6 +35,8 @@ static const char serve_help[] =
     "                          messages go to NAME.dlx / NAME.dead)\n"
     "  --public-read           let reads through without a token\n"
     "  --max-body BYTES        largest request body accepted (default 16777216)\n"
+    "  --max-event-bytes BYTES largest CDEvent accepted, as compact JSON, over HTTP and\n"
+    "                          AMQP (default 262144; larger ones get 413 naming the event)\n"
     "  --timeout SECONDS       idle connection timeout, and the longest a request body may\n"
     "                          take to arrive (default 30)\n"
     "  --production-env GLOBS  environments that count as production (default 'prod*')\n"
@@ -80,7 +82,8 @@ int cw_cmd_serve(int argc, char **argv)
 {
     const char *listen = NULL, *db = NULL, *threads = NULL, *public_read = NULL, *max_body = NULL,
                *timeout = NULL, *prod = NULL, *log_level = NULL, *max_comp = NULL,
-               *db_pool = NULL, *amqp_url = NULL, *amqp_queue = NULL, *activities = NULL;
+               *db_pool = NULL, *amqp_url = NULL, *amqp_queue = NULL, *activities = NULL,
+               *max_event = NULL;
     cw_opt opts[] = {
         {"listen", true, &listen},     {"db", true, &db},
         {"threads", true, &threads},   {"public-read", false, &public_read},
@@ -90,6 +93,7 @@ int cw_cmd_serve(int argc, char **argv)
         {"db-pool", true, &db_pool},
         {"amqp", true, &amqp_url},     {"amqp-queue", true, &amqp_queue},
         {"activities", true, &activities},
+        {"max-event-bytes", true, &max_event},
         {NULL, false, NULL},
     };
     const char *pos[1];
@@ -117,6 +121,11 @@ int cw_cmd_serve(int argc, char **argv)
         if (!parse_uint("max-body", max_body, 1024, 1ull << 30, &v))
             return 2;
         cfg.max_body = (size_t)v;
+    }
+    if (max_event) {
+        if (!parse_uint("max-event-bytes", max_event, 1024, 1ull << 30, &v))
+            return 2;
+        cfg.max_event_bytes = (size_t)v;
     }
     if (timeout) {
         if (!parse_uint("timeout", timeout, 1, 3600, &v))
@@ -203,7 +212,8 @@ int cw_cmd_serve(int argc, char **argv)
     }
 #ifdef CONWAY_HAVE_AMQP
     if (amqp_url) {
-        cw_amqp_config acfg = {.url = amqp_url, .queue = amqp_queue, .max_body = cfg.max_body};
+        cw_amqp_config acfg = {.url = amqp_url, .queue = amqp_queue, .max_body = cfg.max_body,
+                               .max_event_bytes = cfg.max_event_bytes};
         if (cw_amqp_start(&acfg, store, &amqp, &d)) {
             fprintf(stderr, "conway serve: %s\n", d.msg);
             goto out;

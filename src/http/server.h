@@ -21,6 +21,7 @@ typedef struct {
     bool public_read;            /* reads need no token */
     const char *production_env;  /* glob list for production environment ids */
     unsigned max_components_per_team;
+    size_t max_event_bytes;      /* one CDEvent; 0 = CW_EVENTS_DEFAULT_MAX_EVENT_BYTES */
 } cw_server_config;
 
 void cw_server_config_default(cw_server_config *c);
