@@ -410,10 +410,13 @@ static cw_err chain_components(groups *out, const groups *by_chain, const dep *d
     return CW_OK;
 }
 
+/* A position: counts a pair can have, a before b (or both between the same
+ * two components, when the components they named are gone). */
 static bool check_cursor(const cw_coupling_cursor *c, size_t nc)
 {
+    bool between = c->a_pos == c->b_pos && (c->a_pos & 1);
     return c->together >= 1 && c->min_count >= c->together && c->a_pos >= -1 &&
-           c->a_pos < c->b_pos && c->b_pos <= 2 * (int64_t)nc;
+           (c->a_pos < c->b_pos || between) && c->b_pos <= 2 * (int64_t)nc;
 }
 
 cw_err cw_coupling_compute(const cw_dora_input *in, const cw_coupling_params *p,

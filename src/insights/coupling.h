@@ -50,7 +50,8 @@
  * A position in the order of pairs: the pair (flagged, together/min_count,
  * together, a, b) itself or where it would be. a_pos and b_pos are twice a
  * component index; an odd value 2i - 1 stands between components i - 1 and
- * i (a component that has left the scope since the cursor was issued).
+ * i (a component that has left the scope since the cursor was issued), and
+ * then a_pos may equal b_pos.
  */
 typedef struct {
     bool flagged;

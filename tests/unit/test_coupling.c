@@ -436,6 +436,12 @@ static void test_cursor_between_components(void **state)
     assert_false(r.more);
     assert_int_equal(r.total_pairs, 4);
     cw_coupling_free(&r);
+    /* Both components gone, and nothing was between them: after (A, C)
+     * and before (B, C) ... with A and B gone, "between A and B" twice. */
+    cur = (cw_coupling_cursor){true, 5, 5, 2 * B - 1, 2 * B - 1};
+    r = run(p);
+    expect_pair(&r.pairs[0], B, C, 5, 5, 5, 1.0, 1.0, true);
+    cw_coupling_free(&r);
     /* Positions that are none. */
     cw_dora_input in = {.ncomponents = NCOMP, .deployments = deps, .ndeployments = ndeps};
     cw_diag d = {""};
