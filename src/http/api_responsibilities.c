@@ -297,7 +297,9 @@ static void get_ownership(cw_app *app, cw_req *req, cw_resp *resp)
         cw_resp_error(resp, err, &d);
         goto out;
     }
-    cw_resp_json(resp, 200, body);
+    /* grows with the catalog: written as the client reads, from findings
+     * shared with the cache (bounded.h) */
+    cw_resp_json_stream(req, resp, 200, body);
 out:
     free(items);
     json_decref(arr);

@@ -85,6 +85,116 @@ void cw_resp_stream(const cw_req *req, cw_resp *resp, int status, const char *co
     resp->stream = st;
 }
 
+/* ---- a JSON value, serialised as it is read ----------------------------------- */
+
+#define JSON_FLAGS (JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(12)) /* = cw_resp_json */
+#define JSON_EXPAND_DEPTH 3 /* containers this shallow are walked; deeper ones written whole */
+#define JSON_STACK 4
+
+typedef struct {
+    json_t *v;          /* the container being written */
+    size_t index;       /* arrays: the next element */
+    void *iter;         /* objects: the next member */
+    bool any;           /* something written inside it */
+} json_frame;
+
+typedef struct {
+    json_t *root;       /* owned */
+    json_frame stack[JSON_STACK];
+    size_t depth;
+    bool started;
+} json_stream;
+
+static void json_stream_free(void *p)
+{
+    json_stream *js = p;
+    json_decref(js->root);
+    free(js);
+}
+
+/* Appends v as jansson writes it (JSON_FLAGS), any type. */
+static cw_err put_dump(cw_buf *out, const json_t *v)
+{
+    char *text = json_dumps(v, JSON_FLAGS | JSON_ENCODE_ANY);
+    if (!text)
+        return CW_ERR_NOMEM;
+    cw_err err = cw_buf_puts(out, text);
+    free(text);
+    return err;
+}
+
+/* Writes v: containers shallow enough are opened (pushed), others whole. */
+static cw_err put_value(json_stream *js, json_t *v, cw_buf *out)
+{
+    if ((json_is_object(v) || json_is_array(v)) && js->depth < JSON_EXPAND_DEPTH) {
+        js->stack[js->depth++] = (json_frame){v, 0, json_is_object(v) ? json_object_iter(v) : NULL,
+                                              false};
+        return cw_buf_putc(out, json_is_object(v) ? '{' : '[');
+    }
+    return put_dump(out, v);
+}
+
+static cw_err json_next(void *p, cw_buf *out, bool *done, cw_diag *d)
+{
+    (void)d;
+    json_stream *js = p;
+    cw_err err = CW_OK;
+    size_t start = out->len;
+    if (!js->started) {
+        js->started = true;
+        err = put_value(js, js->root, out);
+    }
+    while (!err && js->depth && out->len - start < CW_STREAM_PIECE_BYTES) {
+        json_frame *f = &js->stack[js->depth - 1];
+        json_t *child = NULL;
+        if (json_is_array(f->v)) {
+            if (f->index < json_array_size(f->v))
+                child = json_array_get(f->v, f->index++);
+        } else if (f->iter) {
+            child = json_object_iter_value(f->iter);
+            const char *key = json_object_iter_key(f->iter);
+            f->iter = json_object_iter_next(f->v, f->iter);
+            if (f->any)
+                err = cw_buf_putc(out, ',');
+            json_t *k = err ? NULL : json_string_nocheck(key);
+            if (!err)
+                err = k ? put_dump(out, k) : CW_ERR_NOMEM;
+            json_decref(k);
+            if (!err)
+                err = cw_buf_putc(out, ':');
+            f->any = true;
+            if (!err)
+                err = put_value(js, child, out);
+            continue;
+        }
+        if (!child) {
+            err = cw_buf_putc(out, json_is_object(f->v) ? '}' : ']');
+            js->depth--;
+            continue;
+        }
+        if (f->any)
+            err = cw_buf_putc(out, ',');
+        f->any = true;
+        if (!err)
+            err = put_value(js, child, out);
+    }
+    if (!err && !js->depth)
+        *done = true;
+    return err;
+}
+
+void cw_resp_json_stream(const cw_req *req, cw_resp *resp, int status, json_t *body)
+{
+    json_stream *js = body ? calloc(1, sizeof *js) : NULL;
+    if (!js) {
+        json_decref(body);
+        cw_resp_problem(resp, 500, "out of memory while building the answer");
+        return;
+    }
+    js->root = body;
+    cw_resp_stream(req, resp, status, "application/json", json_next, json_stream_free, js);
+}
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
 {
     (void)pos;

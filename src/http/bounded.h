@@ -63,6 +63,14 @@ typedef void (*cw_stream_free_fn)(void *state);
 void cw_resp_stream(const cw_req *req, cw_resp *resp, int status, const char *content_type,
                     cw_stream_next_fn next, cw_stream_free_fn free_fn, void *state);
 
+/*
+ * cw_resp_json (http_int.h) for a large answer built from shared values
+ * (a cached report): body (stolen) is serialised as the client reads,
+ * byte for byte as cw_resp_json would, so a connection holds body's
+ * skeleton and one piece of text, not the whole text.
+ */
+void cw_resp_json_stream(const cw_req *req, cw_resp *resp, int status, json_t *body);
+
 /* ---- for server.c ------------------------------------------------------------ */
 
 struct MHD_Response;

@@ -1,7 +1,8 @@
 // bounds.test.mjs — bounded memory for answers (issue #10, items 2 and 3)
 // against a real `conway serve`:
 //  - clients that never read: 30 connections ask for Backstage's unpaged
-//    entity list (about 13 MB each) and read nothing; the server's resident
+//    entity list (about 13 MB each), 10 for the ownership report, and read
+//    nothing; the server's resident
 //    memory stays within a bound far below what holding 30 answers takes,
 //    it keeps answering, and a stalled answer read later is complete;
 //  - streamed answers (unpaged lists, by-refs) equal what paging reads;
@@ -73,30 +74,36 @@ describe('clients that never read', () => {
   });
   after(async () => { await srv.stop(); });
 
-  test('30 connections that never read the unpaged entity list: RSS stays bounded, the server answers, a late reader gets everything', async () => {
+  test('40 connections that never read the unpaged entity list and the ownership report: RSS stays bounded, the server answers, a late reader gets everything', async () => {
     // warm up (caches, thread arenas) with a full read
     const full = await srv.json('/api/catalog/entities');
     assert.equal(full.status, 200);
     assert.equal(full.body.length, N);
     const answerBytes = JSON.stringify(full.body).length;
     assert.ok(answerBytes > 12 * MiB, `the answer is ${answerBytes} bytes`);
+
+    // the ownership report grows with the catalog too (a finding per
+    // component here: their owner does not exist)
+    const own = await srv.json('/api/v1/insights/ownership');
+    assert.equal(own.status, 200);
+    assert.equal(own.body.findings.length, own.body.summary.total);
+    assert.ok(own.body.findings.length >= N);
     const before = await settledRss(srv.proc.pid);
 
     const socks = [];
-    const data = [];
-    for (let i = 0; i < 30; i++) {
+    for (let i = 0; i < 40; i++) {
       const s = net.connect(srv.port, '127.0.0.1');
       s.on('error', () => {});
-      s.write('GET /api/catalog/entities HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+      const path = i < 30 ? '/api/catalog/entities' : '/api/v1/insights/ownership';
+      s.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
       s.pause();
       socks.push(s);
-      data.push([]);
     }
     try {
       const stalled = await settledRss(srv.proc.pid);
       const grew = (stalled - before) / 1024;
-      // holding the 30 answers takes 30 × 13 MB = 390 MB; a stream holds a piece
-      assert.ok(grew < 96, `RSS grew by ${grew.toFixed(1)} MiB with 30 stalled readers (from ${(before / 1024).toFixed(1)} MiB)`);
+      // holding the 30 lists takes 30 × 13 MB = 390 MB; a stream holds a piece
+      assert.ok(grew < 96, `RSS grew by ${grew.toFixed(1)} MiB with 40 stalled readers (from ${(before / 1024).toFixed(1)} MiB)`);
       // the server still answers others
       const t0 = Date.now();
       assert.equal((await srv.fetch('/healthz')).status, 200);
