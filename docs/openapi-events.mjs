@@ -35,7 +35,7 @@ const schemas = {
 };
 
 const pageParams = [
-  q('limit', 'Page size.', { type: 'integer', minimum: 1, maximum: 1000, default: 100 }),
+  q('limit', 'Page size; a page also ends once its body passes 4 MiB (follow nextCursor until null).', { type: 'integer', minimum: 1, maximum: 1000, default: 100 }),
   q('cursor', 'nextCursor of the previous page.'),
 ];
 const scopeParam = q('scope', "'org' (default) or an entity ref: a Component (bare names mean component:default/NAME), a System (its parts) or a Group (the Components it owns).");
@@ -49,7 +49,7 @@ export const paths = {
     post: {
       operationId: 'postEvents', tags: ['events'], security: ingestSec,
       summary: 'Ingest CDEvents (role ingest, editor or admin). Answered only after the events are committed; concurrent requests share transactions.',
-      description: 'Content-Type chooses the mode: application/json (one CDEvent or an array; with ce-specversion/ce-id/ce-source/ce-type headers: CloudEvents binary mode), application/cloudevents+json (structured), application/cloudevents-batch+json (batch), application/x-ndjson (one CDEvent per line). All or nothing per request; a re-delivery of (context.source, context.id) counts as a duplicate.',
+      description: 'Content-Type chooses the mode: application/json (one CDEvent or an array; with ce-specversion/ce-id/ce-source/ce-type headers: CloudEvents binary mode), application/cloudevents+json (structured), application/cloudevents-batch+json (batch), application/x-ndjson (one CDEvent per line). All or nothing per request; a re-delivery of (context.source, context.id) counts as a duplicate. One event is at most --max-event-bytes (default 262144) of compact JSON: a larger one is 413 naming it (events[i]).',
       parameters: ['ce-specversion', 'ce-id', 'ce-source', 'ce-type'].map((h) => ({ name: h, in: 'header', required: false, description: 'CloudEvents binary mode attribute; must equal the CDEvent context.', schema: { type: 'string' } })),
       requestBody: { required: true, content: Object.fromEntries(['application/json', 'application/cloudevents+json', 'application/cloudevents-batch+json', 'application/x-ndjson'].map((t) => [t, { schema: {} }])) },
       responses: {
