@@ -531,7 +531,8 @@ cw_err cw_coupling_compute(const cw_dora_input *in, const cw_coupling_params *p,
         sw.ntouched = 0;
     }
 
-    qsort(pg.v, pg.len, sizeof *pg.v, cmp_pair);
+    if (pg.len)
+        qsort(pg.v, pg.len, sizeof *pg.v, cmp_pair);
     out->pairs = pg.v;
     out->npairs = pg.len;
     out->more = pg.offered > pg.len;
