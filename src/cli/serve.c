@@ -42,6 +42,8 @@ static const char serve_help[] =
     "                          (default 16777216); one entity or list of refs: 1 MiB at most\n"
     "  --max-inflight-body BYTES  request body data all requests together may hold;\n"
     "                          past it new bodies get 503 with Retry-After (default 268435456)\n"
+    "  --max-event-bytes BYTES largest CDEvent accepted, as compact JSON, over HTTP and\n"
+    "                          AMQP (default 262144; larger ones get 413 naming the event)\n"
     "  --timeout SECONDS       idle connection timeout, and the longest a request body may\n"
     "                          take to arrive (default 30)\n"
     "  --header-timeout SECONDS  deadline for a request's head (request line and headers),\n"
@@ -137,7 +139,7 @@ int cw_cmd_serve(int argc, char **argv)
                *timeout = NULL, *prod = NULL, *log_level = NULL, *max_comp = NULL,
                *db_pool = NULL, *amqp_url = NULL, *amqp_queue = NULL, *activities = NULL,
                *max_inflight = NULL, *header_timeout = NULL, *per_ip = NULL, *allowed = NULL,
-               *pm_severity = NULL, *pm_days = NULL;
+               *max_event = NULL, *pm_severity = NULL, *pm_days = NULL;
     cw_opt opts[] = {
         {"listen", true, &listen},     {"db", true, &db},
         {"threads", true, &threads},   {"public-read", false, &public_read},
@@ -151,6 +153,7 @@ int cw_cmd_serve(int argc, char **argv)
         {"header-timeout", true, &header_timeout},
         {"max-conns-per-ip", true, &per_ip},
         {"allowed-host", true, &allowed},
+        {"max-event-bytes", true, &max_event},
         {"postmortem-severity", true, &pm_severity},
         {"postmortem-days", true, &pm_days},
         {NULL, false, NULL},
@@ -180,6 +183,11 @@ int cw_cmd_serve(int argc, char **argv)
         if (!parse_uint("max-body", max_body, 1024, 1ull << 30, &v))
             return 2;
         cfg.max_body = (size_t)v;
+    }
+    if (max_event) {
+        if (!parse_uint("max-event-bytes", max_event, 1024, 1ull << 30, &v))
+            return 2;
+        cfg.max_event_bytes = (size_t)v;
     }
     if (timeout) {
         if (!parse_uint("timeout", timeout, 1, 3600, &v))
@@ -309,7 +317,8 @@ int cw_cmd_serve(int argc, char **argv)
     }
 #ifdef CONWAY_HAVE_AMQP
     if (amqp_url) {
-        cw_amqp_config acfg = {.url = amqp_url, .queue = amqp_queue, .max_body = cfg.max_body};
+        cw_amqp_config acfg = {.url = amqp_url, .queue = amqp_queue, .max_body = cfg.max_body,
+                               .max_event_bytes = cfg.max_event_bytes};
         if (cw_amqp_start(&acfg, store, &amqp, &d)) {
             fprintf(stderr, "conway serve: %s\n", d.msg);
             goto out;
