@@ -36,20 +36,27 @@ void cw_event_service_key(const cw_event *ev, cw_event_link_key *out)
 static bool eq(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
 static bool ieq(const char *a, const char *b) { return a && b && cw__ieq(a, b); }
 
+static bool repo_eq(const cw_link_component *c, const char *id)
+{
+    return ieq(c->repository, id) || ieq(c->project_slug, id) || ieq(c->gitlab_slug, id);
+}
+
 long cw_link_match(const cw_event_link_key *key, const cw_link_component *comps, size_t n)
 {
     if (key->kind == CW_LINK_REPOSITORY) {
         for (size_t i = 0; i < n; i++)
-            if (ieq(comps[i].repository, key->repository_id) ||
-                ieq(comps[i].project_slug, key->repository_id))
+            if (repo_eq(&comps[i], key->repository_id))
                 return (long)i;
         return -1;
     }
     if (key->kind != CW_LINK_SERVICE)
         return -1;
-    /* Three passes, because an earlier rule wins over a lower index. */
+    /* One pass per rule, because an earlier rule wins over a lower index. */
     for (size_t i = 0; i < n; i++)
         if (eq(comps[i].service_id, key->service_id))
+            return (long)i;
+    for (size_t i = 0; i < n; i++)
+        if (repo_eq(&comps[i], key->service_id))
             return (long)i;
     for (size_t i = 0; i < n; i++)
         if (ieq(comps[i].name, key->service_id))

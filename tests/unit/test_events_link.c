@@ -87,11 +87,11 @@ static void test_link_match_precedence(void **state)
 {
     (void)state;
     const cw_link_component comps[] = {
-        {"checkout", NULL, NULL, NULL},               /* 0: name = last segment */
-        {"clusterA/ns/checkout", NULL, NULL, NULL},   /* 1: not a valid name, but test order */
-        {"billing", "clusterA/ns/checkout", NULL, NULL}, /* 2: annotation */
-        {"Payments", NULL, "Acme/Payments", NULL},    /* 3 */
-        {"web", NULL, NULL, "acme/web"},              /* 4 */
+        {"checkout", NULL, NULL, NULL, NULL},             /* 0: name = last segment */
+        {"clusterA/ns/checkout", NULL, NULL, NULL, NULL}, /* 1: not a valid name, but test order */
+        {"billing", "clusterA/ns/checkout", NULL, NULL, NULL}, /* 2: annotation */
+        {"Payments", NULL, "Acme/Payments", NULL, NULL},  /* 3 */
+        {"web", NULL, NULL, "acme/web", NULL},        /* 4 */
     };
     cw_event_link_key k = {CW_LINK_SERVICE, "clusterA/ns/checkout", "checkout", NULL};
     assert_int_equal(cw_link_match(&k, comps, 5), 2); /* annotation wins */
@@ -111,6 +111,22 @@ static void test_link_match_precedence(void **state)
     cw_event_link_key k4 = {CW_LINK_SERVICE, "CLUSTERA/ns/checkout", "checkout", NULL};
     assert_int_equal(cw_link_match(&k4, comps, 5), 1);
     assert_int_equal(cw_link_match(&k4, comps + 2, 1), -1);
+    /* A service named by its repository (webhooks): the repository and
+     * slug annotations, GitLab's too, come before names. */
+    const cw_link_component hosted[] = {
+        {"shop", NULL, NULL, NULL, NULL},                 /* 0: the last segment */
+        {"storefront", NULL, NULL, "Acme/Shop", NULL},    /* 1: GitHub slug */
+        {"basket", NULL, NULL, NULL, "group/sub/basket"}, /* 2: GitLab slug */
+        {"other", "acme/shop", NULL, NULL, NULL},         /* 3: service-id, exact */
+    };
+    cw_event_link_key gh = {CW_LINK_SERVICE, "acme/shop", "shop", NULL};
+    assert_int_equal(cw_link_match(&gh, hosted, 4), 3);
+    assert_int_equal(cw_link_match(&gh, hosted, 3), 1);
+    assert_int_equal(cw_link_match(&gh, hosted, 1), 0);
+    cw_event_link_key gl = {CW_LINK_SERVICE, "Group/Sub/Basket", "Basket", NULL};
+    assert_int_equal(cw_link_match(&gl, hosted, 4), 2);
+    cw_event_link_key glr = {CW_LINK_REPOSITORY, NULL, NULL, "group/sub/basket"};
+    assert_int_equal(cw_link_match(&glr, hosted, 4), 2);
     cw_event_link_key none = {CW_LINK_NONE, NULL, NULL, NULL};
     assert_int_equal(cw_link_match(&none, comps, 5), -1);
 }

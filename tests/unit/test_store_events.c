@@ -660,6 +660,21 @@ static void test_linking_rules_and_relinking(void **state)
     put_all(f->s, &v);
     component_of(f->s, "late", ref);
     assert_string_equal(ref, "component:default/d");
+
+    /* webhooks name a deployment by its repository (events/webhooks.h):
+     * the repository annotations, GitLab's slug too, link it before names */
+    deployed(&v, "hook-deploy", "deployed", T0, "Org/SlugRepo", "prod", "abc", NULL);
+    deployed(&v, "hook-gl-deploy", "deployed", T0, "grp/sub/basket", "prod", "abd", NULL);
+    change(&v, "hook-gl-change", "merged", T0, "mr-1", "Grp/Sub/Basket");
+    put_component(f->s, "slugrepo", "team-b", NULL, NULL); /* the last segment loses */
+    put_component(f->s, "basket-svc", "team-a", NULL, "gitlab.com/project-slug=grp/sub/basket");
+    put_all(f->s, &v);
+    component_of(f->s, "hook-deploy", ref);
+    assert_string_equal(ref, "component:default/e");
+    component_of(f->s, "hook-gl-deploy", ref);
+    assert_string_equal(ref, "component:default/basket-svc");
+    component_of(f->s, "hook-gl-change", ref);
+    assert_string_equal(ref, "component:default/basket-svc");
 }
 
 static void test_unmatched_keys_limit(void **state)
