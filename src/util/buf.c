@@ -40,6 +40,11 @@ static cw_err buf_reserve(cw_buf *b, size_t extra)
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need)
         cap *= 2;
+    /* never more than the hard limit can use: a request body capped at its
+     * Content-Length is allocated once at that size, not rounded up to
+     * twice it */
+    if (cap > b->max + 1)
+        cap = b->max + 1;
     char *p = realloc(b->data, cap);
     if (!p)
         return CW_ERR_NOMEM;

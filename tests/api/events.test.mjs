@@ -195,7 +195,7 @@ describe('intake rules', () => {
 
   test('bodies over the limit and requests with too many events are 413', async () => {
     // announce a body over the limit: the answer comes before any of it is sent
-    const raw = await rawRequest(srv.port, `POST /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ingest}\r\nContent-Type: application/json\r\nContent-Length: 4100000\r\n\r\n`);
+    const raw = await rawRequest(srv.port, `POST /api/v1/events HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${ingest}\r\nContent-Type: application/json\r\nContent-Length: 4100000\r\n\r\n`);
     assert.match(raw, /^HTTP\/1\.1 413 /);
     assert.match(raw, /exceeds the limit of 4000000 bytes/);
     const lines = [];

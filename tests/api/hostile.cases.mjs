@@ -14,6 +14,10 @@
 //   type        Content-Type of the body (default application/json when a
 //               body is given; null sends none)
 //   headers     extra raw header lines
+//   host        the Host header's value (default 127.0.0.1)
+//   noLength    send no Content-Length of our own (headers may give one:
+//               with body '' only the head is sent, announcing a body that
+//               never comes, so the answer must come before any body)
 //   chunked     send the body with Transfer-Encoding: chunked
 //   status      expected status, or a list of acceptable statuses
 //   detail      RegExp the problem+json detail must match (problem answers)
@@ -179,6 +183,56 @@ export function hostileCases() {
     { name: '3000 small headers', headers: Array.from({ length: 3000 }, (_, i) => `X-H${i}: ${'v'.repeat(20)}`), path: '/api/v1/entities', status: 431, notProblem: true },
     { name: 'a header line without a colon', headers: ['NoColonHere'], path: '/api/v1/entities', status: [200, 400], notProblem: 'maybe', items: 'any' },
   );
+
+  // ---- judged by the head, before any body is read ---------------------------------
+  // Each announces a body and sends none of it: the answer must not wait for it.
+  const announce = (n) => ({ body: '', noLength: true, type: null, headers: [`Content-Length: ${n}`] });
+  const SIXTEEN = 16 << 20;
+  cases.push(
+    { name: 'POST to /healthz announcing 16 MiB without a token', method: 'POST', path: '/healthz', token: null, ...announce(SIXTEEN), status: 405, detail: /not allowed/ },
+    { name: 'POST to an unknown route announcing 16 MiB', method: 'POST', path: '/api/v1/nowhere', token: null, ...announce(SIXTEEN), status: 404, detail: /no such resource/ },
+    put('write announcing 16 MiB without a token', '', { ...announce(SIXTEEN), token: null, status: 401, detail: /bearer token/ }),
+    put('write announcing 16 MiB with an unknown token', '', { ...announce(SIXTEEN), token: { raw: 'Bearer cw_unknown' }, status: 401, detail: /unknown or revoked/ }),
+    put('viewer write announcing 16 MiB', '', { ...announce(SIXTEEN), token: 'viewer', status: 403, detail: /needs 'editor'/ }),
+    imp('viewer import announcing 16 MiB', '', { ...announce(SIXTEEN), token: 'viewer', status: 403, detail: /needs 'editor'/ }),
+    put('entity announcing one byte more than 1 MiB', '', { ...announce((1 << 20) + 1), status: 413, detail: /exceeds the limit of 1048576 bytes/ }),
+    imp('import announcing more than --max-body', '', { ...announce((1 << 20) + 1), status: 413, detail: /exceeds the limit of 1048576 bytes/ }),
+    { name: 'events announcing more than --max-body', method: 'POST', path: '/api/v1/events', ...announce((1 << 20) + 1), status: 413, detail: /exceeds the limit of 1048576 bytes/ },
+    { name: 'CODEOWNERS announcing more than --max-body', method: 'POST', path: '/api/v1/codeowners', ...announce((1 << 20) + 1), status: 413, detail: /exceeds the limit/ },
+    { name: 'by-refs announcing more than 1 MiB', method: 'POST', path: '/api/catalog/entities/by-refs', ...announce((1 << 20) + 1), status: 413, detail: /exceeds the limit of 1048576 bytes/ },
+    { name: 'GET announcing a body', path: '/api/v1/entities', ...announce(100), status: 413, detail: /takes no request body/ },
+    { name: 'DELETE announcing a body', method: 'DELETE', path: PUT, ...announce(100), status: 413, detail: /takes no request body/ },
+    { name: 'GET with a chunked body', path: '/api/v1/entities', body: '', noLength: true, type: null, headers: ['Transfer-Encoding: chunked'], status: 413, detail: /takes no request body/ },
+    imp('import without Content-Length', '', { noLength: true, status: 411, detail: /Content-Length/ }),
+    { name: 'events without Content-Length', method: 'POST', path: '/api/v1/events', body: '', noLength: true, status: 411, detail: /Content-Length/ },
+    put('entity without Content-Length', '', { noLength: true, status: 411, detail: /Content-Length/ }),
+    put('two different Content-Length headers', '{}', { noLength: true, headers: ['Content-Length: 2', 'Content-Length: 5'], status: 400, detail: /two different Content-Length headers \(2 and 5\)/ }),
+    put('two different Content-Length headers, the first larger', '{}xyz', { noLength: true, headers: ['Content-Length: 5', 'Content-Length: 2'], status: 400, detail: /two different Content-Length/ }),
+    put('Content-Length and Transfer-Encoding together', '', { noLength: true, headers: ['Content-Length: 2', 'Transfer-Encoding: chunked'], status: 400, detail: /both Content-Length and Transfer-Encoding/ }),
+    put('Transfer-Encoding gzip', '', { noLength: true, headers: ['Transfer-Encoding: gzip'], status: 400, detail: /not supported/ }),
+    { name: 'two Host headers', path: '/healthz', token: null, headers: ['Host: localhost'], status: 400, detail: /more than one Host header/ },
+  );
+
+  // ---- Host names (the server under test listens on 127.0.0.1) -----------------------
+  cases.push(
+    { name: 'Host of a rebinding attacker', path: '/api/v1/entities', host: 'rebind.attacker.example', status: 421, detail: /not a name of this server/ },
+    { name: 'Host of a rebinding attacker with a port', path: '/healthz', token: null, host: 'rebind.attacker.example:7700', status: 421, detail: /not a name of this server/ },
+    { name: 'Host that resolves to 127.0.0.1 through DNS', path: '/healthz', token: null, host: '127.0.0.1.nip.io', status: 421, detail: /--allowed-host/ },
+    { name: 'Host localhost.example.com', path: '/healthz', token: null, host: 'localhost.example.com', status: 421, detail: /not a name/ },
+    { name: 'Host that is not a name', path: '/healthz', token: null, host: 'a b/c', status: 421, detail: /not a name/ },
+    { name: 'Host localhost', path: '/api/v1/entities?limit=1', host: 'localhost', status: 200, items: 1 },
+    { name: 'Host LOCALHOST with a port', path: '/healthz', token: null, host: 'LOCALHOST:7700', status: 200 },
+    { name: 'Host 127.0.0.1 with another port', path: '/healthz', token: null, host: '127.0.0.1:80', status: 200 },
+    { name: 'Host [::1] with a port', path: '/healthz', token: null, host: '[::1]:7700', status: 200 },
+  );
+
+  // ---- public routes ignore Authorization ---------------------------------------------
+  for (const path of ['/healthz', '/readyz', '/metrics', '/api/v1/openapi.json']) {
+    cases.push(
+      { name: `stale token on ${path}`, path, token: { raw: 'Bearer cw_stale-token-from-last-year' }, status: 200 },
+      { name: `Basic credentials on ${path}`, path, token: { raw: 'Basic YWRtaW46YWRtaW4=' }, status: 200 },
+    );
+  }
 
   // ---- content types and methods -----------------------------------------------------
   cases.push(

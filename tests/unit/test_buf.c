@@ -62,11 +62,31 @@ static void test_add_keeps_the_cap(void **state)
     cw_buf_free(&b);
 }
 
+/* A buffer never allocates more than its hard limit can use: a request
+ * body capped at its Content-Length costs that much memory, not the next
+ * power of two (which could be twice as much). */
+static void test_growth_stops_at_the_cap(void **state)
+{
+    (void)state;
+    cw_buf b;
+    cw_buf_init(&b, 1000);
+    char chunk[100];
+    memset(chunk, 'x', sizeof chunk);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(cw_buf_append(&b, chunk, sizeof chunk), CW_OK);
+    assert_int_equal(b.len, 1000);
+    assert_true(b.cap <= 1001);
+    assert_int_equal(cw_buf_add(&b, "y", 1), CW_ERR_TOO_LARGE);
+    assert_int_equal(b.data[1000], '\0');
+    cw_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_escaping_matches_jansson),
         cmocka_unit_test(test_add_keeps_the_cap),
+        cmocka_unit_test(test_growth_stops_at_the_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
