@@ -93,6 +93,7 @@ struct cw_store_vtable {
     const struct cw_store_event_ops *events;    /* CDEvents, pings: not yet */
     const struct cw_store_audit_ops *audit;     /* audit log: not yet */
     const cw_store_backup_ops *backup;          /* online backup: SQLite only */
+    const struct cw_store_ingest_ops *ingest;   /* webhooks, locations (ingest_impl.h) */
 };
 
 /*

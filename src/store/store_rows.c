@@ -283,7 +283,11 @@ int64_t cw__link_index_resolve(const cw__link_index *x, int kind, const char *va
                 *oom = true;
                 return -1;
             }
-            v = (intptr_t)cw_strmap_get(&x->name, k);
+            /* a repository host names the service by its repository
+             * (webhooks.h): the slug annotations come before names */
+            v = (intptr_t)cw_strmap_get(&x->repo, k);
+            if (!v)
+                v = (intptr_t)cw_strmap_get(&x->name, k);
             const char *slash = strrchr(k, '/');
             if (!v && slash && slash[1])
                 v = (intptr_t)cw_strmap_get(&x->name, slash + 1);
