@@ -21,6 +21,7 @@
 #include "events/events.h"
 #include "events/webhooks.h"
 #include "fixtures.h"
+#include "util/crypto.h"
 #include "util/timeutil.h"
 
 #define NOW 1700000000000LL
@@ -530,6 +531,20 @@ static void test_times(void **state)
     assert_string_equal(cw_webhook_provider_name(CW_WEBHOOK_GITLAB), "gitlab");
 }
 
+/* The HMAC GitHub signs with: RFC 4231 test case 2, and the example of
+ * GitHub's "Validating webhook deliveries" page. */
+static void test_hmac(void **state)
+{
+    (void)state;
+    char out[65];
+    static const char data[] = "what do ya want for nothing?";
+    assert_int_equal(cw_hmac_sha256_hex("Jefe", 4, data, strlen(data), out), CW_OK);
+    assert_string_equal(out, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    static const char key[] = "It's a Secret to Everybody";
+    assert_int_equal(cw_hmac_sha256_hex(key, strlen(key), "Hello, World!", 13, out), CW_OK);
+    assert_string_equal(out, "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -540,6 +555,7 @@ int main(void)
         cmocka_unit_test(test_github_unknown_and_invalid),
         cmocka_unit_test(test_gitlab_fixtures),
         cmocka_unit_test(test_times),
+        cmocka_unit_test(test_hmac),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
