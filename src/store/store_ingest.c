@@ -176,6 +176,26 @@ void cw_locations_free(cw_location *l, size_t n)
     free(l);
 }
 
+/* A random (version 4) UUID as Backstage gives its locations. */
+static cw_err new_uuid(char out[37])
+{
+    unsigned char b[16];
+    if (cw_random_bytes(b, sizeof b))
+        return CW_ERR_INTERNAL;
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (size_t i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[o++] = '-';
+        out[o++] = hex[b[i] >> 4];
+        out[o++] = hex[b[i] & 15];
+    }
+    out[o] = '\0';
+    return CW_OK;
+}
+
 static cw_err check_location(const char *type, const char *target, cw_diag *d)
 {
     if (!type || (strcmp(type, "url") != 0 && strcmp(type, "file") != 0))
@@ -199,7 +219,7 @@ cw_err cw_store_location_add(cw_store *s, const char *type, const char *target,
     if (!origin || (strcmp(origin, "api") && strcmp(origin, "entity") && strcmp(origin, "cli")))
         return cw_fail(d, CW_ERR_INVALID, "origin: must be api, entity or cli");
     char id[37];
-    if (cw_uuid4(id))
+    if (new_uuid(id))
         return cw_fail(d, CW_ERR_INTERNAL, "location: no secure randomness for an id");
     cw_location local;
     bool made = false;
