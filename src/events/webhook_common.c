@@ -159,6 +159,13 @@ bool cw__hk_ieq(const char *a, const char *b)
     }
 }
 
+void cw__hk_printable(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+            *s = '?';
+}
+
 void cw__hk_ignore(cw__hook *h, const char *why)
 {
     if (!h->out->ignored)

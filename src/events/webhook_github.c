@@ -372,6 +372,7 @@ cw_err cw_webhook_github(const cw_webhook_delivery *in, const json_t *payload,
     const char *action = cw__hk_str(payload, "action");
     snprintf(out->what, sizeof out->what, "%.60s%s%.30s", event, action ? "." : "",
              action ? action : "");
+    cw__hk_printable(out->what);
     out->events = json_array();
     if (!out->events)
         return cw_fail(d, CW_ERR_NOMEM, "webhook: out of memory");

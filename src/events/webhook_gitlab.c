@@ -325,6 +325,7 @@ cw_err cw_webhook_gitlab(const cw_webhook_delivery *in, const json_t *payload,
     const char *action = idx >= 0 && handlers[idx].attr_action ? attr_action(payload) : NULL;
     snprintf(out->what, sizeof out->what, "%.60s%s%.30s", kind ? kind : header,
              action ? "." : "", action ? action : "");
+    cw__hk_printable(out->what);
     out->events = json_array();
     if (!out->events)
         return cw_fail(d, CW_ERR_NOMEM, "webhook: out of memory");

@@ -38,6 +38,10 @@ int64_t cw__hk_time(const json_t *obj, const char *key, int64_t fallback);
 /* ASCII case-insensitive equality. */
 bool cw__hk_ieq(const char *a, const char *b);
 
+/* Replaces every byte of s outside printable ASCII by '?' (what a client
+ * sent in a header may be anything; it is logged and answered). */
+void cw__hk_printable(char *s);
+
 /* Marks the delivery as making no event, for `why` (static text). */
 void cw__hk_ignore(cw__hook *h, const char *why);
 

@@ -353,8 +353,9 @@ static void test_github_unknown_and_invalid(void **state)
     assert_true(r.unknown_type);
     assert_non_null(strstr(r.ignored, "ping"));
     cw_webhook_result_free(&r);
-    translate(cw_webhook_github, "star", NULL, p, &r);
+    translate(cw_webhook_github, "star\xff\n", NULL, p, &r);
     assert_true(r.unknown_type);
+    assert_string_equal(r.what, "star??"); /* what a header held, made printable */
     assert_int_equal(json_array_size(r.events), 0);
     cw_webhook_result_free(&r);
     json_decref(p);
