@@ -150,7 +150,7 @@ static void receive(cw_app *app, cw_req *req, cw_resp *resp, cw_webhook_provider
     const char *text = req->body;
     size_t len = req->body_len;
     const char *ct = cw_req_header(req, "Content-Type");
-    if (ct && !strncasecmp(ct, "application/x-www-form-urlencoded", 33)) {
+    if (p == CW_WEBHOOK_GITHUB && ct && !strncasecmp(ct, "application/x-www-form-urlencoded", 33)) {
         if (!form_payload(req->body, req->body_len, &form)) {
             count(app, p, "invalid");
             cw_resp_problem(resp, 400, "request body: a form without a payload field");
