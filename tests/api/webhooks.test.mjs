@@ -204,6 +204,9 @@ describe('GitHub and GitLab webhooks', () => {
     assert.equal(res.body.status, 'stored');
     res = await deliverGitLab(gl, mr, { uuid });
     assert.equal(res.body.status, 'duplicate');
+    // a GitLab body is JSON whatever its Content-Type says (form decoding is GitHub's)
+    res = await srv.json(gl.path, { method: 'POST', body: JSON.stringify(gitlab('pipeline.success')), headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-gitlab-token': gl.secret, 'idempotency-key': randomUUID() } });
+    assert.equal(res.body.status, 'stored', JSON.stringify(res.body));
 
     const unknownBefore = await metric('github', 'unknown');
     res = await deliverGitHub(gh, 'ping', { zen: 'Keep it logically awesome.', hook_id: 1 });
