@@ -1,6 +1,6 @@
 /*
  * postgres_ingest.c — webhook receivers, their deliveries and catalog
- * locations in PostgreSQL (store_ingest.h; tables of migration 5). Single
+ * locations in PostgreSQL (store_ingest.h; tables of migration 6). Single
  * statements run on their own; what needs several (deleting a location,
  * replacing its entities) runs in one transaction through cw__pg_write.
  * A claim is one UPDATE … WHERE claim expired … FOR UPDATE SKIP LOCKED, so

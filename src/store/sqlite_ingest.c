@@ -1,6 +1,6 @@
 /*
  * sqlite_ingest.c — webhook receivers, their deliveries and catalog
- * locations in SQLite (store_ingest.h; tables of migration 5). Writes go
+ * locations in SQLite (store_ingest.h; tables of migration 6). Writes go
  * through the one writer connection, so a claim is one UPDATE that no
  * other writer of this process can interleave with, and other processes
  * wait on SQLite's write lock.

@@ -149,7 +149,11 @@ const cw__sqlite_migration cw__sqlite_migrations[] = {
      "CREATE INDEX events_delivery ON events"
      " (cls, link_id, subject_id, time_ms, kind, env_id, artifact_id, chain_id, changes)"
      " WHERE cls > 0;"},
-    {5, "webhook receivers, catalog locations",
+    {5, "token source prefixes",
+     /* issue #10: an ingest token may be bound to context.source prefixes
+      * (newline-separated; '' = any source) */
+     "ALTER TABLE tokens ADD COLUMN sources TEXT NOT NULL DEFAULT '';"},
+    {6, "webhook receivers, catalog locations",
      /* GitHub signs with HMAC-SHA256, so its secret itself must be kept
       * (there is no key to encrypt it with that would not sit beside it);
       * GitLab sends its token as is, so only its SHA-256 is kept

@@ -4,7 +4,7 @@
  * their deliveries, and catalog locations (Backstage's Location targets and
  * registered locations) with the state of fetching them. Implemented by
  * store_ingest.c (checks, dispatch) and <backend>_ingest.c; the tables are
- * migration 5 of both backends.
+ * migration 6 of both backends.
  *
  * Secrets: a GitHub receiver's secret is kept as it is, because verifying
  * X-Hub-Signature-256 (HMAC-SHA256 over the body) needs the key itself and
