@@ -569,7 +569,7 @@ static void test_alerts_and_group(void **state)
 }
 
 /* A database whose incident events predate the incidents table: the
- * table is emptied and its flag reset by hand, as migration 6 leaves an
+ * table is emptied and its flag reset by hand, as migration 7 leaves an
  * older database; the first incidents call derives them again. */
 static void test_backfill(void **state)
 {
@@ -611,10 +611,10 @@ static void test_backfill(void **state)
     assert_int_equal(f->b->raw_int(f->ctx, "SELECT count(*) FROM incident_timeline"), 3);
 }
 
-/* A database of schema version 5 (events, no incidents) migrated by this
+/* A database of schema version 6 (events, no incidents) migrated by this
  * program: its incident events become incidents at the first read, and a
  * database that had none has nothing to derive. */
-static void test_migration_from_version_5(void **state)
+static void test_migration_from_version_6(void **state)
 {
     fx_store *f = *state;
     if (!f->b->raw_exec) {
@@ -625,12 +625,12 @@ static void test_migration_from_version_5(void **state)
     incident_event(f->s, "/m", "d1", "detected", T0, "I-OLD", NULL, NULL, "sev1", "old", NULL);
     cw_store_close(f->s);
     f->s = NULL;
-    /* undo migration 6, as a version 5 database looks */
+    /* undo migration 7, as a version 6 database looks */
     f->b->raw_exec(f->ctx, "DROP TABLE incident_alerts; DROP TABLE incident_timeline;"
                            " DROP TABLE incidents;"
                            " DELETE FROM cw_meta WHERE name = 'incidents_backfill'");
-    f->b->raw_exec(f->ctx, pg ? "UPDATE cw_schema_version SET version = 5 WHERE id = 1"
-                              : "PRAGMA user_version = 5");
+    f->b->raw_exec(f->ctx, pg ? "UPDATE cw_schema_version SET version = 6 WHERE id = 1"
+                              : "PRAGMA user_version = 6");
     f->s = fx_store_open(fx_store_url(f));
     assert_int_equal(f->b->raw_int(f->ctx, "SELECT value FROM cw_meta WHERE name = "
                                            "'incidents_backfill'"),
@@ -667,7 +667,7 @@ int main(void)
         T(test_transitions_and_notes),
         T(test_alerts_and_group),
         T(test_backfill),
-        T(test_migration_from_version_5),
+        T(test_migration_from_version_6),
         T(test_new_database_has_nothing_to_derive),
     };
     return fx_run_backends("store incidents", tests, FX_LEN(tests));
