@@ -41,7 +41,30 @@ struct cw_metrics {
     lat_series lats[MAX_SERIES];
     size_t nlats;
     unsigned long long dropped; /* observations beyond MAX_SERIES */
+    unsigned long long webhooks[2][7]; /* provider x outcome */
 };
+
+/* What became of a webhook delivery (api_hooks.c). */
+const char *const cw_metrics_webhook_outcomes[] = {"stored",       "ignored", "unknown",
+                                                   "duplicate",    "invalid", "unauthorized",
+                                                   "failed",       NULL};
+static const char *const webhook_providers[] = {"github", "gitlab"};
+
+void cw_metrics_webhook(cw_metrics *m, const char *provider, const char *outcome)
+{
+    for (size_t p = 0; p < 2; p++) {
+        if (strcmp(webhook_providers[p], provider) != 0)
+            continue;
+        for (size_t o = 0; cw_metrics_webhook_outcomes[o]; o++) {
+            if (strcmp(cw_metrics_webhook_outcomes[o], outcome) != 0)
+                continue;
+            pthread_mutex_lock(&m->mu);
+            m->webhooks[p][o]++;
+            pthread_mutex_unlock(&m->mu);
+            return;
+        }
+    }
+}
 
 cw_err cw_metrics_new(cw_metrics **out)
 {
@@ -169,8 +192,9 @@ static void put_amqp(cw_buf *out)
                           (unsigned long long)vals[k]);
         }
     }
-    cw_buf_puts(out, "# HELP conway_amqp_events_total Events taken from AMQP: stored, or "
-                     "duplicate (already stored, absorbed).\n"
+    cw_buf_puts(out, "# HELP conway_amqp_events_total Events taken from AMQP: stored, "
+                     "duplicate (already stored, absorbed), or conflict (a known source and id "
+                     "with another body, not stored).\n"
                      "# TYPE conway_amqp_events_total counter\n");
     for (size_t i = 0; i < s.n; i++) {
         cw_buf_puts(out, "conway_amqp_events_total{queue=\"");
@@ -181,6 +205,10 @@ static void put_amqp(cw_buf *out)
         put_label(out, s.st[i].queue);
         cw_buf_printf(out, "\",outcome=\"duplicate\"} %llu\n",
                       (unsigned long long)s.st[i].events_duplicate);
+        cw_buf_puts(out, "conway_amqp_events_total{queue=\"");
+        put_label(out, s.st[i].queue);
+        cw_buf_printf(out, "\",outcome=\"conflict\"} %llu\n",
+                      (unsigned long long)s.st[i].events_conflict);
     }
     cw_buf_puts(out, "# HELP conway_amqp_reconnects_total Connections to the broker made after "
                      "the first.\n"
@@ -221,6 +249,16 @@ cw_err cw_metrics_render(cw_metrics *m, cw_app *app, cw_buf *out)
         put_label(out, m->lats[i].route);
         cw_buf_printf(out, "\"} %llu\n", m->lats[i].count);
     }
+    cw_buf_puts(out, "# HELP conway_webhook_deliveries_total Webhook deliveries by provider and "
+                     "outcome: stored (events made and stored), ignored (a known type that makes "
+                     "no event), unknown (a type not translated), duplicate (delivered before), "
+                     "invalid (refused with 400), unauthorized (401: unknown receiver, bad "
+                     "signature or token), failed (the store refused).\n"
+                     "# TYPE conway_webhook_deliveries_total counter\n");
+    for (size_t p = 0; p < 2; p++)
+        for (size_t o = 0; cw_metrics_webhook_outcomes[o]; o++)
+            cw_buf_printf(out, "conway_webhook_deliveries_total{provider=\"%s\",outcome=\"%s\"} %llu\n",
+                          webhook_providers[p], cw_metrics_webhook_outcomes[o], m->webhooks[p][o]);
     pthread_mutex_unlock(&m->mu);
 
     cw_diag d;

@@ -38,8 +38,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http/bounded.h"
 #include "http/http_int.h"
 #include "http/judge.h"
+#include "http/token_use.h"
 #include "util/crypto.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -126,6 +128,8 @@ void cw_server_config_default(cw_server_config *c)
     c->max_inflight_body = (size_t)256 << 20;
     c->header_timeout_seconds = 10;
     c->max_conns_per_ip = 64;
+    c->postmortem_severity = 0; /* critical */
+    c->postmortem_days = -1;    /* 5 */
 }
 
 size_t cw_body_limit(const cw_server_config *cfg, cw_body_kind kind)
@@ -145,6 +149,9 @@ static const cw_route *const route_tables[] = {
     cw_routes_responsibilities,
     cw_routes_events,
     cw_routes_insights,
+    cw_routes_hooks,
+    cw_routes_locations,
+    cw_routes_incidents,
 };
 
 const cw_route *const *cw_route_tables(size_t *n)
@@ -165,6 +172,13 @@ static const struct {
     {"POST", "/api/v1/import", CW_BODY_BULK},
     {"POST", "/api/v1/events", CW_BODY_BULK},
     {"POST", "/api/v1/codeowners", CW_BODY_BULK},
+    {"POST", "/api/v1/hooks/github/{id}", CW_BODY_BULK},
+    {"POST", "/api/v1/hooks/gitlab/{id}", CW_BODY_BULK},
+    {"POST", "/api/v1/hooks", CW_BODY_DOC},
+    {"POST", "/api/catalog/locations", CW_BODY_DOC},
+    {"POST", "/api/catalog/refresh", CW_BODY_DOC},
+    {"POST", "/api/v1/hooks/alertmanager", CW_BODY_BULK},
+    {"POST", "/api/v1/incidents/{id}/transitions", CW_BODY_DOC},
 };
 
 cw_body_kind cw_route_body(const cw_route *r)
@@ -264,9 +278,11 @@ static bool authenticate(cw_app *app, const cw_route *route, cw_req *req, cw_res
         req->role = role_of_token(&req->token);
         int64_t now = cw_now_ms() / 1000;
         /* Recording every use would turn each read into a write; a minute
-         * of precision is plenty for "last used". */
+         * of precision is plenty for "last used". Noted in memory and
+         * written in the background: bookkeeping never holds up a request
+         * (token_use.h). */
         if (now - req->token.last_used_at >= 60)
-            (void)cw_store_token_touch(app->store, req->token.id, now, &d);
+            cw_token_uses_note(app->token_uses, req->token.id, now);
     }
     cw_role need;
     switch (route->auth) {
@@ -405,7 +421,9 @@ static void make_request_id(cw_req *req)
 static enum MHD_Result send_response(struct MHD_Connection *conn, cw_req *req, cw_resp *resp)
 {
     struct MHD_Response *mr;
-    if (resp->static_body) {
+    if (resp->stream) {
+        mr = cw__stream_response(resp);
+    } else if (resp->static_body) {
         mr = MHD_create_response_from_buffer(resp->static_len, (void *)resp->static_body,
                                              MHD_RESPMEM_PERSISTENT);
     } else {
@@ -439,6 +457,7 @@ static void resp_init(cw_resp *resp)
 
 static void resp_release(cw_resp *resp)
 {
+    cw__stream_release(resp);
     cw_buf_free(&resp->body);
     for (size_t i = 0; i < resp->nheaders; i++)
         free((void *)resp->headers[i].value);
@@ -1098,6 +1117,9 @@ cw_err cw_server_start(const cw_server_config *cfg, cw_store *store, cw_server *
         cw_fail(d, err, "cannot allocate metrics");
         goto fail;
     }
+    err = cw_token_uses_start(store, 0, &srv->app.token_uses, d);
+    if (err)
+        goto fail;
     struct sockaddr_storage ss;
     socklen_t sslen = 0;
     bool ipv6 = false;
@@ -1149,6 +1171,7 @@ cw_err cw_server_start(const cw_server_config *cfg, cw_store *store, cw_server *
     return CW_OK;
 fail:
     header_guard_stop(srv);
+    cw_token_uses_stop(srv->app.token_uses);
     cw_metrics_free(srv->app.metrics);
     pthread_cond_destroy(&srv->hg_cv);
     pthread_mutex_destroy(&srv->hg_mu);
@@ -1180,6 +1203,7 @@ void cw_server_stop(cw_server *s)
     pthread_mutex_unlock(&s->df_mu);
     header_guard_stop(s);
     MHD_stop_daemon(s->daemon); /* its close notifications free the conn_recs */
+    cw_token_uses_stop(s->app.token_uses); /* after the daemon: no more notes */
     cw_metrics_free(s->app.metrics);
     pthread_cond_destroy(&s->hg_cv);
     pthread_mutex_destroy(&s->hg_mu);

@@ -14,13 +14,16 @@
 #include <strings.h>
 
 #include "catalog/catalog.h"
+#include "events/events.h"
+#include "insights/postmortem.h"
 #include "insights/raci.h"
 #include "util/buf.h"
 #include "util/strmap.h"
 
 const char *const cw_ownership_rules[CW_OWNERSHIP_NRULES] = {
-    "no-accountable", "orphan-user",   "owner-is-user",        "owner-missing",
-    "shared-resource-owner", "team-overload", "team-without-members",
+    "link-key-conflict", "location-unreachable", "no-accountable", "orphan-entity",
+    "orphan-user",       "owner-is-user",        "owner-missing",  "shared-resource-owner",
+    "team-overload",     "team-without-members",
 };
 
 typedef struct {
@@ -461,6 +464,34 @@ static cw_err rule_shared_resource(ctx *c, ent *x, cw_diag *d)
     return err;
 }
 
+static const char *annotation(const ent *x, const char *name)
+{
+    const json_t *a = json_object_get(json_object_get(x->e, "metadata"), "annotations");
+    return json_string_value(json_object_get(a, name));
+}
+
+/* Entities of a location that no longer provides them, and Locations that
+ * could not be fetched CW_OWNERSHIP_FETCH_FAILURES times in a row: the
+ * annotations the catalog refresh writes (ingest/locations.h). */
+static cw_err rule_locations(ctx *c, const ent *x, cw_diag *d)
+{
+    const char *orphan = annotation(x, "backstage.io/orphan");
+    if (orphan && !strcmp(orphan, "true"))
+        return add_finding(c, "orphan-entity", "warning", x, NULL, d,
+                           "the location it was imported from no longer holds it "
+                           "(backstage.io/orphan); remove it or put it back");
+    const char *failures = annotation(x, "conway.dev/fetch-failures");
+    if (kind_eq(x->kind, "Location") && failures &&
+        strtol(failures, NULL, 10) >= CW_OWNERSHIP_FETCH_FAILURES) {
+        const char *why = annotation(x, "conway.dev/fetch-error");
+        return add_finding(c, "location-unreachable", "warning", x, NULL, d,
+                           "its target could not be fetched %s times in a row: %.300s; the "
+                           "entities keep their last good content",
+                           failures, why ? why : "(no detail)");
+    }
+    return CW_OK;
+}
+
 static cw_err run_rules(ctx *c, size_t max_prod, cw_diag *d)
 {
     cw_err err = CW_OK;
@@ -468,6 +499,8 @@ static cw_err run_rules(ctx *c, size_t max_prod, cw_diag *d)
         ent *x = &c->ents[i];
         if (!kind_eq(x->kind, CW_RACI_KIND))
             err = rule_owner(c, x, d);
+        if (!err)
+            err = rule_locations(c, x, d);
         if (!err && is_team(x) && !x->has_member)
             err = add_finding(c, "team-without-members", "warning", x, NULL, d,
                               "team with no members: no User lists it in spec.memberOf and "
@@ -486,6 +519,71 @@ static cw_err run_rules(ctx *c, size_t max_prod, cw_diag *d)
                               "member of no group: spec.memberOf names no existing Group and "
                               "no Group lists this user in spec.members");
     }
+    return err;
+}
+
+/* link-key-conflict (issue #10): Components that claim one link key, which
+ * then links to none of them. One finding per pair found: every Component
+ * in a conflict appears in one, with the other it shares a key with. */
+static cw_err rule_link_keys(ctx *c, cw_diag *d)
+{
+    cw_link_index *idx = NULL;
+    cw_strmap pairs;
+    memset(&pairs, 0, sizeof pairs);
+    cw_err err = cw_link_index_new(&idx) ? CW_ERR_NOMEM : CW_OK;
+    for (size_t i = 0; !err && i < c->n; i++) {
+        if (!kind_eq(c->ents[i].kind, "Component"))
+            continue;
+        cw_link_component lc;
+        cw_link_component_of(c->ents[i].e, &lc);
+        err = cw_link_index_add(idx, (int64_t)i, &lc);
+    }
+    for (size_t i = 0; !err && i < c->n; i++) {
+        if (!kind_eq(c->ents[i].kind, "Component"))
+            continue;
+        cw_link_component lc;
+        cw_link_component_of(c->ents[i].e, &lc);
+        int64_t j = -1;
+        cw_link_clash k;
+        err = cw_link_index_clash(idx, (int64_t)i, &lc, &j, &k);
+        if (err || j < 0)
+            continue;
+        const ent *a = &c->ents[i], *b = &c->ents[j];
+        if (strcmp(a->key, b->key) > 0) {
+            const ent *t = a;
+            a = b;
+            b = t;
+        }
+        char pair[CW_REF_MAX * 2 + 2];
+        snprintf(pair, sizeof pair, "%s\n%s", a->key, b->key);
+        bool inserted = false;
+        if ((err = cw_strmap_put_new(&pairs, pair, NULL, NULL, &inserted)) || !inserted)
+            continue;
+        const char *kind = k.kind == CW_LINK_REPOSITORY ? "repository" : "service";
+        json_t *teams = json_array();
+        for (int t = 0; teams && t < 2; t++) {
+            const ent *x = t ? b : a;
+            if (x->owner_ref && (t == 0 || !a->owner_key || strcmp(a->owner_key, x->owner_key)))
+                json_array_append_new(teams, json_string(x->owner_ref));
+        }
+        json_t *extra = teams ? json_pack("{s:[s,s], s:o, s:{s:s, s:s}}", "entities", a->ref,
+                                          b->ref, "teams", teams, "linkKey", "kind", kind,
+                                          "value", k.value)
+                              : NULL;
+        if (!extra) {
+            err = CW_ERR_NOMEM;
+            break;
+        }
+        err = add_finding(c, "link-key-conflict", "error", a, extra, d,
+                          "%s and %s both claim the %s id '%.120s', so events carrying it "
+                          "link to neither: give each its own conway.dev/service-id, "
+                          "repository or name",
+                          a->ref, b->ref, kind, k.value);
+    }
+    cw_link_index_free(idx);
+    cw_strmap_free(&pairs);
+    if (err == CW_ERR_NOMEM)
+        return cw_fail(d, err, "out of memory computing ownership findings");
     return err;
 }
 
@@ -547,6 +645,8 @@ cw_err cw_ownership_check(json_t *const *entities, size_t n, const cw_ownership_
     }
     if (!err)
         err = run_rules(&c, max_prod, d);
+    if (!err)
+        err = rule_link_keys(&c, d);
     if (err)
         goto out;
     if (c.nfound > 1)
@@ -612,14 +712,23 @@ cw_err cw_ownership_filter_findings(const json_t *findings, const cw_ownership_f
     if (!json_is_array(findings))
         return cw_fail(d, CW_ERR_INVALID, "findings: must be an array");
     if (f && f->rule) {
-        bool known = false;
+        /* the answer carries the incident and postmortem findings too
+         * (insights/postmortem.h): their rules filter the same way */
+        const char *all[CW_OWNERSHIP_NRULES + CW_POSTMORTEM_NRULES];
+        size_t nall = 0;
         for (size_t i = 0; i < CW_OWNERSHIP_NRULES; i++)
-            known = known || strcmp(f->rule, cw_ownership_rules[i]) == 0;
+            all[nall++] = cw_ownership_rules[i];
+        for (size_t i = 0; i < CW_POSTMORTEM_NRULES; i++)
+            all[nall++] = cw_postmortem_rules[i];
+        qsort(all, nall, sizeof *all, cmp_cstr);
+        bool known = false;
+        for (size_t i = 0; i < nall; i++)
+            known = known || strcmp(f->rule, all[i]) == 0;
         if (!known) {
             cw_buf b;
             cw_buf_init(&b, 1024);
-            for (size_t i = 0; i < CW_OWNERSHIP_NRULES; i++)
-                (void)cw_buf_printf(&b, "%s%s", i ? ", " : "", cw_ownership_rules[i]);
+            for (size_t i = 0; i < nall; i++)
+                (void)cw_buf_printf(&b, "%s%s", i ? ", " : "", all[i]);
             char shown[72];
             snprintf(shown, sizeof shown, "%.64s", f->rule);
             for (char *p = shown; *p; p++)

@@ -6,6 +6,8 @@
  * core operations (ping, schema version, size) and the backend's vtable.
  */
 #include "store/postgres_int.h"
+#include "store/ingest_impl.h"
+#include "store/incidents_impl.h"
 #include "store/store_rows.h"
 #include "util/log.h"
 
@@ -797,4 +799,6 @@ static const cw_store_vtable pg_vtable = {
     .tokens = &cw__pg_token_ops,
     .events = &cw__pg_event_ops,
     .audit = &cw__pg_audit_ops,
+    .ingest = &cw__pg_ingest_ops,
+    .incidents = &cw__pg_incident_ops,
 };

@@ -6,6 +6,7 @@
  * (ping, schema version, size) and the backend's vtable.
  */
 #include "store/sqlite_int.h"
+#include "store/ingest_impl.h"
 #include "store/store_audit.h"
 #include "store/store_rows.h"
 
@@ -214,6 +215,30 @@ cw_err cw__sqlite_write_begin(cw_sqlite *s, cw__sqlite_conn **out, cw_diag *d)
     pthread_mutex_lock(&s->write_mu);
     cw_err err = run_simple(s->writer, "BEGIN IMMEDIATE", d);
     if (err) {
+        rollback_if_open(s->writer);
+        pthread_mutex_unlock(&s->write_mu);
+        return err;
+    }
+    *out = s->writer;
+    return CW_OK;
+}
+
+cw_err cw__sqlite_write_try_begin(cw_sqlite *s, cw__sqlite_conn **out, cw_diag *d)
+{
+    *out = NULL;
+    if (!s->writer)
+        return cw_fail(d, CW_ERR_UNSUPPORTED, "database: opened read-only");
+    if (pthread_mutex_trylock(&s->write_mu) != 0)
+        return cw_fail(d, CW_ERR_BUSY, "database: the writer is in use");
+    /* a busy timeout of 0 for the lock only: once held, the transaction's
+     * own statements do not wait for other writers */
+    sqlite3_busy_timeout(s->writer->db, 0);
+    int rc = sqlite3_exec(s->writer->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    sqlite3_busy_timeout(s->writer->db, CW_SQLITE_BUSY_TIMEOUT_MS);
+    if (rc != SQLITE_OK) {
+        cw_err err = (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED
+                         ? cw_fail(d, CW_ERR_BUSY, "database: locked by another writer")
+                         : cw__sqlite_fail(s->writer, rc, d, "BEGIN IMMEDIATE");
         rollback_if_open(s->writer);
         pthread_mutex_unlock(&s->write_mu);
         return err;
@@ -636,6 +661,7 @@ static const cw_store_core_ops sqlite_core_ops = {
 extern const cw_store_backup_ops cw__sqlite_backup_ops; /* sqlite_backup.c */
 
 extern const struct cw_store_event_ops cw__sqlite_event_ops; /* sqlite_events.c */
+extern const struct cw_store_incident_ops cw__sqlite_incident_ops; /* sqlite_incidents.c */
 
 /* Each domain implemented in a sqlite_<domain>.c adds its line here. */
 static const cw_store_vtable sqlite_vtable = {
@@ -646,4 +672,6 @@ static const cw_store_vtable sqlite_vtable = {
     .events = &cw__sqlite_event_ops,
     .backup = &cw__sqlite_backup_ops,
     .audit = &cw__sqlite_audit_ops,
+    .ingest = &cw__sqlite_ingest_ops,
+    .incidents = &cw__sqlite_incident_ops,
 };

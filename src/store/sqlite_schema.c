@@ -149,7 +149,128 @@ const cw__sqlite_migration cw__sqlite_migrations[] = {
      "CREATE INDEX events_delivery ON events"
      " (cls, link_id, subject_id, time_ms, kind, env_id, artifact_id, chain_id, changes)"
      " WHERE cls > 0;"},
-    {5, "delivery rows",
+    {5, "token source prefixes",
+     /* issue #10: an ingest token may be bound to context.source prefixes
+      * (newline-separated; '' = any source) */
+     "ALTER TABLE tokens ADD COLUMN sources TEXT NOT NULL DEFAULT '';"},
+    {6, "webhook receivers, catalog locations",
+     /* GitHub signs with HMAC-SHA256, so its secret itself must be kept
+      * (there is no key to encrypt it with that would not sit beside it);
+      * GitLab sends its token as is, so only its SHA-256 is kept
+      * (store_ingest.h, docs/webhooks.md) */
+     "CREATE TABLE webhooks ("
+     "  id TEXT PRIMARY KEY,"
+     "  provider TEXT NOT NULL CHECK (provider IN ('github', 'gitlab')),"
+     "  name TEXT NOT NULL,"
+     "  team TEXT NOT NULL DEFAULT '',"
+     "  incident_label TEXT NOT NULL DEFAULT '',"
+     "  secret TEXT NOT NULL,"
+     "  created_at INTEGER NOT NULL,"
+     "  revoked_at INTEGER"
+     ") WITHOUT ROWID;"
+     /* one row per delivery: idempotency, and what became of it */
+     "CREATE TABLE webhook_deliveries ("
+     "  hook_id TEXT NOT NULL,"
+     "  delivery TEXT NOT NULL,"
+     "  received_ms INTEGER NOT NULL,"
+     "  what TEXT NOT NULL,"
+     "  outcome TEXT NOT NULL,"             /* stored | ignored */
+     "  detail TEXT,"
+     "  events INTEGER NOT NULL,"
+     "  payload TEXT,"                      /* NULL beyond the size cap */
+     "  payload_bytes INTEGER NOT NULL,"
+     "  PRIMARY KEY (hook_id, delivery)"
+     ") WITHOUT ROWID;"
+     "CREATE INDEX webhook_deliveries_by_time ON webhook_deliveries (hook_id, received_ms);"
+     /* Backstage locations: registered ones and the targets of Location
+      * entities; url targets carry their fetch state and the claim of the
+      * instance refreshing them */
+     "CREATE TABLE catalog_locations ("
+     "  id TEXT PRIMARY KEY,"
+     "  type TEXT NOT NULL,"
+     "  target TEXT NOT NULL,"
+     "  origin TEXT NOT NULL,"              /* api | entity | cli */
+     "  created_ms INTEGER NOT NULL,"
+     "  status TEXT NOT NULL DEFAULT 'pending',"
+     "  error TEXT,"
+     "  failures INTEGER NOT NULL DEFAULT 0,"
+     "  fetched_ms INTEGER NOT NULL DEFAULT 0,"
+     "  ok_ms INTEGER NOT NULL DEFAULT 0,"
+     "  next_ms INTEGER NOT NULL DEFAULT 0,"
+     "  etag TEXT,"
+     "  last_modified TEXT,"
+     "  content TEXT,"                      /* last good content */
+     "  claimed_by TEXT,"
+     "  claim_until INTEGER NOT NULL DEFAULT 0,"
+     "  UNIQUE (type, target)"
+     ") WITHOUT ROWID;"
+     "CREATE INDEX catalog_locations_due ON catalog_locations (type, next_ms);"
+     /* the entities each location provided at its last import */
+     "CREATE TABLE location_entities ("
+     "  location_id TEXT NOT NULL,"
+     "  entity_key TEXT NOT NULL,"
+     "  PRIMARY KEY (location_id, entity_key)"
+     ") WITHOUT ROWID;"
+     "CREATE INDEX location_entities_by_key ON location_entities (entity_key);"},
+    {7, "incidents",
+     /* one row per incident (source, subject id), derived from incident
+      * events in their own transaction (store_incidents.h); state and
+      * times as the lifecycle left them */
+     "CREATE TABLE incidents ("
+     "  id INTEGER PRIMARY KEY,"
+     "  source TEXT NOT NULL,"
+     "  subject_id TEXT NOT NULL,"
+     "  group_key TEXT,"                     /* Alertmanager groupKey */
+     "  title TEXT,"
+     "  severity TEXT,"                      /* critical|high|warning|low|info */
+     "  severity_raw TEXT,"                  /* as the tool wrote it */
+     "  state TEXT NOT NULL CHECK (state IN ('triggered', 'acknowledged', 'mitigated',"
+     "   'resolved', 'closed')),"
+     "  start_ms INTEGER NOT NULL,"          /* detected, else the first event */
+     "  detected_ms INTEGER,"
+     "  resolved_ms INTEGER,"
+     "  service_id TEXT,"                    /* linked like events (event_links) */
+     "  artifact_id TEXT,"
+     "  environment TEXT,"
+     "  created_ms INTEGER NOT NULL,"
+     "  updated_ms INTEGER NOT NULL,"
+     "  UNIQUE (source, subject_id)"
+     ");"
+     "CREATE INDEX incidents_by_start ON incidents (start_ms, id);"
+     "CREATE INDEX incidents_by_group ON incidents (group_key, id) WHERE group_key IS NOT NULL;"
+     "CREATE INDEX incidents_by_service ON incidents (service_id);"
+     "CREATE INDEX incidents_by_subject ON incidents (subject_id);"
+     /* events and alerts once each (ref); transitions and notes have none */
+     "CREATE TABLE incident_timeline ("
+     "  id INTEGER PRIMARY KEY,"
+     "  incident_id INTEGER NOT NULL REFERENCES incidents(id),"
+     "  at_ms INTEGER NOT NULL,"
+     "  kind TEXT NOT NULL CHECK (kind IN ('event', 'alert', 'transition', 'note')),"
+     "  actor TEXT,"
+     "  from_state TEXT,"
+     "  to_state TEXT,"
+     "  text TEXT,"
+     "  ref TEXT,"
+     "  UNIQUE (incident_id, kind, ref)"
+     ");"
+     "CREATE INDEX incident_timeline_by_time ON incident_timeline (incident_id, at_ms, id);"
+     "CREATE TABLE incident_alerts ("
+     "  incident_id INTEGER NOT NULL REFERENCES incidents(id),"
+     "  fingerprint TEXT NOT NULL,"
+     "  status TEXT NOT NULL CHECK (status IN ('firing', 'resolved')),"
+     "  starts_ms INTEGER NOT NULL,"
+     "  ends_ms INTEGER,"
+     "  labels TEXT NOT NULL,"               /* JSON object */
+     "  annotations TEXT,"                   /* JSON object */
+     "  generator_url TEXT,"
+     "  updated_ms INTEGER NOT NULL,"
+     "  PRIMARY KEY (incident_id, fingerprint)"
+     ") WITHOUT ROWID;"
+     /* incident events stored before this table: derived once (0 = to do);
+      * a database without any has nothing to derive (1 = done) */
+     "INSERT INTO cw_meta (name, value) SELECT 'incidents_backfill',"
+     " CASE WHEN EXISTS (SELECT 1 FROM events WHERE cls = 3) THEN 0 ELSE 1 END;"},
+    {8, "delivery rows",
      /* What the delivery insights read, kept up to date at intake (the
       * events' own transaction) and selected by time and key
       * (docs/store.md): nothing here depends on the catalog or on which

@@ -8,8 +8,11 @@
 //   method      default GET
 //   path        request target; a string sent as latin1 bytes, so '\xff'
 //               is the raw byte 0xFF (not percent-encoded)
-//   token       'admin' | 'editor' | 'viewer' | 'scoped' | null (default
-//               'admin'), or { raw: 'Authorization header value' }
+//   token       'admin' | 'editor' | 'viewer' | 'scoped' (an editor of
+//               group:default/nobody-team) | 'scopedIngest' (an ingest token of
+//               that team) | 'sourced' (an ingest token bound to the source
+//               prefix /hostile-only/) | null (default 'admin'), or
+//               { raw: 'Authorization header value' }
 //   body        string (sent as UTF-8) or Buffer
 //   type        Content-Type of the body (default application/json when a
 //               body is given; null sends none)
@@ -334,6 +337,25 @@ export function hostileCases() {
     { name: 'events from is not a date', path: '/api/v1/events?from=yesterday', status: 400, detail: /'from'/ },
   );
 
+  // ---- incidents (issue #13) ---------------------------------------------------------------
+  const AM = (alerts) => J({ version: '4', groupKey: '{}:{alertname="Hostile"}', status: 'firing', alerts });
+  const AL = { status: 'firing', labels: { alertname: 'Hostile' }, startsAt: '2024-01-01T00:00:00Z' };
+  const am = (name, body, more = {}) => ({ name, method: 'POST', path: '/api/v1/hooks/alertmanager', body, ...more });
+  cases.push(
+    am('Alertmanager payload nested 5000 deep', AM([{ ...AL, deep: [] }]).replace('"deep":[]', '"deep":' + '['.repeat(5000) + ']'.repeat(5000)), { status: 400, detail: /./ }),
+    am('Alertmanager payload with 5001 alerts', AM(Array.from({ length: 5001 }, () => AL)), { status: 413, detail: /alerts: 5001 alerts/ }),
+    am('Alertmanager label that is an object', AM([{ ...AL, labels: { service: { $ne: 1 } } }]), { status: 400, detail: /alerts\[0\]\.labels\.service/ }),
+    am('Alertmanager label with invalid UTF-8', Buffer.from(AM([AL]).replace('Hostile"}', 'Hostile\xff"}'), 'latin1'), { status: 400, detail: /body/ }),
+    am('Alertmanager payload sent by a viewer', AM([AL]), { token: 'viewer', status: 403, detail: /needs 'ingest'/ }),
+    { name: 'SQL in the incidents state filter', path: `/api/v1/incidents?state=${encodeURIComponent("open' OR 1=1 --")}`, status: 400, detail: /'state'/ },
+    { name: 'SQL in the incidents scope', path: `/api/v1/incidents?scope=${encodeURIComponent("x' OR 1=1 --")}`, status: [400, 404], detail: /scope/ },
+    { name: 'incident id with SQL', path: `/api/v1/incidents/${encodeURIComponent('1 OR 1=1')}`, status: 400, detail: /incident id/ },
+    { name: 'incident id beyond 64 bits', path: '/api/v1/incidents/99999999999999999999999', status: 400, detail: /incident id/ },
+    { name: 'bad incidents cursor', path: '/api/v1/incidents?cursor=aTE6OjE', status: 400, detail: /cursor/ },
+    { name: 'incident transition by a viewer', method: 'POST', path: '/api/v1/incidents/1/transitions', body: J({ to: 'closed' }), token: 'viewer', status: 403, detail: /needs 'editor'/ },
+    { name: 'incident transition with a note of 5000 bytes', method: 'POST', path: '/api/v1/incidents/1/transitions', body: J({ note: 'x'.repeat(5000) }), status: 400, detail: /note/ },
+  );
+
   // ---- bad tokens ----------------------------------------------------------------------
   cases.push(
     put('write without a token', J(ENTITY('hostile-x')), { token: null, status: 401, detail: /bearer token/ }),
@@ -348,7 +370,58 @@ export function hostileCases() {
     put('team-scoped token writing another team\'s entity', J(ENTITY('hostile-x')), { token: 'scoped', status: 403, detail: /scoped to/ }),
     imp('viewer token on an import', 'apiVersion: x\n', { token: 'viewer', status: 403, detail: /needs 'editor'/ }),
     { name: 'read without a token', path: '/api/v1/entities', token: null, status: 401, detail: /bearer token/ },
+  );
+
+  // ---- team scope and link keys (issue #10) --------------------------------------------
+  // A token scoped to nobody-team, trying to reach beyond what that team owns.
+  const NOBODY = 'group:default/nobody-team';
+  const kindPut = (kind, name, body) => ({ name: `team-scoped token writing a ${body.kind} it claims to own`, method: 'PUT', path: `/api/v1/entities/${kind}/default/${name}`, body: J(body), token: 'scoped', status: 403, detail: new RegExp(`^kind: this token is scoped to ${NOBODY}.* is a ${body.kind}, which belongs to no team$`) });
+  cases.push(
+    kindPut('group', 'hostile-group', { apiVersion: 'backstage.io/v1alpha1', kind: 'Group', metadata: { name: 'hostile-group' }, spec: { type: 'team', children: ['playback'], owner: NOBODY } }),
+    kindPut('user', 'hostile-user', { apiVersion: 'backstage.io/v1alpha1', kind: 'User', metadata: { name: 'hostile-user' }, spec: { memberOf: ['playback'], owner: NOBODY } }),
+    kindPut('location', 'hostile-loc', { apiVersion: 'backstage.io/v1alpha1', kind: 'Location', metadata: { name: 'hostile-loc' }, spec: { target: 'file:/etc/passwd', owner: NOBODY } }),
+    imp('team-scoped import of a User among its own components', J([ENTITY('hostile-own', { spec: { owner: NOBODY } }), { apiVersion: 'backstage.io/v1alpha1', kind: 'User', metadata: { name: 'hostile-user' }, spec: { owner: NOBODY } }]), { type: 'application/json', token: 'scoped', status: 403, detail: /^document 1: kind: .*user:default\/hostile-user is a User/ }),
+    { name: 'team-scoped DELETE of a Group', method: 'DELETE', path: '/api/v1/entities/group/default/team-playback', token: 'scoped', status: 403, detail: /^kind: .*group:default\/team-playback is a Group, which belongs to no team$/ },
+    put('team-scoped component claiming another team\'s service id', J(ENTITY('hostile-x', { spec: { owner: NOBODY }, metadata: { annotations: { 'conway.dev/service-id': 'streamer' } } })), { token: 'scoped', status: 409, detail: /^metadata\.annotations\.conway\.dev\/service-id: component:default\/hostile-x would claim the service id 'streamer', which component:default\/stream-delivery-service \(owned by group:default\/[a-z-]+\) already claims/ }),
+    put('team-scoped component claiming another component\'s name as its service id', J(ENTITY('hostile-x', { spec: { owner: NOBODY }, metadata: { annotations: { 'conway.dev/service-id': 'k8s/prod/entitlement-service' } } })), { token: 'scoped', status: 409, detail: /service id 'k8s\/prod\/entitlement-service', which component:default\/entitlement-service/ }),
+    put('team-scoped component claiming another repository slug (other case)', J(ENTITY('hostile-x', { spec: { owner: NOBODY }, metadata: { annotations: { 'github.com/project-slug': 'TuneWave/Streamer' } } })), { token: 'scoped', status: 409, detail: /repository id 'TuneWave\/Streamer', which component:default\/stream-delivery-service/ }),
+    { name: 'team-scoped component named like another in a new namespace', method: 'PUT', path: '/api/v1/entities/component/hostile-ns/playback-service', body: J(ENTITY('playback-service', { spec: { owner: NOBODY }, metadata: { namespace: 'hostile-ns' } })), token: 'scoped', status: 409, detail: /^metadata\.name: component:hostile-ns\/playback-service would claim the service id 'playback-service'/ },
+    imp('team-scoped import of two components claiming one id', J([ENTITY('hostile-a', { spec: { owner: NOBODY }, metadata: { annotations: { 'conway.dev/service-id': 'hostile-shared' } } }), ENTITY('hostile-b', { spec: { owner: NOBODY }, metadata: { annotations: { 'conway.dev/service-id': 'hostile-shared' } } })]), { type: 'application/json', token: 'scoped', status: 409, detail: /would claim the service id 'hostile-shared', which component:default\/hostile-[ab] \(in this request\) already claims/ }),
+    ev('team-scoped ingest token sending another team\'s deployment', J(EV('hostile-scoped-1')).replace('"svc"', '"playback-service"'), { token: 'scopedIngest', status: 403, detail: /^events\[0\]: this token is scoped to group:default\/nobody-team .*service 'playback-service' is component:default\/playback-service, owned by / }),
+    ev('team-scoped ingest token sending an event that names nothing it owns', J(EV('hostile-scoped-2')), { token: 'scopedIngest', status: 403, detail: /^events\[0\]: .*service 'svc' matches no Component$/ }),
+    ev('team-scoped ingest token, the bad event second in a batch', J([EV('hostile-scoped-3'), EV('hostile-scoped-4')]), { token: 'scopedIngest', status: 403, detail: /^events\[0\]: / }),
+    ev('source-bound token sending under another source', J(EV('hostile-sourced-1')), { token: 'sourced', status: 403, detail: /^events\[0\]\.context\.source: '\/hostile' is not one this token may send under \(its sources start with: \/hostile-only\/\)$/ }),
+    ev('source-bound token, a prefix look-alike', J({ ...EV('hostile-sourced-2'), context: { ...EV().context, id: 'hostile-sourced-2', source: '/hostile-only' } }), { token: 'sourced', status: 403, detail: /context\.source: '\/hostile-only' is not one/ }),
+    ev('source-bound token, the bad event in an NDJSON stream', J({ ...EV('hostile-sourced-3'), context: { ...EV().context, id: 'hostile-sourced-3', source: '/hostile-only/ci' } }) + '\n' + J(EV('hostile-sourced-4')) + '\n', { type: 'application/x-ndjson', token: 'sourced', status: 403, detail: /^events\[1\]\.context\.source/ }),
     { name: 'lower-case bearer scheme with a bad token', path: '/api/v1/entities', token: { raw: 'bearer nope' }, status: 401, detail: /unknown or revoked/ },
+  );
+
+  // ---- bounded answers (issue #10) -------------------------------------------------------
+  const fat = (id, pad) => ({ ...EV(id), customData: { pad: 'p'.repeat(pad) } });
+  const TOO_BIG = /events\[\d+\]: the event is \d+ bytes of JSON, more than the limit of 262144/;
+  const COUPLING = '/api/v1/insights/coupling?from=2024-01-01T00:00:00Z&to=2024-02-01T00:00:00Z';
+  cases.push(
+    ev('one event of 300 KiB', J(fat('hostile-fat-1', 300 << 10)), { status: 413, detail: /^events\[0\]: the event is/ }),
+    ev('a batch whose third event is 300 KiB', J([EV('hostile-b1'), EV('hostile-b2'), fat('hostile-b3', 300 << 10)]), { status: 413, detail: /^events\[2\]: / }),
+    ev('NDJSON whose second line is 300 KiB', [EV('hostile-n1'), fat('hostile-n2', 300 << 10)].map(J).join('\n'), { type: 'application/x-ndjson', status: 413, detail: /^line 2: events\[1\]: / }),
+    ev('a structured CloudEvent carrying 300 KiB', J({ specversion: '1.0', id: 'hostile-fat-2', source: '/hostile', type: 'dev.cdevents.service.deployed.0.3.0', data: fat('hostile-fat-2', 300 << 10) }), { type: 'application/cloudevents+json', status: 413, detail: TOO_BIG }),
+    ev('a binary-mode event of 300 KiB', J(fat('hostile-fat-3', 300 << 10)), {
+      headers: ['ce-specversion: 1.0', 'ce-id: hostile-fat-3', 'ce-source: /hostile', 'ce-type: dev.cdevents.service.deployed.0.3.0'],
+      status: 413, detail: TOO_BIG }),
+    ev('300 KiB of escaped characters that shrink to nothing', J(EV('hostile-esc')).replace('"svc"', `"svc","x":"${'\\u0041'.repeat(40000)}"`), { status: 202 }),
+    { name: 'coupling limit 0', path: `${COUPLING}&limit=0`, status: 400, detail: /'limit'/ },
+    { name: 'coupling limit over 1000', path: `${COUPLING}&limit=1001`, status: 400, detail: /'limit'/ },
+    { name: 'coupling cursor that is garbage', path: `${COUPLING}&cursor=garbage`, status: 400, detail: /'cursor'/ },
+    { name: 'coupling cursor with together 0', path: `${COUPLING}&cursor=${Buffer.from('c1:1:0:5:a b').toString('base64url')}`, status: 400, detail: /'cursor'/ },
+    { name: 'coupling cursor with pairs out of order', path: `${COUPLING}&cursor=${Buffer.from('c1:1:1:5:b a').toString('base64url')}`, status: 400, detail: /'cursor'/ },
+    { name: 'coupling cursor with huge counts', path: `${COUPLING}&cursor=${Buffer.from('c1:0:99999999999999999999:1:a b').toString('base64url')}`, status: 400, detail: /'cursor'/ },
+    { name: 'coupling cursor with SQL in a key', path: `${COUPLING}&cursor=${Buffer.from("c1:1:1:1:' OR 1=1 -- z").toString('base64url')}`, status: 200 },
+    { name: 'coupling page of 1000', path: `${COUPLING}&limit=1000`, status: 200 },
+    { name: 'unpaged Backstage list (streamed)', path: '/api/catalog/entities', status: 200 },
+    { name: 'unpaged Backstage list with an order (streamed)', path: '/api/catalog/entities?order=desc:metadata.name&fields=metadata.name', status: 200 },
+    { name: 'Backstage list with the largest limit', path: '/api/catalog/entities?limit=100000000', status: 200 },
+    { name: 'by-refs with 10000 refs (streamed)', method: 'POST', path: '/api/catalog/entities/by-refs', body: J({ entityRefs: Array.from({ length: 10000 }, (_, i) => `component:default/hostile-ref-${i}`) }), status: 200 },
+    { name: 'events page of 1000', path: '/api/v1/events?limit=1000', status: 200 },
   );
   return cases;
 }

@@ -428,7 +428,118 @@ static void test_team_overload(void **state)
     assert_string_equal(refs_of(f, "team-overload"), "");
 }
 
+/* Issue #10: two Components claiming one link key. */
+static json_t *annotated(const char *name, const char *ns, const char *owner, const char *ann,
+                         const char *value)
+{
+    json_t *e = component(name, owner, "experimental", NULL);
+    if (ns)
+        json_object_set_new(json_object_get(e, "metadata"), "namespace", json_string(ns));
+    if (ann)
+        json_object_set_new(json_object_get(e, "metadata"), "annotations",
+                            json_pack("{s:s}", ann, value));
+    return e;
+}
+
+static void test_link_key_conflict(void **state)
+{
+    cat *c = *state;
+    add(c, group("team-a", "team"));
+    add(c, group("team-b", "team"));
+    add(c, user("ann", "team-a"));
+    add(c, user("bob", "team-b"));
+    add(c, annotated("payments", NULL, "team-b", NULL, NULL));
+    /* team-a's component claims team-b's service by its name */
+    add(c, annotated("thief", NULL, "team-a", "conway.dev/service-id", "payments"));
+    /* the same repository under the two annotations, ignoring case */
+    add(c, annotated("web", NULL, "team-a", "conway.dev/repository", "acme/web"));
+    add(c, annotated("web-2", NULL, "team-b", "github.com/project-slug", "ACME/web"));
+    /* the same name in two namespaces */
+    add(c, annotated("api", "ns1", "group:default/team-a", NULL, NULL));
+    add(c, annotated("api", "ns2", "group:default/team-a", NULL, NULL));
+    /* no conflict: own id equal to own name; distinct ids; other kinds */
+    add(c, annotated("cart", NULL, "team-a", "conway.dev/service-id", "cart"));
+    add(c, annotated("billing", NULL, "team-b", "conway.dev/service-id", "k8s/billing-v2"));
+    add(c, owned("API", "payments", "team-a"));
+    json_t *f = run(c, 0);
+    assert_string_equal(
+        rule_findings(f, "link-key-conflict", true),
+        "component:default/payments|error|component:default/payments and "
+        "component:default/thief both claim the service id 'payments', so events carrying it "
+        "link to neither: give each its own conway.dev/service-id, repository or name\n"
+        "component:default/web|error|component:default/web and component:default/web-2 both "
+        "claim the repository id 'acme/web', so events carrying it link to neither: give each "
+        "its own conway.dev/service-id, repository or name\n"
+        "component:ns1/api|error|component:ns1/api and component:ns2/api both claim the service "
+        "id 'api', so events carrying it link to neither: give each its own "
+        "conway.dev/service-id, repository or name");
+    /* both components, both teams (once), the key */
+    json_t *x = NULL;
+    size_t i;
+    json_array_foreach(f, i, x) {
+        if (!strcmp(json_string_value(json_object_get(x, "rule")), "link-key-conflict"))
+            break;
+    }
+    json_t *want = json_pack("{s:[s,s], s:[s,s], s:{s:s, s:s}}", "entities",
+                             "component:default/payments", "component:default/thief", "teams",
+                             "group:default/team-b", "group:default/team-a", "linkKey", "kind",
+                             "service", "value", "payments");
+    assert_true(json_equal(json_object_get(x, "entities"), json_object_get(want, "entities")));
+    assert_true(json_equal(json_object_get(x, "teams"), json_object_get(want, "teams")));
+    assert_true(json_equal(json_object_get(x, "linkKey"), json_object_get(want, "linkKey")));
+    json_decref(want);
+    /* the finding is about both teams */
+    cw_diag d = {""};
+    json_t *out = NULL;
+    cw_ownership_filter flt = {.rule = "link-key-conflict", .team = "team-a"};
+    assert_int_equal(cw_ownership_filter_findings(f, &flt, &out, &d), CW_OK);
+    assert_int_equal(json_array_size(out), 3);
+    json_decref(out);
+    flt.team = "team-b";
+    assert_int_equal(cw_ownership_filter_findings(f, &flt, &out, &d), CW_OK);
+    assert_int_equal(json_array_size(out), 2);
+    json_decref(out);
+    assert_true(cw_ownership_has_errors(f));
+}
+
 /* ---- order and filters ---------------------------------------------------- */
+
+/* The annotations the catalog refresh writes (ingest/locations.h). */
+static void test_orphans_and_unreachable_locations(void **state)
+{
+    cat *c = *state;
+    add(c, group("team-a", "team"));
+    add(c, user("ann", "team-a"));
+    json_t *gone = component("gone", "team-a", "experimental", NULL);
+    json_object_set_new(json_object_get(gone, "metadata"), "annotations",
+                        json_pack("{s:s}", "backstage.io/orphan", "true"));
+    add(c, gone);
+    json_t *kept = component("kept", "team-a", "experimental", NULL);
+    json_object_set_new(json_object_get(kept, "metadata"), "annotations",
+                        json_pack("{s:s}", "backstage.io/orphan", "false"));
+    add(c, kept);
+    static const char *const counts[] = {"2", "3"};
+    for (size_t i = 0; i < 2; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "repo-%zu", i);
+        json_t *loc = entity("Location", name);
+        json_object_set_new(loc, "spec", json_pack("{s:s, s:s}", "type", "url", "target",
+                                                   "https://example.com/c.yaml"));
+        json_object_set_new(json_object_get(loc, "metadata"), "annotations",
+                            json_pack("{s:s, s:s}", "conway.dev/fetch-failures", counts[i],
+                                      "conway.dev/fetch-error", "HTTP 500"));
+        add(c, loc);
+    }
+    json_t *f = run(c, 0);
+    assert_string_equal(of_rule(f, "orphan-entity"),
+                        "component:default/gone|warning|the location it was imported from no "
+                        "longer holds it (backstage.io/orphan); remove it or put it back");
+    /* two failures are not yet a finding, three are */
+    assert_string_equal(refs_of(f, "location-unreachable"), "location:default/repo-1");
+    assert_string_equal(of_rule(f, "location-unreachable"),
+                        "location:default/repo-1|warning|its target could not be fetched 3 "
+                        "times in a row: HTTP 500; the entities keep their last good content");
+}
 
 static void test_order_and_filters(void **state)
 {
@@ -506,8 +617,13 @@ static void test_order_and_filters(void **state)
     flt = (cw_ownership_filter){.rule = "owner-lost"};
     assert_int_equal(cw_ownership_filter_findings(f, &flt, &out, &d), CW_ERR_INVALID);
     assert_null(out);
-    assert_string_equal(d.msg, "rule: unknown rule \"owner-lost\"; known rules: no-accountable, "
+    /* the postmortem rules (insights/postmortem.h) share the answer */
+    assert_string_equal(d.msg, "rule: unknown rule \"owner-lost\"; known rules: action-overdue, "
+                               "action-owner-not-accountable, action-owner-unknown, "
+                               "incident-without-postmortem, link-key-conflict, "
+                               "location-unreachable, no-accountable, orphan-entity, "
                                "orphan-user, owner-is-user, owner-missing, "
+                               "postmortem-without-actions, "
                                "shared-resource-owner, team-overload, team-without-members");
     flt = (cw_ownership_filter){.severity = "fatal"};
     assert_int_equal(cw_ownership_filter_findings(f, &flt, &out, &d), CW_ERR_INVALID);
@@ -714,6 +830,8 @@ int main(void)
         T(test_no_accountable),
         T(test_shared_resource_owner),
         T(test_team_overload),
+        T(test_orphans_and_unreachable_locations),
+        T(test_link_key_conflict),
         T(test_order_and_filters),
         cmocka_unit_test(test_demo_organisation),
         cmocka_unit_test(test_ten_thousand_entities),
