@@ -52,6 +52,7 @@
 #include "insights/delivery.h"
 #include "insights/dora.h"
 #include "insights/undeployed.h"
+#include "store/event_codec.h"
 #include "store/events_impl.h"
 #include "store/store_common.h"
 #include "store/store.h"
@@ -179,29 +180,36 @@ static void free_texts(text_set *t)
 
 /* ---- (1) raw SQLite baseline ------------------------------------------------------------- */
 
-/* The columns the store writes for an event (store_events.c, sqlite_events.c). */
+/* The columns the store writes for an event (store_events.c, sqlite_events.c):
+ * its row as the store makes it (document not compressed), and its key. */
 typedef struct {
     cw_event ev;
     char *body;
-    int cls, kind;
+    cw__event_row row;
+    cw_buf text;
+    unsigned char key[256];
+    size_t key_len;
 } raw_row;
 
 static raw_row *raw_rows(const text_set *t)
 {
     raw_row *rows = calloc(t->n, sizeof *rows);
-    for (size_t i = 0; rows && i < t->n; i++) {
+    cw__codec *plain = NULL;
+    if (!rows || cw__codec_new(&plain))
+        die("raw rows", "out of memory");
+    for (size_t i = 0; i < t->n; i++) {
         json_t *j = json_loads(t->texts[i], 0, NULL);
         cw_diag d = {""};
         if (!j || cw_cdevent_decode(j, &rows[i].ev, &d))
             die("raw decode", d.msg);
         json_decref(j);
         rows[i].body = json_dumps(rows[i].ev.raw, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        bool dep = cw_event_is(&rows[i].ev, "service", "deployed");
-        rows[i].cls = dep ? 1 : 2;
-        rows[i].kind = dep ? 1 : 5;
+        cw_buf_init(&rows[i].text, 0);
+        if (cw__event_rows_make(plain, &rows[i].ev, 1, &rows[i].row, &rows[i].text, &d))
+            die("raw rows", d.msg);
+        rows[i].key_len = cw__event_key(rows[i].ev.id, rows[i].key, sizeof rows[i].key);
     }
-    if (!rows)
-        die("raw rows", "out of memory");
+    cw__codec_free(plain);
     return rows;
 }
 
@@ -226,12 +234,14 @@ static double raw_insert(const char *path, const raw_row *rows, size_t n, size_t
     raw_exec(db, "INSERT INTO event_envs (id, name) VALUES (1, 'production')");
     raw_exec(db, "INSERT INTO event_links (id, kind, value, resolved) VALUES (1, 1, 'svc', 1),"
                  " (2, 2, 'repo', 1)");
+    raw_exec(db, "INSERT INTO event_sources (id, name) VALUES (1, 'bench')");
+    raw_exec(db, "INSERT INTO event_types (id, name) VALUES (1, 'bench')");
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db,
-                           "INSERT INTO events (source, event_id, type, subject_id, time_ms,"
-                           " received_ms, chain_id, env_id, artifact_id, link_id, cls, kind,"
-                           " changes, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                           " ON CONFLICT (source, event_id) DO NOTHING",
+                           "INSERT INTO events (time_ms, received_ms, source_id, event_key,"
+                           " type_id, env_id, link_id, cls, dict_id, doc)"
+                           " VALUES (?, ?, 1, ?, 1, ?, ?, ?, 0, ?)"
+                           " ON CONFLICT (source_id, event_key) DO NOTHING",
                            -1, &st, NULL) != SQLITE_OK)
         die("prepare", sqlite3_errmsg(db));
     double t0 = now_s();
@@ -239,29 +249,16 @@ static double raw_insert(const char *path, const raw_row *rows, size_t n, size_t
         if (i % per_tx == 0)
             raw_exec(db, "BEGIN IMMEDIATE");
         const raw_row *r = &rows[i];
-        sqlite3_bind_text(st, 1, r->ev.source, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, r->ev.id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, r->ev.type, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, r->ev.subject_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 5, r->ev.time_ms);
-        sqlite3_bind_int64(st, 6, cw_now_ms());
-        if (r->ev.chain_id)
-            sqlite3_bind_text(st, 7, r->ev.chain_id, -1, SQLITE_STATIC);
-        else
-            sqlite3_bind_null(st, 7);
+        sqlite3_bind_int64(st, 1, r->ev.time_ms);
+        sqlite3_bind_int64(st, 2, cw_now_ms());
+        sqlite3_bind_blob(st, 3, r->key, (int)r->key_len, SQLITE_STATIC);
         if (r->ev.environment_id)
-            sqlite3_bind_int64(st, 8, 1);
+            sqlite3_bind_int64(st, 4, 1);
         else
-            sqlite3_bind_null(st, 8);
-        if (r->ev.artifact_id)
-            sqlite3_bind_text(st, 9, r->ev.artifact_id, -1, SQLITE_STATIC);
-        else
-            sqlite3_bind_null(st, 9);
-        sqlite3_bind_int64(st, 10, r->cls == 1 ? 1 : 2);
-        sqlite3_bind_int64(st, 11, r->cls);
-        sqlite3_bind_int64(st, 12, r->kind);
-        sqlite3_bind_null(st, 13);
-        sqlite3_bind_text(st, 14, r->body, -1, SQLITE_STATIC);
+            sqlite3_bind_null(st, 4);
+        sqlite3_bind_int64(st, 5, r->row.cls == 1 ? 1 : 2);
+        sqlite3_bind_int64(st, 6, r->row.cls);
+        sqlite3_bind_blob(st, 7, r->row.doc, (int)r->row.doc_len, SQLITE_STATIC);
         if (sqlite3_step(st) != SQLITE_DONE)
             die("raw insert", sqlite3_errmsg(db));
         sqlite3_reset(st);
@@ -631,10 +628,12 @@ static void bench_intake(const char *dir, size_t nsingle, size_t nbulk, size_t n
     for (size_t i = 0; i < single.n; i++) {
         cw_event_free(&rs[i].ev);
         free(rs[i].body);
+        cw_buf_free(&rs[i].text);
     }
     for (size_t i = 0; i < bulk.n; i++) {
         cw_event_free(&rb[i].ev);
         free(rb[i].body);
+        cw_buf_free(&rb[i].text);
     }
     free(rs);
     free(rb);
@@ -884,12 +883,10 @@ static volatile size_t scan_sink; /* keeps the raw scan's reads */
 static double raw_scan_ms(sqlite3 *db)
 {
     const char *sqls[] = {
-        "SELECT link_id, kind, time_ms, env_id, artifact_id, chain_id, changes FROM events"
-        " WHERE cls > 0 AND cls = 1",
-        "SELECT link_id, subject_id, kind, time_ms FROM events WHERE cls > 0 AND cls = 2"
-        " ORDER BY link_id, subject_id",
-        "SELECT link_id, subject_id, kind, time_ms, artifact_id FROM events"
-        " WHERE cls > 0 AND cls = 3",
+        "SELECT link_id, kind, time_ms, env_id, artifact_id, chain_id, changes"
+        " FROM delivery_service",
+        "SELECT link_id, subject_id, created_ms, merged_ms, claim_ms FROM delivery_changes",
+        "SELECT link_id, subject_id, kind, time_ms, artifact_id FROM delivery_incidents",
     };
     double t0 = now_s();
     size_t bytes = 0;
@@ -947,7 +944,7 @@ static void bench_insights(const char *dir, size_t target)
         printf("reusing %s\n", path);
     }
     printf("events: %" PRId64 ", deployments: %" PRId64 ", components: %d, teams: %d\n", have,
-           raw_count(path, "SELECT count(*) FROM events WHERE cls > 0 AND cls = 1 AND kind < 3"),
+           raw_count(path, "SELECT count(*) FROM delivery_service WHERE kind < 3"),
            NCOMP, NTEAMS);
 
     cw_store *s = open_store(path);

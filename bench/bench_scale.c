@@ -35,6 +35,7 @@ int main(void)
 
 #include "catalog/catalog.h"
 #include "events/events.h"
+#include "store/event_codec.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -191,54 +192,83 @@ static void arr_add(cw_buf *b, size_t i, const char *s)
     cw_buf_putc(b, '"');
 }
 
+/* "\x<hex>": bytes as bytea's hex input text. */
+static void hex_text(cw_buf *b, const void *p, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = p;
+    cw_buf_reset(b);
+    cw_buf_puts(b, "\\x");
+    for (size_t i = 0; i < n; i++) {
+        cw_buf_putc(b, hex[u[i] >> 4]);
+        cw_buf_putc(b, hex[u[i] & 15]);
+    }
+}
+
 /* PostgreSQL's own rate: the same rows into conway's events table with
- * raw libpq, `per_tx` rows per transaction, one unnest INSERT each. */
+ * raw libpq, `per_tx` rows per transaction, one unnest INSERT each (its
+ * key and document as conway stores them before it has a dictionary). */
 static double raw_insert(const char *url, const corpus *c, size_t n, size_t per_tx)
 {
     PGconn *pg = pg_connect(url);
     pg_run(pg, "TRUNCATE events");
+    pg_run(pg, "INSERT INTO event_sources (name) VALUES ('raw') ON CONFLICT DO NOTHING;"
+               "INSERT INTO event_types (name) VALUES ('raw') ON CONFLICT DO NOTHING");
     const char *sql =
-        "INSERT INTO events (source, event_id, type, subject_id, time_ms, received_ms, body)"
-        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[],"
-        " $6::bigint[], $7::text[]) ON CONFLICT (source, event_id) DO NOTHING";
-    PGresult *prep = PQprepare(pg, "ins", sql, 7, NULL);
+        "INSERT INTO events (time_ms, received_ms, source_id, type_id, event_key, doc)"
+        " SELECT u.t, u.r, s.id, y.id, u.k, u.d FROM unnest($1::bigint[], $2::bigint[],"
+        " $3::bytea[], $4::bytea[]) AS u(t, r, k, d),"
+        " (SELECT id FROM event_sources WHERE name = 'raw') s,"
+        " (SELECT id FROM event_types WHERE name = 'raw') y"
+        " ON CONFLICT (source_id, event_key) DO NOTHING";
+    PGresult *prep = PQprepare(pg, "ins", sql, 4, NULL);
     if (PQresultStatus(prep) != PGRES_COMMAND_OK)
         die("prepare", PQerrorMessage(pg));
     PQclear(prep);
-    cw_buf a[7];
-    for (int k = 0; k < 7; k++)
+    cw_buf a[4], hx, env;
+    for (int k = 0; k < 4; k++)
         cw_buf_init(&a[k], 0);
+    cw_buf_init(&hx, 0);
+    cw_buf_init(&env, 0);
     double t0 = now_s();
     for (size_t from = 0; from < n; from += per_tx) {
         size_t to = n - from > per_tx ? from + per_tx : n;
-        for (int k = 0; k < 7; k++)
+        for (int k = 0; k < 4; k++)
             cw_buf_reset(&a[k]);
         for (size_t i = from; i < to; i++) {
             const cw_event *e = &c->evs[i];
             char t[24], r[24];
             snprintf(t, sizeof t, "%" PRId64, e->time_ms);
             snprintf(r, sizeof r, "%" PRId64, (int64_t)1);
-            arr_add(&a[0], i - from, e->source);
-            arr_add(&a[1], i - from, e->id);
-            arr_add(&a[2], i - from, e->type);
-            arr_add(&a[3], i - from, e->subject_id);
-            arr_add(&a[4], i - from, t);
-            arr_add(&a[5], i - from, r);
-            arr_add(&a[6], i - from, c->texts[i]);
+            arr_add(&a[0], i - from, t);
+            arr_add(&a[1], i - from, r);
+            unsigned char key[256];
+            size_t klen = cw__event_key(e->id, key, sizeof key);
+            hex_text(&hx, key, klen);
+            arr_add(&a[2], i - from, hx.data);
+            cw_buf_reset(&env);
+            cw_buf_putc(&env, '[');
+            cw_buf_json_str(&env, e->subject_id);
+            cw_buf_puts(&env, ",null,null]\n");
+            cw_buf_puts(&env, c->texts[i]);
+            hex_text(&hx, env.data, env.len);
+            arr_add(&a[3], i - from, hx.data);
         }
-        const char *p[7];
-        for (int k = 0; k < 7; k++) {
+        const char *p[4];
+        for (int k = 0; k < 4; k++) {
             cw_buf_putc(&a[k], '}');
             p[k] = a[k].data;
         }
-        PGresult *res = PQexecPrepared(pg, "ins", 7, p, NULL, NULL, 0);
+        PGresult *res = PQexecPrepared(pg, "ins", 4, p, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_COMMAND_OK)
             die("raw insert", PQerrorMessage(pg));
         PQclear(res);
     }
     double dt = now_s() - t0;
-    for (int k = 0; k < 7; k++)
+    for (int k = 0; k < 4; k++)
         cw_buf_free(&a[k]);
+    cw_buf_free(&hx);
+    cw_buf_free(&env);
     PQfinish(pg);
     return (double)n / dt;
 }

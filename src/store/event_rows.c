@@ -9,6 +9,7 @@
 
 #include "events/delivery.h"
 #include "events/events.h"
+#include "store/event_codec.h"
 #include "store/events_impl.h"
 #include "store/store_common.h"
 #include "util/buf.h"
@@ -45,6 +46,8 @@ enum { RT_SOURCE, RT_ID, RT_TYPE, RT_SUBJECT, RT_CHAIN, RT_ENV, RT_ARTIFACT, RT_
        RT_CHANGES, RT_CHANGE_IDS, RT_N };
 typedef struct {
     size_t at[RT_N];
+    size_t doc_at, doc_len;  /* the stored document (binary) */
+    int64_t dict_id;
 } row_text;
 
 #define RT_NONE ((size_t)-1)
@@ -66,12 +69,13 @@ static const char *text_at(const cw_buf *text, size_t at)
     return at == RT_NONE ? NULL : text->data + at;
 }
 
-cw_err cw__event_rows_make(const cw_event *events, size_t n, cw__event_row *rows, cw_buf *text,
-                        cw_diag *d)
+cw_err cw__event_rows_make(cw__codec *codec, const cw_event *events, size_t n,
+                           cw__event_row *rows, cw_buf *text, cw_diag *d)
 {
     row_text *off = malloc(n * sizeof *off);
     if (!off)
         return cw_fail(d, CW_ERR_NOMEM, "events: out of memory");
+    cw__codec_ctx *cx = NULL;
     cw_err err = CW_OK;
     for (size_t i = 0; i < n; i++) {
         const cw_event *ev = &events[i];
@@ -132,6 +136,17 @@ cw_err cw__event_rows_make(const cw_event *events, size_t n, cw__event_row *rows
                           err == CW_ERR_TOO_LARGE ? "too large" : "out of memory");
             goto out;
         }
+        /* the document as stored, compressed here in the caller's thread */
+        const char *body = text->data + at[RT_BODY];
+        off[i].doc_at = text->len;
+        err = cw__codec_encode(codec, &cx, text_at(text, at[RT_SUBJECT]),
+                               text_at(text, at[RT_CHAIN]), text_at(text, at[RT_ARTIFACT]), body,
+                               strlen(body), text, &off[i].dict_id, d);
+        if (err) {
+            cw_diag_prefix(d, "events[%zu]", i);
+            goto out;
+        }
+        off[i].doc_len = text->len - off[i].doc_at;
     }
     for (size_t i = 0; i < n; i++) {
         const size_t *at = off[i].at;
@@ -147,8 +162,12 @@ cw_err cw__event_rows_make(const cw_event *events, size_t n, cw__event_row *rows
         r->body = text_at(text, at[RT_BODY]);
         r->changes = text_at(text, at[RT_CHANGES]);
         r->change_ids = r->nchange_ids ? text_at(text, at[RT_CHANGE_IDS]) : NULL;
+        r->doc = text->data + off[i].doc_at;
+        r->doc_len = off[i].doc_len;
+        r->dict_id = off[i].dict_id;
     }
 out:
+    cw__codec_ctx_free(cx);
     free(off);
     return err;
 }

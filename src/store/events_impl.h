@@ -42,6 +42,11 @@ typedef struct {
                                  one after the other (nchange_ids of them) */
     size_t nchange_ids;
     const char *body;         /* compact JSON of the CDEvent */
+    /* as stored (event_codec.h): the envelope of subject, chain, artifact
+     * and body, compressed with dictionary dict_id (0: not compressed) */
+    const void *doc;
+    size_t doc_len;
+    int64_t dict_id;
 } cw__event_row;
 
 struct cw__audit_row;
@@ -83,6 +88,8 @@ struct cw_store_event_ops {
      * out->gen read before the rows */
     cw_err (*link_owners)(cw_store *s, cw_link_owners *out, cw_diag *d);
     cw_err (*catalog_gen)(cw_store *s, int64_t *out, cw_diag *d);
+    /* At open: hands s->codec the newest dictionary, if any (event_codec.h). */
+    cw_err (*dicts_open)(cw_store *s, cw_diag *d);
 };
 
 /*
@@ -108,7 +115,9 @@ cw_err cw__pg_events_audit(struct cw__pg_conn *c, cw__event_batch *const *batche
 /* Rows for events[0..n): every string is copied into text (the rows borrow
  * from it), so the events may be freed as soon as this returns. d names the
  * event at fault. event_rows.c. */
-cw_err cw__event_rows_make(const cw_event *events, size_t n, cw__event_row *rows,
+struct cw__codec;
+cw_err cw__event_rows_make(struct cw__codec *codec, const cw_event *events, size_t n,
+                           cw__event_row *rows,
                            cw_buf *text, cw_diag *d);
 
 /* ---- group commit (store_gc.c) ----------------------------------------------------- */

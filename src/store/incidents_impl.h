@@ -93,7 +93,8 @@ extern const char cw__incident_touch_sql[];        /* ?1 now ?2 id */
 extern const char cw__incident_id_by_key_sql[];    /* ?1 source ?2 subject: id */
 extern const char cw__incident_timeline_list_sql[]; /* ?1 id ?2 limit */
 extern const char cw__incident_alerts_list_sql[];  /* ?1 id */
-extern const char cw__incident_backfill_sql[];     /* bodies of stored incident events */
+extern const char cw__incident_backfill_sql[];     /* documents (dict_id, doc) of stored
+                                                      incident events (event_codec.h) */
 extern const char cw__incident_backfill_flag_sql[]; /* value of the flag: 0 = to do */
 extern const char cw__incident_backfill_done_sql[]; /* sets the flag */
 

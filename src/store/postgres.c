@@ -239,6 +239,44 @@ cw_err cw__pg_array_addn(cw__pg_array *a, const char *s, size_t n)
     return err;
 }
 
+cw_err cw__pg_array_add_bytea(cw__pg_array *a, const void *p, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *b = p;
+    reopen(a);
+    /* "\\x<hex>": bytea's hex input, its backslash escaped for the array */
+    cw_err err = cw_buf_putc(&a->buf, a->n ? ',' : '{');
+    if (!err)
+        err = cw_buf_puts(&a->buf, "\"\\\\x");
+    for (size_t i = 0; !err && i < n; i++) {
+        char h[2] = {hex[b[i] >> 4], hex[b[i] & 15]};
+        err = cw_buf_add(&a->buf, h, 2);
+    }
+    if (!err)
+        err = cw_buf_putc(&a->buf, '"');
+    if (!err)
+        a->n++;
+    return err;
+}
+
+cw_err cw__pg_bytea(const PGresult *r, int row, int col, cw_buf *out)
+{
+    const char *t = PQgetvalue(r, row, col);
+    size_t n = (size_t)PQgetlength(r, row, col);
+    cw_buf_reset(out);
+    if (n < 2 || t[0] != '\\' || t[1] != 'x' || n % 2)
+        return CW_ERR_IO;
+    for (size_t i = 2; i < n; i += 2) {
+        int hi = t[i] <= '9' ? t[i] - '0' : (t[i] | 32) - 'a' + 10;
+        int lo = t[i + 1] <= '9' ? t[i + 1] - '0' : (t[i + 1] | 32) - 'a' + 10;
+        if (hi < 0 || hi > 15 || lo < 0 || lo > 15)
+            return CW_ERR_IO;
+        char c = (char)(hi << 4 | lo);
+        cw_buf_add(out, &c, 1);
+    }
+    return cw_buf_error(out);
+}
+
 cw_err cw__pg_array_add_i64(cw__pg_array *a, int64_t v)
 {
     char b[24];
@@ -684,6 +722,7 @@ cw_err cw__pg_open(const char *url, const cw_store_options *opt, cw_store **out,
     }
     memcpy(s->url, url, len);
     for (int i = s->nconns - 1; i >= 0; i--) {
+        s->conns[i].owner = &s->base;
         s->conns[i].next_free = s->free_conns;
         s->free_conns = &s->conns[i];
     }

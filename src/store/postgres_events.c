@@ -24,10 +24,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/event_codec.h"
 #include "store/events_impl.h"
 #include "store/incidents_impl.h"
 #include "store/store_rows.h"
 #include "util/strmap.h"
+#include "util/timeutil.h"
 
 #define FETCH_ROWS 10000 /* rows per cursor fetch when streaming */
 
@@ -326,10 +328,24 @@ static cw_err lookup_or_insert(cw__pg_conn *c, const char *select_sql, const cha
 static cw_err key_row(void *ctx, int kind, const char *value, int64_t *out, bool *inserted,
                       cw_diag *d)
 {
-    if (!kind) {
+    if (kind == CW__KEY_ENV) {
         const char *p[] = {value};
         return lookup_or_insert(ctx, "SELECT id FROM event_envs WHERE name = $1",
                                 "INSERT INTO event_envs (name) VALUES ($1) "
+                                "ON CONFLICT (name) DO NOTHING RETURNING id",
+                                1, p, out, inserted, d);
+    }
+    if (kind == CW__KEY_SOURCE) {
+        const char *p[] = {value};
+        return lookup_or_insert(ctx, "SELECT id FROM event_sources WHERE name = $1",
+                                "INSERT INTO event_sources (name) VALUES ($1) "
+                                "ON CONFLICT (name) DO NOTHING RETURNING id",
+                                1, p, out, inserted, d);
+    }
+    if (kind == CW__KEY_TYPE) {
+        const char *p[] = {value};
+        return lookup_or_insert(ctx, "SELECT id FROM event_types WHERE name = $1",
+                                "INSERT INTO event_types (name) VALUES ($1) "
                                 "ON CONFLICT (name) DO NOTHING RETURNING id",
                                 1, p, out, inserted, d);
     }
@@ -341,15 +357,14 @@ static cw_err key_row(void *ctx, int kind, const char *value, int64_t *out, bool
                             2, p, out, inserted, d);
 }
 
-#define NCOLS 14
+#define NCOLS 10
 
 #define INSERT_EVENTS_SQL                                                                    \
-    "INSERT INTO events (source, event_id, type, subject_id, time_ms, received_ms, chain_id," \
-    " env_id, artifact_id, link_id, cls, kind, changes, body)"                               \
-    " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[],"   \
-    " $6::bigint[], $7::text[], $8::bigint[], $9::text[], $10::bigint[], $11::int[],"       \
-    " $12::int[], $13::text[], $14::text[])"                                                 \
-    " ON CONFLICT (source, event_id) DO NOTHING"
+    "INSERT INTO events (time_ms, received_ms, source_id, event_key, type_id, env_id,"      \
+    " link_id, cls, dict_id, doc)"                                                           \
+    " SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::bytea[], $5::int[],"  \
+    " $6::int[], $7::int[], $8::smallint[], $9::int[], $10::bytea[])"                        \
+    " ON CONFLICT (source_id, event_key) DO NOTHING"
 
 /* Fills the transaction's id caches for every environment and link key
  * of the batches with two statements each (a SELECT, and an INSERT of the
@@ -442,11 +457,32 @@ out:
     return err;
 }
 
-/* The key of an event in the map of inserted ones: "<len>:<source><id>". */
-static cw_err event_key(cw_buf *k, const char *source, const char *id)
+/* The stored key of context.id into out (event_codec.h). */
+static cw_err stored_key(const char *id, cw_buf *out)
 {
+    size_t cap = strlen(id) + CW__KEY_UUID_LEN;
+    cw_buf_reset(out);
+    for (size_t i = 0; i < cap; i++)
+        cw_buf_putc(out, 0);
+    if (cw_buf_error(out))
+        return CW_ERR_NOMEM;
+    cw_buf_truncate(out, cw__event_key(id, (unsigned char *)out->data, cap));
+    return CW_OK;
+}
+
+/* The key of an event in the map of inserted ones: "<source id>:<key as
+ * the server writes bytea>". */
+static cw_err event_key(cw_buf *k, int64_t source, const void *key, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *b = key;
     cw_buf_reset(k);
-    return cw_buf_printf(k, "%zu:%s%s", strlen(source), source, id);
+    cw_buf_printf(k, "%lld:\\x", (long long)source);
+    for (size_t i = 0; i < n; i++) {
+        char h[2] = {hex[b[i] >> 4], hex[b[i] & 15]};
+        cw_buf_add(k, h, 2);
+    }
+    return cw_buf_error(k);
 }
 
 /* ---- delivery rows (migration "delivery rows") ---------------------------------------------- */
@@ -455,6 +491,7 @@ static cw_err event_key(cw_buf *k, const char *source, const char *id)
 typedef struct {
     const cw__event_row *r;
     int64_t seq, env, link;
+    int64_t source;           /* event_sources.id */
 } stored_row;
 
 typedef struct {
@@ -584,15 +621,17 @@ static cw_err put_delivery(cw__pg_conn *c, const stored_row *rows, size_t n, cw_
                           " SELECT u.*, least(min(u.t) OVER (PARTITION BY u.subj),"
                           "  (SELECT min(i.first_ms) FROM delivery_incidents i"
                           "   WHERE i.subject_id = u.subj)),"
-                          " (SELECT min(v.time_ms) FROM delivery_service v WHERE v.artifact_id = u.a)"
+                          " (SELECT min(v.time_ms) FROM delivery_service v"
+                          "  WHERE v.artifact_h = hashtextextended(u.a, 0) AND v.artifact_id = u.a)"
                           " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::int[],"
                           " $5::text[], $6::text[]) AS u(t, s, l, k, subj, a)",
                           6, &p[I_T], NULL, d);
     if (!err && nsvc)
         err = cw__pg_exec(c,
                           "INSERT INTO delivery_service (env_id, time_ms, seq, link_id, kind,"
-                          " artifact_id, chain_id, changes, incident_ms)"
-                          " SELECT u.*, (SELECT min(i.time_ms) FROM delivery_incidents i"
+                          " artifact_id, chain_id, changes, artifact_h, incident_ms)"
+                          " SELECT u.*, hashtextextended(u.a, 0),"
+                          " (SELECT min(i.time_ms) FROM delivery_incidents i"
                           "  WHERE i.artifact_id = u.a)"
                           " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[],"
                           " $5::int[], $6::text[], $7::text[], $8::text[])"
@@ -614,7 +653,8 @@ static cw_err put_delivery(cw__pg_conn *c, const stored_row *rows, size_t n, cw_
                           "UPDATE delivery_service s SET incident_ms = u.t"
                           " FROM (SELECT a, min(t) AS t FROM unnest($1::text[], $2::bigint[])"
                           "  AS x(a, t) WHERE a IS NOT NULL GROUP BY a) u"
-                          " WHERE s.artifact_id = u.a AND (s.incident_ms IS NULL OR s.incident_ms > u.t)",
+                          " WHERE s.artifact_h = hashtextextended(u.a, 0) AND s.artifact_id = u.a"
+                          " AND (s.incident_ms IS NULL OR s.incident_ms > u.t)",
                           2, q, NULL, d);
     }
     if (!err && nclaims)
@@ -654,16 +694,19 @@ out:
  * batches): those whose stored event has another body, marked 2 in dup
  * (a conflict, not a duplicate). One statement for all of them.
  */
-static cw_err mark_conflicts(cw__pg_conn *c, cw__event_batch *const *bs, size_t nb, char *dup,
-                             cw_diag *d)
+static cw_err mark_conflicts(cw__pg_conn *c, cw__event_batch *const *bs, size_t nb,
+                             const stored_row *st, char *dup, cw_diag *d)
 {
-    cw__pg_array src, ids;
+    cw__pg_array src, keys;
     cw__pg_array_init(&src);
-    cw__pg_array_init(&ids);
+    cw__pg_array_init(&keys);
     cw_strmap bodies;
     memset(&bodies, 0, sizeof bodies);
-    cw_buf key;
+    cw_buf key, kb, scratch, docb;
     cw_buf_init(&key, 0);
+    cw_buf_init(&kb, 0);
+    cw_buf_init(&scratch, 0);
+    cw_buf_init(&docb, 0);
     PGresult *r = NULL;
     cw_err err = CW_OK;
     size_t k = 0, ndup = 0;
@@ -671,47 +714,62 @@ static cw_err mark_conflicts(cw__pg_conn *c, cw__event_batch *const *bs, size_t 
         for (size_t i = 0; !err && i < bs[b]->n; i++, k++) {
             if (!dup[k])
                 continue;
-            if (cw__pg_array_add(&src, bs[b]->rows[i].source) ||
-                cw__pg_array_add(&ids, bs[b]->rows[i].id))
+            if (stored_key(bs[b]->rows[i].id, &kb) ||
+                cw__pg_array_add_i64(&src, st[k].source) ||
+                cw__pg_array_add_bytea(&keys, kb.data, kb.len))
                 err = oom(d);
             ndup++;
         }
     if (err || !ndup)
         goto out;
-    const char *p[] = {cw__pg_array_text(&src), cw__pg_array_text(&ids)};
+    const char *p[] = {cw__pg_array_text(&src), cw__pg_array_text(&keys)};
     if (!p[0] || !p[1]) {
         err = oom(d);
         goto out;
     }
     err = cw__pg_exec(c,
-                      "SELECT source, event_id, body FROM events WHERE (source, event_id) IN "
-                      "(SELECT * FROM unnest($1::text[], $2::text[]))",
+                      "SELECT source_id, event_key, dict_id, doc FROM events"
+                      " WHERE (source_id, event_key) IN"
+                      " (SELECT * FROM unnest($1::int[], $2::bytea[]))",
                       2, p, &r, d);
-    for (int i = 0; !err && i < PQntuples(r); i++)
-        if (event_key(&key, cw__pg_text(r, i, 0), cw__pg_text(r, i, 1)) ||
+    for (int i = 0; !err && i < PQntuples(r); i++) {
+        cw_buf_reset(&key);
+        if (cw_buf_printf(&key, "%s:%s", cw__pg_text(r, i, 0), cw__pg_text(r, i, 1)) ||
             cw_strmap_put(&bodies, key.data, (void *)(intptr_t)(i + 1)))
             err = oom(d);
+    }
     k = 0;
     for (size_t b = 0; !err && b < nb; b++)
         for (size_t i = 0; !err && i < bs[b]->n; i++, k++) {
             if (!dup[k])
                 continue;
             const cw__event_row *row = &bs[b]->rows[i];
-            if (event_key(&key, row->source, row->id)) {
+            if (stored_key(row->id, &kb) || event_key(&key, st[k].source, kb.data, kb.len)) {
                 err = oom(d);
                 break;
             }
             intptr_t at = (intptr_t)cw_strmap_get(&bodies, key.data);
-            if (at && !cw__event_body_same(PQgetvalue(r, (int)at - 1, 2),
-                                           (size_t)PQgetlength(r, (int)at - 1, 2), row->body))
+            if (!at)
+                continue;
+            cw__event_doc doc;
+            if (cw__pg_bytea(r, (int)at - 1, 3, &docb)) {
+                err = cw_fail(d, CW_ERR_IO, "events: a stored event is damaged (bytea)");
+                break;
+            }
+            err = cw__codec_decode(c->owner->codec, cw__pg_int(r, (int)at - 1, 2), docb.data,
+                                   docb.len, cw__pg_load_dict, c, &scratch, &doc, d);
+            if (!err && !cw__event_body_same(doc.body, doc.body_len, row->body))
                 dup[k] = 2;
         }
 out:
     PQclear(r);
     cw_strmap_free(&bodies);
     cw_buf_free(&key);
+    cw_buf_free(&kb);
+    cw_buf_free(&scratch);
+    cw_buf_free(&docb);
     cw__pg_array_free(&src);
-    cw__pg_array_free(&ids);
+    cw__pg_array_free(&keys);
     return err;
 }
 
@@ -740,9 +798,10 @@ static cw_err put_rows(cw__pg_conn *c, cw__event_ids *pc, cw__event_batch *const
         total += bs[b]->n;
     /* per row: its environment and link ids, then its events.id when stored */
     stored_row *st = malloc((total ? total : 1) * sizeof *st);
+    stored_row *dl = malloc((total ? total : 1) * sizeof *dl); /* those stored now */
     int64_t *seqs = NULL;
     size_t nseqs = 0, nst = 0;
-    if (!st)
+    if (!st || !dl)
         err = oom(d);
     total = 0;
     for (size_t b = 0; !err && b < nb; b++) {
@@ -757,25 +816,33 @@ static cw_err put_rows(cw__pg_conn *c, cw__event_ids *pc, cw__event_batch *const
             if (linked &&
                 (err = cw__event_link_id(pc, r->link_kind, r->link_value, key_row, c, &link, d)))
                 break;
-            char t[24], e[24], l[24], cl[24], k[24];
-            const char *v[NCOLS] = {r->source,
-                                    r->id,
-                                    r->type,
-                                    r->subject_id,
-                                    cw__pg_i64(t, r->time_ms),
+            int64_t source = 0, type = 0;
+            if ((err = cw__event_name_id(pc, CW__KEY_SOURCE, r->source, key_row, c, &source, d)) ||
+                (err = cw__event_name_id(pc, CW__KEY_TYPE, r->type, key_row, c, &type, d)))
+                break;
+            if (stored_key(r->id, &key)) {
+                err = oom(d);
+                break;
+            }
+            char t[24], sb[24], ty[24], e[24], l[24], cl[24], di[24];
+            const char *v[NCOLS] = {cw__pg_i64(t, r->time_ms),
                                     now,
-                                    r->chain_id,
+                                    cw__pg_i64(sb, source),
+                                    NULL, /* event_key: bytea, below */
+                                    cw__pg_i64(ty, type),
                                     r->environment ? cw__pg_i64(e, env) : NULL,
-                                    r->artifact_id,
                                     linked ? cw__pg_i64(l, link) : NULL,
                                     cw__pg_i64(cl, r->cls),
-                                    cw__pg_i64(k, r->kind),
-                                    r->changes,
-                                    r->body};
-            for (int j = 0; !err && j < NCOLS; j++)
-                if (cw__pg_array_add(&col[j], v[j]))
+                                    cw__pg_i64(di, r->dict_id),
+                                    NULL /* doc: bytea, below */};
+            for (int j = 0; !err && j < NCOLS; j++) {
+                cw_err e2 = j == 3   ? cw__pg_array_add_bytea(&col[j], key.data, key.len)
+                            : j == 9 ? cw__pg_array_add_bytea(&col[j], r->doc, r->doc_len)
+                                     : cw__pg_array_add(&col[j], v[j]);
+                if (e2)
                     err = oom(d);
-            st[total] = (stored_row){r, 0, env, linked ? link : 0};
+            }
+            st[total] = (stored_row){r, 0, env, linked ? link : 0, source};
             total++;
         }
     }
@@ -786,7 +853,7 @@ static cw_err put_rows(cw__pg_conn *c, cw__event_ids *pc, cw__event_batch *const
             if (!(p[k] = cw__pg_array_text(&col[k])))
                 err = oom(d);
         if (!err)
-            err = cw__pg_exec(c, INSERT_EVENTS_SQL " RETURNING id, source, event_id", NCOLS, p,
+            err = cw__pg_exec(c, INSERT_EVENTS_SQL " RETURNING id, source_id, event_key", NCOLS, p,
                               &r, d);
     }
     int nret = err || !r ? 0 : PQntuples(r);
@@ -794,10 +861,13 @@ static cw_err put_rows(cw__pg_conn *c, cw__event_ids *pc, cw__event_batch *const
         err = oom(d);
     for (int i = 0; !err && i < nret; i++) {
         seqs[nseqs] = cw__pg_int(r, i, 0);
-        if (event_key(&key, cw__pg_text(r, i, 1), cw__pg_text(r, i, 2)) ||
+        cw_buf_reset(&key);
+        if (cw_buf_printf(&key, "%s:%s", cw__pg_text(r, i, 1), cw__pg_text(r, i, 2)) ||
             cw_strmap_put(&inserted, key.data, (void *)(uintptr_t)++nseqs))
             err = oom(d);
     }
+    cw_buf kb;
+    cw_buf_init(&kb, 0);
     char *dup = !err && total ? calloc(total, 1) : NULL;
     if (!err && total && !dup)
         err = oom(d);
@@ -805,7 +875,7 @@ static cw_err put_rows(cw__pg_conn *c, cw__event_ids *pc, cw__event_batch *const
     for (size_t b = 0; !err && b < nb; b++) {
         for (size_t i = 0; !err && i < bs[b]->n; i++, rn++) {
             const cw__event_row *row = &bs[b]->rows[i];
-            if (event_key(&key, row->source, row->id)) {
+            if (stored_key(row->id, &kb) || event_key(&key, st[rn].source, kb.data, kb.len)) {
                 err = oom(d);
                 break;
             }
@@ -815,8 +885,8 @@ static cw_err put_rows(cw__pg_conn *c, cw__event_ids *pc, cw__event_batch *const
                 cw_strmap_put(&inserted, key.data, NULL);
                 bs[b]->res.accepted++;
                 if (row->cls) {
-                    st[nst] = st[rn];
-                    st[nst++].seq = seqs[k - 1];
+                    dl[nst] = st[rn];
+                    dl[nst++].seq = seqs[k - 1];
                 }
                 /* a new incident event updates its incident in this transaction */
                 if (row->cls == CW__EVC_INCIDENT)
@@ -826,8 +896,9 @@ static cw_err put_rows(cw__pg_conn *c, cw__event_ids *pc, cw__event_batch *const
             }
         }
     }
+    cw_buf_free(&kb);
     if (!err && total)
-        err = mark_conflicts(c, bs, nb, dup, d);
+        err = mark_conflicts(c, bs, nb, st, dup, d);
     rn = 0;
     for (size_t b = 0; !err && b < nb; b++)
         for (size_t i = 0; i < bs[b]->n; i++, rn++) {
@@ -839,8 +910,9 @@ static cw_err put_rows(cw__pg_conn *c, cw__event_ids *pc, cw__event_batch *const
     free(dup);
     PQclear(r);
     if (!err && nst)
-        err = put_delivery(c, st, nst, d);
+        err = put_delivery(c, dl, nst, d);
     free(st);
+    free(dl);
     free(seqs);
     cw_strmap_free(&inserted);
     cw_buf_free(&key);
@@ -909,7 +981,157 @@ typedef struct {
     size_t n;
     int64_t now_ms;
     bool careful;          /* one savepoint per request (after a failure) */
+    bool train;            /* no dictionary in use yet */
+    cw_buf dict;           /* the one trained (or found) in this transaction */
+    int64_t dict_id;
 } put_ctx;
+
+cw_err cw__pg_load_dict(void *ctx, int64_t id, cw_buf *out, cw_diag *d)
+{
+    cw__pg_conn *c = ctx;
+    char ib[24];
+    const char *p[] = {cw__pg_i64(ib, id)};
+    PGresult *r = NULL;
+    cw_err err = cw__pg_exec(c, "SELECT dict FROM event_dicts WHERE id = $1", 1, p, &r, d);
+    if (!err && PQntuples(r) != 1)
+        err = cw_fail(d, CW_ERR_IO, "events: dictionary %lld is missing", (long long)id);
+    if (!err) {
+        cw_buf tmp;
+        cw_buf_init(&tmp, 0);
+        if (cw__pg_bytea(r, 0, 0, &tmp))
+            err = cw_fail(d, CW_ERR_IO, "events: dictionary %lld is damaged", (long long)id);
+        else if (cw_buf_append(out, tmp.data ? tmp.data : "", tmp.len))
+            err = oom(d);
+        cw_buf_free(&tmp);
+    }
+    PQclear(r);
+    return err;
+}
+
+/*
+ * Inside the events' transaction, while no dictionary is in use: once
+ * CW__DICT_SAMPLES events are stored uncompressed, a dictionary is trained
+ * from the oldest of them (unless one is stored already), saved, and those
+ * events are compressed with it; *id and *dict say which the codec takes
+ * after the commit.
+ */
+static cw_err dict_train(cw__pg_conn *c, cw_buf *dict, int64_t *id, cw_diag *d)
+{
+    int64_t have = 0;
+    *id = 0;
+    cw_err err = read_int(c, "SELECT coalesce(max(id), 0) FROM event_dicts", &have, d);
+    if (!err && have) {
+        err = cw__pg_load_dict(c, have, dict, d);
+        if (!err)
+            *id = have;
+        return err;
+    }
+    int64_t plain = 0;
+    if (!err)
+        err = read_int(c, "SELECT count(*) FROM (SELECT 1 FROM events WHERE dict_id = 0 LIMIT "
+                          CW__DICT_SAMPLES_SQL ") x", &plain, d);
+    if (err || plain < CW__DICT_SAMPLES)
+        return err;
+    /* one trainer at a time across instances; the second finds the first's */
+    if ((err = cw__pg_exec(c, "SELECT pg_advisory_xact_lock(1668769911)", 0, NULL, NULL, d)) ||
+        (err = read_int(c, "SELECT coalesce(max(id), 0) FROM event_dicts", &have, d)))
+        return err;
+    if (have) {
+        err = cw__pg_load_dict(c, have, dict, d);
+        if (!err)
+            *id = have;
+        return err;
+    }
+    PGresult *r = NULL;
+    err = cw__pg_exec(c, "SELECT id, doc FROM events WHERE dict_id = 0 ORDER BY id LIMIT "
+                         CW__DICT_SAMPLES_SQL, 0, NULL, &r, d);
+    int n = err ? 0 : PQntuples(r);
+    void **docs = n ? calloc((size_t)n, sizeof *docs) : NULL;
+    size_t *lens = n ? calloc((size_t)n, sizeof *lens) : NULL;
+    if (n && (!docs || !lens))
+        err = oom(d);
+    cw_buf b;
+    cw_buf_init(&b, 0);
+    for (int i = 0; !err && i < n; i++) {
+        if (cw__pg_bytea(r, i, 1, &b)) {
+            err = cw_fail(d, CW_ERR_IO, "events: a stored event is damaged (bytea)");
+            break;
+        }
+        lens[i] = b.len;
+        if (!(docs[i] = malloc(b.len ? b.len : 1))) {
+            err = oom(d);
+            break;
+        }
+        memcpy(docs[i], b.data, b.len);
+    }
+    if (!err)
+        err = cw__codec_train((const void *const *)docs, lens, (size_t)n, dict, d);
+    cw__pg_array one;
+    cw__pg_array_init(&one);
+    PGresult *ins = NULL;
+    if (!err && cw__pg_array_add_bytea(&one, dict->data ? dict->data : "", dict->len))
+        err = oom(d);
+    if (!err) {
+        char now[24];
+        /* the array's one element, as a bytea parameter */
+        const char *p[] = {cw__pg_array_text(&one), cw__pg_i64(now, cw_now_ms())};
+        err = cw__pg_exec(c, "INSERT INTO event_dicts (dict, created_ms)"
+                             " SELECT ($1::bytea[])[1], $2 RETURNING id", 2, p, &ins, d);
+        if (!err)
+            *id = cw__pg_int(ins, 0, 0);
+    }
+    PQclear(ins);
+    cw__pg_array_free(&one);
+    /* the samples themselves are compressed with it too */
+    cw__codec *tmp = NULL;
+    cw__codec_ctx *cx = NULL;
+    cw_buf out, scratch;
+    cw_buf_init(&out, 0);
+    cw_buf_init(&scratch, 0);
+    cw__pg_array ids, ds, dd;
+    cw__pg_array_init(&ids);
+    cw__pg_array_init(&ds);
+    cw__pg_array_init(&dd);
+    if (!err && cw__codec_new(&tmp))
+        err = oom(d);
+    if (!err)
+        err = cw__codec_use(tmp, *id, dict->data, dict->len, d);
+    for (int i = 0; !err && i < n; i++) {
+        cw__event_doc doc;
+        int64_t used;
+        cw_buf_reset(&out);
+        err = cw__codec_decode(tmp, 0, docs[i], lens[i], NULL, NULL, &scratch, &doc, d);
+        if (!err)
+            err = cw__codec_encode(tmp, &cx, doc.subject, doc.chain, doc.artifact, doc.body,
+                                   doc.body_len, &out, &used, d);
+        if (!err && (cw__pg_array_add_i64(&ids, cw__pg_int(r, i, 0)) ||
+                     cw__pg_array_add_i64(&ds, used) ||
+                     cw__pg_array_add_bytea(&dd, out.data, out.len)))
+            err = oom(d);
+    }
+    if (!err && n) {
+        const char *p[] = {cw__pg_array_text(&ids), cw__pg_array_text(&ds), cw__pg_array_text(&dd)};
+        err = cw__pg_exec(c, "UPDATE events e SET dict_id = u.dict_id, doc = u.doc"
+                             " FROM unnest($1::bigint[], $2::int[], $3::bytea[]) AS u(id, dict_id, doc)"
+                             " WHERE e.id = u.id", 3, p, NULL, d);
+    }
+    cw__pg_array_free(&ids);
+    cw__pg_array_free(&ds);
+    cw__pg_array_free(&dd);
+    cw_buf_free(&out);
+    cw_buf_free(&scratch);
+    cw__codec_ctx_free(cx);
+    cw__codec_free(tmp);
+    cw_buf_free(&b);
+    for (int i = 0; docs && i < n; i++)
+        free(docs[i]);
+    free(docs);
+    free(lens);
+    PQclear(r);
+    if (err)
+        *id = 0;
+    return err;
+}
 
 /*
  * The usual case writes every request of the group commit with one
@@ -945,14 +1167,45 @@ static cw_err put_tx(cw__pg_conn *c, void *arg, cw_diag *d)
     if (!err)
         err = cw__pg_events_audit(c, x->batches, x->n, d);
     put_cache_free(&pc);
+    /* the first events stored train the dictionary the next ones use */
+    cw_buf_reset(&x->dict);
+    x->dict_id = 0;
+    if (!err && x->train)
+        err = dict_train(c, &x->dict, &x->dict_id, d);
     return err;
 }
 
 static cw_err ev_put(cw_store *store, cw__event_batch *const *batches, size_t n, int64_t now_ms,
                      cw_diag *d)
 {
-    put_ctx x = {batches, n, now_ms, false};
-    return cw__pg_write(cw__pg(store), put_tx, &x, d);
+    put_ctx x = {batches, n, now_ms, false, !cw__codec_current(store->codec), {0}, 0};
+    cw_buf_init(&x.dict, 0);
+    cw_err err = cw__pg_write(cw__pg(store), put_tx, &x, d);
+    if (!err && x.dict_id)
+        err = cw__codec_use(store->codec, x.dict_id, x.dict.data, x.dict.len, d);
+    cw_buf_free(&x.dict);
+    return err;
+}
+
+static cw_err dicts_open_tx(cw__pg_conn *c, void *arg, cw_diag *d)
+{
+    (void)arg;
+    int64_t id = 0;
+    cw_err err = read_int(c, "SELECT coalesce(max(id), 0) FROM event_dicts", &id, d);
+    if (err || !id)
+        return err;
+    cw_buf dict;
+    cw_buf_init(&dict, 0);
+    err = cw__pg_load_dict(c, id, &dict, d);
+    if (!err)
+        err = cw__codec_use(c->owner->codec, id, dict.data, dict.len, d);
+    cw_buf_free(&dict);
+    return err;
+}
+
+static cw_err ev_dicts_open(cw_store *store, cw_diag *d)
+{
+    return cw__pg_read(cw__pg(store), dicts_open_tx, NULL, d);
 }
 
 /* ---- scopes ------------------------------------------------------------------------------------------ */
@@ -976,7 +1229,7 @@ static cw_err scope_check(cw__pg_conn *c, const cw_scope *sc, cw_diag *d)
 static const cw__sql_dialect pg_dialect = {
     .placeholder = '$',
     .true_lit = "true",
-    .prefix_fmt = "left(e.type, length(%s)) = %s",
+    .prefix_fmt = "left(name, length(%s)) = %s",
     .resolved = "resolved",
     .older_fmt = "(e.time_ms, e.id) < (%s::bigint, %s::bigint)",
 };
@@ -1011,25 +1264,37 @@ static cw_err query_tx(cw__pg_conn *c, void *arg, cw_diag *d)
     if (rows && !items)
         err = oom(d);
     size_t len = 0;
+    cw_buf keyb, docb, scratch;
+    cw_buf_init(&keyb, 0);
+    cw_buf_init(&docb, 0);
+    cw_buf_init(&scratch, 0);
     for (int i = 0; !err && i < rows; i++) {
+        if (cw__pg_bytea(r, i, 4, &keyb) || cw__pg_bytea(r, i, 11, &docb)) {
+            err = cw_fail(d, CW_ERR_IO, "events: a stored event is damaged (bytea)");
+            break;
+        }
         cw__event_cols row = {
             .seq = cw__pg_int(r, i, 0),
             .time_ms = cw__pg_int(r, i, 1),
             .received_ms = cw__pg_int(r, i, 2),
             .source = val(r, i, 3),
-            .id = val(r, i, 4),
+            .key = (const unsigned char *)keyb.data,
+            .key_len = keyb.len,
             .type = val(r, i, 5),
-            .subject_id = val(r, i, 6),
-            .chain_id = val(r, i, 7),
-            .environment = val(r, i, 8),
-            .artifact_id = val(r, i, 9),
-            .link_kind = (int)id_val(r, i, 10),
-            .link_value = val(r, i, 11),
-            .component_ref = val(r, i, 12),
-            .body = val(r, i, 13),
+            .environment = val(r, i, 6),
+            .link_kind = (int)id_val(r, i, 7),
+            .link_value = val(r, i, 8),
+            .component_ref = val(r, i, 9),
+            .dict_id = cw__pg_int(r, i, 10),
+            .doc = docb.data,
+            .doc_len = docb.len,
         };
-        err = cw__stored_event_fill(&items[len++], &row, d);
+        err = cw__stored_event_fill(&items[len++], &row, c->owner->codec, cw__pg_load_dict, c,
+                                    &scratch, d);
     }
+    cw_buf_free(&keyb);
+    cw_buf_free(&docb);
+    cw_buf_free(&scratch);
     PQclear(r);
     x->out->items = items;
     x->out->len = len;
@@ -1284,11 +1549,15 @@ static cw_err select_sql(const cw_delivery_select *s, cw__pg_array a[4], char nu
         if (s->links)
             p[(*np)++] = cw__pg_array_text(&a[3]);
         if (!claim)
+            /* the index is on the artifact's hash */
             *sql = s->links ? "SELECT " SVC_COLS " FROM delivery_service"
-                              " WHERE artifact_id = ANY($3::text[]) AND " SVC_WHERE("")
-                              " AND link_id = ANY($4::bigint[])"
+                              " WHERE artifact_h = ANY(ARRAY(SELECT hashtextextended(k, 0)"
+                              " FROM unnest($3::text[]) k)) AND artifact_id = ANY($3::text[])"
+                              " AND " SVC_WHERE("") " AND link_id = ANY($4::bigint[])"
                             : "SELECT " SVC_COLS " FROM delivery_service"
-                              " WHERE artifact_id = ANY($3::text[]) AND " SVC_WHERE("");
+                              " WHERE artifact_h = ANY(ARRAY(SELECT hashtextextended(k, 0)"
+                              " FROM unnest($3::text[]) k)) AND artifact_id = ANY($3::text[])"
+                              " AND " SVC_WHERE("");
         else
             *sql = s->links ? "SELECT " SVC_COLS_S " FROM delivery_claims c JOIN delivery_service s"
                               " ON s.env_id = c.env_id AND s.time_ms = c.time_ms AND s.seq = c.seq"
@@ -1406,6 +1675,7 @@ const struct cw_store_event_ops cw__pg_event_ops = {
     .query = ev_query,
     .unmatched_keys = ev_unmatched_keys,
     .delivery = ev_delivery,
+    .dicts_open = ev_dicts_open,
     .link_owners = ev_link_owners,
     .catalog_gen = ev_catalog_gen,
 };

@@ -7,6 +7,7 @@
  * transition locks its incident's row.
  */
 #include "store/postgres_int.h"
+#include "store/event_codec.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -125,8 +126,27 @@ static cw_err backfill_tx(cw__pg_conn *c, void *arg, cw_diag *d)
     if ((err = exec(c, cw__incident_backfill_sql, NULL, 0, &r, d)))
         return err;
     int64_t now = cw_now_ms();
-    for (int i = 0; !err && i < PQntuples(r); i++)
-        err = cw__pg_incident_event(c, cw__pg_text(r, i, 0), now, d);
+    cw_buf docb, scratch, body;
+    cw_buf_init(&docb, 0);
+    cw_buf_init(&scratch, 0);
+    cw_buf_init(&body, 0);
+    for (int i = 0; !err && i < PQntuples(r); i++) {
+        cw__event_doc doc;
+        if (cw__pg_bytea(r, i, 1, &docb)) {
+            err = cw_fail(d, CW_ERR_IO, "events: a stored event is damaged (bytea)");
+            break;
+        }
+        err = cw__codec_decode(c->owner->codec, cw__pg_int(r, i, 0), docb.data, docb.len,
+                               cw__pg_load_dict, c, &scratch, &doc, d);
+        cw_buf_reset(&body);
+        if (!err && cw_buf_append(&body, doc.body, doc.body_len))
+            err = cw_fail(d, CW_ERR_NOMEM, "incidents: out of memory");
+        if (!err)
+            err = cw__pg_incident_event(c, body.data, now, d);
+    }
+    cw_buf_free(&docb);
+    cw_buf_free(&scratch);
+    cw_buf_free(&body);
     PQclear(r);
     if (!err)
         err = exec(c, cw__incident_backfill_done_sql, NULL, 0, NULL, d);

@@ -44,6 +44,7 @@ typedef struct cw__pg_conn {
     bool retry;                    /* the current transaction should be re-run */
     char sqlstate[6];              /* of the last failed statement, "" if none */
     struct cw__pg_conn *next_free;
+    struct cw_store *owner;        /* the store whose pool holds it */
 } cw__pg_conn;
 
 typedef struct cw_pg {
@@ -129,6 +130,11 @@ cw_err cw__pg_array_add(cw__pg_array *a, const char *s);
 /* n bytes of s (not NUL-terminated), quoted. */
 cw_err cw__pg_array_addn(cw__pg_array *a, const char *s, size_t n);
 cw_err cw__pg_array_add_i64(cw__pg_array *a, int64_t v);
+/* n bytes as a bytea element (hex). */
+cw_err cw__pg_array_add_bytea(cw__pg_array *a, const void *p, size_t n);
+/* A bytea column (hex text) as bytes in out (reset first); CW_ERR_IO when
+ * it is not hex. */
+cw_err cw__pg_bytea(const PGresult *r, int row, int col, cw_buf *out);
 /* The literal ("{}" when empty; NULL when out of memory); valid until the
  * next change. Adding after it is allowed. */
 const char *cw__pg_array_text(cw__pg_array *a);
@@ -176,6 +182,10 @@ cw_err cw__pg_entity_gen(cw__pg_conn *c, int64_t *out, cw_diag *d);
 cw_err cw__pg_entity_lock(cw__pg_conn *c, cw_diag *d);
 /* Bumps it (after the lock) when the transaction changed entities. */
 cw_err cw__pg_entity_gen_bump(cw__pg_conn *c, cw_diag *d);
+
+/* Reads event dictionary id on connection ctx into out (cw__dict_load_fn,
+ * event_codec.h; postgres_events.c). */
+cw_err cw__pg_load_dict(void *ctx, int64_t id, cw_buf *out, cw_diag *d);
 
 /* ---- domain ops (one per postgres_<domain>.c) ------------------------------------ */
 extern const cw_store_entity_ops cw__pg_entity_ops;

@@ -9,6 +9,7 @@
 #include "store/ingest_impl.h"
 #include "store/store_audit.h"
 #include "store/store_rows.h"
+#include "store/event_codec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -394,6 +395,36 @@ static void sqlite_close(cw_store *st)
 static const cw_store_vtable sqlite_vtable;
 static cw_err sqlite_ping(cw_store *st, cw_diag *d);
 
+/* cw_hash64(text): the hash stored beside artifact ids (event_codec.h). */
+static void fn_hash64(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const char *t = (const char *)sqlite3_value_text(argv[0]);
+    if (!t)
+        sqlite3_result_null(ctx);
+    else
+        sqlite3_result_int64(ctx, cw__hash64(t, (size_t)sqlite3_value_bytes(argv[0])));
+}
+
+/* cw_event_key(text): the stored key of a context.id (event_codec.h). */
+static void fn_event_key(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const char *id = (const char *)sqlite3_value_text(argv[0]);
+    if (!id) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    size_t cap = strlen(id) + CW__KEY_UUID_LEN;
+    unsigned char *key = malloc(cap);
+    if (!key) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    size_t n = cw__event_key(id, key, cap);
+    sqlite3_result_blob(ctx, key, (int)n, free);
+}
+
 cw_err cw__sqlite_open(const char *path, const cw_store_options *opt, cw_store **out,
                        cw_diag *d)
 {
@@ -444,6 +475,19 @@ cw_err cw__sqlite_open(const char *path, const cw_store_options *opt, cw_store *
         if (err) {
             free(s->writer);
             s->writer = NULL;
+            goto out;
+        }
+        /* migrations "delivery rows" and "compact events" use these */
+        if (sqlite3_create_function(s->writer->db, "cw_event_key", 1,
+                                    SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, fn_event_key, NULL,
+                                    NULL) != SQLITE_OK) {
+            err = cw__sqlite_fail(s->writer, SQLITE_NOMEM, d, "cw_event_key");
+            goto out;
+        }
+        if (sqlite3_create_function(s->writer->db, "cw_hash64", 1,
+                                    SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, fn_hash64, NULL,
+                                    NULL) != SQLITE_OK) {
+            err = cw__sqlite_fail(s->writer, SQLITE_NOMEM, d, "cw_hash64");
             goto out;
         }
         err = cw__sqlite_migrate(s->writer, d);

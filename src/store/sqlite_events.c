@@ -19,10 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/event_codec.h"
 #include "store/events_impl.h"
 #include "store/incidents_impl.h"
 #include "store/store_rows.h"
 #include "util/strmap.h"
+#include "util/timeutil.h"
 
 /* ---- statements -------------------------------------------------------------------------- */
 
@@ -291,13 +293,22 @@ static cw_err lookup_or_insert(cw__sqlite_conn *c, const char *select_sql, const
     return err;
 }
 
-/* The event_envs row (kind 0) or event_links row of a key (cw__key_row_fn). */
+/* The event_envs, event_sources, event_types or event_links row of a key
+ * (cw__key_row_fn). */
 static cw_err key_row(void *ctx, int kind, const char *value, int64_t *out, bool *inserted,
                       cw_diag *d)
 {
-    if (!kind)
+    if (kind == CW__KEY_ENV)
         return lookup_or_insert(ctx, "SELECT id FROM event_envs WHERE name = ?",
                                 "INSERT INTO event_envs (name) VALUES (?) RETURNING id", 0,
+                                value, out, inserted, d);
+    if (kind == CW__KEY_SOURCE)
+        return lookup_or_insert(ctx, "SELECT id FROM event_sources WHERE name = ?",
+                                "INSERT INTO event_sources (name) VALUES (?) RETURNING id", 0,
+                                value, out, inserted, d);
+    if (kind == CW__KEY_TYPE)
+        return lookup_or_insert(ctx, "SELECT id FROM event_types WHERE name = ?",
+                                "INSERT INTO event_types (name) VALUES (?) RETURNING id", 0,
                                 value, out, inserted, d);
     return lookup_or_insert(ctx, "SELECT id FROM event_links WHERE kind = ? AND value = ?",
                             "INSERT INTO event_links (kind, value) VALUES (?, ?) RETURNING id",
@@ -338,8 +349,8 @@ static cw_err put_delivery(cw__sqlite_conn *c, const cw__event_row *r, int64_t s
         err = cw__sqlite_stmt(
             c,
             "INSERT INTO delivery_service (time_ms, seq, link_id, env_id, kind, artifact_id,"
-            " chain_id, changes, incident_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
-            " (SELECT min(time_ms) FROM delivery_incidents WHERE artifact_id = ?6))",
+            " artifact_h, chain_id, changes, incident_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?9,"
+            " ?7, ?8, (SELECT min(time_ms) FROM delivery_incidents WHERE artifact_id = ?6))",
             &st, d);
         if (err)
             return err;
@@ -351,6 +362,10 @@ static cw_err put_delivery(cw__sqlite_conn *c, const cw__event_row *r, int64_t s
         cw__bind_text(st, 6, r->artifact_id);
         cw__bind_text(st, 7, r->chain_id);
         cw__bind_text(st, 8, r->changes);
+        if (r->artifact_id)
+            cw__bind_int64(st, 9, cw__hash64(r->artifact_id, strlen(r->artifact_id)));
+        else
+            sqlite3_bind_null(st, 9);
         err = step_reset(c, st, d, "delivery row");
         cw__sqlite_done(c, st);
         st = NULL;
@@ -438,7 +453,8 @@ static cw_err put_delivery(cw__sqlite_conn *c, const cw__event_row *r, int64_t s
                 " artifact_id, first_ms, artifact_first_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
                 " min(?1, coalesce((SELECT min(first_ms) FROM delivery_incidents"
                 "  WHERE subject_id = ?5), ?1)),"
-                " (SELECT min(time_ms) FROM delivery_service WHERE artifact_id = ?6))",
+                " (SELECT min(time_ms) FROM delivery_service WHERE artifact_h = ?7"
+                "  AND artifact_id = ?6))",
                 &st, d);
         if (err)
             return err;
@@ -448,18 +464,24 @@ static cw_err put_delivery(cw__sqlite_conn *c, const cw__event_row *r, int64_t s
         cw__bind_int64(st, 4, r->kind);
         cw__bind_text(st, 5, r->subject_id);
         cw__bind_text(st, 6, r->artifact_id);
+        if (r->artifact_id)
+            cw__bind_int64(st, 7, cw__hash64(r->artifact_id, strlen(r->artifact_id)));
+        else
+            sqlite3_bind_null(st, 7);
         err = step_reset(c, st, d, "delivery incident");
         cw__sqlite_done(c, st);
         st = NULL;
         if (err || !r->artifact_id)
             return err;
         err = cw__sqlite_stmt(c, "UPDATE delivery_service SET incident_ms = ?2"
-                                 " WHERE artifact_id = ?1 AND (incident_ms IS NULL OR incident_ms > ?2)",
+                                 " WHERE artifact_h = ?3 AND artifact_id = ?1"
+                                 " AND (incident_ms IS NULL OR incident_ms > ?2)",
                               &st, d);
         if (err)
             return err;
         cw__bind_text(st, 1, r->artifact_id);
         cw__bind_int64(st, 2, r->time_ms);
+        cw__bind_int64(st, 3, cw__hash64(r->artifact_id, strlen(r->artifact_id)));
         err = step_reset(c, st, d, "delivery incident");
         cw__sqlite_done(c, st);
         return err;
@@ -469,63 +491,101 @@ static cw_err put_delivery(cw__sqlite_conn *c, const cw__event_row *r, int64_t s
 }
 
 #define INSERT_EVENT_SQL                                                                     \
-    "INSERT INTO events (source, event_id, type, subject_id, time_ms, received_ms, chain_id," \
-    " env_id, artifact_id, link_id, cls, kind, changes, body)"                               \
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"                                     \
-    " ON CONFLICT (source, event_id) DO NOTHING"
+    "INSERT INTO events (time_ms, received_ms, source_id, event_key, type_id, env_id,"       \
+    " link_id, cls, dict_id, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"                     \
+    " ON CONFLICT (source_id, event_key) DO NOTHING"
 
 /* After an insert that stored nothing: whether the stored event of the
  * row's (source, id) has another body. */
-static cw_err body_differs(cw__sqlite_conn *c, const cw__event_row *r, bool *differs, cw_diag *d)
+/* Reads dictionary id on the caller's connection (cw__dict_load_fn). */
+cw_err cw__sqlite_load_dict(void *ctx, int64_t id, cw_buf *out, cw_diag *d)
 {
+    cw__sqlite_conn *c = ctx;
     sqlite3_stmt *st = NULL;
-    cw_err err = cw__sqlite_stmt(c, "SELECT body FROM events WHERE source = ? AND event_id = ?",
-                                 &st, d);
+    cw_err err = cw__sqlite_stmt(c, "SELECT dict FROM event_dicts WHERE id = ?", &st, d);
     if (err)
         return err;
-    cw__bind_text(st, 1, r->source);
-    cw__bind_text(st, 2, r->id);
+    cw__bind_int64(st, 1, id);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
-        *differs = !cw__event_body_same((const char *)sqlite3_column_text(st, 0),
-                                        (size_t)sqlite3_column_bytes(st, 0), r->body);
+        err = cw_buf_append(out, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0))
+                  ? cw_fail(d, CW_ERR_NOMEM, "events: out of memory")
+                  : CW_OK;
     else
-        err = cw__sqlite_fail(c, rc == SQLITE_DONE ? SQLITE_INTERNAL : rc, d,
-                              "stored event of a duplicate");
+        err = rc == SQLITE_DONE ? cw_fail(d, CW_ERR_IO, "events: dictionary %lld is missing",
+                                          (long long)id)
+                                : cw__sqlite_fail(c, rc, d, "dictionary");
     cw__sqlite_done(c, st);
     return err;
 }
 
-static cw_err put_row(cw__sqlite_conn *c, cw__event_ids *pc, sqlite3_stmt *ins,
-                      const cw__event_row *r, int64_t now_ms, bool *stored, cw_diag *d)
+/* After an insert that stored nothing: whether the stored event of the
+ * row's (source, id) has another body. */
+static cw_err body_differs(cw_store *store, cw__sqlite_conn *c, const cw__event_row *r,
+                           int64_t source_id, const unsigned char *key, size_t key_len,
+                           bool *differs, cw_diag *d)
 {
-    int64_t env = 0, link = 0;
+    sqlite3_stmt *st = NULL;
+    cw_err err = cw__sqlite_stmt(
+        c, "SELECT dict_id, doc FROM events WHERE source_id = ? AND event_key = ?", &st, d);
+    if (err)
+        return err;
+    cw__bind_int64(st, 1, source_id);
+    sqlite3_bind_blob(st, 2, key, (int)key_len, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        cw_buf scratch;
+        cw_buf_init(&scratch, 0);
+        cw__event_doc doc;
+        err = cw__codec_decode(store->codec, sqlite3_column_int64(st, 0),
+                               sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
+                               cw__sqlite_load_dict, c, &scratch, &doc, d);
+        if (!err)
+            *differs = !cw__event_body_same(doc.body, doc.body_len, r->body);
+        cw_buf_free(&scratch);
+    } else {
+        err = cw__sqlite_fail(c, rc == SQLITE_DONE ? SQLITE_INTERNAL : rc, d,
+                              "stored event of a duplicate");
+    }
+    cw__sqlite_done(c, st);
+    return err;
+}
+
+static cw_err put_row(cw_store *store, cw__sqlite_conn *c, cw__event_ids *pc, sqlite3_stmt *ins,
+                      const cw__event_row *r, int64_t now_ms, bool *stored, bool *differs,
+                      cw_diag *d)
+{
+    int64_t env = 0, link = 0, source = 0, type = 0;
     cw_err err = CW_OK;
     if (r->environment && (err = cw__event_env_id(pc, r->environment, key_row, c, &env, d)))
         return err;
     if (r->link_value && r->link_kind &&
         (err = cw__event_link_id(pc, r->link_kind, r->link_value, key_row, c, &link, d)))
         return err;
-    cw__bind_text(ins, 1, r->source);
-    cw__bind_text(ins, 2, r->id);
-    cw__bind_text(ins, 3, r->type);
-    cw__bind_text(ins, 4, r->subject_id);
-    cw__bind_int64(ins, 5, r->time_ms);
-    cw__bind_int64(ins, 6, now_ms);
-    cw__bind_text(ins, 7, r->chain_id);
+    if ((err = cw__event_name_id(pc, CW__KEY_SOURCE, r->source, key_row, c, &source, d)) ||
+        (err = cw__event_name_id(pc, CW__KEY_TYPE, r->type, key_row, c, &type, d)))
+        return err;
+    unsigned char kbuf[256], *key = kbuf;
+    size_t klen = strlen(r->id) + 1;
+    if (klen > sizeof kbuf && !(key = malloc(klen)))
+        return cw_fail(d, CW_ERR_NOMEM, "events: out of memory");
+    klen = cw__event_key(r->id, key, klen > sizeof kbuf ? klen : sizeof kbuf);
+    cw__bind_int64(ins, 1, r->time_ms);
+    cw__bind_int64(ins, 2, now_ms);
+    cw__bind_int64(ins, 3, source);
+    sqlite3_bind_blob(ins, 4, key, (int)klen, SQLITE_STATIC);
+    cw__bind_int64(ins, 5, type);
     if (r->environment)
-        cw__bind_int64(ins, 8, env);
+        cw__bind_int64(ins, 6, env);
     else
-        sqlite3_bind_null(ins, 8);
-    cw__bind_text(ins, 9, r->artifact_id);
+        sqlite3_bind_null(ins, 6);
     if (r->link_value && r->link_kind)
-        cw__bind_int64(ins, 10, link);
+        cw__bind_int64(ins, 7, link);
     else
-        sqlite3_bind_null(ins, 10);
-    cw__bind_int64(ins, 11, r->cls);
-    cw__bind_int64(ins, 12, r->kind);
-    cw__bind_text(ins, 13, r->changes);
-    cw__bind_text(ins, 14, r->body);
+        sqlite3_bind_null(ins, 7);
+    cw__bind_int64(ins, 8, r->cls);
+    cw__bind_int64(ins, 9, r->dict_id);
+    sqlite3_bind_blob(ins, 10, r->doc, (int)r->doc_len, SQLITE_STATIC);
     int rc = sqlite3_step(ins);
     if (rc != SQLITE_DONE)
         err = cw__sqlite_fail(c, rc, d, "event insert");
@@ -535,10 +595,15 @@ static cw_err put_row(cw__sqlite_conn *c, cw__event_ids *pc, sqlite3_stmt *ins,
     if (!err && *stored && r->cls)
         err = put_delivery(c, r, sqlite3_last_insert_rowid(c->db),
                            r->environment ? env : 0, r->link_value && r->link_kind ? link : 0, d);
+    if (!err && !*stored)
+        err = body_differs(store, c, r, source, key, klen, differs, d);
+    if (key != kbuf)
+        free(key);
     return err;
 }
 
-static cw_err put_batch(cw__sqlite_conn *c, cw__event_ids *pc, cw__event_batch *b, int64_t now_ms)
+static cw_err put_batch(cw_store *store, cw__sqlite_conn *c, cw__event_ids *pc,
+                        cw__event_batch *b, int64_t now_ms)
 {
     memset(&b->res, 0, sizeof b->res);
     b->err = CW_OK;
@@ -549,12 +614,10 @@ static cw_err put_batch(cw__sqlite_conn *c, cw__event_ids *pc, cw__event_batch *
     err = cw__sqlite_stmt(c, INSERT_EVENT_SQL, &ins, &b->diag);
     for (size_t i = 0; !err && i < b->n; i++) {
         bool stored = false, differs = false;
-        err = put_row(c, pc, ins, &b->rows[i], now_ms, &stored, &b->diag);
+        err = put_row(store, c, pc, ins, &b->rows[i], now_ms, &stored, &differs, &b->diag);
         /* a new incident event updates its incident in this transaction */
         if (!err && stored && b->rows[i].cls == CW__EVC_INCIDENT)
             err = cw__sqlite_incident_event(c, b->rows[i].body, now_ms, &b->diag);
-        if (!err && !stored)
-            err = body_differs(c, &b->rows[i], &differs, &b->diag);
         if (err)
             cw_diag_prefix(&b->diag, "events[%zu]", i);
         else if (stored)
@@ -580,6 +643,118 @@ static cw_err put_batch(cw__sqlite_conn *c, cw__event_ids *pc, cw__event_batch *
     return run(c, "RELEASE events_batch", &b->diag);
 }
 
+/*
+ * Inside the write transaction, while no dictionary is in use: once
+ * CW__DICT_SAMPLES events are stored uncompressed, a dictionary is trained
+ * from the oldest of them (unless another process stored one already),
+ * saved, and those events are compressed with it; *id and *dict say which
+ * the codec takes after the commit.
+ */
+static cw_err dict_train(cw_store *store, cw__sqlite_conn *c, cw_buf *dict, int64_t *id,
+                         cw_diag *d)
+{
+    int64_t have = 0;
+    cw_err err = read_int(c, "SELECT coalesce(max(id), 0) FROM event_dicts", &have, d);
+    if (!err && have) {
+        err = cw__sqlite_load_dict(c, have, dict, d);
+        if (!err)
+            *id = have;
+        return err;
+    }
+    int64_t plain = 0;
+    if (!err)
+        err = read_int(c, "SELECT count(*) FROM (SELECT 1 FROM events WHERE dict_id = 0 LIMIT "
+                          CW__DICT_SAMPLES_SQL ")",
+                       &plain, d);
+    if (err || plain < CW__DICT_SAMPLES)
+        return err;
+    int64_t *ids = malloc(CW__DICT_SAMPLES * sizeof *ids);
+    void **docs = calloc(CW__DICT_SAMPLES, sizeof *docs);
+    size_t *lens = malloc(CW__DICT_SAMPLES * sizeof *lens), n = 0;
+    sqlite3_stmt *st = NULL;
+    if (!ids || !docs || !lens) {
+        err = cw_fail(d, CW_ERR_NOMEM, "events: out of memory training a dictionary");
+        goto out;
+    }
+    err = cw__sqlite_stmt(c, "SELECT id, doc FROM events WHERE dict_id = 0 ORDER BY id LIMIT "
+                             CW__DICT_SAMPLES_SQL, &st, d);
+    int rc = SQLITE_DONE;
+    while (!err && n < CW__DICT_SAMPLES && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        ids[n] = sqlite3_column_int64(st, 0);
+        lens[n] = (size_t)sqlite3_column_bytes(st, 1);
+        if (!(docs[n] = malloc(lens[n] ? lens[n] : 1))) {
+            err = cw_fail(d, CW_ERR_NOMEM, "events: out of memory training a dictionary");
+            break;
+        }
+        memcpy(docs[n], sqlite3_column_blob(st, 1), lens[n]);
+        n++;
+    }
+    if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        err = cw__sqlite_fail(c, rc, d, "dictionary samples");
+    cw__sqlite_done(c, st);
+    st = NULL;
+    if (!err)
+        err = cw__codec_train((const void *const *)docs, lens, n, dict, d);
+    if (!err)
+        err = cw__sqlite_stmt(c, "INSERT INTO event_dicts (dict, created_ms) VALUES (?, ?)"
+                                 " RETURNING id", &st, d);
+    if (!err) {
+        sqlite3_bind_blob(st, 1, dict->len ? dict->data : "", (int)dict->len, SQLITE_STATIC);
+        cw__bind_int64(st, 2, cw_now_ms());
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            *id = sqlite3_column_int64(st, 0);
+        else
+            err = cw__sqlite_fail(c, rc, d, "dictionary");
+        cw__sqlite_done(c, st);
+        st = NULL;
+    }
+    /* the samples themselves are compressed with it too */
+    cw__codec *tmp = NULL;
+    cw__codec_ctx *cx = NULL;
+    cw_buf out;
+    cw_buf_init(&out, 0);
+    if (!err && cw__codec_new(&tmp))
+        err = cw_fail(d, CW_ERR_NOMEM, "events: out of memory");
+    if (!err)
+        err = cw__codec_use(tmp, *id, dict->data, dict->len, d);
+    if (!err)
+        err = cw__sqlite_stmt(c, "UPDATE events SET dict_id = ?, doc = ? WHERE id = ?", &st, d);
+    cw_buf scratch;
+    cw_buf_init(&scratch, 0);
+    for (size_t i = 0; !err && i < n; i++) {
+        cw__event_doc doc;
+        int64_t used;
+        cw_buf_reset(&out);
+        err = cw__codec_decode(tmp, 0, docs[i], lens[i], NULL, NULL, &scratch, &doc, d);
+        if (!err)
+            err = cw__codec_encode(tmp, &cx, doc.subject, doc.chain, doc.artifact, doc.body,
+                                   doc.body_len, &out, &used, d);
+        if (err)
+            break;
+        cw__bind_int64(st, 1, used);
+        sqlite3_bind_blob(st, 2, out.data, (int)out.len, SQLITE_STATIC);
+        cw__bind_int64(st, 3, ids[i]);
+        err = step_reset(c, st, d, "dictionary samples");
+    }
+    cw__sqlite_done(c, st);
+    st = NULL;
+    cw_buf_free(&scratch);
+    cw_buf_free(&out);
+    cw__codec_ctx_free(cx);
+    cw__codec_free(tmp);
+out:
+    cw__sqlite_done(c, st);
+    for (size_t i = 0; docs && i < n; i++)
+        free(docs[i]);
+    free(ids);
+    free(docs);
+    free(lens);
+    if (err)
+        *id = 0;
+    return err;
+}
+
 static cw_err ev_put(cw_store *store, cw__event_batch *const *batches, size_t n, int64_t now_ms,
                      cw_diag *d)
 {
@@ -591,7 +766,7 @@ static cw_err ev_put(cw_store *store, cw__event_batch *const *batches, size_t n,
     cw__event_ids pc;
     memset(&pc, 0, sizeof pc);
     for (size_t i = 0; !err && i < n; i++) {
-        err = put_batch(c, &pc, batches[i], now_ms);
+        err = put_batch(store, c, &pc, batches[i], now_ms);
         if (err)
             *d = batches[i]->diag;
     }
@@ -603,7 +778,37 @@ static cw_err ev_put(cw_store *store, cw__event_batch *const *batches, size_t n,
     if (!err && (stale || pc.new_links))
         err = links_refresh(c, stale != 0, d);
     cw__event_ids_clear(&pc);
-    return cw__sqlite_write_end(s, c, err, d);
+    /* the first events stored train the dictionary the next ones use */
+    cw_buf dict;
+    cw_buf_init(&dict, 0);
+    int64_t dict_id = 0;
+    if (!err && !cw__codec_current(store->codec))
+        err = dict_train(store, c, &dict, &dict_id, d);
+    err = cw__sqlite_write_end(s, c, err, d);
+    if (!err && dict_id)
+        err = cw__codec_use(store->codec, dict_id, dict.data, dict.len, d);
+    cw_buf_free(&dict);
+    return err;
+}
+
+static cw_err ev_dicts_open(cw_store *store, cw_diag *d)
+{
+    cw_sqlite *s = cw__sqlite(store);
+    cw__sqlite_conn *c = cw__sqlite_read_acquire(s);
+    sqlite3_stmt *st = NULL;
+    cw_err err = cw__sqlite_stmt(c, "SELECT id, dict FROM event_dicts ORDER BY id DESC LIMIT 1",
+                                 &st, d);
+    if (!err) {
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            err = cw__codec_use(store->codec, sqlite3_column_int64(st, 0),
+                                sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1), d);
+        else if (rc != SQLITE_DONE)
+            err = cw__sqlite_fail(c, rc, d, "dictionaries");
+    }
+    cw__sqlite_done(c, st);
+    cw__sqlite_read_release(s, c);
+    return err;
 }
 
 /* ---- scopes ------------------------------------------------------------------------------------------ */
@@ -632,7 +837,7 @@ static cw_err scope_check(cw__sqlite_conn *c, const cw_scope *sc, cw_diag *d)
 static const cw__sql_dialect sqlite_dialect = {
     .placeholder = '?',
     .true_lit = "1",
-    .prefix_fmt = "substr(e.type, 1, length(%s)) = %s",
+    .prefix_fmt = "substr(name, 1, length(%s)) = %s",
     .resolved = "resolved = 1",
     .older_fmt = "(e.time_ms, e.id) < (%s, %s)",
 };
@@ -654,6 +859,8 @@ static cw_err ev_query(cw_store *store, const cw_event_query *q, cw_event_list *
 
     size_t cap = q->limit < 1024 ? q->limit : 1024, len = 0;
     cw_stored_event *items = NULL;
+    cw_buf scratch;
+    cw_buf_init(&scratch, 0);
     cw__sqlite_conn *c = cw__sqlite_read_acquire(s);
     sqlite3_stmt *st = NULL;
     err = cw__sqlite_read_begin(c, d);
@@ -686,18 +893,19 @@ static cw_err ev_query(cw_store *store, const cw_event_query *q, cw_event_list *
             .time_ms = sqlite3_column_int64(st, 1),
             .received_ms = sqlite3_column_int64(st, 2),
             .source = col(st, 3),
-            .id = col(st, 4),
+            .key = sqlite3_column_blob(st, 4),
+            .key_len = (size_t)sqlite3_column_bytes(st, 4),
             .type = col(st, 5),
-            .subject_id = col(st, 6),
-            .chain_id = col(st, 7),
-            .environment = col(st, 8),
-            .artifact_id = col(st, 9),
-            .link_kind = sqlite3_column_int(st, 10),
-            .link_value = col(st, 11),
-            .component_ref = col(st, 12),
-            .body = col(st, 13),
+            .environment = col(st, 6),
+            .link_kind = sqlite3_column_int(st, 7),
+            .link_value = col(st, 8),
+            .component_ref = col(st, 9),
+            .dict_id = sqlite3_column_int64(st, 10),
+            .doc = sqlite3_column_blob(st, 11),
+            .doc_len = (size_t)sqlite3_column_bytes(st, 11),
         };
-        if ((err = cw__stored_event_fill(&items[len++], &r, d)))
+        if ((err = cw__stored_event_fill(&items[len++], &r, store->codec, cw__sqlite_load_dict, c, &scratch,
+                                         d)))
             goto out;
     }
     if (rc != SQLITE_DONE)
@@ -706,6 +914,7 @@ out:
     cw__sqlite_done(c, st);
     cw__sqlite_read_release(s, c);
     cw_buf_free(&sql);
+    cw_buf_free(&scratch);
     out->items = items;
     out->len = len;
     if (err)
@@ -914,9 +1123,11 @@ static const char *select_sql(const cw_delivery_select *s)
     case CW_DSEL_SERVICE_NEAREST:
         return s->before ? SVC_NEAREST("<", "DESC") : SVC_NEAREST(">=", "ASC");
     case CW_DSEL_SERVICE_ARTIFACT:
-        return "SELECT " SVC_COLS " FROM delivery_service"
-               " WHERE artifact_id IN (SELECT value FROM json_each(?6)) AND " SVC_WHERE("")
-               SVC_LINKS("");
+        /* ?7: [hash, artifact] pairs (the index is on the hash) */
+        return "SELECT " SVC_COLS_S " FROM json_each(?7) p JOIN delivery_service s"
+               " ON s.artifact_h = json_extract(p.value, '$[0]')"
+               " AND s.artifact_id = json_extract(p.value, '$[1]') AND " SVC_WHERE("s.")
+               SVC_LINKS("s.");
     case CW_DSEL_SERVICE_CLAIM:
         return "SELECT " SVC_COLS_S " FROM delivery_claims c JOIN delivery_service s"
                " ON s.env_id = c.env_id AND s.time_ms = c.time_ms AND s.seq = c.seq"
@@ -1031,6 +1242,24 @@ static cw_err scan_select(cw__sqlite_conn *c, const scan *x, const cw_delivery_s
     if (s->links)
         cw__bind_text(st, 5, cw_buf_cstr(links));
     cw__bind_text(st, 6, cw_buf_cstr(keys));
+    if (s->kind == CW_DSEL_SERVICE_ARTIFACT) {
+        /* the keys again, each with its hash */
+        sqlite3_bind_null(st, 6);
+        cw_buf_reset(keys);
+        cw_buf_putc(keys, '[');
+        for (size_t i = 0; i < s->nkeys; i++) {
+            cw_buf_printf(keys, "%s[%lld,", i ? "," : "",
+                          (long long)cw__hash64(s->keys[i].s, s->keys[i].n));
+            cw_buf_json_strn(keys, s->keys[i].s, s->keys[i].n);
+            cw_buf_putc(keys, ']');
+        }
+        cw_buf_putc(keys, ']');
+        if (cw_buf_error(keys)) {
+            cw__sqlite_done(c, st);
+            return cw_fail(d, CW_ERR_NOMEM, "delivery: out of memory");
+        }
+        cw__bind_text(st, 7, cw_buf_cstr(keys));
+    }
     int rc;
     while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW)
         err = row_to_sink(x, s, st, d);
@@ -1081,6 +1310,7 @@ const struct cw_store_event_ops cw__sqlite_event_ops = {
     .query = ev_query,
     .unmatched_keys = ev_unmatched_keys,
     .delivery = ev_delivery,
+    .dicts_open = ev_dicts_open,
     .link_owners = ev_link_owners,
     .catalog_gen = ev_catalog_gen,
 };

@@ -7,6 +7,7 @@
  * (store_incidents.c); schema: migration "incidents" in sqlite_schema.c.
  */
 #include "store/sqlite_int.h"
+#include "store/event_codec.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -123,17 +124,26 @@ static cw_err backfill(cw_sqlite *s, cw_diag *d)
         size_t n = 0, cap = 0;
         err = cw__sqlite_stmt(c, cw__incident_backfill_sql, &st, d);
         int rc = SQLITE_DONE;
+        cw_buf scratch;
+        cw_buf_init(&scratch, 0);
         while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
             if ((err = cw__grow((void **)&bodies, &cap, n, sizeof *bodies, d)))
                 break;
+            cw__event_doc doc;
+            err = cw__codec_decode(s->base.codec, sqlite3_column_int64(st, 0),
+                                   sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
+                                   cw__sqlite_load_dict, c, &scratch, &doc, d);
+            if (err)
+                break;
             bool oom = false;
-            bodies[n] = cw__text_dup(col(st, 0), &oom);
+            bodies[n] = cw__text_dup((cw__text){doc.body, doc.body_len}, &oom);
             if (oom || !bodies[n]) {
                 err = cw_fail(d, CW_ERR_NOMEM, "incidents: out of memory");
                 break;
             }
             n++;
         }
+        cw_buf_free(&scratch);
         if (!err && rc != SQLITE_DONE)
             err = cw__sqlite_fail(c, rc, d, "incident events");
         cw__sqlite_done(c, st);

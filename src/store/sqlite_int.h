@@ -207,6 +207,10 @@ cw_err cw__sqlite_page_ids(cw__sqlite_conn *c, const cw__idset *m, const char *a
 cw_err cw__sqlite_facet(cw__sqlite_conn *c, const char *key, const cw__idset *filter,
                         json_t *arr, cw_diag *d);
 
+/* Reads event dictionary id on connection ctx into out (cw__dict_load_fn,
+ * event_codec.h; sqlite_events.c). */
+cw_err cw__sqlite_load_dict(void *ctx, int64_t id, cw_buf *out, cw_diag *d);
+
 /* ---- domain ops (one per sqlite_<domain>.c) ------------------------------------ */
 extern const cw_store_entity_ops cw__sqlite_entity_ops;
 extern const cw_store_token_ops cw__sqlite_token_ops;

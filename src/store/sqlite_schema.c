@@ -284,6 +284,7 @@ const cw__sqlite_migration cw__sqlite_migrations[] = {
      "  link_id INTEGER,"
      "  kind INTEGER NOT NULL,"
      "  artifact_id TEXT,"
+     "  artifact_h INTEGER,"                 /* cw__hash64(artifact_id): its index */
      "  chain_id TEXT,"
      "  changes TEXT,"                       /* customData.changes, compact JSON */
      "  incident_ms INTEGER,"                /* earliest incident event naming artifact_id */
@@ -292,8 +293,8 @@ const cw__sqlite_migration cw__sqlite_migrations[] = {
      /* kind and environment: the latest production deployment of a link
       * before a time is found in the index alone */
      "CREATE INDEX delivery_service_by_link ON delivery_service (link_id, time_ms, seq, kind);"
-     "CREATE INDEX delivery_service_by_artifact ON delivery_service (artifact_id)"
-     " WHERE artifact_id IS NOT NULL;"
+     "CREATE INDEX delivery_service_by_artifact ON delivery_service (artifact_h)"
+     " WHERE artifact_h IS NOT NULL;"
      /* one row per change subject id and link key: its events folded */
      "CREATE TABLE delivery_changes ("
      "  subject_id TEXT NOT NULL,"
@@ -329,12 +330,14 @@ const cw__sqlite_migration cw__sqlite_migrations[] = {
      " WHERE artifact_id IS NOT NULL;"
      /* the events stored so far */
      "INSERT INTO delivery_service"
-     " SELECT coalesce(env_id, 0), time_ms, id, link_id, kind, artifact_id, chain_id, changes, NULL"
+     " SELECT coalesce(env_id, 0), time_ms, id, link_id, kind, artifact_id,"
+     "  cw_hash64(artifact_id), chain_id, changes, NULL"
      " FROM events WHERE cls = 1;"
      "INSERT INTO delivery_incidents"
      " SELECT time_ms, id, link_id, kind, subject_id, artifact_id,"
      "  min(time_ms) OVER (PARTITION BY subject_id),"
-     "  (SELECT min(s.time_ms) FROM delivery_service s WHERE s.artifact_id = e.artifact_id)"
+     "  (SELECT min(s.time_ms) FROM delivery_service s"
+     "   WHERE s.artifact_h = cw_hash64(e.artifact_id) AND s.artifact_id = e.artifact_id)"
      " FROM events e WHERE cls = 3;"
      "UPDATE delivery_service SET incident_ms = (SELECT min(i.time_ms) FROM delivery_incidents i"
      "  WHERE i.artifact_id = delivery_service.artifact_id)"
@@ -350,6 +353,53 @@ const cw__sqlite_migration cw__sqlite_migrations[] = {
      " FROM events e WHERE cls = 2 AND link_id IS NOT NULL GROUP BY subject_id, link_id;"
      /* the delivery scan reads the tables above, not the events */
      "DROP INDEX events_delivery;"},
+    {9, "compact events",
+     /* An event keeps what the listing filters and orders by, and its
+      * document (event_codec.h): "[subject, chain, artifact]" and the
+      * CDEvent, zstd-compressed with the dictionary dict_id once one is
+      * trained (0: as is, as every row copied here). Sources and types are
+      * stored once; a UUID context.id as 16 bytes (cw_event_key, sqlite.c). */
+     "CREATE TABLE event_sources ("
+     "  id INTEGER PRIMARY KEY,"
+     "  name TEXT NOT NULL UNIQUE"
+     ");"
+     "CREATE TABLE event_types ("
+     "  id INTEGER PRIMARY KEY,"
+     "  name TEXT NOT NULL UNIQUE"
+     ");"
+     "CREATE TABLE event_dicts ("
+     "  id INTEGER PRIMARY KEY,"
+     "  dict BLOB NOT NULL,"                 /* empty: zstd without a dictionary */
+     "  created_ms INTEGER NOT NULL"
+     ");"
+     "INSERT INTO event_sources (name) SELECT DISTINCT source FROM events ORDER BY 1;"
+     "INSERT INTO event_types (name) SELECT DISTINCT type FROM events ORDER BY 1;"
+     "CREATE TABLE events_compact ("
+     "  id INTEGER PRIMARY KEY,"             /* arrival order, paging tie-break */
+     "  time_ms INTEGER NOT NULL,"           /* context.timestamp */
+     "  received_ms INTEGER NOT NULL,"
+     "  source_id INTEGER NOT NULL,"         /* event_sources.id */
+     "  event_key BLOB NOT NULL,"            /* context.id (event_codec.h) */
+     "  type_id INTEGER NOT NULL,"           /* event_types.id */
+     "  env_id INTEGER,"                     /* event_envs.id */
+     "  link_id INTEGER,"                    /* event_links.id; NULL: no link key */
+     "  cls INTEGER NOT NULL DEFAULT 0,"     /* interpreted class, 0 = none */
+     "  dict_id INTEGER NOT NULL DEFAULT 0," /* event_dicts.id; 0: not compressed */
+     "  doc BLOB NOT NULL,"
+     "  UNIQUE (source_id, event_key)"
+     ");"
+     "INSERT INTO events_compact"
+     " SELECT e.id, e.time_ms, e.received_ms, s.id, cw_event_key(e.event_id), t.id, e.env_id,"
+     "  e.link_id, e.cls, 0,"
+     "  CAST(json_array(e.subject_id, e.chain_id, e.artifact_id) || char(10) || e.body AS BLOB)"
+     " FROM events e JOIN event_sources s ON s.name = e.source JOIN event_types t ON t.name = e.type"
+     " ORDER BY e.id;"
+     "DROP TABLE events;"
+     "ALTER TABLE events_compact RENAME TO events;"
+     /* the listing walks time (environments are filtered on the way) and
+      * link keys */
+     "CREATE INDEX events_by_time ON events (time_ms);"
+     "CREATE INDEX events_by_link ON events (link_id, time_ms);"},
 };
 
 const size_t cw__sqlite_nmigrations =

@@ -12,6 +12,7 @@
 
 #include "store/events_impl.h"
 #include "store/store_common.h"
+#include "store/event_codec.h"
 #include "store/store_impl.h"
 
 /* ---- opening ------------------------------------------------------------------- */
@@ -61,10 +62,15 @@ cw_err cw_store_open(const char *url, const cw_store_options *opt, cw_store **ou
         (*out)->use_locked = true;
         (*out)->use_lock_fd = lock_fd;
     }
-    if (!err && (*out)->vt->events && cw__gc_new(*out, &(*out)->gc)) {
+    if (!err && (*out)->vt->events &&
+        (cw__gc_new(*out, &(*out)->gc) || cw__codec_new(&(*out)->codec))) {
         cw_store_close(*out);
         *out = NULL;
         err = cw_fail(d, CW_ERR_NOMEM, "database: out of memory");
+    }
+    if (!err && (*out)->vt->events && (err = (*out)->vt->events->dicts_open(*out, d))) {
+        cw_store_close(*out);
+        *out = NULL;
     }
     return err;
 }
@@ -77,6 +83,8 @@ void cw_store_close(cw_store *s)
     int lock_fd = s->use_lock_fd;
     cw__gc_close(s->gc); /* commits what is still queued */
     s->gc = NULL;
+    cw__codec_free(s->codec);
+    s->codec = NULL;
     s->vt->core->close(s);
     if (locked)
         cw__db_unlock(lock_fd);

@@ -90,7 +90,7 @@ cw_err cw_store_events_put_audited(cw_store *s, const cw_event *events, size_t n
         err = cw_fail(d, CW_ERR_NOMEM, "events: out of memory");
         goto out;
     }
-    err = cw__event_rows_make(events, n, rows, &text, d);
+    err = cw__event_rows_make(s->codec, events, n, rows, &text, d);
     if (err)
         goto out;
     cw__event_batch b = {.rows = rows, .n = n, .audit = arow};
@@ -159,7 +159,7 @@ static cw_err put_async(cw_store *s, const cw_event *events, size_t n,
         cw__gc_async_free(a);
         return cw_fail(d, CW_ERR_NOMEM, "events: out of memory");
     }
-    err = cw__event_rows_make(events, n, a->rows, &a->text, d);
+    err = cw__event_rows_make(s->codec, events, n, a->rows, &a->text, d);
     if (err) {
         cw__gc_async_free(a);
         return err;

@@ -33,6 +33,9 @@ struct cw_store {
      * cw_store_open once the backend is open, drained and freed by
      * cw_store_close before the backend closes; NULL without events. */
     cw__gc *gc;
+    /* How event documents are compressed (event_codec.h): created by
+     * cw_store_open once the backend is open, freed by cw_store_close. */
+    struct cw__codec *codec;
     /* The shared "in use" lock on "<file>.lock" (store_backup.c), taken and
      * released by cw_store_open/close; backends leave these alone. */
     bool use_locked;

@@ -99,7 +99,8 @@ const char cw__incident_alerts_list_sql[] =
     " ORDER BY CASE WHEN status = 'firing' THEN 0 ELSE 1 END, starts_ms, fingerprint";
 
 /* cls 3 = CW__EVC_INCIDENT (events_impl.h) */
-const char cw__incident_backfill_sql[] = "SELECT body FROM events WHERE cls = 3 ORDER BY id";
+const char cw__incident_backfill_sql[] =
+    "SELECT dict_id, doc FROM events WHERE cls = 3 ORDER BY id";
 const char cw__incident_backfill_flag_sql[] =
     "SELECT value FROM cw_meta WHERE name = 'incidents_backfill'";
 const char cw__incident_backfill_done_sql[] =

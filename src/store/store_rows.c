@@ -6,6 +6,8 @@
  */
 #include "store/store_rows.h"
 
+#include "store/event_codec.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,7 +94,9 @@ const char *cw__link_name(int kind)
     return kind == CW_LINK_SERVICE ? "service" : kind == CW_LINK_REPOSITORY ? "repository" : NULL;
 }
 
-cw_err cw__stored_event_fill(cw_stored_event *e, const cw__event_cols *r, cw_diag *d)
+cw_err cw__stored_event_fill(cw_stored_event *e, const cw__event_cols *r, cw__codec *codec,
+                             cw_err (*load)(void *ctx, int64_t id, cw_buf *out, cw_diag *d),
+                             void *load_ctx, cw_buf *scratch, cw_diag *d)
 {
     bool oom = false;
     memset(e, 0, sizeof *e);
@@ -100,17 +104,30 @@ cw_err cw__stored_event_fill(cw_stored_event *e, const cw__event_cols *r, cw_dia
     e->time_ms = r->time_ms;
     e->received_ms = r->received_ms;
     e->source = cw__text_dup(r->source, &oom);
-    e->id = cw__text_dup(r->id, &oom);
     e->type = cw__text_dup(r->type, &oom);
-    e->subject_id = cw__text_dup(r->subject_id, &oom);
-    e->chain_id = cw__text_dup(r->chain_id, &oom);
     e->environment = cw__text_dup(r->environment, &oom);
-    e->artifact_id = cw__text_dup(r->artifact_id, &oom);
     e->link = cw__link_name(r->link_kind);
     e->link_value = cw__text_dup(r->link_value, &oom);
     e->component_ref = cw__text_dup(r->component_ref, &oom);
-    e->body = cw__text_dup(r->body, &oom);
-    if (oom || !e->source || !e->id || !e->type || !e->subject_id || !e->body)
+    cw_buf id;
+    cw_buf_init(&id, 0);
+    if (!r->key || cw__event_key_text(r->key, r->key_len, &id) == CW_ERR_IO) {
+        cw_buf_free(&id);
+        return cw_fail(d, CW_ERR_IO, "events: a stored event is damaged (key)");
+    }
+    e->id = cw_buf_error(&id) ? NULL : cw_buf_steal(&id, NULL);
+    cw_buf_free(&id);
+    cw__event_doc doc;
+    cw_err err = cw__codec_decode(codec, r->dict_id, r->doc, r->doc_len, load, load_ctx, scratch,
+                                  &doc, d);
+    if (err)
+        return err;
+    e->subject_id = strdup(doc.subject);
+    e->chain_id = doc.chain ? strdup(doc.chain) : NULL;
+    e->artifact_id = doc.artifact ? strdup(doc.artifact) : NULL;
+    e->body = cw__text_dup((cw__text){doc.body, doc.body_len}, &oom);
+    if (oom || !e->source || !e->id || !e->type || !e->subject_id || !e->body ||
+        (doc.chain && !e->chain_id) || (doc.artifact && !e->artifact_id))
         return cw_fail(d, CW_ERR_NOMEM, "events: out of memory");
     return CW_OK;
 }
@@ -133,9 +150,11 @@ cw_err cw__event_list_sql(const cw_event_query *q, const cw__sql_dialect *dl, cw
     int n = 0;
     cw_err err = cw_buf_printf(
         sql,
-        "SELECT e.id, e.time_ms, e.received_ms, e.source, e.event_id, e.type,"
-        " e.subject_id, e.chain_id, v.name, e.artifact_id, l.kind, l.value, c.ref, e.body"
+        "SELECT e.id, e.time_ms, e.received_ms, s.name, e.event_key, t.name,"
+        " v.name, l.kind, l.value, c.ref, e.dict_id, e.doc"
         " FROM events e"
+        " JOIN event_sources s ON s.id = e.source_id"
+        " JOIN event_types t ON t.id = e.type_id"
         " LEFT JOIN event_envs v ON v.id = e.env_id"
         " LEFT JOIN event_links l ON l.id = e.link_id"
         " LEFT JOIN entities c ON c.id = l.component_id"
@@ -144,9 +163,11 @@ cw_err cw__event_list_sql(const cw_event_query *q, const cw__sql_dialect *dl, cw
     if (!err && q->type_prefix) {
         params[n++] = (cw__sql_param){q->type_prefix, 0};
         snprintf(ph, sizeof ph, "%c%d", dl->placeholder, n);
-        err = cw_buf_puts(sql, " AND ");
+        err = cw_buf_puts(sql, " AND e.type_id IN (SELECT id FROM event_types WHERE ");
         if (!err)
             err = cw_buf_printf(sql, dl->prefix_fmt, ph, ph);
+        if (!err)
+            err = cw_buf_puts(sql, ")");
     }
     if (!err && q->unmatched) {
         err = cw_buf_printf(sql, " AND e.link_id IN (SELECT id FROM event_links"
@@ -365,6 +386,22 @@ out:
     return err;
 }
 
+cw_err cw__event_name_id(cw__event_ids *x, int kind, const char *name, cw__key_row_fn fn,
+                         void *ctx, int64_t *out, cw_diag *d)
+{
+    cw_strmap *m = kind == CW__KEY_SOURCE ? &x->source : &x->type;
+    void *v = cw_strmap_get(m, name);
+    if (v) {
+        *out = (int64_t)(intptr_t)v;
+        return CW_OK;
+    }
+    bool ins;
+    cw_err err = fn(ctx, kind, name, out, &ins, d);
+    if (!err && cw_strmap_put(m, name, (void *)(intptr_t)*out))
+        err = ids_oom(d);
+    return err;
+}
+
 bool cw__event_env_cached(const cw__event_ids *x, const char *name)
 {
     return cw_strmap_get(&x->env, name) != NULL;
@@ -397,6 +434,8 @@ void cw__event_ids_clear(cw__event_ids *x)
 {
     cw_strmap_free(&x->env);
     cw_strmap_free(&x->link);
+    cw_strmap_free(&x->source);
+    cw_strmap_free(&x->type);
 }
 
 /* ---- entities: before the SQL ------------------------------------------------------------ */

@@ -76,17 +76,27 @@ const char *cw__link_name(int kind);
 /* The columns of an event as listed, in the order cw__event_list_sql selects them. */
 typedef struct {
     int64_t seq, time_ms, received_ms;
-    cw__text source, id, type, subject_id, chain_id, environment, artifact_id;
+    cw__text source, type, environment;
+    const unsigned char *key; /* event_key (event_codec.h) */
+    size_t key_len;
     int link_kind;             /* 0 when NULL */
-    cw__text link_value, component_ref, body;
+    cw__text link_value, component_ref;
+    int64_t dict_id;           /* the document (event_codec.h) */
+    const void *doc;
+    size_t doc_len;
 } cw__event_cols;
 
+struct cw__codec;
 /*
- * Fills e (zeroed first) with copies of r's values. A failed copy or a
+ * Fills e (zeroed first) from r, opening its document with codec (load
+ * reads a dictionary not loaded yet; scratch is reused). A failed copy or a
  * missing required column (source, id, type, subject, body) is
- * CW_ERR_NOMEM in d; what was copied stays owned by e either way.
+ * CW_ERR_NOMEM in d, a damaged document CW_ERR_IO; what was copied stays
+ * owned by e either way.
  */
-cw_err cw__stored_event_fill(cw_stored_event *e, const cw__event_cols *r, cw_diag *d);
+cw_err cw__stored_event_fill(cw_stored_event *e, const cw__event_cols *r, struct cw__codec *codec,
+                             cw_err (*load)(void *ctx, int64_t id, cw_buf *out, cw_diag *d),
+                             void *load_ctx, cw_buf *scratch, cw_diag *d);
 
 /*
  * The SQL listing the events q selects, newest first, in dialect dl, and
@@ -145,10 +155,16 @@ cw_err cw__link_owner_add(cw_link_owners *l, size_t *cap, const char *ref, const
 typedef struct {
     cw_strmap env;         /* name -> id */
     cw_strmap link;        /* "<kind>:<value>" -> id */
+    cw_strmap source;      /* context.source -> event_sources.id */
+    cw_strmap type;        /* context.type -> event_types.id */
     bool new_links;        /* a link row was inserted */
 } cw__event_ids;
 
-/* Finds or creates the row of environment `value` (kind 0) or of link key
+/* The kinds of key row besides link keys (CW_LINK_*) */
+enum { CW__KEY_ENV = 0, CW__KEY_SOURCE = -1, CW__KEY_TYPE = -2 };
+
+/* Finds or creates the row of environment `value` (kind CW__KEY_ENV), of
+ * an event source or type (CW__KEY_SOURCE, CW__KEY_TYPE) or of link key
  * (kind, value): its id, and whether it was inserted. */
 typedef cw_err (*cw__key_row_fn)(void *ctx, int kind, const char *value, int64_t *out,
                                  bool *inserted, cw_diag *d);
@@ -158,6 +174,9 @@ typedef cw_err (*cw__key_row_fn)(void *ctx, int kind, const char *value, int64_t
 cw_err cw__event_env_id(cw__event_ids *x, const char *name, cw__key_row_fn fn, void *ctx,
                         int64_t *out, cw_diag *d);
 cw_err cw__event_link_id(cw__event_ids *x, int kind, const char *value, cw__key_row_fn fn,
+                         void *ctx, int64_t *out, cw_diag *d);
+/* The id of an event source (CW__KEY_SOURCE) or type (CW__KEY_TYPE), likewise. */
+cw_err cw__event_name_id(cw__event_ids *x, int kind, const char *name, cw__key_row_fn fn,
                          void *ctx, int64_t *out, cw_diag *d);
 /* Cache lookups and fills without the database (CW_ERR_NOMEM only). */
 bool cw__event_env_cached(const cw__event_ids *x, const char *name);

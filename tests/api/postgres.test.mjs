@@ -111,7 +111,7 @@ describe('two instances on one PostgreSQL database', { skip }, () => {
     const duplicates = results.reduce((n, r) => n + r.body.duplicates, 0);
     assert.equal(accepted, ids.length, 'each event accepted by exactly one instance');
     assert.equal(duplicates, ids.length);
-    const count = Number(pgAdmin(`SELECT count(*) FROM events WHERE source = '/conway/tests/pg'`, db.url));
+    const count = Number(pgAdmin(`SELECT count(*) FROM events e JOIN event_sources s ON s.id = e.source_id WHERE s.name = '/conway/tests/pg'`, db.url));
     assert.equal(count, ids.length);
     // both list them all
     for (const s of [a, b]) {

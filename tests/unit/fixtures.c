@@ -12,6 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store/sqlite_int.h"
+#ifdef CONWAY_HAVE_PG
+#include "store/postgres_int.h"
+#endif
 #include "util/buf.h"
 
 /* ---- files ------------------------------------------------------------------------------ */
@@ -251,6 +255,33 @@ cw_store *fx_store_open(const char *url)
 }
 
 const char *fx_store_url(const fx_store *f) { return f->b->url(f->ctx); }
+
+void fx_store_at_version(fx_store *f, int version)
+{
+    cw_store_close(f->s);
+    f->s = NULL;
+    f->b->destroy(f->ctx);
+    f->ctx = f->b->make();
+    char set[96];
+    if (!strcmp(f->b->name, "sqlite")) {
+        assert_true(version >= 1 && (size_t)version <= cw__sqlite_nmigrations);
+        for (int i = 0; i < version; i++)
+            f->b->raw_exec(f->ctx, cw__sqlite_migrations[i].sql);
+        snprintf(set, sizeof set, "PRAGMA user_version = %d", version);
+        f->b->raw_exec(f->ctx, set);
+        return;
+    }
+#ifdef CONWAY_HAVE_PG
+    assert_true(version >= 1 && (size_t)version <= cw__pg_nmigrations);
+    f->b->raw_exec(f->ctx, "CREATE TABLE cw_schema_version (id integer PRIMARY KEY"
+                           " CHECK (id = 1), version integer NOT NULL)");
+    for (int i = 0; i < version; i++)
+        f->b->raw_exec(f->ctx, cw__pg_migrations[i].sql);
+    snprintf(set, sizeof set, "INSERT INTO cw_schema_version (id, version) VALUES (1, %d)",
+             version);
+    f->b->raw_exec(f->ctx, set);
+#endif
+}
 
 static int store_setup_on(void **state, const fx_backend *b)
 {

@@ -117,6 +117,10 @@ int fx_store_teardown(void **state);
 #define FX_STORE_TEST(fn) cmocka_unit_test_setup_teardown(fn, fx_store_setup, fx_store_teardown)
 #define FX_SQLITE_TEST(fn) \
     cmocka_unit_test_setup_teardown(fn, fx_sqlite_store_setup, fx_store_teardown)
+/* Replaces the fixture's database (its store is closed, f->s NULL) with a
+ * new one at schema version `version`: the first migrations only, as an
+ * older conway left it, for tests of the migrations that follow. */
+void fx_store_at_version(fx_store *f, int version);
 /* Runs the tests once per available backend as the group "<suite>: <backend>";
  * returns the number of failed tests. */
 int fx_run_backends(const char *suite, const struct CMUnitTest *tests, size_t n);

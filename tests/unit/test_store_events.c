@@ -28,6 +28,8 @@
 #include "fixtures.h"
 #include "insights/delivery.h"
 #include "insights/dora.h"
+#include "store/event_codec.h"
+#include "store/events_impl.h"
 #include "store/store.h"
 #include "util/timeutil.h"
 
@@ -38,11 +40,13 @@
 static const char *poison_sql(const fx_backend *b)
 {
     if (!strcmp(b->name, "sqlite"))
-        return "CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.source = 'poison'"
+        return "CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.source_id ="
+               " (SELECT id FROM event_sources WHERE name = 'poison')"
                " BEGIN SELECT RAISE(ABORT, 'poisoned event'); END";
     if (!strcmp(b->name, "postgres"))
         return "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
-               " IF NEW.source = 'poison' THEN RAISE EXCEPTION 'poisoned event'; END IF;"
+               " IF NEW.source_id = (SELECT id FROM event_sources WHERE name = 'poison')"
+               " THEN RAISE EXCEPTION 'poisoned event'; END IF;"
                " RETURN NEW; END $$;"
                "CREATE TRIGGER poison BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION "
                "poison()";
@@ -792,7 +796,7 @@ static void test_unmatched_keys_limit(void **state)
 
 /* ---- delivery inputs ----------------------------------------------------------------------------------- */
 
-static void fill_delivery(cw_store *s)
+static void fill_delivery_catalog(cw_store *s)
 {
     put_kind(s, "System", "shop");
     put_kind(s, "Group", "team-a");
@@ -801,30 +805,49 @@ static void fill_delivery(cw_store *s)
                   "conway.dev/repository=org/cart;github.com/project-slug=acme/cart-slug");
     put_component(s, "billing", "team-b", NULL, NULL);
     put_component(s, "api", "group:default/team-a", "shop", NULL);
-    evvec v = {0};
-    deployed(&v, "d1", "deployed", T0, "cart", "prod", "pkg:oci/cart@1",
+}
+
+static void fill_delivery_events(evvec *v)
+{
+    deployed(v, "d1", "deployed", T0, "cart", "prod", "pkg:oci/cart@1",
              json_pack("{s:[s]}", "changes", "pr-1"));
-    deployed(&v, "d1s", "deployed", T0 - HOUR_MS, "cart", "staging", "pkg:oci/cart@1", NULL);
-    deployed(&v, "d2", "upgraded", T0 + DAY_MS, "cart", "prod", "pkg:oci/cart@2", NULL);
-    deployed(&v, "r1", "rolledback", T0 + DAY_MS + HOUR_MS, "cart", "prod", "pkg:oci/cart@1",
+    deployed(v, "d1s", "deployed", T0 - HOUR_MS, "cart", "staging", "pkg:oci/cart@1", NULL);
+    deployed(v, "d2", "upgraded", T0 + DAY_MS, "cart", "prod", "pkg:oci/cart@2", NULL);
+    deployed(v, "r1", "rolledback", T0 + DAY_MS + HOUR_MS, "cart", "prod", "pkg:oci/cart@1",
              NULL);
-    deployed(&v, "r1s", "rolledback", T0 + DAY_MS, "cart", "staging", "pkg:oci/cart@1", NULL);
-    deployed(&v, "b1", "deployed", T0 + 2 * HOUR_MS, "billing", "production", "pkg:oci/b@1",
+    deployed(v, "r1s", "rolledback", T0 + DAY_MS, "cart", "staging", "pkg:oci/cart@1", NULL);
+    deployed(v, "b1", "deployed", T0 + 2 * HOUR_MS, "billing", "production", "pkg:oci/b@1",
              NULL);
     /* a newer version of a known type is stored, not interpreted */
-    add_event(&v, "/deploy", "future", "dev.cdevents.service.deployed.0.9.0", T0, "cart",
+    add_event(v, "/deploy", "future", "dev.cdevents.service.deployed.0.9.0", T0, "cart",
               json_pack("{s:{s:s}}", "environment", "id", "prod"), NULL);
-    change(&v, "c1", "created", T0 - 3 * DAY_MS, "pr-1", "org/cart");
-    change(&v, "c2", "merged", T0 - DAY_MS, "pr-1", "org/cart");
-    change(&v, "c3", "merged", T0 + HOUR_MS, "pr-2", "ORG/CART");
-    change(&v, "c4", "merged", T0, "pr-3", "org/unknown");
+    change(v, "c1", "created", T0 - 3 * DAY_MS, "pr-1", "org/cart");
+    change(v, "c2", "merged", T0 - DAY_MS, "pr-1", "org/cart");
+    change(v, "c3", "merged", T0 + HOUR_MS, "pr-2", "ORG/CART");
+    change(v, "c4", "merged", T0, "pr-3", "org/unknown");
     /* one change reported under both of cart's repository keys */
-    change(&v, "c5", "created", T0 - 2 * DAY_MS, "pr-5", "org/cart");
-    change(&v, "c6", "merged", T0 + 2 * HOUR_MS, "pr-5", "acme/cart-slug");
-    incident(&v, "i1", "detected", T0 + 2 * HOUR_MS, "INC-1", "cart", "pkg:oci/cart@1");
-    incident(&v, "i2", "resolved", T0 + 3 * HOUR_MS, "INC-1", NULL, NULL);
-    incident(&v, "i3", "reported", T0 + 2 * HOUR_MS + MIN_MS, "INC-1", "cart", NULL);
-    incident(&v, "i4", "detected", T0 + 5 * HOUR_MS, "INC-2", "legacy", NULL);
+    change(v, "c5", "created", T0 - 2 * DAY_MS, "pr-5", "org/cart");
+    change(v, "c6", "merged", T0 + 2 * HOUR_MS, "pr-5", "acme/cart-slug");
+    incident(v, "i1", "detected", T0 + 2 * HOUR_MS, "INC-1", "cart", "pkg:oci/cart@1");
+    incident(v, "i2", "resolved", T0 + 3 * HOUR_MS, "INC-1", NULL, NULL);
+    incident(v, "i3", "reported", T0 + 2 * HOUR_MS + MIN_MS, "INC-1", "cart", NULL);
+    incident(v, "i4", "detected", T0 + 5 * HOUR_MS, "INC-2", "legacy", NULL);
+}
+
+/* An id that is a UUID, and one that is not quite. */
+static void uuid_events(evvec *v)
+{
+    deployed(v, "26dde4f0-a7a4-80a4-a499-233bb8a58537", "deployed", T0 + 3 * DAY_MS, "api",
+             "prod", "pkg:oci/api@7", NULL);
+    deployed(v, "26DDE4F0-A7A4-80A4-A499-233BB8A58537", "deployed", T0 + 4 * DAY_MS, "api",
+             "prod", "pkg:oci/api@8", NULL);
+}
+
+static void fill_delivery(cw_store *s)
+{
+    fill_delivery_catalog(s);
+    evvec v = {0};
+    fill_delivery_events(&v);
     put_all(s, &v);
 }
 
@@ -1006,6 +1029,226 @@ static void test_delivery_feeds_dora(void **state)
     cw_delivery_data_free(&dd);
 }
 
+/* ---- compact events: a trained dictionary, an older database ---------------------------------------------- */
+
+/* Once CW__DICT_SAMPLES events are stored a dictionary is trained from
+ * them: they and every later event are stored compressed, and read back
+ * whole (also by another handle, and to judge a re-delivery). */
+static void test_dictionary_compresses(void **state)
+{
+    fx_store *f = *state;
+    enum { N = CW__DICT_SAMPLES + 1500, CHUNK = 250 };
+    evvec *v = calloc(1, sizeof *v);
+    assert_non_null(v);
+    char id[32], pr[32];
+    for (int i = 0; i < N; i++) {
+        snprintf(id, sizeof id, "c-%d", i);
+        snprintf(pr, sizeof pr, "pr-%d", i);
+        change(v, id, i % 2 ? "merged" : "created", T0 + i * MIN_MS, pr, "org/svc");
+        if (v->n == CHUNK || i == N - 1)
+            put_all(f->s, v);
+    }
+    assert_int_equal(f->b->raw_int(f->ctx, "SELECT count(*) FROM event_dicts"), 1);
+    /* the samples were compressed too; only events stored in the
+     * transaction that trained stay as they are */
+    long long plain = f->b->raw_int(f->ctx, "SELECT count(*) FROM events WHERE dict_id = 0");
+    assert_true(plain < CHUNK);
+    long long packed = f->b->raw_int(f->ctx, "SELECT sum(length(doc)) FROM events"
+                                             " WHERE dict_id > 0");
+    long long npacked = f->b->raw_int(f->ctx, "SELECT count(*) FROM events WHERE dict_id > 0");
+    assert_int_equal(npacked + plain, N);
+    assert_true(packed / npacked < 150); /* ~290 bytes as JSON */
+    for (int pass = 0; pass < 2; pass++) {
+        cw_store *s = pass ? fx_store_open(fx_store_url(f)) : f->s;
+        cw_event_query q = all_query(N + 10);
+        cw_event_list l = list(s, &q);
+        assert_int_equal(l.len, N);
+        for (size_t i = 0; i < l.len; i++) {
+            int k = atoi(l.items[i].id + 2);
+            snprintf(pr, sizeof pr, "pr-%d", k);
+            assert_string_equal(l.items[i].subject_id, pr);
+            assert_non_null(strstr(l.items[i].body, pr));
+            assert_non_null(strstr(l.items[i].body, l.items[i].id));
+        }
+        cw_event_list_free(&l);
+        /* a re-delivery of a compressed event: the same, then another body */
+        change(v, "c-9", "merged", T0 + 9 * MIN_MS, "pr-9", "org/svc");
+        cw_event_put_result r = put_events(s, v);
+        evvec_free(v);
+        assert_int_equal(r.duplicates, 1);
+        change(v, "c-9", "merged", T0 + 9 * MIN_MS, "pr-9", "org/other");
+        r = put_events(s, v);
+        evvec_free(v);
+        assert_int_equal(r.conflicts, 1);
+        if (pass)
+            cw_store_close(s);
+    }
+    free(v);
+}
+
+/* SQL text literal of s ('' for NULL is NULL). */
+static void sql_lit(cw_buf *b, const char *s)
+{
+    if (!s) {
+        cw_buf_puts(b, "NULL");
+        return;
+    }
+    cw_buf_putc(b, '\'');
+    for (; *s; s++) {
+        if (*s == '\'')
+            cw_buf_putc(b, '\'');
+        cw_buf_putc(b, *s);
+    }
+    cw_buf_putc(b, '\'');
+}
+
+/* Stores v's events in a database at schema version 7 as such a database
+ * stored them (the columns of migration 4). */
+static void put_as_version_7(fx_store *f, evvec *v)
+{
+    cw__event_row *rows = calloc(v->n, sizeof *rows);
+    cw_buf text, sql;
+    cw_buf_init(&text, 0);
+    cw_buf_init(&sql, 0);
+    cw__codec *codec = NULL;
+    cw_diag d = {""};
+    assert_int_equal(cw__codec_new(&codec), CW_OK);
+    assert_int_equal(cw__event_rows_make(codec, v->items, v->n, rows, &text, &d), CW_OK);
+    bool pg = !strcmp(f->b->name, "postgres");
+    for (size_t i = 0; i < v->n; i++) {
+        const cw__event_row *r = &rows[i];
+        cw_buf_reset(&sql);
+        if (r->environment) {
+            cw_buf_puts(&sql, pg ? "INSERT INTO event_envs (name) VALUES (" : "INSERT OR IGNORE INTO"
+                                                                            " event_envs (name) VALUES (");
+            sql_lit(&sql, r->environment);
+            cw_buf_puts(&sql, pg ? ") ON CONFLICT DO NOTHING;" : ");");
+        }
+        if (r->link_value && r->link_kind) {
+            cw_buf_printf(&sql, "%s event_links (kind, value) VALUES (%d, ",
+                          pg ? "INSERT INTO" : "INSERT OR IGNORE INTO", r->link_kind);
+            sql_lit(&sql, r->link_value);
+            cw_buf_puts(&sql, pg ? ") ON CONFLICT DO NOTHING;" : ");");
+        }
+        cw_buf_puts(&sql, "INSERT INTO events (source, event_id, type, subject_id, time_ms,"
+                          " received_ms, chain_id, env_id, artifact_id, link_id, cls, kind,"
+                          " changes, body) VALUES (");
+        sql_lit(&sql, r->source);
+        cw_buf_putc(&sql, ',');
+        sql_lit(&sql, r->id);
+        cw_buf_putc(&sql, ',');
+        sql_lit(&sql, r->type);
+        cw_buf_putc(&sql, ',');
+        sql_lit(&sql, r->subject_id);
+        cw_buf_printf(&sql, ",%lld,%lld,", (long long)r->time_ms, (long long)T0);
+        sql_lit(&sql, r->chain_id);
+        cw_buf_puts(&sql, ",(SELECT id FROM event_envs WHERE name = ");
+        sql_lit(&sql, r->environment);
+        cw_buf_puts(&sql, "),");
+        sql_lit(&sql, r->artifact_id);
+        cw_buf_printf(&sql, ",(SELECT id FROM event_links WHERE kind = %d AND value = ",
+                      r->link_kind);
+        sql_lit(&sql, r->link_value);
+        cw_buf_printf(&sql, "),%d,%d,", r->cls, r->kind);
+        sql_lit(&sql, r->changes);
+        cw_buf_putc(&sql, ',');
+        sql_lit(&sql, r->body);
+        cw_buf_puts(&sql, ")");
+        assert_int_equal(cw_buf_error(&sql), CW_OK);
+        f->b->raw_exec(f->ctx, cw_buf_cstr(&sql));
+    }
+    cw__codec_free(codec);
+    cw_buf_free(&text);
+    cw_buf_free(&sql);
+    free(rows);
+}
+
+static char *dora_json(cw_store *s, const char *scope_text, int64_t from, int64_t to)
+{
+    cw_scope sc = scope(scope_text);
+    cw_delivery_query q = {.scope = &sc, .what = CW_DELIVERY_ALL, .from_ms = from, .to_ms = to};
+    cw_delivery_data dd;
+    cw_diag d = {""};
+    if (delivery_load(s, &q, &dd, &d))
+        fail_msg("delivery: %s", d.msg);
+    cw_dora_params p = {.from_ms = from, .to_ms = to, .failure_window_hours = 24};
+    cw_dora_result r;
+    json_t *j = NULL;
+    assert_int_equal(cw_dora_compute(&dd.in, &p, &r, &d), CW_OK);
+    assert_int_equal(cw_dora_to_json(&r, scope_text, &j), CW_OK);
+    char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(j);
+    cw_dora_result_free(&r);
+    cw_delivery_data_free(&dd);
+    return text;
+}
+
+/* A version 7 database (before the delivery rows and compact events) is
+ * migrated: its events list as they did and as the same events put into a
+ * new database do, and the delivery insights answer alike. */
+static void test_migration_from_version_7(void **state)
+{
+    fx_store *f = *state;
+    if (!f->b->raw_exec) {
+        skip();
+        return;
+    }
+    /* the same history put the way of today into the fixture's store */
+    fill_delivery(f->s);
+    evvec *v = calloc(1, sizeof *v);
+    assert_non_null(v);
+    uuid_events(v);
+    put_all(f->s, v);
+    cw_store *fresh = f->s;
+    f->s = NULL;
+    fx_store old = {.b = f->b, .ctx = f->b->make()};
+    fx_store_at_version(&old, 7);
+    fill_delivery_events(v);
+    uuid_events(v);
+    put_as_version_7(&old, v);
+    evvec_free(v);
+    free(v);
+    old.s = fx_store_open(fx_store_url(&old));
+    fill_delivery_catalog(old.s);
+
+    cw_event_query q = all_query(100);
+    cw_event_list a = list(fresh, &q), b = list(old.s, &q);
+    assert_int_equal(a.len, b.len);
+    for (size_t i = 0; i < a.len; i++) {
+        const cw_stored_event *x = &a.items[i], *y = &b.items[i];
+        assert_string_equal(x->id, y->id);
+        assert_string_equal(x->source, y->source);
+        assert_string_equal(x->type, y->type);
+        assert_string_equal(x->subject_id, y->subject_id);
+        assert_string_equal(x->body, y->body);
+        assert_int_equal(x->time_ms, y->time_ms);
+        assert_true(!x->chain_id == !y->chain_id && !x->artifact_id == !y->artifact_id &&
+                    !x->environment == !y->environment && !x->component_ref == !y->component_ref);
+        if (x->artifact_id)
+            assert_string_equal(x->artifact_id, y->artifact_id);
+        if (x->environment)
+            assert_string_equal(x->environment, y->environment);
+        if (x->component_ref)
+            assert_string_equal(x->component_ref, y->component_ref);
+    }
+    cw_event_list_free(&a);
+    cw_event_list_free(&b);
+    const char *scopes[] = {"org", "cart", "system:shop", "group:team-b"};
+    const int64_t windows[][2] = {{0, 0}, {T0 - DAY_MS, T0 + 2 * DAY_MS}, {T0 + HOUR_MS, T0 + DAY_MS},
+                                  {T0 - 9 * DAY_MS, T0 - DAY_MS}};
+    for (size_t s = 0; s < 4; s++)
+        for (size_t w = 1; w < 4; w++) {
+            char *x = dora_json(fresh, scopes[s], windows[w][0], windows[w][1]);
+            char *y = dora_json(old.s, scopes[s], windows[w][0], windows[w][1]);
+            assert_string_equal(x, y);
+            free(x);
+            free(y);
+        }
+    cw_store_close(old.s);
+    old.b->destroy(old.ctx);
+    f->s = fresh;
+}
+
 /* ---- main ------------------------------------------------------------------------------------------------- */
 
 #define T(fn) FX_STORE_TEST(fn)
@@ -1026,6 +1269,8 @@ int main(void)
         T(test_delivery_org),
         T(test_delivery_scopes),
         T(test_delivery_feeds_dora),
+        T(test_dictionary_compresses),
+        T(test_migration_from_version_7),
     };
     return fx_run_backends("store events", tests, FX_LEN(tests));
 }

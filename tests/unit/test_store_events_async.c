@@ -241,12 +241,14 @@ static void test_close_with_queued_batches(void **state)
 static void poison_events(fx_store *f)
 {
     if (!strcmp(f->b->name, "sqlite"))
-        f->b->raw_exec(f->ctx, "CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.source"
-                               " = 'poison' BEGIN SELECT RAISE(ABORT, 'poisoned event'); END");
+        f->b->raw_exec(f->ctx, "CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.source_id"
+                               " = (SELECT id FROM event_sources WHERE name = 'poison')"
+                               " BEGIN SELECT RAISE(ABORT, 'poisoned event'); END");
     else if (!strcmp(f->b->name, "postgres"))
         f->b->raw_exec(f->ctx,
                        "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
-                       " IF NEW.source = 'poison' THEN RAISE EXCEPTION 'poisoned event'; END IF;"
+                       " IF NEW.source_id = (SELECT id FROM event_sources WHERE name = 'poison')"
+                       " THEN RAISE EXCEPTION 'poisoned event'; END IF;"
                        " RETURN NEW; END $$;"
                        "CREATE TRIGGER poison BEFORE INSERT ON events FOR EACH ROW EXECUTE "
                        "FUNCTION poison()");

@@ -621,23 +621,20 @@ static void test_migration_from_version_6(void **state)
         skip();
         return;
     }
-    bool pg = !strcmp(f->b->name, "postgres");
-    incident_event(f->s, "/m", "d1", "detected", T0, "I-OLD", NULL, NULL, "sev1", "old", NULL);
-    cw_store_close(f->s);
-    f->s = NULL;
-    /* undo migrations 8 (delivery rows) and 7, as a version 6 database looks */
-    f->b->raw_exec(f->ctx, "DROP TABLE delivery_service; DROP TABLE delivery_changes;"
-                           " DROP TABLE delivery_claims; DROP TABLE delivery_incidents;");
-    f->b->raw_exec(f->ctx, pg ? "CREATE INDEX events_delivery ON events"
-                                " (cls, link_id, subject_id, time_ms) WHERE cls > 0"
-                              : "CREATE INDEX events_delivery ON events (cls, link_id, subject_id,"
-                                " time_ms, kind, env_id, artifact_id, chain_id, changes)"
-                                " WHERE cls > 0");
-    f->b->raw_exec(f->ctx, "DROP TABLE incident_alerts; DROP TABLE incident_timeline;"
-                           " DROP TABLE incidents;"
-                           " DELETE FROM cw_meta WHERE name = 'incidents_backfill'");
-    f->b->raw_exec(f->ctx, pg ? "UPDATE cw_schema_version SET version = 6 WHERE id = 1"
-                              : "PRAGMA user_version = 6");
+    /* a version 6 database holding one incident event, as it stored them */
+    fx_store_at_version(f, 6);
+    char sql[1024], ts[32];
+    cw_time_format_ms(T0, ts);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO events (source, event_id, type, subject_id, time_ms, received_ms, cls,"
+             " kind, body) VALUES ('/m', 'd1', 'dev.cdevents.incident.detected.0.3.0', 'I-OLD',"
+             " %lld, %lld, 3, 6, '{\"context\":{\"specversion\":\"0.5.1\",\"id\":\"d1\","
+             "\"source\":\"/m\",\"type\":\"dev.cdevents.incident.detected.0.3.0\","
+             "\"timestamp\":\"%s\"},\"subject\":{\"id\":\"I-OLD\",\"content\":"
+             "{\"environment\":{\"id\":\"prod\"},\"description\":\"old\"}},"
+             "\"customData\":{\"severity\":\"sev1\"}}')",
+             (long long)T0, (long long)T0, ts);
+    f->b->raw_exec(f->ctx, sql);
     f->s = fx_store_open(fx_store_url(f));
     assert_int_equal(f->b->raw_int(f->ctx, "SELECT value FROM cw_meta WHERE name = "
                                            "'incidents_backfill'"),

@@ -16,11 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/event_codec.h"
 #include "store/store_rows.h"
 
-static const cw__sql_dialect qmark = {'?', "1", "substr(e.type, 1, length(%s)) = %s",
+static const cw__sql_dialect qmark = {'?', "1", "substr(name, 1, length(%s)) = %s",
                                       "resolved = 1", "(e.time_ms, e.id) < (%s, %s)"};
-static const cw__sql_dialect dollar = {'$', "true", "left(e.type, length(%s)) = %s",
+static const cw__sql_dialect dollar = {'$', "true", "left(name, length(%s)) = %s",
                                        "resolved", "(e.time_ms, e.id) < (%s::bigint, %s::bigint)"};
 
 static void event_sql_numbers_params_in_order(void **state)
@@ -43,7 +44,8 @@ static void event_sql_numbers_params_in_order(void **state)
     cw_diag d = {{0}};
     assert_int_equal(cw__event_list_sql(&q, &dollar, &sql, p, &n, &d), CW_OK);
     const char *s = cw_buf_cstr(&sql);
-    assert_non_null(strstr(s, "WHERE true AND left(e.type, length($1)) = $1"));
+    assert_non_null(strstr(s, "WHERE true AND e.type_id IN (SELECT id FROM event_types WHERE"
+                              " left(name, length($1)) = $1)"));
     assert_non_null(strstr(s, "r.target_key = $2 AND r.inverse_lc = 'ownerof'"));
     assert_non_null(strstr(s, "WHERE name = $3)"));
     assert_non_null(strstr(s, "e.time_ms >= $4"));
@@ -87,21 +89,32 @@ static void event_sql_numbers_params_in_order(void **state)
 static void event_row_fill_copies_and_requires(void **state)
 {
     (void)state;
+    static const unsigned char key[] = {0, 'e', '1'};
+    static const char doc[] = "[\"s\",null,\"a\\\"b\"]\n{}";
     cw__event_cols r = {.seq = 3,
                         .time_ms = 1000,
                         .received_ms = 2000,
                         .source = {"src-xyz", 3},
-                        .id = {"e1", 2},
+                        .key = key,
+                        .key_len = sizeof key,
                         .type = {"t", 1},
-                        .subject_id = {"s", 1},
                         .link_kind = CW_LINK_REPOSITORY,
                         .link_value = {"org/repo", 8},
-                        .body = {"{}", 2}};
+                        .doc = doc,
+                        .doc_len = sizeof doc - 1};
+    cw__codec *codec = NULL;
+    assert_int_equal(cw__codec_new(&codec), CW_OK);
+    cw_buf scratch;
+    cw_buf_init(&scratch, 0);
     cw_stored_event *e = malloc(sizeof *e);
     assert_non_null(e);
     cw_diag d = {{0}};
-    assert_int_equal(cw__stored_event_fill(e, &r, &d), CW_OK);
+    assert_int_equal(cw__stored_event_fill(e, &r, codec, NULL, NULL, &scratch, &d), CW_OK);
     assert_string_equal(e->source, "src"); /* the column's length, not the C string's */
+    assert_string_equal(e->id, "e1");
+    assert_string_equal(e->subject_id, "s");
+    assert_string_equal(e->artifact_id, "a\"b");
+    assert_string_equal(e->body, "{}");
     assert_int_equal(e->seq, 3);
     assert_int_equal(e->received_ms, 2000);
     assert_string_equal(e->link, "repository");
@@ -111,13 +124,17 @@ static void event_row_fill_copies_and_requires(void **state)
     cw_event_list l = {e, 1};
     cw_event_list_free(&l);
 
-    /* a required column missing: refused, what was copied still freed by the list */
-    r.body = (cw__text){NULL, 0};
+    /* a document without its header is damaged: refused, what was copied
+     * still freed by the list */
+    r.doc = "{}";
+    r.doc_len = 2;
     cw_stored_event *f = malloc(sizeof *f);
     assert_non_null(f);
-    assert_int_equal(cw__stored_event_fill(f, &r, &d), CW_ERR_NOMEM);
+    assert_int_equal(cw__stored_event_fill(f, &r, codec, NULL, NULL, &scratch, &d), CW_ERR_IO);
     cw_event_list fl = {f, 1};
     cw_event_list_free(&fl);
+    cw_buf_free(&scratch);
+    cw__codec_free(codec);
 }
 
 static void link_index_follows_the_rules(void **state)
