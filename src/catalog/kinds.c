@@ -5,6 +5,7 @@
  * Backstage's kind JSON schemas and BuiltinKindsEntityProcessor.
  */
 #include "catalog/kinds.h"
+#include "catalog/heartbeat.h"
 #include "insights/raci.h"
 
 #include <stdarg.h>
@@ -86,6 +87,14 @@ static const cw_spec_field template_fields[] = {
     {"steps", CW_FIELD_ARRAY, false, NULL, NULL},
 };
 
+/* the schedule fields are checked by cw_heartbeat_kind_check (heartbeat.c) */
+static const cw_spec_field heartbeat_fields[] = {
+    {"owner", CW_FIELD_REF, true, "Group", "ownedBy"},
+    {"purpose", CW_FIELD_STRING, true, NULL, NULL},
+    {"target", CW_FIELD_REF, false, NULL, NULL},
+    {"dependsOn", CW_FIELD_REF, false, CW_HB_KIND, NULL},
+};
+
 /* conway.dev/v1 kinds until they get their own rules, and unknown kinds. */
 static const cw_spec_field owner_only_fields[] = {
     {"owner", CW_FIELD_REF, false, "Group", "ownedBy"},
@@ -124,7 +133,7 @@ static const cw_kind_rule kind_rules[] = {
     /* spec rules live with the RACI logic in src/insights/raci.c */
     RULE("Responsibilities", conway_versions, true, owner_only_fields,
          cw_responsibilities_kind_check),
-    RULE("Heartbeat", conway_versions, true, owner_only_fields, NULL),
+    RULE("Heartbeat", conway_versions, true, heartbeat_fields, cw_heartbeat_kind_check),
     RULE("Scorecard", conway_versions, true, owner_only_fields, NULL),
     RULE("Goal", conway_versions, true, owner_only_fields, NULL),
     RULE("Hypothesis", conway_versions, true, owner_only_fields, NULL),
