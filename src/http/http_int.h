@@ -92,6 +92,23 @@ typedef struct {
     const char *const *allowed_query; /* NULL-terminated; NULL = any */
 } cw_route;
 
+/* What request body a route takes, judged from the headers before any of
+ * it is read (server.c): a larger one gets 413, a body route's request
+ * without a length 411. */
+typedef enum {
+    CW_BODY_NONE = 0,     /* none: a body announced gets 413 */
+    CW_BODY_DOC,          /* one document (an entity, a list of refs): 1 MiB, or --max-body if smaller */
+    CW_BODY_BULK          /* imports, events, CODEOWNERS: --max-body */
+} cw_body_kind;
+
+#define CW_DOC_BODY_MAX ((size_t)1 << 20)
+
+/* The body a route takes: the router's table (server.c) of the routes that
+ * take one; every other route takes none. */
+cw_body_kind cw_route_body(const cw_route *r);
+/* Largest body of a route with that kind under cfg, in bytes. */
+size_t cw_body_limit(const cw_server_config *cfg, cw_body_kind kind);
+
 /* Route tables, one per api_*.c, terminated by a {NULL} entry. */
 extern const cw_route cw_routes_meta[];
 extern const cw_route cw_routes_entities[];

@@ -404,6 +404,16 @@ cw_err cw__sqlite_open(const char *path, const cw_store_options *opt, cw_store *
             err = cw_fail(d, CW_ERR_NOMEM, "database: out of memory");
             goto out;
         }
+        /* SQLite would create the file 0644 minus the umask; created here
+         * (empty, which SQLite takes for a new database) it is 0600, and
+         * SQLite gives the -wal, -shm and -journal files it creates the
+         * database file's mode. Only a file made here is closed here: closing
+         * a descriptor of a file this process has open drops SQLite's POSIX
+         * locks on it (see shm_map). Other failures (EEXIST included) are
+         * left to SQLite's own open below, which says why. */
+        int fd = cw__create_private(path);
+        if (fd >= 0)
+            close(fd);
         err = conn_open(s->writer, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, true,
                         d);
         if (err) {

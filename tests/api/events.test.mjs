@@ -8,9 +8,9 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { writeFileSync } from 'node:fs';
-import { startServer, sharedData, conway, tempDir } from './helpers.mjs';
+import { startServer, testData, conway, tempDir } from './helpers.mjs';
 
-const dir = join(sharedData, 'cdevents');
+const dir = join(testData, 'cdevents');
 const examples = readdirSync(dir).filter((f) => f.endsWith('.json')).sort()
   .map((f) => ({ file: f, event: JSON.parse(readFileSync(join(dir, f), 'utf8')) }));
 const keyOf = (e) => `${e.context.source}\u0000${e.context.id}`;
@@ -195,7 +195,7 @@ describe('intake rules', () => {
 
   test('bodies over the limit and requests with too many events are 413', async () => {
     // announce a body over the limit: the answer comes before any of it is sent
-    const raw = await rawRequest(srv.port, `POST /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ingest}\r\nContent-Type: application/json\r\nContent-Length: 4100000\r\n\r\n`);
+    const raw = await rawRequest(srv.port, `POST /api/v1/events HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${ingest}\r\nContent-Type: application/json\r\nContent-Length: 4100000\r\n\r\n`);
     assert.match(raw, /^HTTP\/1\.1 413 /);
     assert.match(raw, /exceeds the limit of 4000000 bytes/);
     const lines = [];

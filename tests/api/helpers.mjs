@@ -8,7 +8,7 @@ import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const sharedData = resolve(repoRoot, '..', 'shared', 'data');
+export const testData = resolve(repoRoot, 'tests', 'data');
 export const conwayBin = process.env.CONWAY_BIN || join(repoRoot, 'build', 'conway');
 
 // Runs the CLI synchronously; returns {status, stdout, stderr}.

@@ -14,6 +14,10 @@
 //   type        Content-Type of the body (default application/json when a
 //               body is given; null sends none)
 //   headers     extra raw header lines
+//   host        the Host header's value (default 127.0.0.1)
+//   noLength    send no Content-Length of our own (headers may give one:
+//               with body '' only the head is sent, announcing a body that
+//               never comes, so the answer must come before any body)
 //   chunked     send the body with Transfer-Encoding: chunked
 //   status      expected status, or a list of acceptable statuses
 //   detail      RegExp the problem+json detail must match (problem answers)
@@ -180,6 +184,56 @@ export function hostileCases() {
     { name: 'a header line without a colon', headers: ['NoColonHere'], path: '/api/v1/entities', status: [200, 400], notProblem: 'maybe', items: 'any' },
   );
 
+  // ---- judged by the head, before any body is read ---------------------------------
+  // Each announces a body and sends none of it: the answer must not wait for it.
+  const announce = (n) => ({ body: '', noLength: true, type: null, headers: [`Content-Length: ${n}`] });
+  const SIXTEEN = 16 << 20;
+  cases.push(
+    { name: 'POST to /healthz announcing 16 MiB without a token', method: 'POST', path: '/healthz', token: null, ...announce(SIXTEEN), status: 405, detail: /not allowed/ },
+    { name: 'POST to an unknown route announcing 16 MiB', method: 'POST', path: '/api/v1/nowhere', token: null, ...announce(SIXTEEN), status: 404, detail: /no such resource/ },
+    put('write announcing 16 MiB without a token', '', { ...announce(SIXTEEN), token: null, status: 401, detail: /bearer token/ }),
+    put('write announcing 16 MiB with an unknown token', '', { ...announce(SIXTEEN), token: { raw: 'Bearer cw_unknown' }, status: 401, detail: /unknown or revoked/ }),
+    put('viewer write announcing 16 MiB', '', { ...announce(SIXTEEN), token: 'viewer', status: 403, detail: /needs 'editor'/ }),
+    imp('viewer import announcing 16 MiB', '', { ...announce(SIXTEEN), token: 'viewer', status: 403, detail: /needs 'editor'/ }),
+    put('entity announcing one byte more than 1 MiB', '', { ...announce((1 << 20) + 1), status: 413, detail: /exceeds the limit of 1048576 bytes/ }),
+    imp('import announcing more than --max-body', '', { ...announce((1 << 20) + 1), status: 413, detail: /exceeds the limit of 1048576 bytes/ }),
+    { name: 'events announcing more than --max-body', method: 'POST', path: '/api/v1/events', ...announce((1 << 20) + 1), status: 413, detail: /exceeds the limit of 1048576 bytes/ },
+    { name: 'CODEOWNERS announcing more than --max-body', method: 'POST', path: '/api/v1/codeowners', ...announce((1 << 20) + 1), status: 413, detail: /exceeds the limit/ },
+    { name: 'by-refs announcing more than 1 MiB', method: 'POST', path: '/api/catalog/entities/by-refs', ...announce((1 << 20) + 1), status: 413, detail: /exceeds the limit of 1048576 bytes/ },
+    { name: 'GET announcing a body', path: '/api/v1/entities', ...announce(100), status: 413, detail: /takes no request body/ },
+    { name: 'DELETE announcing a body', method: 'DELETE', path: PUT, ...announce(100), status: 413, detail: /takes no request body/ },
+    { name: 'GET with a chunked body', path: '/api/v1/entities', body: '', noLength: true, type: null, headers: ['Transfer-Encoding: chunked'], status: 413, detail: /takes no request body/ },
+    imp('import without Content-Length', '', { noLength: true, status: 411, detail: /Content-Length/ }),
+    { name: 'events without Content-Length', method: 'POST', path: '/api/v1/events', body: '', noLength: true, status: 411, detail: /Content-Length/ },
+    put('entity without Content-Length', '', { noLength: true, status: 411, detail: /Content-Length/ }),
+    put('two different Content-Length headers', '{}', { noLength: true, headers: ['Content-Length: 2', 'Content-Length: 5'], status: 400, detail: /two different Content-Length headers \(2 and 5\)/ }),
+    put('two different Content-Length headers, the first larger', '{}xyz', { noLength: true, headers: ['Content-Length: 5', 'Content-Length: 2'], status: 400, detail: /two different Content-Length/ }),
+    put('Content-Length and Transfer-Encoding together', '', { noLength: true, headers: ['Content-Length: 2', 'Transfer-Encoding: chunked'], status: 400, detail: /both Content-Length and Transfer-Encoding/ }),
+    put('Transfer-Encoding gzip', '', { noLength: true, headers: ['Transfer-Encoding: gzip'], status: 400, detail: /not supported/ }),
+    { name: 'two Host headers', path: '/healthz', token: null, headers: ['Host: localhost'], status: 400, detail: /more than one Host header/ },
+  );
+
+  // ---- Host names (the server under test listens on 127.0.0.1) -----------------------
+  cases.push(
+    { name: 'Host of a rebinding attacker', path: '/api/v1/entities', host: 'rebind.attacker.example', status: 421, detail: /not a name of this server/ },
+    { name: 'Host of a rebinding attacker with a port', path: '/healthz', token: null, host: 'rebind.attacker.example:7700', status: 421, detail: /not a name of this server/ },
+    { name: 'Host that resolves to 127.0.0.1 through DNS', path: '/healthz', token: null, host: '127.0.0.1.nip.io', status: 421, detail: /--allowed-host/ },
+    { name: 'Host localhost.example.com', path: '/healthz', token: null, host: 'localhost.example.com', status: 421, detail: /not a name/ },
+    { name: 'Host that is not a name', path: '/healthz', token: null, host: 'a b/c', status: 421, detail: /not a name/ },
+    { name: 'Host localhost', path: '/api/v1/entities?limit=1', host: 'localhost', status: 200, items: 1 },
+    { name: 'Host LOCALHOST with a port', path: '/healthz', token: null, host: 'LOCALHOST:7700', status: 200 },
+    { name: 'Host 127.0.0.1 with another port', path: '/healthz', token: null, host: '127.0.0.1:80', status: 200 },
+    { name: 'Host [::1] with a port', path: '/healthz', token: null, host: '[::1]:7700', status: 200 },
+  );
+
+  // ---- public routes ignore Authorization ---------------------------------------------
+  for (const path of ['/healthz', '/readyz', '/metrics', '/api/v1/openapi.json']) {
+    cases.push(
+      { name: `stale token on ${path}`, path, token: { raw: 'Bearer cw_stale-token-from-last-year' }, status: 200 },
+      { name: `Basic credentials on ${path}`, path, token: { raw: 'Basic YWRtaW46YWRtaW4=' }, status: 200 },
+    );
+  }
+
   // ---- content types and methods -----------------------------------------------------
   cases.push(
     put('entity sent as text/xml', J(ENTITY('hostile-x')), { type: 'text/xml', status: 415, detail: /Content-Type/ }),
@@ -297,4 +351,38 @@ export function hostileCases() {
     { name: 'lower-case bearer scheme with a bad token', path: '/api/v1/entities', token: { raw: 'bearer nope' }, status: 401, detail: /unknown or revoked/ },
   );
   return cases;
+}
+
+// ---- hostile catalog trees for `conway import` (import.test.mjs) ---------------------------
+// Each case builds a directory: `tree/` is what is imported (args, default
+// ['tree']); `outside/secret.yaml` lies next to it and holds SECRET, a
+// line that must never reach the output. Files are text, or { link: target }
+// for a symbolic link. Expected: exit status, a pattern stdout and stderr
+// must match, and the number of files the summary says were read. Every case
+// also checks that no line of /etc/passwd and no SECRET marker is printed.
+export const IMPORT_SECRET = 'hunter2-db-password-4711';
+const GROUP = (name) => `apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: ${name}\nspec:\n  type: team\n  children: []\n`;
+const LOCATION = (...targets) => `apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: hostile-loc\nspec:\n  targets:\n${targets.map((t) => `    - ${t}\n`).join('')}`;
+
+export function hostileImportCases() {
+  const S = IMPORT_SECRET;
+  const refused = /leads outside .*refused \(--allow-outside/;
+  return [
+    { name: 'Location target with an absolute path (/etc/passwd)', tree: { 'all.yaml': LOCATION('/etc/passwd') }, args: ['tree/all.yaml'], status: 1, stderr: refused, files: 1 },
+    { name: 'Location target climbing out with ../', tree: { 'all.yaml': LOCATION('../outside/secret.yaml') }, args: ['tree/all.yaml'], status: 1, stderr: refused, files: 1 },
+    { name: 'Location target climbing out from a sub-folder', tree: { 'sub/all.yaml': LOCATION('../../outside/secret.yaml'), 'g.yaml': GROUP('team-a') }, status: 1, stderr: refused, files: 2 },
+    { name: 'Location target with a glob reaching out', tree: { 'all.yaml': LOCATION('../outside/*', '/etc/*') }, args: ['tree/all.yaml'], status: 1, stderr: refused, files: 1 },
+    { name: 'Location target that is a symbolic link out of the tree', tree: { 'all.yaml': LOCATION('./inner.yaml'), 'inner.yaml': { link: '../outside/secret.yaml' } }, args: ['tree/all.yaml'], status: 1, stderr: refused, files: 1 },
+    { name: 'Location target through a linked folder', tree: { 'all.yaml': LOCATION('./etc/passwd', './out/secret.yaml'), etc: { link: '/etc' }, out: { link: '../outside' } }, args: ['tree/all.yaml'], status: 1, stderr: refused, files: 1 },
+    { name: 'glob matching inside and outside: only the outside match is refused', tree: { 'all.yaml': LOCATION('./t/*.yaml'), 't/a.yaml': GROUP('team-a'), 't/b.yaml': { link: '../../outside/secret.yaml' } }, args: ['tree/all.yaml'], status: 1, stderr: /1 of its 2 matches lead outside/, files: 2 },
+    { name: 'symbolic link to a file outside, found by the folder walk', tree: { 'g.yaml': GROUP('team-a'), 'secret.yaml': { link: '../outside/secret.yaml' } }, status: 1, stderr: /secret\.yaml: a symbolic link that leads outside/, files: 1 },
+    { name: 'symbolic link to a folder outside, found by the folder walk', tree: { 'g.yaml': GROUP('team-a'), etc: { link: '/etc' } }, status: 1, stderr: /etc: a symbolic link that leads outside/, files: 1 },
+    // hidden folders are not walked, so .b/ is reached only through the Location
+    { name: 'targets inside the tree, also through ../, a glob and a link, are followed', tree: { 'a/all.yaml': LOCATION('../.b/g.yaml', '../.b/*.yml', './l.yaml'), '.b/g.yaml': GROUP('team-a'), '.b/h.yml': GROUP('team-b'), 'a/l.yaml': { link: '../.b/i.yaml' }, '.b/i.yaml': GROUP('team-c') }, status: 0, stdout: /imported 4 entities/, files: 4 },
+    { name: '--allow-outside reads the file outside but prints none of it', tree: { 'all.yaml': LOCATION('../outside/secret.yaml') }, args: ['--allow-outside', 'tree/all.yaml'], status: 1, stderr: /secret\.yaml: not a catalog file: no document has a string apiVersion and kind; its text is not shown/, files: 2 },
+    { name: 'YAML file that is not a catalog file', tree: { 'conf.yaml': `${S}: true\nother: 1\n` }, status: 1, stderr: /conf\.yaml: not a catalog file/, files: 1 },
+    { name: 'JSON file with a syntax error next to a secret', tree: { 'conf.json': `{"password": ${S}}` }, status: 1, stderr: /conf\.json: not a catalog file: it is not valid YAML or JSON at line 1, column \d+; its text is not shown/, files: 1 },
+    { name: 'YAML file with a duplicate key', tree: { 'dup.yaml': `${S}: 1\n${S}: 2\n` }, status: 1, stderr: /dup\.yaml: not a catalog file: it is not valid YAML or JSON at line 2, column \d+; its text is not shown/, files: 1 },
+    { name: 'catalog file with one document that is not an entity', tree: { 'mixed.yaml': `${GROUP('team-a')}---\n${S}: [1, 2]\n` }, status: 1, stderr: /mixed\.yaml:1: \(no ref\): not a catalog entity \(no apiVersion string\)/, stdout: /imported 1 entities/, files: 1 },
+  ];
 }

@@ -2,7 +2,7 @@
  * test_catalog.c — entity validation (messages naming fields, per-kind
  * required fields, limits, normalisation), relations for each kind and the
  * inverse table, search rows, canonical JSON, and every Backstage example
- * file under shared/data/backstage loaded and validated.
+ * file under tests/data/backstage loaded and validated.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -645,7 +645,7 @@ static json_t *find_entity(json_t *docs, const char *kind, const char *name, con
 static void test_backstage_examples(void **state)
 {
     (void)state;
-    const char *dir = CONWAY_SHARED_DATA "/backstage";
+    const char *dir = CONWAY_TEST_DATA "/backstage";
     DIR *dh = opendir(dir);
     assert_non_null(dh);
     struct dirent *de;
