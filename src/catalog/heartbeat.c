@@ -173,7 +173,7 @@ cw_err cw_hb_schedule_load(cw_hb_schedule *s, cw_diag *d)
         if (s->period_s < CW_HB_MIN_SECONDS || s->period_s > CW_HB_MAX_SECONDS)
             return cw_fail(d, CW_ERR_INVALID, "spec.period: out of range");
     } else if (s->kind == CW_HB_SCHED_CRON) {
-        cw_err err = cw_cron_parse(s->cron, &s->parsed, d);
+        cw_err err = cw_cron_compile(s->cron, &s->parsed, d);
         if (err) {
             cw_diag_prefix(d, "spec.cron");
             return err;
@@ -399,4 +399,29 @@ cw_err cw_hb_resume(cw_hb_state *st, int64_t now_ms, cw_hb_flip *flip, cw_diag *
 void cw_hb_reschedule(const cw_hb_schedule *s, cw_hb_state *st)
 {
     st->alert_after_ms = st->status == CW_HB_DOWN ? 0 : cw_hb_down_at(s, st);
+}
+
+cw_err cw_hb_row_from_entity(const json_t *entity, cw_hb_row *row, cw_diag *d)
+{
+    memset(row, 0, sizeof *row);
+    cw_hb_state_init(&row->state);
+    cw_ref r;
+    cw_err err = cw_entity_ref(entity, &r, d);
+    if (err)
+        return err;
+    cw_ref_key(&r, row->key);
+    cw_ref_format(&r, row->ref);
+    size_t n = strlen(r.name);
+    for (size_t i = 0; i <= n; i++)
+        row->slug[i] = (char)(r.name[i] >= 'A' && r.name[i] <= 'Z' ? r.name[i] + 32 : r.name[i]);
+    const char *etag = json_string_value(json_object_get(json_object_get(entity, "metadata"), "etag"));
+    snprintf(row->etag, sizeof row->etag, "%s", etag ? etag : "");
+    err = cw_hb_spec_read(entity, &row->spec, d);
+    if (err) {
+        cw_diag_prefix(d, "%s", row->ref);
+        return err;
+    }
+    if (!cw_ref_text_to_key(row->spec.owner, row->owner_key))
+        return cw_fail(d, CW_ERR_INVALID, "%s: spec.owner does not parse", row->ref);
+    return CW_OK;
 }

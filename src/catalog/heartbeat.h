@@ -173,4 +173,24 @@ cw_err cw_hb_resume(cw_hb_state *st, int64_t now_ms, cw_hb_flip *flip, cw_diag *
 /* After a schedule change: the due time under the new schedule. */
 void cw_hb_reschedule(const cw_hb_schedule *s, cw_hb_state *st);
 
+/* ---- the stored row ------------------------------------------------------------ */
+
+/* One heartbeat as the store keeps it (shared by store/ and insights/): the
+ * entity it comes from, its spec and its state. */
+typedef struct {
+    char key[CW_REF_MAX];         /* "heartbeat:ns/name", lower-cased */
+    char ref[CW_REF_MAX];         /* display ref */
+    char slug[CW_NAME_MAX + 1];   /* lower-cased name: /ping/{team-key}/{slug} */
+    char owner_key[CW_REF_MAX];   /* lower-cased owner ref */
+    char etag[48];                /* of the entity the spec was read from */
+    cw_hb_spec spec;
+    cw_hb_state state;
+    bool has_ping_key;
+    int64_t created_ms;
+} cw_hb_row;
+
+/* Fills key, ref, slug, owner_key, etag and spec of row from a Heartbeat
+ * entity (as the store renders it: metadata.etag set). */
+cw_err cw_hb_row_from_entity(const json_t *entity, cw_hb_row *row, cw_diag *d);
+
 #endif

@@ -149,6 +149,74 @@ const cw__sqlite_migration cw__sqlite_migrations[] = {
      "CREATE INDEX events_delivery ON events"
      " (cls, link_id, subject_id, time_ms, kind, env_id, artifact_id, chain_id, changes)"
      " WHERE cls > 0;"},
+    {5, "heartbeats",
+     /* one row per Heartbeat entity: a copy of its schedule (from the
+      * entity of etag) and its state (store_heartbeats.h); status 0 new,
+      * 1 up, 2 down, 3 paused */
+     "CREATE TABLE hb ("
+     "  id INTEGER PRIMARY KEY,"
+     "  key TEXT NOT NULL UNIQUE,"              /* heartbeat:ns/name, lower case */
+     "  ref TEXT NOT NULL,"
+     "  slug TEXT NOT NULL,"                    /* lower-cased name */
+     "  owner_key TEXT NOT NULL,"
+     "  etag TEXT NOT NULL,"
+     "  owner TEXT NOT NULL,"
+     "  target TEXT NOT NULL DEFAULT '',"
+     "  depends_on TEXT NOT NULL DEFAULT '',"
+     "  purpose INTEGER NOT NULL,"
+     "  sched_kind INTEGER NOT NULL,"           /* 1 period, 2 cron */
+     "  period_s INTEGER NOT NULL,"
+     "  grace_s INTEGER NOT NULL,"
+     "  cron TEXT NOT NULL DEFAULT '',"
+     "  tz TEXT NOT NULL DEFAULT '',"
+     "  status INTEGER NOT NULL DEFAULT 0,"
+     "  last_ping_ms INTEGER NOT NULL DEFAULT 0,"
+     "  last_success_ms INTEGER NOT NULL DEFAULT 0,"
+     "  last_start_ms INTEGER NOT NULL DEFAULT 0,"
+     "  last_start_rid TEXT NOT NULL DEFAULT '',"
+     "  last_duration_ms INTEGER NOT NULL DEFAULT -1,"
+     "  n_pings INTEGER NOT NULL DEFAULT 0,"
+     "  alert_after_ms INTEGER,"                /* the due time; NULL: none */
+     "  ping_key_hash TEXT UNIQUE,"             /* SHA-256 of the ping key */
+     "  created_ms INTEGER NOT NULL"
+     ");"
+     /* the scheduler reads only what is due */
+     "CREATE INDEX hb_due ON hb (alert_after_ms) WHERE alert_after_ms IS NOT NULL AND status <> 2;"
+     "CREATE INDEX hb_by_slug ON hb (owner_key, slug);"
+     /* the last CW_HB_PINGS_KEPT pings of each heartbeat, n counting them */
+     "CREATE TABLE hb_pings ("
+     "  hb_id INTEGER NOT NULL,"
+     "  n INTEGER NOT NULL,"
+     "  at_ms INTEGER NOT NULL,"
+     "  kind INTEGER NOT NULL,"                 /* 0 success 1 start 2 fail 3 log */
+     "  exit_status INTEGER,"
+     "  rid TEXT,"
+     "  method TEXT NOT NULL,"
+     "  remote TEXT NOT NULL,"
+     "  ua TEXT NOT NULL,"
+     "  duration_ms INTEGER,"
+     "  body_size INTEGER NOT NULL,"
+     "  body BLOB,"                             /* the first 100 KiB */
+     "  PRIMARY KEY (hb_id, n)"
+     ") WITHOUT ROWID;"
+     /* status changes; processed_ms set once notified */
+     "CREATE TABLE hb_flips ("
+     "  id INTEGER PRIMARY KEY,"
+     "  hb_id INTEGER NOT NULL,"
+     "  at_ms INTEGER NOT NULL,"
+     "  from_status INTEGER NOT NULL,"
+     "  to_status INTEGER NOT NULL,"
+     "  reason TEXT NOT NULL,"
+     "  processed_ms INTEGER"
+     ");"
+     "CREATE INDEX hb_flips_by_hb ON hb_flips (hb_id, id);"
+     "CREATE INDEX hb_flips_pending ON hb_flips (id) WHERE processed_ms IS NULL;"
+     /* the team ping keys of /ping/{team-key}/{slug}, by SHA-256 */
+     "CREATE TABLE hb_team_keys ("
+     "  team TEXT PRIMARY KEY,"
+     "  key_hash TEXT NOT NULL UNIQUE,"
+     "  created_ms INTEGER NOT NULL"
+     ");"},
 };
 
 const size_t cw__sqlite_nmigrations =

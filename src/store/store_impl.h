@@ -91,6 +91,7 @@ typedef struct cw_store_backup_ops {
 /* Domains declared in their own headers (events_impl.h, store_audit.h). */
 struct cw_store_event_ops;
 struct cw_store_audit_ops;
+struct cw_store_hb_ops;                         /* store_heartbeats.h */
 
 struct cw_store_vtable {
     const char *backend;                        /* "sqlite", "postgres" */
@@ -100,6 +101,7 @@ struct cw_store_vtable {
     const struct cw_store_event_ops *events;    /* CDEvents */
     const struct cw_store_audit_ops *audit;     /* audit log */
     const cw_store_backup_ops *backup;          /* online backup (PostgreSQL: unsupported) */
+    const struct cw_store_hb_ops *heartbeats;   /* heartbeats (store_heartbeats.h) */
 };
 
 /*

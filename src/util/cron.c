@@ -433,7 +433,24 @@ cw_err cw_cron_next(const cw_cron *c, const cw_tz *tz, int64_t after_s, int64_t 
 
 /* ---- parsing ------------------------------------------------------------------- */
 
+static cw_err compile(const char *expr, cw_cron *out, cw_diag *d);
+
 cw_err cw_cron_parse(const char *expr, cw_cron *out, cw_diag *d)
+{
+    cw_err err = compile(expr, out, d);
+    if (err)
+        return err;
+    /* healthchecks also refuses an expression with no run in 50 years
+     * from 2000-01-01 */
+    int64_t next;
+    if (cw_cron_next(out, cw_tz_utc(), 946684800, &next))
+        return cw_fail(d, CW_ERR_INVALID, "cron: \"%.64s\" matches no time in 50 years", expr);
+    return CW_OK;
+}
+
+cw_err cw_cron_compile(const char *expr, cw_cron *out, cw_diag *d) { return compile(expr, out, d); }
+
+static cw_err compile(const char *expr, cw_cron *out, cw_diag *d)
 {
     memset(out, 0, sizeof *out);
     if (!expr)
@@ -507,10 +524,5 @@ cw_err cw_cron_parse(const char *expr, cw_cron *out, cw_diag *d)
                                "cron: bad day-of-month: no selected month has day %d", min_day);
         }
     }
-    /* healthchecks also refuses an expression with no run in 50 years
-     * from 2000-01-01 */
-    int64_t next;
-    if (cw_cron_next(out, cw_tz_utc(), 946684800, &next))
-        return cw_fail(d, CW_ERR_INVALID, "cron: \"%.64s\" matches no time in 50 years", expr);
     return CW_OK;
 }

@@ -54,6 +54,10 @@ typedef struct {
  */
 cw_err cw_cron_parse(const char *expr, cw_cron *out, cw_diag *d);
 
+/* The same without the 50-year search: for expressions that passed
+ * cw_cron_parse before (stored schedules), cheap on every use. */
+cw_err cw_cron_compile(const char *expr, cw_cron *out, cw_diag *d);
+
 /*
  * The first run strictly after the UTC instant after_s (whole seconds;
  * healthchecks truncates the last ping to the second) in zone tz, as a UTC
