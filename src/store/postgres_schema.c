@@ -152,7 +152,11 @@ const cw__pg_migration cw__pg_migrations[] = {
      "CREATE INDEX events_by_env ON events (env_id, time_ms);"
      "CREATE INDEX events_delivery ON events (cls, link_id, subject_id, time_ms)"
      " WHERE cls > 0;"},
-    {5, "heartbeats",
+    {5, "token source prefixes",
+     /* issue #10: an ingest token may be bound to context.source prefixes
+      * (newline-separated; '' = any source) */
+     "ALTER TABLE tokens ADD COLUMN sources text NOT NULL DEFAULT '';"},
+    {6, "heartbeats",
      /* as in SQLite (sqlite_schema.c): state per Heartbeat entity, pings,
       * flips, team ping keys; status 0 new, 1 up, 2 down, 3 paused */
      "CREATE TABLE hb ("

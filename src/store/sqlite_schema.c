@@ -149,7 +149,11 @@ const cw__sqlite_migration cw__sqlite_migrations[] = {
      "CREATE INDEX events_delivery ON events"
      " (cls, link_id, subject_id, time_ms, kind, env_id, artifact_id, chain_id, changes)"
      " WHERE cls > 0;"},
-    {5, "heartbeats",
+    {5, "token source prefixes",
+     /* issue #10: an ingest token may be bound to context.source prefixes
+      * (newline-separated; '' = any source) */
+     "ALTER TABLE tokens ADD COLUMN sources TEXT NOT NULL DEFAULT '';"},
+    {6, "heartbeats",
      /* one row per Heartbeat entity: a copy of its schedule (from the
       * entity of etag) and its state (store_heartbeats.h); status 0 new,
       * 1 up, 2 down, 3 paused */
