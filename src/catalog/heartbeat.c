@@ -40,6 +40,11 @@ const char *cw_ping_kind_name(cw_ping_kind k) { return (unsigned)k < 4 ? ping_na
 
 /* ---- spec ---------------------------------------------------------------------- */
 
+static int64_t min_seconds = CW_HB_MIN_SECONDS;
+
+void cw_hb_set_min_seconds(int64_t s) { min_seconds = s >= 1 && s <= CW_HB_MIN_SECONDS ? s : CW_HB_MIN_SECONDS; }
+int64_t cw_hb_min_seconds(void) { return min_seconds; }
+
 static const char *const spec_keys[] = {"owner", "target", "purpose", "period", "grace",
                                         "cron",  "tz",     "dependsOn"};
 
@@ -59,8 +64,9 @@ static bool duration_of(const json_t *v, int64_t *out, char *why, size_t cap)
         snprintf(why, cap, "must be a duration such as \"1h30m\", or seconds");
         return false;
     }
-    if (s < CW_HB_MIN_SECONDS || s > CW_HB_MAX_SECONDS) {
-        snprintf(why, cap, "must be between 1m and 365d (60 to 31536000 seconds)");
+    if (s < min_seconds || s > CW_HB_MAX_SECONDS) {
+        snprintf(why, cap, "must be between %llds and 365d (%lld to 31536000 seconds)",
+                 (long long)min_seconds, (long long)min_seconds);
         return false;
     }
     *out = s;
@@ -170,7 +176,7 @@ cw_err cw_hb_schedule_load(cw_hb_schedule *s, cw_diag *d)
 {
     s->zone = NULL;
     if (s->kind == CW_HB_SCHED_PERIOD) {
-        if (s->period_s < CW_HB_MIN_SECONDS || s->period_s > CW_HB_MAX_SECONDS)
+        if (s->period_s < 1 || s->period_s > CW_HB_MAX_SECONDS)
             return cw_fail(d, CW_ERR_INVALID, "spec.period: out of range");
     } else if (s->kind == CW_HB_SCHED_CRON) {
         cw_err err = cw_cron_compile(s->cron, &s->parsed, d);
@@ -186,7 +192,7 @@ cw_err cw_hb_schedule_load(cw_hb_schedule *s, cw_diag *d)
     } else {
         return cw_fail(d, CW_ERR_INVALID, "spec: no schedule");
     }
-    if (s->grace_s < CW_HB_MIN_SECONDS || s->grace_s > CW_HB_MAX_SECONDS)
+    if (s->grace_s < 1 || s->grace_s > CW_HB_MAX_SECONDS)
         return cw_fail(d, CW_ERR_INVALID, "spec.grace: out of range");
     return CW_OK;
 }

@@ -66,6 +66,13 @@ typedef struct {
 
 const char *cw_hb_purpose_name(cw_hb_purpose p);
 
+/* The shortest period and grace accepted (default CW_HB_MIN_SECONDS), for
+ * tests and demos that cannot wait minutes (`conway serve
+ * --heartbeat-min-seconds`). Call once at startup, before any thread
+ * validates entities (like cw_raci_register_activities). */
+void cw_hb_set_min_seconds(int64_t s);
+int64_t cw_hb_min_seconds(void);
+
 /*
  * Reads the spec of a (validated) Heartbeat entity. CW_ERR_INVALID naming
  * the field when it breaks a rule of cw_heartbeat_kind_check; CW_ERR_NOT_FOUND

@@ -12,7 +12,9 @@
 #include "cli/opts.h"
 #include "events/events.h"
 #include "http/judge.h"
+#include "catalog/heartbeat.h"
 #include "http/server.h"
+#include "ingest/heartbeat_watch.h"
 #ifdef CONWAY_HAVE_AMQP
 #include "ingest/amqp.h"
 #endif
@@ -52,6 +54,8 @@ static const char serve_help[] =
     "  --production-env GLOBS  environments that count as production (default 'prod*')\n"
     "  --max-components-per-team N  threshold of the team-overload finding (default 8)\n"
     "  --activities FILE       the organisation's own RACI activities, one name per line\n"
+    "  --heartbeat-min-seconds N  shortest heartbeat period and grace accepted\n"
+    "                          (default 60, as healthchecks; lower only for tests and demos)\n"
     "  --log-level LEVEL       debug, info, warn, error or off (default info)\n";
 
 static bool parse_uint(const char *opt, const char *s, unsigned long long min,
@@ -130,7 +134,8 @@ int cw_cmd_serve(int argc, char **argv)
     const char *listen = NULL, *db = NULL, *threads = NULL, *public_read = NULL, *max_body = NULL,
                *timeout = NULL, *prod = NULL, *log_level = NULL, *max_comp = NULL,
                *db_pool = NULL, *amqp_url = NULL, *amqp_queue = NULL, *activities = NULL,
-               *max_inflight = NULL, *header_timeout = NULL, *per_ip = NULL, *allowed = NULL;
+               *max_inflight = NULL, *header_timeout = NULL, *per_ip = NULL, *allowed = NULL,
+               *hb_min = NULL;
     cw_opt opts[] = {
         {"listen", true, &listen},     {"db", true, &db},
         {"threads", true, &threads},   {"public-read", false, &public_read},
@@ -144,6 +149,7 @@ int cw_cmd_serve(int argc, char **argv)
         {"header-timeout", true, &header_timeout},
         {"max-conns-per-ip", true, &per_ip},
         {"allowed-host", true, &allowed},
+        {"heartbeat-min-seconds", true, &hb_min},
         {NULL, false, NULL},
     };
     const char *pos[1];
@@ -262,6 +268,11 @@ int cw_cmd_serve(int argc, char **argv)
 
     cw_activity_set acts;
     cw_activity_set_init(&acts);
+    if (hb_min) {
+        if (!parse_uint("heartbeat-min-seconds", hb_min, 1, 60, &v))
+            return 2;
+        cw_hb_set_min_seconds((int64_t)v);
+    }
     if (activities && cw_cli_load_activities("serve", activities, &acts))
         return 2;
     cfg.activities = &acts;
@@ -269,6 +280,7 @@ int cw_cmd_serve(int argc, char **argv)
     const char *url = cw_cli_db_url(db);
     cw_store *store = NULL;
     cw_server *srv = NULL;
+    cw_hb_watch *hbw = NULL;
     cw_diag d = {{0}};
     int rc = 1;
     char shown_url[1024];
@@ -280,6 +292,13 @@ int cw_cmd_serve(int argc, char **argv)
         fprintf(stderr, "conway serve: cannot open database %s: %s\n", shown_url, d.msg);
         goto out;
     }
+    /* the heartbeat scheduler first: pings poke it from the first request on */
+    if (cw_hb_watch_start(store, NULL, &hbw, &d)) {
+        fprintf(stderr, "conway serve: %s\n", d.msg);
+        goto out;
+    }
+    cfg.on_heartbeat_due = cw_hb_watch_due;
+    cfg.on_heartbeat_due_ctx = hbw;
     if (cw_server_start(&cfg, store, &srv, &d)) {
         fprintf(stderr, "conway serve: %s\n", d.msg);
         goto out;
@@ -306,6 +325,7 @@ out:
     cw_amqp_stop(amqp); /* first: it finishes storing what it took */
 #endif
     cw_server_stop(srv);
+    cw_hb_watch_stop(hbw);
     cw_store_close(store);
     cw_activity_set_free(&acts);
     return rc;

@@ -102,7 +102,7 @@ static void test_validation(void **state)
          "not both"},
         {"{\"owner\":\"a\",\"purpose\":\"job\",\"period\":\"1d\"}", "spec.grace: required"},
         {"{\"owner\":\"a\",\"purpose\":\"job\",\"period\":\"10s\",\"grace\":\"1h\"}",
-         "spec.period: must be between 1m and 365d"},
+         "spec.period: must be between 60s and 365d"},
         {"{\"owner\":\"a\",\"purpose\":\"job\",\"period\":\"1q\",\"grace\":\"1h\"}",
          "spec.period: \"1q\" is not a duration"},
         {"{\"owner\":\"a\",\"purpose\":\"job\",\"cron\":\"0 3 * *\",\"grace\":\"1h\"}",
