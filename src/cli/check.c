@@ -13,9 +13,12 @@
 #include "cli/cli.h"
 #include "catalog/catalog.h"
 #include "cli/opts.h"
+#include "insights/heartbeat_findings.h"
 #include "insights/ownership.h"
 #include "insights/ownership_report.h"
 #include "store/store.h"
+#include "store/store_heartbeats.h"
+#include "util/timeutil.h"
 #include "store/store_scan.h"
 
 static const char check_help[] =
@@ -27,8 +30,9 @@ static const char check_help[] =
     "then a summary on stderr. --json prints the same document as\n"
     "GET /api/v1/insights/ownership instead. Filters combine: --team keeps the\n"
     "findings about a team, what it owns and the shared resources its components\n"
-    "use. Rules: link-key-conflict, no-accountable, orphan-user, owner-is-user,\n"
-    "owner-missing, shared-resource-owner, team-overload, team-without-members.\n"
+    "use. Rules: heartbeat-down, heartbeat-without-target, link-key-conflict,\n"
+    "no-accountable, orphan-user, owner-is-user, owner-missing, shared-resource-owner,\n"
+    "team-overload, team-without-members, untested-backup (docs/heartbeats.md).\n"
     "\n"
     "Exit status: 0 when no (remaining) finding is an error, 1 when at least one\n"
     "is, 2 on a usage error or when the check could not run. Warnings never fail.\n"
@@ -132,12 +136,18 @@ static int check_ownership(int argc, char **argv)
     }
     for (size_t i = 0; i < n; i++)
         items[i] = json_array_get(all, i);
+    cw_hb_row *hb_rows = NULL;
+    size_t nhb = 0;
     if (cw_ownership_check(items, n, &oo, &findings, &d) ||
+        cw_store_hb_list(store, &hb_rows, &nhb, &d) ||
+        cw_heartbeat_findings(items, n, hb_rows, nhb, cw_now_ms(), NULL, findings, &d) ||
         cw_ownership_filter_findings(findings, &filter, &kept, &d) ||
         cw_ownership_report(kept, oo.max_components_per_team, n, &report, &d)) {
+        free(hb_rows);
         fprintf(stderr, "conway check ownership: %s\n", d.msg);
         goto out;
     }
+    free(hb_rows);
     const json_t *summary = json_object_get(report, "summary");
     json_int_t nerr = json_integer_value(json_object_get(summary, "error"));
     json_int_t nwarn = json_integer_value(json_object_get(summary, "warning"));

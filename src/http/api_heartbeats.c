@@ -30,6 +30,7 @@
 #include "catalog/heartbeat.h"
 #include "http/api_common.h"
 #include "http/http_int.h"
+#include "insights/heartbeat_findings.h"
 #include "store/store_heartbeats.h"
 #include "util/crypto.h"
 #include "util/duration.h"
@@ -717,3 +718,32 @@ const cw_route cw_routes_heartbeats[] = {
     {"POST", "/api/v1/teams/{namespace}/{name}/ping-key", new_team_key, CW_AUTH_WRITE, no_params},
     {NULL, NULL, NULL, 0, NULL},
 };
+
+/* ---- findings --------------------------------------------------------------------- */
+
+bool cw_api_with_heartbeat_findings(cw_app *app, json_t *const *items, size_t n,
+                                    const json_t *findings, json_t **out, cw_resp *resp)
+{
+    *out = NULL;
+    if (!ensure_synced(app, resp))
+        return false;
+    cw_hb_row *rows = NULL;
+    size_t nrows = 0;
+    cw_diag d = {{0}};
+    cw_err err = cw_store_hb_list(app->store, &rows, &nrows, &d);
+    json_t *merged = err ? NULL : json_array();
+    if (!err && (!merged || json_array_extend(merged, (json_t *)findings)))
+        err = cw_fail(&d, CW_ERR_NOMEM, "out of memory");
+    if (!err) {
+        cw_hb_findings_opts o = {.restore_test_days = app->cfg.restore_test_days};
+        err = cw_heartbeat_findings(items, n, rows, nrows, cw_now_ms(), &o, merged, &d);
+    }
+    free(rows);
+    if (err) {
+        json_decref(merged);
+        cw_resp_error(resp, err, &d);
+        return false;
+    }
+    *out = merged;
+    return true;
+}

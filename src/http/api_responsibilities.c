@@ -153,6 +153,15 @@ static void get_team(cw_app *app, cw_req *req, cw_resp *resp)
     size_t n = 0;
     if (!catalog_snapshot(app, resp, &arr, &items, &n, &findings))
         return;
+    json_t *merged = NULL;
+    if (!cw_api_with_heartbeat_findings(app, items, n, findings, &merged, resp)) {
+        free(items);
+        json_decref(arr);
+        json_decref(findings);
+        return;
+    }
+    json_decref(findings);
+    findings = merged;
     cw_ownership_opts opts = ownership_opts(app);
     cw_err err = cw_team_report(items, n, text, &opts, findings, &out, &d);
     if (err == CW_ERR_INVALID) /* the group exists but is no team */
@@ -284,6 +293,11 @@ static void get_ownership(cw_app *app, cw_req *req, cw_resp *resp)
     }
     if (!catalog_snapshot(app, resp, &arr, &items, &n, &all))
         return;
+    json_t *merged = NULL;
+    if (!cw_api_with_heartbeat_findings(app, items, n, all, &merged, resp))
+        goto out;
+    json_decref(all);
+    all = merged;
     cw_ownership_opts opts = ownership_opts(app);
     err = cw_ownership_filter_findings(all, &f, &kept, &d);
     if (err) {

@@ -120,6 +120,12 @@ extern const cw_route cw_routes_events[];
 extern const cw_route cw_routes_insights[];
 extern const cw_route cw_routes_heartbeats[];
 
+/* The ownership findings plus the heartbeat findings (insights/
+ * heartbeat_findings.h) over the same catalog, sorted (api_heartbeats.c):
+ * *out a new array. Queues the error and returns false on failure. */
+bool cw_api_with_heartbeat_findings(cw_app *app, json_t *const *items, size_t n,
+                                    const json_t *findings, json_t **out, cw_resp *resp);
+
 /* All route tables the server dispatches over (for the OpenAPI drift test). */
 const cw_route *const *cw_route_tables(size_t *n);
 

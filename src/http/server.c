@@ -171,6 +171,11 @@ static const struct {
     {"POST", "/ping/{key}", CW_BODY_DOC},
     {"POST", "/ping/{key}/{action}", CW_BODY_DOC},
     {"POST", "/ping/{key}/{slug}/{action}", CW_BODY_DOC},
+    /* heartbeat commands: any body is ignored */
+    {"POST", "/api/v1/heartbeats/{namespace}/{name}/pause", CW_BODY_DOC},
+    {"POST", "/api/v1/heartbeats/{namespace}/{name}/resume", CW_BODY_DOC},
+    {"POST", "/api/v1/heartbeats/{namespace}/{name}/ping-key", CW_BODY_DOC},
+    {"POST", "/api/v1/teams/{namespace}/{name}/ping-key", CW_BODY_DOC},
 };
 
 cw_body_kind cw_route_body(const cw_route *r)

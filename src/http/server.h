@@ -35,6 +35,7 @@ typedef struct {
     /* Called after a ping with the heartbeat's new due time, so that the
      * scheduler (ingest/heartbeat_watch.h) wakes in time; may be NULL. */
     void (*on_heartbeat_due)(void *ctx, int64_t due_ms);
+    int restore_test_days;       /* untested-backup threshold; 0 = 30 */
     void *on_heartbeat_due_ctx;
 } cw_server_config;
 

@@ -20,8 +20,10 @@
 #include "util/strmap.h"
 
 const char *const cw_ownership_rules[CW_OWNERSHIP_NRULES] = {
-    "link-key-conflict", "no-accountable", "orphan-user",   "owner-is-user",
-    "owner-missing",     "shared-resource-owner", "team-overload", "team-without-members",
+    "heartbeat-down",        "heartbeat-without-target", "link-key-conflict",
+    "no-accountable",        "orphan-user",              "owner-is-user",
+    "owner-missing",         "shared-resource-owner",    "team-overload",
+    "team-without-members",  "untested-backup",
 };
 
 typedef struct {

@@ -44,6 +44,20 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 before(async () => {
   srv = await startServer({ args: ['--heartbeat-min-seconds', '1'] });
   editor = srv.token('editor');
+  const extra = [
+    group('team-dba'),
+    { apiVersion: 'backstage.io/v1alpha1', kind: 'System', metadata: { name: 'payments' }, spec: { owner: 'team-a' } },
+    { apiVersion: 'backstage.io/v1alpha1', kind: 'Resource', metadata: { name: 'orders-db' },
+      spec: { type: 'database', owner: 'team-a', system: 'payments', lifecycle: 'production' } },
+    { apiVersion: 'backstage.io/v1alpha1', kind: 'Resource', metadata: { name: 'ledger-db' },
+      spec: { type: 'database', owner: 'team-b', lifecycle: 'production' } },
+    { apiVersion: 'conway.dev/v1', kind: 'Responsibilities', metadata: { name: 'payments' },
+      spec: { target: 'system:default/payments', activities: { 'data-durability': { responsible: ['team-a'], accountable: 'group:default/team-dba' } } } },
+  ];
+  for (const e of extra) {
+    const r = await put(e);
+    assert.ok(r.status === 201 || r.status === 200, JSON.stringify(r.body));
+  }
   for (const e of [group('team-a'), group('team-b'),
     heartbeat('orders-db-backup', { period: '1d', grace: '1h' }),
     heartbeat('nightly', { cron: '0 3 * * *', tz: 'Europe/Berlin', grace: '30m' })]) {
@@ -213,6 +227,22 @@ test('a backup that stops pinging goes down by itself after period + grace', asy
   assert.equal(change.to, 'down');
   assert.equal(change.reason, 'timeout');
   assert.equal(Date.parse(change.time), downAt);
+  // the finding: against the owner and the data-durability accountable
+  const f = await srv.json('/api/v1/insights/ownership?rule=heartbeat-down');
+  assert.equal(f.status, 200);
+  const mine = f.body.findings.find((x) => x.entityRef === 'heartbeat:default/fast-backup');
+  assert.ok(mine, JSON.stringify(f.body.findings));
+  assert.equal(mine.severity, 'error');
+  assert.equal(mine.owner, 'group:default/team-a');
+  assert.deepEqual(mine.teams, ['group:default/team-dba']);
+  const dba = await srv.json('/api/v1/insights/ownership?team=team-dba');
+  assert.ok(dba.body.findings.some((x) => x.rule === 'heartbeat-down'));
+  // a production database without any backup heartbeat, and one with a
+  // backup but no restore test: untested-backup
+  const u = await srv.json('/api/v1/insights/ownership?rule=untested-backup');
+  const byRef = Object.fromEntries(u.body.findings.map((x) => [x.entityRef, x.detail]));
+  assert.match(byRef['resource:default/ledger-db'], /no backup heartbeat/);
+  assert.match(byRef['resource:default/orders-db'], /no restore test succeeded in the last 30 days/);
   {
     const down = await srv.json('/api/v1/heartbeats?status=down');
     assert.ok(down.body.items.some((h) => h.entityRef === 'heartbeat:default/fast-backup'));

@@ -581,9 +581,11 @@ static void test_order_and_filters(void **state)
     assert_int_equal(cw_ownership_filter_findings(f, &flt, &out, &d), CW_ERR_INVALID);
     assert_null(out);
     assert_string_equal(d.msg, "rule: unknown rule \"owner-lost\"; known rules: "
+                               "heartbeat-down, heartbeat-without-target, "
                                "link-key-conflict, no-accountable, "
                                "orphan-user, owner-is-user, owner-missing, "
-                               "shared-resource-owner, team-overload, team-without-members");
+                               "shared-resource-owner, team-overload, team-without-members, "
+                               "untested-backup");
     flt = (cw_ownership_filter){.severity = "fatal"};
     assert_int_equal(cw_ownership_filter_findings(f, &flt, &out, &d), CW_ERR_INVALID);
     assert_string_equal(d.msg, "severity: must be \"error\" or \"warning\"");
