@@ -17,6 +17,7 @@ int cw_cmd_restore(int argc, char **argv);
 int cw_cmd_check(int argc, char **argv);
 int cw_cmd_codeowners(int argc, char **argv);
 int cw_cmd_cron(int argc, char **argv);
+int cw_cmd_hook(int argc, char **argv);
 
 /* The database URL from --db, else CONWAY_DB, else "conway.db". */
 const char *cw_cli_db_url(const char *flag_value);

@@ -37,6 +37,12 @@ typedef struct {
     void (*on_heartbeat_due)(void *ctx, int64_t due_ms);
     int restore_test_days;       /* untested-backup threshold; 0 = 30 */
     void *on_heartbeat_due_ctx;
+    size_t max_event_bytes;      /* one CDEvent; 0 = CW_EVENTS_DEFAULT_MAX_EVENT_BYTES */
+    /* catalog fetching (ingest/locations.h): its settings and the
+     * refresher to wake when a location is registered; both borrowed, NULL
+     * when not running */
+    const struct cw_locations_config *locations;
+    struct cw_refresher *refresher;
 } cw_server_config;
 
 void cw_server_config_default(cw_server_config *c);
