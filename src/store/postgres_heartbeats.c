@@ -742,6 +742,231 @@ static cw_err hb_next_due(cw_store *store, int64_t *due_ms, cw_diag *d)
     return err;
 }
 
+/* ---- notifications ---------------------------------------------------------- */
+
+#define DL_COLS                                                                       \
+    "id, flip_id, hb_key, url, body, state, attempts, due_ms, created_ms, done_ms, " \
+    "last_status, last_error"
+
+/* The rows of r into a new array. */
+static cw_err read_dls(PGresult *r, cw_hb_delivery **out, size_t *n, cw_diag *d)
+{
+    int rows = PQntuples(r);
+    cw_hb_delivery *arr = calloc((size_t)rows + 1, sizeof *arr);
+    if (!arr)
+        return cw_fail(d, CW_ERR_NOMEM, "deliveries: out of memory");
+    size_t len = 0;
+    cw_err err = CW_OK;
+    for (int i = 0; i < rows && !err; i++) {
+        cw_hb_delivery *x = &arr[len++];
+        x->id = cw__pg_int(r, i, 0);
+        x->flip_id = cw__pg_int(r, i, 1);
+        copy_str(x->key, sizeof x->key, cw__pg_text(r, i, 2));
+        x->url = dup(cw__pg_text(r, i, 3));
+        x->body = dup(cw__pg_text(r, i, 4));
+        x->state = (cw_hb_dl_state)cw__pg_int(r, i, 5);
+        x->attempts = (int)cw__pg_int(r, i, 6);
+        x->due_ms = cw__pg_int(r, i, 7);
+        x->created_ms = cw__pg_int(r, i, 8);
+        x->done_ms = cw__pg_int(r, i, 9);
+        x->last_status = (int)cw__pg_int(r, i, 10);
+        copy_str(x->last_error, sizeof x->last_error, cw__pg_text(r, i, 11));
+        if (!x->url || !x->body)
+            err = cw_fail(d, CW_ERR_NOMEM, "deliveries: out of memory");
+    }
+    if (err) {
+        cw_hb_deliveries_free(arr, len);
+        return err;
+    }
+    *out = arr;
+    *n = len;
+    return CW_OK;
+}
+
+static cw_err hb_flips_pending(cw_store *store, size_t limit, cw_hb_flip_rec **out, size_t *n,
+                               cw_diag *d)
+{
+    cw_pg *s = cw__pg(store);
+    cw__pg_conn *c = NULL;
+    cw_err err = cw__pg_acquire(s, &c, d);
+    if (err)
+        return err;
+    char lb[24];
+    const char *p[] = {cw__pg_i64(lb, (int64_t)limit)};
+    PGresult *r = NULL;
+    cw_hb_flip_rec *arr = NULL;
+    err = cw__pg_exec(c,
+                      "SELECT f.id, h.key, f.at_ms, f.from_status, f.to_status, f.reason "
+                      "FROM hb_flips f JOIN hb h ON h.id = f.hb_id "
+                      "WHERE f.processed_ms IS NULL ORDER BY f.id LIMIT $1",
+                      1, p, &r, d);
+    if (!err) {
+        int rows = PQntuples(r);
+        arr = calloc((size_t)rows + 1, sizeof *arr);
+        if (!arr)
+            err = cw_fail(d, CW_ERR_NOMEM, "flips: out of memory");
+        for (int i = 0; !err && i < rows; i++) {
+            cw_hb_flip_rec *f = &arr[i];
+            f->id = cw__pg_int(r, i, 0);
+            copy_str(f->key, sizeof f->key, cw__pg_text(r, i, 1));
+            f->at_ms = cw__pg_int(r, i, 2);
+            f->from = (cw_hb_status)cw__pg_int(r, i, 3);
+            f->to = (cw_hb_status)cw__pg_int(r, i, 4);
+            copy_str(f->reason, sizeof f->reason, cw__pg_text(r, i, 5));
+        }
+        if (!err)
+            *n = (size_t)rows;
+    }
+    PQclear(r);
+    cw__pg_release(s, c);
+    if (err) {
+        free(arr);
+        return err;
+    }
+    *out = arr;
+    return CW_OK;
+}
+
+typedef struct {
+    int64_t flip_id;
+    const char *key;
+    const cw_hb_delivery_new *dl;
+    size_t n;
+    int64_t now_ms;
+    bool taken;
+} take_ctx;
+
+static cw_err take_tx(cw__pg_conn *c, void *ctx, cw_diag *d)
+{
+    take_ctx *x = ctx;
+    x->taken = false;
+    char b[2][24];
+    const char *p[] = {cw__pg_i64(b[0], x->now_ms), cw__pg_i64(b[1], x->flip_id)};
+    PGresult *r = NULL;
+    /* the row lock makes a second instance wait, then see processed_ms set */
+    cw_err err = cw__pg_exec(c, "UPDATE hb_flips SET processed_ms = $1 WHERE id = $2 AND "
+                                "processed_ms IS NULL", 2, p, &r, d);
+    if (!err)
+        x->taken = !strcmp(PQcmdTuples(r), "1");
+    PQclear(r);
+    for (size_t i = 0; !err && x->taken && i < x->n; i++) {
+        if (!cw__pg_utf8(x->dl[i].url) || !cw__pg_utf8(x->dl[i].body))
+            return cw_fail(d, CW_ERR_INVALID, "delivery: not valid UTF-8");
+        const char *q[] = {b[1], x->key, x->dl[i].url, x->dl[i].body, b[0]};
+        err = cw__pg_exec(c,
+                          "INSERT INTO hb_deliveries (flip_id, hb_key, url, body, due_ms, "
+                          "created_ms) VALUES ($1, $2, $3, $4, $5, $5)",
+                          5, q, NULL, d);
+    }
+    return err;
+}
+
+static cw_err hb_notify_take(cw_store *store, int64_t flip_id, const char *key,
+                             const cw_hb_delivery_new *dl, size_t n, int64_t now_ms, bool *taken,
+                             cw_diag *d)
+{
+    if (!cw__pg_utf8(key))
+        return cw_fail(d, CW_ERR_INVALID, "heartbeat: not valid UTF-8");
+    take_ctx x = {flip_id, key, dl, n, now_ms, false};
+    cw_err err = cw__pg_write(cw__pg(store), take_tx, &x, d);
+    *taken = !err && x.taken;
+    return err;
+}
+
+typedef struct {
+    int64_t now_ms, lease_ms;
+    size_t max;
+    cw_hb_delivery *out;
+    size_t n;
+} claim_ctx;
+
+static cw_err claim_tx(cw__pg_conn *c, void *ctx, cw_diag *d)
+{
+    claim_ctx *x = ctx;
+    cw_hb_deliveries_free(x->out, x->n); /* a retried transaction starts again */
+    x->out = NULL;
+    x->n = 0;
+    char b[3][24];
+    const char *p[] = {cw__pg_i64(b[0], x->now_ms), cw__pg_i64(b[1], x->lease_ms),
+                       cw__pg_i64(b[2], (int64_t)x->max)};
+    PGresult *r = NULL;
+    /* rows another instance is claiming are skipped, not waited for */
+    cw_err err = cw__pg_exec(c,
+                             "UPDATE hb_deliveries SET lease_ms = $1::bigint + $2::bigint, "
+                             "attempts = attempts + 1 "
+                             "WHERE id IN (SELECT id FROM hb_deliveries WHERE state = 0 AND "
+                             "due_ms <= $1 AND lease_ms <= $1 ORDER BY due_ms, id LIMIT $3 "
+                             "FOR UPDATE SKIP LOCKED) RETURNING " DL_COLS,
+                             3, p, &r, d);
+    if (!err)
+        err = read_dls(r, &x->out, &x->n, d);
+    PQclear(r);
+    return err;
+}
+
+static cw_err hb_notify_claim(cw_store *store, int64_t now_ms, int64_t lease_ms, size_t max,
+                              cw_hb_delivery **out, size_t *n, cw_diag *d)
+{
+    claim_ctx x = {now_ms, lease_ms, max, NULL, 0};
+    cw_err err = cw__pg_write(cw__pg(store), claim_tx, &x, d);
+    if (err) {
+        cw_hb_deliveries_free(x.out, x.n);
+        return err;
+    }
+    *out = x.out;
+    *n = x.n;
+    return CW_OK;
+}
+
+static cw_err hb_notify_finish(cw_store *store, int64_t id, cw_hb_dl_state state,
+                               int64_t next_due_ms, int status, const char *error,
+                               int64_t now_ms, cw_diag *d)
+{
+    cw_pg *s = cw__pg(store);
+    cw__pg_conn *c = NULL;
+    cw_err err = cw__pg_acquire(s, &c, d);
+    if (err)
+        return err;
+    char b[5][24];
+    const char *p[] = {cw__pg_i64(b[0], id), cw__pg_i64(b[1], (int64_t)state),
+                       cw__pg_i64(b[2], next_due_ms), cw__pg_i64(b[3], status),
+                       cw__pg_utf8(error) ? error : "(not UTF-8)", cw__pg_i64(b[4], now_ms)};
+    PGresult *r = NULL;
+    err = cw__pg_exec(c,
+                      "UPDATE hb_deliveries SET state = $2::int, due_ms = CASE WHEN $2::int = 0 "
+                      "THEN $3::bigint ELSE due_ms END, lease_ms = 0, last_status = $4::int, "
+                      "last_error = $5, done_ms = CASE WHEN $2::int = 0 THEN 0::bigint "
+                      "ELSE $6::bigint END WHERE id = $1::bigint",
+                      6, p, &r, d);
+    if (!err && strcmp(PQcmdTuples(r), "1"))
+        err = cw_fail(d, CW_ERR_NOT_FOUND, "delivery %lld: not found", (long long)id);
+    PQclear(r);
+    cw__pg_release(s, c);
+    return err;
+}
+
+static cw_err hb_notify_list(cw_store *store, int state, size_t limit, cw_hb_delivery **out,
+                             size_t *n, cw_diag *d)
+{
+    cw_pg *s = cw__pg(store);
+    cw__pg_conn *c = NULL;
+    cw_err err = cw__pg_acquire(s, &c, d);
+    if (err)
+        return err;
+    char b[2][24];
+    const char *p[] = {cw__pg_i64(b[0], state), cw__pg_i64(b[1], (int64_t)limit)};
+    PGresult *r = NULL;
+    err = cw__pg_exec(c,
+                      "SELECT " DL_COLS " FROM hb_deliveries WHERE $1::int < 0 OR "
+                      "state = $1::int ORDER BY id DESC LIMIT $2",
+                      2, p, &r, d);
+    if (!err)
+        err = read_dls(r, out, n, d);
+    PQclear(r);
+    cw__pg_release(s, c);
+    return err;
+}
+
 const struct cw_store_hb_ops cw__pg_hb_ops = {
     .catalog_gen = hb_catalog_gen,
     .changed = hb_changed,
@@ -756,4 +981,9 @@ const struct cw_store_hb_ops cw__pg_hb_ops = {
     .control = hb_control,
     .evaluate_due = hb_evaluate_due,
     .next_due = hb_next_due,
+    .flips_pending = hb_flips_pending,
+    .notify_take = hb_notify_take,
+    .notify_claim = hb_notify_claim,
+    .notify_finish = hb_notify_finish,
+    .notify_list = hb_notify_list,
 };

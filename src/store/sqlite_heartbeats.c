@@ -758,6 +758,222 @@ static cw_err hb_next_due(cw_store *store, int64_t *due_ms, cw_diag *d)
     return err;
 }
 
+/* ---- notifications ---------------------------------------------------------- */
+
+#define DL_COLS                                                                       \
+    "id, flip_id, hb_key, url, body, state, attempts, due_ms, created_ms, done_ms, " \
+    "last_status, last_error"
+
+static cw_err read_dl(sqlite3_stmt *st, cw_hb_delivery *x, cw_diag *d)
+{
+    x->id = sqlite3_column_int64(st, 0);
+    x->flip_id = sqlite3_column_int64(st, 1);
+    copy_str(x->key, sizeof x->key, cw__col_text(st, 2));
+    x->url = strdup(cw__col_text(st, 3));
+    x->body = strdup(cw__col_text(st, 4));
+    x->state = (cw_hb_dl_state)sqlite3_column_int(st, 5);
+    x->attempts = sqlite3_column_int(st, 6);
+    x->due_ms = sqlite3_column_int64(st, 7);
+    x->created_ms = sqlite3_column_int64(st, 8);
+    x->done_ms = sqlite3_column_int64(st, 9);
+    x->last_status = sqlite3_column_int(st, 10);
+    copy_str(x->last_error, sizeof x->last_error, cw__col_text(st, 11));
+    if (!x->url || !x->body)
+        return cw_fail(d, CW_ERR_NOMEM, "deliveries: out of memory");
+    return CW_OK;
+}
+
+/* Rows of a prepared statement into a new array of at most limit. */
+static cw_err read_dls(cw__sqlite_conn *c, sqlite3_stmt *st, size_t limit,
+                       cw_hb_delivery **out, size_t *n, cw_diag *d)
+{
+    cw_hb_delivery *arr = calloc(limit, sizeof *arr);
+    size_t len = 0;
+    cw_err err = arr ? CW_OK : cw_fail(d, CW_ERR_NOMEM, "deliveries: out of memory");
+    int rc = SQLITE_DONE;
+    while (!err && len < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        err = read_dl(st, &arr[len++], d);
+    if (!err && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        err = cw__sqlite_fail(c, rc, d, "deliveries");
+    if (err) {
+        cw_hb_deliveries_free(arr, len);
+        return err;
+    }
+    *out = arr;
+    *n = len;
+    return CW_OK;
+}
+
+static cw_err hb_flips_pending(cw_store *store, size_t limit, cw_hb_flip_rec **out, size_t *n,
+                               cw_diag *d)
+{
+    cw_sqlite *s = cw__sqlite(store);
+    cw__sqlite_conn *c = cw__sqlite_read_acquire(s);
+    sqlite3_stmt *st = NULL;
+    cw_hb_flip_rec *arr = calloc(limit, sizeof *arr);
+    size_t len = 0;
+    cw_err err = arr ? CW_OK : cw_fail(d, CW_ERR_NOMEM, "flips: out of memory");
+    if (!err)
+        err = cw__sqlite_stmt(c,
+                              "SELECT f.id, h.key, f.at_ms, f.from_status, f.to_status, "
+                              "f.reason FROM hb_flips f JOIN hb h ON h.id = f.hb_id "
+                              "WHERE f.processed_ms IS NULL ORDER BY f.id LIMIT ?",
+                              &st, d);
+    if (!err) {
+        cw__bind_int64(st, 1, (int64_t)limit);
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW && len < limit) {
+            cw_hb_flip_rec *f = &arr[len++];
+            f->id = sqlite3_column_int64(st, 0);
+            copy_str(f->key, sizeof f->key, cw__col_text(st, 1));
+            f->at_ms = sqlite3_column_int64(st, 2);
+            f->from = (cw_hb_status)sqlite3_column_int(st, 3);
+            f->to = (cw_hb_status)sqlite3_column_int(st, 4);
+            copy_str(f->reason, sizeof f->reason, cw__col_text(st, 5));
+        }
+        if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+            err = cw__sqlite_fail(c, rc, d, "pending flips");
+    }
+    cw__sqlite_done(c, st);
+    cw__sqlite_read_release(s, c);
+    if (err) {
+        free(arr);
+        return err;
+    }
+    *out = arr;
+    *n = len;
+    return CW_OK;
+}
+
+static cw_err hb_notify_take(cw_store *store, int64_t flip_id, const char *key,
+                             const cw_hb_delivery_new *dl, size_t n, int64_t now_ms, bool *taken,
+                             cw_diag *d)
+{
+    cw_sqlite *s = cw__sqlite(store);
+    cw__sqlite_conn *c;
+    cw_err err = cw__sqlite_write_begin(s, &c, d);
+    if (err)
+        return err;
+    sqlite3_stmt *st = NULL;
+    err = cw__sqlite_stmt(c, "UPDATE hb_flips SET processed_ms = ? WHERE id = ? AND "
+                             "processed_ms IS NULL", &st, d);
+    if (!err) {
+        cw__bind_int64(st, 1, now_ms);
+        cw__bind_int64(st, 2, flip_id);
+        int rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE)
+            err = cw__sqlite_fail(c, rc, d, "take flip");
+        else
+            *taken = sqlite3_changes(c->db) == 1;
+    }
+    cw__sqlite_done(c, st);
+    st = NULL;
+    for (size_t i = 0; !err && *taken && i < n; i++) {
+        err = cw__sqlite_stmt(c, "INSERT INTO hb_deliveries (flip_id, hb_key, url, body, due_ms, "
+                                 "created_ms) VALUES (?, ?, ?, ?, ?, ?)", &st, d);
+        if (err)
+            break;
+        cw__bind_int64(st, 1, flip_id);
+        cw__bind_text(st, 2, key);
+        cw__bind_text(st, 3, dl[i].url);
+        cw__bind_text(st, 4, dl[i].body);
+        cw__bind_int64(st, 5, now_ms);
+        cw__bind_int64(st, 6, now_ms);
+        int rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE)
+            err = cw__sqlite_fail(c, rc, d, "queue delivery");
+        cw__sqlite_done(c, st);
+        st = NULL;
+    }
+    if (err)
+        *taken = false;
+    return cw__sqlite_write_end(s, c, err, d);
+}
+
+/* One writer owns the file, so the claim is a write transaction: no other
+ * claim can interleave. */
+static cw_err hb_notify_claim(cw_store *store, int64_t now_ms, int64_t lease_ms, size_t max,
+                              cw_hb_delivery **out, size_t *n, cw_diag *d)
+{
+    cw_sqlite *s = cw__sqlite(store);
+    cw__sqlite_conn *c;
+    cw_err err = cw__sqlite_write_begin(s, &c, d);
+    if (err)
+        return err;
+    sqlite3_stmt *st = NULL;
+    err = cw__sqlite_stmt(c,
+                          "UPDATE hb_deliveries SET lease_ms = ?1 + ?2, attempts = attempts + 1 "
+                          "WHERE id IN (SELECT id FROM hb_deliveries WHERE state = 0 AND "
+                          "due_ms <= ?1 AND lease_ms <= ?1 ORDER BY due_ms, id LIMIT ?3) "
+                          "RETURNING " DL_COLS,
+                          &st, d);
+    if (!err) {
+        cw__bind_int64(st, 1, now_ms);
+        cw__bind_int64(st, 2, lease_ms);
+        cw__bind_int64(st, 3, (int64_t)max);
+        err = read_dls(c, st, max, out, n, d);
+    }
+    cw__sqlite_done(c, st);
+    if (err) {
+        cw_hb_deliveries_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return cw__sqlite_write_end(s, c, err, d);
+}
+
+static cw_err hb_notify_finish(cw_store *store, int64_t id, cw_hb_dl_state state,
+                               int64_t next_due_ms, int status, const char *error,
+                               int64_t now_ms, cw_diag *d)
+{
+    cw_sqlite *s = cw__sqlite(store);
+    cw__sqlite_conn *c;
+    cw_err err = cw__sqlite_write_begin(s, &c, d);
+    if (err)
+        return err;
+    sqlite3_stmt *st = NULL;
+    err = cw__sqlite_stmt(c,
+                          "UPDATE hb_deliveries SET state = ?2, due_ms = CASE WHEN ?2 = 0 THEN ?3 "
+                          "ELSE due_ms END, lease_ms = 0, last_status = ?4, last_error = ?5, "
+                          "done_ms = CASE WHEN ?2 = 0 THEN 0 ELSE ?6 END WHERE id = ?1",
+                          &st, d);
+    if (!err) {
+        cw__bind_int64(st, 1, id);
+        cw__bind_int64(st, 2, (int64_t)state);
+        cw__bind_int64(st, 3, next_due_ms);
+        cw__bind_int64(st, 4, status);
+        cw__bind_text(st, 5, error);
+        cw__bind_int64(st, 6, now_ms);
+        int rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE)
+            err = cw__sqlite_fail(c, rc, d, "finish delivery");
+        else if (sqlite3_changes(c->db) == 0)
+            err = cw_fail(d, CW_ERR_NOT_FOUND, "delivery %lld: not found", (long long)id);
+    }
+    cw__sqlite_done(c, st);
+    return cw__sqlite_write_end(s, c, err, d);
+}
+
+static cw_err hb_notify_list(cw_store *store, int state, size_t limit, cw_hb_delivery **out,
+                             size_t *n, cw_diag *d)
+{
+    cw_sqlite *s = cw__sqlite(store);
+    cw__sqlite_conn *c = cw__sqlite_read_acquire(s);
+    sqlite3_stmt *st = NULL;
+    cw_err err = cw__sqlite_stmt(c,
+                                 "SELECT " DL_COLS " FROM hb_deliveries WHERE ?1 < 0 OR "
+                                 "state = ?1 ORDER BY id DESC LIMIT ?2",
+                                 &st, d);
+    if (!err) {
+        cw__bind_int64(st, 1, state);
+        cw__bind_int64(st, 2, (int64_t)limit);
+        err = read_dls(c, st, limit, out, n, d);
+    }
+    cw__sqlite_done(c, st);
+    cw__sqlite_read_release(s, c);
+    return err;
+}
+
 const struct cw_store_hb_ops cw__sqlite_hb_ops = {
     .catalog_gen = hb_catalog_gen,
     .changed = hb_changed,
@@ -772,4 +988,9 @@ const struct cw_store_hb_ops cw__sqlite_hb_ops = {
     .control = hb_control,
     .evaluate_due = hb_evaluate_due,
     .next_due = hb_next_due,
+    .flips_pending = hb_flips_pending,
+    .notify_take = hb_notify_take,
+    .notify_claim = hb_notify_claim,
+    .notify_finish = hb_notify_finish,
+    .notify_list = hb_notify_list,
 };

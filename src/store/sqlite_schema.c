@@ -280,6 +280,28 @@ const cw__sqlite_migration cw__sqlite_migrations[] = {
      "  key_hash TEXT NOT NULL UNIQUE,"
      "  created_ms INTEGER NOT NULL"
      ");"},
+    {8, "heartbeat notifications",
+     /* outgoing webhooks of heartbeat status changes (store_heartbeats.h):
+      * state 0 pending, 1 delivered, 2 dead (the dead-letter list); a
+      * pending row whose due time has come is claimed by setting lease_ms,
+      * so that one instance attempts it at a time */
+     "CREATE TABLE hb_deliveries ("
+     "  id INTEGER PRIMARY KEY,"
+     "  flip_id INTEGER NOT NULL,"
+     "  hb_key TEXT NOT NULL,"
+     "  url TEXT NOT NULL,"
+     "  body TEXT NOT NULL,"
+     "  state INTEGER NOT NULL DEFAULT 0,"
+     "  attempts INTEGER NOT NULL DEFAULT 0,"
+     "  due_ms INTEGER NOT NULL,"
+     "  lease_ms INTEGER NOT NULL DEFAULT 0,"
+     "  last_status INTEGER NOT NULL DEFAULT 0,"
+     "  last_error TEXT NOT NULL DEFAULT '',"
+     "  created_ms INTEGER NOT NULL,"
+     "  done_ms INTEGER NOT NULL DEFAULT 0"
+     ");"
+     "CREATE INDEX hb_deliveries_due ON hb_deliveries (due_ms) WHERE state = 0;"
+     "CREATE INDEX hb_deliveries_by_state ON hb_deliveries (state, id);"},
 };
 
 const size_t cw__sqlite_nmigrations =

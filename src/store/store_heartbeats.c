@@ -234,3 +234,80 @@ cw_err cw_store_hb_next_due(cw_store *s, int64_t *due_ms, cw_diag *d)
     *due_ms = 0;
     return ops->next_due(s, due_ms, d);
 }
+
+/* ---- notifications ------------------------------------------------------------ */
+
+void cw_hb_deliveries_free(cw_hb_delivery *dl, size_t n)
+{
+    if (!dl)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free(dl[i].url);
+        free(dl[i].body);
+    }
+    free(dl);
+}
+
+cw_err cw_store_hb_flips_pending(cw_store *s, size_t limit, cw_hb_flip_rec **out, size_t *n,
+                                 cw_diag *d)
+{
+    const struct cw_store_hb_ops *ops;
+    STORE_OPS(s, heartbeats, ops, d);
+    if (!out || !n)
+        return cw_fail(d, CW_ERR_INVALID, "heartbeat flips: no output");
+    *out = NULL;
+    *n = 0;
+    return ops->flips_pending(s, limit ? limit : 100, out, n, d);
+}
+
+cw_err cw_store_hb_notify_take(cw_store *s, int64_t flip_id, const char *key,
+                               const cw_hb_delivery_new *dl, size_t n, int64_t now_ms,
+                               bool *taken, cw_diag *d)
+{
+    const struct cw_store_hb_ops *ops;
+    STORE_OPS(s, heartbeats, ops, d);
+    if (!taken || !key || !key_ok(key) || (n && !dl))
+        return cw_fail(d, CW_ERR_INVALID, "heartbeat notification: bad arguments");
+    for (size_t i = 0; i < n; i++)
+        if (!dl[i].url || !dl[i].body)
+            return cw_fail(d, CW_ERR_INVALID, "heartbeat notification: no URL or body");
+    *taken = false;
+    return ops->notify_take(s, flip_id, key, dl, n, now_ms, taken, d);
+}
+
+cw_err cw_store_hb_notify_claim(cw_store *s, int64_t now_ms, int64_t lease_ms, size_t max,
+                                cw_hb_delivery **out, size_t *n, cw_diag *d)
+{
+    const struct cw_store_hb_ops *ops;
+    STORE_OPS(s, heartbeats, ops, d);
+    if (!out || !n || !max || lease_ms <= 0)
+        return cw_fail(d, CW_ERR_INVALID, "heartbeat notification: bad arguments");
+    *out = NULL;
+    *n = 0;
+    return ops->notify_claim(s, now_ms, lease_ms, max, out, n, d);
+}
+
+cw_err cw_store_hb_notify_finish(cw_store *s, int64_t id, cw_hb_dl_state state,
+                                 int64_t next_due_ms, int status, const char *error,
+                                 int64_t now_ms, cw_diag *d)
+{
+    const struct cw_store_hb_ops *ops;
+    STORE_OPS(s, heartbeats, ops, d);
+    if (state != CW_HB_DL_PENDING && state != CW_HB_DL_DELIVERED && state != CW_HB_DL_DEAD)
+        return cw_fail(d, CW_ERR_INVALID, "heartbeat notification: bad state");
+    char e[200];
+    snprintf(e, sizeof e, "%s", error ? error : "");
+    return ops->notify_finish(s, id, state, next_due_ms, status, e, now_ms, d);
+}
+
+cw_err cw_store_hb_notify_list(cw_store *s, int state, size_t limit, cw_hb_delivery **out,
+                               size_t *n, cw_diag *d)
+{
+    const struct cw_store_hb_ops *ops;
+    STORE_OPS(s, heartbeats, ops, d);
+    if (!out || !n || state < -1 || state > CW_HB_DL_DEAD)
+        return cw_fail(d, CW_ERR_INVALID, "heartbeat notification: bad arguments");
+    *out = NULL;
+    *n = 0;
+    return ops->notify_list(s, state, limit ? limit : 100, out, n, d);
+}

@@ -22,6 +22,7 @@
 #ifndef CW_STORE_HEARTBEATS_H
 #define CW_STORE_HEARTBEATS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -145,6 +146,56 @@ cw_err cw_store_hb_evaluate_due(cw_store *s, int64_t now_ms, size_t max, size_t 
 /* The earliest due time of a heartbeat that is not down (0 = none). */
 cw_err cw_store_hb_next_due(cw_store *s, int64_t *due_ms, cw_diag *d);
 
+/* ---- notifications (outgoing webhooks, ingest/hb_notify) ---------------------- */
+
+typedef enum { CW_HB_DL_PENDING = 0, CW_HB_DL_DELIVERED = 1, CW_HB_DL_DEAD = 2 } cw_hb_dl_state;
+
+typedef struct {
+    int64_t id, flip_id;
+    char key[CW_REF_MAX];      /* the heartbeat */
+    char *url, *body;          /* owned */
+    cw_hb_dl_state state;
+    int attempts;              /* made so far (a claim counts one) */
+    int64_t due_ms, created_ms, done_ms;
+    int last_status;           /* HTTP status of the last attempt, 0 none */
+    char last_error[200];
+} cw_hb_delivery;
+
+void cw_hb_deliveries_free(cw_hb_delivery *dl, size_t n);
+
+typedef struct {
+    const char *url, *body;
+} cw_hb_delivery_new;
+
+/*
+ * Takes a status change for notification: in one transaction, marks flip
+ * flip_id processed unless it is already, and only then queues its n
+ * deliveries (due now). *taken says whether this call took it, so with
+ * several instances each flip is queued once. n may be 0 (nobody
+ * subscribed, or suppressed by dependsOn).
+ */
+cw_err cw_store_hb_notify_take(cw_store *s, int64_t flip_id, const char *key,
+                               const cw_hb_delivery_new *dl, size_t n, int64_t now_ms,
+                               bool *taken, cw_diag *d);
+/* Flips not yet taken, oldest first, at most limit. */
+cw_err cw_store_hb_flips_pending(cw_store *s, size_t limit, cw_hb_flip_rec **out, size_t *n,
+                                 cw_diag *d);
+/*
+ * Claims up to max pending deliveries that are due and not leased by
+ * another attempt: each is leased until now + lease_ms and its attempts
+ * counted (PostgreSQL: FOR UPDATE SKIP LOCKED). A lease that ran out (an
+ * instance died mid-attempt) makes the row claimable again.
+ */
+cw_err cw_store_hb_notify_claim(cw_store *s, int64_t now_ms, int64_t lease_ms, size_t max,
+                                cw_hb_delivery **out, size_t *n, cw_diag *d);
+/* The end of an attempt: delivered, dead, or pending again at next_due_ms. */
+cw_err cw_store_hb_notify_finish(cw_store *s, int64_t id, cw_hb_dl_state state,
+                                 int64_t next_due_ms, int status, const char *error,
+                                 int64_t now_ms, cw_diag *d);
+/* Deliveries in state (or every state: -1), newest first. */
+cw_err cw_store_hb_notify_list(cw_store *s, int state, size_t limit, cw_hb_delivery **out,
+                               size_t *n, cw_diag *d);
+
 /* ---- backends ---------------------------------------------------------------- */
 
 struct cw_store_hb_ops {
@@ -173,6 +224,17 @@ struct cw_store_hb_ops {
     cw_err (*evaluate_due)(cw_store *s, int64_t now_ms, size_t max, size_t *nevaluated,
                            size_t *nflips, cw_diag *d);
     cw_err (*next_due)(cw_store *s, int64_t *due_ms, cw_diag *d);
+    cw_err (*flips_pending)(cw_store *s, size_t limit, cw_hb_flip_rec **out, size_t *n,
+                            cw_diag *d);
+    cw_err (*notify_take)(cw_store *s, int64_t flip_id, const char *key,
+                          const cw_hb_delivery_new *dl, size_t n, int64_t now_ms, bool *taken,
+                          cw_diag *d);
+    cw_err (*notify_claim)(cw_store *s, int64_t now_ms, int64_t lease_ms, size_t max,
+                           cw_hb_delivery **out, size_t *n, cw_diag *d);
+    cw_err (*notify_finish)(cw_store *s, int64_t id, cw_hb_dl_state state, int64_t next_due_ms,
+                            int status, const char *error, int64_t now_ms, cw_diag *d);
+    cw_err (*notify_list)(cw_store *s, int state, size_t limit, cw_hb_delivery **out,
+                          size_t *n, cw_diag *d);
 };
 
 /* Shared by the backends (store_heartbeats.c): a row's schedule made

@@ -2,7 +2,10 @@
  * every backend: the catalog sync, pings by key and by team slug, the ping
  * log window and bodies, the scheduler's claim of due heartbeats and the
  * flips it records, pause/resume; on PostgreSQL also two store handles (two
- * instances) evaluating the same due heartbeats, each flip recorded once. */
+ * instances) evaluating the same due heartbeats, each flip recorded once.
+ * The notification queue: status changes taken once, deliveries claimed
+ * under a lease, retried, delivered or dead-lettered; on PostgreSQL two
+ * instances claiming 200 deliveries claim each once. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,6 +273,191 @@ static void test_two_instances(void **state)
 }
 #endif
 
+/* Notification queue: status changes taken once, deliveries claimed, retried,
+ * delivered or dead-lettered. */
+static void test_notify_queue(void **state)
+{
+    cw_store *s = ((fx_store *)*state)->s;
+    cw_diag d = {{0}};
+    put_heartbeat(s, "nightly", "team-a", "'period':'1h','grace':'1m'");
+    sync(s, T0);
+    set_key(s, "heartbeat:default/nightly", "k-nightly");
+    ping(s, "k-nightly", CW_PING_SUCCESS, NULL, NULL, T0);
+    size_t ev = 0, nf = 0;
+    assert_int_equal(cw_store_hb_evaluate_due(s, T0 + 2 * HOUR, 10, &ev, &nf, &d), CW_OK);
+    assert_int_equal(nf, 1);
+    cw_hb_flip_rec *fl = NULL;
+    size_t n = 0;
+    assert_int_equal(cw_store_hb_flips_pending(s, 10, &fl, &n, &d), CW_OK);
+    assert_int_equal(n, 2); /* new->up, up->down, oldest first */
+    assert_int_equal(fl[0].to, CW_HB_UP);
+    assert_int_equal(fl[1].to, CW_HB_DOWN);
+    assert_string_equal(fl[1].key, "heartbeat:default/nightly");
+    int64_t up_id = fl[0].id, down_id = fl[1].id;
+    free(fl);
+
+    int64_t now = T0 + 2 * HOUR;
+    bool taken = false;
+    assert_int_equal(cw_store_hb_notify_take(s, up_id, "heartbeat:default/nightly", NULL, 0,
+                                             now, &taken, &d),
+                     CW_OK);
+    assert_true(taken);
+    assert_int_equal(cw_store_hb_notify_take(s, up_id, "heartbeat:default/nightly", NULL, 0,
+                                             now, &taken, &d),
+                     CW_OK);
+    assert_false(taken); /* taken once */
+    cw_hb_delivery_new dl[] = {{"http://a.example/hook", "{\"n\":1}"},
+                               {"http://b.example/hook", "{\"n\":2}"}};
+    assert_int_equal(cw_store_hb_notify_take(s, down_id, "heartbeat:default/nightly", dl, 2, now,
+                                             &taken, &d),
+                     CW_OK);
+    assert_true(taken);
+    assert_int_equal(cw_store_hb_notify_take(s, down_id, "heartbeat:default/nightly", dl, 2, now,
+                                             &taken, &d),
+                     CW_OK);
+    assert_false(taken);
+    assert_int_equal(cw_store_hb_flips_pending(s, 10, &fl, &n, &d), CW_OK);
+    assert_int_equal(n, 0);
+    free(fl);
+
+    cw_hb_delivery *got = NULL;
+    assert_int_equal(cw_store_hb_notify_claim(s, now, 60000, 10, &got, &n, &d), CW_OK);
+    assert_int_equal(n, 2);
+    int64_t a = 0, b = 0;
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(got[i].attempts, 1);
+        assert_int_equal(got[i].flip_id, down_id);
+        assert_string_equal(got[i].key, "heartbeat:default/nightly");
+        if (!strcmp(got[i].url, "http://a.example/hook")) {
+            a = got[i].id;
+            assert_string_equal(got[i].body, "{\"n\":1}");
+        } else {
+            b = got[i].id;
+        }
+    }
+    assert_true(a && b);
+    cw_hb_deliveries_free(got, n);
+    /* leased: not claimed again */
+    assert_int_equal(cw_store_hb_notify_claim(s, now + 1000, 60000, 10, &got, &n, &d), CW_OK);
+    assert_int_equal(n, 0);
+    cw_hb_deliveries_free(got, n);
+    assert_int_equal(cw_store_hb_notify_finish(s, a, CW_HB_DL_DELIVERED, 0, 204, "", now + 100,
+                                               &d),
+                     CW_OK);
+    assert_int_equal(cw_store_hb_notify_finish(s, b, CW_HB_DL_PENDING, now + 10000, 500,
+                                               "HTTP 500", now + 100, &d),
+                     CW_OK);
+    assert_int_equal(cw_store_hb_notify_claim(s, now + 9999, 60000, 10, &got, &n, &d), CW_OK);
+    assert_int_equal(n, 0); /* not due yet */
+    cw_hb_deliveries_free(got, n);
+    assert_int_equal(cw_store_hb_notify_claim(s, now + 10000, 60000, 10, &got, &n, &d), CW_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(got[0].id, b);
+    assert_int_equal(got[0].attempts, 2);
+    assert_int_equal(got[0].last_status, 500);
+    assert_string_equal(got[0].last_error, "HTTP 500");
+    cw_hb_deliveries_free(got, n);
+    /* an instance that died mid-attempt: the lease runs out, the row comes back */
+    assert_int_equal(cw_store_hb_notify_claim(s, now + 70001, 60000, 10, &got, &n, &d), CW_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(got[0].attempts, 3);
+    cw_hb_deliveries_free(got, n);
+    assert_int_equal(cw_store_hb_notify_finish(s, b, CW_HB_DL_DEAD, 0, 0, "connection refused",
+                                               now + 70002, &d),
+                     CW_OK);
+    assert_int_equal(cw_store_hb_notify_claim(s, now + 10 * HOUR, 60000, 10, &got, &n, &d),
+                     CW_OK);
+    assert_int_equal(n, 0); /* dead letters are never attempted again */
+    cw_hb_deliveries_free(got, n);
+
+    assert_int_equal(cw_store_hb_notify_list(s, CW_HB_DL_DEAD, 10, &got, &n, &d), CW_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(got[0].id, b);
+    assert_int_equal(got[0].state, CW_HB_DL_DEAD);
+    assert_int_equal(got[0].done_ms, now + 70002);
+    assert_string_equal(got[0].last_error, "connection refused");
+    cw_hb_deliveries_free(got, n);
+    assert_int_equal(cw_store_hb_notify_list(s, -1, 10, &got, &n, &d), CW_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(got[0].id, b); /* newest first */
+    assert_int_equal(got[1].state, CW_HB_DL_DELIVERED);
+    assert_int_equal(got[1].last_status, 204);
+    cw_hb_deliveries_free(got, n);
+    assert_int_equal(cw_store_hb_notify_list(s, CW_HB_DL_PENDING, 10, &got, &n, &d), CW_OK);
+    assert_int_equal(n, 0);
+    cw_hb_deliveries_free(got, n);
+    assert_int_equal(cw_store_hb_notify_finish(s, 999999, CW_HB_DL_DEAD, 0, 0, "", now, &d),
+                     CW_ERR_NOT_FOUND);
+}
+
+typedef struct {
+    cw_store *s;
+    int64_t now;
+    size_t claimed;
+    int64_t ids[300];
+} claim_arg;
+
+static void *claimer(void *p)
+{
+    claim_arg *a = p;
+    cw_diag d = {{0}};
+    for (;;) {
+        cw_hb_delivery *got = NULL;
+        size_t n = 0;
+        if (cw_store_hb_notify_claim(a->s, a->now, 60000, 7, &got, &n, &d) || !n) {
+            cw_hb_deliveries_free(got, n);
+            break;
+        }
+        for (size_t i = 0; i < n && a->claimed < 300; i++)
+            a->ids[a->claimed++] = got[i].id;
+        cw_hb_deliveries_free(got, n);
+    }
+    return NULL;
+}
+
+/* Two instances claim the same queue: every delivery is claimed once. */
+static void test_two_instances_claim(void **state)
+{
+    fx_store *f = *state;
+    if (strcmp(cw_store_backend(f->s), "postgres"))
+        skip();
+    cw_store *s = f->s;
+    cw_store *other = fx_store_open(fx_store_url(f));
+    cw_diag d = {{0}};
+    put_heartbeat(s, "nightly", "team-a", "'period':'1h','grace':'1m'");
+    sync(s, T0);
+    set_key(s, "heartbeat:default/nightly", "k-nightly");
+    ping(s, "k-nightly", CW_PING_SUCCESS, NULL, NULL, T0);
+    cw_hb_flip_rec *fl = NULL;
+    size_t n = 0;
+    assert_int_equal(cw_store_hb_flips_pending(s, 10, &fl, &n, &d), CW_OK);
+    assert_int_equal(n, 1);
+    cw_hb_delivery_new dl[200];
+    char urls[200][48];
+    for (int i = 0; i < 200; i++) {
+        snprintf(urls[i], sizeof urls[i], "http://r%d.example/", i);
+        dl[i] = (cw_hb_delivery_new){urls[i], "{}"};
+    }
+    bool taken = false;
+    assert_int_equal(cw_store_hb_notify_take(s, fl[0].id, fl[0].key, dl, 200, T0, &taken, &d),
+                     CW_OK);
+    assert_true(taken);
+    free(fl);
+    static claim_arg a, b;
+    a = (claim_arg){.s = s, .now = T0};
+    b = (claim_arg){.s = other, .now = T0};
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, claimer, &a);
+    pthread_create(&tb, NULL, claimer, &b);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    assert_int_equal(a.claimed + b.claimed, 200);
+    for (size_t i = 0; i < a.claimed; i++)
+        for (size_t k = 0; k < b.claimed; k++)
+            assert_true(a.ids[i] != b.ids[k]);
+    cw_store_close(other);
+}
+
 int main(void)
 {
     T0 = 1780000000000LL;
@@ -277,8 +465,10 @@ int main(void)
         FX_STORE_TEST(test_sync_and_ping),
         FX_STORE_TEST(test_slug_and_window),
         FX_STORE_TEST(test_due_evaluation),
+        FX_STORE_TEST(test_notify_queue),
 #ifdef CONWAY_HAVE_PG
         FX_STORE_TEST(test_two_instances),
+        FX_STORE_TEST(test_two_instances_claim),
 #endif
     };
     return fx_run_backends("store_heartbeats", tests, FX_LEN(tests));
