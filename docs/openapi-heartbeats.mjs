@@ -62,6 +62,11 @@ export const paths = {
       parameters: [q('owner', 'A Group ref.'), q('target', 'A Resource or Component ref.'), q('status', 'new, up, grace, down, paused or started.')],
       responses: { 200: json('Heartbeats', { type: 'object', required: ['items', 'counts'], properties: { items: { type: 'array', items: heartbeat }, counts: { type: 'object', additionalProperties: { type: 'integer' } } } }), ...errors(400, 401, 403) } },
   },
+  '/api/v1/heartbeats/deliveries': {
+    get: { summary: 'Outgoing heartbeat notifications, newest first; state=dead is the dead-letter list (admin: URLs may hold secrets)', operationId: 'listHeartbeatDeliveries', tags: ['heartbeats'], security: writeSec,
+      parameters: [q('state', 'pending, delivered or dead.'), q('limit', 'At most this many (1-1000, default 100).', { type: 'integer' })],
+      responses: { 200: json('Deliveries', { type: 'object', required: ['items'], properties: { items: { type: 'array', items: { type: 'object', required: ['id', 'heartbeat', 'url', 'state', 'attempts'], properties: { id: { type: 'integer' }, heartbeat: str, url: str, state: { type: 'string', enum: ['pending', 'delivered', 'dead'] }, attempts: { type: 'integer' }, created: str, nextAttempt: str, finished: str, lastStatus: { type: 'integer' }, lastError: str, payload: { type: 'object' } } } } } }), ...errors(400, 401, 403) } },
+  },
   '/api/v1/heartbeats/{namespace}/{name}': {
     get: { summary: 'One heartbeat with its last pings and status changes', operationId: 'getHeartbeat', tags: ['heartbeats'], security: readSec,
       parameters: [p('namespace', 'Namespace.'), p('name', 'Name.'), q('pings', 'How many pings (0-100, default 20).', { type: 'integer' })],

@@ -68,6 +68,8 @@ static const cw_spec_field group_fields[] = {
     {"parent", CW_FIELD_REF, false, "Group", "childOf"},
     {"members", CW_FIELD_REF_LIST, false, "User", "hasMember"},
     {"profile", CW_FIELD_OBJECT, false, NULL, NULL},
+    /* webhook URLs for heartbeat notifications (ingest/hb_notifier.h) */
+    {"notify", CW_FIELD_ARRAY, false, NULL, NULL},
 };
 
 static const cw_spec_field user_fields[] = {

@@ -16,6 +16,7 @@
 #include "http/server.h"
 #include "ingest/locations.h"
 #include "ingest/heartbeat_watch.h"
+#include "ingest/hb_notifier.h"
 #ifdef CONWAY_HAVE_AMQP
 #include "ingest/amqp.h"
 #endif
@@ -64,6 +65,11 @@ static const char serve_help[] =
     "  --refresh-interval SECONDS  how often each url location is fetched again (default 900)\n"
     "  --delete-orphans        delete entities their location no longer holds, instead of\n"
     "                          annotating them backstage.io/orphan\n"
+    "  --notify-allow PREFIXES  comma-separated URL prefixes heartbeat notifications may be\n"
+    "                          posted to (Group spec.notify); none by default\n"
+    "  --notify-allow-private  let those prefixes reach loopback, link-local and private\n"
+    "                          addresses (otherwise only prefixes naming such an address do)\n"
+    "  --notify-secret-file FILE  the key notifications are signed with (X-Conway-Signature)\n"
     "  --heartbeat-min-seconds N  shortest heartbeat period and grace accepted\n"
     "                          (default 60, as healthchecks; lower only for tests and demos)\n"
     "  --log-level LEVEL       debug, info, warn, error or off (default info)\n";
@@ -139,6 +145,54 @@ static bool allowed_hosts(int argc, char **argv, const cw_opt *opts, const char 
     return true;
 }
 
+/* Comma-separated http(s) URL prefixes (at most 64) of --opt into out,
+ * pointing into buf. */
+static bool split_prefixes(const char *opt, const char *text, char *buf, size_t cap,
+                           const char **out, size_t *n)
+{
+    *n = 0;
+    if (!text)
+        return true;
+    if (snprintf(buf, cap, "%s", text) >= (int)cap) {
+        fprintf(stderr, "conway serve: --%s: too long\n", opt);
+        return false;
+    }
+    for (char *p = buf, *next; p && *p; p = next) {
+        next = strchr(p, ',');
+        if (next)
+            *next++ = '\0';
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            continue;
+        if ((strncmp(p, "https://", 8) && strncmp(p, "http://", 7)) || *n == 64) {
+            fprintf(stderr, "conway serve: --%s: '%s' is not an http(s) URL prefix "
+                            "(at most 64)\n", opt, p);
+            return false;
+        }
+        out[(*n)++] = p;
+    }
+    return true;
+}
+
+/* The signing key: the file's first line. */
+static bool read_secret(const char *path, char *out, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "conway serve: --notify-secret-file: cannot read %s\n", path);
+        return false;
+    }
+    bool ok = fgets(out, (int)cap, f) != NULL;
+    fclose(f);
+    out[strcspn(out, "\r\n")] = '\0';
+    if (!ok || !*out) {
+        fprintf(stderr, "conway serve: --notify-secret-file: %s is empty\n", path);
+        return false;
+    }
+    return true;
+}
+
 int cw_cmd_serve(int argc, char **argv)
 {
     const char *listen = NULL, *db = NULL, *threads = NULL, *public_read = NULL, *max_body = NULL,
@@ -147,7 +201,8 @@ int cw_cmd_serve(int argc, char **argv)
                *max_inflight = NULL, *header_timeout = NULL, *per_ip = NULL, *allowed = NULL,
                *max_event = NULL,
                *fetch_allow = NULL, *fetch_private = NULL, *refresh = NULL,
-               *delete_orphans = NULL, *hb_min = NULL;
+               *delete_orphans = NULL, *hb_min = NULL, *notify_allow = NULL,
+               *notify_private = NULL, *notify_secret = NULL;
     cw_opt opts[] = {
         {"listen", true, &listen},     {"db", true, &db},
         {"threads", true, &threads},   {"public-read", false, &public_read},
@@ -167,6 +222,9 @@ int cw_cmd_serve(int argc, char **argv)
         {"refresh-interval", true, &refresh},
         {"delete-orphans", false, &delete_orphans},
         {"heartbeat-min-seconds", true, &hb_min},
+        {"notify-allow", true, &notify_allow},
+        {"notify-allow-private", false, &notify_private},
+        {"notify-secret-file", true, &notify_secret},
         {NULL, false, NULL},
     };
     const char *pos[1];
@@ -291,30 +349,14 @@ int cw_cmd_serve(int argc, char **argv)
     /* catalog fetching: the prefixes, comma-separated */
     cw_locations_config lcfg = {.delete_orphans = delete_orphans != NULL,
                                 .policy = {.allow_private = fetch_private != NULL}};
-    char prefix_text[4096] = "";
-    const char *prefixes[64];
-    size_t nprefixes = 0;
-    if (fetch_allow) {
-        if (snprintf(prefix_text, sizeof prefix_text, "%s", fetch_allow) >= (int)sizeof prefix_text) {
-            fputs("conway serve: --fetch-allow: too long\n", stderr);
-            return 2;
-        }
-        for (char *p = prefix_text, *next; p && *p; p = next) {
-            next = strchr(p, ',');
-            if (next)
-                *next++ = '\0';
-            while (*p == ' ')
-                p++;
-            if (!*p)
-                continue;
-            if ((strncmp(p, "https://", 8) && strncmp(p, "http://", 7)) || nprefixes == 64) {
-                fprintf(stderr, "conway serve: --fetch-allow: '%s' is not an http(s) URL prefix "
-                                "(at most 64)\n", p);
-                return 2;
-            }
-            prefixes[nprefixes++] = p;
-        }
-    }
+    char prefix_text[4096] = "", notify_text[4096] = "";
+    const char *prefixes[64], *notify_prefixes[64];
+    size_t nprefixes = 0, nnotify = 0;
+    if (!split_prefixes("fetch-allow", fetch_allow, prefix_text, sizeof prefix_text, prefixes,
+                        &nprefixes) ||
+        !split_prefixes("notify-allow", notify_allow, notify_text, sizeof notify_text,
+                        notify_prefixes, &nnotify))
+        return 2;
     lcfg.policy.allow = prefixes;
     lcfg.policy.nallow = nprefixes;
     if (refresh) {
@@ -339,6 +381,13 @@ int cw_cmd_serve(int argc, char **argv)
     cw_store *store = NULL;
     cw_server *srv = NULL;
     cw_hb_watch *hbw = NULL;
+    cw_hb_notifier *notifier = NULL;
+    char secret[512] = "";
+    if (notify_secret && !read_secret(notify_secret, secret, sizeof secret))
+        return 2;
+    cw_hb_notifier_config ncfg = {.policy = {.allow = notify_prefixes, .nallow = nnotify,
+                                             .allow_private = notify_private != NULL},
+                                  .secret = secret};
     cw_diag d = {{0}};
     int rc = 1;
     char shown_url[1024];
@@ -357,6 +406,10 @@ int cw_cmd_serve(int argc, char **argv)
     }
     cfg.on_heartbeat_due = cw_hb_watch_due;
     cfg.on_heartbeat_due_ctx = hbw;
+    if (cw_hb_notifier_start(store, &ncfg, &notifier, &d)) {
+        fprintf(stderr, "conway serve: %s\n", d.msg);
+        goto out;
+    }
     if (cw_refresher_start(store, &lcfg, &acts, &refresher, &d)) {
         fprintf(stderr, "conway serve: %s\n", d.msg);
         goto out;
@@ -391,6 +444,7 @@ out:
 #endif
     cw_server_stop(srv);
     cw_refresher_stop(refresher);
+    cw_hb_notifier_stop(notifier);
     cw_hb_watch_stop(hbw);
     cw_store_close(store);
     cw_activity_set_free(&acts);

@@ -696,8 +696,65 @@ static void new_team_key(cw_app *app, cw_req *req, cw_resp *resp)
 /* ---- routes -------------------------------------------------------------------- */
 
 static const char *const no_params[] = {NULL};
+/* GET /api/v1/heartbeats/deliveries?state=: the outgoing notifications,
+ * newest first; state=dead is the dead-letter list. Admins only: a URL may
+ * carry its receiver's secret (Slack's do). */
+static void list_deliveries(cw_app *app, cw_req *req, cw_resp *resp)
+{
+    const char *state = cw_req_query(req, "state");
+    static const char *const states[] = {"pending", "delivered", "dead"};
+    int st = -1;
+    for (int i = 0; state && i < 3; i++)
+        if (!strcmp(state, states[i]))
+            st = i;
+    if (state && st < 0) {
+        cw_resp_problem(resp, 400, "query parameter 'state': must be one of pending, delivered, "
+                                   "dead");
+        return;
+    }
+    uint64_t limit;
+    if (!cw_req_query_uint(req, resp, "limit", 100, 1, 1000, &limit))
+        return;
+    cw_hb_delivery *dl = NULL;
+    size_t n = 0;
+    cw_diag d = {{0}};
+    cw_err err = cw_store_hb_notify_list(app->store, st, (size_t)limit, &dl, &n, &d);
+    if (err) {
+        cw_resp_error(resp, err, &d);
+        return;
+    }
+    json_t *items = json_array();
+    for (size_t i = 0; i < n && items; i++) {
+        char created[32], due[32], done[32];
+        cw_time_format_ms(dl[i].created_ms, created);
+        cw_time_format_ms(dl[i].due_ms, due);
+        cw_time_format_ms(dl[i].done_ms, done);
+        json_t *payload = json_loads(dl[i].body, 0, NULL);
+        json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:i, s:s, s:s?, s:s?, s:i, s:s, s:o*}", "id",
+                              (json_int_t)dl[i].id, "heartbeat", dl[i].key, "url", dl[i].url,
+                              "state", states[dl[i].state < 3 ? dl[i].state : 0], "attempts",
+                              dl[i].attempts, "created", created,
+                              "nextAttempt", dl[i].state == CW_HB_DL_PENDING ? due : NULL,
+                              "finished", dl[i].state != CW_HB_DL_PENDING ? done : NULL,
+                              "lastStatus", dl[i].last_status, "lastError", dl[i].last_error,
+                              "payload", payload);
+        if (!o || json_array_append_new(items, o)) {
+            json_decref(items);
+            items = NULL;
+        }
+    }
+    cw_hb_deliveries_free(dl, n);
+    json_t *body = items ? json_pack("{s:o}", "items", items) : NULL;
+    if (!body) {
+        cw_resp_problem(resp, 500, "out of memory listing deliveries");
+        return;
+    }
+    cw_resp_json(resp, 200, body);
+}
+
 static const char *const list_params[] = {"owner", "target", "status", NULL};
 static const char *const get_params[] = {"pings", NULL};
+static const char *const delivery_params[] = {"state", "limit", NULL};
 
 const cw_route cw_routes_heartbeats[] = {
     /* healthchecks ignores query parameters it does not know: so does conway */
@@ -708,6 +765,7 @@ const cw_route cw_routes_heartbeats[] = {
     {"GET", "/ping/{key}/{slug}/{action}", ping, CW_AUTH_PUBLIC, NULL},
     {"POST", "/ping/{key}/{slug}/{action}", ping, CW_AUTH_PUBLIC, NULL},
     {"GET", "/api/v1/heartbeats", list_heartbeats, CW_AUTH_READ, list_params},
+    {"GET", "/api/v1/heartbeats/deliveries", list_deliveries, CW_AUTH_ADMIN, delivery_params},
     {"GET", "/api/v1/heartbeats/{namespace}/{name}", get_heartbeat, CW_AUTH_READ, get_params},
     {"POST", "/api/v1/heartbeats/{namespace}/{name}/pause", pause_heartbeat, CW_AUTH_WRITE,
      no_params},
