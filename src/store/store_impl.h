@@ -94,6 +94,7 @@ typedef struct cw_store_backup_ops {
 /* Domains declared in their own headers (events_impl.h, store_audit.h). */
 struct cw_store_event_ops;
 struct cw_store_audit_ops;
+struct cw_store_incident_ops;
 struct cw_store_hb_ops;                         /* store_heartbeats.h */
 
 struct cw_store_vtable {
@@ -106,6 +107,7 @@ struct cw_store_vtable {
     const cw_store_backup_ops *backup;          /* online backup (PostgreSQL: unsupported) */
     const struct cw_store_hb_ops *heartbeats;   /* heartbeats (store_heartbeats.h) */
     const struct cw_store_ingest_ops *ingest;   /* webhooks, locations (ingest_impl.h) */
+    const struct cw_store_incident_ops *incidents; /* incidents (store_incidents.h) */
 };
 
 /*

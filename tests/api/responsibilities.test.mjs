@@ -101,7 +101,7 @@ describe('the demo organisation', () => {
     const s = (await srv.json('/api/v1/insights/ownership?team=team-content')).body.summary;
     const ut = s.byRule['untested-backup'] || 0;
     assert.deepEqual([s.error, s.warning, s.total], [4, 1 + ut, 5 + ut]);
-    assertProblem(await srv.json('/api/v1/insights/ownership?rule=nope'), 400, /rule: unknown rule "nope"; known rules: heartbeat-down, heartbeat-without-target, link-key-conflict, location-unreachable, no-accountable, orphan-entity, orphan-user/);
+    assertProblem(await srv.json('/api/v1/insights/ownership?rule=nope'), 400, /rule: unknown rule "nope"; known rules: action-overdue, .*heartbeat-down, heartbeat-without-target, .*link-key-conflict, location-unreachable, no-accountable, orphan-entity, orphan-user/);
     assertProblem(await srv.json('/api/v1/insights/ownership?severity=fatal'), 400, /severity/);
     assertProblem(await srv.json('/api/v1/insights/ownership?team=a:b:c'), 400, /team: .*not a Group/);
     assertProblem(await srv.json('/api/v1/insights/ownership?team=user:default/kim.larsen'), 400, /team: .*not a Group/);
