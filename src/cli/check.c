@@ -35,6 +35,10 @@ static const char check_help[] =
     "\n"
     "Options:\n"
     "  --db URL                      SQLite file or postgres:// URL (env CONWAY_DB)\n"
+    "  --rule RULE                   only the findings of this rule\n"
+    "  --severity error|warning      only the findings of this severity\n"
+    "  --team GROUP                  only the findings about this team (a group ref or name)\n"
+    "  --json                        print GET /api/v1/insights/ownership's document\n"
     "  --max-components-per-team N   team-overload threshold (default 8)\n";
 
 static bool parse_max(const char *s, size_t *out)
@@ -117,7 +121,7 @@ static int check_ownership(int argc, char **argv)
     json_t *all = NULL, *findings = NULL, *report = NULL;
     json_t **items = NULL;
     if (cw_store_open(url, NULL, &store, &d)) {
-        fprintf(stderr, "conway check ownership: cannot open database %s: %s\n", url, d.msg);
+        fprintf(stderr, "conway check ownership: cannot open database %s: %s\n", cw_cli_shown_url(url).s, d.msg);
         goto out;
     }
     if (cw_store_scan(store, NULL, 0, 0, &all, &d)) {

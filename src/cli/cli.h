@@ -20,6 +20,16 @@ int cw_cmd_codeowners(int argc, char **argv);
 /* The database URL from --db, else CONWAY_DB, else "conway.db". */
 const char *cw_cli_db_url(const char *flag_value);
 
+/* The database or broker URL for messages: the password of its user info
+ * (scheme://user:PASSWORD@host) and a password= parameter replaced by
+ * "***". Never print a URL without it. */
+void cw_cli_redact_url(const char *url, char *out, size_t cap);
+/* The same as a value, for one printf: cw_cli_shown_url(url).s */
+typedef struct {
+    char s[1024];
+} cw_shown_url;
+cw_shown_url cw_cli_shown_url(const char *url);
+
 /* Reads an --activities FILE (one RACI activity name per line, '#'
  * comments) into *set (initialised by the caller, replaced here), the set
  * Responsibilities are validated against (activities.c). Returns 0, or 2

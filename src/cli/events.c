@@ -38,7 +38,7 @@ static const char events_help[] =
     "\n"
     "Options:\n"
     "  --db URL    SQLite file or postgres:// URL (env CONWAY_DB; default conway.db)\n"
-    "  --quiet     no progress line, only rejections and the summary\n";
+    "  -q, --quiet no progress line, only rejections and the summary\n";
 
 typedef struct {
     cw_store *store;
@@ -276,7 +276,7 @@ static int cmd_import(int argc, char **argv)
     const char *url = cw_cli_db_url(db);
     cw_diag d = {{0}};
     if (cw_store_open(url, NULL, &im->store, &d)) {
-        fprintf(stderr, "conway events import: cannot open database %s: %s\n", url, d.msg);
+        fprintf(stderr, "conway events import: cannot open database %s: %s\n", cw_cli_shown_url(url).s, d.msg);
         free(im);
         return 1;
     }

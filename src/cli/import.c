@@ -43,11 +43,12 @@ static const char import_help[] =
     "\n"
     "Rejected documents are printed one per line as FILE:DOCUMENT: REF: REASON\n"
     "(documents counted from 0); the exit status is 1 when anything was rejected\n"
-    "or refused. Safe to run while a server uses the same database.\n"
+    "or refused, or when the paths hold no catalog file at all. Safe to run\n"
+    "while a server uses the same database.\n"
     "\n"
     "Options:\n"
     "  --db URL          SQLite file or postgres:// URL (env CONWAY_DB; default conway.db)\n"
-    "  --quiet           no progress bar, only rejections and the summary\n"
+    "  -q, --quiet       no progress bar, only rejections and the summary\n"
     "  --allow-outside   follow Location targets and symbolic links anywhere\n";
 
 /* Paths, each with the index of the tree (import_ctx.roots) it must stay in. */
@@ -317,11 +318,20 @@ int cw_cmd_import(int argc, char **argv)
             rc = 1;
         }
     }
+    if (queue->len == 0) {
+        /* an empty directory or a wrong path is a mistake worth a status */
+        if (rc == 0)
+            fputs("conway import: no catalog files (*.yaml, *.yml, *.json) found in the "
+                  "given paths; nothing imported\n", stderr);
+        path_list_free(&c.queue);
+        path_list_free(&c.roots);
+        return 1;
+    }
     const char *url = cw_cli_db_url(db);
     cw_store *store = NULL;
     cw_diag d = {{0}};
     if (cw_store_open(url, NULL, &store, &d)) {
-        fprintf(stderr, "conway import: cannot open database %s: %s\n", url, d.msg);
+        fprintf(stderr, "conway import: cannot open database %s: %s\n", cw_cli_shown_url(url).s, d.msg);
         path_list_free(&c.queue);
         path_list_free(&c.roots);
         return 1;

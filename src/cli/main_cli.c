@@ -32,6 +32,44 @@ const char *cw_cli_db_url(const char *flag_value)
     return env && *env ? env : "conway.db";
 }
 
+void cw_cli_redact_url(const char *url, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", url);
+    char *scheme = strstr(out, "://");
+    if (!scheme)
+        return;
+    char *info = scheme + 3;
+    char *at = strrchr(info, '@');
+    char *slash = strchr(info, '/');
+    if (at && slash && slash < at)
+        at = NULL; /* an '@' in the path, not user info */
+    if (at) {
+        char *colon = memchr(info, ':', (size_t)(at - info));
+        if (colon) {
+            char rest[1024];
+            snprintf(rest, sizeof rest, "%s", at);
+            size_t head = (size_t)(colon + 1 - out);
+            snprintf(colon + 1, cap - head, "***%s", rest);
+        }
+    }
+    /* libpq also takes the password as a query parameter */
+    char *pw = strstr(out, "password=");
+    if (pw && (pw[-1] == '?' || pw[-1] == '&')) {
+        char *amp = strchr(pw, '&');
+        char rest[1024];
+        snprintf(rest, sizeof rest, "%s", amp ? amp : "");
+        size_t head = (size_t)(pw + 9 - out);
+        snprintf(pw + 9, cap - head, "***%s", rest);
+    }
+}
+
+cw_shown_url cw_cli_shown_url(const char *url)
+{
+    cw_shown_url u;
+    cw_cli_redact_url(url, u.s, sizeof u.s);
+    return u;
+}
+
 int cw_cli_main(int argc, char **argv)
 {
     if (argc < 2) {

@@ -52,7 +52,14 @@ static const char serve_help[] =
     "  --production-env GLOBS  environments that count as production (default 'prod*')\n"
     "  --max-components-per-team N  threshold of the team-overload finding (default 8)\n"
     "  --activities FILE       the organisation's own RACI activities, one name per line\n"
-    "  --log-level LEVEL       debug, info, warn, error or off (default info)\n";
+    "  --log-level LEVEL       debug, info, warn, error or off (default info)\n"
+    "  -c, --config FILE       configuration file of 'key = value' lines, keys being these\n"
+    "                          options' names (env CONWAY_CONFIG; default\n"
+    "                          /etc/conway/conway.conf when it exists)\n"
+    "\n"
+    "Every option above is also read from the environment as CONWAY_<NAME>\n"
+    "(CONWAY_PUBLIC_READ=true, CONWAY_MAX_BODY=...) and from the configuration\n"
+    "file. Precedence: command line, then environment, then file, then default.\n";
 
 static bool parse_uint(const char *opt, const char *s, unsigned long long min,
                        unsigned long long max, unsigned long long *out)
@@ -66,26 +73,6 @@ static bool parse_uint(const char *opt, const char *s, unsigned long long min,
     }
     *out = v;
     return true;
-}
-
-/* The URL with the password of its user info (scheme://user:PASSWORD@host)
- * replaced by "***", for logs. */
-static void redact_url(const char *url, char *out, size_t cap)
-{
-    snprintf(out, cap, "%s", url);
-    char *scheme = strstr(out, "://");
-    if (!scheme)
-        return;
-    char *info = scheme + 3;
-    char *at = strchr(info, '@');
-    char *slash = strchr(info, '/');
-    char *colon = strchr(info, ':');
-    if (!at || (slash && slash < at) || !colon || colon > at)
-        return;
-    char rest[1024];
-    snprintf(rest, sizeof rest, "%s", at);
-    size_t head = (size_t)(colon + 1 - out);
-    snprintf(colon + 1, cap - head, "***%s", rest);
 }
 
 /* Every value of the repeatable --allowed-host (the option parser keeps the
@@ -272,7 +259,7 @@ int cw_cmd_serve(int argc, char **argv)
     cw_diag d = {{0}};
     int rc = 1;
     char shown_url[1024];
-    redact_url(url, shown_url, sizeof shown_url);
+    cw_cli_redact_url(url, shown_url, sizeof shown_url);
     bool pg = !strncasecmp(url, "postgres://", 11) || !strncasecmp(url, "postgresql://", 13);
     if (!db_pool && pg)
         sopt.pool_size = cfg.threads * 2 > 256 ? 256 : (int)cfg.threads * 2;

@@ -14,9 +14,9 @@
 #include "util/timeutil.h"
 
 static const char token_help[] =
-    "usage: conway token create --role ROLE [--name NAME] [--team GROUP]\n"
+    "usage: conway token create --role ROLE [--name NAME] [--team GROUP [--allow-missing-team]]\n"
     "                           [--source PREFIX[,PREFIX...]]... [--db URL]\n"
-    "       conway token list [--db URL]\n"
+    "       conway token list [--db URL] [-o table|json|yaml]\n"
     "       conway token revoke ID [--db URL]\n"
     "\n"
     "Roles: viewer (read), ingest (send events), editor (write the catalog,\n"
@@ -28,7 +28,8 @@ static const char token_help[] =
     "the write, and no write of it may make two Components claim one link key;\n"
     "a team-scoped token may send only events that link to a Component the team\n"
     "owns. Viewer and admin tokens cannot be scoped (reads are not limited to a\n"
-    "team), so --team is refused for them.\n"
+    "team), so --team is refused for them. The team must be a Group in the\n"
+    "catalog (exit status 2 otherwise) unless --allow-missing-team.\n"
     "\n"
     "--source PREFIX binds an ingest or editor token to CloudEvents sources:\n"
     "every event it sends must have a context.source that starts with one of\n"
@@ -154,8 +155,10 @@ static void fmt_time(int64_t secs, char out[32])
 
 int cw_cmd_token(int argc, char **argv)
 {
-    const char *db = NULL, *role = NULL, *name = NULL, *team = NULL, *source = NULL;
+    const char *db = NULL, *role = NULL, *name = NULL, *team = NULL, *source = NULL,
+               *missing_team = NULL;
     cw_opt opts[] = {{"db", true, &db},
+                     {"allow-missing-team", false, &missing_team},
                      {"role", true, &role},
                      {"name", true, &name},
                      {"team", true, &team},
@@ -176,6 +179,8 @@ int cw_cmd_token(int argc, char **argv)
         return 2;
     }
     char team_key[CW_REF_MAX] = "";
+    cw_ref team_ref;
+    memset(&team_ref, 0, sizeof team_ref);
     char sources[CW_TOKEN_SOURCES_MAX] = "";
     cw_diag d = {{0}};
     if (!strcmp(sub, "create")) {
@@ -201,6 +206,7 @@ int cw_cmd_token(int argc, char **argv)
                 return 2;
             }
             cw_ref_key(&ref, team_key);
+            team_ref = ref;
         }
         if (source) {
             if (strcmp(role, "ingest") && strcmp(role, "editor")) {
@@ -228,10 +234,28 @@ int cw_cmd_token(int argc, char **argv)
     const char *url = cw_cli_db_url(db);
     cw_store *store = NULL;
     if (cw_store_open(url, NULL, &store, &d)) {
-        fprintf(stderr, "conway token: cannot open database %s: %s\n", url, d.msg);
+        fprintf(stderr, "conway token: cannot open database %s: %s\n", cw_cli_shown_url(url).s, d.msg);
         return 1;
     }
     int rc = 1;
+    if (!strcmp(sub, "create") && team_key[0] && !missing_team) {
+        /* a token scoped to a team nobody can find is a typo, not a scope */
+        char *json = NULL;
+        cw_err err = cw_store_entity_get(store, "Group", team_ref.namespace_, team_ref.name, &json,
+                                         NULL, &d);
+        free(json);
+        if (err == CW_ERR_NOT_FOUND) {
+            fprintf(stderr, "conway token create: --team: %s is not in the catalog (import the "
+                            "team first, or give --allow-missing-team for a team imported "
+                            "later)\n", team_key);
+            rc = 2;
+            goto out;
+        }
+        if (err) {
+            fprintf(stderr, "conway token create: %s\n", d.msg);
+            goto out;
+        }
+    }
     if (!strcmp(sub, "create")) {
         unsigned char raw[32];
         if (cw_random_bytes(raw, sizeof raw)) {
