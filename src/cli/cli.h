@@ -16,6 +16,17 @@ int cw_cmd_backup(int argc, char **argv);
 int cw_cmd_restore(int argc, char **argv);
 int cw_cmd_check(int argc, char **argv);
 int cw_cmd_codeowners(int argc, char **argv);
+int cw_cmd_get(int argc, char **argv);        /* get.c: remote reads */
+int cw_cmd_dora(int argc, char **argv);
+int cw_cmd_undeployed(int argc, char **argv);
+int cw_cmd_coupling(int argc, char **argv);
+int cw_cmd_doctor(int argc, char **argv);     /* doctor.c */
+int cw_cmd_help(int argc, char **argv);       /* help.c */
+int cw_cmd_completion(int argc, char **argv);
+
+/* The list of commands (help.c). */
+#include <stdio.h>
+void cw_cli_usage(FILE *out);
 
 /* The database URL from --db, else CONWAY_DB, else "conway.db". */
 const char *cw_cli_db_url(const char *flag_value);

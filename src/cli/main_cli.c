@@ -5,25 +5,6 @@
 
 #include "cli/cli.h"
 
-static void usage(FILE *out)
-{
-    fputs("usage: conway COMMAND [OPTIONS]\n"
-          "\n"
-          "Commands:\n"
-          "  serve     run the HTTP server (API, web UI, metrics)\n"
-          "  import    load catalog files (YAML/JSON) into the database\n"
-          "  token     create, list and revoke API tokens\n"
-          "  events    import CDEvents (NDJSON/JSON) into the database\n"
-          "  backup    online backup of the SQLite database, or --verify a backup\n"
-          "  restore   replace the (stopped) SQLite database with a backup\n"
-          "  check     check the catalog: 'check ownership' (non-zero exit on errors)\n"
-          "  codeowners  compare a GitHub CODEOWNERS file with the catalog owner\n"
-          "  version   print the version\n"
-          "\n"
-          "Run 'conway COMMAND --help' for a command's options.\n",
-          out);
-}
-
 const char *cw_cli_db_url(const char *flag_value)
 {
     if (flag_value && *flag_value)
@@ -73,12 +54,12 @@ cw_shown_url cw_cli_shown_url(const char *url)
 int cw_cli_main(int argc, char **argv)
 {
     if (argc < 2) {
-        usage(stderr);
+        cw_cli_usage(stderr);
         return 2;
     }
     const char *cmd = argv[1];
-    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
-        usage(stdout);
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        cw_cli_usage(stdout);
         return 0;
     }
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
@@ -97,11 +78,18 @@ int cw_cli_main(int argc, char **argv)
         {"restore", cw_cmd_restore},
         {"check", cw_cmd_check},
         {"codeowners", cw_cmd_codeowners},
+        {"get", cw_cmd_get},
+        {"dora", cw_cmd_dora},
+        {"undeployed", cw_cmd_undeployed},
+        {"coupling", cw_cmd_coupling},
+        {"doctor", cw_cmd_doctor},
+        {"help", cw_cmd_help},
+        {"completion", cw_cmd_completion},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name))
             return commands[i].fn(argc, argv);
     fprintf(stderr, "conway: unknown command '%s'\n", cmd);
-    usage(stderr);
+    cw_cli_usage(stderr);
     return 2;
 }

@@ -9,6 +9,7 @@
 #include "catalog/catalog.h"
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "cli/output.h"
 #include "store/store.h"
 #include "util/crypto.h"
 #include "util/timeutil.h"
@@ -43,6 +44,8 @@ static const char token_help[] =
     "LAST-USED SOURCES STATUS (times in UTC; sources comma-separated; '-' for\n"
     "none; never a secret). LAST-USED is recorded by the server in the\n"
     "background (about a minute's precision, written within seconds of use).\n"
+    "-o table|json|yaml prints the same as a table with a header, or as objects\n"
+    "(id, name, role, team, created, lastUsed, sources, status).\n"
     "Creating and revoking are recorded in the audit log (actor \"cli\").\n";
 
 #define MAX_SOURCES 32
@@ -153,12 +156,53 @@ static void fmt_time(int64_t secs, char out[32])
     cw_time_format_compact(secs * 1000, out);
 }
 
+/* token list -o FORMAT: the tokens as objects (never a secret or hash). */
+static int print_tokens(const char *output, const cw_token *toks, size_t n)
+{
+    cw_out_format fmt;
+    if (!cw_out_parse("token list", output, &fmt))
+        return 2;
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < n; i++) {
+        char c[32], u[32];
+        fmt_time(toks[i].created_at, c);
+        fmt_time(toks[i].last_used_at, u);
+        json_t *src = json_array();
+        for (const char *p = toks[i].sources; src && *p;) {
+            const char *nl = strchr(p, '\n');
+            size_t len = nl ? (size_t)(nl - p) : strlen(p);
+            json_array_append_new(src, json_stringn(p, len));
+            p += len + (nl ? 1 : 0);
+        }
+        json_t *t = json_pack("{s:I, s:s, s:s, s:s?, s:s, s:s?, s:o, s:s}", "id",
+                              (json_int_t)toks[i].id, "name", toks[i].name, "role", toks[i].role,
+                              "team", toks[i].team[0] ? toks[i].team : NULL, "created", c,
+                              "lastUsed", toks[i].last_used_at ? u : NULL, "sources",
+                              src ? src : json_array(), "status",
+                              toks[i].revoked_at ? "revoked" : "active");
+        if (!t || json_array_append_new(list, t)) {
+            json_decref(list);
+            list = NULL;
+        }
+    }
+    static const cw_out_column cols[] = {
+        {"ID", "id"},           {"NAME", "name"},         {"ROLE", "role"},
+        {"TEAM", "team"},       {"CREATED", "created"},   {"LAST-USED", "lastUsed"},
+        {"SOURCES", "sources"}, {"STATUS", "status"},     {NULL, NULL}};
+    int rc = list ? cw_out_print(stdout, fmt, list, list, cols) : 1;
+    if (!list)
+        fputs("conway token list: out of memory\n", stderr);
+    json_decref(list);
+    return rc;
+}
+
 int cw_cmd_token(int argc, char **argv)
 {
     const char *db = NULL, *role = NULL, *name = NULL, *team = NULL, *source = NULL,
-               *missing_team = NULL;
+               *missing_team = NULL, *output = NULL;
     cw_opt opts[] = {{"db", true, &db},
                      {"allow-missing-team", false, &missing_team},
+                     {"output", true, &output},
                      {"role", true, &role},
                      {"name", true, &name},
                      {"team", true, &team},
@@ -288,6 +332,11 @@ int cw_cmd_token(int argc, char **argv)
         size_t n = 0;
         if (cw_store_token_list(store, &toks, &n, &d)) {
             fprintf(stderr, "conway token list: %s\n", d.msg);
+            goto out;
+        }
+        if (output) {
+            rc = print_tokens(output, toks, n);
+            free(toks);
             goto out;
         }
         if (isatty(STDOUT_FILENO))

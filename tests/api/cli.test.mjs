@@ -3,6 +3,7 @@
 // from flags, environment and a file in that order, short flags.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { conway, tempDir, repoRoot } from './helpers.mjs';
@@ -114,5 +115,68 @@ describe('configuration: flag, then environment, then file', () => {
     const p = conway(['serve', '--listen', '127.0.0.1:0'], { env: { CONWAY_PUBLIC_READ: 'perhaps' } });
     assert.equal(p.status, 2);
     assert.match(p.stderr, /CONWAY_PUBLIC_READ: 'perhaps' is not true or false/);
+  });
+});
+
+describe('help, completion, doctor', () => {
+  test('conway help CMD is the command\'s --help; the command list names every command', () => {
+    for (const cmd of ['serve', 'import', 'token', 'get', 'dora', 'doctor', 'restore']) {
+      const h = conway(['help', cmd]);
+      assert.equal(h.status, 0, cmd);
+      assert.equal(h.stdout, conway([cmd, '--help']).stdout, cmd);
+      assert.equal(h.stdout, conway([cmd, '-h']).stdout, cmd);
+    }
+    const list = conway(['--help']).stdout;
+    for (const cmd of ['serve', 'import', 'token', 'events', 'get', 'dora', 'undeployed', 'coupling', 'check', 'codeowners', 'backup', 'restore', 'doctor', 'help', 'completion', 'version']) {
+      assert.match(list, new RegExp(`^  ${cmd} `, 'm'), cmd);
+    }
+    assert.equal(conway(['help', 'nope']).status, 2);
+  });
+
+  test('completion scripts for bash and zsh name the commands and their options, and load', () => {
+    const bash = conway(['completion', 'bash']);
+    assert.equal(bash.status, 0);
+    assert.match(bash.stdout, /complete -F _conway conway/);
+    // bash completes "conway get --se" to --server, "conway d" to dora and doctor
+    const run = (words, cword) => execFileSync('bash', ['-c', `${bash.stdout}\nCOMP_WORDS=(${words}); COMP_CWORD=${cword}; _conway; echo "\${COMPREPLY[*]}"`], { encoding: 'utf8' }).trim();
+    assert.equal(run('conway get --se', 2), '--server --severity --service');
+    assert.equal(run('conway do', 1), 'dora doctor');
+    const zsh = conway(['completion', 'zsh']);
+    assert.match(zsh.stdout, /^#compdef conway/);
+    assert.match(zsh.stdout, /get\) w="entities entity teams findings events --server/);
+    assert.equal(conway(['completion', 'fish']).status, 2);
+  });
+
+  test('doctor: database facts, a missing database fails, a bad scheme fails, never a password', () => {
+    const dir = tempDir();
+    const db = join(dir, 'c.db');
+    assert.equal(conway(['import', '-q', '--db', db, org]).status, 0);
+    const ok = conway(['doctor', '--db', db, '--listen', '127.0.0.1:0', '-o', 'json']);
+    assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+    const checks = Object.fromEntries(JSON.parse(ok.stdout).checks.map((c) => [c.check, c]));
+    assert.match(checks.database.detail, /SQLite, schema version \d+, integrity and foreign keys ok, .* \d+ tables, \d+ rows/);
+    assert.equal(checks.database.status, 'ok');
+    assert.match(checks.config.detail, /no configuration file; --db from command line, --listen from command line/);
+    assert.equal(checks.listen.status, 'ok');
+    const env = conway(['doctor', '-o', 'json'], { env: { CONWAY_DB: db } });
+    assert.match(JSON.parse(env.stdout).checks[0].detail, /--db from environment, --listen from default/);
+    const missing = conway(['doctor', '--db', join(dir, 'absent.db'), '-o', 'table']);
+    assert.equal(missing.status, 1);
+    assert.match(missing.stdout, /^fail\s+database\s+.*absent\.db: No such file/m);
+    assert.ok(!existsSync(join(dir, 'absent.db')), 'doctor creates nothing');
+    const pg = conway(['doctor', '--db', 'postgres://u:topsecret@127.0.0.1:1/x']);
+    assert.equal(pg.status, 1);
+    assert.ok(!pg.stdout.includes('topsecret') && !pg.stderr.includes('topsecret'));
+  });
+
+  test('doctor sees a conway server on the listen address', async () => {
+    const { startServer } = await import('./helpers.mjs');
+    const srv = await startServer({ imports: [org] });
+    try {
+      const r = conway(['doctor', '--db', srv.db, '--listen', `127.0.0.1:${srv.port}`, '-o', 'json']);
+      const listen = JSON.parse(r.stdout).checks.find((c) => c.check === 'listen');
+      assert.equal(listen.status, 'ok');
+      assert.match(listen.detail, /in use by a conway server that is ready/);
+    } finally { await srv.stop(); }
   });
 });
