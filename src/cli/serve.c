@@ -18,6 +18,9 @@
 #endif
 #include "store/store.h"
 #include "util/log.h"
+#ifdef CONWAY_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 static const char serve_help[] =
     "usage: conway serve [OPTIONS]\n"
@@ -284,8 +287,18 @@ int cw_cmd_serve(int argc, char **argv)
            json_pack("{s:s, s:i, s:s, s:s, s:b}", "listen", cfg.listen, "port",
                      (int)cw_server_port(srv), "db", shown_url, "backend", cw_store_backend(store),
                      "publicRead", cfg.public_read));
+#ifdef CONWAY_HAVE_SYSTEMD
+    /* Type=notify: systemd starts what depends on conway only now, when the
+     * schema is migrated and the socket accepts (no-op outside systemd) */
+    sd_notifyf(0, "READY=1\nSTATUS=serving: --listen %s, port %u, %s", cfg.listen,
+               (unsigned)cw_server_port(srv),
+               cw_store_backend(store));
+#endif
     int sig = 0;
     sigwait(&set, &sig);
+#ifdef CONWAY_HAVE_SYSTEMD
+    sd_notify(0, "STOPPING=1\nSTATUS=draining requests");
+#endif
     cw_log(CW_LOG_INFO, "shutting down", json_pack("{s:s}", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM"));
     rc = 0;
 out:
