@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "catalog/catalog.h"
 #include "cli/opts.h"
+#include "cli/output.h"
 #include "insights/ownership.h"
 #include "insights/ownership_report.h"
 #include "store/store.h"
@@ -52,7 +53,7 @@ static bool parse_max(const char *s, size_t *out)
 }
 
 /* Prints one finding; control characters in entity data cannot break lines. */
-static void print_finding(const json_t *f)
+static void print_finding(const json_t *f, bool colour)
 {
     const char *fields[4] = {json_string_value(json_object_get(f, "severity")),
                              json_string_value(json_object_get(f, "rule")),
@@ -60,8 +61,13 @@ static void print_finding(const json_t *f)
                              json_string_value(json_object_get(f, "detail"))};
     for (int i = 0; i < 4; i++) {
         const char *s = fields[i] ? fields[i] : "-";
+        /* on a terminal (and without NO_COLOR): errors red, warnings yellow */
+        if (i == 0 && colour)
+            fputs(!strcmp(s, "error") ? "\033[31m" : "\033[33m", stdout);
         for (; *s; s++)
             putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+        if (i == 0 && colour)
+            fputs("\033[0m", stdout);
         fputs(i == 0 || i == 1 ? " " : i == 2 ? ": " : "\n", stdout);
     }
 }
@@ -153,8 +159,9 @@ static int check_ownership(int argc, char **argv)
     } else {
         size_t i;
         const json_t *f;
+        bool colour = cw_out_colour(stdout);
         json_array_foreach(kept, i, f)
-            print_finding(f);
+            print_finding(f, colour);
         fprintf(stderr, "%lld error%s, %lld warning%s in %zu entities\n", (long long)nerr,
                 nerr == 1 ? "" : "s", (long long)nwarn, nwarn == 1 ? "" : "s", n);
     }

@@ -3,9 +3,10 @@
 // from flags, environment and a file in that order, short flags.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import * as helpers from './helpers.mjs';
 import { conway, tempDir, repoRoot } from './helpers.mjs';
 
 const org = join(repoRoot, 'demo', 'org');
@@ -178,5 +179,27 @@ describe('help, completion, doctor', () => {
       assert.equal(listen.status, 'ok');
       assert.match(listen.detail, /in use by a conway server that is ready/);
     } finally { await srv.stop(); }
+  });
+});
+
+describe('colour and tables on a terminal', () => {
+  // script(1) gives the command a pseudo-terminal as its standard output
+  const onTty = (args, env = {}) => spawnSync('script', ['-qec', args.map((a) => `'${a}'`).join(' '), '/dev/null'], { encoding: 'utf8', env: { ...process.env, TERM: 'xterm', ...env } }).stdout;
+  test('a terminal gets colour and a table by default; NO_COLOR and pipes get none', (t) => {
+    if (spawnSync('sh', ['-c', 'command -v script']).status !== 0) { t.skip('script(1) is not installed'); return; }
+    const dir = tempDir();
+    const db = join(dir, 'c.db');
+    assert.equal(conway(['import', '-q', '--db', db, org]).status, 0);
+    const { conwayBin } = helpers;
+    const check = onTty([conwayBin, 'check', 'ownership', '--db', db]);
+    assert.match(check, /\x1b\[31merror\x1b\[0m no-accountable /);
+    assert.ok(!onTty([conwayBin, 'check', 'ownership', '--db', db], { NO_COLOR: '1' }).includes('\x1b['));
+    assert.ok(!conway(['check', 'ownership', '--db', db]).stdout.includes('\x1b['), 'a pipe gets no colour');
+    conway(['token', 'create', '--db', db, '--role', 'viewer', '--name', 'tty']);
+    const table = onTty([conwayBin, 'token', 'list', '--db', db, '-o', 'table']);
+    assert.match(table, /\x1b\[1mID\s+NAME\s+ROLE/, 'a bold header');
+    const doctor = onTty([conwayBin, 'doctor', '--db', db, '--listen', '127.0.0.1:0']);
+    assert.match(doctor, /STATUS\s+CHECK\s+DETAIL/, 'a table without -o on a terminal');
+    assert.ok(!onTty([conwayBin, 'doctor', '--db', db, '--listen', '127.0.0.1:0'], { NO_COLOR: 'yes' }).includes('\x1b['));
   });
 });
