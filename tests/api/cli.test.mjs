@@ -4,7 +4,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as helpers from './helpers.mjs';
 import { conway, tempDir, repoRoot } from './helpers.mjs';
@@ -65,6 +65,7 @@ describe('CLI errors', () => {
   test('restore documents exit status 3, check its filters, in --help and the man page', () => {
     const help = conway(['restore', '--help']).stdout;
     assert.match(help, /3 the database is in use/);
+    assert.match(readFileSync(join(repoRoot, 'docs', 'conway.1'), 'utf8'), /\(exit status 3: stop the server/);
     const check = conway(['check', '--help']).stdout;
     for (const o of ['--rule', '--severity', '--team', '--json']) assert.match(check, new RegExp(`^  ${o} `, 'm'), o);
     const serve = conway(['serve', '--help']).stdout;
@@ -201,5 +202,20 @@ describe('colour and tables on a terminal', () => {
     const doctor = onTty([conwayBin, 'doctor', '--db', db, '--listen', '127.0.0.1:0']);
     assert.match(doctor, /STATUS\s+CHECK\s+DETAIL/, 'a table without -o on a terminal');
     assert.ok(!onTty([conwayBin, 'doctor', '--db', db, '--listen', '127.0.0.1:0'], { NO_COLOR: 'yes' }).includes('\x1b['));
+  });
+});
+
+describe('documentation', () => {
+  test('every option in a command\'s --help is in the man page, and every command is', () => {
+    const man = readFileSync(join(repoRoot, 'docs', 'conway.1'), 'utf8').replace(/\\-/g, '-').replace(/\\f[BIRP]/g, '');
+    const missing = [];
+    for (const cmd of ['serve', 'import', 'token', 'events', 'get', 'dora', 'undeployed', 'coupling', 'check', 'codeowners', 'backup', 'restore', 'doctor', 'completion']) {
+      if (!new RegExp(`^\\.(B|TP)?\\s*.*\\b${cmd}\\b`, 'm').test(man)) missing.push(cmd);
+      const help = conway([cmd, '--help']).stdout;
+      for (const opt of new Set(help.match(/--[a-z][a-z-]+/g) || [])) {
+        if (!man.includes(opt)) missing.push(`${cmd} ${opt}`);
+      }
+    }
+    assert.deepEqual(missing, []);
   });
 });
