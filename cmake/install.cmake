@@ -5,6 +5,7 @@
 # example configuration file.
 include(GNUInstallDirs)
 
+file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/packaging)
 add_custom_command(
   OUTPUT ${CMAKE_BINARY_DIR}/packaging/conway.bash ${CMAKE_BINARY_DIR}/packaging/_conway
   COMMAND conway completion bash > ${CMAKE_BINARY_DIR}/packaging/conway.bash
