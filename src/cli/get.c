@@ -360,6 +360,30 @@ static int insight(const char *cmd, const cw_remote *r, const get_opts *o, const
     return rc;
 }
 
+/* Refuses a filter the command does not take (a typo, or a filter of
+ * another list), rather than ignoring it. allowed: space-separated names. */
+static bool filters_apply(const char *cmd, const cw_opt *opts, const char *allowed)
+{
+    for (const cw_opt *o = opts; o->name; o++) {
+        if (!*o->value || !strcmp(o->name, "server") || !strcmp(o->name, "token") ||
+            !strcmp(o->name, "output"))
+            continue;
+        size_t n = strlen(o->name);
+        const char *p = allowed;
+        bool ok = false;
+        while (!ok && (p = strstr(p, o->name))) {
+            ok = (p == allowed || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0');
+            p += n;
+        }
+        if (!ok) {
+            fprintf(stderr, "conway %s: --%s does not apply here (it takes: %s)\n", cmd, o->name,
+                    *allowed ? allowed : "no filters");
+            return false;
+        }
+    }
+    return true;
+}
+
 static int run(const char *cmd, int argc, char **argv, int first, const char *help_text)
 {
     get_opts o = {0};
@@ -398,6 +422,8 @@ static int run(const char *cmd, int argc, char **argv, int first, const char *he
             fprintf(stderr, "conway %s: unexpected argument '%s' (try --help)\n", cmd, pos[0]);
             return 2;
         }
+        if (!filters_apply(cmd, opts, !strcmp(cmd, "undeployed") ? "scope" : "scope from to"))
+            return 2;
         const char *route = !strcmp(cmd, "dora")         ? "/api/v1/insights/dora"
                             : !strcmp(cmd, "undeployed") ? "/api/v1/insights/undeployed"
                                                          : "/api/v1/insights/coupling";
@@ -405,15 +431,24 @@ static int run(const char *cmd, int argc, char **argv, int first, const char *he
     }
     const char *what = npos ? pos[0] : "";
     if (!strcmp(what, "entities") && npos == 1)
-        return get_entities("get entities", &r, &o, false);
+        return filters_apply("get entities", opts,
+                             "kind owner system type lifecycle tag query limit")
+                   ? get_entities("get entities", &r, &o, false)
+                   : 2;
     if (!strcmp(what, "teams") && npos == 1)
-        return get_entities("get teams", &r, &o, true);
+        return filters_apply("get teams", opts, "limit") ? get_entities("get teams", &r, &o, true)
+                                                         : 2;
     if (!strcmp(what, "entity") && npos == 2)
-        return get_entity("get entity", &r, &o, pos[1]);
+        return filters_apply("get entity", opts, "") ? get_entity("get entity", &r, &o, pos[1])
+                                                     : 2;
     if (!strcmp(what, "findings") && npos == 1)
-        return get_findings("get findings", &r, &o);
+        return filters_apply("get findings", opts, "rule severity team")
+                   ? get_findings("get findings", &r, &o)
+                   : 2;
     if (!strcmp(what, "events") && npos == 1)
-        return get_events("get events", &r, &o);
+        return filters_apply("get events", opts, "type service environment from to limit")
+                   ? get_events("get events", &r, &o)
+                   : 2;
     fputs("conway get: give entities, entity REF, teams, findings or events (try --help)\n",
           stderr);
     return 2;

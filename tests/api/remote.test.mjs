@@ -156,6 +156,12 @@ describe('conway get / dora / undeployed / coupling against a server', () => {
     const fmt = remote(['get', 'teams', '-o', 'xml']);
     assert.equal(fmt.status, 2);
     assert.match(fmt.stderr, /-o: 'xml' is not table, json or yaml/);
+    const misplaced = remote(['get', 'teams', '--rule', 'owner-missing']);
+    assert.equal(misplaced.status, 2);
+    assert.match(misplaced.stderr, /--rule does not apply here \(it takes: no filters\)/);
+    const notUndeployed = remote(['undeployed', '--from', '2026-01-01T00:00:00Z']);
+    assert.equal(notUndeployed.status, 2);
+    assert.match(notUndeployed.stderr, /--from does not apply here \(it takes: scope\)/);
     const what = remote(['get', 'widgets']);
     assert.equal(what.status, 2);
     assert.match(what.stderr, /give entities, entity REF, teams, findings or events/);
