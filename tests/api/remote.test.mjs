@@ -158,7 +158,7 @@ describe('conway get / dora / undeployed / coupling against a server', () => {
     assert.match(fmt.stderr, /-o: 'xml' is not table, json or yaml/);
     const misplaced = remote(['get', 'teams', '--rule', 'owner-missing']);
     assert.equal(misplaced.status, 2);
-    assert.match(misplaced.stderr, /--rule does not apply here \(it takes: no filters\)/);
+    assert.match(misplaced.stderr, /--rule does not apply here \(it takes: limit\)/);
     const notUndeployed = remote(['undeployed', '--from', '2026-01-01T00:00:00Z']);
     assert.equal(notUndeployed.status, 2);
     assert.match(notUndeployed.stderr, /--from does not apply here \(it takes: scope\)/);
