@@ -10,7 +10,8 @@ const char *const cw_conf_settings[] = {
     "db", "listen", "threads", "db-pool", "amqp", "amqp-queue", "public-read", "max-body",
     "max-inflight-body", "timeout", "header-timeout", "max-conns-per-ip", "allowed-host",
     "production-env", "max-components-per-team", "activities", "log-level", "server", "token",
-    "output", NULL,
+    "output", "max-event-bytes", "fetch-allow", "fetch-allow-private", "refresh-interval",
+    "delete-orphans", NULL,
 };
 
 bool cw_conf_is_setting(const char *name)
@@ -21,7 +22,11 @@ bool cw_conf_is_setting(const char *name)
     return false;
 }
 
-bool cw_conf_is_boolean(const char *name) { return !strcmp(name, "public-read"); }
+bool cw_conf_is_boolean(const char *name)
+{
+    return !strcmp(name, "public-read") || !strcmp(name, "fetch-allow-private") ||
+           !strcmp(name, "delete-orphans");
+}
 
 bool cw_conf_env_name(const char *key, char *out, size_t cap)
 {

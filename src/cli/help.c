@@ -19,13 +19,17 @@ static const command commands[] = {
     {"serve", "run the HTTP server (API, web UI, metrics)",
      "--listen --db --threads --db-pool --amqp --amqp-queue --public-read --max-body "
      "--max-inflight-body --timeout --header-timeout --max-conns-per-ip --allowed-host "
-     "--production-env --max-components-per-team --activities --log-level --config"},
+     "--production-env --max-components-per-team --activities --log-level --max-event-bytes "
+     "--fetch-allow --fetch-allow-private --refresh-interval --delete-orphans --config"},
     {"import", "load catalog files (YAML/JSON) into the database",
-     "--db --quiet --allow-outside --config"},
+     "--db --quiet --allow-outside --delete-orphans --config"},
     {"token", "create, list and revoke API tokens",
      "create list revoke --db --role --name --team --allow-missing-team --source --output "
      "--config"},
-    {"events", "import CDEvents (NDJSON/JSON) into the database", "import --db --quiet --config"},
+    {"events", "import CDEvents (NDJSON/JSON) into the database",
+     "import --db --quiet --max-event-bytes --config"},
+    {"hook", "GitHub and GitLab webhook receivers: create, list, revoke",
+     "create list revoke deliveries --db --provider --name --team --incident-label --config"},
     {"get", "read from a server: entities, entity REF, teams, findings, events",
      "entities entity teams findings events --server --token --output --kind --owner --system "
      "--type --lifecycle --tag --query --limit --rule --severity --team --service "

@@ -85,6 +85,7 @@ int cw_cli_main(int argc, char **argv)
         {"doctor", cw_cmd_doctor},
         {"help", cw_cmd_help},
         {"completion", cw_cmd_completion},
+        {"hook", cw_cmd_hook},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name))

@@ -13,6 +13,7 @@
 #include "events/events.h"
 #include "http/judge.h"
 #include "http/server.h"
+#include "ingest/locations.h"
 #ifdef CONWAY_HAVE_AMQP
 #include "ingest/amqp.h"
 #endif
@@ -43,6 +44,8 @@ static const char serve_help[] =
     "                          (default 16777216); one entity or list of refs: 1 MiB at most\n"
     "  --max-inflight-body BYTES  request body data all requests together may hold;\n"
     "                          past it new bodies get 503 with Retry-After (default 268435456)\n"
+    "  --max-event-bytes BYTES largest CDEvent accepted, as compact JSON, over HTTP and\n"
+    "                          AMQP (default 262144; larger ones get 413 naming the event)\n"
     "  --timeout SECONDS       idle connection timeout, and the longest a request body may\n"
     "                          take to arrive (default 30)\n"
     "  --header-timeout SECONDS  deadline for a request's head (request line and headers),\n"
@@ -55,6 +58,13 @@ static const char serve_help[] =
     "  --production-env GLOBS  environments that count as production (default 'prod*')\n"
     "  --max-components-per-team N  threshold of the team-overload finding (default 8)\n"
     "  --activities FILE       the organisation's own RACI activities, one name per line\n"
+    "  --fetch-allow PREFIXES  comma-separated URL prefixes catalog files may be fetched\n"
+    "                          from (Location targets of type url); none by default\n"
+    "  --fetch-allow-private   let those prefixes reach loopback, link-local and private\n"
+    "                          addresses (otherwise only prefixes naming such an address do)\n"
+    "  --refresh-interval SECONDS  how often each url location is fetched again (default 900)\n"
+    "  --delete-orphans        delete entities their location no longer holds, instead of\n"
+    "                          annotating them backstage.io/orphan\n"
     "  --log-level LEVEL       debug, info, warn, error or off (default info)\n"
     "  -c, --config FILE       configuration file of 'key = value' lines, keys being these\n"
     "                          options' names (env CONWAY_CONFIG; default\n"
@@ -120,7 +130,10 @@ int cw_cmd_serve(int argc, char **argv)
     const char *listen = NULL, *db = NULL, *threads = NULL, *public_read = NULL, *max_body = NULL,
                *timeout = NULL, *prod = NULL, *log_level = NULL, *max_comp = NULL,
                *db_pool = NULL, *amqp_url = NULL, *amqp_queue = NULL, *activities = NULL,
-               *max_inflight = NULL, *header_timeout = NULL, *per_ip = NULL, *allowed = NULL;
+               *max_inflight = NULL, *header_timeout = NULL, *per_ip = NULL, *allowed = NULL,
+               *max_event = NULL,
+               *fetch_allow = NULL, *fetch_private = NULL, *refresh = NULL,
+               *delete_orphans = NULL;
     cw_opt opts[] = {
         {"listen", true, &listen},     {"db", true, &db},
         {"threads", true, &threads},   {"public-read", false, &public_read},
@@ -134,6 +147,11 @@ int cw_cmd_serve(int argc, char **argv)
         {"header-timeout", true, &header_timeout},
         {"max-conns-per-ip", true, &per_ip},
         {"allowed-host", true, &allowed},
+        {"max-event-bytes", true, &max_event},
+        {"fetch-allow", true, &fetch_allow},
+        {"fetch-allow-private", false, &fetch_private},
+        {"refresh-interval", true, &refresh},
+        {"delete-orphans", false, &delete_orphans},
         {NULL, false, NULL},
     };
     const char *pos[1];
@@ -161,6 +179,11 @@ int cw_cmd_serve(int argc, char **argv)
         if (!parse_uint("max-body", max_body, 1024, 1ull << 30, &v))
             return 2;
         cfg.max_body = (size_t)v;
+    }
+    if (max_event) {
+        if (!parse_uint("max-event-bytes", max_event, 1024, 1ull << 30, &v))
+            return 2;
+        cfg.max_event_bytes = (size_t)v;
     }
     if (timeout) {
         if (!parse_uint("timeout", timeout, 1, 3600, &v))
@@ -250,6 +273,42 @@ int cw_cmd_serve(int argc, char **argv)
     cw_amqp *amqp = NULL;
 #endif
 
+    /* catalog fetching: the prefixes, comma-separated */
+    cw_locations_config lcfg = {.delete_orphans = delete_orphans != NULL,
+                                .policy = {.allow_private = fetch_private != NULL}};
+    char prefix_text[4096] = "";
+    const char *prefixes[64];
+    size_t nprefixes = 0;
+    if (fetch_allow) {
+        if (snprintf(prefix_text, sizeof prefix_text, "%s", fetch_allow) >= (int)sizeof prefix_text) {
+            fputs("conway serve: --fetch-allow: too long\n", stderr);
+            return 2;
+        }
+        for (char *p = prefix_text, *next; p && *p; p = next) {
+            next = strchr(p, ',');
+            if (next)
+                *next++ = '\0';
+            while (*p == ' ')
+                p++;
+            if (!*p)
+                continue;
+            if ((strncmp(p, "https://", 8) && strncmp(p, "http://", 7)) || nprefixes == 64) {
+                fprintf(stderr, "conway serve: --fetch-allow: '%s' is not an http(s) URL prefix "
+                                "(at most 64)\n", p);
+                return 2;
+            }
+            prefixes[nprefixes++] = p;
+        }
+    }
+    lcfg.policy.allow = prefixes;
+    lcfg.policy.nallow = nprefixes;
+    if (refresh) {
+        if (!parse_uint("refresh-interval", refresh, 1, 7 * 24 * 3600, &v))
+            return 2;
+        lcfg.interval_ms = (int64_t)v * 1000;
+    }
+    cw_refresher *refresher = NULL;
+
     cw_activity_set acts;
     cw_activity_set_init(&acts);
     if (activities && cw_cli_load_activities("serve", activities, &acts))
@@ -270,13 +329,20 @@ int cw_cmd_serve(int argc, char **argv)
         fprintf(stderr, "conway serve: cannot open database %s: %s\n", shown_url, d.msg);
         goto out;
     }
+    if (cw_refresher_start(store, &lcfg, &acts, &refresher, &d)) {
+        fprintf(stderr, "conway serve: %s\n", d.msg);
+        goto out;
+    }
+    cfg.locations = &lcfg;
+    cfg.refresher = refresher;
     if (cw_server_start(&cfg, store, &srv, &d)) {
         fprintf(stderr, "conway serve: %s\n", d.msg);
         goto out;
     }
 #ifdef CONWAY_HAVE_AMQP
     if (amqp_url) {
-        cw_amqp_config acfg = {.url = amqp_url, .queue = amqp_queue, .max_body = cfg.max_body};
+        cw_amqp_config acfg = {.url = amqp_url, .queue = amqp_queue, .max_body = cfg.max_body,
+                               .max_event_bytes = cfg.max_event_bytes};
         if (cw_amqp_start(&acfg, store, &amqp, &d)) {
             fprintf(stderr, "conway serve: %s\n", d.msg);
             goto out;
@@ -306,6 +372,7 @@ out:
     cw_amqp_stop(amqp); /* first: it finishes storing what it took */
 #endif
     cw_server_stop(srv);
+    cw_refresher_stop(refresher);
     cw_store_close(store);
     cw_activity_set_free(&acts);
     return rc;

@@ -74,6 +74,7 @@ typedef struct {
     size_t nheaders;
     const unsigned char *static_body; /* served without copy when set */
     size_t static_len;
+    struct cw_stream *stream;      /* a streamed body (bounded.h) when set */
 } cw_resp;
 
 typedef void (*cw_handler)(cw_app *app, cw_req *req, cw_resp *resp);
@@ -118,6 +119,8 @@ extern const cw_route cw_routes_backstage[];
 extern const cw_route cw_routes_responsibilities[];
 extern const cw_route cw_routes_events[];
 extern const cw_route cw_routes_insights[];
+extern const cw_route cw_routes_hooks[];
+extern const cw_route cw_routes_locations[];
 
 /* All route tables the server dispatches over (for the OpenAPI drift test). */
 const cw_route *const *cw_route_tables(size_t *n);
@@ -208,6 +211,10 @@ cw_err cw_metrics_new(cw_metrics **out);
 void cw_metrics_free(cw_metrics *m);
 void cw_metrics_observe(cw_metrics *m, const char *method, const char *route, int status,
                         double seconds);
+/* Counts one webhook delivery by provider ("github", "gitlab") and outcome
+ * (one of cw_metrics_webhook_outcomes; others are dropped). */
+void cw_metrics_webhook(cw_metrics *m, const char *provider, const char *outcome);
+extern const char *const cw_metrics_webhook_outcomes[];
 /* Renders the Prometheus text exposition of the server's metrics. */
 cw_err cw_metrics_render(cw_metrics *m, cw_app *app, cw_buf *out);
 

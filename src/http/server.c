@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http/bounded.h"
 #include "http/http_int.h"
 #include "http/judge.h"
 #include "http/token_use.h"
@@ -146,6 +147,8 @@ static const cw_route *const route_tables[] = {
     cw_routes_responsibilities,
     cw_routes_events,
     cw_routes_insights,
+    cw_routes_hooks,
+    cw_routes_locations,
 };
 
 const cw_route *const *cw_route_tables(size_t *n)
@@ -166,6 +169,11 @@ static const struct {
     {"POST", "/api/v1/import", CW_BODY_BULK},
     {"POST", "/api/v1/events", CW_BODY_BULK},
     {"POST", "/api/v1/codeowners", CW_BODY_BULK},
+    {"POST", "/api/v1/hooks/github/{id}", CW_BODY_BULK},
+    {"POST", "/api/v1/hooks/gitlab/{id}", CW_BODY_BULK},
+    {"POST", "/api/v1/hooks", CW_BODY_DOC},
+    {"POST", "/api/catalog/locations", CW_BODY_DOC},
+    {"POST", "/api/catalog/refresh", CW_BODY_DOC},
 };
 
 cw_body_kind cw_route_body(const cw_route *r)
@@ -408,7 +416,9 @@ static void make_request_id(cw_req *req)
 static enum MHD_Result send_response(struct MHD_Connection *conn, cw_req *req, cw_resp *resp)
 {
     struct MHD_Response *mr;
-    if (resp->static_body) {
+    if (resp->stream) {
+        mr = cw__stream_response(resp);
+    } else if (resp->static_body) {
         mr = MHD_create_response_from_buffer(resp->static_len, (void *)resp->static_body,
                                              MHD_RESPMEM_PERSISTENT);
     } else {
@@ -442,6 +452,7 @@ static void resp_init(cw_resp *resp)
 
 static void resp_release(cw_resp *resp)
 {
+    cw__stream_release(resp);
     cw_buf_free(&resp->body);
     for (size_t i = 0; i < resp->nheaders; i++)
         free((void *)resp->headers[i].value);

@@ -4,7 +4,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as helpers from './helpers.mjs';
 import { conway, tempDir, repoRoot } from './helpers.mjs';
@@ -60,6 +60,20 @@ describe('CLI errors', () => {
     const r = conway(['import', '--db', join(dir, 'c.db'), join(dir, 'empty')]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /no catalog files .* found/);
+  });
+
+  test('a directory emptied since its last import: exit 1 with the message, and its entities are orphaned', () => {
+    const dir = tempDir();
+    const db = join(dir, 'c.db');
+    mkdirSync(join(dir, 'cat'));
+    const file = join(dir, 'cat', 'catalog-info.yaml');
+    writeFileSync(file, 'apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: team-x\nspec:\n  type: team\n  children: []\n');
+    assert.equal(conway(['import', '-q', '--db', db, join(dir, 'cat')]).status, 0);
+    rmSync(file);
+    const r = conway(['import', '-q', '--db', db, join(dir, 'cat')]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /no catalog files .* found/);
+    assert.match(r.stdout, /1 entities no file holds any more marked orphan/);
   });
 
   test('restore documents exit status 3, check its filters, in --help and the man page', () => {
@@ -129,7 +143,7 @@ describe('help, completion, doctor', () => {
       assert.equal(h.stdout, conway([cmd, '-h']).stdout, cmd);
     }
     const list = conway(['--help']).stdout;
-    for (const cmd of ['serve', 'import', 'token', 'events', 'get', 'dora', 'undeployed', 'coupling', 'check', 'codeowners', 'backup', 'restore', 'doctor', 'help', 'completion', 'version']) {
+    for (const cmd of ['serve', 'import', 'token', 'hook', 'events', 'get', 'dora', 'undeployed', 'coupling', 'check', 'codeowners', 'backup', 'restore', 'doctor', 'help', 'completion', 'version']) {
       assert.match(list, new RegExp(`^  ${cmd} `, 'm'), cmd);
     }
     assert.equal(conway(['help', 'nope']).status, 2);
@@ -209,7 +223,7 @@ describe('documentation', () => {
   test('every option in a command\'s --help is in the man page, and every command is', () => {
     const man = readFileSync(join(repoRoot, 'docs', 'conway.1'), 'utf8').replace(/\\-/g, '-').replace(/\\f[BIRP]/g, '');
     const missing = [];
-    for (const cmd of ['serve', 'import', 'token', 'events', 'get', 'dora', 'undeployed', 'coupling', 'check', 'codeowners', 'backup', 'restore', 'doctor', 'completion']) {
+    for (const cmd of ['serve', 'import', 'token', 'hook', 'events', 'get', 'dora', 'undeployed', 'coupling', 'check', 'codeowners', 'backup', 'restore', 'doctor', 'completion']) {
       if (!new RegExp(`^\\.(B|TP)?\\s*.*\\b${cmd}\\b`, 'm').test(man)) missing.push(cmd);
       const help = conway([cmd, '--help']).stdout;
       for (const opt of new Set(help.match(/--[a-z][a-z-]+/g) || [])) {
