@@ -157,7 +157,8 @@ static int collect_dir(import_ctx *c, const char *dir, size_t root, int depth)
         }
     }
     closedir(dp);
-    qsort(names.items, names.len, sizeof *names.items, cmp_str);
+    if (names.len) /* qsort(NULL, 0, ...) is undefined */
+        qsort(names.items, names.len, sizeof *names.items, cmp_str);
     int rc = 0;
     for (size_t i = 0; i < names.len && rc == 0; i++) {
         struct stat st;
