@@ -184,11 +184,11 @@ static void yaml_value(cw_buf *b, const json_t *v, int depth, bool after_dash)
         const json_t *e;
         json_array_foreach(v, i, e) {
             indent(b, depth - (after_dash ? 0 : 1));
-            cw_buf_puts(b, "- ");
+            cw_buf_puts(b, json_is_array(e) && json_array_size(e) ? "-" : "- ");
             if (json_is_object(e) && json_object_size(e))
                 yaml_object(b, e, depth - (after_dash ? 0 : 1) + 1, true);
             else if (json_is_array(e) && json_array_size(e))
-                yaml_value(b, e, depth + 1, true);
+                yaml_value(b, e, depth - (after_dash ? 0 : 1) + 1, true);
             else {
                 yaml_scalar(b, e);
                 cw_buf_putc(b, '\n');
@@ -212,7 +212,7 @@ void cw_out_yaml(cw_buf *b, const json_t *doc)
         size_t i;
         const json_t *e;
         json_array_foreach(doc, i, e) {
-            cw_buf_puts(b, "- ");
+            cw_buf_puts(b, json_is_array(e) && json_array_size(e) ? "-" : "- ");
             if (json_is_object(e) && json_object_size(e))
                 yaml_object(b, e, 1, true);
             else if (json_is_array(e) && json_array_size(e))
