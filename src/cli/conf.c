@@ -11,7 +11,7 @@ const char *const cw_conf_settings[] = {
     "max-inflight-body", "timeout", "header-timeout", "max-conns-per-ip", "allowed-host",
     "production-env", "max-components-per-team", "activities", "log-level", "server", "token",
     "output", "max-event-bytes", "fetch-allow", "fetch-allow-private", "refresh-interval",
-    "delete-orphans", NULL,
+    "delete-orphans", "postmortem-severity", "postmortem-days", NULL,
 };
 
 bool cw_conf_is_setting(const char *name)

@@ -20,7 +20,8 @@ static const command commands[] = {
      "--listen --db --threads --db-pool --amqp --amqp-queue --public-read --max-body "
      "--max-inflight-body --timeout --header-timeout --max-conns-per-ip --allowed-host "
      "--production-env --max-components-per-team --activities --log-level --max-event-bytes "
-     "--fetch-allow --fetch-allow-private --refresh-interval --delete-orphans --config"},
+     "--fetch-allow --fetch-allow-private --refresh-interval --delete-orphans "
+     "--postmortem-severity --postmortem-days --config"},
     {"import", "load catalog files (YAML/JSON) into the database",
      "--db --quiet --allow-outside --delete-orphans --config"},
     {"token", "create, list and revoke API tokens",
@@ -40,8 +41,9 @@ static const command commands[] = {
      "--scope --server --token --output --config"},
     {"coupling", "components deployed together, from a server",
      "--scope --from --to --server --token --output --config"},
-    {"check", "check the catalog: 'check ownership' (non-zero exit on errors)",
-     "ownership --db --rule --severity --team --json --max-components-per-team --config"},
+    {"check", "check the catalog: 'check ownership', 'check postmortems' (exit 1 on errors)",
+     "ownership postmortems --db --rule --severity --team --json --max-components-per-team "
+     "--postmortem-severity --postmortem-days --now --config"},
     {"codeowners", "compare a GitHub CODEOWNERS file with the catalog owner",
      "import --component --db --json --config"},
     {"backup", "online backup of the SQLite database, or --verify a backup",

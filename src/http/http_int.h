@@ -121,6 +121,7 @@ extern const cw_route cw_routes_events[];
 extern const cw_route cw_routes_insights[];
 extern const cw_route cw_routes_hooks[];
 extern const cw_route cw_routes_locations[];
+extern const cw_route cw_routes_incidents[];
 
 /* All route tables the server dispatches over (for the OpenAPI drift test). */
 const cw_route *const *cw_route_tables(size_t *n);
