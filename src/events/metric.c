@@ -527,6 +527,69 @@ cw_err cw_metric_decode(const char *content_type, const char *body, size_t len,
                    (int)(n > 80 ? 80 : n), p, accepted);
 }
 
+/* ---- points ------------------------------------------------------------------------ */
+
+static const char *const agg_names[] = {"last", "avg", "min", "max", "sum", "count"};
+
+bool cw_metric_agg_parse(const char *text, cw_metric_agg *out)
+{
+    for (size_t i = 0; i < sizeof agg_names / sizeof agg_names[0]; i++)
+        if (text && !strcmp(text, agg_names[i])) {
+            *out = (cw_metric_agg)i;
+            return true;
+        }
+    return false;
+}
+
+const char *cw_metric_agg_name(cw_metric_agg a)
+{
+    return (unsigned)a < sizeof agg_names / sizeof agg_names[0] ? agg_names[a] : "last";
+}
+
+cw_err cw_metric_points_bucket(const cw_metric_point *in, size_t n, int64_t from, int64_t to,
+                               int64_t step, cw_metric_agg agg, cw_metric_point **out,
+                               size_t *nout)
+{
+    *out = NULL;
+    *nout = 0;
+    if (step <= 0 || to <= from)
+        return CW_OK;
+    cw_metric_point *v = malloc((n ? n : 1) * sizeof *v);
+    if (!v)
+        return CW_ERR_NOMEM;
+    size_t k = 0;
+    size_t i = 0;
+    while (i < n && in[i].time_ms < from)
+        i++;
+    while (i < n && in[i].time_ms < to) {
+        int64_t b = (in[i].time_ms - from) / step;
+        int64_t end = from + (b + 1) * step;
+        double acc = 0, best = in[i].value, last = in[i].value;
+        size_t count = 0;
+        for (; i < n && in[i].time_ms < end && in[i].time_ms < to; i++) {
+            double x = in[i].value;
+            acc += x;
+            count++;
+            if (agg == CW_AGG_MIN ? x < best : x > best)
+                best = x;
+            last = x;
+        }
+        double val = agg == CW_AGG_AVG     ? acc / (double)count
+                     : agg == CW_AGG_SUM   ? acc
+                     : agg == CW_AGG_COUNT ? (double)count
+                     : agg == CW_AGG_LAST  ? last
+                                           : best;
+        v[k++] = (cw_metric_point){from + b * step, val};
+    }
+    if (!k) {
+        free(v);
+        return CW_OK;
+    }
+    *out = v;
+    *nout = k;
+    return CW_OK;
+}
+
 /* ---- durations and dates ------------------------------------------------------------ */
 
 #define YEAR_MS (365LL * 86400000LL)

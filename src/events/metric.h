@@ -156,6 +156,37 @@ cw_err cw_metric_labels_from_text(const char *json_text, cw_metric_labels *out, 
 /* Appends `name{a="x",b="y"}` (label values escaped as in the text format). */
 cw_err cw_metric_series_text(const char *name, const cw_metric_labels *l, cw_buf *out);
 
+/* ---- points: samples aggregated per step ----------------------------------------- */
+
+typedef enum {
+    CW_AGG_LAST = 0,        /* the latest sample of the step */
+    CW_AGG_AVG,
+    CW_AGG_MIN,
+    CW_AGG_MAX,
+    CW_AGG_SUM,
+    CW_AGG_COUNT
+} cw_metric_agg;
+
+/* "last", "avg", "min", "max", "sum", "count"; false for other text. */
+bool cw_metric_agg_parse(const char *text, cw_metric_agg *out);
+const char *cw_metric_agg_name(cw_metric_agg a);
+
+/* One point of an answer: the aggregate of the samples of the step
+ * [time, time + step). */
+typedef struct {
+    int64_t time_ms;
+    double value;
+} cw_metric_point;
+
+/*
+ * Aggregates points (or samples) in[0..n), sorted by time, into the steps
+ * of the window [from, to): out gets one point per step holding any input,
+ * at the step's start. *out (caller frees) is NULL when none; CW_ERR_NOMEM.
+ */
+cw_err cw_metric_points_bucket(const cw_metric_point *in, size_t n, int64_t from, int64_t to,
+                               int64_t step, cw_metric_agg agg, cw_metric_point **out,
+                               size_t *nout);
+
 /* ---- durations ------------------------------------------------------------------ */
 
 /*

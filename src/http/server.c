@@ -145,6 +145,7 @@ static const cw_route *const route_tables[] = {
     cw_routes_responsibilities,
     cw_routes_events,
     cw_routes_insights,
+    cw_routes_metrics,
 };
 
 const cw_route *const *cw_route_tables(size_t *n)
@@ -165,6 +166,7 @@ static const struct {
     {"POST", "/api/v1/import", CW_BODY_BULK},
     {"POST", "/api/v1/events", CW_BODY_BULK},
     {"POST", "/api/v1/codeowners", CW_BODY_BULK},
+    {"POST", "/api/v1/metrics", CW_BODY_BULK},
 };
 
 cw_body_kind cw_route_body(const cw_route *r)

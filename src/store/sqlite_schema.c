@@ -149,6 +149,23 @@ const cw__sqlite_migration cw__sqlite_migrations[] = {
      "CREATE INDEX events_delivery ON events"
      " (cls, link_id, subject_id, time_ms, kind, env_id, artifact_id, chain_id, changes)"
      " WHERE cls > 0;"},
+    {5, "metric series and samples",
+     /* a series is a name and its canonical label set; a sample is only
+      * (series, time, value), keyed for the step aggregates of a query
+      * (store_metrics.h) */
+     "CREATE TABLE metric_series ("
+     "  id INTEGER PRIMARY KEY,"
+     "  name TEXT NOT NULL,"
+     "  labels TEXT NOT NULL,"               /* {"a":"x"}: keys sorted, compact */
+     "  created_ms INTEGER NOT NULL,"
+     "  UNIQUE (name, labels)"
+     ");"
+     "CREATE TABLE metric_samples ("
+     "  series_id INTEGER NOT NULL,"
+     "  t INTEGER NOT NULL,"                 /* Unix ms */
+     "  v REAL NOT NULL,"
+     "  PRIMARY KEY (series_id, t)"
+     ") WITHOUT ROWID;"},
 };
 
 const size_t cw__sqlite_nmigrations =

@@ -84,6 +84,7 @@ typedef struct cw_store_backup_ops {
 /* Domains still to come; each defines its struct in its own header. */
 struct cw_store_event_ops;
 struct cw_store_audit_ops;
+struct cw_store_metric_ops;   /* metrics_impl.h */
 
 struct cw_store_vtable {
     const char *backend;                        /* "sqlite", "postgres" */
@@ -93,6 +94,7 @@ struct cw_store_vtable {
     const struct cw_store_event_ops *events;    /* CDEvents, pings: not yet */
     const struct cw_store_audit_ops *audit;     /* audit log: not yet */
     const cw_store_backup_ops *backup;          /* online backup: SQLite only */
+    const struct cw_store_metric_ops *metrics;  /* metric series (store_metrics.h) */
 };
 
 /*
