@@ -93,6 +93,17 @@ void cw_issue_list_free(cw_issue_list *l);
  */
 cw_err cw_entity_validate_all(json_t *entity, cw_issue_list *issues, cw_diag *d);
 
+/* The organisation's RACI activities (catalog/responsibilities.h). */
+struct cw_activity_set;
+
+/* cw_entity_validate_all and cw_entity_validate with the activity set that
+ * Responsibilities entities are checked against (NULL = the standard
+ * activities only, which is what the forms without _with use). */
+cw_err cw_entity_validate_all_with(json_t *entity, const struct cw_activity_set *activities,
+                                   cw_issue_list *issues, cw_diag *d);
+cw_err cw_entity_validate_with(json_t *entity, const struct cw_activity_set *activities,
+                               cw_diag *d);
+
 /*
  * Validates an entity in place and normalises it: fills metadata.namespace
  * with "default" when missing, canonicalises the kind's spelling, removes
@@ -107,7 +118,7 @@ cw_err cw_entity_validate_all(json_t *entity, cw_issue_list *issues, cw_diag *d)
  * type, lifecycle, owner, definition; Resource: type, owner; System: owner;
  * Domain: owner; Group: type, children; User: spec, memberOf optional;
  * Location: target or targets; Template: type; conway.dev/v1 kinds: spec,
- * Responsibilities with the rules of src/insights/raci.h). Every entity
+ * Responsibilities with the rules of catalog/responsibilities.h). Every entity
  * reference in spec must parse (dependsOn/dependencyOf need a kind).
  * Unknown kinds with a valid kind are accepted with their own spelling.
  * On error returns CW_ERR_INVALID and d says "<field path>: <rule>" for

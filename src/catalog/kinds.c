@@ -5,7 +5,7 @@
  * Backstage's kind JSON schemas and BuiltinKindsEntityProcessor.
  */
 #include "catalog/kinds.h"
-#include "insights/raci.h"
+#include "catalog/responsibilities.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -92,10 +92,11 @@ static const cw_spec_field owner_only_fields[] = {
 };
 
 static void check_location(const json_t *entity, const json_t *spec, const char *ns,
-                           cw_issue_list *out)
+                           const cw_activity_set *activities, cw_issue_list *out)
 {
     (void)entity;
     (void)ns;
+    (void)activities;
     if (!spec)
         return;
     if (!json_object_get(spec, "target") && !json_object_get(spec, "targets"))
@@ -121,9 +122,9 @@ static const cw_kind_rule kind_rules[] = {
     RULE("User", backstage_versions, true, user_fields, NULL),
     RULE("Location", backstage_versions, true, location_fields, check_location),
     RULE("Template", template_versions, true, template_fields, NULL),
-    /* spec rules live with the RACI logic in src/insights/raci.c */
+    /* spec rules in responsibilities.c */
     RULE("Responsibilities", conway_versions, true, owner_only_fields,
-         cw_responsibilities_kind_check),
+         cw__responsibilities_kind_check),
     RULE("Heartbeat", conway_versions, true, owner_only_fields, NULL),
     RULE("Scorecard", conway_versions, true, owner_only_fields, NULL),
     RULE("Goal", conway_versions, true, owner_only_fields, NULL),

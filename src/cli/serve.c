@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "cli/cli.h"
+#include "catalog/responsibilities.h"
 #include "cli/opts.h"
 #include "events/events.h"
 #include "http/judge.h"
@@ -233,9 +234,6 @@ int cw_cmd_serve(int argc, char **argv)
         }
         cw_log_set_level((cw_log_level)lvl);
     }
-    if (activities && cw_cli_load_activities("serve", activities))
-        return 2;
-
     /* Block the shutdown signals before any thread starts so that only the
      * main thread's sigwait sees them. */
     sigset_t set;
@@ -261,6 +259,12 @@ int cw_cmd_serve(int argc, char **argv)
     }
     cw_amqp *amqp = NULL;
 #endif
+
+    cw_activity_set acts;
+    cw_activity_set_init(&acts);
+    if (activities && cw_cli_load_activities("serve", activities, &acts))
+        return 2;
+    cfg.activities = &acts;
 
     const char *url = cw_cli_db_url(db);
     cw_store *store = NULL;
@@ -303,5 +307,6 @@ out:
 #endif
     cw_server_stop(srv);
     cw_store_close(store);
+    cw_activity_set_free(&acts);
     return rc;
 }

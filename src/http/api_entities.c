@@ -140,7 +140,10 @@ static void list_entities(cw_app *app, cw_req *req, cw_resp *resp)
         cw_buf_puts(&out, "null");
     }
     cw_buf_putc(&out, '}');
-    cw_resp_json_text(resp, 200, cw_buf_cstr(&out), out.len);
+    if (cw_buf_error(&out)) /* every append above, checked once */
+        cw_resp_problem(resp, 500, "out of memory while building the answer");
+    else
+        cw_resp_json_text(resp, 200, cw_buf_cstr(&out), out.len);
 out:
     cw_buf_free(&out);
     cw_entity_page_free(&page);
@@ -208,7 +211,7 @@ static void put_entity(cw_app *app, cw_req *req, cw_resp *resp)
         cw_resp_problem(resp, 400, "request body: expected one entity as a JSON object");
         goto out;
     }
-    cw_err err = cw_entity_validate(entity, &d);
+    cw_err err = cw_entity_validate_with(entity, app->cfg.activities, &d);
     if (err) {
         cw_resp_problem(resp, 422, "%s", d.msg);
         goto out;
@@ -334,7 +337,8 @@ static void post_import(cw_app *app, cw_req *req, cw_resp *resp)
     cw_import_report_init(&rep);
     cw_diag d = {{0}};
     import_hook_ctx hc = {app, req};
-    cw_err err = cw_import_text(app->store, req->body, req->body_len, import_hook, &hc, &rep, &d);
+    cw_err err = cw_import_text(app->store, req->body, req->body_len, app->cfg.activities,
+                                import_hook, &hc, &rep, &d);
     if (err) {
         if (err == CW_ERR_FORBIDDEN)
             cw_resp_problem(resp, 403, "%s", d.msg);

@@ -250,5 +250,6 @@ cw_err cw_metrics_render(cw_metrics *m, cw_app *app, cw_buf *out)
                        "# TYPE conway_uptime_seconds gauge\n"
                        "conway_uptime_seconds %.3f\n",
                   (double)(cw_now_ms() - app->started_ms) / 1000.0);
-    return out->len ? CW_OK : CW_ERR_NOMEM;
+    /* every append above checked at once: the buffer's error is sticky */
+    return cw_buf_error(out);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "insights/delivery.h"
 #include "insights/dora.h"
 #include "insights/dora_series.h"
 #include "util/timeutil.h"
@@ -43,8 +44,18 @@ static cw_err dora_query(const cw_series_source *src, const cw_metric_query *q, 
     cw_delivery_query dq = {.scope = &sc, .production_env = src->production_env,
                             .what = CW_DELIVERY_ALL};
     cw_delivery_data dd;
-    if ((err = cw_store_delivery_load(src->store, &dq, &dd, d)))
+    memset(&dd, 0, sizeof dd);
+    cw_delivery_collector *col = NULL;
+    err = cw_delivery_collector_new(&dq, &col, d);
+    if (!err)
+        err = cw_store_delivery_scan(src->store, &dq, cw_delivery_collector_sink(), col, d);
+    if (!err)
+        err = cw_delivery_collector_finish(col, &dd, d);
+    cw_delivery_collector_free(col);
+    if (err) {
+        cw_delivery_data_free(&dd);
         return err;
+    }
     cw_dora_params p = {.from_ms = from, .to_ms = to,
                         .failure_window_hours = src->failure_window_hours
                                                     ? src->failure_window_hours

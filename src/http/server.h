@@ -28,6 +28,9 @@ typedef struct {
      * applies when listening on a loopback address or when any are given. */
     const char *const *allowed_hosts;
     size_t nallowed_hosts;
+    /* the organisation's RACI activities for validating Responsibilities;
+     * NULL = the standard ones. Borrowed: must outlive the server. */
+    const struct cw_activity_set *activities;
 } cw_server_config;
 
 void cw_server_config_default(cw_server_config *c);

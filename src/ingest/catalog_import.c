@@ -117,7 +117,8 @@ static const char *not_entity_reason(const json_t *doc)
     return "not a catalog entity (no kind string)";
 }
 
-static cw_err import_docs(cw_store *s, const char *text, size_t len, cw_import_hook hook,
+static cw_err import_docs(cw_store *s, const char *text, size_t len,
+                          const struct cw_activity_set *activities, cw_import_hook hook,
                           void *hook_ctx, bool from_file, cw_import_report *r, cw_diag *d)
 {
     cw_err err = CW_OK;
@@ -165,7 +166,7 @@ static cw_err import_docs(cw_store *s, const char *text, size_t len, cw_import_h
         if (!json_is_object(doc))
             verr = cw_fail(&vd, CW_ERR_INVALID, "document is not an object");
         else
-            verr = cw_entity_validate(doc, &vd);
+            verr = cw_entity_validate_with(doc, activities, &vd);
         if (!verr && hook) {
             verr = hook(hook_ctx, doc, &vd);
             if (verr == CW_ERR_FORBIDDEN) {
@@ -211,14 +212,15 @@ out:
     return err;
 }
 
-cw_err cw_import_text(cw_store *s, const char *text, size_t len, cw_import_hook hook,
+cw_err cw_import_text(cw_store *s, const char *text, size_t len,
+                      const struct cw_activity_set *activities, cw_import_hook hook,
                       void *hook_ctx, cw_import_report *r, cw_diag *d)
 {
-    return import_docs(s, text, len, hook, hook_ctx, false, r, d);
+    return import_docs(s, text, len, activities, hook, hook_ctx, false, r, d);
 }
 
 cw_err cw_import_file_text(cw_store *s, const char *text, size_t len, cw_import_report *r,
                            cw_diag *d)
 {
-    return import_docs(s, text, len, NULL, NULL, true, r, d);
+    return import_docs(s, text, len, NULL, NULL, NULL, true, r, d);
 }

@@ -25,7 +25,8 @@ void cw_import_report_init(cw_import_report *r);
 void cw_import_report_free(cw_import_report *r);
 
 /*
- * Parses text (YAML stream or JSON), validates each document and stores the
+ * Parses text (YAML stream or JSON), validates each document (Responsibilities
+ * against activities, NULL = the standard ones) and stores the
  * valid ones in one transaction. Invalid documents are reported in
  * r->errors (document index from 0) and skipped. Location entities are
  * stored and their targets listed in r->locations for the caller to follow.
@@ -37,7 +38,8 @@ void cw_import_report_free(cw_import_report *r);
  * storage failure); d says why.
  */
 typedef cw_err (*cw_import_hook)(void *ctx, const json_t *entity, cw_diag *d);
-cw_err cw_import_text(cw_store *s, const char *text, size_t len, cw_import_hook hook,
+cw_err cw_import_text(cw_store *s, const char *text, size_t len,
+                      const struct cw_activity_set *activities, cw_import_hook hook,
                       void *hook_ctx, cw_import_report *r, cw_diag *d);
 
 /*

@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "store/events_impl.h"
 #include "store/store_common.h"
 #include "store/store_impl.h"
 
@@ -34,30 +35,38 @@ cw_err cw_store_open(const char *url, const cw_store_options *opt, cw_store **ou
     if (opt->pool_size < 0 || opt->pool_size > 256)
         return cw_fail(d, CW_ERR_INVALID, "database: pool size %d is not in 0..256",
                        opt->pool_size);
-    if (has_prefix_ci(url, "postgres://") || has_prefix_ci(url, "postgresql://"))
+    cw_err err;
+    if (has_prefix_ci(url, "postgres://") || has_prefix_ci(url, "postgresql://")) {
 #ifdef CONWAY_HAVE_PG
-        return cw__pg_open(url, opt, out, d);
+        err = cw__pg_open(url, opt, out, d);
 #else
         return cw_fail(d, CW_ERR_UNSUPPORTED,
                        "database: this conway was built without PostgreSQL (libpq); "
                        "use a SQLite file path");
 #endif
-    if (!strcmp(url, ":memory:") || !strncmp(url, "file:", 5))
+    } else if (!strcmp(url, ":memory:") || !strncmp(url, "file:", 5)) {
         return cw__sqlite_open(url, opt, out, d); /* refused there */
-    /* the "in use" lock (store_backup.c): a restore never replaces a
-     * database that is open here */
-    int lock_fd = -1;
-    cw_err err = cw__db_lock(url, false, 10000, opt->read_only, &lock_fd, d);
-    if (err)
-        return err;
-    err = cw__sqlite_open(url, opt, out, d);
-    if (err) {
-        cw__db_unlock(lock_fd);
-        return err;
+    } else {
+        /* the "in use" lock (store_backup.c): a restore never replaces a
+         * database that is open here */
+        int lock_fd = -1;
+        err = cw__db_lock(url, false, 10000, opt->read_only, &lock_fd, d);
+        if (err)
+            return err;
+        err = cw__sqlite_open(url, opt, out, d);
+        if (err) {
+            cw__db_unlock(lock_fd);
+            return err;
+        }
+        (*out)->use_locked = true;
+        (*out)->use_lock_fd = lock_fd;
     }
-    (*out)->use_locked = true;
-    (*out)->use_lock_fd = lock_fd;
-    return CW_OK;
+    if (!err && (*out)->vt->events && cw__gc_new(*out, &(*out)->gc)) {
+        cw_store_close(*out);
+        *out = NULL;
+        err = cw_fail(d, CW_ERR_NOMEM, "database: out of memory");
+    }
+    return err;
 }
 
 void cw_store_close(cw_store *s)
@@ -66,6 +75,8 @@ void cw_store_close(cw_store *s)
         return;
     bool locked = s->use_locked;
     int lock_fd = s->use_lock_fd;
+    cw__gc_close(s->gc); /* commits what is still queued */
+    s->gc = NULL;
     s->vt->core->close(s);
     if (locked)
         cw__db_unlock(lock_fd);

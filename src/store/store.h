@@ -19,6 +19,8 @@
 #include <stdint.h>
 
 #include "catalog/catalog.h"
+#include "catalog/filter.h"
+#include "catalog/scope.h"
 #include "util/err.h"
 
 typedef struct cw_store cw_store;
@@ -93,24 +95,7 @@ cw_err cw_store_entity_get(cw_store *s, const char *kind, const char *ns,
 cw_err cw_store_entity_delete(cw_store *s, const char *kind, const char *ns,
                               const char *name, const char *if_match, cw_diag *d);
 
-/* Filters in Backstage's model: an OR of clauses, each an AND of conditions
- * on search keys (see cw_entity_search_rows). Keys and values lower-case. */
-typedef struct {
-    const char *key;          /* "kind", "spec.type", "relations.ownedby", ... */
-    const char *const *values; /* match any of these; nvalues == 0: key exists */
-    size_t nvalues;
-} cw_filter_cond;
-
-typedef struct {
-    cw_filter_cond *conds;
-    size_t n;
-} cw_filter_clause;
-
-typedef struct {
-    cw_filter_clause *clauses;
-    size_t n;                 /* 0 = match everything */
-} cw_filter;
-
+/* Filters: cw_filter (catalog/filter.h). */
 typedef struct {
     const cw_filter *filter;  /* may be NULL */
     const char *text;         /* case-insensitive substring of name, title or
@@ -241,9 +226,10 @@ cw_err cw_store_restore(const char *url, const char *in_path, cw_backup_report *
 /* ==== end of backup and restore ============================================== */
 
 /* ==== events (issue #3) ======================================================
- * CDEvents intake, listing, and the plain-array inputs of the delivery
- * insights (insights/dora.h, coupling.h, undeployed.h). Implemented in
- * store_events.c (public functions, group commit) and <backend>_events.c.
+ * CDEvents intake, listing, and the stored rows the delivery insights
+ * read (events/delivery.h, streamed into insights/delivery.h's sink by the
+ * caller). Implemented in store_events.c (public functions and group
+ * commit) and <backend>_events.c.
  *
  * Storage decisions:
  * - An event is unique by (context.source, context.id), enforced by the
@@ -256,8 +242,8 @@ cw_err cw_store_restore(const char *url, const char *in_path, cw_backup_report *
  *   catalog whenever the catalog changed since (checked on every event read
  *   and write), so fixing an annotation makes earlier events match.
  */
+#include "events/delivery.h"
 #include "events/events.h"
-#include "insights/dora.h"
 
 typedef struct {
     size_t accepted;      /* newly stored */
@@ -272,24 +258,6 @@ typedef struct {
  */
 cw_err cw_store_events_put(cw_store *s, const cw_event *events, size_t n,
                            cw_event_put_result *res, cw_diag *d);
-
-/* A set of Components: the whole catalog, one Component, the Components that
- * are partOf a System, or those ownedBy a Group. */
-typedef enum {
-    CW_SCOPE_ORG = 0,
-    CW_SCOPE_COMPONENT,
-    CW_SCOPE_SYSTEM,
-    CW_SCOPE_GROUP
-} cw_scope_kind;
-
-typedef struct {
-    cw_scope_kind kind;
-    char key[CW_REF_MAX];  /* lower-cased entity key; "" for org */
-} cw_scope;
-
-/* Parses "org" or an entity ref (a bare name means a Component) into a
- * scope. CW_ERR_INVALID for other kinds or a malformed ref. */
-cw_err cw_scope_parse(const char *text, cw_scope *out, cw_diag *d);
 
 typedef struct {
     const char *type_prefix;  /* context.type starts with it; NULL = any */
@@ -340,40 +308,17 @@ cw_err cw_store_events_unmatched_keys(cw_store *s, size_t max, cw_unmatched_key 
                                       size_t *n, cw_diag *d);
 void cw_unmatched_keys_free(cw_unmatched_key *k, size_t n);
 
-/* What cw_store_delivery_load reads (bits). */
-#define CW_DELIVERY_DEPLOYMENTS 1u  /* production deployed/upgraded */
-#define CW_DELIVERY_ROLLBACKS 2u    /* production rolledback */
-#define CW_DELIVERY_CHANGES 4u      /* change.created/merged, per change */
-#define CW_DELIVERY_INCIDENTS 8u    /* incident.*, per incident subject id */
-#define CW_DELIVERY_ALL 15u
-
-typedef struct {
-    const cw_scope *scope;       /* NULL = org */
-    const char *production_env;  /* --production-env pattern; NULL = "prod*" */
-    unsigned what;               /* CW_DELIVERY_* bits */
-} cw_delivery_query;
-
 /*
- * The inputs of the delivery insights for a scope, over the whole history
- * (the computations need earlier deployments and later incidents):
- * components 0..ncomponents-1 sorted by ref, with their owners; only
- * interpreted (known) event types. Incidents are aggregated per subject.id
- * over all their events (start = first detected/reported, resolved = the
- * latest resolved, component and artifact from any event naming them); a
- * scoped load keeps those of its components, an org load keeps every
- * incident (component -1 when it matches none). Changes are aggregated per
- * (component, subject.id): earliest created, earliest merged.
+ * Streams the stored inputs of the delivery insights for q->scope (and
+ * q->what; q->production_env is the sink's business) into sink, over the
+ * whole history (the computations need earlier deployments and later
+ * incidents), in the order cw_delivery_sink (events/delivery.h) describes,
+ * from one consistent snapshot. Only interpreted (known) event types. The
+ * store applies no rule: which rows count, and for which component, is
+ * decided by the sink (insights/delivery.h). A scope that does not exist
+ * is CW_ERR_NOT_FOUND.
  */
-typedef struct {
-    size_t ncomponents;
-    char **component_refs;       /* "component:default/Name" */
-    char **owner_refs;           /* ownedBy target ref, or NULL */
-    cw_dora_input in;            /* arrays owned by this struct */
-    void *priv_;                 /* backing storage */
-} cw_delivery_data;
-
-cw_err cw_store_delivery_load(cw_store *s, const cw_delivery_query *q, cw_delivery_data *out,
-                              cw_diag *d);
-void cw_delivery_data_free(cw_delivery_data *dd);
+cw_err cw_store_delivery_scan(cw_store *s, const cw_delivery_query *q,
+                              const cw_delivery_sink *sink, void *ctx, cw_diag *d);
 
 #endif

@@ -163,8 +163,6 @@ cw_err cw_store_backup(cw_store *s, const char *out_path, cw_backup_progress_fn 
 {
     if (!s)
         return cw_fail(d, CW_ERR_INVALID, "store: no store handle");
-    if (!s->vt->backup && !strcmp(s->vt->backend, "postgres"))
-        return cw_fail(d, CW_ERR_UNSUPPORTED, "%s", PG_BACKUP_HINT);
     const cw_store_backup_ops *ops;
     STORE_OPS(s, backup, ops, d);
     if (!out_path || !*out_path)
@@ -184,17 +182,16 @@ cw_err cw_store_backup_verify(const char *backup_path, cw_store *source,
         return cw_fail(d, CW_ERR_INVALID, "verify: no report");
     memset(rep, 0, sizeof *rep);
     const cw_store_backup_ops *ops = NULL;
-    if (source) {
-        if (!source->vt->backup && !strcmp(source->vt->backend, "postgres"))
-            return cw_fail(d, CW_ERR_UNSUPPORTED, "%s", PG_BACKUP_HINT);
+    if (source)
         STORE_OPS(source, backup, ops, d);
-    }
-    cw_err err = cw__sqlite_backup_inspect(backup_path, rep, d);
-    if (err || !source)
-        return err;
     cw_backup_report src = {0};
-    err = ops->table_rows(source, &src, d);
-    if (!err)
+    cw_err err = CW_OK;
+    /* the source first: a backend that cannot count (PostgreSQL) says so
+     * before the file is read */
+    if (source && (err = ops->table_rows(source, &src, d)))
+        return err;
+    err = cw__sqlite_backup_inspect(backup_path, rep, d);
+    if (!err && source)
         err = compare_rows(rep, &src, d);
     cw_backup_report_free(&src);
     return err;

@@ -3,19 +3,21 @@
  * handle embeds `struct cw_store` as its first member; the public cw_store_*
  * functions in store*.c check arguments once and dispatch through the vtable.
  *
- * The vtable is grouped by domain (core, entities, tokens, then events,
- * audit…): a domain is one pointer to a table of operations, declared here or
- * in the domain's own header and implemented per backend in that backend's
- * own file (sqlite_entities.c, sqlite_tokens.c, later sqlite_events.c,
- * postgres_entities.c…). A backend leaves a domain NULL until it implements
- * it, and the dispatcher then answers CW_ERR_UNSUPPORTED naming the backend.
+ * The vtable is grouped by domain (core, entities, tokens, events, audit,
+ * backup): a domain is one pointer to a table of operations, declared here
+ * or in the domain's own header (events_impl.h, store_audit.h) and
+ * implemented per backend in that backend's own file (sqlite_entities.c,
+ * postgres_events.c…). Both backends implement every domain; one that
+ * cannot do what a domain asks answers CW_ERR_UNSUPPORTED from its ops (as
+ * PostgreSQL's backup does), so callers never test which backend they have.
+ * A NULL domain makes the dispatcher answer CW_ERR_UNSUPPORTED too.
  *
  * Adding a domain:
  *   1. declare `struct cw_store_<domain>_ops` (in store_impl.h or its own
- *      header) — the slot below is already forward-declared for events/audit;
+ *      header) and its slot below;
  *   2. write the public functions (e.g. store_events.c) with STORE_OPS();
- *   3. implement the ops in sqlite_<domain>.c and add one line to the
- *      vtable in sqlite.c.
+ *   3. implement the ops in sqlite_<domain>.c and postgres_<domain>.c and
+ *      add one line to each vtable (sqlite.c, postgres.c).
  */
 #ifndef CW_STORE_IMPL_H
 #define CW_STORE_IMPL_H
@@ -23,9 +25,14 @@
 #include "store/store.h"
 
 typedef struct cw_store_vtable cw_store_vtable;
+typedef struct cw__gc cw__gc;
 
 struct cw_store {
     const cw_store_vtable *vt;
+    /* The group commit of event batches (store_gc.c): created by
+     * cw_store_open once the backend is open, drained and freed by
+     * cw_store_close before the backend closes; NULL without events. */
+    cw__gc *gc;
     /* The shared "in use" lock on "<file>.lock" (store_backup.c), taken and
      * released by cw_store_open/close; backends leave these alone. */
     bool use_locked;
@@ -81,7 +88,7 @@ typedef struct cw_store_backup_ops {
     cw_err (*table_rows)(cw_store *s, cw_backup_report *rep, cw_diag *d);
 } cw_store_backup_ops;
 
-/* Domains still to come; each defines its struct in its own header. */
+/* Domains declared in their own headers (events_impl.h, store_audit.h). */
 struct cw_store_event_ops;
 struct cw_store_audit_ops;
 struct cw_store_metric_ops;   /* metrics_impl.h */
@@ -91,9 +98,9 @@ struct cw_store_vtable {
     const cw_store_core_ops *core;              /* never NULL */
     const cw_store_entity_ops *entities;
     const cw_store_token_ops *tokens;
-    const struct cw_store_event_ops *events;    /* CDEvents, pings: not yet */
-    const struct cw_store_audit_ops *audit;     /* audit log: not yet */
-    const cw_store_backup_ops *backup;          /* online backup: SQLite only */
+    const struct cw_store_event_ops *events;    /* CDEvents */
+    const struct cw_store_audit_ops *audit;     /* audit log */
+    const cw_store_backup_ops *backup;          /* online backup (PostgreSQL: unsupported) */
     const struct cw_store_metric_ops *metrics;  /* metric series (store_metrics.h) */
 };
 

@@ -153,7 +153,7 @@ static void test_concurrent_async_batches(void **state)
         bs[i].n = 1;
     }
     uint64_t tx0, b0, r0, tx1, b1, r1;
-    cw__events_gc_stats(&tx0, &b0, &r0);
+    cw__gc_stats(f->s->gc, &tx0, &b0, &r0);
     submitter sub[NTH], sync = {.s = f->s, .n = NSYNC};
     pthread_t th[NTH], sth;
     assert_int_equal(pthread_create(&sth, NULL, blocking_main, &sync), 0);
@@ -168,7 +168,7 @@ static void test_concurrent_async_batches(void **state)
     pthread_join(sth, NULL);
     assert_int_equal(sync.failed, 0);
     tally_wait(&t, NTH * PER);
-    cw__events_gc_stats(&tx1, &b1, &r1);
+    cw__gc_stats(f->s->gc, &tx1, &b1, &r1);
     assert_int_equal(t.errors, 0);
     assert_int_equal(t.accepted, NTH * PER);
     for (size_t i = 0; i < NTH * PER; i++)
@@ -192,6 +192,46 @@ static void test_concurrent_async_batches(void **state)
     assert_int_equal(t.accepted, 0);
     assert_int_equal(t.duplicates, NTH * PER);
     for (size_t i = 0; i < NTH * PER; i++)
+        cw_event_free(&bs[i].ev[0]);
+    free(bs);
+}
+
+/* Closing a store with batches still queued commits them first: every
+ * callback runs exactly once, successfully, before cw_store_close returns,
+ * and the events are stored. (The group commit's state is the store's:
+ * nothing of it outlives the handle.) */
+static void test_close_with_queued_batches(void **state)
+{
+    fx_store *f = *state;
+    enum { NB = 300 };
+    tally t = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    batch *bs = calloc(NB, sizeof *bs);
+    assert_non_null(bs);
+    for (size_t i = 0; i < NB; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "closing-%zu", i);
+        bs[i].t = &t;
+        make_event(&bs[i].ev[0], "/closing", id);
+        bs[i].n = 1;
+    }
+    for (size_t i = 0; i < NB; i++) {
+        cw_diag d = {""};
+        assert_int_equal(cw_store_events_put_async(f->s, bs[i].ev, 1, on_done, &bs[i], &d),
+                         CW_OK);
+    }
+    cw_store_close(f->s); /* no waiting for the callbacks first */
+    f->s = NULL;
+    pthread_mutex_lock(&t.mu);
+    size_t calls = t.calls, errors = t.errors, accepted = t.accepted;
+    pthread_mutex_unlock(&t.mu);
+    assert_int_equal(calls, NB);
+    assert_int_equal(errors, 0);
+    assert_int_equal(accepted, NB);
+    for (size_t i = 0; i < NB; i++)
+        assert_int_equal(bs[i].calls, 1);
+    f->s = fx_store_open(fx_store_url(f));
+    assert_int_equal(count_events(f->s), NB);
+    for (size_t i = 0; i < NB; i++)
         cw_event_free(&bs[i].ev[0]);
     free(bs);
 }
@@ -618,6 +658,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         FX_STORE_TEST(test_concurrent_async_batches),
+        FX_STORE_TEST(test_close_with_queued_batches),
         FX_STORE_TEST(test_refused_batch_fails_alone),
         FX_STORE_TEST(test_bad_arguments_and_empty_batch),
         FX_STORE_TEST(test_audited_puts_store_records),
