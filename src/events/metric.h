@@ -187,20 +187,4 @@ cw_err cw_metric_points_bucket(const cw_metric_point *in, size_t n, int64_t from
                                int64_t step, cw_metric_agg agg, cw_metric_point **out,
                                size_t *nout);
 
-/* ---- durations ------------------------------------------------------------------ */
-
-/*
- * A Prometheus-style duration: one or more <integer><unit> parts with units
- * ms, s, m, h, d, w, y (365 days), largest first ("1h30m"), or a plain
- * integer number of seconds. Into milliseconds; false for anything else,
- * zero, or more than 100 years.
- */
-bool cw_metric_duration_parse(const char *text, int64_t *ms_out);
-
-/* "1d", "6h", "90s", "1h30m": the shortest text of a duration. */
-void cw_metric_duration_format(int64_t ms, char out[32]);
-
-/* Parses a date ("2025-06-30" = midnight UTC) or an RFC 3339 date-time. */
-bool cw_metric_date_parse(const char *text, int64_t *ms_out);
-
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "events/metric.h"
+#include "util/duration.h"
 #include "http/api_common.h"
 #include "http/api_events.h"
 #include "http/http_int.h"
@@ -149,7 +150,7 @@ static void get_metric(cw_app *app, cw_req *req, cw_resp *resp)
         cw_resp_problem(resp, 400, "query parameter 'to': must be later than 'from'");
         goto out;
     }
-    if (step_text && !cw_metric_duration_parse(step_text, &step)) {
+    if (step_text && !cw_duration_parse(step_text, &step)) {
         cw_resp_problem(resp, 400, "query parameter 'step': '%.40s' is not a duration (e.g. 15s, "
                         "5m, 1h, 1d, 1w, or seconds)", step_text);
         goto out;
@@ -177,7 +178,7 @@ static void get_metric(cw_app *app, cw_req *req, cw_resp *resp)
     char f[32], t[32], st[32];
     cw_time_format_compact(from, f);
     cw_time_format_compact(to, t);
-    cw_metric_duration_format(step, st);
+    cw_duration_format(step, st);
     json_t *series = cw_series_result_json(&r);
     json_t *body = series ? json_pack("{s:s, s:b, s:s, s:s, s:s, s:s, s:I, s:o}", "name", name,
                                       "builtin", builtin, "from", f, "to", t, "step", st, "agg",

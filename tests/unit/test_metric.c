@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "events/metric.h"
+#include "util/duration.h"
 #include "fixtures.h"
 
 #define T0 1700000000000LL
@@ -342,28 +343,28 @@ static void test_durations(void **state)
               {"2h5s10ms", 7205010}};
     for (size_t i = 0; i < FX_LEN(ok); i++) {
         int64_t ms = 0;
-        assert_true(cw_metric_duration_parse(ok[i].in, &ms));
+        assert_true(cw_duration_parse(ok[i].in, &ms));
         assert_int_equal(ms, ok[i].ms);
     }
     static const char *const bad[] = {"", "0", "0s", "1.5h", "m", "5m1h", "1x", "-5m",
                                       "1h1h", "101y", "99999999999999999999s", "1 h"};
     for (size_t i = 0; i < FX_LEN(bad); i++) {
         int64_t ms = 0;
-        assert_false(cw_metric_duration_parse(bad[i], &ms));
+        assert_false(cw_duration_parse(bad[i], &ms));
     }
     char out[32];
-    cw_metric_duration_format(86400000, out);
+    cw_duration_format(86400000, out);
     assert_string_equal(out, "1d");
-    cw_metric_duration_format(5400000, out);
+    cw_duration_format(5400000, out);
     assert_string_equal(out, "1h30m");
-    cw_metric_duration_format(691200000, out);
+    cw_duration_format(691200000, out);
     assert_string_equal(out, "1w1d");
     int64_t t = 0;
-    assert_true(cw_metric_date_parse("2025-06-30", &t));
+    assert_true(cw_date_parse("2025-06-30", &t));
     assert_int_equal(t, 1751241600000LL);
-    assert_true(cw_metric_date_parse("2025-06-30T12:00:00Z", &t));
-    assert_false(cw_metric_date_parse("2025-06-31", &t));
-    assert_false(cw_metric_date_parse("30/06/2025", &t));
+    assert_true(cw_date_parse("2025-06-30T12:00:00Z", &t));
+    assert_false(cw_date_parse("2025-06-31", &t));
+    assert_false(cw_date_parse("30/06/2025", &t));
 }
 
 int main(void)
