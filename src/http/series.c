@@ -20,6 +20,21 @@ bool cw_series_builtin(const char *name) { return cw_dora_series_find(name) >= 0
 
 static int64_t floor_day(int64_t ms) { return (ms >= 0 ? ms / DAY_MS : -((-ms + DAY_MS - 1) / DAY_MS)) * DAY_MS; }
 
+cw_err cw_series_delivery_load(const cw_series_source *src, const cw_scope *scope, unsigned what,
+                               cw_delivery_data *dd, cw_diag *d)
+{
+    cw_delivery_query dq = {.scope = scope, .production_env = src->production_env, .what = what};
+    memset(dd, 0, sizeof *dd);
+    cw_delivery_collector *col = NULL;
+    cw_err err = cw_delivery_collector_new(&dq, &col, d);
+    if (!err)
+        err = cw_store_delivery_scan(src->store, &dq, cw_delivery_collector_sink(), col, d);
+    if (!err)
+        err = cw_delivery_collector_finish(col, dd, d);
+    cw_delivery_collector_free(col);
+    return err;
+}
+
 static cw_err dora_query(const cw_series_source *src, const cw_metric_query *q, int which,
                          cw_metric_result *out, cw_diag *d)
 {
@@ -41,18 +56,8 @@ static cw_err dora_query(const cw_series_source *src, const cw_metric_query *q, 
     if ((to - from) / DAY_MS > CW_DORA_MAX_DAYS)
         return cw_fail(d, CW_ERR_INVALID, "from: DORA series cover at most %d days",
                        CW_DORA_MAX_DAYS);
-    cw_delivery_query dq = {.scope = &sc, .production_env = src->production_env,
-                            .what = CW_DELIVERY_ALL};
     cw_delivery_data dd;
-    memset(&dd, 0, sizeof dd);
-    cw_delivery_collector *col = NULL;
-    err = cw_delivery_collector_new(&dq, &col, d);
-    if (!err)
-        err = cw_store_delivery_scan(src->store, &dq, cw_delivery_collector_sink(), col, d);
-    if (!err)
-        err = cw_delivery_collector_finish(col, &dd, d);
-    cw_delivery_collector_free(col);
-    if (err) {
+    if ((err = cw_series_delivery_load(src, &sc, CW_DELIVERY_ALL, &dd, d))) {
         cw_delivery_data_free(&dd);
         return err;
     }

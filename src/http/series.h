@@ -13,7 +13,9 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "catalog/scope.h"
 #include "events/metric.h"
+#include "insights/delivery.h"
 #include "store/store.h"
 #include "store/store_metrics.h"
 #include "util/err.h"
@@ -36,6 +38,12 @@ bool cw_series_builtin(const char *name);
  */
 cw_err cw_series_query(const cw_series_source *src, const cw_metric_query *q,
                        cw_metric_result *out, cw_diag *d);
+
+/* The delivery inputs of a scope (NULL: org) for the DORA insight and the
+ * hypotheses' artifacts: the store's rows through insights/delivery.h's
+ * collector. *dd is empty on error (free it either way). */
+cw_err cw_series_delivery_load(const cw_series_source *src, const cw_scope *scope,
+                               unsigned what, cw_delivery_data *dd, cw_diag *d);
 
 /* [{"time": RFC 3339, "value": number}, ...] (NULL when out of memory). */
 json_t *cw_series_points_json(const cw_metric_point *p, size_t n);

@@ -146,6 +146,7 @@ static const cw_route *const route_tables[] = {
     cw_routes_events,
     cw_routes_insights,
     cw_routes_metrics,
+    cw_routes_strategy,
 };
 
 const cw_route *const *cw_route_tables(size_t *n)
