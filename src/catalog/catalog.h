@@ -57,6 +57,14 @@ cw_err cw_entity_ref(const json_t *entity, cw_ref *out, cw_diag *d);
 /* Known kind's canonical spelling ("Component") for any case, or NULL. */
 const char *cw_kind_canonical(const char *kind);
 
+/* Whether a team-scoped token may write entities of this kind (any case):
+ * the kinds whose ownership is a catalog concept (Component, API, Resource,
+ * System, Domain and conway's kinds with an owner). Not Group, User,
+ * Location, Template or kinds conway does not know. The names, for
+ * messages: cw_kind_team_writable_names(). */
+bool cw_kind_team_writable(const char *kind);
+const char *cw_kind_team_writable_names(void);
+
 /* Validation rules of Backstage (standards.md §7); each returns true when valid. */
 bool cw_valid_name(const char *s);
 bool cw_valid_namespace(const char *s);

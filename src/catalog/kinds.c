@@ -176,6 +176,30 @@ const cw_kind_rule *cw__kind_rule(const char *kind)
 
 const cw_kind_rule *cw__unknown_kind_rule(void) { return &unknown_rule; }
 
+/* The kinds whose ownership is a catalog concept: Backstage's owned kinds
+ * (spec.owner required) and conway's own kinds (Responsibilities through
+ * the owner of its target, the others through spec.owner). Groups, Users
+ * and Locations describe the organisation and where the catalog comes
+ * from: they belong to no team, whatever their spec says. Templates run
+ * actions in Backstage: not a team's to publish through a scoped token. */
+static const char *const team_kinds[] = {"Component", "API", "Resource", "System", "Domain",
+                                         "Responsibilities", "Heartbeat", "Scorecard", "Goal",
+                                         "Hypothesis", "Decision"};
+
+bool cw_kind_team_writable(const char *kind)
+{
+    for (size_t i = 0; kind && i < N(team_kinds); i++)
+        if (strcasecmp(team_kinds[i], kind) == 0)
+            return true;
+    return false;
+}
+
+const char *cw_kind_team_writable_names(void)
+{
+    return "Component, API, Resource, System, Domain, Responsibilities, Heartbeat, "
+           "Scorecard, Goal, Hypothesis and Decision";
+}
+
 void cw__issue(cw_issue_list *l, const char *path, const char *fmt, ...)
 {
     if (!l)

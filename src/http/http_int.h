@@ -17,6 +17,7 @@
 #include "util/err.h"
 
 typedef struct cw_metrics cw_metrics;
+typedef struct cw_token_uses cw_token_uses;
 
 /* Shared, long-lived state of a running server. */
 typedef struct cw_app {
@@ -24,6 +25,7 @@ typedef struct cw_app {
     cw_store *store;
     cw_metrics *metrics;
     int64_t started_ms;
+    cw_token_uses *token_uses;     /* tokens' last use, written in the background */
 } cw_app;
 
 typedef enum {

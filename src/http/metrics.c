@@ -169,8 +169,9 @@ static void put_amqp(cw_buf *out)
                           (unsigned long long)vals[k]);
         }
     }
-    cw_buf_puts(out, "# HELP conway_amqp_events_total Events taken from AMQP: stored, or "
-                     "duplicate (already stored, absorbed).\n"
+    cw_buf_puts(out, "# HELP conway_amqp_events_total Events taken from AMQP: stored, "
+                     "duplicate (already stored, absorbed), or conflict (a known source and id "
+                     "with another body, not stored).\n"
                      "# TYPE conway_amqp_events_total counter\n");
     for (size_t i = 0; i < s.n; i++) {
         cw_buf_puts(out, "conway_amqp_events_total{queue=\"");
@@ -181,6 +182,10 @@ static void put_amqp(cw_buf *out)
         put_label(out, s.st[i].queue);
         cw_buf_printf(out, "\",outcome=\"duplicate\"} %llu\n",
                       (unsigned long long)s.st[i].events_duplicate);
+        cw_buf_puts(out, "conway_amqp_events_total{queue=\"");
+        put_label(out, s.st[i].queue);
+        cw_buf_printf(out, "\",outcome=\"conflict\"} %llu\n",
+                      (unsigned long long)s.st[i].events_conflict);
     }
     cw_buf_puts(out, "# HELP conway_amqp_reconnects_total Connections to the broker made after "
                      "the first.\n"

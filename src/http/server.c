@@ -40,6 +40,7 @@
 
 #include "http/http_int.h"
 #include "http/judge.h"
+#include "http/token_use.h"
 #include "util/crypto.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -267,9 +268,11 @@ static bool authenticate(cw_app *app, const cw_route *route, cw_req *req, cw_res
         req->role = role_of_token(&req->token);
         int64_t now = cw_now_ms() / 1000;
         /* Recording every use would turn each read into a write; a minute
-         * of precision is plenty for "last used". */
+         * of precision is plenty for "last used". Noted in memory and
+         * written in the background: bookkeeping never holds up a request
+         * (token_use.h). */
         if (now - req->token.last_used_at >= 60)
-            (void)cw_store_token_touch(app->store, req->token.id, now, &d);
+            cw_token_uses_note(app->token_uses, req->token.id, now);
     }
     cw_role need;
     switch (route->auth) {
@@ -1101,6 +1104,9 @@ cw_err cw_server_start(const cw_server_config *cfg, cw_store *store, cw_server *
         cw_fail(d, err, "cannot allocate metrics");
         goto fail;
     }
+    err = cw_token_uses_start(store, 0, &srv->app.token_uses, d);
+    if (err)
+        goto fail;
     struct sockaddr_storage ss;
     socklen_t sslen = 0;
     bool ipv6 = false;
@@ -1152,6 +1158,7 @@ cw_err cw_server_start(const cw_server_config *cfg, cw_store *store, cw_server *
     return CW_OK;
 fail:
     header_guard_stop(srv);
+    cw_token_uses_stop(srv->app.token_uses);
     cw_metrics_free(srv->app.metrics);
     pthread_cond_destroy(&srv->hg_cv);
     pthread_mutex_destroy(&srv->hg_mu);
@@ -1183,6 +1190,7 @@ void cw_server_stop(cw_server *s)
     pthread_mutex_unlock(&s->df_mu);
     header_guard_stop(s);
     MHD_stop_daemon(s->daemon); /* its close notifications free the conn_recs */
+    cw_token_uses_stop(s->app.token_uses); /* after the daemon: no more notes */
     cw_metrics_free(s->app.metrics);
     pthread_cond_destroy(&s->hg_cv);
     pthread_mutex_destroy(&s->hg_mu);

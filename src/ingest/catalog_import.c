@@ -187,6 +187,15 @@ static cw_err import_docs(cw_store *s, const char *text, size_t len,
         valid[nvalid] = doc;
         nvalid++;
     }
+    if (hook && nvalid) {
+        /* the last call sees the documents together (entity NULL) */
+        cw_diag vd = {{0}};
+        cw_err verr = hook(hook_ctx, NULL, &vd);
+        if (verr) {
+            err = cw_fail(d, verr, "%s", vd.msg);
+            goto out;
+        }
+    }
     if (nvalid) {
         err = cw_store_entity_put_many(s, valid, nvalid, results, d);
         if (err)

@@ -33,7 +33,10 @@ void cw_import_report_free(cw_import_report *r);
  * `hook`, when not NULL, is called for every valid entity before storing;
  * returning an error rejects that document with the hook's detail, except
  * CW_ERR_FORBIDDEN, which refuses the whole text (nothing is stored) and is
- * returned with d naming the document (used for permission checks).
+ * returned with d naming the document (used for permission checks). When
+ * some documents passed, it is called once more with entity NULL before
+ * anything is stored (checks over the documents together): any error then
+ * refuses the whole text and is returned with the hook's detail.
  * Returns an error only when nothing could be done (unparseable text,
  * storage failure); d says why.
  */

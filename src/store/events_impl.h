@@ -76,6 +76,10 @@ struct cw_store_event_ops {
     /* cw_store_delivery_scan */
     cw_err (*delivery)(cw_store *s, const cw_delivery_query *q, const cw_delivery_sink *sink,
                        void *ctx, cw_diag *d);
+    /* cw_store_link_owners; out is zeroed; rows added with cw__link_owner_add,
+     * out->gen read before the rows */
+    cw_err (*link_owners)(cw_store *s, cw_link_owners *out, cw_diag *d);
+    cw_err (*catalog_gen)(cw_store *s, int64_t *out, cw_diag *d);
 };
 
 /*

@@ -129,6 +129,53 @@ static cw_err link_index_load(cw__pg_conn *c, cw__link_index *x, cw_diag *d)
     return err;
 }
 
+static cw_err ev_catalog_gen(cw_store *store, int64_t *out, cw_diag *d)
+{
+    cw_pg *s = cw__pg(store);
+    cw__pg_conn *c = NULL;
+    cw_err err = cw__pg_acquire(s, &c, d);
+    if (err)
+        return err;
+    err = cw__pg_entity_gen(c, out, d);
+    cw__pg_release(s, c);
+    return err;
+}
+
+static cw_err ev_link_owners(cw_store *store, cw_link_owners *out, cw_diag *d)
+{
+    cw_pg *s = cw__pg(store);
+    cw__pg_conn *c = NULL;
+    cw_err err = cw__pg_acquire(s, &c, d);
+    if (err)
+        return err;
+    PGresult *r = NULL;
+    size_t cap = 0;
+    /* the generation first: the rows are at least that new */
+    err = cw__pg_entity_gen(c, &out->gen, d);
+    /* only string annotations count, as SQLite's json_extract typed TEXT */
+    if (!err)
+        err = cw__pg_exec(
+        c,
+        "SELECT ref, " CW__LINK_OWNERS_OWNER_SQL ", name,"
+        " CASE WHEN json_typeof(a->'conway.dev/service-id') = 'string'"
+        "  THEN a->>'conway.dev/service-id' END,"
+        " CASE WHEN json_typeof(a->'conway.dev/repository') = 'string'"
+        "  THEN a->>'conway.dev/repository' END,"
+        " CASE WHEN json_typeof(a->'github.com/project-slug') = 'string'"
+        "  THEN a->>'github.com/project-slug' END"
+        " FROM (SELECT id, ref, name, key, body::json->'metadata'->'annotations' AS a"
+        "  FROM entities WHERE kind = 'Component') e ORDER BY key",
+        0, NULL, &r, d);
+    for (int i = 0; !err && i < PQntuples(r); i++)
+        if (cw__link_owner_add(out, &cap, cw__pg_text(r, i, 0), text_or_null(r, i, 1),
+                               cw__pg_text(r, i, 2), text_or_null(r, i, 3),
+                               text_or_null(r, i, 4), text_or_null(r, i, 5)))
+            err = cw_fail(d, CW_ERR_NOMEM, "link owners: out of memory");
+    PQclear(r);
+    cw__pg_release(s, c);
+    return err;
+}
+
 /* Matches link rows against the catalog: all of them, or only those not
  * matched yet; a full pass then records the catalog generation. A full
  * pass must run under the entity lock (the caller takes it). */
@@ -396,10 +443,77 @@ static cw_err event_key(cw_buf *k, const char *source, const char *id)
 }
 
 /*
+ * Of the rows that stored nothing (dup[k] for the k-th row of the
+ * batches): those whose stored event has another body, marked 2 in dup
+ * (a conflict, not a duplicate). One statement for all of them.
+ */
+static cw_err mark_conflicts(cw__pg_conn *c, cw__event_batch *const *bs, size_t nb, char *dup,
+                             cw_diag *d)
+{
+    cw__pg_array src, ids;
+    cw__pg_array_init(&src);
+    cw__pg_array_init(&ids);
+    cw_strmap bodies;
+    memset(&bodies, 0, sizeof bodies);
+    cw_buf key;
+    cw_buf_init(&key, 0);
+    PGresult *r = NULL;
+    cw_err err = CW_OK;
+    size_t k = 0, ndup = 0;
+    for (size_t b = 0; !err && b < nb; b++)
+        for (size_t i = 0; !err && i < bs[b]->n; i++, k++) {
+            if (!dup[k])
+                continue;
+            if (cw__pg_array_add(&src, bs[b]->rows[i].source) ||
+                cw__pg_array_add(&ids, bs[b]->rows[i].id))
+                err = oom(d);
+            ndup++;
+        }
+    if (err || !ndup)
+        goto out;
+    const char *p[] = {cw__pg_array_text(&src), cw__pg_array_text(&ids)};
+    if (!p[0] || !p[1]) {
+        err = oom(d);
+        goto out;
+    }
+    err = cw__pg_exec(c,
+                      "SELECT source, event_id, body FROM events WHERE (source, event_id) IN "
+                      "(SELECT * FROM unnest($1::text[], $2::text[]))",
+                      2, p, &r, d);
+    for (int i = 0; !err && i < PQntuples(r); i++)
+        if (event_key(&key, cw__pg_text(r, i, 0), cw__pg_text(r, i, 1)) ||
+            cw_strmap_put(&bodies, key.data, (void *)(intptr_t)(i + 1)))
+            err = oom(d);
+    k = 0;
+    for (size_t b = 0; !err && b < nb; b++)
+        for (size_t i = 0; !err && i < bs[b]->n; i++, k++) {
+            if (!dup[k])
+                continue;
+            const cw__event_row *row = &bs[b]->rows[i];
+            if (event_key(&key, row->source, row->id)) {
+                err = oom(d);
+                break;
+            }
+            intptr_t at = (intptr_t)cw_strmap_get(&bodies, key.data);
+            if (at && !cw__event_body_same(PQgetvalue(r, (int)at - 1, 2),
+                                           (size_t)PQgetlength(r, (int)at - 1, 2), row->body))
+                dup[k] = 2;
+        }
+out:
+    PQclear(r);
+    cw_strmap_free(&bodies);
+    cw_buf_free(&key);
+    cw__pg_array_free(&src);
+    cw__pg_array_free(&ids);
+    return err;
+}
+
+/*
  * The rows of the batches as column arrays, written with one statement;
  * each batch's accepted/duplicate counts come from the rows the statement
  * returns (the first occurrence of a key in the statement is the one
- * inserted, later ones and stored ones are duplicates).
+ * inserted, later ones and stored ones are duplicates, or conflicts when
+ * their body differs from the stored one).
  */
 static cw_err put_rows(cw__pg_conn *c, cw__event_ids *pc, cw__event_batch *const *bs, size_t nb,
                        int64_t now_ms, cw_diag *d)
@@ -462,8 +576,12 @@ static cw_err put_rows(cw__pg_conn *c, cw__event_ids *pc, cw__event_batch *const
         if (event_key(&key, cw__pg_text(r, i, 0), cw__pg_text(r, i, 1)) ||
             cw_strmap_put(&inserted, key.data, (void *)1))
             err = oom(d);
+    char *dup = !err && total ? calloc(total, 1) : NULL;
+    if (!err && total && !dup)
+        err = oom(d);
+    size_t rn = 0;
     for (size_t b = 0; !err && b < nb; b++) {
-        for (size_t i = 0; !err && i < bs[b]->n; i++) {
+        for (size_t i = 0; !err && i < bs[b]->n; i++, rn++) {
             const cw__event_row *row = &bs[b]->rows[i];
             if (event_key(&key, row->source, row->id)) {
                 err = oom(d);
@@ -474,10 +592,21 @@ static cw_err put_rows(cw__pg_conn *c, cw__event_ids *pc, cw__event_batch *const
                 cw_strmap_put(&inserted, key.data, (void *)2);
                 bs[b]->res.accepted++;
             } else {
-                bs[b]->res.duplicates++;
+                dup[rn] = 1;
             }
         }
     }
+    if (!err && total)
+        err = mark_conflicts(c, bs, nb, dup, d);
+    rn = 0;
+    for (size_t b = 0; !err && b < nb; b++)
+        for (size_t i = 0; i < bs[b]->n; i++, rn++) {
+            if (dup[rn] == 1)
+                bs[b]->res.duplicates++;
+            else if (dup[rn] == 2)
+                bs[b]->res.conflicts++;
+        }
+    free(dup);
     PQclear(r);
     cw_strmap_free(&inserted);
     cw_buf_free(&key);
@@ -907,4 +1036,6 @@ const struct cw_store_event_ops cw__pg_event_ops = {
     .query = ev_query,
     .unmatched_keys = ev_unmatched_keys,
     .delivery = ev_delivery,
+    .link_owners = ev_link_owners,
+    .catalog_gen = ev_catalog_gen,
 };

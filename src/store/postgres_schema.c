@@ -152,8 +152,12 @@ const cw__pg_migration cw__pg_migrations[] = {
      "CREATE INDEX events_by_env ON events (env_id, time_ms);"
      "CREATE INDEX events_delivery ON events (cls, link_id, subject_id, time_ms)"
      " WHERE cls > 0;"},
+    {5, "token source prefixes",
+     /* issue #10: an ingest token may be bound to context.source prefixes
+      * (newline-separated; '' = any source) */
+     "ALTER TABLE tokens ADD COLUMN sources text NOT NULL DEFAULT '';"},
 
-    {5, "metric series and samples",
+    {6, "metric series and samples",
      /* a series is a name and its canonical label set; a sample is only
       * (series, time, value), keyed for the step aggregates of a query
       * (store_metrics.h) */

@@ -104,6 +104,46 @@ static cw_err link_index_load(cw__sqlite_conn *c, cw__link_index *x, cw_diag *d)
     return err;
 }
 
+static cw_err ev_catalog_gen(cw_store *store, int64_t *out, cw_diag *d)
+{
+    cw_sqlite *s = cw__sqlite(store);
+    cw__sqlite_conn *c = cw__sqlite_read_acquire(s);
+    cw_err err = cw__sqlite_entity_gen(c, out, d);
+    cw__sqlite_read_release(s, c);
+    return err;
+}
+
+static cw_err ev_link_owners(cw_store *store, cw_link_owners *out, cw_diag *d)
+{
+    cw_sqlite *s = cw__sqlite(store);
+    cw__sqlite_conn *c = cw__sqlite_read_acquire(s);
+    sqlite3_stmt *st = NULL;
+    size_t cap = 0;
+    /* the generation first: the rows are at least that new */
+    cw_err err = cw__sqlite_entity_gen(c, &out->gen, d);
+    if (!err)
+        err = cw__sqlite_stmt(
+        c,
+        "SELECT ref, " CW__LINK_OWNERS_OWNER_SQL ", name,"
+        " json_extract(body, '$.metadata.annotations.\"conway.dev/service-id\"'),"
+        " json_extract(body, '$.metadata.annotations.\"conway.dev/repository\"'),"
+        " json_extract(body, '$.metadata.annotations.\"github.com/project-slug\"')"
+        " FROM entities e WHERE kind = 'Component' ORDER BY key",
+        &st, d);
+    int rc = SQLITE_DONE;
+    while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (cw__link_owner_add(out, &cap, cw__col_text(st, 0), text_or_null(st, 1),
+                               cw__col_text(st, 2), text_or_null(st, 3), text_or_null(st, 4),
+                               text_or_null(st, 5)))
+            err = cw_fail(d, CW_ERR_NOMEM, "link owners: out of memory");
+    }
+    if (!err && rc != SQLITE_DONE)
+        err = cw__sqlite_fail(c, rc, d, "link owners");
+    cw__sqlite_done(c, st);
+    cw__sqlite_read_release(s, c);
+    return err;
+}
+
 typedef struct {
     int64_t link, comp; /* comp -1: none */
 } link_update;
@@ -265,6 +305,28 @@ static cw_err key_row(void *ctx, int kind, const char *value, int64_t *out, bool
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"                                     \
     " ON CONFLICT (source, event_id) DO NOTHING"
 
+/* After an insert that stored nothing: whether the stored event of the
+ * row's (source, id) has another body. */
+static cw_err body_differs(cw__sqlite_conn *c, const cw__event_row *r, bool *differs, cw_diag *d)
+{
+    sqlite3_stmt *st = NULL;
+    cw_err err = cw__sqlite_stmt(c, "SELECT body FROM events WHERE source = ? AND event_id = ?",
+                                 &st, d);
+    if (err)
+        return err;
+    cw__bind_text(st, 1, r->source);
+    cw__bind_text(st, 2, r->id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *differs = !cw__event_body_same((const char *)sqlite3_column_text(st, 0),
+                                        (size_t)sqlite3_column_bytes(st, 0), r->body);
+    else
+        err = cw__sqlite_fail(c, rc == SQLITE_DONE ? SQLITE_INTERNAL : rc, d,
+                              "stored event of a duplicate");
+    cw__sqlite_done(c, st);
+    return err;
+}
+
 static cw_err put_row(cw__sqlite_conn *c, cw__event_ids *pc, sqlite3_stmt *ins,
                       const cw__event_row *r, int64_t now_ms, bool *stored, cw_diag *d)
 {
@@ -314,12 +376,16 @@ static cw_err put_batch(cw__sqlite_conn *c, cw__event_ids *pc, cw__event_batch *
         return err;
     err = cw__sqlite_stmt(c, INSERT_EVENT_SQL, &ins, &b->diag);
     for (size_t i = 0; !err && i < b->n; i++) {
-        bool stored = false;
+        bool stored = false, differs = false;
         err = put_row(c, pc, ins, &b->rows[i], now_ms, &stored, &b->diag);
+        if (!err && !stored)
+            err = body_differs(c, &b->rows[i], &differs, &b->diag);
         if (err)
             cw_diag_prefix(&b->diag, "events[%zu]", i);
         else if (stored)
             b->res.accepted++;
+        else if (differs)
+            b->res.conflicts++;
         else
             b->res.duplicates++;
     }
@@ -719,4 +785,6 @@ const struct cw_store_event_ops cw__sqlite_event_ops = {
     .query = ev_query,
     .unmatched_keys = ev_unmatched_keys,
     .delivery = ev_delivery,
+    .link_owners = ev_link_owners,
+    .catalog_gen = ev_catalog_gen,
 };

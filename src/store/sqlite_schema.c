@@ -149,7 +149,11 @@ const cw__sqlite_migration cw__sqlite_migrations[] = {
      "CREATE INDEX events_delivery ON events"
      " (cls, link_id, subject_id, time_ms, kind, env_id, artifact_id, chain_id, changes)"
      " WHERE cls > 0;"},
-    {5, "metric series and samples",
+    {5, "token source prefixes",
+     /* issue #10: an ingest token may be bound to context.source prefixes
+      * (newline-separated; '' = any source) */
+     "ALTER TABLE tokens ADD COLUMN sources TEXT NOT NULL DEFAULT '';"},
+    {6, "metric series and samples",
      /* a series is a name and its canonical label set; a sample is only
       * (series, time, value), keyed for the step aggregates of a query
       * (store_metrics.h) */

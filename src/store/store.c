@@ -278,6 +278,37 @@ cw_err cw_store_token_create(cw_store *s, const char *name, const char *role,
                              const char *team, const char *secret_hash,
                              cw_token *out, cw_diag *d)
 {
+    return cw_store_token_create_sources(s, name, role, team, "", secret_hash, out, d);
+}
+
+/* Prefixes one per line: each non-empty, no other control characters. */
+static cw_err check_sources(const char *sources, cw_diag *d)
+{
+    if (strlen(sources) >= CW_TOKEN_SOURCES_MAX)
+        return cw_fail(d, CW_ERR_INVALID, "sources: longer than %d characters in all",
+                       CW_TOKEN_SOURCES_MAX - 1);
+    if (!*sources)
+        return CW_OK;
+    size_t k = 1;
+    for (const char *p = sources;; k++) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        if (n == 0)
+            return cw_fail(d, CW_ERR_INVALID, "sources: prefix %zu is empty", k);
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+                return cw_fail(d, CW_ERR_INVALID,
+                               "sources: prefix %zu contains a control character", k);
+        if (!nl)
+            return CW_OK;
+        p = nl + 1;
+    }
+}
+
+cw_err cw_store_token_create_sources(cw_store *s, const char *name, const char *role,
+                                     const char *team, const char *sources,
+                                     const char *secret_hash, cw_token *out, cw_diag *d)
+{
     const cw_store_token_ops *ops;
     STORE_OPS(s, tokens, ops, d);
     if (!name || !*name)
@@ -293,11 +324,16 @@ cw_err cw_store_token_create(cw_store *s, const char *name, const char *role,
     if (strlen(team) >= sizeof out->team)
         return cw_fail(d, CW_ERR_INVALID, "team: longer than %zu characters",
                        sizeof out->team - 1);
+    if (!sources)
+        sources = "";
+    cw_err err = check_sources(sources, d);
+    if (err)
+        return err;
     if (!cw__is_sha256_hex(secret_hash))
         return cw_fail(d, CW_ERR_INVALID,
                        "hash: must be the 64 lower-case hex digits of a SHA-256");
     cw_token local;
-    return ops->create(s, name, role, team, secret_hash, (int64_t)time(NULL),
+    return ops->create(s, name, role, team, sources, secret_hash, (int64_t)time(NULL),
                        out ? out : &local, d);
 }
 
@@ -318,6 +354,20 @@ cw_err cw_store_token_touch(cw_store *s, int64_t id, int64_t now, cw_diag *d)
     const cw_store_token_ops *ops;
     STORE_OPS(s, tokens, ops, d);
     return ops->touch(s, id, now, d);
+}
+
+cw_err cw_store_token_touch_many(cw_store *s, const cw_token_use *uses, size_t n, bool nowait,
+                                 cw_diag *d)
+{
+    const cw_store_token_ops *ops;
+    STORE_OPS(s, tokens, ops, d);
+    if (n == 0)
+        return CW_OK;
+    if (!uses)
+        return cw_fail(d, CW_ERR_INVALID, "tokens: no uses");
+    if (!ops->touch_many)
+        return cw_fail(d, CW_ERR_UNSUPPORTED, "tokens: touch_many not supported");
+    return ops->touch_many(s, uses, n, nowait, d);
 }
 
 cw_err cw_store_token_list(cw_store *s, cw_token **out, size_t *n, cw_diag *d)

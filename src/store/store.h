@@ -130,11 +130,16 @@ cw_err cw_store_entity_counts(cw_store *s, json_t **out, cw_diag *d);
 
 /* ---- tokens --------------------------------------------------------------- */
 
+#define CW_TOKEN_SOURCES_MAX 1024
+
 typedef struct {
     int64_t id;
     char name[128];
     char role[16];              /* admin | editor | viewer | ingest */
     char team[CW_REF_MAX];      /* "" or the key of the group it is scoped to */
+    /* "" or the context.source prefixes the token may send events under,
+     * one per line (issue #10) */
+    char sources[CW_TOKEN_SOURCES_MAX];
     int64_t created_at;         /* unix seconds */
     int64_t last_used_at;       /* 0 = never */
     int64_t revoked_at;         /* 0 = active */
@@ -144,10 +149,34 @@ typedef struct {
 cw_err cw_store_token_create(cw_store *s, const char *name, const char *role,
                              const char *team, const char *secret_hash,
                              cw_token *out, cw_diag *d);
+/* Same, bound to source prefixes: sources is "" (any) or prefixes one per
+ * line, each non-empty and without control characters, shorter than
+ * CW_TOKEN_SOURCES_MAX in all; CW_ERR_INVALID naming the prefix otherwise. */
+cw_err cw_store_token_create_sources(cw_store *s, const char *name, const char *role,
+                                     const char *team, const char *sources,
+                                     const char *secret_hash, cw_token *out, cw_diag *d);
 /* Finds an active (not revoked) token by hash; CW_ERR_NOT_FOUND otherwise. */
 cw_err cw_store_token_find(cw_store *s, const char *secret_hash, cw_token *out,
                            cw_diag *d);
 cw_err cw_store_token_touch(cw_store *s, int64_t id, int64_t now, cw_diag *d);
+
+/* One token's last use (unix seconds). */
+typedef struct {
+    int64_t id;
+    int64_t at;
+} cw_token_use;
+
+/*
+ * Records many last uses (ids unique) in one transaction: each token's last_used_at
+ * becomes the later of its value and `at` (unknown ids are skipped). With
+ * nowait the call never waits for a lock someone else holds (another
+ * process's write, a row being revoked): it answers CW_ERR_BUSY at once,
+ * having written nothing, for the caller to try again later. Bookkeeping
+ * that must not hold up requests (issue #10) uses it from a background
+ * thread (http/token_use.c).
+ */
+cw_err cw_store_token_touch_many(cw_store *s, const cw_token_use *uses, size_t n, bool nowait,
+                                 cw_diag *d);
 /* All tokens, revoked ones included, by id; *out is one array: free() it. */
 cw_err cw_store_token_list(cw_store *s, cw_token **out, size_t *n, cw_diag *d);
 cw_err cw_store_token_revoke(cw_store *s, int64_t id, int64_t now, cw_diag *d);
@@ -233,7 +262,8 @@ cw_err cw_store_restore(const char *url, const char *in_path, cw_backup_report *
  *
  * Storage decisions:
  * - An event is unique by (context.source, context.id), enforced by the
- *   database; storing it again is a duplicate, not an error.
+ *   database; storing it again is a duplicate, not an error (a conflict
+ *   when its body differs: same JSON value, key order aside, is the same).
  * - The environment id is stored, not whether it is production: production
  *   is decided at query time with the caller's --production-env pattern, so
  *   changing the pattern re-classifies history.
@@ -247,7 +277,12 @@ cw_err cw_store_restore(const char *url, const char *in_path, cw_backup_report *
 
 typedef struct {
     size_t accepted;      /* newly stored */
-    size_t duplicates;    /* already stored, or repeated within the request */
+    size_t duplicates;    /* already stored, or repeated within the request,
+                             with the same body (a retried delivery) */
+    size_t conflicts;     /* issue #10: an event of a known (source, id) with
+                             another body: not stored (the first one stays),
+                             counted apart so that a pipeline whose ids were
+                             taken first is told, not silently dropped */
 } cw_event_put_result;
 
 /*
@@ -320,5 +355,36 @@ void cw_unmatched_keys_free(cw_unmatched_key *k, size_t n);
  */
 cw_err cw_store_delivery_scan(cw_store *s, const cw_delivery_query *q,
                               const cw_delivery_sink *sink, void *ctx, cw_diag *d);
+
+/*
+ * Who claims which link key (issue #10): every Component as the link rules
+ * see it (events.h: name and the three annotations), with its ref and its
+ * owner's key (the ownedBy relation's target), sorted by entity key. The
+ * checks of team-scoped writers (a write that would make two Components
+ * claim one key) and of team-scoped ingest tokens (an event must link to
+ * one of the team's Components) build a cw_link_index over it. One pass
+ * over the Components.
+ */
+typedef struct {
+    char *ref;                /* "component:ns/Name" */
+    char *key;                /* lower-cased ref */
+    char *owner_key;          /* "group:ns/name" (lower case), or NULL */
+    cw_link_component link;   /* strings owned with the rest */
+} cw_link_owner;
+
+typedef struct {
+    cw_link_owner *items;
+    size_t len;
+    int64_t gen;              /* cw_store_catalog_gen when it was read (or
+                                 earlier: the list is at least that new) */
+} cw_link_owners;
+
+cw_err cw_store_link_owners(cw_store *s, cw_link_owners *out, cw_diag *d);
+void cw_link_owners_free(cw_link_owners *o);
+
+/* A number that grows with every entity write, by any process: what was
+ * computed from the catalog at one value holds while it stays the same.
+ * One indexed read. */
+cw_err cw_store_catalog_gen(cw_store *s, int64_t *out, cw_diag *d);
 
 #endif

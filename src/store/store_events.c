@@ -36,7 +36,8 @@ cw_err cw__events_audit_rows(cw__event_batch *const *batches, size_t n,
         b->audit_id = 0;
         if (!b->audit || b->err)
             continue;
-        cw_err err = cw__audit_row_finish(b->audit, b->res.accepted, b->res.duplicates, now, d);
+        cw_err err = cw__audit_row_finish(b->audit, b->res.accepted, b->res.duplicates,
+                                          b->res.conflicts, now, d);
         if (!err)
             err = insert(conn, b->audit, &b->audit_id, d);
         if (err)
@@ -49,7 +50,7 @@ cw_err cw__events_audit_rows(cw__event_batch *const *batches, size_t n,
 static cw_err audit_empty(cw_store *s, cw__audit_row *row, int64_t *id, cw_diag *ad)
 {
     *id = 0;
-    cw_err err = cw__audit_row_finish(row, 0, 0, cw_now_ms(), ad);
+    cw_err err = cw__audit_row_finish(row, 0, 0, 0, cw_now_ms(), ad);
     if (err)
         return err;
     return cw__audit_append_rows(s, &row, 1, id, ad);
@@ -247,6 +248,42 @@ void cw_unmatched_keys_free(cw_unmatched_key *k, size_t n)
     for (size_t i = 0; k && i < n; i++)
         free(k[i].value);
     free(k);
+}
+
+cw_err cw_store_link_owners(cw_store *s, cw_link_owners *out, cw_diag *d)
+{
+    const struct cw_store_event_ops *ops;
+    STORE_OPS(s, events, ops, d);
+    if (!out)
+        return cw_fail(d, CW_ERR_INVALID, "store: no output");
+    memset(out, 0, sizeof *out);
+    if (!ops->link_owners)
+        return cw_fail(d, CW_ERR_UNSUPPORTED, "store: link owners not supported");
+    cw_err err = ops->link_owners(s, out, d);
+    if (err)
+        cw_link_owners_free(out);
+    return err;
+}
+
+cw_err cw_store_catalog_gen(cw_store *s, int64_t *out, cw_diag *d)
+{
+    const struct cw_store_event_ops *ops;
+    STORE_OPS(s, events, ops, d);
+    if (!out)
+        return cw_fail(d, CW_ERR_INVALID, "store: no output");
+    if (!ops->catalog_gen)
+        return cw_fail(d, CW_ERR_UNSUPPORTED, "store: catalog generation not supported");
+    return ops->catalog_gen(s, out, d);
+}
+
+void cw_link_owners_free(cw_link_owners *o)
+{
+    for (size_t i = 0; o && i < o->len; i++)
+        free(o->items[i].ref); /* the block holding every string of the item */
+    if (o) {
+        free(o->items);
+        memset(o, 0, sizeof *o);
+    }
 }
 
 cw_err cw_store_delivery_scan(cw_store *s, const cw_delivery_query *q,

@@ -72,11 +72,14 @@ typedef struct cw_store_entity_ops {
 typedef struct cw_store_token_ops {
     /* Arguments are checked by the caller (lengths, role, hash format). */
     cw_err (*create)(cw_store *s, const char *name, const char *role, const char *team,
-                     const char *secret_hash, int64_t now, cw_token *out, cw_diag *d);
+                     const char *sources, const char *secret_hash, int64_t now, cw_token *out,
+                     cw_diag *d);
     cw_err (*find)(cw_store *s, const char *secret_hash, cw_token *out, cw_diag *d);
     cw_err (*touch)(cw_store *s, int64_t id, int64_t now, cw_diag *d);
     cw_err (*list)(cw_store *s, cw_token **out, size_t *n, cw_diag *d);
     cw_err (*revoke)(cw_store *s, int64_t id, int64_t now, cw_diag *d);
+    cw_err (*touch_many)(cw_store *s, const cw_token_use *uses, size_t n, bool nowait,
+                         cw_diag *d);
 } cw_store_token_ops;
 
 /* ---- backup (store_backup.c; SQLite in sqlite_backup.c) ------------------------ */

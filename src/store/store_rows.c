@@ -223,86 +223,88 @@ cw_err cw__unmatched_keys_done(cw_err err, cw_unmatched_key *keys, size_t len,
     return CW_OK;
 }
 
+bool cw__event_body_same(const char *stored, size_t stored_len, const char *incoming)
+{
+    if (!stored || !incoming)
+        return false;
+    if (strlen(incoming) == stored_len && !memcmp(stored, incoming, stored_len))
+        return true;
+    json_t *a = json_loadb(stored, stored_len, JSON_DECODE_ANY, NULL);
+    json_t *b = a ? json_loads(incoming, JSON_DECODE_ANY, NULL) : NULL;
+    bool same = a && b && json_equal(a, b);
+    json_decref(a);
+    json_decref(b);
+    return same;
+}
+
 /* ---- events: link index ------------------------------------------------------------ */
-
-static char lower_c(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c; }
-
-/* Lower-cased copy into buf (or a malloc'd one when too long; *heap set). */
-static char *lower_copy(const char *s, char *buf, size_t cap, char **heap)
-{
-    size_t n = strlen(s);
-    char *p = buf;
-    *heap = NULL;
-    if (n >= cap) {
-        p = *heap = malloc(n + 1);
-        if (!p)
-            return NULL;
-    }
-    for (size_t i = 0; i < n; i++)
-        p[i] = lower_c(s[i]);
-    p[n] = '\0';
-    return p;
-}
-
-static cw_err put_lower(cw_strmap *m, const char *v, int64_t id)
-{
-    char buf[256], *heap;
-    char *k = lower_copy(v, buf, sizeof buf, &heap);
-    if (!k)
-        return CW_ERR_NOMEM;
-    cw_err err = cw_strmap_put_new(m, k, (void *)(intptr_t)(id + 1), NULL, NULL);
-    free(heap);
-    return err;
-}
 
 cw_err cw__link_index_add(cw__link_index *x, int64_t id, const char *name,
                           const char *service_id, const char *repo, const char *slug)
 {
-    cw_err err = put_lower(&x->name, name, id);
-    if (!err && service_id)
-        err = cw_strmap_put_new(&x->service_id, service_id, (void *)(intptr_t)(id + 1), NULL,
-                                NULL);
-    if (!err && repo)
-        err = put_lower(&x->repo, repo, id);
-    if (!err && slug)
-        err = put_lower(&x->repo, slug, id);
-    return err;
+    if (!x->idx && cw_link_index_new(&x->idx))
+        return CW_ERR_NOMEM;
+    cw_link_component c = {name, service_id, repo, slug};
+    return cw_link_index_add(x->idx, id, &c);
 }
 
 int64_t cw__link_index_resolve(const cw__link_index *x, int kind, const char *value, bool *oom)
 {
-    char buf[256], *heap = NULL;
-    intptr_t v = 0;
-    if (kind == CW_LINK_SERVICE) {
-        v = (intptr_t)cw_strmap_get(&x->service_id, value);
-        if (!v) {
-            char *k = lower_copy(value, buf, sizeof buf, &heap);
-            if (!k) {
-                *oom = true;
-                return -1;
-            }
-            v = (intptr_t)cw_strmap_get(&x->name, k);
-            const char *slash = strrchr(k, '/');
-            if (!v && slash && slash[1])
-                v = (intptr_t)cw_strmap_get(&x->name, slash + 1);
-        }
-    } else if (kind == CW_LINK_REPOSITORY) {
-        char *k = lower_copy(value, buf, sizeof buf, &heap);
-        if (!k) {
-            *oom = true;
-            return -1;
-        }
-        v = (intptr_t)cw_strmap_get(&x->repo, k);
-    }
-    free(heap);
-    return v ? (int64_t)v - 1 : -1;
+    if (!x->idx)
+        return -1;
+    cw_event_link_key key;
+    cw_link_key_of((cw_link_kind)kind, value, &key);
+    int64_t id = cw_link_index_resolve(x->idx, &key, oom);
+    return id >= 0 ? id : -1;
 }
 
 void cw__link_index_free(cw__link_index *x)
 {
-    cw_strmap_free(&x->service_id);
-    cw_strmap_free(&x->name);
-    cw_strmap_free(&x->repo);
+    cw_link_index_free(x->idx);
+    x->idx = NULL;
+}
+
+cw_err cw__link_owner_add(cw_link_owners *l, size_t *cap, const char *ref, const char *owner_key,
+                          const char *name, const char *service_id, const char *repo,
+                          const char *slug)
+{
+    if (l->len == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 64;
+        cw_link_owner *p = realloc(l->items, ncap * sizeof *p);
+        if (!p)
+            return CW_ERR_NOMEM;
+        l->items = p;
+        *cap = ncap;
+    }
+    /* one block holding every string, starting with ref (freed through it) */
+    const char *vals[7] = {ref, ref, owner_key, name, service_id, repo, slug};
+    size_t len = 0;
+    for (int i = 0; i < 7; i++)
+        len += vals[i] ? strlen(vals[i]) + 1 : 0;
+    char *mem = malloc(len);
+    if (!mem)
+        return CW_ERR_NOMEM;
+    cw_link_owner *o = &l->items[l->len++];
+    memset(o, 0, sizeof *o);
+    char *p = mem;
+    char *out[7] = {0};
+    for (int i = 0; i < 7; i++) {
+        if (!vals[i])
+            continue;
+        size_t n = strlen(vals[i]) + 1;
+        memcpy(p, vals[i], n);
+        out[i] = p;
+        p += n;
+    }
+    cw__lower_ascii(out[1]);
+    o->ref = out[0];
+    o->key = out[1];
+    o->owner_key = out[2];
+    o->link.name = out[3];
+    o->link.service_id = out[4];
+    o->link.repository = out[5];
+    o->link.project_slug = out[6];
+    return CW_OK;
 }
 
 /* ---- events: ids of environments and link keys ------------------------------------------ */

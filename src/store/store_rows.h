@@ -106,25 +106,39 @@ cw_err cw__unmatched_key_fill(cw_unmatched_key *k, int link_kind, cw__text value
 cw_err cw__unmatched_keys_done(cw_err err, cw_unmatched_key *keys, size_t len,
                                cw_unmatched_key **out, size_t *n);
 
+/* Whether an event arriving with a stored event's (source, id) is the same
+ * event: the same compact text, or the same JSON value (member order
+ * aside). Otherwise it is a conflict, not a duplicate. */
+bool cw__event_body_same(const char *stored, size_t stored_len, const char *incoming);
+
 /* ---- events: link index ------------------------------------------------------------ */
 
-/* The catalog as the link rules see it (events.h): the first Component
- * added (in key order) wins a tie, as cw_link_match's lowest index. Zero it
- * before use. */
+/* The catalog as the link rules see it (events.h, cw_link_index): a key
+ * that several Components claim links to none of them. Zero it before use. */
 typedef struct {
-    cw_strmap service_id;  /* exact annotation value -> id + 1 */
-    cw_strmap name;        /* lower-cased metadata.name -> id + 1 */
-    cw_strmap repo;        /* lower-cased repository / project slug -> id + 1 */
+    cw_link_index *idx;    /* created by the first add */
 } cw__link_index;
 
 /* Adds Component id; service_id, repo and slug are NULL when absent (or not
  * strings). Fails only with CW_ERR_NOMEM. */
 cw_err cw__link_index_add(cw__link_index *x, int64_t id, const char *name,
                           const char *service_id, const char *repo, const char *slug);
-/* Entity id of the Component a link key matches, or -1; *oom set when a
- * lower-cased copy could not be made. */
+/* Entity id of the one Component a link key matches, or -1 (none, or
+ * several); *oom set when a lower-cased copy could not be made. */
 int64_t cw__link_index_resolve(const cw__link_index *x, int kind, const char *value, bool *oom);
 void cw__link_index_free(cw__link_index *x);
+
+/* Appends one Component to a cw_link_owners list (strings copied; owner_key,
+ * service_id, repo and slug may be NULL). CW_ERR_NOMEM only. */
+cw_err cw__link_owner_add(cw_link_owners *l, size_t *cap, const char *ref, const char *owner_key,
+                          const char *name, const char *service_id, const char *repo,
+                          const char *slug);
+
+/* The columns both backends select for it, in this order: ref, owner key,
+ * name, then the three annotations (text when they are strings). */
+#define CW__LINK_OWNERS_OWNER_SQL                                                     \
+    "(SELECT target_key FROM relations r WHERE r.entity_id = e.id AND"                \
+    " r.type = 'ownedBy' ORDER BY target_key LIMIT 1)"
 
 /* ---- events: ids of environments and link keys within one transaction ---------------- */
 

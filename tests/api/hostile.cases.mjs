@@ -8,8 +8,11 @@
 //   method      default GET
 //   path        request target; a string sent as latin1 bytes, so '\xff'
 //               is the raw byte 0xFF (not percent-encoded)
-//   token       'admin' | 'editor' | 'viewer' | 'scoped' | null (default
-//               'admin'), or { raw: 'Authorization header value' }
+//   token       'admin' | 'editor' | 'viewer' | 'scoped' (an editor of
+//               group:default/nobody-team) | 'scopedIngest' (an ingest token of
+//               that team) | 'sourced' (an ingest token bound to the source
+//               prefix /hostile-only/) | null (default 'admin'), or
+//               { raw: 'Authorization header value' }
 //   body        string (sent as UTF-8) or Buffer
 //   type        Content-Type of the body (default application/json when a
 //               body is given; null sends none)
@@ -348,6 +351,29 @@ export function hostileCases() {
     put('team-scoped token writing another team\'s entity', J(ENTITY('hostile-x')), { token: 'scoped', status: 403, detail: /scoped to/ }),
     imp('viewer token on an import', 'apiVersion: x\n', { token: 'viewer', status: 403, detail: /needs 'editor'/ }),
     { name: 'read without a token', path: '/api/v1/entities', token: null, status: 401, detail: /bearer token/ },
+  );
+
+  // ---- team scope and link keys (issue #10) --------------------------------------------
+  // A token scoped to nobody-team, trying to reach beyond what that team owns.
+  const NOBODY = 'group:default/nobody-team';
+  const kindPut = (kind, name, body) => ({ name: `team-scoped token writing a ${body.kind} it claims to own`, method: 'PUT', path: `/api/v1/entities/${kind}/default/${name}`, body: J(body), token: 'scoped', status: 403, detail: new RegExp(`^kind: this token is scoped to ${NOBODY}.* is a ${body.kind}, which belongs to no team$`) });
+  cases.push(
+    kindPut('group', 'hostile-group', { apiVersion: 'backstage.io/v1alpha1', kind: 'Group', metadata: { name: 'hostile-group' }, spec: { type: 'team', children: ['playback'], owner: NOBODY } }),
+    kindPut('user', 'hostile-user', { apiVersion: 'backstage.io/v1alpha1', kind: 'User', metadata: { name: 'hostile-user' }, spec: { memberOf: ['playback'], owner: NOBODY } }),
+    kindPut('location', 'hostile-loc', { apiVersion: 'backstage.io/v1alpha1', kind: 'Location', metadata: { name: 'hostile-loc' }, spec: { target: 'file:/etc/passwd', owner: NOBODY } }),
+    imp('team-scoped import of a User among its own components', J([ENTITY('hostile-own', { spec: { owner: NOBODY } }), { apiVersion: 'backstage.io/v1alpha1', kind: 'User', metadata: { name: 'hostile-user' }, spec: { owner: NOBODY } }]), { type: 'application/json', token: 'scoped', status: 403, detail: /^document 1: kind: .*user:default\/hostile-user is a User/ }),
+    { name: 'team-scoped DELETE of a Group', method: 'DELETE', path: '/api/v1/entities/group/default/team-playback', token: 'scoped', status: 403, detail: /^kind: .*group:default\/team-playback is a Group, which belongs to no team$/ },
+    put('team-scoped component claiming another team\'s service id', J(ENTITY('hostile-x', { spec: { owner: NOBODY }, metadata: { annotations: { 'conway.dev/service-id': 'streamer' } } })), { token: 'scoped', status: 409, detail: /^metadata\.annotations\.conway\.dev\/service-id: component:default\/hostile-x would claim the service id 'streamer', which component:default\/stream-delivery-service \(owned by group:default\/[a-z-]+\) already claims/ }),
+    put('team-scoped component claiming another component\'s name as its service id', J(ENTITY('hostile-x', { spec: { owner: NOBODY }, metadata: { annotations: { 'conway.dev/service-id': 'k8s/prod/entitlement-service' } } })), { token: 'scoped', status: 409, detail: /service id 'k8s\/prod\/entitlement-service', which component:default\/entitlement-service/ }),
+    put('team-scoped component claiming another repository slug (other case)', J(ENTITY('hostile-x', { spec: { owner: NOBODY }, metadata: { annotations: { 'github.com/project-slug': 'TuneWave/Streamer' } } })), { token: 'scoped', status: 409, detail: /repository id 'TuneWave\/Streamer', which component:default\/stream-delivery-service/ }),
+    { name: 'team-scoped component named like another in a new namespace', method: 'PUT', path: '/api/v1/entities/component/hostile-ns/playback-service', body: J(ENTITY('playback-service', { spec: { owner: NOBODY }, metadata: { namespace: 'hostile-ns' } })), token: 'scoped', status: 409, detail: /^metadata\.name: component:hostile-ns\/playback-service would claim the service id 'playback-service'/ },
+    imp('team-scoped import of two components claiming one id', J([ENTITY('hostile-a', { spec: { owner: NOBODY }, metadata: { annotations: { 'conway.dev/service-id': 'hostile-shared' } } }), ENTITY('hostile-b', { spec: { owner: NOBODY }, metadata: { annotations: { 'conway.dev/service-id': 'hostile-shared' } } })]), { type: 'application/json', token: 'scoped', status: 409, detail: /would claim the service id 'hostile-shared', which component:default\/hostile-[ab] \(in this request\) already claims/ }),
+    ev('team-scoped ingest token sending another team\'s deployment', J(EV('hostile-scoped-1')).replace('"svc"', '"playback-service"'), { token: 'scopedIngest', status: 403, detail: /^events\[0\]: this token is scoped to group:default\/nobody-team .*service 'playback-service' is component:default\/playback-service, owned by / }),
+    ev('team-scoped ingest token sending an event that names nothing it owns', J(EV('hostile-scoped-2')), { token: 'scopedIngest', status: 403, detail: /^events\[0\]: .*service 'svc' matches no Component$/ }),
+    ev('team-scoped ingest token, the bad event second in a batch', J([EV('hostile-scoped-3'), EV('hostile-scoped-4')]), { token: 'scopedIngest', status: 403, detail: /^events\[0\]: / }),
+    ev('source-bound token sending under another source', J(EV('hostile-sourced-1')), { token: 'sourced', status: 403, detail: /^events\[0\]\.context\.source: '\/hostile' is not one this token may send under \(its sources start with: \/hostile-only\/\)$/ }),
+    ev('source-bound token, a prefix look-alike', J({ ...EV('hostile-sourced-2'), context: { ...EV().context, id: 'hostile-sourced-2', source: '/hostile-only' } }), { token: 'sourced', status: 403, detail: /context\.source: '\/hostile-only' is not one/ }),
+    ev('source-bound token, the bad event in an NDJSON stream', J({ ...EV('hostile-sourced-3'), context: { ...EV().context, id: 'hostile-sourced-3', source: '/hostile-only/ci' } }) + '\n' + J(EV('hostile-sourced-4')) + '\n', { type: 'application/x-ndjson', token: 'sourced', status: 403, detail: /^events\[1\]\.context\.source/ }),
     { name: 'lower-case bearer scheme with a bad token', path: '/api/v1/entities', token: { raw: 'bearer nope' }, status: 401, detail: /unknown or revoked/ },
   );
 

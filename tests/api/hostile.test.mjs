@@ -159,6 +159,8 @@ describe('hostile input', () => {
     tokens.editor = srv.token('editor', { name: 'hostile-editor' });
     tokens.viewer = srv.token('viewer', { name: 'hostile-viewer' });
     tokens.scoped = srv.token('editor', { name: 'hostile-scoped', team: 'group:default/nobody-team' });
+    tokens.scopedIngest = srv.token('ingest', { name: 'hostile-scoped-ingest', team: 'group:default/nobody-team' });
+    tokens.sourced = srv.token('ingest', { name: 'hostile-sourced', sources: ['/hostile-only/'] });
     tokens.revoked = srv.token('viewer', { name: 'hostile-revoked' });
     const list = conway(['token', 'list', '--db', srv.db]).stdout;
     const id = list.split('\n').find((l) => l.includes('hostile-revoked')).trim().split(/\s+/)[0];

@@ -486,8 +486,9 @@ static void test_audited_puts_store_records(void **state)
         assert_string_equal(r->token_name, "ci-bot");
         assert_string_equal(r->request_id, b->req_id);
         assert_string_equal(r->refs_json, "[]");
-        assert_string_equal(r->detail_json, b->n == 2 ? "{\"accepted\":1,\"duplicates\":1}"
-                                                      : "{\"accepted\":1,\"duplicates\":0}");
+        assert_string_equal(r->detail_json,
+                            b->n == 2 ? "{\"accepted\":1,\"conflicts\":0,\"duplicates\":1}"
+                                      : "{\"accepted\":1,\"conflicts\":0,\"duplicates\":0}");
         assert_true(r->at_ms > T0);
         cw_audit_page_free(&p);
         char id[32];
@@ -623,20 +624,43 @@ static void test_audited_blocking_empty_and_invalid(void **state)
     assert_int_equal(p.len, 1);
     assert_string_equal(p.items[0].actor, "anonymous");
     assert_int_equal(p.items[0].token_id, 0);
-    assert_string_equal(p.items[0].detail_json, "{\"accepted\":1,\"duplicates\":0}");
+    assert_string_equal(p.items[0].detail_json,
+                        "{\"accepted\":1,\"conflicts\":0,\"duplicates\":0}");
     cw_audit_page_free(&p);
     /* again: a duplicate, a second record with a later id */
     int64_t id2 = 0;
     assert_int_equal(cw_store_events_put_audited(f->s, b.ev, 1, &e, &r, &id2, &d), CW_OK);
     assert_int_equal(r.duplicates, 1);
     assert_true(id2 > id);
+    /* issue #10: the same (source, id) with another body is a conflict, in
+     * the answer and in the record */
+    cw_event other;
+    make_event(&other, "/blocking", "b-2");
+    json_t *o = json_deep_copy(other.raw);
+    cw_event_free(&other);
+    json_object_set_new(json_object_get(o, "context"), "id", json_string("b-1"));
+    cw_diag od = {""};
+    if (cw_cdevent_decode(o, &other, &od))
+        fail_msg("decode: %s", od.msg);
+    json_decref(o);
+    int64_t id3 = 0;
+    assert_int_equal(cw_store_events_put_audited(f->s, &other, 1, &e, &r, &id3, &d), CW_OK);
+    cw_event_free(&other);
+    assert_int_equal(r.accepted, 0);
+    assert_int_equal(r.duplicates, 0);
+    assert_int_equal(r.conflicts, 1);
+    audit_get(f->s, id3, &p);
+    assert_string_equal(p.items[0].detail_json,
+                        "{\"accepted\":0,\"conflicts\":1,\"duplicates\":0}");
+    cw_audit_page_free(&p);
     /* an empty batch: the record alone, called back at once */
     assert_int_equal(cw_store_events_put_async_audited(f->s, NULL, 0, &e, on_audited, &b, &d),
                      CW_OK);
     assert_int_equal(b.calls, 1);
     assert_true(b.audit_id > id2);
     audit_get(f->s, b.audit_id, &p);
-    assert_string_equal(p.items[0].detail_json, "{\"accepted\":0,\"duplicates\":0}");
+    assert_string_equal(p.items[0].detail_json,
+                        "{\"accepted\":0,\"conflicts\":0,\"duplicates\":0}");
     cw_audit_page_free(&p);
     /* an invalid entry: refused at once, nothing queued, no callback */
     e.action = "Events Ingest";
@@ -647,7 +671,7 @@ static void test_audited_blocking_empty_and_invalid(void **state)
     assert_int_equal(cw_store_events_put_async_audited(f->s, b.ev, 1, &e, NULL, &b, &d),
                      CW_ERR_INVALID);
     assert_int_equal(b.calls, 1);
-    assert_int_equal(count_audit(f->s), 3);
+    assert_int_equal(count_audit(f->s), 4);
     /* event counts belong to an events put */
     assert_int_equal(cw_store_audit_append(f->s, &e, NULL, &d), CW_ERR_INVALID);
     assert_int_equal(count_events(f->s), 1);
