@@ -1,7 +1,8 @@
 /*
  * fuzz_metric_json.c — libFuzzer target for the JSON form of metric samples
- * (events/metric_json.c) and the media-type dispatch in front of both
- * parsers. The first byte picks the Content-Type. Whatever parses must
+ * (events/metric_json.c), the media-type dispatch in front of both parsers
+ * and Prometheus' query_range answers (events/metric_prom.c). The first
+ * byte picks the Content-Type, or the query_range parser. Whatever parses must
  * hold the batch invariants: valid names, finite values, samples sorted by
  * series and time without repeats, series unique by name and labels.
  */
@@ -21,10 +22,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                         "application/cloudevents+json", "text/csv"};
     if (size < 1)
         return 0;
-    const char *ct = types[data[0] % (sizeof types / sizeof types[0])];
+    size_t pick = data[0] % (sizeof types / sizeof types[0] + 1);
     cw_metric_parse_opts o = {.max_samples = 5000, .default_time_ms = 1700000000000LL};
     cw_metric_batch b = {0};
-    cw_err err = cw_metric_decode(ct, (const char *)data + 1, size - 1, &o, &b, NULL);
+    cw_err err = pick == sizeof types / sizeof types[0]
+                     ? cw_metric_parse_query_range((const char *)data + 1, size - 1, "kpi", &o, &b,
+                                                   NULL)
+                     : cw_metric_decode(types[pick], (const char *)data + 1, size - 1, &o, &b, NULL);
     if (err) {
         if (b.nsamples || b.nseries)
             abort();

@@ -16,6 +16,7 @@
 #ifdef CONWAY_HAVE_AMQP
 #include "ingest/amqp.h"
 #endif
+#include "ingest/prometheus.h"
 #include "store/store.h"
 #include "util/log.h"
 
@@ -52,6 +53,8 @@ static const char serve_help[] =
     "  --production-env GLOBS  environments that count as production (default 'prod*')\n"
     "  --max-components-per-team N  threshold of the team-overload finding (default 8)\n"
     "  --activities FILE       the organisation's own RACI activities, one name per line\n"
+    "  --prometheus-url URL    read KPIs (kind KPI, spec.source prometheus) from this\n"
+    "                          Prometheus with /api/v1/query_range (env CONWAY_PROMETHEUS_URL)\n"
     "  --log-level LEVEL       debug, info, warn, error or off (default info)\n";
 
 static bool parse_uint(const char *opt, const char *s, unsigned long long min,
@@ -130,7 +133,8 @@ int cw_cmd_serve(int argc, char **argv)
     const char *listen = NULL, *db = NULL, *threads = NULL, *public_read = NULL, *max_body = NULL,
                *timeout = NULL, *prod = NULL, *log_level = NULL, *max_comp = NULL,
                *db_pool = NULL, *amqp_url = NULL, *amqp_queue = NULL, *activities = NULL,
-               *max_inflight = NULL, *header_timeout = NULL, *per_ip = NULL, *allowed = NULL;
+               *max_inflight = NULL, *header_timeout = NULL, *per_ip = NULL, *allowed = NULL,
+               *prom_url = NULL;
     cw_opt opts[] = {
         {"listen", true, &listen},     {"db", true, &db},
         {"threads", true, &threads},   {"public-read", false, &public_read},
@@ -144,6 +148,7 @@ int cw_cmd_serve(int argc, char **argv)
         {"header-timeout", true, &header_timeout},
         {"max-conns-per-ip", true, &per_ip},
         {"allowed-host", true, &allowed},
+        {"prometheus-url", true, &prom_url},
         {NULL, false, NULL},
     };
     const char *pos[1];
@@ -266,6 +271,12 @@ int cw_cmd_serve(int argc, char **argv)
         return 2;
     cfg.activities = &acts;
 
+    if (!prom_url)
+        prom_url = getenv("CONWAY_PROMETHEUS_URL");
+    if (prom_url && !*prom_url)
+        prom_url = NULL;
+    cw_prom *prom = NULL;
+
     const char *url = cw_cli_db_url(db);
     cw_store *store = NULL;
     cw_server *srv = NULL;
@@ -293,6 +304,13 @@ int cw_cmd_serve(int argc, char **argv)
         }
     }
 #endif
+    if (prom_url) {
+        cw_prom_config pcfg = {.url = prom_url};
+        if (cw_prom_start(&pcfg, store, &prom, &d)) {
+            fprintf(stderr, "conway serve: %s\n", d.msg);
+            goto out;
+        }
+    }
     cw_log(CW_LOG_INFO, "listening",
            json_pack("{s:s, s:i, s:s, s:s, s:b}", "listen", cfg.listen, "port",
                      (int)cw_server_port(srv), "db", shown_url, "backend", cw_store_backend(store),
@@ -305,6 +323,7 @@ out:
 #ifdef CONWAY_HAVE_AMQP
     cw_amqp_stop(amqp); /* first: it finishes storing what it took */
 #endif
+    cw_prom_stop(prom); /* before the store it writes to */
     cw_server_stop(srv);
     cw_store_close(store);
     cw_activity_set_free(&acts);

@@ -128,6 +128,16 @@ cw_err cw_metric_parse_json(const char *text, size_t len, const cw_metric_parse_
 cw_err cw_metric_decode(const char *content_type, const char *body, size_t len,
                         const cw_metric_parse_opts *o, cw_metric_batch *out, cw_diag *d);
 
+/*
+ * Parses the answer of Prometheus' GET /api/v1/query_range (a "matrix")
+ * into samples of the series `name` (each result's labels without
+ * __name__; times in seconds → ms). An error answer is CW_ERR_INVALID with
+ * "Prometheus: <errorType>: <error>".
+ */
+cw_err cw_metric_parse_query_range(const char *text, size_t len, const char *name,
+                                   const cw_metric_parse_opts *o, cw_metric_batch *out,
+                                   cw_diag *d);
+
 /* ---- label sets and matchers --------------------------------------------------- */
 
 void cw_metric_labels_free(cw_metric_labels *l);

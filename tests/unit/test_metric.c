@@ -367,6 +367,46 @@ static void test_durations(void **state)
     assert_false(cw_date_parse("30/06/2025", &t));
 }
 
+static void test_query_range(void **state)
+{
+    (void)state;
+    /* the shape of the Prometheus HTTP API documentation's range query example */
+    const char *ok = "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":["
+                     "{\"metric\":{\"__name__\":\"up\",\"job\":\"prometheus\",\"instance\":\"localhost:9090\"},"
+                     "\"values\":[[1435781430.781,\"1\"],[1435781445.781,\"1\"],[1435781460.781,\"NaN\"]]},"
+                     "{\"metric\":{\"__name__\":\"up\",\"job\":\"node\",\"instance\":\"localhost:9091\"},"
+                     "\"values\":[[1435781430.781,\"0\"],[1435781445.781,\"0.5e1\"]]}]}}";
+    cw_metric_batch b = {0};
+    cw_diag d = {{0}};
+    assert_int_equal(cw_metric_parse_query_range(ok, strlen(ok), "kpi_up", NULL, &b, &d), CW_OK);
+    assert_int_equal(b.nseries, 2);
+    assert_int_equal(b.nsamples, 4);
+    assert_int_equal(b.nonfinite, 1);
+    assert_true(find(&b, "kpi_up", "{\"instance\":\"localhost:9091\",\"job\":\"node\"}",
+                     1435781445781LL) == 5);
+    assert_true(find(&b, "kpi_up", "{\"instance\":\"localhost:9090\",\"job\":\"prometheus\"}",
+                     1435781430781LL) == 1);
+    cw_metric_batch_free(&b);
+    static const struct {
+        const char *in, *msg;
+    } bad[] = {
+        {"{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"parse error at char 4\"}",
+         "Prometheus: bad_data: parse error at char 4"},
+        {"{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[]}}",
+         "data: a range query answers resultType \"matrix\" with a result array, not vector"},
+        {"{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[{\"metric\":{},"
+         "\"values\":[[1,2]]}]}}",
+         "data.result[0].values[0]: must be [seconds, \"value\"]"},
+        {"<html>", "the answer is not JSON (line 1, column 1: '[' or '{' expected near '<')"},
+        {"{}", "status: must be \"success\" or \"error\""},
+    };
+    for (size_t i = 0; i < FX_LEN(bad); i++) {
+        assert_int_equal(cw_metric_parse_query_range(bad[i].in, strlen(bad[i].in), "k", NULL, &b, &d),
+                         CW_ERR_INVALID);
+        assert_string_equal(d.msg, bad[i].msg);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -374,6 +414,7 @@ int main(void)
         cmocka_unit_test(test_text_details),       cmocka_unit_test(test_openmetrics),
         cmocka_unit_test(test_json),               cmocka_unit_test(test_decode_media_types),
         cmocka_unit_test(test_labels),             cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_query_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
