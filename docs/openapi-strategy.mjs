@@ -135,4 +135,15 @@ export const paths = {
     parameters: [p('namespace', 'Namespace of the Hypothesis.'), p('name', 'Name of the Hypothesis.')],
     get: { operationId: 'getHypothesis', tags: ['strategy'], security: readSec, summary: 'One Hypothesis: verdict, the test and effect size, the points before and after the change.', parameters: [nowParam], responses: { 200: json('The hypothesis', hypothesis), ...errors(400, 401, 403, 404) } },
   },
+  '/api/v1/report': {
+    get: {
+      operationId: 'getReport', tags: ['strategy'], security: readSec,
+      summary: 'The report of a scope as one self-contained HTML page (inline styles and SVG, no script) or Markdown: DORA with trends, goals, hypotheses, decisions, findings, open items. The same as `conway report`.',
+      parameters: [q('scope', 'org (default), or a Group, System, Domain or Component ref.'), q('format', 'html (default) or md.', { enum: ['html', 'md', 'markdown'] }), nowParam],
+      responses: {
+        200: { description: 'The report', content: { 'text/html': { schema: { type: 'string' } }, 'text/markdown': { schema: { type: 'string' } } } },
+        ...errors(400, 401, 403, 404),
+      },
+    },
+  },
 };

@@ -9,7 +9,7 @@ DEBIAN_PACKAGES=(
   libmicrohttpd-dev libjansson-dev libyaml-dev libsqlite3-dev sqlite3 libssl-dev
   libcmocka-dev libpq-dev postgresql librabbitmq-dev rabbitmq-server
   libjq-dev libcurl4-openssl-dev
-  prometheus
+  prometheus default-jre-headless
   chromium valgrind wrk curl ca-certificates
 )
 
