@@ -412,7 +412,11 @@ static void hypotheses_section(out_t *o, const json_t *hyps)
         cell_start(o);
         badge(o, str(h, "verdict"));
         cell_end(o);
-        cell_number(o, num(json_object_get(d, "test"), "pExpectedDirection"));
+        double p = num(json_object_get(d, "test"), "pExpectedDirection");
+        if (!isnan(p) && p < 0.001)
+            cell_text(o, "< 0.001");
+        else
+            cell_number(o, p);
         cell_number(o, num(json_object_get(d, "effect"), "shift"));
         cell_text(o, str(d, "reason"));
         row_end(o);

@@ -8,6 +8,7 @@ import * as catalog from './pages/catalog.js';
 import * as entity from './pages/entity.js';
 import * as insights from './pages/insights.js';
 import * as overview from './pages/overview.js';
+import * as strategy from './pages/strategy.js';
 import * as team from './pages/team.js';
 
 const ROUTES = [
@@ -17,6 +18,7 @@ const ROUTES = [
   { re: /^\/entity\/([^/]+)\/([^/]+)\/([^/]+)\/?$/, page: entity, section: 'catalog', names: ['kind', 'namespace', 'name'] },
   { re: /^\/team\/([^/]+)\/([^/]+)\/?$/, page: team, section: 'catalog', names: ['namespace', 'name'] },
   { re: /^\/insights\/(ownership|coupling|undeployed)\/?$/, page: insights, names: ['view'] },
+  { re: /^\/strategy\/?$/, page: strategy, section: 'strategy' },
 ];
 
 let controller = null;
