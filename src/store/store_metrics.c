@@ -136,7 +136,8 @@ cw_err cw__metric_select(const cw_metric_query *q, cw__metric_row *rows, size_t 
                          cw_metric_result *out, int64_t **ids, cw_diag *d)
 {
     *ids = NULL;
-    qsort(rows, n, sizeof *rows, cmp_row);
+    if (n > 1)
+        qsort(rows, n, sizeof *rows, cmp_row);
     cw_metric_result_series *series = calloc(n ? n : 1, sizeof *series);
     int64_t *idv = calloc(n ? n : 1, sizeof *idv);
     if (!series || !idv) {
