@@ -16,6 +16,7 @@ int cw_cmd_backup(int argc, char **argv);
 int cw_cmd_restore(int argc, char **argv);
 int cw_cmd_check(int argc, char **argv);
 int cw_cmd_codeowners(int argc, char **argv);
+int cw_cmd_hook(int argc, char **argv);
 int cw_cmd_report(int argc, char **argv);
 
 /* The database URL from --db, else CONWAY_DB, else "conway.db". */

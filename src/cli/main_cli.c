@@ -18,6 +18,7 @@ static void usage(FILE *out)
           "  restore   replace the (stopped) SQLite database with a backup\n"
           "  check     check the catalog: 'check ownership' (non-zero exit on errors)\n"
           "  codeowners  compare a GitHub CODEOWNERS file with the catalog owner\n"
+          "  hook      GitHub and GitLab webhook receivers: create, list, revoke\n"
           "  report    the report of a team, system or the organisation (HTML or Markdown)\n"
           "  version   print the version\n"
           "\n"
@@ -60,6 +61,7 @@ int cw_cli_main(int argc, char **argv)
         {"restore", cw_cmd_restore},
         {"check", cw_cmd_check},
         {"codeowners", cw_cmd_codeowners},
+        {"hook", cw_cmd_hook},
         {"report", cw_cmd_report},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
