@@ -97,7 +97,9 @@ describe('KPIs from Prometheus', { skip: !existsSync(PROMETHEUS) && 'prometheus 
   });
 
   test('conway stores what Prometheus answers, at the same instants', async () => {
-    const from = new Date(started - 60000).toISOString();
+    // whole seconds: each 1s step of the answer then holds exactly the sample
+    // conway stored for that instant (its fetches are aligned to the step)
+    const from = new Date(Math.floor((started - 60000) / 1000) * 1000).toISOString();
     const q = () => srv.json(`/api/v1/metrics/shop_conversion_kpi?${new URLSearchParams({ from, to: new Date(Date.now() + 60000).toISOString(), step: '1s', labels: 'team="payments"' })}`);
     const got = await waitFor('8 points of the KPI in conway', async () => {
       const r = await q();
