@@ -11,6 +11,7 @@ DEBIAN_PACKAGES=(
   libjq-dev libcurl4-openssl-dev
   prometheus default-jre-headless
   chromium valgrind wrk curl ca-certificates
+  prometheus-alertmanager
 )
 
 SUDO=""
@@ -25,17 +26,19 @@ for p in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
-# Installing the packaged PostgreSQL, RabbitMQ or Prometheus starts its system
-# service on the default port; the test suite starts its own instances on
-# other ports (scripts/services.sh; the KPI tests start their own Prometheus)
-# and needs none. Stop a service afterwards only when
+# Installing the packaged PostgreSQL, RabbitMQ, Prometheus or Alertmanager
+# starts its system service on the default port; the test suite starts its
+# own instances on other ports (scripts/services.sh; the KPI tests their own
+# Prometheus, the Alertmanager test its own) and needs none. Stop a service
+# afterwards only when
 # this run started it: its package is being installed now and the service was
 # not running before. A database the user already runs (say postgresql-15
 # without the postgresql metapackage) is never touched.
 # services_started_by_install PACKAGE... prints, one a line, the services to
 # stop after installing PACKAGE...; it asks `service NAME status` now, so it
 # must be called before the install.
-SERVICE_PACKAGES=(postgresql:postgresql rabbitmq-server:rabbitmq-server prometheus:prometheus)
+SERVICE_PACKAGES=(postgresql:postgresql rabbitmq-server:rabbitmq-server
+                  prometheus:prometheus prometheus-alertmanager:prometheus-alertmanager)
 services_started_by_install() {
   local entry pkg svc p
   for entry in "${SERVICE_PACKAGES[@]}"; do

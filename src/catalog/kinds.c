@@ -5,6 +5,7 @@
  * Backstage's kind JSON schemas and BuiltinKindsEntityProcessor.
  */
 #include "catalog/kinds.h"
+#include "catalog/postmortem.h"
 #include "catalog/strategy.h"
 #include "catalog/responsibilities.h"
 
@@ -155,6 +156,8 @@ static const cw_kind_rule kind_rules[] = {
     /* spec rules in responsibilities.c */
     RULE("Responsibilities", conway_versions, true, owner_only_fields,
          cw__responsibilities_kind_check),
+    /* spec rules in src/catalog/postmortem.c (issue #13) */
+    RULE("Postmortem", conway_versions, true, owner_only_fields, cw_postmortem_kind_check),
     RULE("Heartbeat", conway_versions, true, owner_only_fields, NULL),
     RULE("Scorecard", conway_versions, true, owner_only_fields, NULL),
     /* spec rules in strategy.c */
@@ -183,8 +186,8 @@ const cw_kind_rule *cw__unknown_kind_rule(void) { return &unknown_rule; }
  * from: they belong to no team, whatever their spec says. Templates run
  * actions in Backstage: not a team's to publish through a scoped token. */
 static const char *const team_kinds[] = {"Component", "API", "Resource", "System", "Domain",
-                                         "Responsibilities", "Heartbeat", "Scorecard", "Goal",
-                                         "Hypothesis", "Decision"};
+                                         "Responsibilities", "Postmortem", "Heartbeat",
+                                         "Scorecard", "Goal", "Hypothesis", "Decision"};
 
 bool cw_kind_team_writable(const char *kind)
 {
@@ -196,7 +199,7 @@ bool cw_kind_team_writable(const char *kind)
 
 const char *cw_kind_team_writable_names(void)
 {
-    return "Component, API, Resource, System, Domain, Responsibilities, Heartbeat, "
+    return "Component, API, Resource, System, Domain, Responsibilities, Postmortem, Heartbeat, "
            "Scorecard, Goal, Hypothesis and Decision";
 }
 

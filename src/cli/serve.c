@@ -11,6 +11,8 @@
 #include "catalog/responsibilities.h"
 #include "cli/opts.h"
 #include "events/events.h"
+#include "events/incident.h"
+#include "insights/postmortem.h"
 #include "http/judge.h"
 #include "http/server.h"
 #include "ingest/locations.h"
@@ -55,6 +57,10 @@ static const char serve_help[] =
     "                          Host names get 421 (guards against DNS rebinding)\n"
     "  --production-env GLOBS  environments that count as production (default 'prod*')\n"
     "  --max-components-per-team N  threshold of the team-overload finding (default 8)\n"
+    "  --postmortem-severity LEVEL  incidents at or above it need a postmortem: critical,\n"
+    "                          high, warning, low or info (default critical)\n"
+    "  --postmortem-days N     days after resolution before an incident without postmortem\n"
+    "                          is reported (default 5)\n"
     "  --activities FILE       the organisation's own RACI activities, one name per line\n"
     "  --fetch-allow PREFIXES  comma-separated URL prefixes catalog files may be fetched\n"
     "                          from (Location targets of type url); none by default\n"
@@ -146,7 +152,7 @@ int cw_cmd_serve(int argc, char **argv)
                *max_inflight = NULL, *header_timeout = NULL, *per_ip = NULL, *allowed = NULL,
                *max_event = NULL,
                *fetch_allow = NULL, *fetch_private = NULL, *refresh = NULL,
-               *delete_orphans = NULL,
+               *delete_orphans = NULL, *pm_severity = NULL, *pm_days = NULL,
                *prom_url = NULL;
     cw_opt opts[] = {
         {"listen", true, &listen},     {"db", true, &db},
@@ -166,6 +172,8 @@ int cw_cmd_serve(int argc, char **argv)
         {"fetch-allow-private", false, &fetch_private},
         {"refresh-interval", true, &refresh},
         {"delete-orphans", false, &delete_orphans},
+        {"postmortem-severity", true, &pm_severity},
+        {"postmortem-days", true, &pm_days},
         {"prometheus-url", true, &prom_url},
         {NULL, false, NULL},
     };
@@ -235,6 +243,20 @@ int cw_cmd_serve(int argc, char **argv)
         if (!parse_uint("max-components-per-team", max_comp, 1, 100000, &v))
             return 2;
         cfg.max_components_per_team = (unsigned)v;
+    }
+    if (pm_severity) {
+        cw_severity sev;
+        if (!cw_severity_name_parse(pm_severity, &sev)) {
+            fprintf(stderr, "conway serve: --postmortem-severity: '%s' is not critical, high, "
+                            "warning, low or info\n", pm_severity);
+            return 2;
+        }
+        cfg.postmortem_severity = (int)sev;
+    }
+    if (pm_days) {
+        if (!parse_uint("postmortem-days", pm_days, 0, CW_POSTMORTEM_MAX_DAYS, &v))
+            return 2;
+        cfg.postmortem_days = (int)v;
     }
     /* 0: the backend's default (SQLite: a few readers); PostgreSQL's
      * default, 2 x threads, is applied once the URL is known */

@@ -337,6 +337,25 @@ export function hostileCases() {
     { name: 'events from is not a date', path: '/api/v1/events?from=yesterday', status: 400, detail: /'from'/ },
   );
 
+  // ---- incidents (issue #13) ---------------------------------------------------------------
+  const AM = (alerts) => J({ version: '4', groupKey: '{}:{alertname="Hostile"}', status: 'firing', alerts });
+  const AL = { status: 'firing', labels: { alertname: 'Hostile' }, startsAt: '2024-01-01T00:00:00Z' };
+  const am = (name, body, more = {}) => ({ name, method: 'POST', path: '/api/v1/hooks/alertmanager', body, ...more });
+  cases.push(
+    am('Alertmanager payload nested 5000 deep', AM([{ ...AL, deep: [] }]).replace('"deep":[]', '"deep":' + '['.repeat(5000) + ']'.repeat(5000)), { status: 400, detail: /./ }),
+    am('Alertmanager payload with 5001 alerts', AM(Array.from({ length: 5001 }, () => AL)), { status: 413, detail: /alerts: 5001 alerts/ }),
+    am('Alertmanager label that is an object', AM([{ ...AL, labels: { service: { $ne: 1 } } }]), { status: 400, detail: /alerts\[0\]\.labels\.service/ }),
+    am('Alertmanager label with invalid UTF-8', Buffer.from(AM([AL]).replace('Hostile"}', 'Hostile\xff"}'), 'latin1'), { status: 400, detail: /body/ }),
+    am('Alertmanager payload sent by a viewer', AM([AL]), { token: 'viewer', status: 403, detail: /needs 'ingest'/ }),
+    { name: 'SQL in the incidents state filter', path: `/api/v1/incidents?state=${encodeURIComponent("open' OR 1=1 --")}`, status: 400, detail: /'state'/ },
+    { name: 'SQL in the incidents scope', path: `/api/v1/incidents?scope=${encodeURIComponent("x' OR 1=1 --")}`, status: [400, 404], detail: /scope/ },
+    { name: 'incident id with SQL', path: `/api/v1/incidents/${encodeURIComponent('1 OR 1=1')}`, status: 400, detail: /incident id/ },
+    { name: 'incident id beyond 64 bits', path: '/api/v1/incidents/99999999999999999999999', status: 400, detail: /incident id/ },
+    { name: 'bad incidents cursor', path: '/api/v1/incidents?cursor=aTE6OjE', status: 400, detail: /cursor/ },
+    { name: 'incident transition by a viewer', method: 'POST', path: '/api/v1/incidents/1/transitions', body: J({ to: 'closed' }), token: 'viewer', status: 403, detail: /needs 'editor'/ },
+    { name: 'incident transition with a note of 5000 bytes', method: 'POST', path: '/api/v1/incidents/1/transitions', body: J({ note: 'x'.repeat(5000) }), status: 400, detail: /note/ },
+  );
+
   // ---- bad tokens ----------------------------------------------------------------------
   cases.push(
     put('write without a token', J(ENTITY('hostile-x')), { token: null, status: 401, detail: /bearer token/ }),

@@ -339,7 +339,7 @@ static void test_kind_team_writable(void **state)
 {
     (void)state;
     const char *yes[] = {"Component", "api", "RESOURCE", "System", "Domain", "Responsibilities",
-                         "Heartbeat", "Scorecard", "Goal", "Hypothesis", "Decision"};
+                         "postmortem", "Heartbeat", "Scorecard", "Goal", "Hypothesis", "Decision"};
     const char *no[] = {"Group", "user", "Location", "Template", "Widget", "", NULL};
     for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
         if (!cw_kind_team_writable(yes[i]))
