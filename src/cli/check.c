@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "catalog/catalog.h"
 #include "cli/opts.h"
+#include "cli/output.h"
 #include "events/incident.h"
 #include "http/api_incidents.h"
 #include "insights/ownership.h"
@@ -43,6 +44,10 @@ static const char check_help[] =
     "\n"
     "Options:\n"
     "  --db URL                      SQLite file or postgres:// URL (env CONWAY_DB)\n"
+    "  --rule RULE                   only the findings of this rule\n"
+    "  --severity error|warning      only the findings of this severity\n"
+    "  --team GROUP                  only the findings about this team (a group ref or name)\n"
+    "  --json                        print GET /api/v1/insights/ownership's document\n"
     "  --max-components-per-team N   team-overload threshold (default 8)\n"
     "  --postmortem-severity LEVEL   incident-without-postmortem threshold (default critical)\n"
     "  --postmortem-days N           days before it is reported (default 5)\n";
@@ -58,7 +63,7 @@ static bool parse_max(const char *s, size_t *out)
 }
 
 /* Prints one finding; control characters in entity data cannot break lines. */
-static void print_finding(const json_t *f)
+static void print_finding(const json_t *f, bool colour)
 {
     const char *fields[4] = {json_string_value(json_object_get(f, "severity")),
                              json_string_value(json_object_get(f, "rule")),
@@ -66,8 +71,13 @@ static void print_finding(const json_t *f)
                              json_string_value(json_object_get(f, "detail"))};
     for (int i = 0; i < 4; i++) {
         const char *s = fields[i] ? fields[i] : "-";
+        /* on a terminal (and without NO_COLOR): errors red, warnings yellow */
+        if (i == 0 && colour)
+            fputs(!strcmp(s, "error") ? "\033[31m" : "\033[33m", stdout);
         for (; *s; s++)
             putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+        if (i == 0 && colour)
+            fputs("\033[0m", stdout);
         fputs(i == 0 || i == 1 ? " " : i == 2 ? ": " : "\n", stdout);
     }
 }
@@ -170,7 +180,7 @@ static int check_ownership(int argc, char **argv)
     json_t *all = NULL, *findings = NULL, *report = NULL, *own = NULL, *pm = NULL;
     json_t **items = NULL;
     if (cw_store_open(url, NULL, &store, &d)) {
-        fprintf(stderr, "conway check ownership: cannot open database %s: %s\n", url, d.msg);
+        fprintf(stderr, "conway check ownership: cannot open database %s: %s\n", cw_cli_shown_url(url).s, d.msg);
         goto out;
     }
     if (cw_store_scan(store, NULL, 0, 0, &all, &d)) {
@@ -209,8 +219,9 @@ static int check_ownership(int argc, char **argv)
     } else {
         size_t i;
         const json_t *f;
+        bool colour = cw_out_colour(stdout);
         json_array_foreach(kept, i, f)
-            print_finding(f);
+            print_finding(f, colour);
         fprintf(stderr, "%lld error%s, %lld warning%s in %zu entities\n", (long long)nerr,
                 nerr == 1 ? "" : "s", (long long)nwarn, nwarn == 1 ? "" : "s", n);
     }
@@ -292,7 +303,8 @@ static int check_postmortems(int argc, char **argv)
     json_t **items = NULL;
     size_t nincidents = 0;
     if (cw_store_open(url, NULL, &store, &d)) {
-        fprintf(stderr, "conway check postmortems: cannot open database %s: %s\n", url, d.msg);
+        fprintf(stderr, "conway check postmortems: cannot open database %s: %s\n",
+                cw_cli_shown_url(url).s, d.msg);
         goto out;
     }
     if (cw_store_scan(store, NULL, 0, 0, &all, &d)) {
@@ -331,7 +343,7 @@ static int check_postmortems(int argc, char **argv)
         size_t i;
         const json_t *f;
         json_array_foreach(kept, i, f)
-            print_finding(f);
+            print_finding(f, cw_out_colour(stdout));
         fprintf(stderr, "%lld error%s, %lld warning%s in %zu entities and %zu incidents\n",
                 (long long)nerr, nerr == 1 ? "" : "s", (long long)nwarn, nwarn == 1 ? "" : "s", n,
                 nincidents);

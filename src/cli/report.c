@@ -38,7 +38,9 @@ static const char report_help[] =
     "  --format html|md       default html\n"
     "  --out FILE             write FILE instead of standard output\n"
     "  --now TIME             evaluate as of this RFC 3339 time (default now)\n"
-    "  --production-env GLOBS environments that count as production (default 'prod*')\n";
+    "  --production-env GLOBS environments that count as production (default 'prod*')\n"
+    "  -c, --config FILE      configuration file of 'key = value' lines (env CONWAY_CONFIG);\n"
+    "                         every option is also read from CONWAY_<NAME>\n";
 
 /* Writes text to path through path.tmp + rename. 0, or 1 after a message. */
 static int write_file(const char *path, const char *text, size_t len)

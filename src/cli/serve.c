@@ -22,6 +22,9 @@
 #include "ingest/prometheus.h"
 #include "store/store.h"
 #include "util/log.h"
+#ifdef CONWAY_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 static const char serve_help[] =
     "usage: conway serve [OPTIONS]\n"
@@ -71,7 +74,14 @@ static const char serve_help[] =
     "                          annotating them backstage.io/orphan\n"
     "  --prometheus-url URL    read KPIs (kind KPI, spec.source prometheus) from this\n"
     "                          Prometheus with /api/v1/query_range (env CONWAY_PROMETHEUS_URL)\n"
-    "  --log-level LEVEL       debug, info, warn, error or off (default info)\n";
+    "  --log-level LEVEL       debug, info, warn, error or off (default info)\n"
+    "  -c, --config FILE       configuration file of 'key = value' lines, keys being these\n"
+    "                          options' names (env CONWAY_CONFIG; default\n"
+    "                          /etc/conway/conway.conf when it exists)\n"
+    "\n"
+    "Every option above is also read from the environment as CONWAY_<NAME>\n"
+    "(CONWAY_PUBLIC_READ=true, CONWAY_MAX_BODY=...) and from the configuration\n"
+    "file. Precedence: command line, then environment, then file, then default.\n";
 
 static bool parse_uint(const char *opt, const char *s, unsigned long long min,
                        unsigned long long max, unsigned long long *out)
@@ -85,26 +95,6 @@ static bool parse_uint(const char *opt, const char *s, unsigned long long min,
     }
     *out = v;
     return true;
-}
-
-/* The URL with the password of its user info (scheme://user:PASSWORD@host)
- * replaced by "***", for logs. */
-static void redact_url(const char *url, char *out, size_t cap)
-{
-    snprintf(out, cap, "%s", url);
-    char *scheme = strstr(out, "://");
-    if (!scheme)
-        return;
-    char *info = scheme + 3;
-    char *at = strchr(info, '@');
-    char *slash = strchr(info, '/');
-    char *colon = strchr(info, ':');
-    if (!at || (slash && slash < at) || !colon || colon > at)
-        return;
-    char rest[1024];
-    snprintf(rest, sizeof rest, "%s", at);
-    size_t head = (size_t)(colon + 1 - out);
-    snprintf(colon + 1, cap - head, "***%s", rest);
 }
 
 /* Every value of the repeatable --allowed-host (the option parser keeps the
@@ -364,7 +354,7 @@ int cw_cmd_serve(int argc, char **argv)
     cw_diag d = {{0}};
     int rc = 1;
     char shown_url[1024];
-    redact_url(url, shown_url, sizeof shown_url);
+    cw_cli_redact_url(url, shown_url, sizeof shown_url);
     bool pg = !strncasecmp(url, "postgres://", 11) || !strncasecmp(url, "postgresql://", 13);
     if (!db_pool && pg)
         sopt.pool_size = cfg.threads * 2 > 256 ? 256 : (int)cfg.threads * 2;
@@ -403,8 +393,18 @@ int cw_cmd_serve(int argc, char **argv)
            json_pack("{s:s, s:i, s:s, s:s, s:b}", "listen", cfg.listen, "port",
                      (int)cw_server_port(srv), "db", shown_url, "backend", cw_store_backend(store),
                      "publicRead", cfg.public_read));
+#ifdef CONWAY_HAVE_SYSTEMD
+    /* Type=notify: systemd starts what depends on conway only now, when the
+     * schema is migrated and the socket accepts (no-op outside systemd) */
+    sd_notifyf(0, "READY=1\nSTATUS=serving: --listen %s, port %u, %s", cfg.listen,
+               (unsigned)cw_server_port(srv),
+               cw_store_backend(store));
+#endif
     int sig = 0;
     sigwait(&set, &sig);
+#ifdef CONWAY_HAVE_SYSTEMD
+    sd_notify(0, "STOPPING=1\nSTATUS=draining requests");
+#endif
     cw_log(CW_LOG_INFO, "shutting down", json_pack("{s:s}", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM"));
     rc = 0;
 out:
