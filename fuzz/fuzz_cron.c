@@ -20,8 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data, n);
     text[n] = '\0';
     cw_diag d;
-    int64_t s;
-    (void)cw_duration_parse(text, &s, &d);
+    int64_t ms;
+    (void)cw_duration_parse(text, &ms);
     cw_cron c;
     if (cw_cron_parse(text, &c, &d) != CW_OK)
         return 0;

@@ -12,6 +12,7 @@ DEBIAN_PACKAGES=(
   libmicrohttpd-dev libjansson-dev libyaml-dev libsqlite3-dev sqlite3 libssl-dev
   libcmocka-dev libpq-dev postgresql librabbitmq-dev rabbitmq-server
   libjq-dev libcurl4-openssl-dev libsystemd-dev systemd tzdata
+  prometheus default-jre-headless
   chromium valgrind wrk curl ca-certificates
   prometheus-alertmanager
 )
@@ -40,10 +41,11 @@ for p in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
-# Installing the packaged PostgreSQL, RabbitMQ or Alertmanager starts its
-# system service on the default port; the test suite starts its own instances
-# on other ports (scripts/services.sh; the Alertmanager test its own) and
-# needs none. Stop a service afterwards only when
+# Installing the packaged PostgreSQL, RabbitMQ, Prometheus or Alertmanager
+# starts its system service on the default port; the test suite starts its
+# own instances on other ports (scripts/services.sh; the KPI tests their own
+# Prometheus, the Alertmanager test its own) and needs none. Stop a service
+# afterwards only when
 # this run started it: its package is being installed now and the service was
 # not running before. A database the user already runs (say postgresql-15
 # without the postgresql metapackage) is never touched.
@@ -51,7 +53,7 @@ done
 # stop after installing PACKAGE...; it asks `service NAME status` now, so it
 # must be called before the install.
 SERVICE_PACKAGES=(postgresql:postgresql rabbitmq-server:rabbitmq-server
-                  prometheus-alertmanager:prometheus-alertmanager)
+                  prometheus:prometheus prometheus-alertmanager:prometheus-alertmanager)
 services_started_by_install() {
   local entry pkg svc p
   for entry in "${SERVICE_PACKAGES[@]}"; do

@@ -55,11 +55,14 @@ static bool duration_of(const json_t *v, int64_t *out, char *why, size_t cap)
     if (json_is_integer(v)) {
         s = json_integer_value(v);
     } else if (json_is_string(v)) {
-        cw_diag d = {{0}};
-        if (cw_duration_parse(json_string_value(v), &s, &d)) {
-            snprintf(why, cap, "%.200s", d.msg);
+        int64_t ms;
+        if (!cw_duration_parse(json_string_value(v), &ms) || ms % 1000) {
+            snprintf(why, cap,
+                     "\"%.40s\" is not a duration in whole seconds (e.g. 90s, 15m, 1h30m, 1d, 2w)",
+                     json_string_value(v));
             return false;
         }
+        s = ms / 1000;
     } else {
         snprintf(why, cap, "must be a duration such as \"1h30m\", or seconds");
         return false;

@@ -22,7 +22,7 @@ static const command commands[] = {
      "--production-env --max-components-per-team --activities --log-level --max-event-bytes "
      "--fetch-allow --fetch-allow-private --refresh-interval --delete-orphans "
      "--postmortem-severity --postmortem-days --notify-allow --notify-allow-private "
-     "--notify-secret-file --heartbeat-min-seconds --config"},
+     "--notify-secret-file --heartbeat-min-seconds --prometheus-url --config"},
     {"import", "load catalog files (YAML/JSON) into the database",
      "--db --quiet --allow-outside --delete-orphans --config"},
     {"token", "create, list and revoke API tokens",
@@ -47,6 +47,8 @@ static const command commands[] = {
      "--postmortem-severity --postmortem-days --now --config"},
     {"codeowners", "compare a GitHub CODEOWNERS file with the catalog owner",
      "import --component --db --json --config"},
+    {"report", "the report of a team, system or the organisation (HTML or Markdown)",
+     "--db --scope --format --out --now --production-env --config"},
     {"backup", "online backup of the SQLite database, or --verify a backup",
      "--db --verify --quiet --config"},
     {"restore", "replace the (stopped) SQLite database with a backup", "--db --config"},

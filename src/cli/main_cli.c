@@ -87,6 +87,7 @@ int cw_cli_main(int argc, char **argv)
         {"completion", cw_cmd_completion},
         {"hook", cw_cmd_hook},
         {"cron", cw_cmd_cron},
+        {"report", cw_cmd_report},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name))

@@ -22,6 +22,7 @@
 #ifdef CONWAY_HAVE_AMQP
 #include "ingest/amqp.h"
 #endif
+#include "ingest/prometheus.h"
 #include "store/store.h"
 #include "util/log.h"
 #ifdef CONWAY_HAVE_SYSTEMD
@@ -81,6 +82,8 @@ static const char serve_help[] =
     "  --notify-secret-file FILE  the key notifications are signed with (X-Conway-Signature)\n"
     "  --heartbeat-min-seconds N  shortest heartbeat period and grace accepted\n"
     "                          (default 60, as healthchecks; lower only for tests and demos)\n"
+    "  --prometheus-url URL    read KPIs (kind KPI, spec.source prometheus) from this\n"
+    "                          Prometheus with /api/v1/query_range (env CONWAY_PROMETHEUS_URL)\n"
     "  --log-level LEVEL       debug, info, warn, error or off (default info)\n"
     "  -c, --config FILE       configuration file of 'key = value' lines, keys being these\n"
     "                          options' names (env CONWAY_CONFIG; default\n"
@@ -199,7 +202,7 @@ int cw_cmd_serve(int argc, char **argv)
                *fetch_allow = NULL, *fetch_private = NULL, *refresh = NULL,
                *delete_orphans = NULL, *pm_severity = NULL, *pm_days = NULL,
                *hb_min = NULL, *notify_allow = NULL, *notify_private = NULL,
-               *notify_secret = NULL;
+               *notify_secret = NULL, *prom_url = NULL;
     cw_opt opts[] = {
         {"listen", true, &listen},     {"db", true, &db},
         {"threads", true, &threads},   {"public-read", false, &public_read},
@@ -224,6 +227,7 @@ int cw_cmd_serve(int argc, char **argv)
         {"notify-allow", true, &notify_allow},
         {"notify-allow-private", false, &notify_private},
         {"notify-secret-file", true, &notify_secret},
+        {"prometheus-url", true, &prom_url},
         {NULL, false, NULL},
     };
     const char *pos[1];
@@ -390,6 +394,12 @@ int cw_cmd_serve(int argc, char **argv)
         return 2;
     cfg.activities = &acts;
 
+    if (!prom_url)
+        prom_url = getenv("CONWAY_PROMETHEUS_URL");
+    if (prom_url && !*prom_url)
+        prom_url = NULL;
+    cw_prom *prom = NULL;
+
     const char *url = cw_cli_db_url(db);
     cw_store *store = NULL;
     cw_server *srv = NULL;
@@ -443,6 +453,13 @@ int cw_cmd_serve(int argc, char **argv)
         }
     }
 #endif
+    if (prom_url) {
+        cw_prom_config pcfg = {.url = prom_url};
+        if (cw_prom_start(&pcfg, store, &prom, &d)) {
+            fprintf(stderr, "conway serve: %s\n", d.msg);
+            goto out;
+        }
+    }
     cw_log(CW_LOG_INFO, "listening",
            json_pack("{s:s, s:i, s:s, s:s, s:b}", "listen", cfg.listen, "port",
                      (int)cw_server_port(srv), "db", shown_url, "backend", cw_store_backend(store),
@@ -465,6 +482,7 @@ out:
 #ifdef CONWAY_HAVE_AMQP
     cw_amqp_stop(amqp); /* first: it finishes storing what it took */
 #endif
+    cw_prom_stop(prom); /* before the store it writes to */
     cw_server_stop(srv);
     cw_refresher_stop(refresher);
     cw_hb_notifier_stop(notifier);

@@ -314,14 +314,14 @@ json_t *cw_api_heartbeat_json(const cw_hb_row *r, int64_t now_ms)
 {
     const cw_hb_schedule *s = &r->spec.sched;
     char grace[32], period[32];
-    cw_duration_format(s->grace_s, grace);
+    cw_duration_format(s->grace_s * 1000, grace);
     json_t *sched;
     if (s->kind == CW_HB_SCHED_CRON) {
         sched = json_pack("{s:s, s:s, s:s, s:s, s:I}", "kind", "cron", "cron", s->cron, "tz",
                           s->tz[0] ? s->tz : "UTC", "grace", grace, "graceSeconds",
                           (json_int_t)s->grace_s);
     } else {
-        cw_duration_format(s->period_s, period);
+        cw_duration_format(s->period_s * 1000, period);
         sched = json_pack("{s:s, s:s, s:I, s:s, s:I}", "kind", "period", "period", period,
                           "periodSeconds", (json_int_t)s->period_s, "grace", grace,
                           "graceSeconds", (json_int_t)s->grace_s);

@@ -152,6 +152,8 @@ static const cw_route *const route_tables[] = {
     cw_routes_hooks,
     cw_routes_locations,
     cw_routes_incidents,
+    cw_routes_metrics,
+    cw_routes_strategy,
     cw_routes_heartbeats,
 };
 
@@ -180,6 +182,7 @@ static const struct {
     {"POST", "/api/catalog/refresh", CW_BODY_DOC},
     {"POST", "/api/v1/hooks/alertmanager", CW_BODY_BULK},
     {"POST", "/api/v1/incidents/{id}/transitions", CW_BODY_DOC},
+    {"POST", "/api/v1/metrics", CW_BODY_BULK},
     /* heartbeat pings: the first 100 KiB of a body is kept (api_heartbeats.c) */
     {"POST", "/ping/{key}", CW_BODY_DOC},
     {"POST", "/ping/{key}/{action}", CW_BODY_DOC},

@@ -7,6 +7,7 @@
  */
 #include "store/sqlite_int.h"
 #include "store/ingest_impl.h"
+#include "store/metrics_impl.h"
 #include "store/store_audit.h"
 #include "store/store_rows.h"
 
@@ -675,4 +676,5 @@ static const cw_store_vtable sqlite_vtable = {
     .heartbeats = &cw__sqlite_hb_ops,
     .ingest = &cw__sqlite_ingest_ops,
     .incidents = &cw__sqlite_incident_ops,
+    .metrics = &cw__sqlite_metric_ops,
 };

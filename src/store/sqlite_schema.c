@@ -270,7 +270,24 @@ const cw__sqlite_migration cw__sqlite_migrations[] = {
       * a database without any has nothing to derive (1 = done) */
      "INSERT INTO cw_meta (name, value) SELECT 'incidents_backfill',"
      " CASE WHEN EXISTS (SELECT 1 FROM events WHERE cls = 3) THEN 0 ELSE 1 END;"},
-    {8, "heartbeats",
+    {8, "metric series and samples",
+     /* a series is a name and its canonical label set; a sample is only
+      * (series, time, value), keyed for the step aggregates of a query
+      * (store_metrics.h) */
+     "CREATE TABLE metric_series ("
+     "  id INTEGER PRIMARY KEY,"
+     "  name TEXT NOT NULL,"
+     "  labels TEXT NOT NULL,"               /* {"a":"x"}: keys sorted, compact */
+     "  created_ms INTEGER NOT NULL,"
+     "  UNIQUE (name, labels)"
+     ");"
+     "CREATE TABLE metric_samples ("
+     "  series_id INTEGER NOT NULL,"
+     "  t INTEGER NOT NULL,"                 /* Unix ms */
+     "  v REAL NOT NULL,"
+     "  PRIMARY KEY (series_id, t)"
+     ") WITHOUT ROWID;"},
+    {9, "heartbeats",
      /* one row per Heartbeat entity: a copy of its schedule (from the
       * entity of etag) and its state (store_heartbeats.h); status 0 new,
       * 1 up, 2 down, 3 paused */
@@ -338,7 +355,7 @@ const cw__sqlite_migration cw__sqlite_migrations[] = {
      "  key_hash TEXT NOT NULL UNIQUE,"
      "  created_ms INTEGER NOT NULL"
      ");"},
-    {9, "heartbeat notifications",
+    {10, "heartbeat notifications",
      /* outgoing webhooks of heartbeat status changes (store_heartbeats.h):
       * state 0 pending, 1 delivered, 2 dead (the dead-letter list); a
       * pending row whose due time has come is claimed by setting lease_ms,

@@ -1,81 +1,100 @@
-/* duration.c — the durations of duration.h. */
+/*
+ * duration.c — durations ("15s", "1h30m", "7d") and dates ("2025-06-30")
+ * as conway's inputs write them (see duration.h).
+ */
 #include "util/duration.h"
 
-#include <stdbool.h>
+#include <ctype.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
-#define MAX_SECONDS (100LL * 366 * 86400)
+#include "util/timeutil.h"
 
-static const struct {
-    char unit;
-    int64_t seconds;
-} units[] = {{'w', 604800}, {'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}};
+#define YEAR_MS (365LL * 86400000LL)
 
-cw_err cw_duration_parse(const char *text, int64_t *seconds, cw_diag *d)
+bool cw_duration_parse(const char *text, int64_t *ms_out)
 {
+    static const struct {
+        const char *unit;
+        int64_t ms;
+    } units[] = {{"y", YEAR_MS}, {"w", 604800000LL}, {"d", 86400000LL}, {"h", 3600000LL},
+                 {"ms", 1},      {"m", 60000LL},     {"s", 1000LL}};
+    if (!text || !*text || strlen(text) > 40)
+        return false;
     const char *p = text;
     int64_t total = 0;
-    size_t next_unit = 0; /* units must come largest first, each once */
-    bool any = false;
-    if (!p || !*p || strlen(p) > 64)
-        goto bad;
+    int64_t last_unit = INT64_MAX;
+    bool any_unit = false;
     while (*p) {
+        if (!isdigit((unsigned char)*p))
+            return false;
         int64_t v = 0;
-        int digits = 0;
-        while (*p >= '0' && *p <= '9') {
+        while (isdigit((unsigned char)*p)) {
+            if (v > 1000000000000LL)
+                return false;
             v = v * 10 + (*p++ - '0');
-            if (++digits > 12)
-                goto bad;
         }
-        if (!digits)
-            goto bad;
-        if (!*p) {
-            /* a bare number: seconds, alone */
-            if (any)
-                goto bad;
-            total = v;
-            any = true;
+        if (!*p && !any_unit) { /* a plain number of seconds */
+            if (v > 100 * YEAR_MS / 1000)
+                return false;
+            total = v * 1000;
             break;
         }
-        size_t u = next_unit;
-        while (u < sizeof units / sizeof units[0] && units[u].unit != *p)
+        size_t u = 0;
+        while (u < sizeof units / sizeof units[0] &&
+               strncmp(p, units[u].unit, strlen(units[u].unit)))
             u++;
-        if (u == sizeof units / sizeof units[0])
-            goto bad;
-        total += v * units[u].seconds;
-        if (total > MAX_SECONDS)
-            goto bad;
-        next_unit = u + 1;
-        any = true;
-        p++;
+        /* "m" must not swallow the "m" of "ms" (tried first above) */
+        if (u == sizeof units / sizeof units[0] || units[u].ms >= last_unit)
+            return false;
+        last_unit = units[u].ms;
+        p += strlen(units[u].unit);
+        if (v > 100 * YEAR_MS / units[u].ms)
+            return false;
+        total += v * units[u].ms;
+        any_unit = true;
     }
-    if (!any || total > MAX_SECONDS)
-        goto bad;
-    *seconds = total;
-    return CW_OK;
-bad:
-    return cw_fail(d, CW_ERR_INVALID,
-                   "\"%.40s\" is not a duration (e.g. 90s, 15m, 1h30m, 1d, 2w, or seconds)",
-                   text ? text : "");
+    if (total <= 0 || total > 100 * YEAR_MS)
+        return false;
+    *ms_out = total;
+    return true;
 }
 
-void cw_duration_format(int64_t s, char out[32])
+void cw_duration_format(int64_t ms, char out[32])
 {
+    static const struct {
+        const char *unit;
+        int64_t ms;
+    } units[] = {{"w", 604800000LL}, {"d", 86400000LL}, {"h", 3600000LL},
+                 {"m", 60000LL},     {"s", 1000LL},     {"ms", 1}};
     size_t o = 0;
-    if (s <= 0) {
+    out[0] = '\0';
+    if (ms <= 0) {
         snprintf(out, 32, "0s");
         return;
     }
-    for (size_t i = 0; i < sizeof units / sizeof units[0] && o < 31; i++) {
-        int64_t v = s / units[i].seconds;
-        if (!v)
+    for (size_t u = 0; u < sizeof units / sizeof units[0] && ms > 0 && o < 31; u++) {
+        int64_t q = ms / units[u].ms;
+        if (!q)
             continue;
-        int n = snprintf(out + o, 32 - o, "%lld%c", (long long)v, units[i].unit);
-        if (n < 0 || (size_t)n >= 32 - o)
+        int w = snprintf(out + o, 32 - o, "%" PRId64 "%s", q, units[u].unit);
+        if (w < 0 || (size_t)w >= 32 - o)
             break;
-        o += (size_t)n;
-        s -= v * units[i].seconds;
+        o += (size_t)w;
+        ms -= q * units[u].ms;
     }
-    out[o] = '\0';
+}
+
+bool cw_date_parse(const char *text, int64_t *ms_out)
+{
+    if (!text)
+        return false;
+    size_t n = strlen(text);
+    if (n == 10) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "%sT00:00:00Z", text);
+        return cw_time_parse_rfc3339(buf, ms_out);
+    }
+    return cw_time_parse_rfc3339(text, ms_out);
 }

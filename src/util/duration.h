@@ -1,20 +1,25 @@
 /*
- * duration.h — human durations for schedules: "90s", "15m", "1h30m",
- * "1d", "2w", "1d12h" (units w, d, h, m, s, each at most once, largest
- * first), or a plain number of seconds. Pure.
+ * duration.h — durations and dates as conway's inputs write them: metric
+ * steps, goal windows, hypothesis windows, KPI query steps.
  */
-#ifndef CW_DURATION_H
-#define CW_DURATION_H
+#ifndef CW_UTIL_DURATION_H
+#define CW_UTIL_DURATION_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
-#include "util/err.h"
+/*
+ * A Prometheus-style duration: one or more <integer><unit> parts with units
+ * ms, s, m, h, d, w, y (365 days), largest first ("1h30m"), or a plain
+ * integer number of seconds. Into milliseconds; false for anything else,
+ * zero, or more than 100 years.
+ */
+bool cw_duration_parse(const char *text, int64_t *ms_out);
 
-/* Parses text into seconds (0 .. 100 years). CW_ERR_INVALID with d saying
- * why ("\"1x\" is not a duration (e.g. 90s, 15m, 1h30m, 1d, 2w)"). */
-cw_err cw_duration_parse(const char *text, int64_t *seconds, cw_diag *d);
+/* "1d", "6h", "90s", "1h30m": the shortest text of a duration. */
+void cw_duration_format(int64_t ms, char out[32]);
 
-/* The shortest text cw_duration_parse reads back as s ("1d12h", "0s"). */
-void cw_duration_format(int64_t s, char out[32]);
+/* Parses a date ("2025-06-30" = midnight UTC) or an RFC 3339 date-time. */
+bool cw_date_parse(const char *text, int64_t *ms_out);
 
 #endif

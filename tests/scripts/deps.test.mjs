@@ -87,6 +87,12 @@ test('both servers installed by this run are stopped', () => {
   assert.deepEqual(r.stops.sort(), ['postgresql', 'rabbitmq-server']);
 });
 
+test('prometheus missing: installed, and its service (started by the install) stopped', () => {
+  const r = runDeps({ installed: without('prometheus'), running: ['postgresql', 'rabbitmq-server'] });
+  assert.match(r.installs[0], / prometheus$/);
+  assert.deepEqual(r.stops, ['prometheus']);
+});
+
 test('the postgresql package missing while a PostgreSQL already runs: it keeps running', () => {
   // e.g. postgresql-15 installed without the metapackage, serving the user's data
   const r = runDeps({ installed: without('postgresql'), running: ['postgresql'] });

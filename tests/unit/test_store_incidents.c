@@ -625,13 +625,15 @@ static void test_migration_from_version_6(void **state)
     incident_event(f->s, "/m", "d1", "detected", T0, "I-OLD", NULL, NULL, "sev1", "old", NULL);
     cw_store_close(f->s);
     f->s = NULL;
-    /* undo migration 7 and those after it (heartbeats), as a version 6
-     * database looks */
+    /* undo migrations 7 and later, newest first, as a version 6 database
+     * looks: 10 and 9 the heartbeat tables, 8 the metric tables (issue
+     * #16), 7 the incident tables */
+    f->b->raw_exec(f->ctx, "DROP TABLE hb_deliveries; DROP TABLE hb_team_keys;"
+                           " DROP TABLE hb_flips; DROP TABLE hb_pings; DROP TABLE hb");
+    f->b->raw_exec(f->ctx, "DROP TABLE metric_samples; DROP TABLE metric_series;");
     f->b->raw_exec(f->ctx, "DROP TABLE incident_alerts; DROP TABLE incident_timeline;"
                            " DROP TABLE incidents;"
                            " DELETE FROM cw_meta WHERE name = 'incidents_backfill'");
-    f->b->raw_exec(f->ctx, "DROP TABLE hb_deliveries; DROP TABLE hb_team_keys;"
-                           " DROP TABLE hb_flips; DROP TABLE hb_pings; DROP TABLE hb");
     f->b->raw_exec(f->ctx, pg ? "UPDATE cw_schema_version SET version = 6 WHERE id = 1"
                               : "PRAGMA user_version = 6");
     f->s = fx_store_open(fx_store_url(f));
