@@ -5,7 +5,9 @@
  * Backstage's kind JSON schemas and BuiltinKindsEntityProcessor.
  */
 #include "catalog/kinds.h"
+#include "catalog/heartbeat.h"
 #include "catalog/postmortem.h"
+#include "catalog/strategy.h"
 #include "catalog/responsibilities.h"
 
 #include <stdarg.h>
@@ -68,6 +70,8 @@ static const cw_spec_field group_fields[] = {
     {"parent", CW_FIELD_REF, false, "Group", "childOf"},
     {"members", CW_FIELD_REF_LIST, false, "User", "hasMember"},
     {"profile", CW_FIELD_OBJECT, false, NULL, NULL},
+    /* webhook URLs for heartbeat notifications (ingest/hb_notifier.h) */
+    {"notify", CW_FIELD_ARRAY, false, NULL, NULL},
 };
 
 static const cw_spec_field user_fields[] = {
@@ -87,9 +91,46 @@ static const cw_spec_field template_fields[] = {
     {"steps", CW_FIELD_ARRAY, false, NULL, NULL},
 };
 
+/* the schedule fields are checked by cw_heartbeat_kind_check (heartbeat.c) */
+static const cw_spec_field heartbeat_fields[] = {
+    {"owner", CW_FIELD_REF, true, "Group", "ownedBy"},
+    {"purpose", CW_FIELD_STRING, true, NULL, NULL},
+    {"target", CW_FIELD_REF, false, NULL, NULL},
+    {"dependsOn", CW_FIELD_REF, false, CW_HB_KIND, NULL},
+};
+
 /* conway.dev/v1 kinds until they get their own rules, and unknown kinds. */
 static const cw_spec_field owner_only_fields[] = {
     {"owner", CW_FIELD_REF, false, "Group", "ownedBy"},
+};
+
+/* The strategy kinds (strategy.c checks the rest of their spec). */
+static const cw_spec_field goal_fields[] = {
+    {"owner", CW_FIELD_REF, false, "Group", "ownedBy"},
+    {"stakeholders", CW_FIELD_REF_LIST, false, "Group", NULL},
+    {"statement", CW_FIELD_STRING, false, NULL, NULL},
+};
+
+static const cw_spec_field hypothesis_fields[] = {
+    {"owner", CW_FIELD_REF, false, "Group", "ownedBy"},
+    {"change", CW_FIELD_STRING, false, NULL, NULL},
+    {"outcome", CW_FIELD_STRING, false, NULL, NULL},
+};
+
+static const cw_spec_field decision_fields[] = {
+    {"owner", CW_FIELD_REF, false, "Group", "ownedBy"},
+    {"system", CW_FIELD_REF, false, "System", "partOf"},
+    {"domain", CW_FIELD_REF, false, "Domain", "partOf"},
+    {"supersededBy", CW_FIELD_REF, false, "Decision", NULL},
+    {"needs", CW_FIELD_STRING_LIST, false, NULL, NULL},
+    {"values", CW_FIELD_STRING_LIST, false, NULL, NULL},
+    {"principles", CW_FIELD_STRING_LIST, false, NULL, NULL},
+    {"practices", CW_FIELD_STRING_LIST, false, NULL, NULL},
+};
+
+static const cw_spec_field kpi_fields[] = {
+    {"owner", CW_FIELD_REF, false, "Group", "ownedBy"},
+    {"description", CW_FIELD_STRING, false, NULL, NULL},
 };
 
 static void check_location(const json_t *entity, const json_t *spec, const char *ns,
@@ -110,6 +151,13 @@ static void check_location(const json_t *entity, const json_t *spec, const char 
     }
 }
 
+static void check_heartbeat(const json_t *entity, const json_t *spec, const char *ns,
+                            const struct cw_activity_set *activities, cw_issue_list *out)
+{
+    (void)activities;
+    cw_heartbeat_kind_check(entity, spec, ns, out);
+}
+
 #define RULE(kind, versions, spec_req, fields, check) \
     {kind, versions, spec_req, fields, N(fields), check}
 
@@ -128,11 +176,13 @@ static const cw_kind_rule kind_rules[] = {
          cw__responsibilities_kind_check),
     /* spec rules in src/catalog/postmortem.c (issue #13) */
     RULE("Postmortem", conway_versions, true, owner_only_fields, cw_postmortem_kind_check),
-    RULE("Heartbeat", conway_versions, true, owner_only_fields, NULL),
+    RULE("Heartbeat", conway_versions, true, heartbeat_fields, check_heartbeat),
     RULE("Scorecard", conway_versions, true, owner_only_fields, NULL),
-    RULE("Goal", conway_versions, true, owner_only_fields, NULL),
-    RULE("Hypothesis", conway_versions, true, owner_only_fields, NULL),
-    RULE("Decision", conway_versions, true, owner_only_fields, NULL),
+    /* spec rules in strategy.c */
+    RULE("Goal", conway_versions, true, goal_fields, cw__goal_kind_check),
+    RULE("Hypothesis", conway_versions, true, hypothesis_fields, cw__hypothesis_kind_check),
+    RULE("Decision", conway_versions, true, decision_fields, cw__decision_kind_check),
+    RULE("KPI", conway_versions, true, kpi_fields, cw__kpi_kind_check),
 };
 
 static const cw_kind_rule unknown_rule = RULE(NULL, NULL, false, owner_only_fields, NULL);

@@ -14,11 +14,15 @@
 #include "cli/cli.h"
 #include "catalog/catalog.h"
 #include "cli/opts.h"
+#include "cli/output.h"
+#include "insights/heartbeat_findings.h"
 #include "events/incident.h"
 #include "http/api_incidents.h"
 #include "insights/ownership.h"
 #include "insights/ownership_report.h"
 #include "store/store.h"
+#include "store/store_heartbeats.h"
+#include "util/timeutil.h"
 #include "store/store_scan.h"
 #include "util/timeutil.h"
 
@@ -33,8 +37,9 @@ static const char check_help[] =
     "then a summary on stderr. --json prints the same document as\n"
     "GET /api/v1/insights/ownership instead. Filters combine: --team keeps the\n"
     "findings about a team, what it owns and the shared resources its components\n"
-    "use. Rules: link-key-conflict, no-accountable, orphan-user, owner-is-user,\n"
-    "owner-missing, shared-resource-owner, team-overload, team-without-members, and\n"
+    "use. Rules: heartbeat-down, heartbeat-without-target, link-key-conflict,\n"
+    "no-accountable, orphan-user, owner-is-user, owner-missing, shared-resource-owner,\n"
+    "team-overload, team-without-members, untested-backup (docs/heartbeats.md), and\n"
     "the incident and postmortem rules of 'conway check postmortems' (as the API\n"
     "answers them).\n"
     "\n"
@@ -43,6 +48,10 @@ static const char check_help[] =
     "\n"
     "Options:\n"
     "  --db URL                      SQLite file or postgres:// URL (env CONWAY_DB)\n"
+    "  --rule RULE                   only the findings of this rule\n"
+    "  --severity error|warning      only the findings of this severity\n"
+    "  --team GROUP                  only the findings about this team (a group ref or name)\n"
+    "  --json                        print GET /api/v1/insights/ownership's document\n"
     "  --max-components-per-team N   team-overload threshold (default 8)\n"
     "  --postmortem-severity LEVEL   incident-without-postmortem threshold (default critical)\n"
     "  --postmortem-days N           days before it is reported (default 5)\n";
@@ -58,7 +67,7 @@ static bool parse_max(const char *s, size_t *out)
 }
 
 /* Prints one finding; control characters in entity data cannot break lines. */
-static void print_finding(const json_t *f)
+static void print_finding(const json_t *f, bool colour)
 {
     const char *fields[4] = {json_string_value(json_object_get(f, "severity")),
                              json_string_value(json_object_get(f, "rule")),
@@ -66,8 +75,13 @@ static void print_finding(const json_t *f)
                              json_string_value(json_object_get(f, "detail"))};
     for (int i = 0; i < 4; i++) {
         const char *s = fields[i] ? fields[i] : "-";
+        /* on a terminal (and without NO_COLOR): errors red, warnings yellow */
+        if (i == 0 && colour)
+            fputs(!strcmp(s, "error") ? "\033[31m" : "\033[33m", stdout);
         for (; *s; s++)
             putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+        if (i == 0 && colour)
+            fputs("\033[0m", stdout);
         fputs(i == 0 || i == 1 ? " " : i == 2 ? ": " : "\n", stdout);
     }
 }
@@ -108,6 +122,22 @@ static bool add_pm_fields(json_t *report, const cw_postmortem_opts *po)
     return !json_object_set_new(report, "postmortemSeverity",
                                 json_string(cw_severity_name(po->threshold))) &&
            !json_object_set_new(report, "postmortemDays", json_integer(po->days));
+}
+
+/* The heartbeat findings (insights/heartbeat_findings.h) joined to the
+ * ownership findings in findings, kept sorted. */
+static cw_err add_heartbeat_findings(cw_store *store, json_t *const *items, size_t n,
+                                     json_t *findings, cw_diag *d)
+{
+    cw_hb_row *rows = NULL;
+    size_t nrows = 0;
+    cw_err err = cw_store_hb_list(store, &rows, &nrows, d);
+    if (!err)
+        err = cw_heartbeat_findings(items, n, rows, nrows, cw_now_ms(), NULL, findings, d);
+    if (!err)
+        cw_findings_sort(findings);
+    free(rows);
+    return err;
 }
 
 static int check_ownership(int argc, char **argv)
@@ -170,7 +200,7 @@ static int check_ownership(int argc, char **argv)
     json_t *all = NULL, *findings = NULL, *report = NULL, *own = NULL, *pm = NULL;
     json_t **items = NULL;
     if (cw_store_open(url, NULL, &store, &d)) {
-        fprintf(stderr, "conway check ownership: cannot open database %s: %s\n", url, d.msg);
+        fprintf(stderr, "conway check ownership: cannot open database %s: %s\n", cw_cli_shown_url(url).s, d.msg);
         goto out;
     }
     if (cw_store_scan(store, NULL, 0, 0, &all, &d)) {
@@ -185,8 +215,10 @@ static int check_ownership(int argc, char **argv)
     }
     for (size_t i = 0; i < n; i++)
         items[i] = json_array_get(all, i);
-    /* the same document as the API: the incident and postmortem findings too */
+    /* the same document as the API: the heartbeat, incident and postmortem
+     * findings too */
     if (cw_ownership_check(items, n, &oo, &own, &d) ||
+        add_heartbeat_findings(store, items, n, own, &d) ||
         cw_incident_findings(store, items, n, &po, &pm, NULL, &d) ||
         cw_findings_merge(own, pm, &findings, &d) ||
         cw_ownership_filter_findings(findings, &filter, &kept, &d) ||
@@ -209,8 +241,9 @@ static int check_ownership(int argc, char **argv)
     } else {
         size_t i;
         const json_t *f;
+        bool colour = cw_out_colour(stdout);
         json_array_foreach(kept, i, f)
-            print_finding(f);
+            print_finding(f, colour);
         fprintf(stderr, "%lld error%s, %lld warning%s in %zu entities\n", (long long)nerr,
                 nerr == 1 ? "" : "s", (long long)nwarn, nwarn == 1 ? "" : "s", n);
     }
@@ -292,7 +325,8 @@ static int check_postmortems(int argc, char **argv)
     json_t **items = NULL;
     size_t nincidents = 0;
     if (cw_store_open(url, NULL, &store, &d)) {
-        fprintf(stderr, "conway check postmortems: cannot open database %s: %s\n", url, d.msg);
+        fprintf(stderr, "conway check postmortems: cannot open database %s: %s\n",
+                cw_cli_shown_url(url).s, d.msg);
         goto out;
     }
     if (cw_store_scan(store, NULL, 0, 0, &all, &d)) {
@@ -331,7 +365,7 @@ static int check_postmortems(int argc, char **argv)
         size_t i;
         const json_t *f;
         json_array_foreach(kept, i, f)
-            print_finding(f);
+            print_finding(f, cw_out_colour(stdout));
         fprintf(stderr, "%lld error%s, %lld warning%s in %zu entities and %zu incidents\n",
                 (long long)nerr, nerr == 1 ? "" : "s", (long long)nwarn, nwarn == 1 ? "" : "s", n,
                 nincidents);

@@ -14,13 +14,20 @@
 #include "events/incident.h"
 #include "insights/postmortem.h"
 #include "http/judge.h"
+#include "catalog/heartbeat.h"
 #include "http/server.h"
 #include "ingest/locations.h"
+#include "ingest/heartbeat_watch.h"
+#include "ingest/hb_notifier.h"
 #ifdef CONWAY_HAVE_AMQP
 #include "ingest/amqp.h"
 #endif
+#include "ingest/prometheus.h"
 #include "store/store.h"
 #include "util/log.h"
+#ifdef CONWAY_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 static const char serve_help[] =
     "usage: conway serve [OPTIONS]\n"
@@ -68,7 +75,23 @@ static const char serve_help[] =
     "  --refresh-interval SECONDS  how often each url location is fetched again (default 900)\n"
     "  --delete-orphans        delete entities their location no longer holds, instead of\n"
     "                          annotating them backstage.io/orphan\n"
-    "  --log-level LEVEL       debug, info, warn, error or off (default info)\n";
+    "  --notify-allow PREFIXES  comma-separated URL prefixes heartbeat notifications may be\n"
+    "                          posted to (Group spec.notify); none by default\n"
+    "  --notify-allow-private  let those prefixes reach loopback, link-local and private\n"
+    "                          addresses (otherwise only prefixes naming such an address do)\n"
+    "  --notify-secret-file FILE  the key notifications are signed with (X-Conway-Signature)\n"
+    "  --heartbeat-min-seconds N  shortest heartbeat period and grace accepted\n"
+    "                          (default 60, as healthchecks; lower only for tests and demos)\n"
+    "  --prometheus-url URL    read KPIs (kind KPI, spec.source prometheus) from this\n"
+    "                          Prometheus with /api/v1/query_range (env CONWAY_PROMETHEUS_URL)\n"
+    "  --log-level LEVEL       debug, info, warn, error or off (default info)\n"
+    "  -c, --config FILE       configuration file of 'key = value' lines, keys being these\n"
+    "                          options' names (env CONWAY_CONFIG; default\n"
+    "                          /etc/conway/conway.conf when it exists)\n"
+    "\n"
+    "Every option above is also read from the environment as CONWAY_<NAME>\n"
+    "(CONWAY_PUBLIC_READ=true, CONWAY_MAX_BODY=...) and from the configuration\n"
+    "file. Precedence: command line, then environment, then file, then default.\n";
 
 static bool parse_uint(const char *opt, const char *s, unsigned long long min,
                        unsigned long long max, unsigned long long *out)
@@ -82,26 +105,6 @@ static bool parse_uint(const char *opt, const char *s, unsigned long long min,
     }
     *out = v;
     return true;
-}
-
-/* The URL with the password of its user info (scheme://user:PASSWORD@host)
- * replaced by "***", for logs. */
-static void redact_url(const char *url, char *out, size_t cap)
-{
-    snprintf(out, cap, "%s", url);
-    char *scheme = strstr(out, "://");
-    if (!scheme)
-        return;
-    char *info = scheme + 3;
-    char *at = strchr(info, '@');
-    char *slash = strchr(info, '/');
-    char *colon = strchr(info, ':');
-    if (!at || (slash && slash < at) || !colon || colon > at)
-        return;
-    char rest[1024];
-    snprintf(rest, sizeof rest, "%s", at);
-    size_t head = (size_t)(colon + 1 - out);
-    snprintf(colon + 1, cap - head, "***%s", rest);
 }
 
 /* Every value of the repeatable --allowed-host (the option parser keeps the
@@ -141,6 +144,54 @@ static bool allowed_hosts(int argc, char **argv, const cw_opt *opts, const char 
     return true;
 }
 
+/* Comma-separated http(s) URL prefixes (at most 64) of --opt into out,
+ * pointing into buf. */
+static bool split_prefixes(const char *opt, const char *text, char *buf, size_t cap,
+                           const char **out, size_t *n)
+{
+    *n = 0;
+    if (!text)
+        return true;
+    if (snprintf(buf, cap, "%s", text) >= (int)cap) {
+        fprintf(stderr, "conway serve: --%s: too long\n", opt);
+        return false;
+    }
+    for (char *p = buf, *next; p && *p; p = next) {
+        next = strchr(p, ',');
+        if (next)
+            *next++ = '\0';
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            continue;
+        if ((strncmp(p, "https://", 8) && strncmp(p, "http://", 7)) || *n == 64) {
+            fprintf(stderr, "conway serve: --%s: '%s' is not an http(s) URL prefix "
+                            "(at most 64)\n", opt, p);
+            return false;
+        }
+        out[(*n)++] = p;
+    }
+    return true;
+}
+
+/* The signing key: the file's first line. */
+static bool read_secret(const char *path, char *out, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "conway serve: --notify-secret-file: cannot read %s\n", path);
+        return false;
+    }
+    bool ok = fgets(out, (int)cap, f) != NULL;
+    fclose(f);
+    out[strcspn(out, "\r\n")] = '\0';
+    if (!ok || !*out) {
+        fprintf(stderr, "conway serve: --notify-secret-file: %s is empty\n", path);
+        return false;
+    }
+    return true;
+}
+
 int cw_cmd_serve(int argc, char **argv)
 {
     const char *listen = NULL, *db = NULL, *threads = NULL, *public_read = NULL, *max_body = NULL,
@@ -149,7 +200,9 @@ int cw_cmd_serve(int argc, char **argv)
                *max_inflight = NULL, *header_timeout = NULL, *per_ip = NULL, *allowed = NULL,
                *max_event = NULL,
                *fetch_allow = NULL, *fetch_private = NULL, *refresh = NULL,
-               *delete_orphans = NULL, *pm_severity = NULL, *pm_days = NULL;
+               *delete_orphans = NULL, *pm_severity = NULL, *pm_days = NULL,
+               *hb_min = NULL, *notify_allow = NULL, *notify_private = NULL,
+               *notify_secret = NULL, *prom_url = NULL;
     cw_opt opts[] = {
         {"listen", true, &listen},     {"db", true, &db},
         {"threads", true, &threads},   {"public-read", false, &public_read},
@@ -170,6 +223,11 @@ int cw_cmd_serve(int argc, char **argv)
         {"delete-orphans", false, &delete_orphans},
         {"postmortem-severity", true, &pm_severity},
         {"postmortem-days", true, &pm_days},
+        {"heartbeat-min-seconds", true, &hb_min},
+        {"notify-allow", true, &notify_allow},
+        {"notify-allow-private", false, &notify_private},
+        {"notify-secret-file", true, &notify_secret},
+        {"prometheus-url", true, &prom_url},
         {NULL, false, NULL},
     };
     const char *pos[1];
@@ -308,30 +366,14 @@ int cw_cmd_serve(int argc, char **argv)
     /* catalog fetching: the prefixes, comma-separated */
     cw_locations_config lcfg = {.delete_orphans = delete_orphans != NULL,
                                 .policy = {.allow_private = fetch_private != NULL}};
-    char prefix_text[4096] = "";
-    const char *prefixes[64];
-    size_t nprefixes = 0;
-    if (fetch_allow) {
-        if (snprintf(prefix_text, sizeof prefix_text, "%s", fetch_allow) >= (int)sizeof prefix_text) {
-            fputs("conway serve: --fetch-allow: too long\n", stderr);
-            return 2;
-        }
-        for (char *p = prefix_text, *next; p && *p; p = next) {
-            next = strchr(p, ',');
-            if (next)
-                *next++ = '\0';
-            while (*p == ' ')
-                p++;
-            if (!*p)
-                continue;
-            if ((strncmp(p, "https://", 8) && strncmp(p, "http://", 7)) || nprefixes == 64) {
-                fprintf(stderr, "conway serve: --fetch-allow: '%s' is not an http(s) URL prefix "
-                                "(at most 64)\n", p);
-                return 2;
-            }
-            prefixes[nprefixes++] = p;
-        }
-    }
+    char prefix_text[4096] = "", notify_text[4096] = "";
+    const char *prefixes[64], *notify_prefixes[64];
+    size_t nprefixes = 0, nnotify = 0;
+    if (!split_prefixes("fetch-allow", fetch_allow, prefix_text, sizeof prefix_text, prefixes,
+                        &nprefixes) ||
+        !split_prefixes("notify-allow", notify_allow, notify_text, sizeof notify_text,
+                        notify_prefixes, &nnotify))
+        return 2;
     lcfg.policy.allow = prefixes;
     lcfg.policy.nallow = nprefixes;
     if (refresh) {
@@ -343,22 +385,52 @@ int cw_cmd_serve(int argc, char **argv)
 
     cw_activity_set acts;
     cw_activity_set_init(&acts);
+    if (hb_min) {
+        if (!parse_uint("heartbeat-min-seconds", hb_min, 1, 60, &v))
+            return 2;
+        cw_hb_set_min_seconds((int64_t)v);
+    }
     if (activities && cw_cli_load_activities("serve", activities, &acts))
         return 2;
     cfg.activities = &acts;
 
+    if (!prom_url)
+        prom_url = getenv("CONWAY_PROMETHEUS_URL");
+    if (prom_url && !*prom_url)
+        prom_url = NULL;
+    cw_prom *prom = NULL;
+
     const char *url = cw_cli_db_url(db);
     cw_store *store = NULL;
     cw_server *srv = NULL;
+    cw_hb_watch *hbw = NULL;
+    cw_hb_notifier *notifier = NULL;
+    char secret[512] = "";
+    if (notify_secret && !read_secret(notify_secret, secret, sizeof secret))
+        return 2;
+    cw_hb_notifier_config ncfg = {.policy = {.allow = notify_prefixes, .nallow = nnotify,
+                                             .allow_private = notify_private != NULL},
+                                  .secret = secret};
     cw_diag d = {{0}};
     int rc = 1;
     char shown_url[1024];
-    redact_url(url, shown_url, sizeof shown_url);
+    cw_cli_redact_url(url, shown_url, sizeof shown_url);
     bool pg = !strncasecmp(url, "postgres://", 11) || !strncasecmp(url, "postgresql://", 13);
     if (!db_pool && pg)
         sopt.pool_size = cfg.threads * 2 > 256 ? 256 : (int)cfg.threads * 2;
     if (cw_store_open(url, &sopt, &store, &d)) {
         fprintf(stderr, "conway serve: cannot open database %s: %s\n", shown_url, d.msg);
+        goto out;
+    }
+    /* the heartbeat scheduler first: pings poke it from the first request on */
+    if (cw_hb_watch_start(store, NULL, &hbw, &d)) {
+        fprintf(stderr, "conway serve: %s\n", d.msg);
+        goto out;
+    }
+    cfg.on_heartbeat_due = cw_hb_watch_due;
+    cfg.on_heartbeat_due_ctx = hbw;
+    if (cw_hb_notifier_start(store, &ncfg, &notifier, &d)) {
+        fprintf(stderr, "conway serve: %s\n", d.msg);
         goto out;
     }
     if (cw_refresher_start(store, &lcfg, &acts, &refresher, &d)) {
@@ -381,20 +453,40 @@ int cw_cmd_serve(int argc, char **argv)
         }
     }
 #endif
+    if (prom_url) {
+        cw_prom_config pcfg = {.url = prom_url};
+        if (cw_prom_start(&pcfg, store, &prom, &d)) {
+            fprintf(stderr, "conway serve: %s\n", d.msg);
+            goto out;
+        }
+    }
     cw_log(CW_LOG_INFO, "listening",
            json_pack("{s:s, s:i, s:s, s:s, s:b}", "listen", cfg.listen, "port",
                      (int)cw_server_port(srv), "db", shown_url, "backend", cw_store_backend(store),
                      "publicRead", cfg.public_read));
+#ifdef CONWAY_HAVE_SYSTEMD
+    /* Type=notify: systemd starts what depends on conway only now, when the
+     * schema is migrated and the socket accepts (no-op outside systemd) */
+    sd_notifyf(0, "READY=1\nSTATUS=serving: --listen %s, port %u, %s", cfg.listen,
+               (unsigned)cw_server_port(srv),
+               cw_store_backend(store));
+#endif
     int sig = 0;
     sigwait(&set, &sig);
+#ifdef CONWAY_HAVE_SYSTEMD
+    sd_notify(0, "STOPPING=1\nSTATUS=draining requests");
+#endif
     cw_log(CW_LOG_INFO, "shutting down", json_pack("{s:s}", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM"));
     rc = 0;
 out:
 #ifdef CONWAY_HAVE_AMQP
     cw_amqp_stop(amqp); /* first: it finishes storing what it took */
 #endif
+    cw_prom_stop(prom); /* before the store it writes to */
     cw_server_stop(srv);
     cw_refresher_stop(refresher);
+    cw_hb_notifier_stop(notifier);
+    cw_hb_watch_stop(hbw);
     cw_store_close(store);
     cw_activity_set_free(&acts);
     return rc;

@@ -423,6 +423,22 @@ export function hostileCases() {
     { name: 'by-refs with 10000 refs (streamed)', method: 'POST', path: '/api/catalog/entities/by-refs', body: J({ entityRefs: Array.from({ length: 10000 }, (_, i) => `component:default/hostile-ref-${i}`) }), status: 200 },
     { name: 'events page of 1000', path: '/api/v1/events?limit=1000', status: 200 },
   );
+
+  // ---- metric samples (POST /api/v1/metrics) -----------------------------------------
+  const metrics = (name, body, more = {}) => ({ name, method: 'POST', path: '/api/v1/metrics', body, type: 'text/plain', ...more });
+  cases.push(
+    metrics('samples announcing more than --max-body', '', { ...announce((1 << 20) + 1), status: 413, detail: /exceeds the limit of 1048576 bytes/ }),
+    metrics('viewer posting samples', 'a 1\n', { token: 'viewer', status: 403, detail: /needs 'ingest'/ }),
+    metrics('a NUL in the text format', 'a 1\nb\u0000 2\n', { status: 400, detail: /^line 2: a NUL character$/ }),
+    metrics('a label value of 100,000 bytes', `a{x="${'v'.repeat(100000)}"} 1\n`, { status: 400, detail: /^line 1, column 5: expected a quoted label value/ }),
+    metrics('33 labels', `a{${Array.from({ length: 33 }, (_, i) => `l${i}="v"`).join(',')}} 1\n`, { status: 413, detail: /more than 32 labels/ }),
+    metrics('a metric name of invalid UTF-8 quoted', Buffer.from('{"\xff\xfe"} 1\n', 'latin1'), { status: 400, detail: /^line 1: name '.*': must be 1 to 200 characters of UTF-8/ }),
+    metrics('OpenMetrics without # EOF', 'a 1\n', { type: 'application/openmetrics-text', status: 400, detail: /# EOF/ }),
+    metrics('JSON nested 10,000 deep', '['.repeat(10000) + ']'.repeat(10000), { type: 'application/json', status: 400 }),
+    metrics('samples as XML', '<a/>', { type: 'application/xml', status: 415, detail: /not accepted/ }),
+    { name: 'a metric query with 40 labels', path: `/api/v1/metrics/x?labels=${encodeURIComponent(Array.from({ length: 40 }, (_, i) => `l${i}="v"`).join(','))}`, status: 400, detail: /more than 32 labels/ },
+    { name: 'a metric query for one point per millisecond of a year', path: '/api/v1/metrics/x?step=1ms&from=2024-01-01T00:00:00Z&to=2025-01-01T00:00:00Z', status: 400, detail: /at most 11000 points/ },
+  );
   return cases;
 }
 

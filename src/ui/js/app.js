@@ -9,6 +9,7 @@ import * as entity from './pages/entity.js';
 import * as incidents from './pages/incidents.js';
 import * as insights from './pages/insights.js';
 import * as overview from './pages/overview.js';
+import * as strategy from './pages/strategy.js';
 import * as team from './pages/team.js';
 
 const ROUTES = [
@@ -20,6 +21,7 @@ const ROUTES = [
   { re: /^\/insights\/(ownership|coupling|undeployed)\/?$/, page: insights, names: ['view'] },
   { re: /^\/incidents\/?$/, page: incidents, section: 'incidents' },
   { re: /^\/incidents\/(\d+)\/?$/, page: incidents, section: 'incidents', names: ['id'] },
+  { re: /^\/strategy\/?$/, page: strategy, section: 'strategy' },
 ];
 
 let controller = null;

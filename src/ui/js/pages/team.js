@@ -165,7 +165,8 @@ export async function render(main, ctx) {
       h('p', { class: 'subtitle' }, `${group.spec?.type === 'team' ? 'Team' : `Group (${group.spec?.type || 'no type'})`}`,
         teamType ? ` · ${teamType}` : '', ` · ${namespace}/${md.name}`),
       tagList(md.tags),
-      h('p', null, h('a', { href: refPath(ref, { preferTeam: false }), 'data-nav': '' }, 'Entity details (annotations, relations)'))));
+      h('p', null, h('a', { href: refPath(ref, { preferTeam: false }), 'data-nav': '' }, 'Entity details (annotations, relations)'),
+        ' · ', h('a', { href: `/strategy?scope=${encodeURIComponent(ref)}`, 'data-nav': '', id: 'team-strategy-link' }, 'Goals, hypotheses and decisions'))));
 
   const noPair = !pm || !lead;
   main.append(section('People', 'people',
