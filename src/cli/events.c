@@ -1,11 +1,13 @@
 /*
  * events.c — `conway events import FILE...`: loads CDEvents from NDJSON or
- * JSON files (or stdin with '-') into the database, in chunks that are each
- * committed before the next is read. Invalid events are reported one per
+ * JSON files (or stdin with '-') into the database, in chunks of 10000 that
+ * the store commits (each whole, several sometimes in one transaction)
+ * while the next are read and decoded. Invalid events are reported one per
  * line (FILE:LINE or FILE:[INDEX]) and skipped; the exit status is 1 when
  * anything was rejected. Shows progress on a terminal and a summary.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +17,12 @@
 #include "cli/cli.h"
 #include "cli/opts.h"
 #include "events/events.h"
+#include "store/events_async.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/timeutil.h"
 
-#define CHUNK_EVENTS 5000
+#define CHUNK_EVENTS 10000
 #define MAX_LINE_BYTES (16u << 20)   /* one NDJSON event */
 #define MAX_JSON_BYTES (1u << 30)    /* a whole JSON file */
 
@@ -30,7 +33,8 @@ static const char events_help[] =
     "POST /api/v1/events does. A FILE may hold NDJSON (one event per line), one\n"
     "JSON event or a JSON array of events; each event is a plain CDEvent or a\n"
     "structured CloudEvent whose data is the CDEvent. '-' reads standard input.\n"
-    "Events are stored in chunks of 5000, each committed before the next is read;\n"
+    "Events are stored in chunks of 10000, each committed whole while the next ones\n"
+    "are read (a few chunks may share a transaction);\n"
     "re-importing a file counts its events as duplicates. Invalid events are\n"
     "printed as FILE:LINE: REASON (NDJSON) or FILE:[INDEX]: REASON (JSON) and\n"
     "skipped; the exit status is 1 when anything was rejected. Safe to run while\n"
@@ -42,12 +46,25 @@ static const char events_help[] =
     "  --max-event-bytes BYTES  largest event, as compact JSON (default 262144, as\n"
     "              the server's default); larger ones are rejected\n";
 
+/* Chunks handed to the store and not yet committed: reading goes on while
+ * the store writes, and the group commit puts what is queued in one
+ * transaction. Large transactions matter: random keys (event ids, change
+ * ids) touch most index pages whatever the transaction's size, so fewer,
+ * larger ones write less (bench/RESULTS.md); at most 60,000 events' rows
+ * wait in memory. */
+#define MAX_INFLIGHT 6
+
 typedef struct {
     cw_store *store;
     bool tty;
     size_t max_event_bytes;
     cw_event chunk[CHUNK_EVENTS];
     size_t nchunk;
+    /* counts and the fatal flag are written by the store's committer too */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t inflight;
+    char fatal_msg[sizeof(cw_diag)];
     size_t accepted, duplicates, conflicts, rejected, files;
     size_t done_bytes, total_bytes;   /* of all named regular files */
     int64_t last_progress_ns;
@@ -67,10 +84,12 @@ static void progress(importer *im, bool force)
                                  : 0;
     if (filled > width)
         filled = width;
+    pthread_mutex_lock(&im->mu); /* the counts move on the committer */
+    size_t stored = im->accepted + im->duplicates;
+    pthread_mutex_unlock(&im->mu);
     fprintf(stderr, "\r[%.*s%*s] %.1f/%.1f MB, %zu events", filled,
             "==============================", width - filled, "",
-            (double)im->done_bytes / 1e6, (double)im->total_bytes / 1e6,
-            im->accepted + im->duplicates);
+            (double)im->done_bytes / 1e6, (double)im->total_bytes / 1e6, stored);
     fflush(stderr);
 }
 
@@ -82,31 +101,74 @@ static void report(importer *im, const char *file, const char *where, const char
     im->rejected++;
 }
 
+/* The store committed (or failed) one chunk. */
+static void chunk_done(void *arg, cw_err err, const cw_event_put_result *r, const cw_diag *d)
+{
+    importer *im = arg;
+    pthread_mutex_lock(&im->mu);
+    if (err && !im->fatal) {
+        im->fatal = true;
+        snprintf(im->fatal_msg, sizeof im->fatal_msg, "%s", d ? d->msg : "");
+    } else if (!err) {
+        im->accepted += r->accepted;
+        im->duplicates += r->duplicates;
+        im->conflicts += r->conflicts;
+    }
+    im->inflight--;
+    pthread_cond_signal(&im->cv);
+    pthread_mutex_unlock(&im->mu);
+}
+
+/* Waits until at most max chunks are in flight; reports a failure once. */
+static void wait_inflight(importer *im, size_t max)
+{
+    pthread_mutex_lock(&im->mu);
+    while (im->inflight > max)
+        pthread_cond_wait(&im->cv, &im->mu);
+    pthread_mutex_unlock(&im->mu);
+}
+
+static bool is_fatal(importer *im)
+{
+    pthread_mutex_lock(&im->mu);
+    bool f = im->fatal;
+    pthread_mutex_unlock(&im->mu);
+    return f;
+}
+
+/* Hands the chunk to the store (its rows are copied, so its events are
+ * freed at once) and goes on reading while it is written. */
 static void flush_chunk(importer *im)
 {
     if (im->nchunk == 0)
         return;
-    cw_event_put_result r;
+    wait_inflight(im, MAX_INFLIGHT - 1);
     cw_diag d = {{0}};
-    cw_err err = cw_store_events_put(im->store, im->chunk, im->nchunk, &r, &d);
+    pthread_mutex_lock(&im->mu);
+    im->inflight++;
+    pthread_mutex_unlock(&im->mu);
+    cw_err err = cw_store_events_put_async(im->store, im->chunk, im->nchunk, chunk_done, im, &d);
     for (size_t i = 0; i < im->nchunk; i++)
         cw_event_free(&im->chunk[i]);
     im->nchunk = 0;
     if (err) {
-        if (im->tty)
-            fputc('\n', stderr);
-        fprintf(stderr, "conway events import: %s\n", d.msg);
-        im->fatal = true;
+        pthread_mutex_lock(&im->mu);
+        im->inflight--;
+        if (!im->fatal) {
+            im->fatal = true;
+            snprintf(im->fatal_msg, sizeof im->fatal_msg, "%s", d.msg);
+        }
+        pthread_mutex_unlock(&im->mu);
         return;
     }
-    im->accepted += r.accepted;
-    im->duplicates += r.duplicates;
-    im->conflicts += r.conflicts;
     progress(im, false);
 }
 
-/* Decodes one JSON value (a CDEvent or a structured CloudEvent) into the chunk. */
-static void add_value(importer *im, json_t *v, const char *file, const char *where)
+/* Decodes one JSON value (a CDEvent or a structured CloudEvent) into the
+ * chunk; compact: the value's text when it is compact JSON already (a
+ * line), kept as the event's body instead of serialising it again. */
+static void add_value(importer *im, json_t *v, const char *file, const char *where,
+                      const char *compact, size_t compact_len)
 {
     cw_diag d = {{0}};
     cw_event ev;
@@ -117,6 +179,11 @@ static void add_value(importer *im, json_t *v, const char *file, const char *whe
         err = cw_cloudevent_decode(v, &ev, &d);
     else
         err = cw_cdevent_decode(v, &ev, &d);
+    /* a CloudEvent's text is not its CDEvent's */
+    if (!err && compact && json_object_get(v, "context") && (ev.compact = malloc(compact_len + 1))) {
+        memcpy(ev.compact, compact, compact_len);
+        ev.compact[compact_len] = '\0';
+    }
     if (!err && (err = cw_event_check_size(&ev, im->max_event_bytes, &d)))
         cw_event_free(&ev);
     if (err) {
@@ -143,7 +210,7 @@ static bool is_blank(const char *s, size_t n)
 static void import_ndjson(importer *im, FILE *f, const char *file, char **line, size_t *cap,
                           ssize_t len, size_t lineno)
 {
-    for (; len >= 0 && !im->fatal; len = getline(line, cap, f), lineno++) {
+    for (; len >= 0 && !is_fatal(im); len = getline(line, cap, f), lineno++) {
         im->done_bytes += (size_t)len;
         if (is_blank(*line, (size_t)len))
             continue;
@@ -153,15 +220,24 @@ static void import_ndjson(importer *im, FILE *f, const char *file, char **line, 
             report(im, file, where, "line longer than 16 MiB");
             continue;
         }
-        json_error_t je;
-        json_t *v = json_loadb(*line, (size_t)len, JSON_REJECT_DUPLICATES, &je);
+        /* the line without its end: compact JSON as it stands, usually */
+        size_t n = (size_t)len;
+        while (n && is_ws((*line)[n - 1]))
+            n--;
+        bool compact = false;
+        json_t *v = cw_event_json_fast(*line, n, &compact);
         if (!v) {
-            char msg[300];
-            snprintf(msg, sizeof msg, "invalid JSON at column %d: %s", je.column, je.text);
-            report(im, file, where, msg);
-            continue;
+            json_error_t je;
+            v = json_loadb(*line, (size_t)len, JSON_REJECT_DUPLICATES, &je);
+            compact = false;
+            if (!v) {
+                char msg[300];
+                snprintf(msg, sizeof msg, "invalid JSON at column %d: %s", je.column, je.text);
+                report(im, file, where, msg);
+                continue;
+            }
         }
-        add_value(im, v, file, where);
+        add_value(im, v, file, where, compact ? *line : NULL, n);
         json_decref(v);
     }
 }
@@ -200,14 +276,14 @@ static void import_json(importer *im, FILE *f, const char *file, const char *hea
         size_t i;
         json_t *el;
         json_array_foreach(v, i, el) {
-            if (im->fatal)
+            if (is_fatal(im))
                 break;
             char where[32];
             snprintf(where, sizeof where, "[%zu]", i);
-            add_value(im, el, file, where);
+            add_value(im, el, file, where, NULL, 0);
         }
     } else {
-        add_value(im, v, file, "[0]");
+        add_value(im, v, file, "[0]", NULL, 0);
     }
     json_decref(v);
 }
@@ -246,7 +322,7 @@ static void import_file(importer *im, const char *path)
         import_ndjson(im, f, name, &line, &cap, len, lineno);
     else
         import_json(im, f, name, line, (size_t)len);
-    if (!im->fatal && ferror(f)) {
+    if (!is_fatal(im) && ferror(f)) {
         fprintf(stderr, "conway events import: %s: read error\n", name);
         im->rejected++;
     }
@@ -303,15 +379,23 @@ static int cmd_import(int argc, char **argv)
     }
     im->tty = !quiet && isatty(STDERR_FILENO);
     im->max_event_bytes = max_event_bytes;
+    pthread_mutex_init(&im->mu, NULL);
+    pthread_cond_init(&im->cv, NULL);
     for (size_t i = 0; i < npos; i++) {
         struct stat st;
         if (strcmp(pos[i], "-") && stat(pos[i], &st) == 0 && S_ISREG(st.st_mode))
             im->total_bytes += (size_t)st.st_size;
     }
-    for (size_t i = 0; i < npos && !im->fatal; i++) {
+    for (size_t i = 0; i < npos && !is_fatal(im); i++) {
         import_file(im, pos[i]);
-        if (!im->fatal)
+        if (!is_fatal(im))
             flush_chunk(im);
+    }
+    wait_inflight(im, 0);
+    if (im->fatal) {
+        if (im->tty)
+            fputc('\n', stderr);
+        fprintf(stderr, "conway events import: %s\n", im->fatal_msg);
     }
     progress(im, true);
     if (im->tty)
@@ -326,6 +410,8 @@ static int cmd_import(int argc, char **argv)
                im->conflicts);
     int rc = im->fatal || im->rejected ? 1 : 0;
     cw_store_close(im->store);
+    pthread_mutex_destroy(&im->mu);
+    pthread_cond_destroy(&im->cv);
     free(im);
     return rc;
 }

@@ -188,6 +188,15 @@ cw_err cw_events_decode_http(const char *content_type, const cw_header_lookup *h
                              cw_event_batch *out, cw_diag *d);
 
 /*
+ * Parses one JSON text as the NDJSON intake does, faster than jansson for
+ * valid input (events_json.c); NULL when the text is not plain valid JSON
+ * nested less than CW_EVENTS_DEFAULT_MAX_DEPTH deep, or repeats a key (the
+ * caller then asks jansson, for the error or the value). *compact: the text
+ * has no whitespace, so it may be kept as the event's compact form.
+ */
+json_t *cw_event_json_fast(const char *text, size_t len, bool *compact);
+
+/*
  * The same for a body that comes with a content type but no ce- headers (an
  * AMQP structured or batch message, a file given to `conway events import`):
  * structured, batch, plain JSON or NDJSON, chosen by content_type.

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "events/events.h"
 #include "events/events_int.h"
 #include "util/utf8.h"
 
@@ -373,4 +374,9 @@ json_t *cw__json_parse_fast(const char *text, size_t len, int max_depth, bool *c
     if (compact)
         *compact = v && s.ws == 0;
     return v;
+}
+
+json_t *cw_event_json_fast(const char *text, size_t len, bool *compact)
+{
+    return cw__json_parse_fast(text, len, CW_EVENTS_DEFAULT_MAX_DEPTH, compact);
 }

@@ -48,12 +48,17 @@ cw_err cw__sqlite_fail(cw__sqlite_conn *c, int rc, cw_diag *d, const char *what)
 cw_err cw__sqlite_stmt(cw__sqlite_conn *c, const char *sql, sqlite3_stmt **out,
                        cw_diag *d)
 {
-    uint64_t h = cw__hash_sql(sql);
     c->tick++;
+    cw__sqlite_cached_stmt *hit = NULL;
+    for (size_t i = 0; !hit && i < c->nstmts; i++)
+        if (c->stmts[i].from == sql && strcmp(c->stmts[i].sql, sql) == 0)
+            hit = &c->stmts[i];
+    uint64_t h = hit ? hit->hash : cw__hash_sql(sql);
     for (size_t i = 0; i < c->nstmts; i++) {
-        cw__sqlite_cached_stmt *e = &c->stmts[i];
+        cw__sqlite_cached_stmt *e = hit ? hit : &c->stmts[i];
         if (e->hash != h || strcmp(e->sql, sql) != 0)
             continue;
+        e->from = sql;
         if (e->busy)
             goto transient; /* nested use of the same text on this connection */
         e->busy = true;
@@ -94,6 +99,7 @@ cw_err cw__sqlite_stmt(cw__sqlite_conn *c, const char *sql, sqlite3_stmt **out,
         free(slot->sql);
     }
     slot->hash = h;
+    slot->from = sql;
     slot->sql = copy;
     slot->st = st;
     slot->busy = true;
@@ -355,13 +361,17 @@ static cw_err conn_open(cw__sqlite_conn *c, const char *path, int flags, bool wr
         if (!err)
             err = cw__sqlite_exec(c, "PRAGMA synchronous=FULL", d);
     }
-    /* a big import must not spill its pages mid-transaction; readers share
-     * the OS page cache through mmap instead of copying pages with pread */
+    /* The writer keeps the pages a large transaction dirties (random keys
+     * touch most index pages: bench/RESULTS.md) and reads the file through
+     * its own cache, not a mapping, so its memory is bounded by that cache
+     * whatever the database's size; readers share the OS page cache through
+     * mmap instead of copying pages with pread. */
     if (!err)
-        err = cw__sqlite_exec(c, writer ? "PRAGMA cache_size=-32768"
+        err = cw__sqlite_exec(c, writer ? "PRAGMA cache_size=-65536"
                                         : "PRAGMA cache_size=-8192", d);
     if (!err)
-        err = cw__sqlite_exec(c, "PRAGMA mmap_size=1073741824", d);
+        err = cw__sqlite_exec(c, writer ? "PRAGMA mmap_size=0" : "PRAGMA mmap_size=1073741824",
+                              d);
     if (!err && !writer)
         err = cw__sqlite_exec(c, "PRAGMA query_only=ON", d);
     if (err)

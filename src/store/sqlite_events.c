@@ -602,13 +602,20 @@ static cw_err put_row(cw_store *store, cw__sqlite_conn *c, cw__event_ids *pc, sq
     return err;
 }
 
+/*
+ * Writes one request's rows. careful: inside its own savepoint, so that a
+ * failing request is undone alone while the transaction goes on. Otherwise
+ * (the usual case) without one: a savepoint keeps a copy of every page its
+ * request touches, which for large groups costs more than the rows; a
+ * failure then sets *again and the caller runs the group again, careful.
+ */
 static cw_err put_batch(cw_store *store, cw__sqlite_conn *c, cw__event_ids *pc,
-                        cw__event_batch *b, int64_t now_ms)
+                        cw__event_batch *b, int64_t now_ms, bool careful, bool *again)
 {
     memset(&b->res, 0, sizeof b->res);
     b->err = CW_OK;
     sqlite3_stmt *ins = NULL;
-    cw_err err = run(c, "SAVEPOINT events_batch", &b->diag);
+    cw_err err = careful ? run(c, "SAVEPOINT events_batch", &b->diag) : CW_OK;
     if (err)
         return err;
     err = cw__sqlite_stmt(c, INSERT_EVENT_SQL, &ins, &b->diag);
@@ -628,6 +635,12 @@ static cw_err put_batch(cw_store *store, cw__sqlite_conn *c, cw__event_ids *pc,
             b->res.duplicates++;
     }
     cw__sqlite_done(c, ins);
+    if (err && !careful) {
+        *again = true;
+        return CW_OK;
+    }
+    if (!careful)
+        return CW_OK;
     if (err) {
         /* this request alone is undone; the transaction goes on */
         memset(&b->res, 0, sizeof b->res);
@@ -765,10 +778,23 @@ static cw_err ev_put(cw_store *store, cw__event_batch *const *batches, size_t n,
         return err;
     cw__event_ids pc;
     memset(&pc, 0, sizeof pc);
-    for (size_t i = 0; !err && i < n; i++) {
-        err = put_batch(store, c, &pc, batches[i], now_ms);
+    bool again = false;
+    for (size_t i = 0; !err && !again && i < n; i++) {
+        err = put_batch(store, c, &pc, batches[i], now_ms, false, &again);
         if (err)
             *d = batches[i]->diag;
+    }
+    if (!err && again) {
+        /* a request failed: everything again, each request on its own */
+        cw__event_ids_clear(&pc);
+        err = run(c, "ROLLBACK", d);
+        if (!err)
+            err = run(c, "BEGIN IMMEDIATE", d);
+        for (size_t i = 0; !err && i < n; i++) {
+            err = put_batch(store, c, &pc, batches[i], now_ms, true, &again);
+            if (err)
+                *d = batches[i]->diag;
+        }
     }
     if (!err)
         err = cw__sqlite_events_audit(c, batches, n, d);

@@ -29,6 +29,9 @@
 
 typedef struct {
     uint64_t hash;
+    const char *from;        /* the caller's text it was last asked by: most
+                                callers pass constants, found again by address
+                                (and a comparison) without hashing the text */
     char *sql;               /* owned copy of the text */
     sqlite3_stmt *st;
     bool busy;               /* handed out and not yet returned */
