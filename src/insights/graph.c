@@ -96,9 +96,9 @@ out:
 
 /* ---- shortest cycles ------------------------------------------------------------ */
 
-cw_err cw_digraph_shortest_cycle(const cw_digraph *g, const uint32_t *comp, uint32_t c,
-                                 size_t budget, uint32_t **cycle, size_t *len, bool *exact,
-                                 cw_diag *d)
+cw_err cw_digraph_shortest_cycle(const cw_digraph *g, const uint32_t *comp,
+                                 const uint32_t *members, size_t nm, size_t budget,
+                                 uint32_t **cycle, size_t *len, bool *exact, cw_diag *d)
 {
     *cycle = NULL;
     *len = 0;
@@ -106,25 +106,21 @@ cw_err cw_digraph_shortest_cycle(const cw_digraph *g, const uint32_t *comp, uint
         *exact = true;
     if (!budget)
         budget = 50000000;
-    size_t n = g->n, nm = 0;
-    for (size_t v = 0; v < n; v++)
-        nm += comp[v] == c;
     if (nm < 2)
         return CW_OK;
-    uint32_t *members = malloc(nm * sizeof *members), *queue = malloc(nm * sizeof *queue);
+    size_t n = g->n;
+    uint32_t c = comp[members[0]];
+    uint32_t *queue = malloc(nm * sizeof *queue);
     uint32_t *dist = malloc(n * sizeof *dist), *parent = malloc(n * sizeof *parent);
     uint32_t *best = malloc(nm * sizeof *best);
     cw_err err = CW_OK;
-    if (!members || !queue || !dist || !parent || !best) {
+    if (!queue || !dist || !parent || !best) {
         err = cw_fail(d, CW_ERR_NOMEM, "out of memory finding cycles");
         goto out;
     }
-    nm = 0;
-    for (uint32_t v = 0; v < n; v++) {
-        if (comp[v] == c)
-            members[nm++] = v;
-        dist[v] = UNSET;
-    }
+    /* only members are ever read: others fail the comp test first */
+    for (size_t i = 0; i < nm; i++)
+        dist[members[i]] = UNSET;
     size_t best_len = SIZE_MAX, visits = 0;
     for (size_t i = 0; i < nm && best_len > 2; i++) {
         if (visits > budget) {
@@ -182,7 +178,6 @@ cw_err cw_digraph_shortest_cycle(const cw_digraph *g, const uint32_t *comp, uint
     *cycle = res;
     *len = best_len;
 out:
-    free(members);
     free(queue);
     free(dist);
     free(parent);

@@ -76,20 +76,21 @@ typedef struct {
 cw_err cw_digraph_scc(const cw_digraph *g, uint32_t *comp, size_t *ncomp, cw_diag *d);
 
 /*
- * One shortest cycle inside strongly connected component c (given by comp
- * from cw_digraph_scc) of at least two nodes: a breadth-first search from
- * each member in ascending order, restricted to the component, each
- * pruned at the best length found so far, stopping at length 2. Self-loops
- * are ignored. The cycle is rotated to start at its smallest node, each
- * node once (the edge back to the first closes it). A very large
- * component may exhaust budget edge visits (0 = 50,000,000): the result
- * is then the shortest cycle found so far and *exact (may be NULL) false.
- * *cycle (malloc'd, caller frees) is NULL with *len 0 when c has no cycle
- * of two or more nodes.
+ * One shortest cycle inside a strongly connected component of at least two
+ * nodes: members[0..nmembers) are its nodes in ascending order and comp
+ * (from cw_digraph_scc) tells membership. A breadth-first search from each
+ * member in order, restricted to the component, each pruned at the best
+ * length found so far, stopping at length 2. Self-loops are ignored. The
+ * cycle is rotated to start at its smallest node, each node once (the edge
+ * back to the first closes it). A very large component may exhaust budget
+ * edge visits (0 = 50,000,000): the result is then the shortest cycle
+ * found so far and *exact (may be NULL) false. Cost O(nmembers) memory
+ * besides two arrays of g->n (not initialised). *cycle (malloc'd, caller
+ * frees) is NULL with *len 0 when there is no cycle of two or more nodes.
  */
-cw_err cw_digraph_shortest_cycle(const cw_digraph *g, const uint32_t *comp, uint32_t c,
-                                 size_t budget, uint32_t **cycle, size_t *len, bool *exact,
-                                 cw_diag *d);
+cw_err cw_digraph_shortest_cycle(const cw_digraph *g, const uint32_t *comp,
+                                 const uint32_t *members, size_t nmembers, size_t budget,
+                                 uint32_t **cycle, size_t *len, bool *exact, cw_diag *d);
 
 /* ---- the catalog graph ---------------------------------------------------------- */
 

@@ -76,9 +76,16 @@ static const char *cycle_of(const dg *x, uint32_t v, bool *exact, size_t budget)
     uint32_t *cyc = NULL;
     size_t len = 0;
     cw_diag d = {""};
-    assert_int_equal(cw_digraph_shortest_cycle(&x->g, x->comp, x->comp[v], budget, &cyc, &len,
+    uint32_t *members = malloc(x->g.n * sizeof *members);
+    size_t nm = 0;
+    assert_non_null(members);
+    for (uint32_t w = 0; w < x->g.n; w++)
+        if (x->comp[w] == x->comp[v])
+            members[nm++] = w;
+    assert_int_equal(cw_digraph_shortest_cycle(&x->g, x->comp, members, nm, budget, &cyc, &len,
                                                exact, &d),
                      CW_OK);
+    free(members);
     size_t o = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < len; i++) {
