@@ -77,7 +77,7 @@ const backstagePaths = {
 
 // Routes added by later features register here (see docs/openapi-*.mjs).
 const extra = {};
-for (const mod of ['events', 'insights', 'responsibilities', 'ops']) {
+for (const mod of ['events', 'insights', 'responsibilities', 'ops', 'architecture']) {
   try { Object.assign(extra, (await import(`./openapi-${mod}.mjs`)).paths); } catch (e) { if (e.code !== 'ERR_MODULE_NOT_FOUND') throw e; }
 }
 

@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 
+#include "insights/architecture.h"
 #include "store/store.h"
 
 int cw_cli_main(int argc, char **argv);
@@ -16,6 +17,16 @@ int cw_cmd_backup(int argc, char **argv);
 int cw_cmd_restore(int argc, char **argv);
 int cw_cmd_check(int argc, char **argv);
 int cw_cmd_codeowners(int argc, char **argv);
+
+/* The architecture options (insights/architecture.h) from the flags
+ * --datastore-types, --cross-team-threshold, --team-spread, --fan-floor and
+ * --architecture-severity (each NULL when absent), starting from the
+ * defaults (check.c). Returns 0, or 2 after printing why to stderr with
+ * the cmd prefix. */
+struct cw_arch_opts_flags {
+    const char *datastore_types, *cross_team_threshold, *team_spread, *fan_floor, *severity;
+};
+int cw_cli_arch_opts(const char *cmd, const struct cw_arch_opts_flags *f, cw_arch_opts *out);
 
 /* The database URL from --db, else CONWAY_DB, else "conway.db". */
 const char *cw_cli_db_url(const char *flag_value);

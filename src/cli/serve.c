@@ -40,6 +40,14 @@ static const char serve_help[] =
     "  --production-env GLOBS  environments that count as production (default 'prod*')\n"
     "  --max-components-per-team N  threshold of the team-overload finding (default 8)\n"
     "  --activities FILE       the organisation's own RACI activities, one name per line\n"
+    "  --datastore-types T,... Resource types the shared-datastore finding watches\n"
+    "                          (default database)\n"
+    "  --cross-team-threshold X  share of cross-team dependencies above which a team is\n"
+    "                          flagged, 0-1 (default 0.5)\n"
+    "  --team-spread N         flag a team in more than N systems or domains (default 3)\n"
+    "  --fan-floor N           fan-in/fan-out hot spots need at least N (default 10)\n"
+    "  --architecture-severity RULE=SEVERITY,...  error, warning, off or default per\n"
+    "                          architecture rule (docs/architecture.md)\n"
     "  --log-level LEVEL       debug, info, warn, error or off (default info)\n";
 
 static bool parse_uint(const char *opt, const char *s, unsigned long long min,
@@ -81,6 +89,7 @@ int cw_cmd_serve(int argc, char **argv)
     const char *listen = NULL, *db = NULL, *threads = NULL, *public_read = NULL, *max_body = NULL,
                *timeout = NULL, *prod = NULL, *log_level = NULL, *max_comp = NULL,
                *db_pool = NULL, *amqp_url = NULL, *amqp_queue = NULL, *activities = NULL;
+    struct cw_arch_opts_flags af = {0};
     cw_opt opts[] = {
         {"listen", true, &listen},     {"db", true, &db},
         {"threads", true, &threads},   {"public-read", false, &public_read},
@@ -90,6 +99,11 @@ int cw_cmd_serve(int argc, char **argv)
         {"db-pool", true, &db_pool},
         {"amqp", true, &amqp_url},     {"amqp-queue", true, &amqp_queue},
         {"activities", true, &activities},
+        {"datastore-types", true, &af.datastore_types},
+        {"cross-team-threshold", true, &af.cross_team_threshold},
+        {"team-spread", true, &af.team_spread},
+        {"fan-floor", true, &af.fan_floor},
+        {"architecture-severity", true, &af.severity},
         {NULL, false, NULL},
     };
     const char *pos[1];
@@ -155,6 +169,8 @@ int cw_cmd_serve(int argc, char **argv)
         cw_log_set_level((cw_log_level)lvl);
     }
     if (activities && cw_cli_load_activities("serve", activities))
+        return 2;
+    if (cw_cli_arch_opts("serve", &af, &cfg.arch))
         return 2;
 
     /* Block the shutdown signals before any thread starts so that only the

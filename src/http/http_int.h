@@ -99,6 +99,7 @@ extern const cw_route cw_routes_backstage[];
 extern const cw_route cw_routes_responsibilities[];
 extern const cw_route cw_routes_events[];
 extern const cw_route cw_routes_insights[];
+extern const cw_route cw_routes_architecture[];
 
 /* All route tables the server dispatches over (for the OpenAPI drift test). */
 const cw_route *const *cw_route_tables(size_t *n);

@@ -73,6 +73,7 @@ void cw_server_config_default(cw_server_config *c)
     c->public_read = false;
     c->production_env = "prod*";
     c->max_components_per_team = 8;
+    cw_arch_opts_default(&c->arch);
 }
 
 static const cw_route *const route_tables[] = {
@@ -82,6 +83,7 @@ static const cw_route *const route_tables[] = {
     cw_routes_responsibilities,
     cw_routes_events,
     cw_routes_insights,
+    cw_routes_architecture,
 };
 
 const cw_route *const *cw_route_tables(size_t *n)

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "insights/architecture.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -21,6 +22,7 @@ typedef struct {
     bool public_read;            /* reads need no token */
     const char *production_env;  /* glob list for production environment ids */
     unsigned max_components_per_team;
+    cw_arch_opts arch;           /* architecture findings: thresholds, severities */
 } cw_server_config;
 
 void cw_server_config_default(cw_server_config *c);

@@ -358,9 +358,10 @@ nomem:
     return nomem(c);
 }
 
-static bool is_kind(const char *k, const char *want) { return k && strcasecmp(k, want) == 0; }
-
-static bool is_component(const cw_graph_node *x) { return x->exists && is_kind(x->kind, "Component"); }
+static bool is_component(const cw_graph_node *x)
+{
+    return x->exists && x->kind_id == CW_NODE_COMPONENT;
+}
 
 /* ---- dependency-cycle ----------------------------------------------------------------- */
 
@@ -470,7 +471,7 @@ out:
 
 static bool is_datastore(const ctx *c, const cw_graph_node *x)
 {
-    if (!is_kind(x->kind, "Resource") || !x->type)
+    if (x->kind_id != CW_NODE_RESOURCE || !x->type)
         return false;
     for (size_t i = 0; i < c->o->ndatastore_types; i++)
         if (strcasecmp(x->type, c->o->datastore_types[i]) == 0)
@@ -635,7 +636,7 @@ static cw_err team_stats(ctx *c, team_stat *ts, size_t *edges, size_t *cross)
         }
         for (uint32_t k = g->dep.start[v]; k < g->dep.start[v + 1]; k++) {
             const cw_graph_node *y = &g->nodes[g->dep.adj[k]];
-            if (!is_kind(y->kind, "Component") || y->owner < 0)
+            if (y->kind_id != CW_NODE_COMPONENT || y->owner < 0)
                 continue;
             t->edges++;
             (*edges)++;
@@ -977,7 +978,7 @@ static cw_err rule_fan(ctx *c, size_t *in_p95, size_t *out_p95)
 static bool deprecated(const cw_graph_node *x)
 {
     return x->lifecycle && strcasecmp(x->lifecycle, "deprecated") == 0 &&
-           (is_kind(x->kind, "Component") || is_kind(x->kind, "API"));
+           (x->kind_id == CW_NODE_COMPONENT || x->kind_id == CW_NODE_API);
 }
 
 static cw_err rule_deprecated(ctx *c)

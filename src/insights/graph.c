@@ -14,7 +14,7 @@
 #include <strings.h>
 
 #include "catalog/catalog.h"
-#include "util/strmap.h"
+#include "insights/insights_int.h"
 
 const char *const cw_graph_edge_types[CW_EDGE_NTYPES] = {
     "dependsOn", "consumesApi", "providesApi", "subcomponentOf",
@@ -225,9 +225,11 @@ typedef struct {
 typedef struct {
     cw_graph *g;
     graph_priv *p;
-    cw_strmap ents;         /* key -> entity index + 1 (every kind) */
-    cw_strmap nodes;        /* key -> node index + 1 */
-    cw_strmap owners, systems, domains; /* key -> index + 1 */
+    /* keys (in the arena) -> insertion number: for nodes, owners, systems
+     * and domains that is the table index; ent_of maps entity entries to
+     * the input index */
+    cw__strmap ents, nodes, owners, systems, domains;
+    uint32_t *ent_of;
     json_t *const *entities;
     size_t cap_nodes, cap_edges, cap_owners, cap_systems, cap_domains;
     pair *provides, *consumes;
@@ -252,9 +254,12 @@ static bool grow(void **items, size_t *cap, size_t len, size_t size)
 
 static bool is_kind(const char *k, const char *want) { return k && strcasecmp(k, want) == 0; }
 
-static bool node_kind(const char *k)
+static uint8_t kind_id(const char *k)
 {
-    return is_kind(k, "Component") || is_kind(k, "API") || is_kind(k, "Resource");
+    return is_kind(k, "Component") ? CW_NODE_COMPONENT
+           : is_kind(k, "API")     ? CW_NODE_API
+           : is_kind(k, "Resource") ? CW_NODE_RESOURCE
+                                    : CW_NODE_OTHER;
 }
 
 static const char *ns_of(const json_t *e)
@@ -274,9 +279,9 @@ static long node_of(build *b, const cw_ref *r, bool exists)
 {
     char key[CW_REF_MAX], ref[CW_REF_MAX];
     cw_ref_key(r, key);
-    uintptr_t i = (uintptr_t)cw_strmap_get(&b->nodes, key);
-    if (i)
-        return (long)i - 1;
+    long i = cw__strmap_find(&b->nodes, key);
+    if (i >= 0)
+        return i;
     cw_graph *g = b->g;
     if (!grow((void **)&g->nodes, &b->cap_nodes, g->nnodes, sizeof *g->nodes))
         return -1;
@@ -288,26 +293,28 @@ static long node_of(build *b, const cw_ref *r, bool exists)
     const char *canon = cw_kind_canonical(r->kind);
     x->kind = arena_dup(b->p, canon ? canon : r->kind);
     x->owner = x->system = -1;
+    x->kind_id = kind_id(x->kind);
     x->exists = exists;
-    if (!x->ref || !x->key || !x->kind ||
-        cw_strmap_put(&b->nodes, key, (void *)(uintptr_t)(g->nnodes + 1)))
+    uint32_t at;
+    if (!x->ref || !x->key || !x->kind || cw__strmap_intern(&b->nodes, x->key, &at))
         return -1;
     return (long)g->nnodes++;
 }
 
 static bool entity_exists(const build *b, const char *key)
 {
-    return cw_strmap_has(&b->ents, key);
+    return cw__strmap_find(&b->ents, key) >= 0;
 }
 
 /* Index in a (ref, key, exists) table kept by map; -1 on failure. */
 #define TABLE_OF(b, map, arr, count, capv, r, extra_init)                          \
     do {                                                                           \
         char key_[CW_REF_MAX], ref_[CW_REF_MAX];                                   \
+        uint32_t at_;                                                              \
         cw_ref_key((r), key_);                                                     \
-        uintptr_t i_ = (uintptr_t)cw_strmap_get(&(b)->map, key_);                  \
-        if (i_)                                                                    \
-            return (long)i_ - 1;                                                   \
+        long i_ = cw__strmap_find(&(b)->map, key_);                                \
+        if (i_ >= 0)                                                               \
+            return i_;                                                             \
         if (!grow((void **)&(arr), &(b)->capv, (count), sizeof *(arr)))            \
             return -1;                                                             \
         cw_ref_format((r), ref_);                                                  \
@@ -316,7 +323,7 @@ static bool entity_exists(const build *b, const char *key)
         (arr)[(count)].exists = entity_exists((b), key_);                          \
         extra_init;                                                                \
         if (!(arr)[(count)].ref || !(arr)[(count)].key ||                          \
-            cw_strmap_put(&(b)->map, key_, (void *)(uintptr_t)((count) + 1)))      \
+            cw__strmap_intern(&(b)->map, (arr)[(count)].key, &at_))                \
             return -1;                                                             \
         return (long)(count)++;                                                    \
     } while (0)
@@ -343,8 +350,8 @@ static cw_err add_edge(build *b, long from, long to, cw_graph_edge_type type, bo
     cw_graph *g = b->g;
     if (from < 0 || to < 0)
         return nomem(b);
-    if (type == CW_EDGE_DEPENDS_ON && is_kind(g->nodes[from].kind, "Resource") &&
-        is_kind(g->nodes[to].kind, "Component")) {
+    if (type == CW_EDGE_DEPENDS_ON && g->nodes[from].kind_id == CW_NODE_RESOURCE &&
+        g->nodes[to].kind_id == CW_NODE_COMPONENT) {
         long t = from; /* a resource naming its writer: the writer's write */
         from = to;
         to = t;
@@ -397,13 +404,12 @@ static cw_err relate_text(build *b, long x, int rel, const char *text, const cha
     return relate(b, x, rel, &r);
 }
 
-static cw_err relate_list(build *b, long x, const json_t *e, const char *field, int rel,
-                          const char *default_kind)
+static cw_err relate_list(build *b, long x, const json_t *list, int rel, const char *default_kind,
+                          const char *ns)
 {
     size_t i;
     const json_t *v;
-    const char *ns = ns_of(e);
-    json_array_foreach(json_object_get(json_object_get(e, "spec"), field), i, v) {
+    json_array_foreach(list, i, v) {
         cw_err err = relate_text(b, x, rel, json_string_value(v), default_kind, ns);
         if (err)
             return err;
@@ -472,7 +478,7 @@ static cw_err relate_writes(build *b, long x, const json_t *e)
 {
     const char *text = json_string_value(json_object_get(
         json_object_get(json_object_get(e, "metadata"), "annotations"), CW_GRAPH_ANN_WRITES));
-    if (!text || !is_kind(b->g->nodes[x].kind, "Component"))
+    if (!text || b->g->nodes[x].kind_id != CW_NODE_COMPONENT)
         return CW_OK;
     const char *ns = ns_of(e);
     while (*text) {
@@ -505,10 +511,14 @@ static cw_err index_entity(build *b, size_t i, json_t **node_entity)
     if (!json_is_object(e) || cw_entity_ref(e, &r, NULL) != CW_OK)
         return CW_OK;
     cw_ref_key(&r, key);
-    bool inserted = false;
-    if (cw_strmap_put_new(&b->ents, key, (void *)(uintptr_t)(i + 1), NULL, &inserted))
+    if (cw__strmap_find(&b->ents, key) >= 0)
+        return CW_OK; /* the store keeps keys unique; the first one wins otherwise */
+    const char *k = arena_dup(b->p, key);
+    uint32_t at;
+    if (!k || cw__strmap_intern(&b->ents, k, &at))
         return nomem(b);
-    if (!inserted || !node_kind(r.kind))
+    b->ent_of[at] = (uint32_t)i;
+    if (kind_id(r.kind) == CW_NODE_OTHER)
         return CW_OK;
     long x = node_of(b, &r, true);
     if (x < 0)
@@ -517,25 +527,16 @@ static cw_err index_entity(build *b, size_t i, json_t **node_entity)
     return CW_OK;
 }
 
-static cw_err describe_node(build *b, long x, const json_t *e)
+/* Owner and system of node x from its entity's spec. */
+static cw_err describe(build *b, long x, const char *owner, const char *sys, const char *ns)
 {
-    cw_graph_node *nd = &b->g->nodes[x];
-    const char *ns = ns_of(e);
-    const char *type = spec_str(e, "type"), *lc = spec_str(e, "lifecycle");
-    const char *title = json_string_value(json_object_get(json_object_get(e, "metadata"), "title"));
-    if ((type && !(nd->type = arena_dup(b->p, type))) ||
-        (lc && !(nd->lifecycle = arena_dup(b->p, lc))) ||
-        (title && !(nd->title = arena_dup(b->p, title))))
-        return nomem(b);
     cw_ref r;
-    const char *owner = spec_str(e, "owner");
     if (owner && cw_ref_parse(owner, "Group", ns, &r, NULL) == CW_OK) {
         long o = owner_of(b, &r);
         if (o < 0)
             return nomem(b);
         b->g->nodes[x].owner = (int32_t)o;
     }
-    const char *sys = spec_str(e, "system");
     if (sys && cw_ref_parse(sys, "System", ns, &r, NULL) == CW_OK) {
         long s = system_of(b, &r);
         if (s < 0)
@@ -545,18 +546,43 @@ static cw_err describe_node(build *b, long x, const json_t *e)
     return CW_OK;
 }
 
-static cw_err relate_entity(build *b, long x, const json_t *e)
+/* Everything node x's entity says: one walk over its spec (jansson's
+ * lookups by name dominate otherwise), then its stored relations and
+ * its writes annotation. */
+static cw_err read_entity(build *b, long x, const json_t *e)
 {
-    cw_err err = relate_list(b, x, e, "dependsOn", REL_DEPENDS_ON, NULL);
-    if (!err)
-        err = relate_list(b, x, e, "dependencyOf", REL_DEPENDENCY_OF, NULL);
-    if (!err)
-        err = relate_list(b, x, e, "providesApis", REL_PROVIDES, "API");
-    if (!err)
-        err = relate_list(b, x, e, "consumesApis", REL_CONSUMES, "API");
-    if (!err)
-        err = relate_text(b, x, REL_SUBCOMPONENT, spec_str(e, "subcomponentOf"), "Component",
-                          ns_of(e));
+    const char *ns = ns_of(e), *owner = NULL, *sys = NULL;
+    const char *title =
+        json_string_value(json_object_get(json_object_get(e, "metadata"), "title"));
+    if (title && !(b->g->nodes[x].title = arena_dup(b->p, title)))
+        return nomem(b);
+    const char *k;
+    const json_t *v;
+    cw_err err = CW_OK;
+    json_object_foreach((json_t *)json_object_get(e, "spec"), k, v) {
+        const char *str = json_string_value(v);
+        if (!strcmp(k, "type") && str)
+            err = (b->g->nodes[x].type = arena_dup(b->p, str)) ? CW_OK : nomem(b);
+        else if (!strcmp(k, "lifecycle") && str)
+            err = (b->g->nodes[x].lifecycle = arena_dup(b->p, str)) ? CW_OK : nomem(b);
+        else if (!strcmp(k, "owner"))
+            owner = str;
+        else if (!strcmp(k, "system"))
+            sys = str;
+        else if (!strcmp(k, "dependsOn"))
+            err = relate_list(b, x, v, REL_DEPENDS_ON, NULL, ns);
+        else if (!strcmp(k, "dependencyOf"))
+            err = relate_list(b, x, v, REL_DEPENDENCY_OF, NULL, ns);
+        else if (!strcmp(k, "providesApis"))
+            err = relate_list(b, x, v, REL_PROVIDES, "API", ns);
+        else if (!strcmp(k, "consumesApis"))
+            err = relate_list(b, x, v, REL_CONSUMES, "API", ns);
+        else if (!strcmp(k, "subcomponentOf"))
+            err = relate_text(b, x, REL_SUBCOMPONENT, str, "Component", ns);
+        if (err)
+            return err;
+    }
+    err = describe(b, x, owner, sys, ns);
     if (!err)
         err = relate_stored(b, x, e);
     if (!err)
@@ -764,11 +790,12 @@ static cw_err adjacency(build *b)
 
 static void build_free(build *b)
 {
-    cw_strmap_free(&b->ents);
-    cw_strmap_free(&b->nodes);
-    cw_strmap_free(&b->owners);
-    cw_strmap_free(&b->systems);
-    cw_strmap_free(&b->domains);
+    cw__strmap_free(&b->ents);
+    cw__strmap_free(&b->nodes);
+    cw__strmap_free(&b->owners);
+    cw__strmap_free(&b->systems);
+    cw__strmap_free(&b->domains);
+    free(b->ent_of);
     free(b->provides);
     free(b->consumes);
 }
@@ -793,19 +820,22 @@ cw_err cw_graph_build(json_t *const *entities, size_t n, cw_graph **out, cw_diag
     b.g = g;
     b.p = p;
     node_entity = calloc(n ? n : 1, sizeof *node_entity); /* nodes <= entities here */
-    if (!node_entity) {
+    b.ent_of = malloc((n ? n : 1) * sizeof *b.ent_of);
+    if (!node_entity || !b.ent_of || cw__strmap_init(&b.ents, n) ||
+        cw__strmap_init(&b.nodes, n) || cw__strmap_init(&b.owners, 64) ||
+        cw__strmap_init(&b.systems, 64) || cw__strmap_init(&b.domains, 16)) {
         err = nomem(&b);
         goto out;
     }
     for (size_t i = 0; i < n && !err; i++)
         err = index_entity(&b, i, node_entity);
     size_t nexisting = g->nnodes;
-    /* systems' domains: from the System entities named by components */
     for (size_t x = 0; x < nexisting && !err; x++)
-        err = describe_node(&b, (long)x, node_entity[x]);
+        err = read_entity(&b, (long)x, node_entity[x]);
+    /* systems' domains: from the System entities named by components */
     for (size_t s = 0; s < g->nsystems && !err; s++) {
-        uintptr_t ei = (uintptr_t)cw_strmap_get(&b.ents, g->systems[s].key);
-        const json_t *se = ei ? entities[ei - 1] : NULL;
+        long ei = cw__strmap_find(&b.ents, g->systems[s].key);
+        const json_t *se = ei >= 0 ? entities[b.ent_of[ei]] : NULL;
         cw_ref r;
         const char *dom = se ? spec_str(se, "domain") : NULL;
         if (dom && cw_ref_parse(dom, "Domain", ns_of(se), &r, NULL) == CW_OK) {
@@ -816,8 +846,6 @@ cw_err cw_graph_build(json_t *const *entities, size_t n, cw_graph **out, cw_diag
                 g->systems[s].domain = (int32_t)dx;
         }
     }
-    for (size_t x = 0; x < nexisting && !err; x++)
-        err = relate_entity(&b, (long)x, node_entity[x]);
     /* nodes created for edge targets: whether such an entity exists */
     for (size_t x = nexisting; x < g->nnodes && !err; x++)
         g->nodes[x].exists = entity_exists(&b, g->nodes[x].key);
@@ -978,6 +1006,95 @@ out:
     return err;
 }
 
+/* ---- layered drawing cost --------------------------------------------------------------- */
+
+size_t cw_graph_layered_cost(const cw_graph *g, const uint8_t *mark)
+{
+    size_t n = g->nnodes, cost = 0;
+    uint32_t *start = calloc(n + 2, sizeof *start), *adj = malloc((g->nedges + 1) * sizeof *adj);
+    uint32_t *state = calloc(n + 1, sizeof *state), *stack = malloc((n + 1) * sizeof *stack);
+    uint32_t *pos = malloc((n + 1) * sizeof *pos), *order = malloc((n + 1) * sizeof *order);
+    uint32_t *layer = calloc(n + 1, sizeof *layer);
+    if (!start || !adj || !state || !stack || !pos || !order || !layer)
+        goto out;
+    /* drawn edges, distinct pairs (edges are sorted by from, to) */
+    for (size_t i = 0; i < g->nedges; i++) {
+        const cw_graph_edge *e = &g->edges[i];
+        if (e->from == e->to || (mark && (!mark[e->from] || !mark[e->to])) ||
+            (i && e->from == g->edges[i - 1].from && e->to == g->edges[i - 1].to))
+            continue;
+        start[e->from + 2]++;
+    }
+    for (size_t v = 0; v < n; v++)
+        start[v + 2] += start[v + 1];
+    for (size_t i = 0; i < g->nedges; i++) {
+        const cw_graph_edge *e = &g->edges[i];
+        if (e->from == e->to || (mark && (!mark[e->from] || !mark[e->to])) ||
+            (i && e->from == g->edges[i - 1].from && e->to == g->edges[i - 1].to))
+            continue;
+        adj[start[e->from + 1]++] = e->to;
+    }
+    /* depth-first search: finishing order, reverse = topological once the
+     * back edges (to a node still on the stack, state 1) are reversed */
+    size_t nord = 0;
+    for (uint32_t s = 0; s < n; s++) {
+        if (state[s] || (mark && !mark[s]))
+            continue;
+        size_t sp = 0;
+        stack[sp] = s;
+        pos[sp++] = start[s];
+        state[s] = 1;
+        while (sp) {
+            uint32_t v = stack[sp - 1];
+            if (pos[sp - 1] < start[v + 1]) {
+                uint32_t w = adj[pos[sp - 1]++];
+                if (!state[w]) {
+                    state[w] = 1;
+                    stack[sp] = w;
+                    pos[sp++] = start[w];
+                }
+                continue;
+            }
+            state[v] = 2;
+            order[nord++] = v;
+            sp--;
+        }
+    }
+    /* longest-path layers in topological order (reverse finishing order);
+     * an edge against that order is a reversed back edge */
+    for (size_t k = nord; k-- > 0;)
+        pos[order[k]] = (uint32_t)k; /* finishing rank */
+    for (size_t k = nord; k-- > 0;) {
+        uint32_t v = order[k];
+        /* first the reversed edges into v (their sources are settled), then
+         * v's own edges forward */
+        for (uint32_t j = start[v]; j < start[v + 1]; j++)
+            if (pos[adj[j]] > pos[v] && layer[v] < layer[adj[j]] + 1)
+                layer[v] = layer[adj[j]] + 1;
+        for (uint32_t j = start[v]; j < start[v + 1]; j++)
+            if (pos[adj[j]] < pos[v] && layer[adj[j]] < layer[v] + 1)
+                layer[adj[j]] = layer[v] + 1;
+    }
+    for (size_t v = 0; v < n; v++) {
+        if (mark && !mark[v])
+            continue;
+        cost++;
+        for (uint32_t j = start[v]; j < start[v + 1]; j++) {
+            uint32_t a = layer[v], b = layer[adj[j]];
+            cost += (a > b ? a - b : b - a) - 1 + (a == b); /* flat edges cost one */
+        }
+    }
+out:
+    free(start);
+    free(adj);
+    free(state);
+    free(stack);
+    free(pos);
+    free(order);
+    free(layer);
+    return cost;
+}
+
 /* ---- JSON ------------------------------------------------------------------------------ */
 
 static int set_str(json_t *o, const char *k, const char *v)
@@ -1091,8 +1208,8 @@ static cw_err dot_node(cw_buf *b, const cw_graph *g, size_t v, const uint8_t *ma
                        const cw_graph_marks *marks, const char *indent)
 {
     const cw_graph_node *x = &g->nodes[v];
-    bool comp = is_kind(x->kind, "Component"), res = is_kind(x->kind, "Resource");
-    bool api = is_kind(x->kind, "API");
+    bool comp = x->kind_id == CW_NODE_COMPONENT, res = x->kind_id == CW_NODE_RESOURCE;
+    bool api = x->kind_id == CW_NODE_API;
     uint8_t lv = marks && marks->node_level ? marks->node_level[v] : 0;
     bool scope = mark && mark[v] == 2;
     cw_buf label;
@@ -1134,7 +1251,8 @@ cw_err cw_graph_to_dot(const cw_graph *g, const uint8_t *mark, const cw_graph_ma
     cw_err err = cw_buf_puts(out,
         "digraph conway {\n"
         "  graph [rankdir=LR, fontname=\"Helvetica\", fontsize=11, nodesep=0.25, ranksep=0.5,"
-        " bgcolor=\"transparent\"];\n"
+        " bgcolor=\"transparent\", mclimit=0.5, nslimit=4, nslimit1=4, overlap=prism,"
+        " outputorder=edgesfirst];\n"
         "  node [fontname=\"Helvetica\", fontsize=10, margin=\"0.12,0.04\", height=0.3];\n"
         "  edge [fontname=\"Helvetica\", fontsize=8, color=\"#5a6573\", arrowsize=0.7];\n");
     /* one cluster per system, in system order, then nodes without one */
@@ -1178,13 +1296,26 @@ cw_err cw_graph_to_dot(const cw_graph *g, const uint8_t *mark, const cw_graph_ma
         err = cw_buf_printf(out, "  n%u -> n%u [id=\"e%zu\", class=\"edge-%s%s%s\"", e->from,
                             e->to, i, cw_graph_edge_types[e->type], e->writes ? " writes" : "",
                             cycle ? " cycle" : "");
-        if (!err && e->api >= 0 && e->api != (int32_t)e->to) {
-            err = cw_buf_puts(out, ", label=");
-            if (!err)
-                err = dot_str(out, name_of(g->nodes[e->api].ref));
+        /* no edge labels: they take part in the layout, and Graphviz 2.43
+         * corrupts its heap on labelled edges within one rank (flat_edges) */
+        if (!err) {
+            err = cw_buf_puts(out, ", tooltip=");
+            if (!err) {
+                cw_buf tip;
+                cw_buf_init(&tip, 2048);
+                err = cw_buf_printf(&tip, "%s %s %s%s%s", g->nodes[e->from].ref,
+                                    cw_graph_edge_types[e->type], g->nodes[e->to].ref,
+                                    e->api >= 0 && e->api != (int32_t)e->to ? " via " : "",
+                                    e->api >= 0 && e->api != (int32_t)e->to ? g->nodes[e->api].ref : "");
+                if (!err && e->writes)
+                    err = cw_buf_puts(&tip, " (writes)");
+                if (!err)
+                    err = dot_str(out, cw_buf_cstr(&tip));
+                cw_buf_free(&tip);
+            }
         }
         if (!err && e->writes)
-            err = cw_buf_puts(out, ", xlabel=\"writes\", style=bold");
+            err = cw_buf_puts(out, ", style=bold, penwidth=2");
         if (!err && structure)
             err = cw_buf_puts(out, ", style=dashed, arrowhead=empty");
         if (!err && cycle)

@@ -94,6 +94,14 @@ cw_err cw_digraph_shortest_cycle(const cw_digraph *g, const uint32_t *comp,
 
 /* ---- the catalog graph ---------------------------------------------------------- */
 
+/* A node's kind as a number, for the hot paths. */
+typedef enum {
+    CW_NODE_OTHER = 0,
+    CW_NODE_COMPONENT,
+    CW_NODE_API,
+    CW_NODE_RESOURCE
+} cw_node_kind;
+
 typedef struct {
     const char *ref;        /* "component:default/Foo" (kind, namespace lower-cased) */
     const char *key;        /* lower-cased ref: the sort key */
@@ -103,6 +111,7 @@ typedef struct {
     const char *title;      /* metadata.title, or NULL */
     int32_t owner;          /* index into owners, or -1 */
     int32_t system;         /* index into systems, or -1 */
+    uint8_t kind_id;        /* cw_node_kind of kind */
     bool exists;            /* false: only named by an edge */
     bool self_loop;         /* has a dependency edge to itself */
 } cw_graph_node;
@@ -174,6 +183,18 @@ long cw_graph_find_domain(const cw_graph *g, const char *key);
  */
 cw_err cw_graph_scope(const cw_graph *g, const char *scope_key, unsigned depth, uint8_t *mark,
                       size_t *count, cw_diag *d);
+
+/*
+ * What a layered drawing (Graphviz dot) of the marked subgraph (mark NULL:
+ * all) would cost: its nodes plus the virtual nodes its edges need, each
+ * edge spanning the layers between its ends after cycles are broken
+ * (back edges of a depth-first search reversed, as dot does) and nodes
+ * are put on longest-path layers. Network simplex ranking never needs
+ * more, so this bounds dot's work from above; a tangle of long cycles
+ * costs tens of thousands where a layered system of the same size costs
+ * hundreds. O(nodes + edges). 0 when out of memory.
+ */
+size_t cw_graph_layered_cost(const cw_graph *g, const uint8_t *mark);
 
 /* Highlights drawn on a rendered graph: node and edge classes. */
 typedef struct {
