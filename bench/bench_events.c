@@ -49,6 +49,7 @@
 #include "events/events.h"
 #include "http/server.h"
 #include "insights/coupling.h"
+#include "insights/delivery.h"
 #include "insights/dora.h"
 #include "insights/undeployed.h"
 #include "store/events_impl.h"
@@ -476,7 +477,7 @@ static double http_single_rate(const char *path, const text_set *t, double *grou
     client cs[CLIENTS];
     pthread_t th[CLIENTS];
     uint64_t tx0, b0, r0, tx1, b1, r1;
-    cw__events_gc_stats(&tx0, &b0, &r0);
+    cw__gc_stats(f.s->gc, &tx0, &b0, &r0);
     double t0 = now_s();
     for (size_t i = 0; i < CLIENTS; i++) {
         cs[i] = (client){f.port, f.token, t, NULL, i, CLIENTS, t->n, 0};
@@ -490,7 +491,7 @@ static double http_single_rate(const char *path, const text_set *t, double *grou
         acc += cs[i].accepted;
     }
     double rate = (double)t->n / (now_s() - t0);
-    cw__events_gc_stats(&tx1, &b1, &r1);
+    cw__gc_stats(f.s->gc, &tx1, &b1, &r1);
     *group = (double)(b1 - b0) / (double)(tx1 - tx0 ? tx1 - tx0 : 1);
     if (acc != t->n)
         die("single", "not every event was accepted");
@@ -906,6 +907,23 @@ static double raw_scan_ms(sqlite3 *db)
     return (now_s() - t0) * 1000;
 }
 
+
+/* The store's rows streamed into the delivery insight's collector, as the
+ * HTTP layer connects them. */
+static cw_err delivery_load(cw_store *s, const cw_delivery_query *q, cw_delivery_data *out,
+                            cw_diag *d)
+{
+    cw_delivery_collector *c = NULL;
+    memset(out, 0, sizeof *out);
+    cw_err err = cw_delivery_collector_new(q, &c, d);
+    if (!err)
+        err = cw_store_delivery_scan(s, q, cw_delivery_collector_sink(), c, d);
+    if (!err)
+        err = cw_delivery_collector_finish(c, out, d);
+    cw_delivery_collector_free(c);
+    return err;
+}
+
 static void bench_insights(const char *dir, size_t target)
 {
     char path[PATH_BUF];
@@ -948,7 +966,7 @@ static void bench_insights(const char *dir, size_t target)
         cw_delivery_data dd;
         cw_diag d = {""};
         double t0 = now_s();
-        if (cw_store_delivery_load(s, &q, &dd, &d))
+        if (delivery_load(s, &q, &dd, &d))
             die("load", d.msg);
         double t1 = now_s();
         cw_dora_params p = {.from_ms = to - 90 * DAY_MS, .to_ms = to, .failure_window_hours = 24};
@@ -976,7 +994,7 @@ static void bench_insights(const char *dir, size_t target)
 
         q.what = CW_DELIVERY_DEPLOYMENTS;
         double c0 = now_s();
-        if (cw_store_delivery_load(s, &q, &dd, &d))
+        if (delivery_load(s, &q, &dd, &d))
             die("load", d.msg);
         double c1 = now_s();
         cw_coupling_params cp = {.from_ms = to - 90 * DAY_MS, .to_ms = to, .window_ms = 15 * 60000,
@@ -995,7 +1013,7 @@ static void bench_insights(const char *dir, size_t target)
         q.scope = &team;
         q.what = CW_DELIVERY_ALL;
         double g0 = now_s();
-        if (cw_store_delivery_load(s, &q, &dd, &d) || cw_dora_compute(&dd.in, &p, &r, &d))
+        if (delivery_load(s, &q, &dd, &d) || cw_dora_compute(&dd.in, &p, &r, &d))
             die("team", d.msg);
         double g1 = now_s();
         cw_dora_result_free(&r);

@@ -49,11 +49,11 @@ export const paths = {
     post: {
       operationId: 'postEvents', tags: ['events'], security: ingestSec,
       summary: 'Ingest CDEvents (role ingest, editor or admin). Answered only after the events are committed; concurrent requests share transactions.',
-      description: 'Content-Type chooses the mode: application/json (one CDEvent or an array; with ce-specversion/ce-id/ce-source/ce-type headers: CloudEvents binary mode), application/cloudevents+json (structured), application/cloudevents-batch+json (batch), application/x-ndjson (one CDEvent per line). All or nothing per request; a re-delivery of (context.source, context.id) counts as a duplicate.',
+      description: 'Content-Type chooses the mode: application/json (one CDEvent or an array; with ce-specversion/ce-id/ce-source/ce-type headers: CloudEvents binary mode), application/cloudevents+json (structured), application/cloudevents-batch+json (batch), application/x-ndjson (one CDEvent per line). All or nothing per request; a re-delivery of (context.source, context.id) counts as a duplicate, another event under a stored (context.source, context.id) as a conflict (not stored). A token bound to source prefixes, or scoped to a team, gets 403 naming the first event it may not send (outside its sources; not linked to a Component of its team).',
       parameters: ['ce-specversion', 'ce-id', 'ce-source', 'ce-type'].map((h) => ({ name: h, in: 'header', required: false, description: 'CloudEvents binary mode attribute; must equal the CDEvent context.', schema: { type: 'string' } })),
       requestBody: { required: true, content: Object.fromEntries(['application/json', 'application/cloudevents+json', 'application/cloudevents-batch+json', 'application/x-ndjson'].map((t) => [t, { schema: {} }])) },
       responses: {
-        202: json('Stored', { type: 'object', required: ['accepted', 'duplicates'], properties: { accepted: { type: 'integer' }, duplicates: { type: 'integer' } } }),
+        202: json('Stored', { type: 'object', required: ['accepted', 'duplicates', 'conflicts'], properties: { accepted: { type: 'integer' }, duplicates: { type: 'integer', description: 'already stored with the same body' }, conflicts: { type: 'integer', description: 'already stored with another body: not stored' } } }),
         ...errors(400, 401, 403, 413, 415, 503),
       },
     },

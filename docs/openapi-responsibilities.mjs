@@ -12,7 +12,7 @@ const str = { type: 'string' };
 const strs = { type: 'array', items: str };
 const nullable = (schema) => ({ oneOf: [schema, { type: 'null' }] });
 
-const RULES = ['no-accountable', 'orphan-user', 'owner-is-user', 'owner-missing', 'shared-resource-owner', 'team-overload', 'team-without-members'];
+const RULES = ['link-key-conflict', 'no-accountable', 'orphan-user', 'owner-is-user', 'owner-missing', 'shared-resource-owner', 'team-overload', 'team-without-members'];
 
 const finding = {
   type: 'object', required: ['rule', 'severity', 'entityRef', 'detail'],

@@ -42,9 +42,10 @@ export const paths = {
       parameters: [{ name: 'If-None-Match', in: 'header', required: false, schema: { type: 'string' } }],
       responses: { 200: { ...json('The entity', ref('Entity')), headers: { ETag: { schema: { type: 'string' } } } }, 304: { description: 'Not modified' }, ...errors(401, 403, 404) } },
     put: { operationId: 'putEntity', tags: ['catalog'], security: writeSec, summary: 'Create or replace an entity (validated with Backstage rules).',
+      description: 'A team-scoped token writes only the kinds a team owns, owned by its team before and after (403), and no write of it may make two Components claim one link key (409, with conflictsWith and linkKey).',
       parameters: [{ name: 'If-Match', in: 'header', required: false, description: 'ETag the stored entity must still have.', schema: { type: 'string' } }],
       requestBody: { required: true, content: { 'application/json': { schema: ref('Entity') } } },
-      responses: { 200: json('Updated or unchanged', ref('Entity')), 201: json('Created', ref('Entity')), ...errors(400, 401, 403, 412, 413, 422) } },
+      responses: { 200: json('Updated or unchanged', ref('Entity')), 201: json('Created', ref('Entity')), ...errors(400, 401, 403, 409, 412, 413, 422) } },
     delete: { operationId: 'deleteEntity', tags: ['catalog'], security: writeSec, summary: 'Delete an entity.',
       parameters: [{ name: 'If-Match', in: 'header', required: false, schema: { type: 'string' } }],
       responses: { 204: { description: 'Deleted' }, ...errors(401, 403, 404, 412) } },
@@ -53,7 +54,7 @@ export const paths = {
     post: { operationId: 'importEntities', tags: ['catalog'], security: writeSec,
       summary: 'Import entities from multi-document YAML or JSON (one entity or an array). Valid ones are stored, invalid ones reported.',
       requestBody: { required: true, content: { 'application/yaml': { schema: { type: 'string' } }, 'application/json': { schema: {} } } },
-      responses: { 200: json('All imported', ref('ImportReport')), 422: json('Some documents were rejected', ref('ImportReport')), ...errors(400, 401, 403, 413) } },
+      responses: { 200: json('All imported', ref('ImportReport')), 422: json('Some documents were rejected', ref('ImportReport')), ...errors(400, 401, 403, 409, 413) } },
   },
 };
 

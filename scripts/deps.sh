@@ -23,15 +23,39 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 for p in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+
+# Installing the packaged PostgreSQL or RabbitMQ starts its system service on
+# the default port; the test suite starts its own instances on other ports
+# (scripts/services.sh) and needs none. Stop a service afterwards only when
+# this run started it: its package is being installed now and the service was
+# not running before. A database the user already runs (say postgresql-15
+# without the postgresql metapackage) is never touched.
+# services_started_by_install PACKAGE... prints, one a line, the services to
+# stop after installing PACKAGE...; it asks `service NAME status` now, so it
+# must be called before the install.
+SERVICE_PACKAGES=(postgresql:postgresql rabbitmq-server:rabbitmq-server)
+services_started_by_install() {
+  local entry pkg svc p
+  for entry in "${SERVICE_PACKAGES[@]}"; do
+    pkg=${entry%%:*} svc=${entry#*:}
+    for p in "$@"; do
+      if [ "$p" = "$pkg" ]; then
+        $SUDO service "$svc" status >/dev/null 2>&1 || echo "$svc"
+        break
+      fi
+    done
+  done
+}
+
 if [ ${#missing[@]} -gt 0 ]; then
+  mapfile -t stop_after < <(services_started_by_install "${missing[@]}")
   echo "deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   # A fresh machine may have stale or no package lists.
   $SUDO apt-get install -y --no-install-recommends "${missing[@]}" ||
     { $SUDO apt-get update && $SUDO apt-get install -y --no-install-recommends "${missing[@]}"; }
-  # The packaged servers must not keep running on their default ports: the
-  # test suite starts its own instances on non-default ports.
-  for svc in postgresql rabbitmq-server; do
+  for svc in "${stop_after[@]}"; do
+    echo "deps: stopping $svc, started by its installation (the tests run their own)"
     $SUDO service "$svc" stop >/dev/null 2>&1 || true
   done
 fi

@@ -53,6 +53,9 @@ else
   echo "valgrind not installed (run make deps)"; exit 1
 fi
 
+step "script tests (scripts/deps.sh, a self-contained repository)"
+node --test --test-concurrency=1 tests/scripts/
+
 step "API tests (gcc build)"
 CONWAY_BIN="$ROOT/build/conway" node --test --test-concurrency=1 tests/api/
 

@@ -57,6 +57,14 @@ cw_err cw_entity_ref(const json_t *entity, cw_ref *out, cw_diag *d);
 /* Known kind's canonical spelling ("Component") for any case, or NULL. */
 const char *cw_kind_canonical(const char *kind);
 
+/* Whether a team-scoped token may write entities of this kind (any case):
+ * the kinds whose ownership is a catalog concept (Component, API, Resource,
+ * System, Domain and conway's kinds with an owner). Not Group, User,
+ * Location, Template or kinds conway does not know. The names, for
+ * messages: cw_kind_team_writable_names(). */
+bool cw_kind_team_writable(const char *kind);
+const char *cw_kind_team_writable_names(void);
+
 /* Validation rules of Backstage (standards.md §7); each returns true when valid. */
 bool cw_valid_name(const char *s);
 bool cw_valid_namespace(const char *s);
@@ -93,6 +101,17 @@ void cw_issue_list_free(cw_issue_list *l);
  */
 cw_err cw_entity_validate_all(json_t *entity, cw_issue_list *issues, cw_diag *d);
 
+/* The organisation's RACI activities (catalog/responsibilities.h). */
+struct cw_activity_set;
+
+/* cw_entity_validate_all and cw_entity_validate with the activity set that
+ * Responsibilities entities are checked against (NULL = the standard
+ * activities only, which is what the forms without _with use). */
+cw_err cw_entity_validate_all_with(json_t *entity, const struct cw_activity_set *activities,
+                                   cw_issue_list *issues, cw_diag *d);
+cw_err cw_entity_validate_with(json_t *entity, const struct cw_activity_set *activities,
+                               cw_diag *d);
+
 /*
  * Validates an entity in place and normalises it: fills metadata.namespace
  * with "default" when missing, canonicalises the kind's spelling, removes
@@ -107,7 +126,7 @@ cw_err cw_entity_validate_all(json_t *entity, cw_issue_list *issues, cw_diag *d)
  * type, lifecycle, owner, definition; Resource: type, owner; System: owner;
  * Domain: owner; Group: type, children; User: spec, memberOf optional;
  * Location: target or targets; Template: type; conway.dev/v1 kinds: spec,
- * Responsibilities with the rules of src/insights/raci.h). Every entity
+ * Responsibilities with the rules of catalog/responsibilities.h). Every entity
  * reference in spec must parse (dependsOn/dependencyOf need a kind).
  * Unknown kinds with a valid kind are accepted with their own spelling.
  * On error returns CW_ERR_INVALID and d says "<field path>: <rule>" for

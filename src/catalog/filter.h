@@ -1,5 +1,6 @@
 /*
- * filter.h — turns query parameters into the store's cw_filter (store.h):
+ * filter.h — the entity filter (cw_filter: the model the store answers,
+ * store.h) and turning query parameters into one:
  * Backstage's `filter=` syntax, plus conditions added one by one (what the
  * HTTP layer does for conway's own parameters such as kind or owner).
  * Pure: no I/O.
@@ -16,13 +17,30 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "store/store.h"
 #include "util/err.h"
 
 #define CW_FILTER_MAX_CLAUSES 100
 #define CW_FILTER_MAX_CONDS 100     /* per clause, counting each value */
 #define CW_FILTER_MAX_KEY 200       /* longer keys are never indexed */
 #define CW_FILTER_MAX_VALUE 200     /* longer values are never indexed */
+
+/* Filters in Backstage's model: an OR of clauses, each an AND of conditions
+ * on search keys (see cw_entity_search_rows). Keys and values lower-case. */
+typedef struct {
+    const char *key;          /* "kind", "spec.type", "relations.ownedby", ... */
+    const char *const *values; /* match any of these; nvalues == 0: key exists */
+    size_t nvalues;
+} cw_filter_cond;
+
+typedef struct {
+    cw_filter_cond *conds;
+    size_t n;
+} cw_filter_clause;
+
+typedef struct {
+    cw_filter_clause *clauses;
+    size_t n;                 /* 0 = match everything */
+} cw_filter;
 
 struct cw_filter_mem;
 

@@ -5,7 +5,7 @@
  * Backstage's kind JSON schemas and BuiltinKindsEntityProcessor.
  */
 #include "catalog/kinds.h"
-#include "insights/raci.h"
+#include "catalog/responsibilities.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -92,10 +92,11 @@ static const cw_spec_field owner_only_fields[] = {
 };
 
 static void check_location(const json_t *entity, const json_t *spec, const char *ns,
-                           cw_issue_list *out)
+                           const cw_activity_set *activities, cw_issue_list *out)
 {
     (void)entity;
     (void)ns;
+    (void)activities;
     if (!spec)
         return;
     if (!json_object_get(spec, "target") && !json_object_get(spec, "targets"))
@@ -121,9 +122,9 @@ static const cw_kind_rule kind_rules[] = {
     RULE("User", backstage_versions, true, user_fields, NULL),
     RULE("Location", backstage_versions, true, location_fields, check_location),
     RULE("Template", template_versions, true, template_fields, NULL),
-    /* spec rules live with the RACI logic in src/insights/raci.c */
+    /* spec rules in responsibilities.c */
     RULE("Responsibilities", conway_versions, true, owner_only_fields,
-         cw_responsibilities_kind_check),
+         cw__responsibilities_kind_check),
     RULE("Heartbeat", conway_versions, true, owner_only_fields, NULL),
     RULE("Scorecard", conway_versions, true, owner_only_fields, NULL),
     RULE("Goal", conway_versions, true, owner_only_fields, NULL),
@@ -142,6 +143,30 @@ const cw_kind_rule *cw__kind_rule(const char *kind)
 }
 
 const cw_kind_rule *cw__unknown_kind_rule(void) { return &unknown_rule; }
+
+/* The kinds whose ownership is a catalog concept: Backstage's owned kinds
+ * (spec.owner required) and conway's own kinds (Responsibilities through
+ * the owner of its target, the others through spec.owner). Groups, Users
+ * and Locations describe the organisation and where the catalog comes
+ * from: they belong to no team, whatever their spec says. Templates run
+ * actions in Backstage: not a team's to publish through a scoped token. */
+static const char *const team_kinds[] = {"Component", "API", "Resource", "System", "Domain",
+                                         "Responsibilities", "Heartbeat", "Scorecard", "Goal",
+                                         "Hypothesis", "Decision"};
+
+bool cw_kind_team_writable(const char *kind)
+{
+    for (size_t i = 0; kind && i < N(team_kinds); i++)
+        if (strcasecmp(team_kinds[i], kind) == 0)
+            return true;
+    return false;
+}
+
+const char *cw_kind_team_writable_names(void)
+{
+    return "Component, API, Resource, System, Domain, Responsibilities, Heartbeat, "
+           "Scorecard, Goal, Hypothesis and Decision";
+}
 
 void cw__issue(cw_issue_list *l, const char *path, const char *fmt, ...)
 {

@@ -35,9 +35,10 @@ typedef struct {
 } cw_spec_field;
 
 /* Extra checks beyond the field table. spec is the entity's spec object (or
- * NULL when absent), ns its namespace. Report problems with cw__issue. */
+ * NULL when absent), ns its namespace, activities the caller's activity set
+ * (NULL = the standard ones). Report problems with cw__issue. */
 typedef void (*cw_kind_check_fn)(const json_t *entity, const json_t *spec, const char *ns,
-                                 cw_issue_list *out);
+                                 const struct cw_activity_set *activities, cw_issue_list *out);
 
 typedef struct {
     const char *kind;                 /* canonical spelling */

@@ -397,8 +397,7 @@ static cw_err deliver(yctx *c, json_t *v, size_t height, const yaml_mark_t *m)
             shown[n] = '\0';
             err = fail_at(c, CW_ERR_INVALID, m, "duplicate mapping key \"%s\"", shown);
         }
-        c->keys.len = f->key_off;
-        c->keys.data[c->keys.len] = '\0';
+        cw_buf_truncate(&c->keys, f->key_off);
     }
     f->have_key = false;
     f->key_is_merge = false;

@@ -119,8 +119,7 @@ static void visit(sctx *c, const json_t *v, int depth)
             }
             if (!err)
                 visit(c, child, depth + 1);
-            c->path.len = plen;
-            c->path.data[plen] = '\0';
+            cw_buf_truncate(&c->path, plen);
         }
         break;
     }
@@ -465,9 +464,7 @@ cw_err cw_entity_canonical_json_into(const json_t *entity, cw_buf *out)
     size_t len = out->len;
     cw_err err = canon_object(out, entity, top_drop, 2, true, 0);
     if (err) {
-        out->len = len;
-        if (out->data)
-            out->data[len] = '\0';
+        cw_buf_truncate(out, len);
     }
     return err;
 }

@@ -25,6 +25,7 @@ typedef struct {
     cw_issue_list *out;
     const char *kind;  /* canonical when known, for messages */
     const char *ns;    /* namespace used for defaulting refs */
+    const struct cw_activity_set *activities; /* Responsibilities: NULL = standard */
 } vctx;
 
 static void check_api_version(vctx *v, const json_t *e, const cw_kind_rule *rule)
@@ -359,7 +360,7 @@ static void check_spec(vctx *v, const json_t *e, const cw_kind_rule *rule)
     for (size_t i = 0; i < rule->nfields; i++)
         check_field(v, spec, &rule->fields[i]);
     if (rule->check)
-        rule->check(e, spec, v->ns, v->out);
+        rule->check(e, spec, v->ns, v->activities, v->out);
 }
 
 /* Server-owned fields a client may send back (e.g. from a GET) but not set. */
@@ -411,9 +412,10 @@ static void join_issues(const cw_issue_list *l, cw_diag *d)
         snprintf(d->msg + o, cap - o, "; and %zu more", l->dropped);
 }
 
-cw_err cw_entity_validate_all(json_t *entity, cw_issue_list *issues, cw_diag *d)
+cw_err cw_entity_validate_all_with(json_t *entity, const struct cw_activity_set *activities,
+                                   cw_issue_list *issues, cw_diag *d)
 {
-    vctx v = {issues, "", CW_DEFAULT_NAMESPACE};
+    vctx v = {issues, "", CW_DEFAULT_NAMESPACE, activities};
     size_t before = issues->len;
     size_t dropped_before = issues->dropped;
     if (!json_is_object(entity)) {
@@ -447,10 +449,21 @@ cw_err cw_entity_validate_all(json_t *entity, cw_issue_list *issues, cw_diag *d)
     return CW_OK;
 }
 
-cw_err cw_entity_validate(json_t *entity, cw_diag *d)
+cw_err cw_entity_validate_all(json_t *entity, cw_issue_list *issues, cw_diag *d)
+{
+    return cw_entity_validate_all_with(entity, NULL, issues, d);
+}
+
+cw_err cw_entity_validate_with(json_t *entity, const struct cw_activity_set *activities,
+                               cw_diag *d)
 {
     cw_issue_list issues = {0};
-    cw_err err = cw_entity_validate_all(entity, &issues, d);
+    cw_err err = cw_entity_validate_all_with(entity, activities, &issues, d);
     cw_issue_list_free(&issues);
     return err;
+}
+
+cw_err cw_entity_validate(json_t *entity, cw_diag *d)
+{
+    return cw_entity_validate_with(entity, NULL, d);
 }

@@ -2,8 +2,8 @@
  * activities.c — the organisation's own RACI activities from an
  * `--activities FILE`: one activity name per line; blank lines and '#'
  * comments are ignored and a leading "- " is allowed, so a YAML list of
- * names works too. Registers them process-wide (insights/raci.h) for every
- * Responsibilities validation that follows.
+ * names works too. The caller passes the set to whatever validates
+ * Responsibilities entities (catalog/responsibilities.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "insights/raci.h"
+#include "catalog/responsibilities.h"
 #include "util/buf.h"
 
 #define MAX_ACTIVITIES_BYTES (1u << 20)
@@ -26,12 +26,11 @@ static char *trim(char *s)
     return s;
 }
 
-int cw_cli_load_activities(const char *cmd, const char *path)
+int cw_cli_load_activities(const char *cmd, const char *path, cw_activity_set *set)
 {
     int rc = 2;
     FILE *f = fopen(path, "rb");
-    cw_activity_set set;
-    cw_activity_set_init(&set);
+    cw_activity_set_free(set);
     cw_buf text;
     cw_buf_init(&text, MAX_ACTIVITIES_BYTES);
     if (!f) {
@@ -66,7 +65,7 @@ int cw_cli_load_activities(const char *cmd, const char *path)
             name = trim(name + 1);
         if (*name) {
             cw_diag d = {{0}};
-            if (cw_activity_set_add(&set, name, &d)) {
+            if (cw_activity_set_add(set, name, &d)) {
                 fprintf(stderr, "conway %s: --activities: %s:%zu: %s\n", cmd, path, lineno,
                         d.msg);
                 goto out;
@@ -74,16 +73,12 @@ int cw_cli_load_activities(const char *cmd, const char *path)
         }
         p = nl ? nl + 1 : NULL;
     }
-    if (cw_raci_register_activities((const char *const *)set.extra, set.len) != CW_OK) {
-        fprintf(stderr, "conway %s: --activities: %s: cannot register the activities\n", cmd,
-                path);
-        goto out;
-    }
     rc = 0;
 out:
     if (f)
         fclose(f);
     cw_buf_free(&text);
-    cw_activity_set_free(&set);
+    if (rc)
+        cw_activity_set_free(set);
     return rc;
 }

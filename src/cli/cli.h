@@ -32,9 +32,11 @@ int cw_cli_arch_opts(const char *cmd, const struct cw_arch_opts_flags *f, cw_arc
 const char *cw_cli_db_url(const char *flag_value);
 
 /* Reads an --activities FILE (one RACI activity name per line, '#'
- * comments) and registers the names for Responsibilities validation
- * (activities.c). Returns 0, or 2 after printing why to stderr. */
-int cw_cli_load_activities(const char *cmd, const char *path);
+ * comments) into *set (initialised by the caller, replaced here), the set
+ * Responsibilities are validated against (activities.c). Returns 0, or 2
+ * after printing why to stderr (*set then empty). */
+struct cw_activity_set;
+int cw_cli_load_activities(const char *cmd, const char *path, struct cw_activity_set *set);
 
 /* Appends an audit record of a CLI write (actor "cli"; refs an array of
  * entity ref strings or NULL; detail an object or NULL) after the write has

@@ -45,7 +45,7 @@ typedef struct {
     bool tty;
     cw_event chunk[CHUNK_EVENTS];
     size_t nchunk;
-    size_t accepted, duplicates, rejected, files;
+    size_t accepted, duplicates, conflicts, rejected, files;
     size_t done_bytes, total_bytes;   /* of all named regular files */
     int64_t last_progress_ns;
     bool fatal;
@@ -98,6 +98,7 @@ static void flush_chunk(importer *im)
     }
     im->accepted += r.accepted;
     im->duplicates += r.duplicates;
+    im->conflicts += r.conflicts;
     progress(im, false);
 }
 
@@ -297,6 +298,10 @@ static int cmd_import(int argc, char **argv)
         cw_event_free(&im->chunk[i]);
     printf("imported %zu events (%zu new, %zu duplicates), %zu rejected, from %zu files\n",
            im->accepted + im->duplicates, im->accepted, im->duplicates, im->rejected, im->files);
+    if (im->conflicts)
+        printf("%zu events were not stored: their (source, id) is stored already with another "
+               "body (conflicts)\n",
+               im->conflicts);
     int rc = im->fatal || im->rejected ? 1 : 0;
     cw_store_close(im->store);
     free(im);

@@ -2,7 +2,10 @@
  * import.c — `conway import PATH...`: loads catalog files (YAML/JSON) from
  * files and directories, follows the relative file targets of Location
  * entities as Backstage does, shows progress on a terminal and prints one
- * line per rejected document and a summary.
+ * line per rejected document and a summary. Every file it reads stays inside
+ * the directory tree of the PATH it was reached from (after resolving
+ * symbolic links) unless --allow-outside, and nothing of a file that is not
+ * a catalog file is ever printed (cw_import_file_text).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -24,25 +27,37 @@
 #define MAX_FILE_BYTES (64u << 20)
 
 static const char import_help[] =
-    "usage: conway import [--db URL] [--quiet] PATH...\n"
+    "usage: conway import [--db URL] [--quiet] [--allow-outside] PATH...\n"
     "\n"
     "Imports Backstage-style catalog files. PATH may be a file or a directory\n"
-    "(searched recursively for *.yaml, *.yml and *.json). Relative file targets\n"
-    "of Location entities are followed; URL targets are stored, not fetched.\n"
+    "(searched recursively for *.yaml, *.yml and *.json). File targets of\n"
+    "Location entities (relative paths, globs) are followed; URL targets are\n"
+    "stored, not fetched.\n"
+    "\n"
+    "Every file read must lie inside the directory tree of the PATH it was\n"
+    "reached from (the directory itself, or the directory holding the file),\n"
+    "after resolving symbolic links: a Location target or a symbolic link that\n"
+    "leads outside is refused and counted, and nothing is read from it.\n"
+    "A file that is not a catalog file (not YAML/JSON, or no document with\n"
+    "apiVersion and kind) is reported as such, without any of its text.\n"
+    "\n"
     "Rejected documents are printed one per line as FILE:DOCUMENT: REF: REASON\n"
-    "(documents counted from 0); the exit status is 1 when anything was rejected.\n"
-    "Safe to run while a server uses the same database.\n"
+    "(documents counted from 0); the exit status is 1 when anything was rejected\n"
+    "or refused. Safe to run while a server uses the same database.\n"
     "\n"
     "Options:\n"
-    "  --db URL    SQLite file or postgres:// URL (env CONWAY_DB; default conway.db)\n"
-    "  --quiet     no progress bar, only rejections and the summary\n";
+    "  --db URL          SQLite file or postgres:// URL (env CONWAY_DB; default conway.db)\n"
+    "  --quiet           no progress bar, only rejections and the summary\n"
+    "  --allow-outside   follow Location targets and symbolic links anywhere\n";
 
+/* Paths, each with the index of the tree (import_ctx.roots) it must stay in. */
 typedef struct {
     char **items;
+    size_t *root;
     size_t len, cap;
 } path_list;
 
-static int path_list_add(path_list *l, const char *p)
+static int path_list_add(path_list *l, const char *p, size_t root)
 {
     for (size_t i = 0; i < l->len; i++)
         if (!strcmp(l->items[i], p))
@@ -53,11 +68,16 @@ static int path_list_add(path_list *l, const char *p)
         if (!n)
             return -1;
         l->items = n;
+        size_t *r = realloc(l->root, cap * sizeof *r);
+        if (!r)
+            return -1;
+        l->root = r;
         l->cap = cap;
     }
     l->items[l->len] = strdup(p);
     if (!l->items[l->len])
         return -1;
+    l->root[l->len] = root;
     l->len++;
     return 1;
 }
@@ -67,6 +87,28 @@ static void path_list_free(path_list *l)
     for (size_t i = 0; i < l->len; i++)
         free(l->items[i]);
     free(l->items);
+    free(l->root);
+}
+
+typedef struct {
+    path_list roots;     /* canonical directory trees, one per command-line PATH */
+    path_list queue;     /* canonical files to import, with their tree */
+    bool allow_outside;
+    size_t refused;      /* targets and links refused for leading outside */
+} import_ctx;
+
+/* Whether the canonical path lies in the canonical directory root. */
+static bool inside(const char *root, const char *path)
+{
+    size_t n = strlen(root);
+    if (n == 1 && root[0] == '/')
+        return true;
+    return strncmp(path, root, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+static bool allowed(const import_ctx *c, size_t root, const char *real)
+{
+    return c->allow_outside || inside(c->roots.items[root], real);
 }
 
 static bool has_catalog_ext(const char *name)
@@ -80,8 +122,8 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Adds the catalog files under dir (sorted, recursive). */
-static int collect_dir(const char *dir, path_list *out, int depth)
+/* Adds the catalog files under dir (sorted, recursive) to c->queue. */
+static int collect_dir(import_ctx *c, const char *dir, size_t root, int depth)
 {
     if (depth > 32)
         return 0;
@@ -97,7 +139,7 @@ static int collect_dir(const char *dir, path_list *out, int depth)
             continue;
         char p[PATH_MAX];
         snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-        if (path_list_add(&names, p) < 0) {
+        if (path_list_add(&names, p, root) < 0) {
             closedir(dp);
             path_list_free(&names);
             return -1;
@@ -108,16 +150,25 @@ static int collect_dir(const char *dir, path_list *out, int depth)
     int rc = 0;
     for (size_t i = 0; i < names.len && rc == 0; i++) {
         struct stat st;
-        if (stat(names.items[i], &st) != 0)
+        char real[PATH_MAX];
+        /* Canonical paths, so a file reached again through a Location is
+         * recognised and imported once, and a symbolic link is judged by
+         * where it leads. */
+        if (!realpath(names.items[i], real) || stat(real, &st) != 0)
             continue;
-        if (S_ISDIR(st.st_mode))
-            rc = collect_dir(names.items[i], out, depth + 1);
-        else if (S_ISREG(st.st_mode) && has_catalog_ext(names.items[i])) {
-            /* Canonical paths, so a file reached again through a Location
-             * is recognised and imported once. */
-            char real[PATH_MAX];
-            rc = path_list_add(out, realpath(names.items[i], real) ? real : names.items[i]) < 0 ? -1 : 0;
+        bool wanted = S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) && has_catalog_ext(names.items[i]));
+        if (!wanted)
+            continue;
+        if (!allowed(c, root, real)) {
+            fprintf(stderr, "%s: a symbolic link that leads outside %s; refused (--allow-outside "
+                            "follows it)\n", names.items[i], c->roots.items[root]);
+            c->refused++;
+            continue;
         }
+        if (S_ISDIR(st.st_mode))
+            rc = collect_dir(c, names.items[i], root, depth + 1);
+        else
+            rc = path_list_add(&c->queue, real, root) < 0 ? -1 : 0;
     }
     path_list_free(&names);
     return rc;
@@ -152,9 +203,10 @@ static void progress(bool tty, size_t done, size_t total, size_t entities)
     fflush(stderr);
 }
 
-/* Queues the file targets of Location entities found in `file`. */
-static void follow_locations(const char *file, const json_t *locations, path_list *queue,
-                             size_t *missing)
+/* Queues the file targets of Location entities found in `file`, which was
+ * reached from tree `root`; targets leading outside it are refused. */
+static void follow_locations(import_ctx *c, const char *file, size_t root,
+                             const json_t *locations, size_t *missing)
 {
     size_t i;
     json_t *loc;
@@ -181,19 +233,41 @@ static void follow_locations(const char *file, const json_t *locations, path_lis
                 globfree(&g);
             continue;
         }
+        size_t outside = 0;
         for (size_t k = 0; k < g.gl_pathc; k++) {
             char real[PATH_MAX];
-            if (realpath(g.gl_pathv[k], real))
-                path_list_add(queue, real);
+            if (!realpath(g.gl_pathv[k], real))
+                continue;
+            if (!allowed(c, root, real))
+                outside++; /* not named: where it leads is none of the catalog's business */
+            else
+                path_list_add(&c->queue, real, root);
         }
+        size_t matches = g.gl_pathc;
         globfree(&g);
+        if (outside) {
+            long long doc = (long long)json_integer_value(json_object_get(loc, "document"));
+            if (outside == matches)
+                fprintf(stderr, "%s: Location target %s (document %lld) leads outside %s; "
+                                "refused (--allow-outside follows it)\n",
+                        file, target, doc, c->roots.items[root]);
+            else
+                fprintf(stderr, "%s: Location target %s (document %lld): %zu of its %zu matches "
+                                "lead outside %s; those are refused (--allow-outside follows "
+                                "them)\n",
+                        file, target, doc, outside, matches, c->roots.items[root]);
+            c->refused++;
+        }
     }
 }
 
 int cw_cmd_import(int argc, char **argv)
 {
-    const char *db = NULL, *quiet = NULL;
-    cw_opt opts[] = {{"db", true, &db}, {"quiet", false, &quiet}, {NULL, false, NULL}};
+    const char *db = NULL, *quiet = NULL, *allow_outside = NULL;
+    cw_opt opts[] = {{"db", true, &db},
+                     {"quiet", false, &quiet},
+                     {"allow-outside", false, &allow_outside},
+                     {NULL, false, NULL}};
     const char *pos[4096];
     size_t npos;
     bool help;
@@ -207,21 +281,40 @@ int cw_cmd_import(int argc, char **argv)
         fputs("conway import: give at least one file or directory (try --help)\n", stderr);
         return 2;
     }
-    path_list queue = {0};
+    import_ctx c = {.allow_outside = allow_outside != NULL};
+    path_list *queue = &c.queue;
     int rc = 0;
     for (size_t i = 0; i < npos; i++) {
         struct stat st;
-        if (stat(pos[i], &st) != 0) {
+        char real[PATH_MAX];
+        if (!realpath(pos[i], real) || stat(real, &st) != 0) {
             fprintf(stderr, "conway import: %s: %s\n", pos[i], strerror(errno));
             rc = 1;
             continue;
         }
+        /* The tree a PATH opens: the directory itself, or the file's
+         * (dirname may write to its argument: it gets a copy). */
+        char tree[PATH_MAX];
+        snprintf(tree, sizeof tree, "%s", real);
+        if (!S_ISDIR(st.st_mode)) {
+            char copy[PATH_MAX];
+            snprintf(copy, sizeof copy, "%s", real);
+            snprintf(tree, sizeof tree, "%s", dirname(copy));
+        }
+        size_t root = c.roots.len;
+        for (size_t k = 0; k < c.roots.len; k++)
+            if (!strcmp(c.roots.items[k], tree))
+                root = k;
+        if (root == c.roots.len && path_list_add(&c.roots, tree, 0) < 0) {
+            fputs("conway import: out of memory\n", stderr);
+            rc = 1;
+            break;
+        }
         if (S_ISDIR(st.st_mode)) {
-            if (collect_dir(pos[i], &queue, 0) != 0)
+            if (collect_dir(&c, pos[i], root, 0) != 0)
                 rc = 1;
-        } else {
-            char real[PATH_MAX];
-            path_list_add(&queue, realpath(pos[i], real) ? real : pos[i]);
+        } else if (path_list_add(queue, real, root) < 0) {
+            rc = 1;
         }
     }
     const char *url = cw_cli_db_url(db);
@@ -229,16 +322,17 @@ int cw_cmd_import(int argc, char **argv)
     cw_diag d = {{0}};
     if (cw_store_open(url, NULL, &store, &d)) {
         fprintf(stderr, "conway import: cannot open database %s: %s\n", url, d.msg);
-        path_list_free(&queue);
+        path_list_free(&c.queue);
+        path_list_free(&c.roots);
         return 1;
     }
     bool tty = !quiet && isatty(STDERR_FILENO);
     size_t created = 0, updated = 0, unchanged = 0, rejected = 0, missing = 0, files = 0;
     cw_buf text;
     cw_buf_init(&text, MAX_FILE_BYTES);
-    for (size_t f = 0; f < queue.len; f++) {
-        const char *file = queue.items[f];
-        progress(tty, f, queue.len, created + updated + unchanged);
+    for (size_t f = 0; f < queue->len; f++) {
+        const char *file = queue->items[f];
+        progress(tty, f, queue->len, created + updated + unchanged);
         cw_buf_reset(&text);
         if (read_file(file, &text, &d)) {
             if (tty)
@@ -250,7 +344,7 @@ int cw_cmd_import(int argc, char **argv)
         files++;
         cw_import_report rep;
         cw_import_report_init(&rep);
-        cw_err err = cw_import_text(store, cw_buf_cstr(&text), text.len, NULL, NULL, &rep, &d);
+        cw_err err = cw_import_file_text(store, cw_buf_cstr(&text), text.len, &rep, &d);
         if (tty && (err || json_array_size(rep.errors)))
             fputc('\n', stderr);
         if (err == CW_ERR_INVALID || err == CW_ERR_TOO_LARGE) {
@@ -276,20 +370,24 @@ int cw_cmd_import(int argc, char **argv)
         created += rep.created;
         updated += rep.updated;
         unchanged += rep.unchanged;
-        follow_locations(file, rep.locations, &queue, &missing);
+        follow_locations(&c, file, queue->root[f], rep.locations, &missing);
         cw_import_report_free(&rep);
     }
-    progress(tty, queue.len, queue.len, created + updated + unchanged);
+    progress(tty, queue->len, queue->len, created + updated + unchanged);
     if (tty)
         fputc('\n', stderr);
     printf("imported %zu entities (%zu created, %zu updated), %zu unchanged, %zu rejected, "
-           "from %zu files%s\n",
+           "from %zu files%s",
            created + updated, created, updated, unchanged, rejected, files,
            missing ? " (some Location targets were missing)" : "");
-    if (rejected)
+    if (c.refused)
+        printf(", %zu Location targets or links refused (outside the imported tree)", c.refused);
+    putchar('\n');
+    if (rejected || c.refused)
         rc = 1;
     cw_buf_free(&text);
     cw_store_close(store);
-    path_list_free(&queue);
+    path_list_free(&c.queue);
+    path_list_free(&c.roots);
     return rc;
 }

@@ -4,6 +4,36 @@
 #include <stdio.h>
 #include <string.h>
 
+size_t cw_opts_all(int argc, char **argv, int first, const cw_opt *opts, const char *name,
+                   const char **out, size_t max)
+{
+    size_t n = 0;
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--"))
+            break;
+        if (strncmp(a, "--", 2) != 0)
+            continue;
+        const char *opt = a + 2;
+        const char *eq = strchr(opt, '=');
+        size_t olen = eq ? (size_t)(eq - opt) : strlen(opt);
+        const cw_opt *o = NULL;
+        for (const cw_opt *p = opts; p->name && !o; p++)
+            if (strlen(p->name) == olen && !strncmp(p->name, opt, olen))
+                o = p;
+        if (!o || !o->takes_value)
+            continue;
+        /* the value, as cw_opts_parse takes it */
+        const char *v = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
+        if (!v || strcmp(o->name, name) != 0)
+            continue;
+        if (n < max)
+            out[n] = v;
+        n++;
+    }
+    return n;
+}
+
 bool cw_opts_parse(const char *cmd, int argc, char **argv, int first, const cw_opt *opts,
                    const char **pos, size_t maxpos, size_t *npos, bool *help)
 {

@@ -21,4 +21,11 @@ typedef struct {
 bool cw_opts_parse(const char *cmd, int argc, char **argv, int first, const cw_opt *opts,
                    const char **pos, size_t maxpos, size_t *npos, bool *help);
 
+/* Every value of a repeatable option ("--name V" or "--name=V") in
+ * argv[first..argc), in order, after cw_opts_parse has accepted argv (which
+ * keeps only the last). Returns how many there are; the first max are
+ * stored in out. */
+size_t cw_opts_all(int argc, char **argv, int first, const cw_opt *opts, const char *name,
+                   const char **out, size_t max);
+
 #endif

@@ -8,8 +8,10 @@
 #include <strings.h>
 
 #include "cli/cli.h"
+#include "catalog/responsibilities.h"
 #include "cli/opts.h"
 #include "events/events.h"
+#include "http/judge.h"
 #include "http/server.h"
 #ifdef CONWAY_HAVE_AMQP
 #include "ingest/amqp.h"
@@ -34,9 +36,19 @@ static const char serve_help[] =
     "  --amqp-queue NAME       queue to consume (default conway.events; malformed\n"
     "                          messages go to NAME.dlx / NAME.dead)\n"
     "  --public-read           let reads through without a token\n"
-    "  --max-body BYTES        largest request body accepted (default 16777216)\n"
+    "  --max-body BYTES        largest body of an import, events or CODEOWNERS request\n"
+    "                          (default 16777216); one entity or list of refs: 1 MiB at most\n"
+    "  --max-inflight-body BYTES  request body data all requests together may hold;\n"
+    "                          past it new bodies get 503 with Retry-After (default 268435456)\n"
     "  --timeout SECONDS       idle connection timeout, and the longest a request body may\n"
     "                          take to arrive (default 30)\n"
+    "  --header-timeout SECONDS  deadline for a request's head (request line and headers),\n"
+    "                          from the connection's start or its previous answer (default 10)\n"
+    "  --max-conns-per-ip N    connections one client address may hold open; more are\n"
+    "                          closed at once (default 64; 0: no limit)\n"
+    "  --allowed-host NAME     a Host name accepted besides localhost, 127.0.0.1 and [::1]\n"
+    "                          (repeatable; '*': any). Bound to a loopback address, other\n"
+    "                          Host names get 421 (guards against DNS rebinding)\n"
     "  --production-env GLOBS  environments that count as production (default 'prod*')\n"
     "  --max-components-per-team N  threshold of the team-overload finding (default 8)\n"
     "  --activities FILE       the organisation's own RACI activities, one name per line\n"
@@ -84,11 +96,49 @@ static void redact_url(const char *url, char *out, size_t cap)
     snprintf(colon + 1, cap - head, "***%s", rest);
 }
 
+/* Every value of the repeatable --allowed-host (the option parser keeps the
+ * last one only), walking argv as cw_opts_parse did with the same table. */
+#define MAX_ALLOWED_HOSTS 32
+static bool allowed_hosts(int argc, char **argv, const cw_opt *opts, const char **out, size_t *n)
+{
+    *n = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--"))
+            break;
+        if (strncmp(a, "--", 2) != 0)
+            continue;
+        const char *name = a + 2, *eq = strchr(name, '=');
+        size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+        const cw_opt *o = NULL;
+        for (const cw_opt *p = opts; p->name && !o; p++)
+            if (strlen(p->name) == nlen && !strncmp(p->name, name, nlen))
+                o = p;
+        if (!o || !o->takes_value)
+            continue;
+        const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!v || strcmp(o->name, "allowed-host") != 0)
+            continue;
+        char host[256];
+        if (strcmp(v, "*") != 0 && !cw_host_name(v, host, sizeof host)) {
+            fprintf(stderr, "conway serve: --allowed-host: '%s' is not a host name\n", v);
+            return false;
+        }
+        if (*n >= MAX_ALLOWED_HOSTS) {
+            fprintf(stderr, "conway serve: --allowed-host: at most %d names\n", MAX_ALLOWED_HOSTS);
+            return false;
+        }
+        out[(*n)++] = v;
+    }
+    return true;
+}
+
 int cw_cmd_serve(int argc, char **argv)
 {
     const char *listen = NULL, *db = NULL, *threads = NULL, *public_read = NULL, *max_body = NULL,
                *timeout = NULL, *prod = NULL, *log_level = NULL, *max_comp = NULL,
-               *db_pool = NULL, *amqp_url = NULL, *amqp_queue = NULL, *activities = NULL;
+               *db_pool = NULL, *amqp_url = NULL, *amqp_queue = NULL, *activities = NULL,
+               *max_inflight = NULL, *header_timeout = NULL, *per_ip = NULL, *allowed = NULL;
     struct cw_arch_opts_flags af = {0};
     cw_opt opts[] = {
         {"listen", true, &listen},     {"db", true, &db},
@@ -104,6 +154,10 @@ int cw_cmd_serve(int argc, char **argv)
         {"team-spread", true, &af.team_spread},
         {"fan-floor", true, &af.fan_floor},
         {"architecture-severity", true, &af.severity},
+        {"max-inflight-body", true, &max_inflight},
+        {"header-timeout", true, &header_timeout},
+        {"max-conns-per-ip", true, &per_ip},
+        {"allowed-host", true, &allowed},
         {NULL, false, NULL},
     };
     const char *pos[1];
@@ -137,6 +191,32 @@ int cw_cmd_serve(int argc, char **argv)
             return 2;
         cfg.timeout_seconds = (unsigned)v;
     }
+    if (max_inflight) {
+        if (!parse_uint("max-inflight-body", max_inflight, 1ull << 20, 1ull << 40, &v))
+            return 2;
+        cfg.max_inflight_body = (size_t)v;
+    }
+    if (cfg.max_inflight_body < cfg.max_body) {
+        fprintf(stderr, "conway serve: --max-inflight-body (%zu) must be at least --max-body (%zu)\n",
+                cfg.max_inflight_body, cfg.max_body);
+        return 2;
+    }
+    if (header_timeout) {
+        if (!parse_uint("header-timeout", header_timeout, 1, 3600, &v))
+            return 2;
+        cfg.header_timeout_seconds = (unsigned)v;
+    }
+    if (per_ip) {
+        if (!parse_uint("max-conns-per-ip", per_ip, 0, 100000, &v))
+            return 2;
+        cfg.max_conns_per_ip = (unsigned)v;
+    }
+    const char *hosts[MAX_ALLOWED_HOSTS];
+    size_t nhosts = 0;
+    if (allowed && !allowed_hosts(argc, argv, opts, hosts, &nhosts))
+        return 2;
+    cfg.allowed_hosts = hosts;
+    cfg.nallowed_hosts = nhosts;
     if (max_comp) {
         if (!parse_uint("max-components-per-team", max_comp, 1, 100000, &v))
             return 2;
@@ -168,8 +248,6 @@ int cw_cmd_serve(int argc, char **argv)
         }
         cw_log_set_level((cw_log_level)lvl);
     }
-    if (activities && cw_cli_load_activities("serve", activities))
-        return 2;
     if (cw_cli_arch_opts("serve", &af, &cfg.arch))
         return 2;
 
@@ -198,6 +276,12 @@ int cw_cmd_serve(int argc, char **argv)
     }
     cw_amqp *amqp = NULL;
 #endif
+
+    cw_activity_set acts;
+    cw_activity_set_init(&acts);
+    if (activities && cw_cli_load_activities("serve", activities, &acts))
+        return 2;
+    cfg.activities = &acts;
 
     const char *url = cw_cli_db_url(db);
     cw_store *store = NULL;
@@ -240,5 +324,6 @@ out:
 #endif
     cw_server_stop(srv);
     cw_store_close(store);
+    cw_activity_set_free(&acts);
     return rc;
 }

@@ -14,18 +14,37 @@
 #include "util/timeutil.h"
 
 static const char token_help[] =
-    "usage: conway token create --role ROLE [--name NAME] [--team GROUP] [--db URL]\n"
+    "usage: conway token create --role ROLE [--name NAME] [--team GROUP]\n"
+    "                           [--source PREFIX[,PREFIX...]]... [--db URL]\n"
     "       conway token list [--db URL]\n"
     "       conway token revoke ID [--db URL]\n"
     "\n"
-    "Roles: viewer (read), ingest (send events), editor (write the catalog),\n"
-    "admin (everything, including the audit log). --team scopes an editor token\n"
-    "to the entities one team owns. 'create' prints the secret alone on stdout;\n"
-    "it cannot be shown again. A revoked token stops working at once, also on\n"
-    "a running server. 'list' prints one line per token, tab-separated:\n"
-    "ID NAME ROLE TEAM CREATED LAST-USED STATUS (times in UTC, '-' for none;\n"
-    "never a secret). Creating and revoking are recorded in the audit log\n"
-    "(actor \"cli\").\n";
+    "Roles: viewer (read), ingest (send events), editor (write the catalog,\n"
+    "send events), admin (everything, including the audit log).\n"
+    "\n"
+    "--team GROUP scopes an editor or ingest token to one team: an editor may\n"
+    "then write only the kinds a team owns (Component, API, Resource, System,\n"
+    "Domain, conway kinds with an owner) owned by that team before and after\n"
+    "the write, and no write of it may make two Components claim one link key;\n"
+    "a team-scoped token may send only events that link to a Component the team\n"
+    "owns. Viewer and admin tokens cannot be scoped (reads are not limited to a\n"
+    "team), so --team is refused for them.\n"
+    "\n"
+    "--source PREFIX binds an ingest or editor token to CloudEvents sources:\n"
+    "every event it sends must have a context.source that starts with one of\n"
+    "the prefixes (repeat the option or give a comma-separated list; at most\n"
+    "32). Other events are refused (403), so no pipeline can send first under\n"
+    "another's (source, id).\n"
+    "\n"
+    "'create' prints the secret alone on stdout; it cannot be shown again. A\n"
+    "revoked token stops working at once, also on a running server. 'list'\n"
+    "prints one line per token, tab-separated: ID NAME ROLE TEAM CREATED\n"
+    "LAST-USED SOURCES STATUS (times in UTC; sources comma-separated; '-' for\n"
+    "none; never a secret). LAST-USED is recorded by the server in the\n"
+    "background (about a minute's precision, written within seconds of use).\n"
+    "Creating and revoking are recorded in the audit log (actor \"cli\").\n";
+
+#define MAX_SOURCES 32
 
 static bool valid_role(const char *r)
 {
@@ -42,6 +61,16 @@ static void audit_token(cw_store *store, const char *action, const cw_token *t)
         json_array_append_new(refs, json_string(t->team));
     json_t *detail = json_pack("{s:I, s:s, s:s, s:s?}", "tokenId", (json_int_t)t->id, "name",
                                t->name, "role", t->role, "team", t->team[0] ? t->team : NULL);
+    if (detail && t->sources[0]) {
+        json_t *src = json_array();
+        for (const char *p = t->sources; src && *p;) {
+            const char *nl = strchr(p, '\n');
+            size_t n = nl ? (size_t)(nl - p) : strlen(p);
+            json_array_append_new(src, json_stringn(p, n));
+            p += n + (nl ? 1 : 0);
+        }
+        json_object_set_new(detail, "sources", src);
+    }
     if (refs && detail)
         cw_cli_audit(store, "token", action, refs, detail);
     else
@@ -63,6 +92,57 @@ static void put_field(const char *s)
         putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
 }
 
+/* --source values (each a comma-separated list) as one prefix per line in
+ * out; false after printing why not. */
+static bool parse_sources(const char *const *vals, size_t nvals, char out[CW_TOKEN_SOURCES_MAX])
+{
+    size_t o = 0, count = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < nvals; i++) {
+        const char *p = vals[i];
+        for (;;) {
+            const char *comma = strchr(p, ',');
+            size_t n = comma ? (size_t)(comma - p) : strlen(p);
+            if (n == 0) {
+                fputs("conway token create: --source: empty prefix (give e.g. --source "
+                      "/team-b/ or --source /a/,/b/)\n", stderr);
+                return false;
+            }
+            for (size_t k = 0; k < n; k++)
+                if ((unsigned char)p[k] < 0x20 || p[k] == 0x7f) {
+                    fputs("conway token create: --source: control character in a prefix\n",
+                          stderr);
+                    return false;
+                }
+            if (++count > MAX_SOURCES || o + n + 2 > CW_TOKEN_SOURCES_MAX) {
+                fprintf(stderr, "conway token create: --source: at most %d prefixes of %d "
+                                "characters in all\n", MAX_SOURCES, CW_TOKEN_SOURCES_MAX - 2);
+                return false;
+            }
+            if (o)
+                out[o++] = '\n';
+            memcpy(out + o, p, n);
+            o += n;
+            out[o] = '\0';
+            if (!comma)
+                break;
+            p = comma + 1;
+        }
+    }
+    return true;
+}
+
+/* Prints the sources (one per line) comma-separated, or '-'. */
+static void put_sources(const char *s)
+{
+    if (!*s) {
+        fputs("-", stdout);
+        return;
+    }
+    for (; *s; s++)
+        putchar(*s == '\n' ? ',' : (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+}
+
 static void fmt_time(int64_t secs, char out[32])
 {
     if (!secs) {
@@ -74,11 +154,12 @@ static void fmt_time(int64_t secs, char out[32])
 
 int cw_cmd_token(int argc, char **argv)
 {
-    const char *db = NULL, *role = NULL, *name = NULL, *team = NULL;
+    const char *db = NULL, *role = NULL, *name = NULL, *team = NULL, *source = NULL;
     cw_opt opts[] = {{"db", true, &db},
                      {"role", true, &role},
                      {"name", true, &name},
                      {"team", true, &team},
+                     {"source", true, &source},
                      {NULL, false, NULL}};
     const char *pos[4];
     size_t npos;
@@ -95,6 +176,7 @@ int cw_cmd_token(int argc, char **argv)
         return 2;
     }
     char team_key[CW_REF_MAX] = "";
+    char sources[CW_TOKEN_SOURCES_MAX] = "";
     cw_diag d = {{0}};
     if (!strcmp(sub, "create")) {
         if (!valid_role(role)) {
@@ -102,6 +184,16 @@ int cw_cmd_token(int argc, char **argv)
             return 2;
         }
         if (team) {
+            /* issue #10: a scope that nothing enforces is worse than none */
+            if (strcmp(role, "editor") && strcmp(role, "ingest")) {
+                fprintf(stderr,
+                        "conway token create: --team applies to editor and ingest tokens only: "
+                        "%s\n",
+                        !strcmp(role, "viewer")
+                            ? "a viewer reads the whole catalog (reads are not limited to a team)"
+                            : "an admin token is never limited to a team");
+                return 2;
+            }
             cw_ref ref;
             if (cw_ref_parse(team, "Group", NULL, &ref, &d) || strcasecmp(ref.kind, "Group")) {
                 fprintf(stderr, "conway token create: --team: %s\n",
@@ -109,10 +201,19 @@ int cw_cmd_token(int argc, char **argv)
                 return 2;
             }
             cw_ref_key(&ref, team_key);
-            if (strcmp(role, "editor") && strcmp(role, "viewer") && strcmp(role, "ingest")) {
-                fputs("conway token create: --team applies to editor, viewer and ingest tokens\n", stderr);
+        }
+        if (source) {
+            if (strcmp(role, "ingest") && strcmp(role, "editor")) {
+                fprintf(stderr, "conway token create: --source applies to ingest and editor "
+                                "tokens only (the roles that send events)\n");
                 return 2;
             }
+            const char *vals[MAX_SOURCES + 1];
+            size_t nv = cw_opts_all(argc, argv, 2, opts, "source", vals, MAX_SOURCES + 1);
+            if (nv > MAX_SOURCES)
+                nv = MAX_SOURCES + 1; /* parse_sources reports the excess */
+            if (!parse_sources(vals, nv, sources))
+                return 2;
         }
     }
     long long revoke_id = 0;
@@ -144,14 +245,19 @@ int cw_cmd_token(int argc, char **argv)
         char hash[65];
         cw_sha256_hex(secret, strlen(secret), hash);
         cw_token tok;
-        if (cw_store_token_create(store, name && *name ? name : role, role, team_key, hash, &tok, &d)) {
+        if (cw_store_token_create_sources(store, name && *name ? name : role, role, team_key,
+                                          sources, hash, &tok, &d)) {
             fprintf(stderr, "conway token create: %s\n", d.msg);
             goto out;
         }
         audit_token(store, "token.create", &tok);
         printf("%s\n", secret);
-        fprintf(stderr, "created token %lld (%s%s%s); keep the secret: it cannot be shown again\n",
-                (long long)tok.id, role, team_key[0] ? ", team " : "", team_key);
+        fprintf(stderr, "created token %lld (%s%s%s%s", (long long)tok.id, role,
+                team_key[0] ? ", team " : "", team_key, sources[0] ? ", sources " : "");
+        if (sources[0])
+            for (const char *p = sources; *p; p++)
+                fputc(*p == '\n' ? ',' : *p, stderr);
+        fputs("); keep the secret: it cannot be shown again\n", stderr);
         rc = 0;
     } else if (!strcmp(sub, "list")) {
         cw_token *toks = NULL;
@@ -161,7 +267,7 @@ int cw_cmd_token(int argc, char **argv)
             goto out;
         }
         if (isatty(STDOUT_FILENO))
-            fputs("ID\tNAME\tROLE\tTEAM\tCREATED\tLAST-USED\tSTATUS\n", stderr);
+            fputs("ID\tNAME\tROLE\tTEAM\tCREATED\tLAST-USED\tSOURCES\tSTATUS\n", stderr);
         for (size_t i = 0; i < n; i++) {
             char c[32], u[32];
             fmt_time(toks[i].created_at, c);
@@ -172,7 +278,9 @@ int cw_cmd_token(int argc, char **argv)
             put_field(toks[i].role);
             putchar('\t');
             put_field(toks[i].team);
-            printf("\t%s\t%s\t%s\n", c, u, toks[i].revoked_at ? "revoked" : "active");
+            printf("\t%s\t%s\t", c, u);
+            put_sources(toks[i].sources);
+            printf("\t%s\n", toks[i].revoked_at ? "revoked" : "active");
         }
         free(toks);
         rc = 0;

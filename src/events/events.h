@@ -224,13 +224,71 @@ typedef struct {
     const char *project_slug;    /* annotation github.com/project-slug */
 } cw_link_component;
 
+/* cw_link_match / cw_link_index_resolve: several components claim the key. */
+#define CW_LINK_AMBIGUOUS (-2)
+
 /*
- * Index of the component the key belongs to, or -1. Annotations compare
- * exactly except repositories (ignoring ASCII case, as GitHub slugs do);
- * metadata.name ignoring ASCII case (as Backstage names do). Ties go to the
- * lowest index. Linear in n: the store does the same with indexed queries.
+ * Index of the component the key belongs to: the ONE component that matches
+ * it by any of the rules above. -1 when none does, CW_LINK_AMBIGUOUS when
+ * several do (issue #10: a key two components claim links to nothing, so no
+ * team can take over another's events by claiming its key; the conflict is
+ * an ownership finding, link-key-conflict). Annotations compare exactly
+ * except repositories (ignoring ASCII case, as GitHub slugs do);
+ * metadata.name ignoring ASCII case (as Backstage names do). Linear in n:
+ * cw_link_index below (and the store) answer the same through hash maps.
  */
 long cw_link_match(const cw_event_link_key *key, const cw_link_component *comps, size_t n);
+
+/* The link key of an event carrying `value` (a service id or a repository
+ * id), as cw_event_service_key would derive it. Borrows value. */
+void cw_link_key_of(cw_link_kind kind, const char *value, cw_event_link_key *out);
+
+/* A link key two components would both claim. */
+typedef struct {
+    cw_link_kind kind;      /* CW_LINK_SERVICE or CW_LINK_REPOSITORY */
+    const char *value;      /* an id an event could carry that matches both
+                               (borrowed from one of them) */
+} cw_link_clash;
+
+/*
+ * Whether some event link key would match both a and b (then neither owns
+ * it). Enough to test the ids the two components name themselves (their
+ * service-id, name, repository and project slug): any shared key implies
+ * one of those is shared. *out (may be NULL) names one such key.
+ */
+bool cw_link_overlap(const cw_link_component *a, const cw_link_component *b,
+                     cw_link_clash *out);
+/* Every such key (one per id of a or b that both match; at most 8): how
+ * many, the first max of them in out. */
+size_t cw_link_overlaps(const cw_link_component *a, const cw_link_component *b,
+                        cw_link_clash *out, size_t max);
+
+/* The link fields of a catalog entity (borrowed from it): metadata.name and
+ * the three annotations (NULL when absent or not strings). */
+void cw_link_component_of(const json_t *entity, cw_link_component *out);
+
+/*
+ * An index of components by every id they claim, so that resolving an
+ * event's key or finding who else claims a component's keys costs a few
+ * hash lookups, not a pass over the catalog. Components are added with an
+ * id of the caller's choosing (unique per component; strings are copied).
+ */
+typedef struct cw_link_index cw_link_index;
+
+cw_err cw_link_index_new(cw_link_index **out);
+void cw_link_index_free(cw_link_index *x);
+/* CW_ERR_NOMEM only. */
+cw_err cw_link_index_add(cw_link_index *x, int64_t id, const cw_link_component *c);
+/* As cw_link_match: the id of the one component matching the key, -1 when
+ * none does, CW_LINK_AMBIGUOUS when several do. -1 with *oom set when a
+ * lower-cased copy of a long value could not be made. */
+int64_t cw_link_index_resolve(const cw_link_index *x, const cw_event_link_key *key, bool *oom);
+/* A component other than self_id (-1: none is self) that shares a link key
+ * with c: *other receives its id, and *clash (may be NULL) the key; -1 when
+ * none does. c may be a new version of component self_id (its stored
+ * version in the index is then ignored). CW_ERR_NOMEM only. */
+cw_err cw_link_index_clash(const cw_link_index *x, int64_t self_id, const cw_link_component *c,
+                           int64_t *other, cw_link_clash *clash);
 
 /*
  * True when env_id is a production environment under pattern: a

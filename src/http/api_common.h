@@ -3,7 +3,10 @@
  * team-scoped write permission and the audit trail.
  *
  * Team-scoped tokens (`conway token create --role editor --team GROUP`)
- * may create, change and delete only:
+ * may create, change and delete only entities of the kinds a team owns
+ * (cw_kind_team_writable: Component, API, Resource, System, Domain and
+ * conway's kinds with an owner; never Group, User or Location), and of
+ * those only:
  *  - entities whose spec.owner is that team, before AND after the change
  *    (so an entity can be neither taken from nor handed over to another
  *    team);
@@ -19,6 +22,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "events/events.h"
 #include "http/http_int.h"
 #include "store/store_audit.h"
 
@@ -39,6 +43,34 @@ bool cw_api_may_write_entity(cw_app *app, const cw_req *req, cw_resp *resp,
  */
 cw_err cw_api_check_team_entity(cw_app *app, const cw_req *req, const json_t *stored,
                                 cw_diag *d);
+
+/*
+ * Issue #10: whether the request's token may store these entities (one PUT,
+ * or every document of an import) without two Components claiming one
+ * link key (events.h: service id, name, repository, project slug). For a
+ * team-scoped token, a write after which one of its Components would share
+ * a key with another Component is CW_ERR_CONFLICT (409) with d naming the
+ * field, the key and the Component that holds it (and *ext, when not NULL,
+ * {"conflictsWith", "linkKey": {"kind", "value"}} for the problem answer);
+ * conflicts that were there before the write are not its doing and pass.
+ * Other tokens pass: their write is stored, the key then links to nothing
+ * and the ownership finding link-key-conflict names both Components.
+ */
+cw_err cw_api_check_link_keys(cw_app *app, const cw_req *req, json_t *const *entities, size_t n,
+                              json_t **ext, cw_diag *d);
+
+/*
+ * Issue #10: whether the request's token may send these events. A token
+ * bound to source prefixes (`conway token create --source`) may send only
+ * events whose context.source starts with one of them; a team-scoped token
+ * only events that link (events.h, as the store links them now) to a
+ * Component its team owns, so events naming nothing, a key no Component or
+ * several claim, or another team's Component are refused.
+ * CW_ERR_FORBIDDEN (403) with d naming the event's index ("events[3]...")
+ * and why; the request is all or nothing, so one such event refuses it.
+ */
+cw_err cw_api_check_events(cw_app *app, const cw_req *req, const cw_event *events, size_t n,
+                           cw_diag *d);
 
 /*
  * Audit records. Each appends one row to the store's audit log (time,

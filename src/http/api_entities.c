@@ -140,7 +140,10 @@ static void list_entities(cw_app *app, cw_req *req, cw_resp *resp)
         cw_buf_puts(&out, "null");
     }
     cw_buf_putc(&out, '}');
-    cw_resp_json_text(resp, 200, cw_buf_cstr(&out), out.len);
+    if (cw_buf_error(&out)) /* every append above, checked once */
+        cw_resp_problem(resp, 500, "out of memory while building the answer");
+    else
+        cw_resp_json_text(resp, 200, cw_buf_cstr(&out), out.len);
 out:
     cw_buf_free(&out);
     cw_entity_page_free(&page);
@@ -208,7 +211,7 @@ static void put_entity(cw_app *app, cw_req *req, cw_resp *resp)
         cw_resp_problem(resp, 400, "request body: expected one entity as a JSON object");
         goto out;
     }
-    cw_err err = cw_entity_validate(entity, &d);
+    cw_err err = cw_entity_validate_with(entity, app->cfg.activities, &d);
     if (err) {
         cw_resp_problem(resp, 422, "%s", d.msg);
         goto out;
@@ -228,6 +231,12 @@ static void put_entity(cw_app *app, cw_req *req, cw_resp *resp)
     }
     if (!cw_api_may_write_entity(app, req, resp, entity))
         goto out;
+    json_t *ext = NULL;
+    err = cw_api_check_link_keys(app, req, &entity, 1, &ext, &d);
+    if (err) {
+        cw_resp_problem_ext(resp, cw_http_status_of(err), ext, "%s", d.msg);
+        goto out;
+    }
     char ifm_buf[64];
     const char *if_match = etag_value(cw_req_header(req, "If-Match"), ifm_buf);
     if (if_match && !strcmp(if_match, "*"))
@@ -307,12 +316,30 @@ out:
 typedef struct {
     cw_app *app;
     cw_req *req;
+    json_t **ok;        /* the documents the checks let through, in order */
+    size_t nok, cap;
 } import_hook_ctx;
 
+/* Per document: the write permission; at the end (entity NULL): the link
+ * keys of all of them together, as they would be once stored. */
 static cw_err import_hook(void *ctx, const json_t *entity, cw_diag *d)
 {
     import_hook_ctx *c = ctx;
-    return cw_api_check_write_entity(c->app, c->req, entity, d);
+    if (!entity)
+        return cw_api_check_link_keys(c->app, c->req, c->ok, c->nok, NULL, d);
+    cw_err err = cw_api_check_write_entity(c->app, c->req, entity, d);
+    if (err || !c->req->token.team[0])
+        return err;
+    if (c->nok == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 16;
+        json_t **p = realloc(c->ok, cap * sizeof *p);
+        if (!p)
+            return cw_fail(d, CW_ERR_NOMEM, "out of memory");
+        c->ok = p;
+        c->cap = cap;
+    }
+    c->ok[c->nok++] = (json_t *)entity; /* read only; the documents outlive the import */
+    return CW_OK;
 }
 
 static void post_import(cw_app *app, cw_req *req, cw_resp *resp)
@@ -333,11 +360,13 @@ static void post_import(cw_app *app, cw_req *req, cw_resp *resp)
     cw_import_report rep;
     cw_import_report_init(&rep);
     cw_diag d = {{0}};
-    import_hook_ctx hc = {app, req};
-    cw_err err = cw_import_text(app->store, req->body, req->body_len, import_hook, &hc, &rep, &d);
+    import_hook_ctx hc = {app, req, NULL, 0, 0};
+    cw_err err = cw_import_text(app->store, req->body, req->body_len, app->cfg.activities,
+                                import_hook, &hc, &rep, &d);
+    free(hc.ok);
     if (err) {
-        if (err == CW_ERR_FORBIDDEN)
-            cw_resp_problem(resp, 403, "%s", d.msg);
+        if (err == CW_ERR_FORBIDDEN || err == CW_ERR_CONFLICT)
+            cw_resp_problem(resp, cw_http_status_of(err), "%s", d.msg);
         else
             cw_resp_problem(resp, cw_http_status_of(err), "request body: %s", d.msg);
         goto out;

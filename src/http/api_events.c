@@ -123,9 +123,10 @@ static void intake_answer(cw_req *req, cw_resp *resp, const intake *in)
     cw_api_audit_build(req, "events.ingest", NULL, NULL, &rec);
     cw_api_audit_log(req, &rec, in->audit_id ? CW_OK : CW_ERR_INTERNAL, in->audit_id, &in->d);
     cw_api_audit_rec_free(&rec);
-    char body[96];
-    int n = snprintf(body, sizeof body, "{\"accepted\":%zu,\"duplicates\":%zu}",
-                     in->res.accepted, in->res.duplicates);
+    char body[128];
+    int n = snprintf(body, sizeof body,
+                     "{\"accepted\":%zu,\"duplicates\":%zu,\"conflicts\":%zu}",
+                     in->res.accepted, in->res.duplicates, in->res.conflicts);
     cw_resp_json_text(resp, 202, body, (size_t)n);
 }
 
@@ -176,6 +177,13 @@ static void post_events(cw_app *app, cw_req *req, cw_resp *resp)
                      : err == CW_ERR_UNSUPPORTED ? 415
                                                  : cw_http_status_of(err);
         cw_resp_problem(resp, status, "%s", d.msg);
+        intake_free(in);
+        return;
+    }
+    /* what this token may send (issue #10): the whole request or nothing */
+    err = cw_api_check_events(app, req, in->batch.items, in->batch.len, &d);
+    if (err) {
+        cw_resp_error(resp, err, &d);
         intake_free(in);
         return;
     }

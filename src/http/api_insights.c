@@ -1,10 +1,10 @@
 /*
  * api_insights.c — the delivery insights under /api/v1/insights: DORA
  * metrics, undeployed work and release coupling. Each route validates its
- * parameters, loads the scope's inputs from the store in one snapshot (one
- * streaming query per input kind, store_events.c), runs the pure
- * computation (insights/dora.h, undeployed.h, coupling.h) and answers with
- * its JSON renderer. Production environments follow --production-env.
+ * parameters, streams the scope's stored rows from one snapshot
+ * (cw_store_delivery_scan) into the insight's collector (insights/delivery.h,
+ * which owns the rules), runs the pure computation (insights/dora.h,
+ * undeployed.h, coupling.h) and answers with its JSON renderer. Production environments follow --production-env.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -14,6 +14,7 @@
 #include "http/api_events.h"
 #include "http/http_int.h"
 #include "insights/coupling.h"
+#include "insights/delivery.h"
 #include "insights/dora.h"
 #include "insights/undeployed.h"
 #include "util/timeutil.h"
@@ -57,13 +58,21 @@ static bool production_pattern_ok(const cw_app *app, cw_resp *resp)
     return true;
 }
 
-/* Loads the scope's delivery data; false after queueing the error. */
+/* Loads the scope's delivery data: the store's rows streamed into the
+ * insight's collector. False after queueing the error. */
 static bool load(cw_app *app, cw_resp *resp, const cw_scope *sc, unsigned what,
                  cw_delivery_data *dd)
 {
     cw_delivery_query q = {.scope = sc, .production_env = app->cfg.production_env, .what = what};
     cw_diag d = {{0}};
-    cw_err err = cw_store_delivery_load(app->store, &q, dd, &d);
+    cw_delivery_collector *c = NULL;
+    memset(dd, 0, sizeof *dd);
+    cw_err err = cw_delivery_collector_new(&q, &c, &d);
+    if (!err)
+        err = cw_store_delivery_scan(app->store, &q, cw_delivery_collector_sink(), c, &d);
+    if (!err)
+        err = cw_delivery_collector_finish(c, dd, &d);
+    cw_delivery_collector_free(c);
     if (err) {
         cw_api_store_error(resp, err, &d, "scope");
         return false;

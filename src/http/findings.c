@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "insights/coupling.h"
+#include "insights/delivery.h"
 
 #define DAY_MS 86400000LL
 
@@ -17,8 +18,16 @@ cw_err cw_trains_load(cw_store *s, const char *production_env, int64_t now_ms, j
     *out = NULL;
     cw_delivery_query q = {.scope = NULL, .production_env = production_env,
                            .what = CW_DELIVERY_DEPLOYMENTS};
+    /* the store's rows streamed into the delivery collector */
     cw_delivery_data dd;
-    cw_err err = cw_store_delivery_load(s, &q, &dd, d);
+    cw_delivery_collector *c = NULL;
+    memset(&dd, 0, sizeof dd);
+    cw_err err = cw_delivery_collector_new(&q, &c, d);
+    if (!err)
+        err = cw_store_delivery_scan(s, &q, cw_delivery_collector_sink(), c, d);
+    if (!err)
+        err = cw_delivery_collector_finish(c, &dd, d);
+    cw_delivery_collector_free(c);
     if (err)
         return err;
     cw_coupling_params p = {.from_ms = now_ms - CW_TRAINS_WINDOW_DAYS * DAY_MS,
@@ -36,9 +45,9 @@ cw_err cw_trains_load(cw_store *s, const char *production_env, int64_t now_ms, j
     for (size_t t = 0; trains && t < r.ntrains; t++) {
         json_t *members = json_array();
         for (size_t i = 0; members && i < r.trains[t].n; i++) {
-            int32_t c = r.trains[t].members[i];
-            if (c < 0 || (size_t)c >= dd.ncomponents ||
-                json_array_append_new(members, json_string(dd.component_refs[c]))) {
+            int32_t m = r.trains[t].members[i];
+            if (m < 0 || (size_t)m >= dd.ncomponents ||
+                json_array_append_new(members, json_string(dd.component_refs[m]))) {
                 json_decref(members);
                 members = NULL;
             }

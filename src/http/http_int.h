@@ -17,6 +17,7 @@
 #include "util/err.h"
 
 typedef struct cw_metrics cw_metrics;
+typedef struct cw_token_uses cw_token_uses;
 
 /* Shared, long-lived state of a running server. */
 typedef struct cw_app {
@@ -24,6 +25,7 @@ typedef struct cw_app {
     cw_store *store;
     cw_metrics *metrics;
     int64_t started_ms;
+    cw_token_uses *token_uses;     /* tokens' last use, written in the background */
 } cw_app;
 
 typedef enum {
@@ -91,6 +93,23 @@ typedef struct {
     cw_auth_level auth;
     const char *const *allowed_query; /* NULL-terminated; NULL = any */
 } cw_route;
+
+/* What request body a route takes, judged from the headers before any of
+ * it is read (server.c): a larger one gets 413, a body route's request
+ * without a length 411. */
+typedef enum {
+    CW_BODY_NONE = 0,     /* none: a body announced gets 413 */
+    CW_BODY_DOC,          /* one document (an entity, a list of refs): 1 MiB, or --max-body if smaller */
+    CW_BODY_BULK          /* imports, events, CODEOWNERS: --max-body */
+} cw_body_kind;
+
+#define CW_DOC_BODY_MAX ((size_t)1 << 20)
+
+/* The body a route takes: the router's table (server.c) of the routes that
+ * take one; every other route takes none. */
+cw_body_kind cw_route_body(const cw_route *r);
+/* Largest body of a route with that kind under cfg, in bytes. */
+size_t cw_body_limit(const cw_server_config *cfg, cw_body_kind kind);
 
 /* Route tables, one per api_*.c, terminated by a {NULL} entry. */
 extern const cw_route cw_routes_meta[];

@@ -169,8 +169,9 @@ static void put_amqp(cw_buf *out)
                           (unsigned long long)vals[k]);
         }
     }
-    cw_buf_puts(out, "# HELP conway_amqp_events_total Events taken from AMQP: stored, or "
-                     "duplicate (already stored, absorbed).\n"
+    cw_buf_puts(out, "# HELP conway_amqp_events_total Events taken from AMQP: stored, "
+                     "duplicate (already stored, absorbed), or conflict (a known source and id "
+                     "with another body, not stored).\n"
                      "# TYPE conway_amqp_events_total counter\n");
     for (size_t i = 0; i < s.n; i++) {
         cw_buf_puts(out, "conway_amqp_events_total{queue=\"");
@@ -181,6 +182,10 @@ static void put_amqp(cw_buf *out)
         put_label(out, s.st[i].queue);
         cw_buf_printf(out, "\",outcome=\"duplicate\"} %llu\n",
                       (unsigned long long)s.st[i].events_duplicate);
+        cw_buf_puts(out, "conway_amqp_events_total{queue=\"");
+        put_label(out, s.st[i].queue);
+        cw_buf_printf(out, "\",outcome=\"conflict\"} %llu\n",
+                      (unsigned long long)s.st[i].events_conflict);
     }
     cw_buf_puts(out, "# HELP conway_amqp_reconnects_total Connections to the broker made after "
                      "the first.\n"
@@ -250,5 +255,6 @@ cw_err cw_metrics_render(cw_metrics *m, cw_app *app, cw_buf *out)
                        "# TYPE conway_uptime_seconds gauge\n"
                        "conway_uptime_seconds %.3f\n",
                   (double)(cw_now_ms() - app->started_ms) / 1000.0);
-    return out->len ? CW_OK : CW_ERR_NOMEM;
+    /* every append above checked at once: the buffer's error is sticky */
+    return cw_buf_error(out);
 }

@@ -23,6 +23,16 @@ typedef struct {
     const char *production_env;  /* glob list for production environment ids */
     unsigned max_components_per_team;
     cw_arch_opts arch;           /* architecture findings: thresholds, severities */
+    size_t max_inflight_body;    /* bytes all request bodies in flight may take; 503 beyond; 0 = no cap */
+    unsigned header_timeout_seconds; /* deadline for a request head; 0 = none */
+    unsigned max_conns_per_ip;   /* connections one client address may hold; 0 = no limit */
+    /* Host names accepted besides loopback ones ("*": any). The Host check
+     * applies when listening on a loopback address or when any are given. */
+    const char *const *allowed_hosts;
+    size_t nallowed_hosts;
+    /* the organisation's RACI activities for validating Responsibilities;
+     * NULL = the standard ones. Borrowed: must outlive the server. */
+    const struct cw_activity_set *activities;
 } cw_server_config;
 
 void cw_server_config_default(cw_server_config *c);

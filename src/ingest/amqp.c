@@ -375,6 +375,7 @@ static cw_err store_range(cw_amqp *a, const pending *items, size_t from, size_t 
         if (!err) {
             COUNT(a, events_stored, res.accepted);
             COUNT(a, events_duplicate, res.duplicates);
+            COUNT(a, events_conflict, res.conflicts);
             break;
         }
         if (!transient(err) || !wait_unless_stopped(a, 100L << attempt))

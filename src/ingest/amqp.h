@@ -70,6 +70,8 @@ typedef struct {
     uint64_t requeued;       /* handed back after a storage failure */
     uint64_t events_stored;  /* events newly stored */
     uint64_t events_duplicate; /* events already stored (absorbed) */
+    uint64_t events_conflict;  /* a known (source, id) with another body: not
+                                  stored, acknowledged (issue #10) */
     uint64_t reconnects;     /* connections made after the first */
 } cw_amqp_status;
 

@@ -1,6 +1,6 @@
 /*
  * dora.h — the four DORA delivery metrics of issue #3, computed purely from
- * plain arrays (fed by the store from SQL rows, not from cw_event), plus the
+ * plain arrays (the model's delivery rows, events/delivery.h), plus the
  * rendering of the result in the issue's JSON shape. The rules are written
  * out for users in docs/dora.md; in short:
  *
@@ -41,50 +41,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "events/delivery.h"
 #include "util/err.h"
-
-typedef struct {
-    int32_t component;              /* index into the scope's components */
-    int64_t time_ms;
-    const char *artifact_id;        /* NULL when unknown */
-    const char *chain_id;           /* NULL when none (used by coupling) */
-    const char *const *change_ids;  /* customData.changes; NULL/0 = implicit */
-    size_t nchange_ids;
-} cw_dora_deployment;
-
-typedef struct {
-    int32_t component;
-    int64_t time_ms;
-} cw_dora_rollback;
-
-typedef struct {
-    int32_t component;
-    const char *change_id;          /* the change's subject.id */
-    int64_t created_ms;             /* change.created; 0 = unknown */
-    int64_t merged_ms;              /* change.merged; 0 = not merged */
-} cw_dora_change;
-
-/* One entry per incident subject.id, aggregated by the caller. */
-typedef struct {
-    const char *incident_id;        /* subject.id (informative) */
-    int32_t component;              /* -1 when it names no known component */
-    int64_t start_ms;               /* first detected/reported; 0 = unknown */
-    int64_t resolved_ms;            /* incident.resolved (the latest); 0 = open */
-    const char *artifact_id;        /* artifactId named by any of its events, or NULL */
-} cw_dora_incident;
-
-/* All arrays borrowed; components are 0..ncomponents-1 (incidents may say -1). */
-typedef struct {
-    size_t ncomponents;
-    const cw_dora_deployment *deployments;
-    size_t ndeployments;
-    const cw_dora_rollback *rollbacks;
-    size_t nrollbacks;
-    const cw_dora_change *changes;
-    size_t nchanges;
-    const cw_dora_incident *incidents;
-    size_t nincidents;
-} cw_dora_input;
 
 #define CW_DORA_DEFAULT_FAILURE_WINDOW_HOURS 24
 #define CW_DORA_MAX_DAYS 3660  /* longest window (daily buckets) */

@@ -14,13 +14,14 @@
 #include <strings.h>
 
 #include "catalog/catalog.h"
+#include "events/events.h"
 #include "insights/raci.h"
 #include "util/buf.h"
 #include "util/strmap.h"
 
 const char *const cw_ownership_rules[CW_OWNERSHIP_NRULES] = {
-    "no-accountable", "orphan-user",   "owner-is-user",        "owner-missing",
-    "shared-resource-owner", "team-overload", "team-without-members",
+    "link-key-conflict", "no-accountable", "orphan-user",   "owner-is-user",
+    "owner-missing",     "shared-resource-owner", "team-overload", "team-without-members",
 };
 
 typedef struct {
@@ -489,6 +490,71 @@ static cw_err run_rules(ctx *c, size_t max_prod, cw_diag *d)
     return err;
 }
 
+/* link-key-conflict (issue #10): Components that claim one link key, which
+ * then links to none of them. One finding per pair found: every Component
+ * in a conflict appears in one, with the other it shares a key with. */
+static cw_err rule_link_keys(ctx *c, cw_diag *d)
+{
+    cw_link_index *idx = NULL;
+    cw_strmap pairs;
+    memset(&pairs, 0, sizeof pairs);
+    cw_err err = cw_link_index_new(&idx) ? CW_ERR_NOMEM : CW_OK;
+    for (size_t i = 0; !err && i < c->n; i++) {
+        if (!kind_eq(c->ents[i].kind, "Component"))
+            continue;
+        cw_link_component lc;
+        cw_link_component_of(c->ents[i].e, &lc);
+        err = cw_link_index_add(idx, (int64_t)i, &lc);
+    }
+    for (size_t i = 0; !err && i < c->n; i++) {
+        if (!kind_eq(c->ents[i].kind, "Component"))
+            continue;
+        cw_link_component lc;
+        cw_link_component_of(c->ents[i].e, &lc);
+        int64_t j = -1;
+        cw_link_clash k;
+        err = cw_link_index_clash(idx, (int64_t)i, &lc, &j, &k);
+        if (err || j < 0)
+            continue;
+        const ent *a = &c->ents[i], *b = &c->ents[j];
+        if (strcmp(a->key, b->key) > 0) {
+            const ent *t = a;
+            a = b;
+            b = t;
+        }
+        char pair[CW_REF_MAX * 2 + 2];
+        snprintf(pair, sizeof pair, "%s\n%s", a->key, b->key);
+        bool inserted = false;
+        if ((err = cw_strmap_put_new(&pairs, pair, NULL, NULL, &inserted)) || !inserted)
+            continue;
+        const char *kind = k.kind == CW_LINK_REPOSITORY ? "repository" : "service";
+        json_t *teams = json_array();
+        for (int t = 0; teams && t < 2; t++) {
+            const ent *x = t ? b : a;
+            if (x->owner_ref && (t == 0 || !a->owner_key || strcmp(a->owner_key, x->owner_key)))
+                json_array_append_new(teams, json_string(x->owner_ref));
+        }
+        json_t *extra = teams ? json_pack("{s:[s,s], s:o, s:{s:s, s:s}}", "entities", a->ref,
+                                          b->ref, "teams", teams, "linkKey", "kind", kind,
+                                          "value", k.value)
+                              : NULL;
+        if (!extra) {
+            err = CW_ERR_NOMEM;
+            break;
+        }
+        err = add_finding(c, "link-key-conflict", "error", a, extra, d,
+                          "%s and %s both claim the %s id '%.120s', so events carrying it "
+                          "link to neither: give each its own conway.dev/service-id, "
+                          "repository or name",
+                          a->ref, b->ref, kind, k.value);
+    }
+    cw_link_index_free(idx);
+    cw_strmap_free(&pairs);
+    if (err == CW_ERR_NOMEM)
+        return cw_fail(d, err, "out of memory computing ownership findings");
+    return err;
+}
+
 /* ---- entry points --------------------------------------------------------- */
 
 static const char *str_field(const json_t *f, const char *name)
@@ -547,6 +613,8 @@ cw_err cw_ownership_check(json_t *const *entities, size_t n, const cw_ownership_
     }
     if (!err)
         err = run_rules(&c, max_prod, d);
+    if (!err)
+        err = rule_link_keys(&c, d);
     if (err)
         goto out;
     if (c.nfound > 1)

@@ -20,7 +20,7 @@
 #define CW_OWNERSHIP_DEFAULT_MAX_COMPONENTS 8
 
 /* Rule names, sorted (the order findings come in). */
-#define CW_OWNERSHIP_NRULES 7
+#define CW_OWNERSHIP_NRULES 8
 extern const char *const cw_ownership_rules[CW_OWNERSHIP_NRULES];
 
 typedef struct {
@@ -62,6 +62,11 @@ typedef struct {
  *  team-overload (warning)       a Group that owns more than
  *                                max_components_per_team production Components
  *  orphan-user (warning)         a User that is a member of no existing Group
+ *  link-key-conflict (error)     two Components claim one link key (events.h:
+ *                                a service id, name or repository an event
+ *                                could carry matches both), so events carrying
+ *                                it link to neither; "entities" names both,
+ *                                "teams" their owners, "linkKey" {kind, value}
  * Runs in time roughly linear in the number of entities and references.
  */
 cw_err cw_ownership_check(json_t *const *entities, size_t n, const cw_ownership_opts *opts,

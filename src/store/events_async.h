@@ -1,7 +1,7 @@
 /*
  * events_async.h — event intake that does not hold the caller's thread
  * while the group commit runs: the events are reduced to rows in the
- * caller's thread, queued, and a committer thread (store_events.c) writes
+ * caller's thread, queued, and the store's committer thread (store_gc.c) writes
  * them with the other queued batches in one transaction and then calls
  * back. Used by the HTTP intake so that a worker thread never waits for
  * fsync; cw_store_events_put (store.h) is the blocking form over the same

@@ -1,8 +1,8 @@
 /*
  * events_impl.h — the events domain behind store.h (internal to src/store/):
  * the backend-independent row an event is reduced to before it reaches a
- * backend, the unit of group commit, the operations a backend implements,
- * and a small string arena the loaders share.
+ * backend, the unit of group commit and the operations a backend
+ * implements.
  *
  * store_events.c turns decoded events into rows in the caller's thread
  * (so serialisation runs in parallel), queues them, and one leader at a
@@ -12,24 +12,19 @@
 #ifndef CW_EVENTS_IMPL_H
 #define CW_EVENTS_IMPL_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "events/delivery.h"
+#include "store/events_async.h"
 #include "store/store_impl.h"
+#include "util/buf.h"
 
-/* Interpreted event kinds (0: stored and listed, never interpreted). The
- * class groups the kinds the delivery loaders read together. */
-enum {
-    CW__EVK_NONE = 0,
-    CW__EVK_DEPLOYED = 1,
-    CW__EVK_UPGRADED = 2,
-    CW__EVK_ROLLEDBACK = 3,
-    CW__EVK_CHANGE_CREATED = 4,
-    CW__EVK_CHANGE_MERGED = 5,
-    CW__EVK_INCIDENT_DETECTED = 6,
-    CW__EVK_INCIDENT_REPORTED = 7,
-    CW__EVK_INCIDENT_RESOLVED = 8
-};
+/* Interpreted event kinds are the model's CW_EVK_* (events/delivery.h),
+ * stored as they are. The class groups the kinds a delivery scan reads
+ * together. */
 enum { CW__EVC_NONE = 0, CW__EVC_SERVICE = 1, CW__EVC_CHANGE = 2, CW__EVC_INCIDENT = 3 };
 
 /* One event as a backend stores it. Strings borrowed (NULL = absent). */
@@ -37,7 +32,7 @@ typedef struct {
     const char *source, *id, *type, *subject_id;
     const char *chain_id, *environment, *artifact_id;
     int64_t time_ms;
-    int kind;                 /* CW__EVK_* */
+    int kind;                 /* CW_EVK_* */
     int cls;                  /* CW__EVC_* */
     int link_kind;            /* cw_link_kind */
     const char *link_value;   /* service id or repository id; NULL when none */
@@ -78,8 +73,13 @@ struct cw_store_event_ops {
     cw_err (*query)(cw_store *s, const cw_event_query *q, cw_event_list *out, cw_diag *d);
     cw_err (*unmatched_keys)(cw_store *s, size_t max, cw_unmatched_key **out, size_t *n,
                              cw_diag *d);
-    cw_err (*delivery)(cw_store *s, const cw_delivery_query *q, cw_delivery_data *out,
-                       cw_diag *d);
+    /* cw_store_delivery_scan */
+    cw_err (*delivery)(cw_store *s, const cw_delivery_query *q, const cw_delivery_sink *sink,
+                       void *ctx, cw_diag *d);
+    /* cw_store_link_owners; out is zeroed; rows added with cw__link_owner_add,
+     * out->gen read before the rows */
+    cw_err (*link_owners)(cw_store *s, cw_link_owners *out, cw_diag *d);
+    cw_err (*catalog_gen)(cw_store *s, int64_t *out, cw_diag *d);
 };
 
 /*
@@ -102,62 +102,52 @@ cw_err cw__sqlite_events_audit(struct cw__sqlite_conn *c, cw__event_batch *const
 cw_err cw__pg_events_audit(struct cw__pg_conn *c, cw__event_batch *const *batches, size_t n,
                            cw_diag *d);
 
-/* Process-wide group-commit counters since start: transactions, batches
- * (requests) and rows they carried, every store together (benchmarks). */
-void cw__events_gc_stats(uint64_t *txs, uint64_t *batches, uint64_t *rows);
+/* Rows for events[0..n): every string is copied into text (the rows borrow
+ * from it), so the events may be freed as soon as this returns. d names the
+ * event at fault. event_rows.c. */
+cw_err cw__event_rows_make(const cw_event *events, size_t n, cw__event_row *rows,
+                           cw_buf *text, cw_diag *d);
 
-/* ---- arena: many small strings freed at once ----------------------------------- */
+/* ---- group commit (store_gc.c) ----------------------------------------------------- */
 
-typedef struct cw__arena_chunk cw__arena_chunk;
+/* A queued batch. Blocking ones live on their caller's stack; async ones
+ * are the first member of a cw__gc_async. */
+typedef struct cw__gc_node {
+    cw__event_batch *batch;
+    bool done;
+    bool async;
+    pthread_cond_t cv;            /* blocking callers: done, or it may lead next */
+    cw_events_done_fn cb;         /* async callers: one of the two */
+    cw_events_audited_fn cb_audited;
+    void *arg;
+    struct cw__gc_node *next;
+} cw__gc_node;
 
+/* An async request: its node, batch and everything the rows point into
+ * but the events. Owned by the group commit once submitted; freed after
+ * its callback. */
 typedef struct {
-    cw__arena_chunk *head;
-    size_t used, cap;         /* of head */
-} cw__arena;
+    cw__gc_node node;             /* first: the queue holds &node */
+    cw__event_batch batch;
+    cw__event_row *rows;          /* owned */
+    cw_buf text;                  /* owned */
+} cw__gc_async;
 
-/* Copies n bytes plus a NUL; NULL when out of memory. */
-char *cw__arena_strndup(cw__arena *a, const char *s, size_t n);
-/* Aligned raw memory; NULL when out of memory. */
-void *cw__arena_alloc(cw__arena *a, size_t n);
-void cw__arena_free(cw__arena *a);
-
-/* ---- delivery data assembly (store_events.c) --------------------------------------
- * Backends stream rows into a builder; the builder owns growable arrays and
- * the arena, and finishes into a cw_delivery_data.
- */
-typedef struct cw__delivery_builder cw__delivery_builder;
-
-cw_err cw__delivery_builder_new(cw__delivery_builder **out);
-void cw__delivery_builder_free(cw__delivery_builder *b);
-cw__arena *cw__delivery_arena(cw__delivery_builder *b);
-/* Components must be added first, in their final order. owner may be NULL. */
-cw_err cw__delivery_add_component(cw__delivery_builder *b, const char *ref, const char *owner);
-/* change_ids_json: the stored customData.changes text, or NULL. Strings
- * are copied. */
-cw_err cw__delivery_add_deployment(cw__delivery_builder *b, int32_t comp, int64_t time_ms,
-                                   const char *artifact_id, size_t artifact_len,
-                                   const char *chain_id, size_t chain_len,
-                                   const char *change_ids_json);
-cw_err cw__delivery_add_rollback(cw__delivery_builder *b, int32_t comp, int64_t time_ms);
-/* Declares that comp's changes arrive under several link keys (e.g. both
- * its repository and its project slug): its change rows are then merged by
- * id wherever they come, instead of only when consecutive. After the
- * components, before the changes. */
-cw_err cw__delivery_mark_multi_link(cw__delivery_builder *b, int32_t comp);
-/* Rows of one change come consecutively (same comp and change id) unless
- * its component was marked multi-link. */
-cw_err cw__delivery_add_change_event(cw__delivery_builder *b, int32_t comp,
-                                     const char *change_id, size_t id_len, int kind,
-                                     int64_t time_ms);
-/* Incident events in any order; comp -1 when the event names none. keep
- * decides afterwards which incidents stay (by their component). */
-cw_err cw__delivery_add_incident_event(cw__delivery_builder *b, int32_t comp,
-                                       const char *incident_id, size_t id_len, int kind,
-                                       int64_t time_ms, const char *artifact_id,
-                                       size_t artifact_len);
-/* Moves everything into out (keeping incidents with comp >= 0 unless
- * keep_unlinked_incidents); the builder is freed either way. */
-cw_err cw__delivery_finish(cw__delivery_builder *b, bool keep_unlinked_incidents,
-                           cw_delivery_data *out, cw_diag *d);
+/* The group commit of one store (s->gc): created by cw_store_open, closed
+ * by cw_store_close, which first commits every queued batch (calling the
+ * async ones back) and waits for the store's committer thread. */
+cw_err cw__gc_new(cw_store *s, cw__gc **out);
+void cw__gc_close(cw__gc *g);
+/* Queues b and returns when the transaction holding it has committed or
+ * failed (b->err). */
+void cw__gc_put(cw__gc *g, cw__event_batch *b);
+/* Queues a (cb or cb_audited, and arg set; batch filled) and returns at
+ * once; the group commit owns a from here. */
+void cw__gc_put_async(cw__gc *g, cw__gc_async *a);
+/* Frees an async request that was never queued (or after its callback). */
+void cw__gc_async_free(cw__gc_async *a);
+/* Group-commit counters of the store since it opened: transactions,
+ * batches (requests) and rows they carried (benchmarks, tests). */
+void cw__gc_stats(cw__gc *g, uint64_t *txs, uint64_t *batches, uint64_t *rows);
 
 #endif

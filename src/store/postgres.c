@@ -24,11 +24,6 @@ static bool state_prefix(const char *st, const char *prefix)
     return strncmp(st, prefix, strlen(prefix)) == 0;
 }
 
-bool cw__pg_state_is(const cw__pg_conn *c, const char *sqlstate)
-{
-    return c && strcmp(c->sqlstate, sqlstate) == 0;
-}
-
 /* The first line of a server or libpq message, without its trailing newline. */
 static void first_line(const char *msg, char *out, size_t cap)
 {
@@ -749,10 +744,36 @@ static const cw_store_core_ops pg_core_ops = {
     .size_bytes = pg_size_bytes,
 };
 
+/* Backup: PostgreSQL's own tools do it; the answer says which. */
+static cw_err pg_backup_unsupported(cw_diag *d)
+{
+    return cw_fail(d, CW_ERR_UNSUPPORTED,
+                   "a PostgreSQL database is backed up with PostgreSQL's own tools: pg_dump / "
+                   "pg_restore, or base backups with WAL archiving for point-in-time recovery "
+                   "(see docs/operations.md)");
+}
+
+static cw_err pg_backup(cw_store *s, const char *out_path, cw_backup_progress_fn progress,
+                        void *progress_ctx, cw_backup_report *rep, cw_diag *d)
+{
+    return pg_backup_unsupported(d);
+}
+
+static cw_err pg_table_rows(cw_store *s, cw_backup_report *rep, cw_diag *d)
+{
+    return pg_backup_unsupported(d);
+}
+
+static const cw_store_backup_ops pg_backup_ops = {
+    .backup = pg_backup,
+    .table_rows = pg_table_rows,
+};
+
 /* Each domain implemented in a postgres_<domain>.c adds its line here. */
 static const cw_store_vtable pg_vtable = {
     .backend = "postgres",
     .core = &pg_core_ops,
+    .backup = &pg_backup_ops,
     .entities = &cw__pg_entity_ops,
     .tokens = &cw__pg_token_ops,
     .events = &cw__pg_event_ops,

@@ -144,7 +144,10 @@ static cw_err au_query(cw_store *store, const cw_audit_query *q, const char *ent
                       n);
     }
     p[n++] = cw__pg_i64(lim, (int64_t)q->limit + 1);
-    cw_err err = cw_buf_printf(&sql, " ORDER BY a.id DESC LIMIT $%d", n);
+    cw_buf_printf(&sql, " ORDER BY a.id DESC LIMIT $%d", n);
+    /* one check for every piece: the buffer's error is sticky, so no
+     * condition can be missing from SQL that is run */
+    cw_err err = cw_buf_error(&sql);
     if (err) {
         cw_buf_free(&sql);
         return cw_fail(d, CW_ERR_NOMEM, "audit: out of memory");

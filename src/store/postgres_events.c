@@ -129,6 +129,53 @@ static cw_err link_index_load(cw__pg_conn *c, cw__link_index *x, cw_diag *d)
     return err;
 }
 
+static cw_err ev_catalog_gen(cw_store *store, int64_t *out, cw_diag *d)
+{
+    cw_pg *s = cw__pg(store);
+    cw__pg_conn *c = NULL;
+    cw_err err = cw__pg_acquire(s, &c, d);
+    if (err)
+        return err;
+    err = cw__pg_entity_gen(c, out, d);
+    cw__pg_release(s, c);
+    return err;
+}
+
+static cw_err ev_link_owners(cw_store *store, cw_link_owners *out, cw_diag *d)
+{
+    cw_pg *s = cw__pg(store);
+    cw__pg_conn *c = NULL;
+    cw_err err = cw__pg_acquire(s, &c, d);
+    if (err)
+        return err;
+    PGresult *r = NULL;
+    size_t cap = 0;
+    /* the generation first: the rows are at least that new */
+    err = cw__pg_entity_gen(c, &out->gen, d);
+    /* only string annotations count, as SQLite's json_extract typed TEXT */
+    if (!err)
+        err = cw__pg_exec(
+        c,
+        "SELECT ref, " CW__LINK_OWNERS_OWNER_SQL ", name,"
+        " CASE WHEN json_typeof(a->'conway.dev/service-id') = 'string'"
+        "  THEN a->>'conway.dev/service-id' END,"
+        " CASE WHEN json_typeof(a->'conway.dev/repository') = 'string'"
+        "  THEN a->>'conway.dev/repository' END,"
+        " CASE WHEN json_typeof(a->'github.com/project-slug') = 'string'"
+        "  THEN a->>'github.com/project-slug' END"
+        " FROM (SELECT id, ref, name, key, body::json->'metadata'->'annotations' AS a"
+        "  FROM entities WHERE kind = 'Component') e ORDER BY key",
+        0, NULL, &r, d);
+    for (int i = 0; !err && i < PQntuples(r); i++)
+        if (cw__link_owner_add(out, &cap, cw__pg_text(r, i, 0), text_or_null(r, i, 1),
+                               cw__pg_text(r, i, 2), text_or_null(r, i, 3),
+                               text_or_null(r, i, 4), text_or_null(r, i, 5)))
+            err = cw_fail(d, CW_ERR_NOMEM, "link owners: out of memory");
+    PQclear(r);
+    cw__pg_release(s, c);
+    return err;
+}
+
 /* Matches link rows against the catalog: all of them, or only those not
  * matched yet; a full pass then records the catalog generation. A full
  * pass must run under the entity lock (the caller takes it). */
@@ -396,10 +443,77 @@ static cw_err event_key(cw_buf *k, const char *source, const char *id)
 }
 
 /*
+ * Of the rows that stored nothing (dup[k] for the k-th row of the
+ * batches): those whose stored event has another body, marked 2 in dup
+ * (a conflict, not a duplicate). One statement for all of them.
+ */
+static cw_err mark_conflicts(cw__pg_conn *c, cw__event_batch *const *bs, size_t nb, char *dup,
+                             cw_diag *d)
+{
+    cw__pg_array src, ids;
+    cw__pg_array_init(&src);
+    cw__pg_array_init(&ids);
+    cw_strmap bodies;
+    memset(&bodies, 0, sizeof bodies);
+    cw_buf key;
+    cw_buf_init(&key, 0);
+    PGresult *r = NULL;
+    cw_err err = CW_OK;
+    size_t k = 0, ndup = 0;
+    for (size_t b = 0; !err && b < nb; b++)
+        for (size_t i = 0; !err && i < bs[b]->n; i++, k++) {
+            if (!dup[k])
+                continue;
+            if (cw__pg_array_add(&src, bs[b]->rows[i].source) ||
+                cw__pg_array_add(&ids, bs[b]->rows[i].id))
+                err = oom(d);
+            ndup++;
+        }
+    if (err || !ndup)
+        goto out;
+    const char *p[] = {cw__pg_array_text(&src), cw__pg_array_text(&ids)};
+    if (!p[0] || !p[1]) {
+        err = oom(d);
+        goto out;
+    }
+    err = cw__pg_exec(c,
+                      "SELECT source, event_id, body FROM events WHERE (source, event_id) IN "
+                      "(SELECT * FROM unnest($1::text[], $2::text[]))",
+                      2, p, &r, d);
+    for (int i = 0; !err && i < PQntuples(r); i++)
+        if (event_key(&key, cw__pg_text(r, i, 0), cw__pg_text(r, i, 1)) ||
+            cw_strmap_put(&bodies, key.data, (void *)(intptr_t)(i + 1)))
+            err = oom(d);
+    k = 0;
+    for (size_t b = 0; !err && b < nb; b++)
+        for (size_t i = 0; !err && i < bs[b]->n; i++, k++) {
+            if (!dup[k])
+                continue;
+            const cw__event_row *row = &bs[b]->rows[i];
+            if (event_key(&key, row->source, row->id)) {
+                err = oom(d);
+                break;
+            }
+            intptr_t at = (intptr_t)cw_strmap_get(&bodies, key.data);
+            if (at && !cw__event_body_same(PQgetvalue(r, (int)at - 1, 2),
+                                           (size_t)PQgetlength(r, (int)at - 1, 2), row->body))
+                dup[k] = 2;
+        }
+out:
+    PQclear(r);
+    cw_strmap_free(&bodies);
+    cw_buf_free(&key);
+    cw__pg_array_free(&src);
+    cw__pg_array_free(&ids);
+    return err;
+}
+
+/*
  * The rows of the batches as column arrays, written with one statement;
  * each batch's accepted/duplicate counts come from the rows the statement
  * returns (the first occurrence of a key in the statement is the one
- * inserted, later ones and stored ones are duplicates).
+ * inserted, later ones and stored ones are duplicates, or conflicts when
+ * their body differs from the stored one).
  */
 static cw_err put_rows(cw__pg_conn *c, cw__event_ids *pc, cw__event_batch *const *bs, size_t nb,
                        int64_t now_ms, cw_diag *d)
@@ -462,8 +576,12 @@ static cw_err put_rows(cw__pg_conn *c, cw__event_ids *pc, cw__event_batch *const
         if (event_key(&key, cw__pg_text(r, i, 0), cw__pg_text(r, i, 1)) ||
             cw_strmap_put(&inserted, key.data, (void *)1))
             err = oom(d);
+    char *dup = !err && total ? calloc(total, 1) : NULL;
+    if (!err && total && !dup)
+        err = oom(d);
+    size_t rn = 0;
     for (size_t b = 0; !err && b < nb; b++) {
-        for (size_t i = 0; !err && i < bs[b]->n; i++) {
+        for (size_t i = 0; !err && i < bs[b]->n; i++, rn++) {
             const cw__event_row *row = &bs[b]->rows[i];
             if (event_key(&key, row->source, row->id)) {
                 err = oom(d);
@@ -474,10 +592,21 @@ static cw_err put_rows(cw__pg_conn *c, cw__event_ids *pc, cw__event_batch *const
                 cw_strmap_put(&inserted, key.data, (void *)2);
                 bs[b]->res.accepted++;
             } else {
-                bs[b]->res.duplicates++;
+                dup[rn] = 1;
             }
         }
     }
+    if (!err && total)
+        err = mark_conflicts(c, bs, nb, dup, d);
+    rn = 0;
+    for (size_t b = 0; !err && b < nb; b++)
+        for (size_t i = 0; i < bs[b]->n; i++, rn++) {
+            if (dup[rn] == 1)
+                bs[b]->res.duplicates++;
+            else if (dup[rn] == 2)
+                bs[b]->res.conflicts++;
+        }
+    free(dup);
     PQclear(r);
     cw_strmap_free(&inserted);
     cw_buf_free(&key);
@@ -597,7 +726,7 @@ static cw_err ev_put(cw_store *store, cw__event_batch *const *batches, size_t n,
 /* CW_ERR_NOT_FOUND unless the scope's entity exists. */
 static cw_err scope_check(cw__pg_conn *c, const cw_scope *sc, cw_diag *d)
 {
-    if (!cw__scoped(sc))
+    if (!cw_scope_is_entity(sc))
         return CW_OK;
     PGresult *r = NULL;
     const char *p[] = {sc->key};
@@ -677,7 +806,7 @@ static cw_err query_tx(cw__pg_conn *c, void *arg, cw_diag *d)
  * entity that does not exist, a filter matches no event. */
 static bool query_text_ok(const cw_event_query *q, bool *scope_bad)
 {
-    *scope_bad = q->scope && !q->unmatched && cw__scoped(q->scope) && !cw__pg_utf8(q->scope->key);
+    *scope_bad = q->scope && !q->unmatched && cw_scope_is_entity(q->scope) && !cw__pg_utf8(q->scope->key);
     return (!q->type_prefix || cw__pg_utf8(q->type_prefix)) &&
            (!q->environment || cw__pg_utf8(q->environment));
 }
@@ -739,37 +868,49 @@ out:
 
 /* ---- delivery inputs ------------------------------------------------------------------------------------ */
 
-static cw_err load_components(cw__pg_conn *c, cw__delivery_load *l, cw_diag *d)
+/* One delivery scan: the query, the sink and its ctx, and the link ids the
+ * sink wants (scoped scans). */
+typedef struct {
+    const cw_delivery_query *q;
+    const cw_delivery_sink *sink;
+    void *ctx;
+    cw__pg_array scope_links;
+} scan;
+
+static cw_err scan_components(cw__pg_conn *c, scan *x, cw_diag *d)
 {
-    const cw_scope *sc = l->q->scope;
+    const cw_scope *sc = x->q->scope;
     char sql[1024];
     cw__delivery_components_sql(sc, "$1", sql, sizeof sql);
     PGresult *r = NULL;
-    const char *p[] = {cw__scoped(sc) ? sc->key : NULL};
-    cw_err err = cw__pg_exec(c, sql, cw__scoped(sc) ? 1 : 0, p, &r, d);
+    const char *p[] = {cw_scope_is_entity(sc) ? sc->key : NULL};
+    cw_err err = cw__pg_exec(c, sql, cw_scope_is_entity(sc) ? 1 : 0, p, &r, d);
     for (int i = 0; !err && i < PQntuples(r); i++)
-        err = cw__delivery_load_component(l, cw__pg_int(r, i, 0), cw__pg_text(r, i, 1),
-                                          text_or_null(r, i, 2), d);
+        err = x->sink->component(x->ctx, cw__pg_int(r, i, 0), cw__pg_text(r, i, 1),
+                                 text_or_null(r, i, 2), d);
     PQclear(r);
-    cw__delivery_load_components_done(l);
     return err;
 }
 
-/* Fills the load's maps and the array of the scope's link ids. */
-static cw_err load_maps(cw__pg_conn *c, cw__delivery_load *l, cw__pg_array *scope_links,
-                        cw_diag *d)
+/* Bounds, links (collecting the wanted ones) and environments. */
+static cw_err scan_maps(cw__pg_conn *c, scan *x, cw_diag *d)
 {
-    cw_err err = cw__delivery_load_maps(l, read_int, c, d);
+    int64_t max_link = 0, max_env = 0;
+    cw_err err = read_int(c, CW__DELIVERY_MAX_LINK_SQL, &max_link, d);
+    if (!err)
+        err = read_int(c, CW__DELIVERY_MAX_ENV_SQL, &max_env, d);
+    if (!err)
+        err = x->sink->bounds(x->ctx, max_link, max_env, d);
     if (err)
         return err;
     PGresult *r = NULL;
     err = cw__pg_exec(c, CW__DELIVERY_LINKS_SQL, 0, NULL, &r, d);
     for (int i = 0; !err && i < PQntuples(r); i++) {
-        bool in_scope;
+        bool wanted = false;
         int64_t link = cw__pg_int(r, i, 0);
-        err = cw__delivery_load_link(l, link, cw__pg_int(r, i, 1), (int)cw__pg_int(r, i, 2),
-                                     &in_scope, d);
-        if (!err && in_scope && cw__pg_array_add_i64(scope_links, link))
+        err = x->sink->link(x->ctx, link, cw__pg_int(r, i, 1), (int)cw__pg_int(r, i, 2),
+                            &wanted, d);
+        if (!err && wanted && cw__pg_array_add_i64(&x->scope_links, link))
             err = cw_fail(d, CW_ERR_NOMEM, "delivery: out of memory");
     }
     PQclear(r);
@@ -777,16 +918,15 @@ static cw_err load_maps(cw__pg_conn *c, cw__delivery_load *l, cw__pg_array *scop
     if (!err)
         err = cw__pg_exec(c, "SELECT id, name FROM event_envs", 0, NULL, &r, d);
     for (int i = 0; !err && i < PQntuples(r); i++)
-        cw__delivery_load_env(l, cw__pg_int(r, i, 0), cw__pg_text(r, i, 1));
+        err = x->sink->environment(x->ctx, cw__pg_int(r, i, 0), cw__pg_text(r, i, 1), d);
     PQclear(r);
     return err;
 }
 
 /* Streams the rows of one event class, filtered by the scope's links
- * unless org-wide (then rows outside the catalog are skipped in C). */
+ * unless org-wide (then the sink skips rows outside the catalog). */
 static cw_err each_of_class(cw__pg_conn *c, const char *cols, int cls, const char *order,
-                            cw__pg_array *scope_links, cw__delivery_load *l, row_fn fn,
-                            cw_diag *d)
+                            cw__pg_array *scope_links, scan *x, row_fn fn, cw_diag *d)
 {
     char sql[512];
     /* "cls > 0" repeats the partial index's condition so the planner uses it */
@@ -795,85 +935,98 @@ static cw_err each_of_class(cw__pg_conn *c, const char *cols, int cls, const cha
     const char *p[1] = {NULL};
     if (scope_links && !(p[0] = cw__pg_array_text(scope_links)))
         return cw_fail(d, CW_ERR_NOMEM, "delivery: out of memory");
-    return each_row(c, sql, scope_links ? 1 : 0, p, fn, l, d);
+    return each_row(c, sql, scope_links ? 1 : 0, p, fn, x, d);
+}
+
+static cw_delivery_text text_val(const PGresult *r, int row, int col)
+{
+    cw__text t = val(r, row, col);
+    return (cw_delivery_text){t.s, t.n};
 }
 
 static cw_err service_row(void *arg, const PGresult *r, int i, cw_diag *d)
 {
-    return cw__delivery_load_service(arg, id_val(r, i, 0), (int)cw__pg_int(r, i, 1),
-                                     cw__pg_int(r, i, 2), id_val(r, i, 3), val(r, i, 4),
-                                     val(r, i, 5), text_or_null(r, i, 6), d);
+    scan *x = arg;
+    cw_delivery_service_row row = {
+        .link = id_val(r, i, 0),
+        .kind = (int)cw__pg_int(r, i, 1),
+        .time_ms = cw__pg_int(r, i, 2),
+        .env = id_val(r, i, 3),
+        .artifact = text_val(r, i, 4),
+        .chain = text_val(r, i, 5),
+        .changes = text_or_null(r, i, 6),
+    };
+    return x->sink->service(x->ctx, &row, d);
 }
 
 static cw_err change_row(void *arg, const PGresult *r, int i, cw_diag *d)
 {
-    return cw__delivery_load_change(arg, id_val(r, i, 0), val(r, i, 1),
-                                    (int)cw__pg_int(r, i, 2), cw__pg_int(r, i, 3), d);
+    scan *x = arg;
+    cw_delivery_subject_row row = {
+        .link = id_val(r, i, 0),
+        .subject = text_val(r, i, 1),
+        .kind = (int)cw__pg_int(r, i, 2),
+        .time_ms = cw__pg_int(r, i, 3),
+    };
+    return x->sink->change(x->ctx, &row, d);
 }
 
 static cw_err incident_row(void *arg, const PGresult *r, int i, cw_diag *d)
 {
-    return cw__delivery_load_incident(arg, id_val(r, i, 0), val(r, i, 1),
-                                      (int)cw__pg_int(r, i, 2), cw__pg_int(r, i, 3),
-                                      val(r, i, 4), d);
+    scan *x = arg;
+    cw_delivery_subject_row row = {
+        .link = id_val(r, i, 0),
+        .subject = text_val(r, i, 1),
+        .kind = (int)cw__pg_int(r, i, 2),
+        .time_ms = cw__pg_int(r, i, 3),
+        .artifact = text_val(r, i, 4),
+    };
+    return x->sink->incident(x->ctx, &row, d);
 }
-
-typedef struct {
-    const cw_delivery_query *q;
-    cw__delivery_load l;
-    cw__pg_array scope_links;
-} delivery_ctx;
 
 static cw_err delivery_tx(cw__pg_conn *c, void *arg, cw_diag *d)
 {
-    delivery_ctx *x = arg;
+    scan *x = arg;
     const cw_delivery_query *q = x->q;
-    /* a retried transaction starts over */
-    cw__delivery_load_free(&x->l);
+    /* a retried transaction starts over: so does the sink */
     cw__pg_array_reset(&x->scope_links);
-    cw_err err = cw__delivery_load_init(&x->l, q, d);
-    if (err)
-        return err;
-    cw__pg_array *by_scope = cw__scoped(q->scope) ? &x->scope_links : NULL;
-    err = scope_check(c, q->scope, d);
+    cw__pg_array *by_scope = cw_scope_is_entity(q->scope) ? &x->scope_links : NULL;
+    cw_err err = scope_check(c, q->scope, d);
     if (!err)
-        err = load_components(c, &x->l, d);
+        err = x->sink->begin(x->ctx, d);
     if (!err)
-        err = load_maps(c, &x->l, &x->scope_links, d);
+        err = scan_components(c, x, d);
+    if (!err)
+        err = scan_maps(c, x, d);
     if (!err && (q->what & (CW_DELIVERY_DEPLOYMENTS | CW_DELIVERY_ROLLBACKS)))
         err = each_of_class(c, "link_id, kind, time_ms, env_id, artifact_id, chain_id, changes",
                             CW__EVC_SERVICE, " ORDER BY link_id, subject_id, time_ms, id",
-                            by_scope, &x->l, service_row, d);
+                            by_scope, x, service_row, d);
     if (!err && (q->what & CW_DELIVERY_CHANGES))
         err = each_of_class(c, "link_id, subject_id, kind, time_ms", CW__EVC_CHANGE,
-                            " ORDER BY link_id, subject_id, time_ms, id", by_scope, &x->l,
+                            " ORDER BY link_id, subject_id, time_ms, id", by_scope, x,
                             change_row, d);
     /* every incident event: one incident's events need not all name its
-     * service, so the scope is applied per incident afterwards */
+     * service, so the sink applies the scope per incident */
     if (!err && (q->what & CW_DELIVERY_INCIDENTS))
         err = each_of_class(c, "link_id, subject_id, kind, time_ms, artifact_id",
                             CW__EVC_INCIDENT, " ORDER BY link_id, subject_id, time_ms, id", NULL,
-                            &x->l, incident_row, d);
+                            x, incident_row, d);
     return err;
 }
 
-static cw_err ev_delivery(cw_store *store, const cw_delivery_query *q, cw_delivery_data *out,
-                          cw_diag *d)
+static cw_err ev_delivery(cw_store *store, const cw_delivery_query *q,
+                          const cw_delivery_sink *sink, void *ctx, cw_diag *d)
 {
     cw_pg *s = cw__pg(store);
-    if (cw__scoped(q->scope) && !cw__pg_utf8(q->scope->key))
+    if (cw_scope_is_entity(q->scope) && !cw__pg_utf8(q->scope->key))
         return cw_fail(d, CW_ERR_NOT_FOUND, "scope: %s does not exist", q->scope->key);
     cw_err err = links_ensure_fresh(s, d);
     if (err)
         return err;
-    delivery_ctx x;
-    memset(&x, 0, sizeof x);
-    x.q = q;
+    scan x = {.q = q, .sink = sink, .ctx = ctx};
     cw__pg_array_init(&x.scope_links);
     err = cw__pg_read(s, delivery_tx, &x, d);
-    if (!err)
-        err = cw__delivery_load_finish(&x.l, out, d);
-    cw__delivery_load_free(&x.l);
     cw__pg_array_free(&x.scope_links);
     return err;
 }
@@ -883,4 +1036,6 @@ const struct cw_store_event_ops cw__pg_event_ops = {
     .query = ev_query,
     .unmatched_keys = ev_unmatched_keys,
     .delivery = ev_delivery,
+    .link_owners = ev_link_owners,
+    .catalog_gen = ev_catalog_gen,
 };

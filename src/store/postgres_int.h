@@ -78,8 +78,6 @@ cw_err cw__pg_open(const char *url, const cw_store_options *opt, cw_store **out,
  * read-only transaction CW_ERR_UNSUPPORTED, lost connections CW_ERR_IO.
  */
 cw_err cw__pg_fail(cw__pg_conn *c, const PGresult *res, cw_diag *d, const char *sql);
-/* Whether the last failure on c had this SQLSTATE. */
-bool cw__pg_state_is(const cw__pg_conn *c, const char *sqlstate);
 
 /* ---- connections ------------------------------------------------------------- */
 

@@ -152,6 +152,10 @@ const cw__pg_migration cw__pg_migrations[] = {
      "CREATE INDEX events_by_env ON events (env_id, time_ms);"
      "CREATE INDEX events_delivery ON events (cls, link_id, subject_id, time_ms)"
      " WHERE cls > 0;"},
+    {5, "token source prefixes",
+     /* issue #10: an ingest token may be bound to context.source prefixes
+      * (newline-separated; '' = any source) */
+     "ALTER TABLE tokens ADD COLUMN sources text NOT NULL DEFAULT '';"},
 };
 
 const size_t cw__pg_nmigrations = sizeof cw__pg_migrations / sizeof cw__pg_migrations[0];

@@ -222,6 +222,30 @@ cw_err cw__sqlite_write_begin(cw_sqlite *s, cw__sqlite_conn **out, cw_diag *d)
     return CW_OK;
 }
 
+cw_err cw__sqlite_write_try_begin(cw_sqlite *s, cw__sqlite_conn **out, cw_diag *d)
+{
+    *out = NULL;
+    if (!s->writer)
+        return cw_fail(d, CW_ERR_UNSUPPORTED, "database: opened read-only");
+    if (pthread_mutex_trylock(&s->write_mu) != 0)
+        return cw_fail(d, CW_ERR_BUSY, "database: the writer is in use");
+    /* a busy timeout of 0 for the lock only: once held, the transaction's
+     * own statements do not wait for other writers */
+    sqlite3_busy_timeout(s->writer->db, 0);
+    int rc = sqlite3_exec(s->writer->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    sqlite3_busy_timeout(s->writer->db, CW_SQLITE_BUSY_TIMEOUT_MS);
+    if (rc != SQLITE_OK) {
+        cw_err err = (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED
+                         ? cw_fail(d, CW_ERR_BUSY, "database: locked by another writer")
+                         : cw__sqlite_fail(s->writer, rc, d, "BEGIN IMMEDIATE");
+        rollback_if_open(s->writer);
+        pthread_mutex_unlock(&s->write_mu);
+        return err;
+    }
+    *out = s->writer;
+    return CW_OK;
+}
+
 cw_err cw__sqlite_write_end(cw_sqlite *s, cw__sqlite_conn *c, cw_err rc, cw_diag *d)
 {
     if (rc == CW_OK)
@@ -404,6 +428,16 @@ cw_err cw__sqlite_open(const char *path, const cw_store_options *opt, cw_store *
             err = cw_fail(d, CW_ERR_NOMEM, "database: out of memory");
             goto out;
         }
+        /* SQLite would create the file 0644 minus the umask; created here
+         * (empty, which SQLite takes for a new database) it is 0600, and
+         * SQLite gives the -wal, -shm and -journal files it creates the
+         * database file's mode. Only a file made here is closed here: closing
+         * a descriptor of a file this process has open drops SQLite's POSIX
+         * locks on it (see shm_map). Other failures (EEXIST included) are
+         * left to SQLite's own open below, which says why. */
+        int fd = cw__create_private(path);
+        if (fd >= 0)
+            close(fd);
         err = conn_open(s->writer, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, true,
                         d);
         if (err) {

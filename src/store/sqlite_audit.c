@@ -133,7 +133,10 @@ static cw_err au_query(cw_store *store, const cw_audit_query *q, const char *ent
         cw_buf_puts(&sql, " AND a.at < :to");
     if (entity_key)
         cw_buf_puts(&sql, " AND a.id IN (SELECT audit_id FROM audit_refs WHERE ref_key = :ref)");
-    cw_err err = cw_buf_puts(&sql, " ORDER BY a.id DESC LIMIT :limit");
+    cw_buf_puts(&sql, " ORDER BY a.id DESC LIMIT :limit");
+    /* one check for every piece: the buffer's error is sticky, so no
+     * condition can be missing from SQL that is run */
+    cw_err err = cw_buf_error(&sql);
     if (err) {
         cw_buf_free(&sql);
         return cw_fail(d, CW_ERR_NOMEM, "audit: out of memory");

@@ -187,6 +187,13 @@ static cw_err copy_db(sqlite3 *src, const char *src_path, const char *dst_path,
     sqlite3 *dst = NULL;
     sqlite3_backup *b = NULL;
     cw_err err = CW_OK;
+    /* Created here with mode 0600 (its -journal follows it), not by SQLite
+     * with 0644 minus the umask: a backup holds the audit log and the token
+     * hashes. The callers removed any leftover first. */
+    int fd = cw__create_private(dst_path);
+    if (fd < 0)
+        return cw_fail(d, CW_ERR_IO, "%s: create: %s", dst_path, strerror(errno));
+    close(fd);
     int rc = sqlite3_open_v2(dst_path, &dst,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                              NULL);
@@ -460,6 +467,13 @@ cw_err cw__sqlite_restore_file(const char *db_path, const char *in_path,
         (err = same_rows(rep, &in, "the restored copy", d)) ||
         (err = sync_path(tmp, false, d)))
         goto out;
+    /* The restored file keeps the mode the database had (its owner may
+     * have chosen one); a new database stays 0600. */
+    struct stat old;
+    if (stat(db_path, &old) == 0 && chmod(tmp, old.st_mode & 0777) != 0) {
+        err = cw_fail(d, CW_ERR_IO, "cannot set the mode of %s: %s", tmp, strerror(errno));
+        goto out;
+    }
     /* The old database's WAL must never be replayed into the restored file:
      * remove it (and the index and any rollback journal) before the rename.
      * Nobody has them open: the caller holds the exclusive lock. */

@@ -104,6 +104,46 @@ static cw_err link_index_load(cw__sqlite_conn *c, cw__link_index *x, cw_diag *d)
     return err;
 }
 
+static cw_err ev_catalog_gen(cw_store *store, int64_t *out, cw_diag *d)
+{
+    cw_sqlite *s = cw__sqlite(store);
+    cw__sqlite_conn *c = cw__sqlite_read_acquire(s);
+    cw_err err = cw__sqlite_entity_gen(c, out, d);
+    cw__sqlite_read_release(s, c);
+    return err;
+}
+
+static cw_err ev_link_owners(cw_store *store, cw_link_owners *out, cw_diag *d)
+{
+    cw_sqlite *s = cw__sqlite(store);
+    cw__sqlite_conn *c = cw__sqlite_read_acquire(s);
+    sqlite3_stmt *st = NULL;
+    size_t cap = 0;
+    /* the generation first: the rows are at least that new */
+    cw_err err = cw__sqlite_entity_gen(c, &out->gen, d);
+    if (!err)
+        err = cw__sqlite_stmt(
+        c,
+        "SELECT ref, " CW__LINK_OWNERS_OWNER_SQL ", name,"
+        " json_extract(body, '$.metadata.annotations.\"conway.dev/service-id\"'),"
+        " json_extract(body, '$.metadata.annotations.\"conway.dev/repository\"'),"
+        " json_extract(body, '$.metadata.annotations.\"github.com/project-slug\"')"
+        " FROM entities e WHERE kind = 'Component' ORDER BY key",
+        &st, d);
+    int rc = SQLITE_DONE;
+    while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (cw__link_owner_add(out, &cap, cw__col_text(st, 0), text_or_null(st, 1),
+                               cw__col_text(st, 2), text_or_null(st, 3), text_or_null(st, 4),
+                               text_or_null(st, 5)))
+            err = cw_fail(d, CW_ERR_NOMEM, "link owners: out of memory");
+    }
+    if (!err && rc != SQLITE_DONE)
+        err = cw__sqlite_fail(c, rc, d, "link owners");
+    cw__sqlite_done(c, st);
+    cw__sqlite_read_release(s, c);
+    return err;
+}
+
 typedef struct {
     int64_t link, comp; /* comp -1: none */
 } link_update;
@@ -265,6 +305,28 @@ static cw_err key_row(void *ctx, int kind, const char *value, int64_t *out, bool
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"                                     \
     " ON CONFLICT (source, event_id) DO NOTHING"
 
+/* After an insert that stored nothing: whether the stored event of the
+ * row's (source, id) has another body. */
+static cw_err body_differs(cw__sqlite_conn *c, const cw__event_row *r, bool *differs, cw_diag *d)
+{
+    sqlite3_stmt *st = NULL;
+    cw_err err = cw__sqlite_stmt(c, "SELECT body FROM events WHERE source = ? AND event_id = ?",
+                                 &st, d);
+    if (err)
+        return err;
+    cw__bind_text(st, 1, r->source);
+    cw__bind_text(st, 2, r->id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *differs = !cw__event_body_same((const char *)sqlite3_column_text(st, 0),
+                                        (size_t)sqlite3_column_bytes(st, 0), r->body);
+    else
+        err = cw__sqlite_fail(c, rc == SQLITE_DONE ? SQLITE_INTERNAL : rc, d,
+                              "stored event of a duplicate");
+    cw__sqlite_done(c, st);
+    return err;
+}
+
 static cw_err put_row(cw__sqlite_conn *c, cw__event_ids *pc, sqlite3_stmt *ins,
                       const cw__event_row *r, int64_t now_ms, bool *stored, cw_diag *d)
 {
@@ -314,12 +376,16 @@ static cw_err put_batch(cw__sqlite_conn *c, cw__event_ids *pc, cw__event_batch *
         return err;
     err = cw__sqlite_stmt(c, INSERT_EVENT_SQL, &ins, &b->diag);
     for (size_t i = 0; !err && i < b->n; i++) {
-        bool stored = false;
+        bool stored = false, differs = false;
         err = put_row(c, pc, ins, &b->rows[i], now_ms, &stored, &b->diag);
+        if (!err && !stored)
+            err = body_differs(c, &b->rows[i], &differs, &b->diag);
         if (err)
             cw_diag_prefix(&b->diag, "events[%zu]", i);
         else if (stored)
             b->res.accepted++;
+        else if (differs)
+            b->res.conflicts++;
         else
             b->res.duplicates++;
     }
@@ -370,7 +436,7 @@ static cw_err ev_put(cw_store *store, cw__event_batch *const *batches, size_t n,
 /* CW_ERR_NOT_FOUND unless the scope's entity exists. */
 static cw_err scope_check(cw__sqlite_conn *c, const cw_scope *sc, cw_diag *d)
 {
-    if (!cw__scoped(sc))
+    if (!cw_scope_is_entity(sc))
         return CW_OK;
     sqlite3_stmt *st = NULL;
     cw_err err = cw__sqlite_stmt(c, "SELECT 1 FROM entities WHERE key = ?", &st, d);
@@ -526,33 +592,44 @@ static int64_t id_col(sqlite3_stmt *st, int c)
     return sqlite3_column_type(st, c) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, c);
 }
 
-static cw_err load_components(cw__sqlite_conn *c, cw__delivery_load *l, cw_diag *d)
+/* One delivery scan: the query, the sink and its ctx. */
+typedef struct {
+    const cw_delivery_query *q;
+    const cw_delivery_sink *sink;
+    void *ctx;
+} scan;
+
+static cw_err scan_components(cw__sqlite_conn *c, const scan *x, cw_diag *d)
 {
-    const cw_scope *sc = l->q->scope;
+    const cw_scope *sc = x->q->scope;
     char sql[1024];
     cw__delivery_components_sql(sc, "?1", sql, sizeof sql);
     sqlite3_stmt *st = NULL;
     cw_err err = cw__sqlite_stmt(c, sql, &st, d);
     if (err)
         return err;
-    if (cw__scoped(sc))
+    if (cw_scope_is_entity(sc))
         cw__bind_text(st, 1, sc->key);
     int rc;
     while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW)
-        err = cw__delivery_load_component(l, sqlite3_column_int64(st, 0), cw__col_text(st, 1),
-                                          (const char *)sqlite3_column_text(st, 2), d);
+        err = x->sink->component(x->ctx, sqlite3_column_int64(st, 0), cw__col_text(st, 1),
+                                 (const char *)sqlite3_column_text(st, 2), d);
     if (!err && rc != SQLITE_DONE)
         err = cw__sqlite_fail(c, rc, d, "components");
     cw__sqlite_done(c, st);
-    cw__delivery_load_components_done(l);
     return err;
 }
 
-/* Fills the load's maps; scope_links gets the JSON array of the scope's link ids. */
-static cw_err load_maps(cw__sqlite_conn *c, cw__delivery_load *l, cw_buf *scope_links,
-                        cw_diag *d)
+/* Bounds, links and environments; scope_links gets the JSON array of the
+ * link ids the sink wants. */
+static cw_err scan_maps(cw__sqlite_conn *c, const scan *x, cw_buf *scope_links, cw_diag *d)
 {
-    cw_err err = cw__delivery_load_maps(l, read_int, c, d);
+    int64_t max_link = 0, max_env = 0;
+    cw_err err = read_int(c, CW__DELIVERY_MAX_LINK_SQL, &max_link, d);
+    if (!err)
+        err = read_int(c, CW__DELIVERY_MAX_ENV_SQL, &max_env, d);
+    if (!err)
+        err = x->sink->bounds(x->ctx, max_link, max_env, d);
     if (err)
         return err;
     sqlite3_stmt *st = NULL;
@@ -564,10 +641,10 @@ static cw_err load_maps(cw__sqlite_conn *c, cw__delivery_load *l, cw_buf *scope_
     int rc;
     while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t link = sqlite3_column_int64(st, 0);
-        bool in_scope;
-        err = cw__delivery_load_link(l, link, sqlite3_column_int64(st, 1),
-                                     sqlite3_column_int(st, 2), &in_scope, d);
-        if (!err && in_scope) {
+        bool wanted = false;
+        err = x->sink->link(x->ctx, link, sqlite3_column_int64(st, 1), sqlite3_column_int(st, 2),
+                            &wanted, d);
+        if (!err && wanted) {
             cw_buf_printf(scope_links, "%s%lld", first ? "" : ",", (long long)link);
             first = false;
         }
@@ -583,16 +660,16 @@ static cw_err load_maps(cw__sqlite_conn *c, cw__delivery_load *l, cw_buf *scope_
     err = cw__sqlite_stmt(c, "SELECT id, name FROM event_envs", &st, d);
     if (err)
         return err;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        cw__delivery_load_env(l, sqlite3_column_int64(st, 0), cw__col_text(st, 1));
+    while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        err = x->sink->environment(x->ctx, sqlite3_column_int64(st, 0), cw__col_text(st, 1), d);
     cw__sqlite_done(c, st);
-    if (rc != SQLITE_DONE)
+    if (!err && rc != SQLITE_DONE)
         err = cw__sqlite_fail(c, rc, d, "environments");
     return err;
 }
 
 /* Prepares the query of one event class, filtered by the scope's links
- * unless org-wide (then rows outside the catalog are skipped in C). */
+ * unless org-wide (then the sink skips rows outside the catalog). */
 static cw_err class_stmt(cw__sqlite_conn *c, const char *cols, int cls, const char *order,
                          const cw_buf *scope_links, sqlite3_stmt **st, cw_diag *d)
 {
@@ -606,8 +683,14 @@ static cw_err class_stmt(cw__sqlite_conn *c, const char *cols, int cls, const ch
     return err;
 }
 
-static cw_err load_service_events(cw__sqlite_conn *c, cw__delivery_load *l,
-                                  const cw_buf *scope_links, cw_diag *d)
+static cw_delivery_text text_col(sqlite3_stmt *st, int i)
+{
+    cw__text t = col(st, i);
+    return (cw_delivery_text){t.s, t.n};
+}
+
+static cw_err scan_service_events(cw__sqlite_conn *c, const scan *x, const cw_buf *scope_links,
+                                  cw_diag *d)
 {
     sqlite3_stmt *st = NULL;
     cw_err err = class_stmt(c, "link_id, kind, time_ms, env_id, artifact_id, chain_id, changes",
@@ -615,84 +698,84 @@ static cw_err load_service_events(cw__sqlite_conn *c, cw__delivery_load *l,
     if (err)
         return err;
     int rc;
-    while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW)
-        err = cw__delivery_load_service(l, id_col(st, 0), sqlite3_column_int(st, 1),
-                                        sqlite3_column_int64(st, 2), id_col(st, 3), col(st, 4),
-                                        col(st, 5), (const char *)sqlite3_column_text(st, 6), d);
+    while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        cw_delivery_service_row r = {
+            .link = id_col(st, 0),
+            .kind = sqlite3_column_int(st, 1),
+            .time_ms = sqlite3_column_int64(st, 2),
+            .env = id_col(st, 3),
+            .artifact = text_col(st, 4),
+            .chain = text_col(st, 5),
+            .changes = (const char *)sqlite3_column_text(st, 6),
+        };
+        err = x->sink->service(x->ctx, &r, d);
+    }
     if (!err && rc != SQLITE_DONE)
         err = cw__sqlite_fail(c, rc, d, "deployments");
     cw__sqlite_done(c, st);
     return err;
 }
 
-static cw_err load_changes(cw__sqlite_conn *c, cw__delivery_load *l, const cw_buf *scope_links,
-                           cw_diag *d)
+/* Change rows (cls CW__EVC_CHANGE, no artifact column) or incident rows. */
+static cw_err scan_subjects(cw__sqlite_conn *c, const scan *x, int cls,
+                            const cw_buf *scope_links, cw_diag *d)
 {
+    bool changes = cls == CW__EVC_CHANGE;
     sqlite3_stmt *st = NULL;
-    cw_err err = class_stmt(c, "link_id, subject_id, kind, time_ms", CW__EVC_CHANGE,
-                            " ORDER BY link_id, subject_id", scope_links, &st, d);
+    cw_err err = class_stmt(c,
+                            changes ? "link_id, subject_id, kind, time_ms"
+                                    : "link_id, subject_id, kind, time_ms, artifact_id",
+                            cls, changes ? " ORDER BY link_id, subject_id" : "", scope_links,
+                            &st, d);
     if (err)
         return err;
     int rc;
-    while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW)
-        err = cw__delivery_load_change(l, id_col(st, 0), col(st, 1), sqlite3_column_int(st, 2),
-                                       sqlite3_column_int64(st, 3), d);
+    while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        cw_delivery_subject_row r = {
+            .link = id_col(st, 0),
+            .subject = text_col(st, 1),
+            .kind = sqlite3_column_int(st, 2),
+            .time_ms = sqlite3_column_int64(st, 3),
+            .artifact = changes ? (cw_delivery_text){NULL, 0} : text_col(st, 4),
+        };
+        err = changes ? x->sink->change(x->ctx, &r, d) : x->sink->incident(x->ctx, &r, d);
+    }
     if (!err && rc != SQLITE_DONE)
-        err = cw__sqlite_fail(c, rc, d, "changes");
+        err = cw__sqlite_fail(c, rc, d, changes ? "changes" : "incidents");
     cw__sqlite_done(c, st);
     return err;
 }
 
-static cw_err load_incidents(cw__sqlite_conn *c, cw__delivery_load *l, cw_diag *d)
-{
-    /* every incident event: one incident's events need not all name its
-     * service, so the scope is applied per incident afterwards */
-    sqlite3_stmt *st = NULL;
-    cw_err err = class_stmt(c, "link_id, subject_id, kind, time_ms, artifact_id",
-                            CW__EVC_INCIDENT, "", NULL, &st, d);
-    if (err)
-        return err;
-    int rc;
-    while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW)
-        err = cw__delivery_load_incident(l, id_col(st, 0), col(st, 1), sqlite3_column_int(st, 2),
-                                         sqlite3_column_int64(st, 3), col(st, 4), d);
-    if (!err && rc != SQLITE_DONE)
-        err = cw__sqlite_fail(c, rc, d, "incidents");
-    cw__sqlite_done(c, st);
-    return err;
-}
-
-static cw_err ev_delivery(cw_store *store, const cw_delivery_query *q, cw_delivery_data *out,
-                          cw_diag *d)
+static cw_err ev_delivery(cw_store *store, const cw_delivery_query *q,
+                          const cw_delivery_sink *sink, void *ctx, cw_diag *d)
 {
     cw_sqlite *s = cw__sqlite(store);
     cw_err err = links_ensure_fresh(s, d);
     if (err)
         return err;
-    cw__delivery_load l;
-    if ((err = cw__delivery_load_init(&l, q, d)))
-        return err;
+    scan x = {q, sink, ctx};
     cw_buf links;
     cw_buf_init(&links, 0);
-    const cw_buf *scope_links = cw__scoped(q->scope) ? &links : NULL;
+    const cw_buf *scope_links = cw_scope_is_entity(q->scope) ? &links : NULL;
     cw__sqlite_conn *c = cw__sqlite_read_acquire(s);
     err = cw__sqlite_read_begin(c, d);
     if (!err)
         err = scope_check(c, q->scope, d);
     if (!err)
-        err = load_components(c, &l, d);
+        err = sink->begin(ctx, d);
     if (!err)
-        err = load_maps(c, &l, &links, d);
+        err = scan_components(c, &x, d);
+    if (!err)
+        err = scan_maps(c, &x, &links, d);
     if (!err && (q->what & (CW_DELIVERY_DEPLOYMENTS | CW_DELIVERY_ROLLBACKS)))
-        err = load_service_events(c, &l, scope_links, d);
+        err = scan_service_events(c, &x, scope_links, d);
     if (!err && (q->what & CW_DELIVERY_CHANGES))
-        err = load_changes(c, &l, scope_links, d);
+        err = scan_subjects(c, &x, CW__EVC_CHANGE, scope_links, d);
+    /* every incident event: one incident's events need not all name its
+     * service, so the sink applies the scope per incident */
     if (!err && (q->what & CW_DELIVERY_INCIDENTS))
-        err = load_incidents(c, &l, d);
+        err = scan_subjects(c, &x, CW__EVC_INCIDENT, NULL, d);
     cw__sqlite_read_release(s, c);
-    if (!err)
-        err = cw__delivery_load_finish(&l, out, d);
-    cw__delivery_load_free(&l);
     cw_buf_free(&links);
     return err;
 }
@@ -702,4 +785,6 @@ const struct cw_store_event_ops cw__sqlite_event_ops = {
     .query = ev_query,
     .unmatched_keys = ev_unmatched_keys,
     .delivery = ev_delivery,
+    .link_owners = ev_link_owners,
+    .catalog_gen = ev_catalog_gen,
 };

@@ -96,6 +96,9 @@ void cw__sqlite_read_end(cw__sqlite_conn *c);
  * result (rc, or the commit's error). CW_ERR_UNSUPPORTED when read_only.
  */
 cw_err cw__sqlite_write_begin(cw_sqlite *s, cw__sqlite_conn **out, cw_diag *d);
+/* Same, but never waits: CW_ERR_BUSY at once when this process's writer is
+ * in use or another process holds the database's write lock. */
+cw_err cw__sqlite_write_try_begin(cw_sqlite *s, cw__sqlite_conn **out, cw_diag *d);
 cw_err cw__sqlite_write_end(cw_sqlite *s, cw__sqlite_conn *c, cw_err rc, cw_diag *d);
 
 /* ---- statements ---------------------------------------------------------------

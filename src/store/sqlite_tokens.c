@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TOKEN_COLS "id, name, role, team, created_at, last_used_at, revoked_at"
+#define TOKEN_COLS "id, name, role, team, created_at, last_used_at, revoked_at, sources"
 
 static void copy_str(char *dst, size_t cap, const char *src)
 {
@@ -27,11 +27,12 @@ static void row_to_token(sqlite3_stmt *st, cw_token *t)
     t->created_at = sqlite3_column_int64(st, 4);
     t->last_used_at = sqlite3_column_int64(st, 5); /* NULL reads as 0 */
     t->revoked_at = sqlite3_column_int64(st, 6);
+    copy_str(t->sources, sizeof t->sources, cw__col_text(st, 7));
 }
 
 static cw_err tok_create(cw_store *store, const char *name, const char *role,
-                         const char *team, const char *secret_hash, int64_t now,
-                         cw_token *out, cw_diag *d)
+                         const char *team, const char *sources, const char *secret_hash,
+                         int64_t now, cw_token *out, cw_diag *d)
 {
     cw_sqlite *s = cw__sqlite(store);
     cw__sqlite_conn *c;
@@ -40,8 +41,8 @@ static cw_err tok_create(cw_store *store, const char *name, const char *role,
         return err;
     sqlite3_stmt *st = NULL;
     err = cw__sqlite_stmt(c,
-                          "INSERT INTO tokens (name, role, team, hash, created_at) "
-                          "VALUES (?, ?, ?, ?, ?) RETURNING " TOKEN_COLS,
+                          "INSERT INTO tokens (name, role, team, hash, created_at, sources) "
+                          "VALUES (?, ?, ?, ?, ?, ?) RETURNING " TOKEN_COLS,
                           &st, d);
     if (err)
         goto out;
@@ -50,6 +51,7 @@ static cw_err tok_create(cw_store *store, const char *name, const char *role,
     cw__bind_text(st, 3, team);
     cw__bind_text(st, 4, secret_hash);
     cw__bind_int64(st, 5, now);
+    cw__bind_text(st, 6, sources);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         row_to_token(st, out);
@@ -142,6 +144,31 @@ static cw_err tok_revoke(cw_store *store, int64_t id, int64_t now, cw_diag *d)
                       id, now, "token revoke", d);
 }
 
+static cw_err tok_touch_many(cw_store *store, const cw_token_use *uses, size_t n, bool nowait,
+                             cw_diag *d)
+{
+    cw_sqlite *s = cw__sqlite(store);
+    cw__sqlite_conn *c;
+    cw_err err = nowait ? cw__sqlite_write_try_begin(s, &c, d) : cw__sqlite_write_begin(s, &c, d);
+    if (err)
+        return err;
+    sqlite3_stmt *st = NULL;
+    err = cw__sqlite_stmt(c,
+                          "UPDATE tokens SET last_used_at = ?1 WHERE id = ?2 AND "
+                          "(last_used_at IS NULL OR last_used_at < ?1)",
+                          &st, d);
+    for (size_t i = 0; !err && i < n; i++) {
+        cw__bind_int64(st, 1, uses[i].at);
+        cw__bind_int64(st, 2, uses[i].id);
+        int rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE)
+            err = cw__sqlite_fail(c, rc, d, "token touch");
+        sqlite3_reset(st);
+    }
+    cw__sqlite_done(c, st);
+    return cw__sqlite_write_end(s, c, err, d);
+}
+
 static cw_err tok_list(cw_store *store, cw_token **out, size_t *n, cw_diag *d)
 {
     cw_sqlite *s = cw__sqlite(store);
@@ -187,4 +214,5 @@ const cw_store_token_ops cw__sqlite_token_ops = {
     .touch = tok_touch,
     .list = tok_list,
     .revoke = tok_revoke,
+    .touch_many = tok_touch_many,
 };

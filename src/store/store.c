@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "store/events_impl.h"
 #include "store/store_common.h"
 #include "store/store_impl.h"
 
@@ -34,30 +35,38 @@ cw_err cw_store_open(const char *url, const cw_store_options *opt, cw_store **ou
     if (opt->pool_size < 0 || opt->pool_size > 256)
         return cw_fail(d, CW_ERR_INVALID, "database: pool size %d is not in 0..256",
                        opt->pool_size);
-    if (has_prefix_ci(url, "postgres://") || has_prefix_ci(url, "postgresql://"))
+    cw_err err;
+    if (has_prefix_ci(url, "postgres://") || has_prefix_ci(url, "postgresql://")) {
 #ifdef CONWAY_HAVE_PG
-        return cw__pg_open(url, opt, out, d);
+        err = cw__pg_open(url, opt, out, d);
 #else
         return cw_fail(d, CW_ERR_UNSUPPORTED,
                        "database: this conway was built without PostgreSQL (libpq); "
                        "use a SQLite file path");
 #endif
-    if (!strcmp(url, ":memory:") || !strncmp(url, "file:", 5))
+    } else if (!strcmp(url, ":memory:") || !strncmp(url, "file:", 5)) {
         return cw__sqlite_open(url, opt, out, d); /* refused there */
-    /* the "in use" lock (store_backup.c): a restore never replaces a
-     * database that is open here */
-    int lock_fd = -1;
-    cw_err err = cw__db_lock(url, false, 10000, opt->read_only, &lock_fd, d);
-    if (err)
-        return err;
-    err = cw__sqlite_open(url, opt, out, d);
-    if (err) {
-        cw__db_unlock(lock_fd);
-        return err;
+    } else {
+        /* the "in use" lock (store_backup.c): a restore never replaces a
+         * database that is open here */
+        int lock_fd = -1;
+        err = cw__db_lock(url, false, 10000, opt->read_only, &lock_fd, d);
+        if (err)
+            return err;
+        err = cw__sqlite_open(url, opt, out, d);
+        if (err) {
+            cw__db_unlock(lock_fd);
+            return err;
+        }
+        (*out)->use_locked = true;
+        (*out)->use_lock_fd = lock_fd;
     }
-    (*out)->use_locked = true;
-    (*out)->use_lock_fd = lock_fd;
-    return CW_OK;
+    if (!err && (*out)->vt->events && cw__gc_new(*out, &(*out)->gc)) {
+        cw_store_close(*out);
+        *out = NULL;
+        err = cw_fail(d, CW_ERR_NOMEM, "database: out of memory");
+    }
+    return err;
 }
 
 void cw_store_close(cw_store *s)
@@ -66,6 +75,8 @@ void cw_store_close(cw_store *s)
         return;
     bool locked = s->use_locked;
     int lock_fd = s->use_lock_fd;
+    cw__gc_close(s->gc); /* commits what is still queued */
+    s->gc = NULL;
     s->vt->core->close(s);
     if (locked)
         cw__db_unlock(lock_fd);
@@ -267,6 +278,37 @@ cw_err cw_store_token_create(cw_store *s, const char *name, const char *role,
                              const char *team, const char *secret_hash,
                              cw_token *out, cw_diag *d)
 {
+    return cw_store_token_create_sources(s, name, role, team, "", secret_hash, out, d);
+}
+
+/* Prefixes one per line: each non-empty, no other control characters. */
+static cw_err check_sources(const char *sources, cw_diag *d)
+{
+    if (strlen(sources) >= CW_TOKEN_SOURCES_MAX)
+        return cw_fail(d, CW_ERR_INVALID, "sources: longer than %d characters in all",
+                       CW_TOKEN_SOURCES_MAX - 1);
+    if (!*sources)
+        return CW_OK;
+    size_t k = 1;
+    for (const char *p = sources;; k++) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        if (n == 0)
+            return cw_fail(d, CW_ERR_INVALID, "sources: prefix %zu is empty", k);
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+                return cw_fail(d, CW_ERR_INVALID,
+                               "sources: prefix %zu contains a control character", k);
+        if (!nl)
+            return CW_OK;
+        p = nl + 1;
+    }
+}
+
+cw_err cw_store_token_create_sources(cw_store *s, const char *name, const char *role,
+                                     const char *team, const char *sources,
+                                     const char *secret_hash, cw_token *out, cw_diag *d)
+{
     const cw_store_token_ops *ops;
     STORE_OPS(s, tokens, ops, d);
     if (!name || !*name)
@@ -282,11 +324,16 @@ cw_err cw_store_token_create(cw_store *s, const char *name, const char *role,
     if (strlen(team) >= sizeof out->team)
         return cw_fail(d, CW_ERR_INVALID, "team: longer than %zu characters",
                        sizeof out->team - 1);
+    if (!sources)
+        sources = "";
+    cw_err err = check_sources(sources, d);
+    if (err)
+        return err;
     if (!cw__is_sha256_hex(secret_hash))
         return cw_fail(d, CW_ERR_INVALID,
                        "hash: must be the 64 lower-case hex digits of a SHA-256");
     cw_token local;
-    return ops->create(s, name, role, team, secret_hash, (int64_t)time(NULL),
+    return ops->create(s, name, role, team, sources, secret_hash, (int64_t)time(NULL),
                        out ? out : &local, d);
 }
 
@@ -307,6 +354,20 @@ cw_err cw_store_token_touch(cw_store *s, int64_t id, int64_t now, cw_diag *d)
     const cw_store_token_ops *ops;
     STORE_OPS(s, tokens, ops, d);
     return ops->touch(s, id, now, d);
+}
+
+cw_err cw_store_token_touch_many(cw_store *s, const cw_token_use *uses, size_t n, bool nowait,
+                                 cw_diag *d)
+{
+    const cw_store_token_ops *ops;
+    STORE_OPS(s, tokens, ops, d);
+    if (n == 0)
+        return CW_OK;
+    if (!uses)
+        return cw_fail(d, CW_ERR_INVALID, "tokens: no uses");
+    if (!ops->touch_many)
+        return cw_fail(d, CW_ERR_UNSUPPORTED, "tokens: touch_many not supported");
+    return ops->touch_many(s, uses, n, nowait, d);
 }
 
 cw_err cw_store_token_list(cw_store *s, cw_token **out, size_t *n, cw_diag *d)

@@ -19,6 +19,8 @@
 #include <stdint.h>
 
 #include "catalog/catalog.h"
+#include "catalog/filter.h"
+#include "catalog/scope.h"
 #include "util/err.h"
 
 typedef struct cw_store cw_store;
@@ -93,24 +95,7 @@ cw_err cw_store_entity_get(cw_store *s, const char *kind, const char *ns,
 cw_err cw_store_entity_delete(cw_store *s, const char *kind, const char *ns,
                               const char *name, const char *if_match, cw_diag *d);
 
-/* Filters in Backstage's model: an OR of clauses, each an AND of conditions
- * on search keys (see cw_entity_search_rows). Keys and values lower-case. */
-typedef struct {
-    const char *key;          /* "kind", "spec.type", "relations.ownedby", ... */
-    const char *const *values; /* match any of these; nvalues == 0: key exists */
-    size_t nvalues;
-} cw_filter_cond;
-
-typedef struct {
-    cw_filter_cond *conds;
-    size_t n;
-} cw_filter_clause;
-
-typedef struct {
-    cw_filter_clause *clauses;
-    size_t n;                 /* 0 = match everything */
-} cw_filter;
-
+/* Filters: cw_filter (catalog/filter.h). */
 typedef struct {
     const cw_filter *filter;  /* may be NULL */
     const char *text;         /* case-insensitive substring of name, title or
@@ -145,11 +130,16 @@ cw_err cw_store_entity_counts(cw_store *s, json_t **out, cw_diag *d);
 
 /* ---- tokens --------------------------------------------------------------- */
 
+#define CW_TOKEN_SOURCES_MAX 1024
+
 typedef struct {
     int64_t id;
     char name[128];
     char role[16];              /* admin | editor | viewer | ingest */
     char team[CW_REF_MAX];      /* "" or the key of the group it is scoped to */
+    /* "" or the context.source prefixes the token may send events under,
+     * one per line (issue #10) */
+    char sources[CW_TOKEN_SOURCES_MAX];
     int64_t created_at;         /* unix seconds */
     int64_t last_used_at;       /* 0 = never */
     int64_t revoked_at;         /* 0 = active */
@@ -159,10 +149,34 @@ typedef struct {
 cw_err cw_store_token_create(cw_store *s, const char *name, const char *role,
                              const char *team, const char *secret_hash,
                              cw_token *out, cw_diag *d);
+/* Same, bound to source prefixes: sources is "" (any) or prefixes one per
+ * line, each non-empty and without control characters, shorter than
+ * CW_TOKEN_SOURCES_MAX in all; CW_ERR_INVALID naming the prefix otherwise. */
+cw_err cw_store_token_create_sources(cw_store *s, const char *name, const char *role,
+                                     const char *team, const char *sources,
+                                     const char *secret_hash, cw_token *out, cw_diag *d);
 /* Finds an active (not revoked) token by hash; CW_ERR_NOT_FOUND otherwise. */
 cw_err cw_store_token_find(cw_store *s, const char *secret_hash, cw_token *out,
                            cw_diag *d);
 cw_err cw_store_token_touch(cw_store *s, int64_t id, int64_t now, cw_diag *d);
+
+/* One token's last use (unix seconds). */
+typedef struct {
+    int64_t id;
+    int64_t at;
+} cw_token_use;
+
+/*
+ * Records many last uses (ids unique) in one transaction: each token's last_used_at
+ * becomes the later of its value and `at` (unknown ids are skipped). With
+ * nowait the call never waits for a lock someone else holds (another
+ * process's write, a row being revoked): it answers CW_ERR_BUSY at once,
+ * having written nothing, for the caller to try again later. Bookkeeping
+ * that must not hold up requests (issue #10) uses it from a background
+ * thread (http/token_use.c).
+ */
+cw_err cw_store_token_touch_many(cw_store *s, const cw_token_use *uses, size_t n, bool nowait,
+                                 cw_diag *d);
 /* All tokens, revoked ones included, by id; *out is one array: free() it. */
 cw_err cw_store_token_list(cw_store *s, cw_token **out, size_t *n, cw_diag *d);
 cw_err cw_store_token_revoke(cw_store *s, int64_t id, int64_t now, cw_diag *d);
@@ -241,13 +255,15 @@ cw_err cw_store_restore(const char *url, const char *in_path, cw_backup_report *
 /* ==== end of backup and restore ============================================== */
 
 /* ==== events (issue #3) ======================================================
- * CDEvents intake, listing, and the plain-array inputs of the delivery
- * insights (insights/dora.h, coupling.h, undeployed.h). Implemented in
- * store_events.c (public functions, group commit) and <backend>_events.c.
+ * CDEvents intake, listing, and the stored rows the delivery insights
+ * read (events/delivery.h, streamed into insights/delivery.h's sink by the
+ * caller). Implemented in store_events.c (public functions and group
+ * commit) and <backend>_events.c.
  *
  * Storage decisions:
  * - An event is unique by (context.source, context.id), enforced by the
- *   database; storing it again is a duplicate, not an error.
+ *   database; storing it again is a duplicate, not an error (a conflict
+ *   when its body differs: same JSON value, key order aside, is the same).
  * - The environment id is stored, not whether it is production: production
  *   is decided at query time with the caller's --production-env pattern, so
  *   changing the pattern re-classifies history.
@@ -256,12 +272,17 @@ cw_err cw_store_restore(const char *url, const char *in_path, cw_backup_report *
  *   catalog whenever the catalog changed since (checked on every event read
  *   and write), so fixing an annotation makes earlier events match.
  */
+#include "events/delivery.h"
 #include "events/events.h"
-#include "insights/dora.h"
 
 typedef struct {
     size_t accepted;      /* newly stored */
-    size_t duplicates;    /* already stored, or repeated within the request */
+    size_t duplicates;    /* already stored, or repeated within the request,
+                             with the same body (a retried delivery) */
+    size_t conflicts;     /* issue #10: an event of a known (source, id) with
+                             another body: not stored (the first one stays),
+                             counted apart so that a pipeline whose ids were
+                             taken first is told, not silently dropped */
 } cw_event_put_result;
 
 /*
@@ -272,24 +293,6 @@ typedef struct {
  */
 cw_err cw_store_events_put(cw_store *s, const cw_event *events, size_t n,
                            cw_event_put_result *res, cw_diag *d);
-
-/* A set of Components: the whole catalog, one Component, the Components that
- * are partOf a System, or those ownedBy a Group. */
-typedef enum {
-    CW_SCOPE_ORG = 0,
-    CW_SCOPE_COMPONENT,
-    CW_SCOPE_SYSTEM,
-    CW_SCOPE_GROUP
-} cw_scope_kind;
-
-typedef struct {
-    cw_scope_kind kind;
-    char key[CW_REF_MAX];  /* lower-cased entity key; "" for org */
-} cw_scope;
-
-/* Parses "org" or an entity ref (a bare name means a Component) into a
- * scope. CW_ERR_INVALID for other kinds or a malformed ref. */
-cw_err cw_scope_parse(const char *text, cw_scope *out, cw_diag *d);
 
 typedef struct {
     const char *type_prefix;  /* context.type starts with it; NULL = any */
@@ -340,40 +343,48 @@ cw_err cw_store_events_unmatched_keys(cw_store *s, size_t max, cw_unmatched_key 
                                       size_t *n, cw_diag *d);
 void cw_unmatched_keys_free(cw_unmatched_key *k, size_t n);
 
-/* What cw_store_delivery_load reads (bits). */
-#define CW_DELIVERY_DEPLOYMENTS 1u  /* production deployed/upgraded */
-#define CW_DELIVERY_ROLLBACKS 2u    /* production rolledback */
-#define CW_DELIVERY_CHANGES 4u      /* change.created/merged, per change */
-#define CW_DELIVERY_INCIDENTS 8u    /* incident.*, per incident subject id */
-#define CW_DELIVERY_ALL 15u
-
-typedef struct {
-    const cw_scope *scope;       /* NULL = org */
-    const char *production_env;  /* --production-env pattern; NULL = "prod*" */
-    unsigned what;               /* CW_DELIVERY_* bits */
-} cw_delivery_query;
+/*
+ * Streams the stored inputs of the delivery insights for q->scope (and
+ * q->what; q->production_env is the sink's business) into sink, over the
+ * whole history (the computations need earlier deployments and later
+ * incidents), in the order cw_delivery_sink (events/delivery.h) describes,
+ * from one consistent snapshot. Only interpreted (known) event types. The
+ * store applies no rule: which rows count, and for which component, is
+ * decided by the sink (insights/delivery.h). A scope that does not exist
+ * is CW_ERR_NOT_FOUND.
+ */
+cw_err cw_store_delivery_scan(cw_store *s, const cw_delivery_query *q,
+                              const cw_delivery_sink *sink, void *ctx, cw_diag *d);
 
 /*
- * The inputs of the delivery insights for a scope, over the whole history
- * (the computations need earlier deployments and later incidents):
- * components 0..ncomponents-1 sorted by ref, with their owners; only
- * interpreted (known) event types. Incidents are aggregated per subject.id
- * over all their events (start = first detected/reported, resolved = the
- * latest resolved, component and artifact from any event naming them); a
- * scoped load keeps those of its components, an org load keeps every
- * incident (component -1 when it matches none). Changes are aggregated per
- * (component, subject.id): earliest created, earliest merged.
+ * Who claims which link key (issue #10): every Component as the link rules
+ * see it (events.h: name and the three annotations), with its ref and its
+ * owner's key (the ownedBy relation's target), sorted by entity key. The
+ * checks of team-scoped writers (a write that would make two Components
+ * claim one key) and of team-scoped ingest tokens (an event must link to
+ * one of the team's Components) build a cw_link_index over it. One pass
+ * over the Components.
  */
 typedef struct {
-    size_t ncomponents;
-    char **component_refs;       /* "component:default/Name" */
-    char **owner_refs;           /* ownedBy target ref, or NULL */
-    cw_dora_input in;            /* arrays owned by this struct */
-    void *priv_;                 /* backing storage */
-} cw_delivery_data;
+    char *ref;                /* "component:ns/Name" */
+    char *key;                /* lower-cased ref */
+    char *owner_key;          /* "group:ns/name" (lower case), or NULL */
+    cw_link_component link;   /* strings owned with the rest */
+} cw_link_owner;
 
-cw_err cw_store_delivery_load(cw_store *s, const cw_delivery_query *q, cw_delivery_data *out,
-                              cw_diag *d);
-void cw_delivery_data_free(cw_delivery_data *dd);
+typedef struct {
+    cw_link_owner *items;
+    size_t len;
+    int64_t gen;              /* cw_store_catalog_gen when it was read (or
+                                 earlier: the list is at least that new) */
+} cw_link_owners;
+
+cw_err cw_store_link_owners(cw_store *s, cw_link_owners *out, cw_diag *d);
+void cw_link_owners_free(cw_link_owners *o);
+
+/* A number that grows with every entity write, by any process: what was
+ * computed from the catalog at one value holds while it stays the same.
+ * One indexed read. */
+cw_err cw_store_catalog_gen(cw_store *s, int64_t *out, cw_diag *d);
 
 #endif

@@ -172,12 +172,13 @@ out:
 }
 
 cw_err cw__audit_row_set_counts(cw__audit_row *r, size_t accepted, size_t duplicates,
-                                cw_diag *d)
+                                size_t conflicts, cw_diag *d)
 {
     json_t *o = r->detail ? json_incref(r->detail) : json_object();
     cw_err err = CW_OK;
     if (!o || json_object_set_new(o, "accepted", json_integer((json_int_t)accepted)) ||
-        json_object_set_new(o, "duplicates", json_integer((json_int_t)duplicates))) {
+        json_object_set_new(o, "duplicates", json_integer((json_int_t)duplicates)) ||
+        json_object_set_new(o, "conflicts", json_integer((json_int_t)conflicts))) {
         err = cw_fail(d, CW_ERR_NOMEM, "audit: out of memory");
         goto out;
     }
@@ -194,11 +195,13 @@ out:
 }
 
 cw_err cw__audit_row_finish(cw__audit_row *r, size_t accepted, size_t duplicates,
-                            int64_t now_ms, cw_diag *d)
+                            size_t conflicts, int64_t now_ms, cw_diag *d)
 {
     if (!r->at_ms)
         r->at_ms = now_ms;
-    return r->event_counts ? cw__audit_row_set_counts(r, accepted, duplicates, d) : CW_OK;
+    return r->event_counts
+               ? cw__audit_row_set_counts(r, accepted, duplicates, conflicts, d)
+               : CW_OK;
 }
 
 cw_err cw__audit_append_rows(cw_store *s, cw__audit_row *const *rows, size_t n, int64_t *ids,

@@ -48,8 +48,9 @@ typedef struct {
     const char *request_id;     /* NULL or "" = none */
     const json_t *detail;       /* NULL or a JSON object of extra facts */
     bool event_counts;          /* events puts only (events_async.h): detail
-                                   gains "accepted" and "duplicates", the
-                                   counts of the batch it records */
+                                   gains "accepted", "duplicates" and
+                                   "conflicts", the counts of the batch it
+                                   records */
 } cw_audit_entry;
 
 /*
@@ -132,11 +133,11 @@ typedef struct cw__audit_row {
 cw_err cw__audit_row_prepare(const cw_audit_entry *e, cw__audit_row **out, cw_diag *d);
 /* For an event_counts row: renders detail_json with the batch's counts. */
 cw_err cw__audit_row_set_counts(cw__audit_row *r, size_t accepted, size_t duplicates,
-                                cw_diag *d);
+                                size_t conflicts, cw_diag *d);
 /* Right before its insert: the counts as above (event_counts rows) and
  * at_ms = now_ms when it was 0. */
 cw_err cw__audit_row_finish(cw__audit_row *r, size_t accepted, size_t duplicates,
-                            int64_t now_ms, cw_diag *d);
+                            size_t conflicts, int64_t now_ms, cw_diag *d);
 void cw__audit_row_free(cw__audit_row *r);
 /* Inserts rows[0..n) in one transaction of their own, in that order (ids
  * increasing); ids[i] receives each id. An at_ms of 0 becomes now. */

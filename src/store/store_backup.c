@@ -1,8 +1,9 @@
 /*
  * store_backup.c — the public backup, verify and restore functions of
- * store.h (dispatch and argument checks, the PostgreSQL answer) and the
+ * store.h (dispatch and argument checks, the PostgreSQL answer), the
  * "in use" lock file that keeps a restore from replacing a database that
- * some conway process has open. The SQLite work is in sqlite_backup.c.
+ * some conway process has open, and the creation of private (0600) files.
+ * The SQLite work is in sqlite_backup.c.
  */
 #include "store/store.h"
 
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +30,25 @@ static bool is_pg_url(const char *url)
     return !strncasecmp(url, "postgres://", 11) || !strncasecmp(url, "postgresql://", 13);
 }
 
+/* ---- private files ---------------------------------------------------------------- */
+
+int cw__create_private(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    /* The umask can only take bits away from 0600; fchmod puts back the
+     * owner's own (a umask of 0200 would leave 0400). */
+    if (fchmod(fd, 0600) != 0) {
+        int e = errno;
+        close(fd);
+        unlink(path);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
 /* ---- the "in use" lock ---------------------------------------------------------- */
 
 cw_err cw__db_lock(const char *db_path, bool exclusive, int wait_ms, bool best_effort,
@@ -41,7 +62,9 @@ cw_err cw__db_lock(const char *db_path, bool exclusive, int wait_ms, bool best_e
     /* a read-only open of a missing database fails anyway: leave no lock file */
     if (best_effort && access(db_path, F_OK) != 0 && errno == ENOENT)
         return CW_OK;
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int fd = cw__create_private(path);
+    if (fd < 0 && errno == EEXIST)
+        fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0 && best_effort && (errno == EACCES || errno == EROFS || errno == EPERM))
         return CW_OK; /* read-only place: nobody can replace the database there anyway */
     if (fd < 0)
@@ -140,8 +163,6 @@ cw_err cw_store_backup(cw_store *s, const char *out_path, cw_backup_progress_fn 
 {
     if (!s)
         return cw_fail(d, CW_ERR_INVALID, "store: no store handle");
-    if (!s->vt->backup && !strcmp(s->vt->backend, "postgres"))
-        return cw_fail(d, CW_ERR_UNSUPPORTED, "%s", PG_BACKUP_HINT);
     const cw_store_backup_ops *ops;
     STORE_OPS(s, backup, ops, d);
     if (!out_path || !*out_path)
@@ -161,17 +182,16 @@ cw_err cw_store_backup_verify(const char *backup_path, cw_store *source,
         return cw_fail(d, CW_ERR_INVALID, "verify: no report");
     memset(rep, 0, sizeof *rep);
     const cw_store_backup_ops *ops = NULL;
-    if (source) {
-        if (!source->vt->backup && !strcmp(source->vt->backend, "postgres"))
-            return cw_fail(d, CW_ERR_UNSUPPORTED, "%s", PG_BACKUP_HINT);
+    if (source)
         STORE_OPS(source, backup, ops, d);
-    }
-    cw_err err = cw__sqlite_backup_inspect(backup_path, rep, d);
-    if (err || !source)
-        return err;
     cw_backup_report src = {0};
-    err = ops->table_rows(source, &src, d);
-    if (!err)
+    cw_err err = CW_OK;
+    /* the source first: a backend that cannot count (PostgreSQL) says so
+     * before the file is read */
+    if (source && (err = ops->table_rows(source, &src, d)))
+        return err;
+    err = cw__sqlite_backup_inspect(backup_path, rep, d);
+    if (!err && source)
         err = compare_rows(rep, &src, d);
     cw_backup_report_free(&src);
     return err;

@@ -3,19 +3,21 @@
  * handle embeds `struct cw_store` as its first member; the public cw_store_*
  * functions in store*.c check arguments once and dispatch through the vtable.
  *
- * The vtable is grouped by domain (core, entities, tokens, then events,
- * audit…): a domain is one pointer to a table of operations, declared here or
- * in the domain's own header and implemented per backend in that backend's
- * own file (sqlite_entities.c, sqlite_tokens.c, later sqlite_events.c,
- * postgres_entities.c…). A backend leaves a domain NULL until it implements
- * it, and the dispatcher then answers CW_ERR_UNSUPPORTED naming the backend.
+ * The vtable is grouped by domain (core, entities, tokens, events, audit,
+ * backup): a domain is one pointer to a table of operations, declared here
+ * or in the domain's own header (events_impl.h, store_audit.h) and
+ * implemented per backend in that backend's own file (sqlite_entities.c,
+ * postgres_events.c…). Both backends implement every domain; one that
+ * cannot do what a domain asks answers CW_ERR_UNSUPPORTED from its ops (as
+ * PostgreSQL's backup does), so callers never test which backend they have.
+ * A NULL domain makes the dispatcher answer CW_ERR_UNSUPPORTED too.
  *
  * Adding a domain:
  *   1. declare `struct cw_store_<domain>_ops` (in store_impl.h or its own
- *      header) — the slot below is already forward-declared for events/audit;
+ *      header) and its slot below;
  *   2. write the public functions (e.g. store_events.c) with STORE_OPS();
- *   3. implement the ops in sqlite_<domain>.c and add one line to the
- *      vtable in sqlite.c.
+ *   3. implement the ops in sqlite_<domain>.c and postgres_<domain>.c and
+ *      add one line to each vtable (sqlite.c, postgres.c).
  */
 #ifndef CW_STORE_IMPL_H
 #define CW_STORE_IMPL_H
@@ -23,9 +25,14 @@
 #include "store/store.h"
 
 typedef struct cw_store_vtable cw_store_vtable;
+typedef struct cw__gc cw__gc;
 
 struct cw_store {
     const cw_store_vtable *vt;
+    /* The group commit of event batches (store_gc.c): created by
+     * cw_store_open once the backend is open, drained and freed by
+     * cw_store_close before the backend closes; NULL without events. */
+    cw__gc *gc;
     /* The shared "in use" lock on "<file>.lock" (store_backup.c), taken and
      * released by cw_store_open/close; backends leave these alone. */
     bool use_locked;
@@ -65,11 +72,14 @@ typedef struct cw_store_entity_ops {
 typedef struct cw_store_token_ops {
     /* Arguments are checked by the caller (lengths, role, hash format). */
     cw_err (*create)(cw_store *s, const char *name, const char *role, const char *team,
-                     const char *secret_hash, int64_t now, cw_token *out, cw_diag *d);
+                     const char *sources, const char *secret_hash, int64_t now, cw_token *out,
+                     cw_diag *d);
     cw_err (*find)(cw_store *s, const char *secret_hash, cw_token *out, cw_diag *d);
     cw_err (*touch)(cw_store *s, int64_t id, int64_t now, cw_diag *d);
     cw_err (*list)(cw_store *s, cw_token **out, size_t *n, cw_diag *d);
     cw_err (*revoke)(cw_store *s, int64_t id, int64_t now, cw_diag *d);
+    cw_err (*touch_many)(cw_store *s, const cw_token_use *uses, size_t n, bool nowait,
+                         cw_diag *d);
 } cw_store_token_ops;
 
 /* ---- backup (store_backup.c; SQLite in sqlite_backup.c) ------------------------ */
@@ -81,7 +91,7 @@ typedef struct cw_store_backup_ops {
     cw_err (*table_rows)(cw_store *s, cw_backup_report *rep, cw_diag *d);
 } cw_store_backup_ops;
 
-/* Domains still to come; each defines its struct in its own header. */
+/* Domains declared in their own headers (events_impl.h, store_audit.h). */
 struct cw_store_event_ops;
 struct cw_store_audit_ops;
 
@@ -90,9 +100,9 @@ struct cw_store_vtable {
     const cw_store_core_ops *core;              /* never NULL */
     const cw_store_entity_ops *entities;
     const cw_store_token_ops *tokens;
-    const struct cw_store_event_ops *events;    /* CDEvents, pings: not yet */
-    const struct cw_store_audit_ops *audit;     /* audit log: not yet */
-    const cw_store_backup_ops *backup;          /* online backup: SQLite only */
+    const struct cw_store_event_ops *events;    /* CDEvents */
+    const struct cw_store_audit_ops *audit;     /* audit log */
+    const cw_store_backup_ops *backup;          /* online backup (PostgreSQL: unsupported) */
 };
 
 /*
@@ -139,5 +149,12 @@ cw_err cw__sqlite_restore_file(const char *db_path, const char *in_path,
 cw_err cw__db_lock(const char *db_path, bool exclusive, int wait_ms, bool best_effort,
                    int *fd_out, cw_diag *d);
 void cw__db_unlock(int fd);
+
+/* Creates path with mode 0600 whatever the umask and returns its descriptor
+ * (read-write, close-on-exec); -1 with errno on failure, EEXIST when it
+ * exists already (an existing file keeps the mode its owner gave it). The
+ * database and every file beside it hold the audit log and the token
+ * hashes (store_backup.c). */
+int cw__create_private(const char *path);
 
 #endif

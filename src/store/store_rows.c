@@ -1,7 +1,7 @@
 /*
  * store_rows.c — the backend-neutral half of the SQLite and PostgreSQL
  * stores: row conversion from plain column values, SQL assembly by
- * dialect, checks before SQL, link index, delivery rows, migration loop
+ * dialect, checks before SQL, link index, migration loop
  * (store_rows.h).
  */
 #include "store/store_rows.h"
@@ -49,8 +49,6 @@ uint64_t cw__hash_sql(const char *sql)
 }
 
 /* ---- scopes --------------------------------------------------------------------- */
-
-bool cw__scoped(const cw_scope *sc) { return sc && sc->kind != CW_SCOPE_ORG; }
 
 void cw__scope_ids_sql(const cw_scope *sc, const char *param, char *out, size_t cap)
 {
@@ -157,7 +155,7 @@ cw_err cw__event_list_sql(const cw_event_query *q, const cw__sql_dialect *dl, cw
     } else if (!err && q->scope) {
         char scope_sql[512];
         ph[0] = '\0';
-        if (cw__scoped(q->scope)) {
+        if (cw_scope_is_entity(q->scope)) {
             params[n++] = (cw__sql_param){q->scope->key, 0};
             snprintf(ph, sizeof ph, "%c%d", dl->placeholder, n);
         }
@@ -225,86 +223,88 @@ cw_err cw__unmatched_keys_done(cw_err err, cw_unmatched_key *keys, size_t len,
     return CW_OK;
 }
 
+bool cw__event_body_same(const char *stored, size_t stored_len, const char *incoming)
+{
+    if (!stored || !incoming)
+        return false;
+    if (strlen(incoming) == stored_len && !memcmp(stored, incoming, stored_len))
+        return true;
+    json_t *a = json_loadb(stored, stored_len, JSON_DECODE_ANY, NULL);
+    json_t *b = a ? json_loads(incoming, JSON_DECODE_ANY, NULL) : NULL;
+    bool same = a && b && json_equal(a, b);
+    json_decref(a);
+    json_decref(b);
+    return same;
+}
+
 /* ---- events: link index ------------------------------------------------------------ */
-
-static char lower_c(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c; }
-
-/* Lower-cased copy into buf (or a malloc'd one when too long; *heap set). */
-static char *lower_copy(const char *s, char *buf, size_t cap, char **heap)
-{
-    size_t n = strlen(s);
-    char *p = buf;
-    *heap = NULL;
-    if (n >= cap) {
-        p = *heap = malloc(n + 1);
-        if (!p)
-            return NULL;
-    }
-    for (size_t i = 0; i < n; i++)
-        p[i] = lower_c(s[i]);
-    p[n] = '\0';
-    return p;
-}
-
-static cw_err put_lower(cw_strmap *m, const char *v, int64_t id)
-{
-    char buf[256], *heap;
-    char *k = lower_copy(v, buf, sizeof buf, &heap);
-    if (!k)
-        return CW_ERR_NOMEM;
-    cw_err err = cw_strmap_put_new(m, k, (void *)(intptr_t)(id + 1), NULL, NULL);
-    free(heap);
-    return err;
-}
 
 cw_err cw__link_index_add(cw__link_index *x, int64_t id, const char *name,
                           const char *service_id, const char *repo, const char *slug)
 {
-    cw_err err = put_lower(&x->name, name, id);
-    if (!err && service_id)
-        err = cw_strmap_put_new(&x->service_id, service_id, (void *)(intptr_t)(id + 1), NULL,
-                                NULL);
-    if (!err && repo)
-        err = put_lower(&x->repo, repo, id);
-    if (!err && slug)
-        err = put_lower(&x->repo, slug, id);
-    return err;
+    if (!x->idx && cw_link_index_new(&x->idx))
+        return CW_ERR_NOMEM;
+    cw_link_component c = {name, service_id, repo, slug};
+    return cw_link_index_add(x->idx, id, &c);
 }
 
 int64_t cw__link_index_resolve(const cw__link_index *x, int kind, const char *value, bool *oom)
 {
-    char buf[256], *heap = NULL;
-    intptr_t v = 0;
-    if (kind == CW_LINK_SERVICE) {
-        v = (intptr_t)cw_strmap_get(&x->service_id, value);
-        if (!v) {
-            char *k = lower_copy(value, buf, sizeof buf, &heap);
-            if (!k) {
-                *oom = true;
-                return -1;
-            }
-            v = (intptr_t)cw_strmap_get(&x->name, k);
-            const char *slash = strrchr(k, '/');
-            if (!v && slash && slash[1])
-                v = (intptr_t)cw_strmap_get(&x->name, slash + 1);
-        }
-    } else if (kind == CW_LINK_REPOSITORY) {
-        char *k = lower_copy(value, buf, sizeof buf, &heap);
-        if (!k) {
-            *oom = true;
-            return -1;
-        }
-        v = (intptr_t)cw_strmap_get(&x->repo, k);
-    }
-    free(heap);
-    return v ? (int64_t)v - 1 : -1;
+    if (!x->idx)
+        return -1;
+    cw_event_link_key key;
+    cw_link_key_of((cw_link_kind)kind, value, &key);
+    int64_t id = cw_link_index_resolve(x->idx, &key, oom);
+    return id >= 0 ? id : -1;
 }
 
 void cw__link_index_free(cw__link_index *x)
 {
-    cw_strmap_free(&x->service_id);
-    cw_strmap_free(&x->name);
-    cw_strmap_free(&x->repo);
+    cw_link_index_free(x->idx);
+    x->idx = NULL;
+}
+
+cw_err cw__link_owner_add(cw_link_owners *l, size_t *cap, const char *ref, const char *owner_key,
+                          const char *name, const char *service_id, const char *repo,
+                          const char *slug)
+{
+    if (l->len == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 64;
+        cw_link_owner *p = realloc(l->items, ncap * sizeof *p);
+        if (!p)
+            return CW_ERR_NOMEM;
+        l->items = p;
+        *cap = ncap;
+    }
+    /* one block holding every string, starting with ref (freed through it) */
+    const char *vals[7] = {ref, ref, owner_key, name, service_id, repo, slug};
+    size_t len = 0;
+    for (int i = 0; i < 7; i++)
+        len += vals[i] ? strlen(vals[i]) + 1 : 0;
+    char *mem = malloc(len);
+    if (!mem)
+        return CW_ERR_NOMEM;
+    cw_link_owner *o = &l->items[l->len++];
+    memset(o, 0, sizeof *o);
+    char *p = mem;
+    char *out[7] = {0};
+    for (int i = 0; i < 7; i++) {
+        if (!vals[i])
+            continue;
+        size_t n = strlen(vals[i]) + 1;
+        memcpy(p, vals[i], n);
+        out[i] = p;
+        p += n;
+    }
+    cw__lower_ascii(out[1]);
+    o->ref = out[0];
+    o->key = out[1];
+    o->owner_key = out[2];
+    o->link.name = out[3];
+    o->link.service_id = out[4];
+    o->link.repository = out[5];
+    o->link.project_slug = out[6];
+    return CW_OK;
 }
 
 /* ---- events: ids of environments and link keys ------------------------------------------ */
@@ -397,168 +397,6 @@ void cw__event_ids_clear(cw__event_ids *x)
 {
     cw_strmap_free(&x->env);
     cw_strmap_free(&x->link);
-}
-
-/* ---- events: delivery inputs ----------------------------------------------------------- */
-
-typedef struct cw__id_idx {
-    int64_t id;
-    int32_t idx;
-} id_idx;
-
-static int id_idx_cmp(const void *a, const void *b)
-{
-    const id_idx *x = a, *y = b;
-    return (x->id > y->id) - (x->id < y->id);
-}
-
-static cw_err dl_oom(cw_diag *d) { return cw_fail(d, CW_ERR_NOMEM, "delivery: out of memory"); }
-
-cw_err cw__delivery_load_init(cw__delivery_load *l, const cw_delivery_query *q, cw_diag *d)
-{
-    memset(l, 0, sizeof *l);
-    l->q = q;
-    if (cw__delivery_builder_new(&l->b))
-        return dl_oom(d);
-    return CW_OK;
-}
-
-void cw__delivery_load_free(cw__delivery_load *l)
-{
-    cw__delivery_builder_free(l->b);
-    free(l->ids);
-    free(l->comp);
-    free(l->prod);
-    free(l->repo_links);
-    memset(l, 0, sizeof *l);
-}
-
-cw_err cw__delivery_load_component(cw__delivery_load *l, int64_t id, const char *ref,
-                                   const char *owner, cw_diag *d)
-{
-    cw_err err = CW_OK;
-    if (l->nids == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 64;
-        id_idx *p = realloc(l->ids, ncap * sizeof *p);
-        if (!p)
-            err = CW_ERR_NOMEM;
-        else {
-            l->ids = p;
-            l->cap = ncap;
-        }
-    }
-    if (!err && l->nids >= INT32_MAX)
-        err = CW_ERR_TOO_LARGE;
-    if (!err) {
-        l->ids[l->nids] = (id_idx){id, (int32_t)l->nids};
-        err = cw__delivery_add_component(l->b, ref, owner);
-    }
-    if (err)
-        return cw_fail(d, err, "delivery: out of memory loading components");
-    l->nids++;
-    return CW_OK;
-}
-
-void cw__delivery_load_components_done(cw__delivery_load *l)
-{
-    if (l->nids)
-        qsort(l->ids, l->nids, sizeof *l->ids, id_idx_cmp);
-}
-
-cw_err cw__delivery_load_maps(cw__delivery_load *l, cw__read_int_fn read_int, void *conn,
-                              cw_diag *d)
-{
-    int64_t max_link = 0, max_env = 0;
-    cw_err err = read_int(conn, "SELECT coalesce(max(id), 0) FROM event_links", &max_link, d);
-    if (!err)
-        err = read_int(conn, "SELECT coalesce(max(id), 0) FROM event_envs", &max_env, d);
-    if (err)
-        return err;
-    l->nlinks = (size_t)max_link + 1;
-    l->nenvs = (size_t)max_env + 1;
-    l->comp = malloc(l->nlinks * sizeof *l->comp);
-    l->prod = calloc(l->nenvs, sizeof *l->prod);
-    l->repo_links = l->nids ? calloc(l->nids, sizeof *l->repo_links) : NULL;
-    if (!l->comp || !l->prod || (l->nids && !l->repo_links))
-        return dl_oom(d);
-    for (size_t i = 0; i < l->nlinks; i++)
-        l->comp[i] = -1;
-    return CW_OK;
-}
-
-cw_err cw__delivery_load_link(cw__delivery_load *l, int64_t link, int64_t component_id,
-                              int kind, bool *in_scope, cw_diag *d)
-{
-    id_idx key = {component_id, 0};
-    const id_idx *hit =
-        l->nids ? bsearch(&key, l->ids, l->nids, sizeof *l->ids, id_idx_cmp) : NULL;
-    *in_scope = false;
-    if (!hit || link <= 0 || (size_t)link >= l->nlinks)
-        return CW_OK;
-    l->comp[link] = hit->idx;
-    *in_scope = true;
-    /* changes reach a component under each of its repository keys */
-    if (kind == CW_LINK_REPOSITORY && ++l->repo_links[hit->idx] == 2 &&
-        cw__delivery_mark_multi_link(l->b, hit->idx))
-        return dl_oom(d);
-    return CW_OK;
-}
-
-void cw__delivery_load_env(cw__delivery_load *l, int64_t env, const char *name)
-{
-    if (env > 0 && (size_t)env < l->nenvs)
-        l->prod[env] = cw_env_is_production(name, l->q->production_env);
-}
-
-static int32_t comp_of(const cw__delivery_load *l, int64_t link)
-{
-    return link > 0 && (size_t)link < l->nlinks ? l->comp[link] : -1;
-}
-
-cw_err cw__delivery_load_service(cw__delivery_load *l, int64_t link, int kind, int64_t time_ms,
-                                 int64_t env, cw__text artifact, cw__text chain,
-                                 const char *changes, cw_diag *d)
-{
-    int32_t comp = comp_of(l, link);
-    if (comp < 0 || !(env > 0 && (size_t)env < l->nenvs && l->prod[env]))
-        return CW_OK;
-    cw_err err = CW_OK;
-    if (kind == CW__EVK_ROLLEDBACK) {
-        if (l->q->what & CW_DELIVERY_ROLLBACKS)
-            err = cw__delivery_add_rollback(l->b, comp, time_ms);
-    } else if (l->q->what & CW_DELIVERY_DEPLOYMENTS) {
-        err = cw__delivery_add_deployment(l->b, comp, time_ms, artifact.s,
-                                          artifact.s ? artifact.n : 0, chain.s,
-                                          chain.s ? chain.n : 0, changes);
-    }
-    return err ? cw_fail(d, err, "delivery: out of memory loading deployments") : CW_OK;
-}
-
-cw_err cw__delivery_load_change(cw__delivery_load *l, int64_t link, cw__text subject, int kind,
-                                int64_t time_ms, cw_diag *d)
-{
-    int32_t comp = comp_of(l, link);
-    if (comp < 0)
-        return CW_OK;
-    cw_err err = cw__delivery_add_change_event(l->b, comp, subject.s ? subject.s : "",
-                                               subject.s ? subject.n : 0, kind, time_ms);
-    return err ? cw_fail(d, err, "delivery: out of memory loading changes") : CW_OK;
-}
-
-cw_err cw__delivery_load_incident(cw__delivery_load *l, int64_t link, cw__text subject,
-                                  int kind, int64_t time_ms, cw__text artifact, cw_diag *d)
-{
-    cw_err err = cw__delivery_add_incident_event(
-        l->b, comp_of(l, link), subject.s ? subject.s : "", subject.s ? subject.n : 0, kind,
-        time_ms, artifact.s, artifact.s ? artifact.n : 0);
-    return err ? cw_fail(d, err, "delivery: out of memory loading incidents") : CW_OK;
-}
-
-cw_err cw__delivery_load_finish(cw__delivery_load *l, cw_delivery_data *out, cw_diag *d)
-{
-    cw__delivery_builder *b = l->b;
-    l->b = NULL;
-    return cw__delivery_finish(b, !cw__scoped(l->q->scope), out, d);
 }
 
 /* ---- entities: before the SQL ------------------------------------------------------------ */

@@ -3,8 +3,7 @@
  * stores (internal to src/store/): rows turned into structs from plain
  * column values, SQL assembly parameterised by a small dialect (event
  * filters, entity pages, scopes), checks made before any SQL runs, the
- * link-key index, the delivery loader's per-row logic and the migration
- * loop. A backend keeps its SQL text, binding and stepping, reads each
+ * link-key index, the delivery scan's shared SQL and the migration loop. A backend keeps its SQL text, binding and stepping, reads each
  * column into the plain values below and hands them over.
  */
 #ifndef CW_STORE_ROWS_H
@@ -58,9 +57,6 @@ typedef struct {
 
 /* ---- scopes --------------------------------------------------------------------- */
 
-/* Whether sc names an entity (not NULL, not the whole organisation). */
-bool cw__scoped(const cw_scope *sc);
-
 /*
  * SQL selecting the entity ids of a scope's Components into out; param is
  * the placeholder text the scope's key is bound to ("?1", "$2"); the whole
@@ -110,25 +106,39 @@ cw_err cw__unmatched_key_fill(cw_unmatched_key *k, int link_kind, cw__text value
 cw_err cw__unmatched_keys_done(cw_err err, cw_unmatched_key *keys, size_t len,
                                cw_unmatched_key **out, size_t *n);
 
+/* Whether an event arriving with a stored event's (source, id) is the same
+ * event: the same compact text, or the same JSON value (member order
+ * aside). Otherwise it is a conflict, not a duplicate. */
+bool cw__event_body_same(const char *stored, size_t stored_len, const char *incoming);
+
 /* ---- events: link index ------------------------------------------------------------ */
 
-/* The catalog as the link rules see it (events.h): the first Component
- * added (in key order) wins a tie, as cw_link_match's lowest index. Zero it
- * before use. */
+/* The catalog as the link rules see it (events.h, cw_link_index): a key
+ * that several Components claim links to none of them. Zero it before use. */
 typedef struct {
-    cw_strmap service_id;  /* exact annotation value -> id + 1 */
-    cw_strmap name;        /* lower-cased metadata.name -> id + 1 */
-    cw_strmap repo;        /* lower-cased repository / project slug -> id + 1 */
+    cw_link_index *idx;    /* created by the first add */
 } cw__link_index;
 
 /* Adds Component id; service_id, repo and slug are NULL when absent (or not
  * strings). Fails only with CW_ERR_NOMEM. */
 cw_err cw__link_index_add(cw__link_index *x, int64_t id, const char *name,
                           const char *service_id, const char *repo, const char *slug);
-/* Entity id of the Component a link key matches, or -1; *oom set when a
- * lower-cased copy could not be made. */
+/* Entity id of the one Component a link key matches, or -1 (none, or
+ * several); *oom set when a lower-cased copy could not be made. */
 int64_t cw__link_index_resolve(const cw__link_index *x, int kind, const char *value, bool *oom);
 void cw__link_index_free(cw__link_index *x);
+
+/* Appends one Component to a cw_link_owners list (strings copied; owner_key,
+ * service_id, repo and slug may be NULL). CW_ERR_NOMEM only. */
+cw_err cw__link_owner_add(cw_link_owners *l, size_t *cap, const char *ref, const char *owner_key,
+                          const char *name, const char *service_id, const char *repo,
+                          const char *slug);
+
+/* The columns both backends select for it, in this order: ref, owner key,
+ * name, then the three annotations (text when they are strings). */
+#define CW__LINK_OWNERS_OWNER_SQL                                                     \
+    "(SELECT target_key FROM relations r WHERE r.entity_id = e.id AND"                \
+    " r.type = 'ownedBy' ORDER BY target_key LIMIT 1)"
 
 /* ---- events: ids of environments and link keys within one transaction ---------------- */
 
@@ -157,57 +167,13 @@ cw_err cw__event_link_put(cw__event_ids *x, int kind, const char *value, int64_t
 /* Forgets every id (after a rollback they may no longer exist). */
 void cw__event_ids_clear(cw__event_ids *x);
 
-/* ---- events: delivery inputs ----------------------------------------------------------- */
+/* ---- events: delivery rows -------------------------------------------------------------- */
 
-/*
- * The state of one delivery load: the scope's components (entity id ->
- * component index), dense maps link id -> component and environment id ->
- * production, and the builder the rows go to. A backend streams its rows
- * through these calls in this order: components, maps, then event rows.
- * A NULL link or environment id is passed as 0.
- */
-typedef struct {
-    const cw_delivery_query *q;
-    cw__delivery_builder *b;   /* owned until cw__delivery_load_finish */
-    struct cw__id_idx *ids;    /* components by entity id (sorted when done) */
-    size_t nids, cap;
-    int32_t *comp;             /* link id -> component index or -1 */
-    size_t nlinks;
-    bool *prod;                /* environment id -> production */
-    size_t nenvs;
-    int32_t *repo_links;       /* per component: repository link keys seen */
-} cw__delivery_load;
-
-cw_err cw__delivery_load_init(cw__delivery_load *l, const cw_delivery_query *q, cw_diag *d);
-void cw__delivery_load_free(cw__delivery_load *l);
-/* One component row (owner NULL when none); failures are put in d. */
-cw_err cw__delivery_load_component(cw__delivery_load *l, int64_t id, const char *ref,
-                                   const char *owner, cw_diag *d);
-/* After the last component: sorts them for the link rows. */
-void cw__delivery_load_components_done(cw__delivery_load *l);
-/* An integer from a one-row statement without parameters, on conn. */
-typedef cw_err (*cw__read_int_fn)(void *conn, const char *sql, int64_t *out, cw_diag *d);
-/* Sizes the maps for the largest link and environment ids (read through read_int). */
-cw_err cw__delivery_load_maps(cw__delivery_load *l, cw__read_int_fn read_int, void *conn,
-                              cw_diag *d);
-/* The matched link rows (id, component_id, kind) for cw__delivery_load_link. */
+/* The matched link rows (id, component_id, kind) for the sink's link. */
 #define CW__DELIVERY_LINKS_SQL \
     "SELECT id, component_id, kind FROM event_links WHERE component_id IS NOT NULL"
-/* One matched link row; *in_scope is set when it links a component of the
- * load (its id then belongs to the scope's links). */
-cw_err cw__delivery_load_link(cw__delivery_load *l, int64_t link, int64_t component_id,
-                              int kind, bool *in_scope, cw_diag *d);
-void cw__delivery_load_env(cw__delivery_load *l, int64_t env, const char *name);
-/* Event rows of the service, change and incident classes. */
-cw_err cw__delivery_load_service(cw__delivery_load *l, int64_t link, int kind, int64_t time_ms,
-                                 int64_t env, cw__text artifact, cw__text chain,
-                                 const char *changes, cw_diag *d);
-cw_err cw__delivery_load_change(cw__delivery_load *l, int64_t link, cw__text subject, int kind,
-                                int64_t time_ms, cw_diag *d);
-cw_err cw__delivery_load_incident(cw__delivery_load *l, int64_t link, cw__text subject,
-                                  int kind, int64_t time_ms, cw__text artifact, cw_diag *d);
-/* Moves the result into out; the builder is released either way. */
-cw_err cw__delivery_load_finish(cw__delivery_load *l, cw_delivery_data *out, cw_diag *d);
+#define CW__DELIVERY_MAX_LINK_SQL "SELECT coalesce(max(id), 0) FROM event_links"
+#define CW__DELIVERY_MAX_ENV_SQL "SELECT coalesce(max(id), 0) FROM event_envs"
 
 /* ---- entities: before the SQL ------------------------------------------------------------ */
 

@@ -82,22 +82,6 @@ out:
     return CW_OK;
 }
 
-cw_err cw_scan_index(const json_t *arr, cw_strmap *m, cw_diag *d)
-{
-    size_t i;
-    json_t *e;
-    json_array_foreach(arr, i, e) {
-        cw_ref ref;
-        if (cw_entity_ref(e, &ref, NULL) != CW_OK)
-            continue;
-        char key[CW_REF_MAX];
-        cw_ref_key(&ref, key);
-        if (cw_strmap_put(m, key, e))
-            return cw_fail(d, CW_ERR_NOMEM, "out of memory indexing the catalog");
-    }
-    return CW_OK;
-}
-
 /* ---- cache ---------------------------------------------------------------------- */
 
 typedef struct {

@@ -56,8 +56,4 @@ void cw_scan_cache_free(cw_scan_cache *c);
 cw_err cw_scan_cache_read(cw_scan_cache *c, cw_store *s, json_t **out, uint64_t *version,
                           cw_diag *d);
 
-/* Fills m (initialised by the caller) with lower-cased "kind:ns/name" ->
- * entity (borrowed from arr) for each entity of arr. */
-cw_err cw_scan_index(const json_t *arr, cw_strmap *m, cw_diag *d);
-
 #endif

@@ -13,6 +13,7 @@ void cw_buf_init(cw_buf *b, size_t max)
     b->len = 0;
     b->cap = 0;
     b->max = max ? max : CW_BUF_DEFAULT_MAX;
+    b->err = CW_OK;
 }
 
 void cw_buf_free(cw_buf *b)
@@ -21,28 +22,54 @@ void cw_buf_free(cw_buf *b)
     b->data = NULL;
     b->len = 0;
     b->cap = 0;
+    b->err = CW_OK;
 }
 
 void cw_buf_reset(cw_buf *b)
 {
     b->len = 0;
+    b->err = CW_OK;
     if (b->data)
         b->data[0] = '\0';
 }
 
+void cw_buf_truncate(cw_buf *b, size_t n)
+{
+    if (n < b->len) {
+        b->len = n;
+        b->data[n] = '\0';
+    }
+    b->err = CW_OK;
+}
+
+/* Records the first error (sticky) and returns it. */
+static cw_err buf_fail(cw_buf *b, cw_err err)
+{
+    if (b->err == CW_OK)
+        b->err = err;
+    return b->err;
+}
+
 static cw_err buf_reserve(cw_buf *b, size_t extra)
 {
+    if (b->err)
+        return b->err;
     if (extra > b->max || b->len > b->max - extra)
-        return CW_ERR_TOO_LARGE;
+        return buf_fail(b, CW_ERR_TOO_LARGE);
     size_t need = b->len + extra + 1;
     if (need <= b->cap)
         return CW_OK;
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need)
         cap *= 2;
+    /* never more than the hard limit can use: a request body capped at its
+     * Content-Length is allocated once at that size, not rounded up to
+     * twice it */
+    if (cap > b->max + 1)
+        cap = b->max + 1;
     char *p = realloc(b->data, cap);
     if (!p)
-        return CW_ERR_NOMEM;
+        return buf_fail(b, CW_ERR_NOMEM);
     b->data = p;
     b->cap = cap;
     return CW_OK;
@@ -66,12 +93,14 @@ cw_err cw_buf_putc(cw_buf *b, char c) { return cw_buf_append(b, &c, 1); }
 
 cw_err cw_buf_vprintf(cw_buf *b, const char *fmt, va_list ap)
 {
+    if (b->err)
+        return b->err;
     va_list ap2;
     va_copy(ap2, ap);
     int n = vsnprintf(NULL, 0, fmt, ap2);
     va_end(ap2);
     if (n < 0)
-        return CW_ERR_INTERNAL;
+        return buf_fail(b, CW_ERR_INTERNAL);
     cw_err err = buf_reserve(b, (size_t)n);
     if (err)
         return err;

@@ -3,6 +3,13 @@
  * Growing past the cap fails with CW_ERR_TOO_LARGE and leaves the buffer as
  * it was; a failed allocation leaves it as it was too. The buffer owns its
  * memory; cw_buf_free releases it and makes the buffer empty again.
+ *
+ * The first error is sticky (as SQLite's sqlite3_str): after an append
+ * failed, every later append does nothing and returns that error, so text
+ * assembled piece by piece is either whole or marked failed, never missing
+ * a piece in the middle. Callers may ignore the result of each append and
+ * check cw_buf_error once before using the contents. cw_buf_init,
+ * cw_buf_reset and cw_buf_free clear the error.
  */
 #ifndef CW_BUF_H
 #define CW_BUF_H
@@ -18,6 +25,7 @@ typedef struct {
     size_t len;
     size_t cap;   /* allocated bytes */
     size_t max;   /* hard limit on len; 0 means 1 GiB */
+    cw_err err;   /* the first append that failed, CW_OK if none */
 } cw_buf;
 
 void cw_buf_init(cw_buf *b, size_t max);
@@ -41,7 +49,7 @@ cw_err cw_buf_json_str(cw_buf *b, const char *s);
  * append a few bytes at a time (JSON). */
 static inline cw_err cw_buf_add(cw_buf *b, const void *data, size_t n)
 {
-    if (b->cap - b->len > n && b->len + n <= b->max) {
+    if (b->err == CW_OK && b->cap - b->len > n && b->len + n <= b->max) {
         memcpy(b->data + b->len, data, n);
         b->len += n;
         b->data[b->len] = '\0';
@@ -49,6 +57,12 @@ static inline cw_err cw_buf_add(cw_buf *b, const void *data, size_t n)
     }
     return cw_buf_append(b, data, n);
 }
+/* Back to the first n bytes (n <= len) with no error: undoes appends that
+ * are not wanted, or that failed (a key too long to index), so that the
+ * buffer can go on from a prefix known to be whole. */
+void cw_buf_truncate(cw_buf *b, size_t n);
+/* The first error of an append since init/reset/truncate, CW_OK if none. */
+static inline cw_err cw_buf_error(const cw_buf *b) { return b->err; }
 /* Hands the contents to the caller (free() them) and empties the buffer. */
 char *cw_buf_steal(cw_buf *b, size_t *len);
 /* A pointer to the contents, "" when empty. */

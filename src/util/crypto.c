@@ -1,4 +1,4 @@
-/* crypto.c — SHA-256, random bytes, UUIDs, base64url, constant-time compare. */
+/* crypto.c — SHA-256, random bytes, base64url, constant-time compare. */
 #include "util/crypto.h"
 
 #include <openssl/crypto.h>
@@ -24,19 +24,6 @@ void cw_sha256_hex(const void *data, size_t len, char out[65])
 cw_err cw_random_bytes(void *buf, size_t len)
 {
     return RAND_bytes(buf, (int)len) == 1 ? CW_OK : CW_ERR_INTERNAL;
-}
-
-cw_err cw_uuid4(char out[37])
-{
-    unsigned char b[16];
-    if (cw_random_bytes(b, sizeof b))
-        return CW_ERR_INTERNAL;
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-             b[13], b[14], b[15]);
-    return CW_OK;
 }
 
 bool cw_consttime_equal(const char *a, const char *b, size_t len)

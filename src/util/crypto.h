@@ -12,9 +12,9 @@
 void cw_sha256_hex(const void *data, size_t len, char out[65]);
 /* Fills buf with cryptographically secure random bytes. */
 cw_err cw_random_bytes(void *buf, size_t len);
-/* A random UUIDv4 in canonical text form; out has 37 bytes. */
-cw_err cw_uuid4(char out[37]);
-/* Compares two equal-length strings without data-dependent timing. */
+/* Compares two equal-length strings without data-dependent timing. No caller
+ * yet: kept for comparing shared secrets (webhook and token checks) so that
+ * no one reaches for memcmp there. */
 bool cw_consttime_equal(const char *a, const char *b, size_t len);
 /* base64url without padding. Returns malloc'd text or NULL on OOM. */
 char *cw_base64url_encode(const void *data, size_t len);

@@ -51,13 +51,3 @@ void cw_log(cw_log_level level, const char *msg, json_t *fields)
     fwrite(text, 1, n + 1, stderr);
     free(text);
 }
-
-void cw_logf(cw_log_level level, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    cw_log(level, msg, NULL);
-}

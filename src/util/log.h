@@ -15,7 +15,5 @@ cw_log_level cw_log_get_level(void);
 int cw_log_parse_level(const char *s);
 /* Logs msg with the fields of `fields` (stolen; may be NULL). */
 void cw_log(cw_log_level level, const char *msg, json_t *fields);
-/* Convenience: printf-style message without extra fields. */
-void cw_logf(cw_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CatalogClient, CATALOG_FILTER_EXISTS } from '@backstage/catalog-client';
-import { startServer, sharedData, tempDir } from './helpers.mjs';
+import { startServer, testData, tempDir } from './helpers.mjs';
 
 // ---- test data -------------------------------------------------------------
-// Backstage's example files (../shared/data/backstage) hold 17 valid entities
+// Backstage's example files (tests/data/backstage) hold 17 valid entities
 // once invalid-component.yaml is left out (Location targets are not there).
 const SHARED_COUNT = 17;
 const SHARED_COMPONENTS = [
@@ -69,7 +69,7 @@ describe('Backstage catalog API with @backstage/catalog-client', () => {
     const dir = tempDir('conway-backstage-');
     const fleetFile = join(dir, 'fleet.json');
     writeFileSync(fleetFile, JSON.stringify(fleetEntities));
-    const backstageDir = join(sharedData, 'backstage');
+    const backstageDir = join(testData, 'backstage');
     const files = readdirSync(backstageDir)
       .filter((f) => f.endsWith('.yaml') && f !== 'invalid-component.yaml')
       .map((f) => join(backstageDir, f));

@@ -4,7 +4,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, sharedData, conway, tempDir } from './helpers.mjs';
+import { startServer, testData, conway, tempDir } from './helpers.mjs';
 
 const component = (name, extra = {}) => ({
   apiVersion: 'backstage.io/v1alpha1',
@@ -227,7 +227,7 @@ describe('catalog API (token required)', () => {
 
 describe('public read, examples and durability', () => {
   test('every Backstage example file imports; the invalid one is rejected by field', async () => {
-    const dir = join(sharedData, 'backstage');
+    const dir = join(testData, 'backstage');
     const srv = await startServer();
     try {
       const r = conway(['import', '--db', srv.db, dir]);

@@ -8,13 +8,21 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { writeFileSync } from 'node:fs';
-import { startServer, sharedData, conway, tempDir } from './helpers.mjs';
+import { startServer, testData, conway, tempDir } from './helpers.mjs';
 
-const dir = join(sharedData, 'cdevents');
+const dir = join(testData, 'cdevents');
 const examples = readdirSync(dir).filter((f) => f.endsWith('.json')).sort()
   .map((f) => ({ file: f, event: JSON.parse(readFileSync(join(dir, f), 'utf8')) }));
 const keyOf = (e) => `${e.context.source}\u0000${e.context.id}`;
 const distinct = new Set(examples.map((x) => keyOf(x.event))).size;
+// Issue #10: an example under a (source, id) already taken by another
+// example with a different body is a conflict, not a duplicate (the
+// examples of the spec share one id across event types).
+const canonical = (v) => JSON.stringify(v, (k, x) => (x && typeof x === 'object' && !Array.isArray(x)
+  ? Object.fromEntries(Object.keys(x).sort().map((key) => [key, x[key]])) : x));
+const firstOf = new Map();
+for (const x of examples) if (!firstOf.has(keyOf(x.event))) firstOf.set(keyOf(x.event), canonical(x.event));
+const conflicting = examples.filter((x) => canonical(x.event) !== firstOf.get(keyOf(x.event))).length;
 
 const structured = (e) => ({
   specversion: '1.0', id: e.context.id, source: e.context.source, type: e.context.type,
@@ -64,17 +72,17 @@ const merged = (pr, repo, opts = {}) => cdevent('change.merged', { subject: pr, 
 describe('intake modes: every CDEvents conformance example', () => {
   const send = {
     plain: async (srv, token) => {
-      let accepted = 0, duplicates = 0;
+      let accepted = 0, duplicates = 0, conflicts = 0;
       for (const { file, event } of examples) {
         const r = await srv.json('/api/v1/events', { method: 'POST', token, headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
         assert.equal(r.status, 202, `${file}: ${JSON.stringify(r.body)}`);
-        assert.equal(r.body.accepted + r.body.duplicates, 1, file);
-        accepted += r.body.accepted; duplicates += r.body.duplicates;
+        assert.equal(r.body.accepted + r.body.duplicates + r.body.conflicts, 1, file);
+        accepted += r.body.accepted; duplicates += r.body.duplicates; conflicts += r.body.conflicts;
       }
-      return { accepted, duplicates };
+      return { accepted, duplicates, conflicts };
     },
     binary: async (srv, token) => {
-      let accepted = 0, duplicates = 0;
+      let accepted = 0, duplicates = 0, conflicts = 0;
       for (const { file, event } of examples) {
         const c = event.context;
         const r = await srv.json('/api/v1/events', {
@@ -82,18 +90,18 @@ describe('intake modes: every CDEvents conformance example', () => {
           headers: { 'content-type': 'application/json; charset=utf-8', 'ce-specversion': '1.0', 'ce-id': c.id, 'ce-source': c.source, 'ce-type': c.type, 'ce-time': c.timestamp },
         });
         assert.equal(r.status, 202, `${file}: ${JSON.stringify(r.body)}`);
-        accepted += r.body.accepted; duplicates += r.body.duplicates;
+        accepted += r.body.accepted; duplicates += r.body.duplicates; conflicts += r.body.conflicts;
       }
-      return { accepted, duplicates };
+      return { accepted, duplicates, conflicts };
     },
     structured: async (srv, token) => {
-      let accepted = 0, duplicates = 0;
+      let accepted = 0, duplicates = 0, conflicts = 0;
       for (const { file, event } of examples) {
         const r = await srv.json('/api/v1/events', { method: 'POST', token, headers: { 'content-type': 'application/cloudevents+json' }, body: JSON.stringify(structured(event)) });
         assert.equal(r.status, 202, `${file}: ${JSON.stringify(r.body)}`);
-        accepted += r.body.accepted; duplicates += r.body.duplicates;
+        accepted += r.body.accepted; duplicates += r.body.duplicates; conflicts += r.body.conflicts;
       }
-      return { accepted, duplicates };
+      return { accepted, duplicates, conflicts };
     },
     batch: async (srv, token) => (await srv.json('/api/v1/events', { method: 'POST', token, headers: { 'content-type': 'application/cloudevents-batch+json' }, body: JSON.stringify(examples.map((x) => structured(x.event))) })).body,
     array: async (srv, token) => (await srv.json('/api/v1/events', { method: 'POST', token, headers: { 'content-type': 'application/json' }, body: JSON.stringify(examples.map((x) => x.event)) })).body,
@@ -111,14 +119,17 @@ describe('intake modes: every CDEvents conformance example', () => {
       try {
         const token = srv.token('ingest');
         const r = await fn(srv, token);
-        assert.equal(r.accepted + r.duplicates, examples.length, JSON.stringify(r));
+        assert.equal(r.accepted + r.duplicates + r.conflicts, examples.length, JSON.stringify(r));
         assert.equal(r.accepted, distinct);
+        assert.equal(r.conflicts, conflicting, JSON.stringify(r));
         const list = await srv.json('/api/v1/events?limit=1000');
         assert.equal(list.status, 200);
         assert.equal(list.body.items.length, distinct);
-        // a re-delivery of everything is all duplicates
+        // a re-delivery of everything stores nothing: the same bodies are
+        // duplicates, the others still conflict
         const again = await fn(srv, token);
-        assert.deepEqual({ accepted: again.accepted, duplicates: again.duplicates }, { accepted: 0, duplicates: examples.length });
+        assert.deepEqual({ accepted: again.accepted, duplicates: again.duplicates, conflicts: again.conflicts },
+          { accepted: 0, duplicates: examples.length - conflicting, conflicts: conflicting });
         assert.equal((await srv.json('/api/v1/events?limit=1000')).body.items.length, distinct);
       } finally { await srv.stop(); }
     });
@@ -155,13 +166,13 @@ describe('intake rules', () => {
     let r = await post([a, b]);
     assert.equal(r.status, 202);
     assert.match(r.headers.get('content-type'), /^application\/json/);
-    assert.deepEqual(r.body, { accepted: 2, duplicates: 0 });
+    assert.deepEqual(r.body, { accepted: 2, duplicates: 0, conflicts: 0 });
     r = await post([a, b, merged('pr-2', 'org/svc')]);
-    assert.deepEqual(r.body, { accepted: 1, duplicates: 2 });
+    assert.deepEqual(r.body, { accepted: 1, duplicates: 2, conflicts: 0 });
     // the same id from another source is another event
     r = await post({ ...a, context: { ...a.context, source: '/elsewhere' } });
-    assert.deepEqual(r.body, { accepted: 1, duplicates: 0 });
-    assert.deepEqual((await post([])).body, { accepted: 0, duplicates: 0 });
+    assert.deepEqual(r.body, { accepted: 1, duplicates: 0, conflicts: 0 });
+    assert.deepEqual((await post([])).body, { accepted: 0, duplicates: 0, conflicts: 0 });
   });
 
   test('one invalid event rejects the whole request, naming its index and field', async () => {
@@ -195,7 +206,7 @@ describe('intake rules', () => {
 
   test('bodies over the limit and requests with too many events are 413', async () => {
     // announce a body over the limit: the answer comes before any of it is sent
-    const raw = await rawRequest(srv.port, `POST /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ingest}\r\nContent-Type: application/json\r\nContent-Length: 4100000\r\n\r\n`);
+    const raw = await rawRequest(srv.port, `POST /api/v1/events HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${ingest}\r\nContent-Type: application/json\r\nContent-Length: 4100000\r\n\r\n`);
     assert.match(raw, /^HTTP\/1\.1 413 /);
     assert.match(raw, /exceeds the limit of 4000000 bytes/);
     const lines = [];
@@ -210,7 +221,7 @@ describe('intake rules', () => {
     const custom = cdevent('x', { subject: 'thing' });
     custom.context.type = 'dev.cdeventsx.mytool-widget.spun.0.1.0';
     const newer = deployed('svc', 'prod', { version: '0.9.0' });
-    assert.deepEqual((await post([custom, newer])).body, { accepted: 2, duplicates: 0 });
+    assert.deepEqual((await post([custom, newer])).body, { accepted: 2, duplicates: 0, conflicts: 0 });
     const r = await srv.json('/api/v1/events?type=dev.cdeventsx.', { token: viewer });
     assert.equal(r.body.items.length, 1);
     assert.deepEqual(r.body.items[0].cdevent, custom);
@@ -238,7 +249,7 @@ describe('listing', () => {
     }
     all.push(deployed('ghost', 'production', { id: 'g1', t: T0 }));
     const r = await srv.json('/api/v1/events', { method: 'POST', token: ingest, headers: { 'content-type': 'application/x-ndjson' }, body: all.map((e) => JSON.stringify(e)).join('\n') });
-    assert.deepEqual(r.body, { accepted: all.length, duplicates: 0 });
+    assert.deepEqual(r.body, { accepted: all.length, duplicates: 0, conflicts: 0 });
   });
   after(async () => { await srv.stop(); });
 

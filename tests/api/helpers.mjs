@@ -8,7 +8,7 @@ import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const sharedData = resolve(repoRoot, '..', 'shared', 'data');
+export const testData = resolve(repoRoot, 'tests', 'data');
 export const conwayBin = process.env.CONWAY_BIN || join(repoRoot, 'build', 'conway');
 
 // Runs the CLI synchronously; returns {status, stdout, stderr}.
@@ -119,10 +119,11 @@ export async function startServer({ db, publicRead = true, args = [], imports = 
       return Buffer.concat(parts);
     },
     // Creates a token with the CLI (works while the server runs).
-    token(role, { team, name } = {}) {
+    token(role, { team, name, sources = [] } = {}) {
       const a = ['token', 'create', '--db', dbPath, '--role', role];
       if (team) a.push('--team', team);
       if (name) a.push('--name', name);
+      for (const s of sources) a.push('--source', s);
       const r = conway(a);
       if (r.status !== 0) throw new Error(`token create failed: ${r.stderr}`);
       return r.stdout.trim();

@@ -8,12 +8,19 @@
 //   method      default GET
 //   path        request target; a string sent as latin1 bytes, so '\xff'
 //               is the raw byte 0xFF (not percent-encoded)
-//   token       'admin' | 'editor' | 'viewer' | 'scoped' | null (default
-//               'admin'), or { raw: 'Authorization header value' }
+//   token       'admin' | 'editor' | 'viewer' | 'scoped' (an editor of
+//               group:default/nobody-team) | 'scopedIngest' (an ingest token of
+//               that team) | 'sourced' (an ingest token bound to the source
+//               prefix /hostile-only/) | null (default 'admin'), or
+//               { raw: 'Authorization header value' }
 //   body        string (sent as UTF-8) or Buffer
 //   type        Content-Type of the body (default application/json when a
 //               body is given; null sends none)
 //   headers     extra raw header lines
+//   host        the Host header's value (default 127.0.0.1)
+//   noLength    send no Content-Length of our own (headers may give one:
+//               with body '' only the head is sent, announcing a body that
+//               never comes, so the answer must come before any body)
 //   chunked     send the body with Transfer-Encoding: chunked
 //   status      expected status, or a list of acceptable statuses
 //   detail      RegExp the problem+json detail must match (problem answers)
@@ -180,6 +187,56 @@ export function hostileCases() {
     { name: 'a header line without a colon', headers: ['NoColonHere'], path: '/api/v1/entities', status: [200, 400], notProblem: 'maybe', items: 'any' },
   );
 
+  // ---- judged by the head, before any body is read ---------------------------------
+  // Each announces a body and sends none of it: the answer must not wait for it.
+  const announce = (n) => ({ body: '', noLength: true, type: null, headers: [`Content-Length: ${n}`] });
+  const SIXTEEN = 16 << 20;
+  cases.push(
+    { name: 'POST to /healthz announcing 16 MiB without a token', method: 'POST', path: '/healthz', token: null, ...announce(SIXTEEN), status: 405, detail: /not allowed/ },
+    { name: 'POST to an unknown route announcing 16 MiB', method: 'POST', path: '/api/v1/nowhere', token: null, ...announce(SIXTEEN), status: 404, detail: /no such resource/ },
+    put('write announcing 16 MiB without a token', '', { ...announce(SIXTEEN), token: null, status: 401, detail: /bearer token/ }),
+    put('write announcing 16 MiB with an unknown token', '', { ...announce(SIXTEEN), token: { raw: 'Bearer cw_unknown' }, status: 401, detail: /unknown or revoked/ }),
+    put('viewer write announcing 16 MiB', '', { ...announce(SIXTEEN), token: 'viewer', status: 403, detail: /needs 'editor'/ }),
+    imp('viewer import announcing 16 MiB', '', { ...announce(SIXTEEN), token: 'viewer', status: 403, detail: /needs 'editor'/ }),
+    put('entity announcing one byte more than 1 MiB', '', { ...announce((1 << 20) + 1), status: 413, detail: /exceeds the limit of 1048576 bytes/ }),
+    imp('import announcing more than --max-body', '', { ...announce((1 << 20) + 1), status: 413, detail: /exceeds the limit of 1048576 bytes/ }),
+    { name: 'events announcing more than --max-body', method: 'POST', path: '/api/v1/events', ...announce((1 << 20) + 1), status: 413, detail: /exceeds the limit of 1048576 bytes/ },
+    { name: 'CODEOWNERS announcing more than --max-body', method: 'POST', path: '/api/v1/codeowners', ...announce((1 << 20) + 1), status: 413, detail: /exceeds the limit/ },
+    { name: 'by-refs announcing more than 1 MiB', method: 'POST', path: '/api/catalog/entities/by-refs', ...announce((1 << 20) + 1), status: 413, detail: /exceeds the limit of 1048576 bytes/ },
+    { name: 'GET announcing a body', path: '/api/v1/entities', ...announce(100), status: 413, detail: /takes no request body/ },
+    { name: 'DELETE announcing a body', method: 'DELETE', path: PUT, ...announce(100), status: 413, detail: /takes no request body/ },
+    { name: 'GET with a chunked body', path: '/api/v1/entities', body: '', noLength: true, type: null, headers: ['Transfer-Encoding: chunked'], status: 413, detail: /takes no request body/ },
+    imp('import without Content-Length', '', { noLength: true, status: 411, detail: /Content-Length/ }),
+    { name: 'events without Content-Length', method: 'POST', path: '/api/v1/events', body: '', noLength: true, status: 411, detail: /Content-Length/ },
+    put('entity without Content-Length', '', { noLength: true, status: 411, detail: /Content-Length/ }),
+    put('two different Content-Length headers', '{}', { noLength: true, headers: ['Content-Length: 2', 'Content-Length: 5'], status: 400, detail: /two different Content-Length headers \(2 and 5\)/ }),
+    put('two different Content-Length headers, the first larger', '{}xyz', { noLength: true, headers: ['Content-Length: 5', 'Content-Length: 2'], status: 400, detail: /two different Content-Length/ }),
+    put('Content-Length and Transfer-Encoding together', '', { noLength: true, headers: ['Content-Length: 2', 'Transfer-Encoding: chunked'], status: 400, detail: /both Content-Length and Transfer-Encoding/ }),
+    put('Transfer-Encoding gzip', '', { noLength: true, headers: ['Transfer-Encoding: gzip'], status: 400, detail: /not supported/ }),
+    { name: 'two Host headers', path: '/healthz', token: null, headers: ['Host: localhost'], status: 400, detail: /more than one Host header/ },
+  );
+
+  // ---- Host names (the server under test listens on 127.0.0.1) -----------------------
+  cases.push(
+    { name: 'Host of a rebinding attacker', path: '/api/v1/entities', host: 'rebind.attacker.example', status: 421, detail: /not a name of this server/ },
+    { name: 'Host of a rebinding attacker with a port', path: '/healthz', token: null, host: 'rebind.attacker.example:7700', status: 421, detail: /not a name of this server/ },
+    { name: 'Host that resolves to 127.0.0.1 through DNS', path: '/healthz', token: null, host: '127.0.0.1.nip.io', status: 421, detail: /--allowed-host/ },
+    { name: 'Host localhost.example.com', path: '/healthz', token: null, host: 'localhost.example.com', status: 421, detail: /not a name/ },
+    { name: 'Host that is not a name', path: '/healthz', token: null, host: 'a b/c', status: 421, detail: /not a name/ },
+    { name: 'Host localhost', path: '/api/v1/entities?limit=1', host: 'localhost', status: 200, items: 1 },
+    { name: 'Host LOCALHOST with a port', path: '/healthz', token: null, host: 'LOCALHOST:7700', status: 200 },
+    { name: 'Host 127.0.0.1 with another port', path: '/healthz', token: null, host: '127.0.0.1:80', status: 200 },
+    { name: 'Host [::1] with a port', path: '/healthz', token: null, host: '[::1]:7700', status: 200 },
+  );
+
+  // ---- public routes ignore Authorization ---------------------------------------------
+  for (const path of ['/healthz', '/readyz', '/metrics', '/api/v1/openapi.json']) {
+    cases.push(
+      { name: `stale token on ${path}`, path, token: { raw: 'Bearer cw_stale-token-from-last-year' }, status: 200 },
+      { name: `Basic credentials on ${path}`, path, token: { raw: 'Basic YWRtaW46YWRtaW4=' }, status: 200 },
+    );
+  }
+
   // ---- content types and methods -----------------------------------------------------
   cases.push(
     put('entity sent as text/xml', J(ENTITY('hostile-x')), { type: 'text/xml', status: 415, detail: /Content-Type/ }),
@@ -294,7 +351,64 @@ export function hostileCases() {
     put('team-scoped token writing another team\'s entity', J(ENTITY('hostile-x')), { token: 'scoped', status: 403, detail: /scoped to/ }),
     imp('viewer token on an import', 'apiVersion: x\n', { token: 'viewer', status: 403, detail: /needs 'editor'/ }),
     { name: 'read without a token', path: '/api/v1/entities', token: null, status: 401, detail: /bearer token/ },
+  );
+
+  // ---- team scope and link keys (issue #10) --------------------------------------------
+  // A token scoped to nobody-team, trying to reach beyond what that team owns.
+  const NOBODY = 'group:default/nobody-team';
+  const kindPut = (kind, name, body) => ({ name: `team-scoped token writing a ${body.kind} it claims to own`, method: 'PUT', path: `/api/v1/entities/${kind}/default/${name}`, body: J(body), token: 'scoped', status: 403, detail: new RegExp(`^kind: this token is scoped to ${NOBODY}.* is a ${body.kind}, which belongs to no team$`) });
+  cases.push(
+    kindPut('group', 'hostile-group', { apiVersion: 'backstage.io/v1alpha1', kind: 'Group', metadata: { name: 'hostile-group' }, spec: { type: 'team', children: ['playback'], owner: NOBODY } }),
+    kindPut('user', 'hostile-user', { apiVersion: 'backstage.io/v1alpha1', kind: 'User', metadata: { name: 'hostile-user' }, spec: { memberOf: ['playback'], owner: NOBODY } }),
+    kindPut('location', 'hostile-loc', { apiVersion: 'backstage.io/v1alpha1', kind: 'Location', metadata: { name: 'hostile-loc' }, spec: { target: 'file:/etc/passwd', owner: NOBODY } }),
+    imp('team-scoped import of a User among its own components', J([ENTITY('hostile-own', { spec: { owner: NOBODY } }), { apiVersion: 'backstage.io/v1alpha1', kind: 'User', metadata: { name: 'hostile-user' }, spec: { owner: NOBODY } }]), { type: 'application/json', token: 'scoped', status: 403, detail: /^document 1: kind: .*user:default\/hostile-user is a User/ }),
+    { name: 'team-scoped DELETE of a Group', method: 'DELETE', path: '/api/v1/entities/group/default/team-playback', token: 'scoped', status: 403, detail: /^kind: .*group:default\/team-playback is a Group, which belongs to no team$/ },
+    put('team-scoped component claiming another team\'s service id', J(ENTITY('hostile-x', { spec: { owner: NOBODY }, metadata: { annotations: { 'conway.dev/service-id': 'streamer' } } })), { token: 'scoped', status: 409, detail: /^metadata\.annotations\.conway\.dev\/service-id: component:default\/hostile-x would claim the service id 'streamer', which component:default\/stream-delivery-service \(owned by group:default\/[a-z-]+\) already claims/ }),
+    put('team-scoped component claiming another component\'s name as its service id', J(ENTITY('hostile-x', { spec: { owner: NOBODY }, metadata: { annotations: { 'conway.dev/service-id': 'k8s/prod/entitlement-service' } } })), { token: 'scoped', status: 409, detail: /service id 'k8s\/prod\/entitlement-service', which component:default\/entitlement-service/ }),
+    put('team-scoped component claiming another repository slug (other case)', J(ENTITY('hostile-x', { spec: { owner: NOBODY }, metadata: { annotations: { 'github.com/project-slug': 'TuneWave/Streamer' } } })), { token: 'scoped', status: 409, detail: /repository id 'TuneWave\/Streamer', which component:default\/stream-delivery-service/ }),
+    { name: 'team-scoped component named like another in a new namespace', method: 'PUT', path: '/api/v1/entities/component/hostile-ns/playback-service', body: J(ENTITY('playback-service', { spec: { owner: NOBODY }, metadata: { namespace: 'hostile-ns' } })), token: 'scoped', status: 409, detail: /^metadata\.name: component:hostile-ns\/playback-service would claim the service id 'playback-service'/ },
+    imp('team-scoped import of two components claiming one id', J([ENTITY('hostile-a', { spec: { owner: NOBODY }, metadata: { annotations: { 'conway.dev/service-id': 'hostile-shared' } } }), ENTITY('hostile-b', { spec: { owner: NOBODY }, metadata: { annotations: { 'conway.dev/service-id': 'hostile-shared' } } })]), { type: 'application/json', token: 'scoped', status: 409, detail: /would claim the service id 'hostile-shared', which component:default\/hostile-[ab] \(in this request\) already claims/ }),
+    ev('team-scoped ingest token sending another team\'s deployment', J(EV('hostile-scoped-1')).replace('"svc"', '"playback-service"'), { token: 'scopedIngest', status: 403, detail: /^events\[0\]: this token is scoped to group:default\/nobody-team .*service 'playback-service' is component:default\/playback-service, owned by / }),
+    ev('team-scoped ingest token sending an event that names nothing it owns', J(EV('hostile-scoped-2')), { token: 'scopedIngest', status: 403, detail: /^events\[0\]: .*service 'svc' matches no Component$/ }),
+    ev('team-scoped ingest token, the bad event second in a batch', J([EV('hostile-scoped-3'), EV('hostile-scoped-4')]), { token: 'scopedIngest', status: 403, detail: /^events\[0\]: / }),
+    ev('source-bound token sending under another source', J(EV('hostile-sourced-1')), { token: 'sourced', status: 403, detail: /^events\[0\]\.context\.source: '\/hostile' is not one this token may send under \(its sources start with: \/hostile-only\/\)$/ }),
+    ev('source-bound token, a prefix look-alike', J({ ...EV('hostile-sourced-2'), context: { ...EV().context, id: 'hostile-sourced-2', source: '/hostile-only' } }), { token: 'sourced', status: 403, detail: /context\.source: '\/hostile-only' is not one/ }),
+    ev('source-bound token, the bad event in an NDJSON stream', J({ ...EV('hostile-sourced-3'), context: { ...EV().context, id: 'hostile-sourced-3', source: '/hostile-only/ci' } }) + '\n' + J(EV('hostile-sourced-4')) + '\n', { type: 'application/x-ndjson', token: 'sourced', status: 403, detail: /^events\[1\]\.context\.source/ }),
     { name: 'lower-case bearer scheme with a bad token', path: '/api/v1/entities', token: { raw: 'bearer nope' }, status: 401, detail: /unknown or revoked/ },
   );
   return cases;
+}
+
+// ---- hostile catalog trees for `conway import` (import.test.mjs) ---------------------------
+// Each case builds a directory: `tree/` is what is imported (args, default
+// ['tree']); `outside/secret.yaml` lies next to it and holds SECRET, a
+// line that must never reach the output. Files are text, or { link: target }
+// for a symbolic link. Expected: exit status, a pattern stdout and stderr
+// must match, and the number of files the summary says were read. Every case
+// also checks that no line of /etc/passwd and no SECRET marker is printed.
+export const IMPORT_SECRET = 'hunter2-db-password-4711';
+const GROUP = (name) => `apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: ${name}\nspec:\n  type: team\n  children: []\n`;
+const LOCATION = (...targets) => `apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: hostile-loc\nspec:\n  targets:\n${targets.map((t) => `    - ${t}\n`).join('')}`;
+
+export function hostileImportCases() {
+  const S = IMPORT_SECRET;
+  const refused = /leads outside .*refused \(--allow-outside/;
+  return [
+    { name: 'Location target with an absolute path (/etc/passwd)', tree: { 'all.yaml': LOCATION('/etc/passwd') }, args: ['tree/all.yaml'], status: 1, stderr: refused, files: 1 },
+    { name: 'Location target climbing out with ../', tree: { 'all.yaml': LOCATION('../outside/secret.yaml') }, args: ['tree/all.yaml'], status: 1, stderr: refused, files: 1 },
+    { name: 'Location target climbing out from a sub-folder', tree: { 'sub/all.yaml': LOCATION('../../outside/secret.yaml'), 'g.yaml': GROUP('team-a') }, status: 1, stderr: refused, files: 2 },
+    { name: 'Location target with a glob reaching out', tree: { 'all.yaml': LOCATION('../outside/*', '/etc/*') }, args: ['tree/all.yaml'], status: 1, stderr: refused, files: 1 },
+    { name: 'Location target that is a symbolic link out of the tree', tree: { 'all.yaml': LOCATION('./inner.yaml'), 'inner.yaml': { link: '../outside/secret.yaml' } }, args: ['tree/all.yaml'], status: 1, stderr: refused, files: 1 },
+    { name: 'Location target through a linked folder', tree: { 'all.yaml': LOCATION('./etc/passwd', './out/secret.yaml'), etc: { link: '/etc' }, out: { link: '../outside' } }, args: ['tree/all.yaml'], status: 1, stderr: refused, files: 1 },
+    { name: 'glob matching inside and outside: only the outside match is refused', tree: { 'all.yaml': LOCATION('./t/*.yaml'), 't/a.yaml': GROUP('team-a'), 't/b.yaml': { link: '../../outside/secret.yaml' } }, args: ['tree/all.yaml'], status: 1, stderr: /1 of its 2 matches lead outside/, files: 2 },
+    { name: 'symbolic link to a file outside, found by the folder walk', tree: { 'g.yaml': GROUP('team-a'), 'secret.yaml': { link: '../outside/secret.yaml' } }, status: 1, stderr: /secret\.yaml: a symbolic link that leads outside/, files: 1 },
+    { name: 'symbolic link to a folder outside, found by the folder walk', tree: { 'g.yaml': GROUP('team-a'), etc: { link: '/etc' } }, status: 1, stderr: /etc: a symbolic link that leads outside/, files: 1 },
+    // hidden folders are not walked, so .b/ is reached only through the Location
+    { name: 'targets inside the tree, also through ../, a glob and a link, are followed', tree: { 'a/all.yaml': LOCATION('../.b/g.yaml', '../.b/*.yml', './l.yaml'), '.b/g.yaml': GROUP('team-a'), '.b/h.yml': GROUP('team-b'), 'a/l.yaml': { link: '../.b/i.yaml' }, '.b/i.yaml': GROUP('team-c') }, status: 0, stdout: /imported 4 entities/, files: 4 },
+    { name: '--allow-outside reads the file outside but prints none of it', tree: { 'all.yaml': LOCATION('../outside/secret.yaml') }, args: ['--allow-outside', 'tree/all.yaml'], status: 1, stderr: /secret\.yaml: not a catalog file: no document has a string apiVersion and kind; its text is not shown/, files: 2 },
+    { name: 'YAML file that is not a catalog file', tree: { 'conf.yaml': `${S}: true\nother: 1\n` }, status: 1, stderr: /conf\.yaml: not a catalog file/, files: 1 },
+    { name: 'JSON file with a syntax error next to a secret', tree: { 'conf.json': `{"password": ${S}}` }, status: 1, stderr: /conf\.json: not a catalog file: it is not valid YAML or JSON at line 1, column \d+; its text is not shown/, files: 1 },
+    { name: 'YAML file with a duplicate key', tree: { 'dup.yaml': `${S}: 1\n${S}: 2\n` }, status: 1, stderr: /dup\.yaml: not a catalog file: it is not valid YAML or JSON at line 2, column \d+; its text is not shown/, files: 1 },
+    { name: 'catalog file with one document that is not an entity', tree: { 'mixed.yaml': `${GROUP('team-a')}---\n${S}: [1, 2]\n` }, status: 1, stderr: /mixed\.yaml:1: \(no ref\): not a catalog entity \(no apiVersion string\)/, stdout: /imported 1 entities/, files: 1 },
+  ];
 }

@@ -82,7 +82,7 @@ function parseResponse(buf) {
 
 // The request's bytes; with c.expect100 { head, body } to send apart.
 function buildRequest(c, tokens) {
-  const head = [`${c.method || 'GET'} ${c.path} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close'];
+  const head = [`${c.method || 'GET'} ${c.path} HTTP/1.1`, `Host: ${c.host ?? '127.0.0.1'}`, 'Connection: close'];
   const tok = c.token === undefined ? 'admin' : c.token;
   if (tok && typeof tok === 'object') head.push(`Authorization: ${tok.raw}`);
   else if (tok) head.push(`Authorization: Bearer ${tokens[tok]}`);
@@ -159,6 +159,8 @@ describe('hostile input', () => {
     tokens.editor = srv.token('editor', { name: 'hostile-editor' });
     tokens.viewer = srv.token('viewer', { name: 'hostile-viewer' });
     tokens.scoped = srv.token('editor', { name: 'hostile-scoped', team: 'group:default/nobody-team' });
+    tokens.scopedIngest = srv.token('ingest', { name: 'hostile-scoped-ingest', team: 'group:default/nobody-team' });
+    tokens.sourced = srv.token('ingest', { name: 'hostile-sourced', sources: ['/hostile-only/'] });
     tokens.revoked = srv.token('viewer', { name: 'hostile-revoked' });
     const list = conway(['token', 'list', '--db', srv.db]).stdout;
     const id = list.split('\n').find((l) => l.includes('hostile-revoked')).trim().split(/\s+/)[0];
@@ -228,25 +230,25 @@ describe('hostile input', () => {
 
   test('slow clients are cut off by the timeout without blocking others', async () => {
     const slowBody = (sock) => (async function* () {
-      yield Buffer.from(`PUT /api/v1/entities/component/default/slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer ${tokens.admin}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n`);
+      yield Buffer.from(`PUT /api/v1/entities/component/default/slow HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAuthorization: Bearer ${tokens.admin}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n`);
       for (let i = 0; i < 1000 && !sock.destroyed; i++) {
         await new Promise((r) => setTimeout(r, 250)); // well inside the idle timeout
         yield Buffer.from('{');
       }
     })();
     const slowHeaders = (sock) => (async function* () {
-      const head = `GET /api/v1/entities HTTP/1.1\r\nHost: x\r\nX-Slow: ${'s'.repeat(200)}`;
+      const head = `GET /api/v1/entities HTTP/1.1\r\nHost: localhost\r\nX-Slow: ${'s'.repeat(200)}`;
       for (let i = 0; i < head.length && !sock.destroyed; i++) {
         yield Buffer.from(head[i]);
         await new Promise((r) => setTimeout(r, 250));
       }
     })();
     const stalledHeaders = () => (async function* () {
-      yield Buffer.from('GET /api/v1/entities HTTP/1.1\r\nHost: x\r\nX-Half: ');
+      yield Buffer.from('GET /api/v1/entities HTTP/1.1\r\nHost: localhost\r\nX-Half: ');
       await new Promise(() => {}); // then nothing at all
     })();
     const stalled = () => (async function* () {
-      yield Buffer.from(`PUT /api/v1/entities/component/default/stall HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tokens.admin}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"apiVersion":`);
+      yield Buffer.from(`PUT /api/v1/entities/component/default/stall HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${tokens.admin}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"apiVersion":`);
       await new Promise(() => {}); // then nothing at all
     })();
     const t0 = performance.now();
@@ -255,9 +257,9 @@ describe('hostile input', () => {
       ...Array.from({ length: 4 }, () => rawRequest(srv.port, null, { writeChunks: stalledHeaders, waitMs: 30000 })),
       ...Array.from({ length: 4 }, () => rawRequest(srv.port, null, { writeChunks: stalled, waitMs: 30000 })),
     ];
-    // Headers trickled faster than the idle timeout are only bounded by the
-    // header size limit (libmicrohttpd has no deadline for headers; see
-    // docs/operations.md): they must not block anyone, and the client ends them.
+    // Headers trickled faster than the idle timeout are bounded by the header
+    // deadline (--header-timeout, 10 s here; net.test.mjs tests it): they must
+    // not block anyone meanwhile, and the client ends them first.
     const trickling = Array.from({ length: 4 }, () => rawRequest(srv.port, null, { writeChunks: slowHeaders, waitMs: (TIMEOUT_S * 2 + 2) * 1000 }));
     await new Promise((r) => setTimeout(r, 500));
     // normal clients meanwhile: each answer comes at once, not after a slow client's timeout

@@ -43,7 +43,7 @@ async function load(srv, catalog, events) {
   const imp = await srv.json('/api/v1/import', { method: 'POST', token: admin, headers: { 'content-type': 'application/json' }, body: JSON.stringify(catalog) });
   assert.equal(imp.status, 200, JSON.stringify(imp.body));
   const r = await srv.json('/api/v1/events', { method: 'POST', token: admin, headers: { 'content-type': 'application/x-ndjson' }, body: events.map((e) => JSON.stringify(e)).join('\n') });
-  assert.deepEqual(r.body, { accepted: events.length, duplicates: 0 });
+  assert.deepEqual(r.body, { accepted: events.length, duplicates: 0, conflicts: 0 });
 }
 
 function assertProblem(res, status, detailRe) {

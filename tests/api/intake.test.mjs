@@ -66,7 +66,7 @@ describe('concurrent intake', () => {
       for (const r of res) {
         assert.equal(r.error, undefined, String(r.error));
         assert.equal(r.status, 202, JSON.stringify(r.body));
-        assert.deepEqual(r.body, { accepted: 1, duplicates: 0 });
+        assert.deepEqual(r.body, { accepted: 1, duplicates: 0, conflicts: 0 });
       }
       const ids = await listIds(srv, '/intake/many');
       assert.equal(ids.size, N);
@@ -82,7 +82,7 @@ describe('concurrent intake', () => {
           assert.match(r.body.detail, /^events\[0\]\./);
         } else {
           assert.equal(r.status, 202, JSON.stringify(r.body));
-          assert.deepEqual(r.body, { accepted: 0, duplicates: 1 });
+          assert.deepEqual(r.body, { accepted: 0, duplicates: 1, conflicts: 0 });
         }
       }
       // every acknowledged request was audited before its answer

@@ -1,5 +1,5 @@
 // server.mjs — starts a real `conway serve` for the browser tests: a temp
-// database with the demo organisation (or the shared Backstage examples when
+// database with the demo organisation (or the Backstage examples in tests/data when
 // the demo is missing), optionally ~90 days of demo delivery history and extra
 // YAML files, a free port, and a wait for /healthz. Also launches Debian's
 // Chromium through playwright-core with a fresh profile and records console
@@ -16,7 +16,7 @@ import { chromium } from 'playwright-core';
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const conwayBin = resolve(repoRoot, process.env.CONWAY_BIN || 'build/conway');
 export const screenshotDir = join(repoRoot, 'build', 'screenshots');
-const sharedBackstage = resolve(repoRoot, '..', 'shared', 'data', 'backstage');
+const exampleBackstage = resolve(repoRoot, 'tests', 'data', 'backstage');
 
 // Runs the CLI; returns {status, stdout, stderr}.
 export function conway(args, { input } = {}) {
@@ -77,10 +77,10 @@ export async function startServer({ publicRead = true, history = true, extraYaml
 async function startIn(dir, { publicRead, history, extraYaml }) {
   const db = join(dir, 'c.db');
   const demoOrg = join(repoRoot, 'demo', 'org');
-  const source = existsSync(demoOrg) ? demoOrg : sharedBackstage;
+  const source = existsSync(demoOrg) ? demoOrg : exampleBackstage;
   const imp = conway(['import', '--db', db, source]);
   // The Backstage examples hold one invalid file on purpose: exit 1 is expected there.
-  if (imp.status !== 0 && !(source === sharedBackstage && imp.status === 1)) {
+  if (imp.status !== 0 && !(source === exampleBackstage && imp.status === 1)) {
     throw new Error(`conway import ${source} failed (${imp.status}):\n${imp.stderr}`);
   }
   for (const [name, text] of Object.entries(extraYaml)) {

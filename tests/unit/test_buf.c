@@ -62,11 +62,63 @@ static void test_add_keeps_the_cap(void **state)
     cw_buf_free(&b);
 }
 
+/* The first error sticks: later appends (even ones that would fit) do
+ * nothing and return it, so one check at the end sees any failure and no
+ * piece can go missing from the middle; truncate and reset clear it. */
+static void test_first_error_sticks(void **state)
+{
+    (void)state;
+    cw_buf b;
+    cw_buf_init(&b, 8);
+    assert_int_equal(cw_buf_error(&b), CW_OK);
+    cw_buf_puts(&b, "WHERE");
+    assert_int_equal(cw_buf_puts(&b, " AND x = 1"), CW_ERR_TOO_LARGE);
+    assert_int_equal(cw_buf_puts(&b, "!"), CW_ERR_TOO_LARGE);   /* fits, refused */
+    assert_int_equal(cw_buf_putc(&b, '!'), CW_ERR_TOO_LARGE);
+    assert_int_equal(cw_buf_add(&b, "!", 1), CW_ERR_TOO_LARGE);  /* the inline path too */
+    assert_int_equal(cw_buf_printf(&b, "%d", 1), CW_ERR_TOO_LARGE);
+    assert_int_equal(cw_buf_json_str(&b, ""), CW_ERR_TOO_LARGE);
+    assert_string_equal(cw_buf_cstr(&b), "WHERE");
+    assert_int_equal(cw_buf_error(&b), CW_ERR_TOO_LARGE);
+    /* back to a whole prefix: appends work again */
+    cw_buf_truncate(&b, 2);
+    assert_int_equal(cw_buf_error(&b), CW_OK);
+    assert_int_equal(cw_buf_puts(&b, "ok"), CW_OK);
+    assert_string_equal(cw_buf_cstr(&b), "WHok");
+    assert_int_equal(cw_buf_puts(&b, "123456"), CW_ERR_TOO_LARGE);
+    cw_buf_reset(&b);
+    assert_int_equal(cw_buf_error(&b), CW_OK);
+    assert_int_equal(cw_buf_puts(&b, "fresh"), CW_OK);
+    cw_buf_free(&b);
+    assert_int_equal(cw_buf_error(&b), CW_OK);
+}
+
+/* A buffer never allocates more than its hard limit can use: a request
+ * body capped at its Content-Length costs that much memory, not the next
+ * power of two (which could be twice as much). */
+static void test_growth_stops_at_the_cap(void **state)
+{
+    (void)state;
+    cw_buf b;
+    cw_buf_init(&b, 1000);
+    char chunk[100];
+    memset(chunk, 'x', sizeof chunk);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(cw_buf_append(&b, chunk, sizeof chunk), CW_OK);
+    assert_int_equal(b.len, 1000);
+    assert_true(b.cap <= 1001);
+    assert_int_equal(cw_buf_add(&b, "y", 1), CW_ERR_TOO_LARGE);
+    assert_int_equal(b.data[1000], '\0');
+    cw_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_escaping_matches_jansson),
         cmocka_unit_test(test_add_keeps_the_cap),
+        cmocka_unit_test(test_first_error_sticks),
+        cmocka_unit_test(test_growth_stops_at_the_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

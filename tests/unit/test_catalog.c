@@ -2,7 +2,7 @@
  * test_catalog.c — entity validation (messages naming fields, per-kind
  * required fields, limits, normalisation), relations for each kind and the
  * inverse table, search rows, canonical JSON, and every Backstage example
- * file under shared/data/backstage loaded and validated.
+ * file under tests/data/backstage loaded and validated.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -325,6 +325,30 @@ static void test_validate_conway_and_unknown_kinds(void **state)
                    "spec:\n  owner: ':'\n", "spec.owner: entity reference");
 }
 
+/* Issue #10: the kinds a team-scoped token may write are exactly those whose
+ * ownership is a catalog concept; the message lists the same ones. */
+static void test_kind_team_writable(void **state)
+{
+    (void)state;
+    const char *yes[] = {"Component", "api", "RESOURCE", "System", "Domain", "Responsibilities",
+                         "Heartbeat", "Scorecard", "Goal", "Hypothesis", "Decision"};
+    const char *no[] = {"Group", "user", "Location", "Template", "Widget", "", NULL};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        if (!cw_kind_team_writable(yes[i]))
+            fail_msg("%s should be writable by a team", yes[i]);
+        /* named in the message (canonical spelling) */
+        const char *canon = cw_kind_canonical(yes[i]);
+        assert_non_null(canon);
+        assert_non_null(strstr(cw_kind_team_writable_names(), canon));
+    }
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+        if (cw_kind_team_writable(no[i]))
+            fail_msg("%s should not be writable by a team", no[i] ? no[i] : "NULL");
+    assert_null(strstr(cw_kind_team_writable_names(), "Group"));
+    assert_null(strstr(cw_kind_team_writable_names(), "User"));
+    assert_null(strstr(cw_kind_team_writable_names(), "Location"));
+}
+
 static void test_validate_collects_all(void **state)
 {
     (void)state;
@@ -637,7 +661,7 @@ static json_t *find_entity(json_t *docs, const char *kind, const char *name, con
 static void test_backstage_examples(void **state)
 {
     (void)state;
-    const char *dir = CONWAY_SHARED_DATA "/backstage";
+    const char *dir = CONWAY_TEST_DATA "/backstage";
     DIR *dh = opendir(dir);
     assert_non_null(dh);
     struct dirent *de;
@@ -751,6 +775,7 @@ int main(void)
         cmocka_unit_test(test_validate_kind_required_fields),
         cmocka_unit_test(test_validate_refs_in_spec),
         cmocka_unit_test(test_validate_conway_and_unknown_kinds),
+        cmocka_unit_test(test_kind_team_writable),
         cmocka_unit_test(test_validate_collects_all),
         cmocka_unit_test(test_relations_component),
         cmocka_unit_test(test_relations_other_kinds),

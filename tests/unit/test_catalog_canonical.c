@@ -4,7 +4,7 @@
  * entity without relations, status and metadata.uid/etag/generation: every
  * stored etag is the hash of that text, so a single differing byte would
  * turn every unchanged entity of a re-import into an update. Checked on
- * every example entity (shared data, the demo organisation) and on values
+ * every example entity (tests/data, the demo organisation) and on values
  * built to hit the corners (escapes, UTF-8, reals, key order, big objects).
  */
 #include <setjmp.h>
@@ -86,7 +86,7 @@ static size_t check_dir(const char *dir)
 static void test_example_entities(void **state)
 {
     (void)state;
-    size_t n = check_dir(CONWAY_SHARED_DATA "/backstage");
+    size_t n = check_dir(CONWAY_TEST_DATA "/backstage");
     n += check_dir(CONWAY_SOURCE_DIR "/demo/org");
     assert_true(n > 100);
 }

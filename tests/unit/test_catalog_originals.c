@@ -66,7 +66,7 @@ static void test_example_entities(void **state)
 {
     (void)state;
     size_t entities = 0;
-    size_t with = check_dir(CONWAY_SHARED_DATA "/backstage", &entities);
+    size_t with = check_dir(CONWAY_TEST_DATA "/backstage", &entities);
     with += check_dir(CONWAY_SOURCE_DIR "/demo/org", &entities);
     assert_true(entities > 100);
     assert_true(with > 100); /* owners, refs and names in mixed case abound */

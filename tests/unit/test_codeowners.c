@@ -1,6 +1,6 @@
 /*
  * test_codeowners.c — CODEOWNERS parsing and matching: every case of the
- * shared hmarr/codeowners vectors (data/codeowners/patterns.json), GitHub's
+ * hmarr/codeowners vectors (tests/data/codeowners/patterns.json), GitHub's
  * documented examples and rules (last match wins, owner-less lines, inline
  * comments, invalid lines, the 3 MB limit), root owners and the comparison
  * with a catalog owner (codeowners-mismatch).
@@ -60,7 +60,7 @@ static void test_shared_vectors(void **state)
 {
     (void)state;
     json_error_t jerr;
-    json_t *cases = json_load_file(CONWAY_SHARED_DATA "/codeowners/patterns.json", 0, &jerr);
+    json_t *cases = json_load_file(CONWAY_TEST_DATA "/codeowners/patterns.json", 0, &jerr);
     if (!cases)
         fail_msg("patterns.json: %s", jerr.text);
     assert_true(json_is_array(cases));

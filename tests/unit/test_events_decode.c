@@ -1,6 +1,6 @@
 /*
  * test_events_decode.c — CDEvents decoding: every conformance example of the
- * CDEvents spec (shared/data/cdevents) through plain JSON, NDJSON and the
+ * CDEvents spec (tests/data/cdevents) through plain JSON, NDJSON and the
  * three CloudEvents HTTP modes (wrappers built here), plus the rejections
  * with the field named in the detail.
  */
@@ -19,7 +19,7 @@
 #include "util/buf.h"
 #include "util/timeutil.h"
 
-#define CDEVENTS_DIR CONWAY_SHARED_DATA "/cdevents"
+#define CDEVENTS_DIR CONWAY_TEST_DATA "/cdevents"
 #define MAX_FILES 64
 
 typedef struct {

@@ -428,6 +428,80 @@ static void test_team_overload(void **state)
     assert_string_equal(refs_of(f, "team-overload"), "");
 }
 
+/* Issue #10: two Components claiming one link key. */
+static json_t *annotated(const char *name, const char *ns, const char *owner, const char *ann,
+                         const char *value)
+{
+    json_t *e = component(name, owner, "experimental", NULL);
+    if (ns)
+        json_object_set_new(json_object_get(e, "metadata"), "namespace", json_string(ns));
+    if (ann)
+        json_object_set_new(json_object_get(e, "metadata"), "annotations",
+                            json_pack("{s:s}", ann, value));
+    return e;
+}
+
+static void test_link_key_conflict(void **state)
+{
+    cat *c = *state;
+    add(c, group("team-a", "team"));
+    add(c, group("team-b", "team"));
+    add(c, user("ann", "team-a"));
+    add(c, user("bob", "team-b"));
+    add(c, annotated("payments", NULL, "team-b", NULL, NULL));
+    /* team-a's component claims team-b's service by its name */
+    add(c, annotated("thief", NULL, "team-a", "conway.dev/service-id", "payments"));
+    /* the same repository under the two annotations, ignoring case */
+    add(c, annotated("web", NULL, "team-a", "conway.dev/repository", "acme/web"));
+    add(c, annotated("web-2", NULL, "team-b", "github.com/project-slug", "ACME/web"));
+    /* the same name in two namespaces */
+    add(c, annotated("api", "ns1", "group:default/team-a", NULL, NULL));
+    add(c, annotated("api", "ns2", "group:default/team-a", NULL, NULL));
+    /* no conflict: own id equal to own name; distinct ids; other kinds */
+    add(c, annotated("cart", NULL, "team-a", "conway.dev/service-id", "cart"));
+    add(c, annotated("billing", NULL, "team-b", "conway.dev/service-id", "k8s/billing-v2"));
+    add(c, owned("API", "payments", "team-a"));
+    json_t *f = run(c, 0);
+    assert_string_equal(
+        rule_findings(f, "link-key-conflict", true),
+        "component:default/payments|error|component:default/payments and "
+        "component:default/thief both claim the service id 'payments', so events carrying it "
+        "link to neither: give each its own conway.dev/service-id, repository or name\n"
+        "component:default/web|error|component:default/web and component:default/web-2 both "
+        "claim the repository id 'acme/web', so events carrying it link to neither: give each "
+        "its own conway.dev/service-id, repository or name\n"
+        "component:ns1/api|error|component:ns1/api and component:ns2/api both claim the service "
+        "id 'api', so events carrying it link to neither: give each its own "
+        "conway.dev/service-id, repository or name");
+    /* both components, both teams (once), the key */
+    json_t *x = NULL;
+    size_t i;
+    json_array_foreach(f, i, x) {
+        if (!strcmp(json_string_value(json_object_get(x, "rule")), "link-key-conflict"))
+            break;
+    }
+    json_t *want = json_pack("{s:[s,s], s:[s,s], s:{s:s, s:s}}", "entities",
+                             "component:default/payments", "component:default/thief", "teams",
+                             "group:default/team-b", "group:default/team-a", "linkKey", "kind",
+                             "service", "value", "payments");
+    assert_true(json_equal(json_object_get(x, "entities"), json_object_get(want, "entities")));
+    assert_true(json_equal(json_object_get(x, "teams"), json_object_get(want, "teams")));
+    assert_true(json_equal(json_object_get(x, "linkKey"), json_object_get(want, "linkKey")));
+    json_decref(want);
+    /* the finding is about both teams */
+    cw_diag d = {""};
+    json_t *out = NULL;
+    cw_ownership_filter flt = {.rule = "link-key-conflict", .team = "team-a"};
+    assert_int_equal(cw_ownership_filter_findings(f, &flt, &out, &d), CW_OK);
+    assert_int_equal(json_array_size(out), 3);
+    json_decref(out);
+    flt.team = "team-b";
+    assert_int_equal(cw_ownership_filter_findings(f, &flt, &out, &d), CW_OK);
+    assert_int_equal(json_array_size(out), 2);
+    json_decref(out);
+    assert_true(cw_ownership_has_errors(f));
+}
+
 /* ---- order and filters ---------------------------------------------------- */
 
 static void test_order_and_filters(void **state)
@@ -506,7 +580,8 @@ static void test_order_and_filters(void **state)
     flt = (cw_ownership_filter){.rule = "owner-lost"};
     assert_int_equal(cw_ownership_filter_findings(f, &flt, &out, &d), CW_ERR_INVALID);
     assert_null(out);
-    assert_string_equal(d.msg, "rule: unknown rule \"owner-lost\"; known rules: no-accountable, "
+    assert_string_equal(d.msg, "rule: unknown rule \"owner-lost\"; known rules: "
+                               "link-key-conflict, no-accountable, "
                                "orphan-user, owner-is-user, owner-missing, "
                                "shared-resource-owner, team-overload, team-without-members");
     flt = (cw_ownership_filter){.severity = "fatal"};
@@ -714,6 +789,7 @@ int main(void)
         T(test_no_accountable),
         T(test_shared_resource_owner),
         T(test_team_overload),
+        T(test_link_key_conflict),
         T(test_order_and_filters),
         cmocka_unit_test(test_demo_organisation),
         cmocka_unit_test(test_ten_thousand_entities),

@@ -276,7 +276,7 @@ static void test_all_problems_reported(void **state)
     cw_issue_list issues = {0};
     json_t *spec = J("{'target': 'system:p', 'activities': {'logging': {'accountable': 'a'},"
                      " 'security': {'responsible': ['a'], 'accountable': ['a', 'b']}}}");
-    cw_responsibilities_kind_check(NULL, spec, "default", &issues);
+    cw__responsibilities_kind_check(NULL, spec, "default", NULL, &issues);
     assert_int_equal(issues.len, 2);
     assert_string_equal(issues.items[0].path, "spec.activities.logging.responsible");
     assert_string_equal(issues.items[1].path, "spec.activities.security.accountable");
@@ -284,7 +284,7 @@ static void test_all_problems_reported(void **state)
     json_decref(spec);
 }
 
-static void test_activity_sets_and_registry(void **state)
+static void test_activity_sets_and_validation(void **state)
 {
     (void)state;
     cw_activity_set s;
@@ -327,23 +327,17 @@ static void test_activity_sets_and_registry(void **state)
                                   "monitoring, nfrs, change-management, incident-resolution, "
                                   "data-durability, security, accessibility, cost-control"));
     json_decref(e);
-    cw_activity_set_free(&s);
 
-    /* The registry feeds the catalog's default validator. */
+    /* The caller's set reaches the catalog's validator (no process-wide
+     * registry): the same entity is valid with it and invalid without. */
     e = resp("p", NULL, spec);
-    assert_int_equal(cw_responsibilities_validate_default(e, &d), CW_ERR_INVALID);
-    const char *names[] = {"cost-control", "on-call"};
-    assert_int_equal(cw_raci_register_activities(names, 2), CW_OK);
-    assert_true(cw_activity_set_has(cw_raci_registered_activities(), "on-call"));
-    assert_int_equal(cw_responsibilities_validate_default(e, &d), CW_OK);
-    const char *bad[] = {"fine", "Not Fine"};
-    assert_int_equal(cw_raci_register_activities(bad, 2), CW_ERR_INVALID);
-    assert_int_equal(cw_responsibilities_validate_default(e, &d), CW_OK); /* unchanged */
-    const char *other[] = {"on-call"};
-    assert_int_equal(cw_raci_register_activities(other, 1), CW_OK); /* replaces */
-    assert_int_equal(cw_responsibilities_validate_default(e, &d), CW_ERR_INVALID);
-    cw_raci_registry_reset();
-    assert_false(cw_activity_set_has(cw_raci_registered_activities(), "on-call"));
+    assert_int_equal(cw_entity_validate(e, &d), CW_ERR_INVALID);
+    assert_non_null(strstr(d.msg, "unknown activity \"cost-control\""));
+    assert_int_equal(cw_entity_validate_with(e, &s, &d), CW_OK);
+    json_decref(e);
+    cw_activity_set_free(&s);
+    e = resp("p", NULL, spec);
+    assert_int_equal(cw_entity_validate_with(e, &s, &d), CW_ERR_INVALID); /* freed: standard */
     json_decref(e);
 }
 
@@ -625,7 +619,7 @@ int main(void)
         cmocka_unit_test(test_accountable_rules),
         cmocka_unit_test(test_people_lists),
         cmocka_unit_test(test_all_problems_reported),
-        cmocka_unit_test(test_activity_sets_and_registry),
+        cmocka_unit_test(test_activity_sets_and_validation),
         cmocka_unit_test(test_demo_responsibilities_valid),
         cmocka_unit_test(test_inheritance),
         cmocka_unit_test(test_effective_refs_and_order),

@@ -1024,6 +1024,38 @@ static void test_tokens(void **state)
     assert_int_equal(list[1].revoked_at, 1700000100); /* the first revocation holds */
     free(list);
 
+    /* issue #10: source prefixes, one per line, kept as given */
+    char h3[65];
+    sha256_hex("cw_secret_four", h3);
+    cw_token t3;
+    assert_int_equal(cw_store_token_create_sources(f->s, "pipe", "ingest", "group:default/team-b",
+                                                   "/team-b/\nhttps://ci.example/b/", h3, &t3,
+                                                   &d),
+                     CW_OK);
+    assert_string_equal(t3.sources, "/team-b/\nhttps://ci.example/b/");
+    assert_int_equal(cw_store_token_find(f->s, h3, &found, &d), CW_OK);
+    assert_string_equal(found.sources, "/team-b/\nhttps://ci.example/b/");
+    assert_string_equal(found.team, "group:default/team-b");
+    assert_int_equal(cw_store_token_find(f->s, h1, &found, &d), CW_OK);
+    assert_string_equal(found.sources, "");
+    const char *bad[] = {"/a/\n", "\n/a/", "/a/\n\n/b/", "/a/\t"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(cw_store_token_create_sources(f->s, "bad", "ingest", "", bad[i], h2,
+                                                       &found, &d),
+                         CW_ERR_INVALID);
+    assert_non_null(strstr(d.msg, "sources: prefix"));
+    char *big = malloc(CW_TOKEN_SOURCES_MAX + 1);
+    assert_non_null(big);
+    memset(big, 'x', CW_TOKEN_SOURCES_MAX);
+    big[CW_TOKEN_SOURCES_MAX] = '\0';
+    assert_int_equal(cw_store_token_create_sources(f->s, "big", "ingest", "", big, h2, &found, &d),
+                     CW_ERR_INVALID);
+    free(big);
+    assert_int_equal(cw_store_token_list(f->s, &list, &n, &d), CW_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(list[2].sources, "/team-b/\nhttps://ci.example/b/");
+    free(list);
+
     if (f->b->raw_int) {
         char sql[256];
         snprintf(sql, sizeof sql, "SELECT count(*) FROM tokens WHERE hash = '%s'", h1);
@@ -1032,6 +1064,130 @@ static void test_tokens(void **state)
                                                "name || role || team || hash LIKE '%secret%'"),
                          0);
     }
+}
+
+/* Issue #10: last uses recorded in bulk, the later time winning; with
+ * nowait, a lock held elsewhere answers CW_ERR_BUSY at once and the call
+ * succeeds once it is gone. */
+static void test_token_touch_many(void **state)
+{
+    fx_store *f = *state;
+    cw_diag d = {""};
+    char h1[65], h2[65];
+    sha256_hex("cw_touch_one", h1);
+    sha256_hex("cw_touch_two", h2);
+    cw_token t1, t2, found;
+    assert_int_equal(cw_store_token_create(f->s, "one", "viewer", "", h1, &t1, &d), CW_OK);
+    assert_int_equal(cw_store_token_create(f->s, "two", "viewer", "", h2, &t2, &d), CW_OK);
+    cw_token_use u[3] = {{t1.id, 1700000100}, {t2.id, 1700000200}, {987654, 5}};
+    assert_int_equal(cw_store_token_touch_many(f->s, u, 3, false, &d), CW_OK);
+    assert_int_equal(cw_store_token_find(f->s, h1, &found, &d), CW_OK);
+    assert_int_equal(found.last_used_at, 1700000100);
+    /* an older figure never replaces a newer one */
+    u[0].at = 1700000050;
+    u[1].at = 1700000300;
+    assert_int_equal(cw_store_token_touch_many(f->s, u, 2, true, &d), CW_OK);
+    assert_int_equal(cw_store_token_find(f->s, h1, &found, &d), CW_OK);
+    assert_int_equal(found.last_used_at, 1700000100);
+    assert_int_equal(cw_store_token_find(f->s, h2, &found, &d), CW_OK);
+    assert_int_equal(found.last_used_at, 1700000300);
+    assert_int_equal(cw_store_token_touch_many(f->s, NULL, 0, true, &d), CW_OK);
+
+    /* a lock held by another connection (another process's write; a row
+     * being revoked) */
+    u[0].at = 1700000400;
+    sqlite3 *db = NULL;
+#ifdef CONWAY_HAVE_PG
+    PGconn *pg = NULL;
+#endif
+    if (f->b == &fx_sqlite_backend) {
+        assert_int_equal(sqlite3_open(fx_store_url(f), &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    }
+#ifdef CONWAY_HAVE_PG
+    else {
+        pg = fx_pg_connect(fx_store_url(f));
+        PGresult *r = PQexec(pg, "BEGIN; SELECT id FROM tokens FOR UPDATE");
+        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+        PQclear(r);
+    }
+#endif
+    assert_int_equal(cw_store_token_touch_many(f->s, u, 1, true, &d), CW_ERR_BUSY);
+    assert_int_equal(cw_store_token_find(f->s, h1, &found, &d), CW_OK); /* reads go on */
+    assert_int_equal(found.last_used_at, 1700000100);
+    if (db) {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_close(db);
+    }
+#ifdef CONWAY_HAVE_PG
+    if (pg) {
+        PQclear(PQexec(pg, "ROLLBACK"));
+        PQfinish(pg);
+    }
+#endif
+    assert_int_equal(cw_store_token_touch_many(f->s, u, 1, true, &d), CW_OK);
+    assert_int_equal(cw_store_token_find(f->s, h1, &found, &d), CW_OK);
+    assert_int_equal(found.last_used_at, 1700000400);
+}
+
+/* Issue #10: every Component with its owner and the ids it claims for
+ * events, as both backends read them. */
+static void test_link_owners(void **state)
+{
+    fx_store *f = *state;
+    cw_diag d = {""};
+    put(f->s, group("team-a"));
+    put(f->s, fx_entity("{'apiVersion':'backstage.io/v1alpha1','kind':'Component',"
+                        "'metadata':{'name':'Cart','namespace':'shop','annotations':{"
+                        "'conway.dev/service-id':'cart-svc','github.com/project-slug':'Acme/Cart',"
+                        "'conway.dev/repository':'acme/cart-repo'}},"
+                        "'spec':{'type':'service','lifecycle':'production',"
+                        "'owner':'group:default/team-a'}}"));
+    put(f->s, component("billing", "service", "user:default/bob"));
+    put(f->s, fx_entity("{'apiVersion':'backstage.io/v1alpha1','kind':'Component',"
+                        "'metadata':{'name':'odd','annotations':{'conway.dev/service-id':'7'}},"
+                        "'spec':{'type':'service','lifecycle':'production','owner':'team-a'}}"));
+    /* other kinds claim nothing */
+    put(f->s, fx_entity("{'apiVersion':'backstage.io/v1alpha1','kind':'API',"
+                        "'metadata':{'name':'cart'},"
+                        "'spec':{'type':'openapi','lifecycle':'production','owner':'team-a',"
+                        "'definition':'x'}}"));
+    cw_link_owners o;
+    int64_t g1 = -1, g2 = -1;
+    assert_int_equal(cw_store_catalog_gen(f->s, &g1, &d), CW_OK);
+    assert_int_equal(cw_store_link_owners(f->s, &o, &d), CW_OK);
+    assert_int_equal(o.gen, g1);
+    assert_int_equal(o.len, 3);
+    /* sorted by key */
+    assert_string_equal(o.items[0].ref, "component:default/billing");
+    assert_string_equal(o.items[0].owner_key, "user:default/bob");
+    assert_string_equal(o.items[0].link.name, "billing");
+    assert_null(o.items[0].link.service_id);
+    assert_null(o.items[0].link.repository);
+    assert_null(o.items[0].link.project_slug);
+    assert_string_equal(o.items[1].ref, "component:default/odd");
+    assert_string_equal(o.items[1].link.service_id, "7");
+    assert_string_equal(o.items[2].ref, "component:shop/Cart");
+    assert_string_equal(o.items[2].key, "component:shop/cart");
+    assert_string_equal(o.items[2].owner_key, "group:default/team-a");
+    assert_string_equal(o.items[2].link.name, "Cart");
+    assert_string_equal(o.items[2].link.service_id, "cart-svc");
+    assert_string_equal(o.items[2].link.repository, "acme/cart-repo");
+    assert_string_equal(o.items[2].link.project_slug, "Acme/Cart");
+    cw_link_owners_free(&o);
+    assert_int_equal(o.len, 0);
+
+    /* the annotation removed: no id any more; the generation moves on */
+    put(f->s, fx_entity("{'apiVersion':'backstage.io/v1alpha1','kind':'Component',"
+                        "'metadata':{'name':'odd','annotations':{'x':'y'}},"
+                        "'spec':{'type':'service','lifecycle':'production','owner':'team-a'}}"));
+    assert_int_equal(cw_store_catalog_gen(f->s, &g2, &d), CW_OK);
+    assert_true(g2 > g1);
+    assert_int_equal(cw_store_link_owners(f->s, &o, &d), CW_OK);
+    assert_int_equal(o.gen, g2);
+    assert_int_equal(o.len, 3);
+    assert_null(o.items[1].link.service_id);
+    cw_link_owners_free(&o);
 }
 
 /* ---- tests: durability and concurrency ------------------------------------------------------ */
@@ -1407,6 +1563,8 @@ int main(void)
         T(test_put_many_is_all_or_nothing),
         T(test_put_many_statuses),
         T(test_tokens),
+        T(test_token_touch_many),
+        T(test_link_owners),
         T(test_persistence_and_idempotent_migrations),
         T(test_write_is_visible_to_another_connection),
         T(test_cache_sees_other_process_writes),

@@ -26,6 +26,8 @@
 #include "catalog/catalog.h"
 #include "events/events.h"
 #include "fixtures.h"
+#include "insights/delivery.h"
+#include "insights/dora.h"
 #include "store/store.h"
 #include "util/timeutil.h"
 
@@ -258,6 +260,32 @@ static void component_of(cw_store *s, const char *id, char out[CW_REF_MAX])
 
 /* ---- intake ------------------------------------------------------------------------------------ */
 
+/* A copy of v with every object's members in reverse order. */
+static json_t *reversed(const json_t *v)
+{
+    if (json_is_array(v)) {
+        json_t *a = json_array();
+        size_t i;
+        const json_t *x;
+        json_array_foreach(v, i, x) json_array_append_new(a, reversed(x));
+        return a;
+    }
+    if (!json_is_object(v))
+        return json_deep_copy(v);
+    const char *keys[64];
+    size_t n = 0;
+    const char *k;
+    const json_t *x;
+    json_object_foreach((json_t *)v, k, x) {
+        assert_true(n < 64);
+        keys[n++] = k;
+    }
+    json_t *o = json_object();
+    while (n--)
+        json_object_set_new(o, keys[n], reversed(json_object_get(v, keys[n])));
+    return o;
+}
+
 static void test_put_counts_duplicates(void **state)
 {
     fx_store *f = *state;
@@ -290,8 +318,45 @@ static void test_put_counts_duplicates(void **state)
     /* nothing to store is fine */
     cw_diag d = {""};
     assert_int_equal(cw_store_events_put(f->s, NULL, 0, &r, &d), CW_OK);
-    assert_int_equal(r.accepted + r.duplicates, 0);
+    assert_int_equal(r.accepted + r.duplicates + r.conflicts, 0);
     assert_int_equal(count_events(f->s), 6);
+
+    /* issue #10: a known (source, id) with another body is a conflict, not
+     * a silent duplicate; the first stays stored. The same value with its
+     * members in another order is the same event. */
+    deployed(&v, "e1", "deployed", T0, "svc", "prod", "pkg:oci/svc@sha256%3Aforged", NULL);
+    r = put_events(f->s, &v);
+    assert_int_equal(r.accepted, 0);
+    assert_int_equal(r.duplicates, 0);
+    assert_int_equal(r.conflicts, 1);
+    evvec_free(&v);
+    deployed(&v, "e1", "deployed", T0, "svc", "prod", "pkg:oci/svc@sha256%3Aa1", NULL);
+    json_t *j = reversed(v.items[0].raw);
+    evvec_free(&v);
+    assert_int_equal(cw_cdevent_decode(j, &v.items[0], &d), CW_OK);
+    json_decref(j);
+    v.n = 1;
+    r = put_events(f->s, &v);
+    evvec_free(&v);
+    assert_int_equal(r.duplicates, 1);
+    assert_int_equal(r.conflicts, 0);
+    /* within one request: the first is stored, the second conflicts */
+    change(&v, "e6", "merged", T0, "pr-6", "org/svc");
+    change(&v, "e6", "merged", T0, "pr-6", "org/other");
+    r = put_events(f->s, &v);
+    assert_int_equal(r.accepted, 1);
+    assert_int_equal(r.conflicts, 1);
+    evvec_free(&v);
+    assert_int_equal(count_events(f->s), 7);
+    cw_event_query q = all_query(100);
+    cw_event_list l = list(f->s, &q);
+    for (size_t i = 0; i < l.len; i++) {
+        if (!strcmp(l.items[i].id, "e1"))
+            assert_non_null(strstr(l.items[i].body, "sha256%3Aa1"));
+        if (!strcmp(l.items[i].id, "e6"))
+            assert_non_null(strstr(l.items[i].body, "org/svc"));
+    }
+    cw_event_list_free(&l);
 }
 
 static void test_stored_event_round_trips(void **state)
@@ -621,8 +686,6 @@ static void test_linking_rules_and_relinking(void **state)
     put_component(f->s, "c", "team-a", NULL, "conway.dev/service-id=renamed-id");
     put_component(f->s, "d", "team-a", NULL, "conway.dev/repository=github.com/org/repo");
     put_component(f->s, "e", "team-a", NULL, "github.com/project-slug=Org/SlugRepo");
-    /* a name equal to another component's service id loses to the annotation */
-    put_component(f->s, "renamed-id", "team-b", NULL, NULL);
     char ref[CW_REF_MAX];
     component_of(f->s, "by-name", ref);
     assert_string_equal(ref, "component:default/svc-a");
@@ -639,6 +702,28 @@ static void test_linking_rules_and_relinking(void **state)
     keys = unmatched(f->s, 100, &nkeys);
     assert_int_equal(nkeys, 0);
     cw_unmatched_keys_free(keys, nkeys);
+
+    /* issue #10: a name equal to another component's service id does not
+     * lose to the annotation any more: both claim the key, which then
+     * links to neither (no team can take another's events by claiming its
+     * key); on both backends */
+    put_component(f->s, "renamed-id", "team-b", NULL, NULL);
+    component_of(f->s, "by-annotation", ref);
+    assert_string_equal(ref, "");
+    component_of(f->s, "by-incident", ref);
+    assert_string_equal(ref, "");
+    keys = unmatched(f->s, 100, &nkeys);
+    assert_int_equal(nkeys, 1);
+    assert_string_equal(keys[0].value, "renamed-id");
+    cw_unmatched_keys_free(keys, nkeys);
+    /* and a second component with the same repository slug */
+    put_component(f->s, "e2", "team-b", NULL, "conway.dev/repository=org/SLUGREPO");
+    component_of(f->s, "by-slug", ref);
+    assert_string_equal(ref, "");
+    assert_int_equal(cw_store_entity_delete(f->s, "component", "default", "e2", NULL, &d),
+                     CW_OK);
+    component_of(f->s, "by-slug", ref);
+    assert_string_equal(ref, "component:default/e");
 
     /* fixing an annotation moves events; deleting a component orphans them */
     put_component(f->s, "c", "team-a", NULL, "conway.dev/service-id=something-else");
@@ -722,13 +807,29 @@ static void fill_delivery(cw_store *s)
     put_all(s, &v);
 }
 
+/* The store's rows streamed into the delivery insight's collector, as the
+ * HTTP layer connects them. */
+static cw_err delivery_load(cw_store *s, const cw_delivery_query *q, cw_delivery_data *out,
+                            cw_diag *d)
+{
+    cw_delivery_collector *c = NULL;
+    memset(out, 0, sizeof *out);
+    cw_err err = cw_delivery_collector_new(q, &c, d);
+    if (!err)
+        err = cw_store_delivery_scan(s, q, cw_delivery_collector_sink(), c, d);
+    if (!err)
+        err = cw_delivery_collector_finish(c, out, d);
+    cw_delivery_collector_free(c);
+    return err;
+}
+
 static cw_delivery_data load(cw_store *s, const char *scope_text, const char *pattern)
 {
     cw_scope sc = scope(scope_text);
     cw_delivery_query q = {.scope = &sc, .production_env = pattern, .what = CW_DELIVERY_ALL};
     cw_delivery_data dd;
     cw_diag d = {""};
-    cw_err err = cw_store_delivery_load(s, &q, &dd, &d);
+    cw_err err = delivery_load(s, &q, &dd, &d);
     if (err)
         fail_msg("delivery %s: %s: %s", scope_text, cw_err_name(err), d.msg);
     return dd;
@@ -854,10 +955,10 @@ static void test_delivery_scopes(void **state)
     cw_scope ghost = scope("system:nowhere");
     cw_delivery_query q = {.scope = &ghost, .what = CW_DELIVERY_ALL};
     cw_diag d = {""};
-    assert_int_equal(cw_store_delivery_load(f->s, &q, &dd, &d), CW_ERR_NOT_FOUND);
+    assert_int_equal(delivery_load(f->s, &q, &dd, &d), CW_ERR_NOT_FOUND);
     q.scope = NULL;
     q.production_env = "\x01";
-    assert_int_equal(cw_store_delivery_load(f->s, &q, &dd, &d), CW_ERR_INVALID);
+    assert_int_equal(delivery_load(f->s, &q, &dd, &d), CW_ERR_INVALID);
 }
 
 static void test_delivery_feeds_dora(void **state)

@@ -153,7 +153,7 @@ static void test_concurrent_async_batches(void **state)
         bs[i].n = 1;
     }
     uint64_t tx0, b0, r0, tx1, b1, r1;
-    cw__events_gc_stats(&tx0, &b0, &r0);
+    cw__gc_stats(f->s->gc, &tx0, &b0, &r0);
     submitter sub[NTH], sync = {.s = f->s, .n = NSYNC};
     pthread_t th[NTH], sth;
     assert_int_equal(pthread_create(&sth, NULL, blocking_main, &sync), 0);
@@ -168,7 +168,7 @@ static void test_concurrent_async_batches(void **state)
     pthread_join(sth, NULL);
     assert_int_equal(sync.failed, 0);
     tally_wait(&t, NTH * PER);
-    cw__events_gc_stats(&tx1, &b1, &r1);
+    cw__gc_stats(f->s->gc, &tx1, &b1, &r1);
     assert_int_equal(t.errors, 0);
     assert_int_equal(t.accepted, NTH * PER);
     for (size_t i = 0; i < NTH * PER; i++)
@@ -192,6 +192,46 @@ static void test_concurrent_async_batches(void **state)
     assert_int_equal(t.accepted, 0);
     assert_int_equal(t.duplicates, NTH * PER);
     for (size_t i = 0; i < NTH * PER; i++)
+        cw_event_free(&bs[i].ev[0]);
+    free(bs);
+}
+
+/* Closing a store with batches still queued commits them first: every
+ * callback runs exactly once, successfully, before cw_store_close returns,
+ * and the events are stored. (The group commit's state is the store's:
+ * nothing of it outlives the handle.) */
+static void test_close_with_queued_batches(void **state)
+{
+    fx_store *f = *state;
+    enum { NB = 300 };
+    tally t = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    batch *bs = calloc(NB, sizeof *bs);
+    assert_non_null(bs);
+    for (size_t i = 0; i < NB; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "closing-%zu", i);
+        bs[i].t = &t;
+        make_event(&bs[i].ev[0], "/closing", id);
+        bs[i].n = 1;
+    }
+    for (size_t i = 0; i < NB; i++) {
+        cw_diag d = {""};
+        assert_int_equal(cw_store_events_put_async(f->s, bs[i].ev, 1, on_done, &bs[i], &d),
+                         CW_OK);
+    }
+    cw_store_close(f->s); /* no waiting for the callbacks first */
+    f->s = NULL;
+    pthread_mutex_lock(&t.mu);
+    size_t calls = t.calls, errors = t.errors, accepted = t.accepted;
+    pthread_mutex_unlock(&t.mu);
+    assert_int_equal(calls, NB);
+    assert_int_equal(errors, 0);
+    assert_int_equal(accepted, NB);
+    for (size_t i = 0; i < NB; i++)
+        assert_int_equal(bs[i].calls, 1);
+    f->s = fx_store_open(fx_store_url(f));
+    assert_int_equal(count_events(f->s), NB);
+    for (size_t i = 0; i < NB; i++)
         cw_event_free(&bs[i].ev[0]);
     free(bs);
 }
@@ -446,8 +486,9 @@ static void test_audited_puts_store_records(void **state)
         assert_string_equal(r->token_name, "ci-bot");
         assert_string_equal(r->request_id, b->req_id);
         assert_string_equal(r->refs_json, "[]");
-        assert_string_equal(r->detail_json, b->n == 2 ? "{\"accepted\":1,\"duplicates\":1}"
-                                                      : "{\"accepted\":1,\"duplicates\":0}");
+        assert_string_equal(r->detail_json,
+                            b->n == 2 ? "{\"accepted\":1,\"conflicts\":0,\"duplicates\":1}"
+                                      : "{\"accepted\":1,\"conflicts\":0,\"duplicates\":0}");
         assert_true(r->at_ms > T0);
         cw_audit_page_free(&p);
         char id[32];
@@ -583,20 +624,43 @@ static void test_audited_blocking_empty_and_invalid(void **state)
     assert_int_equal(p.len, 1);
     assert_string_equal(p.items[0].actor, "anonymous");
     assert_int_equal(p.items[0].token_id, 0);
-    assert_string_equal(p.items[0].detail_json, "{\"accepted\":1,\"duplicates\":0}");
+    assert_string_equal(p.items[0].detail_json,
+                        "{\"accepted\":1,\"conflicts\":0,\"duplicates\":0}");
     cw_audit_page_free(&p);
     /* again: a duplicate, a second record with a later id */
     int64_t id2 = 0;
     assert_int_equal(cw_store_events_put_audited(f->s, b.ev, 1, &e, &r, &id2, &d), CW_OK);
     assert_int_equal(r.duplicates, 1);
     assert_true(id2 > id);
+    /* issue #10: the same (source, id) with another body is a conflict, in
+     * the answer and in the record */
+    cw_event other;
+    make_event(&other, "/blocking", "b-2");
+    json_t *o = json_deep_copy(other.raw);
+    cw_event_free(&other);
+    json_object_set_new(json_object_get(o, "context"), "id", json_string("b-1"));
+    cw_diag od = {""};
+    if (cw_cdevent_decode(o, &other, &od))
+        fail_msg("decode: %s", od.msg);
+    json_decref(o);
+    int64_t id3 = 0;
+    assert_int_equal(cw_store_events_put_audited(f->s, &other, 1, &e, &r, &id3, &d), CW_OK);
+    cw_event_free(&other);
+    assert_int_equal(r.accepted, 0);
+    assert_int_equal(r.duplicates, 0);
+    assert_int_equal(r.conflicts, 1);
+    audit_get(f->s, id3, &p);
+    assert_string_equal(p.items[0].detail_json,
+                        "{\"accepted\":0,\"conflicts\":1,\"duplicates\":0}");
+    cw_audit_page_free(&p);
     /* an empty batch: the record alone, called back at once */
     assert_int_equal(cw_store_events_put_async_audited(f->s, NULL, 0, &e, on_audited, &b, &d),
                      CW_OK);
     assert_int_equal(b.calls, 1);
     assert_true(b.audit_id > id2);
     audit_get(f->s, b.audit_id, &p);
-    assert_string_equal(p.items[0].detail_json, "{\"accepted\":0,\"duplicates\":0}");
+    assert_string_equal(p.items[0].detail_json,
+                        "{\"accepted\":0,\"conflicts\":0,\"duplicates\":0}");
     cw_audit_page_free(&p);
     /* an invalid entry: refused at once, nothing queued, no callback */
     e.action = "Events Ingest";
@@ -607,7 +671,7 @@ static void test_audited_blocking_empty_and_invalid(void **state)
     assert_int_equal(cw_store_events_put_async_audited(f->s, b.ev, 1, &e, NULL, &b, &d),
                      CW_ERR_INVALID);
     assert_int_equal(b.calls, 1);
-    assert_int_equal(count_audit(f->s), 3);
+    assert_int_equal(count_audit(f->s), 4);
     /* event counts belong to an events put */
     assert_int_equal(cw_store_audit_append(f->s, &e, NULL, &d), CW_ERR_INVALID);
     assert_int_equal(count_events(f->s), 1);
@@ -618,6 +682,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         FX_STORE_TEST(test_concurrent_async_batches),
+        FX_STORE_TEST(test_close_with_queued_batches),
         FX_STORE_TEST(test_refused_batch_fails_alone),
         FX_STORE_TEST(test_bad_arguments_and_empty_batch),
         FX_STORE_TEST(test_audited_puts_store_records),

@@ -130,9 +130,13 @@ static void link_index_follows_the_rules(void **state)
     bool oom = false;
     assert_int_equal(cw__link_index_resolve(&x, CW_LINK_SERVICE, "svc-42", &oom), 4);
     assert_int_equal(cw__link_index_resolve(&x, CW_LINK_SERVICE, "SVC-42", &oom), -1);
-    /* by name, case-insensitively, the first added wins; or the last path part */
-    assert_int_equal(cw__link_index_resolve(&x, CW_LINK_SERVICE, "PAYMENTS", &oom), 4);
-    assert_int_equal(cw__link_index_resolve(&x, CW_LINK_SERVICE, "ns/payments", &oom), 4);
+    /* by name, case-insensitively, or the last path part: two components
+     * of that name claim it, so it links to neither (issue #10) */
+    assert_int_equal(cw__link_index_resolve(&x, CW_LINK_SERVICE, "PAYMENTS", &oom), -1);
+    assert_int_equal(cw__link_index_resolve(&x, CW_LINK_SERVICE, "ns/payments", &oom), -1);
+    assert_int_equal(cw__link_index_add(&x, 11, "billing", NULL, NULL, NULL), CW_OK);
+    assert_int_equal(cw__link_index_resolve(&x, CW_LINK_SERVICE, "BILLING", &oom), 11);
+    assert_int_equal(cw__link_index_resolve(&x, CW_LINK_SERVICE, "ns/billing", &oom), 11);
     assert_int_equal(cw__link_index_resolve(&x, CW_LINK_REPOSITORY, "org/pay", &oom), 4);
     assert_int_equal(cw__link_index_resolve(&x, CW_LINK_REPOSITORY, "ORG/OTHER", &oom), 9);
     assert_int_equal(cw__link_index_resolve(&x, CW_LINK_REPOSITORY, "payments", &oom), -1);

@@ -93,7 +93,7 @@ function filterForm(label, fields, values, onApply) {
 // ---- pages -----------------------------------------------------------------
 
 const RULES = ['owner-missing', 'owner-is-user', 'team-without-members', 'no-accountable',
-  'shared-resource-owner', 'team-overload', 'orphan-user', 'codeowners-mismatch'];
+  'shared-resource-owner', 'team-overload', 'orphan-user', 'link-key-conflict', 'codeowners-mismatch'];
 
 // Counts by severity and by rule, each linking to the filtered list.
 export function findingsSummary(findings) {
