@@ -51,7 +51,33 @@ const edge = {
   },
 };
 
+const OWNERSHIP_RULES = ['no-accountable', 'orphan-user', 'owner-is-user', 'owner-missing', 'shared-resource-owner', 'team-overload', 'team-without-members'];
+const date = { type: 'string', format: 'date' };
+
 export const paths = {
+  '/api/v1/insights/history': {
+    get: {
+      operationId: 'getFindingsHistory', tags: ['insights'], security: readSec,
+      summary: 'How many ownership and architecture findings there were per day: each server takes a snapshot of the counts once a day (the first instance to claim the day in the database stores it). Days without a snapshot are left out; a day with no findings has zeros.',
+      parameters: [
+        q('rule', 'Keep one rule (an ownership or architecture rule).', { enum: [...OWNERSHIP_RULES, ...RULES].sort() }),
+        q('scope', '"org" (the default: every finding) or a team ref (bare names mean group:default/NAME): the findings naming it.'),
+        q('from', 'First day, YYYY-MM-DD (default: 89 days before to).', date),
+        q('to', 'Last day, YYYY-MM-DD (default: today, UTC). At most 3660 days from from.', date),
+      ],
+      responses: {
+        200: json('Counts per day', { type: 'object', required: ['scope', 'from', 'to', 'days'], properties: {
+          scope: { ...str, description: '"org" or the team key.' }, rule: str, from: date, to: date,
+          days: { type: 'array', items: { type: 'object', required: ['day', 'error', 'warning', 'silenced', 'total', 'byRule'], properties: {
+            day: date, error: int, warning: int, silenced: int,
+            total: { ...int, description: 'error + warning (silenced findings are not counted).' },
+            byRule: { type: 'object', additionalProperties: { type: 'object', additionalProperties: int, description: 'severity (error, warning, silenced) -> count' } },
+          } } },
+        } }),
+        ...errors(400, 401, 403),
+      },
+    },
+  },
   '/api/v1/insights/architecture': {
     get: {
       operationId: 'getArchitectureFindings', tags: ['insights'], security: readSec,

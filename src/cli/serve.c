@@ -13,6 +13,7 @@
 #include "events/events.h"
 #include "http/judge.h"
 #include "http/server.h"
+#include "http/snapshot.h"
 #ifdef CONWAY_HAVE_AMQP
 #include "ingest/amqp.h"
 #endif
@@ -60,6 +61,9 @@ static const char serve_help[] =
     "  --fan-floor N           fan-in/fan-out hot spots need at least N (default 10)\n"
     "  --architecture-severity RULE=SEVERITY,...  error, warning, off or default per\n"
     "                          architecture rule (docs/architecture.md)\n"
+    "  --snapshot-interval SECONDS  how often to check that today's findings snapshot\n"
+    "                          is in the history (default 600; 0: this instance never\n"
+    "                          takes one)\n"
     "  --log-level LEVEL       debug, info, warn, error or off (default info)\n";
 
 static bool parse_uint(const char *opt, const char *s, unsigned long long min,
@@ -140,6 +144,7 @@ int cw_cmd_serve(int argc, char **argv)
                *db_pool = NULL, *amqp_url = NULL, *amqp_queue = NULL, *activities = NULL,
                *max_inflight = NULL, *header_timeout = NULL, *per_ip = NULL, *allowed = NULL;
     struct cw_arch_opts_flags af = {0};
+    const char *snap_interval = NULL;
     cw_opt opts[] = {
         {"listen", true, &listen},     {"db", true, &db},
         {"threads", true, &threads},   {"public-read", false, &public_read},
@@ -154,6 +159,7 @@ int cw_cmd_serve(int argc, char **argv)
         {"team-spread", true, &af.team_spread},
         {"fan-floor", true, &af.fan_floor},
         {"architecture-severity", true, &af.severity},
+        {"snapshot-interval", true, &snap_interval},
         {"max-inflight-body", true, &max_inflight},
         {"header-timeout", true, &header_timeout},
         {"max-conns-per-ip", true, &per_ip},
@@ -250,6 +256,12 @@ int cw_cmd_serve(int argc, char **argv)
     }
     if (cw_cli_arch_opts("serve", &af, &cfg.arch))
         return 2;
+    unsigned snapshot_every = CW_SNAPSHOT_DEFAULT_INTERVAL;
+    if (snap_interval) {
+        if (!parse_uint("snapshot-interval", snap_interval, 0, 86400, &v))
+            return 2;
+        snapshot_every = (unsigned)v;
+    }
 
     /* Block the shutdown signals before any thread starts so that only the
      * main thread's sigwait sees them. */
@@ -286,6 +298,7 @@ int cw_cmd_serve(int argc, char **argv)
     const char *url = cw_cli_db_url(db);
     cw_store *store = NULL;
     cw_server *srv = NULL;
+    cw_snapshotter *snap = NULL;
     cw_diag d = {{0}};
     int rc = 1;
     char shown_url[1024];
@@ -298,6 +311,13 @@ int cw_cmd_serve(int argc, char **argv)
         goto out;
     }
     if (cw_server_start(&cfg, store, &srv, &d)) {
+        fprintf(stderr, "conway serve: %s\n", d.msg);
+        goto out;
+    }
+    cw_findings_cfg fcfg = {.arch = &cfg.arch,
+                            .max_components_per_team = cfg.max_components_per_team,
+                            .production_env = cfg.production_env};
+    if (snapshot_every && cw_snapshotter_start(store, &fcfg, snapshot_every, &snap, &d)) {
         fprintf(stderr, "conway serve: %s\n", d.msg);
         goto out;
     }
@@ -322,6 +342,7 @@ out:
 #ifdef CONWAY_HAVE_AMQP
     cw_amqp_stop(amqp); /* first: it finishes storing what it took */
 #endif
+    cw_snapshotter_stop(snap);
     cw_server_stop(srv);
     cw_store_close(store);
     cw_activity_set_free(&acts);

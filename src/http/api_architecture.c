@@ -1,7 +1,9 @@
 /*
  * api_architecture.c — the architecture feedback of issue 12: the findings
- * (GET /api/v1/insights/architecture) and the dependency graph of a scope
- * as JSON, Graphviz DOT or SVG drawn here (GET /api/v1/graph). Both read
+ * (GET /api/v1/insights/architecture), the dependency graph of a scope
+ * as JSON, Graphviz DOT or SVG drawn here (GET /api/v1/graph), and the
+ * daily counts of every finding (GET /api/v1/insights/history, from the
+ * snapshots http/snapshot.c takes into the store). The first two read
  * the shared catalog snapshot of the reports (api_responsibilities.c) and
  * the release trains of the last 30 days (cached for a minute: the
  * deployments they come from change slowly and reading them costs a scan
@@ -22,6 +24,8 @@
 #include "http/http_int.h"
 #include "insights/architecture.h"
 #include "insights/graph.h"
+#include "insights/ownership.h"
+#include "store/store_history.h"
 #include "util/timeutil.h"
 
 #define TRAINS_TTL_MS 60000
@@ -367,11 +371,132 @@ out:
     compute_free(&c);
 }
 
+/* ---- history --------------------------------------------------------------------------- */
+
+#define HISTORY_DEFAULT_DAYS 90
+
+/* A YYYY-MM-DD parameter; false after queueing a 400. */
+static bool day_param(const cw_req *req, cw_resp *resp, const char *key, int64_t def,
+                      int64_t *out)
+{
+    const char *v = cw_req_query(req, key);
+    *out = def;
+    if (!v)
+        return true;
+    if (!cw_day_parse(v, out)) {
+        cw_resp_problem(resp, 400, "query parameter '%s': '%.40s' is not a date (YYYY-MM-DD)",
+                        key, v);
+        return false;
+    }
+    return true;
+}
+
+static bool known_rule(const char *rule)
+{
+    if (cw_arch_rule_index(rule) >= 0)
+        return true;
+    for (size_t i = 0; i < CW_OWNERSHIP_NRULES; i++)
+        if (!strcmp(rule, cw_ownership_rules[i]))
+            return true;
+    return false;
+}
+
+/* {"error", "warning", "silenced", "total", "byRule": {rule: {severity: n}}}
+ * of one day, for the rows [from, to) of h. */
+static json_t *day_json(const cw_history *h, int64_t day, size_t *row)
+{
+    char text[16];
+    cw_day_format(day, text);
+    json_int_t sev[3] = {0, 0, 0};
+    json_t *by_rule = json_object();
+    for (; by_rule && *row < h->nrows && h->rows[*row].day == day; (*row)++) {
+        const cw_history_row *r = &h->rows[*row];
+        int k = !strcmp(r->severity, "error") ? 0 : !strcmp(r->severity, "warning") ? 1 : 2;
+        sev[k] += r->count;
+        json_t *rule = json_object_get(by_rule, r->rule);
+        if (!rule && json_object_set_new(by_rule, r->rule, rule = json_object())) {
+            json_decref(by_rule);
+            return NULL;
+        }
+        if (!rule || json_object_set_new(rule, r->severity, json_integer(r->count))) {
+            json_decref(by_rule);
+            return NULL;
+        }
+    }
+    return by_rule ? json_pack("{s:s, s:I, s:I, s:I, s:I, s:o}", "day", text, "error", sev[0],
+                               "warning", sev[1], "silenced", sev[2], "total", sev[0] + sev[1],
+                               "byRule", by_rule)
+                   : NULL;
+}
+
+static void get_history(cw_app *app, cw_req *req, cw_resp *resp)
+{
+    const char *rule = cw_req_query(req, "rule");
+    const char *scope = cw_req_query(req, "scope");
+    char scope_key[CW_REF_MAX] = "org";
+    int64_t today = cw_day_of_ms(cw_now_ms()), from, to;
+    if (rule && !known_rule(rule)) {
+        cw_resp_problem(resp, 400, "query parameter 'rule': '%.64s' is no ownership or "
+                        "architecture rule", rule);
+        return;
+    }
+    if (scope && strcmp(scope, "org") != 0) {
+        cw_ref r;
+        cw_diag pd = {{0}};
+        if (!*scope || cw_ref_parse(scope, "Group", CW_DEFAULT_NAMESPACE, &r, &pd) != CW_OK) {
+            cw_resp_problem(resp, 400, "query parameter 'scope': %s",
+                            *scope ? pd.msg : "must be \"org\" or a team reference");
+            return;
+        }
+        cw_ref_key(&r, scope_key);
+    }
+    if (!day_param(req, resp, "to", today, &to) ||
+        !day_param(req, resp, "from", to - (HISTORY_DEFAULT_DAYS - 1), &from))
+        return;
+    if (to < from) {
+        cw_resp_problem(resp, 400, "query parameter 'to': must not be before 'from'");
+        return;
+    }
+    if (to - from >= CW_HISTORY_MAX_DAYS) {
+        cw_resp_problem(resp, 400, "query parameter 'from': the range from 'from' to 'to' is "
+                        "longer than %d days", CW_HISTORY_MAX_DAYS);
+        return;
+    }
+    cw_history h;
+    cw_diag d = {{0}};
+    cw_history_query q = {.scope = scope_key, .rule = rule, .from_day = from, .to_day = to};
+    cw_err err = cw_store_history_query(app->store, &q, &h, &d);
+    if (err) {
+        cw_resp_error(resp, err, &d);
+        return;
+    }
+    char ftext[16], ttext[16];
+    cw_day_format(from, ftext);
+    cw_day_format(to, ttext);
+    json_t *days = json_array();
+    size_t row = 0;
+    for (size_t i = 0; days && i < h.ndays; i++) {
+        while (row < h.nrows && h.rows[row].day < h.days[i])
+            row++; /* counts of a day without its claim: none are stored so */
+        if (json_array_append_new(days, day_json(&h, h.days[i], &row))) {
+            json_decref(days);
+            days = NULL;
+        }
+    }
+    cw_history_free(&h);
+    json_t *body = days ? json_pack("{s:s, s:s?, s:s, s:s, s:o}", "scope", scope_key, "rule",
+                                    rule, "from", ftext, "to", ttext, "days", days)
+                        : NULL;
+    cw_resp_json(resp, 200, body);
+}
+
 static const char *const architecture_params[] = {"rule", "severity", "team", NULL};
 static const char *const graph_params[] = {"scope", "depth", "format", NULL};
+static const char *const history_params[] = {"rule", "scope", "from", "to", NULL};
 
 const cw_route cw_routes_architecture[] = {
     {"GET", "/api/v1/insights/architecture", get_architecture, CW_AUTH_READ, architecture_params},
     {"GET", "/api/v1/graph", get_graph, CW_AUTH_READ, graph_params},
+    {"GET", "/api/v1/insights/history", get_history, CW_AUTH_READ, history_params},
     {NULL, NULL, NULL, 0, NULL},
 };

@@ -6,9 +6,14 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "catalog/catalog.h"
 #include "insights/coupling.h"
 #include "insights/delivery.h"
+#include "insights/ownership.h"
+#include "store/store_scan.h"
+#include "util/timeutil.h"
 
 #define DAY_MS 86400000LL
 
@@ -116,4 +121,173 @@ cw_err cw_architecture_compute(json_t *const *items, size_t n, const json_t *tra
     }
     *g_out = g;
     return CW_OK;
+}
+
+/* ---- the daily snapshot ---------------------------------------------------------------- */
+
+/* The separator of a tally key's parts: never in rules, severities or
+ * keys (control characters are not allowed in refs). */
+#define SEP '\x1f'
+
+static cw_err tally_one(json_t *tally, const char *kind, const char *rule, const char *severity,
+                        const char *scope, cw_diag *d)
+{
+    cw_buf key;
+    cw_buf_init(&key, 4096);
+    cw_err err = cw_buf_printf(&key, "%s%c%s%c%s%c%s", kind, SEP, rule, SEP, severity, SEP, scope);
+    if (!err) {
+        json_int_t n = json_integer_value(json_object_get(tally, cw_buf_cstr(&key)));
+        if (json_object_set_new(tally, cw_buf_cstr(&key), json_integer(n + 1)))
+            err = CW_ERR_NOMEM;
+    }
+    cw_buf_free(&key);
+    return err ? cw_fail(d, CW_ERR_NOMEM, "out of memory counting findings") : CW_OK;
+}
+
+/* Adds ref's key to the finding's team set (a JSON object used as a set). */
+static void team_of(json_t *set, const char *ref)
+{
+    char key[CW_REF_MAX];
+    if (ref && cw_ref_text_to_key(ref, key))
+        json_object_set_new(set, key, json_true());
+}
+
+cw_err cw_counts_add(json_t *tally, const char *kind, const json_t *findings, cw_diag *d)
+{
+    size_t i;
+    const json_t *f;
+    json_array_foreach(findings, i, f) {
+        const char *rule = json_string_value(json_object_get(f, "rule"));
+        const char *sev = json_object_get(f, "silenced")
+                              ? "silenced"
+                              : json_string_value(json_object_get(f, "severity"));
+        if (!rule || !sev)
+            continue;
+        cw_err err = tally_one(tally, kind, rule, sev, "org", d);
+        if (err)
+            return err;
+        json_t *teams = json_object();
+        if (!teams)
+            return cw_fail(d, CW_ERR_NOMEM, "out of memory counting findings");
+        size_t j;
+        const json_t *t;
+        json_array_foreach(json_object_get(f, "teams"), j, t)
+            team_of(teams, json_string_value(t));
+        team_of(teams, json_string_value(json_object_get(f, "owner")));
+        const char *subject = json_string_value(json_object_get(f, "entityRef"));
+        if (subject && !strncasecmp(subject, "group:", 6))
+            team_of(teams, subject);
+        const char *k;
+        json_t *v;
+        json_object_foreach(teams, k, v) {
+            err = tally_one(tally, kind, rule, sev, k, d);
+            if (err)
+                break;
+        }
+        json_decref(teams);
+        if (err)
+            return err;
+    }
+    return CW_OK;
+}
+
+cw_err cw_counts_seal(const json_t *tally, cw_counts *c, cw_diag *d)
+{
+    memset(c, 0, sizeof *c);
+    size_t n = json_object_size(tally), bytes = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)tally, k, v)
+        bytes += strlen(k) + 1;
+    c->rows = calloc(n ? n : 1, sizeof *c->rows);
+    c->text_ = malloc(bytes ? bytes : 1);
+    if (!c->rows || !c->text_) {
+        cw_counts_free(c);
+        return cw_fail(d, CW_ERR_NOMEM, "out of memory counting findings");
+    }
+    char *p = c->text_;
+    json_object_foreach((json_t *)tally, k, v) {
+        size_t len = strlen(k);
+        memcpy(p, k, len + 1);
+        const char *parts[4] = {p, NULL, NULL, NULL};
+        int np = 1;
+        for (size_t i = 0; i < len && np < 4; i++) {
+            if (p[i] == SEP) {
+                p[i] = '\0';
+                parts[np++] = p + i + 1;
+            }
+        }
+        if (np == 4)
+            c->rows[c->n++] = (cw_finding_count){parts[0], parts[1], parts[2], parts[3],
+                                                 (int64_t)json_integer_value(v)};
+        p += len + 1;
+    }
+    return CW_OK;
+}
+
+void cw_counts_free(cw_counts *c)
+{
+    free(c->rows);
+    free(c->text_);
+    memset(c, 0, sizeof *c);
+}
+
+cw_err cw_findings_snapshot(cw_store *s, const cw_findings_cfg *cfg, int64_t now_ms, bool *taken,
+                            size_t *rows, cw_diag *d)
+{
+    *taken = false;
+    if (rows)
+        *rows = 0;
+    int64_t day = cw_day_of_ms(now_ms);
+    bool has = false;
+    cw_err err = cw_store_history_has(s, day, &has, d);
+    if (err || has)
+        return err;
+    json_t *all = NULL, *trains = NULL, *own = NULL, *arch = NULL, *tally = json_object();
+    json_t **items = NULL;
+    cw_graph *g = NULL;
+    cw_counts c = {0};
+    cw_ownership_opts oo = {.max_components_per_team = cfg && cfg->max_components_per_team
+                                                           ? cfg->max_components_per_team
+                                                           : CW_OWNERSHIP_DEFAULT_MAX_COMPONENTS};
+    if (!tally) {
+        err = cw_fail(d, CW_ERR_NOMEM, "out of memory counting findings");
+        goto out;
+    }
+    err = cw_store_scan(s, NULL, 0, 0, &all, d);
+    if (!err)
+        err = cw_trains_load(s, cfg ? cfg->production_env : NULL, now_ms, &trains, d);
+    if (err)
+        goto out;
+    size_t n = json_array_size(all);
+    items = malloc((n ? n : 1) * sizeof *items);
+    if (!items) {
+        err = cw_fail(d, CW_ERR_NOMEM, "out of memory counting findings");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        items[i] = json_array_get(all, i);
+    err = cw_ownership_check(items, n, &oo, &own, d);
+    if (!err)
+        err = cw_architecture_compute(items, n, trains, cfg ? cfg->arch : NULL, &g, &arch, d);
+    if (!err)
+        err = cw_counts_add(tally, "ownership", own, d);
+    if (!err)
+        err = cw_counts_add(tally, "architecture", json_object_get(arch, "findings"), d);
+    if (!err)
+        err = cw_counts_seal(tally, &c, d);
+    if (!err)
+        err = cw_store_history_put(s, day, c.rows, c.n, taken, d);
+    if (!err && rows)
+        *rows = c.n;
+out:
+    cw_counts_free(&c);
+    cw_graph_free(g);
+    json_decref(arch);
+    json_decref(own);
+    free(items);
+    json_decref(trains);
+    json_decref(all);
+    json_decref(tally);
+    return err;
 }

@@ -5,6 +5,7 @@
  * retried on serialization failures and deadlocks, migrations at open, the
  * core operations (ping, schema version, size) and the backend's vtable.
  */
+#include "store/store_history.h"
 #include "store/postgres_int.h"
 #include "store/store_rows.h"
 #include "util/log.h"
@@ -778,4 +779,5 @@ static const cw_store_vtable pg_vtable = {
     .tokens = &cw__pg_token_ops,
     .events = &cw__pg_event_ops,
     .audit = &cw__pg_audit_ops,
+    .history = &cw__pg_history_ops,
 };

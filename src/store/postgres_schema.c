@@ -156,6 +156,23 @@ const cw__pg_migration cw__pg_migrations[] = {
      /* issue #10: an ingest token may be bound to context.source prefixes
       * (newline-separated; '' = any source) */
      "ALTER TABLE tokens ADD COLUMN sources text NOT NULL DEFAULT '';"},
+    {6, "findings history",
+     /* issue 12: one claim row per day snapshotted (store_history.h; the
+      * claim decides which instance stores a day), and the day's counts
+      * of every kind of finding, per scope ("org" or an owner key) */
+     "CREATE TABLE finding_snapshots ("
+     "  day bigint PRIMARY KEY,"             /* days since 1970-01-01, UTC */
+     "  taken_at bigint NOT NULL"            /* unix milliseconds */
+     ");"
+     "CREATE TABLE finding_counts ("
+     "  day bigint NOT NULL,"
+     "  kind text COLLATE \"C\" NOT NULL,"
+     "  rule text COLLATE \"C\" NOT NULL,"
+     "  severity text COLLATE \"C\" NOT NULL,"
+     "  scope text COLLATE \"C\" NOT NULL,"
+     "  count bigint NOT NULL,"
+     "  PRIMARY KEY (scope, day, kind, rule, severity)"
+     ");"},
 };
 
 const size_t cw__pg_nmigrations = sizeof cw__pg_migrations / sizeof cw__pg_migrations[0];

@@ -7,6 +7,7 @@
  */
 #include "store/sqlite_int.h"
 #include "store/store_audit.h"
+#include "store/store_history.h"
 #include "store/store_rows.h"
 
 #include <errno.h>
@@ -670,4 +671,5 @@ static const cw_store_vtable sqlite_vtable = {
     .events = &cw__sqlite_event_ops,
     .backup = &cw__sqlite_backup_ops,
     .audit = &cw__sqlite_audit_ops,
+    .history = &cw__sqlite_history_ops,
 };

@@ -153,6 +153,23 @@ const cw__sqlite_migration cw__sqlite_migrations[] = {
      /* issue #10: an ingest token may be bound to context.source prefixes
       * (newline-separated; '' = any source) */
      "ALTER TABLE tokens ADD COLUMN sources TEXT NOT NULL DEFAULT '';"},
+    {6, "findings history",
+     /* issue 12: one claim row per day snapshotted (store_history.h), and
+      * the day's counts of every kind of finding, per scope ("org" or an
+      * owner key) */
+     "CREATE TABLE finding_snapshots ("
+     "  day INTEGER PRIMARY KEY,"            /* days since 1970-01-01, UTC */
+     "  taken_at INTEGER NOT NULL"           /* unix milliseconds */
+     ");"
+     "CREATE TABLE finding_counts ("
+     "  day INTEGER NOT NULL,"
+     "  kind TEXT NOT NULL,"                 /* architecture | ownership | ... */
+     "  rule TEXT NOT NULL,"
+     "  severity TEXT NOT NULL,"             /* error | warning | silenced */
+     "  scope TEXT NOT NULL,"
+     "  count INTEGER NOT NULL,"
+     "  PRIMARY KEY (scope, day, kind, rule, severity)"
+     ") WITHOUT ROWID;"},
 };
 
 const size_t cw__sqlite_nmigrations =

@@ -6,9 +6,9 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, conway, tempDir, repoRoot } from './helpers.mjs';
+import { startServer, conway, tempDir, repoRoot, pgBaseUrl, pgCreateDb, pgAdmin } from './helpers.mjs';
 
 const orgDir = join(repoRoot, 'demo', 'org');
 const orgFiles = ['groups', 'users', 'domains-systems', 'components', 'apis', 'resources', 'responsibilities']
@@ -259,4 +259,94 @@ describe('server options and limits', () => {
       assert.match(r.stderr, re);
     }
   });
+});
+
+// ---- the history of findings ---------------------------------------------------
+
+const today = () => new Date().toISOString().slice(0, 10);
+
+async function waitFor(what, fn, ms = 20000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('the history of findings', () => {
+  let srv;
+  before(async () => { srv = await startServer({ imports: orgFiles }); });
+  after(async () => { await srv.stop(); });
+
+  test('today is snapshotted at start: counts per rule and severity, for the org and a team', async () => {
+    const r = await waitFor('the snapshot', async () => {
+      const h = await srv.json('/api/v1/insights/history');
+      return h.body.days.length ? h : null;
+    });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.scope, 'org');
+    assert.equal(r.body.to, today());
+    const day = r.body.days.at(-1);
+    assert.equal(day.day, today());
+    // the demo without its history: no release train
+    assert.deepEqual(day.byRule['dependency-cycle'], { error: 1 });
+    assert.deepEqual(day.byRule['shared-datastore'], { error: 1 });
+    assert.deepEqual(day.byRule['no-accountable'], { error: 8 });
+    assert.equal(day.error, 1 + 1 + 8 + 1); /* cycle, shared db, no-accountable, owner-missing */
+    assert.equal(day.total, day.error + day.warning);
+    const own = await srv.json('/api/v1/insights/ownership');
+    const arch = await srv.json('/api/v1/insights/architecture');
+    assert.equal(day.total, own.body.summary.total + arch.body.summary.error + arch.body.summary.warning);
+    const t = await srv.json('/api/v1/insights/history?scope=team-growth&rule=team-spread');
+    assert.equal(t.body.scope, 'group:default/team-growth');
+    assert.deepEqual(t.body.days.at(-1).byRule, { 'team-spread': { warning: 1 } });
+    const none = await srv.json(`/api/v1/insights/history?scope=group:nobody&from=${today()}&to=${today()}`);
+    assert.deepEqual(none.body.days, [{ day: today(), error: 0, warning: 0, silenced: 0, total: 0, byRule: {} }]);
+    const past = await srv.json('/api/v1/insights/history?from=2020-01-01&to=2020-12-31');
+    assert.deepEqual(past.body.days, []);
+  });
+
+  test('bad history parameters are 400 naming the parameter', async () => {
+    assertProblem(await srv.json('/api/v1/insights/history?rule=cycles'), 400, /'rule'/);
+    assertProblem(await srv.json('/api/v1/insights/history?from=2026-02-30'), 400, /'from': '2026-02-30' is not a date/);
+    assertProblem(await srv.json('/api/v1/insights/history?to=yesterday'), 400, /'to'/);
+    assertProblem(await srv.json('/api/v1/insights/history?from=2026-03-02&to=2026-03-01'), 400, /'to': must not be before 'from'/);
+    assertProblem(await srv.json('/api/v1/insights/history?from=2000-01-01&to=2026-01-01'), 400, /longer than 3660 days/);
+    assertProblem(await srv.json('/api/v1/insights/history?scope=group:'), 400, /'scope'/);
+  });
+});
+
+describe('several instances on one database', () => {
+  for (const backend of ['sqlite', 'postgres']) {
+    test(`two servers on one ${backend} database store today's snapshot once`, async (t) => {
+      if (backend === 'postgres' && !pgBaseUrl) { t.skip('CONWAY_TEST_PG_URL is not set'); return; }
+      const dir = tempDir();
+      const pg = backend === 'postgres' ? pgCreateDb('conway_hist') : null;
+      const db = pg ? pg.url : join(dir, 'shared.db');
+      const imp = conway(['import', '--db', db, '--quiet', ...orgFiles]);
+      assert.ok(imp.status === 0 || imp.status === 1, imp.stderr);
+      const servers = await Promise.all([0, 1].map(() => startServer({ db, args: ['--log-level', 'debug'] })));
+      try {
+        const logs = () => servers.map((s) => s.stderr).join('\n');
+        await waitFor('both instances to check the day', () => (logs().match(/"findings snapshot (taken|present)"/g) || []).length >= 2);
+        assert.equal((logs().match(/"findings snapshot taken"/g) || []).length, 1, logs());
+        assert.equal((logs().match(/"findings snapshot present"/g) || []).length, 1);
+        const a = await servers[0].json('/api/v1/insights/history');
+        const b = await servers[1].json('/api/v1/insights/history');
+        assert.deepEqual(a.body, b.body);
+        assert.equal(a.body.days.length, 1);
+        if (pg) {
+          assert.equal(pgAdmin('SELECT count(*) FROM finding_snapshots', db), '1');
+          const rows = Number(pgAdmin('SELECT count(*) FROM finding_counts', db));
+          assert.equal(Number(pgAdmin("SELECT count(DISTINCT (kind, rule, severity, scope)) FROM finding_counts", db)), rows);
+        }
+      } finally {
+        for (const s of servers) await s.stop({ keep: true });
+        if (pg) pg.drop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });

@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "fixtures.h"
+#include "http/findings.h"
 #include "insights/architecture.h"
 #include "insights/graph.h"
 
@@ -547,6 +548,61 @@ static void test_filter_and_report(void **state)
     cw_arch_marks_free(&m);
 }
 
+/* ---- counting for the history (http/findings.h) ------------------------------------------ */
+
+static int cmp_line(const void *a, const void *b) { return strcmp(a, b); }
+
+static void test_counts(void **state)
+{
+    (void)state;
+    json_t *own = json_loads(
+        "[{\"rule\":\"owner-missing\",\"severity\":\"error\",\"entityRef\":\"component:default/a\","
+        "\"owner\":\"group:default/Team-A\"},"
+        " {\"rule\":\"owner-missing\",\"severity\":\"error\",\"entityRef\":\"component:default/b\"},"
+        " {\"rule\":\"team-overload\",\"severity\":\"warning\",\"entityRef\":\"group:default/team-a\","
+        "\"owner\":\"group:default/org\"},"
+        " {\"rule\":\"shared-resource-owner\",\"severity\":\"warning\",\"entityRef\":\"resource:default/db\","
+        "\"teams\":[\"group:default/team-a\",\"group:default/team-b\"],\"owner\":\"group:default/team-a\"}]",
+        0, NULL);
+    json_t *arch = json_loads(
+        "[{\"rule\":\"dependency-cycle\",\"severity\":\"error\",\"entityRef\":\"component:default/a\","
+        "\"teams\":[\"group:default/team-a\"],\"silenced\":{\"reason\":\"r\",\"by\":\"component:default/a\"}}]",
+        0, NULL);
+    json_t *tally = json_object();
+    assert_non_null(own);
+    assert_non_null(arch);
+    cw_diag d = {""};
+    assert_int_equal(cw_counts_add(tally, "ownership", own, &d), CW_OK);
+    assert_int_equal(cw_counts_add(tally, "architecture", arch, &d), CW_OK);
+    cw_counts c;
+    assert_int_equal(cw_counts_seal(tally, &c, &d), CW_OK);
+    char lines[32][160];
+    for (size_t i = 0; i < c.n; i++)
+        snprintf(lines[i], sizeof lines[i], "%s %s %s %s %lld", c.rows[i].kind, c.rows[i].rule,
+                 c.rows[i].severity, c.rows[i].scope, (long long)c.rows[i].count);
+    qsort(lines, c.n, sizeof lines[0], cmp_line);
+    char all[4096] = "";
+    for (size_t i = 0; i < c.n; i++) {
+        strncat(all, lines[i], sizeof all - strlen(all) - 2);
+        strncat(all, "\n", sizeof all - strlen(all) - 1);
+    }
+    assert_string_equal(all,
+                        "architecture dependency-cycle silenced group:default/team-a 1\n"
+                        "architecture dependency-cycle silenced org 1\n"
+                        "ownership owner-missing error group:default/team-a 1\n"
+                        "ownership owner-missing error org 2\n"
+                        "ownership shared-resource-owner warning group:default/team-a 1\n"
+                        "ownership shared-resource-owner warning group:default/team-b 1\n"
+                        "ownership shared-resource-owner warning org 1\n"
+                        "ownership team-overload warning group:default/org 1\n"
+                        "ownership team-overload warning group:default/team-a 1\n"
+                        "ownership team-overload warning org 1\n");
+    cw_counts_free(&c);
+    json_decref(tally);
+    json_decref(own);
+    json_decref(arch);
+}
+
 /* ---- the demo organisation ------------------------------------------------------------------- */
 
 static void test_demo_organisation(void **state)
@@ -608,6 +664,7 @@ int main(void)
         T(test_cycles),         T(test_shared_datastore), T(test_cross_team),
         T(test_team_spread),    T(test_release_trains),   T(test_fan),
         T(test_deprecated),     T(test_severities),       T(test_filter_and_report),
+        cmocka_unit_test(test_counts),
         cmocka_unit_test(test_demo_organisation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
