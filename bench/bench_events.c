@@ -998,14 +998,12 @@ static void bench_insights(const char *dir, size_t target)
             die("load", d.msg);
         double c1 = now_s();
         cw_coupling_params cp = {.from_ms = to - 90 * DAY_MS, .to_ms = to, .window_ms = 15 * 60000,
-                                 .min_together = 5, .min_confidence = 0.8};
+                                 .min_together = 5, .min_confidence = 0.8, .limit = 100};
         cw_coupling_result cr;
         if (cw_coupling_compute(&dd.in, &cp, &cr, &d))
             die("coupling", d.msg);
         double c2 = now_s();
-        flagged = 0;
-        for (size_t i = 0; i < cr.npairs; i++)
-            flagged += cr.pairs[i].flagged;
+        flagged = cr.flagged_pairs;
         cw_coupling_free(&cr);
         cw_delivery_data_free(&dd);
 

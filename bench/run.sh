@@ -31,6 +31,9 @@ if [ -x "$BUILD/bench_ownership" ]; then
   "$BUILD/bench_ownership" 10000
 fi
 
+step "release coupling of 2,000 components deployed together (bench_coupling)"
+"$BUILD/bench_coupling" 2000 5
+
 if [ -x "$BUILD/bench_events" ]; then
   step "event intake and delivery insights (bench_events)"
   "$BUILD/bench_events" all

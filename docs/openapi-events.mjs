@@ -35,7 +35,7 @@ const schemas = {
 };
 
 const pageParams = [
-  q('limit', 'Page size.', { type: 'integer', minimum: 1, maximum: 1000, default: 100 }),
+  q('limit', 'Page size; a page also ends once its body passes 4 MiB (follow nextCursor until null).', { type: 'integer', minimum: 1, maximum: 1000, default: 100 }),
   q('cursor', 'nextCursor of the previous page.'),
 ];
 const scopeParam = q('scope', "'org' (default) or an entity ref: a Component (bare names mean component:default/NAME), a System (its parts) or a Group (the Components it owns).");
@@ -49,7 +49,7 @@ export const paths = {
     post: {
       operationId: 'postEvents', tags: ['events'], security: ingestSec,
       summary: 'Ingest CDEvents (role ingest, editor or admin). Answered only after the events are committed; concurrent requests share transactions.',
-      description: 'Content-Type chooses the mode: application/json (one CDEvent or an array; with ce-specversion/ce-id/ce-source/ce-type headers: CloudEvents binary mode), application/cloudevents+json (structured), application/cloudevents-batch+json (batch), application/x-ndjson (one CDEvent per line). All or nothing per request; a re-delivery of (context.source, context.id) counts as a duplicate, another event under a stored (context.source, context.id) as a conflict (not stored). A token bound to source prefixes, or scoped to a team, gets 403 naming the first event it may not send (outside its sources; not linked to a Component of its team).',
+      description: 'Content-Type chooses the mode: application/json (one CDEvent or an array; with ce-specversion/ce-id/ce-source/ce-type headers: CloudEvents binary mode), application/cloudevents+json (structured), application/cloudevents-batch+json (batch), application/x-ndjson (one CDEvent per line). All or nothing per request; a re-delivery of (context.source, context.id) counts as a duplicate, another event under a stored (context.source, context.id) as a conflict (not stored). A token bound to source prefixes, or scoped to a team, gets 403 naming the first event it may not send (outside its sources; not linked to a Component of its team). One event is at most --max-event-bytes (default 262144) of compact JSON: a larger one is 413 naming it (events[i]).',
       parameters: ['ce-specversion', 'ce-id', 'ce-source', 'ce-type'].map((h) => ({ name: h, in: 'header', required: false, description: 'CloudEvents binary mode attribute; must equal the CDEvent context.', schema: { type: 'string' } })),
       requestBody: { required: true, content: Object.fromEntries(['application/json', 'application/cloudevents+json', 'application/cloudevents-batch+json', 'application/x-ndjson'].map((t) => [t, { schema: {} }])) },
       responses: {
@@ -117,17 +117,22 @@ export const paths = {
   '/api/v1/insights/coupling': {
     get: {
       operationId: 'getCoupling', tags: ['insights'], security: readSec,
-      summary: 'Components deployed to production together (shared chainId or within windowMinutes), flagged pairs and the release trains they form.',
+      summary: 'Components deployed to production together (shared chainId or within windowMinutes): one page of pairs, flagged first, then by confidence; the totals and the release trains of the whole window.',
       parameters: [
         scopeParam, ...windowParams,
         q('windowMinutes', 'Deployments at most this far apart are together.', { type: 'integer', minimum: 0, maximum: 10080, default: 15 }),
         q('minTogether', 'Flag a pair together at least this often…', { type: 'integer', minimum: 1, default: 5 }),
         q('minConfidence', '…and with together / min(deployments) at least this.', { type: 'number', minimum: 0, maximum: 1, default: 0.8 }),
+        q('limit', 'Pairs per page.', { type: 'integer', minimum: 1, maximum: 1000, default: 100 }),
+        q('cursor', 'nextCursor of the previous page: the page continues after its last pair.'),
       ],
       responses: {
-        200: json('Pairs and trains', { type: 'object', properties: {
-          pairs: { type: 'array', items: { type: 'object', properties: { a: { type: 'string' }, b: { type: 'string' }, together: { type: 'integer' }, deploymentsA: { type: 'integer' }, deploymentsB: { type: 'integer' }, confidence: num, jaccard: num, flagged: { type: 'boolean' } } } },
+        200: json('A page of pairs, the totals and the trains', { type: 'object', required: ['pairs', 'totalPairs', 'flaggedPairs', 'trains', 'nextCursor'], properties: {
+          pairs: { type: 'array', description: 'Flagged pairs first, then confidence and together (both descending), then a and b.', items: { type: 'object', properties: { a: { type: 'string' }, b: { type: 'string' }, together: { type: 'integer' }, deploymentsA: { type: 'integer' }, deploymentsB: { type: 'integer' }, confidence: num, jaccard: num, flagged: { type: 'boolean' } } } },
+          totalPairs: { type: 'integer', description: 'Pairs deployed together at least once in the window (all pages).' },
+          flaggedPairs: { type: 'integer', description: 'Of them, the flagged ones.' },
           trains: { type: 'array', items: { type: 'object', properties: { components: { type: 'array', items: { type: 'string' } }, teams: { type: 'array', items: { type: 'string' } } } } },
+          nextCursor: { type: ['string', 'null'], description: 'Pass as cursor for the next page; null on the last page.' },
         } }),
         ...errors(400, 401, 403, 404),
       },

@@ -139,7 +139,7 @@ export const paths = {
         q('entityRef', 'Records touching this entity (kind:namespace/name, any case).'),
         q('from', 'Records at or after this time (RFC 3339).', { type: 'string', format: 'date-time' }),
         q('to', 'Records before this time (RFC 3339).', { type: 'string', format: 'date-time' }),
-        q('limit', 'Page size.', { type: 'integer', minimum: 1, maximum: 1000, default: 100 }),
+        q('limit', 'Page size; a page also ends once its body passes 4 MiB (follow nextCursor until null).', { type: 'integer', minimum: 1, maximum: 1000, default: 100 }),
         q('cursor', 'nextCursor of the previous page.'),
       ],
       responses: { 200: json('A page of records', { type: 'object', required: ['items', 'nextCursor'], properties: { items: { type: 'array', items: auditRecord }, nextCursor: { type: ['string', 'null'] } } }), ...errors(400, 401, 403) },

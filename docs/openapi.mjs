@@ -30,7 +30,7 @@ export const paths = {
         q('owner', 'Owner ref; bare names mean group:default/NAME.'), q('system', 'System ref the entity is part of.'),
         q('type', 'spec.type'), q('lifecycle', 'spec.lifecycle'), q('tag', 'A tag the entity carries.'),
         q('q', 'Case-insensitive text in name, title or description.', { type: 'string', maxLength: 200 }),
-        q('limit', 'Page size.', { type: 'integer', minimum: 1, maximum: 1000, default: 100 }),
+        q('limit', 'Page size; a page also ends once its body passes 4 MiB (follow nextCursor until null).', { type: 'integer', minimum: 1, maximum: 1000, default: 100 }),
         q('cursor', 'nextCursor of the previous page.'),
       ],
       responses: { 200: json('A page of entities', ref('EntityPage')), ...errors(400, 401, 403) },
@@ -59,13 +59,13 @@ export const paths = {
 };
 
 const backstagePaths = {
-  '/api/catalog/entities': { get: { operationId: 'backstageGetEntities', tags: ['backstage'], security: readSec, summary: 'Backstage: list entities (array).',
+  '/api/catalog/entities': { get: { operationId: 'backstageGetEntities', tags: ['backstage'], security: readSec, summary: 'Backstage: list entities (array). Without limit, the whole catalog: the answer is streamed (chunked transfer encoding) as the client reads it.',
     parameters: [q('filter', 'Backstage filter: key=value,key2 (AND); repeat for OR.'), q('fields', 'Comma-separated dotted fields to return.'), q('limit', 'Max items.', { type: 'integer', minimum: 0 }), q('offset', 'Items to skip.', { type: 'integer', minimum: 0 }), q('after', 'Cursor.'), q('order', 'One sort field: asc:FIELD or desc:FIELD.')],
     responses: { 200: json('Entities', { type: 'array', items: ref('Entity') }), ...errors(400, 401, 403) } } },
   '/api/catalog/entities/by-name/{kind}/{namespace}/{name}': { parameters: entityPath, get: { operationId: 'backstageGetEntityByName', tags: ['backstage'], security: readSec, summary: 'Backstage: one entity by name.', responses: { 200: json('The entity', ref('Entity')), ...errors(401, 403, 404) } } },
   '/api/catalog/entities/by-uid/{uid}': { parameters: [p('uid', 'metadata.uid')], get: { operationId: 'backstageGetEntityByUid', tags: ['backstage'], security: readSec, summary: 'Backstage: one entity by uid.', responses: { 200: json('The entity', ref('Entity')), ...errors(401, 403, 404) } } },
   '/api/catalog/entities/by-query': { get: { operationId: 'backstageQueryEntities', tags: ['backstage'], security: readSec, summary: 'Backstage: cursor-paged query.',
-    parameters: [q('filter', 'Backstage filter.'), q('fields', 'Fields to return.'), q('limit', 'Page size (default 20, at most 1000).', { type: 'integer', minimum: 1 }), q('offset', 'Items to skip.', { type: 'integer', minimum: 0 }), q('orderField', 'FIELD,asc|desc'), q('fullTextFilterTerm', 'Text to search.'), q('fullTextFilterFields', 'Fields searched.'), q('cursor', 'pageInfo.nextCursor or prevCursor.'), q('totalItems', 'exclude to skip counting.')],
+    parameters: [q('filter', 'Backstage filter.'), q('fields', 'Fields to return.'), q('limit', 'Page size (default 20, at most 1000); a page also ends once its body passes 4 MiB, with pageInfo.nextCursor.', { type: 'integer', minimum: 1 }), q('offset', 'Items to skip.', { type: 'integer', minimum: 0 }), q('orderField', 'FIELD,asc|desc'), q('fullTextFilterTerm', 'Text to search.'), q('fullTextFilterFields', 'Fields searched.'), q('cursor', 'pageInfo.nextCursor or prevCursor.'), q('totalItems', 'exclude to skip counting.')],
     responses: { 200: json('A page', { type: 'object', properties: { items: { type: 'array', items: ref('Entity') }, totalItems: { type: 'integer' }, pageInfo: { type: 'object', properties: { nextCursor: { type: 'string' }, prevCursor: { type: 'string' } } } } }), ...errors(400, 401, 403) } } },
   '/api/catalog/entities/by-refs': { post: { operationId: 'backstageGetEntitiesByRefs', tags: ['backstage'], security: readSec, summary: 'Backstage: entities by refs, in request order (null when missing).',
     parameters: [q('filter', 'Backstage filter.')],

@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     cw_event_batch b;
     cw_diag d = {""};
-    cw_err err = cw_amqp_decode(ct, props, nprops, text + pos, len - pos, &b, &d);
+    cw_err err = cw_amqp_decode(ct, props, nprops, text + pos, len - pos, NULL, &b, &d);
     if (err) {
         if (b.len != 0 || b.items != NULL || !d.msg[0])
             abort();

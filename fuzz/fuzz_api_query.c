@@ -1,7 +1,7 @@
 /*
  * fuzz_api_query.c — libFuzzer target for every GET route's query-parameter
  * handling: native list filters, cursors (native, Backstage `after` and
- * by-query cursors), limits, orders, fields and facets. The input is
+ * by-query cursors, coupling cursors), limits, orders, fields and facets. The input is
  * "route-index\nkey=value\nkey=value..." and is handed to the real handler
  * with a real SQLite store holding a few entities. Any answer must be a
  * well-formed status; 5xx answers and crashes are findings.
@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "catalog/catalog.h"
+#include "http/bounded.h"
 #include "http/http_int.h"
 #include "store/store.h"
 
@@ -126,6 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         route->handler(&app, &req, &resp);
     if (resp.status >= 500 && resp.status != 503)
         abort();
+    cw__stream_release(&resp); /* a streamed answer that was not sent */
     cw_buf_free(&resp.body);
     for (size_t i = 0; i < resp.nheaders; i++)
         free((void *)resp.headers[i].value);

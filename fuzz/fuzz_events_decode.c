@@ -51,7 +51,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bool binary = mode == 1 || (mode == 7 && (sel & 1));
     cw_header_array ha = {h, (sel & 0x40) ? 3 : 5};
     cw_header_lookup lk = {cw_header_array_get, &ha};
-    cw_event_limits lim = {100, 32};
+    /* a small event limit, so that the size check (and its shortcut for
+     * small texts) meets inputs on both sides of it */
+    cw_event_limits lim = {100, 32, 1024};
     cw_event_batch b;
     cw_diag d = {""};
     cw_err err = cw_events_decode_http(content_types[mode], binary ? &lk : NULL,
@@ -69,6 +71,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         if (cw_event_key_cmp(ev, ev) != 0)
             abort();
+        if (cw_event_json_size(ev) > lim.max_event_bytes)
+            abort(); /* an event over the limit was let through */
         if (ev->known && (!ev->subject_kind[0] || !ev->predicate[0] || ev->custom))
             abort();
         cw_event again;

@@ -24,7 +24,7 @@
 #define MAX_JSON_BYTES (1u << 30)    /* a whole JSON file */
 
 static const char events_help[] =
-    "usage: conway events import [--db URL] [--quiet] FILE...\n"
+    "usage: conway events import [--db URL] [--quiet] [--max-event-bytes BYTES] FILE...\n"
     "\n"
     "Imports CDEvents (spec 0.5 and older envelopes) into the database, as\n"
     "POST /api/v1/events does. A FILE may hold NDJSON (one event per line), one\n"
@@ -38,11 +38,14 @@ static const char events_help[] =
     "\n"
     "Options:\n"
     "  --db URL    SQLite file or postgres:// URL (env CONWAY_DB; default conway.db)\n"
-    "  --quiet     no progress line, only rejections and the summary\n";
+    "  --quiet     no progress line, only rejections and the summary\n"
+    "  --max-event-bytes BYTES  largest event, as compact JSON (default 262144, as\n"
+    "              the server's default); larger ones are rejected\n";
 
 typedef struct {
     cw_store *store;
     bool tty;
+    size_t max_event_bytes;
     cw_event chunk[CHUNK_EVENTS];
     size_t nchunk;
     size_t accepted, duplicates, conflicts, rejected, files;
@@ -114,6 +117,8 @@ static void add_value(importer *im, json_t *v, const char *file, const char *whe
         err = cw_cloudevent_decode(v, &ev, &d);
     else
         err = cw_cdevent_decode(v, &ev, &d);
+    if (!err && (err = cw_event_check_size(&ev, im->max_event_bytes, &d)))
+        cw_event_free(&ev);
     if (err) {
         report(im, file, where, d.msg);
         return;
@@ -252,8 +257,11 @@ static void import_file(importer *im, const char *path)
 
 static int cmd_import(int argc, char **argv)
 {
-    const char *db = NULL, *quiet = NULL;
-    cw_opt opts[] = {{"db", true, &db}, {"quiet", false, &quiet}, {NULL, false, NULL}};
+    const char *db = NULL, *quiet = NULL, *max_event = NULL;
+    cw_opt opts[] = {{"db", true, &db},
+                     {"quiet", false, &quiet},
+                     {"max-event-bytes", true, &max_event},
+                     {NULL, false, NULL}};
     const char *pos[4096];
     size_t npos;
     bool help;
@@ -268,6 +276,19 @@ static int cmd_import(int argc, char **argv)
               stderr);
         return 2;
     }
+    size_t max_event_bytes = CW_EVENTS_DEFAULT_MAX_EVENT_BYTES;
+    if (max_event) {
+        char *end = NULL;
+        unsigned long long v = strtoull(max_event, &end, 10);
+        if (!*max_event || *end || max_event[0] == '-' || v < 1024 || v > (1ull << 30)) {
+            fprintf(stderr,
+                    "conway events import: --max-event-bytes: '%s' is not a number between "
+                    "1024 and %llu\n",
+                    max_event, 1ull << 30);
+            return 2;
+        }
+        max_event_bytes = (size_t)v;
+    }
     importer *im = calloc(1, sizeof *im);
     if (!im) {
         fputs("conway events import: out of memory\n", stderr);
@@ -281,6 +302,7 @@ static int cmd_import(int argc, char **argv)
         return 1;
     }
     im->tty = !quiet && isatty(STDERR_FILENO);
+    im->max_event_bytes = max_event_bytes;
     for (size_t i = 0; i < npos; i++) {
         struct stat st;
         if (strcmp(pos[i], "-") && stat(pos[i], &st) == 0 && S_ISREG(st.st_mode))

@@ -41,6 +41,8 @@ static const char serve_help[] =
     "                          (default 16777216); one entity or list of refs: 1 MiB at most\n"
     "  --max-inflight-body BYTES  request body data all requests together may hold;\n"
     "                          past it new bodies get 503 with Retry-After (default 268435456)\n"
+    "  --max-event-bytes BYTES largest CDEvent accepted, as compact JSON, over HTTP and\n"
+    "                          AMQP (default 262144; larger ones get 413 naming the event)\n"
     "  --timeout SECONDS       idle connection timeout, and the longest a request body may\n"
     "                          take to arrive (default 30)\n"
     "  --header-timeout SECONDS  deadline for a request's head (request line and headers),\n"
@@ -142,7 +144,8 @@ int cw_cmd_serve(int argc, char **argv)
     const char *listen = NULL, *db = NULL, *threads = NULL, *public_read = NULL, *max_body = NULL,
                *timeout = NULL, *prod = NULL, *log_level = NULL, *max_comp = NULL,
                *db_pool = NULL, *amqp_url = NULL, *amqp_queue = NULL, *activities = NULL,
-               *max_inflight = NULL, *header_timeout = NULL, *per_ip = NULL, *allowed = NULL;
+               *max_inflight = NULL, *header_timeout = NULL, *per_ip = NULL, *allowed = NULL,
+               *max_event = NULL;
     struct cw_arch_opts_flags af = {0};
     const char *snap_interval = NULL;
     cw_opt opts[] = {
@@ -164,6 +167,7 @@ int cw_cmd_serve(int argc, char **argv)
         {"header-timeout", true, &header_timeout},
         {"max-conns-per-ip", true, &per_ip},
         {"allowed-host", true, &allowed},
+        {"max-event-bytes", true, &max_event},
         {NULL, false, NULL},
     };
     const char *pos[1];
@@ -191,6 +195,11 @@ int cw_cmd_serve(int argc, char **argv)
         if (!parse_uint("max-body", max_body, 1024, 1ull << 30, &v))
             return 2;
         cfg.max_body = (size_t)v;
+    }
+    if (max_event) {
+        if (!parse_uint("max-event-bytes", max_event, 1024, 1ull << 30, &v))
+            return 2;
+        cfg.max_event_bytes = (size_t)v;
     }
     if (timeout) {
         if (!parse_uint("timeout", timeout, 1, 3600, &v))
@@ -323,7 +332,8 @@ int cw_cmd_serve(int argc, char **argv)
     }
 #ifdef CONWAY_HAVE_AMQP
     if (amqp_url) {
-        cw_amqp_config acfg = {.url = amqp_url, .queue = amqp_queue, .max_body = cfg.max_body};
+        cw_amqp_config acfg = {.url = amqp_url, .queue = amqp_queue, .max_body = cfg.max_body,
+                               .max_event_bytes = cfg.max_event_bytes};
         if (cw_amqp_start(&acfg, store, &amqp, &d)) {
             fprintf(stderr, "conway serve: %s\n", d.msg);
             goto out;

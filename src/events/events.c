@@ -20,6 +20,25 @@ void cw_event_free(cw_event *ev)
     memset(ev, 0, sizeof *ev);
 }
 
+size_t cw_event_json_size(const cw_event *ev)
+{
+    if (ev->compact)
+        return strlen(ev->compact);
+    /* jansson's compact form, counted without being written anywhere */
+    return ev->raw ? json_dumpb(ev->raw, NULL, 0, JSON_COMPACT) : 0;
+}
+
+cw_err cw_event_check_size(const cw_event *ev, size_t max, cw_diag *d)
+{
+    size_t n = cw_event_json_size(ev);
+    if (n <= max)
+        return CW_OK;
+    return cw_fail(d, CW_ERR_TOO_LARGE,
+                   "the event is %zu bytes of JSON, more than the limit of %zu "
+                   "(--max-event-bytes)",
+                   n, max);
+}
+
 int cw_event_key_cmp(const cw_event *a, const cw_event *b)
 {
     int c = strcmp(a->source, b->source);

@@ -45,6 +45,9 @@
 /* Upper bounds for one request. */
 #define CW_EVENTS_DEFAULT_MAX_EVENTS 10000
 #define CW_EVENTS_DEFAULT_MAX_DEPTH 64
+/* ... and for one event: the bytes of its compact JSON (what the store keeps
+ * and every list answer repeats). */
+#define CW_EVENTS_DEFAULT_MAX_EVENT_BYTES ((size_t)256 << 10)
 
 typedef struct {
     const char *id;             /* context.id */
@@ -96,6 +99,14 @@ int cw_event_key_cmp(const cw_event *a, const cw_event *b);
  */
 const json_t *cw_event_custom_changes(const cw_event *ev);
 
+/* The bytes of the event's compact JSON: the text the store keeps as its
+ * body (ev->compact when set, else raw serialised compactly). */
+size_t cw_event_json_size(const cw_event *ev);
+
+/* CW_ERR_TOO_LARGE, d saying "the event is N bytes of JSON, more than the
+ * limit of MAX (--max-event-bytes)", when cw_event_json_size(ev) > max. */
+cw_err cw_event_check_size(const cw_event *ev, size_t max, cw_diag *d);
+
 /* True for the types conway interprets for DORA, all requiring known. */
 bool cw_event_is(const cw_event *ev, const char *subject_kind, const char *predicate);
 
@@ -112,6 +123,8 @@ void cw_event_batch_free(cw_event_batch *b);
 typedef struct {
     size_t max_events; /* per request; 0 = CW_EVENTS_DEFAULT_MAX_EVENTS */
     int max_depth;     /* JSON nesting; 0 = CW_EVENTS_DEFAULT_MAX_DEPTH */
+    size_t max_event_bytes; /* one event (cw_event_json_size);
+                               0 = CW_EVENTS_DEFAULT_MAX_EVENT_BYTES */
 } cw_event_limits;
 
 /*
@@ -163,8 +176,10 @@ const char *cw_header_array_get(void *array, const char *name);
  * Errors: CW_ERR_INVALID with d = "events[<i>].<field>: <rule>" where field is
  * relative to the CDEvent (context.id) or names the CloudEvent attribute (id,
  * data, specversion) or header (ce-id); syntax errors say where ("line 3:" for
- * NDJSON, "body:" otherwise). More events than limits->max_events, or nesting
- * deeper than max_depth: CW_ERR_TOO_LARGE. An empty array / empty NDJSON is a
+ * NDJSON, "body:" otherwise). More events than limits->max_events, nesting
+ * deeper than max_depth, or one event larger than max_event_bytes:
+ * CW_ERR_TOO_LARGE (the last naming the event: "events[3]: the event is ...",
+ * "line 4: events[3]: ..." for NDJSON). An empty array / empty NDJSON is a
  * valid empty batch. All or nothing: on any error *out is empty.
  * limits and headers may be NULL.
  */

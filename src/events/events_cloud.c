@@ -424,7 +424,22 @@ cw_err cw_events_decode_body(const char *content_type, const char *body, size_t 
 typedef struct {
     size_t max_events;
     int max_depth;
+    size_t max_event_bytes;
 } limits_t;
+
+/*
+ * One event's size (cw_event_check_size) against the limit. text_len is the
+ * length of the text the event was parsed from (the line, or the whole
+ * body): the compact JSON of a value parsed from n bytes is at most 8n
+ * bytes (a number such as 1e9 grows the most), so small inputs are not
+ * measured. The caller prefixes the event's index.
+ */
+static cw_err check_size(const cw_event *ev, size_t text_len, const limits_t *lim, cw_diag *d)
+{
+    if (!ev->compact && text_len <= lim->max_event_bytes / 8)
+        return CW_OK;
+    return cw_event_check_size(ev, lim->max_event_bytes, d);
+}
 
 static cw_err batch_reserve(cw_event_batch *b, size_t *cap, size_t want)
 {
@@ -468,8 +483,9 @@ static void index_prefix(cw_diag *d, const char *lead, size_t i)
     d->msg[n] = '\0';
 }
 
-/* Decodes each element of a JSON array (CDEvents or CloudEvents). */
-static cw_err decode_array(json_t *arr, bool cloudevents, const limits_t *lim,
+/* Decodes each element of a JSON array (CDEvents or CloudEvents) parsed
+ * from text_len bytes. */
+static cw_err decode_array(json_t *arr, bool cloudevents, size_t text_len, const limits_t *lim,
                            cw_event_batch *out, cw_diag *d)
 {
     size_t n = json_array_size(arr);
@@ -484,12 +500,15 @@ static cw_err decode_array(json_t *arr, bool cloudevents, const limits_t *lim,
         json_t *el = json_array_get(arr, i);
         cw_err err = cloudevents ? cloudevent_decode(el, lim->max_depth, &out->items[i], d)
                                  : cw_cdevent_decode(el, &out->items[i], d);
+        if (!err)
+            out->len = i + 1;
+        if (!err)
+            err = check_size(&out->items[i], text_len, lim, d);
         if (err) {
             if (err != CW_ERR_NOMEM)
                 index_prefix(d, "", i);
             return err;
         }
-        out->len = i + 1;
     }
     return CW_OK;
 }
@@ -545,6 +564,12 @@ static cw_err decode_ndjson(const char *body, size_t len, const limits_t *lim, c
             out->items[out->len].compact[n] = '\0';
         }
         out->len++;
+        if ((err = check_size(&out->items[out->len - 1], n, lim, d))) {
+            char lead[40];
+            snprintf(lead, sizeof lead, "line %zu: ", line);
+            index_prefix(d, lead, out->len - 1);
+            goto out;
+        }
     }
 out:
     json_decref(v);
@@ -585,7 +610,8 @@ static cw_err decode_binary(const cw_header_lookup *h, const char *body, size_t 
     if ((err = cw_cdevent_decode(root, &out->items[0], d)))
         goto fail;
     out->len = 1;
-    if ((err = check_binding(val[1], val[2], val[3], &out->items[0], "ce-", d)))
+    if ((err = check_binding(val[1], val[2], val[3], &out->items[0], "ce-", d)) ||
+        (err = check_size(&out->items[0], len, lim, d)))
         goto fail;
     goto out;
 fail:
@@ -642,11 +668,14 @@ cw_err cw_events_decode_http(const char *content_type, const cw_header_lookup *h
                              const char *body, size_t len, const cw_event_limits *limits,
                              cw_event_batch *out, cw_diag *d)
 {
-    limits_t lim = {CW_EVENTS_DEFAULT_MAX_EVENTS, CW_EVENTS_DEFAULT_MAX_DEPTH};
+    limits_t lim = {CW_EVENTS_DEFAULT_MAX_EVENTS, CW_EVENTS_DEFAULT_MAX_DEPTH,
+                    CW_EVENTS_DEFAULT_MAX_EVENT_BYTES};
     if (limits && limits->max_events)
         lim.max_events = limits->max_events;
     if (limits && limits->max_depth > 0)
         lim.max_depth = limits->max_depth;
+    if (limits && limits->max_event_bytes)
+        lim.max_event_bytes = limits->max_event_bytes;
     out->items = NULL;
     out->len = 0;
     if (!body)
@@ -676,6 +705,8 @@ cw_err cw_events_decode_http(const char *content_type, const cw_header_lookup *h
             break;
         }
         out->len = 1;
+        if ((err = check_size(&out->items[0], len, &lim, d)))
+            index_prefix(d, "", 0);
         break;
     case MODE_BATCH:
         if ((err = parse_json(body, len, lim.max_depth, "body", &root, d)))
@@ -684,13 +715,13 @@ cw_err cw_events_decode_http(const char *content_type, const cw_header_lookup *h
             err = cw_fail(d, CW_ERR_INVALID, "body: must be a JSON array of CloudEvents");
             break;
         }
-        err = decode_array(root, true, &lim, out, d);
+        err = decode_array(root, true, len, &lim, out, d);
         break;
     case MODE_PLAIN:
         if ((err = parse_json(body, len, lim.max_depth, "body", &root, d)))
             break;
         if (json_is_array(root)) {
-            err = decode_array(root, false, &lim, out, d);
+            err = decode_array(root, false, len, &lim, out, d);
             break;
         }
         if (!(out->items = calloc(1, sizeof *out->items))) {
@@ -703,6 +734,8 @@ cw_err cw_events_decode_http(const char *content_type, const cw_header_lookup *h
             break;
         }
         out->len = 1;
+        if ((err = check_size(&out->items[0], len, &lim, d)))
+            index_prefix(d, "", 0);
         break;
     }
     json_decref(root);

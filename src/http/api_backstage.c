@@ -17,6 +17,7 @@
 
 #include "catalog/catalog.h"
 #include "catalog/filter.h"
+#include "http/bounded.h"
 #include "http/http_int.h"
 #include "util/crypto.h"
 
@@ -296,32 +297,121 @@ static void add_next_link(const cw_req *req, cw_resp *resp, const char *after)
     cw_buf_free(&link);
 }
 
+/*
+ * The list is streamed (bounded.h): Backstage's unpaged form answers the
+ * whole catalog, which a client that never reads must not make the server
+ * hold. Entities are read in chunks as the client takes them: in key order
+ * after the last key sent (keyset), in a field order by offset. Each chunk
+ * is one read snapshot: an entity written meanwhile may or may not be in
+ * the answer; in key order none appears twice.
+ */
+typedef struct {
+    cw_app *app;
+    cw_filter_owned *f;
+    pathlist fields;
+    char order_key[MAX_PATH_LEN + 1]; /* "" = key order */
+    bool desc;
+    size_t offset;              /* next row (field order, or the first chunk) */
+    char after[CW_REF_MAX];     /* key order: the last key sent; "" = none yet */
+    size_t left;                /* entities still to send */
+    size_t sent, sent_bytes;    /* for the chunk size */
+    cw_entity_page page;        /* read, not rendered yet */
+    bool opened;                /* '[' written */
+} list_stream;
+
+static void list_stream_free(void *p)
+{
+    list_stream *ls = p;
+    cw_entity_page_free(&ls->page);
+    cw_filter_owned_free(ls->f);
+    pathlist_free(&ls->fields);
+    free(ls);
+}
+
+/* Reads the next chunk of the list into ls->page. */
+static cw_err list_read(list_stream *ls, cw_diag *d)
+{
+    size_t n = ls->sent ? ls->sent_bytes / ls->sent : 0;
+    /* about a stream piece per chunk at the average size so far */
+    size_t want = n ? CW_STREAM_PIECE_BYTES / n + 1 : 16;
+    if (want > CW_PAGE_MAX_CHUNK)
+        want = CW_PAGE_MAX_CHUNK;
+    if (want > ls->left)
+        want = ls->left;
+    cw_entity_query q = {
+        .filter = &ls->f->filter,
+        .order_key = ls->order_key[0] ? ls->order_key : NULL,
+        .order_desc = ls->desc,
+        .offset = ls->after[0] ? 0 : ls->offset,
+        .after_key = ls->after[0] ? ls->after : NULL,
+        .limit = want,
+    };
+    cw_entity_page_free(&ls->page);
+    cw_err err = cw_store_entity_query(ls->app->store, &q, &ls->page, d);
+    if (!err && ls->page.len < want)
+        ls->left = ls->page.len; /* the end of the list */
+    return err;
+}
+
+static cw_err list_next(void *p, cw_buf *out, bool *done, cw_diag *d)
+{
+    list_stream *ls = p;
+    cw_err err = CW_OK;
+    if (!ls->opened) {
+        ls->opened = true;
+        err = cw_buf_putc(out, '[');
+    }
+    if (!err && ls->left && !ls->page.len)
+        err = list_read(ls, d);
+    size_t start = out->len;
+    for (size_t i = 0; !err && i < ls->page.len && ls->left; i++) {
+        if (ls->sent && (err = cw_buf_putc(out, ',')))
+            break;
+        err = append_entity(out, ls->page.items[i], &ls->fields);
+        if (!err) {
+            ls->sent++;
+            ls->left--;
+            ls->offset++;
+        }
+    }
+    if (err)
+        return err;
+    if (ls->page.len && !ls->order_key[0])
+        snprintf(ls->after, sizeof ls->after, "%s", ls->page.keys[ls->page.len - 1]);
+    ls->sent_bytes += out->len - start;
+    cw_entity_page_free(&ls->page);
+    if (!ls->left) {
+        *done = true;
+        err = cw_buf_putc(out, ']');
+    }
+    return err;
+}
+
 static void get_entities(cw_app *app, cw_req *req, cw_resp *resp)
 {
-    cw_filter_owned *f = NULL;
-    cw_entity_page page = {0};
-    pathlist fields = {0};
-    cw_buf out;
-    cw_buf_init(&out, 0);
+    list_stream *ls = calloc(1, sizeof *ls);
+    if (!ls) {
+        out_of_memory(resp);
+        return;
+    }
+    ls->app = app;
     const char *vals[CW_MAX_QUERY_PARAMS];
     size_t n;
     uint64_t limit = 0, offset = 0;
     bool has_limit = cw_req_query(req, "limit") != NULL;
-    char order_key[MAX_PATH_LEN + 1];
-    bool desc = false;
 
     n = cw_req_query_all(req, "fields", vals, CW_MAX_QUERY_PARAMS);
-    if (!parse_paths(vals, n, "query parameter 'fields'", &fields, resp))
-        goto out;
+    if (!parse_paths(vals, n, "query parameter 'fields'", &ls->fields, resp))
+        goto fail;
     if (!cw_req_query_uint(req, resp, "limit", 0, 0, LIST_MAX_LIMIT, &limit) ||
         !cw_req_query_uint(req, resp, "offset", 0, 0, MAX_OFFSET, &offset))
-        goto out;
+        goto fail;
     const char *after = cw_req_query(req, "after");
     if (after) {
         uint64_t after_limit;
         if (!parse_after(after, &offset, &after_limit)) {
             cw_resp_problem(resp, 400, "query parameter 'after': not a cursor issued by this server");
-            goto out;
+            goto fail;
         }
         if (!has_limit) {
             limit = after_limit;
@@ -331,53 +421,33 @@ static void get_entities(cw_app *app, cw_req *req, cw_resp *resp)
     n = cw_req_query_all(req, "order", vals, CW_MAX_QUERY_PARAMS);
     if (n > 1) {
         cw_resp_problem(resp, 400, "query parameter 'order': conway sorts by one field; got %zu", n);
-        goto out;
+        goto fail;
     }
-    if (n == 1 && !parse_legacy_order(vals[0], order_key, &desc, resp))
-        goto out;
+    if (n == 1 && !parse_legacy_order(vals[0], ls->order_key, &ls->desc, resp))
+        goto fail;
     size_t nf = cw_req_query_all(req, "filter", vals, CW_MAX_QUERY_PARAMS);
-    if (!parse_filter(vals, nf, &f, resp))
-        goto out;
-    cw_entity_query q = {
-        .filter = &f->filter,
-        .order_key = n == 1 ? order_key : NULL,
-        .order_desc = desc,
-        .offset = (size_t)offset,
-        /* one more than asked tells whether a next page exists */
-        .limit = has_limit ? (size_t)limit + 1 : ALL_ROWS,
-    };
+    if (!parse_filter(vals, nf, &ls->f, resp))
+        goto fail;
+    ls->offset = (size_t)offset;
+    ls->left = has_limit ? (size_t)limit : ALL_ROWS;
+    /* Whether a page follows (the Link header goes out before the body):
+     * the first chunk, read here, counts every match. */
     cw_diag d = {{0}};
-    cw_err err = cw_store_entity_query(app->store, &q, &page, &d);
-    if (err) {
-        cw_resp_error(resp, err, &d);
-        goto out;
-    }
-    size_t shown = has_limit && page.len > limit ? (size_t)limit : page.len;
-    err = cw_buf_putc(&out, '[');
-    for (size_t i = 0; i < shown && !err; i++) {
-        if (i)
-            err = cw_buf_putc(&out, ',');
-        if (!err)
-            err = append_entity(&out, page.items[i], &fields);
-    }
-    if (!err)
-        err = cw_buf_putc(&out, ']');
-    if (err) {
-        cw_resp_error(resp, err, NULL);
-        goto out;
-    }
-    if (has_limit && limit > 0 && page.len > limit) {
+    cw_err err = ls->left ? list_read(ls, &d) : CW_OK;
+    if (!err && has_limit && limit > 0 && offset + limit < ls->page.total) {
         char *next = make_after(offset + limit, limit);
         if (next)
             add_next_link(req, resp, next);
         free(next);
     }
-    cw_resp_json_text(resp, 200, cw_buf_cstr(&out), out.len);
-out:
-    cw_buf_free(&out);
-    cw_entity_page_free(&page);
-    cw_filter_owned_free(f);
-    pathlist_free(&fields);
+    if (err) {
+        cw_resp_error(resp, err, &d);
+        goto fail;
+    }
+    cw_resp_stream(req, resp, 200, "application/json", list_next, list_stream_free, ls);
+    return;
+fail:
+    list_stream_free(ls);
 }
 
 /* ---- GET /api/catalog/entities/by-name/{kind}/{namespace}/{name} ------------- */
@@ -713,8 +783,13 @@ static void run_by_query(cw_app *app, bq_state *st, const pathlist *fields, cw_r
     char order_key[MAX_PATH_LEN + 1];
     lower_copy(order_key, st->order, sizeof order_key);
     /* Searching chosen fields needs each candidate's JSON: the store
-     * returns every candidate, and the page is cut here. */
+     * returns every candidate, and the page is cut here. Otherwise the page
+     * is read in chunks until it is complete or passes its byte budget
+     * (bounded.h); one more than asked tells whether a next page exists. */
     bool scan = st->term[0] && st->text_fields.n;
+    /* In key order the next page starts after the last key shown, so
+     * writes between requests neither repeat nor skip entities. */
+    bool keyset = !scan && !st->order[0];
     cw_entity_query q = {
         .filter = &f->filter,
         .text = st->term[0] && (!scan || store_text_covers(&st->text_fields)) ? st->term : NULL,
@@ -722,7 +797,7 @@ static void run_by_query(cw_app *app, bq_state *st, const pathlist *fields, cw_r
         .order_desc = st->desc,
         .offset = scan || st->after[0] ? 0 : st->pos,
         .after_key = !scan && st->after[0] ? st->after : NULL,
-        .limit = scan ? ALL_ROWS : st->limit + 1,
+        .limit = scan ? ALL_ROWS : cw_page_chunk(st->limit, 0, 0) + 1,
     };
     cw_diag d = {{0}};
     cw_err err = cw_store_entity_query(app->store, &q, &page, &d);
@@ -757,25 +832,41 @@ static void run_by_query(cw_app *app, bq_state *st, const pathlist *fields, cw_r
         first = st->pos < nm ? st->pos : nm;
         avail = nm - first;
     }
-    size_t shown = avail > st->limit ? st->limit : avail;
-    bool more = avail > st->limit;
+    size_t shown = 0;
+    bool more = false;
+    char last[CW_REF_MAX] = "";
     err = cw_buf_puts(&out, "{\"items\":[");
-    for (size_t i = 0; i < shown && !err; i++) {
-        size_t idx = scan ? match[first + i] : i;
-        if (i)
-            err = cw_buf_putc(&out, ',');
-        if (!err)
-            err = append_entity(&out, page.items[idx], fields);
+    while (!err) {
+        size_t n = scan ? avail : page.len < q.limit - 1 ? page.len : q.limit - 1, i = 0;
+        for (; i < n && !err && shown < st->limit && !cw_page_full(out.len); i++, shown++) {
+            size_t idx = scan ? match[first + i] : i;
+            if (shown)
+                err = cw_buf_putc(&out, ',');
+            if (!err)
+                err = append_entity(&out, page.items[idx], fields);
+            snprintf(last, sizeof last, "%s", page.keys[idx]);
+        }
+        more = scan ? avail > shown : page.len > i;
+        if (scan || err || !more || shown == st->limit || cw_page_full(out.len))
+            break;
+        q.limit = cw_page_chunk(st->limit - shown, shown, out.len) + 1;
+        if (keyset) {
+            q.after_key = last;
+            q.offset = 0;
+        } else {
+            q.offset = st->pos + shown;
+        }
+        cw_entity_page_free(&page);
+        if ((err = cw_store_entity_query(app->store, &q, &page, &d))) {
+            cw_resp_error(resp, err, &d);
+            goto out;
+        }
     }
     if (!err)
         err = cw_buf_printf(&out, "],\"totalItems\":%zu,\"pageInfo\":{",
                             st->exclude_total ? (size_t)0 : total);
     if (!err && more) {
-        /* In key order the next page starts after the last key shown, so
-         * writes between requests neither repeat nor skip entities. */
-        bool keyset = !scan && !st->order[0];
-        next = bq_cursor(st, st->pos + shown,
-                         keyset ? page.keys[scan ? match[first + shown - 1] : shown - 1] : "");
+        next = bq_cursor(st, st->pos + shown, keyset ? last : "");
         err = next ? cw_buf_puts(&out, "\"nextCursor\":") : CW_ERR_NOMEM;
         if (!err)
             err = cw_buf_json_str(&out, next);
@@ -858,42 +949,103 @@ static cw_err ref_matches_filter(cw_app *app, const char *const *fvals, size_t n
     return err;
 }
 
+/* The answer is streamed (bounded.h): up to MAX_REFS entities, read one by
+ * one as the client takes them. */
+typedef struct {
+    cw_app *app;
+    cw_ref *refs;
+    size_t n, done_refs;
+    char *fvals[CW_MAX_QUERY_PARAMS]; /* copies of the filter values */
+    size_t nf;
+    pathlist fields;
+    bool opened;
+} refs_stream;
+
+static void refs_stream_free(void *p)
+{
+    refs_stream *rs = p;
+    free(rs->refs);
+    for (size_t i = 0; i < rs->nf; i++)
+        free(rs->fvals[i]);
+    pathlist_free(&rs->fields);
+    free(rs);
+}
+
+static cw_err refs_next(void *p, cw_buf *out, bool *done, cw_diag *d)
+{
+    refs_stream *rs = p;
+    cw_err err = CW_OK;
+    if (!rs->opened) {
+        rs->opened = true;
+        err = cw_buf_puts(out, "{\"items\":[");
+    }
+    size_t start = out->len;
+    while (!err && rs->done_refs < rs->n && out->len - start < CW_STREAM_PIECE_BYTES) {
+        const cw_ref *ref = &rs->refs[rs->done_refs];
+        char *json = NULL;
+        if (rs->done_refs && (err = cw_buf_putc(out, ',')))
+            break;
+        err = cw_store_entity_get(rs->app->store, ref->kind, ref->namespace_, ref->name, &json,
+                                  NULL, d);
+        bool keep = !err;
+        if (!err && rs->nf)
+            err = ref_matches_filter(rs->app, (const char *const *)rs->fvals, rs->nf, ref, &keep,
+                                     d);
+        if (err == CW_ERR_NOT_FOUND) {
+            keep = false;
+            err = CW_OK;
+        }
+        if (!err)
+            err = keep ? append_entity(out, json, &rs->fields) : cw_buf_puts(out, "null");
+        free(json);
+        rs->done_refs++;
+    }
+    if (!err && rs->done_refs == rs->n) {
+        *done = true;
+        err = cw_buf_puts(out, "]}");
+    }
+    return err;
+}
+
 static void post_by_refs(cw_app *app, cw_req *req, cw_resp *resp)
 {
     cw_filter_owned *f = NULL;
-    cw_ref *refs = NULL;
-    pathlist fields = {0};
-    cw_buf out;
-    cw_buf_init(&out, 0);
+    refs_stream *rs = calloc(1, sizeof *rs);
+    json_t *body = NULL;
+    if (!rs) {
+        out_of_memory(resp);
+        return;
+    }
+    rs->app = app;
     const char *fvals[CW_MAX_QUERY_PARAMS];
     size_t nf = cw_req_query_all(req, "filter", fvals, CW_MAX_QUERY_PARAMS);
-    json_t *body = cw_req_json_body(req, resp);
+    body = cw_req_json_body(req, resp);
     if (!body)
-        goto out;
+        goto fail;
     if (!json_is_object(body)) {
         cw_resp_problem(resp, 400, "request body: expected an object {\"entityRefs\": [...]}");
-        goto out;
+        goto fail;
     }
     if (json_object_get(body, "query")) {
         cw_resp_problem(resp, 400,
                         "request body: query: predicate queries are not supported; use the "
                         "filter query parameter");
-        goto out;
+        goto fail;
     }
     /* Validate the filter once up front so a bad one is a 400 even when no
      * entity is found. */
     if (!parse_filter(fvals, nf, &f, resp))
-        goto out;
+        goto fail;
     json_t *jrefs = json_object_get(body, "entityRefs");
     if (!json_is_array(jrefs)) {
         cw_resp_problem(resp, 400, "request body: entityRefs must be an array of entity refs");
-        goto out;
+        goto fail;
     }
     size_t n = json_array_size(jrefs);
     if (n > MAX_REFS) {
         cw_resp_problem(resp, 400, "request body: entityRefs: at most %d refs per request",
                         MAX_REFS);
-        goto out;
+        goto fail;
     }
     json_t *jfields = json_object_get(body, "fields");
     if (jfields && !json_is_null(jfields)) {
@@ -903,71 +1055,52 @@ static void post_by_refs(cw_app *app, cw_req *req, cw_resp *resp)
         if (!json_is_array(jfields) || json_array_size(jfields) > MAX_PATHS) {
             cw_resp_problem(resp, 400, "request body: fields must be an array of at most %d paths",
                             MAX_PATHS);
-            goto out;
+            goto fail;
         }
         json_array_foreach(jfields, i, v) {
             paths[i] = json_string_value(v);
             if (!paths[i]) {
                 cw_resp_problem(resp, 400, "request body: fields[%zu] must be a string", i);
-                goto out;
+                goto fail;
             }
         }
-        if (!parse_paths(paths, json_array_size(jfields), "request body: fields", &fields, resp))
-            goto out;
+        if (!parse_paths(paths, json_array_size(jfields), "request body: fields", &rs->fields,
+                         resp))
+            goto fail;
     }
-    refs = malloc((n ? n : 1) * sizeof *refs);
-    if (!refs) {
+    rs->refs = malloc((n ? n : 1) * sizeof *rs->refs);
+    if (!rs->refs) {
         out_of_memory(resp);
-        goto out;
+        goto fail;
     }
     for (size_t i = 0; i < n; i++) {
         const char *text = json_string_value(json_array_get(jrefs, i));
         cw_diag d = {{0}};
         if (!text) {
             cw_resp_problem(resp, 400, "request body: entityRefs[%zu] must be a string", i);
-            goto out;
+            goto fail;
         }
-        if (cw_ref_parse(text, NULL, NULL, &refs[i], &d)) {
+        if (cw_ref_parse(text, NULL, NULL, &rs->refs[i], &d)) {
             cw_resp_problem(resp, 400, "request body: entityRefs[%zu]: %s", i, d.msg);
-            goto out;
+            goto fail;
         }
     }
-    cw_err err = cw_buf_puts(&out, "{\"items\":[");
-    for (size_t i = 0; i < n && !err; i++) {
-        char *json = NULL;
-        cw_diag d = {{0}};
-        if (i && (err = cw_buf_putc(&out, ',')))
-            break;
-        err = cw_store_entity_get(app->store, refs[i].kind, refs[i].namespace_, refs[i].name,
-                                  &json, NULL, &d);
-        bool keep = !err;
-        if (!err && nf)
-            err = ref_matches_filter(app, fvals, nf, &refs[i], &keep, &d);
-        if (err == CW_ERR_NOT_FOUND) {
-            keep = false;
-            err = CW_OK;
+    rs->n = n;
+    for (size_t i = 0; i < nf; i++) {
+        if (!(rs->fvals[i] = strdup(fvals[i]))) {
+            out_of_memory(resp);
+            goto fail;
         }
-        if (err) {
-            free(json);
-            cw_resp_error(resp, err, &d);
-            goto out;
-        }
-        err = keep ? append_entity(&out, json, &fields) : cw_buf_puts(&out, "null");
-        free(json);
+        rs->nf = i + 1;
     }
-    if (!err)
-        err = cw_buf_puts(&out, "]}");
-    if (err) {
-        cw_resp_error(resp, err, NULL);
-        goto out;
-    }
-    cw_resp_json_text(resp, 200, cw_buf_cstr(&out), out.len);
-out:
-    free(refs);
     json_decref(body);
-    cw_buf_free(&out);
     cw_filter_owned_free(f);
-    pathlist_free(&fields);
+    cw_resp_stream(req, resp, 200, "application/json", refs_next, refs_stream_free, rs);
+    return;
+fail:
+    json_decref(body);
+    cw_filter_owned_free(f);
+    refs_stream_free(rs);
 }
 
 /* ---- GET /api/catalog/entity-facets -------------------------------------------- */

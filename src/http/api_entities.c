@@ -1,7 +1,7 @@
 /*
  * api_entities.c — the native catalog API under /api/v1: list with filters
- * and cursor paging, read/upsert/delete one entity with ETags, and bulk
- * import of YAML/JSON.
+ * and cursor paging (pages end early past their byte budget, bounded.h),
+ * read/upsert/delete one entity with ETags, and bulk import of YAML/JSON.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include "catalog/catalog.h"
 #include "catalog/filter.h"
 #include "http/api_common.h"
+#include "http/bounded.h"
 #include "http/http_int.h"
 #include "ingest/catalog_import.h"
 #include "util/crypto.h"
@@ -110,40 +111,60 @@ static void list_entities(cw_app *app, cw_req *req, cw_resp *resp)
         cw_resp_problem(resp, 400, "query parameter 'q': at most 200 characters");
         goto out;
     }
+    /* Read in chunks until the page has `limit` entities or passes its
+     * byte budget (bounded.h); one more than asked tells whether a next
+     * page exists. */
     cw_entity_query query = {
         .filter = &f->filter,
         .text = q && *q ? q : NULL,
         .after_key = cursor ? after : NULL,
-        .limit = (size_t)limit + 1, /* one more tells whether a next page exists */
     };
-    cw_err err = cw_store_entity_query(app->store, &query, &page, &d);
+    size_t shown = 0, total = 0;
+    bool more = false, first = true;
+    char last[CW_REF_MAX] = "";
+    cw_err err = cw_buf_puts(&out, "{\"items\":[");
+    while (!err) {
+        size_t want = cw_page_chunk((size_t)limit - shown, shown, out.len);
+        query.limit = want + 1;
+        cw_entity_page_free(&page);
+        if ((err = cw_store_entity_query(app->store, &query, &page, &d))) {
+            cw_resp_error(resp, err, &d);
+            goto out;
+        }
+        if (first)
+            total = page.total;
+        first = false;
+        size_t n = page.len < want ? page.len : want, i = 0;
+        while (i < n && !err && !cw_page_full(out.len)) {
+            if (shown && (err = cw_buf_putc(&out, ',')))
+                break;
+            err = cw_buf_puts(&out, page.items[i]);
+            i++;
+            shown++;
+        }
+        if (i)
+            snprintf(last, sizeof last, "%s", page.keys[i - 1]);
+        more = page.len > i; /* read past what is shown */
+        if (err || !more || shown == limit || cw_page_full(out.len))
+            break;
+        query.after_key = last;
+    }
+    if (!err)
+        err = cw_buf_printf(&out, "],\"totalItems\":%zu,\"nextCursor\":", total);
+    if (!err && more) {
+        char *next = make_cursor(last);
+        err = next ? cw_buf_json_str(&out, next) : CW_ERR_NOMEM;
+        free(next);
+    } else if (!err) {
+        err = cw_buf_puts(&out, "null");
+    }
+    if (!err)
+        err = cw_buf_putc(&out, '}');
     if (err) {
-        cw_resp_error(resp, err, &d);
+        cw_resp_error(resp, err, NULL);
         goto out;
     }
-    size_t shown = page.len > limit ? (size_t)limit : page.len;
-    cw_buf_puts(&out, "{\"items\":[");
-    for (size_t i = 0; i < shown; i++) {
-        if (i)
-            cw_buf_putc(&out, ',');
-        cw_buf_puts(&out, page.items[i]);
-    }
-    cw_buf_printf(&out, "],\"totalItems\":%zu,\"nextCursor\":", page.total);
-    if (page.len > limit) {
-        char *next = make_cursor(page.keys[shown - 1]);
-        if (next)
-            cw_buf_json_str(&out, next);
-        else
-            cw_buf_puts(&out, "null");
-        free(next);
-    } else {
-        cw_buf_puts(&out, "null");
-    }
-    cw_buf_putc(&out, '}');
-    if (cw_buf_error(&out)) /* every append above, checked once */
-        cw_resp_problem(resp, 500, "out of memory while building the answer");
-    else
-        cw_resp_json_text(resp, 200, cw_buf_cstr(&out), out.len);
+    cw_resp_json_text(resp, 200, cw_buf_cstr(&out), out.len);
 out:
     cw_buf_free(&out);
     cw_entity_page_free(&page);

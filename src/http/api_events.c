@@ -1,9 +1,11 @@
 /*
  * api_events.c — CDEvents intake and listing under /api/v1/events:
  * POST in every CloudEvents/CDEvents HTTP mode (events.h), answered 202
- * only after the store has committed (group commit, store_events.c); the
- * newest-first list with filters and cursor paging; and the events whose
- * link key matches no Component, so owners can fix their annotations.
+ * only after the store has committed (group commit, store_events.c), each
+ * event at most --max-event-bytes; the newest-first list with filters and
+ * cursor paging (pages end early past their byte budget, bounded.h); and
+ * the events whose link key matches no Component, so owners can fix their
+ * annotations.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 #include "events/events.h"
 #include "http/api_events.h"
 #include "http/api_common.h"
+#include "http/bounded.h"
 #include "http/http_int.h"
 #include "store/events_async.h"
 #include "util/crypto.h"
@@ -169,7 +172,8 @@ static void post_events(cw_app *app, cw_req *req, cw_resp *resp)
     }
     cw_header_lookup headers = {req_header_get, req};
     cw_diag d = {{0}};
-    cw_err err = cw_events_decode_http(ct, &headers, req->body, req->body_len, NULL, &in->batch,
+    cw_event_limits lim = {.max_event_bytes = app->cfg.max_event_bytes};
+    cw_err err = cw_events_decode_http(ct, &headers, req->body, req->body_len, &lim, &in->batch,
                                        &d);
     if (err) {
         int status = err == CW_ERR_INVALID       ? 400
@@ -223,10 +227,10 @@ static void post_events(cw_app *app, cw_req *req, cw_resp *resp)
 /* ---- listing ------------------------------------------------------------------------ */
 
 /* Cursor: base64url("e1:<time_ms>:<seq>") of the last item shown. */
-static char *make_cursor(const cw_stored_event *e)
+static char *make_cursor(int64_t time_ms, int64_t seq)
 {
     char tmp[64];
-    int n = snprintf(tmp, sizeof tmp, "e1:%" PRId64 ":%" PRId64, e->time_ms, e->seq);
+    int n = snprintf(tmp, sizeof tmp, "e1:%" PRId64 ":%" PRId64, time_ms, seq);
     return cw_base64url_encode(tmp, (size_t)n);
 }
 
@@ -317,23 +321,53 @@ static bool paging_params(const cw_req *req, cw_resp *resp, cw_event_query *q)
     return true;
 }
 
-/* Appends "items":[...],"nextCursor":... for a page fetched with limit+1. */
-static void render_page(cw_buf *out, const cw_event_list *l, size_t limit)
+/*
+ * Appends "items":[...],"nextCursor":... for a page of at most `limit`
+ * events of q, read in chunks until the page is complete or passes its
+ * byte budget (bounded.h); one more event than asked tells whether a next
+ * page exists. q's limit and keyset position are used up.
+ */
+static cw_err render_page(cw_app *app, cw_event_query *q, size_t limit, cw_buf *out, cw_diag *d)
 {
-    size_t shown = l->len > limit ? limit : l->len;
-    cw_buf_puts(out, "\"items\":[");
-    for (size_t i = 0; i < shown; i++) {
-        if (i)
-            cw_buf_putc(out, ',');
-        render_event(out, &l->items[i]);
+    size_t shown = 0;
+    bool more = false;
+    int64_t last_time = 0, last_seq = 0;
+    cw_err err = cw_buf_puts(out, "\"items\":[");
+    size_t start = out->len;
+    while (!err) {
+        size_t want = cw_page_chunk(limit - shown, shown, out->len - start);
+        q->limit = want + 1;
+        cw_event_list l = {0};
+        if ((err = cw_store_events_query(app->store, q, &l, d)))
+            return err;
+        size_t n = l.len < want ? l.len : want, i = 0;
+        for (; i < n && !cw_page_full(out->len - start); i++, shown++) {
+            if (shown)
+                cw_buf_putc(out, ',');
+            render_event(out, &l.items[i]);
+        }
+        if (i) {
+            last_time = l.items[i - 1].time_ms;
+            last_seq = l.items[i - 1].seq;
+        }
+        more = l.len > i;
+        cw_event_list_free(&l);
+        if (!more || shown == limit || cw_page_full(out->len - start))
+            break;
+        q->after = true;
+        q->after_time_ms = last_time;
+        q->after_seq = last_seq;
     }
-    cw_buf_puts(out, "],\"nextCursor\":");
-    char *next = l->len > limit ? make_cursor(&l->items[shown - 1]) : NULL;
-    if (next)
-        cw_buf_json_str(out, next);
-    else
-        cw_buf_puts(out, "null");
-    free(next);
+    if (!err)
+        err = cw_buf_puts(out, "],\"nextCursor\":");
+    if (!err && more) {
+        char *next = make_cursor(last_time, last_seq);
+        err = next ? cw_buf_json_str(out, next) : CW_ERR_NOMEM;
+        free(next);
+    } else if (!err) {
+        err = cw_buf_puts(out, "null");
+    }
+    return err;
 }
 
 static void list_events(cw_app *app, cw_req *req, cw_resp *resp)
@@ -362,23 +396,19 @@ static void list_events(cw_app *app, cw_req *req, cw_resp *resp)
             return;
         q.scope = &sc;
     }
-    cw_event_list l = {0};
     cw_diag d = {{0}};
-    cw_err err = cw_store_events_query(app->store, &q, &l, &d);
-    if (err) {
-        cw_api_store_error(resp, err, &d, "service");
-        return;
-    }
     cw_buf out;
     cw_buf_init(&out, 0);
-    cw_buf_putc(&out, '{');
-    render_page(&out, &l, q.limit - 1);
-    if (cw_buf_putc(&out, '}'))
-        cw_resp_problem(resp, 500, "out of memory while building the answer");
+    cw_err err = cw_buf_putc(&out, '{');
+    if (!err)
+        err = render_page(app, &q, q.limit - 1, &out, &d);
+    if (!err)
+        err = cw_buf_putc(&out, '}');
+    if (err)
+        cw_api_store_error(resp, err, &d, "service");
     else
         cw_resp_json_text(resp, 200, cw_buf_cstr(&out), out.len);
     cw_buf_free(&out);
-    cw_event_list_free(&l);
 }
 
 static void list_unmatched(cw_app *app, cw_req *req, cw_resp *resp)
@@ -388,17 +418,14 @@ static void list_unmatched(cw_app *app, cw_req *req, cw_resp *resp)
         return;
     cw_unmatched_key *keys = NULL;
     size_t nkeys = 0;
-    cw_event_list l = {0};
     cw_diag d = {{0}};
+    cw_buf out;
+    cw_buf_init(&out, 0);
     cw_err err = cw_store_events_unmatched_keys(app->store, UNMATCHED_KEYS_MAX, &keys, &nkeys, &d);
-    if (!err)
-        err = cw_store_events_query(app->store, &q, &l, &d);
     if (err) {
         cw_resp_error(resp, err, &d);
         goto out;
     }
-    cw_buf out;
-    cw_buf_init(&out, 0);
     cw_buf_puts(&out, "{\"keys\":[");
     for (size_t i = 0; i < nkeys; i++) {
         char t[32];
@@ -407,16 +434,18 @@ static void list_unmatched(cw_app *app, cw_req *req, cw_resp *resp)
         cw_buf_json_str(&out, keys[i].value);
         cw_buf_printf(&out, ",\"events\":%zu,\"lastSeen\":\"%s\"}", keys[i].events, t);
     }
-    cw_buf_puts(&out, "],");
-    render_page(&out, &l, q.limit - 1);
-    if (cw_buf_putc(&out, '}'))
-        cw_resp_problem(resp, 500, "out of memory while building the answer");
+    err = cw_buf_puts(&out, "],");
+    if (!err)
+        err = render_page(app, &q, q.limit - 1, &out, &d);
+    if (!err)
+        err = cw_buf_putc(&out, '}');
+    if (err)
+        cw_resp_error(resp, err, &d);
     else
         cw_resp_json_text(resp, 200, cw_buf_cstr(&out), out.len);
-    cw_buf_free(&out);
 out:
+    cw_buf_free(&out);
     cw_unmatched_keys_free(keys, nkeys);
-    cw_event_list_free(&l);
 }
 
 static const char *const list_params[] = {"type", "service", "environment", "from", "to",

@@ -4,9 +4,14 @@
  * parameters, streams the scope's stored rows from one snapshot
  * (cw_store_delivery_scan) into the insight's collector (insights/delivery.h,
  * which owns the rules), runs the pure computation (insights/dora.h,
- * undeployed.h, coupling.h) and answers with its JSON renderer. Production environments follow --production-env.
+ * undeployed.h, coupling.h) and answers with its JSON renderer. Production
+ * environments follow --production-env. Coupling answers one page of pairs
+ * (limit, cursor) at a time.
  */
+#include <ctype.h>
+#include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +22,7 @@
 #include "insights/delivery.h"
 #include "insights/dora.h"
 #include "insights/undeployed.h"
+#include "util/crypto.h"
 #include "util/timeutil.h"
 
 #define DAY_MS 86400000LL
@@ -24,6 +30,8 @@
 #define MAX_FAILURE_WINDOW_HOURS 8760      /* a year */
 #define MAX_COUPLING_WINDOW_MINUTES 10080  /* a week */
 #define MAX_LIST_CAP 1000
+#define COUPLING_DEFAULT_LIMIT 100
+#define COUPLING_MAX_LIMIT 1000
 
 /* The window [from, to): defaults to the 30 days up to now. */
 static bool window_params(const cw_req *req, cw_resp *resp, int64_t *from, int64_t *to)
@@ -170,43 +178,174 @@ static bool real_param(const cw_req *req, cw_resp *resp, const char *key, double
     return true;
 }
 
+/* ---- coupling pages ---------------------------------------------------------------- */
+
+/*
+ * The coupling cursor names the last pair shown by its place in the order:
+ * base64url("c1:<flagged 0|1>:<together>:<min count>:<key a> <key b>") with
+ * the components' entity keys (lower-cased refs), so that it keeps its
+ * place when components come and go between pages.
+ */
+static char *coupling_cursor(const cw_coupling_pair *p, const char *const *refs)
+{
+    cw_coupling_cursor c;
+    cw_coupling_cursor_of(p, &c);
+    cw_buf b;
+    cw_buf_init(&b, 4 * CW_REF_MAX);
+    cw_err err = cw_buf_printf(&b, "c1:%d:%zu:%zu:", c.flagged ? 1 : 0, c.together, c.min_count);
+    for (const char *s = refs[p->a]; *s && !err; s++)
+        err = cw_buf_putc(&b, (char)tolower((unsigned char)*s));
+    if (!err)
+        err = cw_buf_putc(&b, ' ');
+    for (const char *s = refs[p->b]; *s && !err; s++)
+        err = cw_buf_putc(&b, (char)tolower((unsigned char)*s));
+    char *out = err ? NULL : cw_base64url_encode(cw_buf_cstr(&b), b.len);
+    cw_buf_free(&b);
+    return out;
+}
+
+/* Compares a component ref with an entity key as the store orders keys
+ * (bytes of the lower-cased ref). */
+static int cmp_ref_key(const char *ref, const char *key)
+{
+    for (;; ref++, key++) {
+        unsigned char r = (unsigned char)tolower((unsigned char)*ref), k = (unsigned char)*key;
+        if (r != k || !r)
+            return (r > k) - (r < k);
+    }
+}
+
+/* The position of key among refs (sorted by key): 2i for refs[i], 2i - 1
+ * between refs[i - 1] and refs[i] (coupling.h). */
+static int64_t key_position(const char *key, const char *const *refs, size_t n)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cmp_ref_key(refs[mid], key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    bool found = lo < n && cmp_ref_key(refs[lo], key) == 0;
+    return 2 * (int64_t)lo - (found ? 0 : 1);
+}
+
+static bool parse_size(const char *s, const char *end, size_t *out)
+{
+    if (s == end || end - s > 19)
+        return false;
+    uint64_t v = 0;
+    for (; s < end; s++) {
+        if (*s < '0' || *s > '9')
+            return false;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    *out = (size_t)v;
+    return true;
+}
+
+/* Decodes the cursor text into the keys and counts; positions come later,
+ * from the loaded components. */
+typedef struct {
+    bool flagged;
+    size_t together, min_count;
+    char key_a[CW_REF_MAX], key_b[CW_REF_MAX];
+} coupling_after;
+
+static bool parse_coupling_cursor(const char *text, coupling_after *out)
+{
+    size_t len = 0;
+    unsigned char *raw = cw_base64url_decode(text, &len);
+    bool ok = raw && len > 9 && len < 64 + 2 * CW_REF_MAX && !memcmp(raw, "c1:", 3) &&
+              (raw[3] == '0' || raw[3] == '1') && raw[4] == ':' && !memchr(raw, '\0', len);
+    if (ok) {
+        const char *s = (const char *)raw + 5, *end = (const char *)raw + len;
+        const char *c1 = memchr(s, ':', (size_t)(end - s));
+        const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t)(end - c1 - 1)) : NULL;
+        const char *sp = c2 ? memchr(c2 + 1, ' ', (size_t)(end - c2 - 1)) : NULL;
+        ok = sp && parse_size(s, c1, &out->together) && parse_size(c1 + 1, c2, &out->min_count) &&
+             out->together >= 1 && out->min_count >= out->together &&
+             (size_t)(sp - c2 - 1) < CW_REF_MAX && (size_t)(end - sp - 1) < CW_REF_MAX &&
+             sp > c2 + 1 && end > sp + 1;
+        if (ok) {
+            out->flagged = raw[3] == '1';
+            memcpy(out->key_a, c2 + 1, (size_t)(sp - c2 - 1));
+            out->key_a[sp - c2 - 1] = '\0';
+            memcpy(out->key_b, sp + 1, (size_t)(end - sp - 1));
+            out->key_b[end - sp - 1] = '\0';
+            ok = strcmp(out->key_a, out->key_b) < 0;
+        }
+    }
+    free(raw);
+    return ok;
+}
+
 static void get_coupling(cw_app *app, cw_req *req, cw_resp *resp)
 {
     cw_scope sc;
     cw_coupling_params p = {0};
-    uint64_t minutes, together;
+    uint64_t minutes, together, limit;
+    coupling_after after;
+    const char *cursor = cw_req_query(req, "cursor");
     if (!cw_api_scope_param(req, resp, "scope", &sc) ||
         !window_params(req, resp, &p.from_ms, &p.to_ms) ||
         !cw_req_query_uint(req, resp, "windowMinutes", 15, 0, MAX_COUPLING_WINDOW_MINUTES,
                            &minutes) ||
         !cw_req_query_uint(req, resp, "minTogether", 5, 1, 1000000000, &together) ||
         !real_param(req, resp, "minConfidence", 0.8, 0.0, 1.0, &p.min_confidence) ||
+        !cw_req_query_uint(req, resp, "limit", COUPLING_DEFAULT_LIMIT, 1, COUPLING_MAX_LIMIT,
+                           &limit) ||
         !production_pattern_ok(app, resp))
         return;
+    if (cursor && !parse_coupling_cursor(cursor, &after)) {
+        cw_resp_problem(resp, 400, "query parameter 'cursor': not a cursor issued by this server");
+        return;
+    }
     p.window_ms = (int64_t)minutes * 60000;
     p.min_together = (size_t)together;
+    p.limit = (size_t)limit;
     cw_delivery_data dd;
     if (!load(app, resp, &sc, CW_DELIVERY_DEPLOYMENTS, &dd))
         return;
+    const char *const *refs = (const char *const *)dd.component_refs;
+    cw_coupling_cursor cur;
+    if (cursor) {
+        cur = (cw_coupling_cursor){after.flagged, after.together, after.min_count,
+                                   key_position(after.key_a, refs, dd.ncomponents),
+                                   key_position(after.key_b, refs, dd.ncomponents)};
+        p.after = &cur;
+    }
     cw_coupling_result r;
     cw_diag d = {{0}};
     cw_err err = cw_coupling_compute(&dd.in, &p, &r, &d);
-    json_t *body = NULL;
-    if (!err) {
-        err = cw_coupling_to_json(&r, (const char *const *)dd.component_refs,
-                                  (const char *const *)dd.owner_refs, &body);
-        cw_coupling_free(&r);
-        answer(resp, err, body);
-    } else {
+    if (err) {
         cw_resp_error(resp, err, &d);
+        cw_delivery_data_free(&dd);
+        return;
     }
+    json_t *body = NULL;
+    char *next = NULL;
+    err = cw_coupling_to_json(&r, refs, (const char *const *)dd.owner_refs, &body);
+    if (!err && r.more && !(next = coupling_cursor(&r.pairs[r.npairs - 1], refs)))
+        err = CW_ERR_NOMEM;
+    if (!err && json_object_set_new(body, "nextCursor", next ? json_string(next) : json_null()))
+        err = CW_ERR_NOMEM;
+    if (err) {
+        json_decref(body);
+        body = NULL;
+    }
+    answer(resp, err, body);
+    free(next);
+    cw_coupling_free(&r);
     cw_delivery_data_free(&dd);
 }
 
 static const char *const dora_params[] = {"scope", "from", "to", "failureWindowHours", NULL};
 static const char *const undeployed_params[] = {"scope", "now", "limit", NULL};
-static const char *const coupling_params[] = {"scope", "from", "to", "windowMinutes",
-                                              "minTogether", "minConfidence", NULL};
+static const char *const coupling_params[] = {"scope",         "from",  "to",
+                                              "windowMinutes", "minTogether",
+                                              "minConfidence", "limit", "cursor", NULL};
 
 const cw_route cw_routes_insights[] = {
     {"GET", "/api/v1/insights/dora", get_dora, CW_AUTH_READ, dora_params},

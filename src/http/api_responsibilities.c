@@ -16,6 +16,7 @@
 
 #include "catalog/catalog.h"
 #include "http/api_common.h"
+#include "http/bounded.h"
 #include "http/http_int.h"
 #include "ingest/codeowners.h"
 #include "insights/ownership.h"
@@ -302,7 +303,9 @@ static void get_ownership(cw_app *app, cw_req *req, cw_resp *resp)
         cw_resp_error(resp, err, &d);
         goto out;
     }
-    cw_resp_json(resp, 200, body);
+    /* grows with the catalog: written as the client reads, from findings
+     * shared with the cache (bounded.h) */
+    cw_resp_json_stream(req, resp, 200, body);
 out:
     free(items);
     json_decref(arr);
@@ -468,38 +471,62 @@ static void get_audit(cw_app *app, cw_req *req, cw_resp *resp)
         cw_resp_problem(resp, 400, "query parameter 'cursor': not a cursor issued by this server");
         return;
     }
-    cw_audit_page page;
+    /* Read in chunks until the page has `limit` records or passes its byte
+     * budget (bounded.h): a record may hold thousands of refs. */
     cw_diag d = {{0}};
-    cw_err err = cw_store_audit_query(app->store, &q, &page, &d);
-    if (err) {
-        cw_resp_error(resp, err, &d);
-        return;
-    }
-    json_t *items = json_array();
-    for (size_t i = 0; items && i < page.len; i++)
-        if (json_array_append_new(items, record_json(&page.items[i]))) {
-            json_decref(items);
-            items = NULL;
+    cw_buf out;
+    cw_buf_init(&out, 0);
+    size_t shown = 0;
+    bool more = false;
+    int64_t last_id = 0;
+    cw_err err = cw_buf_puts(&out, "{\"items\":[");
+    while (!err) {
+        cw_audit_page page;
+        q.limit = cw_page_chunk((size_t)limit - shown, shown, out.len);
+        if ((err = cw_store_audit_query(app->store, &q, &page, &d))) {
+            cw_resp_error(resp, err, &d);
+            cw_buf_free(&out);
+            return;
         }
-    json_t *next = json_null();
-    if (page.more && page.len) {
+        size_t i = 0;
+        for (; i < page.len && !err && !cw_page_full(out.len); i++, shown++) {
+            json_t *rec = record_json(&page.items[i]);
+            char *text = rec ? json_dumps(rec, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+            json_decref(rec);
+            if (!text)
+                err = CW_ERR_NOMEM;
+            if (!err && shown)
+                err = cw_buf_putc(&out, ',');
+            if (!err)
+                err = cw_buf_puts(&out, text);
+            free(text);
+        }
+        if (i)
+            last_id = page.items[i - 1].id;
+        more = i < page.len || page.more;
+        cw_audit_page_free(&page);
+        if (!more || shown == limit || cw_page_full(out.len))
+            break;
+        q.before_id = last_id;
+    }
+    if (!err)
+        err = cw_buf_puts(&out, "],\"nextCursor\":");
+    if (!err && more && last_id) {
         char tmp[32];
-        int nn = snprintf(tmp, sizeof tmp, "a1:%" PRId64, page.items[page.len - 1].id);
+        int nn = snprintf(tmp, sizeof tmp, "a1:%" PRId64, last_id);
         char *enc = cw_base64url_encode(tmp, (size_t)nn);
-        if (enc) {
-            json_decref(next);
-            next = json_string(enc);
-        }
+        err = enc ? cw_buf_json_str(&out, enc) : CW_ERR_NOMEM;
         free(enc);
+    } else if (!err) {
+        err = cw_buf_puts(&out, "null");
     }
-    cw_audit_page_free(&page);
-    json_t *body = items ? json_pack("{s:o, s:o}", "items", items, "nextCursor", next) : NULL;
-    if (!body) {
-        json_decref(next);
+    if (!err)
+        err = cw_buf_putc(&out, '}');
+    if (err)
         cw_resp_problem(resp, 500, "out of memory rendering the audit log");
-        return;
-    }
-    cw_resp_json(resp, 200, body);
+    else
+        cw_resp_json_text(resp, 200, cw_buf_cstr(&out), out.len);
+    cw_buf_free(&out);
 }
 
 /* ---- routes -------------------------------------------------------------------- */

@@ -74,6 +74,7 @@ typedef struct {
     size_t nheaders;
     const unsigned char *static_body; /* served without copy when set */
     size_t static_len;
+    struct cw_stream *stream;      /* a streamed body (bounded.h) when set */
 } cw_resp;
 
 typedef void (*cw_handler)(cw_app *app, cw_req *req, cw_resp *resp);

@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http/bounded.h"
 #include "http/http_int.h"
 #include "http/judge.h"
 #include "http/token_use.h"
@@ -410,7 +411,9 @@ static void make_request_id(cw_req *req)
 static enum MHD_Result send_response(struct MHD_Connection *conn, cw_req *req, cw_resp *resp)
 {
     struct MHD_Response *mr;
-    if (resp->static_body) {
+    if (resp->stream) {
+        mr = cw__stream_response(resp);
+    } else if (resp->static_body) {
         mr = MHD_create_response_from_buffer(resp->static_len, (void *)resp->static_body,
                                              MHD_RESPMEM_PERSISTENT);
     } else {
@@ -444,6 +447,7 @@ static void resp_init(cw_resp *resp)
 
 static void resp_release(cw_resp *resp)
 {
+    cw__stream_release(resp);
     cw_buf_free(&resp->body);
     for (size_t i = 0; i < resp->nheaders; i++)
         free((void *)resp->headers[i].value);

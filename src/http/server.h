@@ -33,6 +33,7 @@ typedef struct {
     /* the organisation's RACI activities for validating Responsibilities;
      * NULL = the standard ones. Borrowed: must outlive the server. */
     const struct cw_activity_set *activities;
+    size_t max_event_bytes;      /* one CDEvent; 0 = CW_EVENTS_DEFAULT_MAX_EVENT_BYTES */
 } cw_server_config;
 
 void cw_server_config_default(cw_server_config *c);

@@ -64,21 +64,22 @@ static const char *lookup_ce(void *ctx, const char *name)
 }
 
 cw_err cw_amqp_decode(const char *content_type, const cw_header *props, size_t nprops,
-                      const char *body, size_t len, cw_event_batch *out, cw_diag *d)
+                      const char *body, size_t len, const cw_event_limits *limits,
+                      cw_event_batch *out, cw_diag *d)
 {
     memset(out, 0, sizeof *out);
     if (content_type && !*content_type)
         content_type = NULL;
     if (content_type && has_prefix_ci(content_type, "application/cloudevents"))
-        return cw_events_decode_body(content_type, body, len, NULL, out, d);
+        return cw_events_decode_body(content_type, body, len, limits, out, d);
     if (ce_prop(props, nprops, "specversion")) {
         prop_lookup l = {props, nprops};
         cw_header_lookup h = {lookup_ce, &l};
         return cw_events_decode_http(content_type ? content_type : "application/json", &h, body,
-                                     len, NULL, out, d);
+                                     len, limits, out, d);
     }
     return cw_events_decode_body(content_type ? content_type : "application/json", body, len,
-                                 NULL, out, d);
+                                 limits, out, d);
 }
 
 /* ---- the consumer ------------------------------------------------------------------ */
@@ -90,6 +91,7 @@ struct cw_amqp {
     char dlx[300], dlq[300];
     unsigned prefetch;
     size_t max_body;
+    size_t max_event_bytes;          /* 0: the events layer's default */
     cw_store *store;
 
     pthread_t thread;
@@ -487,7 +489,8 @@ static bool take_delivery(cw_amqp *a, link *l, amqp_envelope_t *env, pending_lis
     else
         err = cw_amqp_decode(ctype[0] ? ctype : NULL, props, nprops,
                              env->message.body.bytes ? env->message.body.bytes : "",
-                             env->message.body.len, &b, &d);
+                             env->message.body.len,
+                             &(cw_event_limits){.max_event_bytes = a->max_event_bytes}, &b, &d);
     if (err) {
         cw_log(CW_LOG_WARN, "amqp message malformed: rejected to the dead-letter exchange",
                json_pack("{s:s, s:s, s:s}", "detail", d.msg, "contentType", ctype, "queue",
@@ -671,6 +674,7 @@ cw_err cw_amqp_start(const cw_amqp_config *cfg, cw_store *store, cw_amqp **out, 
     if (a->prefetch > 65535)
         a->prefetch = 65535;
     a->max_body = cfg->max_body ? cfg->max_body : CW_AMQP_DEFAULT_MAX_BODY;
+    a->max_event_bytes = cfg->max_event_bytes;
     a->store = store;
     a->st.state = CW_AMQP_CONNECTING;
     snprintf(a->st.queue, sizeof a->st.queue, "%s", queue);

@@ -38,6 +38,8 @@ typedef struct {
     const char *queue;       /* NULL = CW_AMQP_DEFAULT_QUEUE */
     unsigned prefetch;       /* unacknowledged messages in flight; 0 = default */
     size_t max_body;         /* larger messages are malformed; 0 = default */
+    size_t max_event_bytes;  /* a message with a larger event is malformed;
+                                0 = CW_EVENTS_DEFAULT_MAX_EVENT_BYTES */
 } cw_amqp_config;
 
 typedef struct cw_amqp cw_amqp;
@@ -86,9 +88,11 @@ size_t cw_amqp_each_status(void (*fn)(void *ctx, const cw_amqp_status *st), void
  * message's string application properties (headers). Structured when the
  * content type is application/cloudevents(+json|-batch+json), binary when a
  * cloudEvents:specversion (or cloudEvents_specversion) property is present,
- * plain CDEvents JSON / NDJSON otherwise. Errors as cw_events_decode_http.
+ * plain CDEvents JSON / NDJSON otherwise. Errors (and limits, which may be
+ * NULL) as cw_events_decode_http.
  */
 cw_err cw_amqp_decode(const char *content_type, const cw_header *props, size_t nprops,
-                      const char *body, size_t len, cw_event_batch *out, cw_diag *d);
+                      const char *body, size_t len, const cw_event_limits *limits,
+                      cw_event_batch *out, cw_diag *d);
 
 #endif

@@ -18,10 +18,22 @@
  *   of flagged pairs.
  * Pairs with together == 0 are not listed.
  *
- * Cost: sort by time, then for each deployment a visit of the deployments
- * within ±window and of the distinct components of its chain: O(n log n +
- * n·(k + c)), k = deployments per window, c = components per chain; pair
- * counts live in a hash map (no components² matrix).
+ * Pages: pairs are listed in one order (flagged first, then confidence and
+ * together, both descending, then a, b ascending); a call returns the first
+ * `limit` pairs after a cursor (the position of the last pair of the
+ * previous page), with the totals and the trains of the whole window.
+ *
+ * Cost: deployments are sorted by time once; then each component A sweeps
+ * the union of the windows around its own deployments (each deployment in
+ * it enters and leaves once) and its chains, counting both sides of every
+ * pair (A, B) in per-component arrays; the pairs with B > A are offered to
+ * a bounded max-heap of the page. Time O(n log n + Σ_A (|union of A's
+ * windows| + n_A · c_A)), c_A = distinct components in a window around one
+ * of A's deployments (plus its chain's); with every component deployed
+ * within one window that is O(components × n). Memory O(n + components +
+ * limit): no pair count outlives its component's sweep, so a window in which
+ * 2,000 components are deployed together (two million pairs) needs no more
+ * than the page it answers.
  */
 #ifndef CW_COUPLING_H
 #define CW_COUPLING_H
@@ -34,11 +46,27 @@
 #include "insights/dora.h"
 #include "util/err.h"
 
+/*
+ * A position in the order of pairs: the pair (flagged, together/min_count,
+ * together, a, b) itself or where it would be. a_pos and b_pos are twice a
+ * component index; an odd value 2i - 1 stands between components i - 1 and
+ * i (a component that has left the scope since the cursor was issued), and
+ * then a_pos may equal b_pos.
+ */
+typedef struct {
+    bool flagged;
+    size_t together;
+    size_t min_count;         /* min(count_a, count_b) >= together >= 1 */
+    int64_t a_pos, b_pos;
+} cw_coupling_cursor;
+
 typedef struct {
     int64_t from_ms, to_ms;   /* to > from */
     int64_t window_ms;        /* >= 0; the default is 15 minutes */
     size_t min_together;      /* the default is 5 */
     double min_confidence;    /* in [0, 1]; the default is 0.8 */
+    size_t limit;             /* pairs per page; 0 = every pair */
+    const cw_coupling_cursor *after; /* pairs after this position; NULL = from the first */
 } cw_coupling_params;
 
 typedef struct {
@@ -55,9 +83,12 @@ typedef struct {
 } cw_coupling_train;
 
 typedef struct {
-    cw_coupling_pair *pairs;  /* flagged first, then confidence, together
-                                 (both descending), then a, b */
-    size_t npairs;
+    cw_coupling_pair *pairs;  /* the page: flagged first, then confidence,
+                                 together (both descending), then a, b */
+    size_t npairs;            /* <= limit */
+    bool more;                /* pairs after the page exist */
+    size_t total_pairs;       /* pairs of the window (every page) */
+    size_t flagged_pairs;     /* of them flagged */
     cw_coupling_train *trains; /* largest first, then lowest member */
     size_t ntrains;
     int32_t *members_;        /* backs every train's members */
@@ -70,9 +101,13 @@ cw_err cw_coupling_compute(const cw_dora_input *in, const cw_coupling_params *p,
                            cw_coupling_result *out, cw_diag *d);
 void cw_coupling_free(cw_coupling_result *r);
 
+/* The position of pair p (a cursor that continues after it). */
+void cw_coupling_cursor_of(const cw_coupling_pair *p, cw_coupling_cursor *out);
+
 /*
  * {"pairs": [{"a": ref, "b": ref, "together": n, "deploymentsA": n,
  * "deploymentsB": n, "confidence": x, "jaccard": x, "flagged": b}],
+ * "totalPairs": n, "flaggedPairs": n,
  * "trains": [{"components": [ref...], "teams": [ref...]}]}
  * component_refs[i] and owner_refs[i] (may be NULL, or hold NULLs) describe
  * component i; a train's teams are its members' distinct owners, sorted.

@@ -71,7 +71,10 @@ static void gc_unlock(cw__gc *g)
     pthread_mutex_unlock(&g->mu);
 }
 
-static inline bool gc_owned(const cw__gc *g) { return g->held && pthread_equal(g->holder, pthread_self()); }
+#ifndef NDEBUG
+/* Only the asserts ask; release builds (NDEBUG) have no caller. */
+static bool gc_owned(const cw__gc *g) { return g->held && pthread_equal(g->holder, pthread_self()); }
+#endif
 
 /* pthread_cond_wait releases and retakes mu: the holder changes meanwhile. */
 static void gc_wait(cw__gc *g, pthread_cond_t *cv)

@@ -239,6 +239,31 @@ describe('AMQP intake', { skip }, () => {
     }
   });
 
+  test('a message with an event over --max-event-bytes is malformed: dead-lettered, nothing of it stored', async () => {
+    const queue = queueName();
+    const srv = await startServer({ args: [...consumerArgs(queue), '--max-event-bytes', '65536'] });
+    try {
+      await waitReady(srv);
+      const small = cdevent(randomUUID());
+      const big = cdevent(randomUUID());
+      big.customData = { pad: 'p'.repeat(70000) };
+      const fits = cdevent(randomUUID());
+      fits.customData = { pad: 'p'.repeat(60000) };
+      await publish(queue, [
+        { body: [small, big].map((e) => JSON.stringify(e)).join('\n'), contentType: 'application/x-ndjson' },
+        { body: fits, contentType: 'application/json' },
+      ]);
+      const dead = await waitFor('the dead letter', async () => { const d = await drain(`${queue}.dead`); return d.length ? d : null; });
+      assert.equal(dead.length, 1);
+      const stored = await waitFor('the event that fits', async () => { const a = await allEvents(srv); return a.length ? a : null; });
+      assert.deepEqual(stored.map((e) => e.id), [fits.context.id]);
+      assert.match(srv.stderr, /amqp message malformed.*events\[1\]: the event is \d+ bytes of JSON, more than the limit of 65536/);
+    } finally {
+      await srv.stop();
+      await deleteQueues(queue);
+    }
+  });
+
   test('duplicates are absorbed and acknowledged', async () => {
     const queue = queueName();
     const srv = await startServer({ args: consumerArgs(queue) });

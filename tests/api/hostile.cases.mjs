@@ -376,6 +376,34 @@ export function hostileCases() {
     ev('source-bound token, the bad event in an NDJSON stream', J({ ...EV('hostile-sourced-3'), context: { ...EV().context, id: 'hostile-sourced-3', source: '/hostile-only/ci' } }) + '\n' + J(EV('hostile-sourced-4')) + '\n', { type: 'application/x-ndjson', token: 'sourced', status: 403, detail: /^events\[1\]\.context\.source/ }),
     { name: 'lower-case bearer scheme with a bad token', path: '/api/v1/entities', token: { raw: 'bearer nope' }, status: 401, detail: /unknown or revoked/ },
   );
+
+  // ---- bounded answers (issue #10) -------------------------------------------------------
+  const fat = (id, pad) => ({ ...EV(id), customData: { pad: 'p'.repeat(pad) } });
+  const TOO_BIG = /events\[\d+\]: the event is \d+ bytes of JSON, more than the limit of 262144/;
+  const COUPLING = '/api/v1/insights/coupling?from=2024-01-01T00:00:00Z&to=2024-02-01T00:00:00Z';
+  cases.push(
+    ev('one event of 300 KiB', J(fat('hostile-fat-1', 300 << 10)), { status: 413, detail: /^events\[0\]: the event is/ }),
+    ev('a batch whose third event is 300 KiB', J([EV('hostile-b1'), EV('hostile-b2'), fat('hostile-b3', 300 << 10)]), { status: 413, detail: /^events\[2\]: / }),
+    ev('NDJSON whose second line is 300 KiB', [EV('hostile-n1'), fat('hostile-n2', 300 << 10)].map(J).join('\n'), { type: 'application/x-ndjson', status: 413, detail: /^line 2: events\[1\]: / }),
+    ev('a structured CloudEvent carrying 300 KiB', J({ specversion: '1.0', id: 'hostile-fat-2', source: '/hostile', type: 'dev.cdevents.service.deployed.0.3.0', data: fat('hostile-fat-2', 300 << 10) }), { type: 'application/cloudevents+json', status: 413, detail: TOO_BIG }),
+    ev('a binary-mode event of 300 KiB', J(fat('hostile-fat-3', 300 << 10)), {
+      headers: ['ce-specversion: 1.0', 'ce-id: hostile-fat-3', 'ce-source: /hostile', 'ce-type: dev.cdevents.service.deployed.0.3.0'],
+      status: 413, detail: TOO_BIG }),
+    ev('300 KiB of escaped characters that shrink to nothing', J(EV('hostile-esc')).replace('"svc"', `"svc","x":"${'\\u0041'.repeat(40000)}"`), { status: 202 }),
+    { name: 'coupling limit 0', path: `${COUPLING}&limit=0`, status: 400, detail: /'limit'/ },
+    { name: 'coupling limit over 1000', path: `${COUPLING}&limit=1001`, status: 400, detail: /'limit'/ },
+    { name: 'coupling cursor that is garbage', path: `${COUPLING}&cursor=garbage`, status: 400, detail: /'cursor'/ },
+    { name: 'coupling cursor with together 0', path: `${COUPLING}&cursor=${Buffer.from('c1:1:0:5:a b').toString('base64url')}`, status: 400, detail: /'cursor'/ },
+    { name: 'coupling cursor with pairs out of order', path: `${COUPLING}&cursor=${Buffer.from('c1:1:1:5:b a').toString('base64url')}`, status: 400, detail: /'cursor'/ },
+    { name: 'coupling cursor with huge counts', path: `${COUPLING}&cursor=${Buffer.from('c1:0:99999999999999999999:1:a b').toString('base64url')}`, status: 400, detail: /'cursor'/ },
+    { name: 'coupling cursor with SQL in a key', path: `${COUPLING}&cursor=${Buffer.from("c1:1:1:1:' OR 1=1 -- z").toString('base64url')}`, status: 200 },
+    { name: 'coupling page of 1000', path: `${COUPLING}&limit=1000`, status: 200 },
+    { name: 'unpaged Backstage list (streamed)', path: '/api/catalog/entities', status: 200 },
+    { name: 'unpaged Backstage list with an order (streamed)', path: '/api/catalog/entities?order=desc:metadata.name&fields=metadata.name', status: 200 },
+    { name: 'Backstage list with the largest limit', path: '/api/catalog/entities?limit=100000000', status: 200 },
+    { name: 'by-refs with 10000 refs (streamed)', method: 'POST', path: '/api/catalog/entities/by-refs', body: J({ entityRefs: Array.from({ length: 10000 }, (_, i) => `component:default/hostile-ref-${i}`) }), status: 200 },
+    { name: 'events page of 1000', path: '/api/v1/events?limit=1000', status: 200 },
+  );
   return cases;
 }
 

@@ -34,7 +34,7 @@ static const char *cdevent_json(const char *id)
 static cw_err decode(const char *ct, const cw_header *props, size_t n, const char *body,
                      cw_event_batch *out, cw_diag *d)
 {
-    return cw_amqp_decode(ct, props, n, body, strlen(body), out, d);
+    return cw_amqp_decode(ct, props, n, body, strlen(body), NULL, out, d);
 }
 
 static void test_plain_json_without_content_type(void **state)

@@ -675,7 +675,7 @@ static void test_limits(void **state)
         cw_buf_puts(&body, one);
     }
     cw_buf_puts(&body, "]");
-    cw_event_limits lim = {10, 0};
+    cw_event_limits lim = {10, 0, 0};
     cw_event_batch b;
     cw_diag d = {""};
     assert_int_equal(cw_events_decode_http("application/json", NULL, body.data, body.len, &lim, &b, &d),
@@ -709,7 +709,7 @@ static void test_limits(void **state)
     char *text = json_dumps(ev, JSON_COMPACT);
     assert_int_equal(decode("application/json", NULL, text, &b, &d), CW_ERR_TOO_LARGE);
     assert_string_equal(d.msg, "body: JSON nested deeper than 64 levels");
-    lim = (cw_event_limits){0, 100};
+    lim = (cw_event_limits){0, 100, 0};
     assert_int_equal(cw_events_decode_http("application/json", NULL, text, strlen(text), &lim, &b, &d),
                      CW_OK);
     cw_event_batch_free(&b);
@@ -718,6 +718,116 @@ static void test_limits(void **state)
     /* Duplicate keys are ambiguous and rejected. */
     expect_http_error("application/json", NULL, "{\"context\":{},\"context\":{}}", CW_ERR_INVALID, NULL);
     cw_buf_free(&body);
+}
+
+/* Issue #10: one event is at most max_event_bytes of compact JSON (default
+ * 256 KiB) in every mode; the answer names the event. */
+static void test_event_size(void **state)
+{
+    (void)state;
+    /* a small event, then the same with customData grown to the limit */
+    json_t *small = copy_of("build_queued");
+    json_t *big = copy_of("build_queued");
+    json_object_set_new(small, "customData", json_pack("{s:s}", "x", "y"));
+    char *small_text = json_dumps(small, JSON_COMPACT);
+    size_t base = strlen(small_text) - 1; /* without the "y" */
+    char *pad = malloc(CW_EVENTS_DEFAULT_MAX_EVENT_BYTES + 2);
+    assert_non_null(pad);
+    size_t n = CW_EVENTS_DEFAULT_MAX_EVENT_BYTES - base;
+    memset(pad, 'p', n);
+    pad[n] = '\0';
+    json_object_set_new(big, "customData", json_pack("{s:s}", "x", pad));
+    char *at_limit = json_dumps(big, JSON_COMPACT);
+    assert_int_equal(strlen(at_limit), CW_EVENTS_DEFAULT_MAX_EVENT_BYTES);
+    pad[n] = 'p';
+    pad[n + 1] = '\0';
+    json_object_set_new(big, "customData", json_pack("{s:s}", "x", pad));
+    char *over = json_dumps(big, JSON_COMPACT);
+    char over_msg[160];
+    snprintf(over_msg, sizeof over_msg,
+             "the event is %zu bytes of JSON, more than the limit of %zu (--max-event-bytes)",
+             CW_EVENTS_DEFAULT_MAX_EVENT_BYTES + 1, CW_EVENTS_DEFAULT_MAX_EVENT_BYTES);
+    char want[256];
+    cw_event_batch b;
+    cw_diag d = {""};
+
+    /* plain, one event: at the limit passes, one byte more does not */
+    assert_int_equal(decode("application/json", NULL, at_limit, &b, &d), CW_OK);
+    assert_int_equal(cw_event_json_size(&b.items[0]), CW_EVENTS_DEFAULT_MAX_EVENT_BYTES);
+    cw_event_batch_free(&b);
+    snprintf(want, sizeof want, "events[0]: %s", over_msg);
+    expect_http_error("application/json", NULL, over, CW_ERR_TOO_LARGE, want);
+
+    /* arrays (plain and CloudEvents batch) name the index */
+    cw_buf body;
+    cw_buf_init(&body, 0);
+    cw_buf_printf(&body, "[%s,%s,%s,%s]", small_text, small_text, small_text, over);
+    snprintf(want, sizeof want, "events[3]: %s", over_msg);
+    expect_http_error("application/json", NULL, body.data, CW_ERR_TOO_LARGE, want);
+    json_t *ce_small = structured(small), *ce_over = structured(big);
+    char *ces = json_dumps(ce_small, JSON_COMPACT), *ceo = json_dumps(ce_over, JSON_COMPACT);
+    cw_buf_reset(&body);
+    cw_buf_printf(&body, "[%s,%s]", ces, ceo);
+    snprintf(want, sizeof want, "events[1]: %s", over_msg);
+    expect_http_error("application/cloudevents-batch+json", NULL, body.data, CW_ERR_TOO_LARGE,
+                      want);
+    /* structured: the CDEvent in data is the event */
+    snprintf(want, sizeof want, "events[0]: %s", over_msg);
+    expect_http_error("application/cloudevents+json", NULL, ceo, CW_ERR_TOO_LARGE, want);
+    /* binary */
+    char src[512], id[256];
+    pct_encode(ctx_str(big, "source"), src, sizeof src);
+    pct_encode(ctx_str(big, "id"), id, sizeof id);
+    cw_header h[] = {{"ce-specversion", "1.0"}, {"ce-id", id}, {"ce-source", src},
+                     {"ce-type", ctx_str(big, "type")}};
+    cw_header_array ha = {h, 4};
+    expect_http_error("application/json", &ha, over, CW_ERR_TOO_LARGE, want);
+    /* NDJSON, compact lines and a line with blanks (measured compactly) */
+    cw_buf_reset(&body);
+    cw_buf_printf(&body, "%s\n\n%s\n%s\n", small_text, small_text, over);
+    snprintf(want, sizeof want, "line 4: events[2]: %s", over_msg);
+    expect_http_error("application/x-ndjson", NULL, body.data, CW_ERR_TOO_LARGE, want);
+    char *spaced = json_dumps(big, JSON_INDENT(1));
+    for (char *c = spaced; *c; c++)
+        if (*c == '\n')
+            *c = ' ';
+    cw_buf_reset(&body);
+    cw_buf_printf(&body, "%s\n", spaced);
+    snprintf(want, sizeof want, "line 1: events[0]: %s", over_msg);
+    expect_http_error("application/x-ndjson", NULL, body.data, CW_ERR_TOO_LARGE, want);
+
+    /* the limit is the caller's: 1 MiB lets it through, 1 KiB stops the small one */
+    cw_event_limits lim = {0, 0, (size_t)1 << 20};
+    assert_int_equal(cw_events_decode_http("application/x-ndjson", NULL, body.data, body.len, &lim,
+                                           &b, &d),
+                     CW_OK);
+    cw_event_batch_free(&b);
+    lim.max_event_bytes = strlen(small_text) - 1;
+    assert_int_equal(cw_events_decode_http("application/json", NULL, small_text,
+                                           strlen(small_text), &lim, &b, &d),
+                     CW_ERR_TOO_LARGE);
+    assert_non_null(strstr(d.msg, "events[0]: the event is"));
+    /* cw_event_check_size for callers that decode one by one */
+    cw_event ev;
+    assert_int_equal(cw_cdevent_decode(big, &ev, &d), CW_OK);
+    assert_int_equal(cw_event_check_size(&ev, CW_EVENTS_DEFAULT_MAX_EVENT_BYTES, &d),
+                     CW_ERR_TOO_LARGE);
+    assert_string_equal(d.msg, over_msg);
+    assert_int_equal(cw_event_check_size(&ev, CW_EVENTS_DEFAULT_MAX_EVENT_BYTES + 1, &d), CW_OK);
+    cw_event_free(&ev);
+
+    free(spaced);
+    free(ces);
+    free(ceo);
+    json_decref(ce_small);
+    json_decref(ce_over);
+    cw_buf_free(&body);
+    free(over);
+    free(at_limit);
+    free(pad);
+    free(small_text);
+    json_decref(small);
+    json_decref(big);
 }
 
 static void test_dedup_key(void **state)
@@ -751,6 +861,7 @@ int main(void)
         cmocka_unit_test(test_batch_error_names_index),
         cmocka_unit_test(test_cloudevent_binding),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_event_size),
         cmocka_unit_test(test_dedup_key),
     };
     return cmocka_run_group_tests(tests, load_samples, free_samples);

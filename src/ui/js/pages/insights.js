@@ -6,7 +6,9 @@ import { api, withQuery } from '../api.js';
 import { clear, h, notice, section, table } from '../dom.js';
 import { countFindings, findingsOf, findingsTable, severityBadge } from '../findings.js';
 import { displayRef, fmtDuration, fmtNumber, fmtPercent, fmtTime, pick, pickArray, plural, refLink, refList } from '../format.js';
-import { loadInto } from '../panel.js';
+import { errorNotice, isAbort, loadInto } from '../panel.js';
+
+const PAIRS_PAGE = 100;
 
 // ---- normalising answers ---------------------------------------------------
 
@@ -50,12 +52,25 @@ export function couplingTrains(data) {
   }));
 }
 
+const TRAIN_SHOWN = 50;
+
+// A long list of refs: the first TRAIN_SHOWN, the rest rendered only when
+// asked for (a train of 2,000 services is 2,000 links).
+function longRefList(refs, opts) {
+  if (refs.length <= TRAIN_SHOWN) return refList(refs, opts);
+  const rest = h('details', { class: 'more-refs' }, h('summary', null, `and ${fmtNumber(refs.length - TRAIN_SHOWN)} more`));
+  rest.addEventListener('toggle', () => {
+    if (rest.open && rest.childNodes.length === 1) rest.append(refList(refs.slice(TRAIN_SHOWN), opts));
+  });
+  return h('span', null, refList(refs.slice(0, TRAIN_SHOWN), opts), ' ', rest);
+}
+
 export function trainList(trains) {
   if (trains.length === 0) return notice('empty', 'No release trains: no group of services is always deployed together.');
   return h('ol', { class: 'trains' }, trains.map((t, i) => h('li', null,
-    h('p', null, h('strong', null, `Train ${i + 1}: `), `${t.components.length} services released together`),
-    h('p', null, 'Services: ', refList(t.components, { preferTeam: false })),
-    h('p', null, 'Teams: ', t.teams.length ? refList(t.teams) : '—'))));
+    h('p', null, h('strong', null, `Train ${i + 1}: `), `${fmtNumber(t.components.length)} services released together`),
+    h('p', null, 'Services: ', longRefList(t.components, { preferTeam: false })),
+    h('p', null, 'Teams: ', t.teams.length ? longRefList(t.teams, {}) : '—'))));
 }
 
 export function undeployedTable(items, { limit = Infinity, caption = 'Undeployed changes per service' } = {}) {
@@ -149,7 +164,7 @@ async function coupling(main, ctx) {
     section('Release trains', 'trains', trainsBox), section('Pairs', 'pairs', pairsBox));
   let data = null;
   await loadInto(trainsBox, 'release coupling', async () => {
-    data = await api.coupling(values, { signal: ctx.signal });
+    data = await api.coupling({ ...values, limit: PAIRS_PAGE }, { signal: ctx.signal });
     return trainList(couplingTrains(data));
   }, { signal: ctx.signal });
   clear(pairsBox);
@@ -157,35 +172,47 @@ async function coupling(main, ctx) {
     pairsBox.append(notice('empty', 'No pairs to show.'));
     return 'Release coupling';
   }
-  const pairs = couplingPairs(data).sort((x, y) => (y.flagged - x.flagged) || ((y.confidence ?? 0) - (x.confidence ?? 0)) ||
-    ((y.together ?? 0) - (x.together ?? 0)));
-  const flagged = pairs.filter((p) => p.flagged).length;
-  const renderPairs = (list) => table('Pairs of services deployed together',
-    ['Service A', 'Service B', 'Together', 'Deploys A', 'Deploys B', 'Confidence', 'Jaccard', 'Flagged'],
-    list.map((p) => [refLink(p.a, { preferTeam: false }), refLink(p.b, { preferTeam: false }), fmtNumber(p.together),
-      fmtNumber(p.countA), fmtNumber(p.countB), fmtPercent(p.confidence), fmtNumber(p.jaccard, 2),
-      p.flagged ? h('strong', { class: 'flag' }, 'Yes') : 'No']), { id: 'pairs-table' });
-  if (pairs.length === 0) {
+  // The server answers one page of pairs at a time, flagged first, then the
+  // most confident: with thousands of services released together there are
+  // millions of pairs, and the page never holds more than it shows.
+  const first = couplingPairs(data);
+  const total = data.totalPairs ?? first.length;
+  const flagged = data.flaggedPairs ?? first.filter((p) => p.flagged).length;
+  if (first.length === 0) {
     pairsBox.append(notice('empty', 'No two services were deployed together.'));
     return 'Release coupling';
   }
-  // Flagged pairs first; the long tail of occasional coincidences on request.
-  const first = Math.max(flagged, Math.min(pairs.length, 25));
-  pairsBox.append(h('p', { class: 'result-count' },
-    `${fmtNumber(pairs.length)} pairs were deployed together at least once; ${fmtNumber(flagged)} flagged.`));
-  let shownTable = renderPairs(pairs.slice(0, first));
-  pairsBox.append(shownTable);
-  if (pairs.length > first) {
-    const more = h('button', { type: 'button' }, `Show all ${fmtNumber(pairs.length)} pairs`);
-    more.addEventListener('click', () => {
-      const all = renderPairs(pairs);
-      shownTable.replaceWith(all);
-      shownTable = all;
-      more.remove();
-      all.focus();
-    });
-    pairsBox.append(more);
-  }
+  const rowOf = (p) => h('tr', null, [refLink(p.a, { preferTeam: false }), refLink(p.b, { preferTeam: false }), fmtNumber(p.together),
+    fmtNumber(p.countA), fmtNumber(p.countB), fmtPercent(p.confidence), fmtNumber(p.jaccard, 2),
+    p.flagged ? h('strong', { class: 'flag' }, 'Yes') : 'No'].map((c) => h('td', null, c)));
+  const shownTable = table('Pairs of services deployed together',
+    ['Service A', 'Service B', 'Together', 'Deploys A', 'Deploys B', 'Confidence', 'Jaccard', 'Flagged'], [], { id: 'pairs-table' });
+  const tbody = shownTable.querySelector('tbody');
+  const status = h('p', { class: 'result-count', role: 'status' });
+  const more = h('button', { type: 'button' }, `Show ${fmtNumber(PAIRS_PAGE)} more pairs`);
+  let shown = 0;
+  let cursor = null;
+  const show = (page) => {
+    const pairs = couplingPairs(page);
+    tbody.append(...pairs.map(rowOf));
+    shown += pairs.length;
+    cursor = page.nextCursor || null;
+    more.hidden = !cursor;
+    more.disabled = false;
+    status.textContent = `${fmtNumber(total)} pairs were deployed together at least once; ${fmtNumber(flagged)} flagged.` +
+      (shown < total ? ` Showing the first ${fmtNumber(shown)}.` : '');
+  };
+  more.addEventListener('click', async () => {
+    more.disabled = true;
+    try {
+      show(await api.coupling({ ...values, limit: PAIRS_PAGE, cursor }, { signal: ctx.signal }));
+    } catch (e) {
+      if (isAbort(e)) return;
+      more.replaceWith(errorNotice(e, 'more pairs'));
+    }
+  });
+  show(data);
+  pairsBox.append(status, shownTable, more);
   return 'Release coupling';
 }
 
