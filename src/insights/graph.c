@@ -1160,9 +1160,9 @@ nomem:
 /* s inside a DOT double-quoted string: quotes and backslashes escaped (a
  * backslash stays literal after Graphviz's own escapes), control
  * characters dropped. */
-static cw_err dot_str(cw_buf *b, const char *s)
+static cw_err dot_esc(cw_buf *b, const char *s)
 {
-    cw_err err = cw_buf_putc(b, '"');
+    cw_err err = CW_OK;
     for (; *s && !err; s++) {
         unsigned char c = (unsigned char)*s;
         if (c < 0x20 || c == 0x7f)
@@ -1172,6 +1172,14 @@ static cw_err dot_str(cw_buf *b, const char *s)
         if (!err)
             err = cw_buf_putc(b, (char)c);
     }
+    return err;
+}
+
+static cw_err dot_str(cw_buf *b, const char *s)
+{
+    cw_err err = cw_buf_putc(b, '"');
+    if (!err)
+        err = dot_esc(b, s);
     return err ? err : cw_buf_putc(b, '"');
 }
 
@@ -1183,6 +1191,9 @@ static cw_err dot_url(cw_buf *b, const char *ref)
         return cw_buf_puts(b, "\"\"");
     const char *parts[3] = {r.kind, r.namespace_, r.name};
     cw_err err = cw_buf_puts(b, "\"/entity");
+    /* a last segment with a dot reads as a file to the server: the UI's
+     * paths end with '/' then (src/ui/js/format.js refPath) */
+    bool dotted = strchr(r.name, '.') != NULL;
     for (int i = 0; i < 3 && !err; i++) {
         err = cw_buf_putc(b, '/');
         for (const char *s = parts[i]; *s && !err; s++) {
@@ -1195,12 +1206,16 @@ static cw_err dot_url(cw_buf *b, const char *ref)
                 err = cw_buf_printf(b, "%%%02X", c);
         }
     }
+    if (!err && dotted)
+        err = cw_buf_putc(b, '/');
     return err ? err : cw_buf_putc(b, '"');
 }
 
+/* The name part of "kind:namespace/name" (a name may itself hold '/'). */
 static const char *name_of(const char *ref)
 {
-    const char *slash = strrchr(ref, '/');
+    const char *colon = strchr(ref, ':');
+    const char *slash = strchr(colon ? colon : ref, '/');
     return slash ? slash + 1 : ref;
 }
 
@@ -1212,15 +1227,21 @@ static cw_err dot_node(cw_buf *b, const cw_graph *g, size_t v, const uint8_t *ma
     bool api = x->kind_id == CW_NODE_API;
     uint8_t lv = marks && marks->node_level ? marks->node_level[v] : 0;
     bool scope = mark && mark[v] == 2;
-    cw_buf label;
-    cw_buf_init(&label, 1024);
-    cw_err err = cw_buf_puts(&label, name_of(x->ref));
-    if (!err && !comp)
-        err = cw_buf_printf(&label, "\n(%s)", res && x->type ? x->type : x->kind);
+    /* the name, and for others than components "\n(kind)": a line break
+     * in Graphviz's label escapes, never from the data (dot_esc drops
+     * control characters and doubles backslashes) */
+    cw_err err = cw_buf_printf(b, "%sn%zu [label=\"", indent, v);
     if (!err)
-        err = cw_buf_printf(b, "%sn%zu [label=", indent, v);
+        err = dot_esc(b, name_of(x->ref));
+    if (!err && !comp) {
+        err = cw_buf_puts(b, "\\n(");
+        if (!err)
+            err = dot_esc(b, res && x->type ? x->type : x->kind);
+        if (!err)
+            err = cw_buf_putc(b, ')');
+    }
     if (!err)
-        err = dot_str(b, cw_buf_cstr(&label));
+        err = cw_buf_putc(b, '"');
     if (!err)
         err = cw_buf_puts(b, ", URL=");
     if (!err)
@@ -1241,7 +1262,6 @@ static cw_err dot_node(cw_buf *b, const cw_graph *g, size_t v, const uint8_t *ma
                             lv >= 2 ? "#f9d0cc" : lv ? "#fbe7b5" : scope ? "#dbe9f7" : "#ffffff",
                             lv >= 2 ? "#b3261e" : lv ? "#8a5a00" : x->exists ? "#3c4a5a" : "#8a8f98",
                             scope || lv ? "2" : "1");
-    cw_buf_free(&label);
     return err;
 }
 

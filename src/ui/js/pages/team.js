@@ -10,6 +10,7 @@ import { errorNotice, isAbort, loadInto } from '../panel.js';
 import { relationsOf } from '../relations.js';
 import { catalogUrl } from './catalog.js';
 import { tagList } from './entity.js';
+import { graphPath } from './graph.js';
 
 const PAGE = 100;
 
@@ -164,7 +165,8 @@ export async function render(main, ctx) {
       h('p', { class: 'subtitle' }, `${group.spec?.type === 'team' ? 'Team' : `Group (${group.spec?.type || 'no type'})`}`,
         teamType ? ` · ${teamType}` : '', ` · ${namespace}/${md.name}`),
       tagList(md.tags),
-      h('p', null, h('a', { href: refPath(ref, { preferTeam: false }), 'data-nav': '' }, 'Entity details (annotations, relations)'))));
+      h('p', null, h('a', { href: refPath(ref, { preferTeam: false }), 'data-nav': '' }, 'Entity details (annotations, relations)'),
+        ' · ', h('a', { href: graphPath(ref, 1), 'data-nav': '' }, 'Dependency graph of what it owns'))));
 
   const noPair = !pm || !lead;
   main.append(section('People', 'people',
