@@ -17,6 +17,7 @@ int cw_cmd_backup(int argc, char **argv);
 int cw_cmd_restore(int argc, char **argv);
 int cw_cmd_check(int argc, char **argv);
 int cw_cmd_codeowners(int argc, char **argv);
+int cw_cmd_hook(int argc, char **argv);
 
 /* The architecture options (insights/architecture.h) from the flags
  * --datastore-types, --cross-team-threshold, --team-spread, --fan-floor and

@@ -21,18 +21,27 @@
 #include "cli/cli.h"
 #include "cli/opts.h"
 #include "ingest/catalog_import.h"
+#include "ingest/locations.h"
 #include "store/store.h"
 #include "util/buf.h"
+#include "util/timeutil.h"
 
 #define MAX_FILE_BYTES (64u << 20)
 
 static const char import_help[] =
-    "usage: conway import [--db URL] [--quiet] [--allow-outside] PATH...\n"
+    "usage: conway import [--db URL] [--quiet] [--allow-outside] [--delete-orphans] PATH...\n"
     "\n"
     "Imports Backstage-style catalog files. PATH may be a file or a directory\n"
     "(searched recursively for *.yaml, *.yml and *.json). File targets of\n"
     "Location entities (relative paths, globs) are followed; URL targets are\n"
-    "stored, not fetched.\n"
+    "registered as locations, which a server started with --fetch-allow fetches\n"
+    "and refreshes (docs/catalog.md).\n"
+    "\n"
+    "conway remembers which entities each file gave. An entity that a file gave\n"
+    "before and no longer holds, or that came from a file of an imported\n"
+    "directory that is gone, is an orphan: it gets the annotation\n"
+    "backstage.io/orphan: \"true\" (--delete-orphans deletes it instead), unless\n"
+    "another file or location still holds it.\n"
     "\n"
     "Every file read must lie inside the directory tree of the PATH it was\n"
     "reached from (the directory itself, or the directory holding the file),\n"
@@ -48,7 +57,8 @@ static const char import_help[] =
     "Options:\n"
     "  --db URL          SQLite file or postgres:// URL (env CONWAY_DB; default conway.db)\n"
     "  --quiet           no progress bar, only rejections and the summary\n"
-    "  --allow-outside   follow Location targets and symbolic links anywhere\n";
+    "  --allow-outside   follow Location targets and symbolic links anywhere\n"
+    "  --delete-orphans  delete orphaned entities instead of annotating them\n";
 
 /* Paths, each with the index of the tree (import_ctx.roots) it must stay in. */
 typedef struct {
@@ -261,12 +271,67 @@ static void follow_locations(import_ctx *c, const char *file, size_t root,
     }
 }
 
+/* Records that file (a canonical path) holds what rep imported — orphaning
+ * what it held before and holds no longer — and registers its url
+ * Location targets. */
+static cw_err track_file(cw_store *store, const char *file, const cw_import_report *rep,
+                         bool del, size_t *orphaned, size_t *registered, cw_diag *d)
+{
+    cw_location loc;
+    size_t n = 0, r = 0;
+    cw_err err = cw_store_location_add(store, "file", file, "cli", cw_now_ms(), &loc, NULL, d);
+    if (err == CW_ERR_INVALID)
+        return CW_OK; /* a path no location can hold (not UTF-8): not tracked */
+    if (err)
+        return err;
+    err = cw_location_provides(store, loc.id, rep->refs, rep->errors, del, &n, d);
+    if (!err)
+        err = cw_locations_register(store, rep->locations, NULL, &r, d);
+    cw_location_free(&loc);
+    *orphaned += n;
+    *registered += r;
+    return err;
+}
+
+/* The files of the imported directories that conway had imported before and
+ * that are gone: their locations are forgotten and their entities orphaned. */
+static cw_err forget_gone_files(cw_store *store, const path_list *dirs, const path_list *queue,
+                                bool del, size_t *orphaned, cw_diag *d)
+{
+    if (!dirs->len)
+        return CW_OK;
+    cw_location *all = NULL;
+    size_t n = 0;
+    cw_err err = cw_store_location_list(store, &all, &n, d);
+    for (size_t i = 0; !err && i < n; i++) {
+        if (strcmp(all[i].type, "file") || strcmp(all[i].origin, "cli"))
+            continue;
+        bool under = false, imported = false;
+        for (size_t k = 0; k < dirs->len && !under; k++)
+            under = inside(dirs->items[k], all[i].target) && strcmp(dirs->items[k], all[i].target);
+        for (size_t k = 0; under && k < queue->len && !imported; k++)
+            imported = !strcmp(queue->items[k], all[i].target);
+        if (!under || imported)
+            continue;
+        json_t *gone = NULL;
+        size_t m = 0;
+        err = cw_store_location_delete(store, all[i].id, &gone, d);
+        if (!err)
+            err = cw_orphans(store, gone, del, &m, d);
+        json_decref(gone);
+        *orphaned += m;
+    }
+    cw_locations_free(all, n);
+    return err;
+}
+
 int cw_cmd_import(int argc, char **argv)
 {
-    const char *db = NULL, *quiet = NULL, *allow_outside = NULL;
+    const char *db = NULL, *quiet = NULL, *allow_outside = NULL, *delete_orphans = NULL;
     cw_opt opts[] = {{"db", true, &db},
                      {"quiet", false, &quiet},
                      {"allow-outside", false, &allow_outside},
+                     {"delete-orphans", false, &delete_orphans},
                      {NULL, false, NULL}};
     const char *pos[4096];
     size_t npos;
@@ -282,6 +347,7 @@ int cw_cmd_import(int argc, char **argv)
         return 2;
     }
     import_ctx c = {.allow_outside = allow_outside != NULL};
+    path_list dirs = {0}; /* the directories given: their files that are gone orphan */
     path_list *queue = &c.queue;
     int rc = 0;
     for (size_t i = 0; i < npos; i++) {
@@ -313,6 +379,8 @@ int cw_cmd_import(int argc, char **argv)
         if (S_ISDIR(st.st_mode)) {
             if (collect_dir(&c, pos[i], root, 0) != 0)
                 rc = 1;
+            else if (path_list_add(&dirs, real, 0) < 0)
+                rc = 1;
         } else if (path_list_add(queue, real, root) < 0) {
             rc = 1;
         }
@@ -324,8 +392,11 @@ int cw_cmd_import(int argc, char **argv)
         fprintf(stderr, "conway import: cannot open database %s: %s\n", url, d.msg);
         path_list_free(&c.queue);
         path_list_free(&c.roots);
+        path_list_free(&dirs);
         return 1;
     }
+    size_t orphaned = 0, registered = 0;
+    bool del = delete_orphans != NULL;
     bool tty = !quiet && isatty(STDERR_FILENO);
     size_t created = 0, updated = 0, unchanged = 0, rejected = 0, missing = 0, files = 0;
     cw_buf text;
@@ -370,18 +441,34 @@ int cw_cmd_import(int argc, char **argv)
         created += rep.created;
         updated += rep.updated;
         unchanged += rep.unchanged;
+        /* what this file holds now; a file that does not parse keeps what
+         * it gave before */
+        if (!err && track_file(store, file, &rep, del, &orphaned, &registered, &d)) {
+            fprintf(stderr, "conway import: %s: %s\n", file, d.msg);
+            rc = 1;
+        }
         follow_locations(&c, file, queue->root[f], rep.locations, &missing);
         cw_import_report_free(&rep);
     }
     progress(tty, queue->len, queue->len, created + updated + unchanged);
     if (tty)
         fputc('\n', stderr);
+    if (rc == 0 && forget_gone_files(store, &dirs, queue, del, &orphaned, &d)) {
+        fprintf(stderr, "conway import: %s\n", d.msg);
+        rc = 1;
+    }
     printf("imported %zu entities (%zu created, %zu updated), %zu unchanged, %zu rejected, "
            "from %zu files%s",
            created + updated, created, updated, unchanged, rejected, files,
            missing ? " (some Location targets were missing)" : "");
     if (c.refused)
         printf(", %zu Location targets or links refused (outside the imported tree)", c.refused);
+    if (orphaned)
+        printf(", %zu entities no file holds any more %s", orphaned,
+               del ? "deleted" : "marked orphan (backstage.io/orphan)");
+    if (registered)
+        printf(", %zu url locations registered (fetched by a server started with --fetch-allow)",
+               registered);
     putchar('\n');
     if (rejected || c.refused)
         rc = 1;
@@ -389,5 +476,6 @@ int cw_cmd_import(int argc, char **argv)
     cw_store_close(store);
     path_list_free(&c.queue);
     path_list_free(&c.roots);
+    path_list_free(&dirs);
     return rc;
 }

@@ -19,6 +19,7 @@ static void usage(FILE *out)
           "  check     check the catalog: 'check ownership', 'check architecture'\n"
           "            (non-zero exit on errors)\n"
           "  codeowners  compare a GitHub CODEOWNERS file with the catalog owner\n"
+          "  hook      GitHub and GitLab webhook receivers: create, list, revoke\n"
           "  version   print the version\n"
           "\n"
           "Run 'conway COMMAND --help' for a command's options.\n",
@@ -60,6 +61,7 @@ int cw_cli_main(int argc, char **argv)
         {"restore", cw_cmd_restore},
         {"check", cw_cmd_check},
         {"codeowners", cw_cmd_codeowners},
+        {"hook", cw_cmd_hook},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name))

@@ -13,6 +13,7 @@
 #include "events/events.h"
 #include "http/judge.h"
 #include "http/server.h"
+#include "ingest/locations.h"
 #include "http/snapshot.h"
 #ifdef CONWAY_HAVE_AMQP
 #include "ingest/amqp.h"
@@ -66,6 +67,13 @@ static const char serve_help[] =
     "  --snapshot-interval SECONDS  how often to check that today's findings snapshot\n"
     "                          is in the history (default 600; 0: this instance never\n"
     "                          takes one)\n"
+    "  --fetch-allow PREFIXES  comma-separated URL prefixes catalog files may be fetched\n"
+    "                          from (Location targets of type url); none by default\n"
+    "  --fetch-allow-private   let those prefixes reach loopback, link-local and private\n"
+    "                          addresses (otherwise only prefixes naming such an address do)\n"
+    "  --refresh-interval SECONDS  how often each url location is fetched again (default 900)\n"
+    "  --delete-orphans        delete entities their location no longer holds, instead of\n"
+    "                          annotating them backstage.io/orphan\n"
     "  --log-level LEVEL       debug, info, warn, error or off (default info)\n";
 
 static bool parse_uint(const char *opt, const char *s, unsigned long long min,
@@ -145,7 +153,9 @@ int cw_cmd_serve(int argc, char **argv)
                *timeout = NULL, *prod = NULL, *log_level = NULL, *max_comp = NULL,
                *db_pool = NULL, *amqp_url = NULL, *amqp_queue = NULL, *activities = NULL,
                *max_inflight = NULL, *header_timeout = NULL, *per_ip = NULL, *allowed = NULL,
-               *max_event = NULL;
+               *max_event = NULL,
+               *fetch_allow = NULL, *fetch_private = NULL, *refresh = NULL,
+               *delete_orphans = NULL;
     struct cw_arch_opts_flags af = {0};
     const char *snap_interval = NULL;
     cw_opt opts[] = {
@@ -168,6 +178,10 @@ int cw_cmd_serve(int argc, char **argv)
         {"max-conns-per-ip", true, &per_ip},
         {"allowed-host", true, &allowed},
         {"max-event-bytes", true, &max_event},
+        {"fetch-allow", true, &fetch_allow},
+        {"fetch-allow-private", false, &fetch_private},
+        {"refresh-interval", true, &refresh},
+        {"delete-orphans", false, &delete_orphans},
         {NULL, false, NULL},
     };
     const char *pos[1];
@@ -298,6 +312,42 @@ int cw_cmd_serve(int argc, char **argv)
     cw_amqp *amqp = NULL;
 #endif
 
+    /* catalog fetching: the prefixes, comma-separated */
+    cw_locations_config lcfg = {.delete_orphans = delete_orphans != NULL,
+                                .policy = {.allow_private = fetch_private != NULL}};
+    char prefix_text[4096] = "";
+    const char *prefixes[64];
+    size_t nprefixes = 0;
+    if (fetch_allow) {
+        if (snprintf(prefix_text, sizeof prefix_text, "%s", fetch_allow) >= (int)sizeof prefix_text) {
+            fputs("conway serve: --fetch-allow: too long\n", stderr);
+            return 2;
+        }
+        for (char *p = prefix_text, *next; p && *p; p = next) {
+            next = strchr(p, ',');
+            if (next)
+                *next++ = '\0';
+            while (*p == ' ')
+                p++;
+            if (!*p)
+                continue;
+            if ((strncmp(p, "https://", 8) && strncmp(p, "http://", 7)) || nprefixes == 64) {
+                fprintf(stderr, "conway serve: --fetch-allow: '%s' is not an http(s) URL prefix "
+                                "(at most 64)\n", p);
+                return 2;
+            }
+            prefixes[nprefixes++] = p;
+        }
+    }
+    lcfg.policy.allow = prefixes;
+    lcfg.policy.nallow = nprefixes;
+    if (refresh) {
+        if (!parse_uint("refresh-interval", refresh, 1, 7 * 24 * 3600, &v))
+            return 2;
+        lcfg.interval_ms = (int64_t)v * 1000;
+    }
+    cw_refresher *refresher = NULL;
+
     cw_activity_set acts;
     cw_activity_set_init(&acts);
     if (activities && cw_cli_load_activities("serve", activities, &acts))
@@ -319,6 +369,12 @@ int cw_cmd_serve(int argc, char **argv)
         fprintf(stderr, "conway serve: cannot open database %s: %s\n", shown_url, d.msg);
         goto out;
     }
+    if (cw_refresher_start(store, &lcfg, &acts, &refresher, &d)) {
+        fprintf(stderr, "conway serve: %s\n", d.msg);
+        goto out;
+    }
+    cfg.locations = &lcfg;
+    cfg.refresher = refresher;
     if (cw_server_start(&cfg, store, &srv, &d)) {
         fprintf(stderr, "conway serve: %s\n", d.msg);
         goto out;
@@ -354,6 +410,7 @@ out:
 #endif
     cw_snapshotter_stop(snap);
     cw_server_stop(srv);
+    cw_refresher_stop(refresher);
     cw_store_close(store);
     cw_activity_set_free(&acts);
     return rc;

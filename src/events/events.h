@@ -214,12 +214,16 @@ typedef enum {
 
 /*
  * What to match components against (issue #3 "Linking events to the
- * catalog"). For SERVICE, in order: the component whose annotation
- * conway.dev/service-id equals service_id, else the one whose metadata.name
- * equals service_id, else the one whose metadata.name equals last_segment
- * (the part after the last '/'; NULL when service_id has no '/' or ends with
- * one). For REPOSITORY: annotation conway.dev/repository or
- * github.com/project-slug equals repository_id. Pointers borrow from the event.
+ * catalog"). For SERVICE: the component whose annotation
+ * conway.dev/service-id equals service_id; one whose repository annotation
+ * (below) equals it (a repository host names a deployment by its
+ * repository, webhooks.h); one whose metadata.name equals service_id; one
+ * whose metadata.name equals last_segment (the part after the last '/';
+ * NULL when service_id has no '/' or ends with one). For REPOSITORY:
+ * annotation conway.dev/repository, github.com/project-slug or
+ * gitlab.com/project-slug equals repository_id. A key belongs to the one
+ * component matching it by any rule (cw_link_match).
+ * Pointers borrow from the event.
  */
 typedef struct {
     cw_link_kind kind;
@@ -237,6 +241,9 @@ typedef struct {
     const char *service_id;      /* annotation conway.dev/service-id */
     const char *repository;      /* annotation conway.dev/repository */
     const char *project_slug;    /* annotation github.com/project-slug */
+    const char *gitlab_slug;     /* annotation gitlab.com/project-slug (the
+                                    store's index passes it as project_slug
+                                    when that is absent) */
 } cw_link_component;
 
 /* cw_link_match / cw_link_index_resolve: several components claim the key. */

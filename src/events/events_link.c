@@ -63,15 +63,23 @@ void cw_link_key_of(cw_link_kind kind, const char *value, cw_event_link_key *out
     }
 }
 
-/* Whether component c matches the key by any rule. */
+/* Whether one of c's repository annotations names id (ignoring case). */
+static bool repo_eq(const cw_link_component *c, const char *id)
+{
+    return ieq(c->repository, id) || ieq(c->project_slug, id) || ieq(c->gitlab_slug, id);
+}
+
+/* Whether component c matches the key by any rule. A service key also
+ * matches the repository annotations: GitHub and GitLab name a deployment
+ * by its repository (webhooks.h). */
 static bool matches(const cw_link_component *c, const cw_event_link_key *key)
 {
     if (key->kind == CW_LINK_REPOSITORY)
-        return ieq(c->repository, key->repository_id) || ieq(c->project_slug, key->repository_id);
+        return repo_eq(c, key->repository_id);
     if (key->kind != CW_LINK_SERVICE || !key->service_id)
         return false;
     return eq(c->service_id, key->service_id) || ieq(c->name, key->service_id) ||
-           (key->last_segment && ieq(c->name, key->last_segment));
+           repo_eq(c, key->service_id) || (key->last_segment && ieq(c->name, key->last_segment));
 }
 
 long cw_link_match(const cw_event_link_key *key, const cw_link_component *comps, size_t n)
@@ -117,11 +125,11 @@ size_t cw_link_overlaps(const cw_link_component *a, const cw_link_component *b,
         const struct {
             cw_link_kind kind;
             const char *value;
-        } ids[4] = {{CW_LINK_SERVICE, x->service_id},
-                    {CW_LINK_SERVICE, x->name},
-                    {CW_LINK_REPOSITORY, x->repository},
-                    {CW_LINK_REPOSITORY, x->project_slug}};
-        for (int i = 0; i < 4; i++)
+        } ids[8] = {{CW_LINK_SERVICE, x->service_id},      {CW_LINK_SERVICE, x->name},
+                    {CW_LINK_REPOSITORY, x->repository},   {CW_LINK_REPOSITORY, x->project_slug},
+                    {CW_LINK_REPOSITORY, x->gitlab_slug},  {CW_LINK_SERVICE, x->repository},
+                    {CW_LINK_SERVICE, x->project_slug},    {CW_LINK_SERVICE, x->gitlab_slug}};
+        for (int i = 0; i < 8; i++)
             if (clash_on(y, ids[i].kind, ids[i].value, n < max ? &out[n] : NULL))
                 n++;
     }
@@ -152,6 +160,7 @@ void cw_link_component_of(const json_t *entity, cw_link_component *out)
     out->service_id = annotation(an, "conway.dev/service-id");
     out->repository = annotation(an, "conway.dev/repository");
     out->project_slug = annotation(an, "github.com/project-slug");
+    out->gitlab_slug = annotation(an, "gitlab.com/project-slug");
 }
 
 /* ---- the index ------------------------------------------------------------------ *
@@ -170,7 +179,8 @@ typedef struct {
     char *mem;
 } entry;
 
-enum { M_SID, M_SID_CI, M_SID_LAST_CI, M_NAME_CI, M_NAME_LAST_CI, M_REPO_CI, M_N };
+enum { M_SID, M_SID_CI, M_SID_LAST_CI, M_NAME_CI, M_NAME_LAST_CI, M_REPO_CI, M_REPO_LAST_CI,
+       M_N };
 
 struct cw_link_index {
     entry *ents;
@@ -273,9 +283,9 @@ cw_err cw_link_index_add(cw_link_index *x, int64_t id, const cw_link_component *
         x->ents = p;
         x->cap = cap;
     }
-    const char *f[4] = {c->name, c->service_id, c->repository, c->project_slug};
+    const char *f[5] = {c->name, c->service_id, c->repository, c->project_slug, c->gitlab_slug};
     size_t len = 0;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         len += f[i] ? strlen(f[i]) + 1 : 0;
     entry *e = &x->ents[x->n];
     memset(e, 0, sizeof *e);
@@ -287,6 +297,7 @@ cw_err cw_link_index_add(cw_link_index *x, int64_t id, const cw_link_component *
     e->c.service_id = put_str(e->mem, &at, c->service_id);
     e->c.repository = put_str(e->mem, &at, c->repository);
     e->c.project_slug = put_str(e->mem, &at, c->project_slug);
+    e->c.gitlab_slug = put_str(e->mem, &at, c->gitlab_slug);
     size_t i = x->n++;
     const char *sid = e->c.service_id, *name = e->c.name;
     cw_err err = claim(x, M_SID, sid, false, i);
@@ -302,6 +313,14 @@ cw_err cw_link_index_add(cw_link_index *x, int64_t id, const cw_link_component *
         err = claim(x, M_REPO_CI, e->c.repository, true, i);
     if (!err)
         err = claim(x, M_REPO_CI, e->c.project_slug, true, i);
+    if (!err)
+        err = claim(x, M_REPO_CI, e->c.gitlab_slug, true, i);
+    /* the last segments of repositories, to find who a component's name
+     * clashes with (a service key "acme/shop" matches a component named
+     * shop and one whose slug is acme/shop) */
+    const char *repos[3] = {e->c.repository, e->c.project_slug, e->c.gitlab_slug};
+    for (int r = 0; r < 3 && !err; r++)
+        err = claim(x, M_REPO_LAST_CI, last_segment(repos[r]), true, i);
     /* on failure the entry stays, possibly in some maps only: the caller
      * gives up on the index (CW_ERR_NOMEM) */
     return err;
@@ -355,6 +374,7 @@ int64_t cw_link_index_resolve(const cw_link_index *x, const cw_event_link_key *k
         gather(&f, lookup(x, M_SID, key->service_id, false, oom));
         gather(&f, lookup(x, M_NAME_CI, key->service_id, true, oom));
         gather(&f, lookup(x, M_NAME_CI, key->last_segment, true, oom));
+        gather(&f, lookup(x, M_REPO_CI, key->service_id, true, oom));
     }
     if (*oom || f.n == 0)
         return -1;
@@ -384,6 +404,20 @@ cw_err cw_link_index_clash(const cw_link_index *x, int64_t self_id, const cw_lin
         {M_NAME_LAST_CI, c->name, true},
         {M_REPO_CI, c->repository, true},
         {M_REPO_CI, c->project_slug, true},
+        {M_REPO_CI, c->gitlab_slug, true},
+        /* service keys match repository annotations too */
+        {M_REPO_CI, c->service_id, true},
+        {M_REPO_CI, c->name, true},
+        {M_REPO_LAST_CI, c->name, true},
+        {M_SID, c->repository, false},
+        {M_SID, c->project_slug, false},
+        {M_SID, c->gitlab_slug, false},
+        {M_NAME_CI, c->repository, true},
+        {M_NAME_CI, c->project_slug, true},
+        {M_NAME_CI, c->gitlab_slug, true},
+        {M_NAME_CI, last_segment(c->repository), true},
+        {M_NAME_CI, last_segment(c->project_slug), true},
+        {M_NAME_CI, last_segment(c->gitlab_slug), true},
     };
     bool oom = false;
     for (size_t p = 0; p < sizeof probes / sizeof probes[0]; p++) {

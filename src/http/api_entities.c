@@ -12,6 +12,7 @@
 #include "http/api_common.h"
 #include "http/bounded.h"
 #include "http/http_int.h"
+#include "ingest/locations.h"
 #include "ingest/catalog_import.h"
 #include "util/crypto.h"
 
@@ -395,10 +396,16 @@ static void post_import(cw_app *app, cw_req *req, cw_resp *resp)
     size_t nerr = json_array_size(rep.errors);
     if (rep.created + rep.updated > 0)
         cw_api_audit_refs(app, req, "catalog.import", rep.refs);
-    json_t *body = json_pack("{s:i, s:i, s:i, s:i, s:O}", "imported",
+    /* url targets of Location entities are fetched (ingest/locations.h) */
+    size_t registered = 0;
+    if (cw_locations_register(app->store, rep.locations, NULL, &registered, &d) == CW_OK &&
+        registered)
+        cw_refresher_kick(app->cfg.refresher);
+    json_t *body = json_pack("{s:i, s:i, s:i, s:i, s:O, s:i}", "imported",
                              (json_int_t)(rep.created + rep.updated), "created",
                              (json_int_t)rep.created, "updated", (json_int_t)rep.updated,
-                             "unchanged", (json_int_t)rep.unchanged, "errors", rep.errors);
+                             "unchanged", (json_int_t)rep.unchanged, "errors", rep.errors,
+                             "locationsRegistered", (json_int_t)registered);
     cw_resp_json(resp, nerr ? 422 : 200, body);
 out:
     cw_import_report_free(&rep);

@@ -119,6 +119,8 @@ extern const cw_route cw_routes_backstage[];
 extern const cw_route cw_routes_responsibilities[];
 extern const cw_route cw_routes_events[];
 extern const cw_route cw_routes_insights[];
+extern const cw_route cw_routes_hooks[];
+extern const cw_route cw_routes_locations[];
 extern const cw_route cw_routes_architecture[];
 
 /* All route tables the server dispatches over (for the OpenAPI drift test). */
@@ -210,6 +212,10 @@ cw_err cw_metrics_new(cw_metrics **out);
 void cw_metrics_free(cw_metrics *m);
 void cw_metrics_observe(cw_metrics *m, const char *method, const char *route, int status,
                         double seconds);
+/* Counts one webhook delivery by provider ("github", "gitlab") and outcome
+ * (one of cw_metrics_webhook_outcomes; others are dropped). */
+void cw_metrics_webhook(cw_metrics *m, const char *provider, const char *outcome);
+extern const char *const cw_metrics_webhook_outcomes[];
 /* Renders the Prometheus text exposition of the server's metrics. */
 cw_err cw_metrics_render(cw_metrics *m, cw_app *app, cw_buf *out);
 

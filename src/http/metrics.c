@@ -41,7 +41,30 @@ struct cw_metrics {
     lat_series lats[MAX_SERIES];
     size_t nlats;
     unsigned long long dropped; /* observations beyond MAX_SERIES */
+    unsigned long long webhooks[2][7]; /* provider x outcome */
 };
+
+/* What became of a webhook delivery (api_hooks.c). */
+const char *const cw_metrics_webhook_outcomes[] = {"stored",       "ignored", "unknown",
+                                                   "duplicate",    "invalid", "unauthorized",
+                                                   "failed",       NULL};
+static const char *const webhook_providers[] = {"github", "gitlab"};
+
+void cw_metrics_webhook(cw_metrics *m, const char *provider, const char *outcome)
+{
+    for (size_t p = 0; p < 2; p++) {
+        if (strcmp(webhook_providers[p], provider) != 0)
+            continue;
+        for (size_t o = 0; cw_metrics_webhook_outcomes[o]; o++) {
+            if (strcmp(cw_metrics_webhook_outcomes[o], outcome) != 0)
+                continue;
+            pthread_mutex_lock(&m->mu);
+            m->webhooks[p][o]++;
+            pthread_mutex_unlock(&m->mu);
+            return;
+        }
+    }
+}
 
 cw_err cw_metrics_new(cw_metrics **out)
 {
@@ -226,6 +249,16 @@ cw_err cw_metrics_render(cw_metrics *m, cw_app *app, cw_buf *out)
         put_label(out, m->lats[i].route);
         cw_buf_printf(out, "\"} %llu\n", m->lats[i].count);
     }
+    cw_buf_puts(out, "# HELP conway_webhook_deliveries_total Webhook deliveries by provider and "
+                     "outcome: stored (events made and stored), ignored (a known type that makes "
+                     "no event), unknown (a type not translated), duplicate (delivered before), "
+                     "invalid (refused with 400), unauthorized (401: unknown receiver, bad "
+                     "signature or token), failed (the store refused).\n"
+                     "# TYPE conway_webhook_deliveries_total counter\n");
+    for (size_t p = 0; p < 2; p++)
+        for (size_t o = 0; cw_metrics_webhook_outcomes[o]; o++)
+            cw_buf_printf(out, "conway_webhook_deliveries_total{provider=\"%s\",outcome=\"%s\"} %llu\n",
+                          webhook_providers[p], cw_metrics_webhook_outcomes[o], m->webhooks[p][o]);
     pthread_mutex_unlock(&m->mu);
 
     cw_diag d;

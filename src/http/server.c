@@ -148,6 +148,8 @@ static const cw_route *const route_tables[] = {
     cw_routes_responsibilities,
     cw_routes_events,
     cw_routes_insights,
+    cw_routes_hooks,
+    cw_routes_locations,
     cw_routes_architecture,
 };
 
@@ -169,6 +171,11 @@ static const struct {
     {"POST", "/api/v1/import", CW_BODY_BULK},
     {"POST", "/api/v1/events", CW_BODY_BULK},
     {"POST", "/api/v1/codeowners", CW_BODY_BULK},
+    {"POST", "/api/v1/hooks/github/{id}", CW_BODY_BULK},
+    {"POST", "/api/v1/hooks/gitlab/{id}", CW_BODY_BULK},
+    {"POST", "/api/v1/hooks", CW_BODY_DOC},
+    {"POST", "/api/catalog/locations", CW_BODY_DOC},
+    {"POST", "/api/catalog/refresh", CW_BODY_DOC},
 };
 
 cw_body_kind cw_route_body(const cw_route *r)

@@ -34,6 +34,11 @@ typedef struct {
      * NULL = the standard ones. Borrowed: must outlive the server. */
     const struct cw_activity_set *activities;
     size_t max_event_bytes;      /* one CDEvent; 0 = CW_EVENTS_DEFAULT_MAX_EVENT_BYTES */
+    /* catalog fetching (ingest/locations.h): its settings and the
+     * refresher to wake when a location is registered; both borrowed, NULL
+     * when not running */
+    const struct cw_locations_config *locations;
+    struct cw_refresher *refresher;
 } cw_server_config;
 
 void cw_server_config_default(cw_server_config *c);

@@ -20,8 +20,9 @@
 #include "util/strmap.h"
 
 const char *const cw_ownership_rules[CW_OWNERSHIP_NRULES] = {
-    "link-key-conflict", "no-accountable", "orphan-user",   "owner-is-user",
-    "owner-missing",     "shared-resource-owner", "team-overload", "team-without-members",
+    "link-key-conflict", "location-unreachable", "no-accountable", "orphan-entity",
+    "orphan-user",       "owner-is-user",        "owner-missing",  "shared-resource-owner",
+    "team-overload",     "team-without-members",
 };
 
 typedef struct {
@@ -462,6 +463,34 @@ static cw_err rule_shared_resource(ctx *c, ent *x, cw_diag *d)
     return err;
 }
 
+static const char *annotation(const ent *x, const char *name)
+{
+    const json_t *a = json_object_get(json_object_get(x->e, "metadata"), "annotations");
+    return json_string_value(json_object_get(a, name));
+}
+
+/* Entities of a location that no longer provides them, and Locations that
+ * could not be fetched CW_OWNERSHIP_FETCH_FAILURES times in a row: the
+ * annotations the catalog refresh writes (ingest/locations.h). */
+static cw_err rule_locations(ctx *c, const ent *x, cw_diag *d)
+{
+    const char *orphan = annotation(x, "backstage.io/orphan");
+    if (orphan && !strcmp(orphan, "true"))
+        return add_finding(c, "orphan-entity", "warning", x, NULL, d,
+                           "the location it was imported from no longer holds it "
+                           "(backstage.io/orphan); remove it or put it back");
+    const char *failures = annotation(x, "conway.dev/fetch-failures");
+    if (kind_eq(x->kind, "Location") && failures &&
+        strtol(failures, NULL, 10) >= CW_OWNERSHIP_FETCH_FAILURES) {
+        const char *why = annotation(x, "conway.dev/fetch-error");
+        return add_finding(c, "location-unreachable", "warning", x, NULL, d,
+                           "its target could not be fetched %s times in a row: %.300s; the "
+                           "entities keep their last good content",
+                           failures, why ? why : "(no detail)");
+    }
+    return CW_OK;
+}
+
 static cw_err run_rules(ctx *c, size_t max_prod, cw_diag *d)
 {
     cw_err err = CW_OK;
@@ -469,6 +498,8 @@ static cw_err run_rules(ctx *c, size_t max_prod, cw_diag *d)
         ent *x = &c->ents[i];
         if (!kind_eq(x->kind, CW_RACI_KIND))
             err = rule_owner(c, x, d);
+        if (!err)
+            err = rule_locations(c, x, d);
         if (!err && is_team(x) && !x->has_member)
             err = add_finding(c, "team-without-members", "warning", x, NULL, d,
                               "team with no members: no User lists it in spec.memberOf and "

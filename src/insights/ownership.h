@@ -20,7 +20,9 @@
 #define CW_OWNERSHIP_DEFAULT_MAX_COMPONENTS 8
 
 /* Rule names, sorted (the order findings come in). */
-#define CW_OWNERSHIP_NRULES 8
+#define CW_OWNERSHIP_NRULES 10
+/* location-unreachable fires at this many failed fetches in a row. */
+#define CW_OWNERSHIP_FETCH_FAILURES 3
 extern const char *const cw_ownership_rules[CW_OWNERSHIP_NRULES];
 
 typedef struct {
@@ -62,6 +64,10 @@ typedef struct {
  *  team-overload (warning)       a Group that owns more than
  *                                max_components_per_team production Components
  *  orphan-user (warning)         a User that is a member of no existing Group
+ *  orphan-entity (warning)       an entity annotated backstage.io/orphan: "true" (its
+ *                                location no longer holds it; ingest/locations.h)
+ *  location-unreachable (warning) a Location annotated conway.dev/fetch-failures of
+ *                                CW_OWNERSHIP_FETCH_FAILURES or more
  *  link-key-conflict (error)     two Components claim one link key (events.h:
  *                                a service id, name or repository an event
  *                                could carry matches both), so events carrying

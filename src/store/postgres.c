@@ -7,6 +7,7 @@
  */
 #include "store/store_history.h"
 #include "store/postgres_int.h"
+#include "store/ingest_impl.h"
 #include "store/store_rows.h"
 #include "util/log.h"
 
@@ -779,5 +780,6 @@ static const cw_store_vtable pg_vtable = {
     .tokens = &cw__pg_token_ops,
     .events = &cw__pg_event_ops,
     .audit = &cw__pg_audit_ops,
+    .ingest = &cw__pg_ingest_ops,
     .history = &cw__pg_history_ops,
 };

@@ -112,7 +112,9 @@ static cw_err link_index_load(cw__pg_conn *c, cw__link_index *x, cw_diag *d)
         " CASE WHEN json_typeof(a->'conway.dev/repository') = 'string'"
         "  THEN a->>'conway.dev/repository' END,"
         " CASE WHEN json_typeof(a->'github.com/project-slug') = 'string'"
-        "  THEN a->>'github.com/project-slug' END"
+        "  THEN a->>'github.com/project-slug'"
+        "  WHEN json_typeof(a->'gitlab.com/project-slug') = 'string'"
+        "  THEN a->>'gitlab.com/project-slug' END"
         " FROM (SELECT id, name, key, body::json->'metadata'->'annotations' AS a"
         "  FROM entities WHERE kind = 'Component') x ORDER BY key",
         0, NULL, &r, d);
@@ -162,7 +164,9 @@ static cw_err ev_link_owners(cw_store *store, cw_link_owners *out, cw_diag *d)
         " CASE WHEN json_typeof(a->'conway.dev/repository') = 'string'"
         "  THEN a->>'conway.dev/repository' END,"
         " CASE WHEN json_typeof(a->'github.com/project-slug') = 'string'"
-        "  THEN a->>'github.com/project-slug' END"
+        "  THEN a->>'github.com/project-slug'"
+        "  WHEN json_typeof(a->'gitlab.com/project-slug') = 'string'"
+        "  THEN a->>'gitlab.com/project-slug' END"
         " FROM (SELECT id, ref, name, key, body::json->'metadata'->'annotations' AS a"
         "  FROM entities WHERE kind = 'Component') e ORDER BY key",
         0, NULL, &r, d);

@@ -156,7 +156,66 @@ const cw__pg_migration cw__pg_migrations[] = {
      /* issue #10: an ingest token may be bound to context.source prefixes
       * (newline-separated; '' = any source) */
      "ALTER TABLE tokens ADD COLUMN sources text NOT NULL DEFAULT '';"},
-    {6, "findings history",
+    {6, "webhook receivers, catalog locations",
+     /* GitHub signs with HMAC-SHA256, so its secret itself must be kept
+      * (there is no key to encrypt it with that would not sit beside it);
+      * GitLab sends its token as is, so only its SHA-256 is kept
+      * (store_ingest.h, docs/webhooks.md) */
+     "CREATE TABLE webhooks ("
+     "  id text COLLATE \"C\" PRIMARY KEY,"
+     "  provider text COLLATE \"C\" NOT NULL CHECK (provider IN ('github', 'gitlab')),"
+     "  name text COLLATE \"C\" NOT NULL,"
+     "  team text COLLATE \"C\" NOT NULL DEFAULT '',"
+     "  incident_label text COLLATE \"C\" NOT NULL DEFAULT '',"
+     "  secret text COLLATE \"C\" NOT NULL,"
+     "  created_at bigint NOT NULL,"
+     "  revoked_at bigint"
+     ");"
+     /* one row per delivery: idempotency, and what became of it */
+     "CREATE TABLE webhook_deliveries ("
+     "  hook_id text COLLATE \"C\" NOT NULL,"
+     "  delivery text COLLATE \"C\" NOT NULL,"
+     "  received_ms bigint NOT NULL,"
+     "  what text COLLATE \"C\" NOT NULL,"
+     "  outcome text COLLATE \"C\" NOT NULL,"             /* stored | ignored */
+     "  detail text COLLATE \"C\","
+     "  events bigint NOT NULL,"
+     "  payload text COLLATE \"C\","                      /* NULL beyond the size cap */
+     "  payload_bytes bigint NOT NULL,"
+     "  PRIMARY KEY (hook_id, delivery)"
+     ");"
+     "CREATE INDEX webhook_deliveries_by_time ON webhook_deliveries (hook_id, received_ms);"
+     /* Backstage locations: registered ones and the targets of Location
+      * entities; url targets carry their fetch state and the claim of the
+      * instance refreshing them */
+     "CREATE TABLE catalog_locations ("
+     "  id text COLLATE \"C\" PRIMARY KEY,"
+     "  type text COLLATE \"C\" NOT NULL,"
+     "  target text COLLATE \"C\" NOT NULL,"
+     "  origin text COLLATE \"C\" NOT NULL,"              /* api | entity | cli */
+     "  created_ms bigint NOT NULL,"
+     "  status text COLLATE \"C\" NOT NULL DEFAULT 'pending',"
+     "  error text COLLATE \"C\","
+     "  failures bigint NOT NULL DEFAULT 0,"
+     "  fetched_ms bigint NOT NULL DEFAULT 0,"
+     "  ok_ms bigint NOT NULL DEFAULT 0,"
+     "  next_ms bigint NOT NULL DEFAULT 0,"
+     "  etag text COLLATE \"C\","
+     "  last_modified text COLLATE \"C\","
+     "  content text COLLATE \"C\","                      /* last good content */
+     "  claimed_by text COLLATE \"C\","
+     "  claim_until bigint NOT NULL DEFAULT 0,"
+     "  UNIQUE (type, target)"
+     ");"
+     "CREATE INDEX catalog_locations_due ON catalog_locations (type, next_ms);"
+     /* the entities each location provided at its last import */
+     "CREATE TABLE location_entities ("
+     "  location_id text COLLATE \"C\" NOT NULL,"
+     "  entity_key text COLLATE \"C\" NOT NULL,"
+     "  PRIMARY KEY (location_id, entity_key)"
+     ");"
+     "CREATE INDEX location_entities_by_key ON location_entities (entity_key);"},
+    {7, "findings history",
      /* issue 12: one claim row per day snapshotted (store_history.h; the
       * claim decides which instance stores a day), and the day's counts
       * of every kind of finding, per scope ("org" or an owner key) */

@@ -6,6 +6,7 @@
  * (ping, schema version, size) and the backend's vtable.
  */
 #include "store/sqlite_int.h"
+#include "store/ingest_impl.h"
 #include "store/store_audit.h"
 #include "store/store_history.h"
 #include "store/store_rows.h"
@@ -671,5 +672,6 @@ static const cw_store_vtable sqlite_vtable = {
     .events = &cw__sqlite_event_ops,
     .backup = &cw__sqlite_backup_ops,
     .audit = &cw__sqlite_audit_ops,
+    .ingest = &cw__sqlite_ingest_ops,
     .history = &cw__sqlite_history_ops,
 };

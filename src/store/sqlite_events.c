@@ -84,7 +84,8 @@ static cw_err link_index_load(cw__sqlite_conn *c, cw__link_index *x, cw_diag *d)
         "SELECT id, name,"
         " json_extract(body, '$.metadata.annotations.\"conway.dev/service-id\"'),"
         " json_extract(body, '$.metadata.annotations.\"conway.dev/repository\"'),"
-        " json_extract(body, '$.metadata.annotations.\"github.com/project-slug\"')"
+        " COALESCE(json_extract(body, '$.metadata.annotations.\"github.com/project-slug\"'),"
+        "  json_extract(body, '$.metadata.annotations.\"gitlab.com/project-slug\"'))"
         " FROM entities WHERE kind = 'Component' ORDER BY key",
         &st, d);
     if (err)
@@ -127,7 +128,8 @@ static cw_err ev_link_owners(cw_store *store, cw_link_owners *out, cw_diag *d)
         "SELECT ref, " CW__LINK_OWNERS_OWNER_SQL ", name,"
         " json_extract(body, '$.metadata.annotations.\"conway.dev/service-id\"'),"
         " json_extract(body, '$.metadata.annotations.\"conway.dev/repository\"'),"
-        " json_extract(body, '$.metadata.annotations.\"github.com/project-slug\"')"
+        " COALESCE(json_extract(body, '$.metadata.annotations.\"github.com/project-slug\"'),"
+        "  json_extract(body, '$.metadata.annotations.\"gitlab.com/project-slug\"'))"
         " FROM entities e WHERE kind = 'Component' ORDER BY key",
         &st, d);
     int rc = SQLITE_DONE;

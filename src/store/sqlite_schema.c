@@ -153,7 +153,66 @@ const cw__sqlite_migration cw__sqlite_migrations[] = {
      /* issue #10: an ingest token may be bound to context.source prefixes
       * (newline-separated; '' = any source) */
      "ALTER TABLE tokens ADD COLUMN sources TEXT NOT NULL DEFAULT '';"},
-    {6, "findings history",
+    {6, "webhook receivers, catalog locations",
+     /* GitHub signs with HMAC-SHA256, so its secret itself must be kept
+      * (there is no key to encrypt it with that would not sit beside it);
+      * GitLab sends its token as is, so only its SHA-256 is kept
+      * (store_ingest.h, docs/webhooks.md) */
+     "CREATE TABLE webhooks ("
+     "  id TEXT PRIMARY KEY,"
+     "  provider TEXT NOT NULL CHECK (provider IN ('github', 'gitlab')),"
+     "  name TEXT NOT NULL,"
+     "  team TEXT NOT NULL DEFAULT '',"
+     "  incident_label TEXT NOT NULL DEFAULT '',"
+     "  secret TEXT NOT NULL,"
+     "  created_at INTEGER NOT NULL,"
+     "  revoked_at INTEGER"
+     ") WITHOUT ROWID;"
+     /* one row per delivery: idempotency, and what became of it */
+     "CREATE TABLE webhook_deliveries ("
+     "  hook_id TEXT NOT NULL,"
+     "  delivery TEXT NOT NULL,"
+     "  received_ms INTEGER NOT NULL,"
+     "  what TEXT NOT NULL,"
+     "  outcome TEXT NOT NULL,"             /* stored | ignored */
+     "  detail TEXT,"
+     "  events INTEGER NOT NULL,"
+     "  payload TEXT,"                      /* NULL beyond the size cap */
+     "  payload_bytes INTEGER NOT NULL,"
+     "  PRIMARY KEY (hook_id, delivery)"
+     ") WITHOUT ROWID;"
+     "CREATE INDEX webhook_deliveries_by_time ON webhook_deliveries (hook_id, received_ms);"
+     /* Backstage locations: registered ones and the targets of Location
+      * entities; url targets carry their fetch state and the claim of the
+      * instance refreshing them */
+     "CREATE TABLE catalog_locations ("
+     "  id TEXT PRIMARY KEY,"
+     "  type TEXT NOT NULL,"
+     "  target TEXT NOT NULL,"
+     "  origin TEXT NOT NULL,"              /* api | entity | cli */
+     "  created_ms INTEGER NOT NULL,"
+     "  status TEXT NOT NULL DEFAULT 'pending',"
+     "  error TEXT,"
+     "  failures INTEGER NOT NULL DEFAULT 0,"
+     "  fetched_ms INTEGER NOT NULL DEFAULT 0,"
+     "  ok_ms INTEGER NOT NULL DEFAULT 0,"
+     "  next_ms INTEGER NOT NULL DEFAULT 0,"
+     "  etag TEXT,"
+     "  last_modified TEXT,"
+     "  content TEXT,"                      /* last good content */
+     "  claimed_by TEXT,"
+     "  claim_until INTEGER NOT NULL DEFAULT 0,"
+     "  UNIQUE (type, target)"
+     ") WITHOUT ROWID;"
+     "CREATE INDEX catalog_locations_due ON catalog_locations (type, next_ms);"
+     /* the entities each location provided at its last import */
+     "CREATE TABLE location_entities ("
+     "  location_id TEXT NOT NULL,"
+     "  entity_key TEXT NOT NULL,"
+     "  PRIMARY KEY (location_id, entity_key)"
+     ") WITHOUT ROWID;"
+     "CREATE INDEX location_entities_by_key ON location_entities (entity_key);"},
+    {7, "findings history",
      /* issue 12: one claim row per day snapshotted (store_history.h), and
       * the day's counts of every kind of finding, per scope ("org" or an
       * owner key) */

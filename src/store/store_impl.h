@@ -103,6 +103,7 @@ struct cw_store_vtable {
     const struct cw_store_event_ops *events;    /* CDEvents */
     const struct cw_store_audit_ops *audit;     /* audit log */
     const cw_store_backup_ops *backup;          /* online backup (PostgreSQL: unsupported) */
+    const struct cw_store_ingest_ops *ingest;   /* webhooks, locations (ingest_impl.h) */
     const struct cw_store_history_ops *history; /* daily findings counts (store_history.h) */
 };
 

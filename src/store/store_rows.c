@@ -244,7 +244,7 @@ cw_err cw__link_index_add(cw__link_index *x, int64_t id, const char *name,
 {
     if (!x->idx && cw_link_index_new(&x->idx))
         return CW_ERR_NOMEM;
-    cw_link_component c = {name, service_id, repo, slug};
+    cw_link_component c = {name, service_id, repo, slug, NULL};
     return cw_link_index_add(x->idx, id, &c);
 }
 

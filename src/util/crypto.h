@@ -10,6 +10,10 @@
 
 /* Lower-case hex SHA-256 of data; out has 65 bytes. */
 void cw_sha256_hex(const void *data, size_t len, char out[65]);
+/* Lower-case hex HMAC-SHA256 of data under key (RFC 2104, as GitHub signs
+ * webhook deliveries); out has 65 bytes. CW_ERR_INTERNAL if OpenSSL fails. */
+cw_err cw_hmac_sha256_hex(const void *key, size_t key_len, const void *data, size_t len,
+                          char out[65]);
 /* Fills buf with cryptographically secure random bytes. */
 cw_err cw_random_bytes(void *buf, size_t len);
 /* Compares two equal-length strings without data-dependent timing. No caller

@@ -63,7 +63,7 @@ test('every example folder under tests/data is named in its README with origin a
   for (const f of folders) {
     const row = readme.split('\n').find((l) => l.startsWith(`| \`${f}/`));
     assert.ok(row, `tests/data/README.md has no row for ${f}/`);
-    assert.match(row, /Apache-2\.0|MIT/, `the row for ${f}/ names no licence`);
+    assert.match(row, /Apache-2\.0|MIT|CC BY-SA 4\.0/, `the row for ${f}/ names no licence`);
     assert.match(row, /https:\/\/github\.com\//, `the row for ${f}/ names no origin`);
     assert.ok(readdirSync(join(testData, f)).length > 0, `tests/data/${f} is empty`);
   }

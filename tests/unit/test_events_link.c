@@ -88,11 +88,11 @@ static void test_link_match_rules(void **state)
 {
     (void)state;
     const cw_link_component comps[] = {
-        {"checkout", NULL, NULL, NULL},               /* 0: name = last segment */
-        {"clusterA/ns/checkout", NULL, NULL, NULL},   /* 1: not a valid name, but the rule */
-        {"billing", "clusterA/ns/checkout", NULL, NULL}, /* 2: annotation */
-        {"Payments", NULL, "Acme/Payments", NULL},    /* 3 */
-        {"web", NULL, NULL, "acme/web"},              /* 4 */
+        {"checkout", NULL, NULL, NULL, NULL},               /* 0: name = last segment */
+        {"clusterA/ns/checkout", NULL, NULL, NULL, NULL},   /* 1: not a valid name, but the rule */
+        {"billing", "clusterA/ns/checkout", NULL, NULL, NULL}, /* 2: annotation */
+        {"Payments", NULL, "Acme/Payments", NULL, NULL},    /* 3 */
+        {"web", NULL, NULL, "acme/web", NULL},              /* 4 */
     };
     /* each rule alone links */
     cw_event_link_key k = {CW_LINK_SERVICE, "clusterA/ns/checkout", "checkout", NULL};
@@ -119,10 +119,24 @@ static void test_link_match_rules(void **state)
     cw_event_link_key k4 = {CW_LINK_SERVICE, "CLUSTERA/ns/checkout", "checkout", NULL};
     assert_int_equal(cw_link_match(&k4, comps + 1, 2), 0);
     assert_int_equal(cw_link_match(&k4, comps + 2, 1), -1);
+    /* A service named by its repository (webhooks): the repository
+     * annotations, GitLab's slug too, are ids a service key matches. */
+    const cw_link_component hosted[] = {
+        {"shop", NULL, NULL, NULL, NULL},                 /* 0: by the last segment */
+        {"storefront", NULL, NULL, "Acme/Shop", NULL},    /* 1: by its GitHub slug */
+        {"basket", NULL, NULL, NULL, "group/sub/basket"}, /* 2: by its GitLab slug */
+    };
+    cw_event_link_key gh = {CW_LINK_SERVICE, "acme/shop", "shop", NULL};
+    assert_int_equal(cw_link_match(&gh, hosted + 1, 1), 0);
+    assert_int_equal(cw_link_match(&gh, hosted, 2), CW_LINK_AMBIGUOUS);
+    cw_event_link_key gl = {CW_LINK_SERVICE, "Group/Sub/Basket", "Basket", NULL};
+    assert_int_equal(cw_link_match(&gl, hosted, 3), 2);
+    cw_event_link_key glr = {CW_LINK_REPOSITORY, NULL, NULL, "group/sub/basket"};
+    assert_int_equal(cw_link_match(&glr, hosted, 3), 2);
     cw_event_link_key none = {CW_LINK_NONE, NULL, NULL, NULL};
     assert_int_equal(cw_link_match(&none, comps, 5), -1);
     /* one component claiming a key twice is not a conflict */
-    const cw_link_component self[] = {{"cart", "cart", "org/cart", "ORG/CART"}};
+    const cw_link_component self[] = {{"cart", "cart", "org/cart", "ORG/CART", NULL}};
     cw_event_link_key kc;
     cw_link_key_of(CW_LINK_SERVICE, "cart", &kc);
     assert_int_equal(cw_link_match(&kc, self, 1), 0);
@@ -140,37 +154,43 @@ static void test_link_overlap(void **state)
         const char *value;
     } cases[] = {
         /* the take-over of issue #10: an annotation naming another's service */
-        {{"mine", "payments", NULL, NULL}, {"payments", NULL, NULL, NULL}, true, CW_LINK_SERVICE,
+        {{"mine", "payments", NULL, NULL, NULL}, {"payments", NULL, NULL, NULL, NULL}, true, CW_LINK_SERVICE,
          "payments"},
-        {{"payments", NULL, NULL, NULL}, {"mine", "payments", NULL, NULL}, true, CW_LINK_SERVICE,
+        {{"payments", NULL, NULL, NULL, NULL}, {"mine", "payments", NULL, NULL, NULL}, true, CW_LINK_SERVICE,
          "payments"},
         /* ... or another's annotation, or the path whose last segment is its name */
-        {{"a", "svc-1", NULL, NULL}, {"b", "svc-1", NULL, NULL}, true, CW_LINK_SERVICE, "svc-1"},
-        {{"a", "k8s/prod/payments", NULL, NULL}, {"payments", NULL, NULL, NULL}, true,
+        {{"a", "svc-1", NULL, NULL, NULL}, {"b", "svc-1", NULL, NULL, NULL}, true, CW_LINK_SERVICE, "svc-1"},
+        {{"a", "k8s/prod/payments", NULL, NULL, NULL}, {"payments", NULL, NULL, NULL, NULL}, true,
          CW_LINK_SERVICE, "k8s/prod/payments"},
-        {{"payments", NULL, NULL, NULL}, {"a", "k8s/prod/payments", NULL, NULL}, true,
+        {{"payments", NULL, NULL, NULL, NULL}, {"a", "k8s/prod/payments", NULL, NULL, NULL}, true,
          CW_LINK_SERVICE, "k8s/prod/payments"},
         /* an annotation in another case than a name: an event with the
          * annotation's spelling matches both */
-        {{"a", "Payments", NULL, NULL}, {"payments", NULL, NULL, NULL}, true, CW_LINK_SERVICE,
+        {{"a", "Payments", NULL, NULL, NULL}, {"payments", NULL, NULL, NULL, NULL}, true, CW_LINK_SERVICE,
          "Payments"},
         /* the same name in two namespaces */
-        {{"api", NULL, NULL, NULL}, {"API", NULL, NULL, NULL}, true, CW_LINK_SERVICE, "api"},
+        {{"api", NULL, NULL, NULL, NULL}, {"API", NULL, NULL, NULL, NULL}, true, CW_LINK_SERVICE, "api"},
         /* repositories and slugs, ignoring case, across the two annotations */
-        {{"a", NULL, "org/repo", NULL}, {"b", NULL, NULL, "Org/Repo"}, true, CW_LINK_REPOSITORY,
+        {{"a", NULL, "org/repo", NULL, NULL}, {"b", NULL, NULL, "Org/Repo", NULL}, true, CW_LINK_REPOSITORY,
          "org/repo"},
-        {{"a", NULL, NULL, "org/x"}, {"b", NULL, NULL, "org/x"}, true, CW_LINK_REPOSITORY,
+        {{"a", NULL, NULL, "org/x", NULL}, {"b", NULL, NULL, "org/x", NULL}, true, CW_LINK_REPOSITORY,
          "org/x"},
         /* no shared key */
-        {{"a", "svc-a", "org/a", "org/a"}, {"b", "svc-b", "org/b", NULL}, false, CW_LINK_NONE,
+        {{"a", "svc-a", "org/a", "org/a", NULL}, {"b", "svc-b", "org/b", NULL, NULL}, false, CW_LINK_NONE,
          NULL},
         /* annotations compare exactly with each other */
-        {{"a", "Svc", NULL, NULL}, {"b", "svc", NULL, NULL}, false, CW_LINK_NONE, NULL},
+        {{"a", "Svc", NULL, NULL, NULL}, {"b", "svc", NULL, NULL, NULL}, false, CW_LINK_NONE, NULL},
         /* a last segment never matches a last segment */
-        {{"a", "x/payments", NULL, NULL}, {"b", "y/payments", NULL, NULL}, false, CW_LINK_NONE,
+        {{"a", "x/payments", NULL, NULL, NULL}, {"b", "y/payments", NULL, NULL, NULL}, false, CW_LINK_NONE,
          NULL},
-        /* a repository is not a service id */
-        {{"a", "org/c", NULL, NULL}, {"b", NULL, "org/c", NULL}, false, CW_LINK_NONE, NULL},
+        /* a repository annotation is an id service keys match too (webhooks
+         * name a deployment by its repository), so a service id equal to
+         * another's repository is claimed twice */
+        {{"a", "org/c", NULL, NULL, NULL}, {"b", NULL, "org/c", NULL, NULL}, true, CW_LINK_SERVICE,
+         "org/c"},
+        /* GitLab's slug counts like GitHub's */
+        {{"a", NULL, NULL, NULL, "grp/sub/p"}, {"b", NULL, "Grp/Sub/P", NULL, NULL}, true,
+         CW_LINK_REPOSITORY, "grp/sub/p"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         cw_link_clash c = {CW_LINK_NONE, NULL};
@@ -193,17 +213,20 @@ static void test_link_overlap(void **state)
 static void test_link_overlaps_lists_every_key(void **state)
 {
     (void)state;
-    const cw_link_component a = {"a", "pay", NULL, "org/x"}, b = {"pay", NULL, "org/X", NULL};
+    const cw_link_component a = {"a", "pay", NULL, "org/x", NULL}, b = {"pay", NULL, "org/X", NULL, NULL};
     cw_link_clash k[8];
-    assert_int_equal(cw_link_overlaps(&a, &b, k, 8), 4);
+    assert_int_equal(cw_link_overlaps(&a, &b, k, 8), 6);
     assert_int_equal(k[0].kind, CW_LINK_SERVICE);
     assert_string_equal(k[0].value, "pay");      /* a's service id, b's name */
     assert_int_equal(k[1].kind, CW_LINK_REPOSITORY);
     assert_string_equal(k[1].value, "org/x");    /* a's slug, b's repository */
-    assert_string_equal(k[2].value, "pay");      /* b's name, a's service id */
-    assert_string_equal(k[3].value, "org/X");
-    assert_int_equal(cw_link_overlaps(&a, &b, k, 1), 4); /* counts beyond max */
-    const cw_link_component c = {"c", NULL, NULL, NULL};
+    assert_int_equal(k[2].kind, CW_LINK_SERVICE);
+    assert_string_equal(k[2].value, "org/x");    /* the same as a service key */
+    assert_string_equal(k[3].value, "pay");      /* b's name, a's service id */
+    assert_string_equal(k[4].value, "org/X");
+    assert_int_equal(k[5].kind, CW_LINK_SERVICE);
+    assert_int_equal(cw_link_overlaps(&a, &b, k, 1), 6); /* counts beyond max */
+    const cw_link_component c = {"c", NULL, NULL, NULL, NULL};
     assert_int_equal(cw_link_overlaps(&a, &c, k, 8), 0);
 }
 
@@ -225,6 +248,7 @@ static void test_link_index_agrees(void **state)
             comps[i].service_id = sids[(seed >> 12) % 7];
             comps[i].repository = repos[(seed >> 16) % 4];
             comps[i].project_slug = repos[(seed >> 20) % 4];
+            comps[i].gitlab_slug = repos[(seed >> 28) % 4];
         }
         size_t n = 1 + (size_t)(seed >> 24) % NC;
         cw_link_index *x = NULL;

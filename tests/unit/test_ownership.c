@@ -504,6 +504,43 @@ static void test_link_key_conflict(void **state)
 
 /* ---- order and filters ---------------------------------------------------- */
 
+/* The annotations the catalog refresh writes (ingest/locations.h). */
+static void test_orphans_and_unreachable_locations(void **state)
+{
+    cat *c = *state;
+    add(c, group("team-a", "team"));
+    add(c, user("ann", "team-a"));
+    json_t *gone = component("gone", "team-a", "experimental", NULL);
+    json_object_set_new(json_object_get(gone, "metadata"), "annotations",
+                        json_pack("{s:s}", "backstage.io/orphan", "true"));
+    add(c, gone);
+    json_t *kept = component("kept", "team-a", "experimental", NULL);
+    json_object_set_new(json_object_get(kept, "metadata"), "annotations",
+                        json_pack("{s:s}", "backstage.io/orphan", "false"));
+    add(c, kept);
+    static const char *const counts[] = {"2", "3"};
+    for (size_t i = 0; i < 2; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "repo-%zu", i);
+        json_t *loc = entity("Location", name);
+        json_object_set_new(loc, "spec", json_pack("{s:s, s:s}", "type", "url", "target",
+                                                   "https://example.com/c.yaml"));
+        json_object_set_new(json_object_get(loc, "metadata"), "annotations",
+                            json_pack("{s:s, s:s}", "conway.dev/fetch-failures", counts[i],
+                                      "conway.dev/fetch-error", "HTTP 500"));
+        add(c, loc);
+    }
+    json_t *f = run(c, 0);
+    assert_string_equal(of_rule(f, "orphan-entity"),
+                        "component:default/gone|warning|the location it was imported from no "
+                        "longer holds it (backstage.io/orphan); remove it or put it back");
+    /* two failures are not yet a finding, three are */
+    assert_string_equal(refs_of(f, "location-unreachable"), "location:default/repo-1");
+    assert_string_equal(of_rule(f, "location-unreachable"),
+                        "location:default/repo-1|warning|its target could not be fetched 3 "
+                        "times in a row: HTTP 500; the entities keep their last good content");
+}
+
 static void test_order_and_filters(void **state)
 {
     cat *c = *state;
@@ -581,7 +618,8 @@ static void test_order_and_filters(void **state)
     assert_int_equal(cw_ownership_filter_findings(f, &flt, &out, &d), CW_ERR_INVALID);
     assert_null(out);
     assert_string_equal(d.msg, "rule: unknown rule \"owner-lost\"; known rules: "
-                               "link-key-conflict, no-accountable, "
+                               "link-key-conflict, location-unreachable, no-accountable, "
+                               "orphan-entity, "
                                "orphan-user, owner-is-user, owner-missing, "
                                "shared-resource-owner, team-overload, team-without-members");
     flt = (cw_ownership_filter){.severity = "fatal"};
@@ -789,6 +827,7 @@ int main(void)
         T(test_no_accountable),
         T(test_shared_resource_owner),
         T(test_team_overload),
+        T(test_orphans_and_unreachable_locations),
         T(test_link_key_conflict),
         T(test_order_and_filters),
         cmocka_unit_test(test_demo_organisation),

@@ -745,6 +745,27 @@ static void test_linking_rules_and_relinking(void **state)
     put_all(f->s, &v);
     component_of(f->s, "late", ref);
     assert_string_equal(ref, "component:default/d");
+
+    /* webhooks name a deployment by its repository (events/webhooks.h):
+     * the repository annotations, GitLab's slug too, are ids a service
+     * key matches */
+    deployed(&v, "hook-deploy", "deployed", T0, "Org/SlugRepo", "prod", "abc", NULL);
+    deployed(&v, "hook-gl-deploy", "deployed", T0, "grp/sub/basket", "prod", "abd", NULL);
+    change(&v, "hook-gl-change", "merged", T0, "mr-1", "Grp/Sub/Basket");
+    put_component(f->s, "slugrepo", "team-b", NULL, NULL); /* claims it by its last segment */
+    put_component(f->s, "basket-svc", "team-a", NULL, "gitlab.com/project-slug=grp/sub/basket");
+    put_all(f->s, &v);
+    component_of(f->s, "hook-deploy", ref);
+    assert_string_equal(ref, ""); /* two claim Org/SlugRepo: neither gets it */
+    cw_diag dd = {""};
+    assert_int_equal(cw_store_entity_delete(f->s, "component", "default", "slugrepo", NULL, &dd),
+                     CW_OK);
+    component_of(f->s, "hook-deploy", ref);
+    assert_string_equal(ref, "component:default/e");
+    component_of(f->s, "hook-gl-deploy", ref);
+    assert_string_equal(ref, "component:default/basket-svc");
+    component_of(f->s, "hook-gl-change", ref);
+    assert_string_equal(ref, "component:default/basket-svc");
 }
 
 static void test_unmatched_keys_limit(void **state)
