@@ -62,6 +62,7 @@ int cw_cli_main(int argc, char **argv)
         {"check", cw_cmd_check},
         {"codeowners", cw_cmd_codeowners},
         {"hook", cw_cmd_hook},
+        {"graph-worker", cw_cmd_graph_worker},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name))

@@ -12,6 +12,7 @@
 #include "cli/opts.h"
 #include "events/events.h"
 #include "http/judge.h"
+#include "http/graph_svg.h"
 #include "http/server.h"
 #include "ingest/locations.h"
 #include "http/snapshot.h"
@@ -145,6 +146,13 @@ static bool allowed_hosts(int argc, char **argv, const cw_opt *opts, const char 
         out[(*n)++] = v;
     }
     return true;
+}
+
+int cw_cmd_graph_worker(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    return cw_graph_worker_main();
 }
 
 int cw_cmd_serve(int argc, char **argv)
@@ -375,6 +383,13 @@ int cw_cmd_serve(int argc, char **argv)
     }
     cfg.locations = &lcfg;
     cfg.refresher = refresher;
+    /* Graphviz draws in a worker process: its leaks, crashes and runaway
+     * layouts stay out of the server (http/graph_svg.h) */
+    cw_graph_worker_cfg gw = {.exe = "/proc/self/exe"};
+    if (cw_graph_worker_start(&gw, &d)) {
+        fprintf(stderr, "conway serve: %s\n", d.msg);
+        goto out;
+    }
     if (cw_server_start(&cfg, store, &srv, &d)) {
         fprintf(stderr, "conway serve: %s\n", d.msg);
         goto out;
@@ -410,6 +425,7 @@ out:
 #endif
     cw_snapshotter_stop(snap);
     cw_server_stop(srv);
+    cw_graph_worker_stop();
     cw_refresher_stop(refresher);
     cw_store_close(store);
     cw_activity_set_free(&acts);

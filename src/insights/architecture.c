@@ -604,7 +604,8 @@ static int cmp_pair(const void *a, const void *b)
 /* Distinct (owner, value) pairs counted per owner into counts[owner]. */
 static void count_distinct(pair *p, size_t n, size_t *counts)
 {
-    qsort(p, n, sizeof *p, cmp_pair);
+    if (n > 1)
+        qsort(p, n, sizeof *p, cmp_pair);
     for (size_t i = 0; i < n; i++)
         if (i == 0 || cmp_pair(&p[i - 1], &p[i]) != 0)
             counts[p[i].owner]++;
@@ -1169,7 +1170,8 @@ cw_err cw_arch_check(const cw_graph *g, json_t *const *entities, size_t n,
     }
     for (size_t i = 0; i < nf; i++)
         items[i] = json_array_get(c.found, i);
-    qsort(items, nf, sizeof *items, cmp_finding);
+    if (nf > 1)
+        qsort(items, nf, sizeof *items, cmp_finding);
     for (size_t i = 0; i < nf && !err; i++)
         if (json_array_append(sorted, items[i]))
             err = nomem(&c);

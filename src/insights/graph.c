@@ -601,7 +601,8 @@ static int cmp_pair(const void *a, const void *c)
 /* consumesApi edges: consumer -> each provider of the API, or -> the API. */
 static cw_err resolve_apis(build *b)
 {
-    qsort(b->provides, b->nprovides, sizeof *b->provides, cmp_pair); /* by API */
+    if (b->nprovides > 1)
+        qsort(b->provides, b->nprovides, sizeof *b->provides, cmp_pair); /* by API */
     for (size_t i = 0; i < b->nprovides; i++) {
         cw_err err = add_edge(b, b->provides[i].a, b->provides[i].b, CW_EDGE_PROVIDES_API, false,
                               -1);
@@ -656,7 +657,8 @@ static uint32_t *sort_perm(const void *items, size_t n, size_t size, size_t key_
         memcpy(&recs[i].key, (const char *)items + i * size + key_off, sizeof(const char *));
         recs[i].idx = (uint32_t)i;
     }
-    qsort(recs, n, sizeof *recs, cmp_rec);
+    if (n > 1)
+        qsort(recs, n, sizeof *recs, cmp_rec);
     for (size_t i = 0; i < n; i++)
         perm[recs[i].idx] = (uint32_t)i;
     free(recs);
@@ -666,6 +668,8 @@ static uint32_t *sort_perm(const void *items, size_t n, size_t size, size_t key_
 /* Applies perm to an array of n items of size bytes (in place through a copy). */
 static bool permute(void *items, size_t n, size_t size, const uint32_t *perm)
 {
+    if (n == 0)
+        return true; /* items may be NULL */
     char *copy = malloc((n ? n : 1) * size);
     if (!copy)
         return false;
@@ -725,7 +729,8 @@ static cw_err sort_all(build *b)
         !permute(g->systems, g->nsystems, sizeof *g->systems, ps) ||
         !permute(g->domains, g->ndomains, sizeof *g->domains, pd))
         goto fail;
-    qsort(g->edges, g->nedges, sizeof *g->edges, cmp_edge);
+    if (g->nedges > 1)
+        qsort(g->edges, g->nedges, sizeof *g->edges, cmp_edge);
     size_t w = 0;
     for (size_t i = 0; i < g->nedges; i++) {
         if (w && cmp_edge(&g->edges[w - 1], &g->edges[i]) == 0) {

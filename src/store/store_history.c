@@ -69,7 +69,8 @@ cw_err cw_store_history_put(cw_store *s, int64_t day, const cw_finding_count *ro
         return cw_fail(d, CW_ERR_NOMEM, "history: out of memory");
     for (size_t i = 0; i < n; i++)
         sorted[i].r = &rows[i];
-    qsort(sorted, n, sizeof *sorted, cmp_row);
+    if (n > 1)
+        qsort(sorted, n, sizeof *sorted, cmp_row);
     for (size_t i = 1; i < n; i++) {
         if (cmp_row(&sorted[i - 1], &sorted[i]) == 0) {
             cw_err err = cw_fail(d, CW_ERR_INVALID, "rows: %s %s %s %.200s is given twice",

@@ -6,7 +6,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, conway, tempDir, repoRoot, pgBaseUrl, pgCreateDb, pgAdmin } from './helpers.mjs';
 
@@ -152,6 +152,33 @@ describe('the demo organisation', () => {
       const [kind, rest] = n.ref.split(':');
       assert.ok(linked.includes(`/entity/${kind}/${rest}`), `${n.ref} has a link`);
     }
+  });
+
+  test('SVG is drawn in a worker process; a worker that dies is replaced', async (t) => {
+    // children of any of the server's threads (the one that spawned it)
+    const children = () => {
+      try {
+        return readdirSync(`/proc/${srv.proc.pid}/task`).flatMap((tid) =>
+          readFileSync(`/proc/${srv.proc.pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+      } catch { return null; }
+    };
+    if (children() === null) { t.skip('no /proc/PID/task/PID/children here'); return; }
+    const draw = async () => {
+      const r = await srv.fetch('/api/v1/graph?scope=system:playback&depth=0&format=svg');
+      assert.equal(r.status, 200);
+      assert.match(await r.text(), /<\/svg>/);
+    };
+    await draw();
+    const workers = children().filter((pid) => /graph-worker/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8')));
+    assert.equal(workers.length, 1, 'one worker');
+    // the worker holds nothing of the server but its pipes and /dev/null
+    assert.deepEqual(readdirSync(`/proc/${workers[0]}/fd`).sort(), ['0', '1', '2']);
+    process.kill(workers[0], 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 100));
+    await draw(); // a fresh worker answers
+    const after = children().filter((pid) => /graph-worker/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8')));
+    assert.equal(after.length, 1);
+    assert.notEqual(after[0], workers[0]);
   });
 
   test('bad graph parameters are 4xx naming the parameter', async () => {

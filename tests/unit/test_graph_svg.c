@@ -3,7 +3,11 @@
  * demo organisation and generated tangles (cycles, API edges, writes,
  * missing nodes, every node on one rank) laid out and rendered without
  * heap errors (run under ASan in CI), the same graph from four threads at
- * once, an empty graph, DOT Graphviz cannot read, and the output cap.
+ * once, an empty graph, DOT Graphviz cannot read, and the output cap; and
+ * the worker process (this test binary run as `graph-worker`): the same
+ * drawings, a refused graph that keeps the worker, a runaway layout killed
+ * at its timeout with the next drawing in a fresh worker, replacement
+ * after max_drawings.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +17,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -193,15 +198,124 @@ static void test_bad_input_and_cap(void **state)
     cw_buf_free(&b);
 }
 
-int main(void)
+static size_t count_of(const char *text, const char *what)
 {
+    size_t n = 0;
+    for (const char *p = strstr(text, what); p; p = strstr(p + 1, what))
+        n++;
+    return n;
+}
+
+/* ---- the worker process --------------------------------------------------------------- */
+
+static int worker_on(void **state)
+{
+    (void)state;
+    cw_diag d = {""};
+    cw_graph_worker_cfg cfg = {.exe = "/proc/self/exe", .timeout_ms = 20000, .max_drawings = 3};
+    return cw_graph_worker_start(&cfg, &d) == CW_OK ? 0 : -1;
+}
+
+static int worker_off(void **state)
+{
+    (void)state;
+    cw_graph_worker_stop();
+    return 0;
+}
+
+static void test_worker_draws_the_same(void **state)
+{
+    (void)state;
+    json_t *all = tangle(40, 3);
+    size_t n = json_array_size(all);
+    json_t **items = malloc(n * sizeof *items);
+    assert_non_null(items);
+    for (size_t i = 0; i < n; i++)
+        items[i] = json_array_get(all, i);
+    const char *engine;
+    char *dot = dot_of(items, n, &engine);
+    char *there = svg_of(dot, engine); /* the worker */
+    cw_graph_worker_stop();
+    char *here = svg_of(dot, engine);
+    assert_int_equal(worker_on(NULL), 0);
+    /* the same drawing (coordinates may differ: Graphviz keeps state
+     * between layouts in one process) */
+    assert_int_equal(count_of(there, "<g id=\"n"), count_of(here, "<g id=\"n"));
+    assert_int_equal(count_of(there, "<g id=\"e"), count_of(here, "<g id=\"e"));
+    assert_int_equal(count_of(there, "xlink:href=\"/entity/"), count_of(here, "xlink:href=\"/entity/"));
+    assert_true(count_of(there, "<g id=\"n") >= 40);
+    /* a graph Graphviz refuses is an error from the worker, which stays */
+    cw_buf b;
+    cw_buf_init(&b, 0);
+    cw_diag d = {""};
+    assert_int_equal(cw_graph_svg("digraph { a -> ", "dot", &b, &d), CW_ERR_INVALID);
+    assert_int_equal(b.len, 0);
+    assert_int_equal(cw_graph_svg("digraph { a -> b }", "rubbish", &b, &d), CW_ERR_INVALID);
+    /* more than max_drawings (3): the worker is replaced, drawing goes on */
+    for (int i = 0; i < 5; i++) {
+        char *again = svg_of(dot, engine);
+        assert_int_equal(count_of(again, "<g id=\"n"), count_of(here, "<g id=\"n"));
+        free(again);
+    }
+    cw_buf_free(&b);
+    free(there);
+    free(here);
+    free(dot);
+    free(items);
+    json_decref(all);
+}
+
+static void test_worker_runaway_is_stopped(void **state)
+{
+    (void)state;
+    /* dot on the 200-node tangle takes well over a minute */
+    json_t *all = tangle(200, 5);
+    size_t n = json_array_size(all);
+    json_t **items = malloc(n * sizeof *items);
+    assert_non_null(items);
+    for (size_t i = 0; i < n; i++)
+        items[i] = json_array_get(all, i);
+    const char *engine;
+    char *dot = dot_of(items, n, &engine);
+    cw_graph_worker_cfg cfg = {.exe = "/proc/self/exe", .timeout_ms = 1500};
+    cw_diag d = {""};
+    assert_int_equal(cw_graph_worker_start(&cfg, &d), CW_OK);
+    cw_buf b;
+    cw_buf_init(&b, 0);
+    int64_t t0 = (int64_t)time(NULL);
+    assert_int_equal(cw_graph_svg(dot, "dot", &b, &d), CW_ERR_BUSY);
+    assert_true((int64_t)time(NULL) - t0 < 10);
+    assert_non_null(strstr(d.msg, "took longer than 1500 ms"));
+    assert_int_equal(b.len, 0);
+    /* the next drawing gets a fresh worker */
+    char *svg = svg_of("digraph conway { a -> b }\n", "dot");
+    assert_non_null(strstr(svg, "</svg>"));
+    free(svg);
+    cw_buf_free(&b);
+    free(dot);
+    free(items);
+    json_decref(all);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "graph-worker") == 0)
+        return cw_graph_worker_main();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_demo_organisation),
         cmocka_unit_test(test_tangles),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_bad_input_and_cap),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest worker_tests[] = {
+        cmocka_unit_test(test_demo_organisation),
+        cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_worker_draws_the_same),
+        cmocka_unit_test(test_worker_runaway_is_stopped),
+    };
+    int failed = cmocka_run_group_tests_name("in process", tests, NULL, NULL);
+    return failed + cmocka_run_group_tests_name("worker process", worker_tests, worker_on,
+                                                worker_off);
 }
 
 #else
