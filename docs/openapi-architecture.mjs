@@ -122,7 +122,7 @@ export const paths = {
             'image/svg+xml': { schema: str },
           },
         },
-        ...errors(400, 401, 403, 404, 413),
+        ...errors(400, 401, 403, 404, 413, 503),
         501: { description: 'format=svg on a conway built without Graphviz', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
       },
     },

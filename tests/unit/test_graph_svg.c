@@ -30,6 +30,17 @@
 
 #ifdef CONWAY_HAVE_GVC
 
+/* Graphviz 2.43 and the font libraries under it leak in every layout (the
+ * reason conway serve draws in a worker process); LeakSanitizer is told so
+ * for this test binary, which draws in-process too. */
+const char *__lsan_default_suppressions(void);
+__attribute__((used)) const char *__lsan_default_suppressions(void)
+{
+    return "leak:libgvc.so\nleak:libgvplugin\nleak:libcgraph.so\nleak:libcdt.so\n"
+           "leak:libfontconfig.so\nleak:libpango\nleak:libcairo.so\nleak:libglib\n"
+           "leak:libgobject\nleak:libharfbuzz\nleak:libfreetype\nleak:libexpat\n";
+}
+
 /* The DOT of entities (every node, findings marked; caller frees) and
  * the engine that draws it. */
 static char *dot_of(json_t *const *items, size_t n, const char **engine)
