@@ -12,7 +12,8 @@ const str = { type: 'string' };
 const strs = { type: 'array', items: str };
 const nullable = (schema) => ({ oneOf: [schema, { type: 'null' }] });
 
-const RULES = ['link-key-conflict', 'no-accountable', 'orphan-user', 'owner-is-user', 'owner-missing', 'shared-resource-owner', 'team-overload', 'team-without-members'];
+// the incident and postmortem rules (docs/incidents.md) share the answer
+const RULES = ['action-overdue', 'action-owner-not-accountable', 'action-owner-unknown', 'incident-without-postmortem', 'link-key-conflict', 'no-accountable', 'orphan-user', 'owner-is-user', 'owner-missing', 'postmortem-without-actions', 'shared-resource-owner', 'team-overload', 'team-without-members'];
 
 const finding = {
   type: 'object', required: ['rule', 'severity', 'entityRef', 'detail'],
@@ -24,7 +25,15 @@ const finding = {
     owner: { type: 'string', description: 'The entity\'s owner ref, when it has one.' },
     activities: { ...strs, description: 'no-accountable: the standard activities without an accountable.' },
     teams: { ...strs, description: 'shared-resource-owner: the owners of the components using the resource.' },
+    actionItem: { type: 'object', description: 'action-*: the action item {id, title, owner, due, status, activity?, daysOverdue?}.' },
+    incident: { type: 'object', description: 'incident-without-postmortem: {id, ref, title, severity, resolvedAt}.' },
+    component: { type: 'string', description: 'action-owner-not-accountable: the component of the postmortem\'s incident.' },
   },
+};
+
+const actionItem = {
+  type: 'object', required: ['postmortem', 'id', 'title', 'owner', 'due', 'status', 'overdue'],
+  properties: { postmortem: str, id: str, title: str, owner: str, due: str, status: { enum: ['open', 'in-progress'] }, overdue: { type: 'boolean' }, daysOverdue: { type: 'integer' }, activity: str, issueUrl: str },
 };
 
 const person = nullable({ type: 'object', required: ['ref', 'exists', 'member'], properties: { ref: str, exists: { type: 'boolean' }, member: { type: 'boolean' }, displayName: str } });
@@ -52,6 +61,7 @@ const team = {
     },
     findings: { type: 'array', items: finding, description: 'Ownership findings about the team, what it owns, or resources its components share.' },
     notes: { ...strs, description: 'Missing or doubtful team annotations; no members.' },
+    actionItems: { type: 'array', items: actionItem, description: 'Postmortem action items still owed by the team or its members, overdue first, then by due date.' },
   },
 };
 
@@ -95,7 +105,7 @@ export const paths = {
   '/api/v1/insights/ownership': {
     get: {
       operationId: 'getOwnershipFindings', tags: ['responsibilities'], security: readSec,
-      summary: 'Ownership findings over the whole catalog, sorted by rule then entity.',
+      summary: 'Ownership findings over the whole catalog, with the incident and postmortem findings (docs/incidents.md), sorted by rule then entity.',
       parameters: [
         q('rule', 'Keep one rule.', { enum: RULES }),
         q('severity', 'Keep one severity.', { enum: ['error', 'warning'] }),
@@ -106,6 +116,8 @@ export const paths = {
           findings: { type: 'array', items: finding },
           summary: { type: 'object', required: ['error', 'warning', 'total'], properties: { error: { type: 'integer' }, warning: { type: 'integer' }, total: { type: 'integer' }, byRule: { type: 'object', additionalProperties: { type: 'integer' } } } },
           maxComponentsPerTeam: { type: 'integer', description: 'The team-overload threshold (serve --max-components-per-team).' },
+          postmortemSeverity: { enum: ['critical', 'high', 'warning', 'low', 'info'], description: 'The incident-without-postmortem threshold (serve --postmortem-severity).' },
+          postmortemDays: { type: 'integer', description: 'Days after resolution before an incident without postmortem is reported (serve --postmortem-days).' },
           entities: { type: 'integer', description: 'Entities checked.' },
         } }),
         ...errors(400, 401, 403),

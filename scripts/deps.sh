@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs every Debian and npm package conway needs to build, run and test.
 # Idempotent; works as root or through sudo. Used by `make deps`.
+# With --run (`make deps-run`): only what building and running conway needs
+# (compiler, CMake, its libraries' headers) — no database or broker servers,
+# browser, sanitizers or npm test packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,9 +11,21 @@ DEBIAN_PACKAGES=(
   build-essential cmake pkg-config clang llvm libclang-rt-dev
   libmicrohttpd-dev libjansson-dev libyaml-dev libsqlite3-dev sqlite3 libssl-dev
   libcmocka-dev libpq-dev postgresql librabbitmq-dev rabbitmq-server
-  libjq-dev libcurl4-openssl-dev libgraphviz-dev
+  libjq-dev libcurl4-openssl-dev libsystemd-dev systemd libgraphviz-dev
+  prometheus default-jre-headless
   chromium valgrind wrk curl ca-certificates
+  prometheus-alertmanager
 )
+RUN_PACKAGES=(
+  build-essential cmake pkg-config
+  libmicrohttpd-dev libjansson-dev libyaml-dev libsqlite3-dev libssl-dev
+  libpq-dev librabbitmq-dev libcurl4-openssl-dev libsystemd-dev libgraphviz-dev
+)
+RUN_ONLY=0
+if [ "${1:-}" = "--run" ]; then
+  RUN_ONLY=1
+  DEBIAN_PACKAGES=("${RUN_PACKAGES[@]}")
+fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -18,22 +33,27 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 missing=()
 # Node.js may come from another source (e.g. NodeSource, which bundles npm);
 # only ask Debian for it when the commands are missing.
-command -v node >/dev/null 2>&1 || missing+=(nodejs)
-command -v npm >/dev/null 2>&1 || missing+=(npm)
+if [ $RUN_ONLY = 0 ]; then
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
+fi
 for p in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
-# Installing the packaged PostgreSQL or RabbitMQ starts its system service on
-# the default port; the test suite starts its own instances on other ports
-# (scripts/services.sh) and needs none. Stop a service afterwards only when
+# Installing the packaged PostgreSQL, RabbitMQ, Prometheus or Alertmanager
+# starts its system service on the default port; the test suite starts its
+# own instances on other ports (scripts/services.sh; the KPI tests their own
+# Prometheus, the Alertmanager test its own) and needs none. Stop a service
+# afterwards only when
 # this run started it: its package is being installed now and the service was
 # not running before. A database the user already runs (say postgresql-15
 # without the postgresql metapackage) is never touched.
 # services_started_by_install PACKAGE... prints, one a line, the services to
 # stop after installing PACKAGE...; it asks `service NAME status` now, so it
 # must be called before the install.
-SERVICE_PACKAGES=(postgresql:postgresql rabbitmq-server:rabbitmq-server)
+SERVICE_PACKAGES=(postgresql:postgresql rabbitmq-server:rabbitmq-server
+                  prometheus:prometheus prometheus-alertmanager:prometheus-alertmanager)
 services_started_by_install() {
   local entry pkg svc p
   for entry in "${SERVICE_PACKAGES[@]}"; do
@@ -60,6 +80,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   done
 fi
 
+if [ $RUN_ONLY = 1 ]; then
+  echo "deps: ok (build and run only; 'make deps' adds what the tests need)"
+  exit 0
+fi
 if [ -f tests/package.json ] && [ ! -d tests/node_modules/playwright-core ] || [ tests/package.json -nt tests/node_modules ]; then
   echo "deps: installing npm packages for tests/"
   (cd tests && npm install --no-audit --no-fund --loglevel=error)

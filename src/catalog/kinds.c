@@ -5,6 +5,8 @@
  * Backstage's kind JSON schemas and BuiltinKindsEntityProcessor.
  */
 #include "catalog/kinds.h"
+#include "catalog/postmortem.h"
+#include "catalog/strategy.h"
 #include "catalog/responsibilities.h"
 
 #include <stdarg.h>
@@ -91,6 +93,35 @@ static const cw_spec_field owner_only_fields[] = {
     {"owner", CW_FIELD_REF, false, "Group", "ownedBy"},
 };
 
+/* The strategy kinds (strategy.c checks the rest of their spec). */
+static const cw_spec_field goal_fields[] = {
+    {"owner", CW_FIELD_REF, false, "Group", "ownedBy"},
+    {"stakeholders", CW_FIELD_REF_LIST, false, "Group", NULL},
+    {"statement", CW_FIELD_STRING, false, NULL, NULL},
+};
+
+static const cw_spec_field hypothesis_fields[] = {
+    {"owner", CW_FIELD_REF, false, "Group", "ownedBy"},
+    {"change", CW_FIELD_STRING, false, NULL, NULL},
+    {"outcome", CW_FIELD_STRING, false, NULL, NULL},
+};
+
+static const cw_spec_field decision_fields[] = {
+    {"owner", CW_FIELD_REF, false, "Group", "ownedBy"},
+    {"system", CW_FIELD_REF, false, "System", "partOf"},
+    {"domain", CW_FIELD_REF, false, "Domain", "partOf"},
+    {"supersededBy", CW_FIELD_REF, false, "Decision", NULL},
+    {"needs", CW_FIELD_STRING_LIST, false, NULL, NULL},
+    {"values", CW_FIELD_STRING_LIST, false, NULL, NULL},
+    {"principles", CW_FIELD_STRING_LIST, false, NULL, NULL},
+    {"practices", CW_FIELD_STRING_LIST, false, NULL, NULL},
+};
+
+static const cw_spec_field kpi_fields[] = {
+    {"owner", CW_FIELD_REF, false, "Group", "ownedBy"},
+    {"description", CW_FIELD_STRING, false, NULL, NULL},
+};
+
 static void check_location(const json_t *entity, const json_t *spec, const char *ns,
                            const cw_activity_set *activities, cw_issue_list *out)
 {
@@ -125,11 +156,15 @@ static const cw_kind_rule kind_rules[] = {
     /* spec rules in responsibilities.c */
     RULE("Responsibilities", conway_versions, true, owner_only_fields,
          cw__responsibilities_kind_check),
+    /* spec rules in src/catalog/postmortem.c (issue #13) */
+    RULE("Postmortem", conway_versions, true, owner_only_fields, cw_postmortem_kind_check),
     RULE("Heartbeat", conway_versions, true, owner_only_fields, NULL),
     RULE("Scorecard", conway_versions, true, owner_only_fields, NULL),
-    RULE("Goal", conway_versions, true, owner_only_fields, NULL),
-    RULE("Hypothesis", conway_versions, true, owner_only_fields, NULL),
-    RULE("Decision", conway_versions, true, owner_only_fields, NULL),
+    /* spec rules in strategy.c */
+    RULE("Goal", conway_versions, true, goal_fields, cw__goal_kind_check),
+    RULE("Hypothesis", conway_versions, true, hypothesis_fields, cw__hypothesis_kind_check),
+    RULE("Decision", conway_versions, true, decision_fields, cw__decision_kind_check),
+    RULE("KPI", conway_versions, true, kpi_fields, cw__kpi_kind_check),
 };
 
 static const cw_kind_rule unknown_rule = RULE(NULL, NULL, false, owner_only_fields, NULL);
@@ -151,8 +186,8 @@ const cw_kind_rule *cw__unknown_kind_rule(void) { return &unknown_rule; }
  * from: they belong to no team, whatever their spec says. Templates run
  * actions in Backstage: not a team's to publish through a scoped token. */
 static const char *const team_kinds[] = {"Component", "API", "Resource", "System", "Domain",
-                                         "Responsibilities", "Heartbeat", "Scorecard", "Goal",
-                                         "Hypothesis", "Decision"};
+                                         "Responsibilities", "Postmortem", "Heartbeat",
+                                         "Scorecard", "Goal", "Hypothesis", "Decision"};
 
 bool cw_kind_team_writable(const char *kind)
 {
@@ -164,7 +199,7 @@ bool cw_kind_team_writable(const char *kind)
 
 const char *cw_kind_team_writable_names(void)
 {
-    return "Component, API, Resource, System, Domain, Responsibilities, Heartbeat, "
+    return "Component, API, Resource, System, Domain, Responsibilities, Postmortem, Heartbeat, "
            "Scorecard, Goal, Hypothesis and Decision";
 }
 

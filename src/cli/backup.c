@@ -38,7 +38,7 @@ static const char backup_help[] =
     "Options:\n"
     "  --db URL    SQLite file (env CONWAY_DB; default conway.db)\n"
     "  --verify    check OUT instead of writing it\n"
-    "  --quiet     no progress, only errors (and the summary of --verify)\n";
+    "  -q, --quiet no progress, only errors (and the summary of --verify)\n";
 
 static const char restore_help[] =
     "usage: conway restore [--db URL] IN\n"
@@ -51,6 +51,10 @@ static const char restore_help[] =
     "renamed into place, after removing the old database's -wal and -shm\n"
     "files. The previous contents of the database are lost: take a backup of\n"
     "it first if you may need them.\n"
+    "\n"
+    "Exit status: 0 restored; 1 the backup or the copy failed verification or\n"
+    "could not be written (the database is left as it was); 2 usage error;\n"
+    "3 the database is in use by a conway process (stop it and run again).\n"
     "\n"
     "Options:\n"
     "  --db URL    SQLite file to replace (env CONWAY_DB; default conway.db)\n";
@@ -111,7 +115,7 @@ static int do_verify(const char *db, const char *out)
     if (url && *url) {
         cw_store_options opt = {.read_only = true};
         if (cw_store_open(url, &opt, &store, &d)) {
-            fprintf(stderr, "conway backup --verify: cannot open database %s: %s\n", url, d.msg);
+            fprintf(stderr, "conway backup --verify: cannot open database %s: %s\n", cw_cli_shown_url(url).s, d.msg);
             return 1;
         }
     }
@@ -172,7 +176,7 @@ int cw_cmd_backup(int argc, char **argv)
     /* read-only: never migrate (or create) the database being backed up */
     cw_store_options opt = {.read_only = true};
     if (cw_store_open(url, &opt, &store, &d)) {
-        fprintf(stderr, "conway backup: cannot open database %s: %s\n", url, d.msg);
+        fprintf(stderr, "conway backup: cannot open database %s: %s\n", cw_cli_shown_url(url).s, d.msg);
         return 1;
     }
     bool tty = !quiet && isatty(STDERR_FILENO);
@@ -186,7 +190,7 @@ int cw_cmd_backup(int argc, char **argv)
         goto out;
     }
     if (!quiet) {
-        printf("backed up %s to %s: schema version %d, %lld pages of %lld bytes, verified\n", url,
+        printf("backed up %s to %s: schema version %d, %lld pages of %lld bytes, verified\n", cw_cli_shown_url(url).s,
                pos[0], rep.schema_version, (long long)rep.pages, (long long)rep.page_size);
         print_tables(stdout, &rep, false);
     }
@@ -223,7 +227,7 @@ int cw_cmd_restore(int argc, char **argv)
         cw_backup_report_free(&rep);
         return err == CW_ERR_BUSY ? 3 : 1;
     }
-    printf("restored %s from %s: schema version %d, %lld pages, verified\n", url, pos[0],
+    printf("restored %s from %s: schema version %d, %lld pages, verified\n", cw_cli_shown_url(url).s, pos[0],
            rep.schema_version, (long long)rep.pages);
     print_tables(stdout, &rep, false);
     cw_backup_report_free(&rep);

@@ -1,10 +1,12 @@
 /*
- * check.c — `conway check ownership` and `conway check architecture`: the
- * ownership or architecture findings of the whole catalog (the same as GET
- * /api/v1/insights/ownership and /architecture), printed one per line or
- * as JSON, with an exit status that can gate a CI pipeline: 0 no error
- * finding, 1 at least one error finding (silenced ones never count), 2
- * usage error or the check could not run.
+ * check.c — `conway check ownership`, `conway check postmortems` and
+ * `conway check architecture`: the ownership findings of the whole
+ * catalog, the incident and postmortem findings (both part of GET
+ * /api/v1/insights/ownership), and the architecture findings (GET
+ * /api/v1/insights/architecture), printed one per line or as JSON, with an
+ * exit status that can gate a CI pipeline: 0 no error finding, 1 at least
+ * one error finding (silenced ones never count), 2 usage error or the
+ * check could not run.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +16,9 @@
 #include "cli/cli.h"
 #include "catalog/catalog.h"
 #include "cli/opts.h"
-#include "events/events.h"
+#include "cli/output.h"
+#include "events/incident.h"
+#include "http/api_incidents.h"
 #include "http/findings.h"
 #include "insights/architecture.h"
 #include "insights/ownership.h"
@@ -26,6 +30,8 @@
 static const char check_help[] =
     "usage: conway check ownership [--db URL] [--rule RULE] [--severity error|warning]\n"
     "                              [--team GROUP] [--max-components-per-team N] [--json]\n"
+    "                              [--postmortem-severity LEVEL] [--postmortem-days N]\n"
+    "       conway check postmortems ...   (incidents and postmortems only; see its --help)\n"
     "\n"
     "Checks the ownership of the whole catalog and prints one finding per line:\n"
     "  SEVERITY RULE ENTITY-REF: DETAIL\n"
@@ -33,14 +39,22 @@ static const char check_help[] =
     "GET /api/v1/insights/ownership instead. Filters combine: --team keeps the\n"
     "findings about a team, what it owns and the shared resources its components\n"
     "use. Rules: link-key-conflict, no-accountable, orphan-user, owner-is-user,\n"
-    "owner-missing, shared-resource-owner, team-overload, team-without-members.\n"
+    "owner-missing, shared-resource-owner, team-overload, team-without-members, and\n"
+    "the incident and postmortem rules of 'conway check postmortems' (as the API\n"
+    "answers them).\n"
     "\n"
     "Exit status: 0 when no (remaining) finding is an error, 1 when at least one\n"
     "is, 2 on a usage error or when the check could not run. Warnings never fail.\n"
     "\n"
     "Options:\n"
     "  --db URL                      SQLite file or postgres:// URL (env CONWAY_DB)\n"
+    "  --rule RULE                   only the findings of this rule\n"
+    "  --severity error|warning      only the findings of this severity\n"
+    "  --team GROUP                  only the findings about this team (a group ref or name)\n"
+    "  --json                        print GET /api/v1/insights/ownership's document\n"
     "  --max-components-per-team N   team-overload threshold (default 8)\n"
+    "  --postmortem-severity LEVEL   incident-without-postmortem threshold (default critical)\n"
+    "  --postmortem-days N           days before it is reported (default 5)\n"
     "\n"
     "usage: conway check architecture [--db URL] [--rule RULE] [--severity error|warning]\n"
     "                                 [--team GROUP] [--json] [--production-env GLOBS]\n"
@@ -74,8 +88,9 @@ static bool parse_max(const char *s, size_t *out)
     return true;
 }
 
-/* Prints one finding; control characters in entity data cannot break lines. */
-static void print_finding(const json_t *f)
+/* Prints one finding; control characters in entity data cannot break lines.
+ * A silenced finding prints as "silenced" with its reason. */
+static void print_finding(const json_t *f, bool colour)
 {
     const json_t *sil = json_object_get(f, "silenced");
     const char *fields[5] = {sil ? "silenced" : json_string_value(json_object_get(f, "severity")),
@@ -89,8 +104,13 @@ static void print_finding(const json_t *f)
         const char *s = fields[i] ? fields[i] : "-";
         if (i == 4)
             fputs(" (silenced: ", stdout);
+        /* on a terminal (and without NO_COLOR): errors red, warnings yellow */
+        if (i == 0 && colour && !sil)
+            fputs(!strcmp(s, "error") ? "\033[31m" : "\033[33m", stdout);
         for (; *s; s++)
             putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+        if (i == 0 && colour && !sil)
+            fputs("\033[0m", stdout);
         fputs(i == 0 || i == 1 ? " " : i == 2 ? ": " : i == 4 ? ")\n" : sil ? "" : "\n", stdout);
     }
 }
@@ -139,16 +159,56 @@ int cw_cli_arch_opts(const char *cmd, const struct cw_arch_opts_flags *f, cw_arc
     return 0;
 }
 
+/* --postmortem-severity, --postmortem-days and --now into *po (defaults for
+ * those not given); false after printing why. */
+static bool parse_pm_opts(const char *cmd, const char *sev, const char *days, const char *now,
+                          cw_postmortem_opts *po)
+{
+    *po = (cw_postmortem_opts){.threshold = CW_SEV_DEFAULT_THRESHOLD,
+                               .days = CW_POSTMORTEM_DEFAULT_DAYS,
+                               .now_ms = cw_now_ms()};
+    if (sev && !cw_severity_name_parse(sev, &po->threshold)) {
+        fprintf(stderr, "conway %s: --postmortem-severity: '%s' is not critical, high, warning, "
+                        "low or info\n", cmd, sev);
+        return false;
+    }
+    if (days) {
+        char *end = NULL;
+        unsigned long long v = strtoull(days, &end, 10);
+        if (!*days || *end || days[0] == '-' || v > CW_POSTMORTEM_MAX_DAYS) {
+            fprintf(stderr, "conway %s: --postmortem-days: '%s' is not a number between 0 and %d\n",
+                    cmd, days, CW_POSTMORTEM_MAX_DAYS);
+            return false;
+        }
+        po->days = (int)v;
+    }
+    if (now && !cw_time_parse_rfc3339(now, &po->now_ms)) {
+        fprintf(stderr, "conway %s: --now: '%s' is not an RFC 3339 date-time\n", cmd, now);
+        return false;
+    }
+    return true;
+}
+
+/* The threshold and days the report used, as the API says them. */
+static bool add_pm_fields(json_t *report, const cw_postmortem_opts *po)
+{
+    return !json_object_set_new(report, "postmortemSeverity",
+                                json_string(cw_severity_name(po->threshold))) &&
+           !json_object_set_new(report, "postmortemDays", json_integer(po->days));
+}
+
 static int check_ownership(int argc, char **argv)
 {
     const char *db = NULL, *rule = NULL, *severity = NULL, *team = NULL, *as_json = NULL,
-               *max_comp = NULL;
+               *max_comp = NULL, *pm_sev = NULL, *pm_days = NULL;
     cw_opt opts[] = {{"db", true, &db},
                      {"rule", true, &rule},
                      {"severity", true, &severity},
                      {"team", true, &team},
                      {"json", false, &as_json},
                      {"max-components-per-team", true, &max_comp},
+                     {"postmortem-severity", true, &pm_sev},
+                     {"postmortem-days", true, &pm_days},
                      {NULL, false, NULL}};
     const char *pos[1];
     size_t npos;
@@ -167,6 +227,9 @@ static int check_ownership(int argc, char **argv)
                 max_comp);
         return 2;
     }
+    cw_postmortem_opts po;
+    if (!parse_pm_opts("check ownership", pm_sev, pm_days, NULL, &po))
+        return 2;
     cw_ownership_filter filter = {.rule = rule, .severity = severity, .team = team};
     cw_diag d = {{0}};
     json_t *probe = json_array(), *kept = NULL;
@@ -191,10 +254,10 @@ static int check_ownership(int argc, char **argv)
     int rc = 2;
     const char *url = cw_cli_db_url(db);
     cw_store *store = NULL;
-    json_t *all = NULL, *findings = NULL, *report = NULL;
+    json_t *all = NULL, *findings = NULL, *report = NULL, *own = NULL, *pm = NULL;
     json_t **items = NULL;
     if (cw_store_open(url, NULL, &store, &d)) {
-        fprintf(stderr, "conway check ownership: cannot open database %s: %s\n", url, d.msg);
+        fprintf(stderr, "conway check ownership: cannot open database %s: %s\n", cw_cli_shown_url(url).s, d.msg);
         goto out;
     }
     if (cw_store_scan(store, NULL, 0, 0, &all, &d)) {
@@ -209,10 +272,17 @@ static int check_ownership(int argc, char **argv)
     }
     for (size_t i = 0; i < n; i++)
         items[i] = json_array_get(all, i);
-    if (cw_ownership_check(items, n, &oo, &findings, &d) ||
+    /* the same document as the API: the incident and postmortem findings too */
+    if (cw_ownership_check(items, n, &oo, &own, &d) ||
+        cw_incident_findings(store, items, n, &po, &pm, NULL, &d) ||
+        cw_findings_merge(own, pm, &findings, &d) ||
         cw_ownership_filter_findings(findings, &filter, &kept, &d) ||
         cw_ownership_report(kept, oo.max_components_per_team, n, &report, &d)) {
         fprintf(stderr, "conway check ownership: %s\n", d.msg);
+        goto out;
+    }
+    if (!add_pm_fields(report, &po)) {
+        fputs("conway check ownership: out of memory\n", stderr);
         goto out;
     }
     const json_t *summary = json_object_get(report, "summary");
@@ -226,13 +296,137 @@ static int check_ownership(int argc, char **argv)
     } else {
         size_t i;
         const json_t *f;
+        bool colour = cw_out_colour(stdout);
         json_array_foreach(kept, i, f)
-            print_finding(f);
+            print_finding(f, colour);
         fprintf(stderr, "%lld error%s, %lld warning%s in %zu entities\n", (long long)nerr,
                 nerr == 1 ? "" : "s", (long long)nwarn, nwarn == 1 ? "" : "s", n);
     }
     if (fflush(stdout) != 0) {
         fputs("conway check ownership: cannot write the report\n", stderr);
+        goto out;
+    }
+    rc = cw_ownership_has_errors(kept) ? 1 : 0;
+out:
+    json_decref(report);
+    json_decref(kept);
+    json_decref(findings);
+    json_decref(own);
+    json_decref(pm);
+    free(items);
+    json_decref(all);
+    cw_store_close(store);
+    return rc;
+}
+
+static const char postmortems_help[] =
+    "usage: conway check postmortems [--db URL] [--rule RULE] [--severity error|warning]\n"
+    "                                [--team GROUP] [--postmortem-severity LEVEL]\n"
+    "                                [--postmortem-days N] [--now TIME] [--json]\n"
+    "\n"
+    "Checks incidents and postmortems and prints one finding per line:\n"
+    "  SEVERITY RULE ENTITY-REF: DETAIL\n"
+    "then a summary on stderr. Rules: incident-without-postmortem (a resolved\n"
+    "incident at or above --postmortem-severity, default critical, with no\n"
+    "Postmortem after --postmortem-days days, default 5), action-overdue,\n"
+    "action-owner-unknown, action-owner-not-accountable (warning),\n"
+    "postmortem-without-actions. --now checks as of another time (RFC 3339).\n"
+    "--json prints {findings, summary, postmortemSeverity, postmortemDays,\n"
+    "entities, incidents}.\n"
+    "\n"
+    "Exit status: 0 when no (remaining) finding is an error, 1 when at least one\n"
+    "is, 2 on a usage error or when the check could not run.\n";
+
+static int check_postmortems(int argc, char **argv)
+{
+    const char *db = NULL, *rule = NULL, *severity = NULL, *team = NULL, *as_json = NULL,
+               *pm_sev = NULL, *pm_days = NULL, *now_text = NULL;
+    cw_opt opts[] = {{"db", true, &db},
+                     {"rule", true, &rule},
+                     {"severity", true, &severity},
+                     {"team", true, &team},
+                     {"json", false, &as_json},
+                     {"postmortem-severity", true, &pm_sev},
+                     {"postmortem-days", true, &pm_days},
+                     {"now", true, &now_text},
+                     {NULL, false, NULL}};
+    const char *pos[1];
+    size_t npos;
+    bool help;
+    if (!cw_opts_parse("check postmortems", argc, argv, 3, opts, pos, 0, &npos, &help))
+        return 2;
+    if (help) {
+        fputs(postmortems_help, stdout);
+        return 0;
+    }
+    cw_postmortem_opts po;
+    if (!parse_pm_opts("check postmortems", pm_sev, pm_days, now_text, &po))
+        return 2;
+    cw_ownership_filter filter = {.rule = rule, .severity = severity, .team = team};
+    cw_diag d = {{0}};
+    json_t *probe = json_array(), *kept = NULL;
+    cw_err err = cw_ownership_filter_findings(probe, &filter, &kept, &d);
+    json_decref(probe);
+    json_decref(kept);
+    kept = NULL;
+    if (err) {
+        fprintf(stderr, "conway check postmortems: --%s\n", d.msg);
+        return 2;
+    }
+    int rc = 2;
+    const char *url = cw_cli_db_url(db);
+    cw_store *store = NULL;
+    json_t *all = NULL, *findings = NULL, *report = NULL;
+    json_t **items = NULL;
+    size_t nincidents = 0;
+    if (cw_store_open(url, NULL, &store, &d)) {
+        fprintf(stderr, "conway check postmortems: cannot open database %s: %s\n",
+                cw_cli_shown_url(url).s, d.msg);
+        goto out;
+    }
+    if (cw_store_scan(store, NULL, 0, 0, &all, &d)) {
+        fprintf(stderr, "conway check postmortems: %s\n", d.msg);
+        goto out;
+    }
+    size_t n = json_array_size(all);
+    items = malloc((n ? n : 1) * sizeof *items);
+    if (!items) {
+        fputs("conway check postmortems: out of memory\n", stderr);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        items[i] = json_array_get(all, i);
+    if (cw_incident_findings(store, items, n, &po, &findings, &nincidents, &d) ||
+        cw_ownership_filter_findings(findings, &filter, &kept, &d) ||
+        cw_ownership_report(kept, 0, n, &report, &d)) {
+        fprintf(stderr, "conway check postmortems: %s\n", d.msg);
+        goto out;
+    }
+    json_object_del(report, "maxComponentsPerTeam");
+    if (!add_pm_fields(report, &po) ||
+        json_object_set_new(report, "incidents", json_integer((json_int_t)nincidents))) {
+        fputs("conway check postmortems: out of memory\n", stderr);
+        goto out;
+    }
+    const json_t *summary = json_object_get(report, "summary");
+    json_int_t nerr = json_integer_value(json_object_get(summary, "error"));
+    json_int_t nwarn = json_integer_value(json_object_get(summary, "warning"));
+    if (as_json) {
+        if (json_dumpf(report, stdout, JSON_INDENT(2)) || fputc('\n', stdout) == EOF) {
+            fputs("conway check postmortems: cannot write the report\n", stderr);
+            goto out;
+        }
+    } else {
+        size_t i;
+        const json_t *f;
+        json_array_foreach(kept, i, f)
+            print_finding(f, cw_out_colour(stdout));
+        fprintf(stderr, "%lld error%s, %lld warning%s in %zu entities and %zu incidents\n",
+                (long long)nerr, nerr == 1 ? "" : "s", (long long)nwarn, nwarn == 1 ? "" : "s", n,
+                nincidents);
+    }
+    if (fflush(stdout) != 0) {
+        fputs("conway check postmortems: cannot write the report\n", stderr);
         goto out;
     }
     rc = cw_ownership_has_errors(kept) ? 1 : 0;
@@ -334,7 +528,7 @@ static int check_architecture(int argc, char **argv)
         size_t i;
         const json_t *f;
         json_array_foreach(kept, i, f)
-            print_finding(f);
+            print_finding(f, cw_out_colour(stdout));
         fprintf(stderr, "%lld error%s, %lld warning%s, %lld silenced in %zu components "
                         "(Conway congruence %.2f)\n",
                 (long long)nerr, nerr == 1 ? "" : "s", (long long)nwarn, nwarn == 1 ? "" : "s",
@@ -368,9 +562,11 @@ int cw_cmd_check(int argc, char **argv)
     }
     if (!strcmp(argv[2], "ownership"))
         return check_ownership(argc, argv);
+    if (!strcmp(argv[2], "postmortems"))
+        return check_postmortems(argc, argv);
     if (!strcmp(argv[2], "architecture"))
         return check_architecture(argc, argv);
-    fprintf(stderr, "conway check: unknown check '%s' (known: architecture, ownership)\n",
+    fprintf(stderr, "conway check: unknown check '%s' (known: architecture, ownership, postmortems)\n",
             argv[2]);
     return 2;
 }

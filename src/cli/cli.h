@@ -21,6 +21,18 @@ int cw_cmd_check(int argc, char **argv);
 int cw_cmd_graph_worker(int argc, char **argv);
 int cw_cmd_codeowners(int argc, char **argv);
 int cw_cmd_hook(int argc, char **argv);
+int cw_cmd_report(int argc, char **argv);
+int cw_cmd_get(int argc, char **argv);        /* get.c: remote reads */
+int cw_cmd_dora(int argc, char **argv);
+int cw_cmd_undeployed(int argc, char **argv);
+int cw_cmd_coupling(int argc, char **argv);
+int cw_cmd_doctor(int argc, char **argv);     /* doctor.c */
+int cw_cmd_help(int argc, char **argv);       /* help.c */
+int cw_cmd_completion(int argc, char **argv);
+
+/* The list of commands (help.c). */
+#include <stdio.h>
+void cw_cli_usage(FILE *out);
 
 /* The architecture options (insights/architecture.h) from the flags
  * --datastore-types, --cross-team-threshold, --team-spread, --fan-floor and
@@ -34,6 +46,16 @@ int cw_cli_arch_opts(const char *cmd, const struct cw_arch_opts_flags *f, cw_arc
 
 /* The database URL from --db, else CONWAY_DB, else "conway.db". */
 const char *cw_cli_db_url(const char *flag_value);
+
+/* The database or broker URL for messages: the password of its user info
+ * (scheme://user:PASSWORD@host) and a password= parameter replaced by
+ * "***". Never print a URL without it. */
+void cw_cli_redact_url(const char *url, char *out, size_t cap);
+/* The same as a value, for one printf: cw_cli_shown_url(url).s */
+typedef struct {
+    char s[1024];
+} cw_shown_url;
+cw_shown_url cw_cli_shown_url(const char *url);
 
 /* Reads an --activities FILE (one RACI activity name per line, '#'
  * comments) into *set (initialised by the caller, replaced here), the set

@@ -128,7 +128,7 @@ static int codeowners_import(int argc, char **argv)
     }
     const char *url = cw_cli_db_url(db);
     if (cw_store_open(url, NULL, &store, &d)) {
-        fprintf(stderr, "conway codeowners import: cannot open database %s: %s\n", url, d.msg);
+        fprintf(stderr, "conway codeowners import: cannot open database %s: %s\n", cw_cli_shown_url(url).s, d.msg);
         goto out;
     }
     char display[CW_REF_MAX];

@@ -38,7 +38,7 @@ static const char events_help[] =
     "\n"
     "Options:\n"
     "  --db URL    SQLite file or postgres:// URL (env CONWAY_DB; default conway.db)\n"
-    "  --quiet     no progress line, only rejections and the summary\n"
+    "  -q, --quiet no progress line, only rejections and the summary\n"
     "  --max-event-bytes BYTES  largest event, as compact JSON (default 262144, as\n"
     "              the server's default); larger ones are rejected\n";
 
@@ -297,7 +297,7 @@ static int cmd_import(int argc, char **argv)
     const char *url = cw_cli_db_url(db);
     cw_diag d = {{0}};
     if (cw_store_open(url, NULL, &im->store, &d)) {
-        fprintf(stderr, "conway events import: cannot open database %s: %s\n", url, d.msg);
+        fprintf(stderr, "conway events import: cannot open database %s: %s\n", cw_cli_shown_url(url).s, d.msg);
         free(im);
         return 1;
     }

@@ -198,7 +198,7 @@ int cw_cmd_hook(int argc, char **argv)
     cw_store *store = NULL;
     cw_diag d = {{0}};
     if (cw_store_open(url, NULL, &store, &d)) {
-        fprintf(stderr, "conway hook: cannot open database %s: %s\n", url, d.msg);
+        fprintf(stderr, "conway hook: cannot open database %s: %s\n", cw_cli_shown_url(url).s, d.msg);
         return 1;
     }
     int rc = create       ? cmd_create(store, provider, name, team, label)

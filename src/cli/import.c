@@ -52,11 +52,12 @@ static const char import_help[] =
     "\n"
     "Rejected documents are printed one per line as FILE:DOCUMENT: REF: REASON\n"
     "(documents counted from 0); the exit status is 1 when anything was rejected\n"
-    "or refused. Safe to run while a server uses the same database.\n"
+    "or refused, or when the paths hold no catalog file at all. Safe to run\n"
+    "while a server uses the same database.\n"
     "\n"
     "Options:\n"
     "  --db URL          SQLite file or postgres:// URL (env CONWAY_DB; default conway.db)\n"
-    "  --quiet           no progress bar, only rejections and the summary\n"
+    "  -q, --quiet       no progress bar, only rejections and the summary\n"
     "  --allow-outside   follow Location targets and symbolic links anywhere\n"
     "  --delete-orphans  delete orphaned entities instead of annotating them\n";
 
@@ -156,7 +157,8 @@ static int collect_dir(import_ctx *c, const char *dir, size_t root, int depth)
         }
     }
     closedir(dp);
-    qsort(names.items, names.len, sizeof *names.items, cmp_str);
+    if (names.len) /* qsort(NULL, 0, ...) is undefined */
+        qsort(names.items, names.len, sizeof *names.items, cmp_str);
     int rc = 0;
     for (size_t i = 0; i < names.len && rc == 0; i++) {
         struct stat st;
@@ -385,11 +387,24 @@ int cw_cmd_import(int argc, char **argv)
             rc = 1;
         }
     }
+    /* an empty directory or a wrong path is a mistake worth a status; a
+     * directory emptied since its last import still has its entities
+     * orphaned below */
+    bool no_files = queue->len == 0;
+    if (no_files && rc == 0)
+        fputs("conway import: no catalog files (*.yaml, *.yml, *.json) found in the given "
+              "paths; nothing imported\n", stderr);
+    if (no_files && dirs.len == 0) {
+        path_list_free(&c.queue);
+        path_list_free(&c.roots);
+        path_list_free(&dirs);
+        return 1;
+    }
     const char *url = cw_cli_db_url(db);
     cw_store *store = NULL;
     cw_diag d = {{0}};
     if (cw_store_open(url, NULL, &store, &d)) {
-        fprintf(stderr, "conway import: cannot open database %s: %s\n", url, d.msg);
+        fprintf(stderr, "conway import: cannot open database %s: %s\n", cw_cli_shown_url(url).s, d.msg);
         path_list_free(&c.queue);
         path_list_free(&c.roots);
         path_list_free(&dirs);
@@ -470,7 +485,7 @@ int cw_cmd_import(int argc, char **argv)
         printf(", %zu url locations registered (fetched by a server started with --fetch-allow)",
                registered);
     putchar('\n');
-    if (rejected || c.refused)
+    if (rejected || c.refused || no_files)
         rc = 1;
     cw_buf_free(&text);
     cw_store_close(store);

@@ -5,27 +5,6 @@
 
 #include "cli/cli.h"
 
-static void usage(FILE *out)
-{
-    fputs("usage: conway COMMAND [OPTIONS]\n"
-          "\n"
-          "Commands:\n"
-          "  serve     run the HTTP server (API, web UI, metrics)\n"
-          "  import    load catalog files (YAML/JSON) into the database\n"
-          "  token     create, list and revoke API tokens\n"
-          "  events    import CDEvents (NDJSON/JSON) into the database\n"
-          "  backup    online backup of the SQLite database, or --verify a backup\n"
-          "  restore   replace the (stopped) SQLite database with a backup\n"
-          "  check     check the catalog: 'check ownership', 'check architecture'\n"
-          "            (non-zero exit on errors)\n"
-          "  codeowners  compare a GitHub CODEOWNERS file with the catalog owner\n"
-          "  hook      GitHub and GitLab webhook receivers: create, list, revoke\n"
-          "  version   print the version\n"
-          "\n"
-          "Run 'conway COMMAND --help' for a command's options.\n",
-          out);
-}
-
 const char *cw_cli_db_url(const char *flag_value)
 {
     if (flag_value && *flag_value)
@@ -34,15 +13,53 @@ const char *cw_cli_db_url(const char *flag_value)
     return env && *env ? env : "conway.db";
 }
 
+void cw_cli_redact_url(const char *url, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", url);
+    char *scheme = strstr(out, "://");
+    if (!scheme)
+        return;
+    char *info = scheme + 3;
+    char *at = strrchr(info, '@');
+    char *slash = strchr(info, '/');
+    if (at && slash && slash < at)
+        at = NULL; /* an '@' in the path, not user info */
+    if (at) {
+        char *colon = memchr(info, ':', (size_t)(at - info));
+        if (colon) {
+            char rest[1024];
+            snprintf(rest, sizeof rest, "%s", at);
+            size_t head = (size_t)(colon + 1 - out);
+            snprintf(colon + 1, cap - head, "***%s", rest);
+        }
+    }
+    /* libpq also takes the password as a query parameter */
+    char *pw = strstr(out, "password=");
+    if (pw && (pw[-1] == '?' || pw[-1] == '&')) {
+        char *amp = strchr(pw, '&');
+        char rest[1024];
+        snprintf(rest, sizeof rest, "%s", amp ? amp : "");
+        size_t head = (size_t)(pw + 9 - out);
+        snprintf(pw + 9, cap - head, "***%s", rest);
+    }
+}
+
+cw_shown_url cw_cli_shown_url(const char *url)
+{
+    cw_shown_url u;
+    cw_cli_redact_url(url, u.s, sizeof u.s);
+    return u;
+}
+
 int cw_cli_main(int argc, char **argv)
 {
     if (argc < 2) {
-        usage(stderr);
+        cw_cli_usage(stderr);
         return 2;
     }
     const char *cmd = argv[1];
-    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
-        usage(stdout);
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        cw_cli_usage(stdout);
         return 0;
     }
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
@@ -61,13 +78,21 @@ int cw_cli_main(int argc, char **argv)
         {"restore", cw_cmd_restore},
         {"check", cw_cmd_check},
         {"codeowners", cw_cmd_codeowners},
+        {"get", cw_cmd_get},
+        {"dora", cw_cmd_dora},
+        {"undeployed", cw_cmd_undeployed},
+        {"coupling", cw_cmd_coupling},
+        {"doctor", cw_cmd_doctor},
+        {"help", cw_cmd_help},
+        {"completion", cw_cmd_completion},
         {"hook", cw_cmd_hook},
+        {"report", cw_cmd_report},
         {"graph-worker", cw_cmd_graph_worker},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name))
             return commands[i].fn(argc, argv);
     fprintf(stderr, "conway: unknown command '%s'\n", cmd);
-    usage(stderr);
+    cw_cli_usage(stderr);
     return 2;
 }

@@ -11,6 +11,8 @@
 #include "catalog/responsibilities.h"
 #include "cli/opts.h"
 #include "events/events.h"
+#include "events/incident.h"
+#include "insights/postmortem.h"
 #include "http/judge.h"
 #include "http/graph_svg.h"
 #include "http/server.h"
@@ -19,8 +21,12 @@
 #ifdef CONWAY_HAVE_AMQP
 #include "ingest/amqp.h"
 #endif
+#include "ingest/prometheus.h"
 #include "store/store.h"
 #include "util/log.h"
+#ifdef CONWAY_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 static const char serve_help[] =
     "usage: conway serve [OPTIONS]\n"
@@ -56,6 +62,10 @@ static const char serve_help[] =
     "                          Host names get 421 (guards against DNS rebinding)\n"
     "  --production-env GLOBS  environments that count as production (default 'prod*')\n"
     "  --max-components-per-team N  threshold of the team-overload finding (default 8)\n"
+    "  --postmortem-severity LEVEL  incidents at or above it need a postmortem: critical,\n"
+    "                          high, warning, low or info (default critical)\n"
+    "  --postmortem-days N     days after resolution before an incident without postmortem\n"
+    "                          is reported (default 5)\n"
     "  --activities FILE       the organisation's own RACI activities, one name per line\n"
     "  --datastore-types T,... Resource types the shared-datastore finding watches\n"
     "                          (default database)\n"
@@ -75,7 +85,16 @@ static const char serve_help[] =
     "  --refresh-interval SECONDS  how often each url location is fetched again (default 900)\n"
     "  --delete-orphans        delete entities their location no longer holds, instead of\n"
     "                          annotating them backstage.io/orphan\n"
-    "  --log-level LEVEL       debug, info, warn, error or off (default info)\n";
+    "  --prometheus-url URL    read KPIs (kind KPI, spec.source prometheus) from this\n"
+    "                          Prometheus with /api/v1/query_range (env CONWAY_PROMETHEUS_URL)\n"
+    "  --log-level LEVEL       debug, info, warn, error or off (default info)\n"
+    "  -c, --config FILE       configuration file of 'key = value' lines, keys being these\n"
+    "                          options' names (env CONWAY_CONFIG; default\n"
+    "                          /etc/conway/conway.conf when it exists)\n"
+    "\n"
+    "Every option above is also read from the environment as CONWAY_<NAME>\n"
+    "(CONWAY_PUBLIC_READ=true, CONWAY_MAX_BODY=...) and from the configuration\n"
+    "file. Precedence: command line, then environment, then file, then default.\n";
 
 static bool parse_uint(const char *opt, const char *s, unsigned long long min,
                        unsigned long long max, unsigned long long *out)
@@ -89,26 +108,6 @@ static bool parse_uint(const char *opt, const char *s, unsigned long long min,
     }
     *out = v;
     return true;
-}
-
-/* The URL with the password of its user info (scheme://user:PASSWORD@host)
- * replaced by "***", for logs. */
-static void redact_url(const char *url, char *out, size_t cap)
-{
-    snprintf(out, cap, "%s", url);
-    char *scheme = strstr(out, "://");
-    if (!scheme)
-        return;
-    char *info = scheme + 3;
-    char *at = strchr(info, '@');
-    char *slash = strchr(info, '/');
-    char *colon = strchr(info, ':');
-    if (!at || (slash && slash < at) || !colon || colon > at)
-        return;
-    char rest[1024];
-    snprintf(rest, sizeof rest, "%s", at);
-    size_t head = (size_t)(colon + 1 - out);
-    snprintf(colon + 1, cap - head, "***%s", rest);
 }
 
 /* Every value of the repeatable --allowed-host (the option parser keeps the
@@ -163,7 +162,8 @@ int cw_cmd_serve(int argc, char **argv)
                *max_inflight = NULL, *header_timeout = NULL, *per_ip = NULL, *allowed = NULL,
                *max_event = NULL,
                *fetch_allow = NULL, *fetch_private = NULL, *refresh = NULL,
-               *delete_orphans = NULL;
+               *delete_orphans = NULL, *pm_severity = NULL, *pm_days = NULL,
+               *prom_url = NULL;
     struct cw_arch_opts_flags af = {0};
     const char *snap_interval = NULL;
     cw_opt opts[] = {
@@ -190,6 +190,9 @@ int cw_cmd_serve(int argc, char **argv)
         {"fetch-allow-private", false, &fetch_private},
         {"refresh-interval", true, &refresh},
         {"delete-orphans", false, &delete_orphans},
+        {"postmortem-severity", true, &pm_severity},
+        {"postmortem-days", true, &pm_days},
+        {"prometheus-url", true, &prom_url},
         {NULL, false, NULL},
     };
     const char *pos[1];
@@ -258,6 +261,20 @@ int cw_cmd_serve(int argc, char **argv)
         if (!parse_uint("max-components-per-team", max_comp, 1, 100000, &v))
             return 2;
         cfg.max_components_per_team = (unsigned)v;
+    }
+    if (pm_severity) {
+        cw_severity sev;
+        if (!cw_severity_name_parse(pm_severity, &sev)) {
+            fprintf(stderr, "conway serve: --postmortem-severity: '%s' is not critical, high, "
+                            "warning, low or info\n", pm_severity);
+            return 2;
+        }
+        cfg.postmortem_severity = (int)sev;
+    }
+    if (pm_days) {
+        if (!parse_uint("postmortem-days", pm_days, 0, CW_POSTMORTEM_MAX_DAYS, &v))
+            return 2;
+        cfg.postmortem_days = (int)v;
     }
     /* 0: the backend's default (SQLite: a few readers); PostgreSQL's
      * default, 2 x threads, is applied once the URL is known */
@@ -362,6 +379,12 @@ int cw_cmd_serve(int argc, char **argv)
         return 2;
     cfg.activities = &acts;
 
+    if (!prom_url)
+        prom_url = getenv("CONWAY_PROMETHEUS_URL");
+    if (prom_url && !*prom_url)
+        prom_url = NULL;
+    cw_prom *prom = NULL;
+
     const char *url = cw_cli_db_url(db);
     cw_store *store = NULL;
     cw_server *srv = NULL;
@@ -369,7 +392,7 @@ int cw_cmd_serve(int argc, char **argv)
     cw_diag d = {{0}};
     int rc = 1;
     char shown_url[1024];
-    redact_url(url, shown_url, sizeof shown_url);
+    cw_cli_redact_url(url, shown_url, sizeof shown_url);
     bool pg = !strncasecmp(url, "postgres://", 11) || !strncasecmp(url, "postgresql://", 13);
     if (!db_pool && pg)
         sopt.pool_size = cfg.threads * 2 > 256 ? 256 : (int)cfg.threads * 2;
@@ -411,12 +434,29 @@ int cw_cmd_serve(int argc, char **argv)
         }
     }
 #endif
+    if (prom_url) {
+        cw_prom_config pcfg = {.url = prom_url};
+        if (cw_prom_start(&pcfg, store, &prom, &d)) {
+            fprintf(stderr, "conway serve: %s\n", d.msg);
+            goto out;
+        }
+    }
     cw_log(CW_LOG_INFO, "listening",
            json_pack("{s:s, s:i, s:s, s:s, s:b}", "listen", cfg.listen, "port",
                      (int)cw_server_port(srv), "db", shown_url, "backend", cw_store_backend(store),
                      "publicRead", cfg.public_read));
+#ifdef CONWAY_HAVE_SYSTEMD
+    /* Type=notify: systemd starts what depends on conway only now, when the
+     * schema is migrated and the socket accepts (no-op outside systemd) */
+    sd_notifyf(0, "READY=1\nSTATUS=serving: --listen %s, port %u, %s", cfg.listen,
+               (unsigned)cw_server_port(srv),
+               cw_store_backend(store));
+#endif
     int sig = 0;
     sigwait(&set, &sig);
+#ifdef CONWAY_HAVE_SYSTEMD
+    sd_notify(0, "STOPPING=1\nSTATUS=draining requests");
+#endif
     cw_log(CW_LOG_INFO, "shutting down", json_pack("{s:s}", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM"));
     rc = 0;
 out:
@@ -424,6 +464,7 @@ out:
     cw_amqp_stop(amqp); /* first: it finishes storing what it took */
 #endif
     cw_snapshotter_stop(snap);
+    cw_prom_stop(prom); /* before the store it writes to */
     cw_server_stop(srv);
     cw_graph_worker_stop();
     cw_refresher_stop(refresher);

@@ -9,14 +9,15 @@
 #include "catalog/catalog.h"
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "cli/output.h"
 #include "store/store.h"
 #include "util/crypto.h"
 #include "util/timeutil.h"
 
 static const char token_help[] =
-    "usage: conway token create --role ROLE [--name NAME] [--team GROUP]\n"
+    "usage: conway token create --role ROLE [--name NAME] [--team GROUP [--allow-missing-team]]\n"
     "                           [--source PREFIX[,PREFIX...]]... [--db URL]\n"
-    "       conway token list [--db URL]\n"
+    "       conway token list [--db URL] [-o table|json|yaml]\n"
     "       conway token revoke ID [--db URL]\n"
     "\n"
     "Roles: viewer (read), ingest (send events), editor (write the catalog,\n"
@@ -28,7 +29,8 @@ static const char token_help[] =
     "the write, and no write of it may make two Components claim one link key;\n"
     "a team-scoped token may send only events that link to a Component the team\n"
     "owns. Viewer and admin tokens cannot be scoped (reads are not limited to a\n"
-    "team), so --team is refused for them.\n"
+    "team), so --team is refused for them. The team must be a Group in the\n"
+    "catalog (exit status 2 otherwise) unless --allow-missing-team.\n"
     "\n"
     "--source PREFIX binds an ingest or editor token to CloudEvents sources:\n"
     "every event it sends must have a context.source that starts with one of\n"
@@ -42,6 +44,8 @@ static const char token_help[] =
     "LAST-USED SOURCES STATUS (times in UTC; sources comma-separated; '-' for\n"
     "none; never a secret). LAST-USED is recorded by the server in the\n"
     "background (about a minute's precision, written within seconds of use).\n"
+    "-o table|json|yaml prints the same as a table with a header, or as objects\n"
+    "(id, name, role, team, created, lastUsed, sources, status).\n"
     "Creating and revoking are recorded in the audit log (actor \"cli\").\n";
 
 #define MAX_SOURCES 32
@@ -152,10 +156,53 @@ static void fmt_time(int64_t secs, char out[32])
     cw_time_format_compact(secs * 1000, out);
 }
 
+/* token list -o FORMAT: the tokens as objects (never a secret or hash). */
+static int print_tokens(const char *output, const cw_token *toks, size_t n)
+{
+    cw_out_format fmt;
+    if (!cw_out_parse("token list", output, &fmt))
+        return 2;
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < n; i++) {
+        char c[32], u[32];
+        fmt_time(toks[i].created_at, c);
+        fmt_time(toks[i].last_used_at, u);
+        json_t *src = json_array();
+        for (const char *p = toks[i].sources; src && *p;) {
+            const char *nl = strchr(p, '\n');
+            size_t len = nl ? (size_t)(nl - p) : strlen(p);
+            json_array_append_new(src, json_stringn(p, len));
+            p += len + (nl ? 1 : 0);
+        }
+        json_t *t = json_pack("{s:I, s:s, s:s, s:s?, s:s, s:s?, s:o, s:s}", "id",
+                              (json_int_t)toks[i].id, "name", toks[i].name, "role", toks[i].role,
+                              "team", toks[i].team[0] ? toks[i].team : NULL, "created", c,
+                              "lastUsed", toks[i].last_used_at ? u : NULL, "sources",
+                              src ? src : json_array(), "status",
+                              toks[i].revoked_at ? "revoked" : "active");
+        if (!t || json_array_append_new(list, t)) {
+            json_decref(list);
+            list = NULL;
+        }
+    }
+    static const cw_out_column cols[] = {
+        {"ID", "id"},           {"NAME", "name"},         {"ROLE", "role"},
+        {"TEAM", "team"},       {"CREATED", "created"},   {"LAST-USED", "lastUsed"},
+        {"SOURCES", "sources"}, {"STATUS", "status"},     {NULL, NULL}};
+    int rc = list ? cw_out_print(stdout, fmt, list, list, cols) : 1;
+    if (!list)
+        fputs("conway token list: out of memory\n", stderr);
+    json_decref(list);
+    return rc;
+}
+
 int cw_cmd_token(int argc, char **argv)
 {
-    const char *db = NULL, *role = NULL, *name = NULL, *team = NULL, *source = NULL;
+    const char *db = NULL, *role = NULL, *name = NULL, *team = NULL, *source = NULL,
+               *missing_team = NULL, *output = NULL;
     cw_opt opts[] = {{"db", true, &db},
+                     {"allow-missing-team", false, &missing_team},
+                     {"output", true, &output},
                      {"role", true, &role},
                      {"name", true, &name},
                      {"team", true, &team},
@@ -176,6 +223,8 @@ int cw_cmd_token(int argc, char **argv)
         return 2;
     }
     char team_key[CW_REF_MAX] = "";
+    cw_ref team_ref;
+    memset(&team_ref, 0, sizeof team_ref);
     char sources[CW_TOKEN_SOURCES_MAX] = "";
     cw_diag d = {{0}};
     if (!strcmp(sub, "create")) {
@@ -201,6 +250,7 @@ int cw_cmd_token(int argc, char **argv)
                 return 2;
             }
             cw_ref_key(&ref, team_key);
+            team_ref = ref;
         }
         if (source) {
             if (strcmp(role, "ingest") && strcmp(role, "editor")) {
@@ -228,10 +278,28 @@ int cw_cmd_token(int argc, char **argv)
     const char *url = cw_cli_db_url(db);
     cw_store *store = NULL;
     if (cw_store_open(url, NULL, &store, &d)) {
-        fprintf(stderr, "conway token: cannot open database %s: %s\n", url, d.msg);
+        fprintf(stderr, "conway token: cannot open database %s: %s\n", cw_cli_shown_url(url).s, d.msg);
         return 1;
     }
     int rc = 1;
+    if (!strcmp(sub, "create") && team_key[0] && !missing_team) {
+        /* a token scoped to a team nobody can find is a typo, not a scope */
+        char *json = NULL;
+        cw_err err = cw_store_entity_get(store, "Group", team_ref.namespace_, team_ref.name, &json,
+                                         NULL, &d);
+        free(json);
+        if (err == CW_ERR_NOT_FOUND) {
+            fprintf(stderr, "conway token create: --team: %s is not in the catalog (import the "
+                            "team first, or give --allow-missing-team for a team imported "
+                            "later)\n", team_key);
+            rc = 2;
+            goto out;
+        }
+        if (err) {
+            fprintf(stderr, "conway token create: %s\n", d.msg);
+            goto out;
+        }
+    }
     if (!strcmp(sub, "create")) {
         unsigned char raw[32];
         if (cw_random_bytes(raw, sizeof raw)) {
@@ -264,6 +332,11 @@ int cw_cmd_token(int argc, char **argv)
         size_t n = 0;
         if (cw_store_token_list(store, &toks, &n, &d)) {
             fprintf(stderr, "conway token list: %s\n", d.msg);
+            goto out;
+        }
+        if (output) {
+            rc = print_tokens(output, toks, n);
+            free(toks);
             goto out;
         }
         if (isatty(STDOUT_FILENO))

@@ -16,11 +16,13 @@
 
 #include "catalog/catalog.h"
 #include "http/api_common.h"
+#include "http/api_incidents.h"
 #include "http/bounded.h"
 #include "http/http_int.h"
 #include "ingest/codeowners.h"
 #include "insights/ownership.h"
 #include "insights/ownership_report.h"
+#include "insights/postmortem.h"
 #include "insights/raci.h"
 #include "insights/team.h"
 #include "store/store_audit.h"
@@ -34,6 +36,33 @@ static cw_ownership_opts ownership_opts(const cw_app *app)
                                                           ? app->cfg.max_components_per_team
                                                           : CW_OWNERSHIP_DEFAULT_MAX_COMPONENTS};
     return o;
+}
+
+static cw_postmortem_opts postmortem_opts(const cw_app *app)
+{
+    cw_postmortem_opts o = {.threshold = (cw_severity)app->cfg.postmortem_severity,
+                            .days = app->cfg.postmortem_days,
+                            .now_ms = cw_now_ms()};
+    return o;
+}
+
+/* The ownership findings with the incident and postmortem ones merged in
+ * (a new reference in *out); false after queueing the error. */
+static bool with_incident_findings(cw_app *app, cw_resp *resp, json_t *const *items, size_t n,
+                                   const json_t *ownership, json_t **out)
+{
+    cw_postmortem_opts po = postmortem_opts(app);
+    json_t *pm = NULL;
+    cw_diag d = {{0}};
+    cw_err err = cw_incident_findings(app->store, items, n, &po, &pm, NULL, &d);
+    if (!err)
+        err = cw_findings_merge(ownership, pm, out, &d);
+    json_decref(pm);
+    if (err) {
+        cw_resp_error(resp, err, &d);
+        return false;
+    }
+    return true;
 }
 
 /* Every entity as a C array borrowing from *arr_out (both owned by the
@@ -161,13 +190,23 @@ static void get_team(cw_app *app, cw_req *req, cw_resp *resp)
     if (!catalog_snapshot(app, resp, &arr, &items, &n, &findings))
         return;
     cw_ownership_opts opts = ownership_opts(app);
-    cw_err err = cw_team_report(items, n, text, &opts, findings, &out, &d);
+    json_t *merged = NULL, *actions = NULL;
+    if (!with_incident_findings(app, resp, items, n, findings, &merged))
+        goto out;
+    cw_err err = cw_team_report(items, n, text, &opts, merged, &out, &d);
+    /* the action items the team owes, overdue first */
+    if (!err && (err = cw_postmortem_team_actions(items, n, text, cw_now_ms(), &actions, &d)) == CW_OK &&
+        json_object_set_new(out, "actionItems", actions))
+        err = cw_fail(&d, CW_ERR_NOMEM, "out of memory building the team report");
     if (err == CW_ERR_INVALID) /* the group exists but is no team */
         cw_resp_problem(resp, 404, "%s", d.msg);
     else if (err)
         cw_resp_error(resp, err, &d);
     else
-        cw_resp_json(resp, 200, out);
+        cw_resp_json(resp, 200, json_incref(out));
+out:
+    json_decref(out);
+    json_decref(merged);
     free(items);
     json_decref(arr);
     json_decref(findings);
@@ -292,6 +331,13 @@ static void get_ownership(cw_app *app, cw_req *req, cw_resp *resp)
     if (!catalog_snapshot(app, resp, &arr, &items, &n, &all))
         return;
     cw_ownership_opts opts = ownership_opts(app);
+    /* incident and postmortem findings depend on the time and the
+     * incidents, so they are computed afresh (no cache) */
+    json_t *merged = NULL;
+    if (!with_incident_findings(app, resp, items, n, all, &merged))
+        goto out;
+    json_decref(all);
+    all = merged;
     err = cw_ownership_filter_findings(all, &f, &kept, &d);
     if (err) {
         cw_resp_error(resp, err, &d);
@@ -301,6 +347,16 @@ static void get_ownership(cw_app *app, cw_req *req, cw_resp *resp)
     err = cw_ownership_report(kept, opts.max_components_per_team, n, &body, &d);
     if (err) {
         cw_resp_error(resp, err, &d);
+        goto out;
+    }
+    cw_postmortem_opts po = postmortem_opts(app);
+    const char *sev = cw_severity_name(po.threshold != CW_SEV_UNKNOWN ? po.threshold
+                                                                     : CW_SEV_DEFAULT_THRESHOLD);
+    if (json_object_set_new(body, "postmortemSeverity", json_string(sev)) ||
+        json_object_set_new(body, "postmortemDays",
+                            json_integer(po.days >= 0 ? po.days : CW_POSTMORTEM_DEFAULT_DAYS))) {
+        json_decref(body);
+        cw_resp_problem(resp, 500, "out of memory rendering findings");
         goto out;
     }
     /* grows with the catalog: written as the client reads, from findings

@@ -121,6 +121,9 @@ extern const cw_route cw_routes_events[];
 extern const cw_route cw_routes_insights[];
 extern const cw_route cw_routes_hooks[];
 extern const cw_route cw_routes_locations[];
+extern const cw_route cw_routes_incidents[];
+extern const cw_route cw_routes_metrics[];
+extern const cw_route cw_routes_strategy[];
 extern const cw_route cw_routes_architecture[];
 
 /* All route tables the server dispatches over (for the OpenAPI drift test). */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "http/http_int.h"
+#include "http/metrics_strategy.h"
 #include "util/timeutil.h"
 #ifdef CONWAY_HAVE_AMQP
 #include "ingest/amqp.h"
@@ -284,6 +285,7 @@ cw_err cw_metrics_render(cw_metrics *m, cw_app *app, cw_buf *out)
 #ifdef CONWAY_HAVE_AMQP
     put_amqp(out);
 #endif
+    cw_metrics_render_strategy(app, out);
     cw_buf_printf(out, "# HELP conway_uptime_seconds Seconds since the server started.\n"
                        "# TYPE conway_uptime_seconds gauge\n"
                        "conway_uptime_seconds %.3f\n",

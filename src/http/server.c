@@ -129,6 +129,8 @@ void cw_server_config_default(cw_server_config *c)
     c->max_inflight_body = (size_t)256 << 20;
     c->header_timeout_seconds = 10;
     c->max_conns_per_ip = 64;
+    c->postmortem_severity = 0; /* critical */
+    c->postmortem_days = -1;    /* 5 */
 }
 
 size_t cw_body_limit(const cw_server_config *cfg, cw_body_kind kind)
@@ -150,6 +152,9 @@ static const cw_route *const route_tables[] = {
     cw_routes_insights,
     cw_routes_hooks,
     cw_routes_locations,
+    cw_routes_incidents,
+    cw_routes_metrics,
+    cw_routes_strategy,
     cw_routes_architecture,
 };
 
@@ -176,6 +181,9 @@ static const struct {
     {"POST", "/api/v1/hooks", CW_BODY_DOC},
     {"POST", "/api/catalog/locations", CW_BODY_DOC},
     {"POST", "/api/catalog/refresh", CW_BODY_DOC},
+    {"POST", "/api/v1/hooks/alertmanager", CW_BODY_BULK},
+    {"POST", "/api/v1/incidents/{id}/transitions", CW_BODY_DOC},
+    {"POST", "/api/v1/metrics", CW_BODY_BULK},
 };
 
 cw_body_kind cw_route_body(const cw_route *r)

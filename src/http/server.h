@@ -39,6 +39,9 @@ typedef struct {
      * when not running */
     const struct cw_locations_config *locations;
     struct cw_refresher *refresher;
+    int postmortem_severity;     /* incident-without-postmortem threshold, a
+                                    cw_severity (events/incident.h); 0 = critical */
+    int postmortem_days;         /* days before it is reported; < 0 = 5 */
 } cw_server_config;
 
 void cw_server_config_default(cw_server_config *c);

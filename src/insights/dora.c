@@ -183,9 +183,17 @@ out:
     return err;
 }
 
-/* Marks deployments failed by incidents (by artifact, else by time window). */
-static cw_err mark_incidents(const cw_dora_input *in, const cw__dep_index *ix, int64_t window_ms,
-                             bool *failed, cw_diag *d)
+/*
+ * The deployment each incident failed (the DORA failure rule, docs/dora.md):
+ * the one whose artifact it names (the latest deployment of that artifact at
+ * or before the incident started, else that artifact's earliest), else the
+ * component's latest deployment at or before the start when it is at most
+ * window_ms earlier. cause[i] is a deployment input index or -1. Used both
+ * by the change failure rate and by the incident page's "likely cause", so
+ * the two can never disagree.
+ */
+static cw_err incident_causes(const cw_dora_input *in, const cw__dep_index *ix, int64_t window_ms,
+                              long *cause, cw_diag *d)
 {
     cw_err err = CW_OK;
     cw__strmap arts = {0};
@@ -197,6 +205,7 @@ static cw_err mark_incidents(const cw_dora_input *in, const cw__dep_index *ix, i
         if (c < -1 || (c >= 0 && (size_t)c >= in->ncomponents))
             return cw_fail(d, CW_ERR_INVALID, "incidents[%zu].component: %d out of range", i, (int)c);
         named |= in->incidents[i].artifact_id != NULL;
+        cause[i] = -1;
     }
     if (named) {
         /* Deployments grouped by artifact, each group in time order. */
@@ -233,7 +242,7 @@ static cw_err mark_incidents(const cw_dora_input *in, const cw__dep_index *ix, i
         long g = inc->artifact_id && gstart ? cw__strmap_find(&arts, inc->artifact_id) : -1;
         if (g >= 0) {
             long pos = last_keyed_at_or_before(byart, gstart[g], gstart[g + 1], inc->start_ms);
-            failed[byart[pos >= 0 ? (size_t)pos : gstart[g]].idx] = true;
+            cause[i] = (long)byart[pos >= 0 ? (size_t)pos : gstart[g]].idx;
             continue;
         }
         if (inc->component < 0 || inc->start_ms == 0)
@@ -244,12 +253,40 @@ static cw_err mark_incidents(const cw_dora_input *in, const cw__dep_index *ix, i
             continue;
         size_t k = ix->order[pos];
         if (inc->start_ms - in->deployments[k].time_ms <= window_ms)
-            failed[k] = true;
+            cause[i] = (long)k;
     }
 out:
     cw__strmap_free(&arts);
     free(byart);
     free(gstart);
+    return err;
+}
+
+/* Marks deployments failed by incidents (by artifact, else by time window). */
+static cw_err mark_incidents(const cw_dora_input *in, const cw__dep_index *ix, int64_t window_ms,
+                             bool *failed, cw_diag *d)
+{
+    long *cause = malloc((in->nincidents ? in->nincidents : 1) * sizeof *cause);
+    if (!cause)
+        return cw_fail(d, CW_ERR_NOMEM, "out of memory computing DORA metrics");
+    cw_err err = incident_causes(in, ix, window_ms, cause, d);
+    for (size_t i = 0; !err && i < in->nincidents; i++)
+        if (cause[i] >= 0)
+            failed[cause[i]] = true;
+    free(cause);
+    return err;
+}
+
+cw_err cw_dora_incident_causes(const cw_dora_input *in, int failure_window_hours, long *cause,
+                               cw_diag *d)
+{
+    if (failure_window_hours < 0)
+        return cw_fail(d, CW_ERR_INVALID, "failureWindowHours: must not be negative");
+    cw__dep_index ix = {0};
+    cw_err err = cw__dep_index_build(in, &ix, d);
+    if (!err)
+        err = incident_causes(in, &ix, (int64_t)failure_window_hours * 3600000LL, cause, d);
+    cw__dep_index_free(&ix);
     return err;
 }
 

@@ -96,6 +96,19 @@ cw_err cw_dora_compute(const cw_dora_input *in, const cw_dora_params *p, cw_dora
                        cw_diag *d);
 void cw_dora_result_free(cw_dora_result *r);
 
+/*
+ * The deployment each incident failed, under exactly the rule the change
+ * failure rate uses (rules 2 and 3 of docs/dora.md): cause[i] (nincidents
+ * slots, filled by the call) is the input index of the deployment
+ * incidents[i] names by artifact, else of the component's latest
+ * deployment at or before the incident's start when it is at most
+ * failure_window_hours earlier; -1 when neither. The incident page shows it
+ * as the incident's likely cause. CW_ERR_INVALID as cw_dora_compute for a
+ * bad component index or a negative window.
+ */
+cw_err cw_dora_incident_causes(const cw_dora_input *in, int failure_window_hours, long *cause,
+                               cw_diag *d);
+
 /* Levels (standards.md §3.2: 2024 Accelerate State of DevOps clusters). */
 cw_dora_level cw_dora_level_deployment_frequency(double per_day);
 cw_dora_level cw_dora_level_lead_time(double p50_seconds);

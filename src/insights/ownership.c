@@ -15,6 +15,7 @@
 
 #include "catalog/catalog.h"
 #include "events/events.h"
+#include "insights/postmortem.h"
 #include "insights/raci.h"
 #include "util/buf.h"
 #include "util/strmap.h"
@@ -711,14 +712,23 @@ cw_err cw_ownership_filter_findings(const json_t *findings, const cw_ownership_f
     if (!json_is_array(findings))
         return cw_fail(d, CW_ERR_INVALID, "findings: must be an array");
     if (f && f->rule) {
-        bool known = false;
+        /* the answer carries the incident and postmortem findings too
+         * (insights/postmortem.h): their rules filter the same way */
+        const char *all[CW_OWNERSHIP_NRULES + CW_POSTMORTEM_NRULES];
+        size_t nall = 0;
         for (size_t i = 0; i < CW_OWNERSHIP_NRULES; i++)
-            known = known || strcmp(f->rule, cw_ownership_rules[i]) == 0;
+            all[nall++] = cw_ownership_rules[i];
+        for (size_t i = 0; i < CW_POSTMORTEM_NRULES; i++)
+            all[nall++] = cw_postmortem_rules[i];
+        qsort(all, nall, sizeof *all, cmp_cstr);
+        bool known = false;
+        for (size_t i = 0; i < nall; i++)
+            known = known || strcmp(f->rule, all[i]) == 0;
         if (!known) {
             cw_buf b;
             cw_buf_init(&b, 1024);
-            for (size_t i = 0; i < CW_OWNERSHIP_NRULES; i++)
-                (void)cw_buf_printf(&b, "%s%s", i ? ", " : "", cw_ownership_rules[i]);
+            for (size_t i = 0; i < nall; i++)
+                (void)cw_buf_printf(&b, "%s%s", i ? ", " : "", all[i]);
             char shown[72];
             snprintf(shown, sizeof shown, "%.64s", f->rule);
             for (char *p = shown; *p; p++)

@@ -8,6 +8,8 @@
 #include "store/store_history.h"
 #include "store/postgres_int.h"
 #include "store/ingest_impl.h"
+#include "store/incidents_impl.h"
+#include "store/metrics_impl.h"
 #include "store/store_rows.h"
 #include "util/log.h"
 
@@ -781,5 +783,7 @@ static const cw_store_vtable pg_vtable = {
     .events = &cw__pg_event_ops,
     .audit = &cw__pg_audit_ops,
     .ingest = &cw__pg_ingest_ops,
+    .incidents = &cw__pg_incident_ops,
+    .metrics = &cw__pg_metric_ops,
     .history = &cw__pg_history_ops,
 };

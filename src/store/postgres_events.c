@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "store/events_impl.h"
+#include "store/incidents_impl.h"
 #include "store/store_rows.h"
 #include "util/strmap.h"
 
@@ -274,6 +275,8 @@ static cw_err links_ensure_fresh(cw_pg *s, cw_diag *d)
         return err; /* read-only: show the links as last computed */
     return cw__pg_write(s, refresh_tx, NULL, d);
 }
+
+cw_err cw__pg_links_fresh(cw_pg *s, cw_diag *d) { return links_ensure_fresh(s, d); }
 
 /* ---- put ------------------------------------------------------------------------------------- */
 
@@ -595,6 +598,9 @@ static cw_err put_rows(cw__pg_conn *c, cw__event_ids *pc, cw__event_batch *const
             if (cw_strmap_get(&inserted, key.data) == (void *)1) {
                 cw_strmap_put(&inserted, key.data, (void *)2);
                 bs[b]->res.accepted++;
+                /* a new incident event updates its incident in this transaction */
+                if (row->cls == CW__EVC_INCIDENT)
+                    err = cw__pg_incident_event(c, row->body, now_ms, d);
             } else {
                 dup[rn] = 1;
             }

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "store/events_impl.h"
+#include "store/incidents_impl.h"
 #include "store/store_rows.h"
 #include "util/strmap.h"
 
@@ -245,6 +246,8 @@ static cw_err links_ensure_fresh(cw_sqlite *s, cw_diag *d)
     return cw__sqlite_write_end(s, c, err, d);
 }
 
+cw_err cw__sqlite_links_fresh(cw_sqlite *s, cw_diag *d) { return links_ensure_fresh(s, d); }
+
 /* ---- put --------------------------------------------------------------------------------------- */
 
 static cw_err lookup_or_insert(cw__sqlite_conn *c, const char *select_sql, const char *insert_sql,
@@ -380,6 +383,9 @@ static cw_err put_batch(cw__sqlite_conn *c, cw__event_ids *pc, cw__event_batch *
     for (size_t i = 0; !err && i < b->n; i++) {
         bool stored = false, differs = false;
         err = put_row(c, pc, ins, &b->rows[i], now_ms, &stored, &b->diag);
+        /* a new incident event updates its incident in this transaction */
+        if (!err && stored && b->rows[i].cls == CW__EVC_INCIDENT)
+            err = cw__sqlite_incident_event(c, b->rows[i].body, now_ms, &b->diag);
         if (!err && !stored)
             err = body_differs(c, &b->rows[i], &differs, &b->diag);
         if (err)

@@ -212,7 +212,82 @@ const cw__sqlite_migration cw__sqlite_migrations[] = {
      "  PRIMARY KEY (location_id, entity_key)"
      ") WITHOUT ROWID;"
      "CREATE INDEX location_entities_by_key ON location_entities (entity_key);"},
-    {7, "findings history",
+    {7, "incidents",
+     /* one row per incident (source, subject id), derived from incident
+      * events in their own transaction (store_incidents.h); state and
+      * times as the lifecycle left them */
+     "CREATE TABLE incidents ("
+     "  id INTEGER PRIMARY KEY,"
+     "  source TEXT NOT NULL,"
+     "  subject_id TEXT NOT NULL,"
+     "  group_key TEXT,"                     /* Alertmanager groupKey */
+     "  title TEXT,"
+     "  severity TEXT,"                      /* critical|high|warning|low|info */
+     "  severity_raw TEXT,"                  /* as the tool wrote it */
+     "  state TEXT NOT NULL CHECK (state IN ('triggered', 'acknowledged', 'mitigated',"
+     "   'resolved', 'closed')),"
+     "  start_ms INTEGER NOT NULL,"          /* detected, else the first event */
+     "  detected_ms INTEGER,"
+     "  resolved_ms INTEGER,"
+     "  service_id TEXT,"                    /* linked like events (event_links) */
+     "  artifact_id TEXT,"
+     "  environment TEXT,"
+     "  created_ms INTEGER NOT NULL,"
+     "  updated_ms INTEGER NOT NULL,"
+     "  UNIQUE (source, subject_id)"
+     ");"
+     "CREATE INDEX incidents_by_start ON incidents (start_ms, id);"
+     "CREATE INDEX incidents_by_group ON incidents (group_key, id) WHERE group_key IS NOT NULL;"
+     "CREATE INDEX incidents_by_service ON incidents (service_id);"
+     "CREATE INDEX incidents_by_subject ON incidents (subject_id);"
+     /* events and alerts once each (ref); transitions and notes have none */
+     "CREATE TABLE incident_timeline ("
+     "  id INTEGER PRIMARY KEY,"
+     "  incident_id INTEGER NOT NULL REFERENCES incidents(id),"
+     "  at_ms INTEGER NOT NULL,"
+     "  kind TEXT NOT NULL CHECK (kind IN ('event', 'alert', 'transition', 'note')),"
+     "  actor TEXT,"
+     "  from_state TEXT,"
+     "  to_state TEXT,"
+     "  text TEXT,"
+     "  ref TEXT,"
+     "  UNIQUE (incident_id, kind, ref)"
+     ");"
+     "CREATE INDEX incident_timeline_by_time ON incident_timeline (incident_id, at_ms, id);"
+     "CREATE TABLE incident_alerts ("
+     "  incident_id INTEGER NOT NULL REFERENCES incidents(id),"
+     "  fingerprint TEXT NOT NULL,"
+     "  status TEXT NOT NULL CHECK (status IN ('firing', 'resolved')),"
+     "  starts_ms INTEGER NOT NULL,"
+     "  ends_ms INTEGER,"
+     "  labels TEXT NOT NULL,"               /* JSON object */
+     "  annotations TEXT,"                   /* JSON object */
+     "  generator_url TEXT,"
+     "  updated_ms INTEGER NOT NULL,"
+     "  PRIMARY KEY (incident_id, fingerprint)"
+     ") WITHOUT ROWID;"
+     /* incident events stored before this table: derived once (0 = to do);
+      * a database without any has nothing to derive (1 = done) */
+     "INSERT INTO cw_meta (name, value) SELECT 'incidents_backfill',"
+     " CASE WHEN EXISTS (SELECT 1 FROM events WHERE cls = 3) THEN 0 ELSE 1 END;"},
+    {8, "metric series and samples",
+     /* a series is a name and its canonical label set; a sample is only
+      * (series, time, value), keyed for the step aggregates of a query
+      * (store_metrics.h) */
+     "CREATE TABLE metric_series ("
+     "  id INTEGER PRIMARY KEY,"
+     "  name TEXT NOT NULL,"
+     "  labels TEXT NOT NULL,"               /* {"a":"x"}: keys sorted, compact */
+     "  created_ms INTEGER NOT NULL,"
+     "  UNIQUE (name, labels)"
+     ");"
+     "CREATE TABLE metric_samples ("
+     "  series_id INTEGER NOT NULL,"
+     "  t INTEGER NOT NULL,"                 /* Unix ms */
+     "  v REAL NOT NULL,"
+     "  PRIMARY KEY (series_id, t)"
+     ") WITHOUT ROWID;"},
+    {9, "findings history",
      /* issue 12: one claim row per day snapshotted (store_history.h), and
       * the day's counts of every kind of finding, per scope ("org" or an
       * owner key) */

@@ -44,6 +44,15 @@ cw_err cw_store_open(const char *url, const cw_store_options *opt, cw_store **ou
                        "database: this conway was built without PostgreSQL (libpq); "
                        "use a SQLite file path");
 #endif
+    } else if (strstr(url, "://")) {
+        /* "mysql://…", "sqlite:///x.db": a URL of a kind conway does not
+         * speak would otherwise become a SQLite file of that odd name */
+        const char *colon = strchr(url, ':');
+        return cw_fail(d, CW_ERR_UNSUPPORTED,
+                       "database: unsupported URL scheme '%.*s': give a SQLite file path "
+                       "(conway.db, /var/lib/conway/conway.db) or a postgres:// or "
+                       "postgresql:// URL",
+                       (int)(colon - url > 32 ? 32 : colon - url), url);
     } else if (!strcmp(url, ":memory:") || !strncmp(url, "file:", 5)) {
         return cw__sqlite_open(url, opt, out, d); /* refused there */
     } else {

@@ -94,6 +94,8 @@ typedef struct cw_store_backup_ops {
 /* Domains declared in their own headers (events_impl.h, store_audit.h). */
 struct cw_store_event_ops;
 struct cw_store_audit_ops;
+struct cw_store_incident_ops;
+struct cw_store_metric_ops;   /* metrics_impl.h */
 
 struct cw_store_vtable {
     const char *backend;                        /* "sqlite", "postgres" */
@@ -104,6 +106,8 @@ struct cw_store_vtable {
     const struct cw_store_audit_ops *audit;     /* audit log */
     const cw_store_backup_ops *backup;          /* online backup (PostgreSQL: unsupported) */
     const struct cw_store_ingest_ops *ingest;   /* webhooks, locations (ingest_impl.h) */
+    const struct cw_store_incident_ops *incidents; /* incidents (store_incidents.h) */
+    const struct cw_store_metric_ops *metrics;  /* metric series (store_metrics.h) */
     const struct cw_store_history_ops *history; /* daily findings counts (store_history.h) */
 };
 

@@ -121,7 +121,7 @@ export async function startServer({ db, publicRead = true, args = [], imports = 
     // Creates a token with the CLI (works while the server runs).
     token(role, { team, name, sources = [] } = {}) {
       const a = ['token', 'create', '--db', dbPath, '--role', role];
-      if (team) a.push('--team', team);
+      if (team) a.push('--team', team, '--allow-missing-team');
       if (name) a.push('--name', name);
       for (const s of sources) a.push('--source', s);
       const r = conway(a);

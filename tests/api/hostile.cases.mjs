@@ -337,6 +337,25 @@ export function hostileCases() {
     { name: 'events from is not a date', path: '/api/v1/events?from=yesterday', status: 400, detail: /'from'/ },
   );
 
+  // ---- incidents (issue #13) ---------------------------------------------------------------
+  const AM = (alerts) => J({ version: '4', groupKey: '{}:{alertname="Hostile"}', status: 'firing', alerts });
+  const AL = { status: 'firing', labels: { alertname: 'Hostile' }, startsAt: '2024-01-01T00:00:00Z' };
+  const am = (name, body, more = {}) => ({ name, method: 'POST', path: '/api/v1/hooks/alertmanager', body, ...more });
+  cases.push(
+    am('Alertmanager payload nested 5000 deep', AM([{ ...AL, deep: [] }]).replace('"deep":[]', '"deep":' + '['.repeat(5000) + ']'.repeat(5000)), { status: 400, detail: /./ }),
+    am('Alertmanager payload with 5001 alerts', AM(Array.from({ length: 5001 }, () => AL)), { status: 413, detail: /alerts: 5001 alerts/ }),
+    am('Alertmanager label that is an object', AM([{ ...AL, labels: { service: { $ne: 1 } } }]), { status: 400, detail: /alerts\[0\]\.labels\.service/ }),
+    am('Alertmanager label with invalid UTF-8', Buffer.from(AM([AL]).replace('Hostile"}', 'Hostile\xff"}'), 'latin1'), { status: 400, detail: /body/ }),
+    am('Alertmanager payload sent by a viewer', AM([AL]), { token: 'viewer', status: 403, detail: /needs 'ingest'/ }),
+    { name: 'SQL in the incidents state filter', path: `/api/v1/incidents?state=${encodeURIComponent("open' OR 1=1 --")}`, status: 400, detail: /'state'/ },
+    { name: 'SQL in the incidents scope', path: `/api/v1/incidents?scope=${encodeURIComponent("x' OR 1=1 --")}`, status: [400, 404], detail: /scope/ },
+    { name: 'incident id with SQL', path: `/api/v1/incidents/${encodeURIComponent('1 OR 1=1')}`, status: 400, detail: /incident id/ },
+    { name: 'incident id beyond 64 bits', path: '/api/v1/incidents/99999999999999999999999', status: 400, detail: /incident id/ },
+    { name: 'bad incidents cursor', path: '/api/v1/incidents?cursor=aTE6OjE', status: 400, detail: /cursor/ },
+    { name: 'incident transition by a viewer', method: 'POST', path: '/api/v1/incidents/1/transitions', body: J({ to: 'closed' }), token: 'viewer', status: 403, detail: /needs 'editor'/ },
+    { name: 'incident transition with a note of 5000 bytes', method: 'POST', path: '/api/v1/incidents/1/transitions', body: J({ note: 'x'.repeat(5000) }), status: 400, detail: /note/ },
+  );
+
   // ---- bad tokens ----------------------------------------------------------------------
   cases.push(
     put('write without a token', J(ENTITY('hostile-x')), { token: null, status: 401, detail: /bearer token/ }),
@@ -403,6 +422,22 @@ export function hostileCases() {
     { name: 'Backstage list with the largest limit', path: '/api/catalog/entities?limit=100000000', status: 200 },
     { name: 'by-refs with 10000 refs (streamed)', method: 'POST', path: '/api/catalog/entities/by-refs', body: J({ entityRefs: Array.from({ length: 10000 }, (_, i) => `component:default/hostile-ref-${i}`) }), status: 200 },
     { name: 'events page of 1000', path: '/api/v1/events?limit=1000', status: 200 },
+  );
+
+  // ---- metric samples (POST /api/v1/metrics) -----------------------------------------
+  const metrics = (name, body, more = {}) => ({ name, method: 'POST', path: '/api/v1/metrics', body, type: 'text/plain', ...more });
+  cases.push(
+    metrics('samples announcing more than --max-body', '', { ...announce((1 << 20) + 1), status: 413, detail: /exceeds the limit of 1048576 bytes/ }),
+    metrics('viewer posting samples', 'a 1\n', { token: 'viewer', status: 403, detail: /needs 'ingest'/ }),
+    metrics('a NUL in the text format', 'a 1\nb\u0000 2\n', { status: 400, detail: /^line 2: a NUL character$/ }),
+    metrics('a label value of 100,000 bytes', `a{x="${'v'.repeat(100000)}"} 1\n`, { status: 400, detail: /^line 1, column 5: expected a quoted label value/ }),
+    metrics('33 labels', `a{${Array.from({ length: 33 }, (_, i) => `l${i}="v"`).join(',')}} 1\n`, { status: 413, detail: /more than 32 labels/ }),
+    metrics('a metric name of invalid UTF-8 quoted', Buffer.from('{"\xff\xfe"} 1\n', 'latin1'), { status: 400, detail: /^line 1: name '.*': must be 1 to 200 characters of UTF-8/ }),
+    metrics('OpenMetrics without # EOF', 'a 1\n', { type: 'application/openmetrics-text', status: 400, detail: /# EOF/ }),
+    metrics('JSON nested 10,000 deep', '['.repeat(10000) + ']'.repeat(10000), { type: 'application/json', status: 400 }),
+    metrics('samples as XML', '<a/>', { type: 'application/xml', status: 415, detail: /not accepted/ }),
+    { name: 'a metric query with 40 labels', path: `/api/v1/metrics/x?labels=${encodeURIComponent(Array.from({ length: 40 }, (_, i) => `l${i}="v"`).join(','))}`, status: 400, detail: /more than 32 labels/ },
+    { name: 'a metric query for one point per millisecond of a year', path: '/api/v1/metrics/x?step=1ms&from=2024-01-01T00:00:00Z&to=2025-01-01T00:00:00Z', status: 400, detail: /at most 11000 points/ },
   );
   return cases;
 }

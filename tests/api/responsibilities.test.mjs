@@ -87,7 +87,7 @@ describe('the demo organisation', () => {
       ...PAYMENTS.map((c) => `no-accountable component:default/${c}`), 'shared-resource-owner resource:default/legacy-users-db']);
     const s = (await srv.json('/api/v1/insights/ownership?team=team-content')).body.summary;
     assert.deepEqual([s.error, s.warning, s.total], [4, 1, 5]);
-    assertProblem(await srv.json('/api/v1/insights/ownership?rule=nope'), 400, /rule: unknown rule "nope"; known rules: link-key-conflict, location-unreachable, no-accountable, orphan-entity, orphan-user/);
+    assertProblem(await srv.json('/api/v1/insights/ownership?rule=nope'), 400, /rule: unknown rule "nope"; known rules: action-overdue, .*link-key-conflict, location-unreachable, no-accountable, orphan-entity, orphan-user/);
     assertProblem(await srv.json('/api/v1/insights/ownership?severity=fatal'), 400, /severity/);
     assertProblem(await srv.json('/api/v1/insights/ownership?team=a:b:c'), 400, /team: .*not a Group/);
     assertProblem(await srv.json('/api/v1/insights/ownership?team=user:default/kim.larsen'), 400, /team: .*not a Group/);

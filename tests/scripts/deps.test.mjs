@@ -32,7 +32,7 @@ esac`,
 };
 
 // Runs a copy of deps.sh (in a folder without tests/, so npm is not asked).
-function runDeps({ installed, running }) {
+function runDeps({ installed, running, args = [] }) {
   const dir = mkdtempSync(join(tmpdir(), 'conway-deps-'));
   try {
     const bin = join(dir, 'bin');
@@ -45,7 +45,7 @@ function runDeps({ installed, running }) {
     copyFileSync(join(repoRoot, 'scripts', 'deps.sh'), join(dir, 'scripts', 'deps.sh'));
     const log = join(dir, 'log');
     writeFileSync(log, '');
-    const r = spawnSync('bash', [join(dir, 'scripts', 'deps.sh')], {
+    const r = spawnSync('bash', [join(dir, 'scripts', 'deps.sh'), ...args], {
       encoding: 'utf8',
       env: { PATH: `${bin}:/usr/bin:/bin`, HOME: dir, STUB_LOG: log, STUB_INSTALLED: installed.join(' '), STUB_RUNNING: running.join(' ') },
     });
@@ -87,9 +87,26 @@ test('both servers installed by this run are stopped', () => {
   assert.deepEqual(r.stops.sort(), ['postgresql', 'rabbitmq-server']);
 });
 
+test('prometheus missing: installed, and its service (started by the install) stopped', () => {
+  const r = runDeps({ installed: without('prometheus'), running: ['postgresql', 'rabbitmq-server'] });
+  assert.match(r.installs[0], / prometheus$/);
+  assert.deepEqual(r.stops, ['prometheus']);
+});
+
 test('the postgresql package missing while a PostgreSQL already runs: it keeps running', () => {
   // e.g. postgresql-15 installed without the metapackage, serving the user's data
   const r = runDeps({ installed: without('postgresql'), running: ['postgresql'] });
   assert.match(r.installs[0], / postgresql$/);
+  assert.deepEqual(r.stops, []);
+});
+
+test('--run (make deps-run) installs only what building and running needs: no server, browser or test tool', () => {
+  const r = runDeps({ installed: [], running: [], args: ['--run'] });
+  assert.equal(r.installs.length, 1);
+  const pkgs = r.installs[0].split(/\s+/).slice(4);
+  for (const p of ['build-essential', 'cmake', 'libmicrohttpd-dev', 'libsqlite3-dev', 'libcurl4-openssl-dev', 'libsystemd-dev']) assert.ok(pkgs.includes(p), p);
+  for (const p of ['postgresql', 'rabbitmq-server', 'chromium', 'valgrind', 'clang', 'wrk', 'nodejs', 'npm']) assert.ok(!pkgs.includes(p), p);
+  assert.ok(pkgs.length <= 13, `${pkgs.length} packages`);
+  assert.ok(pkgs.every((p) => ALL.includes(p)), 'a subset of what make deps installs');
   assert.deepEqual(r.stops, []);
 });

@@ -317,6 +317,62 @@ static void test_incident_failure_window(void **state)
     cw_dora_result_free(&r);
 }
 
+/* The incident page's "likely cause" is the deployment the change failure
+ * rate counts as failed: the same rule, one function. */
+static void test_incident_causes(void **state)
+{
+    (void)state;
+    cw_dora_deployment deps[] = {
+        {0, ts("2024-05-02T10:00:00Z"), "pkg:a@1", NULL, NULL, 0}, /* 0 */
+        {0, ts("2024-05-05T10:00:00Z"), "pkg:a@2", NULL, NULL, 0}, /* 1 */
+        {0, ts("2024-05-08T10:00:00Z"), "pkg:a@1", NULL, NULL, 0}, /* 2: a@1 again */
+        {1, ts("2024-05-02T10:00:00Z"), "pkg:b@1", NULL, NULL, 0}, /* 3 */
+    };
+    cw_dora_incident inc[] = {
+        /* names a@2 long after: that deployment, whatever came since */
+        {"named", 0, ts("2024-05-20T10:00:00Z"), 0, "pkg:a@2"},
+        /* names a@1 after its second deployment: the latest at or before */
+        {"named-twice", 0, ts("2024-05-09T10:00:00Z"), 0, "pkg:a@1"},
+        /* names a@1 before any deployment of it: its earliest */
+        {"named-early", 0, ts("2024-05-01T10:00:00Z"), 0, "pkg:a@1"},
+        /* no artifact, 23 h after deployment 1 */
+        {"window", 0, ts("2024-05-06T09:00:00Z"), 0, NULL},
+        /* exactly 24 h after deployment 2: still inside */
+        {"edge", 0, ts("2024-05-09T10:00:00Z"), 0, NULL},
+        /* 25 h after deployment 2: none */
+        {"late", 0, ts("2024-05-09T11:00:00Z"), 0, NULL},
+        /* an artifact never deployed: falls back to the window (2 h after 3) */
+        {"unknown-art", 1, ts("2024-05-02T12:00:00Z"), 0, "pkg:zzz"},
+        /* no component, no artifact: none */
+        {"nocomp", -1, ts("2024-05-02T11:00:00Z"), 0, NULL},
+        /* before the component's first deployment: none */
+        {"early", 1, ts("2024-05-01T10:00:00Z"), 0, NULL},
+    };
+    long want[] = {1, 2, 0, 1, 2, -1, 3, -1, -1};
+    cw_dora_input in = {.ncomponents = 2, .deployments = deps, .ndeployments = 4,
+                        .incidents = inc, .nincidents = 9};
+    long cause[9];
+    cw_diag d = {""};
+    assert_int_equal(cw_dora_incident_causes(&in, 24, cause, &d), CW_OK);
+    for (size_t i = 0; i < 9; i++)
+        if (cause[i] != want[i])
+            fail_msg("%s: cause %ld, want %ld", inc[i].incident_id, cause[i], want[i]);
+    /* the failure rate counts exactly the deployments that are some cause */
+    cw_dora_result r = run(&in, may());
+    assert_int_equal(r.failed_deployments, 4);
+    cw_dora_result_free(&r);
+    /* a shorter window drops the time-rule causes, not the named ones */
+    assert_int_equal(cw_dora_incident_causes(&in, 12, cause, &d), CW_OK);
+    long want12[] = {1, 2, 0, -1, -1, -1, 3, -1, -1};
+    for (size_t i = 0; i < 9; i++)
+        if (cause[i] != want12[i])
+            fail_msg("12 h, %s: cause %ld, want %ld", inc[i].incident_id, cause[i], want12[i]);
+    assert_int_equal(cw_dora_incident_causes(&in, -1, cause, &d), CW_ERR_INVALID);
+    inc[0].component = 7;
+    assert_int_equal(cw_dora_incident_causes(&in, 24, cause, &d), CW_ERR_INVALID);
+    assert_non_null(strstr(d.msg, "incidents[0].component"));
+}
+
 static void test_daily_buckets_across_midnight(void **state)
 {
     (void)state;
@@ -695,6 +751,7 @@ int main(void)
         cmocka_unit_test(test_rollback_then_redeploy),
         cmocka_unit_test(test_incidents_naming_artifacts),
         cmocka_unit_test(test_incident_failure_window),
+        cmocka_unit_test(test_incident_causes),
         cmocka_unit_test(test_daily_buckets_across_midnight),
         cmocka_unit_test(test_levels_at_boundaries),
         cmocka_unit_test(test_json_shape),

@@ -261,6 +261,9 @@ export const api = {
   events: (params, opts) => getOptional('/api/v1/events', withQuery('/api/v1/events', params), opts),
   team: (ns, name, opts) => getOptional('/api/v1/teams/{namespace}/{name}',
     `/api/v1/teams/${enc(ns)}/${enc(name)}`, opts),
+  strategy: (params, opts) => getOptional('/api/v1/strategy', withQuery('/api/v1/strategy', params), opts),
   raci: (kind, ns, name, opts) => getOptional('/api/v1/raci/{kind}/{namespace}/{name}',
     `/api/v1/raci/${enc(kind.toLowerCase())}/${enc(ns)}/${enc(name)}`, opts),
+  incidents: (params, opts) => getOptional('/api/v1/incidents', withQuery('/api/v1/incidents', params), opts),
+  incident: (id, opts) => getOptional('/api/v1/incidents/{id}', `/api/v1/incidents/${enc(id)}`, opts),
 };

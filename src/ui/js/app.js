@@ -8,8 +8,10 @@ import * as architecture from './pages/architecture.js';
 import * as catalog from './pages/catalog.js';
 import * as entity from './pages/entity.js';
 import * as graph from './pages/graph.js';
+import * as incidents from './pages/incidents.js';
 import * as insights from './pages/insights.js';
 import * as overview from './pages/overview.js';
+import * as strategy from './pages/strategy.js';
 import * as team from './pages/team.js';
 
 const ROUTES = [
@@ -21,6 +23,9 @@ const ROUTES = [
   { re: /^\/insights\/(ownership|coupling|undeployed)\/?$/, page: insights, names: ['view'] },
   { re: /^\/insights\/architecture\/?$/, page: architecture, section: 'architecture' },
   { re: /^\/graph\/([^/]+)\/([^/]+)\/([^/]+)\/?$/, page: graph, section: 'architecture', names: ['kind', 'namespace', 'name'] },
+  { re: /^\/incidents\/?$/, page: incidents, section: 'incidents' },
+  { re: /^\/incidents\/(\d+)\/?$/, page: incidents, section: 'incidents', names: ['id'] },
+  { re: /^\/strategy\/?$/, page: strategy, section: 'strategy' },
 ];
 
 let controller = null;

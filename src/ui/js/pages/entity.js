@@ -10,6 +10,7 @@ import { errorNotice, loadInto } from '../panel.js';
 import { dependencyDiagram, relationList, relationsOf } from '../relations.js';
 import { graphPath } from './graph.js';
 import { catalogUrl } from './catalog.js';
+import { openIncidentBanner, postmortemSections } from './incidents.js';
 
 const DORA_KINDS = new Set(['component', 'system', 'group']);
 const RACI_KINDS = new Set(['component', 'system', 'domain']);
@@ -43,7 +44,9 @@ function keyValueTable(caption, obj, empty) {
 // Spec fields not already shown in the summary, flattened one level.
 function specRows(spec) {
   const skip = new Set(['owner', 'system', 'domain', 'type', 'lifecycle', 'dependsOn', 'providesApis',
-    'consumesApis', 'subcomponentOf', 'memberOf', 'children', 'parent', 'definition']);
+    'consumesApis', 'subcomponentOf', 'memberOf', 'children', 'parent', 'definition',
+    // a Postmortem's fields have their own sections
+    'incidents', 'summary', 'impact', 'timeline', 'whys', 'contributingFactors', 'lessons', 'actionItems']);
   const rows = [];
   for (const [k, v] of Object.entries(spec || {})) {
     if (skip.has(k)) continue;
@@ -155,12 +158,16 @@ export async function render(main, ctx) {
   const system = relationsOf(entity, 'partOf').find((r) => r.kind === 'system') || (spec.system ? parseRef(spec.system, 'system', ns) : null);
   const domain = relationsOf(entity, 'partOf').find((r) => r.kind === 'domain') || (spec.domain ? parseRef(spec.domain, 'domain', ns) : null);
   const title = md.title || md.name;
+  // a component with an open incident says so at the top
+  const bannerBox = h('div', { class: 'incident-banners', id: 'incident-banners' });
+  if (kindLc === 'component') openIncidentBanner(bannerBox, ref, { signal });
 
   main.append(
     h('nav', { 'aria-label': 'Breadcrumb', class: 'breadcrumb' }, h('ol', null,
       h('li', null, h('a', { href: '/catalog', 'data-nav': '' }, 'Catalog')),
       h('li', null, h('a', { href: catalogUrl({ kind: entity.kind }), 'data-nav': '' }, String(entity.kind))),
       h('li', null, h('span', { 'aria-current': 'page' }, displayRef(ref))))),
+    kindLc === 'component' ? bannerBox : null,
     h('header', { class: 'page-header' },
       h('h1', { tabindex: -1 }, title),
       h('p', { class: 'subtitle' }, `${entity.kind} · ${ns}/${md.name}`,
@@ -182,6 +189,8 @@ export async function render(main, ctx) {
       ['Reference', h('code', null, ref)],
       ['UID', md.uid ? h('code', null, String(md.uid)) : null],
     ])));
+
+  if (kindLc === 'postmortem') main.append(...postmortemSections(entity, { signal }));
 
   main.append(section('Links', 'links', linksBlock(md.links)));
 

@@ -11,6 +11,7 @@ import { relationsOf } from '../relations.js';
 import { catalogUrl } from './catalog.js';
 import { tagList } from './entity.js';
 import { graphPath } from './graph.js';
+import { actionItemsTable } from './incidents.js';
 
 const PAGE = 100;
 
@@ -166,6 +167,7 @@ export async function render(main, ctx) {
         teamType ? ` · ${teamType}` : '', ` · ${namespace}/${md.name}`),
       tagList(md.tags),
       h('p', null, h('a', { href: refPath(ref, { preferTeam: false }), 'data-nav': '' }, 'Entity details (annotations, relations)'),
+        ' · ', h('a', { href: `/strategy?scope=${encodeURIComponent(ref)}`, 'data-nav': '', id: 'team-strategy-link' }, 'Goals, hypotheses and decisions'),
         ' · ', h('a', { href: graphPath(ref, 1), 'data-nav': '' }, 'Dependency graph of what it owns'))));
 
   const noPair = !pm || !lead;
@@ -197,12 +199,21 @@ export async function render(main, ctx) {
       : teamError ? errorNotice(teamError, 'team duties')
         : notice('empty', `This group is not a team (spec.type ${group.spec?.type || 'missing'}): no team report.`)));
 
+  if (team && Array.isArray(team.actionItems)) {
+    const late = team.actionItems.filter((a) => a.overdue).length;
+    main.append(section('Open action items', 'action-items',
+      h('p', { class: 'muted' }, 'Postmortem action items this team or its members still owe, overdue first.',
+        late ? h('strong', { class: 'flag' }, ` ${late} overdue.`) : null),
+      team.actionItems.length ? actionItemsTable(team.actionItems, 'Open action items of this team', { withPostmortem: true })
+        : notice('empty', 'This team owes no postmortem action items.')));
+  }
+
   const doraBox = h('div');
   main.append(section('Delivery performance (DORA)', 'delivery', doraBox));
   loadDora(doraBox, ref, { signal });
 
   const findBox = h('div');
-  main.append(section('Ownership findings', 'team-findings', findBox));
+  main.append(section('Findings', 'team-findings', findBox));
   // The team report carries the team's findings; otherwise ask for them.
   loadInto(findBox, 'ownership findings', async () =>
     findingsTable(Array.isArray(team?.findings) ? team.findings : findingsOf(await api.ownership({ team: ref }, { signal })),
