@@ -419,7 +419,9 @@ int cw_cmd_serve(int argc, char **argv)
     }
     cw_findings_cfg fcfg = {.arch = &cfg.arch,
                             .max_components_per_team = cfg.max_components_per_team,
-                            .production_env = cfg.production_env};
+                            .production_env = cfg.production_env,
+                            .postmortem_severity = cfg.postmortem_severity,
+                            .postmortem_days = cfg.postmortem_days};
     if (snapshot_every && cw_snapshotter_start(store, &fcfg, snapshot_every, &snap, &d)) {
         fprintf(stderr, "conway serve: %s\n", d.msg);
         goto out;

@@ -25,6 +25,7 @@
 #include "insights/architecture.h"
 #include "insights/graph.h"
 #include "insights/ownership.h"
+#include "insights/postmortem.h"
 #include "store/store_history.h"
 #include "util/timeutil.h"
 
@@ -398,6 +399,9 @@ static bool known_rule(const char *rule)
     for (size_t i = 0; i < CW_OWNERSHIP_NRULES; i++)
         if (!strcmp(rule, cw_ownership_rules[i]))
             return true;
+    for (size_t i = 0; i < CW_POSTMORTEM_NRULES; i++)
+        if (!strcmp(rule, cw_postmortem_rules[i]))
+            return true;
     return false;
 }
 
@@ -436,8 +440,8 @@ static void get_history(cw_app *app, cw_req *req, cw_resp *resp)
     char scope_key[CW_REF_MAX] = "org";
     int64_t today = cw_day_of_ms(cw_now_ms()), from, to;
     if (rule && !known_rule(rule)) {
-        cw_resp_problem(resp, 400, "query parameter 'rule': '%.64s' is no ownership or "
-                        "architecture rule", rule);
+        cw_resp_problem(resp, 400, "query parameter 'rule': '%.64s' is no ownership, "
+                        "postmortem or architecture rule", rule);
         return;
     }
     if (scope && strcmp(scope, "org") != 0) {

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "catalog/catalog.h"
+#include "http/api_incidents.h"
 #include "insights/coupling.h"
 #include "insights/delivery.h"
 #include "insights/ownership.h"
@@ -243,7 +244,8 @@ cw_err cw_findings_snapshot(cw_store *s, const cw_findings_cfg *cfg, int64_t now
     cw_err err = cw_store_history_has(s, day, &has, d);
     if (err || has)
         return err;
-    json_t *all = NULL, *trains = NULL, *own = NULL, *arch = NULL, *tally = json_object();
+    json_t *all = NULL, *trains = NULL, *own = NULL, *pm = NULL, *arch = NULL;
+    json_t *tally = json_object();
     json_t **items = NULL;
     cw_graph *g = NULL;
     cw_counts c = {0};
@@ -267,7 +269,14 @@ cw_err cw_findings_snapshot(cw_store *s, const cw_findings_cfg *cfg, int64_t now
     }
     for (size_t i = 0; i < n; i++)
         items[i] = json_array_get(all, i);
+    cw_postmortem_opts po = {.threshold = cfg ? (cw_severity)cfg->postmortem_severity : CW_SEV_UNKNOWN,
+                             .days = cfg ? cfg->postmortem_days : -1,
+                             .now_ms = now_ms};
     err = cw_ownership_check(items, n, &oo, &own, d);
+    if (!err)
+        err = cw_incident_findings(s, items, n, &po, &pm, NULL, d);
+    if (!err)
+        err = cw_counts_add(tally, "postmortem", pm, d);
     if (!err)
         err = cw_architecture_compute(items, n, trains, cfg ? cfg->arch : NULL, &g, &arch, d);
     if (!err)
@@ -284,6 +293,7 @@ out:
     cw_counts_free(&c);
     cw_graph_free(g);
     json_decref(arch);
+    json_decref(pm);
     json_decref(own);
     free(items);
     json_decref(trains);
