@@ -396,6 +396,41 @@ test('the real binary imports the whole demo organisation without a rejection', 
   }
 });
 
+test('conway check architecture finds each architecture smell of the demo, and only those', { skip: !haveBin && 'CONWAY_BIN not set' }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'conway-demo-arch-'));
+  try {
+    const db = join(dir, 'demo.db');
+    const files = readdirSync(ORG).filter((f) => f.endsWith('.yaml')).map((f) => join(ORG, f));
+    const imp = spawnSync(BIN, ['import', '--db', db, ...files], { encoding: 'utf8' });
+    assert.ok(imp.status === 0 || imp.status === 1, imp.stderr);
+    // the release train comes from the delivery history
+    const hist = spawnSync(process.execPath, [join(HERE, 'generate-history.mjs')], { encoding: 'utf8', maxBuffer: 256 << 20 });
+    assert.equal(hist.status, 0, hist.stderr);
+    const ev = spawnSync(BIN, ['events', 'import', '--db', db, '--quiet', '-'], { input: hist.stdout, encoding: 'utf8', maxBuffer: 64 << 20 });
+    assert.equal(ev.status, 0, ev.stderr);
+    const r = spawnSync(BIN, ['check', 'architecture', '--db', db, '--json'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    assert.equal(r.status, 1, r.stderr); // the cycle and the shared database are errors
+    const { findings } = JSON.parse(r.stdout);
+    const byRule = (rule) => findings.filter((f) => f.rule === rule);
+    // a dependency cycle of three components
+    assert.deepEqual(byRule('dependency-cycle').map((f) => f.cycle), [[
+      'component:default/listening-history-service', 'component:default/playlist-service', 'component:default/recommendation-service']]);
+    // a shared database written by two teams
+    assert.deepEqual(byRule('shared-datastore').map((f) => [f.entityRef, f.severity, f.writerTeams]), [[
+      'resource:default/legacy-users-db', 'error', ['group:default/team-commerce', 'group:default/team-growth']]]);
+    // a spread team
+    assert.deepEqual(byRule('team-spread').map((f) => [f.entityRef, f.numbers.systems, f.numbers.domains]), [['group:default/team-growth', 4, 3]]);
+    // a release train across teams
+    assert.deepEqual(byRule('cross-team-release-train').map((f) => f.teams), [['group:default/team-commerce', 'group:default/team-playback']]);
+    // a production component on a deprecated one
+    assert.deepEqual(byRule('deprecated-dependency').map((f) => f.entities), [['component:default/payout-exporter', 'component:default/royalty-batch-legacy']]);
+    assert.deepEqual(byRule('cross-team-dependency').map((f) => f.entityRef), ['group:default/team-growth', 'group:default/team-playback', 'group:default/team-recommendations']);
+    assert.equal(findings.length, 8);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 function freePort() {
   return new Promise((res, rej) => {
     const s = createServer();
