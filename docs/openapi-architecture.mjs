@@ -51,7 +51,7 @@ const edge = {
   },
 };
 
-const OWNERSHIP_RULES = ['link-key-conflict', 'location-unreachable', 'no-accountable', 'orphan-entity', 'orphan-user', 'owner-is-user', 'owner-missing', 'shared-resource-owner', 'team-overload', 'team-without-members',
+const OWNERSHIP_RULES = ['heartbeat-down', 'heartbeat-without-target', 'link-key-conflict', 'location-unreachable', 'no-accountable', 'orphan-entity', 'orphan-user', 'owner-is-user', 'owner-missing', 'shared-resource-owner', 'team-overload', 'team-without-members', 'untested-backup',
   'action-overdue', 'action-owner-not-accountable', 'action-owner-unknown', 'incident-without-postmortem', 'postmortem-without-actions'];
 const date = { type: 'string', format: 'date' };
 
@@ -59,7 +59,7 @@ export const paths = {
   '/api/v1/insights/history': {
     get: {
       operationId: 'getFindingsHistory', tags: ['insights'], security: readSec,
-      summary: 'How many ownership (with incident and postmortem) and architecture findings there were per day: each server takes a snapshot of the counts once a day (the first instance to claim the day in the database stores it). Days without a snapshot are left out; a day with no findings has zeros.',
+      summary: 'How many ownership (with the incident, postmortem and heartbeat rules) and architecture findings there were per day: each server takes a snapshot of the counts once a day (the first instance to claim the day in the database stores it). Days without a snapshot are left out; a day with no findings has zeros.',
       parameters: [
         q('rule', 'Keep one rule (an ownership, postmortem or architecture rule).', { enum: [...OWNERSHIP_RULES, ...RULES].sort() }),
         q('scope', '"org" (the default: every finding) or a team ref (bare names mean group:default/NAME): the findings naming it.'),

@@ -11,7 +11,7 @@ DEBIAN_PACKAGES=(
   build-essential cmake pkg-config clang llvm libclang-rt-dev
   libmicrohttpd-dev libjansson-dev libyaml-dev libsqlite3-dev sqlite3 libssl-dev
   libcmocka-dev libpq-dev postgresql librabbitmq-dev rabbitmq-server
-  libjq-dev libcurl4-openssl-dev libsystemd-dev systemd libgraphviz-dev
+  libjq-dev libcurl4-openssl-dev libsystemd-dev systemd tzdata libgraphviz-dev
   prometheus default-jre-headless
   chromium valgrind wrk curl ca-certificates
   prometheus-alertmanager

@@ -5,6 +5,7 @@
  * Backstage's kind JSON schemas and BuiltinKindsEntityProcessor.
  */
 #include "catalog/kinds.h"
+#include "catalog/heartbeat.h"
 #include "catalog/postmortem.h"
 #include "catalog/strategy.h"
 #include "catalog/responsibilities.h"
@@ -69,6 +70,8 @@ static const cw_spec_field group_fields[] = {
     {"parent", CW_FIELD_REF, false, "Group", "childOf"},
     {"members", CW_FIELD_REF_LIST, false, "User", "hasMember"},
     {"profile", CW_FIELD_OBJECT, false, NULL, NULL},
+    /* webhook URLs for heartbeat notifications (ingest/hb_notifier.h) */
+    {"notify", CW_FIELD_ARRAY, false, NULL, NULL},
 };
 
 static const cw_spec_field user_fields[] = {
@@ -86,6 +89,14 @@ static const cw_spec_field template_fields[] = {
     {"type", CW_FIELD_STRING, true, NULL, NULL},
     {"owner", CW_FIELD_REF, false, "Group", "ownedBy"},
     {"steps", CW_FIELD_ARRAY, false, NULL, NULL},
+};
+
+/* the schedule fields are checked by cw_heartbeat_kind_check (heartbeat.c) */
+static const cw_spec_field heartbeat_fields[] = {
+    {"owner", CW_FIELD_REF, true, "Group", "ownedBy"},
+    {"purpose", CW_FIELD_STRING, true, NULL, NULL},
+    {"target", CW_FIELD_REF, false, NULL, NULL},
+    {"dependsOn", CW_FIELD_REF, false, CW_HB_KIND, NULL},
 };
 
 /* conway.dev/v1 kinds until they get their own rules, and unknown kinds. */
@@ -140,6 +151,13 @@ static void check_location(const json_t *entity, const json_t *spec, const char 
     }
 }
 
+static void check_heartbeat(const json_t *entity, const json_t *spec, const char *ns,
+                            const struct cw_activity_set *activities, cw_issue_list *out)
+{
+    (void)activities;
+    cw_heartbeat_kind_check(entity, spec, ns, out);
+}
+
 #define RULE(kind, versions, spec_req, fields, check) \
     {kind, versions, spec_req, fields, N(fields), check}
 
@@ -158,7 +176,7 @@ static const cw_kind_rule kind_rules[] = {
          cw__responsibilities_kind_check),
     /* spec rules in src/catalog/postmortem.c (issue #13) */
     RULE("Postmortem", conway_versions, true, owner_only_fields, cw_postmortem_kind_check),
-    RULE("Heartbeat", conway_versions, true, owner_only_fields, NULL),
+    RULE("Heartbeat", conway_versions, true, heartbeat_fields, check_heartbeat),
     RULE("Scorecard", conway_versions, true, owner_only_fields, NULL),
     /* spec rules in strategy.c */
     RULE("Goal", conway_versions, true, goal_fields, cw__goal_kind_check),

@@ -17,6 +17,7 @@
 #include "catalog/catalog.h"
 #include "cli/opts.h"
 #include "cli/output.h"
+#include "insights/heartbeat_findings.h"
 #include "events/incident.h"
 #include "http/api_incidents.h"
 #include "http/findings.h"
@@ -24,6 +25,8 @@
 #include "insights/ownership.h"
 #include "insights/ownership_report.h"
 #include "store/store.h"
+#include "store/store_heartbeats.h"
+#include "util/timeutil.h"
 #include "store/store_scan.h"
 #include "util/timeutil.h"
 
@@ -38,8 +41,9 @@ static const char check_help[] =
     "then a summary on stderr. --json prints the same document as\n"
     "GET /api/v1/insights/ownership instead. Filters combine: --team keeps the\n"
     "findings about a team, what it owns and the shared resources its components\n"
-    "use. Rules: link-key-conflict, no-accountable, orphan-user, owner-is-user,\n"
-    "owner-missing, shared-resource-owner, team-overload, team-without-members, and\n"
+    "use. Rules: heartbeat-down, heartbeat-without-target, link-key-conflict,\n"
+    "no-accountable, orphan-user, owner-is-user, owner-missing, shared-resource-owner,\n"
+    "team-overload, team-without-members, untested-backup (docs/heartbeats.md), and\n"
     "the incident and postmortem rules of 'conway check postmortems' (as the API\n"
     "answers them).\n"
     "\n"
@@ -197,6 +201,22 @@ static bool add_pm_fields(json_t *report, const cw_postmortem_opts *po)
            !json_object_set_new(report, "postmortemDays", json_integer(po->days));
 }
 
+/* The heartbeat findings (insights/heartbeat_findings.h) joined to the
+ * ownership findings in findings, kept sorted. */
+static cw_err add_heartbeat_findings(cw_store *store, json_t *const *items, size_t n,
+                                     json_t *findings, cw_diag *d)
+{
+    cw_hb_row *rows = NULL;
+    size_t nrows = 0;
+    cw_err err = cw_store_hb_list(store, &rows, &nrows, d);
+    if (!err)
+        err = cw_heartbeat_findings(items, n, rows, nrows, cw_now_ms(), NULL, findings, d);
+    if (!err)
+        cw_findings_sort(findings);
+    free(rows);
+    return err;
+}
+
 static int check_ownership(int argc, char **argv)
 {
     const char *db = NULL, *rule = NULL, *severity = NULL, *team = NULL, *as_json = NULL,
@@ -272,8 +292,10 @@ static int check_ownership(int argc, char **argv)
     }
     for (size_t i = 0; i < n; i++)
         items[i] = json_array_get(all, i);
-    /* the same document as the API: the incident and postmortem findings too */
+    /* the same document as the API: the heartbeat, incident and postmortem
+     * findings too */
     if (cw_ownership_check(items, n, &oo, &own, &d) ||
+        add_heartbeat_findings(store, items, n, own, &d) ||
         cw_incident_findings(store, items, n, &po, &pm, NULL, &d) ||
         cw_findings_merge(own, pm, &findings, &d) ||
         cw_ownership_filter_findings(findings, &filter, &kept, &d) ||

@@ -20,6 +20,7 @@ int cw_cmd_check(int argc, char **argv);
  * people: it reads requests on standard input. */
 int cw_cmd_graph_worker(int argc, char **argv);
 int cw_cmd_codeowners(int argc, char **argv);
+int cw_cmd_cron(int argc, char **argv);
 int cw_cmd_hook(int argc, char **argv);
 int cw_cmd_report(int argc, char **argv);
 int cw_cmd_get(int argc, char **argv);        /* get.c: remote reads */

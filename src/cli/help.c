@@ -21,7 +21,8 @@ static const command commands[] = {
      "--max-inflight-body --timeout --header-timeout --max-conns-per-ip --allowed-host "
      "--production-env --max-components-per-team --activities --log-level --max-event-bytes "
      "--fetch-allow --fetch-allow-private --refresh-interval --delete-orphans "
-     "--postmortem-severity --postmortem-days --prometheus-url --datastore-types "
+     "--postmortem-severity --postmortem-days --notify-allow --notify-allow-private "
+     "--notify-secret-file --heartbeat-min-seconds --prometheus-url --datastore-types "
      "--cross-team-threshold --team-spread --fan-floor --architecture-severity "
      "--snapshot-interval --config"},
     {"import", "load catalog files (YAML/JSON) into the database",
@@ -59,6 +60,8 @@ static const command commands[] = {
     {"restore", "replace the (stopped) SQLite database with a backup", "--db --config"},
     {"doctor", "check the database, the listen address and the configuration",
      "--db --listen --config --output"},
+    {"cron", "next run times of a cron expression in a time zone",
+     "next --tz --after --count --batch"},
     {"help", "show a command's help: conway help COMMAND", NULL},
     {"completion", "print a bash or zsh completion script", "bash zsh"},
     {"version", "print the version", NULL},

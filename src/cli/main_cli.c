@@ -86,6 +86,7 @@ int cw_cli_main(int argc, char **argv)
         {"help", cw_cmd_help},
         {"completion", cw_cmd_completion},
         {"hook", cw_cmd_hook},
+        {"cron", cw_cmd_cron},
         {"report", cw_cmd_report},
         {"graph-worker", cw_cmd_graph_worker},
     };

@@ -14,9 +14,12 @@
 #include "events/incident.h"
 #include "insights/postmortem.h"
 #include "http/judge.h"
+#include "catalog/heartbeat.h"
 #include "http/graph_svg.h"
 #include "http/server.h"
 #include "ingest/locations.h"
+#include "ingest/heartbeat_watch.h"
+#include "ingest/hb_notifier.h"
 #include "http/snapshot.h"
 #ifdef CONWAY_HAVE_AMQP
 #include "ingest/amqp.h"
@@ -85,6 +88,13 @@ static const char serve_help[] =
     "  --refresh-interval SECONDS  how often each url location is fetched again (default 900)\n"
     "  --delete-orphans        delete entities their location no longer holds, instead of\n"
     "                          annotating them backstage.io/orphan\n"
+    "  --notify-allow PREFIXES  comma-separated URL prefixes heartbeat notifications may be\n"
+    "                          posted to (Group spec.notify); none by default\n"
+    "  --notify-allow-private  let those prefixes reach loopback, link-local and private\n"
+    "                          addresses (otherwise only prefixes naming such an address do)\n"
+    "  --notify-secret-file FILE  the key notifications are signed with (X-Conway-Signature)\n"
+    "  --heartbeat-min-seconds N  shortest heartbeat period and grace accepted\n"
+    "                          (default 60, as healthchecks; lower only for tests and demos)\n"
     "  --prometheus-url URL    read KPIs (kind KPI, spec.source prometheus) from this\n"
     "                          Prometheus with /api/v1/query_range (env CONWAY_PROMETHEUS_URL)\n"
     "  --log-level LEVEL       debug, info, warn, error or off (default info)\n"
@@ -147,6 +157,54 @@ static bool allowed_hosts(int argc, char **argv, const cw_opt *opts, const char 
     return true;
 }
 
+/* Comma-separated http(s) URL prefixes (at most 64) of --opt into out,
+ * pointing into buf. */
+static bool split_prefixes(const char *opt, const char *text, char *buf, size_t cap,
+                           const char **out, size_t *n)
+{
+    *n = 0;
+    if (!text)
+        return true;
+    if (snprintf(buf, cap, "%s", text) >= (int)cap) {
+        fprintf(stderr, "conway serve: --%s: too long\n", opt);
+        return false;
+    }
+    for (char *p = buf, *next; p && *p; p = next) {
+        next = strchr(p, ',');
+        if (next)
+            *next++ = '\0';
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            continue;
+        if ((strncmp(p, "https://", 8) && strncmp(p, "http://", 7)) || *n == 64) {
+            fprintf(stderr, "conway serve: --%s: '%s' is not an http(s) URL prefix "
+                            "(at most 64)\n", opt, p);
+            return false;
+        }
+        out[(*n)++] = p;
+    }
+    return true;
+}
+
+/* The signing key: the file's first line. */
+static bool read_secret(const char *path, char *out, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "conway serve: --notify-secret-file: cannot read %s\n", path);
+        return false;
+    }
+    bool ok = fgets(out, (int)cap, f) != NULL;
+    fclose(f);
+    out[strcspn(out, "\r\n")] = '\0';
+    if (!ok || !*out) {
+        fprintf(stderr, "conway serve: --notify-secret-file: %s is empty\n", path);
+        return false;
+    }
+    return true;
+}
+
 int cw_cmd_graph_worker(int argc, char **argv)
 {
     (void)argc;
@@ -163,7 +221,8 @@ int cw_cmd_serve(int argc, char **argv)
                *max_event = NULL,
                *fetch_allow = NULL, *fetch_private = NULL, *refresh = NULL,
                *delete_orphans = NULL, *pm_severity = NULL, *pm_days = NULL,
-               *prom_url = NULL;
+               *hb_min = NULL, *notify_allow = NULL, *notify_private = NULL,
+               *notify_secret = NULL, *prom_url = NULL;
     struct cw_arch_opts_flags af = {0};
     const char *snap_interval = NULL;
     cw_opt opts[] = {
@@ -192,6 +251,10 @@ int cw_cmd_serve(int argc, char **argv)
         {"delete-orphans", false, &delete_orphans},
         {"postmortem-severity", true, &pm_severity},
         {"postmortem-days", true, &pm_days},
+        {"heartbeat-min-seconds", true, &hb_min},
+        {"notify-allow", true, &notify_allow},
+        {"notify-allow-private", false, &notify_private},
+        {"notify-secret-file", true, &notify_secret},
         {"prometheus-url", true, &prom_url},
         {NULL, false, NULL},
     };
@@ -340,30 +403,14 @@ int cw_cmd_serve(int argc, char **argv)
     /* catalog fetching: the prefixes, comma-separated */
     cw_locations_config lcfg = {.delete_orphans = delete_orphans != NULL,
                                 .policy = {.allow_private = fetch_private != NULL}};
-    char prefix_text[4096] = "";
-    const char *prefixes[64];
-    size_t nprefixes = 0;
-    if (fetch_allow) {
-        if (snprintf(prefix_text, sizeof prefix_text, "%s", fetch_allow) >= (int)sizeof prefix_text) {
-            fputs("conway serve: --fetch-allow: too long\n", stderr);
-            return 2;
-        }
-        for (char *p = prefix_text, *next; p && *p; p = next) {
-            next = strchr(p, ',');
-            if (next)
-                *next++ = '\0';
-            while (*p == ' ')
-                p++;
-            if (!*p)
-                continue;
-            if ((strncmp(p, "https://", 8) && strncmp(p, "http://", 7)) || nprefixes == 64) {
-                fprintf(stderr, "conway serve: --fetch-allow: '%s' is not an http(s) URL prefix "
-                                "(at most 64)\n", p);
-                return 2;
-            }
-            prefixes[nprefixes++] = p;
-        }
-    }
+    char prefix_text[4096] = "", notify_text[4096] = "";
+    const char *prefixes[64], *notify_prefixes[64];
+    size_t nprefixes = 0, nnotify = 0;
+    if (!split_prefixes("fetch-allow", fetch_allow, prefix_text, sizeof prefix_text, prefixes,
+                        &nprefixes) ||
+        !split_prefixes("notify-allow", notify_allow, notify_text, sizeof notify_text,
+                        notify_prefixes, &nnotify))
+        return 2;
     lcfg.policy.allow = prefixes;
     lcfg.policy.nallow = nprefixes;
     if (refresh) {
@@ -375,6 +422,11 @@ int cw_cmd_serve(int argc, char **argv)
 
     cw_activity_set acts;
     cw_activity_set_init(&acts);
+    if (hb_min) {
+        if (!parse_uint("heartbeat-min-seconds", hb_min, 1, 60, &v))
+            return 2;
+        cw_hb_set_min_seconds((int64_t)v);
+    }
     if (activities && cw_cli_load_activities("serve", activities, &acts))
         return 2;
     cfg.activities = &acts;
@@ -389,6 +441,14 @@ int cw_cmd_serve(int argc, char **argv)
     cw_store *store = NULL;
     cw_server *srv = NULL;
     cw_snapshotter *snap = NULL;
+    cw_hb_watch *hbw = NULL;
+    cw_hb_notifier *notifier = NULL;
+    char secret[512] = "";
+    if (notify_secret && !read_secret(notify_secret, secret, sizeof secret))
+        return 2;
+    cw_hb_notifier_config ncfg = {.policy = {.allow = notify_prefixes, .nallow = nnotify,
+                                             .allow_private = notify_private != NULL},
+                                  .secret = secret};
     cw_diag d = {{0}};
     int rc = 1;
     char shown_url[1024];
@@ -398,6 +458,17 @@ int cw_cmd_serve(int argc, char **argv)
         sopt.pool_size = cfg.threads * 2 > 256 ? 256 : (int)cfg.threads * 2;
     if (cw_store_open(url, &sopt, &store, &d)) {
         fprintf(stderr, "conway serve: cannot open database %s: %s\n", shown_url, d.msg);
+        goto out;
+    }
+    /* the heartbeat scheduler first: pings poke it from the first request on */
+    if (cw_hb_watch_start(store, NULL, &hbw, &d)) {
+        fprintf(stderr, "conway serve: %s\n", d.msg);
+        goto out;
+    }
+    cfg.on_heartbeat_due = cw_hb_watch_due;
+    cfg.on_heartbeat_due_ctx = hbw;
+    if (cw_hb_notifier_start(store, &ncfg, &notifier, &d)) {
+        fprintf(stderr, "conway serve: %s\n", d.msg);
         goto out;
     }
     if (cw_refresher_start(store, &lcfg, &acts, &refresher, &d)) {
@@ -421,7 +492,8 @@ int cw_cmd_serve(int argc, char **argv)
                             .max_components_per_team = cfg.max_components_per_team,
                             .production_env = cfg.production_env,
                             .postmortem_severity = cfg.postmortem_severity,
-                            .postmortem_days = cfg.postmortem_days};
+                            .postmortem_days = cfg.postmortem_days,
+                            .restore_test_days = cfg.restore_test_days};
     if (snapshot_every && cw_snapshotter_start(store, &fcfg, snapshot_every, &snap, &d)) {
         fprintf(stderr, "conway serve: %s\n", d.msg);
         goto out;
@@ -470,6 +542,8 @@ out:
     cw_server_stop(srv);
     cw_graph_worker_stop();
     cw_refresher_stop(refresher);
+    cw_hb_notifier_stop(notifier);
+    cw_hb_watch_stop(hbw);
     cw_store_close(store);
     cw_activity_set_free(&acts);
     return rc;

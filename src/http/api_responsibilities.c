@@ -189,6 +189,15 @@ static void get_team(cw_app *app, cw_req *req, cw_resp *resp)
     size_t n = 0;
     if (!catalog_snapshot(app, resp, &arr, &items, &n, &findings))
         return;
+    json_t *hb_merged = NULL;
+    if (!cw_api_with_heartbeat_findings(app, items, n, findings, &hb_merged, resp)) {
+        free(items);
+        json_decref(arr);
+        json_decref(findings);
+        return;
+    }
+    json_decref(findings);
+    findings = hb_merged;
     cw_ownership_opts opts = ownership_opts(app);
     json_t *merged = NULL, *actions = NULL;
     if (!with_incident_findings(app, resp, items, n, findings, &merged))
@@ -330,6 +339,11 @@ static void get_ownership(cw_app *app, cw_req *req, cw_resp *resp)
     }
     if (!catalog_snapshot(app, resp, &arr, &items, &n, &all))
         return;
+    json_t *hb_merged = NULL;
+    if (!cw_api_with_heartbeat_findings(app, items, n, all, &hb_merged, resp))
+        goto out;
+    json_decref(all);
+    all = hb_merged;
     cw_ownership_opts opts = ownership_opts(app);
     /* incident and postmortem findings depend on the time and the
      * incidents, so they are computed afresh (no cache) */

@@ -10,6 +10,8 @@
 
 #include "catalog/catalog.h"
 #include "http/api_incidents.h"
+#include "insights/heartbeat_findings.h"
+#include "store/store_heartbeats.h"
 #include "insights/coupling.h"
 #include "insights/delivery.h"
 #include "insights/ownership.h"
@@ -245,14 +247,16 @@ cw_err cw_findings_snapshot(cw_store *s, const cw_findings_cfg *cfg, int64_t now
     if (err || has)
         return err;
     json_t *all = NULL, *trains = NULL, *own = NULL, *pm = NULL, *arch = NULL;
-    json_t *tally = json_object();
+    json_t *hb = json_array(), *tally = json_object();
+    cw_hb_row *hb_rows = NULL;
+    size_t nhb = 0;
     json_t **items = NULL;
     cw_graph *g = NULL;
     cw_counts c = {0};
     cw_ownership_opts oo = {.max_components_per_team = cfg && cfg->max_components_per_team
                                                            ? cfg->max_components_per_team
                                                            : CW_OWNERSHIP_DEFAULT_MAX_COMPONENTS};
-    if (!tally) {
+    if (!tally || !hb) {
         err = cw_fail(d, CW_ERR_NOMEM, "out of memory counting findings");
         goto out;
     }
@@ -278,6 +282,14 @@ cw_err cw_findings_snapshot(cw_store *s, const cw_findings_cfg *cfg, int64_t now
     if (!err)
         err = cw_counts_add(tally, "postmortem", pm, d);
     if (!err)
+        err = cw_store_hb_list(s, &hb_rows, &nhb, d);
+    if (!err) {
+        cw_hb_findings_opts ho = {.restore_test_days = cfg ? cfg->restore_test_days : 0};
+        err = cw_heartbeat_findings(items, n, hb_rows, nhb, now_ms, &ho, hb, d);
+    }
+    if (!err)
+        err = cw_counts_add(tally, "heartbeat", hb, d);
+    if (!err)
         err = cw_architecture_compute(items, n, trains, cfg ? cfg->arch : NULL, &g, &arch, d);
     if (!err)
         err = cw_counts_add(tally, "ownership", own, d);
@@ -294,6 +306,8 @@ out:
     cw_graph_free(g);
     json_decref(arch);
     json_decref(pm);
+    json_decref(hb);
+    free(hb_rows);
     json_decref(own);
     free(items);
     json_decref(trains);

@@ -75,15 +75,17 @@ typedef struct {
     const char *production_env;         /* NULL = "prod*" */
     int postmortem_severity;            /* a cw_severity; 0 = critical */
     int postmortem_days;                /* < 0 = 5 */
+    int restore_test_days;              /* untested-backup; 0 = 30 */
 } cw_findings_cfg;
 
 /*
  * Takes the findings snapshot of the day of now_ms (UTC) unless the store
  * has it already: reads the catalog, the release trains and the incidents,
- * computes the ownership, postmortem (incident and postmortem rules, as
- * GET /api/v1/insights/ownership merges them) and architecture findings,
- * counts them (kinds "ownership", "postmortem", "architecture") and stores
- * the counts with the day's claim (cw_store_history_put). *taken says whether this
+ * computes the ownership, postmortem (incident and postmortem rules) and
+ * heartbeat findings (as GET /api/v1/insights/ownership merges them) and
+ * the architecture findings, counts them (kinds "ownership", "postmortem",
+ * "heartbeat", "architecture") and stores the counts with the day's claim
+ * (cw_store_history_put). *taken says whether this
  * call stored the day, *rows (may be NULL) how many rows.
  */
 cw_err cw_findings_snapshot(cw_store *s, const cw_findings_cfg *cfg, int64_t now_ms, bool *taken,

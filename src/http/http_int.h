@@ -125,6 +125,13 @@ extern const cw_route cw_routes_incidents[];
 extern const cw_route cw_routes_metrics[];
 extern const cw_route cw_routes_strategy[];
 extern const cw_route cw_routes_architecture[];
+extern const cw_route cw_routes_heartbeats[];
+
+/* The ownership findings plus the heartbeat findings (insights/
+ * heartbeat_findings.h) over the same catalog, sorted (api_heartbeats.c):
+ * *out a new array. Queues the error and returns false on failure. */
+bool cw_api_with_heartbeat_findings(cw_app *app, json_t *const *items, size_t n,
+                                    const json_t *findings, json_t **out, cw_resp *resp);
 
 /* All route tables the server dispatches over (for the OpenAPI drift test). */
 const cw_route *const *cw_route_tables(size_t *n);
@@ -166,6 +173,8 @@ size_t cw_req_query_all(const cw_req *req, const char *key, const char **out, si
 bool cw_req_query_uint(const cw_req *req, cw_resp *resp, const char *key, uint64_t def,
                        uint64_t min, uint64_t max, uint64_t *out);
 const char *cw_req_header(const cw_req *req, const char *name);
+/* The client's IP address as text ("" when unknown); out has >= 64 bytes. */
+void cw_req_client_addr(const cw_req *req, char *out, size_t cap);
 /* Every query key and value must be valid UTF-8 (JSON answers echo them).
  * Queues a 400 and returns false otherwise. */
 bool cw_req_check_query(const cw_req *req, cw_resp *resp);

@@ -156,6 +156,7 @@ static const cw_route *const route_tables[] = {
     cw_routes_metrics,
     cw_routes_strategy,
     cw_routes_architecture,
+    cw_routes_heartbeats,
 };
 
 const cw_route *const *cw_route_tables(size_t *n)
@@ -184,6 +185,15 @@ static const struct {
     {"POST", "/api/v1/hooks/alertmanager", CW_BODY_BULK},
     {"POST", "/api/v1/incidents/{id}/transitions", CW_BODY_DOC},
     {"POST", "/api/v1/metrics", CW_BODY_BULK},
+    /* heartbeat pings: the first 100 KiB of a body is kept (api_heartbeats.c) */
+    {"POST", "/ping/{key}", CW_BODY_DOC},
+    {"POST", "/ping/{key}/{action}", CW_BODY_DOC},
+    {"POST", "/ping/{key}/{slug}/{action}", CW_BODY_DOC},
+    /* heartbeat commands: any body is ignored */
+    {"POST", "/api/v1/heartbeats/{namespace}/{name}/pause", CW_BODY_DOC},
+    {"POST", "/api/v1/heartbeats/{namespace}/{name}/resume", CW_BODY_DOC},
+    {"POST", "/api/v1/heartbeats/{namespace}/{name}/ping-key", CW_BODY_DOC},
+    {"POST", "/api/v1/teams/{namespace}/{name}/ping-key", CW_BODY_DOC},
 };
 
 cw_body_kind cw_route_body(const cw_route *r)
@@ -1215,4 +1225,18 @@ void cw_server_stop(cw_server *s)
     pthread_cond_destroy(&s->df_cv);
     pthread_mutex_destroy(&s->df_mu);
     free(s);
+}
+
+void cw_req_client_addr(const cw_req *req, char *out, size_t cap)
+{
+    out[0] = '\0';
+    const union MHD_ConnectionInfo *ca =
+        req->conn ? MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS) : NULL;
+    const struct sockaddr *sa = ca ? ca->client_addr : NULL;
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)cap);
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)cap);
 }

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "insights/architecture.h"
 #include "store/store.h"
@@ -33,6 +34,11 @@ typedef struct {
     /* the organisation's RACI activities for validating Responsibilities;
      * NULL = the standard ones. Borrowed: must outlive the server. */
     const struct cw_activity_set *activities;
+    /* Called after a ping with the heartbeat's new due time, so that the
+     * scheduler (ingest/heartbeat_watch.h) wakes in time; may be NULL. */
+    void (*on_heartbeat_due)(void *ctx, int64_t due_ms);
+    int restore_test_days;       /* untested-backup threshold; 0 = 30 */
+    void *on_heartbeat_due_ctx;
     size_t max_event_bytes;      /* one CDEvent; 0 = CW_EVENTS_DEFAULT_MAX_EVENT_BYTES */
     /* catalog fetching (ingest/locations.h): its settings and the
      * refresher to wake when a location is registered; both borrowed, NULL

@@ -326,3 +326,85 @@ cw_err cw_fetch(const cw_fetch_policy *p, const char *url, const char *etag,
         cw_buf_free(&out->body);
     return err;
 }
+
+/* ---- POST (outgoing notifications) ---------------------------------------------------- */
+
+/* The answer of a POST is not needed: read and dropped, so the receiver is
+ * not stalled, up to the policy's byte limit. */
+static size_t drop_body(char *ptr, size_t size, size_t n, void *arg)
+{
+    xfer *x = arg;
+    (void)ptr;
+    size_t len = size * n;
+    x->r->body.len += len; /* counted only; the buffer is never filled */
+    if (x->r->body.len > x->max) {
+        x->too_large = true;
+        return 0;
+    }
+    return len;
+}
+
+cw_err cw_fetch_post(const cw_fetch_policy *p, const char *url, const char *const *headers,
+                     size_t nheaders, const void *body, size_t len, int *status, cw_diag *d)
+{
+    *status = 0;
+    const char *prefix = cw_fetch_allowed(p, url);
+    if (!prefix)
+        return cw_fail(d, CW_ERR_FORBIDDEN, "%s", CW_FETCH_NOT_ALLOWED);
+    cw_fetch_global_init();
+    CURL *c = curl_easy_init();
+    if (!c)
+        return cw_fail(d, CW_ERR_NOMEM, "cannot start an HTTP client");
+    cw_fetch_result r;
+    memset(&r, 0, sizeof r);
+    size_t max = p->max_bytes ? p->max_bytes : CW_FETCH_DEFAULT_MAX_BYTES;
+    xfer x = {.r = &r, .max = max,
+              .internal_ok = p->allow_private || cw_fetch_prefix_is_internal(prefix)};
+    struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    for (size_t i = 0; hdrs && i < nheaders; i++) {
+        struct curl_slist *h = curl_slist_append(hdrs, headers[i]);
+        if (!h) {
+            curl_slist_free_all(hdrs);
+            hdrs = NULL;
+        }
+        hdrs = h;
+    }
+    cw_err err = CW_OK;
+    if (!hdrs) {
+        err = cw_fail(d, CW_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_PROXY, "");
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L); /* a redirect is a failed delivery */
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, p->timeout_ms ? p->timeout_ms
+                                                          : CW_FETCH_DEFAULT_TIMEOUT_MS);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "conway/" CONWAY_VERSION " (notification)");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, drop_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open);
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &x);
+    CURLcode rc = curl_easy_perform(c);
+    long st = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+    *status = (int)st;
+    if (x.internal_refused)
+        err = cw_fail(d, CW_ERR_FORBIDDEN,
+                      "refused: the host's address %s is loopback, link-local or private",
+                      x.refused_addr[0] ? x.refused_addr : "(unknown)");
+    else if (rc != CURLE_OK && !x.too_large)
+        err = cw_fail(d, CW_ERR_IO, "%s", curl_easy_strerror(rc));
+    else if (st < 200 || st > 299)
+        err = cw_fail(d, CW_ERR_IO, "HTTP %ld", st);
+out:
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(c);
+    return err;
+}

@@ -85,6 +85,16 @@ void cw_fetch_result_free(cw_fetch_result *r);
 cw_err cw_fetch(const cw_fetch_policy *p, const char *url, const char *etag,
                 const char *last_modified, cw_fetch_result *out, cw_diag *d);
 
+/*
+ * POSTs body as application/json to url under the same policy (allowed
+ * prefixes, no proxy, never an internal address unless listed; a redirect
+ * is not followed), with extra headers ("Name: value"). *status is the
+ * HTTP status (0 without an answer); CW_OK for a 2xx, otherwise an error
+ * as cw_fetch's. For outgoing notifications (ingest/notify.h).
+ */
+cw_err cw_fetch_post(const cw_fetch_policy *p, const char *url, const char *const *headers,
+                     size_t nheaders, const void *body, size_t len, int *status, cw_diag *d);
+
 /* curl_global_init once per process, before any thread fetches. */
 void cw_fetch_global_init(void);
 

@@ -21,9 +21,11 @@
 #include "util/strmap.h"
 
 const char *const cw_ownership_rules[CW_OWNERSHIP_NRULES] = {
-    "link-key-conflict", "location-unreachable", "no-accountable", "orphan-entity",
-    "orphan-user",       "owner-is-user",        "owner-missing",  "shared-resource-owner",
-    "team-overload",     "team-without-members",
+    "heartbeat-down",       "heartbeat-without-target", "link-key-conflict",
+    "location-unreachable", "no-accountable",           "orphan-entity",
+    "orphan-user",          "owner-is-user",            "owner-missing",
+    "shared-resource-owner", "team-overload",           "team-without-members",
+    "untested-backup",
 };
 
 typedef struct {

@@ -19,8 +19,10 @@
 
 #define CW_OWNERSHIP_DEFAULT_MAX_COMPONENTS 8
 
-/* Rule names, sorted (the order findings come in). */
-#define CW_OWNERSHIP_NRULES 10
+/* Rule names, sorted (the order findings come in); heartbeat-down,
+ * heartbeat-without-target and untested-backup come from
+ * insights/heartbeat_findings.h, joined by the callers. */
+#define CW_OWNERSHIP_NRULES 13
 /* location-unreachable fires at this many failed fetches in a row. */
 #define CW_OWNERSHIP_FETCH_FAILURES 3
 extern const char *const cw_ownership_rules[CW_OWNERSHIP_NRULES];

@@ -782,6 +782,7 @@ static const cw_store_vtable pg_vtable = {
     .tokens = &cw__pg_token_ops,
     .events = &cw__pg_event_ops,
     .audit = &cw__pg_audit_ops,
+    .heartbeats = &cw__pg_hb_ops,
     .ingest = &cw__pg_ingest_ops,
     .incidents = &cw__pg_incident_ops,
     .metrics = &cw__pg_metric_ops,

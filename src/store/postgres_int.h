@@ -178,6 +178,7 @@ cw_err cw__pg_entity_gen_bump(cw__pg_conn *c, cw_diag *d);
 /* ---- domain ops (one per postgres_<domain>.c) ------------------------------------ */
 extern const cw_store_entity_ops cw__pg_entity_ops;
 extern const cw_store_token_ops cw__pg_token_ops;
+extern const struct cw_store_hb_ops cw__pg_hb_ops;           /* postgres_heartbeats.c */
 extern const struct cw_store_event_ops cw__pg_event_ops;   /* postgres_events.c */
 extern const struct cw_store_audit_ops cw__pg_audit_ops;   /* postgres_audit.c */
 

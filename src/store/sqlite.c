@@ -674,6 +674,7 @@ static const cw_store_vtable sqlite_vtable = {
     .events = &cw__sqlite_event_ops,
     .backup = &cw__sqlite_backup_ops,
     .audit = &cw__sqlite_audit_ops,
+    .heartbeats = &cw__sqlite_hb_ops,
     .ingest = &cw__sqlite_ingest_ops,
     .incidents = &cw__sqlite_incident_ops,
     .metrics = &cw__sqlite_metric_ops,

@@ -210,6 +210,7 @@ cw_err cw__sqlite_facet(cw__sqlite_conn *c, const char *key, const cw__idset *fi
 /* ---- domain ops (one per sqlite_<domain>.c) ------------------------------------ */
 extern const cw_store_entity_ops cw__sqlite_entity_ops;
 extern const cw_store_token_ops cw__sqlite_token_ops;
+extern const struct cw_store_hb_ops cw__sqlite_hb_ops;       /* sqlite_heartbeats.c */
 
 /*
  * Generation of the entity data: bumped in every write transaction that

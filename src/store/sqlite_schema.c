@@ -287,7 +287,97 @@ const cw__sqlite_migration cw__sqlite_migrations[] = {
      "  v REAL NOT NULL,"
      "  PRIMARY KEY (series_id, t)"
      ") WITHOUT ROWID;"},
-    {9, "findings history",
+    {9, "heartbeats",
+     /* one row per Heartbeat entity: a copy of its schedule (from the
+      * entity of etag) and its state (store_heartbeats.h); status 0 new,
+      * 1 up, 2 down, 3 paused */
+     "CREATE TABLE hb ("
+     "  id INTEGER PRIMARY KEY,"
+     "  key TEXT NOT NULL UNIQUE,"              /* heartbeat:ns/name, lower case */
+     "  ref TEXT NOT NULL,"
+     "  slug TEXT NOT NULL,"                    /* lower-cased name */
+     "  owner_key TEXT NOT NULL,"
+     "  etag TEXT NOT NULL,"
+     "  owner TEXT NOT NULL,"
+     "  target TEXT NOT NULL DEFAULT '',"
+     "  depends_on TEXT NOT NULL DEFAULT '',"
+     "  purpose INTEGER NOT NULL,"
+     "  sched_kind INTEGER NOT NULL,"           /* 1 period, 2 cron */
+     "  period_s INTEGER NOT NULL,"
+     "  grace_s INTEGER NOT NULL,"
+     "  cron TEXT NOT NULL DEFAULT '',"
+     "  tz TEXT NOT NULL DEFAULT '',"
+     "  status INTEGER NOT NULL DEFAULT 0,"
+     "  last_ping_ms INTEGER NOT NULL DEFAULT 0,"
+     "  last_success_ms INTEGER NOT NULL DEFAULT 0,"
+     "  last_start_ms INTEGER NOT NULL DEFAULT 0,"
+     "  last_start_rid TEXT NOT NULL DEFAULT '',"
+     "  last_duration_ms INTEGER NOT NULL DEFAULT -1,"
+     "  n_pings INTEGER NOT NULL DEFAULT 0,"
+     "  alert_after_ms INTEGER,"                /* the due time; NULL: none */
+     "  ping_key_hash TEXT UNIQUE,"             /* SHA-256 of the ping key */
+     "  created_ms INTEGER NOT NULL"
+     ");"
+     /* the scheduler reads only what is due */
+     "CREATE INDEX hb_due ON hb (alert_after_ms) WHERE alert_after_ms IS NOT NULL AND status <> 2;"
+     "CREATE INDEX hb_by_slug ON hb (owner_key, slug);"
+     /* the last CW_HB_PINGS_KEPT pings of each heartbeat, n counting them */
+     "CREATE TABLE hb_pings ("
+     "  hb_id INTEGER NOT NULL,"
+     "  n INTEGER NOT NULL,"
+     "  at_ms INTEGER NOT NULL,"
+     "  kind INTEGER NOT NULL,"                 /* 0 success 1 start 2 fail 3 log */
+     "  exit_status INTEGER,"
+     "  rid TEXT,"
+     "  method TEXT NOT NULL,"
+     "  remote TEXT NOT NULL,"
+     "  ua TEXT NOT NULL,"
+     "  duration_ms INTEGER,"
+     "  body_size INTEGER NOT NULL,"
+     "  body BLOB,"                             /* the first 100 KiB */
+     "  PRIMARY KEY (hb_id, n)"
+     ") WITHOUT ROWID;"
+     /* status changes; processed_ms set once notified */
+     "CREATE TABLE hb_flips ("
+     "  id INTEGER PRIMARY KEY,"
+     "  hb_id INTEGER NOT NULL,"
+     "  at_ms INTEGER NOT NULL,"
+     "  from_status INTEGER NOT NULL,"
+     "  to_status INTEGER NOT NULL,"
+     "  reason TEXT NOT NULL,"
+     "  processed_ms INTEGER"
+     ");"
+     "CREATE INDEX hb_flips_by_hb ON hb_flips (hb_id, id);"
+     "CREATE INDEX hb_flips_pending ON hb_flips (id) WHERE processed_ms IS NULL;"
+     /* the team ping keys of /ping/{team-key}/{slug}, by SHA-256 */
+     "CREATE TABLE hb_team_keys ("
+     "  team TEXT PRIMARY KEY,"
+     "  key_hash TEXT NOT NULL UNIQUE,"
+     "  created_ms INTEGER NOT NULL"
+     ");"},
+    {10, "heartbeat notifications",
+     /* outgoing webhooks of heartbeat status changes (store_heartbeats.h):
+      * state 0 pending, 1 delivered, 2 dead (the dead-letter list); a
+      * pending row whose due time has come is claimed by setting lease_ms,
+      * so that one instance attempts it at a time */
+     "CREATE TABLE hb_deliveries ("
+     "  id INTEGER PRIMARY KEY,"
+     "  flip_id INTEGER NOT NULL,"
+     "  hb_key TEXT NOT NULL,"
+     "  url TEXT NOT NULL,"
+     "  body TEXT NOT NULL,"
+     "  state INTEGER NOT NULL DEFAULT 0,"
+     "  attempts INTEGER NOT NULL DEFAULT 0,"
+     "  due_ms INTEGER NOT NULL,"
+     "  lease_ms INTEGER NOT NULL DEFAULT 0,"
+     "  last_status INTEGER NOT NULL DEFAULT 0,"
+     "  last_error TEXT NOT NULL DEFAULT '',"
+     "  created_ms INTEGER NOT NULL,"
+     "  done_ms INTEGER NOT NULL DEFAULT 0"
+     ");"
+     "CREATE INDEX hb_deliveries_due ON hb_deliveries (due_ms) WHERE state = 0;"
+     "CREATE INDEX hb_deliveries_by_state ON hb_deliveries (state, id);"},
+    {11, "findings history",
      /* issue 12: one claim row per day snapshotted (store_history.h), and
       * the day's counts of every kind of finding, per scope ("org" or an
       * owner key) */

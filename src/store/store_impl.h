@@ -95,6 +95,7 @@ typedef struct cw_store_backup_ops {
 struct cw_store_event_ops;
 struct cw_store_audit_ops;
 struct cw_store_incident_ops;
+struct cw_store_hb_ops;                         /* store_heartbeats.h */
 struct cw_store_metric_ops;   /* metrics_impl.h */
 
 struct cw_store_vtable {
@@ -105,6 +106,7 @@ struct cw_store_vtable {
     const struct cw_store_event_ops *events;    /* CDEvents */
     const struct cw_store_audit_ops *audit;     /* audit log */
     const cw_store_backup_ops *backup;          /* online backup (PostgreSQL: unsupported) */
+    const struct cw_store_hb_ops *heartbeats;   /* heartbeats (store_heartbeats.h) */
     const struct cw_store_ingest_ops *ingest;   /* webhooks, locations (ingest_impl.h) */
     const struct cw_store_incident_ops *incidents; /* incidents (store_incidents.h) */
     const struct cw_store_metric_ops *metrics;  /* metric series (store_metrics.h) */

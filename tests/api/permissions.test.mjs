@@ -174,9 +174,10 @@ describe('permission matrix of the write routes', () => {
     assert.equal(del2.status, 204);
     await del2.arrayBuffer();
     // the owned kinds still work, conway kinds with an owner included
-    const hb = { apiVersion: 'conway.dev/v1', kind: 'Heartbeat', metadata: { name: 'nightly-backup' }, spec: { ...owned } };
+    const sched = { purpose: 'backup', period: '1d', grace: '1h' };
+    const hb = { apiVersion: 'conway.dev/v1', kind: 'Heartbeat', metadata: { name: 'nightly-backup' }, spec: { ...owned, ...sched } };
     assert.equal((await put('heartbeat', 'nightly-backup', hb, tok.editorOwn)).status, 201);
-    assertProblem(await put('heartbeat', 'nightly-backup', { ...hb, spec: { owner: 'team-b' } }, tok.editorOwn), 403, /cannot hand heartbeat:default\/nightly-backup over/);
+    assertProblem(await put('heartbeat', 'nightly-backup', { ...hb, spec: { owner: 'team-b', ...sched } }, tok.editorOwn), 403, /cannot hand heartbeat:default\/nightly-backup over/);
   });
 
   test('Responsibilities: only for targets the team owns', async () => {

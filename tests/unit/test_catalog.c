@@ -294,7 +294,7 @@ static void test_validate_refs_in_spec(void **state)
 static void test_validate_conway_and_unknown_kinds(void **state)
 {
     (void)state;
-    const char *kinds[] = {"Heartbeat", "Scorecard", "Goal", "Hypothesis", "Decision", "KPI"};
+    const char *kinds[] = {"Scorecard", "Goal", "Hypothesis", "Decision", "KPI"};
     char y[256];
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
         snprintf(y, sizeof y, "apiVersion: conway.dev/v1\nkind: %s\nmetadata:\n  name: x\nspec: {}\n",
@@ -314,6 +314,13 @@ static void test_validate_conway_and_unknown_kinds(void **state)
                  "spec: {}\n", kinds[i]);
         expect_invalid(y, "is not supported for kind");
     }
+    /* Heartbeat: its spec rules come from src/catalog/heartbeat.c */
+    expect_invalid("apiVersion: conway.dev/v1\nkind: Heartbeat\nmetadata:\n  name: h\nspec: {}\n",
+                   "spec.owner: required for kind Heartbeat");
+    expect_invalid("apiVersion: conway.dev/v1\nkind: Heartbeat\nmetadata:\n  name: h\nspec: {}\n",
+                   "spec: a schedule is required");
+    expect_valid("apiVersion: conway.dev/v1\nkind: Heartbeat\nmetadata:\n  name: h\n"
+                 "spec:\n  owner: team-a\n  purpose: job\n  period: 1d\n  grace: 1h\n");
     /* Responsibilities: its spec rules come from src/insights/raci.c */
     expect_invalid("apiVersion: conway.dev/v1\nkind: Responsibilities\nmetadata:\n  name: r\n"
                    "spec: {}\n", "spec.target: ");
@@ -459,7 +466,8 @@ static void test_relations_other_kinds(void **state)
          {{"memberOf", "group:default/team-a"}, {"memberOf", "group:other/x"}}},
         {HEAD("Location") "spec:\n  targets: [a]\n", 0, {{0}}},
         {"apiVersion: conway.dev/v1\nkind: Heartbeat\nmetadata:\n  name: h\n"
-         "spec:\n  owner: team-b\n",
+         "spec:\n  owner: team-b\n  purpose: backup\n  period: 1d\n  grace: 1h\n"
+         "  target: resource:default/db\n  dependsOn: other\n",
          1, {{"ownedBy", "group:default/team-b"}}},
     };
 #undef HEAD

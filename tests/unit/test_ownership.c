@@ -620,11 +620,13 @@ static void test_order_and_filters(void **state)
     /* the postmortem rules (insights/postmortem.h) share the answer */
     assert_string_equal(d.msg, "rule: unknown rule \"owner-lost\"; known rules: action-overdue, "
                                "action-owner-not-accountable, action-owner-unknown, "
+                               "heartbeat-down, heartbeat-without-target, "
                                "incident-without-postmortem, link-key-conflict, "
                                "location-unreachable, no-accountable, orphan-entity, "
                                "orphan-user, owner-is-user, owner-missing, "
                                "postmortem-without-actions, "
-                               "shared-resource-owner, team-overload, team-without-members");
+                               "shared-resource-owner, team-overload, team-without-members, "
+                               "untested-backup");
     flt = (cw_ownership_filter){.severity = "fatal"};
     assert_int_equal(cw_ownership_filter_findings(f, &flt, &out, &d), CW_ERR_INVALID);
     assert_string_equal(d.msg, "severity: must be \"error\" or \"warning\"");

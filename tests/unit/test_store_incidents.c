@@ -625,9 +625,12 @@ static void test_migration_from_version_6(void **state)
     incident_event(f->s, "/m", "d1", "detected", T0, "I-OLD", NULL, NULL, "sev1", "old", NULL);
     cw_store_close(f->s);
     f->s = NULL;
-    /* undo migrations 7 and later, as a version 6 database looks (8: the
-     * metric tables of issue #16; 9: the findings history of issue 12) */
+    /* undo migrations 7 and later, newest first, as a version 6 database
+     * looks: 11 the findings history (issue 12), 10 and 9 the heartbeat
+     * tables, 8 the metric tables (issue #16), 7 the incident tables */
     f->b->raw_exec(f->ctx, "DROP TABLE finding_counts; DROP TABLE finding_snapshots;");
+    f->b->raw_exec(f->ctx, "DROP TABLE hb_deliveries; DROP TABLE hb_team_keys;"
+                           " DROP TABLE hb_flips; DROP TABLE hb_pings; DROP TABLE hb");
     f->b->raw_exec(f->ctx, "DROP TABLE metric_samples; DROP TABLE metric_series;");
     f->b->raw_exec(f->ctx, "DROP TABLE incident_alerts; DROP TABLE incident_timeline;"
                            " DROP TABLE incidents;"

@@ -1,0 +1,297 @@
+/*
+ * hb_notifier.c — the notification thread of hb_notifier.h: a loop of
+ * (queue the deliveries of new status changes, attempt the due
+ * deliveries, sleep), with every failure logged and retried later rather
+ * than ending the loop.
+ */
+#include "ingest/hb_notifier.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "insights/hb_notify.h"
+#include "insights/heartbeat_findings.h"
+#include "store/store_heartbeats.h"
+#include "store/store_scan.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+#define BATCH 50
+#define LEASE_MS 120000          /* longer than one attempt can take */
+#define MAX_URLS 32              /* per status change */
+
+struct cw_hb_notifier {
+    cw_store *store;
+    cw_hb_notifier_config cfg;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+};
+
+static void log_err(const char *what, const char *msg)
+{
+    cw_log(CW_LOG_ERROR, what, json_pack("{s:s, s:s}", "component", "notifications", "error", msg));
+}
+
+/* Whether entity is the Group ref names ("group:ns/name", any case). */
+static bool is_group(const json_t *e, const char *ref)
+{
+    const char *kind = json_string_value(json_object_get(e, "kind"));
+    const json_t *md = json_object_get(e, "metadata");
+    const char *ns = json_string_value(json_object_get(md, "namespace"));
+    const char *name = json_string_value(json_object_get(md, "name"));
+    if (!kind || strcasecmp(kind, "Group") || !name)
+        return false;
+    char key[CW_REF_MAX];
+    snprintf(key, sizeof key, "group:%s/%s", ns ? ns : "default", name);
+    return !strcasecmp(key, ref);
+}
+
+/* Adds the http(s) URLs of the Group ref's spec.notify to urls (no repeats). */
+static void add_urls(json_t *all, const char *ref, const char **urls, size_t *n)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(all, i, e) {
+        if (!is_group(e, ref))
+            continue;
+        size_t k;
+        json_t *u;
+        json_array_foreach(json_object_get(json_object_get(e, "spec"), "notify"), k, u) {
+            const char *url = json_string_value(u);
+            if (!url && json_is_object(u))
+                url = json_string_value(json_object_get(u, "url"));
+            if (!url || (strncmp(url, "https://", 8) && strncmp(url, "http://", 7)))
+                continue;
+            bool seen = false;
+            for (size_t j = 0; j < *n; j++)
+                seen = seen || !strcmp(urls[j], url);
+            if (!seen && *n < MAX_URLS)
+                urls[(*n)++] = url;
+        }
+        return;
+    }
+}
+
+static const cw_hb_row *row_of(const cw_hb_row *rows, size_t n, const char *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcasecmp(rows[i].key, key))
+            return &rows[i];
+    return NULL;
+}
+
+/* The heartbeat-down finding of ref (for its accountable teams), or NULL. */
+static const json_t *down_finding(const json_t *findings, const char *ref)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(findings, i, f) {
+        const char *rule = json_string_value(json_object_get(f, "rule"));
+        const char *er = json_string_value(json_object_get(f, "entityRef"));
+        if (rule && er && !strcmp(rule, "heartbeat-down") && !strcasecmp(er, ref))
+            return f;
+    }
+    return NULL;
+}
+
+/* Queues the deliveries of one status change (or takes it with none). */
+static cw_err queue_flip(cw_hb_notifier *w, const cw_hb_flip_rec *fl, json_t *all,
+                         const json_t *findings, const cw_hb_row *rows, size_t nrows,
+                         int64_t now, cw_diag *d)
+{
+    const cw_hb_row *row = row_of(rows, nrows, fl->key);
+    const char *type = cw_notify_type(fl->from, fl->to);
+    const char *urls[MAX_URLS];
+    size_t nurls = 0;
+    const char *acc[MAX_URLS];
+    size_t nacc = 0;
+    char *body = NULL;
+    if (row && type) {
+        const cw_hb_row *parent =
+            row->spec.depends_on[0] ? row_of(rows, nrows, row->spec.depends_on) : NULL;
+        if (cw_notify_suppressed(parent != NULL, parent ? parent->state.status : CW_HB_NEW)) {
+            cw_log(CW_LOG_INFO, "notification suppressed",
+                   json_pack("{s:s, s:s, s:s}", "component", "notifications", "heartbeat",
+                             row->ref, "dependsOn", parent->ref));
+        } else {
+            add_urls(all, row->spec.owner, urls, &nurls);
+            const json_t *f = down_finding(findings, row->ref);
+            size_t i;
+            json_t *t;
+            json_array_foreach(json_object_get(f, "teams"), i, t) {
+                if (json_string_value(t) && nacc < MAX_URLS) {
+                    acc[nacc++] = json_string_value(t);
+                    add_urls(all, json_string_value(t), urls, &nurls);
+                }
+            }
+            cw_notify_event ev = {.ref = row->ref, .owner = row->spec.owner,
+                                  .target = row->spec.target, .purpose = row->spec.purpose,
+                                  .from = fl->from, .to = fl->to, .reason = fl->reason,
+                                  .at_ms = fl->at_ms, .accountable = acc, .naccountable = nacc};
+            json_t *p = nurls ? cw_notify_payload(&ev) : NULL;
+            body = p ? json_dumps(p, JSON_COMPACT) : NULL;
+            json_decref(p);
+            if (nurls && !body)
+                return cw_fail(d, CW_ERR_NOMEM, "notifications: out of memory");
+        }
+    }
+    cw_hb_delivery_new dl[MAX_URLS];
+    for (size_t i = 0; i < nurls; i++)
+        dl[i] = (cw_hb_delivery_new){urls[i], body};
+    bool taken = false;
+    cw_err err = cw_store_hb_notify_take(w->store, fl->id, fl->key, dl, body ? nurls : 0, now,
+                                         &taken, d);
+    free(body);
+    return err;
+}
+
+static cw_err queue_pending(cw_hb_notifier *w, int64_t now, cw_diag *d)
+{
+    cw_hb_flip_rec *fl = NULL;
+    size_t n = 0;
+    cw_err err = cw_store_hb_flips_pending(w->store, BATCH, &fl, &n, d);
+    if (err || !n) {
+        free(fl);
+        return err;
+    }
+    json_t *all = NULL, *findings = json_array();
+    cw_hb_row *rows = NULL;
+    size_t nrows = 0;
+    json_t **items = NULL;
+    err = cw_store_scan(w->store, NULL, 0, 0, &all, d);
+    if (!err)
+        err = cw_store_hb_list(w->store, &rows, &nrows, d);
+    size_t ne = err ? 0 : json_array_size(all);
+    if (!err && (!findings || !(items = malloc((ne ? ne : 1) * sizeof *items))))
+        err = cw_fail(d, CW_ERR_NOMEM, "notifications: out of memory");
+    for (size_t i = 0; !err && i < ne; i++)
+        items[i] = json_array_get(all, i);
+    if (!err)
+        err = cw_heartbeat_findings(items, ne, rows, nrows, now, NULL, findings, d);
+    for (size_t i = 0; !err && i < n; i++)
+        err = queue_flip(w, &fl[i], all, findings, rows, nrows, now, d);
+    free(items);
+    free(rows);
+    json_decref(all);
+    json_decref(findings);
+    free(fl);
+    return err;
+}
+
+static cw_err deliver_due(cw_hb_notifier *w, cw_diag *d)
+{
+    cw_hb_delivery *dl = NULL;
+    size_t n = 0;
+    cw_err err = cw_store_hb_notify_claim(w->store, cw_now_ms(), LEASE_MS, BATCH, &dl, &n, d);
+    const char *secret = w->cfg.secret ? w->cfg.secret : "";
+    for (size_t i = 0; !err && i < n; i++) {
+        cw_hb_delivery *x = &dl[i];
+        int64_t now = cw_now_ms();
+        char sig[CW_NOTIFY_SIG_MAX], hdr[CW_NOTIFY_SIG_MAX + 32], idh[64];
+        cw_diag pd = {{0}};
+        int status = 0;
+        cw_err perr = cw_notify_sign(secret, strlen(secret), now / 1000, x->body,
+                                     strlen(x->body), sig, &pd);
+        if (!perr) {
+            snprintf(hdr, sizeof hdr, CW_NOTIFY_SIG_HEADER ": %s", sig);
+            snprintf(idh, sizeof idh, "X-Conway-Delivery: %lld", (long long)x->id);
+            const char *hdrs[] = {hdr, idh};
+            perr = cw_fetch_post(&w->cfg.policy, x->url, hdrs, 2, x->body, strlen(x->body),
+                                 &status, &pd);
+        }
+        cw_hb_dl_state st = CW_HB_DL_DELIVERED;
+        int64_t next = 0;
+        if (perr) {
+            int64_t wait = cw_notify_backoff_ms(x->attempts);
+            st = wait < 0 ? CW_HB_DL_DEAD : CW_HB_DL_PENDING;
+            next = wait < 0 ? 0 : now + wait;
+        }
+        cw_log(perr ? CW_LOG_WARN : CW_LOG_INFO, "notification attempt",
+               json_pack("{s:s, s:I, s:s, s:i, s:i, s:s}", "component", "notifications", "id",
+                         (json_int_t)x->id, "heartbeat", x->key, "attempt", x->attempts,
+                         "status", status, "outcome",
+                         st == CW_HB_DL_DELIVERED ? "delivered"
+                         : st == CW_HB_DL_DEAD    ? "dead"
+                                                  : "retry"));
+        err = cw_store_hb_notify_finish(w->store, x->id, st, next, status, perr ? pd.msg : "",
+                                        cw_now_ms(), d);
+    }
+    cw_hb_deliveries_free(dl, n);
+    return err;
+}
+
+static void *run(void *arg)
+{
+    cw_hb_notifier *w = arg;
+    int64_t every = w->cfg.interval_ms > 0 ? w->cfg.interval_ms : 1000;
+    for (;;) {
+        pthread_mutex_lock(&w->mu);
+        bool stop = w->stop;
+        pthread_mutex_unlock(&w->mu);
+        if (stop)
+            break;
+        cw_diag d = {{0}};
+        if (queue_pending(w, cw_now_ms(), &d))
+            log_err("queueing notifications failed", d.msg);
+        d = (cw_diag){{0}};
+        if (deliver_due(w, &d))
+            log_err("delivering notifications failed", d.msg);
+        pthread_mutex_lock(&w->mu);
+        if (!w->stop) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            int64_t ns = ts.tv_nsec + (every % 1000) * 1000000;
+            ts.tv_sec += every / 1000 + ns / 1000000000;
+            ts.tv_nsec = ns % 1000000000;
+            pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+        }
+        pthread_mutex_unlock(&w->mu);
+    }
+    return NULL;
+}
+
+cw_err cw_hb_notifier_start(cw_store *store, const cw_hb_notifier_config *cfg,
+                            cw_hb_notifier **out, cw_diag *d)
+{
+    cw_hb_notifier *w = calloc(1, sizeof *w);
+    if (!w)
+        return cw_fail(d, CW_ERR_NOMEM, "notifications: out of memory");
+    w->store = store;
+    if (cfg)
+        w->cfg = *cfg;
+    cw_fetch_global_init();
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&w->mu, NULL);
+    if (pthread_create(&w->thread, NULL, run, w) != 0) {
+        pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->mu);
+        free(w);
+        return cw_fail(d, CW_ERR_IO, "notifications: cannot start their thread");
+    }
+    *out = w;
+    return CW_OK;
+}
+
+void cw_hb_notifier_stop(cw_hb_notifier *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stop = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    free(w);
+}
