@@ -31,6 +31,11 @@ if [ -x "$BUILD/bench_ownership" ]; then
   "$BUILD/bench_ownership" 10000
 fi
 
+step "architecture: graph and findings of 10,000 components, SVG of 200-node systems (bench_architecture)"
+"$BUILD/bench_architecture" 10000 5
+step "architecture through HTTP (bench/architecture.sh)"
+BUILD="$BUILD" CONWAY_BIN="$BUILD/conway" bench/architecture.sh 10000 10
+
 step "release coupling of 2,000 components deployed together (bench_coupling)"
 "$BUILD/bench_coupling" 2000 5
 

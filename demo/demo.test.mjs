@@ -61,6 +61,9 @@ test('the organisation checks reject broken entities and lost smells', () => {
     'api ref in RACI': (e) => { e.responsibilities[0].spec.activities.logging.accountable = 'api:default/search-api'; },
     'cycle broken': (e) => { e.components.find((c) => c.metadata.name === 'playlist-service').spec.dependsOn = ['resource:playlist-db']; },
     'shared db owned by a user team': (e) => { e.resources.find((r) => r.metadata.name === 'legacy-users-db').spec.owner = 'team-commerce'; },
+    'shared db written by one team': (e) => { delete e.components.find((c) => c.metadata.name === 'referral-service').metadata.annotations['conway.dev/writes']; },
+    'spread team in three systems': (e) => { e.components.find((c) => c.metadata.name === 'campaign-web').spec.system = 'subscriptions'; },
+    'deprecated dependency gone': (e) => { e.components.find((c) => c.metadata.name === 'payout-exporter').spec.dependsOn.pop(); },
     'second missing owner': (e) => { e.components[0].spec.owner = 'team-nobody'; },
     'empty team staffed': (e) => { e.users.find((u) => u.metadata.name === 'alex.morgan').spec.memberOf = ['team-data-governance']; },
     'royalties covered': (e) => { e.responsibilities[1].spec.target = 'system:default/royalties'; },
@@ -388,6 +391,41 @@ test('the real binary imports the whole demo organisation without a rejection', 
     assert.equal(again.status, 0, `${again.stdout}\n${again.stderr}`);
     const rr = spawnSync(BIN, ['import', '--db', db, join(ORG, 'responsibilities.yaml')], { encoding: 'utf8' });
     if (rr.status !== 0) t.diagnostic('this build does not accept Responsibilities yet');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('conway check architecture finds each architecture smell of the demo, and only those', { skip: !haveBin && 'CONWAY_BIN not set' }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'conway-demo-arch-'));
+  try {
+    const db = join(dir, 'demo.db');
+    const files = readdirSync(ORG).filter((f) => f.endsWith('.yaml')).map((f) => join(ORG, f));
+    const imp = spawnSync(BIN, ['import', '--db', db, ...files], { encoding: 'utf8' });
+    assert.ok(imp.status === 0 || imp.status === 1, imp.stderr);
+    // the release train comes from the delivery history
+    const hist = spawnSync(process.execPath, [join(HERE, 'generate-history.mjs')], { encoding: 'utf8', maxBuffer: 256 << 20 });
+    assert.equal(hist.status, 0, hist.stderr);
+    const ev = spawnSync(BIN, ['events', 'import', '--db', db, '--quiet', '-'], { input: hist.stdout, encoding: 'utf8', maxBuffer: 64 << 20 });
+    assert.equal(ev.status, 0, ev.stderr);
+    const r = spawnSync(BIN, ['check', 'architecture', '--db', db, '--json'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    assert.equal(r.status, 1, r.stderr); // the cycle and the shared database are errors
+    const { findings } = JSON.parse(r.stdout);
+    const byRule = (rule) => findings.filter((f) => f.rule === rule);
+    // a dependency cycle of three components
+    assert.deepEqual(byRule('dependency-cycle').map((f) => f.cycle), [[
+      'component:default/listening-history-service', 'component:default/playlist-service', 'component:default/recommendation-service']]);
+    // a shared database written by two teams
+    assert.deepEqual(byRule('shared-datastore').map((f) => [f.entityRef, f.severity, f.writerTeams]), [[
+      'resource:default/legacy-users-db', 'error', ['group:default/team-commerce', 'group:default/team-growth']]]);
+    // a spread team
+    assert.deepEqual(byRule('team-spread').map((f) => [f.entityRef, f.numbers.systems, f.numbers.domains]), [['group:default/team-growth', 4, 3]]);
+    // a release train across teams
+    assert.deepEqual(byRule('cross-team-release-train').map((f) => f.teams), [['group:default/team-commerce', 'group:default/team-playback']]);
+    // a production component on a deprecated one
+    assert.deepEqual(byRule('deprecated-dependency').map((f) => f.entities), [['component:default/payout-exporter', 'component:default/royalty-batch-legacy']]);
+    assert.deepEqual(byRule('cross-team-dependency').map((f) => f.entityRef), ['group:default/team-growth', 'group:default/team-playback', 'group:default/team-recommendations']);
+    assert.equal(findings.length, 8);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -179,17 +179,17 @@ const COMPONENTS = [
   ['taste-profile-builder', 'service', 'production', 'team-recommendations', 'discovery', { sid: 'taste-profile-builder', repoMode: 'both', deps: ['resource:feature-store-db'], consumes: ['play-events'], tags: ['python', 'ml', 'kafka'], desc: 'Turns play events into per-listener taste vectors.' }],
   ['radio-generator', 'service', 'experimental', 'team-recommendations', 'discovery', { sid: 'radio-generator', consumes: ['recommendations-api'], tags: ['python', 'ml'], desc: 'Endless artist radio, in a closed beta.' }],
   // subscriptions and payments — team-commerce
-  ['subscription-service', 'service', 'production', 'team-commerce', 'subscriptions', { sid: 'subscription-service', deps: ['resource:legacy-users-db'], provides: ['subscription-api'], consumes: ['payment-events', 'billing-api'], tags: ['java', 'tier-1'], desc: 'Manages subscriptions, trials and plan changes.' }],
+  ['subscription-service', 'service', 'production', 'team-commerce', 'subscriptions', { sid: 'subscription-service', deps: ['resource:legacy-users-db'], writes: ['resource:legacy-users-db'], provides: ['subscription-api'], consumes: ['payment-events', 'billing-api'], tags: ['java', 'tier-1'], desc: 'Manages subscriptions, trials and plan changes.' }],
   ['account-web', 'website', 'production', 'team-commerce', 'subscriptions', { sid: 'account-web', repoMode: 'slug', consumes: ['subscription-api', 'billing-api', 'auth-api'], tags: ['typescript', 'react'], desc: 'Account pages: plan, payment method, receipts.', web: 'https://account.tunewave.example' }],
   ['family-plan-service', 'service', 'experimental', 'team-commerce', 'subscriptions', { sid: 'family-plan-service', consumes: ['subscription-api'], tags: ['java'], desc: 'Family plans with up to six members (pilot in two markets).' }],
   ['billing-service', 'service', 'production', 'team-commerce', 'payments', { sid: 'billing-service', deps: ['resource:billing-db', 'resource:payment-events-queue', 'component:payment-gateway-adapter'], provides: ['billing-api', 'payment-events'], tags: ['java', 'pci', 'tier-1'], desc: 'Charges subscriptions every billing cycle and handles retries and dunning.' }],
   ['invoice-service', 'service', 'production', 'team-commerce', 'payments', { sid: 'invoice-service', deps: ['resource:billing-db'], consumes: ['payment-events'], tags: ['java', 'pci'], desc: 'Produces tax-compliant invoices and receipts.' }],
   ['payment-gateway-adapter', 'service', 'production', 'team-commerce', 'payments', { sid: 'pgw-adapter', repo: 'pgw-adapter', repoMode: 'both', tags: ['java', 'pci', 'tier-1'], desc: 'One interface in front of the card, PayPal and carrier-billing providers.' }],
-  // growth — team-growth, spread over three systems in three domains
-  ['referral-service', 'service', 'production', 'team-growth', 'subscriptions', { sid: 'referral-service', deps: ['resource:legacy-users-db', 'resource:promo-db'], consumes: ['subscription-api'], tags: ['node', 'typescript'], desc: 'Invite-a-friend rewards.' }],
+  // growth — team-growth, spread over four systems in three domains
+  ['referral-service', 'service', 'production', 'team-growth', 'subscriptions', { sid: 'referral-service', deps: ['resource:legacy-users-db', 'resource:promo-db'], writes: ['resource:legacy-users-db'], consumes: ['subscription-api'], tags: ['node', 'typescript'], desc: 'Invite-a-friend rewards.' }],
   ['share-link-service', 'service', 'production', 'team-growth', 'discovery', { sid: 'share-link-service', consumes: ['playlist-api'], tags: ['node', 'typescript'], desc: 'Short links and social previews for shared tracks and playlists.' }],
   ['artist-promo-service', 'service', 'production', 'team-growth', 'royalties', { sid: 'artist-promo-service', deps: ['resource:promo-db'], consumes: ['catalog-events'], tags: ['node', 'typescript'], desc: 'Paid promotion campaigns for artists, settled against their royalties.' }],
-  ['campaign-web', 'website', 'experimental', 'team-growth', 'subscriptions', { sid: 'campaign-web', repoMode: 'slug', tags: ['typescript'], desc: 'Landing pages for marketing campaigns.', web: 'https://campaigns.tunewave.example' }],
+  ['campaign-web', 'website', 'experimental', 'team-growth', 'playback', { sid: 'campaign-web', repoMode: 'slug', tags: ['typescript'], desc: 'Landing pages for marketing campaigns and the promotion banners shown in the players.', web: 'https://campaigns.tunewave.example' }],
   // content ingestion and royalties — team-content (overloaded, low delivery performance)
   ['ingestion-service', 'service', 'production', 'team-content', 'content-ingestion', { sid: 'ingestion-service', deps: ['resource:ingestion-queue', 'resource:audio-bucket'], provides: ['content-ingestion-api'], tags: ['java'], desc: 'Receives DDEX deliveries and audio files from labels and distributors.' }],
   ['ddex-parser', 'library', 'production', 'team-content', 'content-ingestion', { repoMode: 'conway', tags: ['java', 'xml'], desc: 'Parser for DDEX ERN 3.8 and 4.3 messages.' }],
@@ -203,7 +203,7 @@ const COMPONENTS = [
   ['royalty-calculator', 'service', 'production', 'team-content', 'royalties', { sid: 'royalty-calculator', deps: ['resource:royalties-db'], consumes: ['play-events', 'catalog-events'], tags: ['scala', 'spark'], desc: 'Monthly pro-rata royalty calculation per rights holder.' }],
   ['royalty-statement-service', 'service', 'production', 'team-content', 'royalties', { sid: 'royalty-statement-service', deps: ['resource:royalties-db'], tags: ['java'], desc: 'Statements for artists and labels.' }],
   ['usage-reporter', 'service', 'production', 'team-content', 'royalties', { sid: 'usage-reporter', deps: ['resource:play-events-queue'], consumes: ['play-events'], tags: ['scala', 'kafka'], desc: 'Usage reports for collecting societies.' }],
-  ['payout-exporter', 'service', 'production', 'team-content', 'royalties', { sid: 'payout-exporter', deps: ['resource:royalties-db', 'resource:payout-bucket'], tags: ['python'], desc: 'Exports payout files for the bank.' }],
+  ['payout-exporter', 'service', 'production', 'team-content', 'royalties', { sid: 'payout-exporter', deps: ['resource:royalties-db', 'resource:payout-bucket', 'component:royalty-batch-legacy'], tags: ['python'], desc: 'Exports payout files for the bank.' }],
   ['royalty-batch-legacy', 'service', 'deprecated', 'team-content', 'royalties', { sid: 'royalty-batch-legacy', deps: ['resource:royalties-db'], tags: ['perl', 'legacy'], desc: 'The old nightly royalty batch. Replaced by royalty-calculator; still run for reconciliation.' }],
   // platform — team-platform, no system
   ['api-gateway', 'service', 'production', 'team-platform', null, { sid: 'api-gateway', repoMode: 'both', deps: ['component:auth-service'], consumes: ['auth-api'], tags: ['go', 'envoy', 'tier-1'], desc: 'Edge gateway in front of every public API.' }],
@@ -391,6 +391,7 @@ function buildEntities() {
     const mode = o.repoMode || (rng.next() < 0.2 ? 'both' : 'conway');
     const annotations = {};
     if (o.sid) annotations['conway.dev/service-id'] = o.sid;
+    if (o.writes) annotations['conway.dev/writes'] = o.writes.join(', ');
     if (mode === 'conway' || mode === 'both') annotations['conway.dev/repository'] = `github.com/${GH_ORG}/${repo}`;
     if (mode === 'slug' || mode === 'both') annotations['github.com/project-slug'] = `${GH_ORG}/${repo}`;
     const links = [{ url: `https://github.com/${GH_ORG}/${repo}`, title: 'Source', icon: 'github' }];
@@ -714,8 +715,27 @@ function checkOrg(ents) {
     spread.get(o).domains.add(dom);
   }
   const multiDomain = [...spread].filter(([, v]) => v.domains.size > 1);
-  assert(multiDomain.length === 1 && multiDomain[0][0] === 'group:default/team-growth' && multiDomain[0][1].systems.size === 3 && multiDomain[0][1].domains.size === 3,
+  assert(multiDomain.length === 1 && multiDomain[0][0] === 'group:default/team-growth' && multiDomain[0][1].systems.size === 4 && multiDomain[0][1].domains.size === 3,
     `spread teams: ${multiDomain.map(([k]) => k)}`);
+  assert([...spread].every(([k, v]) => k === 'group:default/team-growth' || v.systems.size <= 3), 'only team-growth is in more than three systems');
+
+  // Smell: legacy-users-db is written by two teams (conway.dev/writes), the
+  // only datastore anyone declares writes to.
+  const writers = new Map();
+  for (const c of ents.components) {
+    for (const w of (c.metadata.annotations['conway.dev/writes'] || '').split(/[\s,]+/).filter(Boolean)) {
+      const k = refKey(parseRef(w, 'resource'));
+      if (!writers.has(k)) writers.set(k, new Set());
+      writers.get(k).add(ownerKey(c));
+    }
+  }
+  assert(writers.size === 1 && writers.has('resource:default/legacy-users-db') && writers.get('resource:default/legacy-users-db').size === 2,
+    `written datastores: ${JSON.stringify([...writers].map(([k, v]) => [k, [...v]]))}`);
+
+  // Smell: one production component depends on a deprecated one.
+  const deprecatedNames = new Set(ents.components.filter((c) => c.spec.lifecycle === 'deprecated').map((c) => c.metadata.name));
+  const onDeprecated = prod.filter((c) => (c.spec.dependsOn || []).some((d) => parseRef(d).kind === 'component' && deprecatedNames.has(parseRef(d).name)));
+  assert(onDeprecated.map((c) => c.metadata.name).join() === 'payout-exporter', `deprecated dependencies: ${onDeprecated.map((c) => c.metadata.name)}`);
 
   // Responsibilities gaps: royalties has none; payments lacks data-durability;
   // every other production component gets every standard activity (after

@@ -11,7 +11,8 @@ DEBIAN_PACKAGES=(
   build-essential cmake pkg-config clang llvm libclang-rt-dev
   libmicrohttpd-dev libjansson-dev libyaml-dev libsqlite3-dev sqlite3 libssl-dev
   libcmocka-dev libpq-dev postgresql librabbitmq-dev rabbitmq-server
-  libjq-dev libcurl4-openssl-dev libsystemd-dev systemd tzdata libzstd-dev
+  libjq-dev libcurl4-openssl-dev libsystemd-dev systemd tzdata libgraphviz-dev
+  libzstd-dev
   prometheus default-jre-headless
   chromium valgrind wrk curl ca-certificates
   prometheus-alertmanager
@@ -19,7 +20,8 @@ DEBIAN_PACKAGES=(
 RUN_PACKAGES=(
   build-essential cmake pkg-config
   libmicrohttpd-dev libjansson-dev libyaml-dev libsqlite3-dev libssl-dev
-  libpq-dev librabbitmq-dev libcurl4-openssl-dev libsystemd-dev libzstd-dev
+  libpq-dev librabbitmq-dev libcurl4-openssl-dev libsystemd-dev libgraphviz-dev
+  libzstd-dev
 )
 RUN_ONLY=0
 if [ "${1:-}" = "--run" ]; then

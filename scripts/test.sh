@@ -47,7 +47,11 @@ if command -v valgrind >/dev/null 2>&1; then
   }
   export -f vg_one
   # the PostgreSQL backend's runs are left to the other passes (too slow here)
-  (cd build && ctest -N -L unit) | sed -n 's/^ *Test *#[0-9]*: unit\.//p' |
+  # test_graph_svg is left to the gcc and sanitizer passes (LeakSanitizer
+  # suppressions for Graphviz): under valgrind /proc/self/exe is valgrind's
+  # own tool, so the drawing worker cannot be spawned, and Graphviz with
+  # fontconfig leak by design
+  (cd build && ctest -N -L unit) | sed -n 's/^ *Test *#[0-9]*: unit\.//p' | grep -vx test_graph_svg |
     env -u CONWAY_TEST_PG_URL xargs -r -P "$JOBS" -I{} bash -c 'vg_one {}'
 else
   echo "valgrind not installed (run make deps)"; exit 1

@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 
+#include "insights/architecture.h"
 #include "store/store.h"
 
 int cw_cli_main(int argc, char **argv);
@@ -15,6 +16,9 @@ int cw_cmd_events(int argc, char **argv);
 int cw_cmd_backup(int argc, char **argv);
 int cw_cmd_restore(int argc, char **argv);
 int cw_cmd_check(int argc, char **argv);
+/* The Graphviz drawing worker a server starts (http/graph_svg.h); not for
+ * people: it reads requests on standard input. */
+int cw_cmd_graph_worker(int argc, char **argv);
 int cw_cmd_codeowners(int argc, char **argv);
 int cw_cmd_cron(int argc, char **argv);
 int cw_cmd_hook(int argc, char **argv);
@@ -30,6 +34,16 @@ int cw_cmd_completion(int argc, char **argv);
 /* The list of commands (help.c). */
 #include <stdio.h>
 void cw_cli_usage(FILE *out);
+
+/* The architecture options (insights/architecture.h) from the flags
+ * --datastore-types, --cross-team-threshold, --team-spread, --fan-floor and
+ * --architecture-severity (each NULL when absent), starting from the
+ * defaults (check.c). Returns 0, or 2 after printing why to stderr with
+ * the cmd prefix. */
+struct cw_arch_opts_flags {
+    const char *datastore_types, *cross_team_threshold, *team_spread, *fan_floor, *severity;
+};
+int cw_cli_arch_opts(const char *cmd, const struct cw_arch_opts_flags *f, cw_arch_opts *out);
 
 /* The database URL from --db, else CONWAY_DB, else "conway.db". */
 const char *cw_cli_db_url(const char *flag_value);

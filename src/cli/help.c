@@ -22,7 +22,9 @@ static const command commands[] = {
      "--production-env --max-components-per-team --activities --log-level --max-event-bytes "
      "--fetch-allow --fetch-allow-private --refresh-interval --delete-orphans "
      "--postmortem-severity --postmortem-days --notify-allow --notify-allow-private "
-     "--notify-secret-file --heartbeat-min-seconds --prometheus-url --config"},
+     "--notify-secret-file --heartbeat-min-seconds --prometheus-url --datastore-types "
+     "--cross-team-threshold --team-spread --fan-floor --architecture-severity "
+     "--snapshot-interval --config"},
     {"import", "load catalog files (YAML/JSON) into the database",
      "--db --quiet --allow-outside --delete-orphans --config"},
     {"token", "create, list and revoke API tokens",
@@ -42,9 +44,13 @@ static const command commands[] = {
      "--scope --server --token --output --config"},
     {"coupling", "components deployed together, from a server",
      "--scope --from --to --server --token --output --config"},
-    {"check", "check the catalog: 'check ownership', 'check postmortems' (exit 1 on errors)",
-     "ownership postmortems --db --rule --severity --team --json --max-components-per-team "
-     "--postmortem-severity --postmortem-days --now --config"},
+    {"check",
+     "check the catalog: 'check ownership', 'check postmortems', 'check architecture' "
+     "(exit 1 on errors)",
+     "ownership postmortems architecture --db --rule --severity --team --json "
+     "--max-components-per-team --postmortem-severity --postmortem-days --now "
+     "--production-env --datastore-types --cross-team-threshold --team-spread --fan-floor "
+     "--architecture-severity --config"},
     {"codeowners", "compare a GitHub CODEOWNERS file with the catalog owner",
      "import --component --db --json --config"},
     {"report", "the report of a team, system or the organisation (HTML or Markdown)",

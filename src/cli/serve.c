@@ -15,10 +15,12 @@
 #include "insights/postmortem.h"
 #include "http/judge.h"
 #include "catalog/heartbeat.h"
+#include "http/graph_svg.h"
 #include "http/server.h"
 #include "ingest/locations.h"
 #include "ingest/heartbeat_watch.h"
 #include "ingest/hb_notifier.h"
+#include "http/snapshot.h"
 #ifdef CONWAY_HAVE_AMQP
 #include "ingest/amqp.h"
 #endif
@@ -68,6 +70,17 @@ static const char serve_help[] =
     "  --postmortem-days N     days after resolution before an incident without postmortem\n"
     "                          is reported (default 5)\n"
     "  --activities FILE       the organisation's own RACI activities, one name per line\n"
+    "  --datastore-types T,... Resource types the shared-datastore finding watches\n"
+    "                          (default database)\n"
+    "  --cross-team-threshold X  share of cross-team dependencies above which a team is\n"
+    "                          flagged, 0-1 (default 0.5)\n"
+    "  --team-spread N         flag a team in more than N systems or domains (default 3)\n"
+    "  --fan-floor N           fan-in/fan-out hot spots need at least N (default 10)\n"
+    "  --architecture-severity RULE=SEVERITY,...  error, warning, off or default per\n"
+    "                          architecture rule (docs/architecture.md)\n"
+    "  --snapshot-interval SECONDS  how often to check that today's findings snapshot\n"
+    "                          is in the history (default 600; 0: this instance never\n"
+    "                          takes one)\n"
     "  --fetch-allow PREFIXES  comma-separated URL prefixes catalog files may be fetched\n"
     "                          from (Location targets of type url); none by default\n"
     "  --fetch-allow-private   let those prefixes reach loopback, link-local and private\n"
@@ -192,6 +205,13 @@ static bool read_secret(const char *path, char *out, size_t cap)
     return true;
 }
 
+int cw_cmd_graph_worker(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    return cw_graph_worker_main();
+}
+
 int cw_cmd_serve(int argc, char **argv)
 {
     const char *listen = NULL, *db = NULL, *threads = NULL, *public_read = NULL, *max_body = NULL,
@@ -203,6 +223,8 @@ int cw_cmd_serve(int argc, char **argv)
                *delete_orphans = NULL, *pm_severity = NULL, *pm_days = NULL,
                *hb_min = NULL, *notify_allow = NULL, *notify_private = NULL,
                *notify_secret = NULL, *prom_url = NULL;
+    struct cw_arch_opts_flags af = {0};
+    const char *snap_interval = NULL;
     cw_opt opts[] = {
         {"listen", true, &listen},     {"db", true, &db},
         {"threads", true, &threads},   {"public-read", false, &public_read},
@@ -212,6 +234,12 @@ int cw_cmd_serve(int argc, char **argv)
         {"db-pool", true, &db_pool},
         {"amqp", true, &amqp_url},     {"amqp-queue", true, &amqp_queue},
         {"activities", true, &activities},
+        {"datastore-types", true, &af.datastore_types},
+        {"cross-team-threshold", true, &af.cross_team_threshold},
+        {"team-spread", true, &af.team_spread},
+        {"fan-floor", true, &af.fan_floor},
+        {"architecture-severity", true, &af.severity},
+        {"snapshot-interval", true, &snap_interval},
         {"max-inflight-body", true, &max_inflight},
         {"header-timeout", true, &header_timeout},
         {"max-conns-per-ip", true, &per_ip},
@@ -337,6 +365,15 @@ int cw_cmd_serve(int argc, char **argv)
         }
         cw_log_set_level((cw_log_level)lvl);
     }
+    if (cw_cli_arch_opts("serve", &af, &cfg.arch))
+        return 2;
+    unsigned snapshot_every = CW_SNAPSHOT_DEFAULT_INTERVAL;
+    if (snap_interval) {
+        if (!parse_uint("snapshot-interval", snap_interval, 0, 86400, &v))
+            return 2;
+        snapshot_every = (unsigned)v;
+    }
+
     /* Block the shutdown signals before any thread starts so that only the
      * main thread's sigwait sees them. */
     sigset_t set;
@@ -403,6 +440,7 @@ int cw_cmd_serve(int argc, char **argv)
     const char *url = cw_cli_db_url(db);
     cw_store *store = NULL;
     cw_server *srv = NULL;
+    cw_snapshotter *snap = NULL;
     cw_hb_watch *hbw = NULL;
     cw_hb_notifier *notifier = NULL;
     char secret[512] = "";
@@ -439,7 +477,24 @@ int cw_cmd_serve(int argc, char **argv)
     }
     cfg.locations = &lcfg;
     cfg.refresher = refresher;
+    /* Graphviz draws in a worker process: its leaks, crashes and runaway
+     * layouts stay out of the server (http/graph_svg.h) */
+    cw_graph_worker_cfg gw = {.exe = "/proc/self/exe"};
+    if (cw_graph_worker_start(&gw, &d)) {
+        fprintf(stderr, "conway serve: %s\n", d.msg);
+        goto out;
+    }
     if (cw_server_start(&cfg, store, &srv, &d)) {
+        fprintf(stderr, "conway serve: %s\n", d.msg);
+        goto out;
+    }
+    cw_findings_cfg fcfg = {.arch = &cfg.arch,
+                            .max_components_per_team = cfg.max_components_per_team,
+                            .production_env = cfg.production_env,
+                            .postmortem_severity = cfg.postmortem_severity,
+                            .postmortem_days = cfg.postmortem_days,
+                            .restore_test_days = cfg.restore_test_days};
+    if (snapshot_every && cw_snapshotter_start(store, &fcfg, snapshot_every, &snap, &d)) {
         fprintf(stderr, "conway serve: %s\n", d.msg);
         goto out;
     }
@@ -482,8 +537,10 @@ out:
 #ifdef CONWAY_HAVE_AMQP
     cw_amqp_stop(amqp); /* first: it finishes storing what it took */
 #endif
+    cw_snapshotter_stop(snap);
     cw_prom_stop(prom); /* before the store it writes to */
     cw_server_stop(srv);
+    cw_graph_worker_stop();
     cw_refresher_stop(refresher);
     cw_hb_notifier_stop(notifier);
     cw_hb_watch_stop(hbw);

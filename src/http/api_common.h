@@ -110,4 +110,14 @@ void cw_api_audit_log(const cw_req *req, const cw_api_audit_rec *r, cw_err err, 
                       const cw_diag *d);
 void cw_api_audit_rec_free(cw_api_audit_rec *r);
 
+/*
+ * The whole catalog as the reports read it (api_responsibilities.c): the
+ * shared snapshot, parsed again only where entities changed. *arr
+ * (json_decref) and *items (free, borrowing arr's entities) are the
+ * caller's; ownership_findings (may be NULL) receives the ownership
+ * findings over it (a new reference). False after queueing the error.
+ */
+bool cw_api_catalog(cw_app *app, cw_resp *resp, json_t **arr, json_t ***items, size_t *n,
+                    json_t **ownership_findings);
+
 #endif

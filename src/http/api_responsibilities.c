@@ -166,6 +166,12 @@ static bool catalog_snapshot(cw_app *app, cw_resp *resp, json_t **arr, json_t **
     return true;
 }
 
+bool cw_api_catalog(cw_app *app, cw_resp *resp, json_t **arr, json_t ***items, size_t *n,
+                    json_t **ownership_findings)
+{
+    return catalog_snapshot(app, resp, arr, items, n, ownership_findings);
+}
+
 /* ---- teams ------------------------------------------------------------------ */
 
 static void get_team(cw_app *app, cw_req *req, cw_resp *resp)

@@ -124,6 +124,7 @@ extern const cw_route cw_routes_locations[];
 extern const cw_route cw_routes_incidents[];
 extern const cw_route cw_routes_metrics[];
 extern const cw_route cw_routes_strategy[];
+extern const cw_route cw_routes_architecture[];
 extern const cw_route cw_routes_heartbeats[];
 
 /* The ownership findings plus the heartbeat findings (insights/

@@ -125,6 +125,7 @@ void cw_server_config_default(cw_server_config *c)
     c->public_read = false;
     c->production_env = "prod*";
     c->max_components_per_team = 8;
+    cw_arch_opts_default(&c->arch);
     c->max_inflight_body = (size_t)256 << 20;
     c->header_timeout_seconds = 10;
     c->max_conns_per_ip = 64;
@@ -154,6 +155,7 @@ static const cw_route *const route_tables[] = {
     cw_routes_incidents,
     cw_routes_metrics,
     cw_routes_strategy,
+    cw_routes_architecture,
     cw_routes_heartbeats,
 };
 

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "insights/architecture.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -22,6 +23,7 @@ typedef struct {
     bool public_read;            /* reads need no token */
     const char *production_env;  /* glob list for production environment ids */
     unsigned max_components_per_team;
+    cw_arch_opts arch;           /* architecture findings: thresholds, severities */
     size_t max_inflight_body;    /* bytes all request bodies in flight may take; 503 beyond; 0 = no cap */
     unsigned header_timeout_seconds; /* deadline for a request head; 0 = none */
     unsigned max_conns_per_ip;   /* connections one client address may hold; 0 = no limit */

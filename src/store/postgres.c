@@ -5,6 +5,7 @@
  * retried on serialization failures and deadlocks, migrations at open, the
  * core operations (ping, schema version, size) and the backend's vtable.
  */
+#include "store/store_history.h"
 #include "store/postgres_int.h"
 #include "store/ingest_impl.h"
 #include "store/incidents_impl.h"
@@ -843,4 +844,5 @@ static const cw_store_vtable pg_vtable = {
     .ingest = &cw__pg_ingest_ops,
     .incidents = &cw__pg_incident_ops,
     .metrics = &cw__pg_metric_ops,
+    .history = &cw__pg_history_ops,
 };

@@ -375,7 +375,24 @@ const cw__pg_migration cw__pg_migrations[] = {
      ");"
      "CREATE INDEX hb_deliveries_due ON hb_deliveries (due_ms) WHERE state = 0;"
      "CREATE INDEX hb_deliveries_by_state ON hb_deliveries (state, id);"},
-    {11, "delivery rows",
+    {11, "findings history",
+     /* issue 12: one claim row per day snapshotted (store_history.h; the
+      * claim decides which instance stores a day), and the day's counts
+      * of every kind of finding, per scope ("org" or an owner key) */
+     "CREATE TABLE finding_snapshots ("
+     "  day bigint PRIMARY KEY,"             /* days since 1970-01-01, UTC */
+     "  taken_at bigint NOT NULL"            /* unix milliseconds */
+     ");"
+     "CREATE TABLE finding_counts ("
+     "  day bigint NOT NULL,"
+     "  kind text COLLATE \"C\" NOT NULL,"
+     "  rule text COLLATE \"C\" NOT NULL,"
+     "  severity text COLLATE \"C\" NOT NULL,"
+     "  scope text COLLATE \"C\" NOT NULL,"
+     "  count bigint NOT NULL,"
+     "  PRIMARY KEY (scope, day, kind, rule, severity)"
+     ");"},
+    {12, "delivery rows",
      /* What the delivery insights read, kept up to date at intake (the
       * events' own transaction) and selected by time and key
       * (docs/store.md): nothing here depends on the catalog or on which
@@ -462,7 +479,7 @@ const cw__pg_migration cw__pg_migrations[] = {
      /* the delivery scan reads the tables above, not the events */
      "DROP INDEX events_delivery;"},
 
-    {12, "compact events",
+    {13, "compact events",
      /* An event keeps what the listing filters and orders by, and its
       * document (event_codec.h): "[subject, chain, artifact]" and the
       * CDEvent, zstd-compressed with the dictionary dict_id once one is

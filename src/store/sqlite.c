@@ -9,6 +9,7 @@
 #include "store/ingest_impl.h"
 #include "store/metrics_impl.h"
 #include "store/store_audit.h"
+#include "store/store_history.h"
 #include "store/store_rows.h"
 #include "store/event_codec.h"
 
@@ -731,4 +732,5 @@ static const cw_store_vtable sqlite_vtable = {
     .ingest = &cw__sqlite_ingest_ops,
     .incidents = &cw__sqlite_incident_ops,
     .metrics = &cw__sqlite_metric_ops,
+    .history = &cw__sqlite_history_ops,
 };

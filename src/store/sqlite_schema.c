@@ -377,7 +377,24 @@ const cw__sqlite_migration cw__sqlite_migrations[] = {
      ");"
      "CREATE INDEX hb_deliveries_due ON hb_deliveries (due_ms) WHERE state = 0;"
      "CREATE INDEX hb_deliveries_by_state ON hb_deliveries (state, id);"},
-    {11, "delivery rows",
+    {11, "findings history",
+     /* issue 12: one claim row per day snapshotted (store_history.h), and
+      * the day's counts of every kind of finding, per scope ("org" or an
+      * owner key) */
+     "CREATE TABLE finding_snapshots ("
+     "  day INTEGER PRIMARY KEY,"            /* days since 1970-01-01, UTC */
+     "  taken_at INTEGER NOT NULL"           /* unix milliseconds */
+     ");"
+     "CREATE TABLE finding_counts ("
+     "  day INTEGER NOT NULL,"
+     "  kind TEXT NOT NULL,"                 /* architecture | ownership | ... */
+     "  rule TEXT NOT NULL,"
+     "  severity TEXT NOT NULL,"             /* error | warning | silenced */
+     "  scope TEXT NOT NULL,"
+     "  count INTEGER NOT NULL,"
+     "  PRIMARY KEY (scope, day, kind, rule, severity)"
+     ") WITHOUT ROWID;"},
+    {12, "delivery rows",
      /* What the delivery insights read, kept up to date at intake (the
       * events' own transaction) and selected by time and key
       * (docs/store.md): nothing here depends on the catalog or on which
@@ -460,7 +477,7 @@ const cw__sqlite_migration cw__sqlite_migrations[] = {
      " FROM events e WHERE cls = 2 AND link_id IS NOT NULL GROUP BY subject_id, link_id;"
      /* the delivery scan reads the tables above, not the events */
      "DROP INDEX events_delivery;"},
-    {12, "compact events",
+    {13, "compact events",
      /* An event keeps what the listing filters and orders by, and its
       * document (event_codec.h): "[subject, chain, artifact]" and the
       * CDEvent, zstd-compressed with the dictionary dict_id once one is

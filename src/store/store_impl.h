@@ -113,6 +113,7 @@ struct cw_store_vtable {
     const struct cw_store_ingest_ops *ingest;   /* webhooks, locations (ingest_impl.h) */
     const struct cw_store_incident_ops *incidents; /* incidents (store_incidents.h) */
     const struct cw_store_metric_ops *metrics;  /* metric series (store_metrics.h) */
+    const struct cw_store_history_ops *history; /* daily findings counts (store_history.h) */
 };
 
 /*

@@ -184,3 +184,19 @@ bool cw_time_parse_rfc3339(const char *s, int64_t *ms_out)
     *ms_out = secs * 1000 + frac_ms;
     return true;
 }
+
+bool cw_day_parse(const char *s, int64_t *day_out)
+{
+    int y, mo, d;
+    if (!s || strlen(s) != 10 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
+        s[7] != '-' || !digits(s + 8, 2, &d))
+        return false;
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1])
+        return false;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (mo == 2 && d == 29 && !leap)
+        return false;
+    *day_out = days_from_civil(y, (unsigned)mo, (unsigned)d);
+    return true;
+}

@@ -23,5 +23,8 @@ bool cw_time_parse_rfc3339(const char *text, int64_t *ms_out);
  * Formatting clamps to the years 0000-9999, all that RFC 3339 can express. */
 int64_t cw_day_of_ms(int64_t ms);
 void cw_day_format(int64_t day, char out[16]);
+/* Parses "YYYY-MM-DD" (a real date, years 0000-9999) into days since the
+ * epoch; false for anything else. Inverse of cw_day_format. */
+bool cw_day_parse(const char *text, int64_t *day_out);
 
 #endif

@@ -150,6 +150,29 @@ export async function getJSON(path, { signal } = {}) {
   }
 }
 
+// GET path as text of the media type accept (an SVG drawing), with the same
+// token handling and errors as getJSON.
+export async function getText(path, accept, { signal } = {}) {
+  let rejected = false;
+  for (;;) {
+    const headers = { Accept: accept };
+    const token = currentToken();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const res = await fetch(path, { headers, signal, credentials: 'same-origin' });
+    if (res.status === 401) {
+      await readProblem(res);
+      if (token) {
+        setToken(null);
+        rejected = true;
+      }
+      await promptForToken(rejected);
+      continue;
+    }
+    if (!res.ok) throw new ApiError(res.status, await readProblem(res), path);
+    return res.text();
+  }
+}
+
 // Builds "/path?a=1&b=2", skipping empty values; arrays repeat the key.
 export function withQuery(path, params = {}) {
   const q = new URLSearchParams();
@@ -226,6 +249,15 @@ export const api = {
     withQuery('/api/v1/insights/coupling', params), opts),
   ownership: (params, opts) => getOptional('/api/v1/insights/ownership',
     withQuery('/api/v1/insights/ownership', params), opts),
+  architecture: (params, opts) => getOptional('/api/v1/insights/architecture',
+    withQuery('/api/v1/insights/architecture', params), opts),
+  history: (params, opts) => getOptional('/api/v1/insights/history',
+    withQuery('/api/v1/insights/history', params), opts),
+  graph: (params, opts) => getOptional('/api/v1/graph', withQuery('/api/v1/graph', params), opts),
+  graphSvg: async (params, opts = {}) => {
+    if (!(await has('/api/v1/graph'))) throw new NotAvailable('/api/v1/graph');
+    return getText(withQuery('/api/v1/graph', { ...params, format: 'svg' }), 'image/svg+xml', opts);
+  },
   events: (params, opts) => getOptional('/api/v1/events', withQuery('/api/v1/events', params), opts),
   team: (ns, name, opts) => getOptional('/api/v1/teams/{namespace}/{name}',
     `/api/v1/teams/${enc(ns)}/${enc(name)}`, opts),

@@ -4,8 +4,10 @@
 
 import { allowPrompt, getToken, setToken } from './api.js';
 import { announce, clear, h, notice } from './dom.js';
+import * as architecture from './pages/architecture.js';
 import * as catalog from './pages/catalog.js';
 import * as entity from './pages/entity.js';
+import * as graph from './pages/graph.js';
 import * as incidents from './pages/incidents.js';
 import * as insights from './pages/insights.js';
 import * as overview from './pages/overview.js';
@@ -19,6 +21,8 @@ const ROUTES = [
   { re: /^\/entity\/([^/]+)\/([^/]+)\/([^/]+)\/?$/, page: entity, section: 'catalog', names: ['kind', 'namespace', 'name'] },
   { re: /^\/team\/([^/]+)\/([^/]+)\/?$/, page: team, section: 'catalog', names: ['namespace', 'name'] },
   { re: /^\/insights\/(ownership|coupling|undeployed)\/?$/, page: insights, names: ['view'] },
+  { re: /^\/insights\/architecture\/?$/, page: architecture, section: 'architecture' },
+  { re: /^\/graph\/([^/]+)\/([^/]+)\/([^/]+)\/?$/, page: graph, section: 'architecture', names: ['kind', 'namespace', 'name'] },
   { re: /^\/incidents\/?$/, page: incidents, section: 'incidents' },
   { re: /^\/incidents\/(\d+)\/?$/, page: incidents, section: 'incidents', names: ['id'] },
   { re: /^\/strategy\/?$/, page: strategy, section: 'strategy' },

@@ -304,3 +304,46 @@ export function timeToRestoreChart(dora) {
     `${plural(t.count || 0, 'resolved incident')} in this period; ${plural(dora.openIncidents || 0, 'incident')} still open.`);
   return figure(caption, svg, note, ['Statistic', 'Time to restore'], bars.map(([k, v]) => [k, fmtDuration(v)]));
 }
+
+// Findings per day (GET /api/v1/insights/history): errors hatched red,
+// warnings solid on top; a day without a snapshot is left empty and said so.
+export function findingsTrendChart(days, { from, to } = {}) {
+  const caption = 'Open findings per day';
+  const byDay = new Map((days || []).map((d) => [d.day, d]));
+  const all = fillDays((days || []).map((d) => ({ date: d.day })), from, to)
+    .map((d) => ({ date: d.date, snap: byDay.get(d.date) || null }));
+  const snaps = all.filter((d) => d.snap);
+  if (snaps.length === 0) return emptyFigure(caption, 'No snapshot yet: the server counts the findings once a day.');
+  const pat = nextId('hatch');
+  const last = snaps[snaps.length - 1].snap;
+  const svg = frame(`${caption}: ${snaps.length} days counted; on ${last.day} ${last.error} errors and ${last.warning} warnings`, [hatch(pat)]);
+  const max = Math.max(...snaps.map((d) => (d.snap.error || 0) + (d.snap.warning || 0)));
+  const ticks = niceTicks(max, 4, { integer: true });
+  const top = ticks[ticks.length - 1];
+  const scale = (v) => (v / top) * PH;
+  yAxis(svg, ticks, scale, 'Findings', (v) => fmtNumber(v, 0));
+  const band = PW / all.length;
+  const bw = Math.max(1, band * 0.72);
+  const xOf = (i) => M.l + band * i + band / 2;
+  const bars = s('g', { class: 'series' });
+  all.forEach((d, i) => {
+    const g = s('g', d.snap ? { 'data-point': '', 'data-date': d.date, 'data-value': d.snap.total ?? 0 } : { 'data-date': d.date });
+    g.append(s('title', null, d.snap
+      ? `${d.date}: ${plural(d.snap.error || 0, 'error')}, ${plural(d.snap.warning || 0, 'warning')}${d.snap.silenced ? `, ${d.snap.silenced} silenced` : ''}`
+      : `${d.date}: not counted`));
+    g.append(s('rect', { x: xOf(i) - band / 2, y: M.t, width: band, height: PH, class: 'hit' }));
+    if (d.snap) {
+      const eh = scale(d.snap.error || 0);
+      const wh = scale(d.snap.warning || 0);
+      const x = xOf(i) - bw / 2;
+      if (eh > 0) g.append(s('rect', { x, y: M.t + PH - eh, width: bw, height: eh, class: 'bar bar-failed', fill: `url(#${pat})` }));
+      if (wh > 0) g.append(s('rect', { x, y: M.t + PH - eh - wh, width: bw, height: wh, class: 'bar bar-ok' }));
+    }
+    bars.append(g);
+  });
+  svg.append(bars);
+  xAxis(svg, dateLabels(all, xOf), 'Day (UTC)');
+  return figure(caption, svg, legend([['swatch-failed', 'Errors (hatched)'], ['swatch-ok', 'Warnings (solid)']]),
+    ['Day', 'Errors', 'Warnings', 'Silenced'],
+    snaps.map((d) => [d.date, fmtNumber(d.snap.error || 0), fmtNumber(d.snap.warning || 0), fmtNumber(d.snap.silenced || 0)]));
+}

@@ -8,6 +8,7 @@ import { loadDora } from '../dora.js';
 import { displayRef, entityRefOf, fmtTime, parseRef, pick, pickArray, refLink, refList, refPath } from '../format.js';
 import { errorNotice, loadInto } from '../panel.js';
 import { dependencyDiagram, relationList, relationsOf } from '../relations.js';
+import { graphPath } from './graph.js';
 import { catalogUrl } from './catalog.js';
 import { openIncidentBanner, postmortemSections } from './incidents.js';
 
@@ -172,7 +173,9 @@ export async function render(main, ctx) {
       h('p', { class: 'subtitle' }, `${entity.kind} · ${ns}/${md.name}`,
         spec.type ? ` · ${spec.type}` : '', spec.lifecycle ? ` · ${spec.lifecycle}` : ''),
       tagList(md.tags),
-      kindLc === 'group' ? h('p', null, h('a', { href: refPath(ref), 'data-nav': '' }, 'Open the team page')) : null));
+      kindLc === 'group' ? h('p', null, h('a', { href: refPath(ref), 'data-nav': '' }, 'Open the team page')) : null,
+      ['component', 'system', 'domain', 'resource', 'api'].includes(kindLc)
+        ? h('p', null, h('a', { href: graphPath(ref, kindLc === 'domain' ? 0 : 1), 'data-nav': '' }, 'Dependency graph')) : null));
 
   main.append(section('About', 'about',
     md.description ? h('p', { class: 'description' }, String(md.description)) : notice('empty', 'No description.'),

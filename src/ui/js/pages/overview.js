@@ -1,13 +1,16 @@
 // pages/overview.js — organisation health on one screen: counts by kind,
-// ownership findings by severity, DORA summary with 90-day charts, release
-// trains and the oldest undeployed changes. Each panel loads on its own.
+// ownership and architecture findings by severity, the trend of all findings
+// over 90 days, DORA summary with 90-day charts, release trains and the
+// oldest undeployed changes. Each panel loads on its own.
 
 import { api, NotAvailable } from '../api.js';
+import { findingsTrendChart } from '../charts.js';
 import { appLink, h, section } from '../dom.js';
 import { loadDora } from '../dora.js';
 import { findingsOf } from '../findings.js';
 import { fmtNumber } from '../format.js';
 import { loadInto } from '../panel.js';
+import { architectureSummary } from './architecture.js';
 import { catalogUrl } from './catalog.js';
 import { couplingTrains, findingsSummary, trainList, undeployedItems, undeployedTable } from './insights.js';
 
@@ -44,6 +47,8 @@ export async function render(main, ctx) {
   const kinds = h('div');
   const findings = h('div');
   const dora = h('div');
+  const arch = h('div');
+  const trend = h('div');
   const trains = h('div');
   const undeployed = h('div');
   main.append(
@@ -52,6 +57,9 @@ export async function render(main, ctx) {
     h('div', { class: 'two-col' },
       section('Catalog', 'catalog-counts', kinds),
       section('Ownership findings', 'ownership-summary', findings)),
+    h('div', { class: 'two-col' },
+      section('Architecture findings', 'architecture-summary', arch),
+      section('Findings trend, last 90 days', 'findings-trend', trend)),
     section('Delivery performance, last 90 days', 'org-delivery', dora),
     h('div', { class: 'two-col' },
       section('Release trains', 'release-trains', trains),
@@ -64,6 +72,14 @@ export async function render(main, ctx) {
       h('p', null, appLink('/insights/ownership', 'All ownership findings')),
     ], { signal }),
     loadDora(dora, 'org', { signal }),
+    loadInto(arch, 'architecture findings', async () => [
+      ...architectureSummary(await api.architecture({}, { signal })),
+      h('p', null, appLink('/insights/architecture', 'All architecture findings')),
+    ], { signal }),
+    loadInto(trend, 'the findings history', async () => {
+      const hist = await api.history({}, { signal });
+      return findingsTrendChart(hist?.days, { from: hist?.from, to: hist?.to });
+    }, { signal }),
     loadInto(trains, 'release coupling', async () => [
       trainList(couplingTrains(await api.coupling({}, { signal }))),
       h('p', null, appLink('/insights/coupling', 'All coupled pairs')),

@@ -10,6 +10,7 @@ import { errorNotice, isAbort, loadInto } from '../panel.js';
 import { relationsOf } from '../relations.js';
 import { catalogUrl } from './catalog.js';
 import { tagList } from './entity.js';
+import { graphPath } from './graph.js';
 import { actionItemsTable } from './incidents.js';
 
 const PAGE = 100;
@@ -166,7 +167,8 @@ export async function render(main, ctx) {
         teamType ? ` · ${teamType}` : '', ` · ${namespace}/${md.name}`),
       tagList(md.tags),
       h('p', null, h('a', { href: refPath(ref, { preferTeam: false }), 'data-nav': '' }, 'Entity details (annotations, relations)'),
-        ' · ', h('a', { href: `/strategy?scope=${encodeURIComponent(ref)}`, 'data-nav': '', id: 'team-strategy-link' }, 'Goals, hypotheses and decisions'))));
+        ' · ', h('a', { href: `/strategy?scope=${encodeURIComponent(ref)}`, 'data-nav': '', id: 'team-strategy-link' }, 'Goals, hypotheses and decisions'),
+        ' · ', h('a', { href: graphPath(ref, 1), 'data-nav': '' }, 'Dependency graph of what it owns'))));
 
   const noPair = !pm || !lead;
   main.append(section('People', 'people',
