@@ -6,6 +6,7 @@
  */
 #include "catalog/kinds.h"
 #include "catalog/heartbeat.h"
+#include "catalog/initiative.h"
 #include "catalog/postmortem.h"
 #include "catalog/strategy.h"
 #include "catalog/responsibilities.h"
@@ -133,6 +134,12 @@ static const cw_spec_field kpi_fields[] = {
     {"description", CW_FIELD_STRING, false, NULL, NULL},
 };
 
+/* Initiative (issue #15; initiative.c checks the target, scope and dates) */
+static const cw_spec_field initiative_fields[] = {
+    {"scorecard", CW_FIELD_REF, true, "Scorecard", NULL},
+    {"owner", CW_FIELD_REF, false, "Group", "ownedBy"},
+};
+
 static void check_location(const json_t *entity, const json_t *spec, const char *ns,
                            const cw_activity_set *activities, cw_issue_list *out)
 {
@@ -183,6 +190,7 @@ static const cw_kind_rule kind_rules[] = {
     RULE("Hypothesis", conway_versions, true, hypothesis_fields, cw__hypothesis_kind_check),
     RULE("Decision", conway_versions, true, decision_fields, cw__decision_kind_check),
     RULE("KPI", conway_versions, true, kpi_fields, cw__kpi_kind_check),
+    RULE("Initiative", conway_versions, true, initiative_fields, cw__initiative_kind_check),
 };
 
 static const cw_kind_rule unknown_rule = RULE(NULL, NULL, false, owner_only_fields, NULL);
@@ -205,7 +213,8 @@ const cw_kind_rule *cw__unknown_kind_rule(void) { return &unknown_rule; }
  * actions in Backstage: not a team's to publish through a scoped token. */
 static const char *const team_kinds[] = {"Component", "API", "Resource", "System", "Domain",
                                          "Responsibilities", "Postmortem", "Heartbeat",
-                                         "Scorecard", "Goal", "Hypothesis", "Decision"};
+                                         "Scorecard", "Goal", "Hypothesis", "Decision",
+                                         "Initiative"};
 
 bool cw_kind_team_writable(const char *kind)
 {
@@ -218,7 +227,7 @@ bool cw_kind_team_writable(const char *kind)
 const char *cw_kind_team_writable_names(void)
 {
     return "Component, API, Resource, System, Domain, Responsibilities, Postmortem, Heartbeat, "
-           "Scorecard, Goal, Hypothesis and Decision";
+           "Scorecard, Goal, Hypothesis, Decision and Initiative";
 }
 
 void cw__issue(cw_issue_list *l, const char *path, const char *fmt, ...)
