@@ -496,6 +496,16 @@ int cw_cmd_serve(int argc, char **argv)
         fprintf(stderr, "conway serve: %s\n", d.msg);
         goto out;
     }
+    /* KPIs from Prometheus before the server, which shows their fetch state */
+    if (prom_url) {
+        cw_prom_config pcfg = {.url = prom_url};
+        if (cw_prom_start(&pcfg, store, &prom, &d)) {
+            fprintf(stderr, "conway serve: %s\n", d.msg);
+            goto out;
+        }
+        cfg.kpi_fetch_state = cw_prom_fetch_state;
+        cfg.kpi_fetch_state_ctx = prom;
+    }
     if (cw_server_start(&cfg, store, &srv, &d)) {
         fprintf(stderr, "conway serve: %s\n", d.msg);
         goto out;
@@ -520,13 +530,6 @@ int cw_cmd_serve(int argc, char **argv)
         }
     }
 #endif
-    if (prom_url) {
-        cw_prom_config pcfg = {.url = prom_url};
-        if (cw_prom_start(&pcfg, store, &prom, &d)) {
-            fprintf(stderr, "conway serve: %s\n", d.msg);
-            goto out;
-        }
-    }
     cw_log(CW_LOG_INFO, "listening",
            json_pack("{s:s, s:i, s:s, s:s, s:b}", "listen", cfg.listen, "port",
                      (int)cw_server_port(srv), "db", shown_url, "backend", cw_store_backend(store),
@@ -550,8 +553,8 @@ out:
     cw_amqp_stop(amqp); /* first: it finishes storing what it took */
 #endif
     cw_snapshotter_stop(snap);
-    cw_prom_stop(prom); /* before the store it writes to */
     cw_server_stop(srv);
+    cw_prom_stop(prom); /* after the server that shows its state, before the store */
     cw_graph_worker_stop();
     cw_refresher_stop(refresher);
     cw_hb_notifier_stop(notifier);
