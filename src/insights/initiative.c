@@ -42,6 +42,58 @@ bool cw_initiative_reached(const cw_initiative_target *t, const char *level,
     return true;
 }
 
+bool cw_passed_encode(const bool *passed, size_t n, char *out, size_t cap)
+{
+    size_t digits = (n + 3) / 4;
+    if (cap < digits + 1)
+        return false;
+    static const char hex[] = "0123456789abcdef";
+    for (size_t k = 0; k < digits; k++) {
+        unsigned v = 0;
+        for (size_t j = 0; j < 4 && 4 * k + j < n; j++)
+            v |= (unsigned)passed[4 * k + j] << j;
+        out[k] = hex[v];
+    }
+    out[digits] = '\0';
+    return true;
+}
+
+bool cw_passed_has(const char *bits, size_t i)
+{
+    if (!bits)
+        return false;
+    size_t k = i / 4;
+    for (size_t m = 0; m <= k; m++)
+        if (!bits[m])
+            return false;
+    char c = bits[k];
+    unsigned v = c >= '0' && c <= '9' ? (unsigned)(c - '0')
+                 : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+                 : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
+                                        : 0;
+    return (v >> (i % 4)) & 1u;
+}
+
+bool cw_initiative_reached_snapshot(const cw_initiative_target *t, const char *level,
+                                    const json_t *day_checks, const char *bits)
+{
+    if (t->target_level)
+        return cw_initiative_reached(t, level, NULL, 0);
+    if (!t->nchecks)
+        return false;
+    for (size_t i = 0; i < t->nchecks; i++) {
+        size_t j, n = json_array_size(day_checks);
+        for (j = 0; j < n; j++) {
+            const char *id = json_string_value(json_array_get(day_checks, j));
+            if (id && !strcmp(id, t->checks[i]))
+                break;
+        }
+        if (j == n || !cw_passed_has(bits, j))
+            return false;
+    }
+    return true;
+}
+
 const char *cw_pace_name(cw_pace p)
 {
     switch (p) {

@@ -38,6 +38,23 @@ bool cw_initiative_reached(const cw_initiative_target *t, const char *level,
 /* Index of name in the scorecard's levels, or -1. */
 int cw_initiative_level_rank(const cw_initiative_target *t, const char *name);
 
+/* ---- the compact form of a daily snapshot (store_scorecard_history.h) ---------------- */
+
+/* The passed checks as a bit set over the day's check list, in hexadecimal:
+ * digit k holds checks 4k..4k+3, check 4k+j in bit j ("" for no checks;
+ * "5" = checks 0 and 2). out needs (n + 3) / 4 + 1 bytes; false when cap
+ * is smaller. */
+bool cw_passed_encode(const bool *passed, size_t n, char *out, size_t cap);
+/* Whether check i is set in bits (false past its end or for a digit that is
+ * not hexadecimal). */
+bool cw_passed_has(const char *bits, size_t i);
+
+/* cw_initiative_reached for a snapshot row: its level, and its passed bit
+ * set over day_checks (the day's check ids, a JSON array of strings). A
+ * target check missing from that day's list is not passed. */
+bool cw_initiative_reached_snapshot(const cw_initiative_target *t, const char *level,
+                                    const json_t *day_checks, const char *bits);
+
 /* ---- burn-up and projection --------------------------------------------------------- */
 
 typedef struct {

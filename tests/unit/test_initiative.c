@@ -145,6 +145,41 @@ static void test_reached(void **state)
     assert_false(cw_initiative_reached(&c, NULL, NULL, 0));
 }
 
+static void test_compact_form(void **state)
+{
+    (void)state;
+    char out[8];
+    bool p[9] = {true, false, true, false, false, false, false, true, true};
+    assert_true(cw_passed_encode(p, 9, out, sizeof out));
+    assert_string_equal(out, "581"); /* 0101 -> 5, 0001 in bit 3 -> 8, check 8 -> 1 */
+    for (size_t i = 0; i < 9; i++)
+        assert_int_equal(cw_passed_has(out, i), p[i]);
+    assert_false(cw_passed_has(out, 9));
+    assert_false(cw_passed_has(out, 400)); /* past the end */
+    assert_false(cw_passed_has("", 0));
+    assert_false(cw_passed_has(NULL, 0));
+    assert_false(cw_passed_has("z", 0));
+    assert_true(cw_passed_has("F", 3));
+    assert_true(cw_passed_encode(p, 0, out, 1));
+    assert_string_equal(out, "");
+    assert_false(cw_passed_encode(p, 9, out, 3)); /* needs 4 bytes */
+
+    /* a snapshot row against a list of checks: found by id in that day's list */
+    static const char *const levels[] = {"bronze", "silver"};
+    static const char *const checks[] = {"runbook", "dashboard"};
+    cw_initiative_target t = {levels, 2, NULL, checks, 2};
+    json_t *day = json_pack("[s, s, s]", "owner", "dashboard", "runbook");
+    assert_true(cw_initiative_reached_snapshot(&t, "", day, "6"));   /* checks 1 and 2 */
+    assert_false(cw_initiative_reached_snapshot(&t, "", day, "2"));  /* dashboard only */
+    json_t *older = json_pack("[s, s]", "owner", "dashboard"); /* no runbook check yet */
+    assert_false(cw_initiative_reached_snapshot(&t, "silver", older, "f"));
+    cw_initiative_target lv = {levels, 2, "silver", NULL, 0};
+    assert_true(cw_initiative_reached_snapshot(&lv, "silver", older, ""));
+    assert_false(cw_initiative_reached_snapshot(&lv, "bronze", older, "f"));
+    json_decref(day);
+    json_decref(older);
+}
+
 #define S 20000 /* the start day */
 
 /* cmocka 1.1 has no assert_double_equal */
@@ -269,6 +304,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kind_validation),
         cmocka_unit_test(test_reached),
+        cmocka_unit_test(test_compact_form),
         cmocka_unit_test(test_projection),
         cmocka_unit_test(test_teams),
     };
