@@ -78,7 +78,7 @@ const backstagePaths = {
 
 // Routes added by later features register here (see docs/openapi-*.mjs).
 const extra = {};
-for (const mod of ['events', 'insights', 'responsibilities', 'ops', 'hooks', 'locations', 'incidents', 'heartbeats', 'strategy', 'architecture']) {
+for (const mod of ['events', 'insights', 'responsibilities', 'ops', 'hooks', 'locations', 'incidents', 'heartbeats', 'strategy', 'architecture', 'initiatives']) {
   try { Object.assign(extra, (await import(`./openapi-${mod}.mjs`)).paths); } catch (e) { if (e.code !== 'ERR_MODULE_NOT_FOUND') throw e; }
 }
 
