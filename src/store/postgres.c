@@ -869,7 +869,7 @@ static const cw_store_vtable pg_vtable = {
     .heartbeats = &cw__sql_hb_ops,
     .sql = &cw__pg_sql_ops,
     .ingest = &cw__pg_ingest_ops,
-    .incidents = &cw__pg_incident_ops,
+    .incidents = &cw__sql_incident_ops,
     .metrics = &cw__pg_metric_ops,
     .history = &cw__pg_history_ops,
 };

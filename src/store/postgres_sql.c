@@ -7,6 +7,7 @@
  * decoded from its hex form.
  */
 #include "store/postgres_int.h"
+#include "store/incidents_impl.h"
 #include "store/sql.h"
 
 #include <limits.h>
@@ -24,7 +25,7 @@ typedef struct {
 static cw_err tx_body(cw__pg_conn *pc, void *ctx, cw_diag *d)
 {
     tx_call *x = ctx;
-    cw__sql c = {&cw__pg_sql_ops, pc};
+    cw__sql c = {&cw__pg_sql_ops, pc, pc->owner};
     return x->fn(&c, x->ctx, d);
 }
 
@@ -59,9 +60,9 @@ static cw_err sql_lock(cw__sql *c, int64_t key, cw_diag *d)
     return cw__pg_exec(c->conn, "SELECT pg_advisory_xact_lock($1::bigint)", 1, p, NULL, d);
 }
 
-static cw_err sql_prepare(cw__sql *c, const char *sql, cw__sql_stmt *st, cw_diag *d)
+static cw_err sql_prepare(cw__sql *c, const char *sql, bool once, cw__sql_stmt *st, cw_diag *d)
 {
-    const cw__pg_stmt *e = cw__pg_stmt_find(c->conn, sql);
+    const cw__pg_stmt *e = once ? NULL : cw__pg_stmt_find(c->conn, sql);
     int n = e ? e->nparams : 0;
     if (!e) {
         char *text = cw__sql_to_pg(sql, &n);
@@ -72,11 +73,11 @@ static cw_err sql_prepare(cw__sql *c, const char *sql, cw__sql_stmt *st, cw_diag
             return cw_fail(d, CW_ERR_INTERNAL, "database: more than %d parameters",
                            CW__SQL_MAX_PARAMS);
         }
-        cw_err err = cw__pg_stmt_add(c->conn, sql, text, n, &e, d);
+        cw_err err = once ? CW_OK : cw__pg_stmt_add(c->conn, sql, text, n, &e, d);
         if (err || e)
             free(text);
         else
-            st->text = text; /* the cache is full: run it unprepared */
+            st->text = text; /* once, or the cache is full: run it unprepared */
         if (err)
             return err;
     }
@@ -187,9 +188,14 @@ static int64_t sql_col_int(cw__sql_stmt *st, int col)
     return (int64_t)strtoll(v, NULL, 10);
 }
 
-static const char *sql_col_text(cw__sql_stmt *st, int col)
+static const char *sql_col_text(cw__sql_stmt *st, int col, size_t *len)
 {
-    return cw__pg_text(result(st), st->row, col);
+    if (PQgetisnull(result(st), st->row, col)) {
+        *len = 0;
+        return NULL;
+    }
+    *len = (size_t)PQgetlength(result(st), st->row, col);
+    return PQgetvalue(result(st), st->row, col);
 }
 
 static bool sql_col_null(cw__sql_stmt *st, int col)
@@ -217,6 +223,8 @@ static void sql_done(cw__sql_stmt *st)
     st->res = NULL;
 }
 
+static cw_err links_fresh(cw_store *s, cw_diag *d) { return cw__pg_links_fresh(cw__pg(s), d); }
+
 const cw__sql_ops cw__pg_sql_ops = {
     .backend = "postgres",
     .utf8_only = true,
@@ -233,4 +241,5 @@ const cw__sql_ops cw__pg_sql_ops = {
     .col_null = sql_col_null,
     .col_blob = sql_col_blob,
     .done = sql_done,
+    .links_fresh = links_fresh,
 };

@@ -21,6 +21,36 @@ cw_err cw__sql_tx(cw_store *s, cw__sql_mode mode, cw__sql_fn fn, void *ctx, cw_d
 
 const char *cw__sql_backend(const cw__sql *c) { return c->ops->backend; }
 
+cw_store *cw__sql_store(const cw__sql *c) { return c->store; }
+
+cw_err cw__sql_links_fresh(cw_store *s, cw_diag *d)
+{
+    if (!s->vt->sql || !s->vt->sql->links_fresh)
+        return CW_OK;
+    return s->vt->sql->links_fresh(s, d);
+}
+
+cw_err cw__sql_load_dict(void *ctx, int64_t id, cw_buf *out, cw_diag *d)
+{
+    cw__sql_stmt st;
+    bool row = false;
+    const void *p = NULL;
+    size_t n = 0;
+    cw_err err = cw__sql_prepare(ctx, "SELECT dict FROM event_dicts WHERE id = ?1", &st, d);
+    if (!err) {
+        cw__sql_bind_int(&st, 1, id);
+        err = cw__sql_step(&st, &row, d);
+    }
+    if (!err && !row)
+        err = cw_fail(d, CW_ERR_IO, "events: dictionary %lld is missing", (long long)id);
+    if (!err)
+        err = cw__sql_blob(&st, 0, &p, &n, d);
+    if (!err && cw_buf_append(out, p, n))
+        err = cw_fail(d, CW_ERR_NOMEM, "events: out of memory");
+    cw__sql_done(&st);
+    return err;
+}
+
 bool cw__sql_text_ok(const cw__sql *c, const char *s)
 {
     return !c->ops->utf8_only || !s || cw_utf8_valid(s, strlen(s));
@@ -28,7 +58,7 @@ bool cw__sql_text_ok(const cw__sql *c, const char *s)
 
 cw_err cw__sql_lock(cw__sql *c, int64_t key, cw_diag *d) { return c->ops->lock(c, key, d); }
 
-cw_err cw__sql_prepare(cw__sql *c, const char *sql, cw__sql_stmt *st, cw_diag *d)
+static cw_err prepare(cw__sql *c, const char *sql, bool once, cw__sql_stmt *st, cw_diag *d)
 {
     st->c = c;
     st->sql = sql;
@@ -42,7 +72,17 @@ cw_err cw__sql_prepare(cw__sql *c, const char *sql, cw__sql_stmt *st, cw_diag *d
     st->res = NULL;
     st->row = st->nrows = 0;
     cw_buf_init(&st->scratch, 0);
-    return c->ops->prepare(c, sql, st, d);
+    return c->ops->prepare(c, sql, once, st, d);
+}
+
+cw_err cw__sql_prepare(cw__sql *c, const char *sql, cw__sql_stmt *st, cw_diag *d)
+{
+    return prepare(c, sql, false, st, d);
+}
+
+cw_err cw__sql_prepare_once(cw__sql *c, const char *sql, cw__sql_stmt *st, cw_diag *d)
+{
+    return prepare(c, sql, true, st, d);
 }
 
 void cw__sql_bind_int(cw__sql_stmt *st, int i, int64_t v) { st->c->ops->bind_int(st, i, v); }
@@ -80,7 +120,20 @@ cw_err cw__sql_run(cw__sql_stmt *st, cw_diag *d)
 
 int64_t cw__sql_int(cw__sql_stmt *st, int col) { return st->c->ops->col_int(st, col); }
 
-const char *cw__sql_text(cw__sql_stmt *st, int col) { return st->c->ops->col_text(st, col); }
+const char *cw__sql_text(cw__sql_stmt *st, int col)
+{
+    size_t n;
+    const char *t = st->c->ops->col_text(st, col, &n);
+    return t ? t : "";
+}
+
+const char *cw__sql_textn(cw__sql_stmt *st, int col, size_t *len)
+{
+    const char *t = st->c->ops->col_text(st, col, len);
+    if (!t)
+        *len = 0;
+    return t;
+}
 
 bool cw__sql_null(cw__sql_stmt *st, int col) { return st->c->ops->col_null(st, col); }
 

@@ -70,6 +70,8 @@ cw_err cw__sql_tx(cw_store *s, cw__sql_mode mode, cw__sql_fn fn, void *ctx, cw_d
 /* The backend's name, "sqlite" or "postgres" (for tests and logs only:
  * table code never branches on it). */
 const char *cw__sql_backend(const cw__sql *c);
+/* The store the transaction runs on. */
+cw_store *cw__sql_store(const cw__sql *c);
 
 /* Whether the backend can hold s as text: anything on SQLite, well-formed
  * UTF-8 on PostgreSQL (a lookup by anything else finds nothing there, and
@@ -114,6 +116,9 @@ typedef struct cw__sql_stmt {
 
 /* Prepares sql (a constant, or any text that outlives the statement). */
 cw_err cw__sql_prepare(cw__sql *c, const char *sql, cw__sql_stmt *st, cw_diag *d);
+/* The same for a text built at run time in one of many shapes (filters):
+ * parsed for this use only, never cached. */
+cw_err cw__sql_prepare_once(cw__sql *c, const char *sql, cw__sql_stmt *st, cw_diag *d);
 
 /* Parameters are numbered from 1. Text and blobs are not copied: keep
  * them alive until done. Unbound parameters are NULL. */
@@ -133,6 +138,8 @@ cw_err cw__sql_run(cw__sql_stmt *st, cw_diag *d);
  * on PostgreSQL: until the next blob column read, too). */
 int64_t cw__sql_int(cw__sql_stmt *st, int col);
 const char *cw__sql_text(cw__sql_stmt *st, int col);
+/* The text with its length in bytes; NULL (and 0) for SQL NULL. */
+const char *cw__sql_textn(cw__sql_stmt *st, int col, size_t *len);
 bool cw__sql_null(cw__sql_stmt *st, int col);
 /* CW_ERR_IO when a PostgreSQL bytea column cannot be decoded, NOMEM. */
 cw_err cw__sql_blob(cw__sql_stmt *st, int col, const void **p, size_t *n, cw_diag *d);
@@ -194,23 +201,36 @@ typedef struct cw__sql_ops {
     bool utf8_only;
     cw_err (*tx)(cw_store *s, cw__sql_mode mode, cw__sql_fn fn, void *ctx, cw_diag *d);
     cw_err (*lock)(cw__sql *c, int64_t key, cw_diag *d);
-    cw_err (*prepare)(cw__sql *c, const char *sql, cw__sql_stmt *st, cw_diag *d);
+    /* once: not cached, for texts built at run time */
+    cw_err (*prepare)(cw__sql *c, const char *sql, bool once, cw__sql_stmt *st, cw_diag *d);
     void (*bind_int)(cw__sql_stmt *st, int i, int64_t v);
     void (*bind_text)(cw__sql_stmt *st, int i, const char *s);
     void (*bind_blob)(cw__sql_stmt *st, int i, const void *p, size_t n);
     void (*bind_null)(cw__sql_stmt *st, int i);
     cw_err (*step)(cw__sql_stmt *st, bool *row, cw_diag *d);
     int64_t (*col_int)(cw__sql_stmt *st, int col);
-    const char *(*col_text)(cw__sql_stmt *st, int col);
+    const char *(*col_text)(cw__sql_stmt *st, int col, size_t *len); /* NULL: SQL NULL */
     bool (*col_null)(cw__sql_stmt *st, int col);
     cw_err (*col_blob)(cw__sql_stmt *st, int col, const void **p, size_t *n, cw_diag *d);
     void (*done)(cw__sql_stmt *st);
+    /* What tables on this layer need of the backend besides statements:
+     * the events' link rows matched against the current catalog
+     * (<backend>_events.c), before a read that joins them. */
+    cw_err (*links_fresh)(cw_store *s, cw_diag *d);
 } cw__sql_ops;
 
 struct cw__sql {
     const cw__sql_ops *ops;
     void *conn;                /* cw__sqlite_conn * / cw__pg_conn * */
+    cw_store *store;
 };
+
+/* The events' link rows matched against the current catalog. */
+cw_err cw__sql_links_fresh(cw_store *s, cw_diag *d);
+
+/* Reads event dictionary id (cw__dict_load_fn of event_codec.h; ctx is
+ * the cw__sql *). */
+cw_err cw__sql_load_dict(void *ctx, int64_t id, cw_buf *out, cw_diag *d);
 
 extern const cw__sql_ops cw__sqlite_sql_ops;
 extern const cw__sql_ops cw__pg_sql_ops;

@@ -6,6 +6,7 @@
  * (ping, schema version, size) and the backend's vtable.
  */
 #include "store/sqlite_int.h"
+#include "store/incidents_impl.h"
 #include "store/ingest_impl.h"
 #include "store/metrics_impl.h"
 #include "store/store_audit.h"
@@ -725,7 +726,6 @@ static const cw_store_core_ops sqlite_core_ops = {
 extern const cw_store_backup_ops cw__sqlite_backup_ops; /* sqlite_backup.c */
 
 extern const struct cw_store_event_ops cw__sqlite_event_ops; /* sqlite_events.c */
-extern const struct cw_store_incident_ops cw__sqlite_incident_ops; /* sqlite_incidents.c */
 
 /* Each domain implemented in a sqlite_<domain>.c adds its line here. */
 static const cw_store_vtable sqlite_vtable = {
@@ -739,7 +739,7 @@ static const cw_store_vtable sqlite_vtable = {
     .heartbeats = &cw__sql_hb_ops,
     .sql = &cw__sqlite_sql_ops,
     .ingest = &cw__sqlite_ingest_ops,
-    .incidents = &cw__sqlite_incident_ops,
+    .incidents = &cw__sql_incident_ops,
     .metrics = &cw__sqlite_metric_ops,
     .history = &cw__sqlite_history_ops,
 };

@@ -7,7 +7,10 @@
 #include "store/sql.h"
 #include "store/sqlite_int.h"
 
-#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/incidents_impl.h"
 
 static cw__sqlite_conn *conn(const cw__sql_stmt *st) { return st->c->conn; }
 static sqlite3_stmt *stmt(const cw__sql_stmt *st) { return st->h; }
@@ -15,7 +18,7 @@ static sqlite3_stmt *stmt(const cw__sql_stmt *st) { return st->h; }
 static cw_err sql_tx(cw_store *store, cw__sql_mode mode, cw__sql_fn fn, void *ctx, cw_diag *d)
 {
     cw_sqlite *s = cw__sqlite(store);
-    cw__sql c = {&cw__sqlite_sql_ops, NULL};
+    cw__sql c = {&cw__sqlite_sql_ops, NULL, store};
     cw_err err;
     if (mode == CW__SQL_READ || mode == CW__SQL_READ_ONE) {
         cw__sqlite_conn *r = cw__sqlite_read_acquire(s);
@@ -47,12 +50,21 @@ static cw_err sql_lock(cw__sql *c, int64_t key, cw_diag *d)
     return CW_OK;
 }
 
-static cw_err sql_prepare(cw__sql *c, const char *sql, cw__sql_stmt *st, cw_diag *d)
+static cw_err sql_prepare(cw__sql *c, const char *sql, bool once, cw__sql_stmt *st, cw_diag *d)
 {
     sqlite3_stmt *h = NULL;
-    cw_err err = cw__sqlite_stmt(c->conn, sql, &h, d);
+    if (!once) {
+        cw_err err = cw__sqlite_stmt(c->conn, sql, &h, d);
+        st->h = h;
+        return err;
+    }
+    /* not in the cache: cw__sqlite_done finalises it */
+    char *text = strstr(sql, " FOR UPDATE") ? cw__sql_to_sqlite(sql) : NULL;
+    cw__sqlite_conn *sc = c->conn;
+    int rc = sqlite3_prepare_v2(sc->db, text ? text : sql, -1, &h, NULL);
+    free(text);
     st->h = h;
-    return err;
+    return rc == SQLITE_OK ? CW_OK : cw__sqlite_fail(sc, rc, d, "prepare");
 }
 
 static void bound(cw__sql_stmt *st, int i, int rc)
@@ -108,9 +120,11 @@ static int64_t sql_col_int(cw__sql_stmt *st, int col)
     return sqlite3_column_int64(stmt(st), col);
 }
 
-static const char *sql_col_text(cw__sql_stmt *st, int col)
+static const char *sql_col_text(cw__sql_stmt *st, int col, size_t *len)
 {
-    return cw__col_text(stmt(st), col);
+    const char *t = (const char *)sqlite3_column_text(stmt(st), col);
+    *len = t ? (size_t)sqlite3_column_bytes(stmt(st), col) : 0;
+    return t;
 }
 
 static bool sql_col_null(cw__sql_stmt *st, int col)
@@ -132,6 +146,11 @@ static void sql_done(cw__sql_stmt *st)
     st->h = NULL;
 }
 
+static cw_err links_fresh(cw_store *s, cw_diag *d)
+{
+    return cw__sqlite_links_fresh(cw__sqlite(s), d);
+}
+
 const cw__sql_ops cw__sqlite_sql_ops = {
     .backend = "sqlite",
     .utf8_only = false,
@@ -148,4 +167,5 @@ const cw__sql_ops cw__sqlite_sql_ops = {
     .col_null = sql_col_null,
     .col_blob = sql_col_blob,
     .done = sql_done,
+    .links_fresh = links_fresh,
 };
