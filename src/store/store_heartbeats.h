@@ -237,6 +237,9 @@ struct cw_store_hb_ops {
                           size_t *n, cw_diag *d);
 };
 
+/* Both backends' ops, on the statement layer (sql_heartbeats.c). */
+extern const struct cw_store_hb_ops cw__sql_hb_ops;
+
 /* Shared by the backends (store_heartbeats.c): a row's schedule made
  * usable after reading its columns (cron compiled, zone loaded). */
 cw_err cw__hb_row_ready(cw_hb_row *row, cw_diag *d);

@@ -100,6 +100,7 @@ struct cw_store_audit_ops;
 struct cw_store_incident_ops;
 struct cw_store_hb_ops;                         /* store_heartbeats.h */
 struct cw_store_metric_ops;   /* metrics_impl.h */
+struct cw__sql_ops;                             /* sql.h */
 
 struct cw_store_vtable {
     const char *backend;                        /* "sqlite", "postgres" */
@@ -114,6 +115,7 @@ struct cw_store_vtable {
     const struct cw_store_incident_ops *incidents; /* incidents (store_incidents.h) */
     const struct cw_store_metric_ops *metrics;  /* metric series (store_metrics.h) */
     const struct cw_store_history_ops *history; /* daily findings counts (store_history.h) */
+    const struct cw__sql_ops *sql;              /* the statement layer (sql.h) */
 };
 
 /*
