@@ -576,6 +576,33 @@ static cw_err relations_of(const json_t *entity, json_t **out)
     return CW_OK;
 }
 
+/* The APIs the entity provides and whether each has a spec.definition:
+ * {"provided": [{"ref", "hasDefinition"}], "providedCount",
+ *  "providedWithoutDefinition"}. */
+static json_t *apis_of(const cw_facts_batch *b, const json_t *entity)
+{
+    json_t *list = json_array();
+    size_t without = 0, i;
+    const json_t *r;
+    if (!list)
+        return NULL;
+    json_array_foreach(json_object_get(entity, "relations"), i, r) {
+        const char *t = json_string_value(json_object_get(r, "type"));
+        const char *target = json_string_value(json_object_get(r, "targetRef"));
+        char key[CW_REF_MAX];
+        if (!t || !target || strcmp(t, "providesApi") != 0 || !cw_ref_text_to_key(target, key))
+            continue;
+        const json_t *api = json_object_get(b->by_key, key);
+        const json_t *def = json_object_get(json_object_get(api, "spec"), "definition");
+        bool has = (json_is_string(def) && json_string_length(def) > 0) || json_is_object(def);
+        without += !has;
+        json_array_append_new(list, json_pack("{s:s, s:b}", "ref", target, "hasDefinition", has));
+    }
+    return json_pack("{s:o, s:I, s:I}", "provided", list, "providedCount",
+                     (json_int_t)json_array_size(list), "providedWithoutDefinition",
+                     (json_int_t)without);
+}
+
 /* The effective RACI as {activities: {name: {...}}, missing: [...]}. */
 static cw_err raci_of(const cw_facts_batch *b, const json_t *entity, const char *kind, json_t **out,
                       cw_diag *d)
@@ -791,7 +818,8 @@ cw_err cw_facts_of(const cw_facts_batch *b, const json_t *entity, json_t **out, 
         if (json_object_set_new(o, "undeployed", uv) != 0 ||
             json_object_set_new(o, "findings", findings_of(b, key)) != 0 ||
             json_object_set_new(o, "incidents", incidents_of(b, key)) != 0 ||
-            json_object_set_new(o, "heartbeats", heartbeats_of(b, key)) != 0)
+            json_object_set_new(o, "heartbeats", heartbeats_of(b, key)) != 0 ||
+            json_object_set_new(o, "apis", apis_of(b, entity)) != 0)
             err = cw_fail(d, CW_ERR_NOMEM, "out of memory");
     }
     if (err) {

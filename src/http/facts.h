@@ -17,7 +17,8 @@
  *    "findings": {"count", "rules", "byKind", "items"},
  *    "incidents": {"open", "last90Days", "items"},
  *    "heartbeats": {"count", "up", "down", "byPurpose", "items"},
- *    "links": {"runbook", "dashboard", "docs", "repo", "other"}}
+ *    "links": {"runbook", "dashboard", "docs", "repo", "other"},
+ *    "apis": {"provided", "providedCount", "providedWithoutDefinition"}}
  */
 #ifndef CW_HTTP_FACTS_H
 #define CW_HTTP_FACTS_H
