@@ -23,6 +23,7 @@ int cw_cmd_codeowners(int argc, char **argv);
 int cw_cmd_cron(int argc, char **argv);
 int cw_cmd_hook(int argc, char **argv);
 int cw_cmd_report(int argc, char **argv);
+int cw_cmd_snapshot(int argc, char **argv);
 int cw_cmd_get(int argc, char **argv);        /* get.c: remote reads */
 int cw_cmd_dora(int argc, char **argv);
 int cw_cmd_undeployed(int argc, char **argv);

@@ -55,6 +55,8 @@ static const command commands[] = {
      "import --component --db --json --config"},
     {"report", "the report of a team, system or the organisation (HTML or Markdown)",
      "--db --scope --format --out --now --production-env --config"},
+    {"snapshot", "take the daily findings and scorecard snapshots (of --now's day)",
+     "--db --now --production-env --config"},
     {"backup", "online backup of the SQLite database, or --verify a backup",
      "--db --verify --quiet --config"},
     {"restore", "replace the (stopped) SQLite database with a backup", "--db --config"},
