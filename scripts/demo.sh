@@ -91,22 +91,22 @@ else
   say "note: this build has no 'events' command yet; no delivery history loaded"
 fi
 
-# Scorecards and an initiative (issue #15): conway's built-in scorecards, the
-# demo's initiative with its dates moved to around today, and the daily
+# An initiative (issue #15) on the built-in production-readiness scorecard
+# enabled above, with its dates moved to around today, and the daily
 # scorecard snapshots of the last 35 days (judged as of each day over the
 # delivery history above) so that its burn-up has a history.
 if "$BIN" snapshot --help >/dev/null 2>&1 && [ -f demo/initiatives.yaml ]; then
   ini=$(mktemp "${TMPDIR:-/tmp}/conway-demo-initiative.XXXXXX.yaml")
   sed -e "s/^  start: .*/  start: $(date -u -d '-35 days' +%F)/" \
       -e "s/^  deadline: .*/  deadline: $(date -u -d '+55 days' +%F)/" demo/initiatives.yaml >"$ini"
-  if "$BIN" import --db "$DB" src/ui/scorecards/*.json "$ini"; then
+  if "$BIN" import --db "$DB" --quiet "$ini"; then
     say "taking the daily scorecard snapshots of the last 35 days"
     for k in $(seq 35 -1 1); do
       "$BIN" snapshot --db "$DB" --now "$(date -u -d "-$k days" +%FT12:00:00Z)" >/dev/null ||
         say "note: the snapshot of $k days ago failed"
     done
   else
-    say "note: the scorecards and the initiative were not imported"
+    say "note: the initiative was not imported"
   fi
   rm -f -- "$ini"
 fi

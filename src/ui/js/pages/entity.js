@@ -7,6 +7,7 @@ import { dl, externalLink, h, notice, section, table } from '../dom.js';
 import { loadDora } from '../dora.js';
 import { displayRef, entityRefOf, fmtTime, parseRef, pick, pickArray, refLink, refList, refPath } from '../format.js';
 import { errorNotice, loadInto } from '../panel.js';
+import { scorecardPanel } from './scorecards.js';
 import { dependencyDiagram, relationList, relationsOf } from '../relations.js';
 import { graphPath } from './graph.js';
 import { catalogUrl } from './catalog.js';
@@ -228,6 +229,11 @@ export async function render(main, ctx) {
     main.append(section('Delivery performance (DORA)', 'delivery', doraBox));
     loadDora(doraBox, ref, { signal });
   }
+
+  // the entity's level in every scorecard that judges it (issue #15)
+  const scoreBox = h('div');
+  main.append(section('Scorecards', 'scorecards', scoreBox));
+  scorecardPanel(scoreBox, ref, { signal });
   return `${title} (${entity.kind})`;
 }
 

@@ -7,6 +7,7 @@ import { loadDora } from '../dora.js';
 import { findingsOf, findingsTable } from '../findings.js';
 import { entityRefOf, fmtNumber, parseRef, pick, pickArray, refLink, refList, refPath, refString } from '../format.js';
 import { errorNotice, isAbort, loadInto } from '../panel.js';
+import { scorecardPanel } from './scorecards.js';
 import { relationsOf } from '../relations.js';
 import { catalogUrl } from './catalog.js';
 import { tagList } from './entity.js';
@@ -211,6 +212,11 @@ export async function render(main, ctx) {
   const doraBox = h('div');
   main.append(section('Delivery performance (DORA)', 'delivery', doraBox));
   loadDora(doraBox, ref, { signal });
+
+  // the level of what the team owns in every scorecard (issue #15)
+  const scoreBox = h('div');
+  main.append(section('Scorecards', 'scorecards', scoreBox));
+  scorecardPanel(scoreBox, ref, { team: true, signal });
 
   const findBox = h('div');
   main.append(section('Findings', 'team-findings', findBox));
