@@ -12,6 +12,8 @@
 #include "catalog/scope.h"
 #include "insights/dora.h"
 #include "insights/ownership.h"
+#include "http/facts.h"
+#include "http/scorecards.h"
 #include "insights/postmortem.h"
 #include "store/store_history.h"
 #include "store/store_scan.h"
@@ -165,6 +167,68 @@ static cw_err actions_of(const cw_strategy_ctx *c, const char *key, const char *
     return err;
 }
 
+/* The scorecard levels (issue 15): per Scorecard of the catalog, for the
+ * organisation its roll-up per team, for another scope the summary of the
+ * rows in it (the entity itself, or what it owns, or its system's or
+ * domain's parts: cw_scorecard_row_in_scope). A scorecard that judges
+ * nothing in the scope is left out. The findings in the facts use the
+ * default thresholds. */
+static cw_err scorecards_of(const cw_strategy_ctx *c, const char *key, json_t **out, cw_diag *d)
+{
+    *out = NULL;
+    cw_findings_cfg cfg = {.production_env = c->src.production_env, .postmortem_days = -1};
+    cw_facts_batch *b = NULL;
+    cw_scorecard **cards = NULL;
+    size_t n = 0;
+    json_t *list = json_array();
+    cw_err err = list ? cw_facts_batch_load(c->src.store, &cfg, c->now_ms, &b, d)
+                      : cw_fail(d, CW_ERR_NOMEM, "out of memory");
+    if (!err)
+        err = cw_scorecards_load(b, &cards, &n, d);
+    for (size_t i = 0; !err && i < n; i++) {
+        json_t *rows = NULL, *kept = NULL, *per = NULL;
+        err = cw_scorecard_run(b, cards[i], false, &rows, d);
+        if (!err && !*key) {
+            json_t *roll = cw_scorecard_rollups(cards[i], rows);
+            per = roll ? json_incref(json_object_get(roll, "teams")) : NULL;
+            json_decref(roll);
+        } else if (!err) {
+            kept = json_array();
+            size_t k;
+            json_t *r;
+            json_array_foreach(rows, k, r)
+                if (kept && cw_scorecard_row_in_scope(r, key))
+                    json_array_append(kept, r);
+            json_t *sum = kept && json_array_size(kept) ? cw_scorecard_summary(cards[i], kept) : NULL;
+            if (sum)
+                json_object_set_new(sum, "ref", json_string(key));
+            per = sum ? json_pack("[o]", sum) : kept ? json_array() : NULL;
+        }
+        json_t *levels = json_array();
+        for (size_t k = 0; levels && k < cards[i]->nlevels; k++)
+            json_array_append_new(levels, json_string(cards[i]->levels[k]));
+        if (!err && (!per || !levels))
+            err = cw_fail(d, CW_ERR_NOMEM, "out of memory");
+        if (!err && json_array_size(per) &&
+            json_array_append_new(list, json_pack("{s:s, s:s, s:O, s:O}", "ref", cards[i]->ref,
+                                                  "title", cards[i]->title, "levels", levels,
+                                                  "rows", per)))
+            err = cw_fail(d, CW_ERR_NOMEM, "out of memory");
+        json_decref(levels);
+        json_decref(per);
+        json_decref(kept);
+        json_decref(rows);
+    }
+    cw_scorecards_free(cards, n);
+    cw_facts_batch_free(b);
+    if (err) {
+        json_decref(list);
+        return err;
+    }
+    *out = list;
+    return CW_OK;
+}
+
 cw_err cw_report_model(const cw_strategy_ctx *c, const char *scope_text,
                        unsigned max_components_per_team, json_t **out, cw_diag *d)
 {
@@ -174,6 +238,7 @@ cw_err cw_report_model(const cw_strategy_ctx *c, const char *scope_text,
     if (err)
         return err;
     json_t *strategy = NULL, *dora = NULL, *own = NULL, *hist = NULL, *actions = NULL;
+    json_t *cards = NULL;
     size_t own_total = 0;
     err = cw_strategy_view(c, key, &strategy, d);
     if (!err)
@@ -184,23 +249,30 @@ cw_err cw_report_model(const cw_strategy_ctx *c, const char *scope_text,
         err = history_of(c, key, kind, &hist, d);
     if (!err)
         err = actions_of(c, key, kind, &actions, d);
+    if (!err)
+        err = scorecards_of(c, key, &cards, d);
     if (!err) {
         *out = json_pack("{s:s, s:O, s:o, s:o, s:o, s:I}", "scope", *key ? key : "org", "asOf",
                          json_object_get(strategy, "asOf"), "dora", dora ? dora : json_null(),
                          "strategy", strategy, "ownership", own, "ownershipTotal",
                          (json_int_t)own_total);
         strategy = dora = own = NULL;
-        if (*out && (json_object_set_new(*out, "findingsHistory", hist ? hist : json_null()) ||
-                     json_object_set_new(*out, "actionItems", actions ? actions : json_null()))) {
-            json_decref(*out);
-            *out = NULL;
+        if (*out) { /* each set takes its value, failing or not */
+            int bad = json_object_set_new(*out, "findingsHistory", hist ? hist : json_null());
+            bad |= json_object_set_new(*out, "actionItems", actions ? actions : json_null());
+            bad |= json_object_set_new(*out, "scorecards", cards ? cards : json_null());
+            hist = actions = cards = NULL;
+            if (bad) {
+                json_decref(*out);
+                *out = NULL;
+            }
         }
-        hist = actions = NULL;
         if (!*out)
             err = cw_fail(d, CW_ERR_NOMEM, "out of memory");
     }
     json_decref(hist);
     json_decref(actions);
+    json_decref(cards);
     json_decref(strategy);
     json_decref(dora);
     json_decref(own);

@@ -566,6 +566,72 @@ static void history_section(out_t *o, const json_t *days)
     table_end(o);
 }
 
+/* The scorecard levels: per scorecard a table of the rows (per team for the
+ * organisation, the scope itself otherwise) with the entities at each level
+ * ("at least that level") and without one. Level names and titles come from
+ * the catalog: escaped, header cells included. */
+static void scorecards_section(out_t *o, const json_t *cards, bool per_team)
+{
+    if (!cards)
+        return;
+    heading(o, 2, "Scorecard levels");
+    if (!json_array_size(cards)) {
+        para(o, "No scorecard judges this scope.");
+        return;
+    }
+    size_t i;
+    const json_t *card;
+    json_array_foreach(cards, i, card) {
+        const json_t *levels = json_object_get(card, "levels");
+        size_t nl = json_array_size(levels);
+        if (o->md) {
+            cw_buf_puts(o->b, "**");
+            text(o, str(card, "title"));
+            cw_buf_puts(o->b, "**: entities at each level (at least that level)\n\n|");
+            cw_buf_puts(o->b, per_team ? " Team | Entities |" : " Scope | Entities |");
+            for (size_t k = 0; k < nl; k++) {
+                cw_buf_putc(o->b, ' ');
+                text(o, json_string_value(json_array_get(levels, k)));
+                cw_buf_puts(o->b, " |");
+            }
+            cw_buf_puts(o->b, " No level |\n|");
+            for (size_t k = 0; k < nl + 3; k++)
+                cw_buf_puts(o->b, "---|");
+            cw_buf_putc(o->b, '\n');
+        } else {
+            cw_buf_puts(o->b, "<table>\n<caption>");
+            text(o, str(card, "title"));
+            cw_buf_puts(o->b, ": entities at each level (at least that level)</caption>\n<thead><tr>");
+            cw_buf_puts(o->b, per_team ? "<th scope=\"col\">Team</th>" : "<th scope=\"col\">Scope</th>");
+            cw_buf_puts(o->b, "<th scope=\"col\">Entities</th>");
+            for (size_t k = 0; k < nl; k++) {
+                cw_buf_puts(o->b, "<th scope=\"col\">");
+                text(o, json_string_value(json_array_get(levels, k)));
+                cw_buf_puts(o->b, "</th>");
+            }
+            cw_buf_puts(o->b, "<th scope=\"col\">No level</th></tr></thead>\n<tbody>\n");
+        }
+        size_t r;
+        const json_t *row;
+        json_array_foreach(json_object_get(card, "rows"), r, row) {
+            row_start(o);
+            cell_text(o, str(row, "ref") && *str(row, "ref") ? str(row, "ref") : "no owner");
+            cell_number(o, num(row, "entities"));
+            const json_t *counts = json_object_get(row, "levels");
+            for (size_t k = 0; k < nl; k++) {
+                const json_t *c = json_array_get(counts, k);
+                cell_start(o);
+                number(o, num(c, "count"));
+                cw_buf_printf(o->b, " (%.0f%%)", 100.0 * (isnan(num(c, "share")) ? 0 : num(c, "share")));
+                cell_end(o);
+            }
+            cell_number(o, num(row, "none"));
+            row_end(o);
+        }
+        table_end(o);
+    }
+}
+
 /* Postmortem action items still owed, overdue first. *overdue_out counts
  * the overdue ones (for the open items). */
 static void actions_section(out_t *o, const json_t *items, size_t *overdue_out)
@@ -723,6 +789,7 @@ cw_err cw_report_render(const json_t *model, cw_report_format fmt, cw_buf *out)
     decisions_section(&o, json_object_get(strategy, "decisions"));
     findings_section(&o, strategy, ownership, ownership_total);
     history_section(&o, json_object_get(model, "findingsHistory"));
+    scorecards_section(&o, json_object_get(model, "scorecards"), !strcmp(scope ? scope : "", "org"));
     size_t overdue = 0;
     actions_section(&o, json_object_get(model, "actionItems"), &overdue);
     open_items(&o, strategy, json_array_size(json_object_get(strategy, "findings")) + ownership_total,

@@ -42,6 +42,11 @@ describe('report', () => {
       { ...meta('Goal', 'vague'), spec: { owner: 'payments', statement: 'Be faster' } },
       { ...meta('Hypothesis', 'cache'), spec: { owner: 'payments', change: `Edge cache ${XSS}`, changeAt: iso(NOW - 20 * D), outcome: 'conversion up', metric: { name: 'kpi_conv' }, expected: { direction: 'increase', size: 0 } } },
       { ...meta('Decision', 'db', { title: `Database ${XSS}` }), spec: { owner: 'payments', status: 'accepted', options: ['postgres', 'mongodb'], chosen: 'postgres', tools: [{ name: 'mongodb', status: 'hold' }] } },
+      { ...meta('Scorecard', 'basics', { title: `Basics ${XSS}` }), spec: { filter: 'kind=component', levels: ['bronze', 'silver'], checks: [
+        { id: 'owned', name: 'Owned', level: 'bronze', rule: { fact: 'owner', operator: 'matches', value: '^group:' } },
+        { id: 'tagged', name: 'Tagged', level: 'silver', rule: { fact: 'entity.metadata.tags[0]', operator: 'equal', value: 'java' } },
+      ] } },
+      { apiVersion: 'backstage.io/v1alpha1', kind: 'Component', metadata: { name: 'basket' }, spec: { type: 'service', lifecycle: 'production', owner: 'payments', system: 'shop' } },
       { ...meta('Postmortem', 'cart-outage'), spec: { owner: 'payments', incidents: ['INC-7'], summary: 'Cart down', actionItems: [
         { id: 'AI-1', title: `Canary ${XSS}`, owner: 'payments', due: day(NOW - 3 * D) },
         { id: 'AI-2', title: 'Runbook', owner: 'payments', due: day(NOW + 10 * D), status: 'in-progress' },
@@ -92,6 +97,11 @@ describe('report', () => {
     assert.ok(actions.indexOf('Canary') < actions.indexOf('Runbook'), 'overdue first');
     assert.ok(!actions.includes('Done already'), 'done items are not owed');
     assert.match(html, /<li>1 postmortem action item is overdue \(see Action items\)<\/li>/);
+    // scorecard levels of what the team owns: cart and basket, both owned, neither tagged java
+    const cards = html.slice(html.indexOf('<h2>Scorecard levels</h2>'), html.indexOf('<h2>Action items</h2>'));
+    assert.ok(cards.includes('<caption>Basics &lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;: entities at each level (at least that level)</caption>'), cards);
+    assert.ok(cards.includes('<th scope="col">Scope</th><th scope="col">Entities</th><th scope="col">bronze</th><th scope="col">silver</th><th scope="col">No level</th>'), cards);
+    assert.ok(cards.includes('<tr><td>group:default/payments</td><td>2</td><td>2 (100%)</td><td>0 (0%)</td><td>0</td></tr>'), cards);
 
     const dir = tempDir();
     const file = join(dir, 'report.html');
@@ -116,6 +126,7 @@ describe('report', () => {
     assert.match(md, /\n## Action items\n\n\| Action item \| Owner \| Due \| Status \| Postmortem \|/);
     assert.match(md, /\| Runbook \| group:default\/payments \| \d{4}-\d\d-\d\d \| in-progress \| postmortem:default\/cart-outage \|/);
     assert.match(md, /\n## Findings over time\n/);
+    assert.match(md, /\n## Scorecard levels\n\n\*\*Basics &lt;script&gt;.*\*\*: entities at each level \(at least that level\)\n\n\| Scope \| Entities \| bronze \| silver \| No level \|\n/);
     const r = conway(['report', '--db', srv.db, '--scope', 'group:default/payments', '--format', 'md', '--now', iso(NOW)]);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, md);
@@ -128,6 +139,8 @@ describe('report', () => {
     assert.match(org, /<h1>Report: org<\/h1>/);
     // the organisation's action items are everyone's; a system has none of its own
     assert.ok(org.includes('<h2>Action items</h2>') && org.includes('Runbook'));
+    // the organisation's scorecard levels are per team
+    assert.ok(org.includes('<tr><td>group:default/payments</td><td>2</td><td>2 (100%)</td><td>0 (0%)</td><td>0</td></tr>'));
     res = await get({ scope: 'system:default/shop' });
     assert.equal(res.status, 200);
     const sys = await res.text();

@@ -160,7 +160,7 @@ test('the report renders in Chromium: no script, charts drawn', async () => {
     text: document.body.textContent,
   }));
   assert.equal(r.scripts, 0);
-  assert.deepEqual(r.sections, ['Delivery (DORA)', 'Goals', 'Hypotheses', 'Decisions', 'Findings', 'Findings over time', 'Action items', 'Open items']);
+  assert.deepEqual(r.sections, ['Delivery (DORA)', 'Goals', 'Hypotheses', 'Decisions', 'Findings', 'Findings over time', 'Scorecard levels', 'Action items', 'Open items']);
   assert.ok(r.sparklines.length >= 1 && r.sparklines.every((w) => w > 100), 'sparklines are drawn');
   assert.ok(r.text.includes(HOSTILE), 'hostile names shown as text');
   await inert(page, 'report');
