@@ -439,6 +439,15 @@ export function hostileCases() {
     { name: 'a metric query with 40 labels', path: `/api/v1/metrics/x?labels=${encodeURIComponent(Array.from({ length: 40 }, (_, i) => `l${i}="v"`).join(','))}`, status: 400, detail: /more than 32 labels/ },
     { name: 'a metric query for one point per millisecond of a year', path: '/api/v1/metrics/x?step=1ms&from=2024-01-01T00:00:00Z&to=2025-01-01T00:00:00Z', status: 400, detail: /at most 11000 points/ },
   );
+
+  // ---- initiatives (GET /api/v1/initiatives/{name}) ------------------------------------------
+  cases.push(
+    { name: 'initiative named with a NUL', path: '/api/v1/initiatives/a%00b', status: [400, 404] },
+    { name: 'initiative named with invalid UTF-8', path: '/api/v1/initiatives/%ff%fe', status: [400, 404] },
+    { name: 'initiative named 4,000 bytes long', path: `/api/v1/initiatives/${'x'.repeat(4000)}`, status: [400, 404, 414] },
+    { name: 'initiative in a namespace of invalid UTF-8', path: '/api/v1/initiatives/x?namespace=%ff', status: 400, detail: /'namespace'/ },
+    { name: 'initiatives as of a date in year 99999', path: '/api/v1/initiatives?now=99999-01-01T00:00:00Z', status: 400, detail: /'now'/ },
+  );
   return cases;
 }
 
