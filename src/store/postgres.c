@@ -870,6 +870,6 @@ static const cw_store_vtable pg_vtable = {
     .sql = &cw__pg_sql_ops,
     .ingest = &cw__pg_ingest_ops,
     .incidents = &cw__sql_incident_ops,
-    .metrics = &cw__pg_metric_ops,
+    .metrics = &cw__sql_metric_ops,
     .history = &cw__pg_history_ops,
 };

@@ -69,6 +69,10 @@ static cw_err prepare(cw__sql *c, const char *sql, bool once, cw__sql_stmt *st, 
     st->started = st->finished = false;
     st->changes = 0;
     st->nparams = 0;
+    st->vals = NULL;
+    st->lens = st->fmts = NULL;
+    st->nums = NULL;
+    st->heap = NULL;
     st->res = NULL;
     st->row = st->nrows = 0;
     cw_buf_init(&st->scratch, 0);
@@ -86,6 +90,11 @@ cw_err cw__sql_prepare_once(cw__sql *c, const char *sql, cw__sql_stmt *st, cw_di
 }
 
 void cw__sql_bind_int(cw__sql_stmt *st, int i, int64_t v) { st->c->ops->bind_int(st, i, v); }
+
+void cw__sql_bind_double(cw__sql_stmt *st, int i, double v)
+{
+    st->c->ops->bind_double(st, i, v);
+}
 
 void cw__sql_bind_text(cw__sql_stmt *st, int i, const char *s)
 {
@@ -120,6 +129,8 @@ cw_err cw__sql_run(cw__sql_stmt *st, cw_diag *d)
 
 int64_t cw__sql_int(cw__sql_stmt *st, int col) { return st->c->ops->col_int(st, col); }
 
+double cw__sql_double(cw__sql_stmt *st, int col) { return st->c->ops->col_double(st, col); }
+
 const char *cw__sql_text(cw__sql_stmt *st, int col)
 {
     size_t n;
@@ -151,6 +162,8 @@ void cw__sql_done(cw__sql_stmt *st)
     st->c->ops->done(st);
     free(st->text);
     st->text = NULL;
+    free(st->heap);
+    st->heap = NULL;
     cw_buf_free(&st->scratch);
     st->c = NULL;
 }
@@ -163,6 +176,7 @@ void cw__sql_bind_vals(cw__sql_stmt *st, const cw__sqlv *vals, size_t n)
         case CW__SQLV_INT: cw__sql_bind_int(st, i, vals[k].i); break;
         case CW__SQLV_TEXT: cw__sql_bind_text(st, i, vals[k].p); break;
         case CW__SQLV_BLOB: cw__sql_bind_blob(st, i, vals[k].p, vals[k].n); break;
+        case CW__SQLV_DOUBLE: cw__sql_bind_double(st, i, vals[k].f); break;
         case CW__SQLV_NULL: cw__sql_bind_null(st, i); break;
         }
     }

@@ -740,6 +740,6 @@ static const cw_store_vtable sqlite_vtable = {
     .sql = &cw__sqlite_sql_ops,
     .ingest = &cw__sqlite_ingest_ops,
     .incidents = &cw__sql_incident_ops,
-    .metrics = &cw__sqlite_metric_ops,
+    .metrics = &cw__sql_metric_ops,
     .history = &cw__sqlite_history_ops,
 };
