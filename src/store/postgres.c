@@ -871,5 +871,5 @@ static const cw_store_vtable pg_vtable = {
     .ingest = &cw__pg_ingest_ops,
     .incidents = &cw__sql_incident_ops,
     .metrics = &cw__sql_metric_ops,
-    .history = &cw__pg_history_ops,
+    .history = &cw__sql_history_ops,
 };

@@ -168,18 +168,21 @@ void cw__sql_done(cw__sql_stmt *st)
     st->c = NULL;
 }
 
+static void bind_one(cw__sql_stmt *st, int i, const cw__sqlv *v)
+{
+    switch (v->kind) {
+    case CW__SQLV_INT: cw__sql_bind_int(st, i, v->i); break;
+    case CW__SQLV_TEXT: cw__sql_bind_text(st, i, v->p); break;
+    case CW__SQLV_BLOB: cw__sql_bind_blob(st, i, v->p, v->n); break;
+    case CW__SQLV_DOUBLE: cw__sql_bind_double(st, i, v->f); break;
+    case CW__SQLV_NULL: cw__sql_bind_null(st, i); break;
+    }
+}
+
 void cw__sql_bind_vals(cw__sql_stmt *st, const cw__sqlv *vals, size_t n)
 {
-    for (size_t k = 0; k < n; k++) {
-        int i = (int)k + 1;
-        switch (vals[k].kind) {
-        case CW__SQLV_INT: cw__sql_bind_int(st, i, vals[k].i); break;
-        case CW__SQLV_TEXT: cw__sql_bind_text(st, i, vals[k].p); break;
-        case CW__SQLV_BLOB: cw__sql_bind_blob(st, i, vals[k].p, vals[k].n); break;
-        case CW__SQLV_DOUBLE: cw__sql_bind_double(st, i, vals[k].f); break;
-        case CW__SQLV_NULL: cw__sql_bind_null(st, i); break;
-        }
-    }
+    for (size_t k = 0; k < n; k++)
+        bind_one(st, (int)k + 1, &vals[k]);
 }
 
 cw_err cw__sql_exec(cw__sql *c, const char *sql, const cw__sqlv *vals, size_t n,
@@ -194,6 +197,59 @@ cw_err cw__sql_exec(cw__sql *c, const char *sql, const cw__sqlv *vals, size_t n,
     if (changes)
         *changes = err ? 0 : st.changes;
     cw__sql_done(&st);
+    return err;
+}
+
+/* ---- many rows at once ---------------------------------------------------------------- */
+
+cw_err cw__sql_insert_rows(cw__sql *c, const char *head, const char *tail, int ncols, size_t n,
+                           cw__sql_row_fn row, void *ctx, int64_t *changes, cw_diag *d)
+{
+    static const size_t chunks[] = {1000, 100, 10, 1};
+    if (changes)
+        *changes = 0;
+    if (ncols < 1 || ncols > 64)
+        return cw_fail(d, CW_ERR_INTERNAL, "database: %d columns to insert", ncols);
+    cw__sqlv vals[64];
+    cw_buf sql;
+    cw_buf_init(&sql, 0);
+    cw_err err = CW_OK;
+    size_t at = 0;
+    for (size_t k = 0; k < sizeof chunks / sizeof *chunks && !err; k++) {
+        size_t m = chunks[k];
+        if (n - at < m)
+            continue;
+        /* the text of m rows: the same text each time, so the statement
+         * cache finds it (by its hash) prepared */
+        cw_buf_reset(&sql);
+        cw_buf_puts(&sql, head);
+        for (size_t r = 0; r < m; r++) {
+            cw_buf_puts(&sql, r ? ", (" : "(");
+            for (int j = 0; j < ncols; j++)
+                cw_buf_puts(&sql, j ? ", ?" : "?");
+            cw_buf_putc(&sql, ')');
+        }
+        cw_buf_puts(&sql, tail);
+        if (cw_buf_error(&sql)) {
+            err = cw_fail(d, CW_ERR_NOMEM, "database: out of memory");
+            break;
+        }
+        for (; !err && n - at >= m; at += m) {
+            cw__sql_stmt st;
+            err = cw__sql_prepare(c, sql.data, &st, d);
+            for (size_t r = 0; !err && r < m; r++) {
+                row(ctx, at + r, vals);
+                for (int j = 0; j < ncols; j++)
+                    bind_one(&st, (int)r * ncols + j + 1, &vals[j]);
+            }
+            if (!err)
+                err = cw__sql_run(&st, d);
+            if (!err && changes)
+                *changes += st.changes;
+            cw__sql_done(&st);
+        }
+    }
+    cw_buf_free(&sql);
     return err;
 }
 

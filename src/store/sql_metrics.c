@@ -4,8 +4,8 @@
  * (name, canonical labels), samples in metric_samples keyed by
  * (series_id, t) (WITHOUT ROWID on SQLite), so a sample costs its three
  * numbers and a step aggregate reads one range of the key. Samples go in
- * as multi-row INSERTs of 1000, 100, 10 and 1 rows (four statements kept
- * prepared: one round trip per thousand samples on PostgreSQL). Series are
+ * as multi-row INSERTs (cw__sql_insert_rows: one round trip per thousand
+ * samples on PostgreSQL). Series are
  * found or created one by one (ON CONFLICT DO NOTHING, so two instances
  * creating the same series meet on the unique key). Queries run in one
  * snapshot. Arguments arrive checked (store_metrics.c).
@@ -13,7 +13,6 @@
 #include "store/metrics_impl.h"
 #include "store/sql.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,54 +90,21 @@ static cw_err series_id(cw__sql *c, const cw_metric_series *ser, int64_t now, in
     return err;
 }
 
-/* The INSERT of n samples (n one of CHUNKS), built once per process. */
-static const size_t CHUNKS[] = {1000, 100, 10, 1};
-#define NCHUNKS (sizeof CHUNKS / sizeof *CHUNKS)
-static char *chunk_sql[NCHUNKS];
-static pthread_once_t chunk_once = PTHREAD_ONCE_INIT;
-
-static void chunk_init(void)
-{
-    for (size_t k = 0; k < NCHUNKS; k++) {
-        cw_buf b;
-        cw_buf_init(&b, 0);
-        cw_buf_puts(&b, "INSERT INTO metric_samples (series_id, t, v) VALUES ");
-        for (size_t i = 0; i < CHUNKS[k]; i++)
-            cw_buf_printf(&b, "%s(?%zu, ?%zu, ?%zu)", i ? ", " : "", 3 * i + 1, 3 * i + 2,
-                          3 * i + 3);
-        cw_buf_puts(&b, " ON CONFLICT (series_id, t) DO UPDATE SET v = excluded.v");
-        chunk_sql[k] = cw_buf_error(&b) ? NULL : cw_buf_steal(&b, NULL);
-        cw_buf_free(&b);
-    }
-}
-
-/* Samples [at, at + CHUNKS[k]) of b. */
-static cw_err put_chunk(cw__sql *c, const cw_metric_batch *b, const int64_t *ids, size_t at,
-                        size_t k, cw_diag *d)
-{
-    if (!chunk_sql[k])
-        return cw_fail(d, CW_ERR_NOMEM, "metrics: out of memory");
-    cw__sql_stmt st;
-    cw_err err = cw__sql_prepare(c, chunk_sql[k], &st, d);
-    for (size_t i = 0; !err && i < CHUNKS[k]; i++) {
-        const cw_metric_sample *x = &b->samples[at + i];
-        int p = (int)(3 * i);
-        cw__sql_bind_int(&st, p + 1, ids[x->series]);
-        cw__sql_bind_int(&st, p + 2, x->time_ms);
-        cw__sql_bind_double(&st, p + 3, x->value);
-    }
-    if (!err)
-        err = cw__sql_run(&st, d);
-    cw__sql_done(&st);
-    return err;
-}
-
 typedef struct {
     const cw_metric_batch *b;
     int64_t now;
     int64_t *ids;
     cw_metric_put_result *res;
 } put_ctx;
+
+static void sample_row(void *ctx, size_t i, cw__sqlv *v)
+{
+    const put_ctx *x = ctx;
+    const cw_metric_sample *m = &x->b->samples[i];
+    v[0] = CW__SQL_INT(x->ids[m->series]);
+    v[1] = CW__SQL_INT(m->time_ms);
+    v[2] = CW__SQL_DOUBLE(m->value);
+}
 
 static cw_err put_tx(cw__sql *c, void *ctx, cw_diag *d)
 {
@@ -151,12 +117,10 @@ static cw_err put_tx(cw__sql *c, void *ctx, cw_diag *d)
         err = series_id(c, &b->series[i], x->now, &x->ids[i], &created, d);
         x->res->series_new += created;
     }
-    size_t at = 0;
-    for (size_t k = 0; k < NCHUNKS && !err; k++)
-        while (!err && b->nsamples - at >= CHUNKS[k]) {
-            err = put_chunk(c, b, x->ids, at, k, d);
-            at += CHUNKS[k];
-        }
+    if (!err)
+        err = cw__sql_insert_rows(c, "INSERT INTO metric_samples (series_id, t, v) VALUES ",
+                                  " ON CONFLICT (series_id, t) DO UPDATE SET v = excluded.v", 3,
+                                  b->nsamples, sample_row, x, NULL, d);
     if (!err)
         x->res->samples = b->nsamples;
     return err;
@@ -165,7 +129,6 @@ static cw_err put_tx(cw__sql *c, void *ctx, cw_diag *d)
 static cw_err m_put(cw_store *s, const cw_metric_batch *b, int64_t now,
                     cw_metric_put_result *res, cw_diag *d)
 {
-    pthread_once(&chunk_once, chunk_init);
     put_ctx x = {b, now, malloc((b->nseries ? b->nseries : 1) * sizeof(int64_t)), res};
     cw_err err = x.ids ? cw__sql_tx(s, CW__SQL_WRITE, put_tx, &x, d)
                        : cw_fail(d, CW_ERR_NOMEM, "metrics: out of memory");

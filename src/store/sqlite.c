@@ -741,5 +741,5 @@ static const cw_store_vtable sqlite_vtable = {
     .ingest = &cw__sqlite_ingest_ops,
     .incidents = &cw__sql_incident_ops,
     .metrics = &cw__sql_metric_ops,
-    .history = &cw__sqlite_history_ops,
+    .history = &cw__sql_history_ops,
 };
