@@ -200,7 +200,6 @@ cw_err cw__pg_load_dict(void *ctx, int64_t id, cw_buf *out, cw_diag *d);
 
 /* ---- domain ops (one per postgres_<domain>.c) ------------------------------------ */
 extern const cw_store_entity_ops cw__pg_entity_ops;
-extern const cw_store_token_ops cw__pg_token_ops;
 extern const struct cw_store_event_ops cw__pg_event_ops;   /* postgres_events.c */
 extern const struct cw_store_audit_ops cw__pg_audit_ops;   /* postgres_audit.c */
 

@@ -322,7 +322,8 @@ char *cw__sql_to_pg(const char *sql, int *nparams)
 
 char *cw__sql_to_sqlite(const char *sql)
 {
-    static const char *const locks[] = {" FOR UPDATE SKIP LOCKED", " FOR UPDATE"};
+    static const char *const locks[] = {" FOR UPDATE SKIP LOCKED", " FOR UPDATE NOWAIT",
+                                        " FOR UPDATE"};
     cw_buf out;
     cw_buf_init(&out, 0);
     for (const char *p = sql; *p;) {

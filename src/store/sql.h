@@ -9,9 +9,9 @@
  * found again by the address of their text):
  * - placeholders are written "?" or "?N" (SQLite's style); PostgreSQL gets
  *   "$N";
- * - "FOR UPDATE" and "FOR UPDATE SKIP LOCKED" are PostgreSQL row locks; on
- *   SQLite, whose single writer serialises every write transaction, they
- *   are dropped;
+ * - "FOR UPDATE", "FOR UPDATE SKIP LOCKED" and "FOR UPDATE NOWAIT" are
+ *   PostgreSQL row locks; on SQLite, whose single writer serialises every
+ *   write transaction, they are dropped;
  * - what both engines accept is written as is: ON CONFLICT … DO UPDATE …
  *   excluded.col, RETURNING, CAST(? AS BIGINT) where a parameter's type
  *   cannot be inferred ("? IS NULL", "? + ?"), TRUE/FALSE.
@@ -226,7 +226,7 @@ cw_err cw__sql_insert_rows(cw__sql *c, const char *head, const char *tail, int n
  * quotes and comments; *nparams the highest parameter number. A malloc'd
  * string, NULL when out of memory. */
 char *cw__sql_to_pg(const char *sql, int *nparams);
-/* The SQLite text: "FOR UPDATE [SKIP LOCKED]" outside quotes removed.
+/* The SQLite text: "FOR UPDATE [SKIP LOCKED | NOWAIT]" outside quotes removed.
  * A malloc'd string, NULL when out of memory. */
 char *cw__sql_to_sqlite(const char *sql);
 

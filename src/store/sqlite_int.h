@@ -216,7 +216,6 @@ cw_err cw__sqlite_load_dict(void *ctx, int64_t id, cw_buf *out, cw_diag *d);
 
 /* ---- domain ops (one per sqlite_<domain>.c) ------------------------------------ */
 extern const cw_store_entity_ops cw__sqlite_entity_ops;
-extern const cw_store_token_ops cw__sqlite_token_ops;
 
 /*
  * Generation of the entity data: bumped in every write transaction that

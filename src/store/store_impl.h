@@ -85,6 +85,9 @@ typedef struct cw_store_token_ops {
                          cw_diag *d);
 } cw_store_token_ops;
 
+/* Both backends' tokens, on the statement layer (sql_tokens.c). */
+extern const cw_store_token_ops cw__sql_token_ops;
+
 /* ---- backup (store_backup.c; SQLite in sqlite_backup.c) ------------------------ */
 typedef struct cw_store_backup_ops {
     /* Arguments are checked by the caller; see cw_store_backup. */

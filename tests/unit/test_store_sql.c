@@ -122,6 +122,9 @@ static void test_translation(void **state)
     assert_string_equal(s, "SELECT a FROM t WHERE id IN (SELECT id FROM t LIMIT 2) AND "
                            "b = 'FOR UPDATE'");
     free(s);
+    s = cw__sql_to_sqlite("SELECT 1 FROM t WHERE id IN (SELECT id FROM t FOR UPDATE NOWAIT)");
+    assert_string_equal(s, "SELECT 1 FROM t WHERE id IN (SELECT id FROM t)");
+    free(s);
     /* a longer word is not the keyword */
     s = cw__sql_to_sqlite("SELECT x FOR UPDATES");
     assert_string_equal(s, "SELECT x FOR UPDATES");
