@@ -11,6 +11,7 @@
 #include "store/incidents_impl.h"
 #include "store/metrics_impl.h"
 #include "store/sql.h"
+#include "store/store_audit.h"
 #include "store/store_heartbeats.h"
 #include "store/store_rows.h"
 #include "util/log.h"
@@ -865,7 +866,7 @@ static const cw_store_vtable pg_vtable = {
     .entities = &cw__pg_entity_ops,
     .tokens = &cw__sql_token_ops,
     .events = &cw__pg_event_ops,
-    .audit = &cw__pg_audit_ops,
+    .audit = &cw__sql_audit_ops,
     .heartbeats = &cw__sql_hb_ops,
     .sql = &cw__pg_sql_ops,
     .ingest = &cw__pg_ingest_ops,

@@ -1,7 +1,7 @@
 /*
  * sqlite_int.h — internals shared by the SQLite backend's files
- * (sqlite.c, sqlite_schema.c, sqlite_entities.c, sqlite_tokens.c and the
- * domains added later such as sqlite_events.c): the handle, the pool of
+ * (sqlite.c, sqlite_schema.c, sqlite_entities.c, sqlite_events.c…, and
+ * sqlite_sql.c, the statement layer's half on SQLite): the handle, the pool of
  * reader connections, the single writer connection, the per-connection
  * prepared-statement cache, error mapping and the migration list.
  *
