@@ -200,6 +200,21 @@ cw_err cw__sql_exec(cw__sql *c, const char *sql, const cw__sqlv *vals, size_t n,
     return err;
 }
 
+/* ---- rows into arrays ----------------------------------------------------------------- */
+
+cw_err cw__grow(void **items, size_t *cap, size_t len, size_t size, cw_diag *d)
+{
+    if (len < *cap)
+        return CW_OK;
+    size_t ncap = *cap ? *cap * 2 : 16;
+    void *p = realloc(*items, ncap * size);
+    if (!p)
+        return cw_fail(d, CW_ERR_NOMEM, "database: out of memory");
+    *items = p;
+    *cap = ncap;
+    return CW_OK;
+}
+
 /* ---- many rows at once ---------------------------------------------------------------- */
 
 cw_err cw__sql_insert_rows(cw__sql *c, const char *head, const char *tail, int ncols, size_t n,
@@ -284,8 +299,12 @@ static size_t skip_quoted(const char *p)
     return 0;
 }
 
-char *cw__sql_to_pg(const char *sql, int *nparams)
+/* The text of sql for PostgreSQL (pg: "?N" and "?" as "$N", *nparams the
+ * highest number) or for SQLite (row locks dropped). */
+static char *rewrite(const char *sql, bool pg, int *nparams)
 {
+    static const char *const locks[] = {" FOR UPDATE SKIP LOCKED", " FOR UPDATE NOWAIT",
+                                        " FOR UPDATE"};
     cw_buf out;
     cw_buf_init(&out, 0);
     int max = 0;
@@ -294,62 +313,41 @@ char *cw__sql_to_pg(const char *sql, int *nparams)
         if (q) {
             cw_buf_append(&out, p, q);
             p += q;
-            continue;
-        }
-        if (*p != '?') {
-            cw_buf_append(&out, p, 1);
+        } else if (pg && *p == '?') {
             p++;
-            continue;
+            int num = 0;
+            bool numbered = false;
+            while (*p >= '0' && *p <= '9' && num < 100000) {
+                num = num * 10 + (*p++ - '0');
+                numbered = true;
+            }
+            if (!numbered)
+                num = max + 1; /* SQLite: a bare "?" is one more than the largest so far */
+            if (num > max)
+                max = num;
+            cw_buf_printf(&out, "$%d", num);
+        } else {
+            size_t drop = 0;
+            for (size_t k = 0; !pg && !drop && k < sizeof locks / sizeof *locks; k++) {
+                size_t n = strlen(locks[k]);
+                char after = p[n];
+                if (!strncmp(p, locks[k], n) &&
+                    !((after >= 'A' && after <= 'Z') || (after >= 'a' && after <= 'z') ||
+                      (after >= '0' && after <= '9') || after == '_'))
+                    drop = n;
+            }
+            if (!drop)
+                cw_buf_append(&out, p, 1);
+            p += drop ? drop : 1;
         }
-        p++;
-        int num = 0;
-        bool numbered = false;
-        while (*p >= '0' && *p <= '9' && num < 100000) {
-            num = num * 10 + (*p++ - '0');
-            numbered = true;
-        }
-        if (!numbered)
-            num = max + 1; /* SQLite: a bare "?" is one more than the largest so far */
-        if (num > max)
-            max = num;
-        cw_buf_printf(&out, "$%d", num);
     }
-    *nparams = max;
+    if (nparams)
+        *nparams = max;
     char *s = cw_buf_error(&out) ? NULL : cw_buf_steal(&out, NULL);
     cw_buf_free(&out);
     return s;
 }
 
-char *cw__sql_to_sqlite(const char *sql)
-{
-    static const char *const locks[] = {" FOR UPDATE SKIP LOCKED", " FOR UPDATE NOWAIT",
-                                        " FOR UPDATE"};
-    cw_buf out;
-    cw_buf_init(&out, 0);
-    for (const char *p = sql; *p;) {
-        size_t q = skip_quoted(p);
-        if (q) {
-            cw_buf_append(&out, p, q);
-            p += q;
-            continue;
-        }
-        size_t drop = 0;
-        for (size_t k = 0; !drop && k < sizeof locks / sizeof *locks; k++) {
-            size_t n = strlen(locks[k]);
-            char after = p[n];
-            if (!strncmp(p, locks[k], n) &&
-                !((after >= 'A' && after <= 'Z') || (after >= 'a' && after <= 'z') ||
-                  (after >= '0' && after <= '9') || after == '_'))
-                drop = n;
-        }
-        if (drop) {
-            p += drop;
-            continue;
-        }
-        cw_buf_append(&out, p, 1);
-        p++;
-    }
-    char *s = cw_buf_error(&out) ? NULL : cw_buf_steal(&out, NULL);
-    cw_buf_free(&out);
-    return s;
-}
+char *cw__sql_to_pg(const char *sql, int *nparams) { return rewrite(sql, true, nparams); }
+
+char *cw__sql_to_sqlite(const char *sql) { return rewrite(sql, false, NULL); }

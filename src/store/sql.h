@@ -202,6 +202,12 @@ cw_err cw__sql_exec(cw__sql *c, const char *sql, const cw__sqlv *vals, size_t n,
     cw__sql_exec((c), (sql), (const cw__sqlv[]){__VA_ARGS__},                           \
                  sizeof((const cw__sqlv[]){__VA_ARGS__}) / sizeof(cw__sqlv), (changes), (d))
 
+/* ---- rows into arrays ------------------------------------------------------------------ */
+
+/* Room for element len of *items (cap elements of size bytes allocated):
+ * *items reallocated (doubled, 16 at first) when full. CW_ERR_NOMEM in d. */
+cw_err cw__grow(void **items, size_t *cap, size_t len, size_t size, cw_diag *d);
+
 /* ---- many rows at once --------------------------------------------------------------- */
 
 /* Fills vals[0..ncols) with the values of row i (text and blobs borrowed:

@@ -156,16 +156,8 @@ static cw_err load_series(cw__sql *c, const char *name, cw__metric_row **out, si
     if (!err)
         cw__sql_bind_text(&st, 1, name);
     while (!err && !(err = cw__sql_step(&st, &row, d)) && row) {
-        if (len == cap) {
-            size_t nc = cap ? cap * 2 : 16;
-            cw__metric_row *p = realloc(rows, nc * sizeof *p);
-            if (!p) {
-                err = cw_fail(d, CW_ERR_NOMEM, "metrics: out of memory");
-                break;
-            }
-            rows = p;
-            cap = nc;
-        }
+        if ((err = cw__grow((void **)&rows, &cap, len, sizeof *rows, d)))
+            break;
         rows[len].id = cw__sql_int(&st, 0);
         rows[len].labels_json = strdup(cw__sql_text(&st, 1));
         if (!rows[len++].labels_json)
@@ -263,16 +255,8 @@ static cw_err names_tx(cw__sql *c, void *ctx, cw_diag *d)
         " FROM metric_series s) x GROUP BY name ORDER BY name",
         &st, d);
     while (!err && !(err = cw__sql_step(&st, &row, d)) && row) {
-        if (x->len == x->cap) {
-            size_t nc = x->cap ? x->cap * 2 : 16;
-            cw_metric_name_info *p = realloc(x->v, nc * sizeof *p);
-            if (!p) {
-                err = cw_fail(d, CW_ERR_NOMEM, "metrics: out of memory");
-                break;
-            }
-            x->v = p;
-            x->cap = nc;
-        }
+        if ((err = cw__grow((void **)&x->v, &x->cap, x->len, sizeof *x->v, d)))
+            break;
         cw_metric_name_info *m = &x->v[x->len++];
         m->name = strdup(cw__sql_text(&st, 0));
         m->series = (size_t)cw__sql_int(&st, 1);
@@ -320,16 +304,8 @@ static cw_err times_tx(cw__sql *c, void *ctx, cw_diag *d)
         cw__sql_bind_text(&st, 2, x->hi);
     }
     while (!err && !(err = cw__sql_step(&st, &row, d)) && row) {
-        if (x->len == x->cap) {
-            size_t nc = x->cap ? x->cap * 2 : 16;
-            cw_entity_time *p = realloc(x->v, nc * sizeof *p);
-            if (!p) {
-                err = cw_fail(d, CW_ERR_NOMEM, "entities: out of memory");
-                break;
-            }
-            x->v = p;
-            x->cap = nc;
-        }
+        if ((err = cw__grow((void **)&x->v, &x->cap, x->len, sizeof *x->v, d)))
+            break;
         cw_entity_time *t = &x->v[x->len++];
         snprintf(t->key, sizeof t->key, "%s", cw__sql_text(&st, 0));
         t->created_ms = cw__sql_int(&st, 1) * 1000; /* stored in seconds */

@@ -186,16 +186,8 @@ static cw_err list_tx(cw__sql *c, void *ctx, cw_diag *d)
     bool row = false;
     cw_err err = cw__sql_prepare(c, "SELECT " TOKEN_COLS " FROM tokens ORDER BY id", &st, d);
     while (!err && !(err = cw__sql_step(&st, &row, d)) && row) {
-        if (x->len == x->cap) {
-            size_t ncap = x->cap ? x->cap * 2 : 8;
-            cw_token *p = realloc(x->arr, ncap * sizeof *p);
-            if (!p) {
-                err = cw_fail(d, CW_ERR_NOMEM, "tokens: out of memory");
-                break;
-            }
-            x->arr = p;
-            x->cap = ncap;
-        }
+        if ((err = cw__grow((void **)&x->arr, &x->cap, x->len, sizeof *x->arr, d)))
+            break;
         row_to_token(&st, &x->arr[x->len++]);
     }
     cw__sql_done(&st);
