@@ -330,9 +330,10 @@ static char *rewrite(const char *sql, bool pg, int *nparams)
             size_t drop = 0;
             for (size_t k = 0; !pg && !drop && k < sizeof locks / sizeof *locks; k++) {
                 size_t n = strlen(locks[k]);
-                char after = p[n];
-                if (!strncmp(p, locks[k], n) &&
-                    !((after >= 'A' && after <= 'Z') || (after >= 'a' && after <= 'z') ||
+                if (strncmp(p, locks[k], n) != 0)
+                    continue;
+                char after = p[n]; /* within the text: p matched n bytes */
+                if (!((after >= 'A' && after <= 'Z') || (after >= 'a' && after <= 'z') ||
                       (after >= '0' && after <= '9') || after == '_'))
                     drop = n;
             }
