@@ -177,7 +177,5 @@ typedef struct {
 
 cw_err cw__alert_fill(cw_incident_alert *out, const cw__alert_cols *c, cw_diag *d);
 
-/* Growable arrays for the backends' loops: *items reallocated as needed. */
-cw_err cw__grow(void **items, size_t *cap, size_t len, size_t size, cw_diag *d);
 
 #endif

@@ -11,6 +11,7 @@
 #include "store/incidents_impl.h"
 #include "store/metrics_impl.h"
 #include "store/sql.h"
+#include "store/store_audit.h"
 #include "store/store_heartbeats.h"
 #include "store/store_rows.h"
 #include "util/log.h"
@@ -863,13 +864,13 @@ static const cw_store_vtable pg_vtable = {
     .core = &pg_core_ops,
     .backup = &pg_backup_ops,
     .entities = &cw__pg_entity_ops,
-    .tokens = &cw__pg_token_ops,
+    .tokens = &cw__sql_token_ops,
     .events = &cw__pg_event_ops,
-    .audit = &cw__pg_audit_ops,
+    .audit = &cw__sql_audit_ops,
     .heartbeats = &cw__sql_hb_ops,
     .sql = &cw__pg_sql_ops,
     .ingest = &cw__pg_ingest_ops,
     .incidents = &cw__sql_incident_ops,
-    .metrics = &cw__pg_metric_ops,
-    .history = &cw__pg_history_ops,
+    .metrics = &cw__sql_metric_ops,
+    .history = &cw__sql_history_ops,
 };

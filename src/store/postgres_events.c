@@ -1167,7 +1167,8 @@ static cw_err put_tx(cw__pg_conn *c, void *arg, cw_diag *d)
     if (!err && pc.new_links)
         err = links_refresh(c, false, d);
     if (!err)
-        err = cw__pg_events_audit(c, x->batches, x->n, d);
+        err = cw__sql_events_audit(&(cw__sql){&cw__pg_sql_ops, c, c->owner}, x->batches, x->n,
+                                   d);
     put_cache_free(&pc);
     /* the first events stored train the dictionary the next ones use */
     cw_buf_reset(&x->dict);

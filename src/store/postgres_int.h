@@ -1,7 +1,7 @@
 /*
  * postgres_int.h — internals shared by the PostgreSQL backend's files
- * (postgres.c, postgres_schema.c, postgres_entities.c, postgres_tokens.c and
- * the domains added later): the handle, the connection pool, statements
+ * (postgres.c, postgres_schema.c, postgres_entities.c, postgres_events.c…,
+ * and postgres_sql.c, the statement layer's half on PostgreSQL): the handle, the connection pool, statements
  * prepared once per connection, error mapping, transactions with retries
  * and the migration list.
  *
@@ -200,8 +200,6 @@ cw_err cw__pg_load_dict(void *ctx, int64_t id, cw_buf *out, cw_diag *d);
 
 /* ---- domain ops (one per postgres_<domain>.c) ------------------------------------ */
 extern const cw_store_entity_ops cw__pg_entity_ops;
-extern const cw_store_token_ops cw__pg_token_ops;
 extern const struct cw_store_event_ops cw__pg_event_ops;   /* postgres_events.c */
-extern const struct cw_store_audit_ops cw__pg_audit_ops;   /* postgres_audit.c */
 
 #endif

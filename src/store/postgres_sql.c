@@ -11,6 +11,7 @@
 #include "store/sql.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,6 +84,23 @@ static cw_err sql_prepare(cw__sql *c, const char *sql, bool once, cw__sql_stmt *
     }
     st->h = e ? (void *)e->name : NULL;
     st->nparams = n;
+    if (n <= CW__SQL_INLINE_PARAMS) {
+        st->vals = st->vals_in;
+        st->lens = st->lens_in;
+        st->fmts = st->fmts_in;
+        st->nums = st->nums_in;
+    } else {
+        /* one block: the pointers first, then the numbers' text */
+        size_t k = (size_t)n;
+        char *b = malloc(k * (sizeof *st->vals + 2 * sizeof(int) + sizeof *st->nums));
+        if (!b)
+            return cw_fail(d, CW_ERR_NOMEM, "database: out of memory binding");
+        st->heap = b;
+        st->vals = (const char **)(void *)b;
+        st->nums = (char(*)[32])(void *)(b + k * sizeof *st->vals);
+        st->lens = (int *)(void *)(b + k * (sizeof *st->vals + sizeof *st->nums));
+        st->fmts = st->lens + k;
+    }
     for (int i = 0; i < n; i++) {
         st->vals[i] = NULL;
         st->lens[i] = 0;
@@ -108,6 +126,17 @@ static void sql_bind_int(cw__sql_stmt *st, int i, int64_t v)
     int k = slot(st, i);
     if (k >= 0) {
         st->vals[k] = cw__pg_i64(st->nums[k], v);
+        st->fmts[k] = 0;
+    }
+}
+
+static void sql_bind_double(cw__sql_stmt *st, int i, double v)
+{
+    int k = slot(st, i);
+    if (k >= 0) {
+        /* round trip exact; nan and inf are read by float8in too */
+        snprintf(st->nums[k], sizeof st->nums[k], "%.17g", v);
+        st->vals[k] = st->nums[k];
         st->fmts[k] = 0;
     }
 }
@@ -188,6 +217,13 @@ static int64_t sql_col_int(cw__sql_stmt *st, int col)
     return (int64_t)strtoll(v, NULL, 10);
 }
 
+static double sql_col_double(cw__sql_stmt *st, int col)
+{
+    if (PQgetisnull(result(st), st->row, col))
+        return 0;
+    return strtod(PQgetvalue(result(st), st->row, col), NULL);
+}
+
 static const char *sql_col_text(cw__sql_stmt *st, int col, size_t *len)
 {
     if (PQgetisnull(result(st), st->row, col)) {
@@ -232,11 +268,13 @@ const cw__sql_ops cw__pg_sql_ops = {
     .lock = sql_lock,
     .prepare = sql_prepare,
     .bind_int = sql_bind_int,
+    .bind_double = sql_bind_double,
     .bind_text = sql_bind_text,
     .bind_blob = sql_bind_blob,
     .bind_null = sql_bind_null,
     .step = sql_step,
     .col_int = sql_col_int,
+    .col_double = sql_col_double,
     .col_text = sql_col_text,
     .col_null = sql_col_null,
     .col_blob = sql_col_blob,

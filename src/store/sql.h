@@ -9,9 +9,9 @@
  * found again by the address of their text):
  * - placeholders are written "?" or "?N" (SQLite's style); PostgreSQL gets
  *   "$N";
- * - "FOR UPDATE" and "FOR UPDATE SKIP LOCKED" are PostgreSQL row locks; on
- *   SQLite, whose single writer serialises every write transaction, they
- *   are dropped;
+ * - "FOR UPDATE", "FOR UPDATE SKIP LOCKED" and "FOR UPDATE NOWAIT" are
+ *   PostgreSQL row locks; on SQLite, whose single writer serialises every
+ *   write transaction, they are dropped;
  * - what both engines accept is written as is: ON CONFLICT … DO UPDATE …
  *   excluded.col, RETURNING, CAST(? AS BIGINT) where a parameter's type
  *   cannot be inferred ("? IS NULL", "? + ?"), TRUE/FALSE.
@@ -85,7 +85,10 @@ cw_err cw__sql_lock(cw__sql *c, int64_t key, cw_diag *d);
 
 /* ---- statements ------------------------------------------------------------------ */
 
-#define CW__SQL_MAX_PARAMS 32
+/* Parameters of one statement at the most (PostgreSQL's protocol allows
+ * 65535, SQLite 32766); up to CW__SQL_INLINE_PARAMS need no allocation. */
+#define CW__SQL_MAX_PARAMS 30000
+#define CW__SQL_INLINE_PARAMS 32
 
 /*
  * A statement in use: lives on the caller's stack from cw__sql_prepare to
@@ -103,12 +106,17 @@ typedef struct cw__sql_stmt {
     int bad;                   /* its parameter number */
     bool started, finished;
     int64_t changes;
-    /* PostgreSQL: the parameters until the first step, then the result */
+    /* PostgreSQL: the parameters until the first step (in the inline
+     * arrays, or allocated for more), then the result */
     int nparams;
-    const char *vals[CW__SQL_MAX_PARAMS];
-    int lens[CW__SQL_MAX_PARAMS];
-    int fmts[CW__SQL_MAX_PARAMS];
-    char nums[CW__SQL_MAX_PARAMS][24];
+    const char **vals;
+    int *lens, *fmts;
+    char (*nums)[32];
+    void *heap;
+    const char *vals_in[CW__SQL_INLINE_PARAMS];
+    int lens_in[CW__SQL_INLINE_PARAMS];
+    int fmts_in[CW__SQL_INLINE_PARAMS];
+    char nums_in[CW__SQL_INLINE_PARAMS][32];
     void *res;
     int row, nrows;
     cw_buf scratch;            /* a decoded bytea column */
@@ -123,6 +131,7 @@ cw_err cw__sql_prepare_once(cw__sql *c, const char *sql, cw__sql_stmt *st, cw_di
 /* Parameters are numbered from 1. Text and blobs are not copied: keep
  * them alive until done. Unbound parameters are NULL. */
 void cw__sql_bind_int(cw__sql_stmt *st, int i, int64_t v);
+void cw__sql_bind_double(cw__sql_stmt *st, int i, double v);
 void cw__sql_bind_text(cw__sql_stmt *st, int i, const char *s);     /* NULL: SQL NULL */
 void cw__sql_bind_blob(cw__sql_stmt *st, int i, const void *p, size_t n); /* p NULL: NULL */
 void cw__sql_bind_null(cw__sql_stmt *st, int i);
@@ -137,6 +146,7 @@ cw_err cw__sql_run(cw__sql_stmt *st, cw_diag *d);
  * (NULL, 0); text and blobs are valid until the next step or done (a blob
  * on PostgreSQL: until the next blob column read, too). */
 int64_t cw__sql_int(cw__sql_stmt *st, int col);
+double cw__sql_double(cw__sql_stmt *st, int col);
 const char *cw__sql_text(cw__sql_stmt *st, int col);
 /* The text with its length in bytes; NULL (and 0) for SQL NULL. */
 const char *cw__sql_textn(cw__sql_stmt *st, int col, size_t *len);
@@ -152,20 +162,28 @@ void cw__sql_done(cw__sql_stmt *st);
 
 /* ---- whole statements from a list of values ------------------------------------------ */
 
-typedef enum { CW__SQLV_NULL, CW__SQLV_INT, CW__SQLV_TEXT, CW__SQLV_BLOB } cw__sqlv_kind;
+typedef enum {
+    CW__SQLV_NULL,
+    CW__SQLV_INT,
+    CW__SQLV_TEXT,
+    CW__SQLV_BLOB,
+    CW__SQLV_DOUBLE
+} cw__sqlv_kind;
 
 typedef struct {
     cw__sqlv_kind kind;
     int64_t i;
     const void *p;
     size_t n;
+    double f;
 } cw__sqlv;
 
-#define CW__SQL_NULL ((cw__sqlv){CW__SQLV_NULL, 0, NULL, 0})
-#define CW__SQL_INT(v) ((cw__sqlv){CW__SQLV_INT, (int64_t)(v), NULL, 0})
+#define CW__SQL_NULL ((cw__sqlv){CW__SQLV_NULL, 0, NULL, 0, 0})
+#define CW__SQL_INT(v) ((cw__sqlv){CW__SQLV_INT, (int64_t)(v), NULL, 0, 0})
 /* text s, NULL as SQL NULL */
-#define CW__SQL_TEXT(s) ((cw__sqlv){CW__SQLV_TEXT, 0, (s), 0})
-#define CW__SQL_BLOB(p, n) ((cw__sqlv){CW__SQLV_BLOB, 0, (p), (n)})
+#define CW__SQL_TEXT(s) ((cw__sqlv){CW__SQLV_TEXT, 0, (s), 0, 0})
+#define CW__SQL_BLOB(p, n) ((cw__sqlv){CW__SQLV_BLOB, 0, (p), (n), 0})
+#define CW__SQL_DOUBLE(v) ((cw__sqlv){CW__SQLV_DOUBLE, 0, NULL, 0, (v)})
 /* v when cond holds, else SQL NULL */
 #define CW__SQL_INT_IF(cond, v) ((cond) ? CW__SQL_INT(v) : CW__SQL_NULL)
 
@@ -184,13 +202,37 @@ cw_err cw__sql_exec(cw__sql *c, const char *sql, const cw__sqlv *vals, size_t n,
     cw__sql_exec((c), (sql), (const cw__sqlv[]){__VA_ARGS__},                           \
                  sizeof((const cw__sqlv[]){__VA_ARGS__}) / sizeof(cw__sqlv), (changes), (d))
 
+/* ---- rows into arrays ------------------------------------------------------------------ */
+
+/* Room for element len of *items (cap elements of size bytes allocated):
+ * *items reallocated (doubled, 16 at first) when full. CW_ERR_NOMEM in d. */
+cw_err cw__grow(void **items, size_t *cap, size_t len, size_t size, cw_diag *d);
+
+/* ---- many rows at once --------------------------------------------------------------- */
+
+/* Fills vals[0..ncols) with the values of row i (text and blobs borrowed:
+ * they must stay valid until cw__sql_insert_rows returns). */
+typedef void (*cw__sql_row_fn)(void *ctx, size_t i, cw__sqlv *vals);
+
+/*
+ * Inserts n rows of ncols values (at most 64): "<head>(?, ?…), (…)…<tail>",
+ * e.g. head "INSERT INTO t (a, b) VALUES " and tail "" or " ON CONFLICT
+ * (a) DO UPDATE SET b = excluded.b", in statements of 1000, 100, 10 and 1
+ * rows, each kept prepared: one round trip per thousand rows on
+ * PostgreSQL, what an INSERT … SELECT FROM unnest(arrays) costs, and
+ * one cached statement per row count on SQLite. *changes (may be NULL)
+ * the rows changed.
+ */
+cw_err cw__sql_insert_rows(cw__sql *c, const char *head, const char *tail, int ncols, size_t n,
+                           cw__sql_row_fn row, void *ctx, int64_t *changes, cw_diag *d);
+
 /* ---- dialect: the text each engine runs (pure; sql.c) ---------------------------- */
 
 /* The PostgreSQL text of a statement: "?N" and "?" become "$N" outside
  * quotes and comments; *nparams the highest parameter number. A malloc'd
  * string, NULL when out of memory. */
 char *cw__sql_to_pg(const char *sql, int *nparams);
-/* The SQLite text: "FOR UPDATE [SKIP LOCKED]" outside quotes removed.
+/* The SQLite text: "FOR UPDATE [SKIP LOCKED | NOWAIT]" outside quotes removed.
  * A malloc'd string, NULL when out of memory. */
 char *cw__sql_to_sqlite(const char *sql);
 
@@ -204,11 +246,13 @@ typedef struct cw__sql_ops {
     /* once: not cached, for texts built at run time */
     cw_err (*prepare)(cw__sql *c, const char *sql, bool once, cw__sql_stmt *st, cw_diag *d);
     void (*bind_int)(cw__sql_stmt *st, int i, int64_t v);
+    void (*bind_double)(cw__sql_stmt *st, int i, double v);
     void (*bind_text)(cw__sql_stmt *st, int i, const char *s);
     void (*bind_blob)(cw__sql_stmt *st, int i, const void *p, size_t n);
     void (*bind_null)(cw__sql_stmt *st, int i);
     cw_err (*step)(cw__sql_stmt *st, bool *row, cw_diag *d);
     int64_t (*col_int)(cw__sql_stmt *st, int col);
+    double (*col_double)(cw__sql_stmt *st, int col);
     const char *(*col_text)(cw__sql_stmt *st, int col, size_t *len); /* NULL: SQL NULL */
     bool (*col_null)(cw__sql_stmt *st, int col);
     cw_err (*col_blob)(cw__sql_stmt *st, int col, const void **p, size_t *n, cw_diag *d);

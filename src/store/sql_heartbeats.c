@@ -47,20 +47,6 @@ static char *dup(const char *s)
     return p;
 }
 
-/* Room for one more element of size sz in *arr (len used of *cap). */
-static bool grow(void *arr, size_t *cap, size_t len, size_t sz)
-{
-    if (len < *cap)
-        return true;
-    size_t nc = *cap ? *cap * 2 : 16;
-    void *p = realloc(*(void **)arr, nc * sz);
-    if (!p)
-        return false;
-    *(void **)arr = p;
-    *cap = nc;
-    return true;
-}
-
 /* Reads a row (HB_COLS from column 0); *id_out the row id. */
 static cw_err read_row(cw__sql_stmt *st, cw_hb_row *r, int64_t *id_out, cw_diag *d)
 {
@@ -192,11 +178,9 @@ static cw_err changed_tx(cw__sql *c, void *ctx, cw_diag *d)
                                  "e.key < 'heartbeat;' AND (h.id IS NULL OR h.etag <> e.etag)",
                                  &st, d);
     while (!err && !(err = cw__sql_step(&st, &row, d)) && row) {
-        if (!grow(&x->t, &x->tcap, x->n, sizeof *x->t) ||
-            !grow(&x->e, &x->ecap, x->n, sizeof *x->e)) {
-            err = cw_fail(d, CW_ERR_NOMEM, "heartbeats: out of memory");
+        if ((err = cw__grow((void **)&x->t, &x->tcap, x->n, sizeof *x->t, d)) ||
+            (err = cw__grow((void **)&x->e, &x->ecap, x->n, sizeof *x->e, d)))
             break;
-        }
         x->t[x->n] = dup(cw__sql_text(&st, 0));
         x->e[x->n] = dup(cw__sql_text(&st, 1));
         x->n++;
@@ -210,10 +194,8 @@ static cw_err changed_tx(cw__sql *c, void *ctx, cw_diag *d)
                               "(SELECT 1 FROM entities e WHERE e.key = h.key)",
                               &st, d);
     while (!err && !(err = cw__sql_step(&st, &row, d)) && row) {
-        if (!grow(&x->g, &x->gcap, x->ng, sizeof *x->g)) {
-            err = cw_fail(d, CW_ERR_NOMEM, "heartbeats: out of memory");
+        if ((err = cw__grow((void **)&x->g, &x->gcap, x->ng, sizeof *x->g, d)))
             break;
-        }
         x->g[x->ng] = dup(cw__sql_text(&st, 0));
         if (!x->g[x->ng++])
             err = cw_fail(d, CW_ERR_NOMEM, "heartbeats: out of memory");
@@ -355,10 +337,8 @@ static cw_err list_tx(cw__sql *c, void *ctx, cw_diag *d)
     bool row = false;
     cw_err err = cw__sql_prepare(c, "SELECT " HB_COLS " FROM hb ORDER BY key", &st, d);
     while (!err && !(err = cw__sql_step(&st, &row, d)) && row) {
-        if (!grow(&x->arr, &x->cap, x->n, sizeof *x->arr)) {
-            err = cw_fail(d, CW_ERR_NOMEM, "heartbeats: out of memory");
+        if ((err = cw__grow((void **)&x->arr, &x->cap, x->n, sizeof *x->arr, d)))
             break;
-        }
         cw_diag rd = {{0}};
         /* a row whose schedule cannot load now is still listed */
         read_row(&st, &x->arr[x->n++], NULL, &rd);
@@ -405,10 +385,8 @@ static cw_err pings_tx(cw__sql *c, void *ctx, cw_diag *d)
         cw__sql_bind_int(&st, 2, (int64_t)x->limit);
     }
     while (!err && !(err = cw__sql_step(&st, &row, d)) && row && x->n < x->limit) {
-        if (!grow(&x->arr, &x->cap, x->n, sizeof *x->arr)) {
-            err = cw_fail(d, CW_ERR_NOMEM, "pings: out of memory");
+        if ((err = cw__grow((void **)&x->arr, &x->cap, x->n, sizeof *x->arr, d)))
             break;
-        }
         cw_hb_ping_rec *p = &x->arr[x->n++];
         memset(p, 0, sizeof *p);
         p->n = cw__sql_int(&st, 0);
@@ -482,10 +460,8 @@ static cw_err flips_tx(cw__sql *c, void *ctx, cw_diag *d)
             cw__sql_bind_text(&st, 2, x->key);
     }
     while (!err && !(err = cw__sql_step(&st, &row, d)) && row && x->n < x->limit) {
-        if (!grow(&x->arr, &x->cap, x->n, sizeof *x->arr)) {
-            err = cw_fail(d, CW_ERR_NOMEM, "flips: out of memory");
+        if ((err = cw__grow((void **)&x->arr, &x->cap, x->n, sizeof *x->arr, d)))
             break;
-        }
         cw_hb_flip_rec *f = &x->arr[x->n++];
         memset(f, 0, sizeof *f);
         f->id = cw__sql_int(&st, 0);
@@ -816,8 +792,8 @@ static cw_err read_dls(cw__sql_stmt *st, size_t limit, dl_list *l, cw_diag *d)
     bool row = false;
     cw_err err;
     while (!(err = cw__sql_step(st, &row, d)) && row && l->n < limit) {
-        if (!grow(&l->arr, &l->cap, l->n, sizeof *l->arr))
-            return cw_fail(d, CW_ERR_NOMEM, "deliveries: out of memory");
+        if ((err = cw__grow((void **)&l->arr, &l->cap, l->n, sizeof *l->arr, d)))
+            return err;
         cw_hb_delivery *x = &l->arr[l->n++];
         memset(x, 0, sizeof *x);
         x->id = cw__sql_int(st, 0);

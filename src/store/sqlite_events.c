@@ -799,7 +799,7 @@ static cw_err ev_put(cw_store *store, cw__event_batch *const *batches, size_t n,
         }
     }
     if (!err)
-        err = cw__sqlite_events_audit(c, batches, n, d);
+        err = cw__sql_events_audit(&(cw__sql){&cw__sqlite_sql_ops, c, store}, batches, n, d);
     int64_t stale = 0;
     if (!err)
         err = read_int(c, LINKS_STALE_SQL, &stale, d);

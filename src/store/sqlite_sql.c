@@ -82,6 +82,11 @@ static void sql_bind_int(cw__sql_stmt *st, int i, int64_t v)
     bound(st, i, sqlite3_bind_int64(stmt(st), i, (sqlite3_int64)v));
 }
 
+static void sql_bind_double(cw__sql_stmt *st, int i, double v)
+{
+    bound(st, i, sqlite3_bind_double(stmt(st), i, v));
+}
+
 static void sql_bind_text(cw__sql_stmt *st, int i, const char *s)
 {
     bound(st, i, cw__bind_text(stmt(st), i, s));
@@ -118,6 +123,11 @@ static cw_err sql_step(cw__sql_stmt *st, bool *row, cw_diag *d)
 static int64_t sql_col_int(cw__sql_stmt *st, int col)
 {
     return sqlite3_column_int64(stmt(st), col);
+}
+
+static double sql_col_double(cw__sql_stmt *st, int col)
+{
+    return sqlite3_column_double(stmt(st), col);
 }
 
 static const char *sql_col_text(cw__sql_stmt *st, int col, size_t *len)
@@ -158,11 +168,13 @@ const cw__sql_ops cw__sqlite_sql_ops = {
     .lock = sql_lock,
     .prepare = sql_prepare,
     .bind_int = sql_bind_int,
+    .bind_double = sql_bind_double,
     .bind_text = sql_bind_text,
     .bind_blob = sql_bind_blob,
     .bind_null = sql_bind_null,
     .step = sql_step,
     .col_int = sql_col_int,
+    .col_double = sql_col_double,
     .col_text = sql_col_text,
     .col_null = sql_col_null,
     .col_blob = sql_col_blob,

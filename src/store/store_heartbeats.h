@@ -1,7 +1,7 @@
 /*
  * store_heartbeats.h — heartbeat state, ping keys, the ping log and status
- * changes (flips), on both backends (sqlite_heartbeats.c,
- * postgres_heartbeats.c; shared logic in store_heartbeats.c).
+ * changes (flips), on both backends (sql_heartbeats.c, on the statement
+ * layer; shared logic in store_heartbeats.c).
  *
  * Storage decisions:
  * - The Heartbeat entities stay in the catalog; a row per heartbeat keeps a

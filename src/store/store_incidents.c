@@ -456,19 +456,6 @@ cw_err cw__alert_fill(cw_incident_alert *out, const cw__alert_cols *c, cw_diag *
     return CW_OK;
 }
 
-cw_err cw__grow(void **items, size_t *cap, size_t len, size_t size, cw_diag *d)
-{
-    if (len < *cap)
-        return CW_OK;
-    size_t ncap = *cap ? *cap * 2 : 16;
-    void *p = realloc(*items, ncap * size);
-    if (!p)
-        return cw_fail(d, CW_ERR_NOMEM, "incidents: out of memory");
-    *items = p;
-    *cap = ncap;
-    return CW_OK;
-}
-
 /* ---- public functions ------------------------------------------------------------------- */
 
 #define OPS(s, ops, d)                                                                        \

@@ -5,8 +5,10 @@
  * blobs with every byte value (bytea on PostgreSQL), booleans read as 0/1,
  * changed-row counts and RETURNING, errors mapped to cw_err (a unique key,
  * bad SQL, a parameter out of range), a failed transaction rolled back,
- * nested use of one statement text, and statements kept prepared on
- * PostgreSQL. The translation functions are checked as text, too.
+ * nested use of one statement text, statements kept prepared on
+ * PostgreSQL, doubles, texts prepared once, and rows inserted many at a
+ * time (1234 rows: statements of 1000, 100, 10 and 1). The translation
+ * functions are checked as text, too.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -119,6 +121,9 @@ static void test_translation(void **state)
                           "SKIP LOCKED) AND b = 'FOR UPDATE' FOR UPDATE");
     assert_string_equal(s, "SELECT a FROM t WHERE id IN (SELECT id FROM t LIMIT 2) AND "
                            "b = 'FOR UPDATE'");
+    free(s);
+    s = cw__sql_to_sqlite("SELECT 1 FROM t WHERE id IN (SELECT id FROM t FOR UPDATE NOWAIT)");
+    assert_string_equal(s, "SELECT 1 FROM t WHERE id IN (SELECT id FROM t)");
     free(s);
     /* a longer word is not the keyword */
     s = cw__sql_to_sqlite("SELECT x FOR UPDATES");
@@ -455,6 +460,105 @@ static void test_nested_and_prepared(void **state)
     assert_int_equal(n, 1); /* prepared once, executed twice by name */
 }
 
+/* ---- many rows, doubles, run-time texts ------------------------------------------------ */
+
+#define NROWS 1234 /* 1000 + 2 x 100 + 3 x 10 + 4 x 1 */
+
+static void many_row(void *ctx, size_t i, cw__sqlv *v)
+{
+    (void)ctx;
+    static const char *const names[] = {"even", "odd"};
+    v[0] = CW__SQL_TEXT(names[i % 2]);
+    v[1] = CW__SQL_INT((int64_t)i);
+    v[2] = CW__SQL_DOUBLE((double)i / 8);
+}
+
+static cw_err many_tx(cw__sql *c, void *ctx, cw_diag *d)
+{
+    int64_t *changes = ctx;
+    cw_err err = cw__sql_exec(c, "CREATE TABLE sqlmany (k TEXT, n BIGINT PRIMARY KEY, f "
+                                 "DOUBLE PRECISION)",
+                              NULL, 0, NULL, d);
+    if (!err)
+        err = cw__sql_insert_rows(c, "INSERT INTO sqlmany (k, n, f) VALUES ", "", 3, NROWS,
+                                  many_row, NULL, changes, d);
+    /* the same rows again: ON CONFLICT after the rows */
+    if (!err)
+        err = cw__sql_insert_rows(c, "INSERT INTO sqlmany (k, n, f) VALUES ",
+                                  " ON CONFLICT (n) DO UPDATE SET f = excluded.f * 2", 3, 10,
+                                  many_row, NULL, NULL, d);
+    return err;
+}
+
+typedef struct {
+    int64_t rows, odd, n_of_max;
+    double sum, third;
+    char k[8];
+    size_t klen;
+    bool k_null;
+} many_out;
+
+static cw_err many_read_tx(cw__sql *c, void *ctx, cw_diag *d)
+{
+    many_out *o = ctx;
+    cw__sql_stmt st;
+    bool row = false;
+    /* a text built at run time: parsed for this use only */
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*), sum(f), sum(CASE WHEN k = %s THEN 1 ELSE 0 END), max(n) "
+             "FROM sqlmany",
+             "'odd'");
+    cw_err err = cw__sql_prepare_once(c, sql, &st, d);
+    if (!err)
+        err = cw__sql_step(&st, &row, d);
+    if (!err && row) {
+        o->rows = cw__sql_int(&st, 0);
+        o->sum = cw__sql_double(&st, 1);
+        o->odd = cw__sql_int(&st, 2);
+        o->n_of_max = cw__sql_int(&st, 3);
+    }
+    cw__sql_done(&st);
+    if (!err)
+        err = cw__sql_prepare(c, "SELECT f, k, CAST(NULL AS TEXT) FROM sqlmany WHERE n = ?1",
+                              &st, d);
+    if (!err) {
+        cw__sql_bind_int(&st, 1, 3);
+        err = cw__sql_step(&st, &row, d);
+    }
+    if (!err && row) {
+        o->third = cw__sql_double(&st, 0);
+        const char *k = cw__sql_textn(&st, 1, &o->klen);
+        snprintf(o->k, sizeof o->k, "%s", k ? k : "(null)");
+        size_t n = 99;
+        o->k_null = cw__sql_textn(&st, 2, &n) == NULL && n == 0;
+    }
+    cw__sql_done(&st);
+    return err;
+}
+
+static void test_many_rows(void **state)
+{
+    cw_diag d = {""};
+    int64_t changes = 0;
+    if (tx(state, CW__SQL_WRITE, many_tx, &changes, &d))
+        fail_msg("insert rows: %s", d.msg);
+    assert_int_equal(changes, NROWS);
+    many_out o = {0};
+    if (tx(state, CW__SQL_READ, many_read_tx, &o, &d))
+        fail_msg("read rows: %s", d.msg);
+    assert_int_equal(o.rows, NROWS);
+    assert_int_equal(o.odd, NROWS / 2);
+    assert_int_equal(o.n_of_max, NROWS - 1);
+    /* sum of i/8 over 0..1233, plus the first ten counted once more */
+    double want = (double)NROWS * (NROWS - 1) / 2 / 8 + 45.0 / 8;
+    assert_true(o.sum > want - 1e-6 && o.sum < want + 1e-6);
+    assert_true(o.third > 0.75 - 1e-12 && o.third < 0.75 + 1e-12); /* 3/8, doubled */
+    assert_string_equal(o.k, "odd");
+    assert_int_equal(o.klen, 3);
+    assert_true(o.k_null);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -463,6 +567,7 @@ int main(void)
         FX_STORE_TEST(test_values),
         FX_STORE_TEST(test_changes_errors_rollback),
         FX_STORE_TEST(test_nested_and_prepared),
+        FX_STORE_TEST(test_many_rows),
     };
     return fx_run_backends("store sql", tests, FX_LEN(tests));
 }
