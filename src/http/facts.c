@@ -13,6 +13,7 @@
 
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -34,6 +35,10 @@
 
 #define DAY_MS 86400000LL
 
+struct cw_facts_rows;
+static void rows_free(struct cw_facts_rows *r);
+static cw_err rows_build(struct cw_facts_batch *b, cw_diag *d);
+
 struct cw_facts_batch {
     int64_t now_ms;
     json_t *all;              /* the catalog */
@@ -48,6 +53,8 @@ struct cw_facts_batch {
     json_t *undeployed;       /* component key -> {count, oldestMergedAt, ageSeconds} */
     json_t *incidents;        /* component, owner or system key -> [incident] */
     json_t *heartbeats;       /* target key -> [heartbeat] */
+    struct cw_facts_rows *rows; /* dora's rows per component */
+    json_t *cache;            /* entity key -> its facts document, built once */
 };
 
 void cw_facts_batch_free(cw_facts_batch *b)
@@ -65,6 +72,8 @@ void cw_facts_batch_free(cw_facts_batch *b)
     json_decref(b->undeployed);
     json_decref(b->incidents);
     json_decref(b->heartbeats);
+    rows_free(b->rows);
+    json_decref(b->cache);
     free(b);
 }
 
@@ -356,9 +365,10 @@ cw_err cw_facts_batch_load(cw_store *s, const cw_findings_cfg *cfg, int64_t now_
     b->undeployed = json_object();
     b->incidents = json_object();
     b->heartbeats = json_object();
+    b->cache = json_object();
     cw_err err = CW_OK;
     if (!b->by_key || !b->findings || !b->comp_index || !b->scope_comps || !b->undeployed ||
-        !b->incidents || !b->heartbeats) {
+        !b->incidents || !b->heartbeats || !b->cache) {
         err = cw_fail(d, CW_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -388,6 +398,8 @@ cw_err cw_facts_batch_load(cw_store *s, const cw_findings_cfg *cfg, int64_t now_
     if (!err)
         err = index_components(b, d);
     if (!err)
+        err = rows_build(b, d);
+    if (!err)
         err = load_undeployed(b, s, cfg, d);
     if (!err)
         err = load_incidents(b, s, d);
@@ -402,61 +414,138 @@ out:
 
 /* ---- one entity ---------------------------------------------------------------- */
 
-/* DORA over the given components of the batch's rows (a copy of the
- * organisation's input restricted to them, renumbered 0..n-1). */
+/* Row lists per component (CSR: the rows of component c are
+ * idx[off[c]..off[c+1]) in input order), so an entity's DORA reads its own
+ * rows only, whatever the organisation's size. */
+typedef struct {
+    size_t *off;
+    size_t *idx;
+} by_component;
+
+static void by_component_free(by_component *x)
+{
+    free(x->off);
+    free(x->idx);
+}
+
+static bool by_component_build(by_component *x, size_t ncomp, size_t nrows, const void *rows,
+                               size_t stride, size_t comp_offset)
+{
+    x->off = calloc(ncomp + 2, sizeof *x->off);
+    x->idx = malloc((nrows ? nrows : 1) * sizeof *x->idx);
+    if (!x->off || !x->idx)
+        return false;
+    const char *base = rows;
+    for (size_t i = 0; i < nrows; i++) {
+        int32_t c;
+        memcpy(&c, base + i * stride + comp_offset, sizeof c);
+        if (c >= 0 && (size_t)c < ncomp)
+            x->off[c + 2]++;
+    }
+    for (size_t c = 0; c < ncomp; c++)
+        x->off[c + 2] += x->off[c + 1];
+    for (size_t i = 0; i < nrows; i++) {
+        int32_t c;
+        memcpy(&c, base + i * stride + comp_offset, sizeof c);
+        if (c >= 0 && (size_t)c < ncomp)
+            x->idx[x->off[c + 1]++] = i;
+    }
+    return true;   /* off[c]..off[c+1] now bound component c's rows */
+}
+
+struct cw_facts_rows {
+    by_component dep, rb, ch, inc;
+};
+
+static void rows_free(struct cw_facts_rows *r)
+{
+    if (!r)
+        return;
+    by_component_free(&r->dep);
+    by_component_free(&r->rb);
+    by_component_free(&r->ch);
+    by_component_free(&r->inc);
+    free(r);
+}
+
+static cw_err rows_build(cw_facts_batch *b, cw_diag *d)
+{
+    const cw_dora_input *in = &b->dora.in;
+    size_t nc = b->dora.ncomponents;
+    b->rows = calloc(1, sizeof *b->rows);
+    if (!b->rows ||
+        !by_component_build(&b->rows->dep, nc, in->ndeployments, in->deployments,
+                            sizeof *in->deployments, offsetof(cw_dora_deployment, component)) ||
+        !by_component_build(&b->rows->rb, nc, in->nrollbacks, in->rollbacks, sizeof *in->rollbacks,
+                            offsetof(cw_dora_rollback, component)) ||
+        !by_component_build(&b->rows->ch, nc, in->nchanges, in->changes, sizeof *in->changes,
+                            offsetof(cw_dora_change, component)) ||
+        !by_component_build(&b->rows->inc, nc, in->nincidents, in->incidents, sizeof *in->incidents,
+                            offsetof(cw_dora_incident, component)))
+        return cw_fail(d, CW_ERR_NOMEM, "out of memory");
+    return CW_OK;
+}
+
+/* How many rows the components of indexes have in x. */
+static size_t rows_of(const by_component *x, const json_t *indexes, size_t ncomp)
+{
+    size_t n = 0, i;
+    const json_t *v;
+    json_array_foreach(indexes, i, v) {
+        json_int_t c = json_integer_value(v);
+        if (c >= 0 && (size_t)c < ncomp)
+            n += x->off[c + 1] - x->off[c];
+    }
+    return n;
+}
+
+/* DORA over the given components of the batch's rows: a copy of their rows
+ * renumbered 0..n-1 (rows keep their input order within a component; the
+ * computation sorts what it needs). */
 static cw_err dora_of(const cw_facts_batch *b, const json_t *indexes, json_t **out, cw_diag *d)
 {
     *out = NULL;
     const cw_dora_input *in = &b->dora.in;
-    size_t nc = json_array_size(indexes);
-    int32_t *map = malloc((b->dora.ncomponents ? b->dora.ncomponents : 1) * sizeof *map);
-    cw_dora_deployment *dep = malloc((in->ndeployments ? in->ndeployments : 1) * sizeof *dep);
-    cw_dora_rollback *rb = malloc((in->nrollbacks ? in->nrollbacks : 1) * sizeof *rb);
-    cw_dora_change *ch = malloc((in->nchanges ? in->nchanges : 1) * sizeof *ch);
-    cw_dora_incident *inc = malloc((in->nincidents ? in->nincidents : 1) * sizeof *inc);
+    const struct cw_facts_rows *R = b->rows;
+    size_t ncomp = b->dora.ncomponents, nc = json_array_size(indexes);
+    size_t nd = rows_of(&R->dep, indexes, ncomp), nr = rows_of(&R->rb, indexes, ncomp);
+    size_t nch = rows_of(&R->ch, indexes, ncomp), ni = rows_of(&R->inc, indexes, ncomp);
+    cw_dora_deployment *dep = malloc((nd ? nd : 1) * sizeof *dep);
+    cw_dora_rollback *rb = malloc((nr ? nr : 1) * sizeof *rb);
+    cw_dora_change *ch = malloc((nch ? nch : 1) * sizeof *ch);
+    cw_dora_incident *inc = malloc((ni ? ni : 1) * sizeof *inc);
     cw_err err = CW_OK;
-    if (!map || !dep || !rb || !ch || !inc) {
+    if (!dep || !rb || !ch || !inc) {
         err = cw_fail(d, CW_ERR_NOMEM, "out of memory");
         goto out;
-    }
-    for (size_t i = 0; i < b->dora.ncomponents; i++)
-        map[i] = -1;
-    for (size_t i = 0; i < nc; i++) {
-        json_int_t c = json_integer_value(json_array_get(indexes, i));
-        if (c >= 0 && (size_t)c < b->dora.ncomponents)
-            map[c] = (int32_t)i;
     }
     cw_dora_input sub = {.ncomponents = nc ? nc : 1, .deployments = dep, .rollbacks = rb,
                          .changes = ch, .incidents = inc};
     int64_t last = 0;
-    for (size_t i = 0; i < in->ndeployments; i++) {
-        int32_t c = in->deployments[i].component;
-        if (c >= 0 && (size_t)c < b->dora.ncomponents && map[c] >= 0) {
-            dep[sub.ndeployments] = in->deployments[i];
-            dep[sub.ndeployments++].component = map[c];
-            if (in->deployments[i].time_ms > last)
-                last = in->deployments[i].time_ms;
+    size_t k;
+    const json_t *v;
+    json_array_foreach(indexes, k, v) {
+        json_int_t c = json_integer_value(v);
+        if (c < 0 || (size_t)c >= ncomp)
+            continue;
+        int32_t to = (int32_t)k;
+        for (size_t j = R->dep.off[c]; j < R->dep.off[c + 1]; j++) {
+            dep[sub.ndeployments] = in->deployments[R->dep.idx[j]];
+            dep[sub.ndeployments++].component = to;
+            if (in->deployments[R->dep.idx[j]].time_ms > last)
+                last = in->deployments[R->dep.idx[j]].time_ms;
         }
-    }
-    for (size_t i = 0; i < in->nrollbacks; i++) {
-        int32_t c = in->rollbacks[i].component;
-        if (c >= 0 && (size_t)c < b->dora.ncomponents && map[c] >= 0) {
-            rb[sub.nrollbacks] = in->rollbacks[i];
-            rb[sub.nrollbacks++].component = map[c];
+        for (size_t j = R->rb.off[c]; j < R->rb.off[c + 1]; j++) {
+            rb[sub.nrollbacks] = in->rollbacks[R->rb.idx[j]];
+            rb[sub.nrollbacks++].component = to;
         }
-    }
-    for (size_t i = 0; i < in->nchanges; i++) {
-        int32_t c = in->changes[i].component;
-        if (c >= 0 && (size_t)c < b->dora.ncomponents && map[c] >= 0) {
-            ch[sub.nchanges] = in->changes[i];
-            ch[sub.nchanges++].component = map[c];
+        for (size_t j = R->ch.off[c]; j < R->ch.off[c + 1]; j++) {
+            ch[sub.nchanges] = in->changes[R->ch.idx[j]];
+            ch[sub.nchanges++].component = to;
         }
-    }
-    for (size_t i = 0; i < in->nincidents; i++) {
-        int32_t c = in->incidents[i].component;
-        if (c >= 0 && (size_t)c < b->dora.ncomponents && map[c] >= 0) {
-            inc[sub.nincidents] = in->incidents[i];
-            inc[sub.nincidents++].component = map[c];
+        for (size_t j = R->inc.off[c]; j < R->inc.off[c + 1]; j++) {
+            inc[sub.nincidents] = in->incidents[R->inc.idx[j]];
+            inc[sub.nincidents++].component = to;
         }
     }
     cw_dora_params p = {.from_ms = b->now_ms - CW_FACTS_DORA_DAYS * DAY_MS, .to_ms = b->now_ms,
@@ -479,7 +568,6 @@ static cw_err dora_of(const cw_facts_batch *b, const json_t *indexes, json_t **o
                         last > 0 ? json_integer((json_int_t)((b->now_ms - last) / DAY_MS))
                                  : json_null());
 out:
-    free(map);
     free(dep);
     free(rb);
     free(ch);
@@ -756,7 +844,7 @@ static json_t *heartbeats_of(const cw_facts_batch *b, const char *key)
                      arr ? (json_t *)arr : json_array());
 }
 
-cw_err cw_facts_of(const cw_facts_batch *b, const json_t *entity, json_t **out, cw_diag *d)
+static cw_err build_facts(const cw_facts_batch *b, const json_t *entity, json_t **out, cw_diag *d)
 {
     *out = NULL;
     cw_ref ref;
@@ -828,4 +916,23 @@ cw_err cw_facts_of(const cw_facts_batch *b, const json_t *entity, json_t **out, 
     }
     *out = o;
     return CW_OK;
+}
+
+cw_err cw_facts_of(const cw_facts_batch *b, const json_t *entity, json_t **out, cw_diag *d)
+{
+    *out = NULL;
+    char key[CW_REF_MAX];
+    if (!key_of(entity, key))
+        return build_facts(b, entity, out, d);   /* names the problem */
+    json_t *hit = json_object_get(b->cache, key);
+    if (hit) {
+        *out = json_incref(hit);
+        return CW_OK;
+    }
+    cw_err err = build_facts(b, entity, out, d);
+    /* kept for the next Scorecard of the same batch (a batch serves one
+     * thread; a failure to cache costs only the rebuild) */
+    if (!err)
+        (void)json_object_set(b->cache, key, *out);
+    return err;
 }
