@@ -739,7 +739,7 @@ static cw_err raci_of(const cw_facts_batch *b, const json_t *entity, const char 
             err = cw_fail(d, CW_ERR_NOMEM, "out of memory");
     }
     json_t *missing = json_object_get(eff, "missing");
-    if (!err && json_object_set(o, "missing", missing ? missing : json_array()) != 0)
+    if (!err && json_object_set_new(o, "missing", missing ? json_incref(missing) : json_array()) != 0)
         err = cw_fail(d, CW_ERR_NOMEM, "out of memory");
     json_decref(eff);
     if (err) {
@@ -839,9 +839,10 @@ static json_t *heartbeats_of(const cw_facts_batch *b, const char *key)
             }
         }
     }
-    return json_pack("{s:I, s:I, s:I, s:o, s:O}", "count", (json_int_t)json_array_size(arr), "up",
+    /* items: the batch's array (a new reference) or a new empty one */
+    return json_pack("{s:I, s:I, s:I, s:o, s:o}", "count", (json_int_t)json_array_size(arr), "up",
                      (json_int_t)up, "down", (json_int_t)down, "byPurpose", by, "items",
-                     arr ? (json_t *)arr : json_array());
+                     arr ? json_incref((json_t *)arr) : json_array());
 }
 
 static cw_err build_facts(const cw_facts_batch *b, const json_t *entity, json_t **out, cw_diag *d)
