@@ -24,6 +24,7 @@
 #include "http/api_incidents.h"
 #include "insights/delivery.h"
 #include "insights/dora.h"
+#include "insights/entity_facts.h"
 #include "insights/heartbeat_findings.h"
 #include "insights/ownership.h"
 #include "insights/raci.h"
@@ -99,22 +100,6 @@ static json_t *time_json(int64_t ms)
     return json_string(t);
 }
 
-/* Appends v (a new reference, NULL = out of memory) to the array at map[key]. */
-static cw_err push(json_t *map, const char *key, json_t *v)
-{
-    if (!v)
-        return CW_ERR_NOMEM;
-    json_t *arr = json_object_get(map, key);
-    if (!arr) {
-        arr = json_array();
-        if (!arr || json_object_set_new(map, key, arr) != 0) {
-            json_decref(v);
-            return CW_ERR_NOMEM;
-        }
-    }
-    return json_array_append_new(arr, v) == 0 ? CW_OK : CW_ERR_NOMEM;
-}
-
 static bool key_of(const json_t *entity, char out[CW_REF_MAX])
 {
     cw_ref r;
@@ -138,40 +123,6 @@ static bool relation_key(const json_t *entity, const char *type, const char *kin
             return true;
     }
     return false;
-}
-
-/* Files every finding of arr under each entity it names (entityRef and
- * entities[]), tagged with its kind. */
-static cw_err file_findings(json_t *map, const char *kind, const json_t *arr)
-{
-    size_t i;
-    const json_t *f;
-    json_array_foreach(arr, i, f) {
-        json_t *seen = json_object();
-        if (!seen)
-            return CW_ERR_NOMEM;
-        const char *refs[1] = {json_string_value(json_object_get(f, "entityRef"))};
-        const json_t *more = json_object_get(f, "entities");
-        size_t nmore = json_array_size(more);
-        cw_err err = CW_OK;
-        for (size_t k = 0; k < 1 + nmore && !err; k++) {
-            const char *ref = k == 0 ? refs[0] : json_string_value(json_array_get(more, k - 1));
-            char key[CW_REF_MAX];
-            if (!ref || !cw_ref_text_to_key(ref, key) || json_object_get(seen, key))
-                continue;
-            json_object_set_new(seen, key, json_true());
-            json_t *copy = json_copy((json_t *)f);
-            if (copy && json_object_set_new(copy, "kind", json_string(kind)) != 0) {
-                json_decref(copy);
-                copy = NULL;
-            }
-            err = push(map, key, copy);
-        }
-        json_decref(seen);
-        if (err)
-            return err;
-    }
-    return CW_OK;
 }
 
 static cw_err load_findings(cw_facts_batch *b, cw_store *s, const cw_findings_cfg *cfg,
@@ -201,10 +152,10 @@ static cw_err load_findings(cw_facts_batch *b, cw_store *s, const cw_findings_cf
         err = cw_heartbeat_findings(b->items, b->n, rows, nrows, b->now_ms, &ho, hb, d);
     if (!err)
         err = cw_architecture_compute(b->items, b->n, trains, cfg ? cfg->arch : NULL, &g, &arch, d);
-    if (!err && (file_findings(b->findings, "ownership", own) ||
-                 file_findings(b->findings, "postmortem", pm) ||
-                 file_findings(b->findings, "heartbeat", hb) ||
-                 file_findings(b->findings, "architecture", json_object_get(arch, "findings"))))
+    if (!err && (cw_facts_file_findings(b->findings, "ownership", own) ||
+                 cw_facts_file_findings(b->findings, "postmortem", pm) ||
+                 cw_facts_file_findings(b->findings, "heartbeat", hb) ||
+                 cw_facts_file_findings(b->findings, "architecture", json_object_get(arch, "findings"))))
         err = cw_fail(d, CW_ERR_NOMEM, "out of memory while filing findings");
     /* heartbeats by the entity they protect */
     for (size_t i = 0; !err && i < nrows; i++) {
@@ -219,7 +170,7 @@ static cw_err load_findings(cw_facts_batch *b, cw_store *s, const cw_findings_cf
                               cw_hb_purpose_name(h->spec.purpose), "status", cw_hb_shown_name(st),
                               "lastSuccessAt", time_json(h->state.last_success_ms),
                               "lastPingAt", time_json(h->state.last_ping_ms));
-        if (push(b->heartbeats, tkey, o))
+        if (cw_facts_push(b->heartbeats, tkey, o))
             err = cw_fail(d, CW_ERR_NOMEM, "out of memory");
     }
     cw_graph_free(g);
@@ -289,10 +240,10 @@ static cw_err index_components(cw_facts_batch *b, cw_diag *d)
         const json_t *e = json_object_get(b->by_key, key);
         char sys[CW_REF_MAX], owner[CW_REF_MAX];
         if (e && relation_key(e, "partOf", "system:", sys) &&
-            push(b->scope_comps, sys, json_integer((json_int_t)i)))
+            cw_facts_push(b->scope_comps, sys, json_integer((json_int_t)i)))
             return cw_fail(d, CW_ERR_NOMEM, "out of memory");
         if (e && relation_key(e, "ownedBy", NULL, owner) &&
-            push(b->scope_comps, owner, json_integer((json_int_t)i)))
+            cw_facts_push(b->scope_comps, owner, json_integer((json_int_t)i)))
             return cw_fail(d, CW_ERR_NOMEM, "out of memory");
     }
     return CW_OK;
@@ -340,7 +291,7 @@ static cw_err load_incidents(cw_facts_batch *b, cw_store *s, cw_diag *d)
                     json_object_set_new(o, "severity", json_string(inc->severity));
                 else if (o)
                     json_object_set_new(o, "severity", json_null());
-                if (push(b->incidents, keys[k], o))
+                if (cw_facts_push(b->incidents, keys[k], o))
                     err = cw_fail(d, CW_ERR_NOMEM, "out of memory");
             }
         }
@@ -575,95 +526,6 @@ out:
     return err;
 }
 
-static const char *const link_types[] = {"runbook", "dashboard", "docs", "repo"};
-
-/* The type of a metadata.links entry: its type, else words of its title,
- * its icon or its URL (in that order); "other" when nothing says. */
-static const char *link_type(const json_t *l)
-{
-    const char *fields[] = {json_string_value(json_object_get(l, "type")),
-                            json_string_value(json_object_get(l, "title")),
-                            json_string_value(json_object_get(l, "icon")),
-                            json_string_value(json_object_get(l, "url"))};
-    static const struct {
-        const char *word, *type;
-    } words[] = {{"runbook", "runbook"},     {"playbook", "runbook"},  {"dashboard", "dashboard"},
-                 {"grafana", "dashboard"},   {"docs", "docs"},         {"documentation", "docs"},
-                 {"techdocs", "docs"},       {"repo", "repo"},         {"github", "repo"},
-                 {"gitlab", "repo"},         {"source", "repo"}};
-    for (size_t f = 0; f < 4; f++) {
-        if (!fields[f])
-            continue;
-        for (size_t w = 0; w < sizeof words / sizeof words[0]; w++)
-            if (strcasestr(fields[f], words[w].word))
-                return words[w].type;
-    }
-    return "other";
-}
-
-static cw_err links_of(const json_t *entity, json_t **out)
-{
-    json_t *o = json_object();
-    *out = o;
-    if (!o)
-        return CW_ERR_NOMEM;
-    for (size_t i = 0; i < 4; i++)
-        if (json_object_set_new(o, link_types[i], json_array()) != 0)
-            return CW_ERR_NOMEM;
-    if (json_object_set_new(o, "other", json_array()) != 0)
-        return CW_ERR_NOMEM;
-    const json_t *meta = json_object_get(entity, "metadata");
-    size_t i;
-    const json_t *l;
-    json_array_foreach(json_object_get(meta, "links"), i, l) {
-        const char *url = json_string_value(json_object_get(l, "url"));
-        if (!url)
-            continue;
-        const char *title = json_string_value(json_object_get(l, "title"));
-        json_t *x = json_pack("{s:s, s:s?}", "url", url, "title", title);
-        if (!x || json_array_append_new(json_object_get(o, link_type(l)), x) != 0)
-            return CW_ERR_NOMEM;
-    }
-    /* Backstage's annotations for the repository and the docs */
-    const json_t *ann = json_object_get(meta, "annotations");
-    const char *src = json_string_value(json_object_get(ann, "backstage.io/source-location"));
-    const char *slug = json_string_value(json_object_get(ann, "github.com/project-slug"));
-    const char *td = json_string_value(json_object_get(ann, "backstage.io/techdocs-ref"));
-    const char *rb = json_string_value(json_object_get(ann, "conway.dev/runbook"));
-    struct {
-        const char *type, *url, *from;
-    } extra[] = {{"repo", src, "backstage.io/source-location"},
-                 {"repo", slug, "github.com/project-slug"},
-                 {"docs", td, "backstage.io/techdocs-ref"},
-                 {"runbook", rb, "conway.dev/runbook"}};
-    for (size_t k = 0; k < 4; k++) {
-        if (!extra[k].url)
-            continue;
-        json_t *x = json_pack("{s:s, s:s}", "url", extra[k].url, "annotation", extra[k].from);
-        if (!x || json_array_append_new(json_object_get(o, extra[k].type), x) != 0)
-            return CW_ERR_NOMEM;
-    }
-    return CW_OK;
-}
-
-/* {type: [targetRef...]} from the entity's relations. */
-static cw_err relations_of(const json_t *entity, json_t **out)
-{
-    json_t *o = json_object();
-    *out = o;
-    if (!o)
-        return CW_ERR_NOMEM;
-    size_t i;
-    const json_t *r;
-    json_array_foreach(json_object_get(entity, "relations"), i, r) {
-        const char *t = json_string_value(json_object_get(r, "type"));
-        const char *target = json_string_value(json_object_get(r, "targetRef"));
-        if (t && target && push(o, t, json_string(target)))
-            return CW_ERR_NOMEM;
-    }
-    return CW_OK;
-}
-
 /* The APIs the entity provides and whether each has a spec.definition:
  * {"provided": [{"ref", "hasDefinition"}], "providedCount",
  *  "providedWithoutDefinition"}. */
@@ -866,8 +728,8 @@ static cw_err build_facts(const cw_facts_batch *b, const json_t *entity, json_t 
     ok = ok && json_object_set_new(o, "owner", relation_key(entity, "ownedBy", NULL, owner)
                                                    ? json_string(owner)
                                                    : json_null()) == 0;
-    ok = ok && relations_of(entity, &rels) == CW_OK && json_object_set(o, "relations", rels) == 0;
-    ok = ok && links_of(entity, &links) == CW_OK && json_object_set(o, "links", links) == 0;
+    ok = ok && cw_facts_relations(entity, &rels) == CW_OK && json_object_set(o, "relations", rels) == 0;
+    ok = ok && cw_facts_links(entity, &links) == CW_OK && json_object_set(o, "links", links) == 0;
     json_decref(rels);
     json_decref(links);
     if (!ok) {
