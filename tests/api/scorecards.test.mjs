@@ -311,6 +311,11 @@ describe('scorecards over the demo organisation', () => {
     assert.equal(body.summary.none, s.none);
     assert.deepEqual(body.summary.levels.map((l) => l.count), s.counts);
     assert.ok(Math.abs(body.summary.averageLevel - s.avg) < 1e-9);
+    assert.deepEqual(body.summary.checks, card.spec.checks.map((c, k) => ({
+      id: c.id, pass: items.filter((r) => r.checks[k].state === 'pass').length,
+      fail: items.filter((r) => r.checks[k].state === 'fail').length,
+      exempt: items.filter((r) => r.checks[k].state === 'exempt').length,
+    })));
     for (const [kind, field] of [['teams', 'owner'], ['systems', 'system'], ['domains', 'domain']]) {
       const groups = new Map();
       for (const r of items) if (r[field]) groups.set(r[field], [...(groups.get(r[field]) || []), r]);
