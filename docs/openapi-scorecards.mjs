@@ -22,11 +22,12 @@ const card = {
   },
 };
 const summary = {
-  type: 'object', required: ['entities', 'none', 'averageLevel', 'levels'],
+  type: 'object', required: ['entities', 'none', 'averageLevel', 'levels', 'checks'],
   properties: {
     entities: { type: 'integer' }, none: { type: 'integer', description: 'Entities below the first level.' },
     averageLevel: { type: 'number', description: 'Mean of levelIndex + 1 (0 = no level).' },
     levels: { type: 'array', items: { type: 'object', required: ['name', 'count', 'share'], properties: { name: str, count: { type: 'integer', description: 'Entities that reached at least this level.' }, share: { type: 'number' } } } },
+    checks: { type: 'array', items: { type: 'object', required: ['id', 'pass', 'fail', 'exempt'], properties: { id: str, pass: { type: 'integer' }, fail: { type: 'integer' }, exempt: { type: 'integer' } } }, description: 'Per check, in card order: how many entities pass, fail, are exempt.' },
   },
 };
 const group = { allOf: [summary, { type: 'object', required: ['ref', 'worst'], properties: { ref: str, worst: { type: 'array', items: str, maxItems: 5, description: 'Lowest level first, then by ref.' } } }] };

@@ -585,9 +585,12 @@ bool cw_bregex_match(const cw_bregex *re, const char *s, size_t n)
     size_t np = (size_t)re->n;
     /* two sets (dense + sparse) and a stack: every marked pc pushes at most
      * two successors, so 2 * np + 1 entries suffice */
-    uint16_t *mem = calloc(np * 6 + 2, sizeof(uint16_t));
+    uint16_t small[6 * 256 + 2];   /* most programs are short: no allocation */
+    uint16_t *mem = np <= 256 ? small : calloc(np * 6 + 2, sizeof(uint16_t));
     if (!mem)
         return false;
+    if (mem == small)   /* valgrind-clean: sparse slots are read before set */
+        memset(small, 0, (np * 6 + 2) * sizeof(uint16_t));
     pcset cur = {mem, mem + np, 0}, nxt = {mem + 2 * np, mem + 3 * np, 0};
     uint16_t *stack = mem + 4 * np;
     bool matched = false;
@@ -619,6 +622,7 @@ bool cw_bregex_match(const cw_bregex *re, const char *s, size_t n)
         cur = nxt;
         nxt = t;
     }
-    free(mem);
+    if (mem != small)
+        free(mem);
     return matched;
 }

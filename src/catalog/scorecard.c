@@ -416,15 +416,9 @@ void cw_scorecard_result_free(cw_scorecard_result *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Reads "YYYY-MM-DD: reason" for one check into res. */
-static void read_exemption(const json_t *annotations, const char *id, int64_t now_ms,
-                           cw_check_result *res)
+/* Reads an exemption annotation's value "YYYY-MM-DD: reason" into res. */
+static void read_exemption(const json_t *a, int64_t now_ms, cw_check_result *res)
 {
-    char key[sizeof CW_SCORECARD_EXEMPT_PREFIX + CW_SCORECARD_ID_MAX + 1];
-    snprintf(key, sizeof key, "%s%s", CW_SCORECARD_EXEMPT_PREFIX, id);
-    const json_t *a = json_object_get(annotations, key);
-    if (!a)
-        return;
     const char *text = json_string_value(a);
     res->exemption = CW_EXEMPT_INVALID;
     if (!text || strlen(text) < 12 || text[10] != ':')
@@ -467,12 +461,23 @@ cw_err cw_scorecard_eval(const cw_scorecard *card, const json_t *facts, int64_t 
             return cw_fail(d, CW_ERR_NOMEM, "out of memory while evaluating a scorecard");
     }
     out->nchecks = card->nchecks;
-    const json_t *ann = cw_fact_lookup(facts, "entity.metadata.annotations");
+    /* exemptions first: one walk over the annotations (most entities have
+     * none), each one given to the check it names */
+    const json_t *ann = json_object_get(json_object_get(json_object_get(facts, "entity"), "metadata"),
+                                        "annotations");
+    const char *key;
+    const json_t *val;
+    size_t plen = strlen(CW_SCORECARD_EXEMPT_PREFIX);
+    json_object_foreach((json_t *)ann, key, val) {
+        if (strncmp(key, CW_SCORECARD_EXEMPT_PREFIX, plen) != 0)
+            continue;
+        for (size_t i = 0; i < card->nchecks; i++)
+            if (strcmp(key + plen, card->checks[i].id) == 0)
+                read_exemption(val, now_ms, &out->checks[i]);
+    }
     for (size_t i = 0; i < card->nchecks; i++) {
         cw_check_result *res = &out->checks[i];
         res->rule_passed = cw_rule_eval(card->checks[i].rule, facts);
-        if (json_is_object(ann))
-            read_exemption(ann, card->checks[i].id, now_ms, res);
         if (res->rule_passed)
             res->state = CW_CHECK_PASS;
         else if (res->exemption == CW_EXEMPT_ACTIVE)

@@ -13,6 +13,7 @@
 
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -23,6 +24,7 @@
 #include "http/api_incidents.h"
 #include "insights/delivery.h"
 #include "insights/dora.h"
+#include "insights/entity_facts.h"
 #include "insights/heartbeat_findings.h"
 #include "insights/ownership.h"
 #include "insights/raci.h"
@@ -33,6 +35,10 @@
 #include "util/timeutil.h"
 
 #define DAY_MS 86400000LL
+
+struct cw_facts_rows;
+static void rows_free(struct cw_facts_rows *r);
+static cw_err rows_build(struct cw_facts_batch *b, cw_diag *d);
 
 struct cw_facts_batch {
     int64_t now_ms;
@@ -48,6 +54,8 @@ struct cw_facts_batch {
     json_t *undeployed;       /* component key -> {count, oldestMergedAt, ageSeconds} */
     json_t *incidents;        /* component, owner or system key -> [incident] */
     json_t *heartbeats;       /* target key -> [heartbeat] */
+    struct cw_facts_rows *rows; /* dora's rows per component */
+    json_t *cache;            /* entity key -> its facts document, built once */
 };
 
 void cw_facts_batch_free(cw_facts_batch *b)
@@ -65,6 +73,8 @@ void cw_facts_batch_free(cw_facts_batch *b)
     json_decref(b->undeployed);
     json_decref(b->incidents);
     json_decref(b->heartbeats);
+    rows_free(b->rows);
+    json_decref(b->cache);
     free(b);
 }
 
@@ -90,22 +100,6 @@ static json_t *time_json(int64_t ms)
     return json_string(t);
 }
 
-/* Appends v (a new reference, NULL = out of memory) to the array at map[key]. */
-static cw_err push(json_t *map, const char *key, json_t *v)
-{
-    if (!v)
-        return CW_ERR_NOMEM;
-    json_t *arr = json_object_get(map, key);
-    if (!arr) {
-        arr = json_array();
-        if (!arr || json_object_set_new(map, key, arr) != 0) {
-            json_decref(v);
-            return CW_ERR_NOMEM;
-        }
-    }
-    return json_array_append_new(arr, v) == 0 ? CW_OK : CW_ERR_NOMEM;
-}
-
 static bool key_of(const json_t *entity, char out[CW_REF_MAX])
 {
     cw_ref r;
@@ -129,40 +123,6 @@ static bool relation_key(const json_t *entity, const char *type, const char *kin
             return true;
     }
     return false;
-}
-
-/* Files every finding of arr under each entity it names (entityRef and
- * entities[]), tagged with its kind. */
-static cw_err file_findings(json_t *map, const char *kind, const json_t *arr)
-{
-    size_t i;
-    const json_t *f;
-    json_array_foreach(arr, i, f) {
-        json_t *seen = json_object();
-        if (!seen)
-            return CW_ERR_NOMEM;
-        const char *refs[1] = {json_string_value(json_object_get(f, "entityRef"))};
-        const json_t *more = json_object_get(f, "entities");
-        size_t nmore = json_array_size(more);
-        cw_err err = CW_OK;
-        for (size_t k = 0; k < 1 + nmore && !err; k++) {
-            const char *ref = k == 0 ? refs[0] : json_string_value(json_array_get(more, k - 1));
-            char key[CW_REF_MAX];
-            if (!ref || !cw_ref_text_to_key(ref, key) || json_object_get(seen, key))
-                continue;
-            json_object_set_new(seen, key, json_true());
-            json_t *copy = json_copy((json_t *)f);
-            if (copy && json_object_set_new(copy, "kind", json_string(kind)) != 0) {
-                json_decref(copy);
-                copy = NULL;
-            }
-            err = push(map, key, copy);
-        }
-        json_decref(seen);
-        if (err)
-            return err;
-    }
-    return CW_OK;
 }
 
 static cw_err load_findings(cw_facts_batch *b, cw_store *s, const cw_findings_cfg *cfg,
@@ -192,10 +152,10 @@ static cw_err load_findings(cw_facts_batch *b, cw_store *s, const cw_findings_cf
         err = cw_heartbeat_findings(b->items, b->n, rows, nrows, b->now_ms, &ho, hb, d);
     if (!err)
         err = cw_architecture_compute(b->items, b->n, trains, cfg ? cfg->arch : NULL, &g, &arch, d);
-    if (!err && (file_findings(b->findings, "ownership", own) ||
-                 file_findings(b->findings, "postmortem", pm) ||
-                 file_findings(b->findings, "heartbeat", hb) ||
-                 file_findings(b->findings, "architecture", json_object_get(arch, "findings"))))
+    if (!err && (cw_facts_file_findings(b->findings, "ownership", own) ||
+                 cw_facts_file_findings(b->findings, "postmortem", pm) ||
+                 cw_facts_file_findings(b->findings, "heartbeat", hb) ||
+                 cw_facts_file_findings(b->findings, "architecture", json_object_get(arch, "findings"))))
         err = cw_fail(d, CW_ERR_NOMEM, "out of memory while filing findings");
     /* heartbeats by the entity they protect */
     for (size_t i = 0; !err && i < nrows; i++) {
@@ -210,7 +170,7 @@ static cw_err load_findings(cw_facts_batch *b, cw_store *s, const cw_findings_cf
                               cw_hb_purpose_name(h->spec.purpose), "status", cw_hb_shown_name(st),
                               "lastSuccessAt", time_json(h->state.last_success_ms),
                               "lastPingAt", time_json(h->state.last_ping_ms));
-        if (push(b->heartbeats, tkey, o))
+        if (cw_facts_push(b->heartbeats, tkey, o))
             err = cw_fail(d, CW_ERR_NOMEM, "out of memory");
     }
     cw_graph_free(g);
@@ -280,10 +240,10 @@ static cw_err index_components(cw_facts_batch *b, cw_diag *d)
         const json_t *e = json_object_get(b->by_key, key);
         char sys[CW_REF_MAX], owner[CW_REF_MAX];
         if (e && relation_key(e, "partOf", "system:", sys) &&
-            push(b->scope_comps, sys, json_integer((json_int_t)i)))
+            cw_facts_push(b->scope_comps, sys, json_integer((json_int_t)i)))
             return cw_fail(d, CW_ERR_NOMEM, "out of memory");
         if (e && relation_key(e, "ownedBy", NULL, owner) &&
-            push(b->scope_comps, owner, json_integer((json_int_t)i)))
+            cw_facts_push(b->scope_comps, owner, json_integer((json_int_t)i)))
             return cw_fail(d, CW_ERR_NOMEM, "out of memory");
     }
     return CW_OK;
@@ -331,7 +291,7 @@ static cw_err load_incidents(cw_facts_batch *b, cw_store *s, cw_diag *d)
                     json_object_set_new(o, "severity", json_string(inc->severity));
                 else if (o)
                     json_object_set_new(o, "severity", json_null());
-                if (push(b->incidents, keys[k], o))
+                if (cw_facts_push(b->incidents, keys[k], o))
                     err = cw_fail(d, CW_ERR_NOMEM, "out of memory");
             }
         }
@@ -356,9 +316,10 @@ cw_err cw_facts_batch_load(cw_store *s, const cw_findings_cfg *cfg, int64_t now_
     b->undeployed = json_object();
     b->incidents = json_object();
     b->heartbeats = json_object();
+    b->cache = json_object();
     cw_err err = CW_OK;
     if (!b->by_key || !b->findings || !b->comp_index || !b->scope_comps || !b->undeployed ||
-        !b->incidents || !b->heartbeats) {
+        !b->incidents || !b->heartbeats || !b->cache) {
         err = cw_fail(d, CW_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -388,6 +349,8 @@ cw_err cw_facts_batch_load(cw_store *s, const cw_findings_cfg *cfg, int64_t now_
     if (!err)
         err = index_components(b, d);
     if (!err)
+        err = rows_build(b, d);
+    if (!err)
         err = load_undeployed(b, s, cfg, d);
     if (!err)
         err = load_incidents(b, s, d);
@@ -402,61 +365,138 @@ out:
 
 /* ---- one entity ---------------------------------------------------------------- */
 
-/* DORA over the given components of the batch's rows (a copy of the
- * organisation's input restricted to them, renumbered 0..n-1). */
+/* Row lists per component (CSR: the rows of component c are
+ * idx[off[c]..off[c+1]) in input order), so an entity's DORA reads its own
+ * rows only, whatever the organisation's size. */
+typedef struct {
+    size_t *off;
+    size_t *idx;
+} by_component;
+
+static void by_component_free(by_component *x)
+{
+    free(x->off);
+    free(x->idx);
+}
+
+static bool by_component_build(by_component *x, size_t ncomp, size_t nrows, const void *rows,
+                               size_t stride, size_t comp_offset)
+{
+    x->off = calloc(ncomp + 2, sizeof *x->off);
+    x->idx = malloc((nrows ? nrows : 1) * sizeof *x->idx);
+    if (!x->off || !x->idx)
+        return false;
+    const char *base = rows;
+    for (size_t i = 0; i < nrows; i++) {
+        int32_t c;
+        memcpy(&c, base + i * stride + comp_offset, sizeof c);
+        if (c >= 0 && (size_t)c < ncomp)
+            x->off[c + 2]++;
+    }
+    for (size_t c = 0; c < ncomp; c++)
+        x->off[c + 2] += x->off[c + 1];
+    for (size_t i = 0; i < nrows; i++) {
+        int32_t c;
+        memcpy(&c, base + i * stride + comp_offset, sizeof c);
+        if (c >= 0 && (size_t)c < ncomp)
+            x->idx[x->off[c + 1]++] = i;
+    }
+    return true;   /* off[c]..off[c+1] now bound component c's rows */
+}
+
+struct cw_facts_rows {
+    by_component dep, rb, ch, inc;
+};
+
+static void rows_free(struct cw_facts_rows *r)
+{
+    if (!r)
+        return;
+    by_component_free(&r->dep);
+    by_component_free(&r->rb);
+    by_component_free(&r->ch);
+    by_component_free(&r->inc);
+    free(r);
+}
+
+static cw_err rows_build(cw_facts_batch *b, cw_diag *d)
+{
+    const cw_dora_input *in = &b->dora.in;
+    size_t nc = b->dora.ncomponents;
+    b->rows = calloc(1, sizeof *b->rows);
+    if (!b->rows ||
+        !by_component_build(&b->rows->dep, nc, in->ndeployments, in->deployments,
+                            sizeof *in->deployments, offsetof(cw_dora_deployment, component)) ||
+        !by_component_build(&b->rows->rb, nc, in->nrollbacks, in->rollbacks, sizeof *in->rollbacks,
+                            offsetof(cw_dora_rollback, component)) ||
+        !by_component_build(&b->rows->ch, nc, in->nchanges, in->changes, sizeof *in->changes,
+                            offsetof(cw_dora_change, component)) ||
+        !by_component_build(&b->rows->inc, nc, in->nincidents, in->incidents, sizeof *in->incidents,
+                            offsetof(cw_dora_incident, component)))
+        return cw_fail(d, CW_ERR_NOMEM, "out of memory");
+    return CW_OK;
+}
+
+/* How many rows the components of indexes have in x. */
+static size_t rows_of(const by_component *x, const json_t *indexes, size_t ncomp)
+{
+    size_t n = 0, i;
+    const json_t *v;
+    json_array_foreach(indexes, i, v) {
+        json_int_t c = json_integer_value(v);
+        if (c >= 0 && (size_t)c < ncomp)
+            n += x->off[c + 1] - x->off[c];
+    }
+    return n;
+}
+
+/* DORA over the given components of the batch's rows: a copy of their rows
+ * renumbered 0..n-1 (rows keep their input order within a component; the
+ * computation sorts what it needs). */
 static cw_err dora_of(const cw_facts_batch *b, const json_t *indexes, json_t **out, cw_diag *d)
 {
     *out = NULL;
     const cw_dora_input *in = &b->dora.in;
-    size_t nc = json_array_size(indexes);
-    int32_t *map = malloc((b->dora.ncomponents ? b->dora.ncomponents : 1) * sizeof *map);
-    cw_dora_deployment *dep = malloc((in->ndeployments ? in->ndeployments : 1) * sizeof *dep);
-    cw_dora_rollback *rb = malloc((in->nrollbacks ? in->nrollbacks : 1) * sizeof *rb);
-    cw_dora_change *ch = malloc((in->nchanges ? in->nchanges : 1) * sizeof *ch);
-    cw_dora_incident *inc = malloc((in->nincidents ? in->nincidents : 1) * sizeof *inc);
+    const struct cw_facts_rows *R = b->rows;
+    size_t ncomp = b->dora.ncomponents, nc = json_array_size(indexes);
+    size_t nd = rows_of(&R->dep, indexes, ncomp), nr = rows_of(&R->rb, indexes, ncomp);
+    size_t nch = rows_of(&R->ch, indexes, ncomp), ni = rows_of(&R->inc, indexes, ncomp);
+    cw_dora_deployment *dep = malloc((nd ? nd : 1) * sizeof *dep);
+    cw_dora_rollback *rb = malloc((nr ? nr : 1) * sizeof *rb);
+    cw_dora_change *ch = malloc((nch ? nch : 1) * sizeof *ch);
+    cw_dora_incident *inc = malloc((ni ? ni : 1) * sizeof *inc);
     cw_err err = CW_OK;
-    if (!map || !dep || !rb || !ch || !inc) {
+    if (!dep || !rb || !ch || !inc) {
         err = cw_fail(d, CW_ERR_NOMEM, "out of memory");
         goto out;
-    }
-    for (size_t i = 0; i < b->dora.ncomponents; i++)
-        map[i] = -1;
-    for (size_t i = 0; i < nc; i++) {
-        json_int_t c = json_integer_value(json_array_get(indexes, i));
-        if (c >= 0 && (size_t)c < b->dora.ncomponents)
-            map[c] = (int32_t)i;
     }
     cw_dora_input sub = {.ncomponents = nc ? nc : 1, .deployments = dep, .rollbacks = rb,
                          .changes = ch, .incidents = inc};
     int64_t last = 0;
-    for (size_t i = 0; i < in->ndeployments; i++) {
-        int32_t c = in->deployments[i].component;
-        if (c >= 0 && (size_t)c < b->dora.ncomponents && map[c] >= 0) {
-            dep[sub.ndeployments] = in->deployments[i];
-            dep[sub.ndeployments++].component = map[c];
-            if (in->deployments[i].time_ms > last)
-                last = in->deployments[i].time_ms;
+    size_t k;
+    const json_t *v;
+    json_array_foreach(indexes, k, v) {
+        json_int_t c = json_integer_value(v);
+        if (c < 0 || (size_t)c >= ncomp)
+            continue;
+        int32_t to = (int32_t)k;
+        for (size_t j = R->dep.off[c]; j < R->dep.off[c + 1]; j++) {
+            dep[sub.ndeployments] = in->deployments[R->dep.idx[j]];
+            dep[sub.ndeployments++].component = to;
+            if (in->deployments[R->dep.idx[j]].time_ms > last)
+                last = in->deployments[R->dep.idx[j]].time_ms;
         }
-    }
-    for (size_t i = 0; i < in->nrollbacks; i++) {
-        int32_t c = in->rollbacks[i].component;
-        if (c >= 0 && (size_t)c < b->dora.ncomponents && map[c] >= 0) {
-            rb[sub.nrollbacks] = in->rollbacks[i];
-            rb[sub.nrollbacks++].component = map[c];
+        for (size_t j = R->rb.off[c]; j < R->rb.off[c + 1]; j++) {
+            rb[sub.nrollbacks] = in->rollbacks[R->rb.idx[j]];
+            rb[sub.nrollbacks++].component = to;
         }
-    }
-    for (size_t i = 0; i < in->nchanges; i++) {
-        int32_t c = in->changes[i].component;
-        if (c >= 0 && (size_t)c < b->dora.ncomponents && map[c] >= 0) {
-            ch[sub.nchanges] = in->changes[i];
-            ch[sub.nchanges++].component = map[c];
+        for (size_t j = R->ch.off[c]; j < R->ch.off[c + 1]; j++) {
+            ch[sub.nchanges] = in->changes[R->ch.idx[j]];
+            ch[sub.nchanges++].component = to;
         }
-    }
-    for (size_t i = 0; i < in->nincidents; i++) {
-        int32_t c = in->incidents[i].component;
-        if (c >= 0 && (size_t)c < b->dora.ncomponents && map[c] >= 0) {
-            inc[sub.nincidents] = in->incidents[i];
-            inc[sub.nincidents++].component = map[c];
+        for (size_t j = R->inc.off[c]; j < R->inc.off[c + 1]; j++) {
+            inc[sub.nincidents] = in->incidents[R->inc.idx[j]];
+            inc[sub.nincidents++].component = to;
         }
     }
     cw_dora_params p = {.from_ms = b->now_ms - CW_FACTS_DORA_DAYS * DAY_MS, .to_ms = b->now_ms,
@@ -479,101 +519,11 @@ static cw_err dora_of(const cw_facts_batch *b, const json_t *indexes, json_t **o
                         last > 0 ? json_integer((json_int_t)((b->now_ms - last) / DAY_MS))
                                  : json_null());
 out:
-    free(map);
     free(dep);
     free(rb);
     free(ch);
     free(inc);
     return err;
-}
-
-static const char *const link_types[] = {"runbook", "dashboard", "docs", "repo"};
-
-/* The type of a metadata.links entry: its type, else words of its title,
- * its icon or its URL (in that order); "other" when nothing says. */
-static const char *link_type(const json_t *l)
-{
-    const char *fields[] = {json_string_value(json_object_get(l, "type")),
-                            json_string_value(json_object_get(l, "title")),
-                            json_string_value(json_object_get(l, "icon")),
-                            json_string_value(json_object_get(l, "url"))};
-    static const struct {
-        const char *word, *type;
-    } words[] = {{"runbook", "runbook"},     {"playbook", "runbook"},  {"dashboard", "dashboard"},
-                 {"grafana", "dashboard"},   {"docs", "docs"},         {"documentation", "docs"},
-                 {"techdocs", "docs"},       {"repo", "repo"},         {"github", "repo"},
-                 {"gitlab", "repo"},         {"source", "repo"}};
-    for (size_t f = 0; f < 4; f++) {
-        if (!fields[f])
-            continue;
-        for (size_t w = 0; w < sizeof words / sizeof words[0]; w++)
-            if (strcasestr(fields[f], words[w].word))
-                return words[w].type;
-    }
-    return "other";
-}
-
-static cw_err links_of(const json_t *entity, json_t **out)
-{
-    json_t *o = json_object();
-    *out = o;
-    if (!o)
-        return CW_ERR_NOMEM;
-    for (size_t i = 0; i < 4; i++)
-        if (json_object_set_new(o, link_types[i], json_array()) != 0)
-            return CW_ERR_NOMEM;
-    if (json_object_set_new(o, "other", json_array()) != 0)
-        return CW_ERR_NOMEM;
-    const json_t *meta = json_object_get(entity, "metadata");
-    size_t i;
-    const json_t *l;
-    json_array_foreach(json_object_get(meta, "links"), i, l) {
-        const char *url = json_string_value(json_object_get(l, "url"));
-        if (!url)
-            continue;
-        const char *title = json_string_value(json_object_get(l, "title"));
-        json_t *x = json_pack("{s:s, s:s?}", "url", url, "title", title);
-        if (!x || json_array_append_new(json_object_get(o, link_type(l)), x) != 0)
-            return CW_ERR_NOMEM;
-    }
-    /* Backstage's annotations for the repository and the docs */
-    const json_t *ann = json_object_get(meta, "annotations");
-    const char *src = json_string_value(json_object_get(ann, "backstage.io/source-location"));
-    const char *slug = json_string_value(json_object_get(ann, "github.com/project-slug"));
-    const char *td = json_string_value(json_object_get(ann, "backstage.io/techdocs-ref"));
-    const char *rb = json_string_value(json_object_get(ann, "conway.dev/runbook"));
-    struct {
-        const char *type, *url, *from;
-    } extra[] = {{"repo", src, "backstage.io/source-location"},
-                 {"repo", slug, "github.com/project-slug"},
-                 {"docs", td, "backstage.io/techdocs-ref"},
-                 {"runbook", rb, "conway.dev/runbook"}};
-    for (size_t k = 0; k < 4; k++) {
-        if (!extra[k].url)
-            continue;
-        json_t *x = json_pack("{s:s, s:s}", "url", extra[k].url, "annotation", extra[k].from);
-        if (!x || json_array_append_new(json_object_get(o, extra[k].type), x) != 0)
-            return CW_ERR_NOMEM;
-    }
-    return CW_OK;
-}
-
-/* {type: [targetRef...]} from the entity's relations. */
-static cw_err relations_of(const json_t *entity, json_t **out)
-{
-    json_t *o = json_object();
-    *out = o;
-    if (!o)
-        return CW_ERR_NOMEM;
-    size_t i;
-    const json_t *r;
-    json_array_foreach(json_object_get(entity, "relations"), i, r) {
-        const char *t = json_string_value(json_object_get(r, "type"));
-        const char *target = json_string_value(json_object_get(r, "targetRef"));
-        if (t && target && push(o, t, json_string(target)))
-            return CW_ERR_NOMEM;
-    }
-    return CW_OK;
 }
 
 /* The APIs the entity provides and whether each has a spec.definition:
@@ -651,7 +601,7 @@ static cw_err raci_of(const cw_facts_batch *b, const json_t *entity, const char 
             err = cw_fail(d, CW_ERR_NOMEM, "out of memory");
     }
     json_t *missing = json_object_get(eff, "missing");
-    if (!err && json_object_set(o, "missing", missing ? missing : json_array()) != 0)
+    if (!err && json_object_set_new(o, "missing", missing ? json_incref(missing) : json_array()) != 0)
         err = cw_fail(d, CW_ERR_NOMEM, "out of memory");
     json_decref(eff);
     if (err) {
@@ -751,12 +701,13 @@ static json_t *heartbeats_of(const cw_facts_batch *b, const char *key)
             }
         }
     }
-    return json_pack("{s:I, s:I, s:I, s:o, s:O}", "count", (json_int_t)json_array_size(arr), "up",
+    /* items: the batch's array (a new reference) or a new empty one */
+    return json_pack("{s:I, s:I, s:I, s:o, s:o}", "count", (json_int_t)json_array_size(arr), "up",
                      (json_int_t)up, "down", (json_int_t)down, "byPurpose", by, "items",
-                     arr ? (json_t *)arr : json_array());
+                     arr ? json_incref((json_t *)arr) : json_array());
 }
 
-cw_err cw_facts_of(const cw_facts_batch *b, const json_t *entity, json_t **out, cw_diag *d)
+static cw_err build_facts(const cw_facts_batch *b, const json_t *entity, json_t **out, cw_diag *d)
 {
     *out = NULL;
     cw_ref ref;
@@ -777,8 +728,8 @@ cw_err cw_facts_of(const cw_facts_batch *b, const json_t *entity, json_t **out, 
     ok = ok && json_object_set_new(o, "owner", relation_key(entity, "ownedBy", NULL, owner)
                                                    ? json_string(owner)
                                                    : json_null()) == 0;
-    ok = ok && relations_of(entity, &rels) == CW_OK && json_object_set(o, "relations", rels) == 0;
-    ok = ok && links_of(entity, &links) == CW_OK && json_object_set(o, "links", links) == 0;
+    ok = ok && cw_facts_relations(entity, &rels) == CW_OK && json_object_set(o, "relations", rels) == 0;
+    ok = ok && cw_facts_links(entity, &links) == CW_OK && json_object_set(o, "links", links) == 0;
     json_decref(rels);
     json_decref(links);
     if (!ok) {
@@ -828,4 +779,23 @@ cw_err cw_facts_of(const cw_facts_batch *b, const json_t *entity, json_t **out, 
     }
     *out = o;
     return CW_OK;
+}
+
+cw_err cw_facts_of(const cw_facts_batch *b, const json_t *entity, json_t **out, cw_diag *d)
+{
+    *out = NULL;
+    char key[CW_REF_MAX];
+    if (!key_of(entity, key))
+        return build_facts(b, entity, out, d);   /* names the problem */
+    json_t *hit = json_object_get(b->cache, key);
+    if (hit) {
+        *out = json_incref(hit);
+        return CW_OK;
+    }
+    cw_err err = build_facts(b, entity, out, d);
+    /* kept for the next Scorecard of the same batch (a batch serves one
+     * thread; a failure to cache costs only the rebuild) */
+    if (!err)
+        (void)json_object_set(b->cache, key, *out);
+    return err;
 }

@@ -53,7 +53,9 @@ const json_t *cw_facts_batch_entity(const cw_facts_batch *b, const char *key);
 /* The time the batch was loaded at (Unix ms). */
 int64_t cw_facts_batch_now(const cw_facts_batch *b);
 
-/* The facts document of entity (one of the batch's; caller owns *out). */
+/* The facts document of entity (one of the batch's; a new reference to a
+ * document the batch keeps, so evaluating several Scorecards builds it
+ * once: do not modify it). A batch serves one thread at a time. */
 cw_err cw_facts_of(const cw_facts_batch *b, const json_t *entity, json_t **out, cw_diag *d);
 
 #endif

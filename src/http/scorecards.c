@@ -180,13 +180,26 @@ json_t *cw_scorecard_summary(const cw_scorecard *card, const json_t *rows)
             counts[k]++;
         sum += (double)(li + 1);
     }
+    /* per check: how many entities pass, fail, are exempt */
+    json_t *checks = json_array();
+    for (size_t c = 0; checks && c < card->nchecks; c++) {
+        size_t st[3] = {0};
+        json_array_foreach(rows, i, r) {
+            const char *s = json_string_value(
+                json_object_get(json_array_get(json_object_get(r, "checks"), c), "state"));
+            st[s && !strcmp(s, "pass") ? 0 : s && !strcmp(s, "exempt") ? 2 : 1]++;
+        }
+        json_array_append_new(checks, json_pack("{s:s, s:I, s:I, s:I}", "id", card->checks[c].id,
+                                                "pass", (json_int_t)st[0], "fail", (json_int_t)st[1],
+                                                "exempt", (json_int_t)st[2]));
+    }
     json_t *levels = json_array();
     for (size_t k = 0; levels && k < card->nlevels; k++)
         json_array_append_new(levels, json_pack("{s:s, s:I, s:f}", "name", card->levels[k], "count",
                                                 (json_int_t)counts[k], "share",
                                                 n ? (double)counts[k] / (double)n : 0.0));
-    return json_pack("{s:I, s:I, s:f, s:o}", "entities", (json_int_t)n, "none", (json_int_t)none,
-                     "averageLevel", n ? sum / (double)n : 0.0, "levels", levels);
+    return json_pack("{s:I, s:I, s:f, s:o, s:o}", "entities", (json_int_t)n, "none", (json_int_t)none,
+                     "averageLevel", n ? sum / (double)n : 0.0, "levels", levels, "checks", checks);
 }
 
 static int by_level_then_ref(const void *a, const void *b)

@@ -42,9 +42,11 @@ bool cw_scorecard_row_in_scope(const json_t *row, const char *scope_key);
 
 /*
  * The summary of rows: {"entities", "none", "averageLevel",
- * "levels": [{"name", "count", "share"}]} where count is the number of
- * entities that reached at least that level and averageLevel the mean of
- * levelIndex + 1 (0 for an entity with no level).
+ * "levels": [{"name", "count", "share"}], "checks": [{"id", "pass", "fail",
+ * "exempt"}]} where count is the number of entities that reached at least
+ * that level, averageLevel the mean of levelIndex + 1 (0 for an entity
+ * with no level) and checks how many entities pass, fail or are exempt
+ * from each check, in card order.
  */
 json_t *cw_scorecard_summary(const cw_scorecard *card, const json_t *rows);
 

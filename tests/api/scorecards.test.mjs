@@ -253,6 +253,35 @@ describe('scorecards over the demo organisation', () => {
     for (const [name, levels] of seenLevels) assert.ok(levels.size >= 3, `${name}: ${[...levels]}`);
   });
 
+  test('facts: DORA of an entity\'s own scope equals GET /api/v1/insights/dora of that scope', async () => {
+    const from = new Date(Date.parse(NOW) - 30 * 86400000).toISOString();
+    const scopes = ['component:default/playback-service', 'component:default/entitlement-service',
+      'system:default/playback', 'group:default/team-playback', 'group:default/team-commerce'];
+    let deployed = 0;
+    for (const scope of scopes) {
+      const f = await facts(scope);
+      const r = await srv.json(`/api/v1/insights/dora?scope=${scope}&from=${from}&to=${NOW}`);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      for (const k of ['deployments', 'deploymentDays', 'changeFailureRate', 'failedDeployments', 'leadTimeSeconds', 'timeToRestoreSeconds', 'level']) {
+        assert.deepEqual(f.dora[k], r.body[k], `${scope} ${k}`);
+      }
+      deployed += f.dora.deployments;
+    }
+    assert.ok(deployed > 0, 'the history deploys these');
+    // undeployed work and findings come from the insights too
+    const u = await srv.json(`/api/v1/insights/undeployed?scope=org&now=${NOW}&limit=1000`);
+    for (const c of u.body.components) {
+      const f = await facts(c.component.toLowerCase());
+      assert.equal(f.undeployed.count, c.count, c.component);
+    }
+    const arch = await srv.json('/api/v1/insights/architecture');
+    for (const fd of arch.body.findings) {
+      if (!/^component:/.test(fd.entityRef)) continue;
+      const f = await facts(fd.entityRef);
+      assert.ok(f.findings.rules.includes(fd.rule), `${fd.entityRef} ${fd.rule}`);
+    }
+  });
+
   test('exemptions: active counts as passed, expired does not', async () => {
     const { items } = await allResults('tunewave-service-basics');
     const row = (n) => items.find((i) => i.entityRef === `component:default/${n}`);
@@ -282,6 +311,11 @@ describe('scorecards over the demo organisation', () => {
     assert.equal(body.summary.none, s.none);
     assert.deepEqual(body.summary.levels.map((l) => l.count), s.counts);
     assert.ok(Math.abs(body.summary.averageLevel - s.avg) < 1e-9);
+    assert.deepEqual(body.summary.checks, card.spec.checks.map((c, k) => ({
+      id: c.id, pass: items.filter((r) => r.checks[k].state === 'pass').length,
+      fail: items.filter((r) => r.checks[k].state === 'fail').length,
+      exempt: items.filter((r) => r.checks[k].state === 'exempt').length,
+    })));
     for (const [kind, field] of [['teams', 'owner'], ['systems', 'system'], ['domains', 'domain']]) {
       const groups = new Map();
       for (const r of items) if (r[field]) groups.set(r[field], [...(groups.get(r[field]) || []), r]);

@@ -16,6 +16,7 @@
 
 #include "catalog/bregex.h"
 #include "catalog/catalog.h"
+#include "catalog/filter.h"
 #include "catalog/rule.h"
 #include "catalog/scorecard.h"
 #include "util/timeutil.h"
@@ -416,12 +417,49 @@ static void test_kind_validation(void **state)
     bad_card(s, "spec");
 }
 
+static bool fmatch(const char *const *clauses, size_t n, const json_t *e)
+{
+    cw_filter_owned *f = NULL;
+    cw_diag d = {{0}};
+    if (cw_filter_parse_backstage(clauses, n, &f, &d) != CW_OK)
+        fail_msg("filter: %s", d.msg);
+    bool m = cw_filter_matches_entity(&f->filter, e);
+    cw_filter_owned_free(f);
+    return m;
+}
+
+static void test_filter_in_memory(void **state)
+{
+    (void)state;
+    json_t *e = J("{\"apiVersion\":\"backstage.io/v1alpha1\",\"kind\":\"Component\","
+                  "\"metadata\":{\"name\":\"Orders\",\"namespace\":\"default\",\"tags\":[\"Java\",\"pci\"]},"
+                  "\"spec\":{\"type\":\"service\",\"lifecycle\":\"production\",\"owner\":\"payments\"},"
+                  "\"relations\":[{\"type\":\"ownedBy\",\"targetRef\":\"group:default/Payments\"}]}");
+    const char *a[] = {"kind=component,spec.lifecycle=production"};
+    const char *b[] = {"kind=component,spec.lifecycle=experimental"};
+    const char *c[] = {"kind=api", "metadata.tags=java"};          /* clauses OR */
+    const char *d1[] = {"relations.ownedby=group:default/payments"};
+    const char *e1[] = {"spec.system"};                               /* key exists */
+    const char *f1[] = {"spec.type=website,spec.type=service"};       /* same key: any */
+    const char *g[] = {"metadata.name=orders"};
+    assert_true(fmatch(a, 1, e));
+    assert_false(fmatch(b, 1, e));
+    assert_true(fmatch(c, 2, e));
+    assert_true(fmatch(d1, 1, e));
+    assert_false(fmatch(e1, 1, e));
+    assert_true(fmatch(f1, 1, e));
+    assert_true(fmatch(g, 1, e));
+    assert_true(fmatch(NULL, 0, e));
+    json_decref(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_operators),        cmocka_unit_test(test_missing_and_types),
         cmocka_unit_test(test_validation),       cmocka_unit_test(test_regex),
         cmocka_unit_test(test_levels_and_exemptions), cmocka_unit_test(test_kind_validation),
+        cmocka_unit_test(test_filter_in_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
