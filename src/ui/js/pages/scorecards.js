@@ -130,27 +130,36 @@ export async function render(main, ctx) {
 
 // The entity's level in every scorecard that judges it (entity pages), or
 // for a team (team pages) the level all of its entities reached (the
-// lowest of them) with the count at each level. ref: the entity's ref.
+// lowest of them) with the count at each level. ref: the entity's ref. The
+// scorecards are found in the catalog (cheap); each is then asked for the
+// rows in the scope only, all at once.
 export function scorecardPanel(box, ref, { team = false, signal } = {}) {
   return loadInto(box, 'the scorecard levels', async () => {
-    const list = await api.scorecards({ signal });
-    const cards = Array.isArray(list.items) ? list.items : [];
+    const list = await api.entities({ kind: 'Scorecard', limit: 100 }, { signal });
+    const cards = (Array.isArray(list.items) ? list.items : []).map((e) => ({
+      name: str(e.metadata?.name), namespace: str(e.metadata?.namespace) || 'default',
+    }));
+    const answers = await Promise.all(cards.map((c) => api.scorecardResults(c.name,
+      { namespace: c.namespace, scope: ref, limit: team ? 1 : 1000 }, { signal })));
     const rows = [];
-    for (const c of cards) {
-      const res = await api.scorecardResults(str(c.name), { namespace: str(c.namespace) || undefined, scope: ref, limit: 1000 }, { signal });
-      const items = Array.isArray(res.items) ? res.items : [];
-      const levels = Array.isArray(c.levels) ? c.levels : [];
+    answers.forEach((res, i) => {
+      const card = res.scorecard || {};
+      const levels = Array.isArray(card.levels) ? card.levels : [];
+      const link = appLink(cardPath({ ...cards[i], name: cards[i].name }), str(card.title) || cards[i].name);
       if (!team) {
-        const mine = items.find((r) => r.entityRef === ref);
-        if (mine) rows.push([appLink(cardPath(c), str(c.title) || str(c.name)), levelBadge(mine.level, mine.levelIndex),
+        const mine = (Array.isArray(res.items) ? res.items : []).find((r) => r.entityRef === ref);
+        if (mine) rows.push([link, levelBadge(mine.level, mine.levelIndex),
           mine.nextLevel ? `next: ${str(mine.nextLevel)} (${fmtNumber(count(mine.failed))} checks to pass)` : 'top level']);
-      } else if (items.length) {
-        const worst = items.reduce((m, r) => Math.min(m, Number.isInteger(r.levelIndex) ? r.levelIndex : -1), levels.length);
-        rows.push([appLink(withQuery(cardPath(c), {}), str(c.title) || str(c.name)),
-          levelBadge(worst >= 0 ? levels[worst]?.name : null, worst),
-          levelShares(res.summary, levels)]);
+        return;
       }
-    }
+      const n = count(res.summary?.entities);
+      if (!n) return;
+      // the team's level: the highest level every one of its entities reached
+      const counts = Array.isArray(res.summary?.levels) ? res.summary.levels : [];
+      let worst = -1;
+      if (!count(res.summary?.none)) while (worst + 1 < counts.length && count(counts[worst + 1].count) === n) worst++;
+      rows.push([link, levelBadge(worst >= 0 ? levels[worst]?.name : null, worst), levelShares(res.summary, levels)]);
+    });
     if (rows.length === 0) return notice('empty', team ? 'No scorecard judges what this team owns.' : 'No scorecard judges this entity.');
     return table(team ? 'Scorecard levels of what this team owns' : 'Scorecard levels of this entity',
       team ? ['Scorecard', 'Level of the team (its lowest)', 'Entities at each level'] : ['Scorecard', 'Level', 'Next'],
