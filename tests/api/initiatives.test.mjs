@@ -105,6 +105,17 @@ describe('initiatives', () => {
     assert.match(again, /findings: stored before/);
   });
 
+  test('conway snapshot refuses what it cannot use', () => {
+    let r = conway(['snapshot', '--db', srv.db, '--now', 'yesterday']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^conway snapshot: --now: 'yesterday' is not an RFC 3339 date-time/);
+    r = conway(['snapshot', '--db', srv.db, '--colour']);
+    assert.equal(r.status, 2);
+    r = conway(['snapshot', '--help']);
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /^usage: conway snapshot \[--db URL\] \[--now TIME\]/);
+  });
+
   test('progress, burn-up, pace and remaining teams equal an independent computation', async () => {
     const r = await srv.json('/api/v1/initiatives/prr-silver');
     assert.equal(r.status, 200, JSON.stringify(r.body));
