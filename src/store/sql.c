@@ -232,8 +232,8 @@ cw_err cw__sql_insert_rows(cw__sql *c, const char *head, const char *tail, int n
     size_t at = 0;
     for (size_t k = 0; k < sizeof chunks / sizeof *chunks && !err; k++) {
         size_t m = chunks[k];
-        if (n - at < m)
-            continue;
+        if (n - at < m || m * (size_t)ncols > CW__SQL_MAX_PARAMS)
+            continue; /* fewer rows left, or more parameters than a statement takes */
         /* the text of m rows: the same text each time, so the statement
          * cache finds it (by its hash) prepared */
         cw_buf_reset(&sql);

@@ -218,10 +218,10 @@ typedef void (*cw__sql_row_fn)(void *ctx, size_t i, cw__sqlv *vals);
  * Inserts n rows of ncols values (at most 64): "<head>(?, ?…), (…)…<tail>",
  * e.g. head "INSERT INTO t (a, b) VALUES " and tail "" or " ON CONFLICT
  * (a) DO UPDATE SET b = excluded.b", in statements of 1000, 100, 10 and 1
- * rows, each kept prepared: one round trip per thousand rows on
- * PostgreSQL, what an INSERT … SELECT FROM unnest(arrays) costs, and
- * one cached statement per row count on SQLite. *changes (may be NULL)
- * the rows changed.
+ * rows (none of more than CW__SQL_MAX_PARAMS values), each kept prepared:
+ * one round trip per thousand rows on PostgreSQL, what an INSERT … SELECT
+ * FROM unnest(arrays) costs, and one cached statement per row count on
+ * SQLite. *changes (may be NULL) the rows changed.
  */
 cw_err cw__sql_insert_rows(cw__sql *c, const char *head, const char *tail, int ncols, size_t n,
                            cw__sql_row_fn row, void *ctx, int64_t *changes, cw_diag *d);

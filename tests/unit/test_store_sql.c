@@ -559,6 +559,58 @@ static void test_many_rows(void **state)
     assert_true(o.k_null);
 }
 
+/* 1000 rows of 31 values pass CW__SQL_MAX_PARAMS: statements of 100 rows
+ * take them (SQLite allows 32766 parameters, PostgreSQL 65535). */
+#define WIDE 31
+#define WIDE_ROWS 1000
+
+static void wide_row(void *ctx, size_t i, cw__sqlv *v)
+{
+    (void)ctx;
+    for (int j = 0; j < WIDE; j++)
+        v[j] = CW__SQL_INT((int64_t)i * 100 + j);
+}
+
+static cw_err wide_tx(cw__sql *c, void *ctx, cw_diag *d)
+{
+    int64_t *sum = ctx;
+    char create[1024], head[1024];
+    size_t o = (size_t)snprintf(create, sizeof create, "CREATE TABLE sqlwide (");
+    size_t h = (size_t)snprintf(head, sizeof head, "INSERT INTO sqlwide (");
+    for (int j = 0; j < WIDE; j++) {
+        o += (size_t)snprintf(create + o, sizeof create - o, "%sc%d BIGINT", j ? ", " : "", j);
+        h += (size_t)snprintf(head + h, sizeof head - h, "%sc%d", j ? ", " : "", j);
+    }
+    snprintf(create + o, sizeof create - o, ")");
+    snprintf(head + h, sizeof head - h, ") VALUES ");
+    int64_t changes = 0;
+    cw_err err = cw__sql_exec(c, create, NULL, 0, NULL, d);
+    if (!err)
+        err = cw__sql_insert_rows(c, head, "", WIDE, WIDE_ROWS, wide_row, NULL, &changes, d);
+    if (!err && changes != WIDE_ROWS)
+        err = cw_fail(d, CW_ERR_INTERNAL, "%lld rows inserted", (long long)changes);
+    cw__sql_stmt st;
+    bool row = false;
+    if (!err)
+        err = cw__sql_prepare_once(c, "SELECT sum(c30) FROM sqlwide", &st, d);
+    if (!err) {
+        err = cw__sql_step(&st, &row, d);
+        if (!err && row)
+            *sum = cw__sql_int(&st, 0);
+        cw__sql_done(&st);
+    }
+    return err;
+}
+
+static void test_wide_rows(void **state)
+{
+    cw_diag d = {""};
+    int64_t sum = 0;
+    if (tx(state, CW__SQL_WRITE, wide_tx, &sum, &d))
+        fail_msg("wide rows: %s", d.msg);
+    assert_int_equal(sum, (int64_t)WIDE_ROWS * (WIDE_ROWS - 1) / 2 * 100 + 30 * WIDE_ROWS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -568,6 +620,7 @@ int main(void)
         FX_STORE_TEST(test_changes_errors_rollback),
         FX_STORE_TEST(test_nested_and_prepared),
         FX_STORE_TEST(test_many_rows),
+        FX_STORE_TEST(test_wide_rows),
     };
     return fx_run_backends("store sql", tests, FX_LEN(tests));
 }
