@@ -43,3 +43,6 @@ if [ -x "$BUILD/bench_events" ]; then
   step "event intake and delivery insights (bench_events)"
   "$BUILD/bench_events" all
 fi
+
+step "scorecards: 3 cards x 20 checks over 10,000 entities' facts, one entity changed (bench_scorecard)"
+"$BUILD/bench_scorecard" 10000

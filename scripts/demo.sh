@@ -67,6 +67,13 @@ if [ -f demo/org/responsibilities.yaml ]; then
 fi
 
 # Delivery history, if this build can import events.
+# the built-in Scorecards (docs/scorecards.md): enabling one is importing it
+for f in src/ui/scorecards/*.json; do
+  if [ -f "$f" ] && "$BIN" import --db "$DB" --quiet "$f"; then
+    say "enabled the built-in scorecard $(basename "$f" .json)"
+  fi
+done
+
 if "$BIN" events --help >/dev/null 2>&1; then
   if command -v node >/dev/null 2>&1; then
     history=$(mktemp "${TMPDIR:-/tmp}/conway-demo-history.XXXXXX")
