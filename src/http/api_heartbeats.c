@@ -274,7 +274,7 @@ static void ping(cw_app *app, cw_req *req, cw_resp *resp)
     };
     cw_hb_ping_out out;
     cw_diag d = {{0}};
-    cw_err err = cw_store_hb_ping(app->store, &in, 1, &out, &d);
+    cw_err err = cw_store_hb_ping_grouped(app->store, &in, &out, &d);
     if (err) {
         text_answer(resp, cw_http_status_of(err), "error");
         return;

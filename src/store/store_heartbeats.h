@@ -129,6 +129,17 @@ typedef struct {
 cw_err cw_store_hb_ping(cw_store *s, const cw_hb_ping_in *in, size_t n, cw_hb_ping_out *out,
                         cw_diag *d);
 
+/*
+ * One ping through the group commit (store_hb_gc.c): written in one
+ * transaction with the pings other threads make at the same time, and
+ * returned after that transaction committed; the same answers as
+ * cw_store_hb_ping with n = 1. Safe from any number of threads.
+ */
+cw_err cw_store_hb_ping_grouped(cw_store *s, const cw_hb_ping_in *in, cw_hb_ping_out *out,
+                                cw_diag *d);
+/* Transactions and pings written through it since the store opened. */
+void cw_store_hb_ping_stats(cw_store *s, uint64_t *txs, uint64_t *pings);
+
 typedef enum { CW_HB_OP_PAUSE = 1, CW_HB_OP_RESUME } cw_hb_op;
 
 /* Pause or resume (CW_ERR_CONFLICT when not paused); *out the row after. */
