@@ -137,6 +137,17 @@ cw_err cw_store_hb_ping(cw_store *s, const cw_hb_ping_in *in, size_t n, cw_hb_pi
  */
 cw_err cw_store_hb_ping_grouped(cw_store *s, const cw_hb_ping_in *in, cw_hb_ping_out *out,
                                 cw_diag *d);
+typedef void (*cw_hb_ping_cb)(void *arg);
+/*
+ * The same without waiting: queues the ping and returns; once the
+ * transaction holding it has committed (or failed), *out, *err and, on
+ * error, *d are filled and cb(arg) is called on another thread. in, out,
+ * err and d must stay valid until then. Returns an error (and never calls
+ * cb) when the ping could not be queued: the caller then pings with
+ * cw_store_hb_ping_grouped.
+ */
+cw_err cw_store_hb_ping_async(cw_store *s, const cw_hb_ping_in *in, cw_hb_ping_out *out,
+                              cw_err *err, cw_diag *d, cw_hb_ping_cb cb, void *arg);
 /* Transactions and pings written through it since the store opened. */
 void cw_store_hb_ping_stats(cw_store *s, uint64_t *txs, uint64_t *pings);
 

@@ -46,8 +46,9 @@ struct cw_store {
     int use_lock_fd;
 };
 
-/* store_hb_gc.c: the ping group commit's state (no thread of its own). */
-cw_err cw__hbgc_new(cw__hbgc **out);
+/* store_hb_gc.c: the ping group commit (its committer thread starts on the
+ * first async ping; free writes what is queued and joins it). */
+cw_err cw__hbgc_new(cw_store *s, cw__hbgc **out);
 void cw__hbgc_free(cw__hbgc *g);
 
 /* ---- core: lifetime and health ---------------------------------------------- */
