@@ -193,5 +193,8 @@ extern const cw_store_token_ops cw__pg_token_ops;
 extern const struct cw_store_hb_ops cw__pg_hb_ops;           /* postgres_heartbeats.c */
 extern const struct cw_store_event_ops cw__pg_event_ops;   /* postgres_events.c */
 extern const struct cw_store_audit_ops cw__pg_audit_ops;   /* postgres_audit.c */
+/* postgres_hb_skip.c: the heartbeat ops' flips_skip (store_heartbeats.h) */
+cw_err cw__pg_hb_flips_skip(cw_store *store, const int64_t *ids, size_t n, int64_t now_ms,
+                            size_t *nskipped, cw_diag *d);
 
 #endif

@@ -226,5 +226,8 @@ extern const struct cw_store_hb_ops cw__sqlite_hb_ops;       /* sqlite_heartbeat
  */
 cw_err cw__sqlite_entity_gen(cw__sqlite_conn *c, int64_t *out, cw_diag *d);
 cw_err cw__sqlite_entity_gen_bump(cw__sqlite_conn *c, cw_diag *d);
+/* sqlite_hb_skip.c: the heartbeat ops' flips_skip (store_heartbeats.h) */
+cw_err cw__sqlite_hb_flips_skip(cw_store *store, const int64_t *ids, size_t n, int64_t now_ms,
+                                size_t *nskipped, cw_diag *d);
 
 #endif

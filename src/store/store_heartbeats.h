@@ -199,6 +199,13 @@ typedef struct {
 cw_err cw_store_hb_notify_take(cw_store *s, int64_t flip_id, const char *key,
                                const cw_hb_delivery_new *dl, size_t n, int64_t now_ms,
                                bool *taken, cw_diag *d);
+/*
+ * Takes n status changes that notify nobody (no news: a new heartbeat's
+ * first ping, a start, grace) in one transaction, each unless already
+ * taken; *nskipped (may be NULL) counts those this call took.
+ */
+cw_err cw_store_hb_flips_skip(cw_store *s, const int64_t *ids, size_t n, int64_t now_ms,
+                              size_t *nskipped, cw_diag *d);
 /* Flips not yet taken, oldest first, at most limit. */
 cw_err cw_store_hb_flips_pending(cw_store *s, size_t limit, cw_hb_flip_rec **out, size_t *n,
                                  cw_diag *d);
@@ -257,6 +264,9 @@ struct cw_store_hb_ops {
                             int status, const char *error, int64_t now_ms, cw_diag *d);
     cw_err (*notify_list)(cw_store *s, int state, size_t limit, cw_hb_delivery **out,
                           size_t *n, cw_diag *d);
+    /* sqlite_hb_skip.c, postgres_hb_skip.c */
+    cw_err (*flips_skip)(cw_store *s, const int64_t *ids, size_t n, int64_t now_ms,
+                         size_t *nskipped, cw_diag *d);
 };
 
 /* Shared by the backends (store_heartbeats.c): a row's schedule made

@@ -2,7 +2,8 @@
  * backend: threads pinging at once through cw_store_hb_ping_grouped and
  * cw_store_hb_ping_async get each their own ping's answer (OK, not found for
  * an unknown key, invalid for bad arguments in the same groups), every ping
- * is stored once, and the pings share transactions. */
+ * is stored once, and the pings share transactions; the status changes
+ * that notify nobody taken together (cw_store_hb_flips_skip), each once. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,6 +178,25 @@ static void test_concurrent_pings(void **state)
                   (unsigned long long)(txs - txs0));
     assert_true(txs - txs0 < pings - pings0);
     free(as);
+    /* the first pings made a status change each (new -> up): no news, taken
+     * together in one call, each once */
+    cw_hb_flip_rec *fl = NULL;
+    assert_int_equal(cw_store_hb_flips_pending(s, 1000, &fl, &n, &d), CW_OK);
+    assert_int_equal(n, NHB);
+    int64_t ids[NHB + 1];
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(fl[i].to, CW_HB_UP);
+        ids[i] = fl[i].id;
+    }
+    free(fl);
+    size_t skipped = 0;
+    assert_int_equal(cw_store_hb_flips_skip(s, ids, 3, T0 + 5000, &skipped, &d), CW_OK);
+    assert_int_equal(skipped, 3);
+    assert_int_equal(cw_store_hb_flips_skip(s, ids, NHB, T0 + 5000, &skipped, &d), CW_OK);
+    assert_int_equal(skipped, NHB - 3);
+    assert_int_equal(cw_store_hb_flips_pending(s, 1000, &fl, &n, &d), CW_OK);
+    free(fl);
+    assert_int_equal(n, 0);
     pthread_cond_destroy(&cd.cv);
     pthread_mutex_destroy(&cd.mu);
 }
