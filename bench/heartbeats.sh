@@ -70,7 +70,7 @@ done
 URL=http://127.0.0.1:$PORT
 curl -sf "$URL/healthz" >/dev/null
 t2=$(date +%s.%N)
-SETUP=$(awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN { printf "import %.1f s, server start (heartbeat rows synced) %.1f s", b - a, c - b }')
+SETUP=$(awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN { printf "import %.1f s, server start %.1f s", b - a, c - b }')
 
 echo "heartbeats: $N heartbeats, $RATE pings/s, ${WARMUP}s warm-up + ${MEASURE}s measured against $URL (pid $SERVER_PID)" >&2
 REPORT=$(node bench/heartbeats-load.mjs "$URL" "$TOKEN" "$SERVER_PID" "$N" "$TEAMS" "$KEYED" "$RATE" "$WARMUP" "$MEASURE")

@@ -23,7 +23,8 @@
  * deadlock between instances on PostgreSQL, a full disk) is written again
  * one ping per transaction, so each caller gets its own ping's answer.
  * Pings are written in the order of their keys' hashes: two instances
- * batching the same heartbeats lock their rows in the same order.
+ * batching the same heartbeats lock their rows in the same order; the
+ * pings of one heartbeat keep their arrival order.
  *
  * The state belongs to the store handle (created by cw_store_open; the
  * committer thread starts on the first async ping; cw_store_close writes
@@ -50,6 +51,7 @@ typedef struct hbgc_node {
     void *arg;
     cw_err *err_out;                   /* ... and where their answer goes */
     cw_diag *diag_out;
+    size_t seq;                        /* place in its group (arrival order) */
     struct hbgc_node *next;
 } hbgc_node;
 
@@ -121,7 +123,8 @@ static int by_key(const void *a, const void *b)
     int c = strcmp(order_key(x->in), order_key(y->in));
     if (!c && x->in->slug && y->in->slug)
         c = strcmp(x->in->slug, y->in->slug);
-    return c;
+    /* stable: pings of one heartbeat keep their arrival order */
+    return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
 }
 
 /* One ping in its own transaction. */
@@ -189,6 +192,7 @@ static void lead(cw__hbgc *g, hbgc_node **cbs)
     hbgc_node *group[HBGC_MAX];
     size_t n = 0;
     while (g->head && n < HBGC_MAX) {
+        g->head->seq = n;
         group[n++] = g->head;
         g->head = g->head->next;
     }
