@@ -1,7 +1,7 @@
 /*
  * store_heartbeats.h — heartbeat state, ping keys, the ping log and status
- * changes (flips), on both backends (sqlite_heartbeats.c,
- * postgres_heartbeats.c; shared logic in store_heartbeats.c).
+ * changes (flips), on both backends (sql_heartbeats.c, on the statement
+ * layer; shared logic in store_heartbeats.c).
  *
  * Storage decisions:
  * - The Heartbeat entities stay in the catalog; a row per heartbeat keeps a
@@ -264,10 +264,16 @@ struct cw_store_hb_ops {
                             int status, const char *error, int64_t now_ms, cw_diag *d);
     cw_err (*notify_list)(cw_store *s, int state, size_t limit, cw_hb_delivery **out,
                           size_t *n, cw_diag *d);
-    /* sqlite_hb_skip.c, postgres_hb_skip.c */
+    /* sql_hb_skip.c */
     cw_err (*flips_skip)(cw_store *s, const int64_t *ids, size_t n, int64_t now_ms,
                          size_t *nskipped, cw_diag *d);
 };
+
+/* Both backends' ops, on the statement layer (sql_heartbeats.c). */
+extern const struct cw_store_hb_ops cw__sql_hb_ops;
+/* The flips_skip op (sql_hb_skip.c). */
+cw_err cw__sql_hb_flips_skip(cw_store *s, const int64_t *ids, size_t n, int64_t now_ms,
+                             size_t *nskipped, cw_diag *d);
 
 /* Shared by the backends (store_heartbeats.c): a row's schedule made
  * usable after reading its columns (cron compiled, zone loaded). */
