@@ -6,7 +6,7 @@
 #
 # usage: bench/run.sh [BUILD_DIR]   (default: $BUILD or build)
 # Not run here: bench/scale.sh (starts PostgreSQL and RabbitMQ) and
-# bench/soak/run.sh (minutes long); run them on their own.
+# bench/soak/run.sh and bench/heartbeats.sh (minutes long); run them on their own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-${BUILD:-build}}

@@ -22,7 +22,7 @@ static const command commands[] = {
      "--production-env --max-components-per-team --activities --log-level --max-event-bytes "
      "--fetch-allow --fetch-allow-private --refresh-interval --delete-orphans "
      "--postmortem-severity --postmortem-days --notify-allow --notify-allow-private "
-     "--notify-secret-file --heartbeat-min-seconds --prometheus-url --datastore-types "
+     "--notify-secret-file --heartbeat-min-seconds --restore-test-days --prometheus-url --datastore-types "
      "--cross-team-threshold --team-spread --fan-floor --architecture-severity "
      "--snapshot-interval --config"},
     {"import", "load catalog files (YAML/JSON) into the database",

@@ -272,4 +272,7 @@ export const api = {
   initiatives: (opts) => getOptional('/api/v1/initiatives', '/api/v1/initiatives', opts),
   initiative: (name, params, opts) => getOptional('/api/v1/initiatives/{name}',
     withQuery(`/api/v1/initiatives/${enc(name)}`, params), opts),
+  heartbeats: (params, opts) => getOptional('/api/v1/heartbeats', withQuery('/api/v1/heartbeats', params), opts),
+  heartbeat: (ns, name, params, opts) => getOptional('/api/v1/heartbeats/{namespace}/{name}',
+    withQuery(`/api/v1/heartbeats/${enc(ns)}/${enc(name)}`, params), opts),
 };

@@ -8,6 +8,7 @@ import * as architecture from './pages/architecture.js';
 import * as catalog from './pages/catalog.js';
 import * as entity from './pages/entity.js';
 import * as graph from './pages/graph.js';
+import * as heartbeats from './pages/heartbeats.js';
 import * as incidents from './pages/incidents.js';
 import * as initiatives from './pages/initiatives.js';
 import * as insights from './pages/insights.js';
@@ -32,6 +33,8 @@ const ROUTES = [
   { re: /^\/scorecards\/([^/]+)\/?$/, page: scorecards, section: 'scorecards', names: ['name'] },
   { re: /^\/initiatives\/?$/, page: initiatives, section: 'scorecards' },
   { re: /^\/initiatives\/([^/]+)\/?$/, page: initiatives, section: 'scorecards', names: ['name'] },
+  { re: /^\/heartbeats\/?$/, page: heartbeats, section: 'heartbeats' },
+  { re: /^\/heartbeats\/([^/]+)\/([^/]+)\/?$/, page: heartbeats, section: 'heartbeats', names: ['namespace', 'name'] },
 ];
 
 let controller = null;
