@@ -77,6 +77,16 @@ bool cw_api_scope_param(const cw_req *req, cw_resp *resp, const char *key, cw_sc
         cw_resp_problem(resp, 400, "query parameter '%s': %s", key, detail);
         return false;
     }
+    /* a Group's scope covers its descendant groups unless descendants=false */
+    const char *desc = cw_req_query(req, "descendants");
+    if (desc) {
+        if (strcmp(desc, "true") && strcmp(desc, "false")) {
+            cw_resp_problem(resp, 400, "query parameter 'descendants': '%.40s' is not true or false",
+                            desc);
+            return false;
+        }
+        out->direct_only = !strcmp(desc, "false");
+    }
     return true;
 }
 
@@ -449,7 +459,7 @@ out:
 }
 
 static const char *const list_params[] = {"type", "service", "environment", "from", "to",
-                                          "limit", "cursor", NULL};
+                                          "limit", "cursor", "descendants", NULL};
 static const char *const page_params[] = {"limit", "cursor", NULL};
 static const char *const no_params[] = {NULL};
 
