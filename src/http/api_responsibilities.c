@@ -482,7 +482,9 @@ static void get_ownership(cw_app *app, cw_req *req, cw_resp *resp)
     json_t **items = NULL;
     size_t n = 0;
     bool direct_only = false;
-    if (!descendants_param(req, resp, &direct_only))
+    cw_api_page pg;
+    if (!descendants_param(req, resp, &direct_only) ||
+        !cw_api_page_params(req, resp, REPORT_PAGE_MAX, REPORT_PAGE_MAX, &pg))
         return;
     /* bad filters answer 400 before the catalog is read */
     json_t *empty = json_array();
@@ -540,6 +542,11 @@ static void get_ownership(cw_app *app, cw_req *req, cw_resp *resp)
     if (json_object_set_new(body, "postmortemSeverity", json_string(sev)) ||
         json_object_set_new(body, "postmortemDays",
                             json_integer(po.days >= 0 ? po.days : CW_POSTMORTEM_DEFAULT_DAYS))) {
+        json_decref(body);
+        cw_resp_problem(resp, 500, "out of memory rendering findings");
+        goto out;
+    }
+    if (cw_api_page_body(body, "findings", &pg)) { /* the summary counts them all */
         json_decref(body);
         cw_resp_problem(resp, 500, "out of memory rendering findings");
         goto out;
@@ -774,7 +781,8 @@ static void get_audit(cw_app *app, cw_req *req, cw_resp *resp)
 /* ---- routes -------------------------------------------------------------------- */
 
 static const char *const no_params[] = {NULL};
-static const char *const ownership_params[] = {"rule", "severity", "team", "descendants", NULL};
+static const char *const ownership_params[] = {"rule",        "severity", "team",
+                                               "descendants", "limit",    "cursor", NULL};
 static const char *const codeowners_params[] = {"component", NULL};
 static const char *const comparison_params[] = {"from", "to", "failureWindowHours", NULL};
 static const char *const audit_params[] = {"action", "tokenId", "entityRef", "from",

@@ -206,6 +206,14 @@ cw_err cw__event_list_sql(const cw_event_query *q, const cw__sql_dialect *dl, cw
         err = cw_buf_printf(sql, " AND e.link_id IN (SELECT id FROM event_links"
                                  " WHERE component_id IN (%s))",
                             scope_sql);
+    } else if (!err && q->service_id) {
+        err = cw_buf_printf(sql, " AND e.link_id IN (SELECT id FROM event_links WHERE kind = %d"
+                                 " AND value = ",
+                            CW_LINK_SERVICE);
+        if (!err)
+            err = put_param(sql, dl, params, &n, (cw__sql_param){q->service_id, 0}, ph);
+        if (!err)
+            err = cw_buf_puts(sql, ")");
     }
     if (!err && q->environment) {
         err = cw_buf_puts(sql, " AND e.env_id = (SELECT id FROM event_envs WHERE name = ");
