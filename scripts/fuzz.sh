@@ -12,27 +12,28 @@ B=${FUZZ_BUILD:-build-fuzz}   # build directory
 CC=clang cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONWAY_FUZZ=ON >/dev/null
 cmake --build "$B" -j"${JOBS:-2}"
 mkdir -p "$B/corpus-run"
-status=0
-for src in fuzz/fuzz_*.c; do
-  name=$(basename "$src" .c)
-  bin=$B/$name
-  [ -x "$bin" ] || { echo "fuzz: $bin missing"; status=1; continue; }
-  work=$B/corpus-run/$name
+
+# fuzz_one NAME: replays NAME's regression inputs, then fuzzes it; prints
+# what it found and exits non-zero on any problem. Targets run JOBS at a time
+# (each libFuzzer process uses one core), every one for the full SECONDS.
+fuzz_one() {
+  local name=$1 bin=$B/$1 work=$B/corpus-run/$1 input artifact keep
+  [ -x "$bin" ] || { echo "fuzz: $bin missing"; return 1; }
   mkdir -p "$work"
   if [ -d "fuzz/regressions/$name" ]; then
     echo "fuzz: $name: replaying regressions"
-    replay_failed=0
+    local replay_failed=0
     for input in "fuzz/regressions/$name"/*; do
       [ -f "$input" ] || continue
-      if ! "$bin" -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$B/replay-" "$input" \
+      if ! "$bin" -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$B/replay-$name-" "$input" \
             >"$B/$name.replay.log" 2>&1; then
         echo "fuzz: $name: regression input $input fails:"; tail -40 "$B/$name.replay.log"
         replay_failed=1
       fi
     done
-    [ $replay_failed = 0 ] || { status=1; continue; }
+    [ $replay_failed = 0 ] || return 1
   fi
-  seeds=()
+  local seeds=()
   [ -d "fuzz/corpus/$name" ] && seeds+=("fuzz/corpus/$name")
   echo "fuzz: $name for ${SECONDS_PER_TARGET}s"
   rm -f "$B/$name"-crash-* "$B/$name"-leak-* "$B/$name"-timeout-* \
@@ -40,15 +41,22 @@ for src in fuzz/fuzz_*.c; do
   if ! "$bin" -max_total_time="$SECONDS_PER_TARGET" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
         -artifact_prefix="$B/$name-" -print_final_stats=0 "$work" "${seeds[@]}" \
         >"$B/$name.log" 2>&1; then
-    echo "fuzz: $name found a problem:"; tail -40 "$B/$name.log"; status=1
+    echo "fuzz: $name found a problem:"; tail -40 "$B/$name.log"
     mkdir -p "fuzz/regressions/$name"
     for artifact in "$B/$name"-crash-* "$B/$name"-leak-* "$B/$name"-timeout-* \
                     "$B/$name"-oom-* "$B/$name"-slow-unit-*; do
       [ -f "$artifact" ] || continue
-      keep="fuzz/regressions/$name/${artifact#$B/$name-}"
+      keep="fuzz/regressions/$name/${artifact#"$B/$name"-}"
       cp "$artifact" "$keep"
       echo "fuzz: $name: the input is saved as $keep; fix the bug, then commit it (it is replayed on every run)"
     done
+    return 1
   fi
-done
+}
+export -f fuzz_one
+export B SECONDS_PER_TARGET
+
+status=0
+for src in fuzz/fuzz_*.c; do basename "$src" .c; done |
+  xargs -r -P "${JOBS:-2}" -I{} bash -c 'fuzz_one {}' || status=1
 exit $status
