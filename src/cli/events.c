@@ -402,8 +402,9 @@ static int cmd_import(int argc, char **argv)
         fputc('\n', stderr);
     for (size_t i = 0; i < im->nchunk; i++)
         cw_event_free(&im->chunk[i]);
-    printf("imported %zu events (%zu new, %zu duplicates), %zu rejected, from %zu files\n",
-           im->accepted + im->duplicates, im->accepted, im->duplicates, im->rejected, im->files);
+    printf("imported %zu events (%zu new, %zu duplicates), %zu rejected, from %zu file%s\n",
+           im->accepted + im->duplicates, im->accepted, im->duplicates, im->rejected, im->files,
+           im->files == 1 ? "" : "s");
     if (im->conflicts)
         printf("%zu events were not stored: their (source, id) is stored already with another "
                "body (conflicts)\n",

@@ -473,8 +473,8 @@ int cw_cmd_import(int argc, char **argv)
         rc = 1;
     }
     printf("imported %zu entities (%zu created, %zu updated), %zu unchanged, %zu rejected, "
-           "from %zu files%s",
-           created + updated, created, updated, unchanged, rejected, files,
+           "from %zu file%s%s",
+           created + updated, created, updated, unchanged, rejected, files, files == 1 ? "" : "s",
            missing ? " (some Location targets were missing)" : "");
     if (c.refused)
         printf(", %zu Location targets or links refused (outside the imported tree)", c.refused);

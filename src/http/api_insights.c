@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "events/events.h"
 #include "http/api_events.h"
@@ -149,6 +150,32 @@ static void get_dora(cw_app *app, cw_req *req, cw_resp *resp)
     cw_resp_json(resp, 200, body);
 }
 
+/* Each listed component's owner (its first ownedBy target, or null): the
+ * team column of the UI. dd's components are in key order: their refs
+ * compared without case. */
+static cw_err add_owners(json_t *body, const cw_delivery_data *dd)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(body, "components"), i, c) {
+        const char *ref = json_string_value(json_object_get(c, "component"));
+        size_t lo = 0, hi = dd->ncomponents;
+        while (ref && lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (strcasecmp(dd->component_refs[mid], ref) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        const char *owner = ref && lo < dd->ncomponents && !strcasecmp(dd->component_refs[lo], ref)
+                                ? dd->owner_refs[lo]
+                                : NULL;
+        if (json_object_set_new(c, "owner", owner ? json_string(owner) : json_null()))
+            return CW_ERR_NOMEM;
+    }
+    return CW_OK;
+}
+
 static void get_undeployed(cw_app *app, cw_req *req, cw_resp *resp)
 {
     cw_scope sc;
@@ -171,6 +198,8 @@ static void get_undeployed(cw_app *app, cw_req *req, cw_resp *resp)
     if (!err) {
         err = cw_undeployed_to_json(&r, (const char *const *)dd.component_refs, now, &body);
         cw_undeployed_free(&r);
+        if (!err)
+            err = add_owners(body, &dd);
         answer(resp, err, body);
     } else {
         cw_resp_error(resp, err, &d);

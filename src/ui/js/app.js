@@ -13,19 +13,22 @@ import * as insights from './pages/insights.js';
 import * as overview from './pages/overview.js';
 import * as strategy from './pages/strategy.js';
 import * as team from './pages/team.js';
+import * as teams from './pages/teams.js';
+import { startHeader } from './header.js';
 
 const ROUTES = [
   { re: /^\/$/, page: overview, section: 'overview' },
   { re: /^\/(?:index\.html)?$/, page: overview, section: 'overview' },
   { re: /^\/catalog\/?$/, page: catalog, section: 'catalog' },
   { re: /^\/entity\/([^/]+)\/([^/]+)\/([^/]+)\/?$/, page: entity, section: 'catalog', names: ['kind', 'namespace', 'name'] },
-  { re: /^\/team\/([^/]+)\/([^/]+)\/?$/, page: team, section: 'catalog', names: ['namespace', 'name'] },
+  { re: /^\/team\/([^/]+)\/([^/]+)\/?$/, page: team, section: 'teams', names: ['namespace', 'name'] },
   { re: /^\/insights\/(ownership|coupling|undeployed)\/?$/, page: insights, names: ['view'] },
   { re: /^\/insights\/architecture\/?$/, page: architecture, section: 'architecture' },
   { re: /^\/graph\/([^/]+)\/([^/]+)\/([^/]+)\/?$/, page: graph, section: 'architecture', names: ['kind', 'namespace', 'name'] },
   { re: /^\/incidents\/?$/, page: incidents, section: 'incidents' },
   { re: /^\/incidents\/(\d+)\/?$/, page: incidents, section: 'incidents', names: ['id'] },
   { re: /^\/strategy\/?$/, page: strategy, section: 'strategy' },
+  { re: /^\/teams\/?$/, page: teams, section: 'teams' },
 ];
 
 let controller = null;
@@ -159,6 +162,7 @@ function start() {
     render();
   });
   syncSignOut();
+  startHeader({ navigate });
   render();
 }
 

@@ -3,7 +3,7 @@
 
 import { api, ApiError, getJSON, withQuery } from '../api.js';
 import { appLink, clear, dl, h, notice, section, table } from '../dom.js';
-import { levelBadge, loadDora } from '../dora.js';
+import { levelBadge, loadDora, windowRange } from '../dora.js';
 import { findingsOf, findingsTable } from '../findings.js';
 import { entityRefOf, fmtDuration, fmtNumber, fmtPercent, parseRef, pick, pickArray, refLink, refList, refPath, refString } from '../format.js';
 import { errorNotice, isAbort, loadInto } from '../panel.js';
@@ -150,15 +150,19 @@ export function comparisonTable(cmp) {
   return sortable(h('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': 'Child groups compared' }, t));
 }
 
-async function loadComparison(box, namespace, name, signal, days = 30) {
-  const to = new Date();
-  const from = new Date(to.getTime() - days * 86400000);
-  return loadInto(box, 'team comparison', async () => {
+// Over the shared DORA window (dora.js), following its changes.
+function loadComparison(box, namespace, name, signal) {
+  const load = () => loadInto(box, 'team comparison', async () => {
+    const win = windowRange();
     const cmp = await getJSON(withQuery(`/api/v1/teams/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/comparison`,
-      { from: from.toISOString(), to: to.toISOString() }), { signal });
-    return [h('p', { class: 'period' }, `Last ${days} days; each group with the groups below it.`),
+      { from: win.from, to: win.to }), { signal });
+    return [h('p', { class: 'period' }, `${win.text}; each group with the groups below it.`),
       comparisonTable(cmp)];
   }, { signal });
+  const follow = () => (box.isConnected ? load() : window.removeEventListener('conway:window', follow));
+  window.addEventListener('conway:window', follow);
+  signal?.addEventListener('abort', () => window.removeEventListener('conway:window', follow));
+  return load();
 }
 
 export async function render(main, ctx) {
