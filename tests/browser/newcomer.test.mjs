@@ -184,3 +184,37 @@ describe('insight pages', () => {
     await page.close();
   });
 });
+
+describe('first run', () => {
+  test('an empty organisation gets the first-run panel and no verdicts', async () => {
+    const empty = await startServer({ empty: true });
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${empty.url}/`);
+      await settled(page);
+      assert.ok(await page.isVisible('#first-run'));
+      const text = await page.textContent('main');
+      assert.match(text, /conway import/);
+      assert.match(text, /POST|\/api\/v1\/events/);
+      assert.doesNotMatch(text, /performer/i, 'no DORA level without data');
+      assert.doesNotMatch(text, /Every merged change is in production/);
+      assert.equal(await page.locator('.level').count(), 0);
+      await screenshot(page, 'first-run');
+      // a catalog without events: DORA and undeployed say what to send
+      const admin = empty.token('admin');
+      const imp = await fetch(`${empty.url}/api/v1/import`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify([{ apiVersion: 'backstage.io/v1alpha1', kind: 'Component', metadata: { name: 'solo' }, spec: { type: 'service', lifecycle: 'production', owner: 'nobody' } }]) });
+      assert.equal(imp.status, 200);
+      await page.goto(`${empty.url}/`);
+      await settled(page);
+      assert.equal(await page.locator('#first-run').count(), 0);
+      assert.match(await page.textContent('#org-delivery'), /nothing to rate yet/);
+      assert.equal(await page.locator('#org-delivery .level').count(), 0);
+      assert.match(await page.textContent('#oldest-undeployed'), /No merged changes are known yet/);
+      assert.deepEqual(page.problems, []);
+      await screenshot(page, 'first-run-catalog-only');
+    } finally {
+      await page.close();
+      await empty.stop();
+    }
+  });
+});
