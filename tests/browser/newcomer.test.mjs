@@ -218,3 +218,22 @@ describe('first run', () => {
     }
   });
 });
+
+describe('catalog', () => {
+  test('the navigation opens Components; columns sort within the page', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/`);
+    await settled(page);
+    await page.click('.site-header nav a[data-section="catalog"]');
+    await page.waitForURL(/\/catalog\?kind=Component$/);
+    await settled(page);
+    const kinds = await page.$$eval('#entity-table tbody tr', (trs) => trs.map((tr) => tr.cells[1].textContent));
+    assert.ok(kinds.length > 0 && kinds.every((k) => k === 'Component'), kinds.join(','));
+    await page.click('#entity-table thead th:nth-child(4) button'); // Owner
+    const owners = await page.$$eval('#entity-table tbody tr', (trs) => trs.map((tr) => tr.cells[3].textContent.trim()).filter((t) => t !== '—'));
+    assert.deepEqual(owners, [...owners].sort((a, b) => a.localeCompare(b, undefined, { numeric: true, sensitivity: 'base' })));
+    assert.equal(await page.getAttribute('#entity-table thead th:nth-child(4)', 'aria-sort'), 'ascending');
+    assert.deepEqual(page.problems, []);
+    await page.close();
+  });
+});
