@@ -237,3 +237,24 @@ describe('catalog', () => {
     await page.close();
   });
 });
+
+describe('coupling', () => {
+  test('the window is picked with dates: from the first day to the end of the last', async () => {
+    const page = await browser.newPage();
+    const asked = [];
+    page.on('request', (r) => { if (r.url().includes('/api/v1/insights/coupling')) asked.push(new URL(r.url()).searchParams); });
+    await page.goto(`${server.url}/insights/coupling`);
+    await settled(page);
+    assert.equal(await page.getAttribute('#f-from', 'type'), 'date');
+    await page.fill('#f-from', '2026-11-01');
+    await page.fill('#f-to', '2026-11-30');
+    await page.click('form.filters button[type="submit"]');
+    await page.waitForURL(/from=2026-11-01/);
+    await settled(page);
+    assert.equal(asked.at(-1).get('from'), '2026-11-01T00:00:00Z');
+    assert.equal(asked.at(-1).get('to'), '2026-12-01T00:00:00Z');
+    assert.equal(await page.inputValue('#f-from'), '2026-11-01', 'the picker shows the day again');
+    assert.deepEqual(page.problems, []);
+    await page.close();
+  });
+});

@@ -108,6 +108,16 @@ export async function noDeliveryEvents(signal) {
   }
 }
 
+// Date pickers give days: from at its start, to through its end; an RFC 3339
+// time in the address is passed on as it is.
+const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
+export function dayWindow({ from, to }) {
+  const out = {};
+  if (from) out.from = DAY_RE.test(from) ? `${from}T00:00:00Z` : from;
+  if (to) out.to = DAY_RE.test(to) ? new Date(Date.parse(`${to}T00:00:00Z`) + 86400000).toISOString().replace(/\.\d{3}Z$/, 'Z') : to;
+  return out;
+}
+
 // ---- shared filter form ----------------------------------------------------
 
 function filterForm(label, fields, values, onApply) {
@@ -186,13 +196,13 @@ async function coupling(main, ctx) {
       { name: 'windowMinutes', label: 'Window (minutes)', type: 'number', min: 1, placeholder: '15' },
       { name: 'minTogether', label: 'Minimum releases together', type: 'number', min: 1, placeholder: '5' },
       { name: 'minConfidence', label: 'Minimum confidence (0–1)', type: 'number', min: 0, max: 1, step: 0.05, placeholder: '0.8' },
-      { name: 'from', label: 'From (RFC 3339)', placeholder: '2024-01-01T00:00:00Z' },
-      { name: 'to', label: 'To (RFC 3339)', placeholder: 'now' },
+      { name: 'from', label: 'From (day)', type: 'date' },
+      { name: 'to', label: 'To (day, included)', type: 'date' },
     ], values, (next) => ctx.navigate(withQuery('/insights/coupling', next))),
     section('Release trains', 'trains', trainsBox), section('Pairs', 'pairs', pairsBox));
   let data = null;
   await loadInto(trainsBox, 'release coupling', async () => {
-    data = await api.coupling({ ...values, limit: PAIRS_PAGE }, { signal: ctx.signal });
+    data = await api.coupling({ ...values, ...dayWindow(values), limit: PAIRS_PAGE }, { signal: ctx.signal });
     return trainList(couplingTrains(data));
   }, { signal: ctx.signal });
   clear(pairsBox);
@@ -233,7 +243,7 @@ async function coupling(main, ctx) {
   more.addEventListener('click', async () => {
     more.disabled = true;
     try {
-      show(await api.coupling({ ...values, limit: PAIRS_PAGE, cursor }, { signal: ctx.signal }));
+      show(await api.coupling({ ...values, ...dayWindow(values), limit: PAIRS_PAGE, cursor }, { signal: ctx.signal }));
     } catch (e) {
       if (isAbort(e)) return;
       more.replaceWith(errorNotice(e, 'more pairs'));
