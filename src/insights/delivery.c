@@ -1317,7 +1317,8 @@ cw_err cw_delivery_collector_finish(cw_delivery_collector *c, cw_delivery_data *
     /* deployments and rollbacks in time order, arrival breaking ties;
      * changes by the first link key they came under, then id (the order
      * the lowest-index rule of change lookups follows, dora.h) */
-    qsort(c->deps, c->ndeps, sizeof *c->deps, dep_cmp);
+    if (c->ndeps) /* qsort's array must not be NULL, even empty (UBSan) */
+        qsort(c->deps, c->ndeps, sizeof *c->deps, dep_cmp);
     /* by first link (a counting pass), then id within each link */
     const chg_row **order = malloc((c->nchs ? c->nchs : 1) * sizeof *order);
     size_t *at = calloc(c->nlinks + 1, sizeof *at);
