@@ -28,11 +28,15 @@ function ownedPanel(box, ownerRef, signal) {
       h('caption', { class: 'visually-hidden' }, 'Entities this team owns'),
       h('thead', null, h('tr', null, ['Name', 'Kind', 'Type', 'Lifecycle', 'System'].map((x) => h('th', { scope: 'col' }, x)))),
       tbody));
-  const load = () => loadPage().catch((e) => {
-    if (isAbort(e)) return;
-    clear(box);
-    box.append(errorNotice(e, 'owned entities'));
-  });
+  // busy while a page loads: tests and assistive technology wait for it
+  const load = () => {
+    box.setAttribute('aria-busy', 'true');
+    return loadPage().catch((e) => {
+      if (isAbort(e)) return;
+      clear(box);
+      box.append(errorNotice(e, 'owned entities'));
+    }).finally(() => box.removeAttribute('aria-busy'));
+  };
   const loadPage = async () => {
     more.disabled = true;
     const page = await api.entities({ owner: ownerRef, limit: PAGE, cursor }, { signal });
