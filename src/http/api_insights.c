@@ -381,6 +381,10 @@ static void get_coupling(cw_app *app, cw_req *req, cw_resp *resp)
         err = CW_ERR_NOMEM;
     if (!err && json_object_set_new(body, "nextCursor", next ? json_string(next) : json_null()))
         err = CW_ERR_NOMEM;
+    /* the lists' member for the count (docs/api.md); totalPairs stays */
+    if (!err && json_is_integer(json_object_get(body, "totalPairs")) &&
+        json_object_set(body, "totalItems", json_object_get(body, "totalPairs")))
+        err = CW_ERR_NOMEM;
     if (err) {
         json_decref(body);
         body = NULL;

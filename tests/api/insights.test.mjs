@@ -279,7 +279,7 @@ describe('release coupling', () => {
         { a: 'component:default/a', b: 'component:default/c', together: 1, deploymentsA: 6, deploymentsB: 3, confidence: 0.333333333333, jaccard: 0.125, flagged: false },
         { a: 'component:default/b', b: 'component:default/c', together: 1, deploymentsA: 7, deploymentsB: 3, confidence: 0.333333333333, jaccard: 0.111111111111, flagged: false },
       ],
-      totalPairs: 3,
+      totalPairs: 3, totalItems: 3,
       flaggedPairs: 1,
       trains: [{ components: ['component:default/a', 'component:default/b'], teams: ['group:default/team-x', 'group:default/team-y'] }],
       nextCursor: null,
