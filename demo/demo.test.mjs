@@ -472,6 +472,23 @@ test('scripts/demo.sh keeps the old database, loads the demo and serves it', { s
       assert.equal(ev.status, 200);
       assert.equal((await ev.json()).items.length, 1);
     }
+    // the heartbeats, pinged by the demo: untested-backup only where it is
+    // deliberately true (demo/heartbeats.yaml), one backup down, one running
+    for (let i = 0; i < 100 && !/heartbeat playlist-db-replica-check:/.test(out); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(out, /demo: heartbeat royalties-db-backup: failed/);
+    assert.doesNotMatch(out, /could not be pinged/);
+    const findings = async (rule) => (await (await fetch(`http://${listen}/api/v1/insights/ownership?rule=${rule}`)).json()).findings;
+    const untested = await findings('untested-backup');
+    assert.deepEqual(untested.map((f) => f.entityRef).sort(), ['resource:default/legacy-users-db', 'resource:default/promo-db']);
+    assert.match(untested.find((f) => f.entityRef.endsWith('legacy-users-db')).detail, /backed up but no restore test/);
+    assert.match(untested.find((f) => f.entityRef.endsWith('promo-db')).detail, /no backup heartbeat/);
+    assert.deepEqual((await findings('heartbeat-down')).map((f) => f.entityRef), ['heartbeat:default/royalties-db-backup']);
+    const hbs = (await (await fetch(`http://${listen}/api/v1/heartbeats`)).json()).items;
+    const byStatus = {};
+    for (const h of hbs) byStatus[h.status] = (byStatus[h.status] || 0) + 1;
+    assert.equal(byStatus.down, 1);
+    assert.equal(byStatus.started, 1);
+    assert.ok(byStatus.up >= 19, JSON.stringify(byStatus)); // the replica check is late after a minute
   } finally {
     child.kill('SIGTERM');
     await exited;

@@ -7,6 +7,7 @@
 #include "catalog/kinds.h"
 #include "catalog/heartbeat.h"
 #include "catalog/postmortem.h"
+#include "catalog/scorecard.h"
 #include "catalog/strategy.h"
 #include "catalog/responsibilities.h"
 
@@ -177,7 +178,8 @@ static const cw_kind_rule kind_rules[] = {
     /* spec rules in src/catalog/postmortem.c (issue #13) */
     RULE("Postmortem", conway_versions, true, owner_only_fields, cw_postmortem_kind_check),
     RULE("Heartbeat", conway_versions, true, heartbeat_fields, check_heartbeat),
-    RULE("Scorecard", conway_versions, true, owner_only_fields, NULL),
+    /* spec rules in scorecard.c (issue #15) */
+    RULE("Scorecard", conway_versions, true, owner_only_fields, cw__scorecard_kind_check),
     /* spec rules in strategy.c */
     RULE("Goal", conway_versions, true, goal_fields, cw__goal_kind_check),
     RULE("Hypothesis", conway_versions, true, hypothesis_fields, cw__hypothesis_kind_check),

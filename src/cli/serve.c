@@ -98,6 +98,8 @@ static const char serve_help[] =
     "  --notify-secret-file FILE  the key notifications are signed with (X-Conway-Signature)\n"
     "  --heartbeat-min-seconds N  shortest heartbeat period and grace accepted\n"
     "                          (default 60, as healthchecks; lower only for tests and demos)\n"
+    "  --restore-test-days N   untested-backup: a production database's restore test must\n"
+    "                          have been up within N days (default 30)\n"
     "  --prometheus-url URL    read KPIs (kind KPI, spec.source prometheus) from this\n"
     "                          Prometheus with /api/v1/query_range (env CONWAY_PROMETHEUS_URL)\n"
     "  --log-level LEVEL       debug, info, warn, error or off (default info)\n"
@@ -225,7 +227,7 @@ int cw_cmd_serve(int argc, char **argv)
                *fetch_allow = NULL, *fetch_private = NULL, *refresh = NULL,
                *delete_orphans = NULL, *pm_severity = NULL, *pm_days = NULL,
                *hb_min = NULL, *notify_allow = NULL, *notify_private = NULL,
-               *notify_secret = NULL, *prom_url = NULL;
+               *notify_secret = NULL, *prom_url = NULL, *restore_days = NULL;
     struct cw_arch_opts_flags af = {0};
     const char *snap_interval = NULL;
     cw_opt opts[] = {
@@ -255,6 +257,7 @@ int cw_cmd_serve(int argc, char **argv)
         {"postmortem-severity", true, &pm_severity},
         {"postmortem-days", true, &pm_days},
         {"heartbeat-min-seconds", true, &hb_min},
+        {"restore-test-days", true, &restore_days},
         {"notify-allow", true, &notify_allow},
         {"notify-allow-private", false, &notify_private},
         {"notify-secret-file", true, &notify_secret},
@@ -341,6 +344,11 @@ int cw_cmd_serve(int argc, char **argv)
         if (!parse_uint("postmortem-days", pm_days, 0, CW_POSTMORTEM_MAX_DAYS, &v))
             return 2;
         cfg.postmortem_days = (int)v;
+    }
+    if (restore_days) {
+        if (!parse_uint("restore-test-days", restore_days, 1, 3650, &v))
+            return 2;
+        cfg.restore_test_days = (int)v;
     }
     /* 0: the backend's default (SQLite: a few readers); PostgreSQL's
      * default, 2 x threads, is applied once the URL is known */

@@ -107,10 +107,11 @@ typedef cw_err (*cw__audit_insert_fn)(void *conn, const struct cw__audit_row *ro
                                       int64_t *id_out, cw_diag *d);
 cw_err cw__events_audit_rows(cw__event_batch *const *batches, size_t n,
                              cw__audit_insert_fn insert, void *conn, cw_diag *d);
-cw_err cw__sqlite_events_audit(struct cw__sqlite_conn *c, cw__event_batch *const *batches,
-                               size_t n, cw_diag *d);
-cw_err cw__pg_events_audit(struct cw__pg_conn *c, cw__event_batch *const *batches, size_t n,
-                           cw_diag *d);
+/* The audit rows of the batches stored on c, the put's open transaction
+ * (c wraps the backend's connection, sql.h; sql_audit.c). */
+struct cw__sql;
+cw_err cw__sql_events_audit(struct cw__sql *c, cw__event_batch *const *batches, size_t n,
+                            cw_diag *d);
 
 /* Rows for events[0..n): every string is copied into text (the rows borrow
  * from it), so the events may be freed as soon as this returns. d names the

@@ -1,8 +1,7 @@
 /*
  * incidents_impl.h — the incidents domain behind store_incidents.h
- * (internal to src/store/): the operations a backend implements, the SQL
- * both engines share (written with SQLite's "?N" placeholders; the
- * PostgreSQL backend turns them into "$N" with cw__incident_sql_pg), the
+ * (internal to src/store/): the operations (sql_incidents.c, both
+ * backends), the SQL (in the dialect of sql.h: "?N" placeholders), the
  * values an incident CDEvent writes, and the row → struct conversion.
  *
  * The SQL is portable on purpose: CAST(? AS BIGINT) instead of "::", CASE
@@ -40,23 +39,20 @@ struct cw_store_incident_ops {
     cw_err (*change)(cw_store *s, const cw_incident_change *c, cw_incident *after, cw_diag *d);
 };
 
-extern const struct cw_store_incident_ops cw__sqlite_incident_ops;
-extern const struct cw_store_incident_ops cw__pg_incident_ops;
+/* Both backends' ops, on the statement layer (sql_incidents.c). */
+extern const struct cw_store_incident_ops cw__sql_incident_ops;
 
 /*
  * The intake hook: the events put of each backend calls it, inside its
- * transaction, for every incident event it newly stored (body: the
- * event's stored JSON); it creates or updates the event's incident and
- * adds the event to its timeline. An error fails the event's request.
+ * transaction (c wraps the backend's connection, sql.h), for every
+ * incident event it newly stored (body: the event's stored JSON); it
+ * creates or updates the event's incident and adds the event to its
+ * timeline. An error fails the event's request.
  */
-struct cw__sqlite_conn;
+struct cw__sql;
 struct cw_sqlite;
-struct cw__pg_conn;
 struct cw_pg;
-cw_err cw__sqlite_incident_event(struct cw__sqlite_conn *c, const char *body, int64_t now_ms,
-                                 cw_diag *d);
-cw_err cw__pg_incident_event(struct cw__pg_conn *c, const char *body, int64_t now_ms,
-                             cw_diag *d);
+cw_err cw__incident_event(struct cw__sql *c, const char *body, int64_t now_ms, cw_diag *d);
 /* The events' link rows matched against the current catalog (the events
  * domain's own freshness check, <backend>_events.c). */
 cw_err cw__sqlite_links_fresh(struct cw_sqlite *s, cw_diag *d);
@@ -87,7 +83,7 @@ static inline bool cw__param_is_null(const cw__sql_param *p)
 extern const char cw__incident_upsert_sql[];       /* ?1..?13, RETURNING id */
 extern const char cw__incident_timeline_sql[];     /* ?1..?8 */
 extern const char cw__incident_alert_upsert_sql[]; /* ?1..?9 */
-extern const char cw__incident_state_sql[];        /* ?1 id: state, resolved_ms */
+extern const char cw__incident_state_sql[];        /* ?1 id: state, resolved_ms; locked */
 extern const char cw__incident_update_sql[];       /* ?1 state ?2 now ?3 id */
 extern const char cw__incident_touch_sql[];        /* ?1 now ?2 id */
 extern const char cw__incident_id_by_key_sql[];    /* ?1 source ?2 subject: id */
@@ -96,6 +92,7 @@ extern const char cw__incident_alerts_list_sql[];  /* ?1 id */
 extern const char cw__incident_backfill_sql[];     /* documents (dict_id, doc) of stored
                                                       incident events (event_codec.h) */
 extern const char cw__incident_backfill_flag_sql[]; /* value of the flag: 0 = to do */
+extern const char cw__incident_backfill_lock_sql[]; /* the same, locked */
 extern const char cw__incident_backfill_done_sql[]; /* sets the flag */
 
 /* The SELECT of one incident for a lookup (placeholders ?1, ?2). */
@@ -110,8 +107,6 @@ const char *cw__incident_get_sql(int by);
 cw_err cw__incident_list_sql(const cw_incident_query *q, cw_buf *sql,
                              cw__sql_param params[CW__INCIDENT_QUERY_PARAMS], int *np, cw_diag *d);
 
-/* SQLite's "?N" text as PostgreSQL's "$N" (into out, reset first). */
-cw_err cw__incident_sql_pg(const char *sql, cw_buf *out);
 
 /* ---- what an incident event writes --------------------------------------------------- */
 
@@ -182,7 +177,5 @@ typedef struct {
 
 cw_err cw__alert_fill(cw_incident_alert *out, const cw__alert_cols *c, cw_diag *d);
 
-/* Growable arrays for the backends' loops: *items reallocated as needed. */
-cw_err cw__grow(void **items, size_t *cap, size_t len, size_t size, cw_diag *d);
 
 #endif

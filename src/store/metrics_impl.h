@@ -1,7 +1,6 @@
 /*
- * metrics_impl.h — what each backend provides for store_metrics.h (in
- * sqlite_metrics.c and postgres_metrics.c), and the backend-neutral half
- * both use (store_metrics.c): choosing the matching series, the point
+ * metrics_impl.h — the operations behind store_metrics.h (sql_metrics.c,
+ * both backends), and the logic they use (store_metrics.c): choosing the matching series, the point
  * budget, and the SQL text of the step aggregates.
  */
 #ifndef CW_STORE_METRICS_IMPL_H
@@ -22,8 +21,8 @@ struct cw_store_metric_ops {
                            cw_diag *d);
 };
 
-extern const struct cw_store_metric_ops cw__sqlite_metric_ops;
-extern const struct cw_store_metric_ops cw__pg_metric_ops;
+/* Both backends' ops, on the statement layer (sql_metrics.c). */
+extern const struct cw_store_metric_ops cw__sql_metric_ops;
 
 /* One stored series of the queried name. */
 typedef struct {

@@ -10,6 +10,9 @@
 #include "store/ingest_impl.h"
 #include "store/incidents_impl.h"
 #include "store/metrics_impl.h"
+#include "store/sql.h"
+#include "store/store_audit.h"
+#include "store/store_heartbeats.h"
 #include "store/store_rows.h"
 #include "util/log.h"
 
@@ -340,36 +343,60 @@ cw_err cw__pg_exec_dyn(cw__pg_conn *c, const char *sql, int n, const char *const
     return finish(c, res, out, d, sql);
 }
 
+const cw__pg_stmt *cw__pg_stmt_find(cw__pg_conn *c, const char *sql)
+{
+    /* most callers pass constants: found again by address, without hashing */
+    for (size_t i = 0; i < c->nstmts; i++)
+        if (c->stmts[i].from == sql && !strcmp(c->stmts[i].sql, sql))
+            return &c->stmts[i];
+    uint64_t h = cw__hash_sql(sql);
+    for (size_t i = 0; i < c->nstmts; i++)
+        if (c->stmts[i].hash == h && !strcmp(c->stmts[i].sql, sql)) {
+            c->stmts[i].from = sql;
+            return &c->stmts[i];
+        }
+    return NULL;
+}
+
+cw_err cw__pg_stmt_add(cw__pg_conn *c, const char *sql, const char *text, int nparams,
+                       const cw__pg_stmt **out, cw_diag *d)
+{
+    *out = NULL;
+    if (c->nstmts == CW_PG_STMT_CACHE)
+        return CW_OK;
+    size_t len = strlen(sql) + 1;
+    char *copy = malloc(len);
+    if (!copy)
+        return cw_fail(d, CW_ERR_NOMEM, "database: out of memory preparing a statement");
+    memcpy(copy, sql, len);
+    cw__pg_stmt *e = &c->stmts[c->nstmts];
+    snprintf(e->name, sizeof e->name, "cw%u", c->next_name++);
+    cw_err err = finish(c, PQprepare(c->pg, e->name, text, 0, NULL), NULL, d, text);
+    if (err) {
+        free(copy);
+        return err;
+    }
+    e->hash = cw__hash_sql(sql);
+    e->sql = copy;
+    e->from = sql;
+    e->nparams = nparams;
+    c->nstmts++;
+    *out = e;
+    return CW_OK;
+}
+
 cw_err cw__pg_exec(cw__pg_conn *c, const char *sql, int n, const char *const *params,
                    PGresult **out, cw_diag *d)
 {
     if (out)
         *out = NULL;
-    uint64_t h = cw__hash_sql(sql);
-    cw__pg_stmt *e = NULL;
-    for (size_t i = 0; i < c->nstmts; i++)
-        if (c->stmts[i].hash == h && !strcmp(c->stmts[i].sql, sql)) {
-            e = &c->stmts[i];
-            break;
-        }
+    const cw__pg_stmt *e = cw__pg_stmt_find(c, sql);
     if (!e) {
-        if (c->nstmts == CW_PG_STMT_CACHE)
-            return cw__pg_exec_dyn(c, sql, n, params, out, d);
-        size_t len = strlen(sql) + 1;
-        char *copy = malloc(len);
-        if (!copy)
-            return cw_fail(d, CW_ERR_NOMEM, "database: out of memory preparing a statement");
-        memcpy(copy, sql, len);
-        e = &c->stmts[c->nstmts];
-        snprintf(e->name, sizeof e->name, "cw%u", c->next_name++);
-        cw_err err = finish(c, PQprepare(c->pg, e->name, sql, n, NULL), NULL, d, sql);
-        if (err) {
-            free(copy);
+        cw_err err = cw__pg_stmt_add(c, sql, sql, n, &e, d);
+        if (err)
             return err;
-        }
-        e->hash = h;
-        e->sql = copy;
-        c->nstmts++;
+        if (!e)
+            return cw__pg_exec_dyn(c, sql, n, params, out, d);
     }
     PGresult *res = PQexecPrepared(c->pg, e->name, n, params, NULL, NULL, 0);
     return finish(c, res, out, d, sql);
@@ -837,12 +864,13 @@ static const cw_store_vtable pg_vtable = {
     .core = &pg_core_ops,
     .backup = &pg_backup_ops,
     .entities = &cw__pg_entity_ops,
-    .tokens = &cw__pg_token_ops,
+    .tokens = &cw__sql_token_ops,
     .events = &cw__pg_event_ops,
-    .audit = &cw__pg_audit_ops,
-    .heartbeats = &cw__pg_hb_ops,
+    .audit = &cw__sql_audit_ops,
+    .heartbeats = &cw__sql_hb_ops,
+    .sql = &cw__pg_sql_ops,
     .ingest = &cw__pg_ingest_ops,
-    .incidents = &cw__pg_incident_ops,
-    .metrics = &cw__pg_metric_ops,
-    .history = &cw__pg_history_ops,
+    .incidents = &cw__sql_incident_ops,
+    .metrics = &cw__sql_metric_ops,
+    .history = &cw__sql_history_ops,
 };

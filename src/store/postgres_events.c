@@ -27,6 +27,7 @@
 #include "store/event_codec.h"
 #include "store/events_impl.h"
 #include "store/incidents_impl.h"
+#include "store/sql.h"
 #include "store/store_rows.h"
 #include "util/strmap.h"
 #include "util/timeutil.h"
@@ -890,7 +891,8 @@ static cw_err put_rows(cw__pg_conn *c, cw__event_ids *pc, cw__event_batch *const
                 }
                 /* a new incident event updates its incident in this transaction */
                 if (row->cls == CW__EVC_INCIDENT)
-                    err = cw__pg_incident_event(c, row->body, now_ms, d);
+                    err = cw__incident_event(&(cw__sql){&cw__pg_sql_ops, c, c->owner},
+                                             row->body, now_ms, d);
             } else {
                 dup[rn] = 1;
             }
@@ -1165,7 +1167,8 @@ static cw_err put_tx(cw__pg_conn *c, void *arg, cw_diag *d)
     if (!err && pc.new_links)
         err = links_refresh(c, false, d);
     if (!err)
-        err = cw__pg_events_audit(c, x->batches, x->n, d);
+        err = cw__sql_events_audit(&(cw__sql){&cw__pg_sql_ops, c, c->owner}, x->batches, x->n,
+                                   d);
     put_cache_free(&pc);
     /* the first events stored train the dictionary the next ones use */
     cw_buf_reset(&x->dict);

@@ -1,7 +1,7 @@
 /*
  * postgres_int.h — internals shared by the PostgreSQL backend's files
- * (postgres.c, postgres_schema.c, postgres_entities.c, postgres_tokens.c and
- * the domains added later): the handle, the connection pool, statements
+ * (postgres.c, postgres_schema.c, postgres_entities.c, postgres_events.c…,
+ * and postgres_sql.c, the statement layer's half on PostgreSQL): the handle, the connection pool, statements
  * prepared once per connection, error mapping, transactions with retries
  * and the migration list.
  *
@@ -32,8 +32,12 @@
 
 typedef struct {
     uint64_t hash;
-    char *sql;                     /* owned copy of the text */
+    const char *from;              /* the caller's text it was last asked by
+                                      (found again by address) */
+    char *sql;                     /* owned copy of the text (as the caller
+                                      wrote it: sql.h's dialect, or $N) */
     char name[16];                 /* server-side name, "cw<n>" */
+    int nparams;
 } cw__pg_stmt;
 
 typedef struct cw__pg_conn {
@@ -97,6 +101,13 @@ void cw__pg_release(cw_pg *s, cw__pg_conn *c);
  * per connection, executed by name afterwards. */
 cw_err cw__pg_exec(cw__pg_conn *c, const char *sql, int n, const char *const *params,
                    PGresult **out, cw_diag *d);
+/* The statement cached for sql on c, or NULL. */
+const cw__pg_stmt *cw__pg_stmt_find(cw__pg_conn *c, const char *sql);
+/* Prepares text (what the server runs for sql, nparams parameters) and
+ * caches it under sql; *out NULL (and CW_OK) when the cache is full: the
+ * caller then runs text unprepared. */
+cw_err cw__pg_stmt_add(cw__pg_conn *c, const char *sql, const char *text, int nparams,
+                       const cw__pg_stmt **out, cw_diag *d);
 /* A statement built at run time (filters): parsed on every call. */
 cw_err cw__pg_exec_dyn(cw__pg_conn *c, const char *sql, int n, const char *const *params,
                        PGresult **out, cw_diag *d);
@@ -189,9 +200,6 @@ cw_err cw__pg_load_dict(void *ctx, int64_t id, cw_buf *out, cw_diag *d);
 
 /* ---- domain ops (one per postgres_<domain>.c) ------------------------------------ */
 extern const cw_store_entity_ops cw__pg_entity_ops;
-extern const cw_store_token_ops cw__pg_token_ops;
-extern const struct cw_store_hb_ops cw__pg_hb_ops;           /* postgres_heartbeats.c */
 extern const struct cw_store_event_ops cw__pg_event_ops;   /* postgres_events.c */
-extern const struct cw_store_audit_ops cw__pg_audit_ops;   /* postgres_audit.c */
 
 #endif

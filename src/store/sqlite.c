@@ -6,11 +6,14 @@
  * (ping, schema version, size) and the backend's vtable.
  */
 #include "store/sqlite_int.h"
+#include "store/incidents_impl.h"
 #include "store/ingest_impl.h"
 #include "store/metrics_impl.h"
 #include "store/store_audit.h"
 #include "store/store_history.h"
 #include "store/store_rows.h"
+#include "store/sql.h"
+#include "store/store_heartbeats.h"
 #include "store/event_codec.h"
 
 #include <errno.h>
@@ -86,9 +89,12 @@ cw_err cw__sqlite_stmt(cw__sqlite_conn *c, const char *sql, sqlite3_stmt **out,
     if (!copy)
         return cw_fail(d, CW_ERR_NOMEM, "database: out of memory preparing a statement");
     memcpy(copy, sql, len + 1);
+    /* the shared dialect (sql.h): PostgreSQL's row locks mean nothing here */
+    char *text = strstr(sql, " FOR UPDATE") ? cw__sql_to_sqlite(sql) : NULL;
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v3(c->db, sql, (int)len + 1, SQLITE_PREPARE_PERSISTENT, &st,
+    int rc = sqlite3_prepare_v3(c->db, text ? text : sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
                                 NULL);
+    free(text);
     if (rc != SQLITE_OK) {
         free(copy);
         return cw__sqlite_fail(c, rc, d, "prepare");
@@ -109,7 +115,9 @@ cw_err cw__sqlite_stmt(cw__sqlite_conn *c, const char *sql, sqlite3_stmt **out,
     return CW_OK;
 
 transient:;
-    int trc = sqlite3_prepare_v2(c->db, sql, -1, out, NULL);
+    char *ttext = strstr(sql, " FOR UPDATE") ? cw__sql_to_sqlite(sql) : NULL;
+    int trc = sqlite3_prepare_v2(c->db, ttext ? ttext : sql, -1, out, NULL);
+    free(ttext);
     if (trc != SQLITE_OK)
         return cw__sqlite_fail(c, trc, d, "prepare");
     return CW_OK;
@@ -718,20 +726,20 @@ static const cw_store_core_ops sqlite_core_ops = {
 extern const cw_store_backup_ops cw__sqlite_backup_ops; /* sqlite_backup.c */
 
 extern const struct cw_store_event_ops cw__sqlite_event_ops; /* sqlite_events.c */
-extern const struct cw_store_incident_ops cw__sqlite_incident_ops; /* sqlite_incidents.c */
 
 /* Each domain implemented in a sqlite_<domain>.c adds its line here. */
 static const cw_store_vtable sqlite_vtable = {
     .backend = "sqlite",
     .core = &sqlite_core_ops,
     .entities = &cw__sqlite_entity_ops,
-    .tokens = &cw__sqlite_token_ops,
+    .tokens = &cw__sql_token_ops,
     .events = &cw__sqlite_event_ops,
     .backup = &cw__sqlite_backup_ops,
-    .audit = &cw__sqlite_audit_ops,
-    .heartbeats = &cw__sqlite_hb_ops,
+    .audit = &cw__sql_audit_ops,
+    .heartbeats = &cw__sql_hb_ops,
+    .sql = &cw__sqlite_sql_ops,
     .ingest = &cw__sqlite_ingest_ops,
-    .incidents = &cw__sqlite_incident_ops,
-    .metrics = &cw__sqlite_metric_ops,
-    .history = &cw__sqlite_history_ops,
+    .incidents = &cw__sql_incident_ops,
+    .metrics = &cw__sql_metric_ops,
+    .history = &cw__sql_history_ops,
 };

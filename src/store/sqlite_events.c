@@ -22,6 +22,7 @@
 #include "store/event_codec.h"
 #include "store/events_impl.h"
 #include "store/incidents_impl.h"
+#include "store/sql.h"
 #include "store/store_rows.h"
 #include "util/strmap.h"
 #include "util/timeutil.h"
@@ -624,7 +625,8 @@ static cw_err put_batch(cw_store *store, cw__sqlite_conn *c, cw__event_ids *pc,
         err = put_row(store, c, pc, ins, &b->rows[i], now_ms, &stored, &differs, &b->diag);
         /* a new incident event updates its incident in this transaction */
         if (!err && stored && b->rows[i].cls == CW__EVC_INCIDENT)
-            err = cw__sqlite_incident_event(c, b->rows[i].body, now_ms, &b->diag);
+            err = cw__incident_event(&(cw__sql){&cw__sqlite_sql_ops, c, store},
+                                     b->rows[i].body, now_ms, &b->diag);
         if (err)
             cw_diag_prefix(&b->diag, "events[%zu]", i);
         else if (stored)
@@ -797,7 +799,7 @@ static cw_err ev_put(cw_store *store, cw__event_batch *const *batches, size_t n,
         }
     }
     if (!err)
-        err = cw__sqlite_events_audit(c, batches, n, d);
+        err = cw__sql_events_audit(&(cw__sql){&cw__sqlite_sql_ops, c, store}, batches, n, d);
     int64_t stale = 0;
     if (!err)
         err = read_int(c, LINKS_STALE_SQL, &stale, d);

@@ -1,7 +1,7 @@
 /*
  * sqlite_int.h — internals shared by the SQLite backend's files
- * (sqlite.c, sqlite_schema.c, sqlite_entities.c, sqlite_tokens.c and the
- * domains added later such as sqlite_events.c): the handle, the pool of
+ * (sqlite.c, sqlite_schema.c, sqlite_entities.c, sqlite_events.c…, and
+ * sqlite_sql.c, the statement layer's half on SQLite): the handle, the pool of
  * reader connections, the single writer connection, the per-connection
  * prepared-statement cache, error mapping and the migration list.
  *
@@ -216,8 +216,6 @@ cw_err cw__sqlite_load_dict(void *ctx, int64_t id, cw_buf *out, cw_diag *d);
 
 /* ---- domain ops (one per sqlite_<domain>.c) ------------------------------------ */
 extern const cw_store_entity_ops cw__sqlite_entity_ops;
-extern const cw_store_token_ops cw__sqlite_token_ops;
-extern const struct cw_store_hb_ops cw__sqlite_hb_ops;       /* sqlite_heartbeats.c */
 
 /*
  * Generation of the entity data: bumped in every write transaction that

@@ -12,7 +12,7 @@
  * a write that happened; it never records a write that did not. Event
  * intake passes its entry to the events put instead (events_async.h): both
  * backends insert the row in the group commit's own transaction, after the
- * request's events (cw__<backend>_events_audit, events_impl.h), so events
+ * request's events (cw__sql_events_audit, events_impl.h), so events
  * and their audit row commit together or not at all. (store_events.c keeps
  * a per-group fallback transaction for a backend that does not.)
  *
@@ -155,6 +155,7 @@ typedef struct cw_store_audit_ops {
                     cw_audit_page *out, cw_diag *d);
 } cw_store_audit_ops;
 
-extern const cw_store_audit_ops cw__sqlite_audit_ops;
+/* Both backends' ops, on the statement layer (sql_audit.c). */
+extern const cw_store_audit_ops cw__sql_audit_ops;
 
 #endif

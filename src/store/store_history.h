@@ -91,10 +91,8 @@ typedef struct cw_store_history_ops {
     cw_err (*query)(cw_store *s, const cw_history_query *q, cw_history *out, cw_diag *d);
 } cw_store_history_ops;
 
-extern const cw_store_history_ops cw__sqlite_history_ops;
-#ifdef CONWAY_HAVE_PG
-extern const cw_store_history_ops cw__pg_history_ops;
-#endif
+/* Both backends' ops, on the statement layer (sql_history.c). */
+extern const cw_store_history_ops cw__sql_history_ops;
 
 /* Appends a row to a growing cw_history (backends' query loops). */
 cw_err cw__history_add_row(cw_history *h, size_t *cap, int64_t day, const char *kind,

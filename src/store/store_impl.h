@@ -4,20 +4,23 @@
  * functions in store*.c check arguments once and dispatch through the vtable.
  *
  * The vtable is grouped by domain (core, entities, tokens, events, audit,
- * backup): a domain is one pointer to a table of operations, declared here
- * or in the domain's own header (events_impl.h, store_audit.h) and
- * implemented per backend in that backend's own file (sqlite_entities.c,
- * postgres_events.c…). Both backends implement every domain; one that
- * cannot do what a domain asks answers CW_ERR_UNSUPPORTED from its ops (as
- * PostgreSQL's backup does), so callers never test which backend they have.
- * A NULL domain makes the dispatcher answer CW_ERR_UNSUPPORTED too.
+ * backup…): a domain is one pointer to a table of operations, declared here
+ * or in the domain's own header (events_impl.h, store_audit.h). A domain is
+ * implemented once for both backends on the statement layer (sql.h, in
+ * sql_<domain>.c: tokens, audit, heartbeats, incidents, metrics, history),
+ * or per backend where the engines' strengths differ enough to matter
+ * (sqlite_events.c, postgres_entities.c…: the hot intake paths). Both
+ * backends implement every domain; one that cannot do what a domain asks
+ * answers CW_ERR_UNSUPPORTED from its ops (as PostgreSQL's backup does), so
+ * callers never test which backend they have. A NULL domain makes the
+ * dispatcher answer CW_ERR_UNSUPPORTED too.
  *
- * Adding a domain:
+ * Adding a domain (docs/store.md, "Adding a table"):
  *   1. declare `struct cw_store_<domain>_ops` (in store_impl.h or its own
  *      header) and its slot below;
  *   2. write the public functions (e.g. store_events.c) with STORE_OPS();
- *   3. implement the ops in sqlite_<domain>.c and postgres_<domain>.c and
- *      add one line to each vtable (sqlite.c, postgres.c).
+ *   3. implement the ops once in sql_<domain>.c and point both vtables'
+ *      slot at them (sqlite.c, postgres.c).
  */
 #ifndef CW_STORE_IMPL_H
 #define CW_STORE_IMPL_H
@@ -26,6 +29,7 @@
 
 typedef struct cw_store_vtable cw_store_vtable;
 typedef struct cw__gc cw__gc;
+typedef struct cw__hbgc cw__hbgc;
 
 struct cw_store {
     const cw_store_vtable *vt;
@@ -36,11 +40,19 @@ struct cw_store {
     /* How event documents are compressed (event_codec.h): created by
      * cw_store_open once the backend is open, freed by cw_store_close. */
     struct cw__codec *codec;
+    /* The group commit of pings (store_hb_gc.c): created by cw_store_open
+     * when the backend has heartbeats, freed by cw_store_close. */
+    cw__hbgc *hbgc;
     /* The shared "in use" lock on "<file>.lock" (store_backup.c), taken and
      * released by cw_store_open/close; backends leave these alone. */
     bool use_locked;
     int use_lock_fd;
 };
+
+/* store_hb_gc.c: the ping group commit (its committer thread starts on the
+ * first async ping; free writes what is queued and joins it). */
+cw_err cw__hbgc_new(cw_store *s, cw__hbgc **out);
+void cw__hbgc_free(cw__hbgc *g);
 
 /* ---- core: lifetime and health ---------------------------------------------- */
 typedef struct cw_store_core_ops {
@@ -85,6 +97,9 @@ typedef struct cw_store_token_ops {
                          cw_diag *d);
 } cw_store_token_ops;
 
+/* Both backends' tokens, on the statement layer (sql_tokens.c). */
+extern const cw_store_token_ops cw__sql_token_ops;
+
 /* ---- backup (store_backup.c; SQLite in sqlite_backup.c) ------------------------ */
 typedef struct cw_store_backup_ops {
     /* Arguments are checked by the caller; see cw_store_backup. */
@@ -100,6 +115,7 @@ struct cw_store_audit_ops;
 struct cw_store_incident_ops;
 struct cw_store_hb_ops;                         /* store_heartbeats.h */
 struct cw_store_metric_ops;   /* metrics_impl.h */
+struct cw__sql_ops;                             /* sql.h */
 
 struct cw_store_vtable {
     const char *backend;                        /* "sqlite", "postgres" */
@@ -114,6 +130,7 @@ struct cw_store_vtable {
     const struct cw_store_incident_ops *incidents; /* incidents (store_incidents.h) */
     const struct cw_store_metric_ops *metrics;  /* metric series (store_metrics.h) */
     const struct cw_store_history_ops *history; /* daily findings counts (store_history.h) */
+    const struct cw__sql_ops *sql;              /* the statement layer (sql.h) */
 };
 
 /*

@@ -73,8 +73,9 @@ const char cw__incident_alert_upsert_sql[] =
     " annotations = excluded.annotations, generator_url = excluded.generator_url,"
     " updated_ms = excluded.updated_ms";
 
+/* the row lock orders concurrent transitions of one incident (PostgreSQL) */
 const char cw__incident_state_sql[] =
-    "SELECT state, resolved_ms FROM incidents WHERE id = CAST(?1 AS BIGINT)";
+    "SELECT state, resolved_ms FROM incidents WHERE id = CAST(?1 AS BIGINT) FOR UPDATE";
 
 const char cw__incident_update_sql[] =
     "UPDATE incidents SET state = ?1, updated_ms = CAST(?2 AS BIGINT),"
@@ -103,6 +104,9 @@ const char cw__incident_backfill_sql[] =
     "SELECT dict_id, doc FROM events WHERE cls = 3 ORDER BY id";
 const char cw__incident_backfill_flag_sql[] =
     "SELECT value FROM cw_meta WHERE name = 'incidents_backfill'";
+/* instances starting together derive once: the flag row is locked */
+const char cw__incident_backfill_lock_sql[] =
+    "SELECT value FROM cw_meta WHERE name = 'incidents_backfill' FOR UPDATE";
 const char cw__incident_backfill_done_sql[] =
     "UPDATE cw_meta SET value = 1 WHERE name = 'incidents_backfill'";
 
@@ -194,17 +198,6 @@ cw_err cw__incident_list_sql(const cw_incident_query *q, cw_buf *sql,
     if (cw_buf_printf(sql, " ORDER BY i.start_ms DESC, i.id DESC LIMIT CAST(?%d AS BIGINT)", n))
         return cw_fail(d, CW_ERR_NOMEM, "incidents: out of memory");
     *np = n;
-    return CW_OK;
-}
-
-cw_err cw__incident_sql_pg(const char *sql, cw_buf *out)
-{
-    cw_buf_reset(out);
-    for (const char *p = sql; *p; p++) {
-        char c = *p == '?' && p[1] >= '0' && p[1] <= '9' ? '$' : *p;
-        if (cw_buf_putc(out, c))
-            return CW_ERR_NOMEM;
-    }
     return CW_OK;
 }
 
@@ -460,19 +453,6 @@ cw_err cw__alert_fill(cw_incident_alert *out, const cw__alert_cols *c, cw_diag *
     out->updated_ms = c->updated_ms;
     if (oom || !out->fingerprint || !out->labels)
         return cw_fail(d, CW_ERR_NOMEM, "incidents: out of memory");
-    return CW_OK;
-}
-
-cw_err cw__grow(void **items, size_t *cap, size_t len, size_t size, cw_diag *d)
-{
-    if (len < *cap)
-        return CW_OK;
-    size_t ncap = *cap ? *cap * 2 : 16;
-    void *p = realloc(*items, ncap * size);
-    if (!p)
-        return cw_fail(d, CW_ERR_NOMEM, "incidents: out of memory");
-    *items = p;
-    *cap = ncap;
     return CW_OK;
 }
 

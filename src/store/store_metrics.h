@@ -1,6 +1,6 @@
 /*
  * store_metrics.h — metric series and their samples (issue #16: KPIs), on
- * both backends (sqlite_metrics.c, postgres_metrics.c), plus the creation
+ * both backends (sql_metrics.c, on the statement layer), plus the creation
  * times of entities that goals need (a goal is time-bound when its deadline
  * was in the future when it was created).
  *

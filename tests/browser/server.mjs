@@ -64,18 +64,18 @@ function demoHistory() {
 //   extraYaml: {fileName: yamlText} imported after the organisation
 //   empty: no organisation and no history (a first run)
 // Returns {url, db, dir, historyLoaded, token(role), stop()}.
-export async function startServer({ publicRead = true, history = true, extraYaml = {}, empty = false } = {}) {
+export async function startServer({ publicRead = true, history = true, extraYaml = {}, serveArgs = [], empty = false } = {}) {
   if (!existsSync(conwayBin)) throw new Error(`no conway binary at ${conwayBin}; build it or set CONWAY_BIN`);
   const dir = mkdtempSync(join(tmpdir(), 'conway-browser-'));
   try {
-    return await startIn(dir, { publicRead, history: history && !empty, extraYaml, empty });
+    return await startIn(dir, { publicRead, history: history && !empty, extraYaml, serveArgs, empty });
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
     throw e;
   }
 }
 
-async function startIn(dir, { publicRead, history, extraYaml, empty }) {
+async function startIn(dir, { publicRead, history, extraYaml, serveArgs, empty }) {
   const db = join(dir, 'c.db');
   const demoOrg = join(repoRoot, 'demo', 'org');
   const source = existsSync(demoOrg) ? demoOrg : exampleBackstage;
@@ -104,6 +104,7 @@ async function startIn(dir, { publicRead, history, extraYaml, empty }) {
   const url = `http://127.0.0.1:${port}`;
   const args = ['serve', '--db', db, '--listen', `127.0.0.1:${port}`];
   if (publicRead) args.push('--public-read');
+  args.push(...serveArgs);
   const proc = spawn(conwayBin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   proc.stderr.on('data', (c) => {

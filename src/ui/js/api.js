@@ -266,4 +266,7 @@ export const api = {
     `/api/v1/raci/${enc(kind.toLowerCase())}/${enc(ns)}/${enc(name)}`, opts),
   incidents: (params, opts) => getOptional('/api/v1/incidents', withQuery('/api/v1/incidents', params), opts),
   incident: (id, opts) => getOptional('/api/v1/incidents/{id}', `/api/v1/incidents/${enc(id)}`, opts),
+  heartbeats: (params, opts) => getOptional('/api/v1/heartbeats', withQuery('/api/v1/heartbeats', params), opts),
+  heartbeat: (ns, name, params, opts) => getOptional('/api/v1/heartbeats/{namespace}/{name}',
+    withQuery(`/api/v1/heartbeats/${enc(ns)}/${enc(name)}`, params), opts),
 };

@@ -8,6 +8,7 @@ import * as architecture from './pages/architecture.js';
 import * as catalog from './pages/catalog.js';
 import * as entity from './pages/entity.js';
 import * as graph from './pages/graph.js';
+import * as heartbeats from './pages/heartbeats.js';
 import * as incidents from './pages/incidents.js';
 import * as insights from './pages/insights.js';
 import * as overview from './pages/overview.js';
@@ -29,6 +30,8 @@ const ROUTES = [
   { re: /^\/incidents\/(\d+)\/?$/, page: incidents, section: 'incidents', names: ['id'] },
   { re: /^\/strategy\/?$/, page: strategy, section: 'strategy' },
   { re: /^\/teams\/?$/, page: teams, section: 'teams' },
+  { re: /^\/heartbeats\/?$/, page: heartbeats, section: 'heartbeats' },
+  { re: /^\/heartbeats\/([^/]+)\/([^/]+)\/?$/, page: heartbeats, section: 'heartbeats', names: ['namespace', 'name'] },
 ];
 
 let controller = null;

@@ -13,6 +13,7 @@ import { tagList } from './entity.js';
 import { graphPath } from './graph.js';
 import { actionItemsTable } from './incidents.js';
 import { sortable } from '../sort.js';
+import { heartbeatPanel } from './heartbeats.js';
 
 const PAGE = 100;
 
@@ -259,6 +260,13 @@ export async function render(main, ctx) {
       team.actionItems.length ? actionItemsTable(team.actionItems, 'Open action items of this team', { withPostmortem: true })
         : notice('empty', 'This team owes no postmortem action items.')));
   }
+
+  const hbBox = h('div');
+  main.append(section('Heartbeats', 'heartbeats',
+    h('p', { class: 'muted' }, 'Backups, restore tests and jobs this team owns, and what each protects. ',
+      h('a', { href: `/heartbeats?owner=${encodeURIComponent(ref)}`, 'data-nav': '' }, 'Status page of these heartbeats')),
+    hbBox));
+  heartbeatPanel(hbBox, { owner: ref }, { signal, omit: 'Owner', empty: 'This team owns no heartbeats.' });
 
   const doraBox = h('div');
   main.append(section('Delivery performance (DORA)', 'delivery',
