@@ -953,7 +953,7 @@ static void bench_insights(const char *dir, size_t target)
         die(path, "raw open");
     sqlite3_exec(raw, "PRAGMA mmap_size=1073741824", NULL, NULL, NULL);
     sqlite3_exec(raw, "PRAGMA cache_size=-8192", NULL, NULL, NULL);
-    cw_scope org = {CW_SCOPE_ORG, ""};
+    cw_scope org = {CW_SCOPE_ORG, "", false};
     int64_t to = raw_count(path, "SELECT max(time_ms) FROM events") + 1;
     double best_load = 1e9, best_dora = 1e9, best_json = 1e9, best_cload = 1e9, best_coup = 1e9,
            best_und = 1e9, best_scan = 1e9, best_team = 1e9;
@@ -1004,7 +1004,7 @@ static void bench_insights(const char *dir, size_t target)
         cw_coupling_free(&cr);
         cw_delivery_data_free(&dd);
 
-        cw_scope team = {CW_SCOPE_GROUP, "group:default/team-03"};
+        cw_scope team = {CW_SCOPE_GROUP, "group:default/team-03", false};
         q.scope = &team;
         q.what = CW_DELIVERY_ALL;
         double g0 = now_s();

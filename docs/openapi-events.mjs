@@ -38,7 +38,8 @@ const pageParams = [
   q('limit', 'Page size; a page also ends once its body passes 4 MiB (follow nextCursor until null).', { type: 'integer', minimum: 1, maximum: 1000, default: 100 }),
   q('cursor', 'nextCursor of the previous page.'),
 ];
-const scopeParam = q('scope', "'org' (default) or an entity ref: a Component (bare names mean component:default/NAME), a System (its parts) or a Group (the Components it owns).");
+const scopeParam = q('scope', "'org' (default) or an entity ref: a Component (bare names mean component:default/NAME), a System (its parts) or a Group (the Components it and its descendant groups own; see descendants).");
+const descendantsParam = q('descendants', 'false: a Group scope covers only the Components the group owns itself.', { type: 'boolean', default: true });
 const windowParams = [
   q('from', 'Start of the window (RFC 3339, inclusive). Default: 30 days before to.', dateTime),
   q('to', 'End of the window (RFC 3339, exclusive). Default: now.', dateTime),
@@ -87,7 +88,7 @@ export const paths = {
     get: {
       operationId: 'getDora', tags: ['insights'], security: readSec,
       summary: 'DORA metrics (deployment frequency, lead time, change failure rate, time to restore) of a scope over a window; rules in docs/dora.md.',
-      parameters: [scopeParam, ...windowParams, q('failureWindowHours', 'How long after a deployment an incident that names no deployed artifact fails it.', { type: 'integer', minimum: 0, maximum: 8760, default: 24 })],
+      parameters: [scopeParam, descendantsParam, ...windowParams, q('failureWindowHours', 'How long after a deployment an incident that names no deployed artifact fails it.', { type: 'integer', minimum: 0, maximum: 8760, default: 24 })],
       responses: {
         200: json('Metrics', { type: 'object', properties: {
           scope: { type: 'string' }, from: dateTime, to: dateTime, deployments: { type: 'integer' },
@@ -105,7 +106,7 @@ export const paths = {
     get: {
       operationId: 'getUndeployed', tags: ['insights'], security: readSec,
       summary: 'Per Component, the merged changes that no production deployment has shipped yet, oldest first.',
-      parameters: [scopeParam, q('now', 'The instant ages are computed at (RFC 3339). Default: now.', dateTime), q('limit', 'Changes listed per Component.', { type: 'integer', minimum: 1, maximum: 1000, default: 50 })],
+      parameters: [scopeParam, descendantsParam, q('now', 'The instant ages are computed at (RFC 3339). Default: now.', dateTime), q('limit', 'Changes listed per Component.', { type: 'integer', minimum: 1, maximum: 1000, default: 50 })],
       responses: {
         200: json('Undeployed work', { type: 'object', properties: { now: dateTime, components: { type: 'array', items: { type: 'object', properties: {
           component: { type: 'string' }, count: { type: 'integer' }, oldestMergedAt: dateTime, ageSeconds: { type: 'integer' },
@@ -119,7 +120,7 @@ export const paths = {
       operationId: 'getCoupling', tags: ['insights'], security: readSec,
       summary: 'Components deployed to production together (shared chainId or within windowMinutes): one page of pairs, flagged first, then by confidence; the totals and the release trains of the whole window.',
       parameters: [
-        scopeParam, ...windowParams,
+        scopeParam, descendantsParam, ...windowParams,
         q('windowMinutes', 'Deployments at most this far apart are together.', { type: 'integer', minimum: 0, maximum: 10080, default: 15 }),
         q('minTogether', 'Flag a pair together at least this often…', { type: 'integer', minimum: 1, default: 5 }),
         q('minConfidence', '…and with together / min(deployments) at least this.', { type: 'number', minimum: 0, maximum: 1, default: 0.8 }),

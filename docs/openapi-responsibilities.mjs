@@ -36,6 +36,17 @@ const actionItem = {
   properties: { postmortem: str, id: str, title: str, owner: str, due: str, status: { enum: ['open', 'in-progress'] }, overdue: { type: 'boolean' }, daysOverdue: { type: 'integer' }, activity: str, issueUrl: str },
 };
 
+const comparisonRow = {
+  type: 'object', required: ['entityRef', 'dora', 'groups', 'findings', 'findingErrors'],
+  properties: {
+    entityRef: str, title: str, type: { type: 'string', description: 'spec.type of the Group.' },
+    dora: { type: 'object', description: 'deployments, deploymentFrequencyPerDay, leadTimeSeconds, changeFailureRate, failedDeployments, timeToRestoreSeconds, openIncidents and level of GET /api/v1/insights/dora with the group as scope.' },
+    groups: { type: 'integer', description: 'The group and its descendant groups.' },
+    findings: { type: 'integer', description: 'Ownership, incident and postmortem findings about the group or its descendants.' },
+    findingErrors: { type: 'integer', description: 'Of which severity error.' },
+  },
+};
+
 const person = nullable({ type: 'object', required: ['ref', 'exists', 'member'], properties: { ref: str, exists: { type: 'boolean' }, member: { type: 'boolean' }, displayName: str } });
 
 const team = {
@@ -94,6 +105,22 @@ export const paths = {
       responses: { 200: json('The team', team), ...errors(400, 401, 403, 404) },
     },
   },
+  '/api/v1/teams/{namespace}/{name}/comparison': {
+    parameters: [p('namespace', 'Namespace of the Group.'), p('name', 'Name of the Group.')],
+    get: {
+      operationId: 'compareTeams', tags: ['responsibilities'], security: readSec,
+      summary: 'The child groups of a Group side by side: each rated on itself and its descendants (DORA headline figures over the window, ownership findings), and the group\'s own roll-up.',
+      parameters: [
+        q('from', 'Window start (RFC 3339). Default: 30 days before to.', { type: 'string', format: 'date-time' }),
+        q('to', 'Window end, exclusive (RFC 3339). Default: now.', { type: 'string', format: 'date-time' }),
+        q('failureWindowHours', 'As GET /api/v1/insights/dora.', { type: 'integer', minimum: 0, maximum: 8760, default: 24 }),
+      ],
+      responses: { 200: json('The comparison', { type: 'object', required: ['group', 'from', 'to', 'items', 'totalItems', 'nextCursor'], properties: {
+        group: comparisonRow, from: str, to: str, items: { type: 'array', items: comparisonRow },
+        totalItems: { type: 'integer' }, nextCursor: { type: 'null', description: 'Always null: every child group is in one page.' },
+      } }), ...errors(400, 401, 403, 404) },
+    },
+  },
   '/api/v1/raci/{kind}/{namespace}/{name}': {
     parameters: [p('kind', 'component, system or domain.'), p('namespace', 'Namespace.'), p('name', 'Name.')],
     get: {
@@ -109,7 +136,8 @@ export const paths = {
       parameters: [
         q('rule', 'Keep one rule.', { enum: RULES }),
         q('severity', 'Keep one severity.', { enum: ['error', 'warning'] }),
-        q('team', 'A group ref (bare names mean group:default/NAME): findings about the team, what it owns, and resources its components share.'),
+        q('team', 'A group ref (bare names mean group:default/NAME): findings about the team, what it owns, and resources its components share; those of its descendant groups too.'),
+        q('descendants', 'false: only the team itself, not its descendant groups.', { type: 'boolean', default: true }),
       ],
       responses: {
         200: json('Findings', { type: 'object', required: ['findings', 'summary', 'maxComponentsPerTeam', 'entities'], properties: {

@@ -54,7 +54,7 @@ export const paths = {
     post: { operationId: 'importEntities', tags: ['catalog'], security: writeSec,
       summary: 'Import entities from multi-document YAML or JSON (one entity or an array). Valid ones are stored, invalid ones reported.',
       requestBody: { required: true, content: { 'application/yaml': { schema: { type: 'string' } }, 'application/json': { schema: {} } } },
-      responses: { 200: json('All imported', ref('ImportReport')), 422: json('Some documents were rejected', ref('ImportReport')), ...errors(400, 401, 403, 409, 413) } },
+      responses: { 200: json('All imported', ref('ImportReport')), 422: json('Some documents were rejected (the others imported); when every document is rejected the answer is application/problem+json with the report\'s members (errors, imported, ...) as extension members', ref('ImportReport')), ...errors(400, 401, 403, 409, 413) } },
   },
 };
 
@@ -80,6 +80,33 @@ const backstagePaths = {
 const extra = {};
 for (const mod of ['events', 'insights', 'responsibilities', 'ops', 'hooks', 'locations', 'incidents', 'heartbeats', 'strategy', 'architecture', 'scorecards', 'initiatives']) {
   try { Object.assign(extra, (await import(`./openapi-${mod}.mjs`)).paths); } catch (e) { if (e.code !== 'ERR_MODULE_NOT_FOUND') throw e; }
+}
+
+// One pagination shape (docs/api.md): lists built whole in memory take limit
+// and cursor and answer nextCursor and totalItems beside their array.
+const PAGED = {
+  '/api/v1/heartbeats': ['items', 1000, 1000, true], '/api/v1/heartbeats/deliveries': ['items', 100, 1000, false],
+  '/api/v1/hooks': ['items', 1000, 1000, true], '/api/v1/hooks/{id}/deliveries': ['items', 50, 500, true],
+  '/api/v1/locations': ['items', 1000, 1000, true], '/api/v1/metrics': ['items', 1000, 1000, true],
+  '/api/v1/insights/ownership': ['findings', 100000, 100000, true], '/api/v1/insights/architecture': ['findings', 100000, 100000, true],
+};
+for (const [path, [key, def, max, counted]] of Object.entries(PAGED)) {
+  const get = extra[path]?.get;
+  if (!get) continue;
+  get.parameters = (get.parameters || []).filter((p) => p.name !== 'limit' && p.name !== 'cursor');
+  get.parameters.push({ name: 'limit', in: 'query', required: false, description: 'Items per page.', schema: { type: 'integer', minimum: 1, maximum: max, default: def } },
+    { name: 'cursor', in: 'query', required: false, description: 'nextCursor of the previous page, as it is.', schema: { type: 'string' } });
+  const schema = get.responses?.[200]?.content?.['application/json']?.schema;
+  if (schema?.properties) {
+    schema.properties.nextCursor = { type: ['string', 'null'], description: 'The next page, or null on the last.' };
+    if (counted) schema.properties.totalItems = { type: 'integer', description: `Every ${key === 'items' ? 'item' : key.replace(/s$/, '')} of the list, on all pages.` };
+    if (path === '/api/v1/metrics') schema.properties.items = schema.properties.names;
+  }
+}
+const evGet = extra['/api/v1/events']?.get;
+for (const p of evGet?.parameters || []) {
+  if (p.name === 'type') p.description = 'Prefix of context.type, e.g. dev.cdevents.service; short CDEvents types mean the same (service, incident.detected).';
+  if (p.name === 'service') p.description = 'Events linked to this entity (a Component, or every Component of a System or Group and its descendant groups), or a bare service id as events name it (subject.content.service.id) when no Component has that name.';
 }
 
 const doc = {

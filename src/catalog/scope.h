@@ -1,7 +1,7 @@
 /*
  * scope.h — a set of Components that insights and event listings are asked
  * about: the whole catalog, one Component, the Components that are partOf a
- * System, or those ownedBy a Group. Pure: no I/O (whether the entity exists
+ * System, or those ownedBy a Group or (by default) its descendant groups. Pure: no I/O (whether the entity exists
  * is the store's question).
  */
 #ifndef CW_CATALOG_SCOPE_H
@@ -22,6 +22,9 @@ typedef enum {
 typedef struct cw_scope {
     cw_scope_kind kind;
     char key[CW_REF_MAX];  /* lower-cased entity key; "" for org */
+    /* a Group's own Components only; false (the default) includes the
+     * Components of its descendant groups (childOf/parentOf) */
+    bool direct_only;
 } cw_scope;
 
 /* Parses "org" or an entity ref (a bare name means a Component) into a

@@ -24,6 +24,7 @@
 #include "insights/architecture.h"
 #include "insights/ownership.h"
 #include "insights/ownership_report.h"
+#include "insights/team.h"
 #include "store/store.h"
 #include "store/store_heartbeats.h"
 #include "util/timeutil.h"
@@ -280,6 +281,7 @@ static int check_ownership(int argc, char **argv)
     const char *url = cw_cli_db_url(db);
     cw_store *store = NULL;
     json_t *all = NULL, *findings = NULL, *report = NULL, *own = NULL, *pm = NULL;
+    json_t *team_keys = NULL;
     json_t **items = NULL;
     if (cw_store_open(url, NULL, &store, &d)) {
         fprintf(stderr, "conway check ownership: cannot open database %s: %s\n", cw_cli_shown_url(url).s, d.msg);
@@ -303,12 +305,17 @@ static int check_ownership(int argc, char **argv)
         add_heartbeat_findings(store, items, n, own, &d) ||
         cw_incident_findings(store, items, n, &po, &pm, NULL, &d) ||
         cw_findings_merge(own, pm, &findings, &d) ||
-        cw_ownership_filter_findings(findings, &filter, &kept, &d) ||
+        /* a team's findings cover its descendant groups, as the API's */
+        (filter.team && cw_group_descendants(items, n, filter.team, &team_keys, &d)) ||
+        (filter.team_keys = team_keys, cw_ownership_filter_findings(findings, &filter, &kept, &d)) ||
         cw_ownership_report(kept, oo.max_components_per_team, n, &report, &d)) {
         fprintf(stderr, "conway check ownership: %s\n", d.msg);
         goto out;
     }
-    if (!add_pm_fields(report, &po)) {
+    /* the API's paging members: everything is on this one page */
+    if (!add_pm_fields(report, &po) ||
+        json_object_set_new(report, "totalItems", json_integer((json_int_t)json_array_size(kept))) ||
+        json_object_set_new(report, "nextCursor", json_null())) {
         fputs("conway check ownership: out of memory\n", stderr);
         goto out;
     }
@@ -337,6 +344,7 @@ static int check_ownership(int argc, char **argv)
 out:
     json_decref(report);
     json_decref(kept);
+    json_decref(team_keys);
     json_decref(findings);
     json_decref(own);
     json_decref(pm);

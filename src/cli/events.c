@@ -16,6 +16,7 @@
 
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "cli/remote.h"
 #include "events/events.h"
 #include "store/events_async.h"
 #include "store/store.h"
@@ -28,6 +29,7 @@
 
 static const char events_help[] =
     "usage: conway events import [--db URL] [--quiet] [--max-event-bytes BYTES] FILE...\n"
+    "       conway events import --server URL [--token SECRET] FILE...\n"
     "\n"
     "Imports CDEvents (spec 0.5 and older envelopes) into the database, as\n"
     "POST /api/v1/events does. A FILE may hold NDJSON (one event per line), one\n"
@@ -44,7 +46,11 @@ static const char events_help[] =
     "  --db URL    SQLite file or postgres:// URL (env CONWAY_DB; default conway.db)\n"
     "  -q, --quiet no progress line, only rejections and the summary\n"
     "  --max-event-bytes BYTES  largest event, as compact JSON (default 262144, as\n"
-    "              the server's default); larger ones are rejected\n";
+    "              the server's default); larger ones are rejected\n"
+    "  -s, --server URL  send the events to a running server (env CONWAY_SERVER):\n"
+    "              POST /api/v1/events, NDJSON in requests of at most 4 MiB and\n"
+    "              5000 events; a refused request names its lines (exit 1)\n"
+    "  --token SECRET  an ingest, editor or admin API token (env CONWAY_TOKEN)\n";
 
 /* Chunks handed to the store and not yet committed: reading goes on while
  * the store writes, and the group commit puts what is queued in one
@@ -333,10 +339,12 @@ static void import_file(importer *im, const char *path)
 
 static int cmd_import(int argc, char **argv)
 {
-    const char *db = NULL, *quiet = NULL, *max_event = NULL;
+    const char *db = NULL, *quiet = NULL, *max_event = NULL, *server = NULL, *token = NULL;
     cw_opt opts[] = {{"db", true, &db},
                      {"quiet", false, &quiet},
                      {"max-event-bytes", true, &max_event},
+                     {"server", true, &server},
+                     {"token", true, &token},
                      {NULL, false, NULL}};
     const char *pos[4096];
     size_t npos;
@@ -364,6 +372,14 @@ static int cmd_import(int argc, char **argv)
             return 2;
         }
         max_event_bytes = (size_t)v;
+    }
+    if (server) { /* remote mode: the server stores them */
+        if (db && cw_opts_setting_source("db") == NULL) {
+            fputs("conway events import: give --server or --db, not both\n", stderr);
+            return 2;
+        }
+        cw_remote r = {.server = server, .token = token};
+        return cw_remote_events(&r, pos, npos, quiet != NULL);
     }
     importer *im = calloc(1, sizeof *im);
     if (!im) {
@@ -402,8 +418,9 @@ static int cmd_import(int argc, char **argv)
         fputc('\n', stderr);
     for (size_t i = 0; i < im->nchunk; i++)
         cw_event_free(&im->chunk[i]);
-    printf("imported %zu events (%zu new, %zu duplicates), %zu rejected, from %zu files\n",
-           im->accepted + im->duplicates, im->accepted, im->duplicates, im->rejected, im->files);
+    printf("imported %zu events (%zu new, %zu duplicates), %zu rejected, from %zu file%s\n",
+           im->accepted + im->duplicates, im->accepted, im->duplicates, im->rejected, im->files,
+           im->files == 1 ? "" : "s");
     if (im->conflicts)
         printf("%zu events were not stored: their (source, id) is stored already with another "
                "body (conflicts)\n",

@@ -26,12 +26,12 @@ static const command commands[] = {
      "--cross-team-threshold --team-spread --fan-floor --architecture-severity "
      "--snapshot-interval --config"},
     {"import", "load catalog files (YAML/JSON) into the database",
-     "--db --quiet --allow-outside --delete-orphans --config"},
+     "--db --quiet --allow-outside --delete-orphans --server --token --config"},
     {"token", "create, list and revoke API tokens",
      "create list revoke --db --role --name --team --allow-missing-team --source --output "
      "--config"},
     {"events", "import CDEvents (NDJSON/JSON) into the database",
-     "import --db --quiet --max-event-bytes --config"},
+     "import --db --quiet --max-event-bytes --server --token --config"},
     {"hook", "GitHub and GitLab webhook receivers: create, list, revoke",
      "create list revoke deliveries --db --provider --name --team --incident-label --config"},
     {"get", "read from a server: entities, entity REF, teams, findings, events",

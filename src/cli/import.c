@@ -20,6 +20,7 @@
 
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "cli/remote.h"
 #include "ingest/catalog_import.h"
 #include "ingest/locations.h"
 #include "store/store.h"
@@ -30,6 +31,7 @@
 
 static const char import_help[] =
     "usage: conway import [--db URL] [--quiet] [--allow-outside] [--delete-orphans] PATH...\n"
+    "       conway import --server URL [--token SECRET] PATH...\n"
     "\n"
     "Imports Backstage-style catalog files. PATH may be a file or a directory\n"
     "(searched recursively for *.yaml, *.yml and *.json). File targets of\n"
@@ -59,6 +61,10 @@ static const char import_help[] =
     "  --db URL          SQLite file or postgres:// URL (env CONWAY_DB; default conway.db)\n"
     "  -q, --quiet       no progress bar, only rejections and the summary\n"
     "  --allow-outside   follow Location targets and symbolic links anywhere\n"
+    "  -s, --server URL  import through a running server's API instead of a database\n"
+    "                    (env CONWAY_SERVER): each file is posted to /api/v1/import;\n"
+    "                    Location targets are the server's to follow\n"
+    "  --token SECRET    an editor or admin API token (env CONWAY_TOKEN)\n"
     "  --delete-orphans  delete orphaned entities instead of annotating them\n";
 
 /* Paths, each with the index of the tree (import_ctx.roots) it must stay in. */
@@ -330,10 +336,13 @@ static cw_err forget_gone_files(cw_store *store, const path_list *dirs, const pa
 int cw_cmd_import(int argc, char **argv)
 {
     const char *db = NULL, *quiet = NULL, *allow_outside = NULL, *delete_orphans = NULL;
+    const char *server = NULL, *token = NULL;
     cw_opt opts[] = {{"db", true, &db},
                      {"quiet", false, &quiet},
                      {"allow-outside", false, &allow_outside},
                      {"delete-orphans", false, &delete_orphans},
+                     {"server", true, &server},
+                     {"token", true, &token},
                      {NULL, false, NULL}};
     const char *pos[4096];
     size_t npos;
@@ -347,6 +356,15 @@ int cw_cmd_import(int argc, char **argv)
     if (npos == 0) {
         fputs("conway import: give at least one file or directory (try --help)\n", stderr);
         return 2;
+    }
+    if (server) { /* remote mode: each file is posted to the server */
+        if ((db && cw_opts_setting_source("db") == NULL) || delete_orphans) {
+            fprintf(stderr, "conway import: --server imports through the API: %s\n",
+                    delete_orphans ? "--delete-orphans needs --db" : "give --server or --db, not both");
+            return 2;
+        }
+        cw_remote r = {.server = server, .token = token};
+        return cw_remote_import(&r, pos, npos, quiet != NULL);
     }
     import_ctx c = {.allow_outside = allow_outside != NULL};
     path_list dirs = {0}; /* the directories given: their files that are gone orphan */
@@ -473,8 +491,8 @@ int cw_cmd_import(int argc, char **argv)
         rc = 1;
     }
     printf("imported %zu entities (%zu created, %zu updated), %zu unchanged, %zu rejected, "
-           "from %zu files%s",
-           created + updated, created, updated, unchanged, rejected, files,
+           "from %zu file%s%s",
+           created + updated, created, updated, unchanged, rejected, files, files == 1 ? "" : "s",
            missing ? " (some Location targets were missing)" : "");
     if (c.refused)
         printf(", %zu Location targets or links refused (outside the imported tree)", c.refused);

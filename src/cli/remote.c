@@ -1,4 +1,4 @@
-/* remote.c — HTTP GETs of the API with libcurl (see remote.h). */
+/* remote.c — HTTP requests of the API with libcurl (see remote.h). */
 #include "cli/remote.h"
 
 #include <stdbool.h>
@@ -43,9 +43,12 @@ static size_t on_data(char *ptr, size_t size, size_t n, void *ud)
     return cw_buf_append(b, ptr, size * n) == CW_OK ? size * n : 0;
 }
 
-int cw_remote_get(const char *cmd, const cw_remote *r, const char *path, json_t **out)
+int cw_remote_send(const char *cmd, const cw_remote *r, const char *method, const char *path,
+                   const char *content_type, const void *data, size_t len, long *status_out,
+                   json_t **out)
 {
     *out = NULL;
+    *status_out = 0;
     if (!r->server || (strncasecmp(r->server, "http://", 7) != 0 &&
                        strncasecmp(r->server, "https://", 8) != 0)) {
         fprintf(errout(r), "conway %s: --server: give the server's URL, http://HOST:PORT or "
@@ -68,6 +71,14 @@ int cw_remote_get(const char *cmd, const cw_remote *r, const char *path, json_t 
     cw_buf_append(&url, r->server, slen);
     cw_buf_puts(&url, path);
     struct curl_slist *headers = curl_slist_append(NULL, "Accept: application/json");
+    cw_buf ctype;
+    cw_buf_init(&ctype, 512);
+    if (content_type) {
+        cw_buf_printf(&ctype, "Content-Type: %s", content_type);
+        struct curl_slist *h = headers && !cw_buf_error(&ctype) ? curl_slist_append(headers, ctype.data) : NULL;
+        if (h)
+            headers = h;
+    }
     if (r->token && *r->token) {
         cw_buf_printf(&auth, "Authorization: Bearer %s", r->token);
         struct curl_slist *h = headers ? curl_slist_append(headers, auth.data) : NULL;
@@ -93,6 +104,11 @@ int cw_remote_get(const char *cmd, const cw_remote *r, const char *path, json_t 
     curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
     /* a token is never sent to whatever a redirect names */
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    if (data) {
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, data);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    }
     CURLcode cc = curl_easy_perform(c);
     if (cc != CURLE_OK) {
         fprintf(errout(r), "conway %s: %.*s: %s\n", cmd, (int)slen, r->server,
@@ -101,8 +117,16 @@ int cw_remote_get(const char *cmd, const cw_remote *r, const char *path, json_t 
     }
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    *status_out = status;
     json_error_t je;
     json_t *doc = body.len ? json_loadb(body.data, body.len, 0, &je) : NULL;
+    /* a write's report may come with 422: some documents rejected (a
+     * report), or all (a problem with the report's members) */
+    if (data && status == 422 && json_is_array(json_object_get(doc, "errors"))) {
+        *out = doc;
+        rc = 0;
+        goto out;
+    }
     if (status < 200 || status > 299) {
         const char *detail = json_string_value(json_object_get(doc, "detail"));
         const char *title = json_string_value(json_object_get(doc, "title"));
@@ -123,6 +147,7 @@ int cw_remote_get(const char *cmd, const cw_remote *r, const char *path, json_t 
 out:
     curl_easy_cleanup(c);
     curl_slist_free_all(headers);
+    cw_buf_free(&ctype);
     /* the header held the secret */
     if (auth.data)
         memset(auth.data, 0, auth.len);
@@ -130,4 +155,10 @@ out:
     cw_buf_free(&url);
     cw_buf_free(&body);
     return rc;
+}
+
+int cw_remote_get(const char *cmd, const cw_remote *r, const char *path, json_t **out)
+{
+    long status;
+    return cw_remote_send(cmd, r, "GET", path, NULL, NULL, 0, &status, out);
 }

@@ -197,7 +197,8 @@ static void get_architecture(cw_app *app, cw_req *req, cw_resp *resp)
         .severity = cw_req_query(req, "severity"),
         .team = cw_req_query(req, "team"),
     };
-    if (!filter_ok(resp, &f))
+    cw_api_page pg;
+    if (!filter_ok(resp, &f) || !cw_api_page_params(req, resp, REPORT_PAGE_MAX, REPORT_PAGE_MAX, &pg))
         return;
     computed c;
     if (!compute(app, resp, &c))
@@ -210,7 +211,7 @@ static void get_architecture(cw_app *app, cw_req *req, cw_resp *resp)
     if (err)
         cw_resp_error(resp, err, &d);
     else
-        cw_resp_json(resp, 200, body);
+        cw_api_page_reply(resp, body, "findings", &pg); /* the summary counts them all */
     json_decref(kept);
     compute_free(&c);
 }
@@ -494,7 +495,8 @@ static void get_history(cw_app *app, cw_req *req, cw_resp *resp)
     cw_resp_json(resp, 200, body);
 }
 
-static const char *const architecture_params[] = {"rule", "severity", "team", NULL};
+static const char *const architecture_params[] = {"rule", "severity", "team", "limit", "cursor",
+                                                  NULL};
 static const char *const graph_params[] = {"scope", "depth", "format", NULL};
 static const char *const history_params[] = {"rule", "scope", "from", "to", NULL};
 

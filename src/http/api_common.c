@@ -11,6 +11,7 @@
 #include "catalog/catalog.h"
 #include "insights/raci.h"
 #include "store/store_audit.h"
+#include "util/crypto.h"
 #include "util/log.h"
 #include "util/strmap.h"
 
@@ -709,4 +710,80 @@ void cw_api_audit_detail(cw_app *app, const cw_req *req, const char *action,
                          const json_t *refs, const json_t *detail)
 {
     audit(app, req, action, refs, detail);
+}
+
+/* ---- pagination of lists built in memory ------------------------------------------- */
+
+#define PAGE_CURSOR_PREFIX "o1:"
+
+bool cw_api_page_params(const cw_req *req, cw_resp *resp, uint64_t def, uint64_t max,
+                        cw_api_page *pg)
+{
+    uint64_t limit;
+    pg->offset = 0;
+    if (!cw_req_query_uint(req, resp, "limit", def, 1, max, &limit))
+        return false;
+    pg->limit = (size_t)limit;
+    const char *c = cw_req_query(req, "cursor");
+    if (!c || !*c)
+        return true;
+    size_t len = 0;
+    unsigned char *raw = strlen(c) <= 64 ? cw_base64url_decode(c, &len) : NULL;
+    bool ok = raw && len > 3 && len < 24 && !memcmp(raw, PAGE_CURSOR_PREFIX, 3);
+    uint64_t off = 0;
+    for (size_t i = 3; ok && i < len; i++) {
+        ok = raw[i] >= '0' && raw[i] <= '9' && off < (UINT64_MAX - 9) / 10;
+        off = off * 10 + (uint64_t)(raw[i] - '0');
+    }
+    free(raw);
+    if (!ok || off > SIZE_MAX) {
+        cw_resp_problem(resp, 400, "query parameter 'cursor': not a cursor this list returned "
+                                   "(pass nextCursor of the previous page as it is)");
+        return false;
+    }
+    pg->offset = (size_t)off;
+    return true;
+}
+
+cw_err cw_api_page_body(json_t *body, const char *key, const cw_api_page *pg)
+{
+    json_t *all = json_object_get(body, key);
+    if (!json_is_array(all))
+        return CW_ERR_NOMEM;
+    size_t total = json_array_size(all);
+    json_t *page = json_array();
+    if (!page)
+        return CW_ERR_NOMEM;
+    for (size_t i = pg->offset; i < total && i - pg->offset < pg->limit; i++)
+        if (json_array_append(page, json_array_get(all, i))) {
+            json_decref(page);
+            return CW_ERR_NOMEM;
+        }
+    json_t *next = json_null();
+    if (pg->offset < total && total - pg->offset > pg->limit) {
+        char tmp[32];
+        int nn = snprintf(tmp, sizeof tmp, PAGE_CURSOR_PREFIX "%zu", pg->offset + pg->limit);
+        char *enc = cw_base64url_encode(tmp, (size_t)nn);
+        next = enc ? json_string(enc) : NULL;
+        free(enc);
+    }
+    if (!next) {
+        json_decref(page);
+        return CW_ERR_NOMEM;
+    }
+    if (json_object_set_new(body, "nextCursor", next) ||
+        json_object_set_new(body, key, page) ||
+        json_object_set_new(body, "totalItems", json_integer((json_int_t)total)))
+        return CW_ERR_NOMEM;
+    return CW_OK;
+}
+
+void cw_api_page_reply(cw_resp *resp, json_t *body, const char *key, const cw_api_page *pg)
+{
+    if (!body || cw_api_page_body(body, key, pg)) {
+        json_decref(body);
+        cw_resp_problem(resp, 500, "out of memory listing");
+        return;
+    }
+    cw_resp_json(resp, 200, body);
 }

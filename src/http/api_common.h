@@ -120,4 +120,31 @@ void cw_api_audit_rec_free(cw_api_audit_rec *r);
 bool cw_api_catalog(cw_app *app, cw_resp *resp, json_t **arr, json_t ***items, size_t *n,
                     json_t **ownership_findings);
 
+/*
+ * The one pagination shape of the lists (docs/api.md): limit and cursor in,
+ * "items", "totalItems" and "nextCursor" (null on the last page) out. For
+ * lists built whole in memory the cursor is an opaque offset.
+ */
+typedef struct {
+    size_t offset, limit;
+} cw_api_page;
+
+/* Reports (findings, undeployed components) answer everything unless a
+ * smaller limit is asked for. */
+#define REPORT_PAGE_MAX 100000
+
+/* limit (1..max, default def) and cursor (one this list returned); false
+ * after queueing a 400 naming the parameter. */
+bool cw_api_page_params(const cw_req *req, cw_resp *resp, uint64_t def, uint64_t max,
+                        cw_api_page *pg);
+
+/* Keeps the page of body's array under key ("items" for lists; a report's
+ * own name, e.g. "findings") and sets "totalItems" and "nextCursor".
+ * CW_ERR_NOMEM on failure. */
+cw_err cw_api_page_body(json_t *body, const char *key, const cw_api_page *pg);
+
+/* Pages body (cw_api_page_body) and answers 200 with it; body NULL or out
+ * of memory answers 500. Takes body. */
+void cw_api_page_reply(cw_resp *resp, json_t *body, const char *key, const cw_api_page *pg);
+
 #endif

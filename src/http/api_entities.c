@@ -266,7 +266,8 @@ static void put_entity(cw_app *app, cw_req *req, cw_resp *resp)
     cw_put_result res;
     err = cw_store_entity_put(app->store, entity, if_match, &res, &d);
     if (err == CW_ERR_PRECONDITION) {
-        cw_resp_problem(resp, 412, "If-Match: %s", d.msg[0] ? d.msg : "the entity has changed");
+        cw_resp_problem(resp, 412, "%s%s", strncmp(d.msg, "If-Match: ", 10) ? "If-Match: " : "",
+                        d.msg[0] ? d.msg : "the entity has changed");
         goto out;
     }
     if (err) {
@@ -321,7 +322,8 @@ static void delete_entity(cw_app *app, cw_req *req, cw_resp *resp)
     err = cw_store_entity_delete(app->store, req->params[0], req->params[1], req->params[2],
                                  if_match, &d);
     if (err == CW_ERR_PRECONDITION) {
-        cw_resp_problem(resp, 412, "If-Match: %s", d.msg[0] ? d.msg : "the entity has changed");
+        cw_resp_problem(resp, 412, "%s%s", strncmp(d.msg, "If-Match: ", 10) ? "If-Match: " : "",
+                        d.msg[0] ? d.msg : "the entity has changed");
         goto out;
     }
     if (err) {
@@ -406,7 +408,18 @@ static void post_import(cw_app *app, cw_req *req, cw_resp *resp)
                              (json_int_t)rep.created, "updated", (json_int_t)rep.updated,
                              "unchanged", (json_int_t)rep.unchanged, "errors", rep.errors,
                              "locationsRegistered", (json_int_t)registered);
-    cw_resp_json(resp, nerr ? 422 : 200, body);
+    if (nerr && rep.created + rep.updated + rep.unchanged == 0 && body)
+        /* rejected whole: a problem, the report as its extension members */
+        cw_resp_problem_ext(
+            resp, 422, body,
+            "no document was imported: %zu document%s rejected (all in errors); document %d: %s",
+            nerr, nerr == 1 ? " was" : "s were",
+            (int)json_integer_value(json_object_get(json_array_get(rep.errors, 0), "document")),
+            json_string_value(json_object_get(json_array_get(rep.errors, 0), "detail"))
+                ? json_string_value(json_object_get(json_array_get(rep.errors, 0), "detail"))
+                : "invalid");
+    else
+        cw_resp_json(resp, nerr ? 422 : 200, body);
 out:
     cw_import_report_free(&rep);
 }

@@ -77,6 +77,16 @@ bool cw_api_scope_param(const cw_req *req, cw_resp *resp, const char *key, cw_sc
         cw_resp_problem(resp, 400, "query parameter '%s': %s", key, detail);
         return false;
     }
+    /* a Group's scope covers its descendant groups unless descendants=false */
+    const char *desc = cw_req_query(req, "descendants");
+    if (desc) {
+        if (strcmp(desc, "true") && strcmp(desc, "false")) {
+            cw_resp_problem(resp, 400, "query parameter 'descendants': '%.40s' is not true or false",
+                            desc);
+            return false;
+        }
+        out->direct_only = !strcmp(desc, "false");
+    }
     return true;
 }
 
@@ -370,6 +380,26 @@ static cw_err render_page(cw_app *app, cw_event_query *q, size_t limit, cw_buf *
     return err;
 }
 
+/* type= in short: "incident.detected" or "service" mean the CDEvents types
+ * "dev.cdevents.incident.detected..." and "dev.cdevents.service..."; other
+ * text is a prefix of context.type as given. */
+static const char *long_type(const char *type, char *buf, size_t cap)
+{
+    static const char *const subjects[] = {
+        "artifact", "branch",   "build",       "change",   "environment", "incident",
+        "pipelinerun", "repository", "service", "taskrun", "testcaserun", "testcase",
+        "testoutput", "testsuiterun", "ticket"};
+    if (!type)
+        return NULL;
+    size_t seg = strcspn(type, ".");
+    for (size_t i = 0; i < sizeof subjects / sizeof *subjects; i++)
+        if (strlen(subjects[i]) == seg && !strncmp(type, subjects[i], seg)) {
+            snprintf(buf, cap, "dev.cdevents.%s", type);
+            return buf;
+        }
+    return type;
+}
+
 static void list_events(cw_app *app, cw_req *req, cw_resp *resp)
 {
     cw_event_query q = {.from_ms = INT64_MIN, .to_ms = INT64_MAX};
@@ -396,12 +426,35 @@ static void list_events(cw_app *app, cw_req *req, cw_resp *resp)
             return;
         q.scope = &sc;
     }
+    char type_buf[PARAM_MAX + 16];
+    q.type_prefix = long_type(q.type_prefix, type_buf, sizeof type_buf);
     cw_diag d = {{0}};
     cw_buf out;
     cw_buf_init(&out, 0);
     cw_err err = cw_buf_putc(&out, '{');
+    size_t limit = q.limit - 1;
     if (!err)
-        err = render_page(app, &q, q.limit - 1, &out, &d);
+        err = render_page(app, &q, limit, &out, &d);
+    /* a bare name that is no Component: the service id events name */
+    if (err == CW_ERR_NOT_FOUND && service && !strpbrk(service, ":/")) {
+        bool first_page = !q.after; /* untouched by the failed try */
+        cw_buf_reset(&out);
+        q.scope = NULL;
+        q.service_id = service;
+        memset(&d, 0, sizeof d);
+        err = cw_buf_putc(&out, '{');
+        if (!err)
+            err = render_page(app, &q, limit, &out, &d);
+        /* a typo is told, not answered with an empty list */
+        if (!err && first_page && strstr(cw_buf_cstr(&out), "\"items\":[]")) {
+            cw_resp_problem(resp, 404,
+                            "query parameter 'service': component:default/%s does not exist and "
+                            "no event selected here names the service id '%s'",
+                            service, service);
+            cw_buf_free(&out);
+            return;
+        }
+    }
     if (!err)
         err = cw_buf_putc(&out, '}');
     if (err)
@@ -449,7 +502,7 @@ out:
 }
 
 static const char *const list_params[] = {"type", "service", "environment", "from", "to",
-                                          "limit", "cursor", NULL};
+                                          "limit", "cursor", "descendants", NULL};
 static const char *const page_params[] = {"limit", "cursor", NULL};
 static const char *const no_params[] = {NULL};
 

@@ -543,6 +543,9 @@ static bool ref_param(cw_req *req, cw_resp *resp, const char *name, const char *
 
 static void list_heartbeats(cw_app *app, cw_req *req, cw_resp *resp)
 {
+    cw_api_page pg;
+    if (!cw_api_page_params(req, resp, 1000, 1000, &pg))
+        return;
     char ok[CW_REF_MAX], tk[CW_REF_MAX];
     const char *owner_key, *target_key;
     const char *status = cw_req_query(req, "status");
@@ -587,11 +590,7 @@ static void list_heartbeats(cw_app *app, cw_req *req, cw_resp *resp)
     free(rows);
     json_t *body = items && counts ? json_pack("{s:o, s:o}", "items", items, "counts", counts)
                                    : NULL;
-    if (!body) {
-        cw_resp_problem(resp, 500, "out of memory listing heartbeats");
-        return;
-    }
-    cw_resp_json(resp, 200, body);
+    cw_api_page_reply(resp, body, "items", &pg);
 }
 
 static void get_heartbeat(cw_app *app, cw_req *req, cw_resp *resp)
@@ -790,9 +789,11 @@ static void list_deliveries(cw_app *app, cw_req *req, cw_resp *resp)
                                    "dead");
         return;
     }
-    uint64_t limit;
-    if (!cw_req_query_uint(req, resp, "limit", 100, 1, 1000, &limit))
+    cw_api_page pg;
+    if (!cw_api_page_params(req, resp, 100, 1000, &pg))
         return;
+    /* the rows up to the end of the page; the page is cut from them */
+    uint64_t limit = (uint64_t)pg.offset + pg.limit + 1;
     cw_hb_delivery *dl = NULL;
     size_t n = 0;
     cw_diag d = {{0}};
@@ -823,16 +824,19 @@ static void list_deliveries(cw_app *app, cw_req *req, cw_resp *resp)
     }
     cw_hb_deliveries_free(dl, n);
     json_t *body = items ? json_pack("{s:o}", "items", items) : NULL;
-    if (!body) {
+    /* rows beyond the page only tell that there is a next one: no total */
+    if (!body || cw_api_page_body(body, "items", &pg)) {
+        json_decref(body);
         cw_resp_problem(resp, 500, "out of memory listing deliveries");
         return;
     }
+    json_object_del(body, "totalItems");
     cw_resp_json(resp, 200, body);
 }
 
-static const char *const list_params[] = {"owner", "target", "status", NULL};
+static const char *const list_params[] = {"owner", "target", "status", "limit", "cursor", NULL};
 static const char *const get_params[] = {"pings", NULL};
-static const char *const delivery_params[] = {"state", "limit", NULL};
+static const char *const delivery_params[] = {"state", "limit", "cursor", NULL};
 
 const cw_route cw_routes_heartbeats[] = {
     /* healthchecks ignores query parameters it does not know: so does conway */

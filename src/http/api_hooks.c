@@ -381,7 +381,9 @@ static void create_hook(cw_app *app, cw_req *req, cw_resp *resp)
 
 static void list_hooks(cw_app *app, cw_req *req, cw_resp *resp)
 {
-    (void)req;
+    cw_api_page pg;
+    if (!cw_api_page_params(req, resp, 1000, 1000, &pg))
+        return;
     cw_hook *all = NULL;
     size_t n = 0;
     cw_diag d = {{0}};
@@ -394,7 +396,7 @@ static void list_hooks(cw_app *app, cw_req *req, cw_resp *resp)
     for (size_t i = 0; items && i < n; i++)
         json_array_append_new(items, hook_json(&all[i]));
     free(all);
-    cw_resp_json(resp, 200, json_pack("{s:o}", "items", items));
+    cw_api_page_reply(resp, json_pack("{s:o}", "items", items), "items", &pg);
 }
 
 static void revoke_hook(cw_app *app, cw_req *req, cw_resp *resp)
@@ -413,9 +415,11 @@ static void revoke_hook(cw_app *app, cw_req *req, cw_resp *resp)
 
 static void list_deliveries(cw_app *app, cw_req *req, cw_resp *resp)
 {
-    uint64_t limit;
-    if (!cw_req_query_uint(req, resp, "limit", DELIVERIES_DEFAULT, 1, DELIVERIES_MAX, &limit))
+    cw_api_page pg;
+    if (!cw_api_page_params(req, resp, DELIVERIES_DEFAULT, DELIVERIES_MAX, &pg))
         return;
+    /* the store keeps the latest DELIVERIES_MAX; pages are cut from them */
+    uint64_t limit = DELIVERIES_MAX;
     cw_hook *all = NULL;
     size_t n = 0;
     bool found = false;
@@ -441,16 +445,16 @@ static void list_deliveries(cw_app *app, cw_req *req, cw_resp *resp)
         json_object_set_new(row, "receivedAt", json_string(t));
         json_object_del(row, "receivedMs");
     }
-    cw_resp_json(resp, 200, json_pack("{s:o}", "items", items));
+    cw_api_page_reply(resp, json_pack("{s:o}", "items", items), "items", &pg);
 }
 
 static const char *const no_params[] = {NULL};
-static const char *const limit_params[] = {"limit", NULL};
+static const char *const limit_params[] = {"limit", "cursor", NULL};
 
 const cw_route cw_routes_hooks[] = {
     {"POST", "/api/v1/hooks/github/{id}", receive_github, CW_AUTH_PUBLIC, NULL},
     {"POST", "/api/v1/hooks/gitlab/{id}", receive_gitlab, CW_AUTH_PUBLIC, NULL},
-    {"GET", "/api/v1/hooks", list_hooks, CW_AUTH_ADMIN, no_params},
+    {"GET", "/api/v1/hooks", list_hooks, CW_AUTH_ADMIN, limit_params},
     {"POST", "/api/v1/hooks", create_hook, CW_AUTH_ADMIN, no_params},
     {"DELETE", "/api/v1/hooks/{id}", revoke_hook, CW_AUTH_ADMIN, no_params},
     {"GET", "/api/v1/hooks/{id}/deliveries", list_deliveries, CW_AUTH_ADMIN, limit_params},

@@ -936,8 +936,9 @@ cw_err cw_incident_findings(cw_store *s, json_t *const *entities, size_t n,
 
 /* ---- routes -------------------------------------------------------------------------- */
 
-static const char *const list_params[] = {"scope", "ref",   "state",  "severity", "from",
-                                          "to",    "limit", "cursor", NULL};
+static const char *const list_params[] = {"scope", "ref",   "state",  "severity",
+                                          "from",  "to",    "limit",  "cursor",
+                                          "descendants", NULL};
 static const char *const get_params[] = {"failureWindowHours", NULL};
 static const char *const no_params[] = {NULL};
 

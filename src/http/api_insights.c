@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "events/events.h"
 #include "http/api_events.h"
@@ -101,33 +102,78 @@ static void answer(cw_resp *resp, cw_err err, json_t *body)
     cw_resp_json(resp, 200, body);
 }
 
-static void get_dora(cw_app *app, cw_req *req, cw_resp *resp)
+bool cw_api_dora_params(cw_app *app, const cw_req *req, cw_resp *resp, cw_dora_params *p)
 {
-    cw_scope sc;
-    cw_dora_params p = {0};
     uint64_t fwh;
-    if (!cw_api_scope_param(req, resp, "scope", &sc) ||
-        !window_params(req, resp, &p.from_ms, &p.to_ms) ||
+    memset(p, 0, sizeof *p);
+    if (!window_params(req, resp, &p->from_ms, &p->to_ms) ||
         !cw_req_query_uint(req, resp, "failureWindowHours", CW_DORA_DEFAULT_FAILURE_WINDOW_HOURS,
                            0, MAX_FAILURE_WINDOW_HOURS, &fwh) ||
         !production_pattern_ok(app, resp))
-        return;
-    p.failure_window_hours = (int)fwh;
+        return false;
+    p->failure_window_hours = (int)fwh;
+    return true;
+}
+
+bool cw_api_dora_json(cw_app *app, cw_resp *resp, const cw_scope *sc, const cw_dora_params *p,
+                      json_t **out)
+{
+    *out = NULL;
     cw_delivery_data dd;
-    if (!load(app, resp, &sc, CW_DELIVERY_ALL, p.from_ms, p.to_ms, &dd))
-        return;
+    if (!load(app, resp, sc, CW_DELIVERY_ALL, p->from_ms, p->to_ms, &dd))
+        return false;
     cw_dora_result r;
     cw_diag d = {{0}};
-    cw_err err = cw_dora_compute(&dd.in, &p, &r, &d);
+    cw_err err = cw_dora_compute(&dd.in, p, &r, &d);
     cw_delivery_data_free(&dd);
     if (err) {
         cw_resp_error(resp, err, &d);
-        return;
+        return false;
     }
-    json_t *body = NULL;
-    err = cw_dora_to_json(&r, scope_text(&sc), &body);
+    err = cw_dora_to_json(&r, scope_text(sc), out);
     cw_dora_result_free(&r);
-    answer(resp, err, body);
+    if (err) {
+        cw_resp_problem(resp, 500, "out of memory while building the answer");
+        return false;
+    }
+    return true;
+}
+
+static void get_dora(cw_app *app, cw_req *req, cw_resp *resp)
+{
+    cw_scope sc;
+    cw_dora_params p;
+    json_t *body = NULL;
+    if (!cw_api_scope_param(req, resp, "scope", &sc) || !cw_api_dora_params(app, req, resp, &p) ||
+        !cw_api_dora_json(app, resp, &sc, &p, &body))
+        return;
+    cw_resp_json(resp, 200, body);
+}
+
+/* Each listed component's owner (its first ownedBy target, or null): the
+ * team column of the UI. dd's components are in key order: their refs
+ * compared without case. */
+static cw_err add_owners(json_t *body, const cw_delivery_data *dd)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(body, "components"), i, c) {
+        const char *ref = json_string_value(json_object_get(c, "component"));
+        size_t lo = 0, hi = dd->ncomponents;
+        while (ref && lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (strcasecmp(dd->component_refs[mid], ref) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        const char *owner = ref && lo < dd->ncomponents && !strcasecmp(dd->component_refs[lo], ref)
+                                ? dd->owner_refs[lo]
+                                : NULL;
+        if (json_object_set_new(c, "owner", owner ? json_string(owner) : json_null()))
+            return CW_ERR_NOMEM;
+    }
+    return CW_OK;
 }
 
 static void get_undeployed(cw_app *app, cw_req *req, cw_resp *resp)
@@ -152,6 +198,8 @@ static void get_undeployed(cw_app *app, cw_req *req, cw_resp *resp)
     if (!err) {
         err = cw_undeployed_to_json(&r, (const char *const *)dd.component_refs, now, &body);
         cw_undeployed_free(&r);
+        if (!err)
+            err = add_owners(body, &dd);
         answer(resp, err, body);
     } else {
         cw_resp_error(resp, err, &d);
@@ -333,6 +381,10 @@ static void get_coupling(cw_app *app, cw_req *req, cw_resp *resp)
         err = CW_ERR_NOMEM;
     if (!err && json_object_set_new(body, "nextCursor", next ? json_string(next) : json_null()))
         err = CW_ERR_NOMEM;
+    /* the lists' member for the count (docs/api.md); totalPairs stays */
+    if (!err && json_is_integer(json_object_get(body, "totalPairs")) &&
+        json_object_set(body, "totalItems", json_object_get(body, "totalPairs")))
+        err = CW_ERR_NOMEM;
     if (err) {
         json_decref(body);
         body = NULL;
@@ -343,11 +395,13 @@ static void get_coupling(cw_app *app, cw_req *req, cw_resp *resp)
     cw_delivery_data_free(&dd);
 }
 
-static const char *const dora_params[] = {"scope", "from", "to", "failureWindowHours", NULL};
-static const char *const undeployed_params[] = {"scope", "now", "limit", NULL};
-static const char *const coupling_params[] = {"scope",         "from",  "to",
-                                              "windowMinutes", "minTogether",
-                                              "minConfidence", "limit", "cursor", NULL};
+static const char *const dora_params[] = {"scope", "from", "to", "failureWindowHours",
+                                          "descendants", NULL};
+static const char *const undeployed_params[] = {"scope", "now", "limit", "descendants", NULL};
+static const char *const coupling_params[] = {"scope",         "from",        "to",
+                                              "windowMinutes", "minTogether", "minConfidence",
+                                              "limit",         "cursor",      "descendants",
+                                              NULL};
 
 const cw_route cw_routes_insights[] = {
     {"GET", "/api/v1/insights/dora", get_dora, CW_AUTH_READ, dora_params},

@@ -291,7 +291,9 @@ out:
 
 static void list_state(cw_app *app, cw_req *req, cw_resp *resp)
 {
-    (void)req;
+    cw_api_page pg;
+    if (!cw_api_page_params(req, resp, 1000, 1000, &pg))
+        return;
     cw_location *all = NULL;
     size_t n = 0;
     cw_diag d = {{0}};
@@ -317,11 +319,12 @@ static void list_state(cw_app *app, cw_req *req, cw_resp *resp)
                              url && l->next_ms ? nx : NULL));
     }
     cw_locations_free(all, n);
-    cw_resp_json(resp, 200, json_pack("{s:o}", "items", items));
+    cw_api_page_reply(resp, json_pack("{s:o}", "items", items), "items", &pg);
 }
 
 static const char *const no_params[] = {NULL};
 static const char *const add_params[] = {"dryRun", NULL};
+static const char *const page_params[] = {"limit", "cursor", NULL};
 
 const cw_route cw_routes_locations[] = {
     {"POST", "/api/catalog/locations", add_location, CW_AUTH_WRITE, add_params},
@@ -331,6 +334,6 @@ const cw_route cw_routes_locations[] = {
      CW_AUTH_READ, no_params},
     {"DELETE", "/api/catalog/locations/{id}", remove_location, CW_AUTH_WRITE, no_params},
     {"POST", "/api/catalog/refresh", refresh_entity, CW_AUTH_WRITE, no_params},
-    {"GET", "/api/v1/locations", list_state, CW_AUTH_READ, no_params},
+    {"GET", "/api/v1/locations", list_state, CW_AUTH_READ, page_params},
     {NULL, NULL, NULL, 0, NULL},
 };

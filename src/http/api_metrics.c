@@ -72,7 +72,9 @@ static void post_metrics(cw_app *app, cw_req *req, cw_resp *resp)
 
 static void get_names(cw_app *app, cw_req *req, cw_resp *resp)
 {
-    (void)req;
+    cw_api_page pg;
+    if (!cw_api_page_params(req, resp, 1000, 1000, &pg))
+        return;
     cw_metric_name_info *v = NULL;
     size_t n = 0;
     cw_diag d = {{0}};
@@ -100,7 +102,18 @@ static void get_names(cw_app *app, cw_req *req, cw_resp *resp)
         cw_resp_problem(resp, 500, "out of memory");
         return;
     }
-    cw_resp_json(resp, 200, json_pack("{s:o}", "names", names));
+    /* "items" as every list; "names", the page again, for older clients */
+    json_t *body = json_pack("{s:o}", "items", names);
+    if (body && (cw_api_page_body(body, "items", &pg) ||
+                 json_object_set(body, "names", json_object_get(body, "items")))) {
+        json_decref(body);
+        body = NULL;
+    }
+    if (!body) {
+        cw_resp_problem(resp, 500, "out of memory");
+        return;
+    }
+    cw_resp_json(resp, 200, body);
 }
 
 /* The smallest "nice" step giving at most AUTO_POINTS points. */
@@ -195,11 +208,12 @@ out:
 }
 
 static const char *const no_params[] = {NULL};
+static const char *const page_params[] = {"limit", "cursor", NULL};
 static const char *const metric_params[] = {"labels", "from", "to", "step", "agg", "limit", NULL};
 
 const cw_route cw_routes_metrics[] = {
     {"POST", "/api/v1/metrics", post_metrics, CW_AUTH_INGEST, no_params},
-    {"GET", "/api/v1/metrics", get_names, CW_AUTH_READ, no_params},
+    {"GET", "/api/v1/metrics", get_names, CW_AUTH_READ, page_params},
     {"GET", "/api/v1/metrics/{name}", get_metric, CW_AUTH_READ, metric_params},
     {NULL, NULL, NULL, 0, NULL},
 };

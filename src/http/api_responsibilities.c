@@ -16,6 +16,7 @@
 
 #include "catalog/catalog.h"
 #include "http/api_common.h"
+#include "http/api_events.h"
 #include "http/api_incidents.h"
 #include "http/bounded.h"
 #include "http/http_int.h"
@@ -221,6 +222,151 @@ out:
     json_decref(findings);
 }
 
+static const char *or_empty(const char *s) { return s ? s : ""; }
+
+/* The DORA answer's headline figures for one row of a comparison. */
+static json_t *dora_summary(const json_t *dora)
+{
+    static const char *const keep[] = {"deployments",      "deploymentFrequencyPerDay",
+                                       "leadTimeSeconds",  "changeFailureRate",
+                                       "failedDeployments", "timeToRestoreSeconds",
+                                       "openIncidents",    "level"};
+    json_t *o = json_object();
+    for (size_t i = 0; o && i < sizeof keep / sizeof *keep; i++) {
+        json_t *v = json_object_get(dora, keep[i]);
+        if (v && json_object_set(o, keep[i], v)) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+/* One group of a comparison: its ref, title, type, rolled-up DORA and the
+ * findings about it and its descendants. NULL after queueing the error. */
+static json_t *comparison_row(cw_app *app, cw_resp *resp, json_t *const *items, size_t n,
+                              const json_t *findings, const json_t *g, const cw_dora_params *p)
+{
+    cw_ref r;
+    cw_diag d = {{0}};
+    char ref[CW_REF_MAX];
+    json_t *row = NULL, *dora = NULL, *keys = NULL, *mine = NULL;
+    if (cw_entity_ref(g, &r, &d)) {
+        cw_resp_error(resp, CW_ERR_INVALID, &d);
+        return NULL;
+    }
+    cw_ref_format(&r, ref);
+    cw_scope sc = {.kind = CW_SCOPE_GROUP};
+    cw_ref_key(&r, sc.key);
+    if (!cw_api_dora_json(app, resp, &sc, p, &dora))
+        return NULL;
+    cw_ownership_filter f = {.team = ref};
+    cw_err err = cw_group_descendants(items, n, ref, &keys, &d);
+    f.team_keys = keys;
+    if (!err)
+        err = cw_ownership_filter_findings(findings, &f, &mine, &d);
+    const json_t *md = json_object_get(g, "metadata"), *spec = json_object_get(g, "spec");
+    const json_t *title = json_object_get(md, "title");
+    size_t errors = 0, i;
+    json_t *v;
+    json_array_foreach(mine, i, v)
+        errors += !strcmp(or_empty(json_string_value(json_object_get(v, "severity"))), "error");
+    if (!err) {
+        row = json_pack("{s:s, s:O?, s:O?, s:o, s:I, s:I, s:I}", "entityRef", ref, "title",
+                        title, "type", json_object_get(spec, "type"), "dora", dora_summary(dora),
+                        "groups", (json_int_t)json_object_size(keys), "findings",
+                        (json_int_t)json_array_size(mine), "findingErrors", (json_int_t)errors);
+        if (!row)
+            err = cw_fail(&d, CW_ERR_NOMEM, "out of memory building the comparison");
+    }
+    if (err)
+        cw_resp_error(resp, err, &d);
+    json_decref(dora);
+    json_decref(keys);
+    json_decref(mine);
+    return row;
+}
+
+/* GET /api/v1/teams/{namespace}/{name}/comparison: the group's child groups
+ * side by side, each rated on itself and its descendants, and the group's
+ * own roll-up as "group". */
+static void get_team_comparison(cw_app *app, cw_req *req, cw_resp *resp)
+{
+    char text[CW_REF_MAX * 2];
+    snprintf(text, sizeof text, "group:%s/%s", req->params[0], req->params[1]);
+    cw_ref ref;
+    cw_diag d = {{0}};
+    cw_dora_params p;
+    if (cw_ref_parse(text, NULL, NULL, &ref, &d) != CW_OK) {
+        cw_resp_problem(resp, 400, "path: %s", d.msg);
+        return;
+    }
+    if (!cw_api_dora_params(app, req, resp, &p))
+        return;
+    json_t *arr = NULL, *findings = NULL, *children = NULL, *list = NULL, *body = NULL;
+    json_t *self = NULL, *hb = NULL, *merged = NULL;
+    json_t **items = NULL;
+    size_t n = 0;
+    if (!catalog_snapshot(app, resp, &arr, &items, &n, &findings))
+        return;
+    if (!cw_api_with_heartbeat_findings(app, items, n, findings, &hb, resp) ||
+        !with_incident_findings(app, resp, items, n, hb, &merged))
+        goto out;
+    cw_err err = cw_group_children(items, n, text, &children, &d);
+    if (err) {
+        if (err == CW_ERR_NOT_FOUND)
+            cw_resp_problem(resp, 404, "no Group %s in the catalog", text);
+        else
+            cw_resp_error(resp, err, &d);
+        goto out;
+    }
+    const json_t *parent = NULL;
+    char key[CW_REF_MAX], k[CW_REF_MAX];
+    cw_ref_key(&ref, key);
+    for (size_t i = 0; i < n && !parent; i++) {
+        cw_ref er;
+        if (!strcasecmp(or_empty(json_string_value(json_object_get(items[i], "kind"))), "Group") &&
+            cw_entity_ref(items[i], &er, NULL) == CW_OK) {
+            cw_ref_key(&er, k);
+            if (!strcmp(k, key))
+                parent = items[i];
+        }
+    }
+    if (!parent || !(self = comparison_row(app, resp, items, n, merged, parent, &p)))
+        goto out;
+    list = json_array();
+    size_t i;
+    json_t *g;
+    json_array_foreach(children, i, g) {
+        json_t *row = comparison_row(app, resp, items, n, merged, g, &p);
+        if (!row)
+            goto out;
+        if (json_array_append_new(list, row)) {
+            cw_resp_problem(resp, 500, "out of memory building the comparison");
+            goto out;
+        }
+    }
+    char from[32], to[32];
+    cw_time_format_compact(p.from_ms, from);
+    cw_time_format_compact(p.to_ms, to);
+    body = json_pack("{s:O, s:s, s:s, s:O, s:I, s:n}", "group", self, "from", from, "to", to,
+                     "items", list, "totalItems", (json_int_t)json_array_size(list), "nextCursor");
+    if (!body)
+        cw_resp_problem(resp, 500, "out of memory building the comparison");
+    else
+        cw_resp_json(resp, 200, json_incref(body));
+out:
+    json_decref(body);
+    json_decref(self);
+    json_decref(list);
+    json_decref(children);
+    json_decref(merged);
+    json_decref(hb);
+    free(items);
+    json_decref(arr);
+    json_decref(findings);
+}
+
 /* ---- RACI --------------------------------------------------------------------- */
 
 static json_t *load_one(cw_app *app, const char *kind, const char *ns, const char *name,
@@ -309,6 +455,21 @@ out:
 
 /* ---- ownership findings ----------------------------------------------------------- */
 
+/* descendants=true|false (default true); false after queueing a 400. */
+static bool descendants_param(const cw_req *req, cw_resp *resp, bool *direct_only)
+{
+    const char *v = cw_req_query(req, "descendants");
+    *direct_only = false;
+    if (!v)
+        return true;
+    if (strcmp(v, "true") && strcmp(v, "false")) {
+        cw_resp_problem(resp, 400, "query parameter 'descendants': '%.40s' is not true or false", v);
+        return false;
+    }
+    *direct_only = !strcmp(v, "false");
+    return true;
+}
+
 static void get_ownership(cw_app *app, cw_req *req, cw_resp *resp)
 {
     cw_ownership_filter f = {
@@ -317,9 +478,14 @@ static void get_ownership(cw_app *app, cw_req *req, cw_resp *resp)
         .team = cw_req_query(req, "team"),
     };
     cw_diag d = {{0}};
-    json_t *arr = NULL, *all = NULL, *kept = NULL;
+    json_t *arr = NULL, *all = NULL, *kept = NULL, *team_keys = NULL;
     json_t **items = NULL;
     size_t n = 0;
+    bool direct_only = false;
+    cw_api_page pg;
+    if (!descendants_param(req, resp, &direct_only) ||
+        !cw_api_page_params(req, resp, REPORT_PAGE_MAX, REPORT_PAGE_MAX, &pg))
+        return;
     /* bad filters answer 400 before the catalog is read */
     json_t *empty = json_array();
     cw_err err = cw_ownership_filter_findings(empty, &f, &kept, &d);
@@ -352,6 +518,13 @@ static void get_ownership(cw_app *app, cw_req *req, cw_resp *resp)
         goto out;
     json_decref(all);
     all = merged;
+    /* a team's findings cover its descendant groups unless descendants=false */
+    if (f.team && !direct_only &&
+        (err = cw_group_descendants(items, n, f.team, &team_keys, &d)) != CW_OK) {
+        cw_resp_error(resp, err, &d);
+        goto out;
+    }
+    f.team_keys = team_keys;
     err = cw_ownership_filter_findings(all, &f, &kept, &d);
     if (err) {
         cw_resp_error(resp, err, &d);
@@ -373,6 +546,11 @@ static void get_ownership(cw_app *app, cw_req *req, cw_resp *resp)
         cw_resp_problem(resp, 500, "out of memory rendering findings");
         goto out;
     }
+    if (cw_api_page_body(body, "findings", &pg)) { /* the summary counts them all */
+        json_decref(body);
+        cw_resp_problem(resp, 500, "out of memory rendering findings");
+        goto out;
+    }
     /* grows with the catalog: written as the client reads, from findings
      * shared with the cache (bounded.h) */
     cw_resp_json_stream(req, resp, 200, body);
@@ -381,6 +559,7 @@ out:
     json_decref(arr);
     json_decref(all);
     json_decref(kept);
+    json_decref(team_keys);
 }
 
 /* ---- CODEOWNERS ------------------------------------------------------------------ */
@@ -602,13 +781,17 @@ static void get_audit(cw_app *app, cw_req *req, cw_resp *resp)
 /* ---- routes -------------------------------------------------------------------- */
 
 static const char *const no_params[] = {NULL};
-static const char *const ownership_params[] = {"rule", "severity", "team", NULL};
+static const char *const ownership_params[] = {"rule",        "severity", "team",
+                                               "descendants", "limit",    "cursor", NULL};
 static const char *const codeowners_params[] = {"component", NULL};
+static const char *const comparison_params[] = {"from", "to", "failureWindowHours", NULL};
 static const char *const audit_params[] = {"action", "tokenId", "entityRef", "from",
                                            "to",     "limit",   "cursor",    NULL};
 
 const cw_route cw_routes_responsibilities[] = {
     {"GET", "/api/v1/teams/{namespace}/{name}", get_team, CW_AUTH_READ, no_params},
+    {"GET", "/api/v1/teams/{namespace}/{name}/comparison", get_team_comparison, CW_AUTH_READ,
+     comparison_params},
     {"GET", "/api/v1/raci/{kind}/{namespace}/{name}", get_raci, CW_AUTH_READ, no_params},
     {"GET", "/api/v1/insights/ownership", get_ownership, CW_AUTH_READ, ownership_params},
     {"POST", "/api/v1/codeowners", post_codeowners, CW_AUTH_WRITE, codeowners_params},

@@ -186,7 +186,7 @@ static cw_err load_findings(cw_facts_batch *b, cw_store *s, const cw_findings_cf
 static cw_err load_delivery(cw_store *s, const cw_findings_cfg *cfg, unsigned what, int64_t from,
                             int64_t to, cw_delivery_data *dd, cw_diag *d)
 {
-    cw_scope org = {CW_SCOPE_ORG, ""};
+    cw_scope org = {CW_SCOPE_ORG, "", false};
     cw_delivery_query q = {.scope = &org, .production_env = cfg ? cfg->production_env : NULL,
                            .what = what, .from_ms = from, .to_ms = to};
     cw_delivery_collector *c = NULL;

@@ -690,17 +690,23 @@ cw_err cw_ownership_check_array(const json_t *entities, const cw_ownership_opts 
     return err;
 }
 
-static bool finding_about(const json_t *f, const char *team_key)
+/* Whether key is team_key or, given a set, one of its keys. */
+static bool team_match(const char *key, const char *team_key, const json_t *keys)
+{
+    return keys ? json_object_get(keys, key) != NULL : strcmp(key, team_key) == 0;
+}
+
+static bool finding_about(const json_t *f, const char *team_key, const json_t *keys)
 {
     char key[CW_REF_MAX];
-    if (cw_ref_text_to_key(str_field(f, "entityRef"), key) && strcmp(key, team_key) == 0)
+    if (cw_ref_text_to_key(str_field(f, "entityRef"), key) && team_match(key, team_key, keys))
         return true;
-    if (cw_ref_text_to_key(str_field(f, "owner"), key) && strcmp(key, team_key) == 0)
+    if (cw_ref_text_to_key(str_field(f, "owner"), key) && team_match(key, team_key, keys))
         return true;
     size_t i;
     const json_t *v;
     json_array_foreach(json_object_get(f, "teams"), i, v) {
-        if (cw_ref_text_to_key(json_string_value(v), key) && strcmp(key, team_key) == 0)
+        if (cw_ref_text_to_key(json_string_value(v), key) && team_match(key, team_key, keys))
             return true;
     }
     return false;
@@ -754,6 +760,7 @@ cw_err cw_ownership_filter_findings(const json_t *findings, const cw_ownership_f
         }
         cw_ref_key(&r, team_key);
     }
+    const json_t *keys = f && json_is_object(f->team_keys) ? f->team_keys : NULL;
     json_t *res = json_array();
     if (!res)
         return cw_fail(d, CW_ERR_NOMEM, "out of memory filtering findings");
@@ -764,7 +771,7 @@ cw_err cw_ownership_filter_findings(const json_t *findings, const cw_ownership_f
             continue;
         if (f && f->severity && strcmp(str_field(v, "severity"), f->severity) != 0)
             continue;
-        if (team_key[0] && !finding_about(v, team_key))
+        if (team_key[0] && !finding_about(v, team_key, keys))
             continue;
         if (json_array_append(res, v)) {
             json_decref(res);

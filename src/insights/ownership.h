@@ -90,6 +90,9 @@ typedef struct {
     const char *team;      /* NULL or a group ref (default kind Group, namespace
                               "default"): findings about that entity, owned by
                               it, or naming it in "teams" */
+    const json_t *team_keys; /* NULL or a set (object key -> anything) of group
+                                keys: with team, findings about any of them
+                                (the team and its descendant groups) */
 } cw_ownership_filter;
 
 /*

@@ -621,3 +621,112 @@ out:
     *out = res;
     return CW_OK;
 }
+
+/* ---- group hierarchy ------------------------------------------------------------- */
+
+/* Whether Group g names parent_key as its parent (spec.parent or a childOf
+ * relation) or parent names g among its children (spec.children, parentOf). */
+static bool is_child_of(const json_t *g, const char *g_key, const json_t *parent,
+                        const char *parent_key)
+{
+    char k[CW_REF_MAX];
+    if (ref_key(str_at(g, "spec", "parent"), "Group", entity_ns(g), k) && !strcmp(k, parent_key))
+        return true;
+    size_t i;
+    const json_t *v;
+    json_array_foreach(json_object_get(g, "relations"), i, v) {
+        const char *type = json_string_value(json_object_get(v, "type"));
+        if (type && !strcmp(type, "childOf") && relation_key(v, k) && !strcmp(k, parent_key))
+            return true;
+    }
+    json_array_foreach(json_object_get(json_object_get(parent, "spec"), "children"), i, v) {
+        if (ref_key(json_string_value(v), "Group", entity_ns(parent), k) && !strcmp(k, g_key))
+            return true;
+    }
+    json_array_foreach(json_object_get(parent, "relations"), i, v) {
+        const char *type = json_string_value(json_object_get(v, "type"));
+        if (type && !strcmp(type, "parentOf") && relation_key(v, k) && !strcmp(k, g_key))
+            return true;
+    }
+    return false;
+}
+
+/* The entity of key among the Groups, or NULL. */
+static const json_t *group_by_key(json_t *const *entities, size_t n, const char *key)
+{
+    char k[CW_REF_MAX];
+    for (size_t i = 0; i < n; i++)
+        if (kind_is(entities[i], "Group") && entity_key(entities[i], k, NULL) && !strcmp(k, key))
+            return entities[i];
+    return NULL;
+}
+
+cw_err cw_group_children(json_t *const *entities, size_t n, const char *group_ref, json_t **out,
+                         cw_diag *d)
+{
+    *out = NULL;
+    char key[CW_REF_MAX], k[CW_REF_MAX], ref[CW_REF_MAX];
+    if (!ref_key(group_ref, "Group", CW_DEFAULT_NAMESPACE, key))
+        return cw_fail(d, CW_ERR_INVALID, "group: \"%.200s\" is not an entity reference",
+                       group_ref ? group_ref : "");
+    const json_t *parent = group_by_key(entities, n, key);
+    if (!parent)
+        return cw_fail(d, CW_ERR_NOT_FOUND, "group: no Group %.200s in the catalog", group_ref);
+    json_t *res = json_array();
+    if (!res)
+        return cw_fail(d, CW_ERR_NOMEM, "out of memory listing child groups");
+    for (size_t i = 0; i < n; i++) {
+        const json_t *g = entities[i];
+        if (!kind_is(g, "Group") || !entity_key(g, k, ref) || !strcmp(k, key) ||
+            !is_child_of(g, k, parent, key))
+            continue;
+        if (json_array_append(res, (json_t *)g)) {
+            json_decref(res);
+            return cw_fail(d, CW_ERR_NOMEM, "out of memory listing child groups");
+        }
+    }
+    *out = res;
+    return CW_OK;
+}
+
+cw_err cw_group_descendants(json_t *const *entities, size_t n, const char *group_ref,
+                            json_t **out, cw_diag *d)
+{
+    *out = NULL;
+    char key[CW_REF_MAX];
+    if (!ref_key(group_ref, "Group", CW_DEFAULT_NAMESPACE, key))
+        return cw_fail(d, CW_ERR_INVALID, "group: \"%.200s\" is not an entity reference",
+                       group_ref ? group_ref : "");
+    json_t *set = json_object(), *todo = json_array();
+    cw_err err = CW_OK;
+    if (!set || !todo || json_object_set_new(set, key, json_true()) ||
+        json_array_append_new(todo, json_string(key))) {
+        err = cw_fail(d, CW_ERR_NOMEM, "out of memory listing descendant groups");
+        goto out;
+    }
+    /* breadth first; the set stops a cycle in the catalog */
+    for (size_t t = 0; t < json_array_size(todo) && !err; t++) {
+        char pk[CW_REF_MAX];
+        snprintf(pk, sizeof pk, "%s", json_string_value(json_array_get(todo, t)));
+        const json_t *parent = group_by_key(entities, n, pk);
+        if (!parent)
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            char k[CW_REF_MAX];
+            const json_t *g = entities[i];
+            if (!kind_is(g, "Group") || !entity_key(g, k, NULL) || json_object_get(set, k) ||
+                !is_child_of(g, k, parent, pk))
+                continue;
+            if (json_object_set_new(set, k, json_true()) ||
+                json_array_append_new(todo, json_string(k)))
+                err = cw_fail(d, CW_ERR_NOMEM, "out of memory listing descendant groups");
+        }
+    }
+out:
+    json_decref(todo);
+    if (err)
+        json_decref(set);
+    else
+        *out = set;
+    return err;
+}

@@ -69,4 +69,21 @@ cw_err cw_team_report(json_t *const *entities, size_t n, const char *team_ref,
                       const cw_ownership_opts *opts, const json_t *all_findings,
                       json_t **out, cw_diag *d);
 
+/*
+ * The Groups whose parent is group_ref (spec.parent or a childOf relation,
+ * or named in its spec.children / parentOf): *out (caller owns) is an array
+ * sharing the entities, in catalog order. CW_ERR_NOT_FOUND when there is no
+ * such Group, CW_ERR_INVALID when group_ref does not parse.
+ */
+cw_err cw_group_children(json_t *const *entities, size_t n, const char *group_ref, json_t **out,
+                         cw_diag *d);
+
+/*
+ * The keys of group_ref and of every Group below it, as the set *out (a JSON
+ * object key -> true, caller owns). A cycle in the catalog ends the walk; a
+ * group not in the catalog gives the set of its own key only.
+ */
+cw_err cw_group_descendants(json_t *const *entities, size_t n, const char *group_ref,
+                            json_t **out, cw_diag *d);
+
 #endif

@@ -1380,7 +1380,7 @@ typedef struct {
 static cw_err scan_components(cw__pg_conn *c, scan *x, cw_diag *d)
 {
     const cw_scope *sc = x->q->scope;
-    char sql[1024];
+    char sql[2048];
     cw__delivery_components_sql(sc, "$1", sql, sizeof sql);
     PGresult *r = NULL;
     const char *p[] = {cw_scope_is_entity(sc) ? sc->key : NULL};

@@ -1014,7 +1014,7 @@ typedef struct {
 static cw_err scan_components(cw__sqlite_conn *c, const scan *x, cw_diag *d)
 {
     const cw_scope *sc = x->q->scope;
-    char sql[1024];
+    char sql[2048];
     cw__delivery_components_sql(sc, "?1", sql, sizeof sql);
     sqlite3_stmt *st = NULL;
     cw_err err = cw__sqlite_stmt(c, sql, &st, d);

@@ -297,6 +297,8 @@ cw_err cw_store_events_put(cw_store *s, const cw_event *events, size_t n,
 typedef struct {
     const char *type_prefix;  /* context.type starts with it; NULL = any */
     const cw_scope *scope;    /* linked to a Component of it; NULL = any */
+    const char *service_id;   /* without scope: the event names this service
+                                 id (link kind service); NULL = any */
     const char *environment;  /* environment id, exactly; NULL = any */
     int64_t from_ms, to_ms;   /* context.timestamp in [from, to);
                                  INT64_MIN / INT64_MAX for open ends */

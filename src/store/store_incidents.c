@@ -149,7 +149,7 @@ cw_err cw__incident_list_sql(const cw_incident_query *q, cw_buf *sql,
     cw_buf_reset(sql);
     cw_buf_puts(sql, "SELECT " CW__INCIDENT_COLS CW__INCIDENT_FROM " WHERE 1 = 1");
     if (q->scope && q->scope->kind != CW_SCOPE_ORG) {
-        char param[8], ids[512];
+        char param[8], ids[1024];
         snprintf(param, sizeof param, "?%d", n + 1);
         params[n++] = (cw__sql_param){q->scope->key, 0};
         cw__scope_ids_sql(q->scope, param, ids, sizeof ids);

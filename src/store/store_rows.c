@@ -52,6 +52,16 @@ uint64_t cw__hash_sql(const char *sql)
 
 /* ---- scopes --------------------------------------------------------------------- */
 
+/* The Components partOf a System (sys) or ownedBy a Group, directly. */
+static void direct_ids_sql(bool sys, const char *param, char *out, size_t cap)
+{
+    snprintf(out, cap,
+             "SELECT r.entity_id FROM relations r JOIN entities e ON e.id = r.entity_id"
+             " WHERE r.target_key = %s AND r.inverse_lc = '%s' AND r.type = '%s'"
+             " AND e.kind = 'Component'",
+             param, sys ? "haspart" : "ownerof", sys ? "partOf" : "ownedBy");
+}
+
 void cw__scope_ids_sql(const cw_scope *sc, const char *param, char *out, size_t cap)
 {
     switch (sc ? sc->kind : CW_SCOPE_ORG) {
@@ -59,16 +69,28 @@ void cw__scope_ids_sql(const cw_scope *sc, const char *param, char *out, size_t 
         snprintf(out, cap, "SELECT id FROM entities WHERE key = %s AND kind = 'Component'",
                  param);
         break;
-    case CW_SCOPE_SYSTEM:
-    case CW_SCOPE_GROUP: {
-        bool sys = sc->kind == CW_SCOPE_SYSTEM;
-        snprintf(out, cap,
-                 "SELECT r.entity_id FROM relations r JOIN entities e ON e.id = r.entity_id"
-                 " WHERE r.target_key = %s AND r.inverse_lc = '%s' AND r.type = '%s'"
-                 " AND e.kind = 'Component'",
-                 param, sys ? "haspart" : "ownerof", sys ? "partOf" : "ownedBy");
+    case CW_SCOPE_GROUP:
+        if (!sc->direct_only) {
+            /* the group and its descendants: a child names its parent
+             * (childOf) or a parent its child (parentOf); UNION keeps a
+             * cycle in the catalog from recursing for ever */
+            snprintf(out, cap,
+                     "WITH RECURSIVE sub(k) AS (SELECT key FROM entities WHERE key = %s"
+                     " UNION SELECT CASE WHEN r.type = 'childOf' THEN e.key ELSE r.target_key END"
+                     " FROM relations r JOIN entities e ON e.id = r.entity_id JOIN sub"
+                     " ON (r.type = 'childOf' AND r.target_key = sub.k AND e.kind = 'Group')"
+                     " OR (r.type = 'parentOf' AND e.key = sub.k))"
+                     " SELECT r.entity_id FROM relations r JOIN entities e ON e.id = r.entity_id"
+                     " WHERE r.target_key IN (SELECT k FROM sub) AND r.inverse_lc = 'ownerof'"
+                     " AND r.type = 'ownedBy' AND e.kind = 'Component'",
+                     param);
+            break;
+        }
+        direct_ids_sql(false, param, out, cap); /* the Components the group owns itself */
         break;
-    }
+    case CW_SCOPE_SYSTEM:
+        direct_ids_sql(true, param, out, cap);
+        break;
     case CW_SCOPE_ORG:
     default:
         snprintf(out, cap, "SELECT id FROM entities WHERE kind = 'Component'");
@@ -78,7 +100,7 @@ void cw__scope_ids_sql(const cw_scope *sc, const char *param, char *out, size_t 
 
 void cw__delivery_components_sql(const cw_scope *sc, const char *param, char *out, size_t cap)
 {
-    char scope_sql[512];
+    char scope_sql[1024];
     cw__scope_ids_sql(sc, param, scope_sql, sizeof scope_sql);
     snprintf(out, cap,
              "SELECT e.id, e.ref, (SELECT r.target_ref FROM relations r"
@@ -174,7 +196,7 @@ cw_err cw__event_list_sql(const cw_event_query *q, const cw__sql_dialect *dl, cw
                                  " WHERE component_id IS NULL AND %s)",
                             dl->resolved);
     } else if (!err && q->scope) {
-        char scope_sql[512];
+        char scope_sql[1024];
         ph[0] = '\0';
         if (cw_scope_is_entity(q->scope)) {
             params[n++] = (cw__sql_param){q->scope->key, 0};
@@ -184,6 +206,14 @@ cw_err cw__event_list_sql(const cw_event_query *q, const cw__sql_dialect *dl, cw
         err = cw_buf_printf(sql, " AND e.link_id IN (SELECT id FROM event_links"
                                  " WHERE component_id IN (%s))",
                             scope_sql);
+    } else if (!err && q->service_id) {
+        err = cw_buf_printf(sql, " AND e.link_id IN (SELECT id FROM event_links WHERE kind = %d"
+                                 " AND value = ",
+                            CW_LINK_SERVICE);
+        if (!err)
+            err = put_param(sql, dl, params, &n, (cw__sql_param){q->service_id, 0}, ph);
+        if (!err)
+            err = cw_buf_puts(sql, ")");
     }
     if (!err && q->environment) {
         err = cw_buf_puts(sql, " AND e.env_id = (SELECT id FROM event_envs WHERE name = ");

@@ -42,7 +42,8 @@ void cw_log(cw_log_level level, const char *msg, json_t *fields)
         json_object_update(line, fields);
         json_decref(fields);
     }
-    char *text = json_dumps(line, JSON_COMPACT);
+    /* 9 significant digits: 0.038377, not 0.038377000000000001 */
+    char *text = json_dumps(line, JSON_COMPACT | JSON_REAL_PRECISION(9));
     json_decref(line);
     if (!text)
         return;

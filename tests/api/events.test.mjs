@@ -352,7 +352,7 @@ describe('conway events import', () => {
     assert.match(r.stdout, /imported 5 events \(3 new, 2 duplicates\), 2 rejected, from 3 files/);
     r = conway(['events', 'import', '--db', db, '-'], { input: good.map((e) => JSON.stringify(e)).join('\n') });
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /imported 3 events \(0 new, 3 duplicates\), 0 rejected, from 1 files/);
+    assert.match(r.stdout, /imported 3 events \(0 new, 3 duplicates\), 0 rejected, from 1 file\b/);
     assert.equal(conway(['events', 'import', '--db', db, join(dir, 'missing.json')]).status, 1);
     assert.equal(conway(['events', 'import', '--db', db]).status, 2);
     assert.equal(conway(['events', '--help']).status, 0);

@@ -208,6 +208,7 @@ describe('DORA and undeployed work on the shop scenario', () => {
       components: [{
         component: 'component:default/cart', count: 2, oldestMergedAt: '2024-05-02T09:00:00Z', ageSeconds: 745200,
         changes: [{ id: 'pr-d', mergedAt: '2024-05-02T09:00:00Z' }, { id: 'pr-g', mergedAt: '2024-05-10T12:00:00Z' }], truncated: false,
+        owner: 'group:default/team-shop', // the Team column of the UI
       }],
     });
     const capped = await srv.json('/api/v1/insights/undeployed?scope=cart&now=2024-05-11T00:00:00Z&limit=1');
@@ -278,7 +279,7 @@ describe('release coupling', () => {
         { a: 'component:default/a', b: 'component:default/c', together: 1, deploymentsA: 6, deploymentsB: 3, confidence: 0.333333333333, jaccard: 0.125, flagged: false },
         { a: 'component:default/b', b: 'component:default/c', together: 1, deploymentsA: 7, deploymentsB: 3, confidence: 0.333333333333, jaccard: 0.111111111111, flagged: false },
       ],
-      totalPairs: 3,
+      totalPairs: 3, totalItems: 3,
       flaggedPairs: 1,
       trains: [{ components: ['component:default/a', 'component:default/b'], teams: ['group:default/team-x', 'group:default/team-y'] }],
       nextCursor: null,

@@ -105,7 +105,7 @@ test('undeployed work: services ordered by the age of their oldest waiting chang
   const hrefs = await page.$$eval('#undeployed tbody th a', (as) => as.map((a) => a.getAttribute('href')));
   const byAge = [...items].sort((a, b) => b.ageSeconds - a.ageSeconds);
   assert.deepEqual(hrefs, byAge.map((x) => pathOf(x.component)));
-  const counts = await page.$$eval('#undeployed tbody tr td:nth-child(2)', (tds) => tds.map((x) => Number(x.textContent)));
+  const counts = await page.$$eval('#undeployed tbody tr td:nth-child(3)', (tds) => tds.map((x) => Number(x.textContent)));
   assert.deepEqual(counts, byAge.map((x) => x.count));
   // The overview shows the five oldest.
   await page.goto(`${server.url}/`);

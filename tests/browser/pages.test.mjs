@@ -196,7 +196,7 @@ describe('accessibility', () => {
     assert.equal(await page.evaluate(() => document.activeElement.id), 'main');
     // From the top: skip link, brand, then the main navigation.
     await page.evaluate(() => document.activeElement.blur());
-    await page.focus('.site-header nav a[href="/catalog"]');
+    await page.focus('.site-header nav a[href="/catalog?kind=Component"]');
     const outline = await page.evaluate(() => {
       const cs = getComputedStyle(document.activeElement);
       return { style: cs.outlineStyle, width: parseFloat(cs.outlineWidth) };
@@ -204,10 +204,10 @@ describe('accessibility', () => {
     assert.notEqual(outline.style, 'none', 'focused links show an outline');
     assert.ok(outline.width >= 2, 'the focus outline is at least 2px');
     await page.keyboard.press('Enter');
-    await page.waitForURL(/\/catalog$/);
+    await page.waitForURL(/\/catalog\?kind=Component$/); // Components by default
     await settled(page);
     assert.equal(await page.evaluate(() => document.activeElement.tagName), 'H1', 'focus moves to the new page heading');
-    assert.equal(await page.getAttribute('.site-header nav a[href="/catalog"]', 'aria-current'), 'page');
+    assert.equal(await page.getAttribute('.site-header nav a[href="/catalog?kind=Component"]', 'aria-current'), 'page');
     // The search field is reachable and typing in it filters.
     await page.focus('#f-q');
     await page.keyboard.type(pages.comp.metadata.name);

@@ -62,23 +62,24 @@ function demoHistory() {
 //   publicRead: serve with --public-read (default true)
 //   history: load the demo delivery history (default true)
 //   extraYaml: {fileName: yamlText} imported after the organisation
+//   empty: no organisation and no history (a first run)
 // Returns {url, db, dir, historyLoaded, token(role), stop()}.
-export async function startServer({ publicRead = true, history = true, extraYaml = {}, serveArgs = [] } = {}) {
+export async function startServer({ publicRead = true, history = true, extraYaml = {}, serveArgs = [], empty = false } = {}) {
   if (!existsSync(conwayBin)) throw new Error(`no conway binary at ${conwayBin}; build it or set CONWAY_BIN`);
   const dir = mkdtempSync(join(tmpdir(), 'conway-browser-'));
   try {
-    return await startIn(dir, { publicRead, history, extraYaml, serveArgs });
+    return await startIn(dir, { publicRead, history: history && !empty, extraYaml, serveArgs, empty });
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
     throw e;
   }
 }
 
-async function startIn(dir, { publicRead, history, extraYaml, serveArgs }) {
+async function startIn(dir, { publicRead, history, extraYaml, serveArgs, empty }) {
   const db = join(dir, 'c.db');
   const demoOrg = join(repoRoot, 'demo', 'org');
   const source = existsSync(demoOrg) ? demoOrg : exampleBackstage;
-  const imp = conway(['import', '--db', db, source]);
+  const imp = empty ? { status: 0 } : conway(['import', '--db', db, source]);
   // The Backstage examples hold one invalid file on purpose: exit 1 is expected there.
   if (imp.status !== 0 && !(source === exampleBackstage && imp.status === 1)) {
     throw new Error(`conway import ${source} failed (${imp.status}):\n${imp.stderr}`);

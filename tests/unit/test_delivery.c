@@ -542,7 +542,7 @@ static void test_incidents(void **state)
     cw_delivery_data_free(&dd);
 
     /* scoped to the api component: only incidents of its components stay */
-    cw_scope sc = {CW_SCOPE_COMPONENT, "component:default/api"};
+    cw_scope sc = {CW_SCOPE_COMPONENT, "component:default/api", false};
     q.scope = &sc;
     mem_free(m);
     incident(m, L_CART, "INC-1", CW_EVK_INCIDENT_DETECTED, T0 + 2 * H, NULL);
@@ -610,7 +610,7 @@ static void test_begin_again_starts_over(void **state)
 static void test_rows_to_dora(void **state)
 {
     (void)state;
-    cw_scope sc = {CW_SCOPE_COMPONENT, "component:default/cart"};
+    cw_scope sc = {CW_SCOPE_COMPONENT, "component:default/cart", false};
     cw_delivery_query q = {.scope = &sc, .what = CW_DELIVERY_ALL};
     mem *m = fixed_org();
     service(m, L_CART, CW_EVK_DEPLOYED, T0, ENV_PROD, "pkg:oci/cart@1", "[\"pr-1\"]");
@@ -836,8 +836,9 @@ static void test_window_answers_as_history(void **state)
         for (int w = 0; w < 6; w++) {
             int64_t from = T0 + pick(70 * DAY) - 5 * DAY;
             int64_t to = from + 1 + pick(30 * DAY);
-            cw_scope scopes[3] = {{CW_SCOPE_ORG, ""}, {CW_SCOPE_COMPONENT, ""},
-                                  {CW_SCOPE_GROUP, "group:default/even"}};
+            cw_scope scopes[3] = {{CW_SCOPE_ORG, "", false},
+                                  {CW_SCOPE_COMPONENT, "", false},
+                                  {CW_SCOPE_GROUP, "group:default/even", false}};
             snprintf(scopes[1].key, sizeof scopes[1].key, "%s",
                      m->comps[pick((int64_t)m->ncomps)].ref);
             for (int s = 0; s < 3; s++) {

@@ -27,7 +27,7 @@ static const cw__sql_dialect dollar = {'$', "true", "left(name, length(%s)) = %s
 static void event_sql_numbers_params_in_order(void **state)
 {
     (void)state;
-    cw_scope sc = {CW_SCOPE_GROUP, "group:default/team-a"};
+    cw_scope sc = {CW_SCOPE_GROUP, "group:default/team-a", true}; /* its own components */
     cw_event_query q = {.type_prefix = "dev.cdevents.service",
                         .scope = &sc,
                         .environment = "prod",
@@ -77,7 +77,7 @@ static void event_sql_numbers_params_in_order(void **state)
     cw_buf_free(&sql);
 
     cw_buf_init(&sql, 0);
-    cw_scope org = {CW_SCOPE_ORG, ""};
+    cw_scope org = {CW_SCOPE_ORG, "", false};
     cw_event_query o = {.scope = &org, .from_ms = INT64_MIN, .to_ms = INT64_MAX, .limit = 1};
     assert_int_equal(cw__event_list_sql(&o, &qmark, &sql, p, &n, &d), CW_OK);
     assert_non_null(strstr(cw_buf_cstr(&sql), "IN (SELECT id FROM entities WHERE kind = "

@@ -308,11 +308,73 @@ static void test_errors_and_edges(void **state)
     json_decref(all);
 }
 
+/* Children named by spec.parent, spec.children or a childOf relation; the
+ * descendants' walk ends at a cycle. */
+static void test_group_hierarchy(void **state)
+{
+    (void)state;
+    json_t *all = yaml_all(
+        "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: dept\n"
+        "spec:\n  type: department\n  children: [b]\n"
+        "---\n"
+        "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: a\n"
+        "spec:\n  type: team\n  parent: dept\n  children: []\n"
+        "---\n"
+        "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: b\n"
+        "spec:\n  type: team\n  children: []\n"
+        "---\n"
+        "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: a1\n"
+        "spec:\n  type: team\n  children: []\n"
+        "---\n"
+        "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: loop\n"
+        "spec:\n  type: team\n  parent: a1\n  children: [a]\n");
+    size_t n = json_array_size(all);
+    json_t *items[8];
+    for (size_t i = 0; i < n; i++)
+        items[i] = json_array_get(all, i);
+    /* a1 is a's child only through a relation (as the store shows it) */
+    json_object_set_new(items[3], "relations",
+                        json_pack("[{s:s, s:s}]", "type", "childOf", "targetRef",
+                                  "group:default/a"));
+    json_t *out = NULL;
+    cw_diag d = {""};
+    assert_int_equal(cw_group_children(items, n, "group:default/dept", &out, &d), CW_OK);
+    assert_int_equal(json_array_size(out), 2);
+    assert_ptr_equal(json_array_get(out, 0), items[1]);
+    assert_ptr_equal(json_array_get(out, 1), items[2]);
+    json_decref(out);
+    assert_int_equal(cw_group_children(items, n, "dept", &out, &d), CW_OK);
+    assert_int_equal(json_array_size(out), 2);
+    json_decref(out);
+    assert_int_equal(cw_group_children(items, n, "group:default/none", &out, &d),
+                     CW_ERR_NOT_FOUND);
+    assert_null(out);
+    assert_int_equal(cw_group_children(items, n, "", &out, &d), CW_ERR_INVALID);
+
+    /* dept > a > a1 > loop > a (a cycle), dept > b */
+    assert_int_equal(cw_group_descendants(items, n, "group:default/dept", &out, &d), CW_OK);
+    assert_int_equal(json_object_size(out), 5);
+    assert_non_null(json_object_get(out, "group:default/loop"));
+    json_decref(out);
+    assert_int_equal(cw_group_descendants(items, n, "group:default/a1", &out, &d), CW_OK);
+    assert_int_equal(json_object_size(out), 3); /* a1, loop, a (through the cycle) */
+    assert_null(json_object_get(out, "group:default/dept"));
+    json_decref(out);
+    assert_int_equal(cw_group_descendants(items, n, "group:default/b", &out, &d), CW_OK);
+    assert_int_equal(json_object_size(out), 1);
+    json_decref(out);
+    assert_int_equal(cw_group_descendants(items, n, "group:default/ghost", &out, &d), CW_OK);
+    assert_int_equal(json_object_size(out), 1);
+    json_decref(out);
+    json_decref(all);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_demo_teams),
         cmocka_unit_test(test_errors_and_edges),
+        cmocka_unit_test(test_group_hierarchy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,13 +16,15 @@ import * as overview from './pages/overview.js';
 import * as scorecards from './pages/scorecards.js';
 import * as strategy from './pages/strategy.js';
 import * as team from './pages/team.js';
+import * as teams from './pages/teams.js';
+import { startHeader } from './header.js';
 
 const ROUTES = [
   { re: /^\/$/, page: overview, section: 'overview' },
   { re: /^\/(?:index\.html)?$/, page: overview, section: 'overview' },
   { re: /^\/catalog\/?$/, page: catalog, section: 'catalog' },
   { re: /^\/entity\/([^/]+)\/([^/]+)\/([^/]+)\/?$/, page: entity, section: 'catalog', names: ['kind', 'namespace', 'name'] },
-  { re: /^\/team\/([^/]+)\/([^/]+)\/?$/, page: team, section: 'catalog', names: ['namespace', 'name'] },
+  { re: /^\/team\/([^/]+)\/([^/]+)\/?$/, page: team, section: 'teams', names: ['namespace', 'name'] },
   { re: /^\/insights\/(ownership|coupling|undeployed)\/?$/, page: insights, names: ['view'] },
   { re: /^\/insights\/architecture\/?$/, page: architecture, section: 'architecture' },
   { re: /^\/graph\/([^/]+)\/([^/]+)\/([^/]+)\/?$/, page: graph, section: 'architecture', names: ['kind', 'namespace', 'name'] },
@@ -33,6 +35,7 @@ const ROUTES = [
   { re: /^\/scorecards\/([^/]+)\/?$/, page: scorecards, section: 'scorecards', names: ['name'] },
   { re: /^\/initiatives\/?$/, page: initiatives, section: 'scorecards' },
   { re: /^\/initiatives\/([^/]+)\/?$/, page: initiatives, section: 'scorecards', names: ['name'] },
+  { re: /^\/teams\/?$/, page: teams, section: 'teams' },
   { re: /^\/heartbeats\/?$/, page: heartbeats, section: 'heartbeats' },
   { re: /^\/heartbeats\/([^/]+)\/([^/]+)\/?$/, page: heartbeats, section: 'heartbeats', names: ['namespace', 'name'] },
 ];
@@ -168,6 +171,7 @@ function start() {
     render();
   });
   syncSignOut();
+  startHeader({ navigate });
   render();
 }
 

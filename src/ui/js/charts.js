@@ -180,7 +180,8 @@ function durationLineChart(caption, days, field, { what, reference } = {}) {
     svg.append(s('g', { class: 'reference' },
       s('title', null, `${reference.label}: ${fmtDuration(reference.value)}`),
       s('line', { x1: M.l, x2: M.l + PW, y1: y, y2: y }),
-      s('text', { x: M.l + PW - 4, y: y - 5, 'text-anchor': 'end' }, `${reference.label} ${fmtDuration(reference.value)}`)));
+      // below the line when above it would leave the plot (clipped at the top)
+      s('text', { x: M.l + PW - 4, y: y - 5 < M.t + 12 ? y + 15 : y - 5, 'text-anchor': 'end' }, `${reference.label} ${fmtDuration(reference.value)}`)));
   }
   const path = pts.map((p, k) => `${k === 0 ? 'M' : 'L'}${xOf(p.i).toFixed(1)},${(M.t + PH - scale(p.v)).toFixed(1)}`).join(' ');
   svg.append(s('path', { d: path, class: 'line' }));

@@ -6,6 +6,7 @@ import { api, withQuery } from '../api.js';
 import { announce, appLink, clear, h, notice } from '../dom.js';
 import { displayRef, fmtNumber, parseRef, refLink, refPath } from '../format.js';
 import { errorNotice, isAbort } from '../panel.js';
+import { sortable } from '../sort.js';
 
 export const FILTERS = ['q', 'kind', 'namespace', 'type', 'lifecycle', 'owner', 'system', 'tag'];
 const LIMITS = [50, 100];
@@ -247,14 +248,15 @@ function describe(st) {
   return parts.length ? `Catalog: ${parts.join(', ')}` : 'Catalog';
 }
 
+// Sortable by every column within the page shown (the server pages by name).
 function renderTable(items) {
   const headers = ['Name', 'Kind', 'Type', 'Owner', 'System', 'Lifecycle', 'Description'];
-  return h('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': 'Entities' },
+  return sortable(h('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': 'Entities' },
     h('table', { class: 'data', id: 'entity-table' },
       h('caption', { class: 'visually-hidden' }, 'Entities matching the filters'),
       h('thead', null, h('tr', null, headers.map((x) => h('th', { scope: 'col' }, x)))),
       h('tbody', null, items.map((e) => {
         const cells = entityRow(e);
         return h('tr', null, h('th', { scope: 'row' }, cells[0]), cells.slice(1).map((c) => h('td', null, c)));
-      }))));
+      })))));
 }

@@ -12,6 +12,8 @@ import { dependencyDiagram, relationList, relationsOf } from '../relations.js';
 import { graphPath } from './graph.js';
 import { catalogUrl } from './catalog.js';
 import { openIncidentBanner, postmortemSections } from './incidents.js';
+import { statusBanner, summarySection } from '../service.js';
+import { tabify } from '../tabs.js';
 import { heartbeatPanel, heartbeatPath } from './heartbeats.js';
 
 const DORA_KINDS = new Set(['component', 'system', 'group']);
@@ -213,13 +215,14 @@ export async function render(main, ctx) {
       empty: `No heartbeat protects this ${kindLc}: nothing tells conway that its backups run.` });
   }
 
+  let raciLoad = Promise.resolve([]);
   if (RACI_KINDS.has(kindLc)) {
     const raciBox = h('div');
     main.append(section('Responsibilities (RACI)', 'responsibilities',
       h('p', { class: 'muted' }, 'Who is responsible, accountable, consulted and informed for each activity, including what is inherited from the system and domain.'),
       raciBox));
-    loadInto(raciBox, 'responsibilities', async () =>
-      raciTable(raciRows(await api.raci(kindLc, ns, md.name, { signal }))), { signal });
+    raciLoad = api.raci(kindLc, ns, md.name, { signal }).then(raciRows);
+    loadInto(raciBox, 'responsibilities', async () => raciTable(await raciLoad), { signal });
   }
 
   main.append(section('Relations', 'relations',
@@ -245,6 +248,27 @@ export async function render(main, ctx) {
   const scoreBox = h('div');
   main.append(section('Scorecards', 'scorecards', scoreBox));
   scorecardPanel(scoreBox, ref, { signal });
+
+  // A service leads with its status and a summary, then tabs (issue 18);
+  // sections added by other features land in the Overview tab.
+  if (kindLc === 'component') {
+    const statusBox = h('div', { id: 'status-banner' });
+    const findingsBox = h('div');
+    bannerBox.after(statusBox);
+    main.querySelector('#about')?.before(summarySection(ref, owner, raciLoad, { signal }));
+    main.querySelector('#links')?.after(section('Findings', 'findings-of-service', findingsBox));
+    statusBanner(statusBox, ref, { signal, findingsBox });
+    tabify(main, [
+      { id: 'overview', label: 'Overview', sections: ['summary', 'about', 'findings-of-service', 'links', 'annotations'] },
+      { id: 'delivery', label: 'Delivery', sections: ['delivery'] },
+      { id: 'responsibilities', label: 'Responsibilities', sections: ['responsibilities'] },
+      { id: 'dependencies', label: 'Dependencies', sections: ['relations'] },
+      { id: 'events', label: 'Events', sections: ['events'] },
+    ], {
+      selected: ctx.query.get('tab'),
+      onSelect: (id) => ctx.setUrl(`${location.pathname}${id === 'overview' ? '' : `?tab=${id}`}`, { replace: true }),
+    });
+  }
   return `${title} (${entity.kind})`;
 }
 

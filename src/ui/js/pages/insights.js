@@ -7,6 +7,7 @@ import { clear, h, notice, section, table } from '../dom.js';
 import { countFindings, findingsOf, findingsTable, severityBadge } from '../findings.js';
 import { displayRef, fmtDuration, fmtNumber, fmtPercent, fmtTime, pick, pickArray, plural, refLink, refList } from '../format.js';
 import { errorNotice, isAbort, loadInto } from '../panel.js';
+import { sortable } from '../sort.js';
 
 const PAIRS_PAGE = 100;
 
@@ -73,11 +74,48 @@ export function trainList(trains) {
     h('p', null, 'Teams: ', t.teams.length ? longRefList(t.teams, {}) : '—'))));
 }
 
-export function undeployedTable(items, { limit = Infinity, caption = 'Undeployed changes per service' } = {}) {
+// noData: no change has been sent at all, so "all deployed" is no verdict.
+export function undeployedTable(items, { limit = Infinity, caption = 'Undeployed changes per service', noData = false } = {}) {
+  if (items.length === 0 && noData) {
+    return notice('empty', 'No merged changes are known yet: send change.merged and service.deployed CDEvents (docs/dora.md) to see what waits for production.');
+  }
   if (items.length === 0) return notice('empty', 'Every merged change is in production.');
-  return table(caption, ['Service', 'Undeployed changes', 'Oldest merge', 'Waiting for'],
+  const wrap = table(caption, ['Service', 'Team', 'Undeployed changes', 'Oldest merge', 'Waiting for'],
     items.slice(0, limit).map((it) => [refLink(it.ref, { preferTeam: false, defaultKind: 'component' }),
+      it.owner ? refLink(it.owner, { defaultKind: 'group' }) : '—',
       fmtNumber(it.count), fmtTime(it.oldest), fmtDuration(it.age)]), { rowHeaders: true, id: 'undeployed' });
+  // sortable, by the numbers behind the formatted cells
+  const rows = wrap.querySelectorAll('tbody tr');
+  items.slice(0, limit).forEach((it, i) => {
+    const cells = rows[i]?.cells;
+    if (!cells) return;
+    cells[2].dataset.sort = String(it.count ?? '');
+    cells[3].dataset.sort = it.oldest ? String(Date.parse(it.oldest)) : '';
+    cells[4].dataset.sort = String(it.age ?? '');
+  });
+  return sortable(wrap);
+}
+
+// Whether no delivery event has been stored at all (then empty answers are
+// no verdict).
+export async function noDeliveryEvents(signal) {
+  try {
+    const page = await api.events({ limit: 1 }, { signal });
+    return (page.items || []).length === 0;
+  } catch (e) {
+    if (isAbort(e)) throw e;
+    return false;
+  }
+}
+
+// Date pickers give days: from at its start, to through its end; an RFC 3339
+// time in the address is passed on as it is.
+const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
+export function dayWindow({ from, to }) {
+  const out = {};
+  if (from) out.from = DAY_RE.test(from) ? `${from}T00:00:00Z` : from;
+  if (to) out.to = DAY_RE.test(to) ? new Date(Date.parse(`${to}T00:00:00Z`) + 86400000).toISOString().replace(/\.\d{3}Z$/, 'Z') : to;
+  return out;
 }
 
 // ---- shared filter form ----------------------------------------------------
@@ -158,13 +196,13 @@ async function coupling(main, ctx) {
       { name: 'windowMinutes', label: 'Window (minutes)', type: 'number', min: 1, placeholder: '15' },
       { name: 'minTogether', label: 'Minimum releases together', type: 'number', min: 1, placeholder: '5' },
       { name: 'minConfidence', label: 'Minimum confidence (0–1)', type: 'number', min: 0, max: 1, step: 0.05, placeholder: '0.8' },
-      { name: 'from', label: 'From (RFC 3339)', placeholder: '2024-01-01T00:00:00Z' },
-      { name: 'to', label: 'To (RFC 3339)', placeholder: 'now' },
+      { name: 'from', label: 'From (day)', type: 'date' },
+      { name: 'to', label: 'To (day, included)', type: 'date' },
     ], values, (next) => ctx.navigate(withQuery('/insights/coupling', next))),
     section('Release trains', 'trains', trainsBox), section('Pairs', 'pairs', pairsBox));
   let data = null;
   await loadInto(trainsBox, 'release coupling', async () => {
-    data = await api.coupling({ ...values, limit: PAIRS_PAGE }, { signal: ctx.signal });
+    data = await api.coupling({ ...values, ...dayWindow(values), limit: PAIRS_PAGE }, { signal: ctx.signal });
     return trainList(couplingTrains(data));
   }, { signal: ctx.signal });
   clear(pairsBox);
@@ -205,7 +243,7 @@ async function coupling(main, ctx) {
   more.addEventListener('click', async () => {
     more.disabled = true;
     try {
-      show(await api.coupling({ ...values, limit: PAIRS_PAGE, cursor }, { signal: ctx.signal }));
+      show(await api.coupling({ ...values, ...dayWindow(values), limit: PAIRS_PAGE, cursor }, { signal: ctx.signal }));
     } catch (e) {
       if (isAbort(e)) return;
       more.replaceWith(errorNotice(e, 'more pairs'));
@@ -227,7 +265,8 @@ async function undeployed(main, ctx) {
     section('Undeployed changes', 'undeployed-list', box));
   await loadInto(box, 'undeployed work', async () => {
     const items = undeployedItems(await api.undeployed(values, { signal: ctx.signal }));
-    const out = [undeployedTable(items)];
+    const noData = items.length === 0 && await noDeliveryEvents(ctx.signal);
+    const out = [undeployedTable(items, { noData })];
     const withChanges = items.filter((it) => it.changes.length);
     if (withChanges.length) {
       out.push(h('h3', null, 'Changes waiting, per service'));

@@ -12,7 +12,7 @@ import { fmtNumber } from '../format.js';
 import { loadInto } from '../panel.js';
 import { architectureSummary } from './architecture.js';
 import { catalogUrl } from './catalog.js';
-import { couplingTrains, findingsSummary, trainList, undeployedItems, undeployedTable } from './insights.js';
+import { couplingTrains, findingsSummary, noDeliveryEvents, trainList, undeployedItems, undeployedTable } from './insights.js';
 
 const KINDS = ['Component', 'API', 'Resource', 'System', 'Domain', 'Group', 'User'];
 
@@ -42,8 +42,39 @@ function countTiles(counts) {
       h('span', { class: 'metric-value' }, fmtNumber(c.count)), h('span', { class: 'metric-label' }, c.kind)))));
 }
 
+// An empty organisation: what to send first, and no verdicts.
+function firstRun() {
+  const code = (t) => h('pre', { class: 'snippet' }, h('code', null, t));
+  return h('section', { class: 'panel first-run', id: 'first-run', 'aria-labelledby': 'first-run-h' },
+    h('h2', { id: 'first-run-h' }, 'Nothing here yet: start with your catalog'),
+    h('p', null, 'This conway holds no entities, so there is nothing to rate. Three steps get you a catalog with delivery metrics:'),
+    h('ol', null,
+      h('li', null, h('strong', null, 'Import your catalog'), ' — Backstage-format YAML (Components, Systems, Groups, Users):',
+        code('conway import --db conway.db ./catalog/\n# or, against a running server:\ncurl -X POST -H "Authorization: Bearer $TOKEN" \\\n  -H "Content-Type: application/yaml" --data-binary @catalog-info.yaml \\\n  http://localhost:7700/api/v1/import')),
+      h('li', null, h('strong', null, 'Send delivery events'), ' — CDEvents from your pipelines (a deployment, a merged change, an incident):',
+        code('curl -X POST -H "Authorization: Bearer $TOKEN" \\\n  -H "Content-Type: application/json" --data @service-deployed.json \\\n  http://localhost:7700/api/v1/events')),
+      h('li', null, h('strong', null, 'Read the metrics'), ' — this overview, each service\'s page, or ',
+        h('code', null, 'GET /api/v1/insights/dora?scope=org'), '.')),
+    h('p', null, 'Tokens come from ', h('code', null, 'conway token create --role editor'),
+      '. The README walks through a first run; docs/catalog.md and docs/dora.md describe what to send; the API is described in ',
+      h('a', { href: '/api/v1/openapi.json' }, '/api/v1/openapi.json'), '.'));
+}
+
+async function isEmptyOrganisation(signal) {
+  try {
+    const page = await api.entities({ limit: 1 }, { signal });
+    return (page.totalItems ?? (page.items || []).length) === 0;
+  } catch {
+    return false; // the panels say what failed
+  }
+}
+
 export async function render(main, ctx) {
   const { signal } = ctx;
+  if (await isEmptyOrganisation(signal)) {
+    main.append(h('h1', { tabindex: -1 }, 'Organisation overview'), firstRun());
+    return 'Overview';
+  }
   const kinds = h('div');
   const findings = h('div');
   const dora = h('div');
@@ -60,7 +91,7 @@ export async function render(main, ctx) {
     h('div', { class: 'two-col' },
       section('Architecture findings', 'architecture-summary', arch),
       section('Findings trend, last 90 days', 'findings-trend', trend)),
-    section('Delivery performance, last 90 days', 'org-delivery', dora),
+    section('Delivery performance', 'org-delivery', dora),
     h('div', { class: 'two-col' },
       section('Release trains', 'release-trains', trains),
       section('Oldest undeployed changes', 'oldest-undeployed', undeployed)));
@@ -84,10 +115,12 @@ export async function render(main, ctx) {
       trainList(couplingTrains(await api.coupling({}, { signal }))),
       h('p', null, appLink('/insights/coupling', 'All coupled pairs')),
     ], { signal }),
-    loadInto(undeployed, 'undeployed work', async () => [
-      undeployedTable(undeployedItems(await api.undeployed({}, { signal })), { limit: 5, caption: 'The five services waiting longest' }),
-      h('p', null, appLink('/insights/undeployed', 'All undeployed work')),
-    ], { signal }),
+    loadInto(undeployed, 'undeployed work', async () => {
+      const items = undeployedItems(await api.undeployed({}, { signal }));
+      const noData = items.length === 0 && await noDeliveryEvents(signal);
+      return [undeployedTable(items, { limit: 5, caption: 'The five services waiting longest', noData }),
+      h('p', null, appLink('/insights/undeployed', 'All undeployed work'))];
+    }, { signal }),
   ]);
   return 'Overview';
 }

@@ -1,11 +1,11 @@
 // pages/team.js — a team (a Group entity): members, product manager and tech
 // lead, what it owns, its RACI duties, its delivery metrics and its findings.
 
-import { api, ApiError } from '../api.js';
+import { api, ApiError, getJSON, withQuery } from '../api.js';
 import { appLink, clear, dl, h, notice, section, table } from '../dom.js';
-import { loadDora } from '../dora.js';
+import { levelBadge, loadDora, windowRange } from '../dora.js';
 import { findingsOf, findingsTable } from '../findings.js';
-import { entityRefOf, fmtNumber, parseRef, pick, pickArray, refLink, refList, refPath, refString } from '../format.js';
+import { entityRefOf, fmtDuration, fmtNumber, fmtPercent, parseRef, pick, pickArray, refLink, refList, refPath, refString } from '../format.js';
 import { errorNotice, isAbort, loadInto } from '../panel.js';
 import { scorecardPanel } from './scorecards.js';
 import { relationsOf } from '../relations.js';
@@ -13,6 +13,7 @@ import { catalogUrl } from './catalog.js';
 import { tagList } from './entity.js';
 import { graphPath } from './graph.js';
 import { actionItemsTable } from './incidents.js';
+import { sortable } from '../sort.js';
 import { heartbeatPanel } from './heartbeats.js';
 
 const PAGE = 100;
@@ -29,11 +30,15 @@ function ownedPanel(box, ownerRef, signal) {
       h('caption', { class: 'visually-hidden' }, 'Entities this team owns'),
       h('thead', null, h('tr', null, ['Name', 'Kind', 'Type', 'Lifecycle', 'System'].map((x) => h('th', { scope: 'col' }, x)))),
       tbody));
-  const load = () => loadPage().catch((e) => {
-    if (isAbort(e)) return;
-    clear(box);
-    box.append(errorNotice(e, 'owned entities'));
-  });
+  // busy while a page loads: tests and assistive technology wait for it
+  const load = () => {
+    box.setAttribute('aria-busy', 'true');
+    return loadPage().catch((e) => {
+      if (isAbort(e)) return;
+      clear(box);
+      box.append(errorNotice(e, 'owned entities'));
+    }).finally(() => box.removeAttribute('aria-busy'));
+  };
   const loadPage = async () => {
     more.disabled = true;
     const page = await api.entities({ owner: ownerRef, limit: PAGE, cursor }, { signal });
@@ -120,6 +125,52 @@ function personCell(p) {
     p.exists !== false && p.member === false ? h('strong', { class: 'flag' }, ' (not a member of the team)') : null);
 }
 
+// The child groups side by side (GET .../comparison): each row rolled up
+// over the group and its descendants, sortable by every column.
+export function comparisonTable(cmp) {
+  const cell = (text, sort) => {
+    const td = h('td', null, text);
+    if (sort !== undefined && sort !== null) td.dataset.sort = String(sort);
+    return td;
+  };
+  const row = (r, own) => {
+    const d = r.dora || {};
+    return h('tr', own ? { class: 'total' } : null,
+      h('th', { scope: 'row' }, own ? h('span', null, refLink(r.entityRef), ' (all)') : refLink(r.entityRef)),
+      h('td', null, String(r.type || '—')),
+      cell(fmtNumber(d.deployments ?? 0), d.deployments ?? 0),
+      cell(fmtNumber(d.deploymentFrequencyPerDay, 2), d.deploymentFrequencyPerDay),
+      cell(fmtDuration(d.leadTimeSeconds?.p50), d.leadTimeSeconds?.p50),
+      cell(fmtPercent(d.changeFailureRate), d.changeFailureRate),
+      cell(fmtDuration(d.timeToRestoreSeconds?.p50), d.timeToRestoreSeconds?.p50),
+      cell(d.deployments ? levelBadge(d.level?.deploymentFrequency) : '—', d.deployments ? d.deploymentFrequencyPerDay : ''),
+      cell(fmtNumber(r.findings ?? 0), r.findings ?? 0));
+  };
+  const headers = ['Group', 'Type', 'Deployments', 'Per day', 'Lead time (p50)', 'Change failure rate',
+    'Time to restore (p50)', 'Deployment level', 'Findings'];
+  const t = h('table', { class: 'data', id: 'comparison-table' },
+    h('caption', { class: 'visually-hidden' }, 'Child groups compared'),
+    h('thead', null, h('tr', null, headers.map((x) => h('th', { scope: 'col' }, x)))),
+    h('tbody', null, (cmp.items || []).map((r) => row(r))),
+    cmp.group ? h('tfoot', null, row(cmp.group, true)) : null);
+  return sortable(h('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': 'Child groups compared' }, t));
+}
+
+// Over the shared DORA window (dora.js), following its changes.
+function loadComparison(box, namespace, name, signal) {
+  const load = () => loadInto(box, 'team comparison', async () => {
+    const win = windowRange();
+    const cmp = await getJSON(withQuery(`/api/v1/teams/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/comparison`,
+      { from: win.from, to: win.to }), { signal });
+    return [h('p', { class: 'period' }, `${win.text}; each group with the groups below it.`),
+      comparisonTable(cmp)];
+  }, { signal });
+  const follow = () => (box.isConnected ? load() : window.removeEventListener('conway:window', follow));
+  window.addEventListener('conway:window', follow);
+  signal?.addEventListener('abort', () => window.removeEventListener('conway:window', follow));
+  return load();
+}
+
 export async function render(main, ctx) {
   const { namespace, name } = ctx.params;
   const { signal } = ctx;
@@ -190,7 +241,8 @@ export async function render(main, ctx) {
     members.length
       ? h('ul', { class: 'members' }, members.map((m) =>
         h('li', null, refLink(m.ref, { defaultKind: 'user', text: m.displayName || undefined }))))
-      : h('p', { class: 'notice notice-warning' }, 'This team has no members.')));
+      : isTeam || !children.length ? h('p', { class: 'notice notice-warning' }, 'This team has no members.')
+        : h('p', { class: 'muted' }, `No direct members; its people are in its ${children.length === 1 ? 'child group' : `${children.length} child groups`}.`)));
 
   const ownedBox = h('div');
   main.append(section('Owns', 'owns', team ? teamSummary(team) : null, ownedBox));
@@ -218,19 +270,25 @@ export async function render(main, ctx) {
   heartbeatPanel(hbBox, { owner: ref }, { signal, omit: 'Owner', empty: 'This team owns no heartbeats.' });
 
   const doraBox = h('div');
-  main.append(section('Delivery performance (DORA)', 'delivery', doraBox));
+  main.append(section('Delivery performance (DORA)', 'delivery',
+    children.length ? h('p', { class: 'muted' }, 'This group and every group below it.') : null, doraBox));
   loadDora(doraBox, ref, { signal });
 
   // the level of what the team owns in every scorecard (issue #15)
   const scoreBox = h('div');
   main.append(section('Scorecards', 'scorecards', scoreBox));
   scorecardPanel(scoreBox, ref, { team: true, signal });
+  if (children.length) {
+    const cmpBox = h('div');
+    main.append(section('Child groups compared', 'comparison', cmpBox));
+    loadComparison(cmpBox, namespace, name, signal);
+  }
 
   const findBox = h('div');
   main.append(section('Findings', 'team-findings', findBox));
   // The team report carries the team's findings; otherwise ask for them.
   loadInto(findBox, 'ownership findings', async () =>
-    findingsTable(Array.isArray(team?.findings) ? team.findings : findingsOf(await api.ownership({ team: ref }, { signal })),
+    findingsTable(Array.isArray(team?.findings) && !children.length ? team.findings : findingsOf(await api.ownership({ team: ref }, { signal })),
       { caption: 'Findings for this team' }), { signal });
   return `${title} (team)`;
 }
