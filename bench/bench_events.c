@@ -883,8 +883,8 @@ static volatile size_t scan_sink; /* keeps the raw scan's reads */
 static double raw_scan_ms(sqlite3 *db)
 {
     const char *sqls[] = {
-        "SELECT link_id, kind, time_ms, env_id, artifact_id, chain_id, changes"
-        " FROM delivery_service",
+        ("SELECT link_id, kind, time_ms, env_id, artifact_id, chain_id, changes"
+         " FROM delivery_service"),
         "SELECT link_id, subject_id, created_ms, merged_ms, claim_ms FROM delivery_changes",
         "SELECT link_id, subject_id, kind, time_ms, artifact_id FROM delivery_incidents",
     };

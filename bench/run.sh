@@ -6,7 +6,7 @@
 #
 # usage: bench/run.sh [BUILD_DIR]   (default: $BUILD or build)
 # Not run here: bench/scale.sh (starts PostgreSQL and RabbitMQ) and
-# bench/soak/run.sh (minutes long); run them on their own.
+# bench/soak/run.sh and bench/heartbeats.sh (minutes long); run them on their own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-${BUILD:-build}}
@@ -43,3 +43,6 @@ if [ -x "$BUILD/bench_events" ]; then
   step "event intake and delivery insights (bench_events)"
   "$BUILD/bench_events" all
 fi
+
+step "scorecards: 3 cards x 20 checks over 10,000 entities' facts, one entity changed (bench_scorecard)"
+"$BUILD/bench_scorecard" 10000

@@ -439,7 +439,7 @@ function freePort() {
   });
 }
 
-test('scripts/demo.sh keeps the old database, loads the demo and serves it', { skip: !haveBin && 'CONWAY_BIN not set', timeout: 60000 }, async () => {
+test('scripts/demo.sh keeps the old database, loads the demo and serves it', { skip: !haveBin && 'CONWAY_BIN not set', timeout: 90000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'conway-demo-sh-'));
   const db = join(dir, 'conway.db');
   writeFileSync(db, 'previous database');
@@ -452,7 +452,8 @@ test('scripts/demo.sh keeps the old database, loads the demo and serves it', { s
   const exited = new Promise((res) => child.on('exit', (code, sig) => res({ code, sig })));
   try {
     let ok = false;
-    for (let i = 0; i < 200 && !ok && child.exitCode === null; i++) {
+    // (the script takes 35 daily scorecard snapshots before it serves)
+    for (let i = 0; i < 450 && !ok && child.exitCode === null; i++) {
       try { ok = (await fetch(`http://${listen}/healthz`)).ok; } catch { await new Promise((r) => setTimeout(r, 100)); }
     }
     assert.ok(ok, `server did not come up:\n${out}`);
@@ -472,6 +473,33 @@ test('scripts/demo.sh keeps the old database, loads the demo and serves it', { s
       assert.equal(ev.status, 200);
       assert.equal((await ev.json()).items.length, 1);
     }
+    // Once the build has initiatives, the demo's has a burn-up of 35 past days and today.
+    if (spawnSync(BIN, ['snapshot', '--help'], { stdio: 'ignore' }).status === 0) {
+      const ini = await fetch(`http://${listen}/api/v1/initiatives/ship-safely`);
+      assert.equal(ini.status, 200);
+      const body = await ini.json();
+      assert.deepEqual(body.problems, []);
+      assert.equal(body.burnup.length, 36);
+      assert.ok(body.burnup.every((p) => p.total > 0 && p.done <= p.total));
+      assert.ok(['on-pace', 'behind'].includes(body.pace.verdict), body.pace.reason);
+    }
+    // the heartbeats, pinged by the demo: untested-backup only where it is
+    // deliberately true (demo/heartbeats.yaml), one backup down, one running
+    for (let i = 0; i < 100 && !/heartbeat playlist-db-replica-check:/.test(out); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(out, /demo: heartbeat royalties-db-backup: failed/);
+    assert.doesNotMatch(out, /could not be pinged/);
+    const findings = async (rule) => (await (await fetch(`http://${listen}/api/v1/insights/ownership?rule=${rule}`)).json()).findings;
+    const untested = await findings('untested-backup');
+    assert.deepEqual(untested.map((f) => f.entityRef).sort(), ['resource:default/legacy-users-db', 'resource:default/promo-db']);
+    assert.match(untested.find((f) => f.entityRef.endsWith('legacy-users-db')).detail, /backed up but no restore test/);
+    assert.match(untested.find((f) => f.entityRef.endsWith('promo-db')).detail, /no backup heartbeat/);
+    assert.deepEqual((await findings('heartbeat-down')).map((f) => f.entityRef), ['heartbeat:default/royalties-db-backup']);
+    const hbs = (await (await fetch(`http://${listen}/api/v1/heartbeats`)).json()).items;
+    const byStatus = {};
+    for (const h of hbs) byStatus[h.status] = (byStatus[h.status] || 0) + 1;
+    assert.equal(byStatus.down, 1);
+    assert.equal(byStatus.started, 1);
+    assert.ok(byStatus.up >= 19, JSON.stringify(byStatus)); // the replica check is late after a minute
   } finally {
     child.kill('SIGTERM');
     await exited;

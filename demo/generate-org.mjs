@@ -179,14 +179,14 @@ const COMPONENTS = [
   ['taste-profile-builder', 'service', 'production', 'team-recommendations', 'discovery', { sid: 'taste-profile-builder', repoMode: 'both', deps: ['resource:feature-store-db'], consumes: ['play-events'], tags: ['python', 'ml', 'kafka'], desc: 'Turns play events into per-listener taste vectors.' }],
   ['radio-generator', 'service', 'experimental', 'team-recommendations', 'discovery', { sid: 'radio-generator', consumes: ['recommendations-api'], tags: ['python', 'ml'], desc: 'Endless artist radio, in a closed beta.' }],
   // subscriptions and payments — team-commerce
-  ['subscription-service', 'service', 'production', 'team-commerce', 'subscriptions', { sid: 'subscription-service', deps: ['resource:legacy-users-db'], writes: ['resource:legacy-users-db'], provides: ['subscription-api'], consumes: ['payment-events', 'billing-api'], tags: ['java', 'tier-1'], desc: 'Manages subscriptions, trials and plan changes.' }],
+  ['subscription-service', 'service', 'production', 'team-commerce', 'subscriptions', { sid: 'subscription-service', deps: ['resource:legacy-users-db'], writes: ['resource:legacy-users-db'], provides: ['subscription-api'], consumes: ['payment-events', 'billing-api'], tags: ['java', 'tier-1'], exempt: { 'tw-no-findings': '2099-12-31: the legacy-users-db split is planned with the platform team' }, desc: 'Manages subscriptions, trials and plan changes.' }],
   ['account-web', 'website', 'production', 'team-commerce', 'subscriptions', { sid: 'account-web', repoMode: 'slug', consumes: ['subscription-api', 'billing-api', 'auth-api'], tags: ['typescript', 'react'], desc: 'Account pages: plan, payment method, receipts.', web: 'https://account.tunewave.example' }],
   ['family-plan-service', 'service', 'experimental', 'team-commerce', 'subscriptions', { sid: 'family-plan-service', consumes: ['subscription-api'], tags: ['java'], desc: 'Family plans with up to six members (pilot in two markets).' }],
   ['billing-service', 'service', 'production', 'team-commerce', 'payments', { sid: 'billing-service', deps: ['resource:billing-db', 'resource:payment-events-queue', 'component:payment-gateway-adapter'], provides: ['billing-api', 'payment-events'], tags: ['java', 'pci', 'tier-1'], desc: 'Charges subscriptions every billing cycle and handles retries and dunning.' }],
   ['invoice-service', 'service', 'production', 'team-commerce', 'payments', { sid: 'invoice-service', deps: ['resource:billing-db'], consumes: ['payment-events'], tags: ['java', 'pci'], desc: 'Produces tax-compliant invoices and receipts.' }],
   ['payment-gateway-adapter', 'service', 'production', 'team-commerce', 'payments', { sid: 'pgw-adapter', repo: 'pgw-adapter', repoMode: 'both', tags: ['java', 'pci', 'tier-1'], desc: 'One interface in front of the card, PayPal and carrier-billing providers.' }],
   // growth — team-growth, spread over four systems in three domains
-  ['referral-service', 'service', 'production', 'team-growth', 'subscriptions', { sid: 'referral-service', deps: ['resource:legacy-users-db', 'resource:promo-db'], writes: ['resource:legacy-users-db'], consumes: ['subscription-api'], tags: ['node', 'typescript'], desc: 'Invite-a-friend rewards.' }],
+  ['referral-service', 'service', 'production', 'team-growth', 'subscriptions', { sid: 'referral-service', deps: ['resource:legacy-users-db', 'resource:promo-db'], writes: ['resource:legacy-users-db'], consumes: ['subscription-api'], tags: ['node', 'typescript'], exempt: { 'tw-no-findings': '2020-01-31: promised for the 2019 migration (expired)' }, desc: 'Invite-a-friend rewards.' }],
   ['share-link-service', 'service', 'production', 'team-growth', 'discovery', { sid: 'share-link-service', consumes: ['playlist-api'], tags: ['node', 'typescript'], desc: 'Short links and social previews for shared tracks and playlists.' }],
   ['artist-promo-service', 'service', 'production', 'team-growth', 'royalties', { sid: 'artist-promo-service', deps: ['resource:promo-db'], consumes: ['catalog-events'], tags: ['node', 'typescript'], desc: 'Paid promotion campaigns for artists, settled against their royalties.' }],
   ['campaign-web', 'website', 'experimental', 'team-growth', 'playback', { sid: 'campaign-web', repoMode: 'slug', tags: ['typescript'], desc: 'Landing pages for marketing campaigns and the promotion banners shown in the players.', web: 'https://campaigns.tunewave.example' }],
@@ -392,6 +392,7 @@ function buildEntities() {
     const annotations = {};
     if (o.sid) annotations['conway.dev/service-id'] = o.sid;
     if (o.writes) annotations['conway.dev/writes'] = o.writes.join(', ');
+    for (const [check, text] of Object.entries(o.exempt || {})) annotations[`conway.dev/exempt-${check}`] = text;
     if (mode === 'conway' || mode === 'both') annotations['conway.dev/repository'] = `github.com/${GH_ORG}/${repo}`;
     if (mode === 'slug' || mode === 'both') annotations['github.com/project-slug'] = `${GH_ORG}/${repo}`;
     const links = [{ url: `https://github.com/${GH_ORG}/${repo}`, title: 'Source', icon: 'github' }];
@@ -442,7 +443,7 @@ function buildEntities() {
     spec: { target, activities: raciFor(team, pm, lead, omit) },
   }));
 
-  return { groups, users, domains, systems, components, apis, resources, responsibilities };
+  return { groups, users, domains, systems, components, apis, resources, responsibilities, scorecards: scorecards() };
 }
 
 // ---------------------------------------------------------------------------
@@ -876,6 +877,33 @@ export function toYaml(docs, header) {
 }
 
 // ---------------------------------------------------------------------------
+// Scorecards (conway's own kind, docs/scorecards.md): one of Tunewave's own,
+// whose levels vary across the components (tests/api/scorecards.test.mjs
+// evaluates it independently). The built-in ones (src/ui/scorecards/) are
+// enabled by scripts/demo.sh. subscription-service carries an active
+// exemption of tw-no-findings, referral-service an expired one.
+
+function scorecards() {
+  const c = (fact, operator, value) => ({ fact, operator, value });
+  return [{
+    apiVersion: 'conway.dev/v1', kind: 'Scorecard',
+    metadata: { name: 'tunewave-service-basics', title: 'Tunewave service basics' },
+    spec: {
+      owner: 'group:default/team-platform',
+      filter: 'kind=component',
+      levels: ['bronze', 'silver', 'gold'],
+      checks: [
+        { id: 'tw-described', name: 'Described', level: 'bronze', rule: c('entity.metadata.description', 'exists', true) },
+        { id: 'tw-team-owner', name: 'Owned by a team', level: 'bronze', rule: c('owner', 'matches', '^group:default/team-[a-z-]+$') },
+        { id: 'tw-tiered', name: 'Tier tagged', level: 'silver', rule: { any: [c('entity.metadata.tags', 'contains', 'tier-1'), c('entity.metadata.tags', 'contains', 'tier-2')] } },
+        { id: 'tw-runbook', name: 'Runbook', level: 'silver', rule: c('links.runbook[0].url', 'matches', '^https://runbooks\\.') },
+        { id: 'tw-in-production', name: 'In production', level: 'silver', rule: c('entity.spec.lifecycle', 'in', ['production']) },
+        { id: 'tw-no-findings', name: 'No findings', level: 'gold', rule: c('findings.count', 'equal', 0) },
+        { id: 'tw-apis-defined', name: 'Provided APIs defined', level: 'gold', rule: { not: c('apis.providedWithoutDefinition', 'greaterThan', 0) } },
+      ],
+    },
+  }];
+}
 
 function files(ents) {
   const hdr = (what) => [
@@ -889,6 +917,7 @@ function files(ents) {
     'components.yaml': toYaml(ents.components, hdr('components')),
     'apis.yaml': toYaml(ents.apis, hdr('APIs')),
     'resources.yaml': toYaml(ents.resources, hdr('databases, queues and buckets')),
+    'scorecards.yaml': toYaml(ents.scorecards, hdr('Scorecards, conway\'s own kind')),
     'responsibilities.yaml': toYaml(ents.responsibilities, [
       ...hdr('Responsibilities (RACI), conway\'s own kind'),
       'Kept apart from the Backstage kinds: servers without Responsibilities support reject this file.',

@@ -121,7 +121,10 @@ export const paths = {
           scope: str, asOf: time,
           summary: { type: 'object', properties: { goals: { type: 'object', additionalProperties: { type: 'integer' } }, hypotheses: { type: 'object', additionalProperties: { type: 'integer' } }, decisions: { type: 'integer' }, findings: { type: 'object', additionalProperties: { type: 'integer' } } } },
           goals: { type: 'array', items: goal }, hypotheses: { type: 'array', items: hypothesis }, decisions: { type: 'array', items: decision },
-          kpis: { type: 'array', items: { type: 'object', properties: { entityRef: str, owner: nullable(str), source: {}, query: {}, step: {}, unit: {}, metric: str } } },
+          kpis: { type: 'array', items: { type: 'object', properties: { entityRef: str, owner: nullable(str), source: {}, query: {}, step: {}, unit: {}, metric: str,
+            fetch: { type: 'object', description: 'KPIs this instance reads from Prometheus (serve --prometheus-url): how its last fetches went.', required: ['state', 'lastAttemptAt'], properties: {
+              state: { enum: ['ok', 'error', 'pending'], description: 'error: the last attempt failed.' }, lastAttemptAt: time, lastSuccessAt: time,
+              samples: { type: 'integer', description: 'Samples stored by the last successful fetch.' }, lastErrorAt: time, lastError: { type: 'string', description: "Why the last failed fetch failed (Prometheus' message)." } } } } } },
           findings: { type: 'array', items: finding } } }),
         ...errors(400, 401, 403, 404),
       },

@@ -78,7 +78,7 @@ const backstagePaths = {
 
 // Routes added by later features register here (see docs/openapi-*.mjs).
 const extra = {};
-for (const mod of ['events', 'insights', 'responsibilities', 'ops', 'hooks', 'locations', 'incidents', 'heartbeats', 'strategy', 'architecture']) {
+for (const mod of ['events', 'insights', 'responsibilities', 'ops', 'hooks', 'locations', 'incidents', 'heartbeats', 'strategy', 'architecture', 'scorecards', 'initiatives']) {
   try { Object.assign(extra, (await import(`./openapi-${mod}.mjs`)).paths); } catch (e) { if (e.code !== 'ERR_MODULE_NOT_FOUND') throw e; }
 }
 
@@ -87,7 +87,7 @@ const doc = {
   info: { title: 'conway API', version: '0.1.0', description: 'Service catalog, ownership, delivery feedback and architecture drift for organisations running microservices. Errors are RFC 9457 problem details.', license: { name: 'Apache-2.0', identifier: 'Apache-2.0' } },
   servers: [{ url: '/' }],
   security: [{ bearer: [] }],
-  tags: [{ name: 'meta' }, { name: 'catalog' }, { name: 'backstage' }, { name: 'events' }, { name: 'insights' }, { name: 'responsibilities' }, { name: 'incidents' }, { name: 'heartbeats' }, { name: 'strategy' }, { name: 'admin' }],
+  tags: [{ name: 'meta' }, { name: 'catalog' }, { name: 'backstage' }, { name: 'events' }, { name: 'insights' }, { name: 'responsibilities' }, { name: 'incidents' }, { name: 'heartbeats' }, { name: 'strategy' }, { name: 'scorecards' }, { name: 'admin' }],
   paths: { ...paths, ...backstagePaths, ...extra },
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A token from `conway token create`.' } },

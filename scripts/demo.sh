@@ -67,6 +67,13 @@ if [ -f demo/org/responsibilities.yaml ]; then
 fi
 
 # Delivery history, if this build can import events.
+# the built-in Scorecards (docs/scorecards.md): enabling one is importing it
+for f in src/ui/scorecards/*.json; do
+  if [ -f "$f" ] && "$BIN" import --db "$DB" --quiet "$f"; then
+    say "enabled the built-in scorecard $(basename "$f" .json)"
+  fi
+done
+
 if "$BIN" events --help >/dev/null 2>&1; then
   if command -v node >/dev/null 2>&1; then
     history=$(mktemp "${TMPDIR:-/tmp}/conway-demo-history.XXXXXX")
@@ -82,6 +89,26 @@ if "$BIN" events --help >/dev/null 2>&1; then
   fi
 else
   say "note: this build has no 'events' command yet; no delivery history loaded"
+fi
+
+# An initiative (issue #15) on the built-in production-readiness scorecard
+# enabled above, with its dates moved to around today, and the daily
+# scorecard snapshots of the last 35 days (judged as of each day over the
+# delivery history above) so that its burn-up has a history.
+if "$BIN" snapshot --help >/dev/null 2>&1 && [ -f demo/initiatives.yaml ]; then
+  ini=$(mktemp "${TMPDIR:-/tmp}/conway-demo-initiative.XXXXXX.yaml")
+  sed -e "s/^  start: .*/  start: $(date -u -d '-35 days' +%F)/" \
+      -e "s/^  deadline: .*/  deadline: $(date -u -d '+55 days' +%F)/" demo/initiatives.yaml >"$ini"
+  if "$BIN" import --db "$DB" --quiet "$ini"; then
+    say "taking the daily scorecard snapshots of the last 35 days"
+    for k in $(seq 35 -1 1); do
+      "$BIN" snapshot --db "$DB" --now "$(date -u -d "-$k days" +%FT12:00:00Z)" >/dev/null ||
+        say "note: the snapshot of $k days ago failed"
+    done
+  else
+    say "note: the initiative was not imported"
+  fi
+  rm -f -- "$ini"
 fi
 
 token=""
@@ -111,4 +138,34 @@ cat <<EOF
 
 EOF
 
-exec "$BIN" serve --db "$DB" --listen "$LISTEN" --public-read
+# Heartbeats (conway's own kind): the backups and restore drills of the
+# production databases, pinged once the server runs (demo/heartbeats.yaml).
+heartbeats=0
+if [ -f demo/heartbeats.yaml ] && [ -n "$token" ] && command -v node >/dev/null 2>&1; then
+  if "$BIN" import --db "$DB" --quiet demo/heartbeats.yaml >/dev/null; then
+    heartbeats=1
+  else
+    say "note: this build does not accept the Heartbeat kind; demo/heartbeats.yaml skipped"
+  fi
+fi
+if [ "$heartbeats" = 0 ]; then
+  exec "$BIN" serve --db "$DB" --listen "$LISTEN" --public-read
+fi
+
+"$BIN" serve --db "$DB" --listen "$LISTEN" --public-read &
+server=$!
+trap 'kill -TERM "$server" 2>/dev/null' TERM INT HUP
+for _ in $(seq 100); do
+  if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then break; fi
+  sleep 0.1
+done
+case $host in *:*) uhost="[$host]" ;; *) uhost=$host ;; esac
+node demo/ping-heartbeats.mjs "http://$uhost:$port" "$token" || say "note: some heartbeats could not be pinged"
+# the server's exit status, also after a signal (wait returns early then)
+status=0
+wait "$server" || status=$?
+if kill -0 "$server" 2>/dev/null; then
+  status=0
+  wait "$server" || status=$?
+fi
+exit "$status"

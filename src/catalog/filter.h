@@ -43,6 +43,7 @@ typedef struct {
 } cw_filter;
 
 struct cw_filter_mem;
+struct json_t;
 
 /* A cw_filter together with the memory behind it. `filter` may be passed to
  * the store as is; everything it points to is owned by this object. */
@@ -90,5 +91,14 @@ cw_err cw_filter_add_native(cw_filter_owned *f, const char *name, const char *va
                             cw_diag *d);
 
 void cw_filter_owned_free(cw_filter_owned *f);
+
+/*
+ * Whether a stored entity (with its "relations": [{type, targetRef}] as the
+ * store renders it) matches f, in memory, by the same search rows the store
+ * indexes (cw_entity_search_rows): what the store's filter would answer
+ * for that entity. A filter with no clauses matches everything; false when
+ * memory runs out (filter_match.c, issue #15's scorecard scopes).
+ */
+bool cw_filter_matches_entity(const cw_filter *f, const struct json_t *entity);
 
 #endif

@@ -6,7 +6,9 @@
  */
 #include "catalog/kinds.h"
 #include "catalog/heartbeat.h"
+#include "catalog/initiative.h"
 #include "catalog/postmortem.h"
+#include "catalog/scorecard.h"
 #include "catalog/strategy.h"
 #include "catalog/responsibilities.h"
 
@@ -133,6 +135,12 @@ static const cw_spec_field kpi_fields[] = {
     {"description", CW_FIELD_STRING, false, NULL, NULL},
 };
 
+/* Initiative (issue #15; initiative.c checks the target, scope and dates) */
+static const cw_spec_field initiative_fields[] = {
+    {"scorecard", CW_FIELD_REF, true, "Scorecard", NULL},
+    {"owner", CW_FIELD_REF, false, "Group", "ownedBy"},
+};
+
 static void check_location(const json_t *entity, const json_t *spec, const char *ns,
                            const cw_activity_set *activities, cw_issue_list *out)
 {
@@ -177,12 +185,14 @@ static const cw_kind_rule kind_rules[] = {
     /* spec rules in src/catalog/postmortem.c (issue #13) */
     RULE("Postmortem", conway_versions, true, owner_only_fields, cw_postmortem_kind_check),
     RULE("Heartbeat", conway_versions, true, heartbeat_fields, check_heartbeat),
-    RULE("Scorecard", conway_versions, true, owner_only_fields, NULL),
+    /* spec rules in scorecard.c (issue #15) */
+    RULE("Scorecard", conway_versions, true, owner_only_fields, cw__scorecard_kind_check),
     /* spec rules in strategy.c */
     RULE("Goal", conway_versions, true, goal_fields, cw__goal_kind_check),
     RULE("Hypothesis", conway_versions, true, hypothesis_fields, cw__hypothesis_kind_check),
     RULE("Decision", conway_versions, true, decision_fields, cw__decision_kind_check),
     RULE("KPI", conway_versions, true, kpi_fields, cw__kpi_kind_check),
+    RULE("Initiative", conway_versions, true, initiative_fields, cw__initiative_kind_check),
 };
 
 static const cw_kind_rule unknown_rule = RULE(NULL, NULL, false, owner_only_fields, NULL);
@@ -205,7 +215,8 @@ const cw_kind_rule *cw__unknown_kind_rule(void) { return &unknown_rule; }
  * actions in Backstage: not a team's to publish through a scoped token. */
 static const char *const team_kinds[] = {"Component", "API", "Resource", "System", "Domain",
                                          "Responsibilities", "Postmortem", "Heartbeat",
-                                         "Scorecard", "Goal", "Hypothesis", "Decision"};
+                                         "Scorecard", "Goal", "Hypothesis", "Decision",
+                                         "Initiative"};
 
 bool cw_kind_team_writable(const char *kind)
 {
@@ -218,7 +229,7 @@ bool cw_kind_team_writable(const char *kind)
 const char *cw_kind_team_writable_names(void)
 {
     return "Component, API, Resource, System, Domain, Responsibilities, Postmortem, Heartbeat, "
-           "Scorecard, Goal, Hypothesis and Decision";
+           "Scorecard, Goal, Hypothesis, Decision and Initiative";
 }
 
 void cw__issue(cw_issue_list *l, const char *path, const char *fmt, ...)

@@ -80,7 +80,12 @@ static const char check_help[] =
     "  --cross-team-threshold X       flag a team above this share, 0-1 (default 0.5)\n"
     "  --team-spread N                flag a team in more systems or domains (default 3)\n"
     "  --fan-floor N                  fan-in/fan-out must reach N too (default 10)\n"
-    "  --architecture-severity R=S,...  a rule's severity: error, warning, off or default\n";
+    "  --architecture-severity R=S,...  a rule's severity: error, warning, off or default\n"
+    "\n"
+    "usage: conway check scorecard NAME [--level LEVEL] [--scope REF] [--json] [--builtin]\n"
+    "\n"
+    "Exits 1 when an entity in the Scorecard's scope is below LEVEL (a CI gate);\n"
+    "conway check scorecard --help for its options (docs/scorecards.md).\n";
 
 static bool parse_max(const char *s, size_t *out)
 {
@@ -588,7 +593,10 @@ int cw_cmd_check(int argc, char **argv)
         return check_postmortems(argc, argv);
     if (!strcmp(argv[2], "architecture"))
         return check_architecture(argc, argv);
-    fprintf(stderr, "conway check: unknown check '%s' (known: architecture, ownership, postmortems)\n",
+    if (!strcmp(argv[2], "scorecard"))   /* check_scorecard.c */
+        return cw_cli_check_scorecard(argc, argv);
+    fprintf(stderr, "conway check: unknown check '%s' (known: architecture, ownership, postmortems, "
+                    "scorecard)\n",
             argv[2]);
     return 2;
 }

@@ -16,6 +16,7 @@ int cw_cmd_events(int argc, char **argv);
 int cw_cmd_backup(int argc, char **argv);
 int cw_cmd_restore(int argc, char **argv);
 int cw_cmd_check(int argc, char **argv);
+int cw_cli_check_scorecard(int argc, char **argv);   /* `conway check scorecard` */
 /* The Graphviz drawing worker a server starts (http/graph_svg.h); not for
  * people: it reads requests on standard input. */
 int cw_cmd_graph_worker(int argc, char **argv);
@@ -23,6 +24,7 @@ int cw_cmd_codeowners(int argc, char **argv);
 int cw_cmd_cron(int argc, char **argv);
 int cw_cmd_hook(int argc, char **argv);
 int cw_cmd_report(int argc, char **argv);
+int cw_cmd_snapshot(int argc, char **argv);
 int cw_cmd_get(int argc, char **argv);        /* get.c: remote reads */
 int cw_cmd_dora(int argc, char **argv);
 int cw_cmd_undeployed(int argc, char **argv);

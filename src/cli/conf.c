@@ -11,7 +11,10 @@ const char *const cw_conf_settings[] = {
     "max-inflight-body", "timeout", "header-timeout", "max-conns-per-ip", "allowed-host",
     "production-env", "max-components-per-team", "activities", "log-level", "server", "token",
     "output", "max-event-bytes", "fetch-allow", "fetch-allow-private", "refresh-interval",
-    "delete-orphans", "postmortem-severity", "postmortem-days", NULL,
+    "delete-orphans", "postmortem-severity", "postmortem-days",
+    /* heartbeats (docs/heartbeats.md) */
+    "heartbeat-min-seconds", "notify-allow", "notify-allow-private", "notify-secret-file",
+    "restore-test-days", NULL,
 };
 
 bool cw_conf_is_setting(const char *name)
@@ -25,7 +28,7 @@ bool cw_conf_is_setting(const char *name)
 bool cw_conf_is_boolean(const char *name)
 {
     return !strcmp(name, "public-read") || !strcmp(name, "fetch-allow-private") ||
-           !strcmp(name, "delete-orphans");
+           !strcmp(name, "delete-orphans") || !strcmp(name, "notify-allow-private");
 }
 
 bool cw_conf_env_name(const char *key, char *out, size_t cap)

@@ -22,7 +22,7 @@ static const command commands[] = {
      "--production-env --max-components-per-team --activities --log-level --max-event-bytes "
      "--fetch-allow --fetch-allow-private --refresh-interval --delete-orphans "
      "--postmortem-severity --postmortem-days --notify-allow --notify-allow-private "
-     "--notify-secret-file --heartbeat-min-seconds --prometheus-url --datastore-types "
+     "--notify-secret-file --heartbeat-min-seconds --restore-test-days --prometheus-url --datastore-types "
      "--cross-team-threshold --team-spread --fan-floor --architecture-severity "
      "--snapshot-interval --config"},
     {"import", "load catalog files (YAML/JSON) into the database",
@@ -45,16 +45,18 @@ static const command commands[] = {
     {"coupling", "components deployed together, from a server",
      "--scope --from --to --server --token --output --config"},
     {"check",
-     "check the catalog: 'check ownership', 'check postmortems', 'check architecture' "
-     "(exit 1 on errors)",
-     "ownership postmortems architecture --db --rule --severity --team --json "
+     "check the catalog: 'check ownership', 'check postmortems', 'check architecture', "
+     "'check scorecard NAME --level L' (exit 1 on errors or entities below the level)",
+     "ownership postmortems architecture scorecard --db --rule --severity --team --json "
      "--max-components-per-team --postmortem-severity --postmortem-days --now "
      "--production-env --datastore-types --cross-team-threshold --team-spread --fan-floor "
-     "--architecture-severity --config"},
+     "--architecture-severity --level --scope --namespace --builtin --config"},
     {"codeowners", "compare a GitHub CODEOWNERS file with the catalog owner",
      "import --component --db --json --config"},
     {"report", "the report of a team, system or the organisation (HTML or Markdown)",
      "--db --scope --format --out --now --production-env --config"},
+    {"snapshot", "take the daily findings and scorecard snapshots (of --now's day)",
+     "--db --now --production-env --config"},
     {"backup", "online backup of the SQLite database, or --verify a backup",
      "--db --verify --quiet --config"},
     {"restore", "replace the (stopped) SQLite database with a backup", "--db --config"},

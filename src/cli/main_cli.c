@@ -88,6 +88,7 @@ int cw_cli_main(int argc, char **argv)
         {"hook", cw_cmd_hook},
         {"cron", cw_cmd_cron},
         {"report", cw_cmd_report},
+        {"snapshot", cw_cmd_snapshot},
         {"graph-worker", cw_cmd_graph_worker},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

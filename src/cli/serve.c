@@ -81,9 +81,9 @@ static const char serve_help[] =
     "  --fan-floor N           fan-in/fan-out hot spots need at least N (default 10)\n"
     "  --architecture-severity RULE=SEVERITY,...  error, warning, off or default per\n"
     "                          architecture rule (docs/architecture.md)\n"
-    "  --snapshot-interval SECONDS  how often to check that today's findings snapshot\n"
-    "                          is in the history (default 600; 0: this instance never\n"
-    "                          takes one)\n"
+    "  --snapshot-interval SECONDS  how often to check that today's findings and\n"
+    "                          scorecard snapshots are stored (default 600; 0: this\n"
+    "                          instance never takes them)\n"
     "  --fetch-allow PREFIXES  comma-separated URL prefixes catalog files may be fetched\n"
     "                          from (Location targets of type url); none by default\n"
     "  --fetch-allow-private   let those prefixes reach loopback, link-local and private\n"
@@ -98,6 +98,8 @@ static const char serve_help[] =
     "  --notify-secret-file FILE  the key notifications are signed with (X-Conway-Signature)\n"
     "  --heartbeat-min-seconds N  shortest heartbeat period and grace accepted\n"
     "                          (default 60, as healthchecks; lower only for tests and demos)\n"
+    "  --restore-test-days N   untested-backup: a production database's restore test must\n"
+    "                          have been up within N days (default 30)\n"
     "  --prometheus-url URL    read KPIs (kind KPI, spec.source prometheus) from this\n"
     "                          Prometheus with /api/v1/query_range (env CONWAY_PROMETHEUS_URL)\n"
     "  --log-level LEVEL       debug, info, warn, error or off (default info)\n"
@@ -225,7 +227,7 @@ int cw_cmd_serve(int argc, char **argv)
                *fetch_allow = NULL, *fetch_private = NULL, *refresh = NULL,
                *delete_orphans = NULL, *pm_severity = NULL, *pm_days = NULL,
                *hb_min = NULL, *notify_allow = NULL, *notify_private = NULL,
-               *notify_secret = NULL, *prom_url = NULL;
+               *notify_secret = NULL, *prom_url = NULL, *restore_days = NULL;
     struct cw_arch_opts_flags af = {0};
     const char *snap_interval = NULL;
     cw_opt opts[] = {
@@ -255,6 +257,7 @@ int cw_cmd_serve(int argc, char **argv)
         {"postmortem-severity", true, &pm_severity},
         {"postmortem-days", true, &pm_days},
         {"heartbeat-min-seconds", true, &hb_min},
+        {"restore-test-days", true, &restore_days},
         {"notify-allow", true, &notify_allow},
         {"notify-allow-private", false, &notify_private},
         {"notify-secret-file", true, &notify_secret},
@@ -341,6 +344,11 @@ int cw_cmd_serve(int argc, char **argv)
         if (!parse_uint("postmortem-days", pm_days, 0, CW_POSTMORTEM_MAX_DAYS, &v))
             return 2;
         cfg.postmortem_days = (int)v;
+    }
+    if (restore_days) {
+        if (!parse_uint("restore-test-days", restore_days, 1, 3650, &v))
+            return 2;
+        cfg.restore_test_days = (int)v;
     }
     /* 0: the backend's default (SQLite: a few readers); PostgreSQL's
      * default, 2 x threads, is applied once the URL is known */
@@ -496,6 +504,16 @@ int cw_cmd_serve(int argc, char **argv)
         fprintf(stderr, "conway serve: %s\n", d.msg);
         goto out;
     }
+    /* KPIs from Prometheus before the server, which shows their fetch state */
+    if (prom_url) {
+        cw_prom_config pcfg = {.url = prom_url};
+        if (cw_prom_start(&pcfg, store, &prom, &d)) {
+            fprintf(stderr, "conway serve: %s\n", d.msg);
+            goto out;
+        }
+        cfg.kpi_fetch_state = cw_prom_fetch_state;
+        cfg.kpi_fetch_state_ctx = prom;
+    }
     if (cw_server_start(&cfg, store, &srv, &d)) {
         fprintf(stderr, "conway serve: %s\n", d.msg);
         goto out;
@@ -520,13 +538,6 @@ int cw_cmd_serve(int argc, char **argv)
         }
     }
 #endif
-    if (prom_url) {
-        cw_prom_config pcfg = {.url = prom_url};
-        if (cw_prom_start(&pcfg, store, &prom, &d)) {
-            fprintf(stderr, "conway serve: %s\n", d.msg);
-            goto out;
-        }
-    }
     cw_log(CW_LOG_INFO, "listening",
            json_pack("{s:s, s:i, s:s, s:s, s:b}", "listen", cfg.listen, "port",
                      (int)cw_server_port(srv), "db", shown_url, "backend", cw_store_backend(store),
@@ -550,8 +561,8 @@ out:
     cw_amqp_stop(amqp); /* first: it finishes storing what it took */
 #endif
     cw_snapshotter_stop(snap);
-    cw_prom_stop(prom); /* before the store it writes to */
     cw_server_stop(srv);
+    cw_prom_stop(prom); /* after the server that shows its state, before the store */
     cw_graph_worker_stop();
     cw_refresher_stop(refresher);
     cw_hb_notifier_stop(notifier);

@@ -191,6 +191,99 @@ static bool parse_action(const char *s, cw_ping_kind *kind, int *exit_status, bo
     return true;
 }
 
+/* The answer to a written ping (the same whether it waited or was deferred). */
+static void answer_ping(cw_app *app, cw_resp *resp, cw_err err, const cw_hb_ping_out *out)
+{
+    if (err) {
+        text_answer(resp, cw_http_status_of(err), "error");
+        return;
+    }
+    if (out->err == CW_ERR_NOT_FOUND || out->err == CW_ERR_INVALID) {
+        text_answer(resp, 404, "not found");
+        return;
+    }
+    if (out->err == CW_ERR_CONFLICT) {
+        text_answer(resp, 409, "ambiguous slug");
+        return;
+    }
+    if (out->alert_after_ms && app->cfg.on_heartbeat_due)
+        app->cfg.on_heartbeat_due(app->cfg.on_heartbeat_due_ctx, out->alert_after_ms);
+    char limit[24];
+    snprintf(limit, sizeof limit, "%u", CW_HB_BODY_MAX);
+    cw_resp_header(resp, "Ping-Body-Limit", limit);
+    text_answer(resp, 200, "OK");
+}
+
+/*
+ * A deferred ping (the request thread does not wait for the commit): the
+ * ping's inputs copied out of the request, whose path parameters and body
+ * do not outlive the handler.
+ */
+typedef struct {
+    cw_deferred *df;
+    cw_hb_ping_in in;
+    cw_hb_ping_out out;
+    cw_err err;
+    cw_diag diag;
+    char hash[65], slug[CW_NAME_MAX + 1], rid[40], remote[64], ua[CW_HB_UA_MAX + 1];
+    unsigned char body[]; /* in.body_len bytes */
+} ping_job;
+
+static void ping_written(void *arg)
+{
+    ping_job *j = arg;
+    cw_deferred_complete(j->df); /* j may be gone after this */
+}
+
+static void ping_finish(cw_app *app, cw_req *req, cw_resp *resp, void *state)
+{
+    (void)req;
+    ping_job *j = state;
+    answer_ping(app, resp, j->err, &j->out);
+    free(j);
+}
+
+/* Queues the ping and defers the answer; false when it cannot (the caller
+ * then waits in place). */
+static bool ping_deferred(cw_app *app, cw_req *req, const cw_hb_ping_in *in)
+{
+    /* what the copies cannot hold is refused by the store: in place */
+    if ((in->slug && strlen(in->slug) > CW_NAME_MAX) || strlen(in->remote) >= 64 ||
+        strlen(in->ua) > CW_HB_UA_MAX || (in->rid && strlen(in->rid) >= 40))
+        return false;
+    ping_job *j = malloc(sizeof *j + in->body_len);
+    if (!j)
+        return false;
+    memset(j, 0, sizeof *j);
+    j->in = *in;
+    snprintf(j->hash, sizeof j->hash, "%s", in->key_hash ? in->key_hash : in->team_hash);
+    snprintf(j->slug, sizeof j->slug, "%s", in->slug ? in->slug : "");
+    snprintf(j->rid, sizeof j->rid, "%s", in->rid ? in->rid : "");
+    snprintf(j->remote, sizeof j->remote, "%s", in->remote);
+    snprintf(j->ua, sizeof j->ua, "%s", in->ua);
+    if (in->body_len)
+        memcpy(j->body, in->body, in->body_len);
+    j->in.key_hash = in->key_hash ? j->hash : NULL;
+    j->in.team_hash = in->key_hash ? NULL : j->hash;
+    j->in.slug = in->slug ? j->slug : NULL;
+    j->in.rid = j->rid;
+    j->in.remote = j->remote;
+    j->in.ua = j->ua;
+    j->in.body = in->body_len ? j->body : NULL;
+    j->df = cw_req_defer(req, ping_finish, j);
+    if (!j->df) {
+        free(j);
+        return false;
+    }
+    if (cw_store_hb_ping_async(app->store, &j->in, &j->out, &j->err, &j->diag, ping_written,
+                               j)) {
+        cw_deferred_cancel(j->df);
+        free(j);
+        return false;
+    }
+    return true;
+}
+
 static void ping(cw_app *app, cw_req *req, cw_resp *resp)
 {
     const char *a = req->params[0], *b = req->nparams > 1 ? req->params[1] : NULL,
@@ -272,27 +365,12 @@ static void ping(cw_app *app, cw_req *req, cw_resp *resp)
         .body_size = req->body_len,
         .now_ms = now,
     };
+    if (ping_deferred(app, req, &in))
+        return;
     cw_hb_ping_out out;
     cw_diag d = {{0}};
-    cw_err err = cw_store_hb_ping(app->store, &in, 1, &out, &d);
-    if (err) {
-        text_answer(resp, cw_http_status_of(err), "error");
-        return;
-    }
-    if (out.err == CW_ERR_NOT_FOUND || out.err == CW_ERR_INVALID) {
-        text_answer(resp, 404, "not found");
-        return;
-    }
-    if (out.err == CW_ERR_CONFLICT) {
-        text_answer(resp, 409, "ambiguous slug");
-        return;
-    }
-    if (out.alert_after_ms && app->cfg.on_heartbeat_due)
-        app->cfg.on_heartbeat_due(app->cfg.on_heartbeat_due_ctx, out.alert_after_ms);
-    char limit[24];
-    snprintf(limit, sizeof limit, "%u", CW_HB_BODY_MAX);
-    cw_resp_header(resp, "Ping-Body-Limit", limit);
-    text_answer(resp, 200, "OK");
+    cw_err err = cw_store_hb_ping_grouped(app->store, &in, &out, &d);
+    answer_ping(app, resp, err, &out);
 }
 
 /* ---- rendering -------------------------------------------------------------------- */

@@ -26,6 +26,8 @@ static bool ctx_of(cw_app *app, cw_req *req, cw_resp *resp, cw_strategy_ctx *c)
     c->src.store = app->store;
     c->src.production_env = app->cfg.production_env;
     c->now_ms = cw_now_ms();
+    c->kpi_fetch_state = app->cfg.kpi_fetch_state;
+    c->kpi_fetch_state_ctx = app->cfg.kpi_fetch_state_ctx;
     return cw_api_time_param(req, resp, "now", &c->now_ms, &given);
 }
 

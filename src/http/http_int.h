@@ -126,6 +126,8 @@ extern const cw_route cw_routes_metrics[];
 extern const cw_route cw_routes_strategy[];
 extern const cw_route cw_routes_architecture[];
 extern const cw_route cw_routes_heartbeats[];
+extern const cw_route cw_routes_scorecards[];
+extern const cw_route cw_routes_initiatives[];
 
 /* The ownership findings plus the heartbeat findings (insights/
  * heartbeat_findings.h) over the same catalog, sorted (api_heartbeats.c):

@@ -11,6 +11,7 @@
 
 #include "http/http_int.h"
 #include "http/metrics_strategy.h"
+#include "store/store_heartbeats.h"
 #include "util/timeutil.h"
 #ifdef CONWAY_HAVE_AMQP
 #include "ingest/amqp.h"
@@ -282,6 +283,16 @@ cw_err cw_metrics_render(cw_metrics *m, cw_app *app, cw_buf *out)
                            "# TYPE conway_database_size_bytes gauge\n"
                            "conway_database_size_bytes %lld\n",
                       (long long)size);
+    uint64_t hb_txs, hb_pings;
+    cw_store_hb_ping_stats(app->store, &hb_txs, &hb_pings);
+    cw_buf_printf(out, "# HELP conway_heartbeat_pings_total Pings written (the ping API).\n"
+                       "# TYPE conway_heartbeat_pings_total counter\n"
+                       "conway_heartbeat_pings_total %llu\n"
+                       "# HELP conway_heartbeat_ping_transactions_total Transactions that wrote "
+                       "them (the group commit: several pings a transaction under load).\n"
+                       "# TYPE conway_heartbeat_ping_transactions_total counter\n"
+                       "conway_heartbeat_ping_transactions_total %llu\n",
+                  (unsigned long long)hb_pings, (unsigned long long)hb_txs);
 #ifdef CONWAY_HAVE_AMQP
     put_amqp(out);
 #endif

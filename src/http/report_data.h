@@ -2,7 +2,9 @@
  * report_data.h — the model of the shareable report (insights/report.h):
  * the strategy of the scope (strategy_data.h), DORA over the last 30 days
  * and the 30 before (for teams, systems, components and the organisation),
- * and the ownership findings of a team (all of them for the organisation).
+ * and the ownership findings of a team (all of them for the organisation),
+ * the findings history and the postmortem action items of a team or the
+ * organisation, and the scorecard levels (per team for the organisation).
  * Used by GET /api/v1/report and `conway report`, so both say the same.
  */
 #ifndef CW_HTTP_REPORT_DATA_H

@@ -157,6 +157,8 @@ static const cw_route *const route_tables[] = {
     cw_routes_strategy,
     cw_routes_architecture,
     cw_routes_heartbeats,
+    cw_routes_scorecards,
+    cw_routes_initiatives,
 };
 
 const cw_route *const *cw_route_tables(size_t *n)

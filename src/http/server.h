@@ -39,6 +39,10 @@ typedef struct {
     void (*on_heartbeat_due)(void *ctx, int64_t due_ms);
     int restore_test_days;       /* untested-backup threshold; 0 = 30 */
     void *on_heartbeat_due_ctx;
+    /* The KPI fetch state of this instance's Prometheus reader
+     * (ingest/prometheus.h cw_prom_fetch_state); NULL when it reads none */
+    json_t *(*kpi_fetch_state)(void *ctx);
+    void *kpi_fetch_state_ctx;
     size_t max_event_bytes;      /* one CDEvent; 0 = CW_EVENTS_DEFAULT_MAX_EVENT_BYTES */
     /* catalog fetching (ingest/locations.h): its settings and the
      * refresher to wake when a location is registered; both borrowed, NULL

@@ -1,7 +1,8 @@
 /*
  * snapshot.h — the daily findings snapshot of a running server: a thread
  * that, at start and then every interval, takes today's snapshot into the
- * store's history unless it is there already (http/findings.h). Which
+ * store's history unless it is there already (http/findings.h), then the
+ * scorecards' (http/scorecard_snapshot.h) likewise. Which
  * instance stores a day is decided by the claim in the database
  * (store/store_history.h), not by the timers: any number of servers on
  * one PostgreSQL database store each day once.

@@ -425,11 +425,21 @@ static json_t *decision_item(const json_t *dec)
     return item;
 }
 
-static json_t *kpi_item(const json_t *k)
+/* fetch_state: this instance's KPI fetch state (may be NULL) */
+static json_t *kpi_item(const json_t *k, const json_t *fetch_state)
 {
     json_t *item = base_item(k);
     if (!item)
         return NULL;
+    cw_ref r;
+    char key[CW_REF_MAX];
+    json_t *fs = NULL;
+    if (fetch_state && !cw_entity_ref(k, &r, NULL)) {
+        cw_ref_key(&r, key);
+        fs = json_object_get(fetch_state, key);
+    }
+    if (fs)
+        json_object_set(item, "fetch", fs);
     const json_t *spec = spec_of(k);
     copy_member(item, spec, "source");
     copy_member(item, spec, "query");
@@ -495,6 +505,7 @@ cw_err cw_strategy_view(const cw_strategy_ctx *c, const char *scope_key, json_t 
     json_t *goals = json_array(), *hyps = json_array(), *decs = json_array(), *kpis = json_array();
     json_t *findings = json_array();
     json_t *sg = json_object(), *sh = json_object(), *sf = json_object();
+    json_t *fetch_state = c->kpi_fetch_state ? c->kpi_fetch_state(c->kpi_fetch_state_ctx) : NULL;
     size_t n = json_array_size(L.all);
     json_t **dv = calloc(n ? n : 1, sizeof *dv), **cv = calloc(n ? n : 1, sizeof *cv);
     size_t nd = 0, nc = 0;
@@ -522,7 +533,7 @@ cw_err cw_strategy_view(const cw_strategy_ctx *c, const char *scope_key, json_t 
             dv[nd++] = e;
             json_array_append_new(decs, decision_item(e));
         } else if (!strcmp(kind, "KPI")) {
-            json_array_append_new(kpis, kpi_item(e));
+            json_array_append_new(kpis, kpi_item(e, fetch_state));
         } else if (!strcmp(kind, "Component")) {
             cv[nc++] = e;
         }
@@ -573,6 +584,7 @@ cw_err cw_strategy_view(const cw_strategy_ctx *c, const char *scope_key, json_t 
     json_decref(hyps);
     json_decref(decs);
     json_decref(kpis);
+    json_decref(fetch_state);
     json_decref(findings);
     json_decref(sg);
     json_decref(sh);

@@ -22,6 +22,10 @@
 typedef struct {
     cw_series_source src;
     int64_t now_ms;              /* evaluate as of */
+    /* the KPI fetch state (server.h kpi_fetch_state), NULL for none: each
+     * KPI read from Prometheus then gets "fetch" */
+    json_t *(*kpi_fetch_state)(void *ctx);
+    void *kpi_fetch_state_ctx;
 } cw_strategy_ctx;
 
 /* A strategy scope: "org" or a Group, System, Domain or Component ref.
@@ -45,7 +49,9 @@ cw_err cw_strategy_scope_parse(const char *text, char key_out[CW_REF_MAX], char 
  * "metric", "expected", "verdict", "detail", "before", "after"}; a decision
  * {"entityRef", "title", "status", "owner", "system", "domain", "date",
  * "needs", "values", "principles", "practices", "options", "chosen",
- * "criteria", "evidence", "tools"}. A scope entity that does not exist is
+ * "criteria", "evidence", "tools"}; a KPI {"entityRef", "title", "source",
+ * "query", "step", "unit", "metric", "fetch"?: this instance's last
+ * fetches from Prometheus (ingest/prometheus.h cw_prom_fetch_state)}. A scope entity that does not exist is
  * CW_ERR_NOT_FOUND.
  */
 cw_err cw_strategy_view(const cw_strategy_ctx *c, const char *scope_key, json_t **out,

@@ -21,6 +21,7 @@
 #include "util/timeutil.h"
 
 #define BATCH 50
+#define SKIP_BATCH 1000          /* status changes looked at per round */
 #define LEASE_MS 120000          /* longer than one attempt can take */
 #define MAX_URLS 32              /* per status change */
 
@@ -155,7 +156,30 @@ static cw_err queue_pending(cw_hb_notifier *w, int64_t now, cw_diag *d)
 {
     cw_hb_flip_rec *fl = NULL;
     size_t n = 0;
-    cw_err err = cw_store_hb_flips_pending(w->store, BATCH, &fl, &n, d);
+    cw_err err = cw_store_hb_flips_pending(w->store, SKIP_BATCH, &fl, &n, d);
+    if (err || !n) {
+        free(fl);
+        return err;
+    }
+    /* Most changes are no news (a new heartbeat's first ping, grace, a
+     * start): those are taken together, in one transaction, without
+     * reading the catalog (which costs as much as the catalog is large);
+     * the news (at most BATCH a round) are kept in fl[0..n). */
+    int64_t *skip = malloc(n * sizeof *skip);
+    if (!skip) {
+        free(fl);
+        return cw_fail(d, CW_ERR_NOMEM, "notifications: out of memory");
+    }
+    size_t nskip = 0, nnews = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!cw_notify_type(fl[i].from, fl[i].to))
+            skip[nskip++] = fl[i].id;
+        else if (nnews < BATCH)
+            fl[nnews++] = fl[i];
+    }
+    err = cw_store_hb_flips_skip(w->store, skip, nskip, now, NULL, d);
+    free(skip);
+    n = nnews;
     if (err || !n) {
         free(fl);
         return err;

@@ -31,6 +31,10 @@ typedef struct {
     int64_t last_end;        /* end of the last successful fetch; 0 = none */
     int64_t next_due;
     bool seen;               /* in the latest catalog scan */
+    /* what the last fetches did (cw_prom_fetch_state) */
+    int64_t last_attempt_ms, last_success_ms, last_error_ms;
+    int64_t last_samples;    /* stored by the last successful fetch */
+    char last_error[sizeof ((cw_diag *)0)->msg];
 } kpi_state;
 
 struct cw_prom {
@@ -43,6 +47,9 @@ struct cw_prom {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool stop;
+    /* written by the thread only, under state_mu; read by
+     * cw_prom_fetch_state (request threads) under it */
+    pthread_mutex_t state_mu;
     kpi_state *kpis;
     size_t nkpis, cap;
     json_t *catalog;         /* the KPI entities of the latest scan */
@@ -235,6 +242,7 @@ static void rescan(cw_prom *p, int64_t now)
     json_decref(p->catalog);
     p->catalog = arr;
     p->scanned_ms = now;
+    pthread_mutex_lock(&p->state_mu);
     /* forget KPIs that are gone (a new one of the same name starts afresh) */
     for (size_t i = 0; i < p->nkpis; i++)
         p->kpis[i].seen = false;
@@ -253,6 +261,7 @@ static void rescan(cw_prom *p, int64_t now)
         if (p->kpis[i].seen)
             p->kpis[w++] = p->kpis[i];
     p->nkpis = w;
+    pthread_mutex_unlock(&p->state_mu);
 }
 
 static void run_due(cw_prom *p, int64_t now)
@@ -269,24 +278,41 @@ static void run_due(cw_prom *p, int64_t now)
             continue;
         cw_ref_key(&r, key);
         cw_ref_format(&r, ref);
+        /* only this thread changes the array: k stays valid while it
+         * fetches without the lock */
+        pthread_mutex_lock(&p->state_mu);
         kpi_state *k = state_of(p, key);
-        if (!k || now < k->next_due)
-            continue;
+        bool due = k && now >= k->next_due;
         int64_t interval = CW_PROM_DEFAULT_INTERVAL_MS;
         const char *iv = json_string_value(json_object_get(spec, "interval"));
         if (iv)
             cw_duration_parse(iv, &interval);
-        k->next_due = now + interval;
+        if (due) {
+            k->next_due = now + interval;
+            k->last_attempt_ms = now;
+        }
+        pthread_mutex_unlock(&p->state_mu);
+        if (!due)
+            continue;
         int64_t end = 0;
         size_t stored = 0;
         cw_diag d = {{0}};
         cw_err err = fetch(p, kpi, k->last_end, now, &end, &stored, &d);
+        int64_t done = cw_now_ms();
+        pthread_mutex_lock(&p->state_mu);
         if (err) {
-            cw_log(CW_LOG_WARN, "kpi fetch failed", json_pack("{s:s, s:s}", "kpi", ref, "error", d.msg));
+            k->last_error_ms = done;
+            snprintf(k->last_error, sizeof k->last_error, "%s", d.msg);
         } else {
             k->last_end = end;
-            cw_log(CW_LOG_INFO, "kpi fetched", json_pack("{s:s, s:I}", "kpi", ref, "samples", (json_int_t)stored));
+            k->last_success_ms = done;
+            k->last_samples = (int64_t)stored;
         }
+        pthread_mutex_unlock(&p->state_mu);
+        if (err)
+            cw_log(CW_LOG_WARN, "kpi fetch failed", json_pack("{s:s, s:s}", "kpi", ref, "error", d.msg));
+        else
+            cw_log(CW_LOG_INFO, "kpi fetched", json_pack("{s:s, s:I}", "kpi", ref, "samples", (json_int_t)stored));
         pthread_mutex_lock(&p->mu);
         bool stop = p->stop;
         pthread_mutex_unlock(&p->mu);
@@ -358,8 +384,10 @@ cw_err cw_prom_start(const cw_prom_config *cfg, cw_store *store, cw_prom **out, 
     p->max_answer = cfg->max_answer ? cfg->max_answer : CW_PROM_DEFAULT_MAX_ANSWER;
     p->store = store;
     pthread_mutex_init(&p->mu, NULL);
+    pthread_mutex_init(&p->state_mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     if (pthread_create(&p->thread, NULL, loop, p)) {
+        pthread_mutex_destroy(&p->state_mu);
         pthread_mutex_destroy(&p->mu);
         pthread_cond_destroy(&p->cv);
         free(p->url);
@@ -379,10 +407,49 @@ void cw_prom_stop(cw_prom *p)
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
     pthread_join(p->thread, NULL);
+    pthread_mutex_destroy(&p->state_mu);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
     json_decref(p->catalog);
     free(p->kpis);
     free(p->url);
     free(p);
+}
+
+json_t *cw_prom_fetch_state(void *prom)
+{
+    cw_prom *p = prom;
+    json_t *out = json_object();
+    if (!p || !out)
+        return out;
+    pthread_mutex_lock(&p->state_mu);
+    for (size_t i = 0; i < p->nkpis; i++) {
+        const kpi_state *k = &p->kpis[i];
+        if (!k->last_attempt_ms)
+            continue;
+        char at[3][40];
+        cw_time_format_ms(k->last_attempt_ms, at[0]);
+        json_t *o = json_pack("{s:s}", "lastAttemptAt", at[0]);
+        bool failing = k->last_error_ms > k->last_success_ms;
+        if (o && k->last_success_ms) {
+            cw_time_format_ms(k->last_success_ms, at[1]);
+            json_object_set_new(o, "lastSuccessAt", json_string(at[1]));
+            json_object_set_new(o, "samples", json_integer(k->last_samples));
+        }
+        if (o && k->last_error_ms) {
+            cw_time_format_ms(k->last_error_ms, at[2]);
+            json_object_set_new(o, "lastErrorAt", json_string(at[2]));
+            json_object_set_new(o, "lastError", json_string(k->last_error));
+        }
+        if (o)
+            json_object_set_new(o, "state", json_string(failing ? "error"
+                                                        : k->last_success_ms ? "ok" : "pending"));
+        if (!o || json_object_set_new(out, k->key, o)) {
+            json_decref(out);
+            out = NULL;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&p->state_mu);
+    return out;
 }

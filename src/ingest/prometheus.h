@@ -21,6 +21,7 @@
 #ifndef CW_INGEST_PROMETHEUS_H
 #define CW_INGEST_PROMETHEUS_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "store/store.h"
@@ -48,6 +49,17 @@ cw_err cw_prom_start(const cw_prom_config *cfg, cw_store *store, cw_prom **out, 
 /* Stops the thread (a request under way ends within its timeout) and frees
  * everything. NULL is a no-op. */
 void cw_prom_stop(cw_prom *p);
+
+/*
+ * What this instance's fetches did, per KPI (by entity key):
+ *   {"kpi:default/conv": {"state": "ok"|"error"|"pending", "lastAttemptAt",
+ *    "lastSuccessAt"?, "samples"? (stored by it), "lastErrorAt"?,
+ *    "lastError"?}}
+ * "error" when the last attempt failed. A new object (caller's), NULL when
+ * out of memory; prom may be NULL (an empty object). void * so that it
+ * serves as the server's kpi_fetch_state callback.
+ */
+json_t *cw_prom_fetch_state(void *prom);
 
 /* The window of a fetch (pure): [*start, *end], both multiples of step,
  * end the last step at or before now, at most CW_PROM_MAX_POINTS steps;

@@ -1317,7 +1317,8 @@ cw_err cw_delivery_collector_finish(cw_delivery_collector *c, cw_delivery_data *
     /* deployments and rollbacks in time order, arrival breaking ties;
      * changes by the first link key they came under, then id (the order
      * the lowest-index rule of change lookups follows, dora.h) */
-    qsort(c->deps, c->ndeps, sizeof *c->deps, dep_cmp);
+    if (c->ndeps > 1) /* qsort(NULL, 0) is undefined (no deployments) */
+        qsort(c->deps, c->ndeps, sizeof *c->deps, dep_cmp);
     /* by first link (a counting pass), then id within each link */
     const chg_row **order = malloc((c->nchs ? c->nchs : 1) * sizeof *order);
     size_t *at = calloc(c->nlinks + 1, sizeof *at);
@@ -1389,7 +1390,8 @@ cw_err cw_delivery_collector_finish(cw_delivery_collector *c, cw_delivery_data *
     for (size_t i = 0; i < c->nincs; i++)
         if (keep_unlinked || c->incs[i].inc.component >= 0)
             p->incs[ninc++] = c->incs[i].inc;
-    qsort(p->incs, ninc, sizeof *p->incs, inc_cmp);
+    if (ninc > 1)
+        qsort(p->incs, ninc, sizeof *p->incs, inc_cmp);
     /* the strings move with the arena */
     p->arena = c->arena;
     memset(&c->arena, 0, sizeof c->arena);

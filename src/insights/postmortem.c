@@ -608,8 +608,8 @@ cw_err cw_postmortem_team_actions(json_t *const *entities, size_t n, const char 
                                   int64_t now_ms, json_t **out, cw_diag *d)
 {
     *out = NULL;
-    char team_key[CW_REF_MAX];
-    if (!parse_ref(team_ref, "Group", CW_DEFAULT_NAMESPACE, team_key, NULL, NULL))
+    char team_key[CW_REF_MAX] = "";
+    if (team_ref && !parse_ref(team_ref, "Group", CW_DEFAULT_NAMESPACE, team_key, NULL, NULL))
         return cw_fail(d, CW_ERR_INVALID, "team: not an entity reference");
     catalog c;
     owed *list = NULL;
@@ -631,7 +631,7 @@ cw_err cw_postmortem_team_actions(json_t *const *entities, size_t n, const char 
             if (!cw_action_status_pending(st) ||
                 !parse_ref(str_at(it, "owner"), "Group", ns_of(pm), okey, oref, &r))
                 continue;
-            bool mine = !strcmp(okey, team_key) ||
+            bool mine = !team_ref || !strcmp(okey, team_key) ||
                         (!strcasecmp(r.kind, "User") && is_member(&c, team_key, okey));
             if (!mine)
                 continue;

@@ -91,7 +91,8 @@ cw_err cw_postmortems_naming(json_t *const *entities, size_t n, const char *ref,
  * date), then by due date, postmortem and id:
  * [{"postmortem", "id", "title", "owner", "due", "status", "overdue",
  *   "daysOverdue" (when overdue), "activity"?, "issueUrl"?}].
- * CW_ERR_INVALID when team_ref does not parse.
+ * CW_ERR_INVALID when team_ref does not parse. team_ref NULL: everyone's
+ * (the organisation's report).
  */
 cw_err cw_postmortem_team_actions(json_t *const *entities, size_t n, const char *team_ref,
                                   int64_t now_ms, json_t **out, cw_diag *d);

@@ -495,7 +495,191 @@ static void findings_section(out_t *o, const json_t *strategy, const json_t *own
     }
 }
 
-static void open_items(out_t *o, const json_t *strategy, size_t nfindings)
+/* The findings history: a line of the daily totals and, per kind, the
+ * count at the first and at the last snapshot of the range. */
+static void history_section(out_t *o, const json_t *days)
+{
+    if (json_is_null(days) || !days)
+        return; /* the history is kept for teams and the organisation */
+    heading(o, 2, "Findings over time");
+    size_t n = json_array_size(days);
+    if (!n) {
+        para(o, "No daily snapshot in the last 90 days yet (conway serve takes one a day).");
+        return;
+    }
+    const json_t *first = json_array_get(days, 0), *last = json_array_get(days, n - 1);
+    json_t *totals = json_array();
+    for (size_t i = 0; totals && i < n; i++)
+        json_array_append_new(totals, json_pack("{s:f}", "value", num(json_array_get(days, i), "total")));
+    char label[128];
+    snprintf(label, sizeof label, "Findings per day from %s to %s", str(first, "day"), str(last, "day"));
+    if (!o->md) {
+        cw_buf_puts(o->b, "<figure>");
+        sparkline(o, totals, NAN, label);
+        cw_buf_puts(o->b, "<figcaption>");
+        text(o, label);
+        cw_buf_printf(o->b, " (%zu daily snapshot%s; silenced findings left out)</figcaption></figure>\n",
+                      n, n == 1 ? "" : "s");
+    } else {
+        cw_buf_puts(o->b, "\n");
+        text(o, label);
+        cw_buf_puts(o->b, ": ");
+        sparkline(o, totals, NAN, label);
+        cw_buf_printf(o->b, " (%zu daily snapshot%s; silenced findings left out)\n", n, n == 1 ? "" : "s");
+    }
+    json_decref(totals);
+    static const char *const head[] = {"Kind", "First day", "Last day", "Change"};
+    table_start(o, head, 4, "Findings per kind, first and last snapshot of the range");
+    /* every kind seen at either end */
+    const json_t *ends[2] = {json_object_get(first, "byKind"), json_object_get(last, "byKind")};
+    json_t *kinds = json_object();
+    for (int e = 0; kinds && e < 2; e++) {
+        const char *k;
+        const json_t *v;
+        json_object_foreach((json_t *)ends[e], k, v)
+            json_object_set_new(kinds, k, json_true());
+    }
+    const char *k;
+    const json_t *v;
+    json_object_foreach(kinds, k, v) {
+        double a = num(ends[0], k), b = num(ends[1], k);
+        a = isnan(a) ? 0 : a;
+        b = isnan(b) ? 0 : b;
+        row_start(o);
+        cell_text(o, k);
+        cell_number(o, a);
+        cell_number(o, b);
+        cell_start(o);
+        cw_buf_printf(o->b, "%+.0f", b - a);
+        cell_end(o);
+        row_end(o);
+    }
+    json_decref(kinds);
+    row_start(o);
+    cell_text(o, "all");
+    cell_number(o, num(first, "total"));
+    cell_number(o, num(last, "total"));
+    cell_start(o);
+    cw_buf_printf(o->b, "%+.0f", num(last, "total") - num(first, "total"));
+    cell_end(o);
+    row_end(o);
+    table_end(o);
+}
+
+/* The scorecard levels: per scorecard a table of the rows (per team for the
+ * organisation, the scope itself otherwise) with the entities at each level
+ * ("at least that level") and without one. Level names and titles come from
+ * the catalog: escaped, header cells included. */
+static void scorecards_section(out_t *o, const json_t *cards, bool per_team)
+{
+    if (!cards)
+        return;
+    heading(o, 2, "Scorecard levels");
+    if (!json_array_size(cards)) {
+        para(o, "No scorecard judges this scope.");
+        return;
+    }
+    size_t i;
+    const json_t *card;
+    json_array_foreach(cards, i, card) {
+        const json_t *levels = json_object_get(card, "levels");
+        size_t nl = json_array_size(levels);
+        if (o->md) {
+            cw_buf_puts(o->b, "**");
+            text(o, str(card, "title"));
+            cw_buf_puts(o->b, "**: entities at each level (at least that level)\n\n|");
+            cw_buf_puts(o->b, per_team ? " Team | Entities |" : " Scope | Entities |");
+            for (size_t k = 0; k < nl; k++) {
+                cw_buf_putc(o->b, ' ');
+                text(o, json_string_value(json_array_get(levels, k)));
+                cw_buf_puts(o->b, " |");
+            }
+            cw_buf_puts(o->b, " No level |\n|");
+            for (size_t k = 0; k < nl + 3; k++)
+                cw_buf_puts(o->b, "---|");
+            cw_buf_putc(o->b, '\n');
+        } else {
+            cw_buf_puts(o->b, "<table>\n<caption>");
+            text(o, str(card, "title"));
+            cw_buf_puts(o->b, ": entities at each level (at least that level)</caption>\n<thead><tr>");
+            cw_buf_puts(o->b, per_team ? "<th scope=\"col\">Team</th>" : "<th scope=\"col\">Scope</th>");
+            cw_buf_puts(o->b, "<th scope=\"col\">Entities</th>");
+            for (size_t k = 0; k < nl; k++) {
+                cw_buf_puts(o->b, "<th scope=\"col\">");
+                text(o, json_string_value(json_array_get(levels, k)));
+                cw_buf_puts(o->b, "</th>");
+            }
+            cw_buf_puts(o->b, "<th scope=\"col\">No level</th></tr></thead>\n<tbody>\n");
+        }
+        size_t r;
+        const json_t *row;
+        json_array_foreach(json_object_get(card, "rows"), r, row) {
+            row_start(o);
+            cell_text(o, str(row, "ref") && *str(row, "ref") ? str(row, "ref") : "no owner");
+            cell_number(o, num(row, "entities"));
+            const json_t *counts = json_object_get(row, "levels");
+            for (size_t k = 0; k < nl; k++) {
+                const json_t *c = json_array_get(counts, k);
+                cell_start(o);
+                number(o, num(c, "count"));
+                cw_buf_printf(o->b, " (%.0f%%)", 100.0 * (isnan(num(c, "share")) ? 0 : num(c, "share")));
+                cell_end(o);
+            }
+            cell_number(o, num(row, "none"));
+            row_end(o);
+        }
+        table_end(o);
+    }
+}
+
+/* Postmortem action items still owed, overdue first. *overdue_out counts
+ * the overdue ones (for the open items). */
+static void actions_section(out_t *o, const json_t *items, size_t *overdue_out)
+{
+    *overdue_out = 0;
+    if (json_is_null(items) || !items)
+        return; /* action items are owed by teams */
+    heading(o, 2, "Action items");
+    size_t n = json_array_size(items);
+    if (!n) {
+        para(o, "No postmortem action item is open.");
+        return;
+    }
+    static const char *const head[] = {"Action item", "Owner", "Due", "Status", "Postmortem"};
+    table_start(o, head, 5, "Postmortem action items still open, overdue first");
+    size_t shown = 0;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *it = json_array_get(items, i);
+        bool overdue = json_is_true(json_object_get(it, "overdue"));
+        *overdue_out += overdue;
+        if (shown >= MAX_FINDINGS)
+            continue;
+        shown++;
+        row_start(o);
+        cell_text(o, str(it, "title") ? str(it, "title") : str(it, "id"));
+        cell_text(o, str(it, "owner"));
+        cell_text(o, str(it, "due"));
+        cell_start(o);
+        if (overdue) {
+            badge(o, "overdue");
+            cw_buf_printf(o->b, " %.0f day%s", num(it, "daysOverdue"),
+                          num(it, "daysOverdue") == 1 ? "" : "s");
+        } else {
+            text(o, str(it, "status"));
+        }
+        cell_end(o);
+        cell_text(o, str(it, "postmortem"));
+        row_end(o);
+    }
+    table_end(o);
+    if (shown < n) {
+        char line[96];
+        snprintf(line, sizeof line, "… and %zu more (the API lists them all).", n - shown);
+        para(o, line);
+    }
+}
+
+static void open_items(out_t *o, const json_t *strategy, size_t nfindings, size_t noverdue)
 {
     heading(o, 2, "Open items");
     size_t n = 0;
@@ -534,6 +718,13 @@ static void open_items(out_t *o, const json_t *strategy, size_t nfindings)
         cw_buf_puts(o->b, o->md ? "\n" : "</li>\n");
         n++;
     }
+    if (noverdue) {
+        cw_buf_puts(o->b, o->md ? "- " : "<li>");
+        cw_buf_printf(o->b, "%zu postmortem action item%s overdue (see Action items)", noverdue,
+                      noverdue == 1 ? " is" : "s are");
+        cw_buf_puts(o->b, o->md ? "\n" : "</li>\n");
+        n++;
+    }
     if (nfindings) {
         cw_buf_puts(o->b, o->md ? "- " : "<li>");
         cw_buf_printf(o->b, "%zu finding%s to fix (see Findings)", nfindings, nfindings == 1 ? "" : "s");
@@ -559,7 +750,7 @@ static const char style[] =
     "font-size:.85em;white-space:nowrap}"
     ".on-track,.achieved,.supported,.better{background:#dff3e4;border-color:#2e7d32}"
     ".at-risk,.inconclusive,.steady,.unknown{background:#fff4d6;border-color:#a66b00}"
-    ".off-track,.missed,.refuted,.worse{background:#fde2e1;border-color:#b3261e}"
+    ".off-track,.missed,.refuted,.worse,.overdue{background:#fde2e1;border-color:#b3261e}"
     "svg.spark polyline{fill:none;stroke:#1f4e8c;stroke-width:1.5}"
     "svg .target{stroke:#888;stroke-dasharray:3 3}"
     "svg.chart{width:100%;height:auto;max-width:640px}svg.chart rect{fill:#1f4e8c}"
@@ -597,7 +788,12 @@ cw_err cw_report_render(const json_t *model, cw_report_format fmt, cw_buf *out)
     hypotheses_section(&o, json_object_get(strategy, "hypotheses"));
     decisions_section(&o, json_object_get(strategy, "decisions"));
     findings_section(&o, strategy, ownership, ownership_total);
-    open_items(&o, strategy, json_array_size(json_object_get(strategy, "findings")) + ownership_total);
+    history_section(&o, json_object_get(model, "findingsHistory"));
+    scorecards_section(&o, json_object_get(model, "scorecards"), !strcmp(scope ? scope : "", "org"));
+    size_t overdue = 0;
+    actions_section(&o, json_object_get(model, "actionItems"), &overdue);
+    open_items(&o, strategy, json_array_size(json_object_get(strategy, "findings")) + ownership_total,
+               overdue);
     if (!o.md)
         cw_buf_puts(out, "<footer>Made by conway: goals, hypotheses, decisions and delivery "
                          "figures of the catalog. Status and verdict rules: docs/strategy.md.</footer>\n"

@@ -8,13 +8,18 @@
  *    "dora": {"current": <DORA JSON of the last 30 days>,
  *             "previous": <DORA JSON of the 30 days before>} | null,
  *    "strategy": <strategy view: goals, hypotheses, decisions, findings>,
- *    "ownership": [ownership findings], "ownershipTotal": N}
+ *    "ownership": [ownership findings], "ownershipTotal": N,
+ *    "findingsHistory": [{"day", "total", "byKind": {kind: n}}] | null,
+ *    "actionItems": [postmortem action items still owed] | null,
+ *    "scorecards": [{"ref", "title", "levels": [names],
+ *                    "rows": [{"ref", "entities", "none", "levels": [{name, count, share}]}]}]}
  *
  * Sections: delivery (DORA figures with their trend against the previous
  * period and levels, a chart of daily deployments), goals (status, current
  * value, target, deadline, a sparkline, why), hypotheses (verdict, p-value,
- * shift, why), decisions, findings, and open items (goals off track or at
- * risk, goals that are not SMART, hypotheses still open, findings to fix).
+ * shift, why), decisions, findings, findings over time, scorecard levels,
+ * action items, and open items (goals off track or at risk, goals that are
+ * not SMART, hypotheses still open, overdue action items, findings to fix).
  * Every text from the catalog is escaped (HTML entities; in Markdown also
  * the table and markup characters), so a report never carries markup or
  * script that someone wrote into an entity. Pure: no I/O.

@@ -533,6 +533,26 @@ const cw__pg_migration cw__pg_migrations[] = {
       * link keys */
      "CREATE INDEX events_by_time ON events (time_ms, id);"
      "CREATE INDEX events_by_link ON events (link_id, time_ms);"},
+    {14, "scorecard snapshots",
+     /* issue 15: a claim row per (day, scorecard) snapshotted (the claim
+      * decides which instance stores it), with the day's check ids
+      * (store_scorecard_history.h), and per entity its level and passed
+      * checks (a bit set over those ids) */
+     "CREATE TABLE scorecard_snapshots ("
+     "  day bigint NOT NULL,"                  /* days since 1970-01-01, UTC */
+     "  scorecard text COLLATE \"C\" NOT NULL,"/* the Scorecard's key */
+     "  taken_at bigint NOT NULL,"             /* unix milliseconds */
+     "  checks text NOT NULL,"                 /* JSON array of check ids */
+     "  PRIMARY KEY (scorecard, day)"
+     ");"
+     "CREATE TABLE scorecard_levels ("
+     "  scorecard text COLLATE \"C\" NOT NULL,"
+     "  day bigint NOT NULL,"
+     "  entity text COLLATE \"C\" NOT NULL,"  /* entity key */
+     "  level text NOT NULL,"                  /* '' = below the first level */
+     "  passed text NOT NULL,"                 /* hexadecimal bit set */
+     "  PRIMARY KEY (scorecard, day, entity)"
+     ");"},
 };
 
 const size_t cw__pg_nmigrations = sizeof cw__pg_migrations / sizeof cw__pg_migrations[0];

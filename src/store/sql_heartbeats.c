@@ -1003,4 +1003,5 @@ const struct cw_store_hb_ops cw__sql_hb_ops = {
     .notify_claim = hb_notify_claim,
     .notify_finish = hb_notify_finish,
     .notify_list = hb_notify_list,
+    .flips_skip = cw__sql_hb_flips_skip,
 };

@@ -524,6 +524,25 @@ const cw__sqlite_migration cw__sqlite_migrations[] = {
       * link keys */
      "CREATE INDEX events_by_time ON events (time_ms);"
      "CREATE INDEX events_by_link ON events (link_id, time_ms);"},
+    {14, "scorecard snapshots",
+     /* issue 15: a claim row per (day, scorecard) snapshotted, with the
+      * day's check ids (store_scorecard_history.h), and per entity its
+      * level and passed checks (a bit set over those ids) */
+     "CREATE TABLE scorecard_snapshots ("
+     "  day INTEGER NOT NULL,"               /* days since 1970-01-01, UTC */
+     "  scorecard TEXT NOT NULL,"            /* the Scorecard's key */
+     "  taken_at INTEGER NOT NULL,"          /* unix milliseconds */
+     "  checks TEXT NOT NULL,"               /* JSON array of check ids */
+     "  PRIMARY KEY (scorecard, day)"
+     ") WITHOUT ROWID;"
+     "CREATE TABLE scorecard_levels ("
+     "  scorecard TEXT NOT NULL,"
+     "  day INTEGER NOT NULL,"
+     "  entity TEXT NOT NULL,"               /* entity key */
+     "  level TEXT NOT NULL,"                /* '' = below the first level */
+     "  passed TEXT NOT NULL,"               /* hexadecimal bit set */
+     "  PRIMARY KEY (scorecard, day, entity)"
+     ") WITHOUT ROWID;"},
 };
 
 const size_t cw__sqlite_nmigrations =

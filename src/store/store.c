@@ -77,6 +77,11 @@ cw_err cw_store_open(const char *url, const cw_store_options *opt, cw_store **ou
         *out = NULL;
         err = cw_fail(d, CW_ERR_NOMEM, "database: out of memory");
     }
+    if (!err && (*out)->vt->heartbeats && cw__hbgc_new(*out, &(*out)->hbgc)) {
+        cw_store_close(*out);
+        *out = NULL;
+        err = cw_fail(d, CW_ERR_NOMEM, "database: out of memory");
+    }
     if (!err && (*out)->vt->events && (err = (*out)->vt->events->dicts_open(*out, d))) {
         cw_store_close(*out);
         *out = NULL;
@@ -94,6 +99,8 @@ void cw_store_close(cw_store *s)
     s->gc = NULL;
     cw__codec_free(s->codec);
     s->codec = NULL;
+    cw__hbgc_free(s->hbgc); /* writes what is still queued */
+    s->hbgc = NULL;
     s->vt->core->close(s);
     if (locked)
         cw__db_unlock(lock_fd);

@@ -311,3 +311,21 @@ cw_err cw_store_hb_notify_list(cw_store *s, int state, size_t limit, cw_hb_deliv
     *n = 0;
     return ops->notify_list(s, state, limit ? limit : 100, out, n, d);
 }
+
+cw_err cw_store_hb_flips_skip(cw_store *s, const int64_t *ids, size_t n, int64_t now_ms,
+                              size_t *nskipped, cw_diag *d)
+{
+    const struct cw_store_hb_ops *ops;
+    STORE_OPS(s, heartbeats, ops, d);
+    size_t k = 0;
+    if (nskipped)
+        *nskipped = 0;
+    if (!n)
+        return CW_OK;
+    if (!ids)
+        return cw_fail(d, CW_ERR_INVALID, "heartbeat flips: no ids");
+    cw_err err = ops->flips_skip(s, ids, n, now_ms, &k, d);
+    if (!err && nskipped)
+        *nskipped = k;
+    return err;
+}

@@ -129,6 +129,28 @@ typedef struct {
 cw_err cw_store_hb_ping(cw_store *s, const cw_hb_ping_in *in, size_t n, cw_hb_ping_out *out,
                         cw_diag *d);
 
+/*
+ * One ping through the group commit (store_hb_gc.c): written in one
+ * transaction with the pings other threads make at the same time, and
+ * returned after that transaction committed; the same answers as
+ * cw_store_hb_ping with n = 1. Safe from any number of threads.
+ */
+cw_err cw_store_hb_ping_grouped(cw_store *s, const cw_hb_ping_in *in, cw_hb_ping_out *out,
+                                cw_diag *d);
+typedef void (*cw_hb_ping_cb)(void *arg);
+/*
+ * The same without waiting: queues the ping and returns; once the
+ * transaction holding it has committed (or failed), *out, *err and, on
+ * error, *d are filled and cb(arg) is called on another thread. in, out,
+ * err and d must stay valid until then. Returns an error (and never calls
+ * cb) when the ping could not be queued: the caller then pings with
+ * cw_store_hb_ping_grouped.
+ */
+cw_err cw_store_hb_ping_async(cw_store *s, const cw_hb_ping_in *in, cw_hb_ping_out *out,
+                              cw_err *err, cw_diag *d, cw_hb_ping_cb cb, void *arg);
+/* Transactions and pings written through it since the store opened. */
+void cw_store_hb_ping_stats(cw_store *s, uint64_t *txs, uint64_t *pings);
+
 typedef enum { CW_HB_OP_PAUSE = 1, CW_HB_OP_RESUME } cw_hb_op;
 
 /* Pause or resume (CW_ERR_CONFLICT when not paused); *out the row after. */
@@ -177,6 +199,13 @@ typedef struct {
 cw_err cw_store_hb_notify_take(cw_store *s, int64_t flip_id, const char *key,
                                const cw_hb_delivery_new *dl, size_t n, int64_t now_ms,
                                bool *taken, cw_diag *d);
+/*
+ * Takes n status changes that notify nobody (no news: a new heartbeat's
+ * first ping, a start, grace) in one transaction, each unless already
+ * taken; *nskipped (may be NULL) counts those this call took.
+ */
+cw_err cw_store_hb_flips_skip(cw_store *s, const int64_t *ids, size_t n, int64_t now_ms,
+                              size_t *nskipped, cw_diag *d);
 /* Flips not yet taken, oldest first, at most limit. */
 cw_err cw_store_hb_flips_pending(cw_store *s, size_t limit, cw_hb_flip_rec **out, size_t *n,
                                  cw_diag *d);
@@ -235,10 +264,16 @@ struct cw_store_hb_ops {
                             int status, const char *error, int64_t now_ms, cw_diag *d);
     cw_err (*notify_list)(cw_store *s, int state, size_t limit, cw_hb_delivery **out,
                           size_t *n, cw_diag *d);
+    /* sql_hb_skip.c */
+    cw_err (*flips_skip)(cw_store *s, const int64_t *ids, size_t n, int64_t now_ms,
+                         size_t *nskipped, cw_diag *d);
 };
 
 /* Both backends' ops, on the statement layer (sql_heartbeats.c). */
 extern const struct cw_store_hb_ops cw__sql_hb_ops;
+/* The flips_skip op (sql_hb_skip.c). */
+cw_err cw__sql_hb_flips_skip(cw_store *s, const int64_t *ids, size_t n, int64_t now_ms,
+                             size_t *nskipped, cw_diag *d);
 
 /* Shared by the backends (store_heartbeats.c): a row's schedule made
  * usable after reading its columns (cron compiled, zone loaded). */

@@ -29,6 +29,7 @@
 
 typedef struct cw_store_vtable cw_store_vtable;
 typedef struct cw__gc cw__gc;
+typedef struct cw__hbgc cw__hbgc;
 
 struct cw_store {
     const cw_store_vtable *vt;
@@ -39,11 +40,19 @@ struct cw_store {
     /* How event documents are compressed (event_codec.h): created by
      * cw_store_open once the backend is open, freed by cw_store_close. */
     struct cw__codec *codec;
+    /* The group commit of pings (store_hb_gc.c): created by cw_store_open
+     * when the backend has heartbeats, freed by cw_store_close. */
+    cw__hbgc *hbgc;
     /* The shared "in use" lock on "<file>.lock" (store_backup.c), taken and
      * released by cw_store_open/close; backends leave these alone. */
     bool use_locked;
     int use_lock_fd;
 };
+
+/* store_hb_gc.c: the ping group commit (its committer thread starts on the
+ * first async ping; free writes what is queued and joins it). */
+cw_err cw__hbgc_new(cw_store *s, cw__hbgc **out);
+void cw__hbgc_free(cw__hbgc *g);
 
 /* ---- core: lifetime and health ---------------------------------------------- */
 typedef struct cw_store_core_ops {

@@ -223,7 +223,7 @@ describe('documentation', () => {
   test('every option in a command\'s --help is in the man page, and every command is', () => {
     const man = readFileSync(join(repoRoot, 'docs', 'conway.1'), 'utf8').replace(/\\-/g, '-').replace(/\\f[BIRP]/g, '');
     const missing = [];
-    for (const cmd of ['serve', 'import', 'token', 'hook', 'events', 'get', 'dora', 'undeployed', 'coupling', 'check', 'codeowners', 'backup', 'restore', 'doctor', 'completion']) {
+    for (const cmd of ['serve', 'import', 'token', 'hook', 'events', 'get', 'dora', 'undeployed', 'coupling', 'check', 'codeowners', 'backup', 'restore', 'doctor', 'completion', 'snapshot']) {
       if (!new RegExp(`^\\.(B|TP)?\\s*.*\\b${cmd}\\b`, 'm').test(man)) missing.push(cmd);
       const help = conway([cmd, '--help']).stdout;
       for (const opt of new Set(help.match(/--[a-z][a-z-]+/g) || [])) {

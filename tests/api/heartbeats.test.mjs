@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { startServer } from './helpers.mjs';
+import { startServer, conway } from './helpers.mjs';
 
 let srv, editor;
 
@@ -247,5 +247,28 @@ test('a backup that stops pinging goes down by itself after period + grace', asy
     const down = await srv.json('/api/v1/heartbeats?status=down');
     assert.ok(down.body.items.some((h) => h.entityRef === 'heartbeat:default/fast-backup'));
 
+  }
+});
+
+test('the untested-backup window: --restore-test-days, CONWAY_RESTORE_TEST_DAYS, refused values', async () => {
+  const bad = conway(['serve', '--db', srv.db, '--restore-test-days', '0']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /restore-test-days/);
+  // a second server on the same database, the window from the environment
+  const other = await startServer({ db: srv.db, env: { CONWAY_RESTORE_TEST_DAYS: '7' } });
+  try {
+    const u = await other.json('/api/v1/insights/ownership?rule=untested-backup');
+    const byRef = Object.fromEntries(u.body.findings.map((x) => [x.entityRef, x.detail]));
+    assert.match(byRef['resource:default/orders-db'], /no restore test succeeded in the last 7 days/);
+  } finally {
+    await other.stop();
+  }
+  const flag = await startServer({ db: srv.db, args: ['--restore-test-days', '90'] });
+  try {
+    const u = await flag.json('/api/v1/insights/ownership?rule=untested-backup');
+    const byRef = Object.fromEntries(u.body.findings.map((x) => [x.entityRef, x.detail]));
+    assert.match(byRef['resource:default/orders-db'], /in the last 90 days/);
+  } finally {
+    await flag.stop();
   }
 });

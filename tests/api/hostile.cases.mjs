@@ -439,6 +439,32 @@ export function hostileCases() {
     { name: 'a metric query with 40 labels', path: `/api/v1/metrics/x?labels=${encodeURIComponent(Array.from({ length: 40 }, (_, i) => `l${i}="v"`).join(','))}`, status: 400, detail: /more than 32 labels/ },
     { name: 'a metric query for one point per millisecond of a year', path: '/api/v1/metrics/x?step=1ms&from=2024-01-01T00:00:00Z&to=2025-01-01T00:00:00Z', status: 400, detail: /at most 11000 points/ },
   );
+
+  // ---- initiatives (GET /api/v1/initiatives/{name}) ------------------------------------------
+  cases.push(
+    { name: 'initiative named with a NUL', path: '/api/v1/initiatives/a%00b', status: [400, 404] },
+    { name: 'initiative named with invalid UTF-8', path: '/api/v1/initiatives/%ff%fe', status: [400, 404] },
+    { name: 'initiative named 4,000 bytes long', path: `/api/v1/initiatives/${'x'.repeat(4000)}`, status: [400, 404, 414] },
+    { name: 'initiative in a namespace of invalid UTF-8', path: '/api/v1/initiatives/x?namespace=%ff', status: 400, detail: /'namespace'/ },
+    { name: 'initiatives as of a date in year 99999', path: '/api/v1/initiatives?now=99999-01-01T00:00:00Z', status: 400, detail: /'now'/ },
+  );
+
+  // scorecards (issue #15): rules from any editor are bounded; bad parameters named
+  const scorecard = (name, rule) => JSON.stringify({ apiVersion: 'conway.dev/v1', kind: 'Scorecard', metadata: { name: 'hostile' },
+    spec: { levels: ['a'], checks: [{ id: 'x', level: 'a', rule }] } });
+  const putCard = (name, rule, detail) => ({ name, method: 'PUT', path: '/api/v1/entities/scorecard/default/hostile', body: scorecard(name, rule), status: 422, detail });
+  let deepRule = { fact: 'a', operator: 'exists', value: true };
+  for (let i = 0; i < 40; i++) deepRule = { not: deepRule };
+  cases.push(
+    putCard('a Scorecard rule nested 40 deep', deepRule, /nested deeper than 16/),
+    putCard('a Scorecard rule of 1,000 conditions', { any: Array.from({ length: 1000 }, () => ({ fact: 'a', operator: 'exists', value: true })) }, /more than 256/),
+    putCard('a Scorecard regex with a back-reference', { fact: 'a', operator: 'matches', value: '(a*)*\\1' }, /spec\.checks\[0\]\.rule\.value: not a supported regular expression/),
+    putCard('a Scorecard regex expanding past its program limit', { fact: 'a', operator: 'matches', value: '((a{32}){32}){32}' }, /instructions/),
+    putCard('a Scorecard fact path of 300 segments', { fact: Array(300).fill('a').join('.'), operator: 'exists', value: true }, /spec\.checks\[0\]\.rule\.fact/),
+    { name: 'scorecard results for an unknown level', path: '/api/v1/scorecards/x/results?level=%00', status: [400, 404] },
+    { name: 'scorecard results with a forged cursor', path: '/api/v1/scorecards/x/results?cursor=o99999999999999', status: [400, 404] },
+    { name: 'facts of an entity with an invalid kind', path: '/api/v1/entities/%20/default/x/facts', status: [400, 404] },
+  );
   return cases;
 }
 

@@ -146,6 +146,27 @@ describe('KPIs from Prometheus', { skip: !existsSync(PROMETHEUS) && 'prometheus 
     assert.ok(!srv.stderr.includes('kpi:default/pushed'));
   });
 
+  test('each KPI\'s fetch state is in the strategy view, not only in the log', async () => {
+    const kpis = await waitFor('fetch states', async () => {
+      const r = await srv.json('/api/v1/strategy?scope=org');
+      const byName = Object.fromEntries(r.body.kpis.map((k) => [k.entityRef, k]));
+      return byName['kpi:default/broken']?.fetch?.state === 'error' && byName['kpi:default/conversion']?.fetch?.state === 'ok' && byName;
+    });
+    const broken = kpis['kpi:default/broken'].fetch;
+    assert.match(broken.lastError, /^HTTP 400: Prometheus: bad_data: /);
+    assert.ok(Date.parse(broken.lastErrorAt) >= started - 1000);
+    assert.equal(broken.lastSuccessAt, undefined);
+    const ok = kpis['kpi:default/conversion'].fetch;
+    assert.ok(Date.parse(ok.lastSuccessAt) >= started - 1000 && Date.parse(ok.lastAttemptAt) >= Date.parse(ok.lastSuccessAt) - 1000);
+    assert.ok(Number.isInteger(ok.samples) && ok.samples >= 0);
+    assert.equal(ok.lastError, undefined);
+    // a pushed KPI is not fetched: no state
+    assert.equal(kpis['kpi:default/pushed'].fetch, undefined);
+    // a team's view shows its KPIs' state too
+    const team = await srv.json('/api/v1/strategy?scope=group:default/payments');
+    assert.ok(team.body.kpis.some((k) => k.fetch?.state));
+  });
+
   test('the configured URL is checked before the server starts', async () => {
     for (const url of ['ftp://127.0.0.1/', 'http://', 'http://x/?q=1', 'javascript:alert(1)']) {
       await assert.rejects(startServer({ args: ['--prometheus-url', url] }), /--prometheus-url: .* is not an http:\/\/ or https:\/\/ URL/);

@@ -36,11 +36,22 @@ describe('report', () => {
     const meta = (kind, name, extra = {}) => ({ apiVersion: 'conway.dev/v1', kind, metadata: { name, ...extra } });
     const catalog = [
       { apiVersion: 'backstage.io/v1alpha1', kind: 'Group', metadata: { name: 'payments' }, spec: { type: 'team', children: [] } },
+      { apiVersion: 'backstage.io/v1alpha1', kind: 'System', metadata: { name: 'shop' }, spec: { owner: 'payments' } },
       { apiVersion: 'backstage.io/v1alpha1', kind: 'Component', metadata: { name: 'cart', annotations: { 'conway.dev/service-id': 'cart-svc' }, tags: ['mongodb'] }, spec: { type: 'service', lifecycle: 'production', owner: 'payments' } },
       { ...meta('Goal', 'conversion', { title: XSS }), spec: { owner: 'payments', stakeholders: ['payments'], statement: `Conversion up | ${XSS} *now*`, metric: { name: 'kpi_conv' }, baseline: { value: 1, date: day(NOW - 30 * D) }, target: { value: 3, direction: 'increase' }, deadline: day(NOW + 60 * D) } },
       { ...meta('Goal', 'vague'), spec: { owner: 'payments', statement: 'Be faster' } },
       { ...meta('Hypothesis', 'cache'), spec: { owner: 'payments', change: `Edge cache ${XSS}`, changeAt: iso(NOW - 20 * D), outcome: 'conversion up', metric: { name: 'kpi_conv' }, expected: { direction: 'increase', size: 0 } } },
       { ...meta('Decision', 'db', { title: `Database ${XSS}` }), spec: { owner: 'payments', status: 'accepted', options: ['postgres', 'mongodb'], chosen: 'postgres', tools: [{ name: 'mongodb', status: 'hold' }] } },
+      { ...meta('Scorecard', 'basics', { title: `Basics ${XSS}` }), spec: { filter: 'kind=component', levels: ['bronze', 'silver'], checks: [
+        { id: 'owned', name: 'Owned', level: 'bronze', rule: { fact: 'owner', operator: 'matches', value: '^group:' } },
+        { id: 'tagged', name: 'Tagged', level: 'silver', rule: { fact: 'entity.metadata.tags[0]', operator: 'equal', value: 'java' } },
+      ] } },
+      { apiVersion: 'backstage.io/v1alpha1', kind: 'Component', metadata: { name: 'basket' }, spec: { type: 'service', lifecycle: 'production', owner: 'payments', system: 'shop' } },
+      { ...meta('Postmortem', 'cart-outage'), spec: { owner: 'payments', incidents: ['INC-7'], summary: 'Cart down', actionItems: [
+        { id: 'AI-1', title: `Canary ${XSS}`, owner: 'payments', due: day(NOW - 3 * D) },
+        { id: 'AI-2', title: 'Runbook', owner: 'payments', due: day(NOW + 10 * D), status: 'in-progress' },
+        { id: 'AI-3', title: 'Done already', owner: 'payments', due: day(NOW - 9 * D), status: 'done' },
+      ] } },
     ];
     let res = await srv.json('/api/v1/import', { method: 'POST', token: admin, headers: { 'content-type': 'application/json' }, body: JSON.stringify(catalog) });
     assert.equal(res.status, 200, JSON.stringify(res.body));
@@ -76,6 +87,21 @@ describe('report', () => {
     assert.match(html, /tool-on-hold/);
     assert.match(html, /goal-not-smart/);
     assert.match(html, /<span class="badge on-track">on-track<\/span>/);
+    // issue 16: the findings history (the server snapshots today at start)
+    // and the postmortem action items still owed, overdue first
+    assert.ok(html.includes('<h2>Findings over time</h2>'));
+    assert.match(html, /Findings per day from \d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d \(\d+ daily snapshots?; silenced findings left out\)/);
+    assert.ok(html.includes('<h2>Action items</h2>'));
+    const actions = html.slice(html.indexOf('<h2>Action items</h2>'), html.indexOf('<h2>Open items</h2>'));
+    assert.match(actions, /<tr><td>Canary &lt;script&gt;alert\(1\)&lt;\/script&gt;&lt;img src=x onerror=alert\(2\)&gt;<\/td><td>group:default\/payments<\/td><td>\d{4}-\d\d-\d\d<\/td><td><span class="badge overdue">overdue<\/span> \d+ days?<\/td><td>postmortem:default\/cart-outage<\/td><\/tr>/);
+    assert.ok(actions.indexOf('Canary') < actions.indexOf('Runbook'), 'overdue first');
+    assert.ok(!actions.includes('Done already'), 'done items are not owed');
+    assert.match(html, /<li>1 postmortem action item is overdue \(see Action items\)<\/li>/);
+    // scorecard levels of what the team owns: cart and basket, both owned, neither tagged java
+    const cards = html.slice(html.indexOf('<h2>Scorecard levels</h2>'), html.indexOf('<h2>Action items</h2>'));
+    assert.ok(cards.includes('<caption>Basics &lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;: entities at each level (at least that level)</caption>'), cards);
+    assert.ok(cards.includes('<th scope="col">Scope</th><th scope="col">Entities</th><th scope="col">bronze</th><th scope="col">silver</th><th scope="col">No level</th>'), cards);
+    assert.ok(cards.includes('<tr><td>group:default/payments</td><td>2</td><td>2 (100%)</td><td>0 (0%)</td><td>0</td></tr>'), cards);
 
     const dir = tempDir();
     const file = join(dir, 'report.html');
@@ -97,6 +123,10 @@ describe('report', () => {
     assert.match(md, /\| \*\*on-track\*\* \|/);
     assert.match(md, /[▁▂▃▄▅▆▇█]{10,}/, 'a sparkline of block characters');
     assert.match(md, /## Open items\n\n- goal:default\/vague is not S\.M\.A\.R\.T\. yet \(3 letters missing\)/);
+    assert.match(md, /\n## Action items\n\n\| Action item \| Owner \| Due \| Status \| Postmortem \|/);
+    assert.match(md, /\| Runbook \| group:default\/payments \| \d{4}-\d\d-\d\d \| in-progress \| postmortem:default\/cart-outage \|/);
+    assert.match(md, /\n## Findings over time\n/);
+    assert.match(md, /\n## Scorecard levels\n\n\*\*Basics &lt;script&gt;.*\*\*: entities at each level \(at least that level\)\n\n\| Scope \| Entities \| bronze \| silver \| No level \|\n/);
     const r = conway(['report', '--db', srv.db, '--scope', 'group:default/payments', '--format', 'md', '--now', iso(NOW)]);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, md);
@@ -105,7 +135,16 @@ describe('report', () => {
   test('organisation, systems and bad parameters', async () => {
     let res = await get({});
     assert.equal(res.status, 200);
-    assert.match(await res.text(), /<h1>Report: org<\/h1>/);
+    const org = await res.text();
+    assert.match(org, /<h1>Report: org<\/h1>/);
+    // the organisation's action items are everyone's; a system has none of its own
+    assert.ok(org.includes('<h2>Action items</h2>') && org.includes('Runbook'));
+    // the organisation's scorecard levels are per team
+    assert.ok(org.includes('<tr><td>group:default/payments</td><td>2</td><td>2 (100%)</td><td>0 (0%)</td><td>0</td></tr>'));
+    res = await get({ scope: 'system:default/shop' });
+    assert.equal(res.status, 200);
+    const sys = await res.text();
+    assert.ok(sys.includes('<h2>Findings</h2>') && !sys.includes('<h2>Action items</h2>') && !sys.includes('<h2>Findings over time</h2>'));
     const bad = async (q, status, re) => {
       const r = await srv.json(`/api/v1/report?${new URLSearchParams(q)}`);
       assert.equal(r.status, status, JSON.stringify(r.body));

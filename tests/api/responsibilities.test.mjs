@@ -21,7 +21,8 @@ function assertProblem(res, status, detailRe) {
   if (detailRe) assert.match(res.body.detail, detailRe);
 }
 
-// The demo has no heartbeats, so each production database is an
+// demo/org has no heartbeats (scripts/demo.sh adds demo/heartbeats.yaml and
+// pings them; demo/demo.test.mjs checks that), so each production database is an
 // untested-backup warning (docs/heartbeats.md): checked on its own, and left
 // out of the comparisons with the deliberate ownership smells below.
 const HB_RULES = /^(heartbeat-down|heartbeat-without-target|untested-backup) /;

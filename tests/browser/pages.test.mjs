@@ -29,6 +29,8 @@ async function pickPages() {
       ['ownership', '/insights/ownership'],
       ['coupling', '/insights/coupling'],
       ['undeployed', '/insights/undeployed'],
+      ['scorecards', '/scorecards'],
+      ['initiatives', '/initiatives'],
     ],
   };
 }

@@ -63,18 +63,18 @@ function demoHistory() {
 //   history: load the demo delivery history (default true)
 //   extraYaml: {fileName: yamlText} imported after the organisation
 // Returns {url, db, dir, historyLoaded, token(role), stop()}.
-export async function startServer({ publicRead = true, history = true, extraYaml = {} } = {}) {
+export async function startServer({ publicRead = true, history = true, extraYaml = {}, serveArgs = [] } = {}) {
   if (!existsSync(conwayBin)) throw new Error(`no conway binary at ${conwayBin}; build it or set CONWAY_BIN`);
   const dir = mkdtempSync(join(tmpdir(), 'conway-browser-'));
   try {
-    return await startIn(dir, { publicRead, history, extraYaml });
+    return await startIn(dir, { publicRead, history, extraYaml, serveArgs });
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
     throw e;
   }
 }
 
-async function startIn(dir, { publicRead, history, extraYaml }) {
+async function startIn(dir, { publicRead, history, extraYaml, serveArgs }) {
   const db = join(dir, 'c.db');
   const demoOrg = join(repoRoot, 'demo', 'org');
   const source = existsSync(demoOrg) ? demoOrg : exampleBackstage;
@@ -103,6 +103,7 @@ async function startIn(dir, { publicRead, history, extraYaml }) {
   const url = `http://127.0.0.1:${port}`;
   const args = ['serve', '--db', db, '--listen', `127.0.0.1:${port}`];
   if (publicRead) args.push('--public-read');
+  args.push(...serveArgs);
   const proc = spawn(conwayBin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   proc.stderr.on('data', (c) => {

@@ -54,6 +54,11 @@ apiVersion: conway.dev/v1
 kind: Decision
 metadata: {name: queue, title: ${y(`<svg onload="window.__pwned='dec'"></svg>Queue`)}}
 spec: {owner: team-strategy, status: proposed, options: [rabbitmq]}
+---
+apiVersion: conway.dev/v1
+kind: KPI
+metadata: {name: signups, title: ${y(`<img src=x onerror="window.__pwned='kpi'">Signups`)}}
+spec: {owner: team-strategy, source: push, metric: ui_signups}
 `;
 
 let server;
@@ -111,6 +116,11 @@ test('the organisation\'s strategy shows what the API answers', async () => {
   assert.equal(await page.locator('#decisions tbody tr').count(), 1);
   assert.ok((await page.textContent('#findings')).includes('decision-single-option'));
   assert.ok((await page.textContent('#goals')).includes('not S.M.A.R.T.: M, R, T missing'));
+  // KPIs: a pushed one has no fetch state (this server reads no Prometheus)
+  assert.equal(await page.locator('#kpis tbody tr').count(), api.kpis.length);
+  const kpiRow = await page.locator('#kpis tbody tr').first().locator('td').allTextContents();
+  assert.ok(kpiRow[0].includes(`<img src=x onerror="window.__pwned='kpi'">Signups`));
+  assert.deepEqual(kpiRow.slice(1), ['push', 'ui_signups', '—', '—', '—']);
   await inert(page, '/strategy');
   await screenshot(page, 'strategy-org');
 });
@@ -150,7 +160,7 @@ test('the report renders in Chromium: no script, charts drawn', async () => {
     text: document.body.textContent,
   }));
   assert.equal(r.scripts, 0);
-  assert.deepEqual(r.sections, ['Delivery (DORA)', 'Goals', 'Hypotheses', 'Decisions', 'Findings', 'Open items']);
+  assert.deepEqual(r.sections, ['Delivery (DORA)', 'Goals', 'Hypotheses', 'Decisions', 'Findings', 'Findings over time', 'Scorecard levels', 'Action items', 'Open items']);
   assert.ok(r.sparklines.length >= 1 && r.sparklines.every((w) => w > 100), 'sparklines are drawn');
   assert.ok(r.text.includes(HOSTILE), 'hostile names shown as text');
   await inert(page, 'report');

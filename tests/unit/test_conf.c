@@ -82,6 +82,10 @@ static void test_names(void **state)
     assert_false(cw_conf_env_name("max-components-per-team", env, 10));
     assert_true(cw_conf_is_setting("server"));
     assert_false(cw_conf_is_setting("team"));
+    assert_true(cw_conf_is_setting("restore-test-days"));
+    assert_true(cw_conf_is_boolean("notify-allow-private"));
+    assert_true(cw_conf_env_name("restore-test-days", env, sizeof env));
+    assert_string_equal(env, "CONWAY_RESTORE_TEST_DAYS");
     assert_int_equal(cw_conf_bool("TRUE"), 1);
     assert_int_equal(cw_conf_bool("0"), 0);
     assert_int_equal(cw_conf_bool(""), -1);

@@ -340,6 +340,7 @@ static cw_delivery_data mem_load(mem *m, const cw_delivery_query *q)
 {
     cw_delivery_collector *c = NULL;
     cw_delivery_data dd;
+    memset(&dd, 0, sizeof dd); /* fail_msg does not return, but clang cannot know */
     cw_diag d = {""};
     if (cw_delivery_collector_new(q, &c, &d) || mem_scan(m, q, cw_delivery_collector_sink(), c, &d) ||
         cw_delivery_collector_finish(c, &dd, &d))

@@ -266,4 +266,13 @@ export const api = {
     `/api/v1/raci/${enc(kind.toLowerCase())}/${enc(ns)}/${enc(name)}`, opts),
   incidents: (params, opts) => getOptional('/api/v1/incidents', withQuery('/api/v1/incidents', params), opts),
   incident: (id, opts) => getOptional('/api/v1/incidents/{id}', `/api/v1/incidents/${enc(id)}`, opts),
+  scorecards: (opts) => getOptional('/api/v1/scorecards', '/api/v1/scorecards', opts),
+  scorecardResults: (name, params, opts) => getOptional('/api/v1/scorecards/{name}/results',
+    withQuery(`/api/v1/scorecards/${enc(name)}/results`, params), opts),
+  initiatives: (opts) => getOptional('/api/v1/initiatives', '/api/v1/initiatives', opts),
+  initiative: (name, params, opts) => getOptional('/api/v1/initiatives/{name}',
+    withQuery(`/api/v1/initiatives/${enc(name)}`, params), opts),
+  heartbeats: (params, opts) => getOptional('/api/v1/heartbeats', withQuery('/api/v1/heartbeats', params), opts),
+  heartbeat: (ns, name, params, opts) => getOptional('/api/v1/heartbeats/{namespace}/{name}',
+    withQuery(`/api/v1/heartbeats/${enc(ns)}/${enc(name)}`, params), opts),
 };

@@ -8,9 +8,12 @@ import * as architecture from './pages/architecture.js';
 import * as catalog from './pages/catalog.js';
 import * as entity from './pages/entity.js';
 import * as graph from './pages/graph.js';
+import * as heartbeats from './pages/heartbeats.js';
 import * as incidents from './pages/incidents.js';
+import * as initiatives from './pages/initiatives.js';
 import * as insights from './pages/insights.js';
 import * as overview from './pages/overview.js';
+import * as scorecards from './pages/scorecards.js';
 import * as strategy from './pages/strategy.js';
 import * as team from './pages/team.js';
 
@@ -26,6 +29,12 @@ const ROUTES = [
   { re: /^\/incidents\/?$/, page: incidents, section: 'incidents' },
   { re: /^\/incidents\/(\d+)\/?$/, page: incidents, section: 'incidents', names: ['id'] },
   { re: /^\/strategy\/?$/, page: strategy, section: 'strategy' },
+  { re: /^\/scorecards\/?$/, page: scorecards, section: 'scorecards' },
+  { re: /^\/scorecards\/([^/]+)\/?$/, page: scorecards, section: 'scorecards', names: ['name'] },
+  { re: /^\/initiatives\/?$/, page: initiatives, section: 'scorecards' },
+  { re: /^\/initiatives\/([^/]+)\/?$/, page: initiatives, section: 'scorecards', names: ['name'] },
+  { re: /^\/heartbeats\/?$/, page: heartbeats, section: 'heartbeats' },
+  { re: /^\/heartbeats\/([^/]+)\/([^/]+)\/?$/, page: heartbeats, section: 'heartbeats', names: ['namespace', 'name'] },
 ];
 
 let controller = null;

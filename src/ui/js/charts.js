@@ -347,3 +347,62 @@ export function findingsTrendChart(days, { from, to } = {}) {
     ['Day', 'Errors', 'Warnings', 'Silenced'],
     snaps.map((d) => [d.date, fmtNumber(d.snap.error || 0), fmtNumber(d.snap.warning || 0), fmtNumber(d.snap.silenced || 0)]));
 }
+
+// An initiative's burn-up (GET /api/v1/initiatives/{name}): the share of the
+// scoped entities at the target per daily snapshot (dots joined by a line),
+// the goal of 100% as a dashed line, and the linear projection from the
+// last point to the deadline dashed (its verdict in the caption). x spans
+// start .. deadline, so the distance left is visible.
+export function burnupChart(burnup, { start, deadline, pace } = {}) {
+  const caption = 'Burn-up: share of the scope at the target';
+  const pts = (Array.isArray(burnup) ? burnup : []).filter((p) => p && typeof p.day === 'string' && p.total > 0);
+  if (pts.length === 0) return emptyFigure(caption, 'No daily snapshot yet: the server takes one a day.');
+  const day0 = Date.parse(`${String(start || pts[0].day).slice(0, 10)}T00:00:00Z`);
+  const dayN = Date.parse(`${String(deadline || pts[pts.length - 1].day).slice(0, 10)}T00:00:00Z`);
+  const first = Math.min(day0, Date.parse(`${pts[0].day}T00:00:00Z`));
+  const last = Math.max(dayN, Date.parse(`${pts[pts.length - 1].day}T00:00:00Z`));
+  const span = Math.max(1, (last - first) / 864e5);
+  const xOf = (dayText) => M.l + ((Date.parse(`${dayText}T00:00:00Z`) - first) / 864e5 / span) * PW;
+  const yOf = (share) => M.t + PH - Math.max(0, Math.min(1, share)) * PH;
+  const now = pts[pts.length - 1];
+  const share = (p) => p.done / p.total;
+  const svg = frame(`${caption}: ${fmtPercent(share(now))} on ${now.day} (${fmtNumber(now.done)} of ${fmtNumber(now.total)})${pace?.verdict ? `, ${pace.verdict}` : ''}`);
+  yAxis(svg, [0, 0.25, 0.5, 0.75, 1], (v) => v * PH, 'At the target', (v) => fmtPercent(v, 0));
+  // the goal: everything in scope at the target
+  svg.append(s('g', { class: 'reference' }, s('title', null, 'Goal: 100% at the target'),
+    s('line', { x1: M.l, x2: M.l + PW, y1: yOf(1), y2: yOf(1) })));
+  if (deadline) {
+    const x = xOf(String(deadline).slice(0, 10));
+    svg.append(s('g', { class: 'reference deadline' }, s('title', null, `Deadline ${String(deadline).slice(0, 10)}`),
+      s('line', { x1: x, x2: x, y1: M.t, y2: M.t + PH }),
+      s('text', { x: x - 4, y: M.t + 12, 'text-anchor': 'end' }, 'deadline')));
+  }
+  if (pace && typeof pace.projectedShare === 'number' && deadline && pace.hasRate !== false) {
+    svg.append(s('path', {
+      d: `M${xOf(now.day).toFixed(1)},${yOf(share(now)).toFixed(1)} L${xOf(String(deadline).slice(0, 10)).toFixed(1)},${yOf(pace.projectedShare).toFixed(1)}`,
+      class: 'line projection',
+    }, s('title', null, `Projection: ${fmtPercent(pace.projectedShare)} by the deadline`)));
+  }
+  svg.append(s('path', {
+    d: pts.map((p, k) => `${k === 0 ? 'M' : 'L'}${xOf(p.day).toFixed(1)},${yOf(share(p)).toFixed(1)}`).join(' '),
+    class: 'line',
+  }));
+  const g = s('g', { class: 'series' });
+  for (const p of pts) {
+    g.append(s('g', { 'data-point': '', 'data-date': p.day, 'data-value': share(p) },
+      s('title', null, `${p.day}: ${fmtNumber(p.done)} of ${fmtNumber(p.total)} at the target (${fmtPercent(share(p))})`),
+      s('circle', { cx: xOf(p.day), cy: yOf(share(p)), r: 7, class: 'hit' }),
+      s('circle', { cx: xOf(p.day), cy: yOf(share(p)), r: 3.5, class: 'dot' })));
+  }
+  svg.append(g);
+  const labels = [];
+  const every = Math.max(1, Math.ceil(span / 6));
+  for (let d = 0; d <= span; d += every) {
+    const text = new Date(first + d * 864e5).toISOString().slice(0, 10);
+    labels.push({ x: xOf(text), text: text.slice(5) });
+  }
+  xAxis(svg, labels, 'Day (UTC)');
+  return figure(caption, svg, legend([['swatch-dot', 'Share at the target (daily snapshot)'],
+    ['swatch-ref', 'Goal 100% and deadline (dashed)'], ['swatch-projection', 'Projection to the deadline (dashed)']]),
+  ['Day', 'At the target', 'In scope', 'Share'], pts.map((p) => [p.day, fmtNumber(p.done), fmtNumber(p.total), fmtPercent(share(p))]));
+}

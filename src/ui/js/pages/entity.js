@@ -7,10 +7,12 @@ import { dl, externalLink, h, notice, section, table } from '../dom.js';
 import { loadDora } from '../dora.js';
 import { displayRef, entityRefOf, fmtTime, parseRef, pick, pickArray, refLink, refList, refPath } from '../format.js';
 import { errorNotice, loadInto } from '../panel.js';
+import { scorecardPanel } from './scorecards.js';
 import { dependencyDiagram, relationList, relationsOf } from '../relations.js';
 import { graphPath } from './graph.js';
 import { catalogUrl } from './catalog.js';
 import { openIncidentBanner, postmortemSections } from './incidents.js';
+import { heartbeatPanel, heartbeatPath } from './heartbeats.js';
 
 const DORA_KINDS = new Set(['component', 'system', 'group']);
 const RACI_KINDS = new Set(['component', 'system', 'domain']);
@@ -174,6 +176,7 @@ export async function render(main, ctx) {
         spec.type ? ` · ${spec.type}` : '', spec.lifecycle ? ` · ${spec.lifecycle}` : ''),
       tagList(md.tags),
       kindLc === 'group' ? h('p', null, h('a', { href: refPath(ref), 'data-nav': '' }, 'Open the team page')) : null,
+      kindLc === 'heartbeat' ? h('p', null, h('a', { href: heartbeatPath(ref), 'data-nav': '' }, 'Status, ping log and status changes')) : null,
       ['component', 'system', 'domain', 'resource', 'api'].includes(kindLc)
         ? h('p', null, h('a', { href: graphPath(ref, kindLc === 'domain' ? 0 : 1), 'data-nav': '' }, 'Dependency graph')) : null));
 
@@ -200,6 +203,15 @@ export async function render(main, ctx) {
     section('Labels and other fields', 'labels',
       keyValueTable('Labels', md.labels, 'No labels.'),
       specTable.length ? table('Other spec fields', ['Field', 'Value'], specTable, { rowHeaders: true }) : null)));
+
+  if (kindLc === 'resource' || kindLc === 'component') {
+    const hbBox = h('div');
+    main.append(section('Heartbeats', 'heartbeats',
+      h('p', { class: 'muted' }, 'Backups, restore tests and jobs that protect it (spec.target), with their last ping and when the next is due.'),
+      hbBox));
+    heartbeatPanel(hbBox, { target: ref }, { signal: ctx.signal, omit: 'Protects',
+      empty: `No heartbeat protects this ${kindLc}: nothing tells conway that its backups run.` });
+  }
 
   if (RACI_KINDS.has(kindLc)) {
     const raciBox = h('div');
@@ -228,6 +240,11 @@ export async function render(main, ctx) {
     main.append(section('Delivery performance (DORA)', 'delivery', doraBox));
     loadDora(doraBox, ref, { signal });
   }
+
+  // the entity's level in every scorecard that judges it (issue #15)
+  const scoreBox = h('div');
+  main.append(section('Scorecards', 'scorecards', scoreBox));
+  scorecardPanel(scoreBox, ref, { signal });
   return `${title} (${entity.kind})`;
 }
 

@@ -96,6 +96,28 @@ function decisionsTable(decs) {
     ]), { id: 'decisions' });
 }
 
+// KPIs and, for those read from Prometheus, how this instance's last fetch
+// went (the same state the log reports, GET /api/v1/strategy kpis[].fetch).
+const FETCH_WORD = { ok: 'fetched', error: 'failing', pending: 'pending' };
+function kpisTable(kpis) {
+  if (kpis.length === 0) return notice('empty', 'No KPIs yet. Define one as a KPI entity (docs/strategy.md).');
+  return table('KPIs and their fetch state', ['KPI', 'Source', 'Series', 'Fetch', 'Last success', 'Last error'],
+    kpis.map((k) => {
+      const f = k.fetch && typeof k.fetch === 'object' ? k.fetch : null;
+      const state = f && Object.hasOwn(FETCH_WORD, f.state) ? f.state : null;
+      return [
+        h('span', null, String(k.title || k.entityRef), h('br'),
+          h('small', null, refLink(k.entityRef, { kind: true, preferTeam: false }))),
+        String(k.source || '—'),
+        String(k.metric || '—'),
+        state ? h('span', { class: ['status', `fetch-${state}`] }, FETCH_WORD[state])
+          : h('span', { class: 'muted' }, k.source === 'prometheus' ? 'not read by this instance' : '—'),
+        f?.lastSuccessAt ? `${String(f.lastSuccessAt)}${typeof f.samples === 'number' ? ` (${fmtNumber(f.samples)} samples)` : ''}` : '—',
+        f?.lastError ? h('span', { class: 'break' }, `${String(f.lastErrorAt || '')}: ${String(f.lastError)}`) : '—',
+      ];
+    }), { id: 'kpis' });
+}
+
 function summary(view) {
   const counts = (obj) => Object.entries(obj || {}).map(([k, n]) => h('li', null, statusBadge(k), ` ${fmtNumber(n)}`));
   const findings = Object.values(view.summary?.findings || {}).reduce((a, n) => a + n, 0);
@@ -126,6 +148,7 @@ export async function render(main, ctx) {
       section('Goals', 'strategy-goals', goalsTable(view.goals || [])),
       section('Hypotheses', 'strategy-hypotheses', hypothesesTable(view.hypotheses || [])),
       section('Decisions', 'strategy-decisions', decisionsTable(view.decisions || [])),
+      section('KPIs', 'strategy-kpis', kpisTable(view.kpis || [])),
       section('Findings', 'strategy-findings', findingsTable(view.findings || [], { caption: 'Findings about goals and decisions' })),
     ];
   }, { signal: ctx.signal }).catch((e) => box.append(errorNotice(e, 'the strategy')));

@@ -7,11 +7,13 @@ import { loadDora } from '../dora.js';
 import { findingsOf, findingsTable } from '../findings.js';
 import { entityRefOf, fmtNumber, parseRef, pick, pickArray, refLink, refList, refPath, refString } from '../format.js';
 import { errorNotice, isAbort, loadInto } from '../panel.js';
+import { scorecardPanel } from './scorecards.js';
 import { relationsOf } from '../relations.js';
 import { catalogUrl } from './catalog.js';
 import { tagList } from './entity.js';
 import { graphPath } from './graph.js';
 import { actionItemsTable } from './incidents.js';
+import { heartbeatPanel } from './heartbeats.js';
 
 const PAGE = 100;
 
@@ -208,9 +210,21 @@ export async function render(main, ctx) {
         : notice('empty', 'This team owes no postmortem action items.')));
   }
 
+  const hbBox = h('div');
+  main.append(section('Heartbeats', 'heartbeats',
+    h('p', { class: 'muted' }, 'Backups, restore tests and jobs this team owns, and what each protects. ',
+      h('a', { href: `/heartbeats?owner=${encodeURIComponent(ref)}`, 'data-nav': '' }, 'Status page of these heartbeats')),
+    hbBox));
+  heartbeatPanel(hbBox, { owner: ref }, { signal, omit: 'Owner', empty: 'This team owns no heartbeats.' });
+
   const doraBox = h('div');
   main.append(section('Delivery performance (DORA)', 'delivery', doraBox));
   loadDora(doraBox, ref, { signal });
+
+  // the level of what the team owns in every scorecard (issue #15)
+  const scoreBox = h('div');
+  main.append(section('Scorecards', 'scorecards', scoreBox));
+  scorecardPanel(scoreBox, ref, { team: true, signal });
 
   const findBox = h('div');
   main.append(section('Findings', 'team-findings', findBox));
