@@ -113,7 +113,10 @@ spec:
     // the file changes: b goes, a changes, d comes
     host.set('/repo/catalog-info.yaml', doc(component('fetched-a', '\n  description: now described'), component('fetched-d'),
       'apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: nested\nspec:\n  type: url\n  target: ./more.yaml\n'));
-    await until('the change', async () => (await entity('fetched-d')).status === 200);
+    // a refresh writes the file's entities, then marks what it no longer
+    // holds (two steps): wait for both
+    await until('the change', async () => (await entity('fetched-d')).status === 200 &&
+      (await entity('fetched-b')).body?.metadata?.annotations?.['backstage.io/orphan'] === 'true');
     assert.equal((await entity('fetched-a')).body.metadata.description, 'now described');
     const b = await entity('fetched-b');
     assert.equal(b.status, 200);
