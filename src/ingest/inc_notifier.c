@@ -222,7 +222,8 @@ static cw_err rebuild(cw_inc_notifier *w, cw_store *s, cw_diag *d)
         items_free(w);
         return err;
     }
-    qsort(w->items, w->n, sizeof *w->items, by_due);
+    if (w->n)
+        qsort(w->items, w->n, sizeof *w->items, by_due);
     return CW_OK;
 }
 
