@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "ingest/inc_notifier.h"
 #include "insights/hb_notify.h"
 #include "insights/heartbeat_findings.h"
 #include "store/store_heartbeats.h"
@@ -28,6 +29,7 @@
 struct cw_hb_notifier {
     cw_store *store;
     cw_hb_notifier_config cfg;
+    cw_inc_notifier *inc;       /* incidents and action items (inc_notifier.h) */
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -54,7 +56,7 @@ static bool is_group(const json_t *e, const char *ref)
 }
 
 /* Adds the http(s) URLs of the Group ref's spec.notify to urls (no repeats). */
-static void add_urls(json_t *all, const char *ref, const char **urls, size_t *n)
+void cw_notify_group_urls(json_t *all, const char *ref, const char **urls, size_t *n, size_t max)
 {
     size_t i;
     json_t *e;
@@ -72,7 +74,7 @@ static void add_urls(json_t *all, const char *ref, const char **urls, size_t *n)
             bool seen = false;
             for (size_t j = 0; j < *n; j++)
                 seen = seen || !strcmp(urls[j], url);
-            if (!seen && *n < MAX_URLS)
+            if (!seen && *n < max)
                 urls[(*n)++] = url;
         }
         return;
@@ -121,14 +123,14 @@ static cw_err queue_flip(cw_hb_notifier *w, const cw_hb_flip_rec *fl, json_t *al
                    json_pack("{s:s, s:s, s:s}", "component", "notifications", "heartbeat",
                              row->ref, "dependsOn", parent->ref));
         } else {
-            add_urls(all, row->spec.owner, urls, &nurls);
+            cw_notify_group_urls(all, row->spec.owner, urls, &nurls, MAX_URLS);
             const json_t *f = down_finding(findings, row->ref);
             size_t i;
             json_t *t;
             json_array_foreach(json_object_get(f, "teams"), i, t) {
                 if (json_string_value(t) && nacc < MAX_URLS) {
                     acc[nacc++] = json_string_value(t);
-                    add_urls(all, json_string_value(t), urls, &nurls);
+                    cw_notify_group_urls(all, json_string_value(t), urls, &nurls, MAX_URLS);
                 }
             }
             cw_notify_event ev = {.ref = row->ref, .owner = row->spec.owner,
@@ -264,6 +266,9 @@ static void *run(void *arg)
         if (queue_pending(w, cw_now_ms(), &d))
             log_err("queueing notifications failed", d.msg);
         d = (cw_diag){{0}};
+        if (cw_inc_notifier_round(w->inc, w->store, cw_now_ms(), &d))
+            log_err("queueing incident notifications failed", d.msg);
+        d = (cw_diag){{0}};
         if (deliver_due(w, &d))
             log_err("delivering notifications failed", d.msg);
         pthread_mutex_lock(&w->mu);
@@ -287,6 +292,10 @@ cw_err cw_hb_notifier_start(cw_store *store, const cw_hb_notifier_config *cfg,
     if (!w)
         return cw_fail(d, CW_ERR_NOMEM, "notifications: out of memory");
     w->store = store;
+    if (!(w->inc = cw_inc_notifier_new())) {
+        free(w);
+        return cw_fail(d, CW_ERR_NOMEM, "notifications: out of memory");
+    }
     if (cfg)
         w->cfg = *cfg;
     cw_fetch_global_init();
@@ -299,6 +308,7 @@ cw_err cw_hb_notifier_start(cw_store *store, const cw_hb_notifier_config *cfg,
     if (pthread_create(&w->thread, NULL, run, w) != 0) {
         pthread_cond_destroy(&w->cv);
         pthread_mutex_destroy(&w->mu);
+        cw_inc_notifier_free(w->inc);
         free(w);
         return cw_fail(d, CW_ERR_IO, "notifications: cannot start their thread");
     }
@@ -317,5 +327,6 @@ void cw_hb_notifier_stop(cw_hb_notifier *w)
     pthread_join(w->thread, NULL);
     pthread_cond_destroy(&w->cv);
     pthread_mutex_destroy(&w->mu);
+    cw_inc_notifier_free(w->inc);
     free(w);
 }

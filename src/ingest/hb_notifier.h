@@ -15,10 +15,13 @@
  *    --notify-allow-private); a failure is retried with backoff and after
  *    CW_NOTIFY_MAX_ATTEMPTS attempts becomes a dead letter
  *    (GET /api/v1/heartbeats/deliveries).
+ * The same thread queues the notifications of incidents and postmortem
+ * action items (ingest/inc_notifier.h) on the same queue.
  */
 #ifndef CW_INGEST_HB_NOTIFIER_H
 #define CW_INGEST_HB_NOTIFIER_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,5 +41,10 @@ cw_err cw_hb_notifier_start(cw_store *store, const cw_hb_notifier_config *cfg,
                             cw_hb_notifier **out, cw_diag *d);
 /* Stops and joins the thread; NULL is fine. */
 void cw_hb_notifier_stop(cw_hb_notifier *n);
+
+/* Adds the http(s) URLs of spec.notify of the Group ref (any case) among
+ * the entities all to urls[0..*n) (borrowed from all; no repeats; at most
+ * max). Nothing when ref is no Group of all. */
+void cw_notify_group_urls(json_t *all, const char *ref, const char **urls, size_t *n, size_t max);
 
 #endif

@@ -553,6 +553,22 @@ const cw__pg_migration cw__pg_migrations[] = {
      "  passed text NOT NULL,"                 /* hexadecimal bit set */
      "  PRIMARY KEY (scorecard, day, entity)"
      ");"},
+    {15, "incident and action item notifications",
+     /* issue 14: which incident openings and resolutions have been
+      * notified (the claim: set once, by one instance, in the transaction
+      * that queues the deliveries; those before this version count as
+      * notified), and which other notifications (an action item overdue,
+      * notify_once.key) have been */
+     "ALTER TABLE incidents ADD COLUMN notified_open_ms bigint;"
+     "ALTER TABLE incidents ADD COLUMN notified_resolved_ms bigint;"
+     "UPDATE incidents SET notified_open_ms = 0, notified_resolved_ms = 0;"
+     "CREATE INDEX incidents_notify_open ON incidents (id) WHERE notified_open_ms IS NULL;"
+     "CREATE INDEX incidents_notify_resolved ON incidents (id)"
+     " WHERE notified_resolved_ms IS NULL;"
+     "CREATE TABLE notify_once ("
+     "  key text COLLATE \"C\" PRIMARY KEY,"
+     "  taken_ms bigint NOT NULL"
+     ");"},
 };
 
 const size_t cw__pg_nmigrations = sizeof cw__pg_migrations / sizeof cw__pg_migrations[0];

@@ -543,6 +543,23 @@ const cw__sqlite_migration cw__sqlite_migrations[] = {
      "  passed TEXT NOT NULL,"               /* hexadecimal bit set */
      "  PRIMARY KEY (scorecard, day, entity)"
      ") WITHOUT ROWID;"},
+    {15, "incident and action item notifications",
+     /* issue 14: which incident openings and resolutions have been
+      * notified (the claim: set once, by one instance, in the transaction
+      * that queues the deliveries; those before this version count as
+      * notified), and which other notifications (an action item overdue,
+      * notify_once.key) have been */
+     "ALTER TABLE incidents ADD COLUMN notified_open_ms INTEGER;"
+     "ALTER TABLE incidents ADD COLUMN notified_resolved_ms INTEGER;"
+     "UPDATE incidents SET notified_open_ms = 0, notified_resolved_ms = 0;"
+     /* only the few not yet notified are in these */
+     "CREATE INDEX incidents_notify_open ON incidents (id) WHERE notified_open_ms IS NULL;"
+     "CREATE INDEX incidents_notify_resolved ON incidents (id)"
+     " WHERE notified_resolved_ms IS NULL;"
+     "CREATE TABLE notify_once ("
+     "  key TEXT PRIMARY KEY,"
+     "  taken_ms INTEGER NOT NULL"
+     ") WITHOUT ROWID;"},
 };
 
 const size_t cw__sqlite_nmigrations =
