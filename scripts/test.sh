@@ -13,7 +13,7 @@ ROOT=$(pwd)
 JOBS=${JOBS:-2}
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n==> %s (%s)\n' "$*" "$(date -u +%T)"; }
 
 if [ "${CONWAY_SKIP_SERVICES:-}" != 1 ]; then
   step "starting PostgreSQL and RabbitMQ (scripts/services.sh)"
