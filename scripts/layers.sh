@@ -11,7 +11,9 @@
 #                                     build's per-layer include trees) and,
 #                                     given a build directory, on a symbol a
 #                                     layer's library takes from a layer it
-#                                     may not use (nm over libcw_<layer>.a)
+#                                     may not use (nm over libcw_<layer>.a),
+#                                     and on a circle of calls among the
+#                                     store's own files (libcw_store.a)
 #
 # The allowed arrows are the ones cmake/layers.cmake builds with; keep the
 # two tables the same.
@@ -89,8 +91,27 @@ case "$mode" in
                      join - <(echo "$defs"))
         done
       fi
+      # within the store: no circle of modules (issue 11 found store.c ->
+      # sqlite.c -> ... -> store.c). A module is a file, except that each
+      # backend's files (sqlite*.c, postgres*.c) are one module; a module
+      # that uses a symbol another module of libcw_store.a defines depends
+      # on it, and tsort finds the loops.
+      if [ -f "$build/libcw_store.a" ]; then
+        module='{ split($1, p, ":"); m = p[2]; sub(/\.c\.o$/, "", m);
+                  if (m ~ /^sqlite(_|$)/) m = "sqlite"; else if (m ~ /^postgres(_|$)/) m = "postgres"; }'
+        store_defs=$(nm -A -g --defined-only "$build/libcw_store.a" 2>/dev/null |
+                       awk "NF == 3 && \$2 != \"U\" $module { print \$3, m }" | sort -k1,1)
+        pairs=$(nm -A -g --undefined-only "$build/libcw_store.a" 2>/dev/null |
+                  awk "NF == 3 && \$2 == \"U\" $module { print \$3, m }" | sort -k1,1 |
+                  join - <(echo "$store_defs") | awk '$2 != $3 { print $3, $2 }' | sort -u)
+        if ! loop=$(echo "$pairs" | tsort 2>&1 >/dev/null) || [ -n "$loop" ]; then
+          echo "layers: the store's modules call each other in a circle:" >&2
+          echo "$loop" >&2
+          bad=1
+        fi
+      fi
     fi
-    [ "$bad" = 0 ] && echo "layers: every arrow runs downward"
+    [ "$bad" = 0 ] && echo "layers: every arrow runs downward, and the store's modules form no circle"
     exit "$bad"
     ;;
   *)

@@ -246,21 +246,6 @@ cw_err cw_store_entity_query(cw_store *s, const cw_entity_query *q,
     return ops->query(s, q, out, d);
 }
 
-void cw_entity_page_free(cw_entity_page *p)
-{
-    if (!p)
-        return;
-    for (size_t i = 0; i < p->len; i++) {
-        if (p->items)
-            free(p->items[i]);
-        if (p->keys)
-            free(p->keys[i]);
-    }
-    free(p->items);
-    free(p->keys);
-    memset(p, 0, sizeof *p);
-}
-
 cw_err cw_store_entity_facets(cw_store *s, const char *const *keys, size_t nkeys,
                               const cw_filter *filter, json_t **out, cw_diag *d)
 {

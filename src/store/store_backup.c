@@ -30,25 +30,6 @@ static bool is_pg_url(const char *url)
     return !strncasecmp(url, "postgres://", 11) || !strncasecmp(url, "postgresql://", 13);
 }
 
-/* ---- private files ---------------------------------------------------------------- */
-
-int cw__create_private(const char *path)
-{
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -1;
-    /* The umask can only take bits away from 0600; fchmod puts back the
-     * owner's own (a umask of 0200 would leave 0400). */
-    if (fchmod(fd, 0600) != 0) {
-        int e = errno;
-        close(fd);
-        unlink(path);
-        errno = e;
-        return -1;
-    }
-    return fd;
-}
-
 /* ---- the "in use" lock ---------------------------------------------------------- */
 
 cw_err cw__db_lock(const char *db_path, bool exclusive, int wait_ms, bool best_effort,
@@ -108,14 +89,6 @@ void cw__db_unlock(int fd)
 }
 
 /* ---- reports ---------------------------------------------------------------------- */
-
-void cw_backup_report_free(cw_backup_report *r)
-{
-    if (!r)
-        return;
-    free(r->tables);
-    memset(r, 0, sizeof *r);
-}
 
 /* Fills source_rows of rep from src (both sorted by name) and counts the
  * differences, adding the tables only the source has. */
