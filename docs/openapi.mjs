@@ -78,7 +78,7 @@ const backstagePaths = {
 
 // Routes added by later features register here (see docs/openapi-*.mjs).
 const extra = {};
-for (const mod of ['events', 'insights', 'responsibilities', 'ops', 'hooks', 'locations', 'incidents', 'heartbeats', 'strategy', 'architecture', 'scorecards', 'initiatives']) {
+for (const mod of ['events', 'insights', 'responsibilities', 'ops', 'hooks', 'locations', 'incidents', 'heartbeats', 'strategy', 'architecture', 'scorecards', 'initiatives', 'tokens']) {
   try { Object.assign(extra, (await import(`./openapi-${mod}.mjs`)).paths); } catch (e) { if (e.code !== 'ERR_MODULE_NOT_FOUND') throw e; }
 }
 
@@ -86,6 +86,7 @@ for (const mod of ['events', 'insights', 'responsibilities', 'ops', 'hooks', 'lo
 // and cursor and answer nextCursor and totalItems beside their array.
 const PAGED = {
   '/api/v1/heartbeats': ['items', 1000, 1000, true], '/api/v1/heartbeats/deliveries': ['items', 100, 1000, false],
+  '/api/v1/tokens': ['items', 1000, 1000, true],
   '/api/v1/hooks': ['items', 1000, 1000, true], '/api/v1/hooks/{id}/deliveries': ['items', 50, 500, true],
   '/api/v1/locations': ['items', 1000, 1000, true], '/api/v1/metrics': ['items', 1000, 1000, true],
   '/api/v1/insights/ownership': ['findings', 100000, 100000, true], '/api/v1/insights/architecture': ['findings', 100000, 100000, true],

@@ -108,6 +108,8 @@ int cw_remote_send(const char *cmd, const cw_remote *r, const char *method, cons
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, data);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    } else if (strcmp(method, "GET")) {
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method); /* DELETE */
     }
     CURLcode cc = curl_easy_perform(c);
     if (cc != CURLE_OK) {
@@ -136,6 +138,10 @@ int cw_remote_send(const char *cmd, const cw_remote *r, const char *method, cons
             fprintf(errout(r), "conway %s: give a token with --token or CONWAY_TOKEN "
                             "(conway token create --role viewer)\n", cmd);
         json_decref(doc);
+        goto out;
+    }
+    if (!doc && status == 204) { /* done, nothing to say (DELETE) */
+        rc = 0;
         goto out;
     }
     if (!doc) {

@@ -30,7 +30,8 @@ void cw_remote_query(cw_buf *path, const char *key, const char *value);
 int cw_remote_get(const char *cmd, const cw_remote *r, const char *path, json_t **out);
 
 /* The same with a body (data, len; content_type) sent by method ("POST",
- * "PUT"); *status the HTTP status. A 422 whose answer is a report (JSON,
+ * "PUT"), or without one (data NULL: "DELETE", whose 204 is 0 with *out
+ * NULL); *status the HTTP status. A 422 whose answer is a report (JSON,
  * not a problem) is returned as 0 with *out: a write that was partly
  * refused. The other errors as cw_remote_get. */
 int cw_remote_send(const char *cmd, const cw_remote *r, const char *method, const char *path,

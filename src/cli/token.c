@@ -10,7 +10,9 @@
 #include "cli/cli.h"
 #include "cli/opts.h"
 #include "cli/output.h"
+#include "cli/remote.h"
 #include "store/store.h"
+#include "util/buf.h"
 #include "util/crypto.h"
 #include "util/timeutil.h"
 
@@ -19,6 +21,13 @@ static const char token_help[] =
     "                           [--source PREFIX[,PREFIX...]]... [--db URL]\n"
     "       conway token list [--db URL] [-o table|json|yaml]\n"
     "       conway token revoke ID [--db URL]\n"
+    "       (each also with --server URL --token SECRET instead of --db)\n"
+    "\n"
+    "-s, --server URL (env CONWAY_SERVER) and --token SECRET (env CONWAY_TOKEN,\n"
+    "an admin token) manage the tokens of a running server through its API\n"
+    "(GET, POST /api/v1/tokens, DELETE /api/v1/tokens/ID) instead of opening\n"
+    "the database; the rules, the output and the audit records are the same\n"
+    "(the actor is then the admin token).\n"
     "\n"
     "Roles: viewer (read), ingest (send events), editor (write the catalog,\n"
     "send events), admin (everything, including the audit log).\n"
@@ -136,17 +145,6 @@ static bool parse_sources(const char *const *vals, size_t nvals, char out[CW_TOK
     return true;
 }
 
-/* Prints the sources (one per line) comma-separated, or '-'. */
-static void put_sources(const char *s)
-{
-    if (!*s) {
-        fputs("-", stdout);
-        return;
-    }
-    for (; *s; s++)
-        putchar(*s == '\n' ? ',' : (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
-}
-
 static void fmt_time(int64_t secs, char out[32])
 {
     if (!secs) {
@@ -156,12 +154,10 @@ static void fmt_time(int64_t secs, char out[32])
     cw_time_format_compact(secs * 1000, out);
 }
 
-/* token list -o FORMAT: the tokens as objects (never a secret or hash). */
-static int print_tokens(const char *output, const cw_token *toks, size_t n)
+/* The tokens as objects (never a secret or hash): the shape of GET
+ * /api/v1/tokens' items. NULL when out of memory. */
+static json_t *tokens_json(const cw_token *toks, size_t n)
 {
-    cw_out_format fmt;
-    if (!cw_out_parse("token list", output, &fmt))
-        return 2;
     json_t *list = json_array();
     for (size_t i = 0; list && i < n; i++) {
         char c[32], u[32];
@@ -185,22 +181,135 @@ static int print_tokens(const char *output, const cw_token *toks, size_t n)
             list = NULL;
         }
     }
-    static const cw_out_column cols[] = {
-        {"ID", "id"},           {"NAME", "name"},         {"ROLE", "role"},
-        {"TEAM", "team"},       {"CREATED", "created"},   {"LAST-USED", "lastUsed"},
-        {"SOURCES", "sources"}, {"STATUS", "status"},     {NULL, NULL}};
-    int rc = list ? cw_out_print(stdout, fmt, list, list, cols) : 1;
-    if (!list)
-        fputs("conway token list: out of memory\n", stderr);
-    json_decref(list);
+    return list;
+}
+
+/* Prints list (tokens_json's shape, local or from the server): with -o as
+ * a table or objects, else one tab-separated line per token. 0, 1 or 2. */
+static int print_list(const char *output, const json_t *list)
+{
+    if (output) {
+        cw_out_format fmt;
+        if (!cw_out_parse("token list", output, &fmt))
+            return 2;
+        static const cw_out_column cols[] = {
+            {"ID", "id"},           {"NAME", "name"},         {"ROLE", "role"},
+            {"TEAM", "team"},       {"CREATED", "created"},   {"LAST-USED", "lastUsed"},
+            {"SOURCES", "sources"}, {"STATUS", "status"},     {NULL, NULL}};
+        return cw_out_print(stdout, fmt, list, list, cols);
+    }
+    if (isatty(STDOUT_FILENO))
+        fputs("ID\tNAME\tROLE\tTEAM\tCREATED\tLAST-USED\tSOURCES\tSTATUS\n", stderr);
+    size_t i, k;
+    const json_t *t, *src;
+    json_array_foreach(list, i, t) {
+        printf("%lld\t", (long long)json_integer_value(json_object_get(t, "id")));
+        static const char *const keys[] = {"name", "role", "team", "created", "lastUsed"};
+        for (k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+            put_field(json_string_value(json_object_get(t, keys[k])));
+            putchar('\t');
+        }
+        const json_t *srcs = json_object_get(t, "sources");
+        if (!json_array_size(srcs))
+            putchar('-');
+        json_array_foreach(srcs, k, src) {
+            if (k)
+                putchar(',');
+            put_field(json_string_value(src));
+        }
+        putchar('\t');
+        put_field(json_string_value(json_object_get(t, "status")));
+        putchar('\n');
+    }
+    return 0;
+}
+
+/* conway token list|create|revoke --server: the same through the API
+ * (admin token). sources is parse_sources' (one prefix per line). */
+static int remote_token(const cw_remote *r, const char *sub, const char *output,
+                        const char *role, const char *name, const char *team,
+                        const char *sources, bool allow_missing_team, long long revoke_id)
+{
+    char cmd[32];
+    snprintf(cmd, sizeof cmd, "token %s", sub);
+    json_t *doc = NULL;
+    int rc = 1;
+    if (!strcmp(sub, "list")) {
+        json_t *all = json_array();
+        cw_buf path;
+        cw_buf_init(&path, 1 << 16);
+        const char *cursor = NULL;
+        rc = all ? 0 : 1;
+        while (!rc) { /* every page */
+            cw_buf_reset(&path);
+            cw_buf_puts(&path, "/api/v1/tokens?limit=1000");
+            cw_remote_query(&path, "cursor", cursor);
+            json_decref(doc);
+            doc = NULL;
+            if (cw_buf_error(&path) || (rc = cw_remote_get(cmd, r, path.data, &doc)))
+                break;
+            json_array_extend(all, json_object_get(doc, "items"));
+            cursor = json_string_value(json_object_get(doc, "nextCursor"));
+            if (!cursor || !*cursor)
+                break;
+        }
+        cw_buf_free(&path);
+        if (!rc)
+            rc = print_list(output, all);
+        json_decref(all);
+    } else if (!strcmp(sub, "create")) {
+        json_t *body = json_pack("{s:s, s:s?, s:s?, s:b}", "role", role, "name",
+                                 name && *name ? name : NULL, "team", team, "allowMissingTeam",
+                                 allow_missing_team);
+        if (body && sources[0]) {
+            json_t *src = json_array();
+            for (const char *p = sources; src && *p;) {
+                const char *nl = strchr(p, '\n');
+                size_t len = nl ? (size_t)(nl - p) : strlen(p);
+                json_array_append_new(src, json_stringn(p, len));
+                p += len + (nl ? 1 : 0);
+            }
+            json_object_set_new(body, "sources", src);
+        }
+        char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+        long status = 0;
+        if (!text)
+            fputs("conway token create: out of memory\n", stderr);
+        else
+            rc = cw_remote_send(cmd, r, "POST", "/api/v1/tokens", "application/json", text,
+                                strlen(text), &status, &doc);
+        free(text);
+        json_decref(body);
+        const char *secret = json_string_value(json_object_get(doc, "secret"));
+        if (!rc && !secret) {
+            fputs("conway token create: the server's answer has no secret\n", stderr);
+            rc = 1;
+        }
+        if (!rc) {
+            printf("%s\n", secret);
+            fprintf(stderr, "created token %lld (%s) on %s; keep the secret: it cannot be shown "
+                            "again\n", (long long)json_integer_value(json_object_get(doc, "id")),
+                    role, r->server);
+        }
+    } else {
+        char path[64];
+        long status = 0;
+        snprintf(path, sizeof path, "/api/v1/tokens/%lld", revoke_id);
+        rc = cw_remote_send(cmd, r, "DELETE", path, NULL, NULL, 0, &status, &doc);
+        if (!rc)
+            fprintf(stderr, "revoked token %lld\n", revoke_id);
+    }
+    json_decref(doc);
     return rc;
 }
 
 int cw_cmd_token(int argc, char **argv)
 {
     const char *db = NULL, *role = NULL, *name = NULL, *team = NULL, *source = NULL,
-               *missing_team = NULL, *output = NULL;
+               *missing_team = NULL, *output = NULL, *server = NULL, *api_token = NULL;
     cw_opt opts[] = {{"db", true, &db},
+                     {"server", true, &server},
+                     {"token", true, &api_token},
                      {"allow-missing-team", false, &missing_team},
                      {"output", true, &output},
                      {"role", true, &role},
@@ -275,6 +384,15 @@ int cw_cmd_token(int argc, char **argv)
             return 2;
         }
     }
+    if (server) { /* remote mode: the server's API, with an admin token */
+        if (db && cw_opts_setting_source("db") == NULL) {
+            fputs("conway token: give --server or --db, not both\n", stderr);
+            return 2;
+        }
+        cw_remote r = {.server = server, .token = api_token};
+        return remote_token(&r, sub, output, role, name, team, sources, missing_team != NULL,
+                            revoke_id);
+    }
     const char *url = cw_cli_db_url(db);
     cw_store *store = NULL;
     if (cw_store_open(url, NULL, &store, &d)) {
@@ -301,17 +419,11 @@ int cw_cmd_token(int argc, char **argv)
         }
     }
     if (!strcmp(sub, "create")) {
-        unsigned char raw[32];
-        if (cw_random_bytes(raw, sizeof raw)) {
+        char secret[CW_TOKEN_SECRET_TEXT], hash[65];
+        if (cw_token_secret_new(secret, hash)) {
             fputs("conway token create: no secure randomness available\n", stderr);
             goto out;
         }
-        char *enc = cw_base64url_encode(raw, sizeof raw);
-        char secret[80];
-        snprintf(secret, sizeof secret, "cw_%s", enc ? enc : "");
-        free(enc);
-        char hash[65];
-        cw_sha256_hex(secret, strlen(secret), hash);
         cw_token tok;
         if (cw_store_token_create_sources(store, name && *name ? name : role, role, team_key,
                                           sources, hash, &tok, &d)) {
@@ -334,29 +446,13 @@ int cw_cmd_token(int argc, char **argv)
             fprintf(stderr, "conway token list: %s\n", d.msg);
             goto out;
         }
-        if (output) {
-            rc = print_tokens(output, toks, n);
-            free(toks);
-            goto out;
-        }
-        if (isatty(STDOUT_FILENO))
-            fputs("ID\tNAME\tROLE\tTEAM\tCREATED\tLAST-USED\tSOURCES\tSTATUS\n", stderr);
-        for (size_t i = 0; i < n; i++) {
-            char c[32], u[32];
-            fmt_time(toks[i].created_at, c);
-            fmt_time(toks[i].last_used_at, u);
-            printf("%lld\t", (long long)toks[i].id);
-            put_field(toks[i].name);
-            putchar('\t');
-            put_field(toks[i].role);
-            putchar('\t');
-            put_field(toks[i].team);
-            printf("\t%s\t%s\t", c, u);
-            put_sources(toks[i].sources);
-            printf("\t%s\n", toks[i].revoked_at ? "revoked" : "active");
-        }
+        json_t *list = tokens_json(toks, n);
+        if (list)
+            rc = print_list(output, list);
+        else
+            fputs("conway token list: out of memory\n", stderr);
+        json_decref(list);
         free(toks);
-        rc = 0;
     } else {
         cw_err err = cw_store_token_revoke(store, revoke_id, cw_now_ms() / 1000, &d);
         if (err == CW_ERR_NOT_FOUND) {

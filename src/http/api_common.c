@@ -716,6 +716,29 @@ void cw_api_audit_detail(cw_app *app, const cw_req *req, const char *action,
 
 #define PAGE_CURSOR_PREFIX "o1:"
 
+bool cw_api_cursor_decode(const char *c, uint64_t *offset)
+{
+    size_t len = 0;
+    unsigned char *raw = strlen(c) <= 64 ? cw_base64url_decode(c, &len) : NULL;
+    bool ok = raw && len > 3 && len < 24 && !memcmp(raw, PAGE_CURSOR_PREFIX, 3);
+    uint64_t off = 0;
+    for (size_t i = 3; ok && i < len; i++) {
+        unsigned digit = (unsigned)(raw[i] - '0');
+        ok = raw[i] >= '0' && raw[i] <= '9' && off <= (UINT64_MAX - digit) / 10;
+        off = ok ? off * 10 + digit : 0;
+    }
+    free(raw);
+    *offset = ok ? off : 0;
+    return ok;
+}
+
+char *cw_api_cursor_encode(uint64_t offset)
+{
+    char tmp[32];
+    int n = snprintf(tmp, sizeof tmp, PAGE_CURSOR_PREFIX "%llu", (unsigned long long)offset);
+    return cw_base64url_encode(tmp, (size_t)n);
+}
+
 bool cw_api_page_params(const cw_req *req, cw_resp *resp, uint64_t def, uint64_t max,
                         cw_api_page *pg)
 {
@@ -727,16 +750,8 @@ bool cw_api_page_params(const cw_req *req, cw_resp *resp, uint64_t def, uint64_t
     const char *c = cw_req_query(req, "cursor");
     if (!c || !*c)
         return true;
-    size_t len = 0;
-    unsigned char *raw = strlen(c) <= 64 ? cw_base64url_decode(c, &len) : NULL;
-    bool ok = raw && len > 3 && len < 24 && !memcmp(raw, PAGE_CURSOR_PREFIX, 3);
     uint64_t off = 0;
-    for (size_t i = 3; ok && i < len; i++) {
-        ok = raw[i] >= '0' && raw[i] <= '9' && off < (UINT64_MAX - 9) / 10;
-        off = off * 10 + (uint64_t)(raw[i] - '0');
-    }
-    free(raw);
-    if (!ok || off > SIZE_MAX) {
+    if (!cw_api_cursor_decode(c, &off) || off > SIZE_MAX) {
         cw_resp_problem(resp, 400, "query parameter 'cursor': not a cursor this list returned "
                                    "(pass nextCursor of the previous page as it is)");
         return false;
@@ -761,9 +776,7 @@ cw_err cw_api_page_body(json_t *body, const char *key, const cw_api_page *pg)
         }
     json_t *next = json_null();
     if (pg->offset < total && total - pg->offset > pg->limit) {
-        char tmp[32];
-        int nn = snprintf(tmp, sizeof tmp, PAGE_CURSOR_PREFIX "%zu", pg->offset + pg->limit);
-        char *enc = cw_base64url_encode(tmp, (size_t)nn);
+        char *enc = cw_api_cursor_encode((uint64_t)(pg->offset + pg->limit));
         next = enc ? json_string(enc) : NULL;
         free(enc);
     }

@@ -133,6 +133,13 @@ typedef struct {
  * smaller limit is asked for. */
 #define REPORT_PAGE_MAX 100000
 
+/* The cursor's text: base64url of "o1:" and the offset in decimal. decode
+ * takes any text (outside input: fuzz/fuzz_page_cursor.c) and is false,
+ * *offset 0, for anything encode cannot have made but leading zeros; encode
+ * answers malloc'd text (NULL when out of memory). */
+bool cw_api_cursor_decode(const char *text, uint64_t *offset);
+char *cw_api_cursor_encode(uint64_t offset);
+
 /* limit (1..max, default def) and cursor (one this list returned); false
  * after queueing a 400 naming the parameter. */
 bool cw_api_page_params(const cw_req *req, cw_resp *resp, uint64_t def, uint64_t max,

@@ -128,6 +128,7 @@ extern const cw_route cw_routes_architecture[];
 extern const cw_route cw_routes_heartbeats[];
 extern const cw_route cw_routes_scorecards[];
 extern const cw_route cw_routes_initiatives[];
+extern const cw_route cw_routes_tokens[];
 
 /* The ownership findings plus the heartbeat findings (insights/
  * heartbeat_findings.h) over the same catalog, sorted (api_heartbeats.c):

@@ -159,6 +159,7 @@ static const cw_route *const route_tables[] = {
     cw_routes_heartbeats,
     cw_routes_scorecards,
     cw_routes_initiatives,
+    cw_routes_tokens,
 };
 
 const cw_route *const *cw_route_tables(size_t *n)
@@ -187,6 +188,7 @@ static const struct {
     {"POST", "/api/v1/hooks/alertmanager", CW_BODY_BULK},
     {"POST", "/api/v1/incidents/{id}/transitions", CW_BODY_DOC},
     {"POST", "/api/v1/metrics", CW_BODY_BULK},
+    {"POST", "/api/v1/tokens", CW_BODY_DOC},
     /* heartbeat pings: the first 100 KiB of a body is kept (api_heartbeats.c) */
     {"POST", "/ping/{key}", CW_BODY_DOC},
     {"POST", "/ping/{key}/{action}", CW_BODY_DOC},

@@ -123,3 +123,20 @@ unsigned char *cw_base64url_decode(const char *text, size_t *len)
     *len = o;
     return out;
 }
+
+cw_err cw_token_secret_new(char secret[CW_TOKEN_SECRET_TEXT], char hash[65])
+{
+    unsigned char raw[32];
+    secret[0] = hash[0] = '\0';
+    if (cw_random_bytes(raw, sizeof raw))
+        return CW_ERR_INTERNAL;
+    char *enc = cw_base64url_encode(raw, sizeof raw);
+    memset(raw, 0, sizeof raw);
+    if (!enc)
+        return CW_ERR_NOMEM;
+    snprintf(secret, CW_TOKEN_SECRET_TEXT, "cw_%s", enc);
+    memset(enc, 0, strlen(enc));
+    free(enc);
+    cw_sha256_hex(secret, strlen(secret), hash);
+    return CW_OK;
+}

@@ -26,4 +26,11 @@ char *cw_base64url_encode(const void *data, size_t len);
  * with *len set, or NULL when the text is not valid base64url. */
 unsigned char *cw_base64url_decode(const char *text, size_t *len);
 
+/* A new API token's secret: "cw_" and 32 random bytes in base64url (46
+ * characters), and the hex SHA-256 the store keeps of it. The one place
+ * secrets are made, for `conway token create` and POST /api/v1/tokens.
+ * CW_ERR_INTERNAL without secure randomness, CW_ERR_NOMEM. */
+#define CW_TOKEN_SECRET_TEXT 80
+cw_err cw_token_secret_new(char secret[CW_TOKEN_SECRET_TEXT], char hash[65]);
+
 #endif

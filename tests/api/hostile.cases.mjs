@@ -465,6 +465,41 @@ export function hostileCases() {
     { name: 'scorecard results with a forged cursor', path: '/api/v1/scorecards/x/results?cursor=o99999999999999', status: [400, 404] },
     { name: 'facts of an entity with an invalid kind', path: '/api/v1/entities/%20/default/x/facts', status: [400, 404] },
   );
+
+  // API tokens (issue 18: conway token --server): admin only, every field checked
+  const tok = (name, body, status, detail, more = {}) => ({ name, method: 'POST', path: '/api/v1/tokens', body: typeof body === 'string' ? body : JSON.stringify(body), status, detail, bodyNot: /"secret"/, ...more });
+  cases.push(
+    tok('token create by an editor', { role: 'admin' }, 403, /admin/, { token: 'editor' }),
+    tok('token create by a team-scoped editor', { role: 'editor', team: 'group:default/nobody-team' }, 403, /admin/, { token: 'scoped' }),
+    tok('token create without a role', { name: 'x' }, 400, /role: required/),
+    tok('token create with the role "root"', { role: 'root' }, 400, /role: must be viewer, ingest, editor or admin/),
+    tok('token create with a role that is a number', { role: 1 }, 400, /role:/),
+    tok('token create with an unknown field', { role: 'viewer', secret: 'cw_mine' }, 400, /secret: unknown field/),
+    tok('token create as an array', [{ role: 'viewer' }], 400, /must be an object/),
+    tok('token create with invalid JSON', '{"role": "viewer"', 400, /JSON|json/),
+    tok('token create with a name of control characters', { role: 'viewer', name: 'a\tb\n' }, 400, /name: .*control characters/),
+    tok('token create with a name of 4,000 bytes', { role: 'viewer', name: 'x'.repeat(4000) }, 400, /name: must be a string of 1 to 127/),
+    tok('token create of a viewer scoped to a team', { role: 'viewer', team: 'group:default/a' }, 400, /team: applies to editor and ingest tokens only/),
+    tok('token create scoped to a non-group', { role: 'editor', team: 'component:default/x' }, 400, /team:/),
+    tok('token create scoped to a team not in the catalog', { role: 'editor', team: 'group:default/no-such-team' }, 422, /group:default\/no-such-team is not in the catalog/),
+    tok('token create with allowMissingTeam as a string', { role: 'editor', team: 'group:default/x', allowMissingTeam: 'yes' }, 400, /allowMissingTeam: must be true or false/),
+    tok('token create with sources for a viewer', { role: 'viewer', sources: ['/a/'] }, 400, /sources: applies to ingest and editor/),
+    tok('token create with an empty source prefix', { role: 'ingest', sources: [''] }, 400, /sources\[0\]: must be a non-empty string/),
+    tok('token create with a source prefix holding a newline', { role: 'ingest', sources: ['/a/\n/b/'] }, 400, /sources\[0\]: control character/),
+    tok('token create with 33 source prefixes', { role: 'ingest', sources: Array.from({ length: 33 }, (_, i) => `/s${i}/`) }, 400, /at most 32 prefixes/),
+    tok('token create with sources of 2,000 characters', { role: 'ingest', sources: ['/' + 'x'.repeat(2000)] }, 400, /at most 1022 characters/),
+    tok('token create with sources as a string', { role: 'ingest', sources: '/a/' }, 400, /sources: must be an array/),
+    { name: 'token list by a viewer', path: '/api/v1/tokens', token: 'viewer', status: 403, detail: /admin/ },
+    { name: 'token list with a made-up token', path: '/api/v1/tokens', token: { raw: 'Bearer cw_made-up' }, status: 401 },
+    { name: 'token list with a forged cursor', path: '/api/v1/tokens?cursor=o1:5', status: 400, detail: /'cursor'/ },
+    { name: 'token list with limit 0', path: '/api/v1/tokens?limit=0', status: 400, detail: /'limit'/ },
+    { name: 'token revoke by an editor', method: 'DELETE', path: '/api/v1/tokens/1', token: 'editor', status: 403, detail: /admin/ },
+    { name: 'token revoke of a token that does not exist', method: 'DELETE', path: '/api/v1/tokens/999999', status: 404, detail: /token 999999: not found/ },
+    { name: 'token revoke with a negative id', method: 'DELETE', path: '/api/v1/tokens/-1', status: 404, detail: /not found/ },
+    { name: 'token revoke with an id past int64', method: 'DELETE', path: '/api/v1/tokens/99999999999999999999999', status: 404, detail: /not found/ },
+    { name: 'token revoke with an id of letters', method: 'DELETE', path: '/api/v1/tokens/abc%00', status: [400, 404] },
+    { name: 'token revoke with a body', method: 'DELETE', path: '/api/v1/tokens/1', body: '{}', status: 413 },
+  );
   return cases;
 }
 

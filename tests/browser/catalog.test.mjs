@@ -33,6 +33,49 @@ async function waitTable(page) {
   await page.waitForSelector('#entity-table, #results .notice');
 }
 
+// Opens the folded filters (closed unless the URL sets one of them).
+async function openFilters(page) {
+  if (!(await page.$eval('#catalog-filters', (d) => d.open))) await page.click('#catalog-filters > summary');
+  await page.waitForSelector('#f-kind', { state: 'visible' });
+}
+
+test('the filters are folded by default, the search in view; a filter in the URL unfolds them', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${server.url}/catalog`);
+  await waitTable(page);
+  assert.equal(await page.$eval('#catalog-filters', (d) => d.open), false, 'closed without filters');
+  assert.ok(await page.isVisible('#f-q'), 'the search stays in view');
+  assert.ok(!(await page.isVisible('#f-kind')) && !(await page.isVisible('#f-owner')) && !(await page.isVisible('#f-limit')));
+  assert.match(await page.textContent('#catalog-filters > summary'), /^Filters \(none set\)$/);
+  await screenshot(page, 'catalog-filters-folded');
+  await page.click('#catalog-filters > summary');
+  assert.equal(await page.$eval('#catalog-filters', (d) => d.open), true);
+  assert.ok(await page.isVisible('#f-kind') && await page.isVisible('#f-owner'));
+  // choosing a filter keeps it open and says what is set
+  await page.selectOption('#f-kind', { value: 'Group' });
+  await page.waitForURL(/[?&]kind=Group/);
+  assert.match(await page.textContent('#catalog-filters > summary'), /\(Kind Group\)/);
+
+  // a shared URL with a folded filter opens them; the navigation's default (Components) does not
+  const owner = (await server.getJSON('/api/v1/entities?kind=Component&limit=1')).items[0].spec.owner;
+  for (const [query, open] of [[`owner=${encodeURIComponent(owner)}`, true], ['kind=Group', true], ['limit=100', true], ['kind=Component', false], ['q=pay', false]]) {
+    const p = await browser.newPage();
+    await p.goto(`${server.url}/catalog?${query}`);
+    await waitTable(p);
+    assert.equal(await p.$eval('#catalog-filters', (d) => d.open), open, query);
+    assert.equal(await p.isVisible('#f-kind'), open, query);
+    if (query.startsWith('owner')) {
+      assert.equal(await p.inputValue('#f-owner'), owner);
+      await screenshot(p, 'catalog-filters-open');
+    }
+    if (query === 'kind=Component') assert.match(await p.textContent('#catalog-filters > summary'), /\(Kind Component\)/);
+    assert.deepEqual(p.problems, []);
+    await p.close();
+  }
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
+
 test('filters and search change the table and the URL; the URL restores the view', async () => {
   const page = await browser.newPage();
   await page.goto(`${server.url}/catalog`);
@@ -41,7 +84,8 @@ test('filters and search change the table and the URL; the URL restores the view
   assert.deepEqual(await tableRefs(page), apiRefs(all.items), 'first page equals the API answer');
   assert.match(await page.textContent('#result-count'), new RegExp(`of ${all.totalItems.toLocaleString('en-US')} entities`));
 
-  // Kind filter: a select, applied at once.
+  // Kind filter: a select in the folded filters, applied at once.
+  await openFilters(page);
   await page.selectOption('#f-kind', { value: 'Group' });
   await page.waitForURL(/[?&]kind=Group/);
   await waitTable(page);
@@ -84,6 +128,7 @@ test('filters by lifecycle and owner come from the facets and match the API', as
   const page = await browser.newPage();
   await page.goto(`${server.url}/catalog?kind=Component`);
   await waitTable(page);
+  await openFilters(page);
   const lifecycles = await page.$$eval('#f-lifecycle option', (os) => os.map((o) => o.value).filter(Boolean));
   assert.ok(lifecycles.length > 0, 'lifecycle options come from the facets');
   await page.selectOption('#f-lifecycle', lifecycles[0]);
@@ -118,6 +163,7 @@ test('paging: the next page holds the next entities and the URL carries the curs
   await waitTable(page);
   assert.deepEqual(await tableRefs(page), apiRefs(first.items));
   // 100 rows per page is a choice.
+  await openFilters(page);
   await page.selectOption('#f-limit', '100');
   await page.waitForURL(/limit=100/);
   await waitTable(page);

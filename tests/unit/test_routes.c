@@ -57,8 +57,9 @@ static void test_body_limits_follow_the_routes(void **state)
             nbody += k != CW_BODY_NONE;
         }
     }
-    assert_int_equal(nbody, 20); /* 10, the two incident routes (issue #13), metrics (issue #16),
-                                  * the 3 ping routes and 4 heartbeat commands (issue #14) */
+    assert_int_equal(nbody, 21); /* 10, the two incident routes (issue #13), metrics (issue #16),
+                                  * the 3 ping routes and 4 heartbeat commands (issue #14),
+                                  * POST /api/v1/tokens (issue 18) */
     cw_server_config cfg;
     cw_server_config_default(&cfg);
     assert_int_equal(cw_body_limit(&cfg, CW_BODY_DOC), 1u << 20);

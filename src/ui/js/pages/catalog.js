@@ -200,12 +200,26 @@ export async function render(main, ctx) {
     },
   }, text);
 
+  // The search stays in view; the other filters fold into a <details>,
+  // closed unless the URL sets one of them (issue 18).
+  const summaryText = h('span', { class: 'muted' });
+  const more = h('details', { id: 'catalog-filters', class: 'filter-more', open: moreFiltersSet(st) },
+    h('summary', null, 'Filters', summaryText),
+    h('div', { class: 'filter-grid' },
+      FILTERS.filter((f) => f !== 'q').map((f) => field(f, st, facets)),
+      h('div', { class: ['field', 'field-limit'] },
+        h('label', { for: 'f-limit' }, 'Rows per page'),
+        h('select', { id: 'f-limit', name: 'limit' },
+          LIMITS.map((n) => h('option', { value: n, selected: n === st.limit }, String(n)))))));
+  const showSummary = () => {
+    const set = FILTERS.filter((f) => f !== 'q' && st[f]).map((f) => `${FIELDS[f].label} ${st[f]}`);
+    if (st.limit !== 50) set.push(`${st.limit} rows`);
+    summaryText.textContent = set.length ? ` (${set.join(', ')})` : ' (none set)';
+  };
+  showSummary();
   const form = h('form', { role: 'search', 'aria-label': 'Filter entities', class: 'filters', novalidate: true },
-    FILTERS.map((f) => field(f, st, facets)),
-    h('div', { class: ['field', 'field-limit'] },
-      h('label', { for: 'f-limit' }, 'Rows per page'),
-      h('select', { id: 'f-limit', name: 'limit' },
-        LIMITS.map((n) => h('option', { value: n, selected: n === st.limit }, String(n))))),
+    field('q', st, facets),
+    more,
     h('div', { class: 'form-actions' },
       h('button', { type: 'submit', class: 'primary' }, 'Apply filters'),
       h('a', { href: '/catalog', 'data-nav': '', class: 'button-link' }, 'Clear filters')));
@@ -216,6 +230,7 @@ export async function render(main, ctx) {
     const changed = FILTERS.some((f) => next[f] !== st[f]) || next.limit !== st.limit || st.cursor;
     if (!changed) return;
     st = next;
+    showSummary();
     ctx.setUrl(stateUrl(st), { replace });
     loadTable();
   };
@@ -241,6 +256,13 @@ export async function render(main, ctx) {
   count.setAttribute('tabindex', '-1');
   await loadTable();
   return describe(st);
+}
+
+// Whether the URL sets a filter of the folded part: any but the search, the
+// navigation's default kind (Components) and the default page size.
+function moreFiltersSet(st) {
+  return st.limit !== 50 || FILTERS.some((f) => f !== 'q' && st[f] &&
+    !(f === 'kind' && st[f].toLowerCase() === 'component'));
 }
 
 function describe(st) {
