@@ -106,11 +106,12 @@ export const paths = {
     get: {
       operationId: 'getUndeployed', tags: ['insights'], security: readSec,
       summary: 'Per Component, the merged changes that no production deployment has shipped yet, oldest first.',
-      parameters: [scopeParam, descendantsParam, q('now', 'The instant ages are computed at (RFC 3339). Default: now.', dateTime), q('limit', 'Changes listed per Component.', { type: 'integer', minimum: 1, maximum: 1000, default: 50 })],
+      parameters: [scopeParam, descendantsParam, q('now', 'The instant ages are computed at (RFC 3339). Default: now.', dateTime), q('changes', 'Changes listed per Component (count always counts them all; truncated says some are left out).', { type: 'integer', minimum: 1, maximum: 1000, default: 50 }),
+        q('limit', 'Components per page (default: all of them).', { type: 'integer', minimum: 1, maximum: 100000 }), q('cursor', 'nextCursor of the previous page.', { type: 'string' })],
       responses: {
         200: json('Undeployed work', { type: 'object', properties: { now: dateTime, components: { type: 'array', items: { type: 'object', properties: {
           component: { type: 'string' }, count: { type: 'integer' }, oldestMergedAt: dateTime, ageSeconds: { type: 'integer' },
-          changes: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, mergedAt: dateTime } } }, truncated: { type: 'boolean' } } } } } }),
+          changes: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, mergedAt: dateTime } } }, truncated: { type: 'boolean' } } } }, totalItems: { type: 'integer' }, nextCursor: { type: ['string', 'null'] } } }),
         ...errors(400, 401, 403, 404),
       },
     },

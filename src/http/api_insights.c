@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "events/events.h"
+#include "http/api_common.h"
 #include "http/api_events.h"
 #include "http/http_int.h"
 #include "insights/coupling.h"
@@ -182,10 +183,14 @@ static void get_undeployed(cw_app *app, cw_req *req, cw_resp *resp)
     int64_t now = cw_now_ms();
     bool has_now;
     uint64_t cap;
+    cw_api_page pg;
+    /* limit/cursor page the components, as every list (docs/api.md);
+     * changes caps the changes listed per component */
     if (!cw_api_scope_param(req, resp, "scope", &sc) ||
         !cw_api_time_param(req, resp, "now", &now, &has_now) ||
-        !cw_req_query_uint(req, resp, "limit", CW_UNDEPLOYED_DEFAULT_LIST_CAP, 1, MAX_LIST_CAP,
+        !cw_req_query_uint(req, resp, "changes", CW_UNDEPLOYED_DEFAULT_LIST_CAP, 1, MAX_LIST_CAP,
                            &cap) ||
+        !cw_api_page_params(req, resp, REPORT_PAGE_MAX, REPORT_PAGE_MAX, &pg) ||
         !production_pattern_ok(app, resp))
         return;
     cw_delivery_data dd;
@@ -200,7 +205,11 @@ static void get_undeployed(cw_app *app, cw_req *req, cw_resp *resp)
         cw_undeployed_free(&r);
         if (!err)
             err = add_owners(body, &dd);
-        answer(resp, err, body);
+        if (err) {
+            json_decref(body);
+            answer(resp, err, NULL);
+        } else
+            cw_api_page_reply(resp, body, "components", &pg); /* takes body */
     } else {
         cw_resp_error(resp, err, &d);
     }
@@ -397,7 +406,7 @@ static void get_coupling(cw_app *app, cw_req *req, cw_resp *resp)
 
 static const char *const dora_params[] = {"scope", "from", "to", "failureWindowHours",
                                           "descendants", NULL};
-static const char *const undeployed_params[] = {"scope", "now", "limit", "descendants", NULL};
+static const char *const undeployed_params[] = {"scope", "now", "changes", "limit", "cursor", "descendants", NULL};
 static const char *const coupling_params[] = {"scope",         "from",        "to",
                                               "windowMinutes", "minTogether", "minConfidence",
                                               "limit",         "cursor",      "descendants",

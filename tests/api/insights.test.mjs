@@ -204,17 +204,39 @@ describe('DORA and undeployed work on the shop scenario', () => {
     const r = await srv.json('/api/v1/insights/undeployed?scope=system:shop&now=2024-05-11T00:00:00Z');
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.deepEqual(r.body, {
-      now: '2024-05-11T00:00:00Z',
+      now: '2024-05-11T00:00:00Z', totalItems: 1, nextCursor: null,
       components: [{
         component: 'component:default/cart', count: 2, oldestMergedAt: '2024-05-02T09:00:00Z', ageSeconds: 745200,
         changes: [{ id: 'pr-d', mergedAt: '2024-05-02T09:00:00Z' }, { id: 'pr-g', mergedAt: '2024-05-10T12:00:00Z' }], truncated: false,
         owner: 'group:default/team-shop', // the Team column of the UI
       }],
     });
-    const capped = await srv.json('/api/v1/insights/undeployed?scope=cart&now=2024-05-11T00:00:00Z&limit=1');
+    const capped = await srv.json('/api/v1/insights/undeployed?scope=cart&now=2024-05-11T00:00:00Z&changes=1');
     assert.equal(capped.body.components[0].count, 2);
     assert.equal(capped.body.components[0].changes.length, 1);
     assert.equal(capped.body.components[0].truncated, true);
+    // limit and cursor page the components, as every list: pages of one
+    // give the whole answer's components once each, in its order (the
+    // cursor's form, docs/api.md: base64url of "o1:" and the offset)
+    const all = await srv.json('/api/v1/insights/undeployed?now=2024-05-11T00:00:00Z');
+    assert.ok(all.body.components.length >= 1, JSON.stringify(all.body));
+    const past = Buffer.from(`o1:${all.body.components.length}`).toString('base64url');
+    const end = await srv.json(`/api/v1/insights/undeployed?now=2024-05-11T00:00:00Z&cursor=${past}`);
+    assert.deepEqual([end.body.components, end.body.nextCursor, end.body.totalItems], [[], null, all.body.components.length]);
+    assert.equal(all.body.totalItems, all.body.components.length);
+    assert.equal(all.body.nextCursor, null);
+    const paged = [];
+    let cursor = null;
+    for (let i = 0; i <= all.body.components.length; i++) {
+      const page = await srv.json(`/api/v1/insights/undeployed?now=2024-05-11T00:00:00Z&limit=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      assert.equal(page.status, 200, JSON.stringify(page.body));
+      assert.equal(page.body.components.length, 1);
+      assert.equal(page.body.totalItems, all.body.components.length);
+      paged.push(...page.body.components);
+      cursor = page.body.nextCursor;
+      if (!cursor) break;
+    }
+    assert.deepEqual(paged, all.body.components);
     const none = await srv.json('/api/v1/insights/undeployed?scope=checkout');
     assert.deepEqual(none.body.components, []);
     const live = await srv.json('/api/v1/insights/undeployed');
@@ -227,7 +249,8 @@ describe('DORA and undeployed work on the shop scenario', () => {
       ['dora', 'from=2024-05-02T00:00:00Z&to=2024-05-01T00:00:00Z', /to/], ['dora', 'from=1990-01-01T00:00:00Z&to=2024-05-01T00:00:00Z', /from/],
       ['dora', 'failureWindowHours=-1', /failureWindowHours/], ['dora', 'failureWindowHours=9000', /failureWindowHours/],
       ['dora', 'window=3', /window/],
-      ['undeployed', 'now=soon', /now/], ['undeployed', 'limit=0', /limit/], ['undeployed', 'scope=resource:db', /scope/],
+      ['undeployed', 'now=soon', /now/], ['undeployed', 'limit=0', /limit/], ['undeployed', 'changes=0', /changes/],
+      ['undeployed', 'cursor=nope', /cursor/], ['undeployed', 'scope=resource:db', /scope/],
       ['coupling', 'windowMinutes=x', /windowMinutes/], ['coupling', 'windowMinutes=20000', /windowMinutes/],
       ['coupling', 'minTogether=0', /minTogether/], ['coupling', 'minConfidence=1.5', /minConfidence/],
       ['coupling', 'minConfidence=-0.1', /minConfidence/], ['coupling', 'minConfidence=nan', /minConfidence/],
