@@ -47,7 +47,7 @@ QUESTIONS=(
   "dora-comp-multi /api/v1/insights/dora?to=$TO&scope=component:default/svc-0057"
   "dora-comp-pair  /api/v1/insights/dora?to=$TO&scope=component:default/svc-0001"
   "dora-comp-web   /api/v1/insights/dora?to=$TO&scope=component:default/svc-0019"
-  "undeployed-org  /api/v1/insights/undeployed?now=$TO&limit=1000"
+  "undeployed-org  /api/v1/insights/undeployed?now=$TO&changes=1000"
   "undeployed-grp  /api/v1/insights/undeployed?now=$TO&scope=group:default/team-042"
   "coupling-org    /api/v1/insights/coupling?to=$TO"
   "coupling-grp    /api/v1/insights/coupling?to=$TO&scope=group:default/team-000&minTogether=2&minConfidence=0.5"
