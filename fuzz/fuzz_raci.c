@@ -69,9 +69,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             cw_ownership_opts opts = {2};
             if (cw_ownership_check(items, n, &opts, &findings, NULL) == CW_OK) {
                 static const cw_ownership_filter filters[] = {
-                    {"owner-missing", NULL, NULL},
-                    {NULL, "warning", "team-a"},
-                    {NULL, NULL, "group:default/team-b"},
+                    {"owner-missing", NULL, NULL, NULL},
+                    {NULL, "warning", "team-a", NULL},
+                    {NULL, NULL, "group:default/team-b", NULL},
                 };
                 for (size_t i = 0; i < sizeof filters / sizeof filters[0]; i++) {
                     json_t *out = NULL;
