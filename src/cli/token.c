@@ -14,6 +14,7 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/crypto.h"
+#include "util/prefix_list.h"
 #include "util/timeutil.h"
 
 static const char token_help[] =
@@ -116,27 +117,23 @@ static bool parse_sources(const char *const *vals, size_t nvals, char out[CW_TOK
         for (;;) {
             const char *comma = strchr(p, ',');
             size_t n = comma ? (size_t)(comma - p) : strlen(p);
-            if (n == 0) {
+            cw_prefix_status st = ++count > MAX_SOURCES
+                                      ? CW_PREFIX_FULL
+                                      : cw_prefix_list_append(out, CW_TOKEN_SOURCES_MAX, &o, p, n);
+            if (st == CW_PREFIX_EMPTY) {
                 fputs("conway token create: --source: empty prefix (give e.g. --source "
                       "/team-b/ or --source /a/,/b/)\n", stderr);
                 return false;
             }
-            for (size_t k = 0; k < n; k++)
-                if ((unsigned char)p[k] < 0x20 || p[k] == 0x7f) {
-                    fputs("conway token create: --source: control character in a prefix\n",
-                          stderr);
-                    return false;
-                }
-            if (++count > MAX_SOURCES || o + n + 2 > CW_TOKEN_SOURCES_MAX) {
+            if (st == CW_PREFIX_CONTROL) {
+                fputs("conway token create: --source: control character in a prefix\n", stderr);
+                return false;
+            }
+            if (st == CW_PREFIX_FULL) {
                 fprintf(stderr, "conway token create: --source: at most %d prefixes of %d "
                                 "characters in all\n", MAX_SOURCES, CW_TOKEN_SOURCES_MAX - 2);
                 return false;
             }
-            if (o)
-                out[o++] = '\n';
-            memcpy(out + o, p, n);
-            o += n;
-            out[o] = '\0';
             if (!comma)
                 break;
             p = comma + 1;

@@ -23,6 +23,7 @@
 #include "http/http_int.h"
 #include "store/store.h"
 #include "util/crypto.h"
+#include "util/prefix_list.h"
 #include "util/timeutil.h"
 
 #define TOKENS_PAGE_MAX 1000
@@ -125,21 +126,18 @@ static bool check_sources(const json_t *v, cw_resp *resp, char out[CW_TOKEN_SOUR
             cw_resp_problem(resp, 400, "sources[%zu]: must be a non-empty string", i);
             return false;
         }
-        for (size_t k = 0; k < n; k++)
-            if ((unsigned char)p[k] < 0x20 || p[k] == 0x7f) {
-                cw_resp_problem(resp, 400, "sources[%zu]: control character in a prefix", i);
-                return false;
-            }
-        if (o + n + 2 > CW_TOKEN_SOURCES_MAX) {
+        switch (cw_prefix_list_append(out, CW_TOKEN_SOURCES_MAX, &o, p, n)) {
+        case CW_PREFIX_OK:
+            break;
+        case CW_PREFIX_CONTROL:
+            cw_resp_problem(resp, 400, "sources[%zu]: control character in a prefix", i);
+            return false;
+        case CW_PREFIX_EMPTY: /* refused above */
+        case CW_PREFIX_FULL:
             cw_resp_problem(resp, 400, "sources: at most %d characters in all",
                             CW_TOKEN_SOURCES_MAX - 2);
             return false;
         }
-        if (o)
-            out[o++] = '\n';
-        memcpy(out + o, p, n);
-        o += n;
-        out[o] = '\0';
     }
     return true;
 }
