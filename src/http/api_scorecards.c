@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "catalog/catalog.h"
+#include "http/api_common.h"
 #include "http/api_events.h"
 #include "http/facts.h"
 #include "http/http_int.h"
@@ -117,21 +118,6 @@ static void get_scorecards(cw_app *app, cw_req *req, cw_resp *resp)
     cw_resp_json(resp, 200, json_pack("{s:o}", "items", items));
 }
 
-/* A cursor is the offset of the next row, written "o<n>". */
-static bool parse_cursor(const char *c, size_t *off)
-{
-    if (!c || c[0] != 'o' || !c[1] || strlen(c) > 12)
-        return false;
-    size_t v = 0;
-    for (const char *p = c + 1; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return false;
-        v = v * 10 + (size_t)(*p - '0');
-    }
-    *off = v;
-    return true;
-}
-
 static void get_results(cw_app *app, cw_req *req, cw_resp *resp)
 {
     uint64_t limit;
@@ -144,10 +130,14 @@ static void get_results(cw_app *app, cw_req *req, cw_resp *resp)
     cw_diag d = {{0}};
     if (!cw_req_query_uint(req, resp, "limit", RESULTS_DEFAULT_LIMIT, 1, RESULTS_MAX_LIMIT, &limit))
         return;
-    if (cursor && !parse_cursor(cursor, &offset)) {
-        cw_resp_problem(resp, 400, "query parameter 'cursor': not a cursor issued by this server");
+    uint64_t off = 0;
+    /* the cursor every list uses (docs/api.md) */
+    if (cursor && *cursor && (!cw_api_cursor_decode(cursor, &off) || off > SIZE_MAX)) {
+        cw_resp_problem(resp, 400, "query parameter 'cursor': not a cursor this list returned "
+                                   "(pass nextCursor of the previous page as it is)");
         return;
     }
+    offset = (size_t)off;
     if (scope) {
         cw_ref r;
         if (cw_ref_parse(scope, "Group", NULL, &r, &d) != CW_OK) {
@@ -193,24 +183,27 @@ static void get_results(cw_app *app, cw_req *req, cw_resp *resp)
     size_t total = json_array_size(kept);
     for (size_t k = offset; k < total && k < offset + limit; k++)
         json_array_append(page, json_array_get(kept, k));
-    char next[24];
-    bool more = offset + limit < total;
-    if (more)
-        snprintf(next, sizeof next, "o%zu", (size_t)(offset + limit));
     json_t *cj = NULL;
     if (cw_scorecard_json(card, &cj) != CW_OK) {
         json_decref(in_scope);
         cw_resp_problem(resp, 500, "out of memory while building the answer");
         goto out;
     }
+    bool more = offset + limit < total;
+    char *next = more ? cw_api_cursor_encode((uint64_t)(offset + limit)) : NULL;
     char now[32];
     cw_time_format_ms(cw_facts_batch_now(b), now);
     json_t *body = json_pack("{s:o, s:s, s:o, s:o, s:O, s:I, s:o}", "scorecard", cj, "evaluatedAt",
                              now, "summary", cw_scorecard_summary(card, in_scope), "rollups",
                              cw_scorecard_rollups(card, in_scope), "items", page, "totalItems",
                              (json_int_t)total, "nextCursor",
-                             more ? json_string(next) : json_null());
+                             next ? json_string(next) : json_null());
+    free(next);
     json_decref(in_scope);
+    if (body && more && !next) { /* the cursor's text: out of memory */
+        json_decref(body);
+        body = NULL;
+    }
     if (!body) {
         cw_resp_problem(resp, 500, "out of memory while building the answer");
         goto out;

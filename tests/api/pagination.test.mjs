@@ -57,6 +57,7 @@ const LISTS = [
   ['/api/v1/insights/architecture', 'findings', true, false, 2],
   ['/api/v1/insights/coupling', 'pairs', false, false, 0], // totalItems: pairs before the page's filters
   ['/api/v1/insights/undeployed', 'components', true, false, 0],
+  ['/api/v1/scorecards/tunewave-service-basics/results', 'items', true, false, 3],
 ];
 
 const withQ = (path, q) => `${path}${path.includes('?') ? '&' : '?'}${q}`;
