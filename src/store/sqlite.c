@@ -396,6 +396,8 @@ static void sqlite_close(cw_store *st)
         return;
     if (s->shm)
         munmap(s->shm, SHM_MAP_BYTES); /* before our connections let go of it */
+    if (s->writer)
+        cw__sqlite_ckpt_stop(s);
     for (int i = 0; s->readers && i < s->nreaders; i++)
         conn_close(&s->readers[i]);
     free(s->readers);
@@ -512,6 +514,8 @@ cw_err cw__sqlite_open(const char *path, const cw_store_options *opt, cw_store *
             goto out;
         }
         err = cw__sqlite_migrate(s->writer, d);
+        if (!err)
+            err = cw__sqlite_ckpt_start(s, d);
         if (err)
             goto out;
     }

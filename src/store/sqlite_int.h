@@ -46,6 +46,8 @@ typedef struct cw__sqlite_conn {
     struct cw__sqlite_conn *next_free;
 } cw__sqlite_conn;
 
+typedef struct cw__sqlite_ckpt cw__sqlite_ckpt;
+
 typedef struct cw_sqlite {
     cw_store base;                    /* first: a cw_store * is a cw_sqlite * */
     char *path;
@@ -53,6 +55,7 @@ typedef struct cw_sqlite {
 
     pthread_mutex_t write_mu;         /* held from write_begin to write_end */
     cw__sqlite_conn *writer;          /* NULL when read_only */
+    cw__sqlite_ckpt *ckpt;            /* the writer's checkpoints, or NULL */
 
     pthread_mutex_t pool_mu;
     pthread_cond_t pool_cv;
@@ -75,6 +78,17 @@ static inline cw_sqlite *cw__sqlite(cw_store *s) { return (cw_sqlite *)s; }
  * available (then callers use the database-held generation alone).
  */
 bool cw__sqlite_marker(cw_sqlite *s, uint32_t *out);
+
+/*
+ * WAL checkpoints on a thread of their own instead of in the committing
+ * writer (sqlite_checkpoint.c). Start after the writer is open and
+ * migrated; stop before it closes (its later commits checkpoint as SQLite
+ * does by default).
+ */
+cw_err cw__sqlite_ckpt_start(cw_sqlite *s, cw_diag *d);
+void cw__sqlite_ckpt_stop(cw_sqlite *s);
+/* WAL pages copied back so far by the thread and by the writer itself. */
+void cw__sqlite_ckpt_stats(cw_sqlite *s, uint64_t *by_thread, uint64_t *by_writer);
 
 /* ---- errors ------------------------------------------------------------------ */
 

@@ -1,0 +1,176 @@
+/*
+ * sqlite_checkpoint.c — WAL checkpoints off the commit path.
+ *
+ * By default SQLite checkpoints in the connection that commits, once the
+ * WAL holds 1,000 pages: that commit copies the pages into the database
+ * file and syncs it before it returns, and everyone waiting on it (a ping's
+ * answer, the group of pings queued behind it) waits for both. Here the
+ * writer only notes, after each commit, how much of the WAL is not yet
+ * copied (a WAL hook, which replaces the automatic checkpoint) and wakes a
+ * thread that checkpoints through a connection of its own. Its checkpoints
+ * are PASSIVE: they copy what no reader still needs and never block the
+ * writer or the readers; the WAL starts over from its beginning at the
+ * first write after one of them has caught up.
+ *
+ * Checkpoints are small and frequent (CKPT_START_PAGES): the database
+ * file's sync at the end of each is what a commit's own sync can queue
+ * behind on the same disk, so several short ones disturb commits less than
+ * one long one (bench/RESULTS.md, heartbeat pings).
+ *
+ * Once the WAL holds CKPT_WAL_PAGES the committing connection checkpoints
+ * itself (wal_hook says why), so the WAL stays bounded as it did before.
+ */
+#include "store/sqlite_int.h"
+
+#include <stdlib.h>
+
+#define CKPT_START_PAGES 256    /* not yet copied: wake the thread */
+#define CKPT_WAL_PAGES 4096     /* the WAL's size: the writer starts it over */
+
+struct cw__sqlite_ckpt {
+    sqlite3 *db;       /* the thread's own connection */
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool wanted, stopping;
+    int copied;        /* WAL pages copied by the last checkpoint */
+    uint64_t by_thread, by_writer; /* pages copied by each, in all */
+};
+
+/* Notes what a checkpoint copied (mu held); *by counts the pages. */
+static void note_copied(cw__sqlite_ckpt *k, int copied, uint64_t *by)
+{
+    if (copied < 0)
+        return;
+    *by += (uint64_t)(copied >= k->copied ? copied - k->copied : copied);
+    k->copied = copied;
+}
+
+static void *checkpointer(void *arg)
+{
+    cw__sqlite_ckpt *k = arg;
+    pthread_mutex_lock(&k->mu);
+    for (;;) {
+        while (!k->wanted && !k->stopping)
+            pthread_cond_wait(&k->cv, &k->mu);
+        if (k->stopping)
+            break;
+        k->wanted = false;
+        pthread_mutex_unlock(&k->mu);
+        /* SQLITE_BUSY (another process checkpointing) is harmless: the next
+         * commit asks again */
+        int log = 0, copied = 0;
+        int rc = sqlite3_wal_checkpoint_v2(k->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+        pthread_mutex_lock(&k->mu);
+        if (rc == SQLITE_OK)
+            note_copied(k, copied, &k->by_thread);
+    }
+    pthread_mutex_unlock(&k->mu);
+    return NULL;
+}
+
+/* Runs in the writer after each commit, its write lock still held; pages
+ * is the WAL's size. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    cw__sqlite_ckpt *k = arg;
+    pthread_mutex_lock(&k->mu);
+    if (pages < k->copied) /* the WAL started over */
+        k->copied = 0;
+    if (pages - k->copied >= CKPT_START_PAGES && !k->wanted) {
+        k->wanted = true;
+        pthread_cond_signal(&k->cv);
+    }
+    pthread_mutex_unlock(&k->mu);
+    /* Under a steady stream of commits the thread copies nearly all, but
+     * the WAL starts over only when a write begins with all of it copied,
+     * which the next commit usually forestalls: here, between commits, the
+     * writer copies the few pages left itself (and all of them should the
+     * thread have fallen behind), and its next write starts the WAL over. */
+    if (pages >= CKPT_WAL_PAGES) {
+        int log = 0, copied = 0;
+        if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) ==
+            SQLITE_OK) {
+            pthread_mutex_lock(&k->mu);
+            note_copied(k, copied, &k->by_writer);
+            pthread_mutex_unlock(&k->mu);
+        }
+    }
+    return SQLITE_OK;
+}
+
+cw_err cw__sqlite_ckpt_start(cw_sqlite *s, cw_diag *d)
+{
+    cw__sqlite_ckpt *k = calloc(1, sizeof *k);
+    if (!k)
+        return cw_fail(d, CW_ERR_NOMEM, "database: out of memory");
+    cw_err err = CW_OK;
+    bool mu = false, cv = false;
+    if (pthread_mutex_init(&k->mu, NULL)) {
+        err = cw_fail(d, CW_ERR_NOMEM, "database: checkpointer: out of resources");
+        goto out;
+    }
+    mu = true;
+    if (pthread_cond_init(&k->cv, NULL)) {
+        err = cw_fail(d, CW_ERR_NOMEM, "database: checkpointer: out of resources");
+        goto out;
+    }
+    cv = true;
+    int rc = sqlite3_open_v2(s->path, &k->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    /* a connection opens the WAL at its first read; until then its
+     * checkpoints do nothing (and say so only by counts of -1) */
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(k->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        err = cw_fail(d, CW_ERR_IO, "database: %s: checkpointer: %s", s->path,
+                      k->db ? sqlite3_errmsg(k->db) : sqlite3_errstr(rc));
+        goto out;
+    }
+    if (pthread_create(&k->th, NULL, checkpointer, k)) {
+        err = cw_fail(d, CW_ERR_IO, "database: checkpointer: cannot start its thread");
+        goto out;
+    }
+    sqlite3_wal_hook(s->writer->db, wal_hook, k);
+    s->ckpt = k;
+out:
+    if (err) {
+        if (k->db)
+            sqlite3_close_v2(k->db);
+        if (cv)
+            pthread_cond_destroy(&k->cv);
+        if (mu)
+            pthread_mutex_destroy(&k->mu);
+        free(k);
+    }
+    return err;
+}
+
+void cw__sqlite_ckpt_stop(cw_sqlite *s)
+{
+    cw__sqlite_ckpt *k = s->ckpt;
+    if (!k)
+        return;
+    /* what the writer still commits is checkpointed as SQLite does */
+    sqlite3_wal_autocheckpoint(s->writer->db, 1000);
+    pthread_mutex_lock(&k->mu);
+    k->stopping = true;
+    pthread_cond_signal(&k->cv);
+    pthread_mutex_unlock(&k->mu);
+    pthread_join(k->th, NULL);
+    sqlite3_close_v2(k->db);
+    pthread_cond_destroy(&k->cv);
+    pthread_mutex_destroy(&k->mu);
+    free(k);
+    s->ckpt = NULL;
+}
+
+void cw__sqlite_ckpt_stats(cw_sqlite *s, uint64_t *by_thread, uint64_t *by_writer)
+{
+    *by_thread = *by_writer = 0;
+    if (!s->ckpt)
+        return;
+    pthread_mutex_lock(&s->ckpt->mu);
+    *by_thread = s->ckpt->by_thread;
+    *by_writer = s->ckpt->by_writer;
+    pthread_mutex_unlock(&s->ckpt->mu);
+}
