@@ -569,6 +569,16 @@ const cw__pg_migration cw__pg_migrations[] = {
      "  key text COLLATE \"C\" PRIMARY KEY,"
      "  taken_ms bigint NOT NULL"
      ");"},
+    {16, "heartbeat wake times",
+     /* issue 14: the scheduler's index moves off the ping path. wake_ms is
+      * when the scheduler next looks at a heartbeat, never later than its
+      * due time (alert_after_ms): a ping that only pushes the due time
+      * later leaves it, so it writes no index page; the scheduler, waking
+      * early, sets it to the due time then (sql_heartbeats.c) */
+     "ALTER TABLE hb ADD COLUMN wake_ms bigint;"
+     "UPDATE hb SET wake_ms = alert_after_ms;"
+     "DROP INDEX hb_due;"
+     "CREATE INDEX hb_wake ON hb (wake_ms) WHERE wake_ms IS NOT NULL AND status <> 2;"},
 };
 
 const size_t cw__pg_nmigrations = sizeof cw__pg_migrations / sizeof cw__pg_migrations[0];

@@ -23,7 +23,7 @@
     "id, key, ref, slug, owner_key, etag, owner, target, depends_on, purpose, sched_kind, " \
     "period_s, grace_s, cron, tz, status, last_ping_ms, last_success_ms, last_start_ms, "    \
     "last_start_rid, last_duration_ms, n_pings, alert_after_ms, ping_key_hash IS NOT NULL, " \
-    "created_ms"
+    "created_ms, wake_ms"
 
 #define DL_COLS                                                                       \
     "id, flip_id, hb_key, url, body, state, attempts, due_ms, created_ms, done_ms, " \
@@ -47,12 +47,19 @@ static char *dup(const char *s)
     return p;
 }
 
-/* Reads a row (HB_COLS from column 0); *id_out the row id. */
-static cw_err read_row(cw__sql_stmt *st, cw_hb_row *r, int64_t *id_out, cw_diag *d)
+/* Where a row stands, as read: its id, and what decides its place in the
+ * scheduler's index (hb_wake: wake_ms, and status, which takes down rows
+ * out of it). */
+typedef struct {
+    int64_t id;
+    int64_t wake_ms;           /* 0: NULL, not in the index */
+    cw_hb_status status;
+} hb_place;
+
+/* Reads a row (HB_COLS from column 0); *at (when wanted) where it stands. */
+static cw_err read_row(cw__sql_stmt *st, cw_hb_row *r, hb_place *at, cw_diag *d)
 {
     memset(r, 0, sizeof *r);
-    if (id_out)
-        *id_out = cw__sql_int(st, 0);
     copy_str(r->key, sizeof r->key, cw__sql_text(st, 1));
     copy_str(r->ref, sizeof r->ref, cw__sql_text(st, 2));
     copy_str(r->slug, sizeof r->slug, cw__sql_text(st, 3));
@@ -77,12 +84,14 @@ static cw_err read_row(cw__sql_stmt *st, cw_hb_row *r, int64_t *id_out, cw_diag 
     r->state.alert_after_ms = cw__sql_int(st, 22); /* NULL reads as 0 */
     r->has_ping_key = cw__sql_int(st, 23) != 0;
     r->created_ms = cw__sql_int(st, 24);
+    if (at)
+        *at = (hb_place){cw__sql_int(st, 0), cw__sql_int(st, 25), r->state.status};
     return cw__hb_row_ready(r, d);
 }
 
 /* The one row of a heartbeat by key (HB_COLS), locked for the transaction
  * on PostgreSQL; *found false when there is none. */
-static cw_err load_row(cw__sql *c, const char *key, cw_hb_row *row, int64_t *id, bool *found,
+static cw_err load_row(cw__sql *c, const char *key, cw_hb_row *row, hb_place *at, bool *found,
                        cw_diag *d)
 {
     cw__sql_stmt st;
@@ -93,24 +102,54 @@ static cw_err load_row(cw__sql *c, const char *key, cw_hb_row *row, int64_t *id,
         err = cw__sql_step(&st, found, d);
     }
     if (!err && *found)
-        err = read_row(&st, row, id, d);
+        err = read_row(&st, row, at, d);
     cw__sql_done(&st);
     return err;
 }
 
-/* Writes a row's state back (by id). */
-static cw_err save_state(cw__sql *c, int64_t id, const cw_hb_state *s, cw_diag *d)
+/*
+ * The wake time a row's new state needs. exact: the due time itself (the
+ * scheduler, a sync, pause and resume). Otherwise (a ping) the old wake
+ * time is kept while it is not later than the new due time: a ping usually
+ * only pushes the due time later, and leaving wake_ms and status as they
+ * were leaves the index's pages alone (pings write half the pages they
+ * did); the scheduler looks at the row early once and sets it then.
+ */
+static int64_t wake_for(const hb_place *at, const cw_hb_state *s, bool exact)
 {
+    if (!s->alert_after_ms)
+        return 0;
+    if (exact || !at->wake_ms || at->status == CW_HB_DOWN || s->alert_after_ms < at->wake_ms)
+        return s->alert_after_ms;
+    return at->wake_ms;
+}
+
+/* Writes a row's state back (by id); status and wake_ms only when they
+ * change, since either moves the row in the scheduler's index. */
+static cw_err save_state(cw__sql *c, const hb_place *at, const cw_hb_state *s, bool exact,
+                         cw_diag *d)
+{
+    int64_t wake = wake_for(at, s, exact);
+    if (wake == at->wake_ms && s->status == at->status)
+        return CW__SQL_EXEC(c, NULL, d,
+                            "UPDATE hb SET last_ping_ms = ?1, last_success_ms = ?2, "
+                            "last_start_ms = ?3, last_start_rid = ?4, last_duration_ms = ?5, "
+                            "n_pings = ?6, alert_after_ms = ?7 WHERE id = ?8",
+                            CW__SQL_INT(s->last_ping_ms), CW__SQL_INT(s->last_success_ms),
+                            CW__SQL_INT(s->last_start_ms), CW__SQL_TEXT(s->last_start_rid),
+                            CW__SQL_INT(s->last_duration_ms), CW__SQL_INT(s->n_pings),
+                            CW__SQL_INT_IF(s->alert_after_ms != 0, s->alert_after_ms),
+                            CW__SQL_INT(at->id));
     return CW__SQL_EXEC(c, NULL, d,
                         "UPDATE hb SET status = ?1, last_ping_ms = ?2, last_success_ms = ?3, "
                         "last_start_ms = ?4, last_start_rid = ?5, last_duration_ms = ?6, "
-                        "n_pings = ?7, alert_after_ms = ?8 WHERE id = ?9",
+                        "n_pings = ?7, alert_after_ms = ?8, wake_ms = ?9 WHERE id = ?10",
                         CW__SQL_INT(s->status), CW__SQL_INT(s->last_ping_ms),
                         CW__SQL_INT(s->last_success_ms), CW__SQL_INT(s->last_start_ms),
                         CW__SQL_TEXT(s->last_start_rid), CW__SQL_INT(s->last_duration_ms),
                         CW__SQL_INT(s->n_pings),
                         CW__SQL_INT_IF(s->alert_after_ms != 0, s->alert_after_ms),
-                        CW__SQL_INT(id));
+                        CW__SQL_INT_IF(wake != 0, wake), CW__SQL_INT(at->id));
 }
 
 static cw_err add_flip(cw__sql *c, int64_t id, const cw_hb_flip *f, cw_diag *d)
@@ -234,11 +273,11 @@ static cw_err upsert(cw__sql *c, const cw_hb_row *r, int64_t now_ms, cw_diag *d)
     cw_hb_state state;
     cw_hb_state_init(&state);
     cw_hb_row old;
-    int64_t id = 0;
+    hb_place at = {0};
     bool found = false;
     cw_diag od = {{0}};
     /* the old schedule may not load: the state does */
-    cw_err err = load_row(c, r->key, &old, &id, &found, &od);
+    cw_err err = load_row(c, r->key, &old, &at, &found, &od);
     if (err && !found) {
         *d = od;
         return err;
@@ -251,13 +290,14 @@ static cw_err upsert(cw__sql *c, const cw_hb_row *r, int64_t now_ms, cw_diag *d)
     return CW__SQL_EXEC(
         c, NULL, d,
         "INSERT INTO hb (ref, slug, owner_key, etag, owner, target, depends_on, purpose, "
-        "sched_kind, period_s, grace_s, cron, tz, alert_after_ms, key, created_ms) VALUES (?1, "
-        "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) ON CONFLICT (key) DO "
+        "sched_kind, period_s, grace_s, cron, tz, alert_after_ms, key, created_ms, wake_ms) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?14) "
+        "ON CONFLICT (key) DO "
         "UPDATE SET ref = excluded.ref, slug = excluded.slug, owner_key = excluded.owner_key, "
         "etag = excluded.etag, owner = excluded.owner, target = excluded.target, depends_on = "
         "excluded.depends_on, purpose = excluded.purpose, sched_kind = excluded.sched_kind, "
         "period_s = excluded.period_s, grace_s = excluded.grace_s, cron = excluded.cron, "
-        "tz = excluded.tz, alert_after_ms = excluded.alert_after_ms",
+        "tz = excluded.tz, alert_after_ms = excluded.alert_after_ms, wake_ms = excluded.wake_ms",
         CW__SQL_TEXT(r->ref), CW__SQL_TEXT(r->slug), CW__SQL_TEXT(r->owner_key),
         CW__SQL_TEXT(r->etag), CW__SQL_TEXT(r->spec.owner), CW__SQL_TEXT(r->spec.target),
         CW__SQL_TEXT(r->spec.depends_on), CW__SQL_INT(r->spec.purpose),
@@ -552,7 +592,7 @@ static cw_err hb_set_team_key(cw_store *s, const char *team_key, const char *has
 
 /* Finds and locks the heartbeat of one ping. CW_ERR_NOT_FOUND /
  * CW_ERR_CONFLICT (two heartbeats of the team with that slug). */
-static cw_err find_for_ping(cw__sql *c, const cw_hb_ping_in *p, cw_hb_row *row, int64_t *id,
+static cw_err find_for_ping(cw__sql *c, const cw_hb_ping_in *p, cw_hb_row *row, hb_place *at,
                             cw_diag *d)
 {
     if (!p->key_hash && !cw__sql_text_ok(c, p->slug))
@@ -578,7 +618,7 @@ static cw_err find_for_ping(cw__sql *c, const cw_hb_ping_in *p, cw_hb_row *row, 
     if (!err && !found)
         err = cw_fail(d, CW_ERR_NOT_FOUND, "not found");
     if (!err)
-        err = read_row(&st, row, id, d);
+        err = read_row(&st, row, at, d);
     if (!err && !p->key_hash && !cw__sql_step(&st, &more, d) && more)
         err = cw_fail(d, CW_ERR_CONFLICT, "ambiguous slug");
     cw__sql_done(&st);
@@ -624,9 +664,9 @@ static cw_err ping_tx(cw__sql *c, void *ctx, cw_diag *d)
             continue;
         }
         cw_hb_row row;
-        int64_t id = 0;
+        hb_place at = {0};
         cw_diag pd = {{0}};
-        cw_err perr = find_for_ping(c, p, &row, &id, &pd);
+        cw_err perr = find_for_ping(c, p, &row, &at, &pd);
         if (perr == CW_ERR_NOT_FOUND || perr == CW_ERR_CONFLICT) {
             x->out[i].err = perr;
             continue;
@@ -640,11 +680,11 @@ static cw_err ping_tx(cw__sql *c, void *ctx, cw_diag *d)
         int64_t duration = (p->kind == CW_PING_SUCCESS || p->kind == CW_PING_FAIL)
                                ? row.state.last_duration_ms
                                : -1;
-        err = save_state(c, id, &row.state, d);
+        err = save_state(c, &at, &row.state, false, d);
         if (!err)
-            err = log_ping(c, id, p, &row.state, duration, d);
+            err = log_ping(c, at.id, p, &row.state, duration, d);
         if (!err && x->out[i].flip.flipped)
-            err = add_flip(c, id, &x->out[i].flip, d);
+            err = add_flip(c, at.id, &x->out[i].flip, d);
         copy_str(x->out[i].key, sizeof x->out[i].key, row.key);
         x->out[i].alert_after_ms = row.state.alert_after_ms;
     }
@@ -670,9 +710,9 @@ static cw_err control_tx(cw__sql *c, void *ctx, cw_diag *d)
     control_ctx *x = ctx;
     if (!cw__sql_text_ok(c, x->key))
         return cw_fail(d, CW_ERR_NOT_FOUND, "heartbeat: not found");
-    int64_t id = 0;
+    hb_place at = {0};
     bool found = false;
-    cw_err err = load_row(c, x->key, x->out, &id, &found, d);
+    cw_err err = load_row(c, x->key, x->out, &at, &found, d);
     if (!err && !found)
         err = cw_fail(d, CW_ERR_NOT_FOUND, "heartbeat %s: not found", x->key);
     cw_hb_flip f = {0};
@@ -683,9 +723,9 @@ static cw_err control_tx(cw__sql *c, void *ctx, cw_diag *d)
             err = cw_hb_resume(&x->out->state, x->now_ms, &f, d);
     }
     if (!err)
-        err = save_state(c, id, &x->out->state, d);
+        err = save_state(c, &at, &x->out->state, true, d);
     if (!err && f.flipped)
-        err = add_flip(c, id, &f, d);
+        err = add_flip(c, at.id, &f, d);
     return err;
 }
 
@@ -701,7 +741,7 @@ typedef struct {
     size_t max;
     size_t nevaluated, nflips;
     cw_hb_row *rows;
-    int64_t *ids;
+    hb_place *at;
 } due_ctx;
 
 static cw_err due_tx(cw__sql *c, void *ctx, cw_diag *d)
@@ -713,9 +753,9 @@ static cw_err due_tx(cw__sql *c, void *ctx, cw_diag *d)
     size_t k = 0;
     /* rows another instance is evaluating or pinging are skipped, not waited for */
     cw_err err = cw__sql_prepare(c,
-                                 "SELECT " HB_COLS " FROM hb WHERE alert_after_ms IS NOT NULL "
-                                 "AND status <> 2 AND alert_after_ms <= ?1 ORDER BY "
-                                 "alert_after_ms LIMIT ?2 FOR UPDATE SKIP LOCKED",
+                                 "SELECT " HB_COLS " FROM hb WHERE wake_ms IS NOT NULL "
+                                 "AND status <> 2 AND wake_ms <= ?1 ORDER BY "
+                                 "wake_ms LIMIT ?2 FOR UPDATE SKIP LOCKED",
                                  &st, d);
     if (!err) {
         cw__sql_bind_int(&st, 1, x->now_ms);
@@ -723,16 +763,16 @@ static cw_err due_tx(cw__sql *c, void *ctx, cw_diag *d)
     }
     while (!err && !(err = cw__sql_step(&st, &row, d)) && row && k < x->max) {
         cw_diag rd = {{0}};
-        if (read_row(&st, &x->rows[k], &x->ids[k], &rd) == CW_OK)
+        if (read_row(&st, &x->rows[k], &x->at[k], &rd) == CW_OK)
             k++;
     }
     cw__sql_done(&st);
     for (size_t i = 0; i < k && !err; i++) {
         cw_hb_flip f;
         cw_hb_evaluate(&x->rows[i].spec.sched, &x->rows[i].state, x->now_ms, &f);
-        err = save_state(c, x->ids[i], &x->rows[i].state, d);
+        err = save_state(c, &x->at[i], &x->rows[i].state, true, d);
         if (!err && f.flipped) {
-            err = add_flip(c, x->ids[i], &f, d);
+            err = add_flip(c, x->at[i].id, &f, d);
             x->nflips++;
         }
     }
@@ -745,11 +785,11 @@ static cw_err hb_evaluate_due(cw_store *s, int64_t now_ms, size_t max, size_t *n
 {
     *nevaluated = *nflips = 0;
     due_ctx x = {now_ms, max, 0, 0, calloc(max ? max : 1, sizeof(cw_hb_row)),
-                 calloc(max ? max : 1, sizeof(int64_t))};
-    cw_err err = x.rows && x.ids ? cw__sql_tx(s, CW__SQL_WRITE, due_tx, &x, d)
+                 calloc(max ? max : 1, sizeof(hb_place))};
+    cw_err err = x.rows && x.at ? cw__sql_tx(s, CW__SQL_WRITE, due_tx, &x, d)
                                  : cw_fail(d, CW_ERR_NOMEM, "heartbeats: out of memory");
     free(x.rows);
-    free(x.ids);
+    free(x.at);
     if (!err) {
         *nevaluated = x.nevaluated;
         *nflips = x.nflips;
@@ -763,8 +803,8 @@ static cw_err next_due_tx(cw__sql *c, void *ctx, cw_diag *d)
     cw__sql_stmt st;
     bool row = false;
     cw_err err = cw__sql_prepare(c,
-                                 "SELECT min(alert_after_ms) FROM hb WHERE "
-                                 "alert_after_ms IS NOT NULL AND status <> 2",
+                                 "SELECT min(wake_ms) FROM hb WHERE "
+                                 "wake_ms IS NOT NULL AND status <> 2",
                                  &st, d);
     if (!err)
         err = cw__sql_step(&st, &row, d);

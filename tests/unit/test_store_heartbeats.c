@@ -212,6 +212,59 @@ static void test_due_evaluation(void **state)
     assert_int_equal(row.state.status, CW_HB_NEW);
 }
 
+/* A ping that only pushes a heartbeat's due time later leaves its place in
+ * the scheduler's index (migration 16, wake_ms): the scheduler then looks
+ * at it early once, changes nothing, and moves it to the due time. A ping
+ * that brings the due time nearer (a start: down after grace without an
+ * end) moves it at once. */
+static void test_wake_follows_pings(void **state)
+{
+    cw_store *s = ((fx_store *)*state)->s;
+    cw_diag d = {{0}};
+    put_heartbeat(s, "nightly", "team-a", "'period':'1h','grace':'5m'");
+    put_heartbeat(s, "drill", "team-a", "'period':'1h','grace':'5m'");
+    sync(s, T0);
+    set_key(s, "heartbeat:default/nightly", "kn");
+    set_key(s, "heartbeat:default/drill", "kd");
+    ping(s, "kn", CW_PING_SUCCESS, NULL, NULL, T0);
+    ping(s, "kd", CW_PING_SUCCESS, NULL, NULL, T0 + 40 * MIN);
+    /* nightly: due T0 + 95 min after this ping; looked at first at T0 + 65 */
+    cw_hb_ping_out out = ping(s, "kn", CW_PING_SUCCESS, NULL, NULL, T0 + 30 * MIN);
+    assert_int_equal(out.alert_after_ms, T0 + 95 * MIN);
+    int64_t due = 0;
+    assert_int_equal(cw_store_hb_next_due(s, &due, &d), CW_OK);
+    assert_int_equal(due, T0 + 65 * MIN);
+    size_t ev = 0, fl = 0;
+    assert_int_equal(cw_store_hb_evaluate_due(s, T0 + 66 * MIN, 100, &ev, &fl, &d), CW_OK);
+    assert_int_equal(ev, 1);
+    assert_int_equal(fl, 0);
+    cw_hb_row row;
+    assert_int_equal(cw_store_hb_get(s, "heartbeat:default/nightly", &row, &d), CW_OK);
+    assert_int_equal(row.state.status, CW_HB_UP);
+    assert_int_equal(row.state.alert_after_ms, T0 + 95 * MIN);
+    assert_int_equal(cw_store_hb_next_due(s, &due, &d), CW_OK);
+    assert_int_equal(due, T0 + 95 * MIN);
+    /* drill: due T0 + 105 min; a start at T0 + 70 brings it to T0 + 75 */
+    out = ping(s, "kd", CW_PING_START, NULL, NULL, T0 + 70 * MIN);
+    assert_int_equal(out.alert_after_ms, T0 + 75 * MIN);
+    assert_int_equal(cw_store_hb_next_due(s, &due, &d), CW_OK);
+    assert_int_equal(due, T0 + 75 * MIN);
+    assert_int_equal(cw_store_hb_evaluate_due(s, T0 + 76 * MIN, 100, &ev, &fl, &d), CW_OK);
+    assert_int_equal(ev, 1);
+    assert_int_equal(fl, 1);
+    assert_int_equal(cw_store_hb_get(s, "heartbeat:default/drill", &row, &d), CW_OK);
+    assert_int_equal(row.state.status, CW_HB_DOWN);
+    /* nightly goes down at its due time, not before */
+    assert_int_equal(cw_store_hb_evaluate_due(s, T0 + 94 * MIN, 100, &ev, &fl, &d), CW_OK);
+    assert_int_equal(ev, 0);
+    assert_int_equal(cw_store_hb_evaluate_due(s, T0 + 96 * MIN, 100, &ev, &fl, &d), CW_OK);
+    assert_int_equal(fl, 1);
+    /* a down heartbeat pinged comes back with its place: due T0 + 165 */
+    ping(s, "kn", CW_PING_SUCCESS, NULL, NULL, T0 + 100 * MIN);
+    assert_int_equal(cw_store_hb_next_due(s, &due, &d), CW_OK);
+    assert_int_equal(due, T0 + 165 * MIN);
+}
+
 #ifdef CONWAY_HAVE_PG
 typedef struct {
     cw_store *s;
@@ -465,6 +518,7 @@ int main(void)
         FX_STORE_TEST(test_sync_and_ping),
         FX_STORE_TEST(test_slug_and_window),
         FX_STORE_TEST(test_due_evaluation),
+        FX_STORE_TEST(test_wake_follows_pings),
         FX_STORE_TEST(test_notify_queue),
 #ifdef CONWAY_HAVE_PG
         FX_STORE_TEST(test_two_instances),
