@@ -186,8 +186,11 @@ static cw_err hb_catalog_gen(cw_store *s, int64_t *gen, cw_diag *d)
 }
 
 typedef struct {
+    const char *after;         /* in: the cursor */
+    size_t max;
     char **t, **e, **g;        /* bodies and etags (n), gone keys (ng) */
     size_t n, ng, tcap, ecap, gcap;
+    char last[CW_REF_MAX];
 } changed_ctx;
 
 static void changed_reset(changed_ctx *x)
@@ -201,7 +204,9 @@ static void changed_reset(changed_ctx *x)
     free(x->t);
     free(x->e);
     free(x->g);
-    memset(x, 0, sizeof *x);
+    x->t = x->e = x->g = NULL;
+    x->n = x->ng = x->tcap = x->ecap = x->gcap = 0;
+    x->last[0] = '\0';
 }
 
 static cw_err changed_tx(cw__sql *c, void *ctx, cw_diag *d)
@@ -212,16 +217,22 @@ static cw_err changed_tx(cw__sql *c, void *ctx, cw_diag *d)
     bool row = false;
     /* entity keys sort by kind first: the range is every Heartbeat */
     cw_err err = cw__sql_prepare(c,
-                                 "SELECT e.body, e.etag FROM entities e LEFT JOIN hb h ON "
-                                 "h.key = e.key WHERE e.key >= 'heartbeat:' AND "
-                                 "e.key < 'heartbeat;' AND (h.id IS NULL OR h.etag <> e.etag)",
+                                 "SELECT e.body, e.etag, e.key FROM entities e LEFT JOIN hb h "
+                                 "ON h.key = e.key WHERE e.key > ?1 AND e.key >= 'heartbeat:' "
+                                 "AND e.key < 'heartbeat;' AND (h.id IS NULL OR h.etag <> "
+                                 "e.etag) ORDER BY e.key LIMIT ?2",
                                  &st, d);
+    if (!err) {
+        cw__sql_bind_text(&st, 1, x->after);
+        cw__sql_bind_int(&st, 2, (int64_t)x->max);
+    }
     while (!err && !(err = cw__sql_step(&st, &row, d)) && row) {
         if ((err = cw__grow((void **)&x->t, &x->tcap, x->n, sizeof *x->t, d)) ||
             (err = cw__grow((void **)&x->e, &x->ecap, x->n, sizeof *x->e, d)))
             break;
         x->t[x->n] = dup(cw__sql_text(&st, 0));
         x->e[x->n] = dup(cw__sql_text(&st, 1));
+        copy_str(x->last, sizeof x->last, cw__sql_text(&st, 2));
         x->n++;
         if (!x->t[x->n - 1] || !x->e[x->n - 1])
             err = cw_fail(d, CW_ERR_NOMEM, "heartbeats: out of memory");
@@ -230,8 +241,10 @@ static cw_err changed_tx(cw__sql *c, void *ctx, cw_diag *d)
     if (!err)
         err = cw__sql_prepare(c,
                               "SELECT h.key FROM hb h WHERE NOT EXISTS "
-                              "(SELECT 1 FROM entities e WHERE e.key = h.key)",
+                              "(SELECT 1 FROM entities e WHERE e.key = h.key) LIMIT ?1",
                               &st, d);
+    if (!err)
+        cw__sql_bind_int(&st, 1, (int64_t)x->max);
     while (!err && !(err = cw__sql_step(&st, &row, d)) && row) {
         if ((err = cw__grow((void **)&x->g, &x->gcap, x->ng, sizeof *x->g, d)))
             break;
@@ -243,10 +256,11 @@ static cw_err changed_tx(cw__sql *c, void *ctx, cw_diag *d)
     return err;
 }
 
-static cw_err hb_changed(cw_store *s, char ***texts, char ***etags, size_t *ntexts, char ***gone,
-                         size_t *ngone, cw_diag *d)
+static cw_err hb_changed(cw_store *s, const char *after, size_t max, char ***texts,
+                         char ***etags, size_t *ntexts, char *last, char ***gone, size_t *ngone,
+                         cw_diag *d)
 {
-    changed_ctx x = {0};
+    changed_ctx x = {.after = after, .max = max};
     cw_err err = cw__sql_tx(s, CW__SQL_READ, changed_tx, &x, d);
     if (err) {
         changed_reset(&x);
@@ -257,6 +271,7 @@ static cw_err hb_changed(cw_store *s, char ***texts, char ***etags, size_t *ntex
     *ntexts = x.n;
     *gone = x.g;
     *ngone = x.ng;
+    copy_str(last, CW_REF_MAX, x.last);
     return CW_OK;
 }
 

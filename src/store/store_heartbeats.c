@@ -43,18 +43,19 @@ static void free_strs(char **v, size_t n)
     free(v);
 }
 
-cw_err cw_store_hb_sync(cw_store *s, int64_t now_ms, cw_hb_sync_result *res, cw_diag *d)
+/* One batch of cw_store_hb_sync: up to CW_HB_SYNC_BATCH changed entities
+ * after `after` (*last the last one's key, "" when none was left) and as
+ * many gone rows, applied in one transaction. */
+static cw_err sync_batch(cw_store *s, const struct cw_store_hb_ops *ops, const char *after,
+                         int64_t now_ms, char *last, bool *more, cw_hb_sync_result *res,
+                         cw_diag *d)
 {
-    const struct cw_store_hb_ops *ops;
-    STORE_OPS(s, heartbeats, ops, d);
-    cw_hb_sync_result local;
-    if (!res)
-        res = &local;
-    memset(res, 0, sizeof *res);
     char **texts = NULL, **etags = NULL, **gone = NULL;
     size_t n = 0, ngone = 0, k = 0;
     cw_hb_row *rows = NULL;
-    cw_err err = ops->changed(s, &texts, &etags, &n, &gone, &ngone, d);
+    last[0] = '\0';
+    cw_err err = ops->changed(s, after, CW_HB_SYNC_BATCH, &texts, &etags, &n, last, &gone,
+                              &ngone, d);
     if (err)
         return err;
     rows = calloc(n ? n : 1, sizeof *rows);
@@ -76,17 +77,42 @@ cw_err cw_store_hb_sync(cw_store *s, int64_t now_ms, cw_hb_sync_result *res, cw_
         json_decref(e);
         k++;
     }
-    if (k || ngone)
+    if (k || ngone) {
         err = ops->apply(s, rows, k, gone, ngone, now_ms, d);
+        res->batches++;
+    }
     if (!err) {
-        res->updated = k; /* the backend does not tell new from changed */
-        res->removed = ngone;
+        res->updated += k; /* the backend does not tell new from changed */
+        res->removed += ngone;
+        /* gone rows are deleted by apply: the next batch finds the rest */
+        *more = n == CW_HB_SYNC_BATCH || ngone == CW_HB_SYNC_BATCH;
     }
 out:
     free(rows);
     free_strs(texts, n);
     free_strs(etags, n);
     free_strs(gone, ngone);
+    return err;
+}
+
+cw_err cw_store_hb_sync(cw_store *s, int64_t now_ms, cw_hb_sync_result *res, cw_diag *d)
+{
+    const struct cw_store_hb_ops *ops;
+    STORE_OPS(s, heartbeats, ops, d);
+    cw_hb_sync_result local;
+    if (!res)
+        res = &local;
+    memset(res, 0, sizeof *res);
+    char after[CW_REF_MAX] = "", last[CW_REF_MAX];
+    bool more = true;
+    cw_err err = CW_OK;
+    while (!err && more) {
+        more = false;
+        err = sync_batch(s, ops, after, now_ms, last, &more, res, d);
+        /* an unreadable entity stays changed: the cursor passes it */
+        if (last[0])
+            memcpy(after, last, sizeof after);
+    }
     return err;
 }
 

@@ -40,6 +40,7 @@ cw_err cw_store_hb_catalog_gen(cw_store *s, int64_t *gen, cw_diag *d);
 
 typedef struct {
     size_t added, updated, removed, invalid;
+    size_t batches;            /* transactions written (CW_HB_SYNC_BATCH each) */
 } cw_hb_sync_result;
 
 /*
@@ -47,8 +48,11 @@ typedef struct {
  * row (status new), changed ones their new schedule (state kept, due time
  * recomputed), rows of deleted entities go with their pings and flips.
  * An entity whose spec cannot be read (a zone removed from the system, say)
- * is counted in invalid and left as it was.
+ * is counted in invalid and left as it was. Works in batches of
+ * CW_HB_SYNC_BATCH heartbeats, each its own transaction: memory stays
+ * bounded whatever the catalog holds (a first start on 100,000 heartbeats).
  */
+#define CW_HB_SYNC_BATCH 1000
 cw_err cw_store_hb_sync(cw_store *s, int64_t now_ms, cw_hb_sync_result *res, cw_diag *d);
 
 /* ---- reading ---------------------------------------------------------------- */
@@ -229,12 +233,13 @@ cw_err cw_store_hb_notify_list(cw_store *s, int state, size_t limit, cw_hb_deliv
 
 struct cw_store_hb_ops {
     cw_err (*catalog_gen)(cw_store *s, int64_t *gen, cw_diag *d);
-    /* Heartbeat entities whose etag differs from their row's (or that have
-     * none): their stored bodies and etags (parallel arrays of ntexts, each
-     * string owned), and the keys of rows whose entity is gone (*gone
-     * owned). */
-    cw_err (*changed)(cw_store *s, char ***texts, char ***etags, size_t *ntexts, char ***gone,
-                      size_t *ngone, cw_diag *d);
+    /* Up to max Heartbeat entities after key `after` ("" from the first)
+     * whose etag differs from their row's (or that have none), by key:
+     * their stored bodies and etags (parallel arrays of ntexts, each string
+     * owned), the last one's key in last (CW_REF_MAX); and up to max keys
+     * of rows whose entity is gone (*gone owned). */
+    cw_err (*changed)(cw_store *s, const char *after, size_t max, char ***texts, char ***etags,
+                      size_t *ntexts, char *last, char ***gone, size_t *ngone, cw_diag *d);
     cw_err (*apply)(cw_store *s, const cw_hb_row *rows, size_t n, char *const *gone,
                     size_t ngone, int64_t now_ms, cw_diag *d);
     cw_err (*get)(cw_store *s, const char *key, cw_hb_row *out, cw_diag *d);

@@ -1,5 +1,5 @@
 /* test_store_heartbeats.c — heartbeats in the store (store_heartbeats.h) on
- * every backend: the catalog sync, pings by key and by team slug, the ping
+ * every backend: the catalog sync (in batches), pings by key and by team slug, the ping
  * log window and bodies, the scheduler's claim of due heartbeats and the
  * flips it records, pause/resume; on PostgreSQL also two store handles (two
  * instances) evaluating the same due heartbeats, each flip recorded once.
@@ -120,6 +120,61 @@ static void test_sync_and_ping(void **state)
     assert_int_equal(cw_store_hb_list(s, &all, &n, &d), CW_OK);
     assert_int_equal(n, 1);
     free(all);
+}
+
+/* More heartbeats than one sync batch: every one synced, in batches (the
+ * memory of a sync is bounded by CW_HB_SYNC_BATCH), and more rows gone
+ * than one batch removes. */
+static void test_sync_in_batches(void **state)
+{
+    cw_store *s = ((fx_store *)*state)->s;
+    cw_diag d = {{0}};
+    enum { N = 2 * CW_HB_SYNC_BATCH + 350, GONE = CW_HB_SYNC_BATCH + 1 };
+    json_t **es = calloc(N, sizeof *es);
+    cw_put_result *res = calloc(N, sizeof *res);
+    assert_non_null(es);
+    assert_non_null(res);
+    for (int i = 0; i < N; i++)
+        es[i] = fx_entity("{'apiVersion':'conway.dev/v1','kind':'Heartbeat','metadata':"
+                          "{'name':'job-%05d'},'spec':{'owner':'team-a','purpose':'job',"
+                          "'period':'1h','grace':'5m'}}",
+                          i);
+    if (cw_store_entity_put_many(s, es, N, res, &d))
+        fail_msg("put: %s", d.msg);
+    for (int i = 0; i < N; i++)
+        json_decref(es[i]);
+    free(es);
+    free(res);
+    cw_hb_sync_result r;
+    assert_int_equal(cw_store_hb_sync(s, T0, &r, &d), CW_OK);
+    assert_int_equal(r.updated, N);
+    assert_int_equal(r.invalid, 0);
+    assert_int_equal(r.batches, 3);
+    cw_hb_row row;
+    assert_int_equal(cw_store_hb_get(s, "heartbeat:default/job-00000", &row, &d), CW_OK);
+    assert_int_equal(cw_store_hb_get(s, "heartbeat:default/job-02349", &row, &d), CW_OK);
+    assert_int_equal(row.spec.sched.period_s, 3600);
+    /* nothing changed: nothing to do */
+    assert_int_equal(cw_store_hb_sync(s, T0, &r, &d), CW_OK);
+    assert_int_equal(r.updated + r.removed, 0);
+    for (int i = 0; i < GONE; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "job-%05d", i * 2);
+        assert_int_equal(cw_store_entity_delete(s, "Heartbeat", "default", name, NULL, &d),
+                         CW_OK);
+    }
+    assert_int_equal(cw_store_hb_sync(s, T0, &r, &d), CW_OK);
+    assert_int_equal(r.removed, GONE);
+    assert_int_equal(r.updated, 0);
+    assert_int_equal(r.batches, 2);
+    cw_hb_row *all = NULL;
+    size_t n = 0;
+    assert_int_equal(cw_store_hb_list(s, &all, &n, &d), CW_OK);
+    assert_int_equal(n, N - GONE);
+    free(all);
+    assert_int_equal(cw_store_hb_get(s, "heartbeat:default/job-00002", &row, &d),
+                     CW_ERR_NOT_FOUND);
+    assert_int_equal(cw_store_hb_get(s, "heartbeat:default/job-00003", &row, &d), CW_OK);
 }
 
 static void test_slug_and_window(void **state)
@@ -516,6 +571,7 @@ int main(void)
     T0 = 1780000000000LL;
     const struct CMUnitTest tests[] = {
         FX_STORE_TEST(test_sync_and_ping),
+        FX_STORE_TEST(test_sync_in_batches),
         FX_STORE_TEST(test_slug_and_window),
         FX_STORE_TEST(test_due_evaluation),
         FX_STORE_TEST(test_wake_follows_pings),
