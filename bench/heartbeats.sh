@@ -13,7 +13,8 @@
 #
 # usage: bench/heartbeats.sh [--no-append]
 # env:   CONWAY_BIN (default build/conway), N (100000), TEAMS (2000),
-#        KEYED (2000), RATE (2000), WARMUP (s, 10), MEASURE (s, 60)
+#        KEYED (2000), RATE (2000), WARMUP (s, 10), MEASURE (s, 60),
+#        SERVE_ARGS (more options for `conway serve`, e.g. "--threads 4")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -58,7 +59,7 @@ for (let f = 0; f * 10000 < n; f++) {
 TOKEN=$("$BIN" token create --db "$DB" --role admin --name hbbench 2>/dev/null)
 t1=$(date +%s.%N)
 
-"$BIN" serve --db "$DB" --listen 127.0.0.1:0 --log-level warn 2>"$WORK/serve.log" &
+"$BIN" serve --db "$DB" --listen 127.0.0.1:0 --log-level warn ${SERVE_ARGS:-} 2>"$WORK/serve.log" &
 SERVER_PID=$!
 PORT=""
 for _ in $(seq 600); do
@@ -75,6 +76,8 @@ SETUP=$(awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN { printf "import %.1f s, ser
 echo "heartbeats: $N heartbeats, $RATE pings/s, ${WARMUP}s warm-up + ${MEASURE}s measured against $URL (pid $SERVER_PID)" >&2
 REPORT=$(node bench/heartbeats-load.mjs "$URL" "$TOKEN" "$SERVER_PID" "$N" "$TEAMS" "$KEYED" "$RATE" "$WARMUP" "$MEASURE")
 kill -0 "$SERVER_PID" 2>/dev/null || { echo "heartbeats: the server died"; cat "$WORK/serve.log"; exit 1; }
+# the server's peak resident memory over the whole run (memory stays bounded)
+HWM=$(awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$SERVER_PID/status")
 
 CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 DATE=$(date -u +%Y-%m-%dT%H:%MZ)
@@ -84,7 +87,7 @@ SECTION=$(cat <<MD
 <!-- bench/heartbeats.sh, $DATE, commit $COMMIT -->
 ### Heartbeat pings (SQLite, $N heartbeats)
 
-$(nproc) CPUs ($CPU, shared with other work), load $(cut -d' ' -f1-3 /proc/loadavg) at the end; $SETUP.
+$(nproc) CPUs ($CPU, shared with other work), load $(cut -d' ' -f1-3 /proc/loadavg) at the end; $SETUP; server peak RSS $HWM MB${SERVE_ARGS:+; serve $SERVE_ARGS}.
 
 $REPORT
 MD
