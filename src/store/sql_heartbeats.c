@@ -31,6 +31,9 @@
 
 #define FLIP_COLS "f.id, h.key, f.at_ms, f.from_status, f.to_status, f.reason, f.processed_ms"
 
+/* A row whose schedule does not load is looked at again this much later. */
+#define HB_UNREADABLE_RETRY_MS 60000
+
 static void copy_str(char *dst, size_t cap, const char *src)
 {
     size_t n = strnlen(src, cap - 1);
@@ -119,7 +122,8 @@ static int64_t wake_for(const hb_place *at, const cw_hb_state *s, bool exact)
 {
     if (!s->alert_after_ms)
         return 0;
-    if (exact || !at->wake_ms || at->status == CW_HB_DOWN || s->alert_after_ms < at->wake_ms)
+    if (exact || !at->wake_ms || (at->status == CW_HB_DOWN && s->status != CW_HB_DOWN) ||
+        s->alert_after_ms < at->wake_ms)
         return s->alert_after_ms;
     return at->wake_ms;
 }
@@ -757,6 +761,7 @@ typedef struct {
     size_t nevaluated, nflips;
     cw_hb_row *rows;
     hb_place *at;
+    int64_t *late;             /* ids of rows whose schedule did not load */
 } due_ctx;
 
 static cw_err due_tx(cw__sql *c, void *ctx, cw_diag *d)
@@ -776,12 +781,22 @@ static cw_err due_tx(cw__sql *c, void *ctx, cw_diag *d)
         cw__sql_bind_int(&st, 1, x->now_ms);
         cw__sql_bind_int(&st, 2, (int64_t)x->max);
     }
-    while (!err && !(err = cw__sql_step(&st, &row, d)) && row && k < x->max) {
+    size_t nlate = 0;
+    while (!err && !(err = cw__sql_step(&st, &row, d)) && row && k + nlate < x->max) {
         cw_diag rd = {{0}};
         if (read_row(&st, &x->rows[k], &x->at[k], &rd) == CW_OK)
             k++;
+        else /* its schedule does not load now (a zone gone from the system) */
+            x->late[nlate++] = x->at[k].id;
     }
     cw__sql_done(&st);
+    /* such a row is looked at again later, not at every wake: left at its
+     * past wake time it would stay first in line, the scheduler would wake
+     * at once, and a batch of them would hide the due rows behind */
+    for (size_t i = 0; i < nlate && !err; i++)
+        err = CW__SQL_EXEC(c, NULL, d, "UPDATE hb SET wake_ms = ?1 WHERE id = ?2",
+                           CW__SQL_INT(x->now_ms + HB_UNREADABLE_RETRY_MS),
+                           CW__SQL_INT(x->late[i]));
     for (size_t i = 0; i < k && !err; i++) {
         cw_hb_flip f;
         cw_hb_evaluate(&x->rows[i].spec.sched, &x->rows[i].state, x->now_ms, &f);
@@ -800,11 +815,13 @@ static cw_err hb_evaluate_due(cw_store *s, int64_t now_ms, size_t max, size_t *n
 {
     *nevaluated = *nflips = 0;
     due_ctx x = {now_ms, max, 0, 0, calloc(max ? max : 1, sizeof(cw_hb_row)),
-                 calloc(max ? max : 1, sizeof(hb_place))};
-    cw_err err = x.rows && x.at ? cw__sql_tx(s, CW__SQL_WRITE, due_tx, &x, d)
-                                 : cw_fail(d, CW_ERR_NOMEM, "heartbeats: out of memory");
+                 calloc(max ? max : 1, sizeof(hb_place)), calloc(max ? max : 1, sizeof(int64_t))};
+    cw_err err = x.rows && x.at && x.late
+                     ? cw__sql_tx(s, CW__SQL_WRITE, due_tx, &x, d)
+                     : cw_fail(d, CW_ERR_NOMEM, "heartbeats: out of memory");
     free(x.rows);
     free(x.at);
+    free(x.late);
     if (!err) {
         *nevaluated = x.nevaluated;
         *nflips = x.nflips;

@@ -31,6 +31,7 @@
 
 #define CKPT_START_PAGES 32     /* not yet copied: wake the thread */
 #define CKPT_WAL_PAGES 4096     /* the WAL's size: the writer starts it over */
+#define SQLITE_AUTO_PAGES 1000  /* SQLite's own automatic checkpoint (its default) */
 
 struct cw__sqlite_ckpt {
     sqlite3 *db;       /* the thread's own connection */
@@ -74,8 +75,10 @@ static void *checkpointer(void *arg)
     return NULL;
 }
 
-/* Runs in the writer after each commit, its write lock still held; pages
- * is the WAL's size. */
+/* Runs in the writer after each commit, once SQLite has released the
+ * database's write lock (which is why a checkpoint may run here, as
+ * SQLite's own automatic one does); conway's write_mu is still held, so no
+ * other commit starts meanwhile. pages is the WAL's size. */
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
     cw__sqlite_ckpt *k = arg;
@@ -122,6 +125,14 @@ cw_err cw__sqlite_ckpt_start(cw_sqlite *s, cw_diag *d)
     }
     cv = true;
     int rc = sqlite3_open_v2(s->path, &k->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_extended_result_codes(k->db, 1);
+        /* another conway process may hold a lock for a moment */
+        sqlite3_busy_timeout(k->db, CW_SQLITE_BUSY_TIMEOUT_MS);
+        /* a checkpoint syncs the database file before the WAL may start
+         * over: whatever this build's default, never less than that */
+        rc = sqlite3_exec(k->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+    }
     /* a connection opens the WAL at its first read; until then its
      * checkpoints do nothing (and say so only by counts of -1) */
     if (rc == SQLITE_OK)
@@ -155,8 +166,9 @@ void cw__sqlite_ckpt_stop(cw_sqlite *s)
     cw__sqlite_ckpt *k = s->ckpt;
     if (!k)
         return;
-    /* what the writer still commits is checkpointed as SQLite does */
-    sqlite3_wal_autocheckpoint(s->writer->db, 1000);
+    /* first the hook goes (k is freed below): the writer's later commits
+     * checkpoint as SQLite does by default */
+    sqlite3_wal_autocheckpoint(s->writer->db, SQLITE_AUTO_PAGES);
     pthread_mutex_lock(&k->mu);
     k->stopping = true;
     pthread_cond_signal(&k->cv);

@@ -77,10 +77,8 @@ static cw_err sync_batch(cw_store *s, const struct cw_store_hb_ops *ops, const c
         json_decref(e);
         k++;
     }
-    if (k || ngone) {
-        err = ops->apply(s, rows, k, gone, ngone, now_ms, d);
+    if ((k || ngone) && !(err = ops->apply(s, rows, k, gone, ngone, now_ms, d)))
         res->batches++;
-    }
     if (!err) {
         res->updated += k; /* the backend does not tell new from changed */
         res->removed += ngone;

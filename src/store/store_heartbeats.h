@@ -51,6 +51,8 @@ typedef struct {
  * is counted in invalid and left as it was. Works in batches of
  * CW_HB_SYNC_BATCH heartbeats, each its own transaction: memory stays
  * bounded whatever the catalog holds (a first start on 100,000 heartbeats).
+ * On an error the batches before it stay written; the next sync does the
+ * rest (a row is changed while its etag differs from its entity's).
  */
 #define CW_HB_SYNC_BATCH 1000
 cw_err cw_store_hb_sync(cw_store *s, int64_t now_ms, cw_hb_sync_result *res, cw_diag *d);

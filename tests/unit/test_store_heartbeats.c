@@ -177,6 +177,36 @@ static void test_sync_in_batches(void **state)
     assert_int_equal(cw_store_hb_get(s, "heartbeat:default/job-00003", &row, &d), CW_OK);
 }
 
+/* A row whose schedule no longer loads (its zone gone from the system) is
+ * not evaluated and is looked at again a minute later: left first in line
+ * it would wake the scheduler at once, again and again, and hide the due
+ * rows behind it. */
+static void test_unreadable_row_waits(void **state)
+{
+    fx_store *f = *state;
+    cw_store *s = f->s;
+    cw_diag d = {{0}};
+    put_heartbeat(s, "nightly", "team-a", "'cron':'0 3 * * *','tz':'Europe/Berlin','grace':'30m'");
+    put_heartbeat(s, "hourly", "team-a", "'period':'1h','grace':'1m'");
+    sync(s, T0);
+    set_key(s, "heartbeat:default/hourly", "hourly-key");
+    assert_int_equal(ping(s, "hourly-key", CW_PING_SUCCESS, NULL, NULL, T0).err, CW_OK);
+    f->b->raw_exec(f->ctx, "UPDATE hb SET tz = 'No/Such_Zone', wake_ms = 1000 "
+                           "WHERE key = 'heartbeat:default/nightly'");
+    size_t ev = 9, flips = 9;
+    int64_t now = T0 + 2 * HOUR; /* hourly is down by now */
+    assert_int_equal(cw_store_hb_evaluate_due(s, now, 1, &ev, &flips, &d), CW_OK);
+    assert_int_equal(ev, 0);
+    int64_t due = 0;
+    assert_int_equal(cw_store_hb_next_due(s, &due, &d), CW_OK);
+    assert_int_equal(due, T0 + HOUR + MIN); /* hourly's, no longer the stuck row's */
+    assert_int_equal(cw_store_hb_evaluate_due(s, now, 1, &ev, &flips, &d), CW_OK);
+    assert_int_equal(ev, 1);
+    assert_int_equal(flips, 1);
+    assert_int_equal(cw_store_hb_next_due(s, &due, &d), CW_OK);
+    assert_int_equal(due, now + 60000);
+}
+
 static void test_slug_and_window(void **state)
 {
     cw_store *s = ((fx_store *)*state)->s;
@@ -572,6 +602,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         FX_STORE_TEST(test_sync_and_ping),
         FX_STORE_TEST(test_sync_in_batches),
+        FX_STORE_TEST(test_unreadable_row_waits),
         FX_STORE_TEST(test_slug_and_window),
         FX_STORE_TEST(test_due_evaluation),
         FX_STORE_TEST(test_wake_follows_pings),
