@@ -344,7 +344,13 @@ static void test_wake_follows_pings(void **state)
     assert_int_equal(ev, 0);
     assert_int_equal(cw_store_hb_evaluate_due(s, T0 + 96 * MIN, 100, &ev, &fl, &d), CW_OK);
     assert_int_equal(fl, 1);
-    /* a down heartbeat pinged comes back with its place: due T0 + 165 */
+    /* a failure keeps it down (out of the index, its wake time left as it
+     * was); a success brings it back with its place: due T0 + 165 */
+    ping(s, "kn", CW_PING_FAIL, NULL, NULL, T0 + 98 * MIN);
+    assert_int_equal(cw_store_hb_get(s, "heartbeat:default/nightly", &row, &d), CW_OK);
+    assert_int_equal(row.state.status, CW_HB_DOWN);
+    assert_int_equal(cw_store_hb_next_due(s, &due, &d), CW_OK);
+    assert_int_equal(due, 0);
     ping(s, "kn", CW_PING_SUCCESS, NULL, NULL, T0 + 100 * MIN);
     assert_int_equal(cw_store_hb_next_due(s, &due, &d), CW_OK);
     assert_int_equal(due, T0 + 165 * MIN);
