@@ -52,6 +52,19 @@ static void note_copied(cw__sqlite_ckpt *k, int copied, uint64_t *by)
     k->copied = copied;
 }
 
+/*
+ * A fork() must not happen in the middle of a checkpoint: the child would
+ * inherit SQLite's locks and allocations held by a thread it does not
+ * have (a test's child process that opens the store deadlocks or leaks).
+ * Checkpoints run under fork_mu, which fork() takes first (pthread_atfork).
+ */
+static pthread_mutex_t fork_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void fork_prepare(void) { pthread_mutex_lock(&fork_mu); }
+static void fork_release(void) { pthread_mutex_unlock(&fork_mu); }
+static void fork_register(void) { pthread_atfork(fork_prepare, fork_release, fork_release); }
+
 static void *checkpointer(void *arg)
 {
     cw__sqlite_ckpt *k = arg;
@@ -66,7 +79,9 @@ static void *checkpointer(void *arg)
         /* SQLITE_BUSY (another process checkpointing) is harmless: the next
          * commit asks again */
         int log = 0, copied = 0;
+        pthread_mutex_lock(&fork_mu);
         int rc = sqlite3_wal_checkpoint_v2(k->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+        pthread_mutex_unlock(&fork_mu);
         pthread_mutex_lock(&k->mu);
         if (rc == SQLITE_OK)
             note_copied(k, copied, &k->by_thread);
@@ -142,6 +157,7 @@ cw_err cw__sqlite_ckpt_start(cw_sqlite *s, cw_diag *d)
                       k->db ? sqlite3_errmsg(k->db) : sqlite3_errstr(rc));
         goto out;
     }
+    pthread_once(&fork_once, fork_register);
     if (pthread_create(&k->th, NULL, checkpointer, k)) {
         err = cw_fail(d, CW_ERR_IO, "database: checkpointer: cannot start its thread");
         goto out;
