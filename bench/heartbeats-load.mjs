@@ -1,21 +1,23 @@
 // heartbeats-load.mjs — the load of bench/heartbeats.sh: mints the team
-// ping keys and KEYED UUID ping keys through the management API, then runs
-// two open-loop phases at RATE requests/s on the same server: the baseline
-// (GET /healthz) and the pings (random heartbeats, alternating the UUID
-// form /ping/{uuid} and the slug form /ping/{team-key}/{slug}, GET and
-// POST with a small body). Latency is measured from the moment each request
-// was due (no coordinated omission). Prints Markdown.
+// ping keys and KEYED UUID ping keys through the management API, pings
+// every heartbeat once, then has LOAD_BIN (bench_http_load) run two
+// open-loop phases at RATE requests/s on the same server: the baseline
+// (GET /healthz) and the pings (random heartbeats, half the UUID form
+// /ping/{uuid} and half the slug form /ping/{team-key}/{slug}, GET and POST
+// with a small body). Latency is measured from the moment each request was
+// due (no coordinated omission). Prints Markdown.
 //
-// usage: node heartbeats-load.mjs URL TOKEN PID N TEAMS KEYED RATE WARMUP_S MEASURE_S
-import { readFileSync } from 'node:fs';
+// usage: node heartbeats-load.mjs URL TOKEN PID N TEAMS KEYED RATE WARMUP_S MEASURE_S LOAD_BIN
+import { spawnSync } from 'node:child_process';
+import { unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import http from 'node:http';
 
-const [url, token, pidText, nText, teamsText, keyedText, rateText, warmText, measureText] = process.argv.slice(2);
+const [url, token, pidText, nText, teamsText, keyedText, rateText, warmText, measureText, loadBin] = process.argv.slice(2);
 const [pid, N, TEAMS, KEYED, rate] = [pidText, nText, teamsText, keyedText, rateText].map(Number);
-const warmup = Number(warmText) * 1000;
-const measure = Number(measureText) * 1000;
-if (!url || !token || !pid || !N || !TEAMS || !rate) {
-  console.error('usage: node heartbeats-load.mjs URL TOKEN PID N TEAMS KEYED RATE WARMUP_S MEASURE_S');
+if (!url || !token || !pid || !N || !TEAMS || !rate || !loadBin) {
+  console.error('usage: node heartbeats-load.mjs URL TOKEN PID N TEAMS KEYED RATE WARMUP_S MEASURE_S LOAD_BIN');
   process.exit(2);
 }
 const auth = { authorization: `Bearer ${token}` };
@@ -36,11 +38,6 @@ function request(path, { method = 'GET', body = null, headers = {} } = {}) {
     req.on('error', reject);
     req.end(body ?? undefined);
   });
-}
-
-function cpuSeconds() {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 // Runs fn(i) for i < n, `width` at a time.
@@ -66,77 +63,29 @@ const keyedStep = Math.max(1, Math.floor(N / Math.max(1, KEYED)));
 await pool(KEYED, 16, async (k) => { uuidKeys[k] = await mint(`/api/v1/heartbeats/default/hb-${k * keyedStep}/ping-key`); });
 const mintS = (performance.now() - tMint) / 1000;
 
-let seq = 0;
-function pingRequest() {
-  const i = seq++;
-  const post = i % 4 >= 2;
-  const opts = post ? { method: 'POST', body: `run ${i} ok\n` } : {};
-  if (KEYED && i % 2 === 0) return [`/ping/${uuidKeys[Math.floor(Math.random() * KEYED)]}`, opts];
-  const h = Math.floor(Math.random() * N);
-  return [`/ping/${teamKeys[h % TEAMS]}/hb-${h}`, opts];
+// The measured phases run in bench_http_load (C, one epoll thread): a
+// Node loop's own timers added about 1 ms at p50 and more at p99 to every
+// figure on 2 CPUs. It picks random lines of a paths file: every
+// heartbeat's slug form, then as many UUID-form lines (cycling through the
+// keyed heartbeats), so half the pings use each form.
+const pathsFile = join(tmpdir(), `conway-hb-paths-${process.pid}.txt`);
+{
+  const lines = new Array(2 * N);
+  for (let h = 0; h < N; h++) lines[h] = `/ping/${teamKeys[h % TEAMS]}/hb-${h}`;
+  for (let j = 0; j < N; j++) lines[N + j] = KEYED ? `/ping/${uuidKeys[j % KEYED]}` : lines[j];
+  writeFileSync(pathsFile, lines.join('\n') + '\n');
 }
-const healthz = () => ['/healthz', {}];
 
-const pct = (arr, p) => {
-  if (!arr.length) return NaN;
-  const s = Float64Array.from(arr).sort();
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
+const pct = (r, p) => r[`p${p}_ms`];
 const fmt = (v) => (Number.isFinite(v) ? v.toFixed(v < 10 ? 2 : 1) : '-');
 
-async function phase(make, expect) {
-  const lat = [];
-  const errorKinds = new Map();
-  let errors = 0, sent = 0, inFlight = 0, inFlightMax = 0, measuring = false;
-  const pending = new Set();
-  async function one(due) {
-    const [path, opts] = make();
-    const counted = measuring;
-    inFlight++;
-    inFlightMax = Math.max(inFlightMax, inFlight);
-    try {
-      const res = await request(path, opts);
-      if (counted && (res.status !== 200 || (expect && res.text !== expect))) {
-        errors++;
-        errorKinds.set(res.status, (errorKinds.get(res.status) || 0) + 1);
-        if (errors <= 3) console.error(`${path}: ${res.status} ${res.text.slice(0, 200)}`);
-      }
-    } catch (e) {
-      if (counted) {
-        errors++;
-        const k = e.code || e.cause?.code || e.message;
-        errorKinds.set(k, (errorKinds.get(k) || 0) + 1);
-      }
-    } finally {
-      inFlight--;
-    }
-    if (counted) lat.push(performance.now() - due);
-  }
-  const interval = 1000 / rate;
-  const t0 = performance.now();
-  let tMeasure = 0, cpu0 = 0, next = t0;
-  for (;;) {
-    if (measuring && performance.now() - tMeasure >= measure) break;
-    if (!measuring && performance.now() - t0 >= warmup) {
-      await Promise.all(pending);
-      measuring = true;
-      cpu0 = cpuSeconds();
-      tMeasure = performance.now();
-      next = tMeasure;
-      inFlightMax = 0;
-    }
-    while (next <= performance.now()) {
-      const p = one(next);
-      pending.add(p);
-      p.finally(() => pending.delete(p));
-      if (measuring) sent++;
-      next += interval;
-    }
-    await new Promise((r) => setTimeout(r, Math.max(0, Math.min(2, next - performance.now()))));
-  }
-  await Promise.all(pending);
-  const elapsed = (performance.now() - tMeasure) / 1000;
-  return { lat, errors, errorKinds, sent, inFlightMax, elapsed, cpu: (cpuSeconds() - cpu0) / elapsed };
+// One open-loop phase: a warm-up, then `measure` seconds at `rate`/s.
+function phase(extra) {
+  const args = ['--url', url, '--rate', String(rate), '--warmup', warmText, '--measure', measureText,
+    '--connections', '48', '--pid', String(pid), ...extra];
+  const r = spawnSync(loadBin, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
+  if (r.status !== 0) throw new Error(`${loadBin} ${args.join(' ')}: exit ${r.status}`);
+  return JSON.parse(r.stdout);
 }
 
 // Every heartbeat pinged once before the measured phases, as fast as 48
@@ -153,8 +102,13 @@ await pool(N, 48, async (h) => {
 const primeS = (performance.now() - tPrime) / 1000;
 if (primeErrors) console.error(`priming: ${primeErrors} pings not answered 200`);
 
-const base = await phase(healthz, null);
-const pings = await phase(pingRequest, 'OK');
+const base = phase([]);
+let pings;
+try {
+  pings = phase(['--paths', pathsFile, '--expect', 'OK', '--post-every-other', ...(process.env.TIMELINE ? ['--timeline'] : [])]);
+} finally {
+  unlinkSync(pathsFile);
+}
 
 // How many pings a transaction carried (the group commit), from /metrics.
 let groups = '';
@@ -166,21 +120,24 @@ try {
 } catch { /* no figure */ }
 
 const lines = [];
-lines.push(`Open-loop load at ${rate} requests/s for ${measureText} s after a ${warmText} s warm-up each, latency from the moment each request was due; ` +
+lines.push(`Open-loop load at ${rate} requests/s for ${measureText} s after a ${warmText} s warm-up each (bench_http_load: one C thread, 48 keep-alive connections), latency from the moment each request was due; ` +
   `${TEAMS} team ping keys and ${KEYED} UUID ping keys minted through the API in ${mintS.toFixed(1)} s. ` +
   `Every heartbeat was first pinged once (its first ping, a status change new -> up): ${N} pings in ${primeS.toFixed(1)} s over 48 connections, ` +
   `${(N / primeS).toFixed(0)} first pings/s${primeErrors ? `, ${primeErrors} not answered 200` : ''}. ` +
   'Measured pings: random heartbeats, half /ping/{uuid}, half /ping/{team-key}/{slug}, half of each GET and half POST with a body; each answered `OK` after its commit.');
 lines.push('');
-lines.push('| requests | answered | answered/s | p50 ms | p90 ms | p99 ms | max ms | errors | in flight (max) | server CPU |');
-lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+lines.push('| requests | answered | answered/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | in flight (max) | server CPU | client CPU |');
+lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const [name, r] of [['GET /healthz (baseline)', base], ['pings', pings]]) {
-  const errText = r.errors ? ` (${[...r.errorKinds].map(([k, n]) => `${k}: ${n}`).join(', ')})` : '';
-  lines.push(`| ${name} | ${r.lat.length} | ${(r.lat.length / r.elapsed).toFixed(0)} | ${fmt(pct(r.lat, 50))} | ${fmt(pct(r.lat, 90))} | ` +
-    `${fmt(pct(r.lat, 99))} | ${fmt(pct(r.lat, 100))} | ${r.errors}${errText} | ${r.inFlightMax} | ${(r.cpu * 100).toFixed(0)}% |`);
+  const kinds = Object.entries(r.error_kinds || {});
+  const errText = r.errors ? ` (${kinds.map(([k, n]) => `${k}: ${n}`).join(', ')})` : '';
+  lines.push(`| ${name} | ${r.answered} | ${r.answered_per_s.toFixed(0)} | ${fmt(pct(r, 50))} | ${fmt(pct(r, 90))} | ` +
+    `${fmt(pct(r, 99))} | ${fmt(pct(r, 999))} | ${fmt(r.max_ms)} | ${r.errors}${errText} | ${r.in_flight_max} | ` +
+    `${(r.server_cpu * 100).toFixed(0)}% | ${(r.client_cpu * 100).toFixed(0)}% |`);
 }
 lines.push('');
-const p99 = pct(pings.lat, 99);
-lines.push(`Verdict: p99 of the pings ${fmt(p99)} ms at ${(pings.lat.length / pings.elapsed).toFixed(0)} pings/s answered ` +
-  `(goal: ${rate}/s, p99 <= 5 ms): ${p99 <= 5 && pings.errors === 0 && pings.lat.length / pings.elapsed >= rate * 0.98 ? 'met' : 'NOT met'}.${groups}`);
+const p99 = pct(pings, 99);
+lines.push(`Verdict: p99 of the pings ${fmt(p99)} ms at ${pings.answered_per_s.toFixed(0)} pings/s answered ` +
+  `(goal: ${rate}/s, p99 <= 5 ms): ${p99 <= 5 && pings.errors === 0 && pings.answered_per_s >= rate * 0.98 ? 'met' : 'NOT met'}. ` +
+  `Baseline: the pings' p99 is ${(p99 / pct(base, 99)).toFixed(1)}x the healthz p99.${groups}`);
 console.log(lines.join('\n'));

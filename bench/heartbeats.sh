@@ -2,19 +2,24 @@
 # bench/heartbeats.sh — ping throughput through the real server (issue 14):
 # a fresh database holding N heartbeats (default 100,000; period 1 day,
 # grace 1 hour) in TEAMS teams, the teams' ping keys and the UUID ping keys
-# of KEYED heartbeats minted through the management API, then an open-loop
-# load (heartbeats-load.mjs) pings random heartbeats at RATE pings/s (half
-# the UUID form /ping/{uuid}, half the slug form /ping/{team-key}/{slug})
-# for a warm-up and a measured period. The same-run baseline is GET /healthz
-# at the same rate on the same server just before: what the HTTP path costs
-# without a ping. Every ping is answered after its transaction committed.
+# of KEYED heartbeats minted through the management API and every heartbeat
+# pinged once (heartbeats-load.mjs), then an open-loop load pings random
+# heartbeats at RATE pings/s (half the UUID form /ping/{uuid}, half the slug
+# form /ping/{team-key}/{slug}) for a warm-up and a measured period. The
+# same-run baseline is GET /healthz at the same rate on the same server just
+# before: what the HTTP path costs without a ping. Every ping is answered
+# after its transaction committed. The timed load comes from
+# bench_http_load (C, one epoll thread; LOAD_BIN), so the client's own
+# timers stay out of the figures.
 # Prints a Markdown section; appends it with the machine and date to
 # bench/RESULTS.md unless --no-append.
 #
 # usage: bench/heartbeats.sh [--no-append]
 # env:   CONWAY_BIN (default build/conway), N (100000), TEAMS (2000),
 #        KEYED (2000), RATE (2000), WARMUP (s, 10), MEASURE (s, 60),
-#        SERVE_ARGS (more options for `conway serve`, e.g. "--threads 4")
+#        SERVE_ARGS (more options for `conway serve`, e.g. "--threads 4"),
+#        LOAD_BIN (default: bench_http_load beside CONWAY_BIN), TIMELINE=1
+#        (the pings' p50, p99 and max per second, on stderr)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -27,7 +32,9 @@ WARMUP=${WARMUP:-10}
 MEASURE=${MEASURE:-60}
 APPEND=1
 [ "${1:-}" = "--no-append" ] && APPEND=0
+LOAD=${LOAD_BIN:-$(dirname "$BIN")/bench_http_load}
 [ -x "$BIN" ] || { echo "heartbeats: $BIN not found (make build)"; exit 1; }
+[ -x "$LOAD" ] || { echo "heartbeats: $LOAD not found (make build builds bench_http_load beside conway)"; exit 1; }
 
 WORK=$(mktemp -d /tmp/conway-hbbench-XXXXXX)
 SERVER_PID=""
@@ -74,7 +81,7 @@ t2=$(date +%s.%N)
 SETUP=$(awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN { printf "import %.1f s, server start %.1f s", b - a, c - b }')
 
 echo "heartbeats: $N heartbeats, $RATE pings/s, ${WARMUP}s warm-up + ${MEASURE}s measured against $URL (pid $SERVER_PID)" >&2
-REPORT=$(node bench/heartbeats-load.mjs "$URL" "$TOKEN" "$SERVER_PID" "$N" "$TEAMS" "$KEYED" "$RATE" "$WARMUP" "$MEASURE")
+REPORT=$(node bench/heartbeats-load.mjs "$URL" "$TOKEN" "$SERVER_PID" "$N" "$TEAMS" "$KEYED" "$RATE" "$WARMUP" "$MEASURE" "$LOAD")
 kill -0 "$SERVER_PID" 2>/dev/null || { echo "heartbeats: the server died"; cat "$WORK/serve.log"; exit 1; }
 # the server's peak resident memory over the whole run (memory stays bounded)
 HWM=$(awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$SERVER_PID/status")
