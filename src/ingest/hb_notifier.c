@@ -81,12 +81,62 @@ void cw_notify_group_urls(json_t *all, const char *ref, const char **urls, size_
     }
 }
 
-static const cw_hb_row *row_of(const cw_hb_row *rows, size_t n, const char *key)
+/*
+ * Appends the catalog entity ref_text names to ents (default_kind and the
+ * namespace ns when the text leaves them out). Absent, or not a ref:
+ * nothing is appended; the notification goes out with what there is.
+ */
+static cw_err add_entity(cw_store *s, const char *ref_text, const char *default_kind,
+                         const char *ns, json_t *ents, cw_diag *d)
 {
-    for (size_t i = 0; i < n; i++)
-        if (!strcasecmp(rows[i].key, key))
-            return &rows[i];
-    return NULL;
+    cw_ref r;
+    if (!ref_text || !*ref_text ||
+        cw_ref_parse(ref_text, default_kind, ns ? ns : CW_DEFAULT_NAMESPACE, &r, NULL) != CW_OK)
+        return CW_OK;
+    char *text = NULL;
+    cw_diag gd = {{0}};
+    cw_err err = cw_store_entity_get(s, r.kind, r.namespace_, r.name, &text, NULL, &gd);
+    if (err == CW_ERR_NOT_FOUND)
+        return CW_OK;
+    if (err) {
+        *d = gd;
+        return err;
+    }
+    json_t *e = json_loads(text, 0, NULL);
+    free(text);
+    if (!e || json_array_append_new(ents, e))
+        return cw_fail(d, CW_ERR_NOMEM, "notifications: out of memory");
+    return CW_OK;
+}
+
+/* The last entity of ents when it is the one just added (n was the size
+ * before), else NULL. */
+static const json_t *added(const json_t *ents, size_t n)
+{
+    return json_array_size(ents) > n ? json_array_get(ents, n) : NULL;
+}
+
+static const char *entity_ns(const json_t *e)
+{
+    return json_string_value(json_object_get(json_object_get(e, "metadata"), "namespace"));
+}
+
+static const char *entity_spec(const json_t *e, const char *field)
+{
+    return json_string_value(json_object_get(json_object_get(e, "spec"), field));
+}
+
+/* A heartbeat row by key; *found false when there is none. */
+static cw_err hb_row(cw_store *s, const char *key, cw_hb_row *row, bool *found, cw_diag *d)
+{
+    cw_diag gd = {{0}};
+    cw_err err = cw_store_hb_get(s, key, row, &gd);
+    *found = !err;
+    if (err == CW_ERR_NOT_FOUND)
+        return CW_OK;
+    if (err)
+        *d = gd;
+    return err;
 }
 
 /* The heartbeat-down finding of ref (for its accountable teams), or NULL. */
@@ -103,54 +153,105 @@ static const json_t *down_finding(const json_t *findings, const char *ref)
     return NULL;
 }
 
-/* Queues the deliveries of one status change (or takes it with none). */
-static cw_err queue_flip(cw_hb_notifier *w, const cw_hb_flip_rec *fl, json_t *all,
-                         const json_t *findings, const cw_hb_row *rows, size_t nrows,
+/*
+ * Who hears of the heartbeat row going down: the accountable for data
+ * durability of its target, as the heartbeat-down finding names them
+ * (cw_heartbeat_findings over just the entities that decide it: the
+ * Responsibilities, the target, and the target's System, whose Domain is
+ * looked up by key). Appends the teams' refs to acc and their entities,
+ * with the owner's, to ents.
+ */
+static cw_err audience(cw_store *s, const cw_hb_row *row, const json_t *resps, int64_t now,
+                       json_t *ents, json_t *findings, const char **acc, size_t *nacc,
+                       cw_diag *d)
+{
+    cw_err err = json_array_extend(ents, (json_t *)resps) ? CW_ERR_NOMEM : CW_OK;
+    size_t n = json_array_size(ents);
+    if (!err)
+        err = add_entity(s, row->spec.target, NULL, NULL, ents, d);
+    const json_t *target = added(ents, n);
+    if (!err && target)
+        err = add_entity(s, entity_spec(target, "system"), "System", entity_ns(target), ents, d);
+    if (!err)
+        err = add_entity(s, row->spec.owner, "Group", NULL, ents, d);
+    size_t ne = json_array_size(ents);
+    json_t **items = err ? NULL : malloc((ne ? ne : 1) * sizeof *items);
+    if (!err && !items)
+        err = cw_fail(d, CW_ERR_NOMEM, "notifications: out of memory");
+    for (size_t i = 0; !err && i < ne; i++)
+        items[i] = json_array_get(ents, i);
+    if (!err)
+        err = cw_heartbeat_findings(items, ne, row, 1, now, NULL, findings, d);
+    free(items);
+    const json_t *f = err ? NULL : down_finding(findings, row->ref);
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(f, "teams"), i, t) {
+        if (err || !json_string_value(t) || *nacc >= MAX_URLS)
+            continue;
+        acc[(*nacc)++] = json_string_value(t);
+        err = add_entity(s, json_string_value(t), "Group", NULL, ents, d);
+    }
+    return err;
+}
+
+/*
+ * Queues the deliveries of one status change (or takes it with none),
+ * reading only the rows and entities that decide them: its heartbeat, the
+ * parent it depends on, and audience()'s; never the whole catalog, so a
+ * round costs the same in an organisation of any size.
+ */
+static cw_err queue_flip(cw_hb_notifier *w, const cw_hb_flip_rec *fl, const json_t *resps,
                          int64_t now, cw_diag *d)
 {
-    const cw_hb_row *row = row_of(rows, nrows, fl->key);
+    cw_hb_row row, parent;
+    bool has_row = false, has_parent = false;
     const char *type = cw_notify_type(fl->from, fl->to);
     const char *urls[MAX_URLS];
     size_t nurls = 0;
     const char *acc[MAX_URLS];
     size_t nacc = 0;
     char *body = NULL;
-    if (row && type) {
-        const cw_hb_row *parent =
-            row->spec.depends_on[0] ? row_of(rows, nrows, row->spec.depends_on) : NULL;
-        if (cw_notify_suppressed(parent != NULL, parent ? parent->state.status : CW_HB_NEW)) {
-            cw_log(CW_LOG_INFO, "notification suppressed",
-                   json_pack("{s:s, s:s, s:s}", "component", "notifications", "heartbeat",
-                             row->ref, "dependsOn", parent->ref));
-        } else {
-            cw_notify_group_urls(all, row->spec.owner, urls, &nurls, MAX_URLS);
-            const json_t *f = down_finding(findings, row->ref);
-            size_t i;
-            json_t *t;
-            json_array_foreach(json_object_get(f, "teams"), i, t) {
-                if (json_string_value(t) && nacc < MAX_URLS) {
-                    acc[nacc++] = json_string_value(t);
-                    cw_notify_group_urls(all, json_string_value(t), urls, &nurls, MAX_URLS);
-                }
-            }
-            cw_notify_event ev = {.ref = row->ref, .owner = row->spec.owner,
-                                  .target = row->spec.target, .purpose = row->spec.purpose,
-                                  .from = fl->from, .to = fl->to, .reason = fl->reason,
-                                  .at_ms = fl->at_ms, .accountable = acc, .naccountable = nacc};
-            json_t *p = nurls ? cw_notify_payload(&ev) : NULL;
-            body = p ? json_dumps(p, JSON_COMPACT) : NULL;
-            json_decref(p);
-            if (nurls && !body)
-                return cw_fail(d, CW_ERR_NOMEM, "notifications: out of memory");
+    json_t *ents = json_array(), *findings = json_array();
+    cw_err err = ents && findings ? CW_OK : cw_fail(d, CW_ERR_NOMEM, "notifications: out of memory");
+    if (!err)
+        err = hb_row(w->store, fl->key, &row, &has_row, d);
+    if (!err && has_row && row.spec.depends_on[0])
+        err = hb_row(w->store, row.spec.depends_on, &parent, &has_parent, d);
+    if (err || !has_row || !type) {
+        /* no heartbeat (deleted since) or no news: taken with no deliveries */
+    } else if (cw_notify_suppressed(has_parent, has_parent ? parent.state.status : CW_HB_NEW)) {
+        cw_log(CW_LOG_INFO, "notification suppressed",
+               json_pack("{s:s, s:s, s:s}", "component", "notifications", "heartbeat", row.ref,
+                         "dependsOn", parent.ref));
+    } else {
+        err = audience(w->store, &row, resps, now, ents, findings, acc, &nacc, d);
+        if (!err) {
+            cw_notify_group_urls(ents, row.spec.owner, urls, &nurls, MAX_URLS);
+            for (size_t i = 0; i < nacc; i++)
+                cw_notify_group_urls(ents, acc[i], urls, &nurls, MAX_URLS);
         }
+        cw_notify_event ev = {.ref = row.ref, .owner = row.spec.owner,
+                              .target = row.spec.target, .purpose = row.spec.purpose,
+                              .from = fl->from, .to = fl->to, .reason = fl->reason,
+                              .at_ms = fl->at_ms, .accountable = acc, .naccountable = nacc};
+        json_t *p = !err && nurls ? cw_notify_payload(&ev) : NULL;
+        body = p ? json_dumps(p, JSON_COMPACT) : NULL;
+        json_decref(p);
+        if (!err && nurls && !body)
+            err = cw_fail(d, CW_ERR_NOMEM, "notifications: out of memory");
     }
-    cw_hb_delivery_new dl[MAX_URLS];
-    for (size_t i = 0; i < nurls; i++)
-        dl[i] = (cw_hb_delivery_new){urls[i], body};
-    bool taken = false;
-    cw_err err = cw_store_hb_notify_take(w->store, fl->id, fl->key, dl, body ? nurls : 0, now,
-                                         &taken, d);
+    if (!err) {
+        cw_hb_delivery_new dl[MAX_URLS];
+        for (size_t i = 0; i < nurls; i++)
+            dl[i] = (cw_hb_delivery_new){urls[i], body};
+        bool taken = false;
+        err = cw_store_hb_notify_take(w->store, fl->id, fl->key, dl, body ? nurls : 0, now,
+                                      &taken, d);
+    }
     free(body);
+    json_decref(findings);
+    json_decref(ents);
     return err;
 }
 
@@ -164,9 +265,8 @@ static cw_err queue_pending(cw_hb_notifier *w, int64_t now, cw_diag *d)
         return err;
     }
     /* Most changes are no news (a new heartbeat's first ping, grace, a
-     * start): those are taken together, in one transaction, without
-     * reading the catalog (which costs as much as the catalog is large);
-     * the news (at most BATCH a round) are kept in fl[0..n). */
+     * start): those are taken together, in one transaction; the news (at
+     * most BATCH a round) are kept in fl[0..n). */
     int64_t *skip = malloc(n * sizeof *skip);
     if (!skip) {
         free(fl);
@@ -182,30 +282,15 @@ static cw_err queue_pending(cw_hb_notifier *w, int64_t now, cw_diag *d)
     err = cw_store_hb_flips_skip(w->store, skip, nskip, now, NULL, d);
     free(skip);
     n = nnews;
-    if (err || !n) {
-        free(fl);
-        return err;
-    }
-    json_t *all = NULL, *findings = json_array();
-    cw_hb_row *rows = NULL;
-    size_t nrows = 0;
-    json_t **items = NULL;
-    err = cw_store_scan(w->store, NULL, 0, 0, &all, d);
-    if (!err)
-        err = cw_store_hb_list(w->store, &rows, &nrows, d);
-    size_t ne = err ? 0 : json_array_size(all);
-    if (!err && (!findings || !(items = malloc((ne ? ne : 1) * sizeof *items))))
-        err = cw_fail(d, CW_ERR_NOMEM, "notifications: out of memory");
-    for (size_t i = 0; !err && i < ne; i++)
-        items[i] = json_array_get(all, i);
-    if (!err)
-        err = cw_heartbeat_findings(items, ne, rows, nrows, now, NULL, findings, d);
+    /* every Responsibilities entity once a round: who is accountable for
+     * a target may be declared on it, its System or its Domain */
+    static const char *const kinds[] = {"responsibilities"};
+    json_t *resps = NULL;
+    if (!err && n)
+        err = cw_store_scan(w->store, kinds, 1, 0, &resps, d);
     for (size_t i = 0; !err && i < n; i++)
-        err = queue_flip(w, &fl[i], all, findings, rows, nrows, now, d);
-    free(items);
-    free(rows);
-    json_decref(all);
-    json_decref(findings);
+        err = queue_flip(w, &fl[i], resps, now, d);
+    json_decref(resps);
     free(fl);
     return err;
 }

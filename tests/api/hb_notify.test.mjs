@@ -84,12 +84,21 @@ before(async () => {
   for (const e of [
     group('team-a', [`${base}/team-a`]),
     group('team-dba', [`${base}/dba`]),
+    group('team-sre', [`${base}/sre`]),
     { apiVersion: 'backstage.io/v1alpha1', kind: 'System', metadata: { name: 'payments' }, spec: { owner: 'team-a' } },
     { apiVersion: 'backstage.io/v1alpha1', kind: 'Resource', metadata: { name: 'orders-db' },
       spec: { type: 'database', owner: 'team-a', system: 'payments', lifecycle: 'production' } },
     { apiVersion: 'conway.dev/v1', kind: 'Responsibilities', metadata: { name: 'payments' },
       spec: { target: 'system:default/payments', activities: { 'data-durability': { responsible: ['team-a'], accountable: 'group:default/team-dba' } } } },
     heartbeat('orders-db-backup', { period: '2s', grace: '1s' }),
+    // accountable through two levels: Resource -> System -> Domain
+    { apiVersion: 'backstage.io/v1alpha1', kind: 'Domain', metadata: { name: 'commerce' }, spec: { owner: 'team-a' } },
+    { apiVersion: 'backstage.io/v1alpha1', kind: 'System', metadata: { name: 'shipping' }, spec: { owner: 'team-a', domain: 'commerce' } },
+    { apiVersion: 'backstage.io/v1alpha1', kind: 'Resource', metadata: { name: 'shipments-db' },
+      spec: { type: 'database', owner: 'team-a', system: 'shipping', lifecycle: 'production' } },
+    { apiVersion: 'conway.dev/v1', kind: 'Responsibilities', metadata: { name: 'commerce' },
+      spec: { target: 'domain:default/commerce', activities: { 'data-durability': { responsible: ['team-a'], accountable: 'group:default/team-sre' } } } },
+    heartbeat('shipments-db-backup', { period: '2s', grace: '1s', target: 'resource:default/shipments-db' }),
     heartbeat('db-host', { purpose: 'job', period: '2s', grace: '1s' }),
     heartbeat('orders-db-export', { period: '4s', grace: '1s', dependsOn: 'heartbeat:default/db-host' }),
   ]) await put(e);
@@ -101,6 +110,7 @@ after(async () => {
 
 test('a backup that stops pinging: heartbeat-down against the accountable, a signed webhook retried after a 500', async () => {
   await ping('orders-db-backup');
+  await ping('shipments-db-backup');
   await ping('db-host');
   await ping('orders-db-export');
   // no more pings: down after 3 s; the first delivery fails, the retry comes 10 s later
@@ -136,6 +146,10 @@ test('a backup that stops pinging: heartbeat-down against the accountable, a sig
   const down = f.body.findings.find((x) => x.entityRef === 'heartbeat:default/orders-db-backup');
   assert.ok(down, JSON.stringify(f.body));
   assert.deepEqual(down.teams, ['group:default/team-dba']);
+  // the accountable declared on the target's System's Domain hears of it too
+  const shipments = got.filter((g) => JSON.parse(g.body).heartbeat.ref === 'heartbeat:default/shipments-db-backup');
+  assert.deepEqual(shipments.map((g) => g.path).sort(), ['/sre', '/team-a'], JSON.stringify(shipments.map((g) => g.path)));
+  for (const g of shipments) assert.deepEqual(JSON.parse(g.body).accountable, ['group:default/team-sre']);
   // db-host (a job owned by team-a) went down and was notified; the export
   // that depends on it went down while it was down: suppressed
   assert.ok(got.some((g) => JSON.parse(g.body).heartbeat.ref === 'heartbeat:default/db-host'));
