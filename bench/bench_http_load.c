@@ -95,7 +95,7 @@
 #define OUT_MAX (PATH_MAX_LEN + 256)  /* one request: the path plus fixed text */
 #define PATHS_FILE_MAX (256u << 20)
 #define QUEUE_CAP (1u << 16)          /* requests waiting for a connection; a power of 2 */
-#define SAMPLES_MAX (16u << 20)       /* latencies kept: 128 MiB */
+#define SAMPLES_MAX (16u << 20)       /* latencies kept: 192 MiB with their seconds */
 #define DRAIN_NS (30 * NS_PER_S)
 #define CONNECT_NS (5 * NS_PER_S)
 #define RETRY_NS (100 * 1000000ull)   /* between attempts to connect again */
@@ -984,7 +984,9 @@ static void on_response(loadgen *lg, conn *c, uint64_t t, const char *body, size
                         size_t used)
 {
     request r = c->req;
-    bool reuse = !c->close && used == c->in_len;
+    /* an answer that came before the whole request was sent leaves the
+     * connection mid-request: not reusable */
+    bool reuse = !c->close && used == c->in_len && c->out_off == c->out_len;
     if (used != c->in_len)
         note(lg, "%zu bytes after a response (no request asked for them)", c->in_len - used);
     lg->busy--;

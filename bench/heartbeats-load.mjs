@@ -102,9 +102,9 @@ await pool(N, 48, async (h) => {
 const primeS = (performance.now() - tPrime) / 1000;
 if (primeErrors) console.error(`priming: ${primeErrors} pings not answered 200`);
 
-const base = phase([]);
-let pings;
+let base, pings;
 try {
+  base = phase([]);
   pings = phase(['--paths', pathsFile, '--expect', 'OK', '--post-every-other', ...(process.env.TIMELINE ? ['--timeline'] : [])]);
 } finally {
   unlinkSync(pathsFile);
@@ -133,7 +133,7 @@ for (const [name, r] of [['GET /healthz (baseline)', base], ['pings', pings]]) {
   const errText = r.errors ? ` (${kinds.map(([k, n]) => `${k}: ${n}`).join(', ')})` : '';
   lines.push(`| ${name} | ${r.answered} | ${r.answered_per_s.toFixed(0)} | ${fmt(pct(r, 50))} | ${fmt(pct(r, 90))} | ` +
     `${fmt(pct(r, 99))} | ${fmt(pct(r, 999))} | ${fmt(r.max_ms)} | ${r.errors}${errText} | ${r.in_flight_max} | ` +
-    `${(r.server_cpu * 100).toFixed(0)}% | ${(r.client_cpu * 100).toFixed(0)}% |`);
+    `${r.server_cpu === null ? '-' : `${(r.server_cpu * 100).toFixed(0)}%`} | ${(r.client_cpu * 100).toFixed(0)}% |`);
 }
 lines.push('');
 const p99 = pct(pings, 99);

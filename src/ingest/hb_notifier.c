@@ -13,9 +13,11 @@
 #include <strings.h>
 #include <time.h>
 
+#include "catalog/catalog.h"
 #include "ingest/inc_notifier.h"
 #include "insights/hb_notify.h"
 #include "insights/heartbeat_findings.h"
+#include "store/store.h"
 #include "store/store_heartbeats.h"
 #include "store/store_scan.h"
 #include "util/log.h"
@@ -102,28 +104,22 @@ static cw_err add_entity(cw_store *s, const char *ref_text, const char *default_
         *d = gd;
         return err;
     }
-    json_t *e = json_loads(text, 0, NULL);
+    json_error_t je;
+    json_t *e = json_loads(text, 0, &je);
     free(text);
-    if (!e || json_array_append_new(ents, e))
+    if (!e)
+        return cw_fail(d, CW_ERR_INTERNAL, "notifications: the stored entity %s:%s/%s does not parse: %s",
+                       r.kind, r.namespace_, r.name, je.text);
+    if (json_array_append_new(ents, e))
         return cw_fail(d, CW_ERR_NOMEM, "notifications: out of memory");
     return CW_OK;
 }
 
-/* The last entity of ents when it is the one just added (n was the size
- * before), else NULL. */
+/* ents[n], the entity add_entity just appended to an array of n, or NULL
+ * when it appended none. */
 static const json_t *added(const json_t *ents, size_t n)
 {
     return json_array_size(ents) > n ? json_array_get(ents, n) : NULL;
-}
-
-static const char *entity_ns(const json_t *e)
-{
-    return json_string_value(json_object_get(json_object_get(e, "metadata"), "namespace"));
-}
-
-static const char *entity_spec(const json_t *e, const char *field)
-{
-    return json_string_value(json_object_get(json_object_get(e, "spec"), field));
 }
 
 /* A heartbeat row by key; *found false when there is none. */
@@ -156,22 +152,24 @@ static const json_t *down_finding(const json_t *findings, const char *ref)
 /*
  * Who hears of the heartbeat row going down: the accountable for data
  * durability of its target, as the heartbeat-down finding names them
- * (cw_heartbeat_findings over just the entities that decide it: the
- * Responsibilities, the target, and the target's System, whose Domain is
- * looked up by key). Appends the teams' refs to acc and their entities,
- * with the owner's, to ents.
+ * (cw_heartbeat_findings over just the entities that decide it, as
+ * cw_hb_accountable_system says: the Responsibilities, the target and its
+ * System). Appends the teams' refs to acc and their entities, with the
+ * owner's, to ents.
  */
-static cw_err audience(cw_store *s, const cw_hb_row *row, const json_t *resps, int64_t now,
+static cw_err audience(cw_store *s, const cw_hb_row *row, json_t *resps, int64_t now,
                        json_t *ents, json_t *findings, const char **acc, size_t *nacc,
                        cw_diag *d)
 {
-    cw_err err = json_array_extend(ents, (json_t *)resps) ? CW_ERR_NOMEM : CW_OK;
+    cw_err err = json_array_extend(ents, resps)
+                     ? cw_fail(d, CW_ERR_NOMEM, "notifications: out of memory")
+                     : CW_OK;
     size_t n = json_array_size(ents);
     if (!err)
         err = add_entity(s, row->spec.target, NULL, NULL, ents, d);
-    const json_t *target = added(ents, n);
-    if (!err && target)
-        err = add_entity(s, entity_spec(target, "system"), "System", entity_ns(target), ents, d);
+    char system[CW_REF_MAX];
+    if (!err && cw_hb_accountable_system(added(ents, n), system))
+        err = add_entity(s, system, NULL, NULL, ents, d);
     if (!err)
         err = add_entity(s, row->spec.owner, "Group", NULL, ents, d);
     size_t ne = json_array_size(ents);
@@ -201,7 +199,7 @@ static cw_err audience(cw_store *s, const cw_hb_row *row, const json_t *resps, i
  * parent it depends on, and audience()'s; never the whole catalog, so a
  * round costs the same in an organisation of any size.
  */
-static cw_err queue_flip(cw_hb_notifier *w, const cw_hb_flip_rec *fl, const json_t *resps,
+static cw_err queue_flip(cw_hb_notifier *w, const cw_hb_flip_rec *fl, json_t *resps,
                          int64_t now, cw_diag *d)
 {
     cw_hb_row row, parent;
@@ -288,8 +286,20 @@ static cw_err queue_pending(cw_hb_notifier *w, int64_t now, cw_diag *d)
     json_t *resps = NULL;
     if (!err && n)
         err = cw_store_scan(w->store, kinds, 1, 0, &resps, d);
-    for (size_t i = 0; !err && i < n; i++)
-        err = queue_flip(w, &fl[i], resps, now, d);
+    /* A change that cannot be queued stays pending (the next round tries
+     * again) and does not hold back the ones after it. */
+    for (size_t i = 0; !err && i < n; i++) {
+        cw_diag fd = {{0}};
+        cw_err ferr = queue_flip(w, &fl[i], resps, now, &fd);
+        if (ferr == CW_ERR_NOMEM || ferr == CW_ERR_IO || ferr == CW_ERR_BUSY) {
+            *d = fd; /* the store or memory: the rest would fail too */
+            err = ferr;
+        } else if (ferr) {
+            cw_log(CW_LOG_WARN, "status change not queued",
+                   json_pack("{s:s, s:s, s:s}", "component", "notifications", "heartbeat",
+                             fl[i].key, "error", fd.msg));
+        }
+    }
     json_decref(resps);
     free(fl);
     return err;

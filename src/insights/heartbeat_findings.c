@@ -49,13 +49,18 @@ static cw_err add(json_t *out, const char *rule, const char *severity, const cha
     return CW_OK;
 }
 
+bool cw_hb_accountable_system(const json_t *target, char key[CW_REF_MAX])
+{
+    return target && key_of(spec_str(target, "system"), "System", ns_of(target), key);
+}
+
 /* The data-durability accountable of target (after inheritance), or NULL. */
 static const char *accountable(const cw_raci_index *ix, const cw_strmap *by_key, const char *target_key)
 {
     const json_t *decl = cw_raci_index_lookup(ix, target_key, "data-durability", NULL);
     const json_t *t = cw_strmap_get(by_key, target_key);
     char sys[CW_REF_MAX], dom[CW_REF_MAX];
-    if (!decl && t && key_of(spec_str(t, "system"), "System", ns_of(t), sys)) {
+    if (!decl && cw_hb_accountable_system(t, sys)) {
         decl = cw_raci_index_lookup(ix, sys, "data-durability", NULL);
         const json_t *s = cw_strmap_get(by_key, sys);
         if (!decl && s && key_of(spec_str(s, "domain"), "Domain", ns_of(s), dom))

@@ -24,6 +24,7 @@
 #define CW_INSIGHTS_HEARTBEAT_FINDINGS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,16 @@ typedef struct {
 cw_err cw_heartbeat_findings(json_t *const *entities, size_t n, const cw_hb_row *rows,
                              size_t nrows, int64_t now_ms, const cw_hb_findings_opts *opts,
                              json_t *out, cw_diag *d);
+
+/*
+ * The catalog entities heartbeat-down's accountable depends on, for a
+ * caller that hands cw_heartbeat_findings only those (the notifier, one
+ * heartbeat at a time): besides every Responsibilities entity, the target
+ * itself and the System it names; its Domain is looked up by key only.
+ * Writes the System's key (lower-case "system:ns/name") of target (the
+ * target's entity, or NULL) to key; false when there is none.
+ */
+bool cw_hb_accountable_system(const json_t *target, char key[CW_REF_MAX]);
 
 /* Sorts findings by rule, then entity ref, then detail (the order of
  * cw_ownership_check), in place. */

@@ -33,8 +33,8 @@ function verify(header, body) {
 }
 
 async function put(entity) {
-  const { kind, metadata: { name } } = entity;
-  const r = await srv.json(`/api/v1/entities/${kind}/default/${name}`, {
+  const { kind, metadata: { name, namespace = 'default' } } = entity;
+  const r = await srv.json(`/api/v1/entities/${kind}/${namespace}/${name}`, {
     method: 'PUT', token: editor, headers: { 'content-type': 'application/json' },
     body: JSON.stringify(entity),
   });
@@ -85,6 +85,7 @@ before(async () => {
     group('team-a', [`${base}/team-a`]),
     group('team-dba', [`${base}/dba`]),
     group('team-sre', [`${base}/sre`]),
+    group('team-ledger', [`${base}/ledger`]),
     { apiVersion: 'backstage.io/v1alpha1', kind: 'System', metadata: { name: 'payments' }, spec: { owner: 'team-a' } },
     { apiVersion: 'backstage.io/v1alpha1', kind: 'Resource', metadata: { name: 'orders-db' },
       spec: { type: 'database', owner: 'team-a', system: 'payments', lifecycle: 'production' } },
@@ -99,6 +100,13 @@ before(async () => {
     { apiVersion: 'conway.dev/v1', kind: 'Responsibilities', metadata: { name: 'commerce' },
       spec: { target: 'domain:default/commerce', activities: { 'data-durability': { responsible: ['team-a'], accountable: 'group:default/team-sre' } } } },
     heartbeat('shipments-db-backup', { period: '2s', grace: '1s', target: 'resource:default/shipments-db' }),
+    // a target in another namespace naming its System by bare name: the System of that namespace
+    { apiVersion: 'backstage.io/v1alpha1', kind: 'System', metadata: { name: 'billing', namespace: 'finance' }, spec: { owner: 'group:default/team-a' } },
+    { apiVersion: 'backstage.io/v1alpha1', kind: 'Resource', metadata: { name: 'ledger-db', namespace: 'finance' },
+      spec: { type: 'database', owner: 'group:default/team-a', system: 'billing', lifecycle: 'production' } },
+    { apiVersion: 'conway.dev/v1', kind: 'Responsibilities', metadata: { name: 'billing', namespace: 'finance' },
+      spec: { target: 'system:finance/billing', activities: { 'data-durability': { responsible: ['group:default/team-a'], accountable: 'group:default/team-ledger' } } } },
+    heartbeat('ledger-db-backup', { period: '2s', grace: '1s', target: 'resource:finance/ledger-db' }),
     heartbeat('db-host', { purpose: 'job', period: '2s', grace: '1s' }),
     heartbeat('orders-db-export', { period: '4s', grace: '1s', dependsOn: 'heartbeat:default/db-host' }),
   ]) await put(e);
@@ -111,6 +119,7 @@ after(async () => {
 test('a backup that stops pinging: heartbeat-down against the accountable, a signed webhook retried after a 500', async () => {
   await ping('orders-db-backup');
   await ping('shipments-db-backup');
+  await ping('ledger-db-backup');
   await ping('db-host');
   await ping('orders-db-export');
   // no more pings: down after 3 s; the first delivery fails, the retry comes 10 s later
@@ -150,6 +159,8 @@ test('a backup that stops pinging: heartbeat-down against the accountable, a sig
   const shipments = got.filter((g) => JSON.parse(g.body).heartbeat.ref === 'heartbeat:default/shipments-db-backup');
   assert.deepEqual(shipments.map((g) => g.path).sort(), ['/sre', '/team-a'], JSON.stringify(shipments.map((g) => g.path)));
   for (const g of shipments) assert.deepEqual(JSON.parse(g.body).accountable, ['group:default/team-sre']);
+  const ledger = got.filter((g) => JSON.parse(g.body).heartbeat.ref === 'heartbeat:default/ledger-db-backup');
+  assert.deepEqual(ledger.map((g) => g.path).sort(), ['/ledger', '/team-a'], JSON.stringify(ledger.map((g) => g.path)));
   // db-host (a job owned by team-a) went down and was notified; the export
   // that depends on it went down while it was down: suppressed
   assert.ok(got.some((g) => JSON.parse(g.body).heartbeat.ref === 'heartbeat:default/db-host'));
