@@ -5,7 +5,9 @@
  * dependsOn suppression, and the signed POST through the outgoing-address
  * policy (ingest/fetch.h) to a receiver on a local socket: refused without
  * a prefix, refused for loopback through a generic prefix, delivered when
- * the prefix names 127.0.0.1, a 500 an error carrying its status. */
+ * the prefix names 127.0.0.1, a 500 an error carrying its status; and which
+ * System the notifier reads for a target's accountable
+ * (cw_hb_accountable_system). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +26,7 @@
 #include "ingest/fetch.h"
 
 #include "insights/hb_notify.h"
+#include "insights/heartbeat_findings.h"
 #include "util/timeutil.h"
 
 static void test_types(void **state)
@@ -241,6 +244,36 @@ static void test_signed_post(void **state)
     close(r.lfd);
 }
 
+/* The System a target's accountable falls back to: a bare name in the
+ * target's own namespace, a full ref as written, none without one. */
+static void test_accountable_system(void **state)
+{
+    (void)state;
+    char key[CW_REF_MAX];
+    json_t *bare = json_loads("{\"kind\":\"Resource\",\"metadata\":{\"name\":\"ledger-db\","
+                              "\"namespace\":\"finance\"},\"spec\":{\"system\":\"Billing\"}}",
+                              0, NULL);
+    json_t *full = json_loads("{\"kind\":\"Resource\",\"metadata\":{\"name\":\"x\","
+                              "\"namespace\":\"finance\"},\"spec\":{\"system\":"
+                              "\"system:default/payments\"}}",
+                              0, NULL);
+    json_t *none = json_loads("{\"kind\":\"Resource\",\"metadata\":{\"name\":\"y\"},"
+                              "\"spec\":{\"type\":\"database\"}}",
+                              0, NULL);
+    assert_non_null(bare);
+    assert_non_null(full);
+    assert_non_null(none);
+    assert_true(cw_hb_accountable_system(bare, key));
+    assert_string_equal(key, "system:finance/billing");
+    assert_true(cw_hb_accountable_system(full, key));
+    assert_string_equal(key, "system:default/payments");
+    assert_false(cw_hb_accountable_system(none, key));
+    assert_false(cw_hb_accountable_system(NULL, key));
+    json_decref(bare);
+    json_decref(full);
+    json_decref(none);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -249,6 +282,7 @@ int main(void)
         cmocka_unit_test(test_signature),
         cmocka_unit_test(test_backoff_and_suppression),
         cmocka_unit_test(test_signed_post),
+        cmocka_unit_test(test_accountable_system),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
