@@ -22,15 +22,20 @@
  * waking at 8 or 32 pages, 2.5 ms at 256; a raw sync of 5 pages went from
  * p99 0.6 ms to 2.9 ms beside 250-page bursts.
  *
- * Once the WAL holds CKPT_WAL_PAGES the committing connection checkpoints
- * itself (wal_hook says why), so the WAL stays bounded as it did before.
+ * Once the WAL holds CW__CKPT_WAL_PAGES the committing connection copies
+ * the few pages the thread has not yet (wal_hook says why), and the WAL
+ * starts over. When the thread is far behind — a long read transaction
+ * kept it from copying past the reader's snapshot, or it lost its CPU —
+ * the writer leaves the copying to it: copying thousands of pages inside
+ * a commit held every ping queued behind that commit for 38-75 ms
+ * (bench/RESULTS.md). Only past CW__CKPT_WAL_MAX_PAGES (64 MiB) does the
+ * writer copy whatever is left, so the WAL stays bounded.
  */
 #include "store/sqlite_int.h"
 
 #include <stdlib.h>
 
 #define CKPT_START_PAGES 32     /* not yet copied: wake the thread */
-#define CKPT_WAL_PAGES 4096     /* the WAL's size: the writer starts it over */
 #define SQLITE_AUTO_PAGES 1000  /* SQLite's own automatic checkpoint (its default) */
 
 struct cw__sqlite_ckpt {
@@ -41,15 +46,18 @@ struct cw__sqlite_ckpt {
     bool wanted, stopping;
     int copied;        /* WAL pages copied by the last checkpoint */
     uint64_t by_thread, by_writer; /* pages copied by each, in all */
+    uint64_t writer_largest;       /* the most the writer copied at once */
 };
 
 /* Notes what a checkpoint copied (mu held); *by counts the pages. */
-static void note_copied(cw__sqlite_ckpt *k, int copied, uint64_t *by)
+static uint64_t note_copied(cw__sqlite_ckpt *k, int copied, uint64_t *by)
 {
     if (copied < 0)
-        return;
-    *by += (uint64_t)(copied >= k->copied ? copied - k->copied : copied);
+        return 0;
+    uint64_t n = (uint64_t)(copied >= k->copied ? copied - k->copied : copied);
+    *by += n;
     k->copied = copied;
+    return n;
 }
 
 /*
@@ -100,7 +108,8 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
     pthread_mutex_lock(&k->mu);
     if (pages < k->copied) /* the WAL started over */
         k->copied = 0;
-    if (pages - k->copied >= CKPT_START_PAGES && !k->wanted) {
+    int behind = pages - k->copied;
+    if (behind >= CKPT_START_PAGES && !k->wanted) {
         k->wanted = true;
         pthread_cond_signal(&k->cv);
     }
@@ -108,14 +117,18 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
     /* Under a steady stream of commits the thread copies nearly all, but
      * the WAL starts over only when a write begins with all of it copied,
      * which the next commit usually forestalls: here, between commits, the
-     * writer copies the few pages left itself (and all of them should the
-     * thread have fallen behind), and its next write starts the WAL over. */
-    if (pages >= CKPT_WAL_PAGES) {
+     * writer copies the few pages left itself, and its next write starts
+     * the WAL over. Many pages left: the thread's work, until the WAL is
+     * too large to wait. */
+    if ((pages >= CW__CKPT_WAL_PAGES && behind <= CW__CKPT_INLINE_PAGES) ||
+        pages >= CW__CKPT_WAL_MAX_PAGES) {
         int log = 0, copied = 0;
         if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) ==
             SQLITE_OK) {
             pthread_mutex_lock(&k->mu);
-            note_copied(k, copied, &k->by_writer);
+            uint64_t n = note_copied(k, copied, &k->by_writer);
+            if (n > k->writer_largest)
+                k->writer_largest = n;
             pthread_mutex_unlock(&k->mu);
         }
     }
@@ -197,13 +210,15 @@ void cw__sqlite_ckpt_stop(cw_sqlite *s)
     s->ckpt = NULL;
 }
 
-void cw__sqlite_ckpt_stats(cw_sqlite *s, uint64_t *by_thread, uint64_t *by_writer)
+void cw__sqlite_ckpt_stats(cw_sqlite *s, uint64_t *by_thread, uint64_t *by_writer,
+                           uint64_t *writer_largest)
 {
-    *by_thread = *by_writer = 0;
+    *by_thread = *by_writer = *writer_largest = 0;
     if (!s->ckpt)
         return;
     pthread_mutex_lock(&s->ckpt->mu);
     *by_thread = s->ckpt->by_thread;
     *by_writer = s->ckpt->by_writer;
+    *writer_largest = s->ckpt->writer_largest;
     pthread_mutex_unlock(&s->ckpt->mu);
 }

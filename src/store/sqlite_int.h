@@ -87,8 +87,17 @@ bool cw__sqlite_marker(cw_sqlite *s, uint32_t *out);
  */
 cw_err cw__sqlite_ckpt_start(cw_sqlite *s, cw_diag *d);
 void cw__sqlite_ckpt_stop(cw_sqlite *s);
-/* WAL pages copied back so far by the thread and by the writer itself. */
-void cw__sqlite_ckpt_stats(cw_sqlite *s, uint64_t *by_thread, uint64_t *by_writer);
+/* WAL pages copied back so far by the thread and by the writer itself, and
+ * the most the writer copied in one checkpoint (what a commit waited for). */
+void cw__sqlite_ckpt_stats(cw_sqlite *s, uint64_t *by_thread, uint64_t *by_writer,
+                           uint64_t *writer_largest);
+
+/* Once the WAL holds CW__CKPT_WAL_PAGES, the writer copies what the thread
+ * left, if that is at most CW__CKPT_INLINE_PAGES; past CW__CKPT_WAL_MAX_PAGES
+ * it copies whatever is left (sqlite_checkpoint.c says why). */
+#define CW__CKPT_WAL_PAGES 4096
+#define CW__CKPT_INLINE_PAGES 256
+#define CW__CKPT_WAL_MAX_PAGES 16384
 
 /* ---- errors ------------------------------------------------------------------ */
 
