@@ -384,6 +384,13 @@ static cw_err conn_open(cw__sqlite_conn *c, const char *path, int flags, bool wr
         err = cw__sqlite_exec(c, "PRAGMA mmap_size=0", d);
     if (!err && !writer)
         err = cw__sqlite_exec(c, "PRAGMA query_only=ON", d);
+    /* a WAL that grew while a long read held the checkpoints back is cut
+     * back when it starts over, not kept at its largest (sqlite_checkpoint.c) */
+    if (!err && writer) {
+        char limit[64];
+        snprintf(limit, sizeof limit, "PRAGMA journal_size_limit=%d", CW__CKPT_WAL_FILE_MAX);
+        err = cw__sqlite_exec(c, limit, d);
+    }
     if (err)
         conn_close(c);
     return err;

@@ -28,12 +28,21 @@
  * kept it from copying past the reader's snapshot, or it lost its CPU —
  * the writer leaves the copying to it: copying thousands of pages inside
  * a commit held every ping queued behind that commit for 38-75 ms
- * (bench/RESULTS.md). Only past CW__CKPT_WAL_MAX_PAGES (64 MiB) does the
- * writer copy whatever is left, so the WAL stays bounded.
+ * (bench/RESULTS.md). From CW__CKPT_WAL_MAX_PAGES (64 MiB) on, the writer
+ * copies whatever it can, as SQLite's own automatic checkpoint would.
+ *
+ * Bounds: with no read open for long, the WAL holds about 4,096 pages,
+ * and at most CW__CKPT_WAL_MAX_PAGES plus what is committed while a
+ * checkpoint runs. No checkpoint can copy past the snapshot of a read
+ * still open, and the WAL only starts over once every page is copied and
+ * no read uses it: a read held open forever grows it without bound, as in
+ * SQLite. When it starts over after such growth, the writer's next commit
+ * cuts the file back to CW__CKPT_WAL_FILE_MAX (journal_size_limit).
  */
 #include "store/sqlite_int.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define CKPT_START_PAGES 32     /* not yet copied: wake the thread */
 #define SQLITE_AUTO_PAGES 1000  /* SQLite's own automatic checkpoint (its default) */
@@ -44,17 +53,23 @@ struct cw__sqlite_ckpt {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool wanted, stopping;
-    int copied;        /* WAL pages copied by the last checkpoint */
-    uint64_t by_thread, by_writer; /* pages copied by each, in all */
-    uint64_t writer_largest;       /* the most the writer copied at once */
+    int pages;         /* the WAL's size at the last commit */
+    uint64_t gen;      /* times the WAL started over */
+    int copied;        /* pages of this WAL known to be copied back */
+    cw__sqlite_ckpt_counts counts;
 };
 
-/* Notes what a checkpoint copied (mu held); *by counts the pages. */
-static uint64_t note_copied(cw__sqlite_ckpt *k, int copied, uint64_t *by)
+/*
+ * Notes what a checkpoint that began in WAL generation gen copied (mu
+ * held): copied is its count of copied pages in that WAL. A result from
+ * before the WAL started over, or one older than a result already noted,
+ * says nothing new. *by counts the pages; returns them.
+ */
+static uint64_t note_copied(cw__sqlite_ckpt *k, uint64_t gen, int copied, uint64_t *by)
 {
-    if (copied < 0)
+    if (copied < 0 || gen != k->gen || copied <= k->copied)
         return 0;
-    uint64_t n = (uint64_t)(copied >= k->copied ? copied - k->copied : copied);
+    uint64_t n = (uint64_t)(copied - k->copied);
     *by += n;
     k->copied = copied;
     return n;
@@ -83,6 +98,7 @@ static void *checkpointer(void *arg)
         if (k->stopping)
             break;
         k->wanted = false;
+        uint64_t gen = k->gen;
         pthread_mutex_unlock(&k->mu);
         /* SQLITE_BUSY (another process checkpointing) is harmless: the next
          * commit asks again */
@@ -92,7 +108,7 @@ static void *checkpointer(void *arg)
         pthread_mutex_unlock(&fork_mu);
         pthread_mutex_lock(&k->mu);
         if (rc == SQLITE_OK)
-            note_copied(k, copied, &k->by_thread);
+            note_copied(k, gen, copied, &k->counts.by_thread);
     }
     pthread_mutex_unlock(&k->mu);
     return NULL;
@@ -106,8 +122,12 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
     cw__sqlite_ckpt *k = arg;
     pthread_mutex_lock(&k->mu);
-    if (pages < k->copied) /* the WAL started over */
+    if (pages < k->pages) { /* the WAL started over */
+        k->gen++;
         k->copied = 0;
+    }
+    k->pages = pages;
+    uint64_t gen = k->gen;
     int behind = pages - k->copied;
     if (behind >= CKPT_START_PAGES && !k->wanted) {
         k->wanted = true;
@@ -120,17 +140,21 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
      * writer copies the few pages left itself, and its next write starts
      * the WAL over. Many pages left: the thread's work, until the WAL is
      * too large to wait. */
-    if ((pages >= CW__CKPT_WAL_PAGES && behind <= CW__CKPT_INLINE_PAGES) ||
-        pages >= CW__CKPT_WAL_MAX_PAGES) {
+    bool few = behind <= CW__CKPT_INLINE_PAGES;
+    if ((pages >= CW__CKPT_WAL_PAGES && few) || pages >= CW__CKPT_WAL_MAX_PAGES) {
         int log = 0, copied = 0;
-        if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) ==
-            SQLITE_OK) {
-            pthread_mutex_lock(&k->mu);
-            uint64_t n = note_copied(k, copied, &k->by_writer);
-            if (n > k->writer_largest)
-                k->writer_largest = n;
-            pthread_mutex_unlock(&k->mu);
+        pthread_mutex_lock(&fork_mu);
+        int rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+        pthread_mutex_unlock(&fork_mu);
+        pthread_mutex_lock(&k->mu);
+        if (!few)
+            k->counts.forced++;
+        if (rc == SQLITE_OK) {
+            uint64_t n = note_copied(k, gen, copied, &k->counts.by_writer);
+            if (n > k->counts.writer_largest)
+                k->counts.writer_largest = n;
         }
+        pthread_mutex_unlock(&k->mu);
     }
     return SQLITE_OK;
 }
@@ -210,15 +234,12 @@ void cw__sqlite_ckpt_stop(cw_sqlite *s)
     s->ckpt = NULL;
 }
 
-void cw__sqlite_ckpt_stats(cw_sqlite *s, uint64_t *by_thread, uint64_t *by_writer,
-                           uint64_t *writer_largest)
+void cw__sqlite_ckpt_stats(cw_sqlite *s, cw__sqlite_ckpt_counts *out)
 {
-    *by_thread = *by_writer = *writer_largest = 0;
+    memset(out, 0, sizeof *out);
     if (!s->ckpt)
         return;
     pthread_mutex_lock(&s->ckpt->mu);
-    *by_thread = s->ckpt->by_thread;
-    *by_writer = s->ckpt->by_writer;
-    *writer_largest = s->ckpt->writer_largest;
+    *out = s->ckpt->counts;
     pthread_mutex_unlock(&s->ckpt->mu);
 }

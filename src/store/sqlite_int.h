@@ -87,17 +87,22 @@ bool cw__sqlite_marker(cw_sqlite *s, uint32_t *out);
  */
 cw_err cw__sqlite_ckpt_start(cw_sqlite *s, cw_diag *d);
 void cw__sqlite_ckpt_stop(cw_sqlite *s);
-/* WAL pages copied back so far by the thread and by the writer itself, and
- * the most the writer copied in one checkpoint (what a commit waited for). */
-void cw__sqlite_ckpt_stats(cw_sqlite *s, uint64_t *by_thread, uint64_t *by_writer,
-                           uint64_t *writer_largest);
+/* What the checkpoints did so far, for tests. */
+typedef struct {
+    uint64_t by_thread, by_writer; /* WAL pages copied back by each */
+    uint64_t writer_largest;       /* the most the writer copied at once: what a commit waited for */
+    uint64_t forced;               /* writer checkpoints at CW__CKPT_WAL_MAX_PAGES */
+} cw__sqlite_ckpt_counts;
+void cw__sqlite_ckpt_stats(cw_sqlite *s, cw__sqlite_ckpt_counts *out);
 
 /* Once the WAL holds CW__CKPT_WAL_PAGES, the writer copies what the thread
- * left, if that is at most CW__CKPT_INLINE_PAGES; past CW__CKPT_WAL_MAX_PAGES
- * it copies whatever is left (sqlite_checkpoint.c says why). */
+ * left, if that is at most CW__CKPT_INLINE_PAGES; from CW__CKPT_WAL_MAX_PAGES
+ * on it copies whatever it can (sqlite_checkpoint.c says why). The writer's
+ * WAL file is cut back to CW__CKPT_WAL_FILE_MAX bytes when it starts over. */
 #define CW__CKPT_WAL_PAGES 4096
 #define CW__CKPT_INLINE_PAGES 256
 #define CW__CKPT_WAL_MAX_PAGES 16384
+#define CW__CKPT_WAL_FILE_MAX (32 * 1024 * 1024)
 
 /* ---- errors ------------------------------------------------------------------ */
 
