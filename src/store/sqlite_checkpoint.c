@@ -142,10 +142,15 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
      * too large to wait. */
     bool few = behind <= CW__CKPT_INLINE_PAGES;
     if ((pages >= CW__CKPT_WAL_PAGES && few) || pages >= CW__CKPT_WAL_MAX_PAGES) {
-        int log = 0, copied = 0;
-        pthread_mutex_lock(&fork_mu);
-        int rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
-        pthread_mutex_unlock(&fork_mu);
+        int log = 0, copied = 0, rc = SQLITE_BUSY;
+        /* fork_mu is held through the thread's checkpoint (or a fork): the
+         * few pages are not worth waiting for, busy as SQLite's checkpoint
+         * lock would be, and the next commit tries again; at the bound the
+         * writer waits its turn, so the WAL does start over */
+        if (few ? pthread_mutex_trylock(&fork_mu) == 0 : pthread_mutex_lock(&fork_mu) == 0) {
+            rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+            pthread_mutex_unlock(&fork_mu);
+        }
         pthread_mutex_lock(&k->mu);
         if (!few)
             k->counts.forced++;
