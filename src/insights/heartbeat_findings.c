@@ -54,18 +54,23 @@ bool cw_hb_accountable_system(const json_t *target, char key[CW_REF_MAX])
     return target && key_of(spec_str(target, "system"), "System", ns_of(target), key);
 }
 
-/* The data-durability accountable of target (after inheritance), or NULL. */
-static const char *accountable(const cw_raci_index *ix, const cw_strmap *by_key, const char *target_key)
+/* The data-durability accountable of target (after inheritance), or NULL;
+ * *ns is the namespace of the Responsibilities entity that declared it, in
+ * which a bare name is a Group (as the RACI API reads it). */
+static const char *accountable(const cw_raci_index *ix, const cw_strmap *by_key,
+                               const char *target_key, const char **ns)
 {
-    const json_t *decl = cw_raci_index_lookup(ix, target_key, "data-durability", NULL);
+    const json_t *resp = NULL;
+    const json_t *decl = cw_raci_index_lookup(ix, target_key, "data-durability", &resp);
     const json_t *t = cw_strmap_get(by_key, target_key);
     char sys[CW_REF_MAX], dom[CW_REF_MAX];
     if (!decl && cw_hb_accountable_system(t, sys)) {
-        decl = cw_raci_index_lookup(ix, sys, "data-durability", NULL);
+        decl = cw_raci_index_lookup(ix, sys, "data-durability", &resp);
         const json_t *s = cw_strmap_get(by_key, sys);
         if (!decl && s && key_of(spec_str(s, "domain"), "Domain", ns_of(s), dom))
-            decl = cw_raci_index_lookup(ix, dom, "data-durability", NULL);
+            decl = cw_raci_index_lookup(ix, dom, "data-durability", &resp);
     }
+    *ns = resp ? ns_of(resp) : CW_DEFAULT_NAMESPACE;
     return decl ? json_string_value(json_object_get(decl, "accountable")) : NULL;
 }
 
@@ -145,10 +150,11 @@ cw_err cw_heartbeat_findings(json_t *const *entities, size_t n, const cw_hb_row 
         if (s != CW_HB_SHOW_DOWN)
             continue;
         json_t *teams = json_array();
-        const char *acc = has_target ? accountable(ix, &by_key, tkey) : NULL;
+        const char *acc_ns = CW_DEFAULT_NAMESPACE;
+        const char *acc = has_target ? accountable(ix, &by_key, tkey, &acc_ns) : NULL;
         char acc_ref[CW_REF_MAX] = "";
         cw_ref ar;
-        if (acc && cw_ref_parse(acc, "Group", CW_DEFAULT_NAMESPACE, &ar, NULL) == CW_OK) {
+        if (acc && cw_ref_parse(acc, "Group", acc_ns, &ar, NULL) == CW_OK) {
             cw_ref_format(&ar, acc_ref);
             json_array_append_new(teams, json_string(acc_ref));
         }

@@ -85,7 +85,7 @@ before(async () => {
     group('team-a', [`${base}/team-a`]),
     group('team-dba', [`${base}/dba`]),
     group('team-sre', [`${base}/sre`]),
-    group('team-ledger', [`${base}/ledger`]),
+    { ...group('team-ledger', [`${base}/ledger`]), metadata: { name: 'team-ledger', namespace: 'finance' } },
     { apiVersion: 'backstage.io/v1alpha1', kind: 'System', metadata: { name: 'payments' }, spec: { owner: 'team-a' } },
     { apiVersion: 'backstage.io/v1alpha1', kind: 'Resource', metadata: { name: 'orders-db' },
       spec: { type: 'database', owner: 'team-a', system: 'payments', lifecycle: 'production' } },
@@ -100,12 +100,13 @@ before(async () => {
     { apiVersion: 'conway.dev/v1', kind: 'Responsibilities', metadata: { name: 'commerce' },
       spec: { target: 'domain:default/commerce', activities: { 'data-durability': { responsible: ['team-a'], accountable: 'group:default/team-sre' } } } },
     heartbeat('shipments-db-backup', { period: '2s', grace: '1s', target: 'resource:default/shipments-db' }),
-    // a target in another namespace naming its System by bare name: the System of that namespace
+    // a target in another namespace naming its System by bare name: the System of that namespace;
+    // a bare accountable there is a Group of the Responsibilities' namespace (as the RACI API reads it)
     { apiVersion: 'backstage.io/v1alpha1', kind: 'System', metadata: { name: 'billing', namespace: 'finance' }, spec: { owner: 'group:default/team-a' } },
     { apiVersion: 'backstage.io/v1alpha1', kind: 'Resource', metadata: { name: 'ledger-db', namespace: 'finance' },
       spec: { type: 'database', owner: 'group:default/team-a', system: 'billing', lifecycle: 'production' } },
     { apiVersion: 'conway.dev/v1', kind: 'Responsibilities', metadata: { name: 'billing', namespace: 'finance' },
-      spec: { target: 'system:finance/billing', activities: { 'data-durability': { responsible: ['group:default/team-a'], accountable: 'group:default/team-ledger' } } } },
+      spec: { target: 'system:finance/billing', activities: { 'data-durability': { responsible: ['group:default/team-a'], accountable: 'team-ledger' } } } },
     heartbeat('ledger-db-backup', { period: '2s', grace: '1s', target: 'resource:finance/ledger-db' }),
     heartbeat('db-host', { purpose: 'job', period: '2s', grace: '1s' }),
     heartbeat('orders-db-export', { period: '4s', grace: '1s', dependsOn: 'heartbeat:default/db-host' }),
@@ -161,6 +162,10 @@ test('a backup that stops pinging: heartbeat-down against the accountable, a sig
   for (const g of shipments) assert.deepEqual(JSON.parse(g.body).accountable, ['group:default/team-sre']);
   const ledger = got.filter((g) => JSON.parse(g.body).heartbeat.ref === 'heartbeat:default/ledger-db-backup');
   assert.deepEqual(ledger.map((g) => g.path).sort(), ['/ledger', '/team-a'], JSON.stringify(ledger.map((g) => g.path)));
+  for (const g of ledger) assert.deepEqual(JSON.parse(g.body).accountable, ['group:finance/team-ledger']);
+  const raci = await srv.json('/api/v1/raci/system/finance/billing');
+  assert.equal(raci.status, 200, JSON.stringify(raci.body));
+  assert.ok(JSON.stringify(raci.body).includes('"group:finance/team-ledger"'), JSON.stringify(raci.body));
   // db-host (a job owned by team-a) went down and was notified; the export
   // that depends on it went down while it was down: suppressed
   assert.ok(got.some((g) => JSON.parse(g.body).heartbeat.ref === 'heartbeat:default/db-host'));
