@@ -115,6 +115,12 @@ static void test_thread_checkpoints(void **state)
     assert_int_equal(count_rows(f->s), n);
 }
 
+/* The rows written while the reader holds its snapshot: about 3 WAL
+ * pages each, so that the WAL passes CW__CKPT_WAL_FILE_MAX (32 MiB) even
+ * when it had just started over as the read began, and stays below
+ * CW__CKPT_WAL_MAX_PAGES when it was nearly 4,096 pages then. */
+#define READER_LAST (1000 + 3300)
+
 typedef struct {
     cw_store *s;
     int64_t seen_first, seen_last;
@@ -125,7 +131,7 @@ static cw_err snapshot_tx(cw__sql *c, void *ctx, cw_diag *d)
     snap_ctx *x = ctx;
     cw_err err = count_tx(c, &x->seen_first, d);
     /* while this read transaction is open, others write and checkpoint */
-    for (int64_t i = 1001; i <= 3000 && !err; i++) {
+    for (int64_t i = 1001; i <= READER_LAST && !err; i++) {
         put_ctx p = {i};
         err = cw__sql_tx(x->s, CW__SQL_WRITE, put_tx, &p, d);
     }
@@ -135,7 +141,7 @@ static cw_err snapshot_tx(cw__sql *c, void *ctx, cw_diag *d)
 }
 
 /*
- * A reader keeps its snapshot while 2,000 commits (past 4,096 WAL pages)
+ * A reader keeps its snapshot while 3,300 commits (past 4,096 WAL pages)
  * land. The thread cannot copy past the reader's snapshot meanwhile, so
  * at 4,096 pages thousands are left: the writer leaves them to the thread
  * rather than copying them inside a commit (before, one commit copied
@@ -157,7 +163,7 @@ static void test_reader_keeps_snapshot(void **state)
     assert_int_equal(x.seen_first, 1000);
     assert_int_equal(x.seen_last, 1000);
     long long held = wal_pages(f);
-    for (int64_t i = 3001; i <= 6000; i++) {
+    for (int64_t i = READER_LAST + 1; i <= READER_LAST + 3000; i++) {
         put_ctx p = {i};
         assert_int_equal(cw__sql_tx(f->s, CW__SQL_WRITE, put_tx, &p, &d), CW_OK);
         if (i % 16 == 0)
@@ -174,7 +180,7 @@ static void test_reader_keeps_snapshot(void **state)
     assert_true(k.writer_largest <= CW__CKPT_INLINE_PAGES + 64);
     /* the WAL started over after the reader, and the file was cut back */
     assert_true(wal_pages(f) * WAL_FRAME <= CW__CKPT_WAL_FILE_MAX);
-    assert_int_equal(count_rows(f->s), 6000);
+    assert_int_equal(count_rows(f->s), READER_LAST + 3000);
 }
 
 int main(void)
