@@ -11,6 +11,7 @@
 #include "catalog/catalog.h"
 #include "insights/raci.h"
 #include "store/store_audit.h"
+#include "store/store_scan.h"
 #include "util/crypto.h"
 #include "util/log.h"
 #include "util/strmap.h"
@@ -42,17 +43,7 @@ static bool is_responsibilities(const json_t *entity)
 /* The stored entity with this ref, parsed; CW_ERR_NOT_FOUND when absent. */
 static cw_err load_stored(cw_app *app, const cw_ref *ref, json_t **out, cw_diag *d)
 {
-    *out = NULL;
-    char *text = NULL;
-    cw_err err = cw_store_entity_get(app->store, ref->kind, ref->namespace_, ref->name, &text,
-                                     NULL, d);
-    if (err)
-        return err;
-    *out = json_loads(text, 0, NULL);
-    free(text);
-    if (!*out)
-        return cw_fail(d, CW_ERR_INTERNAL, "stored entity is not valid JSON");
-    return CW_OK;
+    return cw_store_entity_load(app->store, ref->kind, ref->namespace_, ref->name, out, d);
 }
 
 /*

@@ -32,6 +32,7 @@
 #include "http/http_int.h"
 #include "insights/heartbeat_findings.h"
 #include "store/store_heartbeats.h"
+#include "store/store_scan.h"
 #include "util/crypto.h"
 #include "util/duration.h"
 #include "util/timeutil.h"
@@ -486,14 +487,10 @@ static bool may_change(cw_app *app, cw_req *req, cw_resp *resp)
 {
     if (!req->authenticated || !req->token.team[0])
         return true;
-    char *text = NULL;
+    json_t *e = NULL;
     cw_diag d = {{0}};
-    cw_err err = cw_store_entity_get(app->store, "Heartbeat", req->params[0], req->params[1],
-                                     &text, NULL, &d);
-    json_t *e = err ? NULL : json_loads(text, 0, NULL);
-    free(text);
-    if (!err && !e)
-        err = cw_fail(&d, CW_ERR_INTERNAL, "stored entity is not valid JSON");
+    cw_err err = cw_store_entity_load(app->store, "Heartbeat", req->params[0], req->params[1],
+                                      &e, &d);
     if (!err)
         err = cw_api_check_team_entity(app, req, e, &d);
     json_decref(e);

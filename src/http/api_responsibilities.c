@@ -372,14 +372,8 @@ out:
 static json_t *load_one(cw_app *app, const char *kind, const char *ns, const char *name,
                         cw_err *err, cw_diag *d)
 {
-    char *text = NULL;
-    *err = cw_store_entity_get(app->store, kind, ns, name, &text, NULL, d);
-    if (*err)
-        return NULL;
-    json_t *e = json_loads(text, 0, NULL);
-    free(text);
-    if (!e)
-        *err = cw_fail(d, CW_ERR_INTERNAL, "stored entity is not valid JSON");
+    json_t *e = NULL;
+    *err = cw_store_entity_load(app->store, kind, ns, name, &e, d);
     return e;
 }
 

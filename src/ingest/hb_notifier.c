@@ -95,21 +95,15 @@ static cw_err add_entity(cw_store *s, const char *ref_text, const char *default_
     if (!ref_text || !*ref_text ||
         cw_ref_parse(ref_text, default_kind, ns ? ns : CW_DEFAULT_NAMESPACE, &r, NULL) != CW_OK)
         return CW_OK;
-    char *text = NULL;
+    json_t *e = NULL;
     cw_diag gd = {{0}};
-    cw_err err = cw_store_entity_get(s, r.kind, r.namespace_, r.name, &text, NULL, &gd);
+    cw_err err = cw_store_entity_load(s, r.kind, r.namespace_, r.name, &e, &gd);
     if (err == CW_ERR_NOT_FOUND)
         return CW_OK;
     if (err) {
         *d = gd;
         return err;
     }
-    json_error_t je;
-    json_t *e = json_loads(text, 0, &je);
-    free(text);
-    if (!e)
-        return cw_fail(d, CW_ERR_INTERNAL, "notifications: the stored entity %s:%s/%s does not parse: %s",
-                       r.kind, r.namespace_, r.name, je.text);
     if (json_array_append_new(ents, e))
         return cw_fail(d, CW_ERR_NOMEM, "notifications: out of memory");
     return CW_OK;

@@ -12,6 +12,7 @@
 #include "catalog/catalog.h"
 #include "ingest/catalog_import.h"
 #include "insights/ownership.h"
+#include "store/store_scan.h"
 #include "util/crypto.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -126,16 +127,12 @@ static cw_err load_entity(cw_store *s, const char *key, json_t **out, cw_diag *d
     cw_ref r;
     if (cw_ref_parse(key, NULL, NULL, &r, d))
         return CW_ERR_INVALID;
-    char *text = NULL;
-    cw_err err = cw_store_entity_get(s, r.kind, r.namespace_, r.name, &text, NULL, d);
+    json_t *e = NULL;
+    cw_err err = cw_store_entity_load(s, r.kind, r.namespace_, r.name, &e, d);
     if (err == CW_ERR_NOT_FOUND)
         return CW_OK;
     if (err)
         return err;
-    json_t *e = json_loads(text, 0, NULL);
-    free(text);
-    if (!e)
-        return cw_fail(d, CW_ERR_IO, "%s: the stored entity does not parse", key);
     json_object_del(e, "relations");
     json_object_del(e, "status");
     *out = e;

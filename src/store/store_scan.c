@@ -13,6 +13,23 @@
 
 #define MAX_KINDS 16
 
+cw_err cw_store_entity_load(cw_store *s, const char *kind, const char *ns, const char *name,
+                            json_t **out, cw_diag *d)
+{
+    *out = NULL;
+    char *text = NULL;
+    cw_err err = cw_store_entity_get(s, kind, ns, name, &text, NULL, d);
+    if (err)
+        return err;
+    json_error_t je;
+    *out = json_loads(text, 0, &je);
+    free(text);
+    if (!*out)
+        return cw_fail(d, CW_ERR_INTERNAL, "stored entity %s:%s/%s is not valid JSON: %s", kind,
+                       ns, name, je.text);
+    return CW_OK;
+}
+
 cw_err cw_store_scan(cw_store *s, const char *const *kinds, size_t nkinds, size_t max,
                      json_t **out, cw_diag *d)
 {

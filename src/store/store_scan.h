@@ -22,6 +22,14 @@
 #define CW_SCAN_PAGE 2000
 
 /*
+ * One entity by kind/namespace/name (any case), parsed: cw_store_entity_get's
+ * JSON (relations included) in *out (caller owns). CW_ERR_NOT_FOUND when
+ * absent; CW_ERR_INTERNAL when the stored text is not JSON.
+ */
+cw_err cw_store_entity_load(cw_store *s, const char *kind, const char *ns, const char *name,
+                            json_t **out, cw_diag *d);
+
+/*
  * Every entity whose kind is one of kinds (lower-case or any case; NULL or
  * nkinds == 0 for every kind), in entity key order, as a JSON array of
  * objects. Stops with CW_ERR_TOO_LARGE beyond max entities (0 = no limit).
